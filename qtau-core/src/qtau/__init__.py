@@ -1,0 +1,84 @@
+"""QTAU: run quantum circuits on any installed backend; QDREAMER picks the best one per task.
+
+This module is the public API and nothing else. Heavy parts (the service, engines, QDREAMER)
+load on first use, so `import qtau` imports no quantum SDK and no Ray.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+from qtau.errors import (
+    AuthenticationError,
+    BackendUnavailableError,
+    CircuitConversionError,
+    ConfigurationError,
+    ExecutionError,
+    InvalidTaskError,
+    NoSuitableResourceError,
+    PluginError,
+    QtauError,
+    TaskCancelledError,
+    TaskTimeoutError,
+    UnknownExecutorError,
+)
+from qtau.executor import CircuitJob, Executor, LocalExecutor
+from qtau.secrets import Secret
+from qtau.types import (
+    Attempt,
+    CircuitSummary,
+    Converter,
+    CostEstimate,
+    ExecutorInfo,
+    NoiseProfile,
+    Outcome,
+    QuantumTask,
+    Resource,
+    ResourceStatus,
+    Result,
+    Timings,
+)
+
+__version__ = "0.1.0"
+
+#: Marks a plugin's hook implementations: `@qtau.hookimpl def qtau_executors(): ...`
+hookimpl = pluggy.HookimplMarker("qtau")
+
+_LAZY = {
+    "PilotComputeService": "qtau.service",
+    "PilotCompute": "qtau.service",
+    "ExecutionEngine": "qtau.engines",
+    "QDreamer": "qtau.dreamer",
+    "PluginHost": "qtau.plugins",
+    "TaskFailure": "qtau.worker",
+}
+
+if TYPE_CHECKING:
+    from qtau.dreamer import QDreamer
+    from qtau.engines import ExecutionEngine
+    from qtau.plugins import PluginHost
+    from qtau.service import PilotCompute, PilotComputeService
+    from qtau.worker import TaskFailure
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'qtau' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+__all__ = [
+    "Attempt", "AuthenticationError", "BackendUnavailableError", "CircuitConversionError",
+    "CircuitJob", "CircuitSummary", "ConfigurationError", "Converter", "CostEstimate",
+    "ExecutionEngine", "ExecutionError", "Executor", "ExecutorInfo", "InvalidTaskError",
+    "LocalExecutor", "NoSuitableResourceError", "NoiseProfile", "Outcome", "PilotCompute",
+    "PilotComputeService", "PluginError", "PluginHost", "QDreamer", "QtauError", "QuantumTask",
+    "Resource", "ResourceStatus", "Result", "Secret", "TaskCancelledError", "TaskFailure",
+    "TaskTimeoutError", "Timings", "UnknownExecutorError", "hookimpl",
+]

@@ -1,0 +1,179 @@
+"""Circuit formats: recognise what a circuit object is, and find the cheapest conversion path.
+
+Core knows OpenQASM text itself; plugins recognise their SDK's objects (`qtau_circuit_format`)
+and offer conversion edges (`qtau_circuit_converters`). Conversion runs where the circuit runs
+(on the worker), so the driver never needs an SDK it does not already use.
+"""
+
+from __future__ import annotations
+
+import heapq
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from qtau.errors import CircuitConversionError, InvalidTaskError
+from qtau.plugins import PluginHost
+from qtau.types import CircuitSummary, Converter
+
+OPENQASM2 = "openqasm2"
+OPENQASM3 = "openqasm3"
+
+#: Which distribution teaches QTAU a format: named when a conversion path is missing.
+FORMAT_DISTRIBUTIONS = {
+    "qiskit": "qtau-qiskit",
+    OPENQASM2: "qtau-qiskit",
+    OPENQASM3: "qtau-qiskit or qtau-braket",
+    "braket": "qtau-braket",
+    "pennylane_qnode": "qtau-pennylane",
+    "pennylane_tape": "qtau-pennylane",
+}
+
+_QASM_VERSION = re.compile(r"^\s*(?://[^\n]*\n\s*)*OPENQASM\s+(\d+)(?:\.\d+)?\s*;", re.IGNORECASE)
+
+
+def qasm_format(text: str) -> str | None:
+    match = _QASM_VERSION.match(text)
+    if not match:
+        return None
+    return OPENQASM2 if match.group(1) == "2" else OPENQASM3
+
+
+def detect_format(host: PluginHost, circuit: Any) -> str:
+    """The format name of `circuit`, or InvalidTaskError naming what would recognise it."""
+    if isinstance(circuit, str):
+        fmt = qasm_format(circuit)
+        if fmt:
+            return fmt
+        raise InvalidTaskError(
+            "a circuit given as text must be OpenQASM 2 or 3 starting with `OPENQASM 2.0;` or `OPENQASM 3.0;`",
+            field="circuit", value=circuit[:60],
+            fix="pass OpenQASM text, or a circuit object of an installed SDK",
+        )
+    fmt = host.first("qtau_circuit_format", circuit=circuit)
+    if fmt:
+        return fmt
+    kind = f"{type(circuit).__module__}.{type(circuit).__qualname__}"
+    raise InvalidTaskError(
+        f"unsupported circuit object of type {kind}",
+        field="circuit", value=kind,
+        fix="pass a Qiskit QuantumCircuit, Braket Circuit, PennyLane QNode or tape, or OpenQASM text, "
+        "and install the QTAU plugin for that SDK (qtau-qiskit, qtau-braket, qtau-pennylane)",
+    )
+
+
+class ConversionGraph:
+    """Directed graph of converters; `path` is Dijkstra over their costs."""
+
+    def __init__(self, converters: Iterable[Converter]) -> None:
+        self.edges: dict[str, list[Converter]] = {}
+        for conv in converters:
+            self.edges.setdefault(conv.source, []).append(conv)
+
+    def formats(self) -> set[str]:
+        found = set(self.edges)
+        for convs in self.edges.values():
+            found.update(c.target for c in convs)
+        return found
+
+    def path(self, source: str, targets: Sequence[str]) -> list[Converter] | None:
+        """Cheapest converter chain from `source` to any of `targets` (earlier targets win ties)."""
+        if source in targets:
+            return []
+        rank = {t: i for i, t in enumerate(targets)}
+        queue: list[tuple[float, int, int, str, list[Converter]]] = [(0.0, 0, 0, source, [])]
+        seen: set[str] = set()
+        counter = 1
+        while queue:
+            cost, _, _, fmt, chain = heapq.heappop(queue)
+            if fmt in seen:
+                continue
+            seen.add(fmt)
+            if fmt in rank:
+                return chain
+            for conv in self.edges.get(fmt, ()):
+                if conv.target not in seen:
+                    tie = rank.get(conv.target, len(rank))
+                    heapq.heappush(queue, (cost + conv.cost, tie, counter, conv.target, chain + [conv]))
+                    counter += 1
+        return None
+
+
+class Circuits:
+    """Format detection, summaries and cached conversion over one plugin host."""
+
+    def __init__(self, host: PluginHost, cache_size: int = 512) -> None:
+        self.host = host
+        self._graph: ConversionGraph | None = None
+        self._cache: OrderedDict[tuple[int, str], tuple[Any, Any, tuple[str, ...]]] = OrderedDict()
+        self._cache_size = cache_size
+        self._lock = threading.Lock()
+
+    @property
+    def graph(self) -> ConversionGraph:
+        if self._graph is None:
+            converters: list[Converter] = []
+            for _, convs in self.host.each("qtau_circuit_converters"):
+                converters.extend(convs)
+            self._graph = ConversionGraph(converters)
+        return self._graph
+
+    def detect(self, circuit: Any) -> str:
+        return detect_format(self.host, circuit)
+
+    def summary(self, circuit: Any, fmt: str) -> CircuitSummary | None:
+        return self.host.first("qtau_circuit_summary", circuit=circuit, circuit_format=fmt)
+
+    def path_names(self, source: str, targets: Sequence[str]) -> tuple[str, ...] | None:
+        chain = self.graph.path(source, targets)
+        if chain is None:
+            return None
+        return (source, *(c.target for c in chain))
+
+    def convert(self, circuit: Any, source: str, targets: Sequence[str]) -> tuple[Any, str, tuple[str, ...]]:
+        """`circuit` in one of `targets`: (converted circuit, its format, the path of formats).
+
+        Conversions are cached per circuit object, so a circuit reused across tasks converts once.
+        """
+        key = (id(circuit), "|".join(targets))
+        with self._lock:
+            hit = self._cache.get(key)
+            if hit is not None and hit[0] is circuit:
+                self._cache.move_to_end(key)
+                return hit[1], hit[2][-1], hit[2]
+        chain = self.graph.path(source, targets)
+        if chain is None:
+            raise missing_path(source, targets, self.graph)
+        value = circuit
+        for conv in chain:
+            try:
+                value = conv.convert(value)
+            except CircuitConversionError:
+                raise
+            except Exception as err:
+                raise CircuitConversionError(
+                    f"converting {conv.source} to {conv.target} (plugin {conv.provider!r}) failed: "
+                    f"{type(err).__name__}: {err}",
+                    field="circuit", value=conv.source,
+                    fix="check the circuit uses gates and measurements the target format can express",
+                ) from err
+        path = (source, *(c.target for c in chain))
+        with self._lock:
+            # Holding the source object keeps its id from being reused while cached.
+            self._cache[key] = (circuit, value, path)
+            if len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        return value, path[-1], path
+
+
+def missing_path(source: str, targets: Sequence[str], graph: ConversionGraph) -> CircuitConversionError:
+    needed = sorted({FORMAT_DISTRIBUTIONS[t] for t in targets if t in FORMAT_DISTRIBUTIONS and t not in graph.formats()})
+    hint = f"install {' and '.join(needed)} for a converter" if needed else (
+        "install the QTAU plugin of the circuit's SDK and of the target backend"
+    )
+    return CircuitConversionError(
+        f"no conversion path from {source} to any of {', '.join(targets)} with the installed plugins",
+        field="circuit", value=source, fix=hint,
+    )

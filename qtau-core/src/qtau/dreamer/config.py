@@ -1,0 +1,113 @@
+"""QDREAMER configuration (Pilot-Quantum compatible keys), validated up front."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+from qtau.errors import ConfigurationError
+
+#: Weights of the three score terms for each optimisation mode.
+PRESETS: dict[str, dict[str, float]] = {
+    "high_fidelity": {"fidelity": 0.8, "speed": 0.1, "cost": 0.1},
+    "high_speed": {"fidelity": 0.1, "speed": 0.8, "cost": 0.1},
+    "low_cost": {"fidelity": 0.1, "speed": 0.1, "cost": 0.8},
+    "balanced": {"fidelity": 1 / 3, "speed": 1 / 3, "cost": 1 / 3},
+}
+TERMS = ("fidelity", "speed", "cost")
+
+
+def weights_for(policy: str | Mapping[str, float] | None, default: dict[str, float], field: str) -> dict[str, float]:
+    """Normalised weights from a preset name or a custom mapping of score terms."""
+    if policy is None:
+        return default
+    if isinstance(policy, str):
+        if policy not in PRESETS:
+            raise ConfigurationError(
+                f"unknown optimization mode {policy!r}", field=field, value=policy,
+                fix=f"use one of {', '.join(PRESETS)}, or a weights mapping over {', '.join(TERMS)}",
+            )
+        return PRESETS[policy]
+    if isinstance(policy, Mapping):
+        unknown = set(policy) - set(TERMS)
+        bad = [k for k, v in policy.items() if not isinstance(v, (int, float)) or isinstance(v, bool) or v < 0]
+        if unknown or bad or not policy or sum(policy.values()) <= 0:
+            raise ConfigurationError(
+                "weights must map score terms to non-negative numbers, not all zero", field=field,
+                value=dict(policy), fix=f"use terms from {', '.join(TERMS)}, e.g. {{'fidelity': 2, 'speed': 1}}",
+            )
+        total = float(sum(policy.values()))
+        return {t: float(policy.get(t, 0.0)) / total for t in TERMS}
+    raise ConfigurationError(
+        "a policy is a mode name or a weights mapping", field=field, value=policy,
+        fix=f"use one of {', '.join(PRESETS)}",
+    )
+
+
+def _positive(name: str, value: Any, allow_zero: bool = False) -> float:
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and (value >= 0 if allow_zero else value > 0)
+    if not ok:
+        raise ConfigurationError(
+            f"{name} must be a {'non-negative' if allow_zero else 'positive'} number", field=name, value=value,
+            fix=f"pass {name}={DEFAULTS[name]!r} (the default)",
+        )
+    return float(value)
+
+
+DEFAULTS: dict[str, Any] = {
+    "optimization_mode": "balanced",
+    "weights": None,
+    "cache_ttl_seconds": 30.0,
+    "max_attempts": 3,
+    "failure_cooldown_seconds": 60.0,
+    "failure_penalty": 0.5,
+}
+
+
+@attrs.frozen
+class DreamerConfig:
+    optimization_mode: str = "balanced"
+    weights: dict[str, float] = attrs.field(factory=lambda: dict(PRESETS["balanced"]))
+    cache_ttl_seconds: float = 30.0
+    max_attempts: int = 3
+    failure_cooldown_seconds: float = 60.0
+    failure_penalty: float = 0.5
+
+    @classmethod
+    def parse(cls, raw: Mapping[str, Any] | None) -> DreamerConfig:
+        raw = dict(raw or {})
+        unknown = set(raw) - set(DEFAULTS)
+        if unknown:
+            key = sorted(unknown)[0]
+            raise ConfigurationError(
+                f"unknown QDREAMER setting {key!r}", field=key, value=raw[key],
+                fix=f"valid settings: {', '.join(DEFAULTS)}",
+            )
+        mode = raw.get("optimization_mode", DEFAULTS["optimization_mode"])
+        weights = weights_for(mode, PRESETS["balanced"], "optimization_mode")
+        if raw.get("weights") is not None:
+            weights = weights_for(raw["weights"], weights, "weights")
+        attempts = raw.get("max_attempts", DEFAULTS["max_attempts"])
+        if not isinstance(attempts, int) or isinstance(attempts, bool) or attempts < 1:
+            raise ConfigurationError(
+                "max_attempts must be an integer of at least 1", field="max_attempts", value=attempts,
+                fix="pass max_attempts=3 (the default)",
+            )
+        penalty = raw.get("failure_penalty", DEFAULTS["failure_penalty"])
+        if not isinstance(penalty, (int, float)) or not 0 <= penalty <= 1:
+            raise ConfigurationError(
+                "failure_penalty must be between 0 and 1", field="failure_penalty", value=penalty,
+                fix="pass failure_penalty=0.5 (the default)",
+            )
+        return cls(
+            optimization_mode=mode if isinstance(mode, str) else "custom",
+            weights=dict(weights),
+            cache_ttl_seconds=_positive("cache_ttl_seconds", raw.get("cache_ttl_seconds", DEFAULTS["cache_ttl_seconds"]), allow_zero=True),
+            max_attempts=attempts,
+            failure_cooldown_seconds=_positive(
+                "failure_cooldown_seconds", raw.get("failure_cooldown_seconds", DEFAULTS["failure_cooldown_seconds"]), allow_zero=True
+            ),
+            failure_penalty=float(penalty),
+        )

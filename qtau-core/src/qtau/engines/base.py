@@ -1,0 +1,51 @@
+"""The small interface both engines implement."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable, Sequence
+from typing import Any
+
+
+class Engine(abc.ABC):
+    name: str
+
+    @abc.abstractmethod
+    def start(self) -> None:
+        """Get ready to run tasks (join or start a cluster, start a pool)."""
+
+    @abc.abstractmethod
+    def submit(self, fn: Callable[[Any], Any], payload: Any) -> Any:
+        """Run `fn(payload)`; return a handle (a Future or an ObjectRef)."""
+
+    @abc.abstractmethod
+    def submit_batch(self, fn: Callable[[Any], list], payload: Any, n: int) -> list[Any]:
+        """Run `fn(payload)`, which returns `n` values; return one handle per value."""
+
+    @abc.abstractmethod
+    def wait(self, handles: Sequence[Any], timeout: float | None) -> tuple[list[Any], list[Any]]:
+        """Block until all `handles` are done or `timeout` passes: (done, not done)."""
+
+    @abc.abstractmethod
+    def get(self, handle: Any, timeout: float | None = None) -> Any:
+        """The handle's value; raises the task's error (unwrapped from engine types)."""
+
+    @abc.abstractmethod
+    def on_done(self, handle: Any, callback: Callable[[Any], None]) -> None:
+        """Call `callback(future)` once when the handle completes, however it completes."""
+
+    @abc.abstractmethod
+    def cancel(self, handle: Any) -> bool:
+        """Cancel a handle that has not finished."""
+
+    @abc.abstractmethod
+    def owns(self, handle: Any) -> bool:
+        """Whether `handle` is one of this engine's kind."""
+
+    @abc.abstractmethod
+    def check_plugins(self, spec: Any) -> list[str]:
+        """Plugin modules missing where tasks run (each Ray node); empty when all are there."""
+
+    @abc.abstractmethod
+    def shutdown(self) -> None:
+        """Release what this engine started, and nothing it did not start."""

@@ -1,0 +1,80 @@
+"""ExecutionEngine.LOCAL: an in-process thread pool with Future handles.
+
+Threads suit simulators, which release the GIL in their native code. The pool is created at
+start, so `PilotComputeService(...)` with LOCAL is ready in milliseconds.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import os
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from qtau.engines.base import Engine
+from qtau.errors import TaskTimeoutError
+from qtau.plugins import missing_plugins
+
+
+class LocalEngine(Engine):
+    name = "local"
+
+    def __init__(self, max_workers: int | None = None, **_: Any) -> None:
+        self.max_workers = max_workers or min(32, (os.cpu_count() or 1) + 2)
+        self._pool: cf.ThreadPoolExecutor | None = None
+
+    def start(self) -> None:
+        if self._pool is None:
+            self._pool = cf.ThreadPoolExecutor(self.max_workers, thread_name_prefix="qtau-local")
+
+    def submit(self, fn: Callable[[Any], Any], payload: Any) -> cf.Future:
+        self.start()
+        return self._pool.submit(fn, payload)
+
+    def submit_batch(self, fn: Callable[[Any], list], payload: Any, n: int) -> list[cf.Future]:
+        whole = self.submit(fn, payload)
+        slots: list[cf.Future] = [cf.Future() for _ in range(n)]
+        for slot in slots:
+            slot.set_running_or_notify_cancel()
+
+        def fan_out(done: cf.Future) -> None:
+            err = done.exception()
+            values = None if err else done.result()
+            for i, slot in enumerate(slots):
+                if err is not None:
+                    slot.set_exception(err)
+                else:
+                    slot.set_result(values[i])
+
+        whole.add_done_callback(fan_out)
+        return slots
+
+    def wait(self, handles: Sequence[cf.Future], timeout: float | None) -> tuple[list, list]:
+        done, pending = cf.wait(list(handles), timeout=timeout)
+        return [h for h in handles if h in done], [h for h in handles if h in pending]
+
+    def get(self, handle: cf.Future, timeout: float | None = None) -> Any:
+        try:
+            return handle.result(timeout)
+        except cf.TimeoutError as err:
+            raise TaskTimeoutError(
+                f"task not done within {timeout} s", field="timeout", value=timeout,
+                fix="wait longer, or cancel the task",
+            ) from err
+
+    def on_done(self, handle: cf.Future, callback: Callable[[Any], None]) -> None:
+        handle.add_done_callback(callback)
+
+    def cancel(self, handle: cf.Future) -> bool:
+        return handle.cancel()
+
+    def owns(self, handle: Any) -> bool:
+        return isinstance(handle, cf.Future)
+
+    def check_plugins(self, spec: Any) -> list[str]:
+        return missing_plugins(spec)
+
+    def shutdown(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None

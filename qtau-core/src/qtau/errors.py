@@ -1,0 +1,122 @@
+"""Every error QTAU raises: `QtauError` and its subclasses.
+
+Each error carries structured fields (`field`, `value`, `fix`) so a user sees which input was wrong,
+what it was, and how to fix it. Messages pass through `redact()` so a secret never reaches a
+traceback, and errors pickle cleanly so they cross Ray unchanged.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from qtau.secrets import redact
+
+
+def _rebuild(cls, message, details):
+    err = cls.__new__(cls)
+    Exception.__init__(err, message)
+    err.__dict__.update(details)
+    return err
+
+
+class QtauError(Exception):
+    """Base class of every error QTAU raises on purpose."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        field: str | None = None,
+        value: Any = None,
+        fix: str | None = None,
+    ) -> None:
+        self.field = field
+        self.value = value
+        self.fix = fix
+        parts = [message]
+        if field is not None and f"'{field}'" not in message and f"`{field}`" not in message:
+            parts.append(f"(field '{field}', value {value!r})")
+        if fix:
+            parts.append(f"Fix: {fix}")
+        super().__init__(redact(" ".join(parts)))
+
+    def __reduce__(self):
+        return (_rebuild, (type(self), self.args[0] if self.args else "", dict(self.__dict__)))
+
+
+class ConfigurationError(QtauError):
+    """A pilot description, QDREAMER configuration or environment variable is invalid."""
+
+
+class UnknownExecutorError(ConfigurationError):
+    """No installed plugin serves the executor named in a pilot description."""
+
+
+class InvalidTaskError(QtauError):
+    """A QuantumTask field is invalid (shots, qubits, gate set, circuit object, constraints)."""
+
+
+class PluginError(QtauError):
+    """A plugin failed to load or to answer a hook call. `plugin` names it."""
+
+    def __init__(self, message: str, *, plugin: str, **kwargs: Any) -> None:
+        self.plugin = plugin
+        super().__init__(message, **kwargs)
+
+
+class NoSuitableResourceError(QtauError):
+    """No candidate resource can run a task. `rejections` maps each resource id to why not."""
+
+    def __init__(self, message: str, *, rejections: dict[str, str], **kwargs: Any) -> None:
+        self.rejections = dict(rejections)
+        lines = [message] + [f"  - {rid}: {why}" for rid, why in self.rejections.items()]
+        super().__init__("\n".join(lines), **kwargs)
+
+
+class CircuitConversionError(QtauError):
+    """A circuit cannot be converted to any format the chosen resource accepts."""
+
+
+class ExecutionError(QtauError):
+    """A task failed on every resource it was tried on. `attempts` lists each try."""
+
+    def __init__(self, message: str, *, attempts: tuple = (), task_id: str | None = None, **kwargs: Any) -> None:
+        self.attempts = tuple(attempts)
+        self.task_id = task_id
+        lines = [message] + [
+            f"  - attempt {i}: {a.resource_id}: {a.error_type}: {a.message}"
+            for i, a in enumerate(self.attempts, 1)
+        ]
+        super().__init__("\n".join(lines), **kwargs)
+
+
+class AuthenticationError(QtauError):
+    """Credentials are missing or were refused by a provider. Never contains the secret itself."""
+
+
+class BackendUnavailableError(QtauError):
+    """A backend is offline, out of its availability window, or unreachable."""
+
+
+class TaskTimeoutError(QtauError):
+    """A task or a wait did not finish within its timeout."""
+
+
+class TaskCancelledError(QtauError):
+    """A task was cancelled before it produced a result."""
+
+
+__all__ = [
+    "AuthenticationError",
+    "BackendUnavailableError",
+    "CircuitConversionError",
+    "ConfigurationError",
+    "ExecutionError",
+    "InvalidTaskError",
+    "NoSuitableResourceError",
+    "PluginError",
+    "QtauError",
+    "TaskCancelledError",
+    "TaskTimeoutError",
+    "UnknownExecutorError",
+]

@@ -1,0 +1,67 @@
+"""The execution contract a backend plugin implements: one `Executor` per resource.
+
+Backends implement the smallest surface. A cloud backend implements `submit` (returning a
+picklable handle) and `result`; `status` and `cancel` have defaults. A local simulator subclasses
+`LocalExecutor` and implements only `run`, which executes at submit.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import attrs
+
+from qtau.types import Outcome, Resource
+
+
+@attrs.frozen(eq=False)
+class CircuitJob:
+    """One circuit to run: already converted into `circuit_format`, one the resource accepts."""
+
+    task_id: str
+    circuit: Any
+    circuit_format: str
+    shots: int
+
+
+class Executor(abc.ABC):
+    """Runs batches of circuits on one resource. Created on workers by `qtau_create_executor`."""
+
+    def __init__(self, resource: Resource, config: Mapping[str, Any]) -> None:
+        self.resource = resource
+        self.config = config
+
+    @abc.abstractmethod
+    def submit(self, jobs: Sequence[CircuitJob]) -> Any:
+        """Start `jobs` as one backend call where the backend allows it; return a handle."""
+
+    @abc.abstractmethod
+    def result(self, handle: Any, timeout: float | None = None) -> list[Outcome]:
+        """Outcomes of a submitted batch, one per job, in order. Raise TaskTimeoutError past timeout."""
+
+    def status(self, handle: Any) -> str:
+        """One of `queued`, `running`, `done`, `failed`, `cancelled`."""
+        return "done"
+
+    def cancel(self, handle: Any) -> bool:
+        """Try to cancel; True when the backend accepted."""
+        return False
+
+    def close(self) -> None:
+        """Release sessions or connections. Called when a worker drops the executor."""
+
+
+class LocalExecutor(Executor):
+    """An executor whose backend runs in-process at submit (simulators)."""
+
+    @abc.abstractmethod
+    def run(self, jobs: Sequence[CircuitJob]) -> list[Outcome]:
+        """Run every job, one backend call for the batch where possible."""
+
+    def submit(self, jobs: Sequence[CircuitJob]) -> list[Outcome]:
+        return self.run(jobs)
+
+    def result(self, handle: Any, timeout: float | None = None) -> list[Outcome]:
+        return handle

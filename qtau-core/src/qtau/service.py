@@ -1,0 +1,356 @@
+"""PilotComputeService: pilots, QDREAMER and task submission, Pilot-Quantum style.
+
+    pcs = PilotComputeService(execution_engine=ExecutionEngine.RAY)
+    pcs.create_pilot({"resource_type": "quantum", "quantum": {"executor": "qiskit_local"}})
+    pcs.initialize_dreamer({"optimization_mode": "high_fidelity"})
+    ref = pcs.submit_quantum_task(QuantumTask(circuit=qc, num_qubits=2, gate_set=["h", "cx"]))
+    pcs.wait_tasks([ref]); [result] = pcs.get_results([ref])
+
+With RAY a task handle is a Ray ObjectRef (usable in `ray.get` and as an argument of other remote
+functions); with LOCAL it is a `concurrent.futures.Future`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import math
+import threading
+import time
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import attrs
+
+from qtau.circuits import Circuits
+from qtau.dreamer import DreamerConfig, QDreamer
+from qtau.engines import ExecutionEngine, create_engine
+from qtau.errors import ConfigurationError, InvalidTaskError, PluginError, QtauError, TaskTimeoutError
+from qtau.plugins import PluginHost, default_host
+from qtau.secrets import RedactingFilter, secret_or_none
+from qtau.types import QuantumTask, Resource, Result
+from qtau.worker import BatchPayload, TaskFailure, TaskPayload, run_batch, run_task
+
+log = logging.getLogger("qtau")
+log.addFilter(RedactingFilter())
+
+#: Top-level description keys that describe the pilot itself rather than its backend.
+PILOT_KEYS = frozenset({
+    "resource_type", "quantum", "working_directory", "type", "resource", "number_of_nodes",
+    "cores_per_node", "gpus_per_node", "queue", "walltime", "project", "name", "dreamer_enabled",
+    "ray_address", "conda_environment", "scheduler_script_commands",
+})
+RESOURCE_TYPES = ("quantum",)
+
+
+def _is_secret_key(key: str) -> bool:
+    key = key.lower()
+    return key.endswith("token") or "secret" in key or "password" in key or key.endswith("access_key_id")
+
+
+def backend_config(description: Mapping[str, Any]) -> dict[str, Any]:
+    """What plugins see: the `quantum` section plus credentials and other backend keys."""
+    config = dict(description["quantum"])
+    for key, value in description.items():
+        if key not in PILOT_KEYS and key not in config:
+            config[key] = value
+    for key in list(config):
+        if _is_secret_key(key):
+            config[key] = secret_or_none(config[key])
+    return config
+
+
+@attrs.define(eq=False)
+class PilotCompute:
+    """A pilot: one backend executor and the resources it offers to QDREAMER."""
+
+    name: str
+    executor: str
+    resources: list[Resource]
+    description: dict[str, Any] = attrs.field(repr=False)
+    config: dict[str, Any] = attrs.field(repr=False)
+    state: str = "RUNNING"
+    created_at: float = attrs.field(factory=time.time)
+
+    def get_state(self) -> str:
+        return self.state
+
+    def get_details(self) -> dict[str, Any]:
+        return {"name": self.name, "executor": self.executor, "state": self.state,
+                "resources": [r.id for r in self.resources]}
+
+
+class PilotComputeService:
+    """Creates pilots, ranks their resources with QDREAMER and runs quantum tasks on an engine."""
+
+    def __init__(
+        self,
+        execution_engine: ExecutionEngine | str = ExecutionEngine.LOCAL,
+        working_directory: str | None = None,
+        *,
+        plugins: PluginHost | None = None,
+        ray_address: str | None = None,
+        max_workers: int | None = None,
+        batch_chunks: int | None = None,
+        ray_init_options: dict | None = None,
+    ) -> None:
+        self.execution_engine = ExecutionEngine.parse(execution_engine)
+        self.working_directory = working_directory
+        self.host = plugins if plugins is not None else default_host()
+        self.circuits = Circuits(self.host)
+        self._engine_options = {"ray_address": ray_address, "max_workers": max_workers,
+                                "ray_init_options": ray_init_options}
+        self.engine = create_engine(self.execution_engine, **self._engine_options)
+        self._engine_started = False
+        self.batch_chunks = batch_chunks
+        self.pilots: dict[str, PilotCompute] = {}
+        self.qdreamer = QDreamer(self.host, self.circuits)
+        self._dreamer_initialized = False
+        self._handles: dict[str, Any] = {}
+        self._counter = itertools.count(1)
+        self._lock = threading.Lock()
+        self._closed = False
+
+    # -- pilots ----------------------------------------------------------------------------------
+
+    def _start_engine(self, description: Mapping[str, Any]) -> None:
+        if self._engine_started:
+            return
+        if description.get("ray_address") and self.execution_engine is ExecutionEngine.RAY:
+            self.engine = create_engine(self.execution_engine, **{**self._engine_options,
+                                                                   "ray_address": description["ray_address"]})
+        self.engine.start()
+        self._engine_started = True
+        if self.execution_engine is ExecutionEngine.RAY:
+            missing = self.engine.check_plugins(self.host.spec())
+            if missing:
+                raise PluginError(
+                    "QTAU plugins are missing on Ray nodes:\n  " + "\n  ".join(missing), plugin=",".join(self.host.names),
+                    fix="install the same qtau plugins on every node of the Ray cluster",
+                )
+
+    def create_pilot(self, pilot_compute_description: Mapping[str, Any]) -> PilotCompute:
+        """Validate a description, ask the executor's plugin for resources, start the engine."""
+        self._check_open()
+        desc = pilot_compute_description
+        if not isinstance(desc, Mapping):
+            raise ConfigurationError(
+                "a pilot description must be a dict", field="pilot_compute_description", value=type(desc).__name__,
+                fix="pass {'resource_type': 'quantum', 'quantum': {'executor': 'qiskit_local'}}",
+            )
+        rtype = desc.get("resource_type", "quantum" if "quantum" in desc else None)
+        if rtype not in RESOURCE_TYPES:
+            raise ConfigurationError(
+                f"unsupported resource_type {rtype!r}", field="resource_type", value=rtype,
+                fix="use resource_type 'quantum' with a 'quantum': {'executor': ...} section",
+            )
+        quantum = desc.get("quantum")
+        if not isinstance(quantum, Mapping) or not quantum.get("executor"):
+            raise ConfigurationError(
+                "a quantum pilot needs a 'quantum' section naming its executor", field="quantum.executor",
+                value=None if not isinstance(quantum, Mapping) else quantum.get("executor"),
+                fix="add 'quantum': {'executor': 'qiskit_local'} (or another installed executor)",
+            )
+        executor = quantum["executor"]
+        if not isinstance(executor, str):
+            raise ConfigurationError(
+                "quantum.executor must be a string", field="quantum.executor", value=executor,
+                fix="name an executor such as 'qiskit_local'",
+            )
+        info = self.host.find_executor(executor)
+        config = backend_config(desc)
+        resources = self.host.first("qtau_resources", owner=info.provider, executor=executor, config=config)
+        if not resources:
+            raise ConfigurationError(
+                f"executor {executor!r} offered no resources with this configuration", field="quantum",
+                value=executor, fix=f"check the options of {executor!r} in the plugin {info.provider!r} docs",
+            )
+        self._start_engine(desc)
+        name = str(desc.get("name") or f"pilot-{next(self._counter)}-{uuid.uuid4().hex[:6]}")
+        pilot = PilotCompute(name, executor, list(resources), dict(desc), config)
+        with self._lock:
+            self.pilots[name] = pilot
+        if desc.get("dreamer_enabled", True):
+            self.qdreamer.add_resources(pilot.resources, config)
+        log.info("pilot %s ready: %s", name, ", ".join(r.id for r in resources))
+        return pilot
+
+    def get_pilots(self) -> list[PilotCompute]:
+        return list(self.pilots.values())
+
+    @property
+    def quantum_resources(self) -> dict[str, Resource]:
+        return {r.id: r for p in self.pilots.values() if p.state == "RUNNING" for r in p.resources}
+
+    def initialize_dreamer(self, qdreamer_config: Mapping[str, Any] | None = None) -> QDreamer:
+        """(Re)configure QDREAMER: optimization_mode, weights, cache_ttl_seconds, max_attempts..."""
+        config = DreamerConfig.parse(qdreamer_config)
+        old = self.qdreamer
+        old.stop_background_monitoring()
+        self.qdreamer = QDreamer(self.host, self.circuits, config)
+        for pilot in self.pilots.values():
+            if pilot.state == "RUNNING" and pilot.description.get("dreamer_enabled", True):
+                self.qdreamer.add_resources(pilot.resources, pilot.config)
+        self._dreamer_initialized = True
+        return self.qdreamer
+
+    # -- tasks -----------------------------------------------------------------------------------
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise ConfigurationError(
+                "this PilotComputeService was cancelled", field="service", value="cancelled",
+                fix="create a new PilotComputeService",
+            )
+
+    def _check_task(self, task: Any) -> QuantumTask:
+        if not isinstance(task, QuantumTask):
+            raise InvalidTaskError(
+                f"submit_quantum_task takes a QuantumTask, not {type(task).__name__}", field="task",
+                value=type(task).__name__, fix="wrap the circuit: QuantumTask(circuit=qc, num_qubits=2)",
+            )
+        return task
+
+    def _track(self, handle: Any, task_id: str, resource_id: str) -> None:
+        self._handles[task_id] = handle
+        dreamer = self.qdreamer
+
+        def done(future: Any) -> None:
+            attempts = ()
+            try:
+                value = future.result()
+                attempts = getattr(value, "attempts", ()) or getattr(getattr(value, "error", None), "attempts", ())
+            except BaseException as err:
+                attempts = getattr(getattr(err, "cause", err), "attempts", ())
+            dreamer.task_finished(resource_id, attempts)
+
+        self.engine.on_done(handle, done)
+
+    def submit_quantum_task(self, task: QuantumTask) -> Any:
+        """Choose a resource for `task` and start it. Returns a Ray ObjectRef (RAY) or a Future (LOCAL)."""
+        self._check_open()
+        task = self._check_task(task)
+        placements = self.qdreamer.place(task)
+        payload = TaskPayload(self.host.spec(), task, placements, time.time(), self.qdreamer.config.max_attempts)
+        rid = placements[0].resource.id
+        self.qdreamer.task_started(rid)
+        handle = self.engine.submit(run_task, payload)
+        self._track(handle, task.task_id, rid)
+        return handle
+
+    def submit_quantum_tasks(self, tasks: Iterable[QuantumTask]) -> list[Any]:
+        """Submit many tasks; those QDREAMER sends to the same resource run as backend batches.
+
+        Returns one handle per task, in order. A batch is split into as many chunks as the engine
+        runs in parallel, so a big burst uses every worker and each chunk is one backend call.
+        """
+        self._check_open()
+        tasks = [self._check_task(t) for t in tasks]
+        groups: dict[str, list[tuple[int, QuantumTask, tuple]]] = {}
+        for i, task in enumerate(tasks):
+            placements = self.qdreamer.place(task)
+            rid = placements[0].resource.id
+            self.qdreamer.task_started(rid)
+            groups.setdefault(rid, []).append((i, task, placements))
+        handles: list[Any] = [None] * len(tasks)
+        now = time.time()
+        spec = self.host.spec()
+        for rid, members in groups.items():
+            chunks = self.batch_chunks or self._parallelism()
+            size = max(1, math.ceil(len(members) / chunks))
+            for start in range(0, len(members), size):
+                chunk = members[start:start + size]
+                payload = BatchPayload(spec, tuple(t for _, t, _ in chunk), chunk[0][2], now,
+                                       self.qdreamer.config.max_attempts)
+                for (i, task, _), handle in zip(chunk, self.engine.submit_batch(run_batch, payload, len(chunk))):
+                    handles[i] = handle
+                    self._track(handle, task.task_id, rid)
+        return handles
+
+    def _parallelism(self) -> int:
+        if self.execution_engine is ExecutionEngine.RAY:
+            import ray
+
+            return max(int(ray.cluster_resources().get("CPU", 1)), 1)
+        import os
+
+        return max(os.cpu_count() or 1, 1)
+
+    def submit_task(self, func: Any, *args: Any, **kwargs: Any) -> Any:
+        """Run a classical function on the engine (Pilot-Quantum's `submit_task`)."""
+        self._check_open()
+        kwargs.pop("task_name", None)
+        return self.engine.submit(_call, (func, args, kwargs))
+
+    def _resolve(self, task: Any) -> Any:
+        if isinstance(task, str):
+            try:
+                return self._handles[task]
+            except KeyError:
+                raise InvalidTaskError(
+                    f"unknown task id {task!r}", field="task", value=task,
+                    fix="pass a handle returned by submit_quantum_task, or its task_id",
+                ) from None
+        if isinstance(task, QuantumTask):
+            return self._resolve(task.task_id)
+        return task
+
+    def wait_tasks(self, tasks: Sequence[Any], timeout: float | None = None) -> None:
+        """Block until every task is done. Past `timeout` seconds: TaskTimeoutError (tasks go on)."""
+        handles = [self._resolve(t) for t in tasks]
+        _, pending = self.engine.wait(handles, timeout)
+        if pending:
+            raise TaskTimeoutError(
+                f"{len(pending)} of {len(handles)} tasks were not done within {timeout} s; they keep running",
+                field="timeout", value=timeout, fix="wait again with a longer timeout, or cancel them",
+            )
+
+    def get_result(self, task: Any, timeout: float | None = None) -> Result:
+        value = self.engine.get(self._resolve(task), timeout)
+        if isinstance(value, TaskFailure):
+            raise value.error
+        return value
+
+    def get_results(self, tasks: Sequence[Any], timeout: float | None = None,
+                    return_exceptions: bool = False) -> list[Any]:
+        """Results in the order given. A failed task raises its QtauError, or with
+        `return_exceptions=True` its error takes the result's place in the list."""
+        out = []
+        for task in tasks:
+            try:
+                out.append(self.get_result(task, timeout))
+            except QtauError as err:
+                if not return_exceptions:
+                    raise
+                out.append(err)
+        return out
+
+    def cancel(self, tasks: Sequence[Any] | None = None) -> None:
+        """Cancel the given tasks; with no argument, shut the whole service down (Pilot-Quantum)."""
+        if tasks is not None:
+            for task in tasks:
+                self.engine.cancel(self._resolve(task))
+            return
+        self.close()
+
+    def close(self) -> None:
+        """Stop monitoring, cancel pilots, and release the engine (a Ray we started is disconnected)."""
+        if self._closed:
+            return
+        self._closed = True
+        self.qdreamer.stop_background_monitoring()
+        for pilot in self.pilots.values():
+            pilot.state = "CANCELED"
+        self.engine.shutdown()
+
+    def __enter__(self) -> PilotComputeService:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+def _call(packed: tuple) -> Any:
+    func, args, kwargs = packed
+    return func(*args, **kwargs)

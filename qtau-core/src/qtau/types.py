@@ -1,0 +1,321 @@
+"""QTAU's own data: frozen attrs classes that cross hooks and Ray unchanged.
+
+Users' circuit objects travel as given inside `QuantumTask.circuit`; native SDK results stay in
+`Result.raw`. Everything else here is plain values.
+
+Bit order: ONE convention for every backend. A counts key is a string of classical bits with
+bit 0 as the rightmost character (Qiskit's order). An X on qubit 0 of three measured qubits reads
+`001` whatever the backend.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from collections.abc import Callable, Mapping
+from typing import Any, Literal
+
+import attrs
+
+from qtau.errors import InvalidTaskError
+from qtau.gates import DIRECTIVES, arity, normalize_gates
+
+ResourceKind = Literal["simulator", "qpu"]
+
+
+def _frozen_mapping(value: Mapping | None) -> dict:
+    return dict(value or {})
+
+
+@attrs.frozen(eq=True, hash=False)
+class Resource:
+    """Something a plugin can run circuits on.
+
+    `id` is stable across runs (`qiskit:aer_simulator`, `ibmq:ibm_brisbane`, `braket:<arn>`).
+    `native_gates` are canonical names; `transpiles` says whether the backend's SDK rewrites logical
+    gates into them (so a logical `h` is fine on an `rz, sx, ecr` device). `circuit_formats` lists
+    the formats its executor accepts, best first.
+    """
+
+    id: str
+    provider: str
+    executor: str
+    kind: ResourceKind
+    num_qubits: int
+    native_gates: tuple[str, ...] = attrs.field(converter=normalize_gates, factory=tuple)
+    circuit_formats: tuple[str, ...] = attrs.field(converter=tuple, factory=tuple)
+    transpiles: bool = True
+    coupling_map: tuple[tuple[int, int], ...] | None = attrs.field(
+        default=None, converter=lambda v: None if v is None else tuple(tuple(e) for e in v)
+    )
+    supports_mid_circuit_measurement: bool = False
+    metadata: dict[str, Any] = attrs.field(factory=dict, converter=_frozen_mapping)
+
+    def __hash__(self) -> int:
+        return hash(self.id)
+
+
+@attrs.frozen
+class ResourceStatus:
+    """Whether a resource takes work now, and how long its provider queue is."""
+
+    resource_id: str
+    online: bool
+    queue_depth: int = 0
+    estimated_wait_s: float = 0.0
+    message: str = ""
+    checked_at: float = 0.0
+
+
+@attrs.frozen
+class CircuitSummary:
+    """What QDREAMER needs to know about a circuit: width, gate counts, measurement shape."""
+
+    num_qubits: int
+    gate_counts: dict[str, int] = attrs.field(factory=dict, converter=_frozen_mapping)
+    depth: int = 0
+    num_measured: int = 0
+    mid_circuit_measurement: bool = False
+    classical_control: bool = False
+
+    @property
+    def gate_names(self) -> tuple[str, ...]:
+        return normalize_gates(self.gate_counts)
+
+
+@attrs.frozen
+class NoiseProfile:
+    """Error rates of a resource, summarised robustly by its plugin.
+
+    Errors are probabilities in [0, 1]; T1/T2 in microseconds. `flags` notes data the plugin
+    distrusted and left out (e.g. a fake backend reporting an ECR error of 1.0).
+    """
+
+    resource_id: str
+    one_qubit_error: float = 0.0
+    two_qubit_error: float = 0.0
+    readout_error: float = 0.0
+    t1_us: float | None = None
+    t2_us: float | None = None
+    gate_errors: dict[str, float] = attrs.field(factory=dict, converter=_frozen_mapping)
+    flags: tuple[str, ...] = attrs.field(factory=tuple, converter=tuple)
+    source: str = ""
+
+    def gate_error(self, gate: str) -> float:
+        if gate in self.gate_errors:
+            return self.gate_errors[gate]
+        return self.two_qubit_error if arity(gate) >= 2 else self.one_qubit_error
+
+    def estimate_fidelity(self, summary: CircuitSummary) -> float:
+        """Probability that no error happens: product of (1 - error) over gates and readouts."""
+        log_f = 0.0
+        for gate, count in summary.gate_counts.items():
+            if gate in DIRECTIVES:
+                continue
+            err = min(max(self.gate_error(gate), 0.0), 0.999999)
+            log_f += count * math.log1p(-err)
+        readouts = summary.num_measured or summary.num_qubits
+        log_f += readouts * math.log1p(-min(max(self.readout_error, 0.0), 0.999999))
+        return math.exp(log_f)
+
+
+#: A noiseless resource (an ideal simulator).
+def ideal_noise(resource_id: str) -> NoiseProfile:
+    return NoiseProfile(resource_id=resource_id, source="ideal simulator")
+
+
+@attrs.frozen
+class CostEstimate:
+    """Price of running on a resource: per task plus per shot (plus per second for time-billed)."""
+
+    resource_id: str
+    per_task: float = 0.0
+    per_shot: float = 0.0
+    per_second: float = 0.0
+    estimated_seconds: float = 0.0
+    currency: str = "USD"
+    source: str = ""
+
+    def total(self, shots: int, tasks: int = 1) -> float:
+        return tasks * (self.per_task + self.per_second * self.estimated_seconds) + shots * tasks * self.per_shot
+
+
+def free(resource_id: str) -> CostEstimate:
+    return CostEstimate(resource_id=resource_id, source="local simulator")
+
+
+@attrs.frozen
+class ExecutorInfo:
+    """An executor name a plugin serves. With `prefix=True`, every name starting with it."""
+
+    name: str
+    provider: str
+    description: str = ""
+    prefix: bool = False
+
+    def matches(self, executor: str) -> bool:
+        return executor.startswith(self.name) if self.prefix else executor == self.name
+
+
+@attrs.frozen
+class Converter:
+    """One edge of the circuit-format graph: `convert(circuit) -> circuit` from `source` to `target`.
+
+    `cost` orders paths (lower is better; 1.0 for a direct translation).
+    """
+
+    source: str
+    target: str
+    convert: Callable[[Any], Any] = attrs.field(eq=False)
+    provider: str = ""
+    cost: float = 1.0
+
+
+def _check_shots(instance, attribute, value):
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise InvalidTaskError(
+            "shots must be a positive integer", field="shots", value=value, fix="pass shots=1000, for example"
+        )
+
+
+def _check_qubits(instance, attribute, value):
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise InvalidTaskError(
+            "num_qubits must be a positive integer", field="num_qubits", value=value,
+            fix="pass the number of qubits the circuit uses, or leave it out to read it from the circuit",
+        )
+
+
+def _check_optional_number(low: float, high: float | None):
+    def check(instance, attribute, value):
+        if value is None:
+            return
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and value >= low
+        if ok and high is not None:
+            ok = value <= high
+        if not ok:
+            bound = f"between {low} and {high}" if high is not None else f"at least {low}"
+            raise InvalidTaskError(
+                f"{attribute.name} must be a number {bound}", field=attribute.name, value=value,
+                fix=f"pass {attribute.name}=None to drop the constraint",
+            )
+
+    return check
+
+
+def _gate_set(value) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        value = [value]
+    return normalize_gates(value)
+
+
+def _new_task_id() -> str:
+    return uuid.uuid4().hex[:16]
+
+
+@attrs.frozen(eq=False)
+class QuantumTask:
+    """A circuit to run, with what it needs (Pilot-Quantum compatible).
+
+    `circuit` is a circuit object (Qiskit, Braket, PennyLane QNode/tape, OpenQASM text) or a
+    callable returning one, called with `args`/`kwargs` on the worker. `gate_set` names logical
+    gates (aliases such as `cnot` are normalised). Constraints: `max_cost` (in the resource's
+    currency), `min_fidelity` (0..1), `deadline` (seconds from submission), `timeout` (per attempt,
+    seconds). `policy` overrides QDREAMER's optimisation mode for this task.
+    """
+
+    circuit: Any
+    num_qubits: int | None = attrs.field(default=None, validator=_check_qubits)
+    gate_set: tuple[str, ...] = attrs.field(default=(), converter=_gate_set)
+    resource_config: dict[str, Any] = attrs.field(factory=dict, converter=_frozen_mapping)
+    shots: int = attrs.field(default=1000, validator=_check_shots)
+    args: tuple = attrs.field(default=(), converter=tuple)
+    kwargs: dict[str, Any] = attrs.field(factory=dict, converter=_frozen_mapping)
+    max_cost: float | None = attrs.field(default=None, validator=_check_optional_number(0.0, None))
+    min_fidelity: float | None = attrs.field(default=None, validator=_check_optional_number(0.0, 1.0))
+    deadline: float | None = attrs.field(default=None, validator=_check_optional_number(0.0, None))
+    timeout: float | None = attrs.field(default=None, validator=_check_optional_number(0.0, None))
+    policy: str | dict[str, float] | None = None
+    circuit_format: str | None = None
+    task_id: str = attrs.field(factory=_new_task_id)
+
+    def __attrs_post_init__(self) -> None:
+        if self.circuit is None:
+            raise InvalidTaskError(
+                "a QuantumTask needs a circuit", field="circuit", value=None,
+                fix="pass a Qiskit/Braket/PennyLane circuit, OpenQASM text, or a function returning one",
+            )
+
+
+@attrs.frozen
+class Attempt:
+    """One try of a task on one resource: the failover record kept in every Result."""
+
+    resource_id: str
+    ok: bool
+    started_at: float
+    ended_at: float
+    error_type: str = ""
+    message: str = ""
+
+
+@attrs.frozen
+class Timings:
+    """Wall-clock times (epoch seconds) and the durations users ask about."""
+
+    submitted_at: float
+    started_at: float
+    finished_at: float
+
+    @property
+    def queued_s(self) -> float:
+        return max(self.started_at - self.submitted_at, 0.0)
+
+    @property
+    def ran_s(self) -> float:
+        return max(self.finished_at - self.started_at, 0.0)
+
+
+@attrs.frozen(eq=False)
+class Result:
+    """What a task produced, in QTAU's common shape.
+
+    `counts` keys have bit 0 rightmost. `values` holds returned measurements (PennyLane QNodes) as
+    floats or float arrays. `raw` is the native SDK result, untouched. `attempts` records every
+    resource tried, in order (failover provenance).
+    """
+
+    task_id: str
+    resource_id: str
+    executor: str
+    shots: int
+    counts: dict[str, int] = attrs.field(factory=dict, converter=_frozen_mapping)
+    values: Any = None
+    timings: Timings | None = None
+    cost: float = 0.0
+    currency: str = "USD"
+    attempts: tuple[Attempt, ...] = attrs.field(factory=tuple, converter=tuple)
+    conversion_path: tuple[str, ...] = attrs.field(factory=tuple, converter=tuple)
+    metadata: dict[str, Any] = attrs.field(factory=dict, converter=_frozen_mapping)
+    raw: Any = attrs.field(default=None, repr=False)
+
+    def get_counts(self) -> dict[str, int]:
+        """Counts as Qiskit users expect them: `{'00': 503, '11': 497}`, bit 0 rightmost."""
+        return dict(self.counts)
+
+    def get_probabilities(self) -> dict[str, float]:
+        total = sum(self.counts.values()) or 1
+        return {key: n / total for key, n in self.counts.items()}
+
+
+#: What a plugin's executor returns for one circuit; the worker turns it into a Result.
+@attrs.frozen(eq=False)
+class Outcome:
+    counts: dict[str, int] = attrs.field(factory=dict, converter=_frozen_mapping)
+    values: Any = None
+    metadata: dict[str, Any] = attrs.field(factory=dict, converter=_frozen_mapping)
+    raw: Any = attrs.field(default=None, repr=False)

@@ -1,0 +1,76 @@
+"""The `qiskit` circuit format: summaries, and conversion to and from OpenQASM 2 and 3."""
+
+from __future__ import annotations
+
+from qtau.errors import CircuitConversionError
+from qtau.gates import normalize_gate
+from qtau.types import CircuitSummary, Converter
+
+
+def _load(circuit, circuit_format: str):
+    if circuit_format == "qiskit":
+        return circuit
+    if circuit_format == "openqasm2":
+        return from_qasm2(circuit)
+    return from_qasm3(circuit)
+
+
+def summary(circuit, circuit_format: str) -> CircuitSummary:
+    qc = _load(circuit, circuit_format)
+    counts: dict[str, int] = {}
+    measured: set = set()
+    mid = False
+    control = False
+    for inst in qc.data:
+        name = inst.operation.name
+        if name == "measure":
+            measured.update(inst.qubits)
+        elif name not in ("barrier",) and any(q in measured for q in inst.qubits):
+            mid = True
+        if getattr(inst.operation, "condition", None) is not None or name in ("if_else", "while_loop", "switch_case"):
+            control = True
+        key = normalize_gate(name)
+        counts[key] = counts.get(key, 0) + 1
+    return CircuitSummary(
+        num_qubits=qc.num_qubits, gate_counts=counts, depth=qc.depth(), num_measured=len(measured),
+        mid_circuit_measurement=mid, classical_control=control,
+    )
+
+
+def from_qasm2(text: str):
+    from qiskit import qasm2
+
+    return qasm2.loads(text, custom_instructions=qasm2.LEGACY_CUSTOM_INSTRUCTIONS)
+
+
+def from_qasm3(text: str):
+    from qiskit import qasm3
+
+    try:
+        return qasm3.loads(text)
+    except ImportError as err:
+        raise CircuitConversionError(
+            "reading OpenQASM 3 into Qiskit needs qiskit-qasm3-import", field="circuit", value="openqasm3",
+            fix="pip install qiskit-qasm3-import",
+        ) from err
+
+
+def to_qasm2(circuit) -> str:
+    from qiskit import qasm2
+
+    return qasm2.dumps(circuit)
+
+
+def to_qasm3(circuit) -> str:
+    from qiskit import qasm3
+
+    return qasm3.dumps(circuit)
+
+
+def converters(provider: str) -> list[Converter]:
+    return [
+        Converter("openqasm2", "qiskit", from_qasm2, provider, 1.0),
+        Converter("openqasm3", "qiskit", from_qasm3, provider, 1.0),
+        Converter("qiskit", "openqasm2", to_qasm2, provider, 1.2),
+        Converter("qiskit", "openqasm3", to_qasm3, provider, 1.0),
+    ]

@@ -1,0 +1,113 @@
+"""What the `qiskit_local` executor offers, read from a pilot's `quantum` config without Qiskit.
+
+Config keys (all optional):
+- `backend`: `aer_simulator` or `basic_simulator` to offer only one of them.
+- `method` (or `backend_options.method`): Aer method, e.g. `statevector`, `density_matrix`.
+- `noise`: `{"depolarizing_1q": p, "depolarizing_2q": p, "readout": p}` builds an Aer noise model;
+  the same numbers give QDREAMER its noise profile, so ranking needs no Qiskit import.
+- `seed_simulator`: a fixed seed for reproducible counts.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from qtau.errors import ConfigurationError
+from qtau.types import NoiseProfile, Resource, ResourceStatus, ideal_noise
+
+AER_METHODS = ("automatic", "statevector", "density_matrix", "stabilizer", "matrix_product_state")
+BACKENDS = ("aer_simulator", "basic_simulator")
+NOISE_KEYS = ("depolarizing_1q", "depolarizing_2q", "readout")
+# Widths that fit in this class of machine's memory (statevector: 2^n * 16 bytes).
+WIDTH = {"statevector": 30, "automatic": 30, "density_matrix": 15, "stabilizer": 1000, "matrix_product_state": 100}
+BASIC_WIDTH = 24
+FORMATS = ("qiskit",)
+
+
+def _options(config: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(config.get("backend_options") or {})
+    for key in ("method", "noise", "backend", "seed_simulator"):
+        if key in config:
+            merged[key] = config[key]
+    return merged
+
+
+def noise_settings(config: Mapping[str, Any]) -> dict[str, float]:
+    noise = _options(config).get("noise") or {}
+    if not isinstance(noise, Mapping):
+        raise ConfigurationError(
+            "quantum.noise must be a mapping of error rates", field="quantum.noise", value=noise,
+            fix=f"use e.g. {{'depolarizing_1q': 0.001, 'depolarizing_2q': 0.01, 'readout': 0.02}}",
+        )
+    out = {}
+    for key, value in noise.items():
+        if key not in NOISE_KEYS:
+            raise ConfigurationError(
+                f"unknown noise setting {key!r}", field=f"quantum.noise.{key}", value=value,
+                fix=f"use only {', '.join(NOISE_KEYS)}",
+            )
+        if not isinstance(value, (int, float)) or not 0 <= value < 1:
+            raise ConfigurationError(
+                f"noise rate {key} must be a probability in [0, 1)", field=f"quantum.noise.{key}", value=value,
+                fix="use a number such as 0.01",
+            )
+        out[key] = float(value)
+    return out
+
+
+def resources(config: Mapping[str, Any]) -> list[Resource]:
+    opts = _options(config)
+    method = str(opts.get("method", "automatic"))
+    if method not in AER_METHODS:
+        raise ConfigurationError(
+            f"unknown Aer method {method!r}", field="quantum.method", value=method,
+            fix=f"use one of {', '.join(AER_METHODS)}",
+        )
+    backend = opts.get("backend")
+    if backend is not None and backend not in BACKENDS:
+        raise ConfigurationError(
+            f"unknown qiskit_local backend {backend!r}", field="quantum.backend", value=backend,
+            fix=f"use one of {', '.join(BACKENDS)}, or leave it out for both",
+        )
+    noise = noise_settings(config)
+    offered = []
+    if backend in (None, "aer_simulator"):
+        suffix = "_noisy" if noise else ("" if method == "automatic" else f"_{method}")
+        offered.append(
+            Resource(
+                id=f"qiskit:aer_simulator{suffix}", provider="qiskit", executor="qiskit_local",
+                kind="simulator", num_qubits=WIDTH[method], circuit_formats=FORMATS,
+                supports_mid_circuit_measurement=True,
+                metadata={"backend": "aer_simulator", "method": method, "noise": noise},
+            )
+        )
+    if backend in (None, "basic_simulator") and not noise:
+        offered.append(
+            Resource(
+                id="qiskit:basic_simulator", provider="qiskit", executor="qiskit_local",
+                kind="simulator", num_qubits=BASIC_WIDTH, circuit_formats=FORMATS,
+                supports_mid_circuit_measurement=True,
+                # A pure-Python simulator: QDREAMER should prefer Aer and spill over only under load.
+                metadata={"backend": "basic_simulator", "seconds_per_task": 0.005, "seconds_per_shot": 2e-5},
+            )
+        )
+    return offered
+
+
+def status(resource: Resource) -> ResourceStatus:
+    return ResourceStatus(resource.id, online=True, checked_at=time.time(), message="local simulator")
+
+
+def noise_profile(resource: Resource, config: Mapping[str, Any]) -> NoiseProfile:
+    noise = resource.metadata.get("noise") or {}
+    if not noise:
+        return ideal_noise(resource.id)
+    return NoiseProfile(
+        resource_id=resource.id,
+        one_qubit_error=noise.get("depolarizing_1q", 0.0),
+        two_qubit_error=noise.get("depolarizing_2q", 0.0),
+        readout_error=noise.get("readout", 0.0),
+        source="Aer noise model from the pilot's quantum.noise",
+    )

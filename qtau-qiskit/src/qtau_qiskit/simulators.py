@@ -1,0 +1,113 @@
+"""Executors for Aer and BasicSimulator: a batch of jobs runs as one backend call per shot count."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from qtau.errors import ExecutionError
+from qtau.executor import CircuitJob, LocalExecutor
+from qtau.types import Outcome, Resource
+
+from qtau_qiskit.settings import noise_settings
+
+
+def build_noise_model(noise: Mapping[str, float]):
+    """Depolarizing gate errors and symmetric readout error, as the pilot's `quantum.noise` says."""
+    from qiskit_aer.noise import NoiseModel, ReadoutError, depolarizing_error
+
+    model = NoiseModel()
+    one = ["x", "y", "z", "h", "s", "sdg", "t", "tdg", "sx", "sxdg", "rx", "ry", "rz", "u", "p", "id"]
+    two = ["cx", "cy", "cz", "swap", "ecr", "cp", "rzz", "rxx", "ryy", "iswap"]
+    if noise.get("depolarizing_1q"):
+        model.add_all_qubit_quantum_error(depolarizing_error(noise["depolarizing_1q"], 1), one)
+    if noise.get("depolarizing_2q"):
+        model.add_all_qubit_quantum_error(depolarizing_error(noise["depolarizing_2q"], 2), two)
+    if noise.get("readout"):
+        p = noise["readout"]
+        model.add_all_qubit_readout_error(ReadoutError([[1 - p, p], [p, 1 - p]]))
+    return model
+
+
+def counts_in_common_order(counts: Mapping[str, int]) -> dict[str, int]:
+    """Qiskit already puts bit 0 on the right; only the spaces between registers go."""
+    out: dict[str, int] = {}
+    for key, n in counts.items():
+        bits = key.replace(" ", "")
+        out[bits] = out.get(bits, 0) + int(n)
+    return out
+
+
+def with_measurements(circuit):
+    """Circuits without measurements get measure_all, so every backend returns counts."""
+    if any(inst.operation.name == "measure" for inst in circuit.data):
+        return circuit, False
+    return circuit.measure_all(inplace=False), True
+
+
+class QiskitSimulatorExecutor(LocalExecutor):
+    """Runs `qiskit` circuits on an Aer or BasicSimulator backend object made once per worker."""
+
+    def __init__(self, resource: Resource, config: Mapping[str, Any], backend, run_options: dict) -> None:
+        super().__init__(resource, config)
+        self.backend = backend
+        self.run_options = run_options
+        self.supported = set(backend.target.operation_names) | {"measure", "barrier", "reset"}
+
+    def _native(self, circuit):
+        from qiskit import transpile
+
+        names = {inst.operation.name for inst in circuit.data}
+        if names <= self.supported:
+            return circuit
+        # Only circuits with gates the simulator lacks pay for a transpile.
+        return transpile(circuit, self.backend, optimization_level=0)
+
+    def run(self, jobs: Sequence[CircuitJob]) -> list[Outcome]:
+        prepared = []
+        for job in jobs:
+            circuit, added = with_measurements(job.circuit)
+            prepared.append((self._native(circuit), added))
+        by_shots: dict[int, list[int]] = defaultdict(list)
+        for i, job in enumerate(jobs):
+            by_shots[job.shots].append(i)
+        outcomes: list[Outcome | None] = [None] * len(jobs)
+        for shots, indices in by_shots.items():
+            result = self.backend.run([prepared[i][0] for i in indices], shots=shots, **self.run_options).result()
+            if not result.success:
+                raise ExecutionError(f"{self.resource.id} reported failure: {result.status}")
+            for n, i in enumerate(indices):
+                outcomes[i] = Outcome(
+                    counts=counts_in_common_order(result.get_counts(n)),
+                    metadata={"measure_all_added": prepared[i][1], "backend": self.backend.name},
+                    raw=result.results[n],
+                )
+        return outcomes  # type: ignore[return-value]
+
+
+def create_executor(resource: Resource, config: Mapping[str, Any]) -> QiskitSimulatorExecutor:
+    opts = dict(config.get("backend_options") or {})
+    opts.update({k: config[k] for k in ("method", "seed_simulator") if k in config})
+    run_options: dict[str, Any] = {}
+    if resource.metadata.get("backend") == "basic_simulator":
+        from qiskit.providers.basic_provider import BasicSimulator
+
+        backend = BasicSimulator()
+        if "seed_simulator" in opts:
+            run_options["seed_simulator"] = opts["seed_simulator"]
+        return QiskitSimulatorExecutor(resource, config, backend, run_options)
+    from qiskit_aer import AerSimulator
+
+    aer_options: dict[str, Any] = {"method": resource.metadata.get("method", "automatic")}
+    noise = noise_settings(config)
+    if noise:
+        aer_options["noise_model"] = build_noise_model(noise)
+        if aer_options["method"] == "automatic":
+            aer_options["method"] = "density_matrix"
+    if "seed_simulator" in opts:
+        aer_options["seed_simulator"] = opts["seed_simulator"]
+    for key in ("device", "precision", "max_parallel_threads", "max_parallel_experiments"):
+        if key in opts:
+            aer_options[key] = opts[key]
+    return QiskitSimulatorExecutor(resource, config, AerSimulator(**aer_options), run_options)
