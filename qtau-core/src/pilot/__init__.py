@@ -1,0 +1,1 @@
+"""Pilot-Quantum compatible import paths, re-exported from QTAU."""

@@ -1,0 +1,70 @@
+"""QuantumTask validation, gate aliases, error structure and pickling, secret redaction."""
+
+import logging
+import pickle
+
+import pytest
+
+from qtau import ExecutionError, InvalidTaskError, QuantumTask, Secret
+from qtau.errors import AuthenticationError, NoSuitableResourceError
+from qtau.gates import normalize_gates
+from qtau.types import Attempt, CircuitSummary, NoiseProfile, Result
+
+
+@pytest.mark.parametrize("shots", [0, -5, 1.5, True, "100"])
+def test_bad_shots_name_the_field(shots):
+    with pytest.raises(InvalidTaskError) as info:
+        QuantumTask(circuit="OPENQASM 2.0;", shots=shots)
+    assert info.value.field == "shots" and "positive integer" in str(info.value)
+
+
+@pytest.mark.parametrize("field,value", [("num_qubits", 0), ("min_fidelity", 1.5), ("max_cost", -1), ("deadline", "soon")])
+def test_bad_constraints_name_the_field(field, value):
+    with pytest.raises(InvalidTaskError) as info:
+        QuantumTask(circuit="OPENQASM 2.0;", **{field: value})
+    assert info.value.field == field
+
+
+def test_missing_circuit_is_rejected():
+    with pytest.raises(InvalidTaskError, match="needs a circuit"):
+        QuantumTask(circuit=None)
+
+
+def test_gate_aliases_are_normalised():
+    task = QuantumTask(circuit="OPENQASM 2.0;", gate_set=["H", "CNOT", "cx", "Toffoli", "measure"])
+    assert task.gate_set == ("ccx", "cx", "h", "measure")
+    assert normalize_gates(["u3", "cphase"]) == ("cp", "u")
+
+
+def test_errors_pickle_with_their_fields():
+    attempt = Attempt("a:b", False, 1.0, 2.0, "RuntimeError", "down")
+    err = pickle.loads(pickle.dumps(ExecutionError("all failed", attempts=(attempt,), task_id="t1", fix="retry")))
+    assert err.task_id == "t1" and err.attempts == (attempt,) and "attempt 1: a:b: RuntimeError: down" in str(err)
+    nsr = pickle.loads(pickle.dumps(NoSuitableResourceError("none", rejections={"x:y": "too small"})))
+    assert nsr.rejections == {"x:y": "too small"} and "x:y: too small" in str(nsr)
+
+
+def test_secrets_never_show_in_reprs_errors_or_logs(caplog):
+    token = "tok-" + "9" * 40
+    secret = Secret(token)
+    assert token not in repr(secret) and token not in str({"ibmqx_token": secret})
+    assert token not in str(AuthenticationError(f"IBM refused token {token}"))
+    assert pickle.loads(pickle.dumps(secret)).reveal() == token
+    logger = logging.getLogger("qtau")
+    import qtau.service  # noqa: F401  (installs the redacting filter on the qtau logger)
+
+    with caplog.at_level(logging.WARNING, logger="qtau"):
+        logger.warning("login with %s", token)
+    assert token not in caplog.text and "***" in caplog.text
+
+
+def test_fidelity_estimate_applies_gate_and_readout_errors():
+    noise = NoiseProfile("r", one_qubit_error=0.01, two_qubit_error=0.1, readout_error=0.02)
+    summary = CircuitSummary(num_qubits=2, gate_counts={"h": 1, "cx": 1, "measure": 2}, num_measured=2)
+    assert noise.estimate_fidelity(summary) == pytest.approx(0.99 * 0.9 * 0.98**2)
+
+
+def test_result_counts_and_probabilities():
+    result = Result(task_id="t", resource_id="r", executor="e", shots=4, counts={"00": 3, "11": 1})
+    assert result.get_counts() == {"00": 3, "11": 1}
+    assert result.get_probabilities() == {"00": 0.75, "11": 0.25}

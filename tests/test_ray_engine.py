@@ -1,0 +1,90 @@
+"""ExecutionEngine.RAY with real Aer on a private local Ray: ObjectRefs, hybrid use, errors, ownership."""
+
+import sys
+import time
+
+import pytest
+from qtau_test_circuits import bell, x_on
+
+from qtau import ExecutionEngine, PilotComputeService, QuantumTask
+from qtau.errors import InvalidTaskError, PluginError
+from qtau.plugins import PluginHost
+
+ray = pytest.importorskip("ray")
+pytestmark = pytest.mark.ray
+
+QISKIT = {"resource_type": "quantum", "quantum": {"executor": "qiskit_local", "backend": "aer_simulator"}}
+
+
+@pytest.fixture(scope="module")
+def user_ray():
+    """A Ray the *user* started: QTAU must join it and must not shut it down."""
+    assert not ray.is_initialized()
+    ray.init(address="local", num_cpus=2, include_dashboard=False, logging_level="ERROR")
+    yield
+    ray.shutdown()
+
+
+@pytest.fixture(scope="module")
+def pcs(user_ray, qiskit_host):
+    service = PilotComputeService(execution_engine=ExecutionEngine.RAY, plugins=qiskit_host)
+    service.create_pilot(QISKIT)
+    yield service
+    service.cancel()
+    assert ray.is_initialized(), "closing the service must not stop a Ray it did not start"
+
+
+def test_handle_is_an_object_ref_usable_with_ray_get(pcs):
+    ref = pcs.submit_quantum_task(QuantumTask(circuit=x_on(0), shots=100))
+    assert isinstance(ref, ray.ObjectRef)
+    assert ray.get(ref, timeout=120).counts == {"001": 100}
+
+
+def test_object_ref_feeds_other_remote_functions(pcs):
+    @ray.remote
+    def parity_zero_fraction(result):
+        return sum(n for k, n in result.counts.items() if k.count("1") % 2 == 0) / result.shots
+
+    ref = pcs.submit_quantum_task(QuantumTask(circuit=bell(), shots=200))
+    assert ray.get(parity_zero_fraction.remote(ref), timeout=120) == 1.0
+
+
+def test_batch_gives_one_object_ref_per_task(pcs):
+    tasks = [QuantumTask(circuit=x_on(i % 3), shots=10) for i in range(12)]
+    refs = pcs.submit_quantum_tasks(tasks)
+    assert len(refs) == 12 and all(isinstance(r, ray.ObjectRef) for r in refs)
+    results = pcs.get_results(refs, timeout=120)
+    assert [r.task_id for r in results] == [t.task_id for t in tasks]
+    assert [next(iter(r.counts)) for r in results] == [["001", "010", "100"][i % 3] for i in range(12)]
+
+
+def test_task_errors_come_back_as_qtau_errors(pcs):
+    ref = pcs.submit_quantum_task(QuantumTask(circuit=lambda: None, num_qubits=2))
+    with pytest.raises(InvalidTaskError, match="returned None"):
+        pcs.get_result(ref, timeout=120)
+    with pytest.raises(InvalidTaskError):  # Ray's error type also derives from the task's error
+        ray.get(ref, timeout=120)
+    assert pcs.get_result(pcs.submit_quantum_task(QuantumTask(circuit=bell(), shots=5)), timeout=120).shots == 5
+
+
+def test_in_flight_accounting_follows_ray_completions(pcs):
+    refs = [pcs.submit_quantum_task(QuantumTask(circuit=bell(), shots=10)) for _ in range(10)]
+    pcs.wait_tasks(refs, timeout=120)
+    deadline = time.time() + 10
+    while any(pcs.qdreamer.in_flight().values()) and time.time() < deadline:
+        time.sleep(0.05)
+    assert set(pcs.qdreamer.in_flight().values()) == {0}
+
+
+def test_pilot_start_names_plugins_missing_on_ray_nodes(user_ray, tmp_path, monkeypatch):
+    (tmp_path / "qtau_driver_only.py").write_text("from qtau import hookimpl\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    host = PluginHost(strict=True)
+    host.register_module("qiskit", "qtau_qiskit.plugin")
+    host.register_module("driver_only", "qtau_driver_only")
+    sys.modules.pop("qtau_driver_only", None)
+    service = PilotComputeService(execution_engine="ray", plugins=host)
+    with pytest.raises(PluginError) as info:
+        service.create_pilot(QISKIT)
+    assert "driver_only" in str(info.value) and "every node" in str(info.value)
+    service.close()
