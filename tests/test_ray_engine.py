@@ -84,7 +84,11 @@ def test_pilot_start_names_plugins_missing_on_ray_nodes(user_ray, tmp_path, monk
     host.register_module("driver_only", "qtau_driver_only")
     sys.modules.pop("qtau_driver_only", None)
     service = PilotComputeService(execution_engine="ray", plugins=host)
-    with pytest.raises(PluginError) as info:
-        service.create_pilot(QISKIT)
+    service.create_pilot(QISKIT)  # start-up does not wait for the check...
+    ref = service.submit_quantum_task(QuantumTask(circuit=bell(), shots=5))
+    with pytest.raises(PluginError) as info:  # ...but no result is handed out before it is settled
+        service.get_result(ref, timeout=120)
     assert "driver_only" in str(info.value) and "every node" in str(info.value)
+    with pytest.raises(PluginError):
+        service.check_plugins()
     service.close()

@@ -103,6 +103,8 @@ class PilotComputeService:
                                 "ray_init_options": ray_init_options}
         self.engine = create_engine(self.execution_engine, **self._engine_options)
         self._engine_started = False
+        self._plugin_check: Any = None
+        self._plugin_problems: list[str] = []
         self.batch_chunks = batch_chunks
         self.pilots: dict[str, PilotCompute] = {}
         self.qdreamer = QDreamer(self.host, self.circuits)
@@ -122,13 +124,21 @@ class PilotComputeService:
                                                                    "ray_address": description["ray_address"]})
         self.engine.start()
         self._engine_started = True
-        if self.execution_engine is ExecutionEngine.RAY:
-            missing = self.engine.check_plugins(self.host.spec())
-            if missing:
-                raise PluginError(
-                    "QTAU plugins are missing on Ray nodes:\n  " + "\n  ".join(missing), plugin=",".join(self.host.names),
-                    fix="install the same qtau plugins on every node of the Ray cluster",
-                )
+        # Plugins must import where tasks run. The check runs beside start-up and is settled
+        # before the first result is handed out (or by calling check_plugins()).
+        self._plugin_check = self.engine.check_plugins(self.host.spec())
+
+    def check_plugins(self, timeout: float | None = 120) -> None:
+        """Raise PluginError if any of this service's plugins cannot be imported where tasks run."""
+        check, self._plugin_check = self._plugin_check, None
+        if check is not None:
+            self._plugin_problems = check(timeout)
+        if self._plugin_problems:
+            raise PluginError(
+                "QTAU plugins are missing where tasks run:\n  " + "\n  ".join(self._plugin_problems),
+                plugin=",".join(self.host.names),
+                fix="install the same qtau plugins on every node of the Ray cluster",
+            )
 
     def create_pilot(self, pilot_compute_description: Mapping[str, Any]) -> PilotCompute:
         """Validate a description, ask the executor's plugin for resources, start the engine."""
@@ -217,12 +227,13 @@ class PilotComputeService:
         dreamer = self.qdreamer
 
         def done(future: Any) -> None:
-            attempts = ()
-            try:
-                value = future.result()
-                attempts = getattr(value, "attempts", ()) or getattr(getattr(value, "error", None), "attempts", ())
-            except BaseException as err:
-                attempts = getattr(getattr(err, "cause", err), "attempts", ())
+            attempts: tuple = ()
+            if future is not None:
+                try:
+                    value = future.result()
+                    attempts = getattr(value, "attempts", ()) or getattr(getattr(value, "error", None), "attempts", ())
+                except BaseException as err:
+                    attempts = getattr(err, "attempts", ())
             dreamer.task_finished(resource_id, attempts)
 
         self.engine.on_done(handle, done)
@@ -231,6 +242,7 @@ class PilotComputeService:
         """Choose a resource for `task` and start it. Returns a Ray ObjectRef (RAY) or a Future (LOCAL)."""
         self._check_open()
         task = self._check_task(task)
+        self.engine.poll()
         placements = self.qdreamer.place(task)
         payload = TaskPayload(self.host.spec(), task, placements, time.time(), self.qdreamer.config.max_attempts)
         rid = placements[0].resource.id
@@ -247,6 +259,7 @@ class PilotComputeService:
         """
         self._check_open()
         tasks = [self._check_task(t) for t in tasks]
+        self.engine.poll()
         groups: dict[str, list[tuple[int, QuantumTask, tuple]]] = {}
         for i, task in enumerate(tasks):
             placements = self.qdreamer.place(task)
@@ -300,16 +313,27 @@ class PilotComputeService:
         """Block until every task is done. Past `timeout` seconds: TaskTimeoutError (tasks go on)."""
         handles = [self._resolve(t) for t in tasks]
         _, pending = self.engine.wait(handles, timeout)
+        self.engine.poll(force=True)
         if pending:
             raise TaskTimeoutError(
                 f"{len(pending)} of {len(handles)} tasks were not done within {timeout} s; they keep running",
                 field="timeout", value=timeout, fix="wait again with a longer timeout, or cancel them",
             )
+        self.check_plugins()
 
     def get_result(self, task: Any, timeout: float | None = None) -> Result:
-        value = self.engine.get(self._resolve(task), timeout)
+        """The task's Result; raises its QtauError if it failed (ExecutionError lists attempts)."""
+        try:
+            value = self.engine.get(self._resolve(task), timeout)
+        except QtauError as err:
+            self.qdreamer.record_failures(getattr(err, "attempts", ()))
+            self.check_plugins()
+            raise
+        self.check_plugins()
         if isinstance(value, TaskFailure):
+            self.qdreamer.record_failures(getattr(value.error, "attempts", ()))
             raise value.error
+        self.qdreamer.record_failures(value.attempts)
         return value
 
     def get_results(self, tasks: Sequence[Any], timeout: float | None = None,

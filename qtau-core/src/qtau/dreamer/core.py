@@ -226,6 +226,14 @@ class QDreamer:
                 if not attempt.ok:
                     self._failed_at[attempt.resource_id] = now
 
+    def record_failures(self, attempts: tuple[Attempt, ...]) -> None:
+        """Start the cool-down of every resource that failed an attempt (seen in a Result or error)."""
+        now = time.monotonic()
+        with self._lock:
+            for attempt in attempts:
+                if not attempt.ok:
+                    self._failed_at[attempt.resource_id] = now
+
     def in_flight(self) -> dict[str, int]:
         with self._lock:
             return dict(self._in_flight)

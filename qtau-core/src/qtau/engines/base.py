@@ -32,7 +32,8 @@ class Engine(abc.ABC):
 
     @abc.abstractmethod
     def on_done(self, handle: Any, callback: Callable[[Any], None]) -> None:
-        """Call `callback(future)` once when the handle completes, however it completes."""
+        """Call `callback(future)` once the handle completes, however it completes. Engines that
+        cannot call back cheaply pass None instead of a future and deliver it from `poll()`."""
 
     @abc.abstractmethod
     def cancel(self, handle: Any) -> bool:
@@ -43,8 +44,13 @@ class Engine(abc.ABC):
         """Whether `handle` is one of this engine's kind."""
 
     @abc.abstractmethod
-    def check_plugins(self, spec: Any) -> list[str]:
-        """Plugin modules missing where tasks run (each Ray node); empty when all are there."""
+    def check_plugins(self, spec: Any) -> Callable[[float | None], list[str]]:
+        """Start checking that plugin modules import where tasks run (each Ray node). Returns a
+        function that waits up to a timeout and lists what is missing; empty when all are there."""
+
+    @abc.abstractmethod
+    def poll(self, force: bool = False) -> None:
+        """Deliver pending `on_done` callbacks (engines whose handles do not call back themselves)."""
 
     @abc.abstractmethod
     def shutdown(self) -> None:

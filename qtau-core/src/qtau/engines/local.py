@@ -71,8 +71,12 @@ class LocalEngine(Engine):
     def owns(self, handle: Any) -> bool:
         return isinstance(handle, cf.Future)
 
-    def check_plugins(self, spec: Any) -> list[str]:
-        return missing_plugins(spec)
+    def check_plugins(self, spec: Any) -> Callable[[float | None], list[str]]:
+        missing = missing_plugins(spec)
+        return lambda timeout: missing
+
+    def poll(self, force: bool = False) -> None:
+        """Futures call back by themselves."""
 
     def shutdown(self) -> None:
         if self._pool is not None:

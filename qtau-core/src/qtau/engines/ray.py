@@ -9,6 +9,8 @@ started; it never stops or kills Ray processes it did not start.
 from __future__ import annotations
 
 import os
+import threading
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -46,6 +48,12 @@ class RayEngine(Engine):
         self.num_cpus = num_cpus
         self.init_options = dict(ray_init_options or {})
         self.started_ray = False
+        # Completion watch list: polled with ray.wait(fetch_local=False), so tracking in-flight work
+        # never pulls results into the driver (ObjectRef.future() would, once per task).
+        self._watch: list[tuple[Any, Callable[[Any], None]]] = []
+        self._watch_lock = threading.Lock()
+        self._last_poll = 0.0
+        self.poll_interval = 0.05
 
     def start(self) -> None:
         try:
@@ -120,7 +128,31 @@ class RayEngine(Engine):
             raise
 
     def on_done(self, handle: Any, callback: Callable[[Any], None]) -> None:
-        handle.future().add_done_callback(callback)
+        """Calls `callback(None)` once `handle` is done, from a later `poll()` (no value is fetched)."""
+        with self._watch_lock:
+            self._watch.append((handle, callback))
+
+    def poll(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self._last_poll < self.poll_interval:
+            return
+        import ray
+
+        with self._watch_lock:
+            self._last_poll = now
+            watch, self._watch = self._watch, []
+        if not watch:
+            return
+        ready, _ = ray.wait([h for h, _ in watch], num_returns=len(watch), timeout=0, fetch_local=False)
+        ready_set = set(ready)
+        pending = []
+        for handle, callback in watch:
+            if handle in ready_set:
+                callback(None)
+            else:
+                pending.append((handle, callback))
+        with self._watch_lock:
+            self._watch[:0] = pending
 
     def cancel(self, handle: Any) -> bool:
         import ray
@@ -136,8 +168,9 @@ class RayEngine(Engine):
 
         return isinstance(handle, ray.ObjectRef)
 
-    def check_plugins(self, spec: Any) -> list[str]:
-        """Import the driver's plugins on every alive node; list what is missing where."""
+    def check_plugins(self, spec: Any) -> Callable[[float | None], list[str]]:
+        """Start importing the driver's plugins on every alive node; return a function that waits
+        (up to a timeout) and lists what is missing where. Start-up does not wait for it."""
         import ray
         from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
@@ -149,10 +182,14 @@ class RayEngine(Engine):
             ).remote(spec)
             for n in nodes
         }
-        problems = []
-        for node, ref in refs.items():
-            problems.extend(f"node {node}: {m}" for m in ray.get(ref))
-        return problems
+
+        def outcome(timeout: float | None) -> list[str]:
+            problems = []
+            for node, ref in refs.items():
+                problems.extend(f"node {node}: {m}" for m in ray.get(ref, timeout=timeout))
+            return problems
+
+        return outcome
 
     def shutdown(self) -> None:
         if self.started_ray:
