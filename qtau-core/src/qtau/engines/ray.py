@@ -75,6 +75,8 @@ class RayEngine(Engine):
             options["address"] = self.address
         else:
             options["address"] = "local"
+            # A Ray that QTAU starts for the user does not report usage over the network.
+            os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
             if self.num_cpus is not None:
                 options["num_cpus"] = self.num_cpus
         options.update(self.init_options)
