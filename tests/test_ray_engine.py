@@ -92,3 +92,18 @@ def test_pilot_start_names_plugins_missing_on_ray_nodes(user_ray, tmp_path, monk
     with pytest.raises(PluginError):
         service.check_plugins()
     service.close()
+
+
+def test_a_ray_the_service_started_is_disconnected_on_close(qiskit_host, user_ray):
+    # The module's Ray belongs to the user; run this service against its own fresh local Ray.
+    ray.shutdown()
+    try:
+        service = PilotComputeService(execution_engine=ExecutionEngine.RAY, plugins=qiskit_host)
+        service.create_pilot(QISKIT)
+        assert service.engine.started_ray and ray.is_initialized()
+        assert service.get_result(service.submit_quantum_task(QuantumTask(circuit=bell(), shots=5)), timeout=120).shots == 5
+        service.close()
+        assert not ray.is_initialized()
+    finally:
+        if not ray.is_initialized():
+            ray.init(address="local", num_cpus=2, include_dashboard=False, logging_level="ERROR")
