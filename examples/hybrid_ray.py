@@ -10,7 +10,6 @@ import math
 
 import ray
 from qiskit import QuantumCircuit
-
 from qtau import ExecutionEngine, PilotComputeService, QuantumTask
 
 
@@ -38,7 +37,7 @@ def main() -> None:
             [QuantumTask(circuit=ansatz, args=(t,), num_qubits=2, gate_set=["ry"]) for t in thetas]
         )
         values = ray.get([zz_expectation.remote(ref) for ref in refs])
-        for theta, value in zip(thetas, values):
+        for theta, value in zip(thetas, values, strict=True):
             print(f"theta={theta:.3f}  <Z0 Z1>={value:+.3f}")
 
 

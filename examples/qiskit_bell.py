@@ -5,10 +5,9 @@
 
 import argparse
 
-from qiskit import QuantumCircuit
-
 from pilot.dreamer import QuantumTask
 from pilot.pilot_compute_service import ExecutionEngine, PilotComputeService
+from qiskit import QuantumCircuit
 
 pilot_quantum_description = {
     "resource_type": "quantum",

@@ -5,7 +5,6 @@ import re
 from pathlib import Path
 
 import pytest
-
 from qtau import hookspecs
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "hooks.md"

@@ -39,4 +39,4 @@ def test_hybrid_ray_example_matches_cos_theta():
     thetas = [i * math.pi / 4 for i in range(5)]
     assert len(values) == 5
     # RY(theta) on qubit 0 only: <Z0 Z1> = cos(theta); 1000 shots give about +-0.1 at 3 sigma.
-    assert all(abs(v - math.cos(t)) < 0.12 for v, t in zip(values, thetas))
+    assert all(abs(v - math.cos(t)) < 0.12 for v, t in zip(values, thetas, strict=True))

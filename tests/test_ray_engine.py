@@ -4,11 +4,10 @@ import sys
 import time
 
 import pytest
-from qtau_test_circuits import bell, x_on
-
 from qtau import ExecutionEngine, PilotComputeService, QuantumTask
 from qtau.errors import InvalidTaskError, PluginError
 from qtau.plugins import PluginHost
+from qtau_test_circuits import bell, x_on
 
 ray = pytest.importorskip("ray")
 pytestmark = pytest.mark.ray

@@ -3,8 +3,6 @@
 import time
 
 import pytest
-from qtau_test_circuits import bell, x_on
-
 from qtau import ExecutionEngine, PilotComputeService, QuantumTask
 from qtau.errors import (
     ConfigurationError,
@@ -14,6 +12,7 @@ from qtau.errors import (
     TaskTimeoutError,
     UnknownExecutorError,
 )
+from qtau_test_circuits import bell, x_on
 
 QISKIT = {"resource_type": "quantum", "quantum": {"executor": "qiskit_local"}}
 

@@ -1,7 +1,6 @@
 """Plugin loading: isolation of loads and calls, strict mode, allow/block lists, rebuild on workers."""
 
 import pytest
-
 from qtau.errors import PluginError, UnknownExecutorError
 from qtau.plugins import PluginHost, host_for, missing_plugins
 

@@ -4,7 +4,6 @@ import logging
 import pickle
 
 import pytest
-
 from qtau import ExecutionError, InvalidTaskError, QuantumTask, Secret
 from qtau.errors import AuthenticationError, NoSuitableResourceError
 from qtau.gates import normalize_gates

@@ -1,7 +1,6 @@
 """qtau-qiskit against QTAU's backend conformance suite, on real Aer and BasicSimulator."""
 
 from qiskit import QuantumCircuit
-
 from qtau.testing import BackendConformance
 
 

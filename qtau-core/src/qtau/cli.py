@@ -28,7 +28,7 @@ DEMO_EXECUTORS = ("qiskit_local", "braket_local", "pennylane_lightning", "ibmq_f
 
 def _table(rows: Sequence[Sequence[str]]) -> str:
     widths = [max(len(str(r[c])) for r in rows) for c in range(len(rows[0]))]
-    return "\n".join("  ".join(str(cell).ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows)
+    return "\n".join("  ".join(str(cell).ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows)
 
 
 def cmd_plugins(host: PluginHost, _: argparse.Namespace) -> int:

@@ -49,7 +49,7 @@ class Executor(abc.ABC):
         """Try to cancel; True when the backend accepted."""
         return False
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 (optional hook: most executors hold nothing to release)
         """Release sessions or connections. Called when a worker drops the executor."""
 
 

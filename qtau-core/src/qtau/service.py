@@ -26,7 +26,13 @@ import attrs
 from qtau.circuits import Circuits
 from qtau.dreamer import DreamerConfig, QDreamer
 from qtau.engines import ExecutionEngine, create_engine
-from qtau.errors import ConfigurationError, InvalidTaskError, PluginError, QtauError, TaskTimeoutError
+from qtau.errors import (
+    ConfigurationError,
+    InvalidTaskError,
+    PluginError,
+    QtauError,
+    TaskTimeoutError,
+)
 from qtau.plugins import PluginHost, default_host
 from qtau.secrets import RedactingFilter, secret_or_none
 from qtau.types import QuantumTask, Resource, Result
@@ -276,7 +282,8 @@ class PilotComputeService:
                 chunk = members[start:start + size]
                 payload = BatchPayload(spec, tuple(t for _, t, _ in chunk), chunk[0][2], now,
                                        self.qdreamer.config.max_attempts)
-                for (i, task, _), handle in zip(chunk, self.engine.submit_batch(run_batch, payload, len(chunk))):
+                slot_handles = self.engine.submit_batch(run_batch, payload, len(chunk))
+                for (i, task, _), handle in zip(chunk, slot_handles, strict=True):
                     handles[i] = handle
                     self._track(handle, task.task_id, rid)
         return handles

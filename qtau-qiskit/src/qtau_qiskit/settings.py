@@ -39,7 +39,7 @@ def noise_settings(config: Mapping[str, Any]) -> dict[str, float]:
     if not isinstance(noise, Mapping):
         raise ConfigurationError(
             "quantum.noise must be a mapping of error rates", field="quantum.noise", value=noise,
-            fix=f"use e.g. {{'depolarizing_1q': 0.001, 'depolarizing_2q': 0.01, 'readout': 0.02}}",
+            fix="use e.g. {'depolarizing_1q': 0.001, 'depolarizing_2q': 0.01, 'readout': 0.02}",
         )
     out = {}
     for key, value in noise.items():

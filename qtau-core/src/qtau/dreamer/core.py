@@ -57,7 +57,7 @@ class Explanation:
         policy = ", ".join(f"{k}={v:.2f}" for k, v in self.policy.items())
         out = [f"QDREAMER ranking for task {self.task_id} (weights: {policy})"]
         for row in lines:
-            out.append("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
+            out.append("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
         return "\n".join(out)
 
 

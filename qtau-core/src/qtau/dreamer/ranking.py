@@ -21,7 +21,14 @@ from collections.abc import Sequence
 import attrs
 
 from qtau.gates import DIRECTIVES, STANDARD_GATES, arity
-from qtau.types import CircuitSummary, CostEstimate, NoiseProfile, QuantumTask, Resource, ResourceStatus
+from qtau.types import (
+    CircuitSummary,
+    CostEstimate,
+    NoiseProfile,
+    QuantumTask,
+    Resource,
+    ResourceStatus,
+)
 
 
 @attrs.frozen

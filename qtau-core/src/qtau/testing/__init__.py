@@ -28,7 +28,14 @@ import pytest
 
 from qtau.errors import InvalidTaskError, NoSuitableResourceError, QtauError, UnknownExecutorError
 from qtau.plugins import PluginHost
-from qtau.types import CostEstimate, ExecutorInfo, NoiseProfile, QuantumTask, Resource, ResourceStatus
+from qtau.types import (
+    CostEstimate,
+    ExecutorInfo,
+    NoiseProfile,
+    QuantumTask,
+    Resource,
+    ResourceStatus,
+)
 
 SDK_MODULES = ("qiskit", "pennylane", "braket", "ray", "qiskit_aer", "qiskit_ibm_runtime")
 
