@@ -106,3 +106,9 @@ def test_a_ray_the_service_started_is_disconnected_on_close(qiskit_host, user_ra
     finally:
         if not ray.is_initialized():
             ray.init(address="local", num_cpus=2, include_dashboard=False, logging_level="ERROR")
+
+
+def test_batch_chunks_of_one_task_give_results_not_lists(pcs):
+    refs = pcs.submit_quantum_tasks([QuantumTask(circuit=x_on(i), shots=10) for i in range(3)])
+    results = [ray.get(r, timeout=120) for r in refs]
+    assert [r.counts for r in results] == [{"001": 10}, {"010": 10}, {"100": 10}]

@@ -187,3 +187,21 @@ def test_noise_model_from_config_shows_in_counts_and_ranking(qiskit_host):
         counts = pcs.get_result(ref).counts
         assert pcs.get_result(ref).resource_id == "qiskit:aer_simulator_noisy"
         assert counts.get("01", 0) + counts.get("10", 0) > 20
+
+
+def test_an_unplaceable_task_in_a_batch_submits_nothing_and_leaks_no_in_flight(pcs):
+    with pytest.raises(NoSuitableResourceError):
+        pcs.submit_quantum_tasks([QuantumTask(circuit=bell(), shots=10),
+                                  QuantumTask(circuit=bell, num_qubits=99)])
+    assert set(pcs.qdreamer.in_flight().values()) == {0}
+
+
+def test_task_ids_resolve_for_recent_tasks_only(qiskit_host):
+    with PilotComputeService(plugins=qiskit_host, task_id_memory=2) as pcs:
+        pcs.create_pilot(QISKIT)
+        tasks = [QuantumTask(circuit=bell(), shots=5) for _ in range(3)]
+        handles = [pcs.submit_quantum_task(t) for t in tasks]
+        assert pcs.get_result(tasks[2].task_id).shots == 5
+        assert pcs.get_result(handles[0]).shots == 5  # a handle always works
+        with pytest.raises(InvalidTaskError, match="last 2 tasks"):
+            pcs.get_result(tasks[0].task_id)

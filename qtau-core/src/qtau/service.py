@@ -18,6 +18,7 @@ import math
 import threading
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -100,6 +101,7 @@ class PilotComputeService:
         max_workers: int | None = None,
         batch_chunks: int | None = None,
         ray_init_options: dict | None = None,
+        task_id_memory: int = 10_000,
     ) -> None:
         self.execution_engine = ExecutionEngine.parse(execution_engine)
         self.working_directory = working_directory
@@ -115,7 +117,8 @@ class PilotComputeService:
         self.pilots: dict[str, PilotCompute] = {}
         self.qdreamer = QDreamer(self.host, self.circuits)
         self._dreamer_initialized = False
-        self._handles: dict[str, Any] = {}
+        self._handles: OrderedDict[str, Any] = OrderedDict()
+        self.task_id_memory = task_id_memory
         self._counter = itertools.count(1)
         self._lock = threading.Lock()
         self._closed = False
@@ -229,7 +232,12 @@ class PilotComputeService:
         return task
 
     def _track(self, handle: Any, task_id: str, resource_id: str) -> None:
-        self._handles[task_id] = handle
+        with self._lock:
+            self._handles[task_id] = handle
+            # Task ids resolve for the most recent tasks only: holding every handle would pin every
+            # result (in Ray's object store too) for the life of the service.
+            if len(self._handles) > self.task_id_memory:
+                self._handles.popitem(last=False)
         dreamer = self.qdreamer
 
         def done(future: Any) -> None:
@@ -267,11 +275,19 @@ class PilotComputeService:
         tasks = [self._check_task(t) for t in tasks]
         self.engine.poll()
         groups: dict[str, list[tuple[int, QuantumTask, tuple]]] = {}
-        for i, task in enumerate(tasks):
-            placements = self.qdreamer.place(task)
-            rid = placements[0].resource.id
-            self.qdreamer.task_started(rid)
-            groups.setdefault(rid, []).append((i, task, placements))
+        try:
+            for i, task in enumerate(tasks):
+                placements = self.qdreamer.place(task)
+                rid = placements[0].resource.id
+                # Counted as we go, so the burst itself spreads over equally good resources.
+                self.qdreamer.task_started(rid)
+                groups.setdefault(rid, []).append((i, task, placements))
+        except QtauError:
+            # Nothing was submitted: undo the in-flight counts of the tasks placed before the bad one.
+            for rid, members in groups.items():
+                for _ in members:
+                    self.qdreamer.task_finished(rid)
+            raise
         handles: list[Any] = [None] * len(tasks)
         now = time.time()
         spec = self.host.spec()
@@ -310,7 +326,8 @@ class PilotComputeService:
             except KeyError:
                 raise InvalidTaskError(
                     f"unknown task id {task!r}", field="task", value=task,
-                    fix="pass a handle returned by submit_quantum_task, or its task_id",
+                    fix=f"pass the handle returned by submit_quantum_task; ids resolve for the last "
+                    f"{self.task_id_memory} tasks",
                 ) from None
         if isinstance(task, QuantumTask):
             return self._resolve(task.task_id)

@@ -31,6 +31,11 @@ def _remote(fn: Callable) -> Any:
     return found
 
 
+def _only_value(packed: tuple[Callable[[Any], list], Any]) -> Any:
+    fn, payload = packed
+    return fn(payload)[0]
+
+
 def _unwrap(err: BaseException) -> BaseException:
     """Ray wraps task errors; users get QTAU's own error back (prefect-ray does the same)."""
     cause = getattr(err, "cause", None)
@@ -95,8 +100,10 @@ class RayEngine(Engine):
         return _remote(fn).remote(payload)
 
     def submit_batch(self, fn: Callable[[Any], list], payload: Any, n: int) -> list[Any]:
-        refs = _remote(fn).options(num_returns=n).remote(payload)
-        return [refs] if n == 1 else list(refs)
+        if n == 1:
+            # With num_returns=1 Ray returns the list itself as the one value: unwrap on the worker.
+            return [_remote(_only_value).remote((fn, payload))]
+        return list(_remote(fn).options(num_returns=n).remote(payload))
 
     def wait(self, handles: Sequence[Any], timeout: float | None) -> tuple[list, list]:
         import ray
