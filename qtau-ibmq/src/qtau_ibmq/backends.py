@@ -1,0 +1,235 @@
+"""Backend objects behind each executor name, and the Resources that describe them.
+
+Fake backends come from qiskit-ibm-runtime's fake provider (one instance per process, so their
+Targets and noise models are built once). Devices come from QiskitRuntimeService, every call
+bounded by `connect.bounded`. `ibmq_qasm_simulator` is an AerSimulator in the runtime's local mode.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+import threading
+import warnings
+from collections.abc import Mapping
+from functools import lru_cache
+from importlib import resources as importlib_resources
+from typing import Any
+
+from qtau.errors import ConfigurationError, UnknownExecutorError
+from qtau.types import Resource
+
+from qtau_ibmq import connect, names
+from qtau_ibmq.credentials import Account, account_of
+from qtau_ibmq.pricing import settings
+
+PROVIDER = "ibmq"
+FORMATS = ("qiskit",)
+CONTROL_FLOW = frozenset({"if_else", "for_loop", "while_loop", "switch_case", "box"})
+#: Width offered for the local qasm simulator (statevector memory on a typical worker).
+QASM_SIMULATOR_QUBITS = 30
+RETIRED = (
+    "ibmq_qasm_simulator: IBM retired its cloud simulators in 2024; this executor runs the circuit "
+    "locally on Aer through qiskit-ibm-runtime's local mode (no token, no queue, no cost)"
+)
+
+_fakes: dict[str, Any] = {}
+_devices: dict[tuple[Account, str], Any] = {}
+_lock = threading.Lock()
+_warned = False
+
+
+# -- fake backends ---------------------------------------------------------------------------------
+
+
+def fake_names() -> list[str]:
+    with _lock:
+        if not _fakes:
+            from qiskit_ibm_runtime.fake_provider import FakeProviderForBackendV2
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # fakes that warn about their own data on creation
+                for backend in FakeProviderForBackendV2().backends():
+                    _fakes[backend.name] = backend
+        return sorted(_fakes)
+
+
+def fake_backend(name: str, executor: str | None = None):
+    """The process's instance of fake backend `name`; unknown names list close matches."""
+    known = fake_names()
+    if name not in known:
+        close = difflib.get_close_matches(name, known, n=4, cutoff=0.5)
+        hint = f"did you mean {', '.join('ibmq_' + c for c in close)}? " if close else ""
+        raise UnknownExecutorError(
+            f"qiskit-ibm-runtime has no fake backend {name!r}", field="quantum.executor",
+            value=executor or f"ibmq_{name}",
+            fix=f"{hint}fake backends: {', '.join(known)}",
+        )
+    return _fakes[name]
+
+
+@lru_cache(maxsize=1)
+def _timings() -> dict[str, float]:
+    text = importlib_resources.files("qtau_ibmq").joinpath("fake_timings.json").read_text()
+    return json.loads(text)["seconds"]
+
+
+def fake_seconds(name: str, num_qubits: int) -> float:
+    """Expected local run time of one small task on a fake (measured table, else a width rule)."""
+    return float(_timings().get(name, 0.1 + 0.03 * num_qubits))
+
+
+def is_fake(backend: Any) -> bool:
+    return any(cls.__name__ == "FakeBackendV2" for cls in type(backend).__mro__)
+
+
+def snapshot(backend: Any) -> dict[str, str]:
+    """The real device a fake mimics and the date of its calibration snapshot, from its data files."""
+    out = {}
+    for attr, key in (("conf_filename", "backend_name"), ("props_filename", "last_update_date")):
+        filename = getattr(type(backend), attr, None)
+        if not filename:
+            continue
+        try:
+            with open(os.path.join(type(backend).dirname, filename)) as handle:
+                value = json.load(handle).get(key)
+        except (OSError, ValueError):
+            continue
+        if value:
+            out[key] = str(value)
+    return out
+
+
+def mimics(backend: Any) -> str | None:
+    name = snapshot(backend).get("backend_name")
+    return None if not name or name.startswith("fake_") else name
+
+
+def can_measure(backend: Any) -> bool:
+    return "measure" in backend.target.operation_names
+
+
+# -- resources -------------------------------------------------------------------------------------
+
+
+def _rep_delay_s(backend: Any) -> float | None:
+    try:
+        delay = backend.configuration().default_rep_delay
+    except Exception:  # not every backend has a configuration (AerSimulator, some fakes)
+        return None
+    return float(delay) * 1e-6 if delay else None
+
+
+def resource_for(backend: Any, executor: str, account: Account | None) -> Resource:
+    """A Resource from a backend's Target: native gates, coupling map, width, kind."""
+    target = backend.target
+    ops = set(target.operation_names)
+    coupling = target.build_coupling_map()
+    fake = is_fake(backend)
+    meta: dict[str, Any] = {"backend": backend.name, "source": "fake" if fake else "runtime"}
+    if fake:
+        meta["mimics"] = mimics(backend)
+        meta["calibrated"] = snapshot(backend).get("last_update_date")
+        meta["seconds_per_task"] = fake_seconds(backend.name, backend.num_qubits)
+        meta["seconds_per_shot"] = 2e-5
+    else:
+        meta["channel"] = account.channel if account else None
+        rep = _rep_delay_s(backend)
+        if rep:
+            meta["rep_delay_s"] = rep
+        prices = settings({})
+        meta["seconds_per_task"] = prices["task_overhead_s"]
+        meta["seconds_per_shot"] = rep or prices["shot_s"]
+    return Resource(
+        id=f"{PROVIDER}:{backend.name}",
+        provider=PROVIDER,
+        executor=executor,
+        kind="simulator" if fake else "qpu",
+        num_qubits=int(backend.num_qubits),
+        native_gates=sorted(ops - CONTROL_FLOW),
+        circuit_formats=FORMATS,
+        transpiles=True,
+        coupling_map=None if coupling is None else sorted(tuple(e) for e in coupling.get_edges()),
+        supports_mid_circuit_measurement=bool(ops & CONTROL_FLOW) or fake,
+        metadata=meta,
+    )
+
+
+def qasm_simulator_resource(executor: str) -> Resource:
+    global _warned
+    if not _warned:
+        _warned = True
+        warnings.warn(RETIRED, UserWarning, stacklevel=3)
+    return Resource(
+        id=f"{PROVIDER}:qasm_simulator", provider=PROVIDER, executor=executor, kind="simulator",
+        num_qubits=QASM_SIMULATOR_QUBITS, circuit_formats=FORMATS, transpiles=True,
+        supports_mid_circuit_measurement=True,
+        metadata={"backend": "aer_simulator", "source": "aer", "note": RETIRED},
+    )
+
+
+def _account_backends(account: Account) -> list[Any]:
+    svc = connect.service(account)
+    return list(connect.bounded(lambda: svc.backends(), account, "listing backends"))
+
+
+def _pick(target: names.Target, backends: list[Any], account: Account) -> Any:
+    by_name = {b.name: b for b in backends}
+    for candidate in target.candidates(local=account.local):
+        if candidate in by_name:
+            return by_name[candidate]
+    close = difflib.get_close_matches(target.name, list(by_name), n=4, cutoff=0.4)
+    if not close and not target.name.startswith("ibm_"):
+        close = difflib.get_close_matches(f"ibm_{target.name}", list(by_name), n=4, cutoff=0.4)
+    hint = f"did you mean {', '.join('ibmq_' + c for c in close)}? " if close else ""
+    raise UnknownExecutorError(
+        f"the IBM account ({account.channel}) has no backend {target.name!r}", field="quantum.executor",
+        value=target.executor,
+        fix=f"{hint}backends of this account: {', '.join(sorted(by_name)) or 'none'}; "
+        "ibmq_least_busy offers all of them",
+    )
+
+
+def resources(executor: str, config: Mapping[str, Any]) -> list[Resource]:
+    target = names.parse(executor)
+    settings(config)  # a bad pricing override fails at create_pilot, not at the first ranking
+    if target.kind == names.QASM_SIMULATOR:
+        return [qasm_simulator_resource(executor)]
+    if target.kind == names.FAKE:
+        backend = fake_backend(target.name, executor)
+        if not can_measure(backend):
+            raise ConfigurationError(
+                f"{target.name}'s calibration snapshot has no measurement, so it cannot return counts",
+                field="quantum.executor", value=executor,
+                fix="pick a fake backend with readout data, e.g. ibmq_fake_manila or ibmq_fake_brisbane",
+            )
+        return [resource_for(backend, executor, None)]
+    account = account_of(config)
+    backends = _account_backends(account)
+    if target.kind == names.LEAST_BUSY:
+        usable = [b for b in backends if b.num_qubits > 1 and can_measure(b)]
+        return [resource_for(b, executor, account) for b in sorted(usable, key=lambda b: b.name)]
+    return [resource_for(_pick(target, backends, account), executor, account)]
+
+
+def backend_for(resource: Resource, config: Mapping[str, Any]) -> Any:
+    """The backend object a worker runs `resource` on (created once per process)."""
+    source = resource.metadata.get("source")
+    name = resource.metadata.get("backend")
+    if source == "aer":
+        from qiskit_aer import AerSimulator
+
+        return AerSimulator()
+    if source == "fake":
+        return fake_backend(name)
+    account = account_of(config)
+    key = (account, name)
+    with _lock:
+        found = _devices.get(key)
+    if found is None:
+        svc = connect.service(account)
+        found = connect.bounded(lambda: svc.backend(name), account, f"opening backend {name}")
+        with _lock:
+            found = _devices.setdefault(key, found)
+    return found

@@ -1,0 +1,83 @@
+"""Entry point of the `ibmq` plugin: hook implementations only.
+
+Imports nothing but `qtau` and this package's SDK-free modules at module level; qiskit and
+qiskit-ibm-runtime are imported inside the functions that reach IBM or touch circuits.
+Executors: `ibmq_<backend>`, `ibmq_least_busy`, `ibmq_fake_<name>`, `ibmq_qasm_simulator`.
+"""
+
+from __future__ import annotations
+
+from qtau import ExecutorInfo, hookimpl
+
+PROVIDER = "ibmq"
+
+
+@hookimpl
+def qtau_executors():
+    return [ExecutorInfo(
+        "ibmq_", PROVIDER, prefix=True,
+        description="IBM Quantum Runtime: ibmq_<backend>, ibmq_least_busy, ibmq_fake_<name> (offline), "
+        "ibmq_qasm_simulator (local Aer)",
+    )]
+
+
+@hookimpl
+def qtau_resources(executor, config):
+    if not isinstance(executor, str) or not executor.startswith("ibmq_"):
+        return None
+    from qtau_ibmq.backends import resources
+
+    return resources(executor, config)
+
+
+@hookimpl
+def qtau_create_executor(resource, config):
+    if resource.provider != PROVIDER:
+        return None
+    from qtau_ibmq.executor import create_executor
+
+    return create_executor(resource, config)
+
+
+@hookimpl
+def qtau_resource_status(resource, config):
+    if resource.provider != PROVIDER:
+        return None
+    from qtau_ibmq.reporting import status
+
+    return status(resource, config)
+
+
+@hookimpl
+def qtau_noise_profile(resource, config):
+    if resource.provider != PROVIDER:
+        return None
+    from qtau_ibmq.reporting import noise_profile
+
+    return noise_profile(resource, config)
+
+
+@hookimpl
+def qtau_cost_estimate(resource, config, shots):
+    if resource.provider != PROVIDER:
+        return None
+    from qtau_ibmq.pricing import estimate
+
+    return estimate(resource, config, shots)
+
+
+@hookimpl
+def qtau_circuit_format(circuit):
+    cls = type(circuit)
+    if cls.__module__.startswith("qiskit.") and any(c.__name__ == "QuantumCircuit" for c in cls.__mro__):
+        return "qiskit"
+    return None
+
+
+@hookimpl
+def qtau_circuit_summary(circuit, circuit_format):
+    if circuit_format != "qiskit":
+        return None
+    from qtau_ibmq.formats import summary
+
+    return summary(circuit)
