@@ -112,3 +112,17 @@ def test_batch_chunks_of_one_task_give_results_not_lists(pcs):
     refs = pcs.submit_quantum_tasks([QuantumTask(circuit=x_on(i), shots=10) for i in range(3)])
     results = [ray.get(r, timeout=120) for r in refs]
     assert [r.counts for r in results] == [{"001": 10}, {"010": 10}, {"100": 10}]
+
+
+def test_payloads_ship_local_and_main_module_functions():
+    """The fast C-pickled payload falls back to cloudpickle where workers could not import a function."""
+    import pickle as std_pickle
+
+    from qtau.engines.ray import pack
+
+    main_fn = type(lambda: 0)(compile("lambda: 1", "<main>", "eval").co_consts[0], {"__name__": "__main__"})
+    main_fn.__module__ = "__main__"
+    blob = pack({"circuit": main_fn})
+    assert std_pickle.loads(blob)["circuit"]() == 1
+    assert std_pickle.loads(pack({"circuit": lambda: 2}))["circuit"]() == 2
+    assert std_pickle.loads(pack({"circuit": "OPENQASM 2.0;"})) == {"circuit": "OPENQASM 2.0;"}

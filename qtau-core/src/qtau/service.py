@@ -347,31 +347,27 @@ class PilotComputeService:
 
     def get_result(self, task: Any, timeout: float | None = None) -> Result:
         """The task's Result; raises its QtauError if it failed (ExecutionError lists attempts)."""
-        try:
-            value = self.engine.get(self._resolve(task), timeout)
-        except QtauError as err:
-            self.qdreamer.record_failures(getattr(err, "attempts", ()))
-            self.check_plugins()
-            raise
-        self.check_plugins()
-        if isinstance(value, TaskFailure):
-            self.qdreamer.record_failures(getattr(value.error, "attempts", ()))
-            raise value.error
-        self.qdreamer.record_failures(value.attempts)
+        [value] = self.get_results([task], timeout, return_exceptions=True)
+        if isinstance(value, QtauError):
+            raise value
         return value
 
     def get_results(self, tasks: Sequence[Any], timeout: float | None = None,
                     return_exceptions: bool = False) -> list[Any]:
-        """Results in the order given. A failed task raises its QtauError, or with
-        `return_exceptions=True` its error takes the result's place in the list."""
-        out = []
-        for task in tasks:
-            try:
-                out.append(self.get_result(task, timeout))
-            except QtauError as err:
-                if not return_exceptions:
-                    raise
-                out.append(err)
+        """Results in the order given, fetched in one round trip. A failed task raises its
+        QtauError, or with `return_exceptions=True` its error takes the result's place."""
+        values = self.engine.get_many([self._resolve(t) for t in tasks], timeout)
+        self.check_plugins()
+        out: list[Any] = []
+        for value in values:
+            if isinstance(value, TaskFailure):
+                value = value.error
+            attempts = getattr(value, "attempts", ())
+            if attempts:
+                self.qdreamer.record_failures(attempts)
+            if isinstance(value, QtauError) and not return_exceptions:
+                raise value
+            out.append(value)
         return out
 
     def cancel(self, tasks: Sequence[Any] | None = None) -> None:

@@ -30,6 +30,22 @@ class Engine(abc.ABC):
     def get(self, handle: Any, timeout: float | None = None) -> Any:
         """The handle's value; raises the task's error (unwrapped from engine types)."""
 
+    def get_many(self, handles: Sequence[Any], timeout: float | None = None) -> list[Any]:
+        """Each handle's value or the QtauError it raised, in order (one round trip where possible)."""
+        import time
+
+        from qtau.errors import QtauError
+
+        deadline = None if timeout is None else time.monotonic() + timeout
+        out: list[Any] = []
+        for handle in handles:
+            left = None if deadline is None else max(deadline - time.monotonic(), 0.0)
+            try:
+                out.append(self.get(handle, left))
+            except QtauError as err:
+                out.append(err)
+        return out
+
     @abc.abstractmethod
     def on_done(self, handle: Any, callback: Callable[[Any], None]) -> None:
         """Call `callback(future)` once the handle completes, however it completes. Engines that
