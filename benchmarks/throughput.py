@@ -78,9 +78,20 @@ def _aer_counts(qc, shots):
     return _SIM.run(qc, shots=shots).result().get_counts()
 
 
-def plain_ray(circuits, shots) -> tuple[float, float]:
+def _noop():
+    return None
+
+
+def plain_ray(circuits, shots) -> tuple[float, float, float]:
     import ray
 
+    noop = ray.remote(_noop)
+    ray.get([noop.remote() for _ in range(20)])
+    noop_trips = []
+    for _ in range(200):
+        s = time.perf_counter()
+        ray.get(noop.remote())
+        noop_trips.append(time.perf_counter() - s)
     remote = ray.remote(_aer_counts)
     ray.get([remote.remote(qc, shots) for qc in circuits[:50]])  # warm workers
     t = time.perf_counter()
@@ -91,7 +102,7 @@ def plain_ray(circuits, shots) -> tuple[float, float]:
         s = time.perf_counter()
         ray.get(remote.remote(circuits[0], shots))
         trips.append(time.perf_counter() - s)
-    return elapsed, statistics.median(trips)
+    return elapsed, statistics.median(trips), statistics.median(noop_trips)
 
 
 def qtau_runs(pcs, circuits, shots) -> dict[str, float]:
@@ -153,7 +164,7 @@ def main() -> None:
         pcs.create_pilot(QISKIT)
         ray_start = time.perf_counter() - t
         print(f"service + pilot ready, RAY (includes ray.init): {ray_start:.2f} s")
-        plain_elapsed, plain_trip = plain_ray(circuits, shots)
+        plain_elapsed, plain_trip, noop_trip = plain_ray(circuits, shots)
         plain_rate = rate(n, plain_elapsed)
         print(f"plain Ray, one task per circuit: {plain_rate:8.0f} circuits/s")
         ray_runs = qtau_runs(pcs, circuits, shots)
@@ -172,6 +183,7 @@ def main() -> None:
         print(f"warm single-task round-trip, RAY:   {ray_runs['round_trip'] * 1000:.2f} ms "
               f"(plain Ray task running the same Aer circuit: {plain_trip * 1000:.2f} ms, "
               f"ratio {ray_runs['round_trip'] / plain_trip:.2f})")
+        print(f"plain Ray no-op task round-trip:    {noop_trip * 1000:.2f} ms")
 
 
 if __name__ == "__main__":
