@@ -205,3 +205,25 @@ def test_task_ids_resolve_for_recent_tasks_only(qiskit_host):
         assert pcs.get_result(handles[0]).shots == 5  # a handle always works
         with pytest.raises(InvalidTaskError, match="last 2 tasks"):
             pcs.get_result(tasks[0].task_id)
+
+
+def test_reinitialising_qdreamer_keeps_in_flight_accounting(qiskit_host):
+    import threading
+
+    gate = threading.Event()
+
+    def held():
+        gate.wait(30)
+        return bell()
+
+    with PilotComputeService(plugins=qiskit_host) as pcs:
+        pcs.create_pilot(QISKIT)
+        refs = [pcs.submit_quantum_task(QuantumTask(circuit=held, num_qubits=2, shots=5)) for _ in range(3)]
+        pcs.initialize_dreamer({"optimization_mode": "high_fidelity"})
+        assert sum(pcs.qdreamer.in_flight().values()) == 3
+        gate.set()
+        pcs.wait_tasks(refs, timeout=60)
+        deadline = time.time() + 5
+        while any(pcs.qdreamer.in_flight().values()) and time.time() < deadline:
+            time.sleep(0.01)
+        assert set(pcs.qdreamer.in_flight().values()) == {0}

@@ -207,10 +207,15 @@ class PilotComputeService:
         config = DreamerConfig.parse(qdreamer_config)
         old = self.qdreamer
         old.stop_background_monitoring()
-        self.qdreamer = QDreamer(self.host, self.circuits, config)
+        new = QDreamer(self.host, self.circuits, config)
         for pilot in self.pilots.values():
             if pilot.state == "RUNNING" and pilot.description.get("dreamer_enabled", True):
-                self.qdreamer.add_resources(pilot.resources, pilot.config)
+                new.add_resources(pilot.resources, pilot.config)
+        # Tasks already running still count towards expected wait under the new configuration.
+        for rid, n in old.in_flight().items():
+            if n:
+                new.task_started(rid, n)
+        self.qdreamer = new
         self._dreamer_initialized = True
         return self.qdreamer
 
@@ -238,7 +243,6 @@ class PilotComputeService:
             # result (in Ray's object store too) for the life of the service.
             if len(self._handles) > self.task_id_memory:
                 self._handles.popitem(last=False)
-        dreamer = self.qdreamer
 
         def done(future: Any) -> None:
             attempts: tuple = ()
@@ -248,7 +252,8 @@ class PilotComputeService:
                     attempts = getattr(value, "attempts", ()) or getattr(getattr(value, "error", None), "attempts", ())
                 except BaseException as err:
                     attempts = getattr(err, "attempts", ())
-            dreamer.task_finished(resource_id, attempts)
+            # The current QDREAMER: initialize_dreamer carries in-flight counts over to a new one.
+            self.qdreamer.task_finished(resource_id, attempts)
 
         self.engine.on_done(handle, done)
 
@@ -257,10 +262,11 @@ class PilotComputeService:
         self._check_open()
         task = self._check_task(task)
         self.engine.poll()
-        placements = self.qdreamer.place(task)
+        # reserve=True counts the task in flight in the same locked step as the decision, so
+        # threads submitting at once see each other's choices.
+        placements = self.qdreamer.place(task, reserve=True)
         payload = TaskPayload(self.host.spec(), task, placements, time.time(), self.qdreamer.config.max_attempts)
         rid = placements[0].resource.id
-        self.qdreamer.task_started(rid)
         handle = self.engine.submit(run_task, payload)
         self._track(handle, task.task_id, rid)
         return handle
@@ -277,10 +283,9 @@ class PilotComputeService:
         groups: dict[str, list[tuple[int, QuantumTask, tuple]]] = {}
         try:
             for i, task in enumerate(tasks):
-                placements = self.qdreamer.place(task)
+                # Reserved as we go, so the burst itself spreads over equally good resources.
+                placements = self.qdreamer.place(task, reserve=True)
                 rid = placements[0].resource.id
-                # Counted as we go, so the burst itself spreads over equally good resources.
-                self.qdreamer.task_started(rid)
                 groups.setdefault(rid, []).append((i, task, placements))
         except QtauError:
             # Nothing was submitted: undo the in-flight counts of the tasks placed before the bad one.

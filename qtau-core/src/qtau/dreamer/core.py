@@ -3,23 +3,29 @@
 Decisions are made in the driver, once per task, with the user's configuration; workers only
 execute the ranked placements they are given (the tail of the ranking is the failover order).
 In-flight work per resource feeds expected wait, so a burst spreads over equally good resources.
+
+A decision reads a snapshot of every candidate's cached reports, valid until the first of them
+expires (or a refresh, a new pilot or a failure changes one), and a plan per task shape built
+from it; so with a warm cache a decision is arithmetic over in-flight counts, not provider calls.
 """
 
 from __future__ import annotations
 
+import heapq
+import math
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import attrs
 
 from qtau.circuits import Circuits
-from qtau.dreamer.cache import ProviderCache
+from qtau.dreamer.cache import KINDS, ProviderCache
 from qtau.dreamer.config import DreamerConfig, weights_for
-from qtau.dreamer.ranking import Candidate, Row, rank
-from qtau.errors import InvalidTaskError, NoSuitableResourceError, PluginError
+from qtau.dreamer.ranking import Candidate, Plan, Row, Shape
+from qtau.errors import ConfigurationError, InvalidTaskError, NoSuitableResourceError, QtauError
 from qtau.plugins import PluginHost
 from qtau.types import Attempt, CircuitSummary, QuantumTask, Resource
 from qtau.worker import Placement
@@ -45,13 +51,17 @@ class Explanation:
         return [attrs.asdict(r) for r in self.rows]
 
     def __str__(self) -> str:
-        head = ("rank", "resource", "feasible", "fidelity", "wait_s", "cost", "in_flight", "score", "path / reason")
+        head = ("rank", "resource", "feasible", "fidelity", "wait_s", "cost", "in_flight", "penalty", "score",
+                "path / reason")
         lines = [tuple(head)]
         for i, r in enumerate(self.rows, 1):
+            why = " -> ".join(r.path) if r.feasible else r.reason
+            if r.note:
+                why = f"{why}; {r.note}"
             lines.append((
                 str(i), r.resource_id, "yes" if r.feasible else "no", f"{r.fidelity:.4f}", f"{r.wait_s:.3g}",
-                f"{r.cost:.4g} {r.currency}", str(r.in_flight), f"{r.score:.4f}",
-                " -> ".join(r.path) if r.feasible else r.reason,
+                f"{r.cost:.4g} {r.currency}", str(r.in_flight), "-" if r.penalty == 1.0 else f"x{r.penalty:g}",
+                f"{r.score:.4f}", why,
             ))
         widths = [max(len(row[c]) for row in lines) for c in range(len(head))]
         policy = ", ".join(f"{k}={v:.2f}" for k, v in self.policy.items())
@@ -61,20 +71,52 @@ class Explanation:
         return "\n".join(out)
 
 
+HOOKS = {"status": "qtau_resource_status", "noise": "qtau_noise_profile", "cost": "qtau_cost_estimate"}
+#: Plans kept per snapshot (one per task shape); a workload of many shapes starts over past this.
+MAX_PLANS = 256
+
+
+@attrs.frozen
+class ReportFailure:
+    """A report the provider failed to give, cached like an answer so it is not asked every task."""
+
+    message: str
+
+
+@attrs.define
+class _Snapshot:
+    candidates: list[Candidate]
+    lookups: int
+    valid_until: float
+    cache_version: int
+    version: int
+    plans: dict[tuple, Plan] = attrs.field(factory=dict)
+
+
 class QDreamer:
     """Ranks resources, caches provider reports, tracks in-flight work and recent failures."""
 
-    def __init__(self, host: PluginHost, circuits: Circuits, config: DreamerConfig | None = None) -> None:
+    def __init__(
+        self, host: PluginHost, circuits: Circuits, config: DreamerConfig | None = None, *,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
         self.host = host
         self.circuits = circuits
         self.config = config or DreamerConfig()
-        self.cache = ProviderCache(self.config.cache_ttl_seconds)
+        self.clock = clock or time.monotonic
+        self.cache = ProviderCache(self.config.cache_ttl_seconds, clock=self.clock)
         self._pool: dict[str, tuple[Resource, dict[str, Any]]] = {}
         self._in_flight: dict[str, int] = {}
-        self._failed_at: dict[str, float] = {}
-        self._summaries: OrderedDict[int, tuple[Any, CircuitSummary, str | None]] = OrderedDict()
-        self._paths: dict[tuple[str, tuple[str, ...]], tuple[str, ...] | None] = {}
+        #: resource id -> (consecutive failures, clock time of the last, its attempt's end time)
+        self._failures: dict[str, tuple[int, float, float]] = {}
+        self._seen_failures: OrderedDict[Attempt, None] = OrderedDict()
+        self._summaries: OrderedDict[int, tuple[Any, CircuitSummary, str | None, tuple]] = OrderedDict()
+        self._paths: dict[tuple[str | None, tuple[str, ...]], tuple[str, ...] | None] = {}
         self._lock = threading.Lock()
+        self._build_lock = threading.Lock()
+        self._decide_lock = threading.Lock()
+        self._version = 0
+        self._snap: _Snapshot | None = None
         self.decisions = 0
 
     # -- candidates ------------------------------------------------------------------------------
@@ -84,53 +126,81 @@ class QDreamer:
             for res in resources:
                 self._pool[res.id] = (res, dict(config))
                 self._in_flight.setdefault(res.id, 0)
+            self._version += 1
 
     def remove_resources(self, resource_ids: list[str]) -> None:
         with self._lock:
             for rid in resource_ids:
                 self._pool.pop(rid, None)
+            self._version += 1
 
     @property
     def resources(self) -> list[Resource]:
         return [res for res, _ in self._pool.values()]
 
-    def _report(self, res: Resource, config: dict, kind: str) -> Any:
-        hook = {"status": "qtau_resource_status", "noise": "qtau_noise_profile", "cost": "qtau_cost_estimate"}[kind]
+    def _fetcher(self, res: Resource, config: dict, kind: str) -> Callable[[], Any]:
+        hook = HOOKS[kind]
+        kwargs: dict[str, Any] = {"resource": res, "config": config}
+        if kind == "cost":
+            kwargs["shots"] = REFERENCE_SHOTS
 
         def fetch() -> Any:
-            kwargs: dict[str, Any] = {"resource": res, "config": config}
-            if kind == "cost":
-                kwargs["shots"] = REFERENCE_SHOTS
-            return self.host.first(hook, owner=res.provider, **kwargs)
+            try:
+                return self.host.first(hook, owner=res.provider, **kwargs)
+            except QtauError as err:
+                return ReportFailure(f"{type(err).__name__}: {err}"[:300])
 
         return fetch
 
-    def _fetchers(self) -> dict[tuple[str, str], Any]:
+    def _fetchers(self) -> dict[tuple[str, str], Callable[[], Any]]:
         return {
-            (rid, kind): self._report(res, cfg, kind)
+            (rid, kind): self._fetcher(res, cfg, kind)
             for rid, (res, cfg) in list(self._pool.items())
-            for kind in ("status", "noise", "cost")
+            for kind in KINDS
         }
 
-    def _candidates(self, fmt: str | None) -> list[Candidate]:
-        now = time.monotonic()
-        cooldown = self.config.failure_cooldown_seconds
+    def _fresh(self, snap: _Snapshot) -> bool:
+        return (snap.version == self._version and snap.cache_version == self.cache.version
+                and self.clock() < snap.valid_until)
+
+    def _snapshot(self) -> _Snapshot:
+        """Every candidate with its reports; rebuilt (asking only for expired reports) when stale."""
+        snap = self._snap
+        if snap is None or not self._fresh(snap):
+            with self._build_lock:
+                snap = self._snap
+                if snap is None or not self._fresh(snap):
+                    self._snap = snap = self._build()
+                    return snap
+        self.cache.count_hits(snap.lookups)
+        return snap
+
+    def _build(self) -> _Snapshot:
+        # Versions are read first: a change made while building makes the next decision rebuild.
+        version, cache_version = self._version, self.cache.version
+        ttl = self.cache.ttl
+        valid_until = math.inf
         found = []
         for rid, (res, cfg) in list(self._pool.items()):
-            reports = []
-            for kind in ("status", "noise", "cost"):
-                try:
-                    reports.append(self.cache.get(rid, kind, self._report(res, cfg, kind)))
-                except PluginError as err:
-                    if kind != "status":
-                        raise
-                    from qtau.types import ResourceStatus
-
-                    reports.append(ResourceStatus(rid, online=False, message=f"status check failed: {err}"))
-            failed = self._failed_at.get(rid)
-            penalty = self.config.failure_penalty if failed is not None and now - failed < cooldown else 1.0
-            found.append(Candidate(res, *reports, self._in_flight.get(rid, 0), penalty, self._path(fmt, res)))
-        return found
+            reports: dict[str, Any] = {}
+            failed = []
+            for kind in KINDS:
+                value, at = self.cache.lookup(rid, kind, self._fetcher(res, cfg, kind))
+                valid_until = min(valid_until, at + ttl)
+                if isinstance(value, ReportFailure):
+                    failed.append(f"{kind} report failed: {value.message}")
+                    value = None
+                reports[kind] = value
+            penalty = 1.0
+            failures = self._failures.get(rid)
+            if failures is not None:
+                ends = failures[1] + self.config.failure_cooldown_seconds
+                if self.clock() < ends:
+                    penalty = self.config.failure_penalty ** failures[0]
+                    valid_until = min(valid_until, ends)
+            found.append(Candidate(res, cfg, reports["status"], reports["noise"], reports["cost"], penalty,
+                                   "; ".join(failed)))
+        return _Snapshot(found, len(KINDS) * len(found), valid_until, cache_version, version)
 
     def _path(self, fmt: str | None, res: Resource) -> tuple[str, ...] | None:
         if fmt is None:
@@ -145,11 +215,14 @@ class QDreamer:
 
     def summarize(self, task: QuantumTask) -> tuple[CircuitSummary, str | None]:
         """Width and gate counts for scoring; read from the circuit when it is an object we know."""
+        summary, fmt, _ = self._summary(task)
+        return summary, fmt
+
+    def _summary(self, task: QuantumTask) -> tuple[CircuitSummary, str | None, tuple]:
         circuit = task.circuit
-        with self._lock:
-            hit = self._summaries.get(id(circuit))
-            if hit is not None and hit[0] is circuit:
-                return hit[1], hit[2]
+        hit = self._summaries.get(id(circuit))
+        if hit is not None and hit[0] is circuit:
+            return hit[1], hit[2], hit[3]
         fmt = task.circuit_format
         if fmt is None:
             if isinstance(circuit, str):
@@ -169,48 +242,101 @@ class QDreamer:
                 num_qubits=task.num_qubits, gate_counts={g: task.num_qubits for g in task.gate_set},
                 num_measured=task.num_qubits,
             )
+        # Circuits of the same shape share plans, whichever object they are.
+        key = (fmt, summary.num_qubits, tuple(sorted(summary.gate_counts.items())), summary.num_measured,
+               summary.mid_circuit_measurement)
         with self._lock:
-            self._summaries[id(circuit)] = (circuit, summary, fmt)
+            # Holding the circuit keeps its id from being reused while cached.
+            self._summaries[id(circuit)] = (circuit, summary, fmt, key)
             if len(self._summaries) > 512:
                 self._summaries.popitem(last=False)
-        return summary, fmt
+        return summary, fmt, key
+
+    def _plan(self, snap: _Snapshot, task: QuantumTask) -> tuple[Plan, str | None]:
+        summary, fmt, skey = self._summary(task)
+        key = (skey, task.gate_set, task.num_qubits, task.shots, task.max_cost, task.min_fidelity)
+        plan = snap.plans.get(key)
+        if plan is None:
+            gates = tuple(sorted(set(summary.gate_counts) | set(task.gate_set)))
+            shape = Shape(summary, fmt, gates, max(summary.num_qubits, task.num_qubits or 0), task.shots,
+                          task.max_cost, task.min_fidelity)
+            plan = Plan(snap.candidates, shape, self._path)
+            if len(snap.plans) >= MAX_PLANS:
+                snap.plans.clear()
+            snap.plans[key] = plan
+        return plan, fmt
 
     # -- decisions -------------------------------------------------------------------------------
 
     def weights(self, task: QuantumTask) -> dict[str, float]:
         return weights_for(task.policy, self.config.weights, "policy")
 
+    def _note(self, resource_id: str) -> str:
+        failures = self._failures.get(resource_id)
+        if failures is None:
+            return ""
+        streak, failed_at, _ = failures
+        left = failed_at + self.config.failure_cooldown_seconds - self.clock()
+        what = "a failure" if streak == 1 else f"{streak} failures in a row"
+        return (f"cooling down after {what}: score x{self.config.failure_penalty ** streak:g} "
+                f"for {max(left, 0):.0f} s more")
+
     def rank(self, task: QuantumTask) -> list[Row]:
-        summary, fmt = self.summarize(task)
-        return rank(task, summary, self._candidates(fmt), self.weights(task))
+        """Every candidate for `task`: feasible ones best first, then the rejected with reasons."""
+        return list(self.explain(task).rows)
 
     def explain(self, task: QuantumTask) -> Explanation:
         """The ranked table for `task` with every term, without submitting it."""
-        summary, fmt = self.summarize(task)
-        rows = rank(task, summary, self._candidates(fmt), self.weights(task))
-        return Explanation(task.task_id, self.weights(task), tuple(rows), fmt)
+        weights = self.weights(task)
+        plan, fmt = self._plan(self._snapshot(), task)
+        rows = plan.rows(weights, self._in_flight, task.deadline, self._note)
+        return Explanation(task.task_id, weights, tuple(rows), fmt)
 
-    def place(self, task: QuantumTask) -> tuple[Placement, ...]:
-        """Feasible resources best first, at most `max_attempts` of them (the failover order)."""
-        rows = self.rank(task)
-        feasible = [r for r in rows if r.feasible]
-        if not feasible:
-            if not rows:
-                raise NoSuitableResourceError(
-                    "no resources: create a pilot with a quantum executor first", rejections={},
-                    fix="call create_pilot({'resource_type': 'quantum', 'quantum': {'executor': 'qiskit_local'}})",
-                )
-            raise NoSuitableResourceError(
-                f"no resource can run task {task.task_id}; every candidate was rejected:",
-                rejections={r.resource_id: r.reason for r in rows},
-                fix="relax the task's constraints, or add a pilot whose resources fit",
-            )
-        self.decisions += 1
+    def place(self, task: QuantumTask, *, reserve: bool = False) -> tuple[Placement, ...]:
+        """Feasible resources best first, at most `max_attempts` of them (the failover order).
+
+        With `reserve=True` the first one is counted in flight in the same step (as `task_started`
+        would), so threads submitting at once each see the others' choices and spread out.
+        """
+        weights = self.weights(task)
+        plan, _ = self._plan(self._snapshot(), task)
+        if reserve:
+            with self._decide_lock:
+                top = self._top(task, plan, weights)
+                self.task_started(plan.candidates[top[0][2]].resource.id)
+        else:
+            top = self._top(task, plan, weights)
         out = []
-        for row in feasible[: self.config.max_attempts]:
-            res, cfg = self._pool[row.resource_id]
-            out.append(Placement(res, cfg, row.cost, row.currency))
+        for item in top:
+            i = item[2]
+            placement = plan.placements.get(i)
+            if placement is None:
+                cand = plan.candidates[i]
+                currency = cand.cost.currency if cand.cost else "USD"
+                placement = plan.placements[i] = Placement(cand.resource, cand.config, plan.price[i], currency)
+            out.append(placement)
         return tuple(out)
+
+    def _top(self, task: QuantumTask, plan: Plan, weights: dict[str, float]) -> list[tuple]:
+        items, _ = plan.scored(weights, self._in_flight, task.deadline)
+        if not items:
+            self._nothing_fits(task, plan, weights)
+        with self._lock:
+            self.decisions += 1
+        return heapq.nsmallest(self.config.max_attempts, items)
+
+    def _nothing_fits(self, task: QuantumTask, plan: Plan, weights: dict[str, float]) -> None:
+        if not plan.candidates:
+            raise NoSuitableResourceError(
+                "no resources: create a pilot with a quantum executor first", rejections={},
+                fix="call create_pilot({'resource_type': 'quantum', 'quantum': {'executor': 'qiskit_local'}})",
+            )
+        rows = plan.rows(weights, self._in_flight, task.deadline)
+        raise NoSuitableResourceError(
+            f"no resource can run task {task.task_id}; every candidate was rejected:",
+            rejections={r.resource_id: r.reason for r in rows},
+            fix="relax the task's constraints, or add a pilot whose resources fit",
+        )
 
     # -- accounting ------------------------------------------------------------------------------
 
@@ -219,20 +345,40 @@ class QDreamer:
             self._in_flight[resource_id] = self._in_flight.get(resource_id, 0) + n
 
     def task_finished(self, resource_id: str, attempts: tuple[Attempt, ...] = ()) -> None:
-        now = time.monotonic()
         with self._lock:
             self._in_flight[resource_id] = max(self._in_flight.get(resource_id, 0) - 1, 0)
-            for attempt in attempts:
-                if not attempt.ok:
-                    self._failed_at[attempt.resource_id] = now
+        self.record_failures(attempts)
 
-    def record_failures(self, attempts: tuple[Attempt, ...]) -> None:
-        """Start the cool-down of every resource that failed an attempt (seen in a Result or error)."""
-        now = time.monotonic()
+    def record_failures(self, attempts: Iterable[Attempt]) -> None:
+        """Learn from a task's attempts (seen in a Result or error; each attempt counts once).
+
+        A failed attempt starts its resource's cool-down: score x failure_penalty per failure in a
+        row, for failure_cooldown_seconds after the last; its provider is asked for status again at
+        the next decision. A later successful attempt on the resource ends the cool-down.
+        """
+        now = self.clock()
+        failed = []
+        changed = False
         with self._lock:
             for attempt in attempts:
-                if not attempt.ok:
-                    self._failed_at[attempt.resource_id] = now
+                if attempt in self._seen_failures:
+                    continue
+                self._seen_failures[attempt] = None
+                if len(self._seen_failures) > 4096:
+                    self._seen_failures.popitem(last=False)
+                rid = attempt.resource_id
+                streak, _, last_end = self._failures.get(rid, (0, 0.0, -math.inf))
+                if attempt.ok:
+                    if streak and attempt.ended_at >= last_end:
+                        del self._failures[rid]
+                        changed = True
+                    continue
+                self._failures[rid] = (streak + 1, now, max(attempt.ended_at, last_end))
+                failed.append(rid)
+            if failed or changed:
+                self._version += 1
+        for rid in failed:
+            self.cache.invalidate(rid, "status")
 
     def in_flight(self) -> dict[str, int]:
         with self._lock:
@@ -250,9 +396,8 @@ class QDreamer:
         self.cache.clear()
 
     def start_background_monitoring(self, interval_seconds: float = 60) -> None:
-        if not isinstance(interval_seconds, (int, float)) or interval_seconds <= 0:
-            from qtau.errors import ConfigurationError
-
+        """Refresh every candidate's reports each `interval_seconds` in one daemon thread."""
+        if isinstance(interval_seconds, bool) or not isinstance(interval_seconds, (int, float)) or interval_seconds <= 0:
             raise ConfigurationError(
                 "the monitoring interval must be a positive number of seconds", field="interval_seconds",
                 value=interval_seconds, fix="pass interval_seconds=60, for example",

@@ -1,22 +1,32 @@
 """Filtering and scoring of candidate resources for one task: the arithmetic of QDREAMER.
 
-Filter (each rejection keeps its reason): enough qubits; the task's gates native or reachable by
-the resource's transpiler; a circuit-format path; online; within `max_cost`; at or above
-`min_fidelity`; done before `deadline`.
+Filter (each rejection keeps every reason that applies): a report the provider failed to give;
+enough qubits; online; a circuit-format path; mid-circuit measurement; the task's gates native or
+reachable by the resource's transpiler; within `max_cost`; at or above `min_fidelity`; done before
+`deadline`.
 
-Score of a feasible candidate, each term normalised to [0, 1] over the feasible set:
-- fidelity: the noise profile applied to the circuit's gate counts and readouts;
-- speed: best expected completion / this one's, where expected completion = provider queue wait
-  + this service's in-flight tasks on the resource x estimated run time + estimated run time;
-- cost: cheapest / this one's price (1 when everything is free).
+Score of a feasible candidate: three terms, each "best / this one" over the feasible set of an
+amount where lower is better, so each lies in [0, 1] and 1 is the best candidate:
+- fidelity: expected number of errors, -ln(estimated fidelity), where the estimated fidelity is
+  the noise profile applied to the circuit's gate counts and readouts (half the errors: 0.5);
+- speed: expected completion = provider queue wait + this service's in-flight tasks on the
+  resource x estimated run time + estimated run time;
+- cost: price (1 when it is free).
+Comparing fidelities by their ratio instead would squeeze every device into 0.9-1.0 while waits
+and prices span orders of magnitude, and `high_fidelity` would still pick the fastest device.
 score = w_fidelity*fidelity + w_speed*speed + w_cost*cost, times a penalty while the resource
-cools down from a recent failure. Ties go to the resource with less in-flight work.
+cools down from a recent failure. Equal scores go to the resource with less in-flight work.
+
+Only the speed term changes between two decisions on the same reports (in-flight counts move), so
+a `Plan` computes everything else once per task shape and a decision is a few arithmetic
+operations per candidate.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import attrs
 
@@ -25,7 +35,6 @@ from qtau.types import (
     CircuitSummary,
     CostEstimate,
     NoiseProfile,
-    QuantumTask,
     Resource,
     ResourceStatus,
 )
@@ -46,6 +55,10 @@ class Row:
     in_flight: int = 0
     path: tuple[str, ...] = ()
     currency: str = "USD"
+    #: Score multiplier: below 1 while the resource cools down from a failure.
+    penalty: float = 1.0
+    #: Why a penalty applies (cool-down), empty otherwise.
+    note: str = ""
 
 
 def run_seconds(resource: Resource, shots: int) -> float:
@@ -70,11 +83,11 @@ def gates_reason(resource: Resource, gates: Sequence[str]) -> str:
 
 
 def fidelity(noise: NoiseProfile | None, summary: CircuitSummary) -> float:
+    """Probability that no gate or readout error happens (1 when no noise profile is known)."""
     if noise is None:
         return 1.0
     if noise.gate_errors:
         return noise.estimate_fidelity(summary)
-    # Fast path: per-class error rates, one exp per candidate.
     n1 = n2 = 0
     for gate, count in summary.gate_counts.items():
         if gate in DIRECTIVES:
@@ -92,68 +105,170 @@ def fidelity(noise: NoiseProfile | None, summary: CircuitSummary) -> float:
     )
 
 
-@attrs.define
+def expected_errors(fid: float) -> float:
+    """-ln(fidelity): the mean number of errors per shot (about 1 - fidelity when that is small)."""
+    return -math.log(fid) if fid > 0 else math.inf
+
+
+@attrs.define(slots=True)
 class Candidate:
     """A resource with its latest reports, as the ranking sees it."""
 
     resource: Resource
+    config: dict[str, Any]
     status: ResourceStatus | None
     noise: NoiseProfile | None
     cost: CostEstimate | None
-    in_flight: int
-    penalty: float
-    path: tuple[str, ...] | None
+    penalty: float = 1.0
+    #: Reports the provider failed to give ("noise report failed: ..."): the candidate is rejected.
+    failed_reports: str = ""
 
 
-def rank(
-    task: QuantumTask, summary: CircuitSummary, candidates: Sequence[Candidate], weights: dict[str, float],
-) -> list[Row]:
-    """Rows best first: feasible ones by score, then rejected ones with their reasons."""
-    gates = tuple(g for g in (set(summary.gate_counts) | set(task.gate_set)))
-    width = max(summary.num_qubits, task.num_qubits or 0)
-    pre: list[tuple[Candidate, str, float, float, float]] = []
-    for cand in candidates:
-        res = cand.resource
-        fid = fidelity(cand.noise, summary)
-        run_s = run_seconds(res, task.shots)
-        queue_s = cand.status.estimated_wait_s if cand.status else 0.0
-        wait = queue_s + cand.in_flight * run_s + run_s
-        price = cand.cost.total(task.shots) if cand.cost else 0.0
-        reason = ""
-        if res.num_qubits < width:
-            reason = f"needs {width} qubits, has {res.num_qubits}"
-        elif cand.status is not None and not cand.status.online:
-            reason = f"offline: {cand.status.message or 'reported by provider'}"
-        elif cand.path is None:
-            reason = f"no conversion path to {', '.join(res.circuit_formats) or 'its formats'}"
-        elif summary.mid_circuit_measurement and not res.supports_mid_circuit_measurement:
-            reason = "cannot run mid-circuit measurement"
-        else:
-            reason = gates_reason(res, gates)
-        if not reason and task.max_cost is not None and price > task.max_cost:
-            reason = f"costs {price:.4g} {cand.cost.currency}, over max_cost {task.max_cost:g}"
-        if not reason and task.min_fidelity is not None and fid < task.min_fidelity:
-            reason = f"estimated fidelity {fid:.3f} below min_fidelity {task.min_fidelity:g}"
-        if not reason and task.deadline is not None and wait > task.deadline:
-            reason = f"expected completion {wait:.3g} s is past the deadline of {task.deadline:g} s"
-        pre.append((cand, reason, fid, wait, price))
-    feasible = [p for p in pre if not p[1]]
-    best_wait = min((p[3] for p in feasible), default=0.0)
-    best_cost = min((p[4] for p in feasible), default=0.0)
-    best_fid = max((p[2] for p in feasible), default=1.0) or 1.0
-    wf, ws, wc = weights.get("fidelity", 0.0), weights.get("speed", 0.0), weights.get("cost", 0.0)
-    rows = []
-    for cand, reason, fid, wait, price in pre:
-        score = 0.0
-        if not reason:
-            speed = best_wait / wait if wait > 0 else 1.0
-            cheap = best_cost / price if price > 0 else 1.0
-            score = (wf * fid / best_fid + ws * speed + wc * cheap) * cand.penalty
-        rows.append(
-            Row(
-                cand.resource.id, cand.resource.executor, not reason, reason or "ok", fid, wait, price,
-                score, cand.in_flight, cand.path or (), cand.cost.currency if cand.cost else "USD",
-            )
+@attrs.frozen
+class Shape:
+    """What ranking needs to know about a task; plans are cached per shape."""
+
+    summary: CircuitSummary
+    circuit_format: str | None
+    gates: tuple[str, ...]
+    width: int
+    shots: int
+    max_cost: float | None = None
+    min_fidelity: float | None = None
+
+
+def static_reasons(cand: Candidate, shape: Shape, path: tuple[str, ...] | None, fid: float, price: float) -> str:
+    """Every reason this candidate cannot take the task, joined; empty when it can."""
+    res = cand.resource
+    why = []
+    if cand.failed_reports:
+        why.append(cand.failed_reports)
+    if res.num_qubits < shape.width:
+        why.append(f"needs {shape.width} qubits, has {res.num_qubits}")
+    if cand.status is not None and not cand.status.online:
+        why.append(f"offline: {cand.status.message or 'reported by provider'}")
+    if path is None:
+        why.append(f"no conversion path from {shape.circuit_format} to {', '.join(res.circuit_formats) or 'its formats'}")
+    if shape.summary.mid_circuit_measurement and not res.supports_mid_circuit_measurement:
+        why.append("cannot run mid-circuit measurement")
+    gates = gates_reason(res, shape.gates)
+    if gates:
+        why.append(gates)
+    if shape.max_cost is not None and price > shape.max_cost:
+        currency = cand.cost.currency if cand.cost else "USD"
+        why.append(f"costs {price:.4g} {currency}, over max_cost {shape.max_cost:g}")
+    if shape.min_fidelity is not None and fid < shape.min_fidelity:
+        why.append(f"estimated fidelity {fid:.3f} below min_fidelity {shape.min_fidelity:g}")
+    return "; ".join(why)
+
+
+class Plan:
+    """Every term of every candidate for one task shape that does not change between decisions.
+
+    Built from one snapshot of provider reports; `scored` adds the in-flight-dependent speed term.
+    """
+
+    def __init__(
+        self, candidates: Sequence[Candidate], shape: Shape,
+        path_for: Callable[[str | None, Resource], tuple[str, ...] | None],
+    ) -> None:
+        self.candidates = list(candidates)
+        self.shape = shape
+        self.paths: list[tuple[str, ...] | None] = []
+        self.reasons: list[str] = []
+        self.fid: list[float] = []
+        self.price: list[float] = []
+        self.run: list[float] = []
+        self.queue: list[float] = []
+        for cand in self.candidates:
+            path = path_for(shape.circuit_format, cand.resource)
+            fid = fidelity(cand.noise, shape.summary)
+            price = cand.cost.total(shape.shots) if cand.cost else 0.0
+            self.paths.append(path)
+            self.fid.append(fid)
+            self.price.append(price)
+            self.run.append(run_seconds(cand.resource, shape.shots))
+            self.queue.append(cand.status.estimated_wait_s if cand.status else 0.0)
+            self.reasons.append(static_reasons(cand, shape, path, fid, price))
+        self.ok = [i for i, why in enumerate(self.reasons) if not why]
+        self.ok_ids = [self.candidates[i].resource.id for i in self.ok]
+        self.ok_queue = [self.queue[i] for i in self.ok]
+        self.ok_run = [self.run[i] for i in self.ok]
+        self.ok_penalty = [self.candidates[i].penalty for i in self.ok]
+        self._static: dict[tuple[float, float], list[float]] = {}
+        #: The caller's per-candidate objects built from this plan (QDREAMER keeps Placements here).
+        self.placements: dict[int, Any] = {}
+
+    def static_terms(self, weights: Mapping[str, float], subset: Sequence[int] | None = None) -> list[float]:
+        """w_fidelity*fewest_errors/errors + w_cost*cheapest/price for feasible candidates (positions in `ok`)."""
+        positions = range(len(self.ok)) if subset is None else subset
+        errors = [expected_errors(self.fid[self.ok[j]]) for j in positions]
+        prices = [self.price[self.ok[j]] for j in positions]
+        fewest = min(errors, default=0.0)
+        cheapest = min(prices, default=0.0)
+        wf, wc = weights.get("fidelity", 0.0), weights.get("cost", 0.0)
+        return [
+            wf * (1.0 if e <= fewest else fewest / e) + wc * (1.0 if p <= cheapest else cheapest / p)
+            for e, p in zip(errors, prices, strict=True)
+        ]
+
+    def scored(
+        self, weights: Mapping[str, float], in_flight: Mapping[str, int], deadline: float | None = None,
+    ) -> tuple[list[tuple[float, int, int, float]], dict[int, float]]:
+        """Feasible candidates as sortable (-score, in-flight, index, wait), and the waits of those
+        the deadline rejects (by index). Sorting the first list ranks them best first."""
+        counts = [in_flight.get(rid, 0) for rid in self.ok_ids]
+        waits = [q + (n + 1) * r for q, n, r in zip(self.ok_queue, counts, self.ok_run, strict=True)]
+        ws = weights.get("speed", 0.0)
+        if deadline is None or all(w <= deadline for w in waits):
+            key = (weights.get("fidelity", 0.0), ws, weights.get("cost", 0.0))
+            static = self._static.get(key)
+            if static is None:
+                static = self._static[key] = self.static_terms(weights)
+            if not waits:
+                return [], {}
+            best = min(waits)
+            # The hot loop of every decision: one expression per candidate.
+            return [
+                (-(s + (ws * best / w if w > 0 else ws)) * p, n, i, w)
+                for s, w, p, n, i in zip(static, waits, self.ok_penalty, counts, self.ok, strict=True)
+            ], {}
+        positions = [j for j, w in enumerate(waits) if w <= deadline]
+        late = {self.ok[j]: w for j, w in enumerate(waits) if w > deadline}
+        if not positions:
+            return [], late
+        static = self.static_terms(weights, positions)
+        best = min(waits[j] for j in positions)
+        items = []
+        for s, j in zip(static, positions, strict=True):
+            w = waits[j]
+            items.append((-(s + (ws * best / w if w > 0 else ws)) * self.ok_penalty[j], counts[j], self.ok[j], w))
+        return items, late
+
+    def rows(
+        self, weights: Mapping[str, float], in_flight: Mapping[str, int], deadline: float | None = None,
+        note_for: Callable[[str], str] = lambda rid: "",
+    ) -> list[Row]:
+        """Every candidate as a Row: feasible ones best first, then the rejected with their reasons."""
+        items, late = self.scored(weights, in_flight, deadline)
+        items.sort()
+        rows = [self._row(i, True, "ok", w, -neg, in_flight, note_for) for neg, _, i, w in items]
+        chosen = {i for _, _, i, _ in items}
+        for i, cand in enumerate(self.candidates):
+            if i in chosen:
+                continue
+            n = in_flight.get(cand.resource.id, 0)
+            wait = late.get(i, self.queue[i] + (n + 1) * self.run[i])
+            reason = self.reasons[i] or f"expected completion {wait:.3g} s is past the deadline of {deadline:g} s"
+            rows.append(self._row(i, False, reason, wait, 0.0, in_flight, note_for))
+        return rows
+
+    def _row(self, i: int, feasible: bool, reason: str, wait: float, score: float,
+             in_flight: Mapping[str, int], note_for: Callable[[str], str]) -> Row:
+        cand = self.candidates[i]
+        rid = cand.resource.id
+        return Row(
+            rid, cand.resource.executor, feasible, reason, self.fid[i], wait, self.price[i], score,
+            in_flight.get(rid, 0), self.paths[i] or (), cand.cost.currency if cand.cost else "USD",
+            cand.penalty, note_for(rid) if cand.penalty != 1.0 else "",
         )
-    rows.sort(key=lambda r: (not r.feasible, -round(r.score, 9), r.in_flight))
-    return rows

@@ -1,0 +1,1 @@
+"""QTAU test plugin `scripted`: resources with scripted queue, noise, cost and behaviour."""

@@ -1,0 +1,63 @@
+"""The scripted executor: runs Qiskit circuits on BasicSimulator, or fails, hangs or goes offline.
+
+Behaviour is read at each run, so a test can turn a resource bad (or good) while a service runs.
+A hang is bounded (`hang_s`, at most 30 s) and ends in TaskTimeoutError, so nothing waits forever.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from qtau.errors import BackendUnavailableError, ExecutionError, TaskTimeoutError
+from qtau.executor import CircuitJob, LocalExecutor
+from qtau.types import Outcome, Resource
+
+from qtau_scripted import script, state
+
+
+class ScriptedExecutor(LocalExecutor):
+    def __init__(self, resource: Resource, config: Mapping[str, Any]) -> None:
+        super().__init__(resource, config)
+        self._closed = threading.Event()
+        self._backend = None
+
+    def run(self, jobs: Sequence[CircuitJob]) -> list[Outcome]:
+        v = script.values(self.resource)
+        behaviour = v["behaviour"] if v["online"] else "offline"
+        if behaviour == "fail":
+            raise ExecutionError(f"{self.resource.id} failed as scripted")
+        if behaviour == "offline":
+            raise BackendUnavailableError(
+                f"{self.resource.id} is offline (scripted)", fix="wait for the backend to come back",
+            )
+        if behaviour == "hang":
+            limit = min(float(v["hang_s"]), script.MAX_HANG_S)
+            self._closed.wait(limit)
+            raise TaskTimeoutError(f"{self.resource.id} hung for {limit:g} s as scripted")
+        state.count_run(self.resource.id, len(jobs))
+        return self._simulate(jobs)
+
+    def _simulate(self, jobs: Sequence[CircuitJob]) -> list[Outcome]:
+        from qiskit import transpile
+        from qiskit.providers.basic_provider import BasicSimulator
+
+        if self._backend is None:
+            self._backend = BasicSimulator()
+        supported = set(self._backend.target.operation_names) | {"measure", "barrier"}
+        outcomes = []
+        for job in jobs:
+            circuit = job.circuit
+            if not any(inst.operation.name == "measure" for inst in circuit.data):
+                circuit = circuit.measure_all(inplace=False)
+            names = {inst.operation.name for inst in circuit.data}
+            native = circuit if names <= supported else transpile(circuit, self._backend, optimization_level=0)
+            result = self._backend.run(native, shots=job.shots).result()
+            counts = {key.replace(" ", ""): int(n) for key, n in result.get_counts().items()}
+            outcomes.append(Outcome(counts=counts, metadata={"backend": "basic_simulator", "scripted": True},
+                                    raw=result.results[0]))
+        return outcomes
+
+    def close(self) -> None:
+        self._closed.set()
