@@ -26,6 +26,7 @@ def _x0() -> QuantumCircuit:
 def host() -> PluginHost:
     found = PluginHost(strict=True)
     found.register_module("ibmq", "qtau_ibmq.plugin")
+    found.register_module("qiskit", "qtau_qiskit.plugin")  # owns the `qiskit` circuit format
     return found
 
 

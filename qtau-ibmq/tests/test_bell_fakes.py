@@ -30,9 +30,9 @@ def odd_bound(profile, summary) -> float:
 
 
 def test_bell_on_fakes_matches_noise_profiles(service, bell):
-    from qtau_ibmq.formats import summary as summarize
+    from qtau_qiskit.formats import summary as summarize
 
-    summary = summarize(bell())
+    summary = summarize(bell(), "qiskit")
     checked = []
     for name in FAKES:
         rid = f"ibmq:{name}"

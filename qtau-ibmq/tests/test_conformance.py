@@ -29,6 +29,7 @@ def x0() -> QuantumCircuit:
 class TestFakeManilaConformance(BackendConformance):
     plugin_name = "ibmq"
     plugin_module = "qtau_ibmq.plugin"
+    companion_plugins = (("qiskit", "qtau_qiskit.plugin"),)
     executor = "ibmq_fake_manila"
     config = {"seed_simulator": 7}
     noisy = True

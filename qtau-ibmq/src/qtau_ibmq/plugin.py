@@ -3,6 +3,8 @@
 Imports nothing but `qtau` and this package's SDK-free modules at module level; qiskit and
 qiskit-ibm-runtime are imported inside the functions that reach IBM or touch circuits.
 Executors: `ibmq_<backend>`, `ibmq_least_busy`, `ibmq_fake_<name>`, `ibmq_qasm_simulator`.
+The `qiskit` circuit format (recognition, summaries, OpenQASM conversion) belongs to qtau-qiskit,
+a dependency of this package.
 """
 
 from __future__ import annotations
@@ -64,20 +66,3 @@ def qtau_cost_estimate(resource, config, shots):
     from qtau_ibmq.pricing import estimate
 
     return estimate(resource, config, shots)
-
-
-@hookimpl
-def qtau_circuit_format(circuit):
-    cls = type(circuit)
-    if cls.__module__.startswith("qiskit.") and any(c.__name__ == "QuantumCircuit" for c in cls.__mro__):
-        return "qiskit"
-    return None
-
-
-@hookimpl
-def qtau_circuit_summary(circuit, circuit_format):
-    if circuit_format != "qiskit":
-        return None
-    from qtau_ibmq.formats import summary
-
-    return summary(circuit)

@@ -15,25 +15,38 @@ def _load(circuit, circuit_format: str):
     return from_qasm3(circuit)
 
 
+CONTROL_FLOW = frozenset({"if_else", "while_loop", "for_loop", "switch_case", "box"})
+
+
+def _walk(qc, counts: dict[str, int], measured: set, state: dict[str, bool], outer_qubits=None) -> None:
+    """Count gates, including those inside control-flow blocks; note measurement shape."""
+    for inst in qc.data:
+        name = inst.operation.name
+        qubits = inst.qubits if outer_qubits is None else [outer_qubits[qc.find_bit(q).index] for q in inst.qubits]
+        if name in CONTROL_FLOW:
+            state["control"] = True
+            for block in inst.operation.blocks:
+                _walk(block, counts, measured, state, list(qubits))
+            continue
+        if getattr(inst.operation, "condition", None) is not None:
+            state["control"] = True
+        if name == "measure":
+            measured.update(qubits)
+        elif name != "barrier" and any(q in measured for q in qubits):
+            state["mid"] = True
+        key = normalize_gate(name)
+        counts[key] = counts.get(key, 0) + 1
+
+
 def summary(circuit, circuit_format: str) -> CircuitSummary:
     qc = _load(circuit, circuit_format)
     counts: dict[str, int] = {}
     measured: set = set()
-    mid = False
-    control = False
-    for inst in qc.data:
-        name = inst.operation.name
-        if name == "measure":
-            measured.update(inst.qubits)
-        elif name not in ("barrier",) and any(q in measured for q in inst.qubits):
-            mid = True
-        if getattr(inst.operation, "condition", None) is not None or name in ("if_else", "while_loop", "switch_case"):
-            control = True
-        key = normalize_gate(name)
-        counts[key] = counts.get(key, 0) + 1
+    state = {"mid": False, "control": False}
+    _walk(qc, counts, measured, state)
     return CircuitSummary(
         num_qubits=qc.num_qubits, gate_counts=counts, depth=qc.depth(), num_measured=len(measured),
-        mid_circuit_measurement=mid, classical_control=control,
+        mid_circuit_measurement=state["mid"], classical_control=state["control"],
     )
 
 

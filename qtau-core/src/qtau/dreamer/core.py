@@ -244,7 +244,7 @@ class QDreamer:
             )
         # Circuits of the same shape share plans, whichever object they are.
         key = (fmt, summary.num_qubits, tuple(sorted(summary.gate_counts.items())), summary.num_measured,
-               summary.mid_circuit_measurement)
+               summary.mid_circuit_measurement, summary.classical_control)
         with self._lock:
             # Holding the circuit keeps its id from being reused while cached.
             self._summaries[id(circuit)] = (circuit, summary, fmt, key)

@@ -151,6 +151,8 @@ def static_reasons(cand: Candidate, shape: Shape, path: tuple[str, ...] | None, 
         why.append(f"no conversion path from {shape.circuit_format} to {', '.join(res.circuit_formats) or 'its formats'}")
     if shape.summary.mid_circuit_measurement and not res.supports_mid_circuit_measurement:
         why.append("cannot run mid-circuit measurement")
+    if shape.summary.classical_control and not res.supports_mid_circuit_measurement:
+        why.append("cannot run classically controlled operations")
     gates = gates_reason(res, shape.gates)
     if gates:
         why.append(gates)
