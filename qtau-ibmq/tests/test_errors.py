@@ -193,3 +193,13 @@ def test_qasm_simulator_warns_once(recwarn):
     backends.resources("ibmq_qasm_simulator", {})
     retired = [w for w in recwarn if "retired" in str(w.message)]
     assert len(retired) == 1
+
+
+def test_ibm_sdk_debug_logging_leaves_http_client_alone(host, refusing_proxy, caplog):
+    """ibm_cloud_sdk_core, at DEBUG, patches http.client for the whole process; QTAU undoes it."""
+    import http.client
+
+    with caplog.at_level(logging.DEBUG), pytest.raises(AuthenticationError):
+        pilot(host, "ibmq_brisbane", ibmqx_token=TOKEN, quantum={"url": "http://quantum.test", "instance": CRN})
+    assert http.client.HTTPConnection.debuglevel == 0
+    assert "print" not in vars(http.client)

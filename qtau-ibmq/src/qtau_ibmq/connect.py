@@ -11,8 +11,9 @@ message: QtauError redacts known secrets, and an SDK error that echoes it is not
 
 from __future__ import annotations
 
+import contextlib
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 from qtau.errors import AuthenticationError, BackendUnavailableError, ConfigurationError, QtauError
@@ -93,6 +94,29 @@ def _echoes(err: BaseException, account: Account) -> bool:
     return any(secret in str(e) or secret in repr(getattr(e, "args", ())) for e in _chain(err))
 
 
+@contextlib.contextmanager
+def http_client_untouched() -> Iterator[None]:
+    """Undo ibm_cloud_sdk_core's process-wide side effect.
+
+    When its logger is at DEBUG, every service it builds sets `http.client.HTTPConnection.debuglevel`
+    and replaces `http.client.print` with a function that fails on non-string arguments, which
+    breaks every other HTTP client of the process (boto3 among them) from then on.
+    """
+    import http.client
+
+    level = http.client.HTTPConnection.debuglevel
+    had_print = "print" in vars(http.client)
+    saved_print = vars(http.client).get("print")
+    try:
+        yield
+    finally:
+        http.client.HTTPConnection.debuglevel = level
+        if had_print:
+            http.client.print = saved_print
+        else:
+            vars(http.client).pop("print", None)
+
+
 def bounded(fn: Callable[[], T], account: Account, what: str, timeout: float | None = None) -> T:
     """Run `fn` (which may do HTTP) within the account's timeout; map failures to QtauErrors."""
     limit = account.timeout if timeout is None else timeout
@@ -100,7 +124,8 @@ def bounded(fn: Callable[[], T], account: Account, what: str, timeout: float | N
 
     def target() -> None:
         try:
-            box["value"] = fn()
+            with http_client_untouched():
+                box["value"] = fn()
         except BaseException as err:  # handed back to the caller's thread
             box["error"] = err
 
