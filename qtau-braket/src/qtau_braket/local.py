@@ -1,0 +1,147 @@
+"""`braket_local` and `braket_local_dm`: Braket's LocalSimulator in this process.
+
+Config keys (optional):
+- `noise` (braket_local_dm only): `{"depolarizing_1q": p, "depolarizing_2q": p, "readout": p}`,
+  applied as a Braket NoiseModel; the same numbers are the resource's noise profile.
+- `max_parallel`: above 1, a batch goes through `LocalSimulator.run_batch`, which runs the
+  circuits in a multiprocessing pool. Off by default: forking a pool costs ~0.1 s per process,
+  far more than a small circuit takes, and forking a threaded worker is fragile.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from qtau.errors import ConfigurationError, ExecutionError, InvalidTaskError
+from qtau.executor import CircuitJob, LocalExecutor
+from qtau.types import NoiseProfile, Outcome, Resource, ResourceStatus, ideal_noise
+
+from qtau_braket import names
+
+NOISE_KEYS = ("depolarizing_1q", "depolarizing_2q", "readout")
+FORMATS = ("braket",)
+#: Braket's simulators run numba kernels; numba's default `workqueue` threading layer aborts the
+#: whole process when two threads launch parallel kernels at once, so simulations take turns.
+#: Each one is already parallel inside.
+_SIMULATION_LOCK = threading.Lock()
+
+
+def noise_settings(config: Mapping[str, Any]) -> dict[str, float]:
+    noise = config.get("noise") or {}
+    if not isinstance(noise, Mapping):
+        raise ConfigurationError(
+            "quantum.noise must be a mapping of error rates", field="quantum.noise", value=noise,
+            fix="use e.g. {'depolarizing_1q': 0.001, 'depolarizing_2q': 0.01, 'readout': 0.02}",
+        )
+    out = {}
+    for key, value in noise.items():
+        if key not in NOISE_KEYS:
+            raise ConfigurationError(f"unknown noise setting {key!r}", field=f"quantum.noise.{key}", value=value,
+                                     fix=f"use only {', '.join(NOISE_KEYS)}")
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 0.75:
+            raise ConfigurationError(f"noise rate {key} must be a probability in [0, 0.75)",
+                                     field=f"quantum.noise.{key}", value=value, fix="use a number such as 0.01")
+        out[key] = float(value)
+    return out
+
+
+def resources(executor: str, config: Mapping[str, Any]) -> list[Resource]:
+    backend = names.LOCAL[executor]
+    noise = noise_settings(config)
+    if noise and backend != "braket_dm":
+        raise ConfigurationError(
+            "noise needs the density-matrix simulator", field="quantum.noise", value=noise,
+            fix="use executor braket_local_dm for noisy simulation, or drop quantum.noise",
+        )
+    suffix = "_noisy" if noise else ""
+    return [Resource(
+        id=names.resource_id(f"local_{backend.split('_')[1]}{suffix}"), provider="braket", executor=executor,
+        kind="simulator", num_qubits=names.LOCAL_WIDTH[backend], circuit_formats=FORMATS,
+        metadata={"backend": backend, "noise": noise, "seconds_per_task": 0.002},
+    )]
+
+
+def status(resource: Resource) -> ResourceStatus:
+    return ResourceStatus(resource.id, online=True, checked_at=time.time(), message="local simulator")
+
+
+def noise_profile(resource: Resource) -> NoiseProfile:
+    noise = resource.metadata.get("noise") or {}
+    if not noise:
+        return ideal_noise(resource.id)
+    return NoiseProfile(
+        resource_id=resource.id, one_qubit_error=noise.get("depolarizing_1q", 0.0),
+        two_qubit_error=noise.get("depolarizing_2q", 0.0), readout_error=noise.get("readout", 0.0),
+        source="Braket NoiseModel from the pilot's quantum.noise",
+    )
+
+
+def build_noise_model(noise: Mapping[str, float]):
+    from braket.circuits.noise_model import GateCriteria, MeasureCriteria, NoiseModel
+    from braket.circuits.noises import BitFlip, Depolarizing, TwoQubitDepolarizing
+
+    model = NoiseModel()
+    if noise.get("depolarizing_1q"):
+        model.add_noise(Depolarizing(noise["depolarizing_1q"]), GateCriteria(qubits=None, gates=None))
+    if noise.get("depolarizing_2q"):
+        from braket.circuits import gates
+
+        two = [gates.CNot, gates.CZ, gates.CY, gates.Swap, gates.ISwap, gates.CPhaseShift, gates.XX,
+               gates.YY, gates.ZZ, gates.ECR]
+        model.add_noise(TwoQubitDepolarizing(noise["depolarizing_2q"]), GateCriteria(gates=two))
+    if noise.get("readout"):
+        model.add_noise(BitFlip(noise["readout"]), MeasureCriteria())
+    return model
+
+
+class LocalSimulatorExecutor(LocalExecutor):
+    """Runs Braket circuits on one LocalSimulator made once per worker."""
+
+    def __init__(self, resource: Resource, config: Mapping[str, Any]) -> None:
+        super().__init__(resource, config)
+        from braket.devices import LocalSimulator
+
+        self.backend = resource.metadata.get("backend", "braket_sv")
+        self.noise = dict(resource.metadata.get("noise") or {})
+        model = build_noise_model(self.noise) if self.noise else None
+        self.device = LocalSimulator(self.backend, noise_model=model)
+        parallel = config.get("max_parallel", 1)
+        if isinstance(parallel, bool) or not isinstance(parallel, int) or parallel < 1:
+            raise ConfigurationError("max_parallel must be a positive integer", field="quantum.max_parallel",
+                                     value=parallel, fix="use 1 (in-process, the default) or the number of cores")
+        self.max_parallel = parallel
+
+    def _prepare(self, job: CircuitJob):
+        circuit = job.circuit
+        width = names.LOCAL_WIDTH[self.backend]
+        if circuit.qubit_count > width:
+            raise InvalidTaskError(
+                f"the circuit needs {circuit.qubit_count} qubits but {self.backend} simulates at most {width}",
+                field="num_qubits", value=circuit.qubit_count, fix="use fewer qubits, or braket_sv1 on AWS",
+            )
+        explicit = any(ins.operator.name == "Measure" for ins in circuit.instructions)
+        if self.noise.get("readout") and not explicit:
+            # Readout noise attaches to measure instructions, so make the implicit measure-all explicit.
+            circuit = circuit.copy().measure(sorted(int(q) for q in circuit.qubits))
+        return circuit
+
+    def run(self, jobs: Sequence[CircuitJob]) -> list[Outcome]:
+        from qtau_braket.outcomes import outcome
+
+        circuits = [self._prepare(job) for job in jobs]
+        try:
+            with _SIMULATION_LOCK:
+                if self.max_parallel > 1 and len(jobs) > 1 and len({j.shots for j in jobs}) == 1:
+                    batch = self.device.run_batch(circuits, shots=jobs[0].shots, max_parallel=self.max_parallel)
+                    results = batch.results()
+                else:
+                    results = [self.device.run(c, shots=j.shots).result() for c, j in zip(circuits, jobs, strict=True)]
+        except Exception as err:
+            raise ExecutionError(
+                f"{self.resource.id} could not run the circuit: {type(err).__name__}: {err}",
+                fix="check the circuit's gates are supported by Braket's local simulator",
+            ) from err
+        return [outcome(r, job.circuit, backend=self.backend) for r, job in zip(results, jobs, strict=True)]

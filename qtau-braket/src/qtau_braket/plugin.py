@@ -1,0 +1,116 @@
+"""Entry point of the `braket` plugin: hook implementations only.
+
+Imports nothing but `qtau` and this package's SDK-free modules at module level; the Braket SDK and
+boto3 are imported inside the functions that run circuits, reach AWS or touch circuit objects.
+Executors: `braket_local`, `braket_local_dm`, `braket_sv1`, `braket_dm1`, `braket_tn1`,
+`braket_ionq`, `braket_rigetti`, `braket_iqm`, `braket_oqc`, `braket_aqt`, `braket_device_arn`.
+"""
+
+from __future__ import annotations
+
+from qtau import ExecutorInfo, hookimpl
+from qtau.types import free
+
+from qtau_braket import names
+
+PROVIDER = "braket"
+FORMATS = ("braket", "openqasm3")
+
+
+@hookimpl
+def qtau_executors():
+    return [ExecutorInfo(
+        "braket_", PROVIDER, prefix=True,
+        description="Amazon Braket: " + ", ".join(names.known_executors()),
+    )]
+
+
+@hookimpl
+def qtau_resources(executor, config):
+    if not isinstance(executor, str) or not executor.startswith("braket_"):
+        return None
+    if executor in names.LOCAL:
+        from qtau_braket.local import resources
+
+        return resources(executor, config)
+    from qtau_braket.reporting import resources
+
+    return resources(executor, config)
+
+
+def _local(resource) -> bool:
+    return "arn" not in resource.metadata
+
+
+@hookimpl
+def qtau_create_executor(resource, config):
+    if resource.provider != PROVIDER:
+        return None
+    if _local(resource):
+        from qtau_braket.local import LocalSimulatorExecutor
+
+        return LocalSimulatorExecutor(resource, config)
+    from qtau_braket.aws import create_executor
+
+    return create_executor(resource, config)
+
+
+@hookimpl
+def qtau_resource_status(resource, config):
+    if resource.provider != PROVIDER:
+        return None
+    if _local(resource):
+        from qtau_braket.local import status
+
+        return status(resource)
+    from qtau_braket.reporting import status
+
+    return status(resource, config)
+
+
+@hookimpl
+def qtau_noise_profile(resource, config):
+    if resource.provider != PROVIDER:
+        return None
+    if _local(resource):
+        from qtau_braket.local import noise_profile
+
+        return noise_profile(resource)
+    from qtau_braket.reporting import noise_profile
+
+    return noise_profile(resource, config)
+
+
+@hookimpl
+def qtau_cost_estimate(resource, config, shots):
+    if resource.provider != PROVIDER:
+        return None
+    if _local(resource):
+        return free(resource.id)
+    from qtau_braket.pricing import estimate
+
+    return estimate(resource, config, shots)
+
+
+@hookimpl
+def qtau_circuit_format(circuit):
+    cls = type(circuit)
+    if cls.__module__.startswith("braket.circuits") and any(c.__name__ == "Circuit" for c in cls.__mro__):
+        return "braket"
+    return None
+
+
+@hookimpl
+def qtau_circuit_summary(circuit, circuit_format):
+    if circuit_format not in FORMATS:
+        return None
+    from qtau_braket.formats import summary
+
+    return summary(circuit, circuit_format)
+
+
+@hookimpl
+def qtau_circuit_converters():
+    from qtau_braket.formats import converters
+
+    return converters(PROVIDER)

@@ -1,0 +1,1 @@
+"""Test helpers other packages and the examples can import: an offline Braket (`stub_server`)."""

@@ -1,0 +1,204 @@
+"""The AWS path end to end over real HTTP: the plugin's boto3/Braket SDK code against the stub.
+
+Submit, poll, fetch from S3, batches, queue depth, properties, noise, cost and cancel all go
+through `qtau_braket.testing.stub_server`, which runs each program on Braket's local simulator.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+from braket.circuits import Circuit
+from qtau.executor import CircuitJob
+from qtau.service import PilotComputeService
+from qtau.types import QuantumTask
+
+SV1 = "arn:aws:braket:::device/quantum-simulator/amazon/sv1"
+IONQ = "arn:aws:braket:us-east-1::device/qpu/ionq/Forte-1"
+RIGETTI = "arn:aws:braket:us-west-1::device/qpu/rigetti/Cepheus-1-108Q"
+
+
+def x0() -> Circuit:
+    return Circuit().x(0).i(1).i(2)
+
+
+def bell() -> Circuit:
+    return Circuit().h(0).cnot(0, 1)
+
+
+def config(stub, executor: str, **extra):
+    return {"executor": executor, **stub.config(), **extra}
+
+
+def resource(host, stub, executor, **extra):
+    [found] = host.first("qtau_resources", executor=executor, config=config(stub, executor, **extra))
+    return found
+
+
+def executor_for(host, stub, executor, **extra):
+    res = resource(host, stub, executor, **extra)
+    return host.first("qtau_create_executor", resource=res, config=config(stub, executor, **extra))
+
+
+@pytest.mark.parametrize("executor,arn,kind", [
+    ("braket_sv1", SV1, "simulator"), ("braket_ionq", IONQ, "qpu"), ("braket_rigetti", RIGETTI, "qpu"),
+    ("braket_iqm", "arn:aws:braket:eu-north-1::device/qpu/iqm/Garnet", "qpu"),
+    ("braket_oqc", "arn:aws:braket:eu-west-2::device/qpu/oqc/Lucy", "qpu"),
+    ("braket_dm1", "arn:aws:braket:::device/quantum-simulator/amazon/dm1", "simulator"),
+    ("braket_tn1", "arn:aws:braket:::device/quantum-simulator/amazon/tn1", "simulator"),
+])
+def test_families_resolve_through_get_device(host, fresh_stub, executor, arn, kind):
+    res = resource(host, fresh_stub, executor)
+    assert res.id == f"braket:{arn}" and res.kind == kind and res.provider == "braket"
+    assert res.metadata["arn"] == arn and res.num_qubits >= 8
+    assert "cx" in res.native_gates and res.circuit_formats == ("braket",)
+    assert res.transpiles == (kind == "simulator")
+
+
+def test_properties_give_connectivity_and_native_gates(host, fresh_stub):
+    res = resource(host, fresh_stub, "braket_rigetti")
+    assert res.coupling_map[:2] == ((0, 1), (1, 2))
+    assert res.metadata["native_gate_set"] == ["rx", "rz", "cz", "iswap"]
+    assert res.metadata["region"] == "us-west-1"
+    assert res.metadata["execution_windows"]
+
+
+def test_device_by_arn_from_env(host, fresh_stub, monkeypatch):
+    monkeypatch.setenv("BRAKET_DEVICE_ARN", IONQ)
+    res = resource(host, fresh_stub, "braket_device_arn")
+    assert res.id == f"braket:{IONQ}" and res.metadata["region"] == "us-east-1"
+
+
+def test_endpoint_from_env(host, fresh_stub, monkeypatch):
+    monkeypatch.setenv("BRAKET_ENDPOINT", fresh_stub.braket_url)
+    cfg = {k: v for k, v in config(fresh_stub, "braket_sv1").items() if k != "braket_endpoint"}
+    [res] = host.first("qtau_resources", executor="braket_sv1", config=cfg)
+    assert res.id == f"braket:{SV1}"
+
+
+def test_submit_poll_fetch_bit_order(host, fresh_stub):
+    before = len(fresh_stub.calls)
+    exe = executor_for(host, fresh_stub, "braket_sv1")
+    handle = exe.submit([CircuitJob("t", x0(), "braket", 200)])
+    assert exe.status(handle) in ("queued", "running", "done")
+    [out] = exe.result(handle, timeout=30)
+    assert out.counts == {"001": 200}
+    assert out.metadata["task_arn"] == handle.task_arns[0] and out.metadata["implicit_measure_all"] is True
+    assert out.metadata["measured_qubits"] == [0, 1, 2]
+    assert fresh_stub.tasks[handle.task_arns[0]].status == "COMPLETED"
+    calls = fresh_stub.calls[before:]
+    assert "POST quantum-task" in calls and "GET quantum-task" in calls
+
+
+def test_explicit_measurement_subset(host, fresh_stub):
+    exe = executor_for(host, fresh_stub, "braket_sv1")
+    circuit = Circuit().x(0).x(2).i(1).measure([2, 0])
+    [out] = exe.result(exe.submit([CircuitJob("t", circuit, "braket", 50)]), timeout=30)
+    assert out.metadata["measured_qubits"] == [2, 0] and out.metadata["implicit_measure_all"] is False
+    assert out.counts == {"11": 50}
+
+
+def test_batch_is_one_submit_in_order(host, fresh_stub):
+    exe = executor_for(host, fresh_stub, "braket_ionq")
+    jobs = [CircuitJob(str(i), c, "braket", s) for i, (c, s) in enumerate([(x0(), 100), (bell(), 300), (x0(), 50)])]
+    handle = exe.submit(jobs)
+    assert len(handle.task_arns) == 3
+    outs = exe.result(handle, timeout=30)
+    assert outs[0].counts == {"001": 100} and outs[2].counts == {"001": 50}
+    assert set(outs[1].counts) == {"00", "11"} and sum(outs[1].counts.values()) == 300
+
+
+def test_result_inside_running_event_loop(host, fresh_stub):
+    """Braket's own result() drives asyncio; ours must work where a loop already runs (Ray async actors)."""
+    exe = executor_for(host, fresh_stub, "braket_sv1")
+    ticks = []
+
+    async def ticker():
+        while True:
+            ticks.append(time.monotonic())
+            await asyncio.sleep(0.01)
+
+    async def main():
+        tick = asyncio.ensure_future(ticker())
+        sync_out = exe.result(exe.submit([CircuitJob("a", x0(), "braket", 10)]), timeout=30)
+        fresh_stub.run_delay_s = 0.3
+        try:
+            handle = exe.submit([CircuitJob("b", x0(), "braket", 10)])
+            started = len(ticks)
+            async_out = await exe.aresult(handle, timeout=30)
+        finally:
+            fresh_stub.run_delay_s = 0.0
+        tick.cancel()
+        return sync_out, async_out, len(ticks) - started
+
+    sync_out, async_out, ticked = asyncio.run(main())
+    assert sync_out[0].counts == async_out[0].counts == {"001": 10}
+    assert ticked >= 10, "the event loop must keep running while aresult polls"
+
+
+def test_queue_depth_and_status(host, fresh_stub):
+    res = resource(host, fresh_stub, "braket_ionq")
+    fresh_stub.set_queue(IONQ, normal=7, priority=2)
+    status = host.first("qtau_resource_status", resource=res, config=config(fresh_stub, "braket_ionq"))
+    assert status.online and status.queue_depth == 9 and status.estimated_wait_s > 0
+    assert "7 normal, 2 priority" in status.message
+
+
+def test_status_offline_and_outside_window(host, fresh_stub):
+    res = resource(host, fresh_stub, "braket_ionq")
+    cfg = config(fresh_stub, "braket_ionq")
+    fresh_stub.set_status(IONQ, "OFFLINE")
+    status = host.first("qtau_resource_status", resource=res, config=cfg)
+    assert not status.online and "OFFLINE" in status.message
+    fresh_stub.set_status(IONQ, "ONLINE")
+    hour = (time.gmtime().tm_hour + 3) % 24
+    fresh_stub.set_windows(IONQ, [{"executionDay": "Everyday", "windowStartHour": f"{hour:02d}:00",
+                                   "windowEndHour": f"{hour:02d}:30"}])
+    status = host.first("qtau_resource_status", resource=res, config=cfg)
+    assert not status.online and "availability window" in status.message
+
+
+def test_noise_profiles_from_calibration(host, fresh_stub):
+    rig = resource(host, fresh_stub, "braket_rigetti")
+    noise = host.first("qtau_noise_profile", resource=rig, config=config(fresh_stub, "braket_rigetti"))
+    assert noise.one_qubit_error == pytest.approx(0.0015) and noise.two_qubit_error == pytest.approx(0.015)
+    assert noise.readout_error == pytest.approx(0.038) and noise.t1_us > 0 and "standardized" in noise.source
+    ionq = resource(host, fresh_stub, "braket_ionq")
+    noise = host.first("qtau_noise_profile", resource=ionq, config=config(fresh_stub, "braket_ionq"))
+    assert noise.two_qubit_error == pytest.approx(0.0048) and "IonQ" in noise.source
+    sv1 = resource(host, fresh_stub, "braket_sv1")
+    assert host.first("qtau_noise_profile", resource=sv1, config=config(fresh_stub, "braket_sv1")).one_qubit_error == 0
+
+
+def test_cancel(host, fresh_stub):
+    fresh_stub.hold = True
+    exe = executor_for(host, fresh_stub, "braket_sv1")
+    handle = exe.submit([CircuitJob("t", x0(), "braket", 10)])
+    assert exe.status(handle) == "queued"
+    assert exe.cancel(handle) is True
+    assert exe.status(handle) == "cancelled"
+
+
+def test_search_devices_served(fresh_stub):
+    """SearchDevices as the SDK calls it (AwsSession.search_devices, paginated), through the stub."""
+    from qtau_braket.session import aws_session
+    from qtau_braket.settings import settings_for
+
+    session = aws_session(settings_for(fresh_stub.config(), "us-east-1"))
+    found = session.search_devices(provider_names=["IonQ"])
+    assert [d["deviceArn"] for d in found] == [IONQ]
+    assert [d["deviceArn"] for d in session.search_devices(arns=[SV1])] == [SV1]
+
+
+def test_pilot_service_runs_on_stub(host, fresh_stub):
+    pcs = PilotComputeService(execution_engine="local", plugins=host)
+    try:
+        pcs.create_pilot({"resource_type": "quantum", "quantum": {"executor": "braket_sv1"}, **fresh_stub.config()})
+        refs = pcs.submit_quantum_tasks([QuantumTask(circuit=c, shots=100) for c in (x0(), bell())])
+        first, second = pcs.get_results(refs, timeout=60)
+        assert first.get_counts() == {"001": 100} and set(second.get_counts()) == {"00", "11"}
+        assert first.resource_id == f"braket:{SV1}" and first.metadata["task_arn"].startswith("arn:aws:braket:")
+    finally:
+        pcs.close()

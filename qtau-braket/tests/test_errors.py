@@ -1,0 +1,179 @@
+"""Bad input and faults, offline: credentials, ARNs, regions, device state, failed and cancelled tasks.
+
+AWS faults come from the stub server over real HTTP (a refused key is a 403 from the stub, an
+offline device is the stub's GetDevice/CreateQuantumTask answer); missing credentials are found
+by boto3's own credential chain with every source emptied.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+
+import pytest
+from braket.circuits import Circuit
+from qtau.errors import (
+    AuthenticationError,
+    BackendUnavailableError,
+    ConfigurationError,
+    ExecutionError,
+    TaskTimeoutError,
+    UnknownExecutorError,
+)
+from qtau.executor import CircuitJob
+from qtau.plugins import PluginHost
+from qtau.secrets import Secret
+from qtau.types import QuantumTask
+from qtau.worker import Placement, TaskPayload, run_task
+
+IONQ = "arn:aws:braket:us-east-1::device/qpu/ionq/Forte-1"
+
+
+def x0() -> Circuit:
+    return Circuit().x(0).i(1).i(2)
+
+
+def resources(host, executor, cfg):
+    return host.first("qtau_resources", executor=executor, config={"executor": executor, **cfg})
+
+
+def executor(host, stub, name="braket_ionq", **extra):
+    cfg = {"executor": name, **stub.config(), **extra}
+    [res] = host.first("qtau_resources", executor=name, config=cfg)
+    return host.first("qtau_create_executor", resource=res, config=cfg)
+
+
+def test_no_credentials_fails_fast(host, stub):
+    cfg = {k: v for k, v in stub.config().items() if not k.startswith("aws_")}
+    started = time.monotonic()
+    with pytest.raises(AuthenticationError, match="no AWS credentials") as info:
+        resources(host, "braket_sv1", cfg)
+    assert time.monotonic() - started < 5
+    assert "aws configure" in str(info.value)
+
+
+def test_refused_key_is_authentication_error_without_the_secret(host, stub):
+    secret = "wrong-secret-value-0123456789abcdef"
+    cfg = {**stub.config(), "aws_access_key_id": Secret("AKIAWRONGKEY00000000"), "aws_secret_access_key": Secret(secret)}
+    with pytest.raises(AuthenticationError, match="UnrecognizedClientException") as info:
+        resources(host, "braket_sv1", cfg)
+    assert secret not in str(info.value) and "AKIAWRONGKEY00000000" not in str(info.value)
+
+
+@pytest.mark.parametrize("arn", ["not-an-arn", "arn:aws:braket:us-east-1::quantum-task/abc",
+                                 "arn:aws:s3:::bucket/key", 42])
+def test_malformed_arn(host, stub, arn):
+    with pytest.raises(ConfigurationError, match="malformed Braket device ARN"):
+        resources(host, "braket_device_arn", {**stub.config(), "braket_device_arn": arn})
+
+
+def test_missing_arn(host, stub):
+    with pytest.raises(ConfigurationError, match="needs a device ARN"):
+        resources(host, "braket_device_arn", stub.config())
+
+
+def test_region_mismatch(host, stub):
+    with pytest.raises(ConfigurationError, match="region mismatch"):
+        resources(host, "braket_ionq", {**stub.config(), "aws_region": "eu-west-2"})
+
+
+def test_family_and_arn_disagree(host, stub):
+    with pytest.raises(ConfigurationError, match="ionq devices"):
+        resources(host, "braket_ionq", {**stub.config(), "braket_device_arn": "arn:aws:braket:eu-north-1::device/qpu/iqm/Garnet"})
+
+
+def test_unknown_device(host, stub):
+    with pytest.raises(ConfigurationError, match="no device"):
+        resources(host, "braket_device_arn", {**stub.config(), "braket_device_arn": "arn:aws:braket:us-east-1::device/qpu/ionq/Nope-9"})
+
+
+def test_unknown_executor(host, stub):
+    with pytest.raises(UnknownExecutorError, match="braket_sv1"):
+        resources(host, "braket_nope", stub.config())
+
+
+def test_unreachable_endpoint(host, stub):
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    cfg = {**stub.config(), "braket_endpoint": f"http://127.0.0.1:{port}", "max_retries": 0, "connect_timeout_s": 2}
+    with pytest.raises(BackendUnavailableError, match="cannot reach AWS"):
+        resources(host, "braket_sv1", cfg)
+
+
+def test_offline_device_is_unavailable(host, fresh_stub):
+    exe = executor(host, fresh_stub)
+    fresh_stub.set_status(IONQ, "OFFLINE")
+    with pytest.raises(BackendUnavailableError, match="OFFLINE"):  # read by GetDevice before creating
+        exe.submit([CircuitJob("t", x0(), "braket", 10)])
+
+
+def test_outside_availability_window(host, fresh_stub):
+    exe = executor(host, fresh_stub)
+    hour = (time.gmtime().tm_hour + 12) % 24
+    fresh_stub.set_windows(IONQ, [{"executionDay": "Everyday", "windowStartHour": f"{hour:02d}:00",
+                                   "windowEndHour": f"{hour:02d}:10"}])
+    with pytest.raises(BackendUnavailableError, match="availability window"):
+        exe.submit([CircuitJob("t", x0(), "braket", 10)])
+
+
+def test_failed_task_names_its_arn(host, fresh_stub):
+    exe = executor(host, fresh_stub)
+    fresh_stub.fail_next("calibration drift")
+    handle = exe.submit([CircuitJob("t", x0(), "braket", 10)])
+    with pytest.raises(ExecutionError, match="calibration drift") as info:
+        exe.result(handle, timeout=30)
+    assert handle.task_arns[0] in str(info.value) and info.value.value == handle.task_arns[0]
+
+
+def test_cancelled_task_names_its_arn(host, fresh_stub):
+    fresh_stub.hold = True
+    exe = executor(host, fresh_stub)
+    handle = exe.submit([CircuitJob("t", x0(), "braket", 10)])
+    exe.cancel(handle)
+    with pytest.raises(ExecutionError, match="cancelled") as info:
+        exe.result(handle, timeout=30)
+    assert handle.task_arns[0] in str(info.value)
+
+
+def test_wait_is_bounded(host, fresh_stub):
+    fresh_stub.hold = True
+    exe = executor(host, fresh_stub)
+    handle = exe.submit([CircuitJob("t", x0(), "braket", 10)])
+    started = time.monotonic()
+    with pytest.raises(TaskTimeoutError, match=handle.task_arns[0]):
+        exe.result(handle, timeout=0.5)
+    assert time.monotonic() - started < 3
+
+
+def test_offline_device_fails_over(fresh_stub):
+    """The worker moves a task from a device that went offline to the next placement."""
+    host = PluginHost(strict=True)
+    host.register_module("braket", "qtau_braket.plugin")
+    cfg = {"executor": "braket_ionq", **fresh_stub.config()}
+    [ionq] = host.first("qtau_resources", executor="braket_ionq", config=cfg)
+    [local] = host.first("qtau_resources", executor="braket_local", config={"executor": "braket_local"})
+    fresh_stub.set_status(IONQ, "OFFLINE")
+    payload = TaskPayload(host=host.spec(), task=QuantumTask(circuit=x0(), shots=20),
+                          placements=(Placement(ionq, cfg), Placement(local, {"executor": "braket_local"})),
+                          submitted_at=time.time())
+    result = run_task(payload)
+    assert result.resource_id == local.id and result.counts == {"001": 20}
+    assert result.attempts[0].error_type == "BackendUnavailableError" and result.attempts[1].ok
+
+
+@pytest.mark.parametrize("bad", [{"s3_destination": "bucket/no-scheme"}, {"s3_bucket": "Bad_Bucket"},
+                                 {"poll_interval_s": 0}, {"braket_endpoint": "ftp://x"},
+                                 {"aws_secret_access_key": None, "aws_access_key_id": "AKIAONLYKEY000000000"}])
+def test_bad_settings(host, stub, bad):
+    cfg = {**stub.config(), **bad}
+    if bad.get("aws_secret_access_key", 1) is None:
+        cfg.pop("aws_secret_access_key")
+    with pytest.raises(ConfigurationError):
+        resources(host, "braket_sv1", cfg)
+
+
+def test_noise_needs_density_matrix(host):
+    with pytest.raises(ConfigurationError, match="density-matrix"):
+        resources(host, "braket_local", {"noise": {"depolarizing_1q": 0.01}})

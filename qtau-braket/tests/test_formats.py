@@ -1,0 +1,87 @@
+"""The `braket` circuit format: detection, summaries, and OpenQASM 3 conversion both ways."""
+
+from __future__ import annotations
+
+import pytest
+from braket.circuits import Circuit
+from braket.devices import LocalSimulator
+from qtau.circuits import Circuits
+from qtau.errors import CircuitConversionError
+from qtau_braket.formats import for_braket, from_openqasm3, to_openqasm3
+from qtau_braket.outcomes import common_order
+
+QISKIT_STYLE = """OPENQASM 3.0;
+include "stdgates.inc";
+bit[3] c;
+qubit[3] q;
+x q[0];
+h q[1];
+cx q[1], q[2];
+sdg q[0];
+p(0.25) q[1];
+u(0.1, 0.2, 0.3) q[2];
+crz(0.5) q[0], q[1];
+c[2] = measure q[2];
+c[0] = measure q[0];
+c[1] = measure q[1];
+"""
+
+
+def test_format_detection(host):
+    circuits = Circuits(host)
+    assert circuits.detect(Circuit().h(0)) == "braket"
+    assert host.first("qtau_circuit_format", circuit="OPENQASM 3.0;") is None
+    assert circuits.detect(to_openqasm3(Circuit().h(0))) == "openqasm3"
+
+
+def test_round_trip_keeps_the_circuit():
+    circuit = Circuit().h(0).cnot(0, 1).rz(1, 0.5).measure([0, 1])
+    text = to_openqasm3(circuit)
+    assert text.startswith("OPENQASM 3.0;") and "cnot q[0], q[1];" in text
+    assert from_openqasm3(text) == circuit
+
+
+def test_stdgates_programs_become_braket_circuits():
+    circuit = from_openqasm3(QISKIT_STYLE)
+    names = [ins.operator.name for ins in circuit.instructions]
+    assert names[:3] == ["X", "H", "CNot"] and "Si" in names and "PhaseShift" in names
+    assert 'include "stdgates.inc"' not in for_braket(QISKIT_STYLE)
+
+
+def test_measurements_follow_bit_order():
+    circuit = from_openqasm3(QISKIT_STYLE)
+    measured = [int(q) for ins in circuit.instructions if ins.operator.name == "Measure" for q in ins.target]
+    assert measured == [0, 1, 2]
+    x_on_0 = from_openqasm3("OPENQASM 3.0;\nbit[2] c;\nqubit[3] q;\nx q[0];\nc[1] = measure q[0];\nc[0] = measure q[2];\n")
+    result = LocalSimulator().run(x_on_0, shots=10).result()
+    assert common_order(result.measurement_counts) == {"10": 10}  # c[1] = 1, c[0] = 0
+
+
+def test_unreadable_program():
+    with pytest.raises(CircuitConversionError, match="Braket cannot read"):
+        from_openqasm3("OPENQASM 3.0;\nqubit[1] q;\nnosuchgate q[0];\n")
+
+
+def test_summary_canonical_names_and_implicit_measure(host):
+    summary = host.first("qtau_circuit_summary", circuit=Circuit().h(0).cnot(0, 1).phaseshift(1, 0.1),
+                         circuit_format="braket")
+    assert summary.gate_counts == {"h": 1, "cx": 1, "p": 1}
+    assert summary.num_qubits == 2 and summary.num_measured == 2 and summary.depth >= 2
+    summary = host.first("qtau_circuit_summary", circuit=QISKIT_STYLE, circuit_format="openqasm3")
+    assert summary.gate_counts["measure"] == 3 and summary.gate_counts["crz"] == 1
+    assert host.first("qtau_circuit_summary", circuit=object(), circuit_format="qiskit") is None
+
+
+def test_openqasm3_task_runs_on_local(host):
+    from qtau.service import PilotComputeService
+    from qtau.types import QuantumTask
+
+    pcs = PilotComputeService(execution_engine="local", plugins=host)
+    try:
+        pcs.create_pilot({"resource_type": "quantum", "quantum": {"executor": "braket_local"}})
+        text = "OPENQASM 3.0;\ninclude \"stdgates.inc\";\nbit[3] c;\nqubit[3] q;\nx q[0];\nc = measure q;\n"
+        result = pcs.get_result(pcs.submit_quantum_task(QuantumTask(circuit=text, shots=50)), timeout=60)
+        assert result.get_counts() == {"001": 50}
+        assert result.conversion_path == ("openqasm3", "braket")
+    finally:
+        pcs.close()
