@@ -18,12 +18,18 @@ from qtau.types import Outcome, Resource
 
 @attrs.frozen(eq=False)
 class CircuitJob:
-    """One circuit to run: already converted into `circuit_format`, one the resource accepts."""
+    """One circuit to run: already converted into `circuit_format`, one the resource accepts.
+
+    `args`/`kwargs` are the task's, for circuit objects that take arguments themselves (a
+    PennyLane QNode); they are empty when the task's circuit was a factory already called with them.
+    """
 
     task_id: str
     circuit: Any
     circuit_format: str
     shots: int
+    args: tuple = ()
+    kwargs: dict[str, Any] = attrs.field(factory=dict)
 
 
 class Executor(abc.ABC):

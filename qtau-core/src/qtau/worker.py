@@ -186,6 +186,8 @@ def _result(task: QuantumTask, placement: Placement, outcome: Outcome, path: tup
 def _prepare(task: QuantumTask, resource: Resource, circuits: Circuits) -> tuple[CircuitJob, tuple[str, ...]]:
     circuit, fmt = resolve_circuit(task, circuits)
     native, native_fmt, path = circuits.convert(circuit, fmt, resource.circuit_formats)
+    if circuit is task.circuit:  # not a factory: the circuit object itself takes the arguments
+        return CircuitJob(task.task_id, native, native_fmt, task.shots, task.args, dict(task.kwargs)), path
     return CircuitJob(task.task_id, native, native_fmt, task.shots), path
 
 
