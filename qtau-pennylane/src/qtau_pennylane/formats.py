@@ -1,0 +1,197 @@
+"""The `pennylane_qnode` and `pennylane_tape` formats: recognition, summaries and converters.
+
+Converters (edges of core's format graph):
+- `pennylane_qnode` -> `pennylane_tape`: the QNode's tape (bound arguments applied).
+- `qiskit`, `openqasm2`, `openqasm3` -> `pennylane_tape`: through Qiskit and `qml.from_qiskit`
+  (pennylane-qiskit), with `qml.counts` on the measured qubits in classical-bit order, so a Qiskit
+  task runs on lightning and reads the same bits.
+- `pennylane_tape` -> `openqasm2`: `qml.to_openqasm`, every wire measured, observables rotated.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+from qtau.errors import CircuitConversionError
+from qtau.gates import normalize_gate
+from qtau.types import CircuitSummary, Converter
+
+from qtau_pennylane.binding import BoundQNode
+from qtau_pennylane.catalog import install_hint
+
+#: PennyLane operation names whose canonical QTAU spelling normalize_gate does not know.
+GATE_NAMES = {
+    "PhaseShift": "p", "ControlledPhaseShift": "cp", "CPhase": "cp", "SWAP": "swap", "ISWAP": "iswap",
+    "CSWAP": "cswap", "Toffoli": "ccx", "CCZ": "ccz", "Rot": "u", "U3": "u", "U2": "u2", "U1": "p",
+    "IsingXX": "rxx", "IsingYY": "ryy", "IsingZZ": "rzz", "Identity": "id", "Adjoint(S)": "sdg",
+    "Adjoint(T)": "tdg", "Adjoint(SX)": "sxdg", "MidMeasureMP": "measure", "MidMeasure": "measure",
+    "Barrier": "barrier", "Snapshot": "barrier",
+}
+
+
+def circuit_format(circuit: Any) -> str | None:
+    """`pennylane_qnode` for QNodes (bound or not), `pennylane_tape` for tapes; None otherwise."""
+    if isinstance(circuit, BoundQNode):
+        return "pennylane_qnode"
+    cls = type(circuit)
+    if not cls.__module__.startswith("pennylane."):
+        return None
+    names = {c.__name__ for c in cls.__mro__}
+    if "QNode" in names:
+        return "pennylane_qnode"
+    if "QuantumScript" in names:
+        return "pennylane_tape"
+    return None
+
+
+def gate_name(op: Any) -> str:
+    name = op.name
+    return GATE_NAMES.get(name, normalize_gate(name))
+
+
+def summary(circuit: Any, fmt: str) -> CircuitSummary | None:
+    """Width, gate counts and measured wires; a QNode that needs arguments gives its device width."""
+    from qtau_pennylane.tapes import qnode_batch
+
+    if fmt == "pennylane_qnode":
+        try:
+            tapes, _, dev_wires = qnode_batch(circuit)
+        except Exception:
+            qnode = circuit.qnode if isinstance(circuit, BoundQNode) else circuit
+            wires = getattr(getattr(qnode, "device", None), "wires", None)
+            return CircuitSummary(num_qubits=len(wires), num_measured=len(wires)) if wires else None
+    else:
+        tapes, dev_wires = [circuit], None
+    counts: dict[str, int] = {}
+    wires: dict = dict.fromkeys(dev_wires or ())
+    measured: set = set()
+    all_measured = False
+    depth = 0
+    mid = False
+    for tape in tapes:
+        wires.update(dict.fromkeys(tape.wires))
+        for op in tape.operations:
+            key = gate_name(op)
+            counts[key] = counts.get(key, 0) + 1
+            mid = mid or key == "measure"
+        for m in tape.measurements:
+            if m.wires:
+                measured.update(m.wires)
+            else:
+                all_measured = True
+        try:
+            depth = max(depth, tape.graph.get_depth())
+        except Exception:
+            depth = max(depth, len(tape.operations))
+    width = max(len(wires), 1)
+    return CircuitSummary(
+        num_qubits=width, gate_counts=counts, depth=depth,
+        num_measured=width if all_measured else len(measured), mid_circuit_measurement=mid,
+    )
+
+
+def qnode_to_tape(circuit: Any) -> Any:
+    from qtau_pennylane.tapes import explicit_wires, ordered_wires, qnode_batch
+
+    tapes, _, dev_wires = qnode_batch(circuit)
+    if len(tapes) != 1:
+        raise CircuitConversionError(
+            f"the QNode's transforms produce {len(tapes)} tapes; only one converts to another format",
+            field="circuit", value="pennylane_qnode", fix="run it on a pennylane_* executor instead",
+        )
+    tape = tapes[0]
+    return explicit_wires(tape, tuple(dev_wires) if dev_wires else ordered_wires(tape.wires))
+
+
+def _needs_pennylane_qiskit(source: str):
+    try:
+        import pennylane_qiskit  # noqa: F401
+    except ImportError as err:
+        raise CircuitConversionError(
+            f"converting {source} circuits to PennyLane needs pennylane-qiskit", field="circuit", value=source,
+            fix=install_hint("qiskit"),
+        ) from err
+
+
+def qiskit_to_tape(qc: Any, source: str = "qiskit") -> Any:
+    """A tape of the Qiskit circuit; terminal measurements become `qml.counts` in clbit order."""
+    import pennylane as qml
+
+    _needs_pennylane_qiskit(source)
+    clbit_qubit: dict[int, int] = {}
+    for inst in qc.data:
+        if inst.operation.name == "measure":
+            for qubit, clbit in zip(inst.qubits, inst.clbits, strict=True):
+                clbit_qubit[qc.find_bit(clbit).index] = qc.find_bit(qubit).index
+    measured = [clbit_qubit[c] for c in sorted(clbit_qubit)] or list(range(qc.num_qubits))
+    qc = _known_gates_only(qc)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        qfunc = qml.from_qiskit(qc, measurements=[qml.counts(wires=measured)])
+        tape = qml.tape.make_qscript(qfunc)()
+    dropped = [str(w.message) for w in caught if "not supported by PennyLane" in str(w.message)]
+    if dropped:
+        # pennylane-qiskit leaves such instructions out with a warning: that would run a different circuit.
+        raise CircuitConversionError(
+            f"PennyLane cannot express part of this {source} circuit: {dropped[0]}", field="circuit",
+            value=source, fix="decompose the circuit into standard gates first",
+        )
+    return tape
+
+
+def _known_gates_only(qc: Any) -> Any:
+    """Decompose custom gates (e.g. Braket's `cnot` read from OpenQASM 3) into ones PennyLane maps."""
+    from pennylane_qiskit import converter
+
+    # pennylane-qiskit maps instructions by their Qiskit class name.
+    known = set(getattr(converter, "inv_map", {})) | set(getattr(converter, "dagger_map", {}))
+    known |= {"Measure", "Barrier", "Reset", "IfElseOp", "WhileLoopOp", "ForLoopOp", "SwitchCaseOp"}
+    for _ in range(4):
+        unknown = {i.operation.name for i in qc.data if getattr(i.operation, "base_class", type(i.operation)).__name__ not in known
+                   and getattr(i.operation, "definition", None) is not None}
+        if not unknown:
+            break
+        qc = qc.decompose(gates_to_decompose=sorted(unknown))
+    return qc
+
+
+def qasm2_to_tape(text: str) -> Any:
+    from qiskit import qasm2
+
+    _needs_pennylane_qiskit("openqasm2")
+    return qiskit_to_tape(qasm2.loads(text, custom_instructions=qasm2.LEGACY_CUSTOM_INSTRUCTIONS), "openqasm2")
+
+
+def qasm3_to_tape(text: str) -> Any:
+    _needs_pennylane_qiskit("openqasm3")
+    from qiskit import qasm3
+
+    from qtau_pennylane.qasm3_compat import with_standard_gates
+
+    try:
+        qc = qasm3.loads(with_standard_gates(text))
+    except ImportError as err:
+        raise CircuitConversionError(
+            "reading OpenQASM 3 needs qiskit-qasm3-import", field="circuit", value="openqasm3",
+            fix=install_hint("qiskit"),
+        ) from err
+    return qiskit_to_tape(qc, "openqasm3")
+
+
+def tape_to_qasm2(tape: Any) -> str:
+    import pennylane as qml
+
+    from qtau_pennylane.tapes import ordered_wires
+
+    return qml.to_openqasm(tape, wires=ordered_wires(tape.wires), rotations=True, measure_all=True)
+
+
+def converters(provider: str) -> list[Converter]:
+    return [
+        Converter("pennylane_qnode", "pennylane_tape", qnode_to_tape, provider, 1.0),
+        Converter("qiskit", "pennylane_tape", qiskit_to_tape, provider, 1.0),
+        Converter("openqasm2", "pennylane_tape", qasm2_to_tape, provider, 1.5),
+        Converter("openqasm3", "pennylane_tape", qasm3_to_tape, provider, 1.5),
+        Converter("pennylane_tape", "openqasm2", tape_to_qasm2, provider, 1.2),
+    ]

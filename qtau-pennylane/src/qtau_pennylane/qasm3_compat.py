@@ -1,0 +1,38 @@
+"""OpenQASM 3 as Amazon Braket writes it, made readable by Qiskit's importer.
+
+Braket's programs use its built-in gate names (`cnot`, `si`, `phaseshift`, `xx`...) and no
+`include "stdgates.inc"`. Qiskit's importer knows only the standard library, so the include is
+added and each Braket-only name used gets a definition in standard gates.
+"""
+
+from __future__ import annotations
+
+import re
+
+BRAKET_GATES = {
+    "i": "gate i a { id a; }",
+    "cnot": "gate cnot a, b { cx a, b; }",
+    "ccnot": "gate ccnot a, b, c { ccx a, b, c; }",
+    "si": "gate si a { sdg a; }",
+    "ti": "gate ti a { tdg a; }",
+    "v": "gate v a { sx a; }",
+    "vi": "gate vi a { sxdg a; }",
+    "phaseshift": "gate phaseshift(l) a { p(l) a; }",
+    "cphaseshift": "gate cphaseshift(l) a, b { cp(l) a, b; }",
+    "xx": "gate xx(t) a, b { h a; h b; cx a, b; rz(t) b; cx a, b; h a; h b; }",
+    "yy": "gate yy(t) a, b { rx(pi/2) a; rx(pi/2) b; cx a, b; rz(t) b; cx a, b; rx(-pi/2) a; rx(-pi/2) b; }",
+    "zz": "gate zz(t) a, b { cx a, b; rz(t) b; cx a, b; }",
+    "iswap": "gate iswap a, b { s a; s b; h a; cx a, b; cx b, a; h b; }",
+}
+_HEADER = re.compile(r"^\s*OPENQASM\s+3(?:\.\d+)?\s*;", re.IGNORECASE)
+
+
+def with_standard_gates(text: str) -> str:
+    if "stdgates.inc" in text:
+        return text
+    header = _HEADER.match(text)
+    if header is None:
+        return text
+    body = text[header.end():]
+    defs = [d for name, d in BRAKET_GATES.items() if re.search(rf"(?m)^\s*{name}\b\s*[\s(]", body)]
+    return "\n".join([header.group(0).strip(), 'include "stdgates.inc";', *defs]) + body
