@@ -10,8 +10,8 @@ import pytest
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 
-def run_example(name: str, *args: str) -> str:
-    env = {**os.environ, "QTAU_PLUGINS": "qiskit"}
+def run_example(name: str, *args: str, plugins: str = "qiskit") -> str:
+    env = {**os.environ, "QTAU_PLUGINS": plugins}
     out = subprocess.run([sys.executable, str(EXAMPLES / name), *args], capture_output=True, text=True,
                          timeout=300, env=env)
     assert out.returncode == 0, out.stderr[-2000:]
@@ -40,3 +40,18 @@ def test_hybrid_ray_example_matches_cos_theta():
     assert len(values) == 5
     # RY(theta) on qubit 0 only: <Z0 Z1> = cos(theta); 1000 shots give about +-0.1 at 3 sigma.
     assert all(abs(v - math.cos(t)) < 0.12 for v, t in zip(values, thetas, strict=True))
+
+
+def test_seed_braket_example_on_braket_local():
+    counts = run_example("braket_local_bell.py", plugins="braket").splitlines()[0]
+    assert counts.startswith("braket:local") and "'00'" in counts and "'11'" in counts and "'01'" not in counts
+
+
+def test_seed_pennylane_example_gives_zero_expectations_everywhere():
+    out = run_example("pennylane_bell.py", plugins="pennylane")
+    lines = [line for line in out.splitlines() if "<Z0>, <Z1>" in line]
+    assert [line.split(":")[0] for line in lines] == [
+        "pennylane_default", "pennylane_lightning", "pennylane_qiskit", "pennylane_braket"]
+    for line in lines:
+        z0, z1 = (float(v) for v in line.split("=")[-1].strip(" ()").split(","))
+        assert abs(z0) < 0.12 and abs(z1) < 0.12
