@@ -6,6 +6,8 @@ device spanning the union of their wires (idle extra wires change nothing); a jo
 `qml.state()` needs a device of exactly its own wires and runs in a call of its own. Each job's
 results are folded back with its own post-processing.
 Devices are made once per wire set and kept for the executor's life (one per worker and resource).
+A device runs one `qml.execute` at a time: PennyLane devices (qiskit.aer's among them) are not safe
+to share between threads, and the LOCAL engine runs batch chunks on several threads.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ class PennyLaneExecutor(LocalExecutor):
         self.analytic_ok = bool(resource.metadata.get("analytic", False))
         self.noise = dict(resource.metadata.get("noise") or {})
         self._devices: dict[tuple, Any] = {}
+        self._device_locks: dict[tuple, threading.Lock] = {}
         self._lock = threading.Lock()
 
     def device(self, wires: tuple) -> Any:
@@ -67,8 +70,11 @@ class PennyLaneExecutor(LocalExecutor):
             wires = key if key is not None else tapes.union_wires([built[i].wires for i in members])
             device = self.device(wires)
             batch = [t for i in members for t in built[i].tapes]
+            with self._lock:
+                device_lock = self._device_locks.setdefault(wires, threading.Lock())
             try:
-                flat = qml.execute(batch, device, diff_method=None)
+                with device_lock:
+                    flat = qml.execute(batch, device, diff_method=None)
             except QtauError:
                 raise
             except Exception as err:

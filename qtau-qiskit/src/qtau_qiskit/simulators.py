@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -54,6 +55,9 @@ class QiskitSimulatorExecutor(LocalExecutor):
         self.backend = backend
         self.run_options = run_options
         self.supported = set(backend.target.operation_names) | {"measure", "barrier", "reset"}
+        # BasicSimulator keeps the running circuit's state on the backend object, so runs from
+        # several threads (the LOCAL engine's batch chunks) must take turns; Aer's runs are separate jobs.
+        self._turns = threading.Lock() if resource.metadata.get("backend") == "basic_simulator" else None
 
     def _native(self, circuit):
         from qiskit import transpile
@@ -74,7 +78,12 @@ class QiskitSimulatorExecutor(LocalExecutor):
             by_shots[job.shots].append(i)
         outcomes: list[Outcome | None] = [None] * len(jobs)
         for shots, indices in by_shots.items():
-            result = self.backend.run([prepared[i][0] for i in indices], shots=shots, **self.run_options).result()
+            circuits = [prepared[i][0] for i in indices]
+            if self._turns is None:
+                result = self.backend.run(circuits, shots=shots, **self.run_options).result()
+            else:
+                with self._turns:
+                    result = self.backend.run(circuits, shots=shots, **self.run_options).result()
             if not result.success:
                 raise ExecutionError(f"{self.resource.id} reported failure: {result.status}")
             for n, i in enumerate(indices):

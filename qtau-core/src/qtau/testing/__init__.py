@@ -159,6 +159,16 @@ class BackendConformance:
         assert [max(r.counts, key=r.counts.get) for r in (results[0], results[2])] == ["001", "001"]
         self.check_counts(results[1].get_counts(), {"00", "11"}, 2)
 
+    def test_concurrent_batch_chunks_do_not_mix(self, service) -> None:
+        """A burst splits into chunks that run at once on one executor: results must not mix."""
+        circuits = [self.x0_circuit() if i % 2 else self.bell_circuit() for i in range(12)]
+        refs = service.submit_quantum_tasks([QuantumTask(circuit=c, shots=self.shots) for c in circuits])
+        for i, result in enumerate(service.get_results(refs, timeout=600)):
+            if i % 2:
+                self.check_counts(result.get_counts(), {"001"}, 3)
+            else:
+                self.check_counts(result.get_counts(), {"00", "11"}, 2)
+
     def test_circuit_function(self, service) -> None:
         make = self.bell_circuit
         result = self.run(service, lambda: make(), num_qubits=2, gate_set=["h", "cx"])
