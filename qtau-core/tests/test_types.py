@@ -67,3 +67,14 @@ def test_result_counts_and_probabilities():
     result = Result(task_id="t", resource_id="r", executor="e", shots=4, counts={"00": 3, "11": 1})
     assert result.get_counts() == {"00": 3, "11": 1}
     assert result.get_probabilities() == {"00": 0.75, "11": 0.25}
+
+
+def test_braket_openqasm3_dialect_gets_standard_gates():
+    from qtau.qasm3 import with_standard_gates
+
+    braket = "OPENQASM 3.0;\nbit[2] b;\nqubit[2] q;\nh q[0];\ncnot q[0], q[1];\nb[0] = measure q[0];\n"
+    fixed = with_standard_gates(braket)
+    assert fixed.splitlines()[1] == 'include "stdgates.inc";'
+    assert "gate cnot a, b { cx a, b; }" in fixed and "gate si" not in fixed
+    standard = 'OPENQASM 3.0;\ninclude "stdgates.inc";\nqubit[1] q;\nh q[0];\n'
+    assert with_standard_gates(standard) == standard

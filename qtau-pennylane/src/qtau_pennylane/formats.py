@@ -166,8 +166,7 @@ def qasm2_to_tape(text: str) -> Any:
 def qasm3_to_tape(text: str) -> Any:
     _needs_pennylane_qiskit("openqasm3")
     from qiskit import qasm3
-
-    from qtau_pennylane.qasm3_compat import with_standard_gates
+    from qtau.qasm3 import with_standard_gates
 
     try:
         qc = qasm3.loads(with_standard_gates(text))

@@ -1,8 +1,9 @@
-"""OpenQASM 3 as Amazon Braket writes it, made readable by Qiskit's importer.
+"""OpenQASM 3 dialects: Amazon Braket's programs made readable by standard-library importers.
 
 Braket's programs use its built-in gate names (`cnot`, `si`, `phaseshift`, `xx`...) and no
-`include "stdgates.inc"`. Qiskit's importer knows only the standard library, so the include is
-added and each Braket-only name used gets a definition in standard gates.
+`include "stdgates.inc"`. Qiskit's importer (used by qtau-qiskit and by PennyLane's `from_qasm`)
+knows only the standard library, so the include is added and each Braket-only name used gets a
+definition in standard gates. Plain text work: no SDK is imported.
 """
 
 from __future__ import annotations
