@@ -117,7 +117,8 @@ def test_every_rejected_candidate_has_its_reason(plugins):
         why = info.value.rejections
         assert why["scripted:small"] == "needs 2 qubits, has 1"
         assert why["scripted:down"].startswith("offline")
-        assert why["scripted:braket_only"] == "no conversion path from qiskit to braket"
+        assert why["scripted:braket_only"] == (
+            "no conversion path from qiskit to braket (install qtau-braket for a converter)")
         assert why["scripted:pricey"] == "costs 1000 USD, over max_cost 10"
         assert why["scripted:noisy"].startswith("estimated fidelity 0.500 below min_fidelity 0.9")
         assert why["scripted:native_only"] == "gates cx, h are not native (ecr, rz, sx) and it does not transpile"

@@ -168,12 +168,22 @@ class Circuits:
         return value, path[-1], path
 
 
+def missing_path_hint(source: str, targets: Sequence[str], graph: ConversionGraph) -> str:
+    """What to install for a path from `source` to `targets`: the distributions that teach QTAU the
+    formats no installed plugin converts from or to."""
+    needed = set()
+    if not graph.edges.get(source) and source in FORMAT_DISTRIBUTIONS:
+        needed.add(FORMAT_DISTRIBUTIONS[source])
+    for target in targets:
+        if target not in graph.formats() and target in FORMAT_DISTRIBUTIONS:
+            needed.add(FORMAT_DISTRIBUTIONS[target])
+    if needed:
+        return f"install {' and '.join(sorted(needed))} for a converter"
+    return "install the QTAU plugin of the circuit's SDK and of the target backend"
+
+
 def missing_path(source: str, targets: Sequence[str], graph: ConversionGraph) -> CircuitConversionError:
-    needed = sorted({FORMAT_DISTRIBUTIONS[t] for t in targets if t in FORMAT_DISTRIBUTIONS and t not in graph.formats()})
-    hint = f"install {' and '.join(needed)} for a converter" if needed else (
-        "install the QTAU plugin of the circuit's SDK and of the target backend"
-    )
     return CircuitConversionError(
         f"no conversion path from {source} to any of {', '.join(targets)} with the installed plugins",
-        field="circuit", value=source, fix=hint,
+        field="circuit", value=source, fix=missing_path_hint(source, targets, graph),
     )

@@ -21,7 +21,7 @@ from typing import Any
 
 import attrs
 
-from qtau.circuits import Circuits
+from qtau.circuits import Circuits, missing_path_hint
 from qtau.dreamer.cache import KINDS, ProviderCache
 from qtau.dreamer.config import DreamerConfig, weights_for
 from qtau.dreamer.ranking import Candidate, Plan, Row, Shape
@@ -211,6 +211,9 @@ class QDreamer:
             self._paths[key] = self.circuits.path_names(fmt, res.circuit_formats)
         return self._paths[key]
 
+    def _path_hint(self, fmt: str | None, res: Resource) -> str:
+        return missing_path_hint(fmt or "", res.circuit_formats, self.circuits.graph)
+
     # -- circuits --------------------------------------------------------------------------------
 
     def summarize(self, task: QuantumTask) -> tuple[CircuitSummary, str | None]:
@@ -260,7 +263,7 @@ class QDreamer:
             gates = tuple(sorted(set(summary.gate_counts) | set(task.gate_set)))
             shape = Shape(summary, fmt, gates, max(summary.num_qubits, task.num_qubits or 0), task.shots,
                           task.max_cost, task.min_fidelity)
-            plan = Plan(snap.candidates, shape, self._path)
+            plan = Plan(snap.candidates, shape, self._path, self._path_hint)
             if len(snap.plans) >= MAX_PLANS:
                 snap.plans.clear()
             snap.plans[key] = plan

@@ -137,7 +137,8 @@ class Shape:
     min_fidelity: float | None = None
 
 
-def static_reasons(cand: Candidate, shape: Shape, path: tuple[str, ...] | None, fid: float, price: float) -> str:
+def static_reasons(cand: Candidate, shape: Shape, path: tuple[str, ...] | None, fid: float, price: float,
+                   hint: str = "") -> str:
     """Every reason this candidate cannot take the task, joined; empty when it can."""
     res = cand.resource
     why = []
@@ -148,7 +149,8 @@ def static_reasons(cand: Candidate, shape: Shape, path: tuple[str, ...] | None, 
     if cand.status is not None and not cand.status.online:
         why.append(f"offline: {cand.status.message or 'reported by provider'}")
     if path is None:
-        why.append(f"no conversion path from {shape.circuit_format} to {', '.join(res.circuit_formats) or 'its formats'}")
+        why.append(f"no conversion path from {shape.circuit_format} to {', '.join(res.circuit_formats) or 'its formats'}"
+                   + (f" ({hint})" if hint else ""))
     if shape.summary.mid_circuit_measurement and not res.supports_mid_circuit_measurement:
         why.append("cannot run mid-circuit measurement")
     if shape.summary.classical_control and not res.supports_mid_circuit_measurement:
@@ -173,6 +175,7 @@ class Plan:
     def __init__(
         self, candidates: Sequence[Candidate], shape: Shape,
         path_for: Callable[[str | None, Resource], tuple[str, ...] | None],
+        hint_for: Callable[[str | None, Resource], str] = lambda fmt, res: "",
     ) -> None:
         self.candidates = list(candidates)
         self.shape = shape
@@ -191,7 +194,8 @@ class Plan:
             self.price.append(price)
             self.run.append(run_seconds(cand.resource, shape.shots))
             self.queue.append(cand.status.estimated_wait_s if cand.status else 0.0)
-            self.reasons.append(static_reasons(cand, shape, path, fid, price))
+            hint = hint_for(shape.circuit_format, cand.resource) if path is None else ""
+            self.reasons.append(static_reasons(cand, shape, path, fid, price, hint))
         self.ok = [i for i, why in enumerate(self.reasons) if not why]
         self.ok_ids = [self.candidates[i].resource.id for i in self.ok]
         self.ok_queue = [self.queue[i] for i in self.ok]

@@ -1,0 +1,176 @@
+"""Any circuit on any backend: the same circuits written in every format, run on every local backend.
+
+Each circuit is written natively in each SDK (Qiskit, Braket, PennyLane tape) and as OpenQASM 2 and
+3 text, then run on every installed local backend with QDREAMER limited to that one resource. Counts
+must match the exact distribution (Qiskit's statevector) within a statistical bound, in QTAU's one
+bit order (qubit 0 rightmost). The X-on-qubit-1 circuit reads `010` only if nobody reversed the
+bits, so a bit-order slip anywhere fails loudly.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from qtau import PilotComputeService, QuantumTask
+from qtau.plugins import PluginHost
+
+SHOTS = 2000
+
+QASM2 = {
+    "bell": 'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[2];\ncreg c[2];\nh q[0];\ncx q[0],q[1];\nmeasure q -> c;\n',
+    "x_on_q1": 'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[3];\ncreg c[3];\nx q[1];\nmeasure q -> c;\n',
+    "skewed": 'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[3];\ncreg c[3];\nry(0.9) q[0];\ncx q[0],q[2];\n'
+              'x q[1];\nmeasure q -> c;\n',
+}
+QASM3 = {
+    "bell": 'OPENQASM 3.0;\ninclude "stdgates.inc";\nqubit[2] q;\nbit[2] c;\nh q[0];\ncx q[0], q[1];\nc = measure q;\n',
+    "x_on_q1": 'OPENQASM 3.0;\ninclude "stdgates.inc";\nqubit[3] q;\nbit[3] c;\nx q[1];\nc = measure q;\n',
+    "skewed": 'OPENQASM 3.0;\ninclude "stdgates.inc";\nqubit[3] q;\nbit[3] c;\nry(0.9) q[0];\ncx q[0], q[2];\n'
+              'x q[1];\nc = measure q;\n',
+}
+
+
+def qiskit_circuit(name: str):
+    from qiskit import QuantumCircuit
+
+    width = 2 if name == "bell" else 3
+    qc = QuantumCircuit(width, width)
+    if name == "bell":
+        qc.h(0)
+        qc.cx(0, 1)
+    elif name == "x_on_q1":
+        qc.x(1)
+    else:
+        qc.ry(0.9, 0)
+        qc.cx(0, 2)
+        qc.x(1)
+    qc.measure(range(width), range(width))
+    return qc
+
+
+def braket_circuit(name: str):
+    from braket.circuits import Circuit
+
+    if name == "bell":
+        return Circuit().h(0).cnot(0, 1)
+    if name == "x_on_q1":
+        return Circuit().i(0).x(1).i(2)  # Braket measures only qubits a circuit uses
+    return Circuit().ry(0, 0.9).cnot(0, 2).x(1)
+
+
+def pennylane_tape(name: str):
+    import pennylane as qml
+
+    width = 2 if name == "bell" else 3
+    if name == "bell":
+        ops = [qml.Hadamard(0), qml.CNOT([0, 1])]
+    elif name == "x_on_q1":
+        ops = [qml.PauliX(1)]
+    else:
+        ops = [qml.RY(0.9, 0), qml.CNOT([0, 2]), qml.PauliX(1)]
+    return qml.tape.QuantumScript(ops, [qml.counts(wires=range(width))], shots=SHOTS)
+
+
+WRITERS = {
+    "openqasm2": QASM2.__getitem__,
+    "openqasm3": QASM3.__getitem__,
+    "qiskit": qiskit_circuit,
+    "braket": braket_circuit,
+    "pennylane_tape": pennylane_tape,
+}
+
+#: One pilot per local backend, each offering exactly one resource.
+BACKENDS = {
+    "aer": {"executor": "qiskit_local", "backend": "aer_simulator"},
+    "basic_simulator": {"executor": "qiskit_local", "backend": "basic_simulator"},
+    "ibmq_qasm_simulator": {"executor": "ibmq_qasm_simulator"},
+    "ibmq_fake_manila": {"executor": "ibmq_fake_manila", "seed_simulator": 11},
+    "default.qubit": {"executor": "pennylane_default", "device": "default.qubit"},
+    "lightning.qubit": {"executor": "pennylane_lightning", "device": "lightning.qubit"},
+    "pennylane-qiskit": {"executor": "pennylane_qiskit", "device": "qiskit.aer"},
+    "braket_local": {"executor": "braket_local"},
+}
+NOISY = {"ibmq_fake_manila"}
+
+
+def exact(name: str) -> dict[str, float]:
+    from qiskit.quantum_info import Statevector
+
+    probs = Statevector(qiskit_circuit(name).remove_final_measurements(inplace=False)).probabilities_dict()
+    return {k: p for k, p in probs.items() if p > 1e-12}
+
+
+def tvd(counts: dict[str, int], probs: dict[str, float]) -> float:
+    total = sum(counts.values())
+    return 0.5 * sum(abs(counts.get(k, 0) / total - probs.get(k, 0.0)) for k in set(counts) | set(probs))
+
+
+def bound(probs: dict[str, float], noisy: bool) -> float:
+    # Sampling error of a TVD estimate: about sqrt(k / (2 pi N)) on average; 4x that is far in the tail.
+    statistical = 4 * math.sqrt(max(len(probs), 2) / (2 * math.pi * SHOTS))
+    return statistical + (0.15 if noisy else 0.0)
+
+
+@pytest.fixture(scope="module")
+def host():
+    found = PluginHost(strict=True)
+    found.load_entry_points(allow={"qiskit", "ibmq", "pennylane", "braket"})
+    return found
+
+
+@pytest.fixture(scope="module")
+def services(host):
+    made = {}
+    for name, quantum in BACKENDS.items():
+        pcs = PilotComputeService(plugins=host)
+        pilot = pcs.create_pilot({"resource_type": "quantum", "quantum": quantum})
+        assert len(pilot.resources) == 1, f"{name} must offer one resource, got {pilot.resources}"
+        made[name] = pcs
+    yield made
+    for pcs in made.values():
+        pcs.close()
+
+
+@pytest.mark.parametrize("backend", sorted(BACKENDS))
+def test_every_format_gives_the_exact_distribution(services, backend):
+    pcs = services[backend]
+    cases = [(fmt, name) for fmt in WRITERS for name in QASM2]
+    refs = pcs.submit_quantum_tasks(
+        [QuantumTask(circuit=WRITERS[fmt](name), shots=SHOTS) for fmt, name in cases]
+    )
+    results = pcs.get_results(refs, timeout=600)
+    failures = []
+    for (fmt, name), result in zip(cases, results, strict=True):
+        probs = exact(name)
+        distance = tvd(result.counts, probs)
+        if distance > bound(probs, backend in NOISY):
+            failures.append(f"{name} as {fmt} via {' -> '.join(result.conversion_path)}: TVD {distance:.3f}, "
+                            f"counts {dict(sorted(result.counts.items()))}")
+        if name == "x_on_q1":
+            assert max(result.counts, key=result.counts.get) == "010", (fmt, result.counts)
+    assert not failures, "\n".join(failures)
+
+
+def test_a_missing_conversion_path_names_the_package_that_adds_it():
+    """With only qtau-braket installed, OpenQASM 2 has no route to Braket: qtau-qiskit would add one."""
+    from qtau.errors import NoSuitableResourceError
+
+    host = PluginHost(strict=True)
+    host.load_entry_points(allow={"braket"})
+    with PilotComputeService(plugins=host) as pcs:
+        pcs.create_pilot({"resource_type": "quantum", "quantum": {"executor": "braket_local"}})
+        # Without qtau-qiskit nothing parses OpenQASM 2 in the driver either, so the width is given.
+        task = QuantumTask(circuit=QASM2["bell"], num_qubits=2, gate_set=["h", "cx"])
+        table = pcs.qdreamer.explain(task)
+        assert "install qtau-qiskit for a converter" in table.rows[0].reason
+        with pytest.raises(NoSuitableResourceError) as info:
+            pcs.submit_quantum_task(task)
+        assert "no conversion path from openqasm2" in str(info.value) and "qtau-qiskit" in str(info.value)
+
+
+def test_explain_shows_the_conversion_path(services):
+    table = services["braket_local"].qdreamer.explain(QuantumTask(circuit=qiskit_circuit("bell")))
+    # Qiskit's OpenQASM 3 export, then Braket's own reader: the braket format is preferred at equal cost.
+    assert table.rows[0].path == ("qiskit", "openqasm3", "braket")
+    assert "qiskit -> openqasm3 -> braket" in str(table)
