@@ -55,3 +55,21 @@ def test_seed_pennylane_example_gives_zero_expectations_everywhere():
     for line in lines:
         z0, z1 = (float(v) for v in line.split("=")[-1].strip(" ()").split(","))
         assert abs(z0) < 0.12 and abs(z1) < 0.12
+
+
+def test_all_quantum_backends_table():
+    """Every installed local executor runs every circuit from every input format; cloud ones are skipped."""
+    out = run_example("test_all_quantum_backends.py", "--shots", "1000", plugins="qiskit,ibmq,pennylane,braket")
+    rows = [line.split() for line in out.splitlines()[1:]]
+    ok = [r for r in rows if r[4] == "ok"]
+    assert {r[0] for r in ok} >= {"qiskit_local", "braket_local", "pennylane_default", "pennylane_lightning",
+                                  "pennylane_qiskit", "pennylane_braket", "ibmq_fake_manila", "ibmq_qasm_simulator"}
+    assert {r[3] for r in ok} == {"openqasm2", "openqasm3", "qiskit", "braket", "pennylane_tape"}
+    assert not [r for r in rows if r[4].startswith("error")]
+    for executor, _, circuit, fmt, _, _, distance in ok:
+        # 1000 shots: noiseless backends stay well under 0.1; the noisy fake may add device error.
+        limit = 0.3 if executor == "ibmq_fake_manila" else 0.1
+        assert float(distance) <= limit, (executor, circuit, fmt, distance)
+    skipped = {r[0]: " ".join(r[4:]) for r in rows if r[4] == "skipped:"}
+    assert "credentials" in skipped["braket_sv1"] and "credentials" in skipped["ibmq_brisbane"]
+    assert "pennylane-rigetti" in skipped["pennylane_forest"]
