@@ -78,3 +78,27 @@ def test_braket_openqasm3_dialect_gets_standard_gates():
     assert "gate cnot a, b { cx a, b; }" in fixed and "gate si" not in fixed
     standard = 'OPENQASM 3.0;\ninclude "stdgates.inc";\nqubit[1] q;\nh q[0];\n'
     assert with_standard_gates(standard) == standard
+
+
+@pytest.mark.parametrize("noise,field", [
+    ({"depolarizing_3q": 0.1}, "quantum.noise.depolarizing_3q"),
+    ({"readout": 1.5}, "quantum.noise.readout"),
+    ({"readout": True}, "quantum.noise.readout"),
+    ([0.1], "quantum.noise"),
+])
+def test_noise_settings_name_the_bad_field(noise, field):
+    from qtau.errors import ConfigurationError
+    from qtau.noise import parse_noise
+
+    with pytest.raises(ConfigurationError) as info:
+        parse_noise(noise)
+    assert info.value.field == field
+
+
+def test_noise_settings_become_the_profile_qdreamer_ranks_with():
+    from qtau.noise import noise_profile, parse_noise
+
+    settings = parse_noise({"depolarizing_2q": 0.02, "readout": 0.01})
+    profile = noise_profile("sim:noisy", settings, "test")
+    assert (profile.one_qubit_error, profile.two_qubit_error, profile.readout_error) == (0.0, 0.02, 0.01)
+    assert parse_noise(None) == {} and parse_noise({}) == {}

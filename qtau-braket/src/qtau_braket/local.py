@@ -17,11 +17,12 @@ from typing import Any
 
 from qtau.errors import ConfigurationError, ExecutionError, InvalidTaskError
 from qtau.executor import CircuitJob, LocalExecutor
+from qtau.noise import noise_profile as noise_profile_from
+from qtau.noise import parse_noise
 from qtau.types import NoiseProfile, Outcome, Resource, ResourceStatus, ideal_noise
 
 from qtau_braket import names
 
-NOISE_KEYS = ("depolarizing_1q", "depolarizing_2q", "readout")
 FORMATS = ("braket",)
 #: Braket's simulators run numba kernels; numba's default `workqueue` threading layer aborts the
 #: whole process when two threads launch parallel kernels at once, so simulations take turns.
@@ -29,28 +30,10 @@ FORMATS = ("braket",)
 _SIMULATION_LOCK = threading.Lock()
 
 
-def noise_settings(config: Mapping[str, Any]) -> dict[str, float]:
-    noise = config.get("noise") or {}
-    if not isinstance(noise, Mapping):
-        raise ConfigurationError(
-            "quantum.noise must be a mapping of error rates", field="quantum.noise", value=noise,
-            fix="use e.g. {'depolarizing_1q': 0.001, 'depolarizing_2q': 0.01, 'readout': 0.02}",
-        )
-    out = {}
-    for key, value in noise.items():
-        if key not in NOISE_KEYS:
-            raise ConfigurationError(f"unknown noise setting {key!r}", field=f"quantum.noise.{key}", value=value,
-                                     fix=f"use only {', '.join(NOISE_KEYS)}")
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 0.75:
-            raise ConfigurationError(f"noise rate {key} must be a probability in [0, 0.75)",
-                                     field=f"quantum.noise.{key}", value=value, fix="use a number such as 0.01")
-        out[key] = float(value)
-    return out
-
-
 def resources(executor: str, config: Mapping[str, Any]) -> list[Resource]:
     backend = names.LOCAL[executor]
-    noise = noise_settings(config)
+    # Braket's depolarizing and bit-flip channels take probabilities below 3/4.
+    noise = parse_noise(config.get("noise"), limit=0.75)
     if noise and backend != "braket_dm":
         raise ConfigurationError(
             "noise needs the density-matrix simulator", field="quantum.noise", value=noise,
@@ -72,11 +55,7 @@ def noise_profile(resource: Resource) -> NoiseProfile:
     noise = resource.metadata.get("noise") or {}
     if not noise:
         return ideal_noise(resource.id)
-    return NoiseProfile(
-        resource_id=resource.id, one_qubit_error=noise.get("depolarizing_1q", 0.0),
-        two_qubit_error=noise.get("depolarizing_2q", 0.0), readout_error=noise.get("readout", 0.0),
-        source="Braket NoiseModel from the pilot's quantum.noise",
-    )
+    return noise_profile_from(resource.id, noise, "Braket NoiseModel from the pilot's quantum.noise")
 
 
 def build_noise_model(noise: Mapping[str, float]):

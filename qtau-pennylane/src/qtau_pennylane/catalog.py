@@ -26,6 +26,7 @@ from importlib import metadata
 from typing import Any
 
 from qtau.errors import ConfigurationError
+from qtau.noise import parse_noise
 from qtau.types import Resource
 
 PROVIDER = "pennylane"
@@ -75,7 +76,6 @@ EXTRAS = {
     "rigetti": ("pennylane_rigetti", "forest"),
 }
 
-NOISE_KEYS = ("depolarizing_1q", "depolarizing_2q", "readout")
 
 #: Widths of well-known Braket ARNs (device name is the last ARN segment, lower case).
 BRAKET_WIDTHS = {
@@ -133,29 +133,6 @@ def gpu_visible() -> bool:
     return os.path.exists("/dev/nvidiactl") or shutil.which("nvidia-smi") is not None
 
 
-def noise_settings(config: Mapping[str, Any]) -> dict[str, float]:
-    noise = config.get("noise") or {}
-    if not isinstance(noise, Mapping):
-        raise ConfigurationError(
-            "quantum.noise must be a mapping of error rates", field="quantum.noise", value=noise,
-            fix="use e.g. {'depolarizing_1q': 0.001, 'depolarizing_2q': 0.01, 'readout': 0.02}",
-        )
-    out = {}
-    for key, value in noise.items():
-        if key not in NOISE_KEYS:
-            raise ConfigurationError(
-                f"unknown noise setting {key!r}", field=f"quantum.noise.{key}", value=value,
-                fix=f"use only {', '.join(NOISE_KEYS)}",
-            )
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
-            raise ConfigurationError(
-                f"noise rate {key} must be a probability in [0, 1)", field=f"quantum.noise.{key}",
-                value=value, fix="use a number such as 0.01",
-            )
-        out[key] = float(value)
-    return out
-
-
 def _resource(device: str, executor: str, name: str | None = None, *, width: int | None = None,
               kind: str = "simulator", **meta: Any) -> Resource:
     meta.setdefault("device", device)
@@ -186,7 +163,7 @@ def _chosen(executor: str, config: Mapping[str, Any]) -> str | None:
 def resources(executor: str, config: Mapping[str, Any]) -> list[Resource]:
     """Resources for a `pennylane_*` executor; raises ConfigurationError when it cannot be served."""
     device = _chosen(executor, config)
-    noise = noise_settings(config)
+    noise = parse_noise(config.get("noise"))
     if noise and executor != "pennylane_default":
         raise ConfigurationError(
             f"quantum.noise is not supported by {executor}", field="quantum.noise", value=noise,

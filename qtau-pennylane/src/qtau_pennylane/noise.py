@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from qtau.noise import noise_profile as noise_profile_from
 from qtau.types import NoiseProfile, Resource, ideal_noise
 
 
@@ -38,11 +39,7 @@ def noise_profile(resource: Resource) -> NoiseProfile | None:
     meta = resource.metadata
     noise = meta.get("noise") or {}
     if noise:
-        return NoiseProfile(
-            resource_id=resource.id, one_qubit_error=noise.get("depolarizing_1q", 0.0),
-            two_qubit_error=noise.get("depolarizing_2q", 0.0), readout_error=noise.get("readout", 0.0),
-            source="default.mixed channels from the pilot's quantum.noise",
-        )
+        return noise_profile_from(resource.id, noise, "default.mixed channels from the pilot's quantum.noise")
     if meta.get("device") == "qiskit.remote":
         from qtau_pennylane.fakes import fake_noise
 

@@ -15,11 +15,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from qtau.errors import ConfigurationError
+from qtau.noise import noise_profile as noise_profile_from
+from qtau.noise import parse_noise
 from qtau.types import NoiseProfile, Resource, ResourceStatus, ideal_noise
 
 AER_METHODS = ("automatic", "statevector", "density_matrix", "stabilizer", "matrix_product_state")
 BACKENDS = ("aer_simulator", "basic_simulator")
-NOISE_KEYS = ("depolarizing_1q", "depolarizing_2q", "readout")
 # Widths that fit in this class of machine's memory (statevector: 2^n * 16 bytes).
 WIDTH = {"statevector": 30, "automatic": 30, "density_matrix": 15, "stabilizer": 1000, "matrix_product_state": 100}
 BASIC_WIDTH = 24
@@ -35,26 +36,7 @@ def _options(config: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def noise_settings(config: Mapping[str, Any]) -> dict[str, float]:
-    noise = _options(config).get("noise") or {}
-    if not isinstance(noise, Mapping):
-        raise ConfigurationError(
-            "quantum.noise must be a mapping of error rates", field="quantum.noise", value=noise,
-            fix="use e.g. {'depolarizing_1q': 0.001, 'depolarizing_2q': 0.01, 'readout': 0.02}",
-        )
-    out = {}
-    for key, value in noise.items():
-        if key not in NOISE_KEYS:
-            raise ConfigurationError(
-                f"unknown noise setting {key!r}", field=f"quantum.noise.{key}", value=value,
-                fix=f"use only {', '.join(NOISE_KEYS)}",
-            )
-        if not isinstance(value, (int, float)) or not 0 <= value < 1:
-            raise ConfigurationError(
-                f"noise rate {key} must be a probability in [0, 1)", field=f"quantum.noise.{key}", value=value,
-                fix="use a number such as 0.01",
-            )
-        out[key] = float(value)
-    return out
+    return parse_noise(_options(config).get("noise"))
 
 
 def resources(config: Mapping[str, Any]) -> list[Resource]:
@@ -104,10 +86,4 @@ def noise_profile(resource: Resource, config: Mapping[str, Any]) -> NoiseProfile
     noise = resource.metadata.get("noise") or {}
     if not noise:
         return ideal_noise(resource.id)
-    return NoiseProfile(
-        resource_id=resource.id,
-        one_qubit_error=noise.get("depolarizing_1q", 0.0),
-        two_qubit_error=noise.get("depolarizing_2q", 0.0),
-        readout_error=noise.get("readout", 0.0),
-        source="Aer noise model from the pilot's quantum.noise",
-    )
+    return noise_profile_from(resource.id, noise, "Aer noise model from the pilot's quantum.noise")
