@@ -71,3 +71,12 @@ def test_missing_plugins_names_what_cannot_be_imported(plugin_dir):
     spec = type(host.spec())(plugins=(("gone", "qtau_t_not_installed"),))
     [problem] = missing_plugins(spec)
     assert problem.startswith("gone (qtau_t_not_installed)")
+
+
+def test_a_misspelled_hook_is_reported_not_silently_ignored(plugin_dir):
+    host = PluginHost(strict=False)
+    host.register_module("typo", "qtau_t_misspelled")
+    host.register_module("good", "qtau_t_good")
+    assert host.names == ("good",)
+    [failure] = host.failures
+    assert failure.plugin == "typo" and "qtau_resource" in failure.message

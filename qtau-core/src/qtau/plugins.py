@@ -129,6 +129,13 @@ class PluginHost:
         except Exception as err:  # a broken plugin must not break the others
             self._record(name, "load", err)
             return
+        try:
+            # A misspelled hook name (`qtau_resource` for `qtau_resources`) would otherwise never be called.
+            self.pm.check_pending()
+        except pluggy.PluginValidationError as err:
+            self.pm.unregister(name=name)
+            self._record(name, "load", err)
+            return
         self._modules[name] = module_path
         self.versions[name] = version
         self._executors = None
