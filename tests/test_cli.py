@@ -20,6 +20,16 @@ def test_demo_runs_a_bell_task_through_qdreamer():
     counts_line = next(line for line in out.stdout.splitlines() if line.startswith("counts"))
     assert "'00'" in counts_line and "'11'" in counts_line and "'01'" not in counts_line
     assert "QDREAMER ranking" in out.stdout
+    burst = next(line for line in out.stdout.splitlines() if line.startswith("a burst of 12 tasks"))
+    assert sum(int(part.split()[-1]) for part in burst.split(": ", 1)[1].split(", ")) == 12
+
+
+def test_demo_spreads_a_burst_over_equally_good_simulators():
+    out = qtau("demo", "--shots", "100", env={"QTAU_PLUGINS": "qiskit,braket,pennylane"})
+    assert out.returncode == 0, out.stderr
+    burst = next(line for line in out.stdout.splitlines() if line.startswith("a burst of"))
+    used = dict(part.rsplit(" ", 1) for part in burst.split(": ", 1)[1].split(", "))
+    assert {"qiskit:aer_simulator", "braket:local_sv", "pennylane:lightning.qubit"} <= set(used)
 
 
 @pytest.mark.ray

@@ -103,6 +103,13 @@ def cmd_demo(host: PluginHost, args: argparse.Namespace) -> int:
         print(f"\nchosen resource: {result.resource_id}")
         print(f"counts (qubit 0 rightmost): {dict(sorted(result.get_counts().items()))}")
         print(f"ran in {result.timings.ran_s * 1000:.1f} ms; conversion path: {' -> '.join(result.conversion_path)}")
+        burst = pcs.submit_quantum_tasks([QuantumTask(circuit=BELL_QASM, num_qubits=2, shots=args.shots)
+                                          for _ in range(args.burst)])
+        spread: dict[str, int] = {}
+        for done in pcs.get_results(burst, timeout=600):
+            spread[done.resource_id] = spread.get(done.resource_id, 0) + 1
+        print(f"a burst of {args.burst} tasks spread over: "
+              + ", ".join(f"{rid} {n}" for rid, n in sorted(spread.items(), key=lambda kv: -kv[1])))
     return 0
 
 
@@ -121,6 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--engine", choices=("local", "ray"), default="local")
     demo.add_argument("--mode", default="balanced", help="QDREAMER optimization mode")
     demo.add_argument("--shots", type=int, default=1000)
+    demo.add_argument("--burst", type=int, default=12, help="tasks submitted together after the first")
     demo.add_argument("--executor", action="append", help="executor to make a pilot for (repeatable)")
     demo.set_defaults(run=cmd_demo)
     sub.add_parser("plugins", help="installed plugins, versions and load errors").set_defaults(run=cmd_plugins)
