@@ -126,3 +126,8 @@ def test_payloads_ship_local_and_main_module_functions():
     assert std_pickle.loads(blob)["circuit"]() == 1
     assert std_pickle.loads(pack({"circuit": lambda: 2}))["circuit"]() == 2
     assert std_pickle.loads(pack({"circuit": "OPENQASM 2.0;"})) == {"circuit": "OPENQASM 2.0;"}
+
+
+def test_classical_functions_run_as_ray_tasks(pcs):
+    handle = pcs.submit_task(pow, 2, 10)
+    assert isinstance(handle, ray.ObjectRef) and ray.get(handle, timeout=60) == 1024

@@ -227,3 +227,12 @@ def test_reinitialising_qdreamer_keeps_in_flight_accounting(qiskit_host):
         while any(pcs.qdreamer.in_flight().values()) and time.time() < deadline:
             time.sleep(0.01)
         assert set(pcs.qdreamer.in_flight().values()) == {0}
+
+
+def test_classical_functions_run_on_the_engine_too(pcs):
+    """Pilot-Quantum's submit_task: plain Python work beside the quantum tasks."""
+    handle = pcs.submit_task(sum, [1, 2, 3], task_name="classical")
+    assert pcs.get_results([handle]) == [6]
+    details = pcs.get_pilots()[0].get_details()
+    assert details["executor"] == "qiskit_local" and details["state"] == "RUNNING"
+    assert set(details["resources"]) == {"qiskit:aer_simulator", "qiskit:basic_simulator"}

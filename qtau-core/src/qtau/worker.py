@@ -256,16 +256,3 @@ def run_batch(payload: BatchPayload) -> list[Result | TaskFailure]:
             out[i] = TaskFailure(task.task_id, err)
     return out  # type: ignore[return-value]
 
-
-def drop_executors() -> None:
-    """Close and forget this process's executors (service shutdown in LOCAL mode, tests)."""
-    with _lock:
-        found = list(_executors.values())
-        _executors.clear()
-        _circuits.clear()
-    for executor in found:
-        try:
-            executor.close()
-        except Exception:
-            pass
-
