@@ -236,3 +236,21 @@ def test_classical_functions_run_on_the_engine_too(pcs):
     details = pcs.get_pilots()[0].get_details()
     assert details["executor"] == "qiskit_local" and details["state"] == "RUNNING"
     assert set(details["resources"]) == {"qiskit:aer_simulator", "qiskit:basic_simulator"}
+
+
+def test_a_token_in_a_pilot_description_never_shows(qiskit_host, caplog):
+    import logging
+    import pickle
+
+    token = "ibm-" + "7" * 44
+    with caplog.at_level(logging.DEBUG), PilotComputeService(plugins=qiskit_host) as pcs:
+        pilot = pcs.create_pilot({**QISKIT, "ibmqx_token": token, "aws_secret_access_key": "aws-" + "8" * 36})
+        assert pilot.config["ibmqx_token"].reveal() == token  # the plugin can still use it
+        result = pcs.get_result(pcs.submit_quantum_task(QuantumTask(circuit=bell(), shots=5)))
+        shown = [repr(pilot), str(pilot.config), repr(pcs.get_pilots()), str(pcs.qdreamer.explain(QuantumTask(circuit=bell()))),
+                 repr(result), str(pcs.qdreamer.get_cache_info()), caplog.text]
+        with pytest.raises(ConfigurationError) as info:
+            pcs.create_pilot({"quantum": {"executor": "qiskit_local", "method": token}})
+        shown.append(str(info.value))
+    assert all(token not in text and "8" * 36 not in text for text in shown)
+    assert token in pickle.loads(pickle.dumps(pilot.config))["ibmqx_token"].reveal()

@@ -76,3 +76,12 @@ def test_fake_resources_describe_the_mimicked_device(service):
     assert "if_else" not in res.native_gates
     assert res.num_qubits == 127 and res.transpiles and res.circuit_formats == ("qiskit",)
     assert res.coupling_map and all(len(edge) == 2 for edge in res.coupling_map)
+
+
+def test_explain_shows_distrusted_calibration_data(host, bell):
+    """FakeKyoto's snapshot reports an ECR error of 1.0; explain says the data was flagged."""
+    with PilotComputeService(execution_engine="local", plugins=host) as pcs:
+        pcs.create_pilot({"resource_type": "quantum", "quantum": {"executor": "ibmq_fake_kyoto"}})
+        table = pcs.qdreamer.explain(QuantumTask(circuit=bell()))
+        [row] = table.rows
+        assert "noise data flagged" in row.note and "noise data flagged" in str(table)

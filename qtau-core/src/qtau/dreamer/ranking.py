@@ -137,6 +137,13 @@ class Shape:
     min_fidelity: float | None = None
 
 
+def _noise_note(cand: Candidate) -> str:
+    """Calibration data the plugin distrusted and left out of the fidelity estimate."""
+    if cand.noise is None or not cand.noise.flags:
+        return ""
+    return "noise data flagged: " + "; ".join(cand.noise.flags)
+
+
 def static_reasons(cand: Candidate, shape: Shape, path: tuple[str, ...] | None, fid: float, price: float,
                    hint: str = "") -> str:
     """Every reason this candidate cannot take the task, joined; empty when it can."""
@@ -276,5 +283,5 @@ class Plan:
         return Row(
             rid, cand.resource.executor, feasible, reason, self.fid[i], wait, self.price[i], score,
             in_flight.get(rid, 0), self.paths[i] or (), cand.cost.currency if cand.cost else "USD",
-            cand.penalty, note_for(rid) if cand.penalty != 1.0 else "",
+            cand.penalty, "; ".join(filter(None, (note_for(rid) if cand.penalty != 1.0 else "", _noise_note(cand)))),
         )
