@@ -248,10 +248,9 @@ class PilotComputeService:
             attempts: tuple = ()
             if future is not None:
                 try:
-                    value = future.result()
-                    attempts = getattr(value, "attempts", ()) or getattr(getattr(value, "error", None), "attempts", ())
+                    attempts = attempts_of(future.result())
                 except BaseException as err:
-                    attempts = getattr(err, "attempts", ())
+                    attempts = attempts_of(err)
             # The current QDREAMER: initialize_dreamer carries in-flight counts over to a new one.
             self.qdreamer.task_finished(resource_id, attempts)
 
@@ -365,11 +364,9 @@ class PilotComputeService:
         self.check_plugins()
         out: list[Any] = []
         for value in values:
+            self.qdreamer.record_failures(attempts_of(value))
             if isinstance(value, TaskFailure):
                 value = value.error
-            attempts = getattr(value, "attempts", ())
-            if attempts:
-                self.qdreamer.record_failures(attempts)
             if isinstance(value, QtauError) and not return_exceptions:
                 raise value
             out.append(value)
@@ -398,6 +395,14 @@ class PilotComputeService:
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
+
+
+def attempts_of(outcome: Any) -> tuple:
+    """The attempts a task's outcome records: a Result's, or its error's (a batch slot's TaskFailure
+    carries the error)."""
+    if isinstance(outcome, TaskFailure):
+        outcome = outcome.error
+    return tuple(getattr(outcome, "attempts", None) or ())
 
 
 def _call(packed: tuple) -> Any:
