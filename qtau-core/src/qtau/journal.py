@@ -321,6 +321,7 @@ class Journal:
         self._committed = 0
         self._failure: BaseException | None = None
         self._closing = False
+        self._urgent = False
         self._closed = False
         self._writer: threading.Thread | None = None
         if not self.readonly:
@@ -420,11 +421,15 @@ class Journal:
                     self._cond.wait()
                 if not self._queue and self._closing:
                     return
-            # A short window gathers the rows of many tasks into one transaction.
+            # A short window gathers the rows of many tasks into one transaction; a caller waiting
+            # for its write (durable, flush) or a full batch ends the window early.
             with self._cond:
-                if not self._closing and len(self._queue) < self.max_batch:
-                    self._cond.wait(self.flush_interval)
+                self._cond.wait_for(lambda: self._closing or self._urgent or len(self._queue) >= self.max_batch,
+                                    self.flush_interval)
                 batch, self._queue = self._queue, []
+                self._urgent = False
+            if not batch:
+                continue
             try:
                 self._commit(batch)
             except BaseException as err:  # kept and raised to the next caller: never silent loss
@@ -457,7 +462,9 @@ class Journal:
 
     def _wait_committed(self, target: int) -> None:
         with self._cond:
-            self._cond.notify_all()
+            if self._committed < target:
+                self._urgent = True
+                self._cond.notify_all()
             while self._committed < target and self._failure is None:
                 if self._writer is None or not self._writer.is_alive():
                     break
