@@ -1,10 +1,10 @@
 """Runs batches of Braket circuits on an AWS device (QPU or on-demand simulator) by ARN.
 
 `submit` checks the device is online and inside an availability window, then creates the tasks
-in one call: a single task through `AwsQuantumTask.create`, a batch through
-`AwsQuantumTaskBatch`, the machinery of `AwsDevice.run_batch` (used directly with this plugin's
-session, because `run_batch` copies the session and would drop a custom endpoint). The handle
-holds only task ARNs, so it pickles.
+(in parallel for a batch) through `AwsQuantumTask.create` with this plugin's session, each with
+an idempotency token derived from its task id and attempt number (`create_idempotently`), so a
+create sent again after a timeout or a crash never makes a second paid task. The handle holds
+only task ARNs, so it pickles.
 
 Results are polled with GetQuantumTask and read from S3, never through the SDK's
 `AwsQuantumTask.result()`, which drives an asyncio loop (`run_until_complete` fails inside a
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -38,7 +38,6 @@ from qtau_braket.settings import AwsSettings, settings_for
 STATES = {"CREATED": "queued", "QUEUED": "queued", "RUNNING": "running", "COMPLETED": "done",
           "FAILED": "failed", "CANCELLING": "cancelled", "CANCELLED": "cancelled"}
 RESULTS_FILE = "results.json"
-MAX_BATCH = 100
 
 
 @attrs.frozen
@@ -97,32 +96,12 @@ class AwsDeviceExecutor(Executor):
             )
 
     def submit(self, jobs: Sequence[CircuitJob]) -> Handle:
-        from braket.aws import AwsQuantumTask, AwsQuantumTaskBatch
-
         for job in jobs:
             self._check(job)
         check_available(sessions.device(self.ref, self.settings, max_age=0.0), self.resource.id)
-        folder = self.destination()
         circuits = [job.circuit for job in jobs]
-        arns: list[str] = []
-        try:
-            if len(jobs) == 1:
-                task = AwsQuantumTask.create(self.session, self.ref.arn, circuits[0], folder, jobs[0].shots, quiet=True)
-                arns.append(task.id)
-            else:
-                # max_parallel = batch size: the SDK's creators then never wait for earlier tasks to end.
-                for start in range(0, len(jobs), MAX_BATCH):
-                    chunk = jobs[start:start + MAX_BATCH]
-                    batch = AwsQuantumTaskBatch(
-                        self.session, self.ref.arn, circuits[start:start + MAX_BATCH], folder,
-                        [job.shots for job in chunk], max_parallel=len(chunk), max_workers=len(chunk),
-                        poll_interval_seconds=self.settings.poll_interval_s, quiet=True,
-                    )
-                    arns.extend(task.id for task in batch.tasks)
-        except Exception as err:
-            if arns:
-                self._cancel_quietly(arns)
-            raise sessions.classify(err, f"creating tasks on {self.ref.arn}", self.settings) from err
+        arns = create_idempotently(self.session, self.ref.arn, jobs, self.destination(), self._cancel_quietly,
+                                   lambda err: sessions.classify(err, f"creating tasks on {self.ref.arn}", self.settings))
         explicit = tuple(any(i.operator.name == "Measure" for i in c.instructions) for c in circuits)
         return Handle(tuple(arns), explicit, time.time())
 
@@ -228,6 +207,24 @@ class AwsDeviceExecutor(Executor):
 
     def cancel(self, handle: Handle) -> bool:
         return self._cancel_quietly(handle.task_arns)
+
+
+def create_idempotently(session: Any, device_arn: str, jobs: Sequence[CircuitJob], folder: tuple[str, str],
+                        cancel: Callable[[Sequence[str]], Any], classify: Callable[[BaseException], QtauError],
+                        ) -> list[str]:
+    """Create one Braket task per job, each with the clientToken of its task id and attempt number
+    (`qtau_braket.idempotency`): sending the same try again never makes a second paid task. When a
+    batch fails part way, the tasks it made are cancelled and the error is raised as a QtauError."""
+    from qtau_braket.idempotency import create_tasks
+
+    items = [(job.circuit, job.shots, job.task_id, getattr(job, "attempt", 1)) for job in jobs]
+    created: list[str] = []
+    try:
+        return [arn for arn, _ in create_tasks(session, device_arn, items, folder, created)]
+    except Exception as err:
+        if created:
+            cancel(created)
+        raise classify(err) from err
 
 
 def create_executor(resource: Resource, config: Mapping[str, Any]) -> AwsDeviceExecutor:

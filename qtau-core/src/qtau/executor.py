@@ -22,6 +22,8 @@ class CircuitJob:
 
     `args`/`kwargs` are the task's, for circuit objects that take arguments themselves (a
     PennyLane QNode); they are empty when the task's circuit was a factory already called with them.
+    `attempt` numbers the tries of one task (1-based): a remote backend derives its idempotency
+    token from `task_id` and `attempt`, so the same try sent twice is billed once.
     """
 
     task_id: str
@@ -30,6 +32,7 @@ class CircuitJob:
     shots: int
     args: tuple = ()
     kwargs: dict[str, Any] = attrs.field(factory=dict)
+    attempt: int = 1
 
 
 class Executor(abc.ABC):

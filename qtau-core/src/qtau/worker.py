@@ -48,6 +48,8 @@ class TaskPayload:
     placements: tuple[Placement, ...]
     submitted_at: float
     max_attempts: int = 3
+    #: Number of this payload's first try: a batch whose call failed already used attempt 1.
+    first_attempt: int = 1
 
 
 @attrs.frozen(eq=False)
@@ -183,12 +185,13 @@ def _result(task: QuantumTask, placement: Placement, outcome: Outcome, path: tup
     )
 
 
-def _prepare(task: QuantumTask, resource: Resource, circuits: Circuits) -> tuple[CircuitJob, tuple[str, ...]]:
+def _prepare(task: QuantumTask, resource: Resource, circuits: Circuits,
+             attempt: int = 1) -> tuple[CircuitJob, tuple[str, ...]]:
     circuit, fmt = resolve_circuit(task, circuits)
     native, native_fmt, path = circuits.convert(circuit, fmt, resource.circuit_formats)
     if circuit is task.circuit:  # not a factory: the circuit object itself takes the arguments
-        return CircuitJob(task.task_id, native, native_fmt, task.shots, task.args, dict(task.kwargs)), path
-    return CircuitJob(task.task_id, native, native_fmt, task.shots), path
+        return CircuitJob(task.task_id, native, native_fmt, task.shots, task.args, dict(task.kwargs), attempt), path
+    return CircuitJob(task.task_id, native, native_fmt, task.shots, attempt=attempt), path
 
 
 def run_task(payload: TaskPayload) -> Result:
@@ -197,10 +200,11 @@ def run_task(payload: TaskPayload) -> Result:
     circuits = _circuits_for(host)
     task = payload.task
     attempts: list[Attempt] = []
-    for placement in payload.placements[: max(payload.max_attempts, 1)]:
+    placements = payload.placements[: max(payload.max_attempts, 1)]
+    for number, placement in enumerate(placements, start=payload.first_attempt):
         started = time.time()
         try:
-            job, path = _prepare(task, placement.resource, circuits)
+            job, path = _prepare(task, placement.resource, circuits, number)
             outcome = _run_jobs(executor_for(host, placement), [job], task.timeout)[0]
         except INPUT_ERRORS:
             raise
@@ -249,7 +253,8 @@ def run_batch(payload: BatchPayload) -> list[Result | TaskFailure]:
             attempts = [_attempt(first.resource.id, started)]
             out[i] = _result(task, first, outcomes[n], paths[n], attempts, payload.submitted_at, started)
             continue
-        single = TaskPayload(payload.host, task, payload.placements, payload.submitted_at, payload.max_attempts)
+        single = TaskPayload(payload.host, task, payload.placements, payload.submitted_at, payload.max_attempts,
+                             first_attempt=2)
         try:
             out[i] = run_task(single)
         except QtauError as err:

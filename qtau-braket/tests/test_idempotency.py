@@ -1,0 +1,115 @@
+"""Billed at most once: a CreateQuantumTask sent again for the same try of a task makes no second task.
+
+The stub honours `clientToken` as AWS does and can lose the answer to a create it performed
+(a 500 after the create, or a connection closed with no answer), so the plugin's real boto3 code
+retries a create that in truth succeeded. Every count below is what the stub's provider side saw.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import uuid
+
+import pytest
+from braket.circuits import Circuit
+from qtau.errors import BackendUnavailableError
+from qtau.executor import CircuitJob
+from qtau_braket import session
+from qtau_braket.idempotency import MAX_TOKEN, client_token
+
+SV1 = "arn:aws:braket:::device/quantum-simulator/amazon/sv1"
+IONQ = "arn:aws:braket:us-east-1::device/qpu/ionq/Forte-1"
+
+
+def x0() -> Circuit:
+    return Circuit().x(0).i(1)
+
+
+def executor_for(host, stub, executor="braket_sv1", **extra):
+    cfg = {"executor": executor, **stub.config(), **extra}
+    [res] = host.first("qtau_resources", executor=executor, config=cfg)
+    return host.first("qtau_create_executor", resource=res, config=cfg)
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex[:16]
+
+
+def test_token_is_deterministic_bounded_and_names_one_try():
+    request = {"deviceArn": SV1, "shots": 10, "action": '{"source": "x"}', "outputS3Bucket": "b"}
+    token = client_token("task1", 1, request)
+    assert token == client_token("task1", 1, dict(reversed(list(request.items()))))
+    assert token == client_token("task1", 1, {**request, "clientToken": "botocore-random"})
+    assert len(token) <= MAX_TOKEN and token.startswith("qtau-")
+    assert token != client_token("task1", 2, request)  # a new attempt is a new task, on purpose
+    assert token != client_token("task2", 1, request)
+    assert token != client_token("task1", 1, {**request, "shots": 11})  # a changed request never gets the old task
+    # Another process derives the same token: what a recovering service sends matches.
+    code = f"from qtau_braket.idempotency import client_token; print(client_token('task1', 1, {request!r}))"
+    other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
+    assert other.stdout.strip() == token
+
+
+@pytest.mark.parametrize("how", ["error", "drop"])
+def test_a_lost_create_answer_is_retried_into_the_same_task(host, fresh_stub, how):
+    exe = executor_for(host, fresh_stub)
+    tasks_before, creates_before = len(fresh_stub.tasks), fresh_stub.creates
+    fresh_stub.lose_create_responses(1, how)
+    handle = exe.submit([CircuitJob(new_id(), x0(), "braket", 100)])
+    [out] = exe.result(handle, timeout=30)
+    assert out.counts == {"01": 100}
+    assert fresh_stub.creates - creates_before == 2  # botocore sent the create twice ...
+    assert len(fresh_stub.tasks) - tasks_before == 1  # ... and the provider made one task
+    [task] = [fresh_stub.tasks[arn] for arn in handle.task_arns]
+    assert fresh_stub.tasks_with_token(task.client_token) == [task]
+
+
+def test_a_create_sent_again_after_giving_up_makes_no_second_task(host, fresh_stub):
+    """The call gives up (no retries left) although AWS made the task; the same try sent again,
+    by a new session as a recovering service would, gets that task and no second one."""
+    exe = executor_for(host, fresh_stub, max_retries=0)
+    job = CircuitJob(new_id(), x0(), "braket", 50)
+    tasks_before = len(fresh_stub.tasks)
+    fresh_stub.lose_create_responses(1, "drop")
+    with pytest.raises(BackendUnavailableError):
+        exe.submit([job])
+    assert len(fresh_stub.tasks) - tasks_before == 1  # paid for, answer lost
+    [made] = list(fresh_stub.tasks.values())[tasks_before:]
+    session.forget()
+    again = executor_for(host, fresh_stub, max_retries=0)
+    handle = again.submit([job])
+    assert handle.task_arns == (made.arn,)
+    assert len(fresh_stub.tasks) - tasks_before == 1
+    assert again.result(handle, timeout=30)[0].counts == {"01": 50}
+    # The next attempt of the same task is a new try: a new token and a new task.
+    retry = again.submit([CircuitJob(job.task_id, x0(), "braket", 50, attempt=2)])
+    assert retry.task_arns != handle.task_arns and len(fresh_stub.tasks) - tasks_before == 2
+
+
+def test_a_batch_with_a_lost_answer_creates_each_task_once(host, fresh_stub):
+    exe = executor_for(host, fresh_stub, "braket_ionq")
+    jobs = [CircuitJob(new_id(), x0(), "braket", shots) for shots in (10, 20, 30)]
+    tasks_before = len(fresh_stub.tasks)
+    fresh_stub.lose_create_responses(2, "error")
+    handle = exe.submit(jobs)
+    assert len(fresh_stub.tasks) - tasks_before == 3 and len(set(handle.task_arns)) == 3
+    outs = exe.result(handle, timeout=30)
+    assert [sum(o.counts.values()) for o in outs] == [10, 20, 30]
+    for arn in handle.task_arns:
+        assert len(fresh_stub.tasks_with_token(fresh_stub.tasks[arn].client_token)) == 1
+
+
+def test_the_stub_refuses_a_token_reused_for_another_request(host, fresh_stub):
+    import boto3
+
+    client = boto3.client("braket", region_name="us-east-1", endpoint_url=fresh_stub.braket_url,
+                          aws_access_key_id=fresh_stub.access_key, aws_secret_access_key=fresh_stub.secret_key)
+    program = x0().to_ir(ir_type=__import__("braket.circuits.serialization", fromlist=["IRType"]).IRType.OPENQASM)
+    request = {"deviceArn": SV1, "shots": 10, "action": program.json(), "outputS3Bucket": fresh_stub.bucket,
+               "outputS3KeyPrefix": "tasks", "clientToken": "qtau-test-" + new_id()}
+    first = client.create_quantum_task(**request)["quantumTaskArn"]
+    assert client.create_quantum_task(**request)["quantumTaskArn"] == first
+    with pytest.raises(client.exceptions.ValidationException, match="already used for a different request"):
+        client.create_quantum_task(**{**request, "shots": 11})
+    assert len(fresh_stub.tasks_with_token(request["clientToken"])) == 1
