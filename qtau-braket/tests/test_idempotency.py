@@ -113,3 +113,63 @@ def test_the_stub_refuses_a_token_reused_for_another_request(host, fresh_stub):
     with pytest.raises(client.exceptions.ValidationException, match="already used for a different request"):
         client.create_quantum_task(**{**request, "shots": 11})
     assert len(fresh_stub.tasks_with_token(request["clientToken"])) == 1
+
+
+CRASHING_DRIVER = """
+import json, sys, time
+from braket.circuits import Circuit
+from qtau import QuantumTask
+from qtau.executor import CircuitJob
+from qtau.journal import Journal
+from qtau.plugins import PluginHost
+
+folder, config = sys.argv[1], json.loads(sys.argv[2])
+host = PluginHost(strict=True)
+host.register_module("braket", "qtau_braket.plugin")
+[res] = host.first("qtau_resources", executor="braket_sv1", config=config)
+exe = host.first("qtau_create_executor", resource=res, config=config)
+journal = Journal.open(folder)
+task = QuantumTask(circuit="OPENQASM 3.0; qubit[2] q; x q[0];", shots=40)
+journal.record_task(task)
+journal.record_attempt(task.task_id, 1, res.id, "braket", durable=True)   # before the paid create
+exe.submit([CircuitJob(task.task_id, Circuit().x(0).i(1), "braket", 40, attempt=1)])
+print(task.task_id, flush=True)
+time.sleep(120)   # killed here: the job reference never reaches the journal
+"""
+
+
+def test_a_driver_killed_after_its_create_is_followed_by_no_second_task(host, fresh_stub, tmp_path):
+    """A real driver process journals the attempt, creates the task, and is SIGKILLed before it
+    journals the job reference. The next driver finds the unsettled create in the journal and
+    sends that same try again: the stub answers with the first task, and makes no second one."""
+    import json
+    import os
+    import signal
+
+    from qtau.journal import Journal
+
+    config = {"executor": "braket_sv1", **fresh_stub.config()}
+    tasks_before, creates_before = len(fresh_stub.tasks), fresh_stub.creates
+    child = subprocess.Popen([sys.executable, "-c", CRASHING_DRIVER, str(tmp_path), json.dumps(config)],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        task_id = child.stdout.readline().strip()
+        assert task_id, child.stderr.read()
+        os.kill(child.pid, signal.SIGKILL)
+    finally:
+        if child.poll() is None:
+            os.kill(child.pid, signal.SIGKILL)
+        child.wait(timeout=30)
+    [made] = list(fresh_stub.tasks.values())[tasks_before:]
+    with Journal.open(tmp_path) as journal:
+        assert journal.unfinished_remote() == []
+        [unsettled] = journal.unsettled_creates()
+        attempt = unsettled.last_attempt
+        assert unsettled.task_id == task_id and attempt.attempt == 1 and attempt.resource_id == f"braket:{SV1}"
+        exe = executor_for(host, fresh_stub)
+        handle = exe.submit([CircuitJob(task_id, x0(), "braket", 40, attempt=attempt.attempt)])
+        journal.update_attempt(task_id, attempt.attempt, state="submitted", job_ref={"task_arns": handle.task_arns})
+        assert handle.task_arns == (made.arn,)
+        assert [t.task_id for t in journal.unfinished_remote()] == [task_id]
+    assert fresh_stub.creates - creates_before == 2 and len(fresh_stub.tasks) - tasks_before == 1
+    assert exe.result(handle, timeout=30)[0].counts == {"01": 40}

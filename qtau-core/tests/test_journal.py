@@ -140,7 +140,8 @@ def test_bad_attempt_state_is_refused(journal):
 
 
 def test_recovery_queries_sort_remote_local_finished_and_handed_out(tmp_path):
-    tasks = {name: QuantumTask(circuit=BELL) for name in ("remote", "local", "never_tried", "done", "handed")}
+    tasks = {name: QuantumTask(circuit=BELL) for name in ("remote", "local", "never_tried", "done", "handed",
+                                                          "unsettled")}
     with Journal.open(tmp_path) as journal:
         for task in tasks.values():
             journal.record_task(task)
@@ -150,13 +151,17 @@ def test_recovery_queries_sort_remote_local_finished_and_handed_out(tmp_path):
         journal.record_attempt(remote, 2, "braket:sv1", "braket", durable=True)
         journal.update_attempt(remote, 2, state="submitted", job_ref=ref)
         journal.record_attempt(tasks["local"].task_id, 1, "qiskit:aer_simulator", "qiskit", state="running")
+        journal.record_attempt(tasks["unsettled"].task_id, 1, "braket:sv1", "braket", durable=True)
         journal.record_result(result_for(tasks["done"]))
         journal.record_result(result_for(tasks["handed"]))
         journal.mark_handed_out([tasks["handed"].task_id])
     # A new service on the same directory reads what the first left.
     with Journal.open(tmp_path) as journal:
         ids = {t.task_id for t in journal.not_handed_out()}
-        assert ids == {tasks[n].task_id for n in ("remote", "local", "never_tried", "done")}
+        assert ids == {tasks[n].task_id for n in ("remote", "local", "never_tried", "done", "unsettled")}
+        [unsettled] = journal.unsettled_creates()
+        assert unsettled.task_id == tasks["unsettled"].task_id and unsettled.last_attempt.attempt == 1
+        assert unsettled.last_attempt.resource_id == "braket:sv1" and not unsettled.remote
         [again] = journal.unfinished_remote()
         assert again.task_id == remote and again.state == "running"
         assert again.last_attempt.attempt == 2 and again.last_attempt.job_ref == ref

@@ -262,6 +262,13 @@ class TaskRecord:
         last = self.last_attempt
         return last is not None and last.job_ref is not None
 
+    @property
+    def create_unsettled(self) -> bool:
+        """The last attempt was journaled `starting` and no job reference followed: a create may
+        have reached the provider, whose answer was lost with the process."""
+        last = self.last_attempt
+        return last is not None and last.job_ref is None and last.state == "starting"
+
 
 @attrs.frozen
 class ResultRecord:
@@ -623,10 +630,18 @@ class Journal:
         """Unfinished tasks whose last attempt holds a provider job reference: re-attach, never resubmit."""
         return [t for t in self._tasks("WHERE handed_out = 0 AND state IN ('submitted', 'running')") if t.remote]
 
+    def unsettled_creates(self) -> list[TaskRecord]:
+        """Unfinished tasks whose last attempt is `starting` with no job reference. On a provider
+        with idempotent creates (Braket's clientToken) send that same try again, same resource and
+        same attempt number, to get the job it may have made; on a local resource run it again."""
+        return [t for t in self._tasks("WHERE handed_out = 0 AND state IN ('submitted', 'running')")
+                if t.create_unsettled]
+
     def unfinished_local(self) -> list[TaskRecord]:
-        """Unfinished tasks with no provider job reference: run them again (their circuits are the
-        caller's to supply again; the journal keeps no circuit objects)."""
-        return [t for t in self._tasks("WHERE handed_out = 0 AND state IN ('submitted', 'running')") if not t.remote]
+        """Unfinished tasks with no provider job reference and no unsettled create: run them again
+        (their circuits are the caller's to supply again; the journal keeps no circuit objects)."""
+        return [t for t in self._tasks("WHERE handed_out = 0 AND state IN ('submitted', 'running')")
+                if not t.remote and not t.create_unsettled]
 
     def next_attempt(self, task_id: str) -> int:
         """The number the next attempt of `task_id` gets: one past every attempt journaled for it,
