@@ -432,3 +432,40 @@ def test_qtau_jobs_lists_the_journal(tmp_path, capsys):
     assert "no QTAU journal in" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         cli_main(["jobs", "--limit", "-1"])
+
+
+def test_payload_for_running_again_is_stored_made_late_or_dropped(tmp_path):
+    token = "payload-secret-" + "q9" * 10
+    Secret(token)
+    tasks = [QuantumTask(circuit=BELL) for _ in range(4)]
+    made_on: list[str] = []
+
+    def late():
+        made_on.append(threading.current_thread().name)
+        return pickle.dumps(BELL)
+
+    def broken():
+        raise TypeError("cannot pickle this circuit")
+
+    with Journal.open(tmp_path) as journal:
+        journal.record_task(tasks[0], payload=b"plain bytes")
+        journal.record_task(tasks[1], payload=late)
+        journal.record_task(tasks[2], payload=broken)
+        journal.record_task(tasks[3], payload=pickle.dumps({"token": token}))
+        got = {t.task_id: t.payload for t in journal.tasks()}
+    assert got[tasks[0].task_id] == b"plain bytes"
+    assert pickle.loads(got[tasks[1].task_id]) == BELL and made_on == ["qtau-journal"]
+    assert got[tasks[2].task_id] is None and got[tasks[3].task_id] is None
+    assert token.encode() not in b"".join(p.read_bytes() for p in tmp_path.iterdir())
+
+
+def test_next_attempt_does_not_wait_for_the_writer(tmp_path):
+    with Journal.open(tmp_path) as journal:
+        journal.record_attempt("t", 1, "braket:sv1", "braket", state="failed", durable=True)
+    with Journal.open(tmp_path, flush_interval=30) as journal:
+        assert journal.next_attempt("t") == 2  # from the earlier service's rows
+        journal.record_attempt("t", 2, "braket:sv1", "braket")
+        started = time.monotonic()
+        assert journal.next_attempt("t") == 3  # from this service's queued row
+        assert journal.next_attempt("other") == 1
+        assert time.monotonic() - started < 5

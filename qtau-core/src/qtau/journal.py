@@ -25,7 +25,7 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +51,8 @@ CREATE TABLE IF NOT EXISTS tasks (
     constraints  TEXT NOT NULL,
     state        TEXT NOT NULL,
     handed_out   INTEGER NOT NULL DEFAULT 0,
-    updated_at   REAL NOT NULL
+    updated_at   REAL NOT NULL,
+    payload      BLOB
 );
 CREATE TABLE IF NOT EXISTS attempts (
     task_id       TEXT NOT NULL,
@@ -89,12 +90,13 @@ UNFINISHED = ("submitted", "running")
 ATTEMPT_STATES = ("starting", "submitted", "running", "done", "failed", "cancelled")
 
 _UPSERT_TASK = (
-    "INSERT INTO tasks (task_id, submitted_at, summary, circuit_hash, shots, constraints, state, handed_out, updated_at)"
-    " VALUES (?, ?, ?, ?, ?, ?, 'submitted', 0, ?)"
+    "INSERT INTO tasks (task_id, submitted_at, summary, circuit_hash, shots, constraints, state, handed_out, updated_at,"
+    " payload) VALUES (?, ?, ?, ?, ?, ?, 'submitted', 0, ?, ?)"
     " ON CONFLICT(task_id) DO UPDATE SET submitted_at=excluded.submitted_at, summary=excluded.summary,"
     " circuit_hash=excluded.circuit_hash, shots=excluded.shots, constraints=excluded.constraints,"
-    " state='submitted', handed_out=0, updated_at=excluded.updated_at"
+    " state='submitted', handed_out=0, updated_at=excluded.updated_at, payload=excluded.payload"
 )
+_PAYLOAD = 7  # position of the payload in an _UPSERT_TASK row
 _UPSERT_ATTEMPT = (
     "INSERT INTO attempts (task_id, attempt, resource_id, provider, job_ref, state, started_at, ended_at, cost,"
     " currency, error_type, error_message) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -205,6 +207,23 @@ def task_constraints(task: Any) -> dict[str, Any]:
             if getattr(task, name, None) is not None}
 
 
+def _with_payload(params: tuple) -> tuple:
+    payload = params[_PAYLOAD]
+    if callable(payload):
+        try:
+            payload = payload()
+        except Exception:  # an unpicklable circuit just has no payload; it never stops the writer
+            payload = None
+    if payload is not None and (not isinstance(payload, (bytes, bytearray)) or holds_secret(payload)):
+        payload = None
+    return params[:_PAYLOAD] + (payload,) + params[_PAYLOAD + 1:]
+
+
+def holds_secret(blob: bytes) -> bool:
+    """Whether any secret value this process knows appears in `blob`."""
+    return redact(blob.decode("latin-1")) != blob.decode("latin-1")
+
+
 def _redacted_error(error: BaseException | str | None) -> tuple[str | None, str | None]:
     if error is None:
         return None, None
@@ -247,6 +266,7 @@ class TaskRecord:
     state: str
     handed_out: bool
     attempts: tuple[AttemptRecord, ...] = ()
+    payload: bytes | None = attrs.field(default=None, repr=False)
 
     @property
     def last_attempt(self) -> AttemptRecord | None:
@@ -330,6 +350,7 @@ class Journal:
         self._closing = False
         self._urgent = False
         self._closed = False
+        self._numbers: dict[str, int] = {}
         self._writer: threading.Thread | None = None
         if not self.readonly:
             self._writer = threading.Thread(target=self._write_loop, name="qtau-journal", daemon=True)
@@ -410,6 +431,9 @@ class Journal:
                 fix="write through the service that opened the journal",
             )
         with self._cond:
+            for sql, params in rows:
+                if sql is _UPSERT_ATTEMPT and params[1] > self._numbers.get(params[0], 0):
+                    self._numbers[params[0]] = params[1]
             before = len(self._queue)
             self._queue.extend(rows)
             self._queued += len(self._queue) - before
@@ -450,6 +474,7 @@ class Journal:
                 self._cond.notify_all()
 
     def _commit(self, batch: list[tuple[str, tuple]]) -> None:
+        batch = [(sql, _with_payload(params)) if sql is _UPSERT_TASK else (sql, params) for sql, params in batch]
         with self._db_lock:
             db = self._db
             db.execute("BEGIN IMMEDIATE")
@@ -497,12 +522,17 @@ class Journal:
         self._wait_committed(target)
 
     def record_task(self, task: Any, *, submitted_at: float | None = None, circuit_hash_: str | None = None,
-                    durable: bool = False) -> None:
-        """A task was submitted (state `submitted`, not handed out). Recording it again resets it."""
+                    payload: bytes | Callable[[], bytes | None] | None = None, durable: bool = False) -> None:
+        """A task was submitted (state `submitted`, not handed out). Recording it again resets it.
+
+        `payload` is what the service needs to run the task again after a crash (the journal
+        keeps no circuit objects of its own): bytes, or a function returning bytes that the
+        writer thread calls, so serialising costs the submitting thread nothing. A payload that
+        cannot be made, or that holds a known secret, is stored as NULL."""
         now = time.time()
         digest = circuit_hash_ if circuit_hash_ is not None else circuit_hash(task.circuit)
         self._put([(_UPSERT_TASK, (task.task_id, submitted_at or now, to_json(task_summary(task)), digest,
-                                   task.shots, to_json(task_constraints(task)), now))], durable)
+                                   task.shots, to_json(task_constraints(task)), now, payload))], durable)
 
     def record_attempt(self, task_id: str, attempt: int, resource_id: str, provider: str, *,
                        state: str = "starting", job_ref: Any = None, started_at: float | None = None,
@@ -585,8 +615,9 @@ class Journal:
 
     # -- reading -----------------------------------------------------------------------------------
 
-    def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
-        self.flush()
+    def _rows(self, sql: str, params: Sequence[Any] = (), flush: bool = True) -> list[sqlite3.Row]:
+        if flush:
+            self.flush()
         self._raise_failure()
         try:
             with self._db_lock:
@@ -610,6 +641,7 @@ class Journal:
             task_id=t["task_id"], submitted_at=t["submitted_at"], summary=_from_json(t["summary"]),
             circuit_hash=t["circuit_hash"], shots=t["shots"], constraints=_from_json(t["constraints"]),
             state=t["state"], handed_out=bool(t["handed_out"]), attempts=tuple(by_task.get(t["task_id"], ())),
+            payload=t["payload"],
         ) for t in tasks]
 
     def task(self, task_id: str) -> TaskRecord | None:
@@ -646,8 +678,12 @@ class Journal:
     def next_attempt(self, task_id: str) -> int:
         """The number the next attempt of `task_id` gets: one past every attempt journaled for it,
         in this service or an earlier one, so idempotency tokens never repeat across submissions."""
-        row = self._rows("SELECT MAX(attempt) AS n FROM attempts WHERE task_id = ?", (task_id,))[0]
-        return (row["n"] or 0) + 1
+        # Attempts this journal queued are in `_numbers`; earlier services' are committed, so the
+        # query needs no flush (which would wait for the writer on the submitting path).
+        row = self._rows("SELECT MAX(attempt) AS n FROM attempts WHERE task_id = ?", (task_id,), flush=False)[0]
+        with self._cond:
+            mine = self._numbers.get(task_id, 0)
+        return max(row["n"] or 0, mine) + 1
 
     def result(self, task_id: str) -> ResultRecord | None:
         rows = self._rows("SELECT * FROM results WHERE task_id = ?", (task_id,))
