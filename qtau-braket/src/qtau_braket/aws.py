@@ -34,6 +34,7 @@ STATES = {"CREATED": "queued", "QUEUED": "queued", "RUNNING": "running", "COMPLE
 PRECEDENCE = ("lost", "failed", "cancelled", "running", "queued", "done")
 RESULTS_FILE = "results.json"
 MAX_BATCH = 100
+STATUS_MAX_AGE_S = 1.0
 
 
 def check_available(dev: Any, resource_id: str) -> None:
@@ -102,7 +103,9 @@ class AwsDeviceExecutor(RemoteExecutor):
 
         for job in jobs:
             self._check(job)
-        check_available(sessions.device(self.ref, self.settings, max_age=0.0), self.resource.id)
+        # Device status read at most once a second: a burst of submissions costs one GetDevice, and
+        # CreateQuantumTask itself refuses an offline device.
+        check_available(sessions.device(self.ref, self.settings, max_age=STATUS_MAX_AGE_S), self.resource.id)
         folder = self.destination()
         circuits = [job.circuit for job in jobs]
         arns: list[str] = []

@@ -46,7 +46,8 @@ from qtau.worker import (
 
 #: Consecutive failed polls of one job before its task gives up on it (transient errors retry).
 MAX_POLL_ERRORS = 3
-IO_THREADS = 8
+#: Threads for blocking provider calls (HTTP): shared by every job, never one per job.
+IO_THREADS = 32
 #: Jobs per poll call when many are due at once.
 POLL_CHUNK = 50
 
