@@ -28,8 +28,8 @@ def x0() -> Circuit:
 
 def executor_for(host, stub, executor="braket_sv1", **extra):
     cfg = {"executor": executor, **stub.config(), **extra}
-    [res] = host.first("qtau_resources", executor=executor, config=cfg)
-    return host.first("qtau_create_executor", resource=res, config=cfg)
+    [res] = host.resources(executor, cfg)
+    return host.create_executor(res, cfg)
 
 
 def new_id() -> str:
@@ -61,7 +61,7 @@ def test_a_lost_create_answer_is_retried_into_the_same_task(host, fresh_stub, ho
     assert out.counts == {"01": 100}
     assert fresh_stub.creates - creates_before == 2  # botocore sent the create twice ...
     assert len(fresh_stub.tasks) - tasks_before == 1  # ... and the provider made one task
-    [task] = [fresh_stub.tasks[arn] for arn in handle.task_arns]
+    [task] = [fresh_stub.tasks[arn] for arn in handle["arns"]]
     assert fresh_stub.tasks_with_token(task.client_token) == [task]
 
 
@@ -79,12 +79,12 @@ def test_a_create_sent_again_after_giving_up_makes_no_second_task(host, fresh_st
     session.forget()
     again = executor_for(host, fresh_stub, max_retries=0)
     handle = again.submit([job])
-    assert handle.task_arns == (made.arn,)
+    assert handle["arns"] == [made.arn]
     assert len(fresh_stub.tasks) - tasks_before == 1
     assert again.result(handle, timeout=30)[0].counts == {"01": 50}
     # The next attempt of the same task is a new try: a new token and a new task.
     retry = again.submit([CircuitJob(job.task_id, x0(), "braket", 50, attempt=2)])
-    assert retry.task_arns != handle.task_arns and len(fresh_stub.tasks) - tasks_before == 2
+    assert retry["arns"] != handle["arns"] and len(fresh_stub.tasks) - tasks_before == 2
 
 
 def test_a_batch_with_a_lost_answer_creates_each_task_once(host, fresh_stub):
@@ -93,10 +93,10 @@ def test_a_batch_with_a_lost_answer_creates_each_task_once(host, fresh_stub):
     tasks_before = len(fresh_stub.tasks)
     fresh_stub.lose_create_responses(2, "error")
     handle = exe.submit(jobs)
-    assert len(fresh_stub.tasks) - tasks_before == 3 and len(set(handle.task_arns)) == 3
+    assert len(fresh_stub.tasks) - tasks_before == 3 and len(set(handle["arns"])) == 3
     outs = exe.result(handle, timeout=30)
     assert [sum(o.counts.values()) for o in outs] == [10, 20, 30]
-    for arn in handle.task_arns:
+    for arn in handle["arns"]:
         assert len(fresh_stub.tasks_with_token(fresh_stub.tasks[arn].client_token)) == 1
 
 
@@ -126,8 +126,8 @@ from qtau.plugins import PluginHost
 folder, config = sys.argv[1], json.loads(sys.argv[2])
 host = PluginHost(strict=True)
 host.register_module("braket", "qtau_braket.plugin")
-[res] = host.first("qtau_resources", executor="braket_sv1", config=config)
-exe = host.first("qtau_create_executor", resource=res, config=config)
+[res] = host.resources("braket_sv1", config)
+exe = host.create_executor(res, config)
 journal = Journal.open(folder)
 task = QuantumTask(circuit="OPENQASM 3.0; qubit[2] q; x q[0];", shots=40)
 journal.record_task(task)
@@ -168,8 +168,8 @@ def test_a_driver_killed_after_its_create_is_followed_by_no_second_task(host, fr
         assert unsettled.task_id == task_id and attempt.attempt == 1 and attempt.resource_id == f"braket:{SV1}"
         exe = executor_for(host, fresh_stub)
         handle = exe.submit([CircuitJob(task_id, x0(), "braket", 40, attempt=attempt.attempt)])
-        journal.update_attempt(task_id, attempt.attempt, state="submitted", job_ref={"task_arns": handle.task_arns})
-        assert handle.task_arns == (made.arn,)
+        journal.update_attempt(task_id, attempt.attempt, state="submitted", job_ref=handle)
+        assert handle["arns"] == [made.arn]
         assert [t.task_id for t in journal.unfinished_remote()] == [task_id]
     assert fresh_stub.creates - creates_before == 2 and len(fresh_stub.tasks) - tasks_before == 1
     assert exe.result(handle, timeout=30)[0].counts == {"01": 40}

@@ -130,6 +130,14 @@ class JournalVersionError(JournalError):
     """The journal was written by a newer QTAU whose schema this version cannot read."""
 
 
+class JobLostError(BackendUnavailableError):
+    """A provider no longer knows a job it accepted (HTTP 404 on poll): it cannot be re-attached."""
+
+
+class CancelRefusedError(QtauError):
+    """A provider refused to cancel a job (it may still run and bill). `job` names it."""
+
+
 __all__ = [
     "AuthenticationError",
     "BackendUnavailableError",
@@ -137,6 +145,8 @@ __all__ = [
     "ConfigurationError",
     "ExecutionError",
     "InvalidTaskError",
+    "JobLostError",
+    "CancelRefusedError",
     "JournalCorruptError",
     "JournalError",
     "JournalLockedError",

@@ -98,6 +98,8 @@ class BraketStub:
         self.bucket = BUCKET
         self.run_delay_s = run_delay_s
         self.hold = False
+        #: Answer CancelQuantumTask with a ValidationException (a provider refusing to cancel).
+        self.refuse_cancel = False
         self.devices: dict[str, Device] = {}
         self.tasks: dict[str, Task] = {}
         self.calls: list[str] = []
@@ -120,6 +122,7 @@ class BraketStub:
             self._fail_next.clear()
             self._lost_responses.clear()
             self.tokens.clear()
+            self.refuse_cancel = False
             self.devices = {arn: Device(arn, name, provider, kind, copy.deepcopy(caps), backend)
                             for arn, (name, provider, kind, caps, backend) in DEFAULT_DEVICES.items()}
 
@@ -206,6 +209,12 @@ class BraketStub:
     def tasks_with_token(self, token: str) -> list[Task]:
         """Every task created under `token` (AWS semantics: at most one)."""
         return [t for t in list(self.tasks.values()) if t.client_token == token]
+
+    def forget(self, arn: str) -> None:
+        """Drop a task, as if the provider lost it: GetQuantumTask answers 404 from now on."""
+        with self._lock:
+            self.tasks.pop(arn, None)
+            self.tokens = {key: value for key, value in self.tokens.items() if value[0] != arn}
 
     def release(self) -> None:
         self.hold = False
@@ -383,6 +392,8 @@ class _Handler(BaseHTTPRequestHandler):
             if task is None:
                 raise _ApiError(404, "ResourceNotFoundException", f"quantum task {unquote(parts[1])} not found")
             if method == "PUT" and parts[2:] == ["cancel"]:
+                if stub.refuse_cancel:
+                    raise _ApiError(400, "ValidationException", f"quantum task {task.arn} cannot be cancelled now")
                 with stub._lock:
                     if task.status not in TERMINAL:
                         task.status = "CANCELLING"
