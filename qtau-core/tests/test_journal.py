@@ -172,6 +172,17 @@ def test_recovery_queries_sort_remote_local_finished_and_handed_out(tmp_path):
         assert journal.next_attempt(remote) == 3 and journal.next_attempt(tasks["never_tried"].task_id) == 1
 
 
+def test_result_attempts_keep_their_provider_job_reference(journal):
+    task = QuantumTask(circuit=BELL)
+    journal.record_task(task)
+    ref = {"arns": ["arn:aws:braket:us-east-1:123456789012:quantum-task/x"], "explicit": [False]}
+    attempts = [Attempt("braket:sv1", False, 1.0, 2.0, "TaskTimeoutError", "slow", job=json.dumps(ref)),
+                Attempt("qiskit:aer_simulator", True, 2.0, 3.0)]
+    journal.record_result(result_for(task, attempts=attempts))
+    first, second = journal.task(task.task_id).attempts
+    assert first.job_ref == ref and second.job_ref is None
+
+
 def test_update_keeps_job_ref_and_cost_it_does_not_repeat(journal):
     task = QuantumTask(circuit=BELL)
     journal.record_task(task)

@@ -601,8 +601,10 @@ class Journal:
         for number, att in enumerate(attempts, start=first):
             error_type = None if att.ok else (att.error_type or None)
             message = redact(att.message)[:ERROR_CHARS] if (not att.ok and att.message) else None
+            job = getattr(att, "job", "") or None  # the provider's job reference, already JSON text
             rows.append((_UPSERT_ATTEMPT, (
-                task_id, number, att.resource_id, provider or att.resource_id.split(":", 1)[0], None,
+                task_id, number, att.resource_id, provider or att.resource_id.split(":", 1)[0],
+                redact(job) if job else None,
                 "done" if att.ok else "failed", att.started_at, att.ended_at, None, None, error_type, message,
             )))
         return rows
