@@ -102,6 +102,11 @@ class TaskTimeoutError(QtauError):
     """A task or a wait did not finish within its timeout."""
 
 
+class CircuitFunctionTimeoutError(TaskTimeoutError, InvalidTaskError):
+    """A task's circuit function did not return within the task's timeout. The task ends here:
+    the function is the task's own input, so trying another resource would hang again."""
+
+
 class TaskCancelledError(QtauError):
     """A task was cancelled before it produced a result."""
 
@@ -110,6 +115,7 @@ __all__ = [
     "AuthenticationError",
     "BackendUnavailableError",
     "CircuitConversionError",
+    "CircuitFunctionTimeoutError",
     "ConfigurationError",
     "ExecutionError",
     "InvalidTaskError",

@@ -18,6 +18,7 @@ import attrs
 
 from qtau.circuits import Circuits
 from qtau.errors import (
+    CircuitFunctionTimeoutError,
     CircuitConversionError,
     ExecutionError,
     InvalidTaskError,
@@ -28,6 +29,7 @@ from qtau.errors import (
 from qtau.executor import CircuitJob, Executor
 from qtau.plugins import HostSpec, PluginHost, host_for, mapping_items
 from qtau.secrets import redact
+from qtau.threads import CallTimedOut, call_with_timeout
 from qtau.types import Attempt, Outcome, QuantumTask, Resource, Result, Timings
 
 
@@ -116,8 +118,15 @@ def resolve_circuit(task: QuantumTask, circuits: Circuits) -> tuple[Any, str]:
         return circuit, fmt
     if callable(circuit):
         name = getattr(circuit, "__name__", type(circuit).__name__)
+        factory = circuit
         try:
-            circuit = circuit(*task.args, **task.kwargs)
+            circuit = call_with_timeout(lambda: factory(*task.args, **task.kwargs), task.timeout)
+        except CallTimedOut:
+            raise CircuitFunctionTimeoutError(
+                f"the circuit function {name}() did not return within the task's timeout of {task.timeout} s",
+                field="timeout", value=task.timeout,
+                fix="make the function return sooner, or raise QuantumTask(timeout=...)",
+            ) from None
         except QtauError:
             raise
         except Exception as err:
@@ -134,28 +143,15 @@ def resolve_circuit(task: QuantumTask, circuits: Circuits) -> tuple[Any, str]:
 
 
 def _run_jobs(executor: Executor, jobs: Sequence[CircuitJob], timeout: float | None) -> list[Outcome]:
-    if timeout is None:
-        return executor.result(executor.submit(jobs), None)
-    # A hung backend must not hang the task: run it in a watchdog thread and give up at timeout.
-    box: dict[str, Any] = {}
-
-    def target() -> None:
-        try:
-            box["value"] = executor.result(executor.submit(jobs), timeout)
-        except BaseException as err:
-            box["error"] = err
-
-    thread = threading.Thread(target=target, name="qtau-attempt", daemon=True)
-    thread.start()
-    thread.join(timeout)
-    if thread.is_alive():
+    # A hung backend must not hang the task: the call runs on a long-lived thread (qtau.threads)
+    # and the task gives up at timeout.
+    try:
+        return call_with_timeout(lambda: executor.result(executor.submit(jobs), timeout), timeout)
+    except CallTimedOut:
         raise TaskTimeoutError(
             f"{executor.resource.id} did not finish within {timeout} s", field="timeout", value=timeout,
             fix="raise the task's timeout, or let QDREAMER fail over to another resource",
-        )
-    if "error" in box:
-        raise box["error"]
-    return box["value"]
+        ) from None
 
 
 def _attempt(resource_id: str, started: float, err: BaseException | None = None) -> Attempt:

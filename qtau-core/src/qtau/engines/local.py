@@ -1,19 +1,22 @@
 """ExecutionEngine.LOCAL: an in-process thread pool with Future handles.
 
-Threads suit simulators, which release the GIL in their native code. The pool is created at
-start, so `PilotComputeService(...)` with LOCAL is ready in milliseconds.
+Threads suit simulators, which release the GIL in their native code. The pool is process-wide
+and its threads live as long as the process (`qtau.threads` says why: qiskit 2.6 crashes when the
+thread that first imported it has exited); a service's shutdown cancels only its own futures.
 """
 
 from __future__ import annotations
 
 import concurrent.futures as cf
 import os
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from qtau.engines.base import Engine
 from qtau.errors import TaskTimeoutError
 from qtau.plugins import missing_plugins
+from qtau.threads import shared_pool
 
 
 class LocalEngine(Engine):
@@ -22,14 +25,24 @@ class LocalEngine(Engine):
     def __init__(self, max_workers: int | None = None, **_: Any) -> None:
         self.max_workers = max_workers or min(32, (os.cpu_count() or 1) + 2)
         self._pool: cf.ThreadPoolExecutor | None = None
+        self._pending: set[cf.Future] = set()
+        self._pending_lock = threading.Lock()
 
     def start(self) -> None:
         if self._pool is None:
-            self._pool = cf.ThreadPoolExecutor(self.max_workers, thread_name_prefix="qtau-local")
+            self._pool = shared_pool(self.max_workers)
 
     def submit(self, fn: Callable[[Any], Any], payload: Any) -> cf.Future:
         self.start()
-        return self._pool.submit(fn, payload)
+        future = self._pool.submit(fn, payload)
+        with self._pending_lock:
+            self._pending.add(future)
+        future.add_done_callback(self._forget)
+        return future
+
+    def _forget(self, future: cf.Future) -> None:
+        with self._pending_lock:
+            self._pending.discard(future)
 
     def submit_batch(self, fn: Callable[[Any], list], payload: Any, n: int) -> list[cf.Future]:
         whole = self.submit(fn, payload)
@@ -79,6 +92,9 @@ class LocalEngine(Engine):
         """Futures call back by themselves."""
 
     def shutdown(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = None
+        # The pool is shared and outlives this engine: cancel what this engine queued, nothing else.
+        with self._pending_lock:
+            pending, self._pending = list(self._pending), set()
+        for future in pending:
+            future.cancel()
+        self._pool = None
