@@ -9,8 +9,8 @@ import threading
 import time
 
 import pytest
-from qtau.engines.local import LocalEngine
 import qtau.threads as threads_mod
+from qtau.engines.local import LocalEngine
 from qtau.threads import CallTimedOut, call_with_timeout
 
 

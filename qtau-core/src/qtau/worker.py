@@ -18,8 +18,8 @@ import attrs
 
 from qtau.circuits import Circuits
 from qtau.errors import (
-    CircuitFunctionTimeoutError,
     CircuitConversionError,
+    CircuitFunctionTimeoutError,
     ExecutionError,
     InvalidTaskError,
     PluginError,
