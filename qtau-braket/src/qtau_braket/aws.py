@@ -86,7 +86,7 @@ class AwsDeviceExecutor(Executor):
             try:
                 bucket = self.session.default_bucket()
             except Exception as err:
-                raise sessions.classify(err, "finding the default Braket results bucket", self.settings) from err
+                raise sessions.classify(err, "finding the default Braket results bucket", self.settings) from None
         return bucket, self.settings.prefix
 
     def _check(self, job: CircuitJob) -> None:
@@ -122,7 +122,7 @@ class AwsDeviceExecutor(Executor):
         except Exception as err:
             if arns:
                 self._cancel_quietly(arns)
-            raise sessions.classify(err, f"creating tasks on {self.ref.arn}", self.settings) from err
+            raise sessions.classify(err, f"creating tasks on {self.ref.arn}", self.settings) from None
         explicit = tuple(any(i.operator.name == "Measure" for i in c.instructions) for c in circuits)
         return Handle(tuple(arns), explicit, time.time())
 
@@ -132,7 +132,7 @@ class AwsDeviceExecutor(Executor):
         try:
             return self.session.get_quantum_task(arn)
         except Exception as err:
-            raise sessions.classify(err, f"reading task {arn}", self.settings) from err
+            raise sessions.classify(err, f"reading task {arn}", self.settings) from None
 
     def _fetch(self, arn: str, meta: Mapping[str, Any], explicit: bool) -> Outcome:
         from braket.tasks import GateModelQuantumTaskResult
@@ -143,7 +143,7 @@ class AwsDeviceExecutor(Executor):
             body = self.session.retrieve_s3_object_body(meta["outputS3Bucket"], f"{meta['outputS3Directory']}/{RESULTS_FILE}")
             result = GateModelQuantumTaskResult.from_string(body)
         except Exception as err:
-            raise sessions.classify(err, f"reading the result of task {arn} from S3", self.settings) from err
+            raise sessions.classify(err, f"reading the result of task {arn} from S3", self.settings) from None
         return Outcome(
             counts=common_order(result.measurement_counts),
             metadata={"task_arn": arn, "device_arn": self.ref.arn, "measured_qubits": list(result.measured_qubits),
@@ -237,4 +237,4 @@ def create_executor(resource: Resource, config: Mapping[str, Any]) -> AwsDeviceE
     except QtauError:
         raise
     except Exception as err:
-        raise sessions.classify(err, f"opening a session for {ref.arn}") from err
+        raise sessions.classify(err, f"opening a session for {ref.arn}") from None

@@ -123,8 +123,18 @@ class Circuits:
     def detect(self, circuit: Any) -> str:
         return detect_format(self.host, circuit)
 
-    def summary(self, circuit: Any, fmt: str) -> CircuitSummary | None:
-        return self.host.first("qtau_circuit_summary", circuit=circuit, circuit_format=fmt)
+    def summary(self, circuit: Any, fmt: str, declared: bool = False) -> CircuitSummary | None:
+        """The circuit's summary, or None when no plugin summarises `fmt`. When plugins tried and
+        failed (an undefined gate, a mislabelled `circuit_format`), their error is the answer."""
+        before = len(self.host.failures)
+        found = self.host.first("qtau_circuit_summary", circuit=circuit, circuit_format=fmt)
+        if found is None:
+            failed = [f for f in self.host.failures[before:] if f.stage == "qtau_circuit_summary"]
+            if failed:
+                from qtau.validation import unreadable_circuit
+
+                raise unreadable_circuit(fmt, declared, failed[-1])
+        return found
 
     def path_names(self, source: str, targets: Sequence[str]) -> tuple[str, ...] | None:
         chain = self.graph.path(source, targets)

@@ -48,6 +48,10 @@ class ConfigurationError(QtauError):
     """A pilot description, QDREAMER configuration or environment variable is invalid."""
 
 
+class InvalidArgumentError(ConfigurationError):
+    """An argument of a QTAU call is invalid: a wait's timeout, a worker count, a chunk count."""
+
+
 class UnknownExecutorError(ConfigurationError):
     """No installed plugin serves the executor named in a pilot description."""
 
@@ -118,6 +122,7 @@ __all__ = [
     "CircuitFunctionTimeoutError",
     "ConfigurationError",
     "ExecutionError",
+    "InvalidArgumentError",
     "InvalidTaskError",
     "NoSuitableResourceError",
     "PluginError",

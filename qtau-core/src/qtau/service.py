@@ -24,6 +24,7 @@ from typing import Any
 
 import attrs
 
+from qtau import validation
 from qtau.circuits import Circuits
 from qtau.dreamer import DreamerConfig, QDreamer
 from qtau.engines import ExecutionEngine, create_engine
@@ -49,6 +50,8 @@ PILOT_KEYS = frozenset({
     "ray_address", "conda_environment", "scheduler_script_commands",
 })
 RESOURCE_TYPES = ("quantum",)
+#: `quantum` section keys QTAU itself reads (plugins check their own).
+CORE_QUANTUM_KEYS = ("executor", "noise", "backend_options")
 
 
 def _is_secret_key(key: str) -> bool:
@@ -104,6 +107,9 @@ class PilotComputeService:
         task_id_memory: int = 10_000,
     ) -> None:
         self.execution_engine = ExecutionEngine.parse(execution_engine)
+        max_workers = validation.optional_count(max_workers, "max_workers", 4)
+        batch_chunks = validation.optional_count(batch_chunks, "batch_chunks", 4)
+        task_id_memory = validation.optional_count(task_id_memory, "task_id_memory", 10_000)
         self.working_directory = working_directory
         self.host = plugins if plugins is not None else default_host()
         self.circuits = Circuits(self.host)
@@ -171,6 +177,8 @@ class PilotComputeService:
                 value=None if not isinstance(quantum, Mapping) else quantum.get("executor"),
                 fix="add 'quantum': {'executor': 'qiskit_local'} (or another installed executor)",
             )
+        validation.reject_misspelled_keys(desc, PILOT_KEYS)
+        validation.reject_misspelled_keys(quantum, CORE_QUANTUM_KEYS, "quantum")
         executor = quantum["executor"]
         if not isinstance(executor, str):
             raise ConfigurationError(
@@ -277,7 +285,7 @@ class PilotComputeService:
         runs in parallel, so a big burst uses every worker and each chunk is one backend call.
         """
         self._check_open()
-        tasks = [self._check_task(t) for t in tasks]
+        tasks = [self._check_task(t) for t in validation.task_list(tasks)]
         self.engine.poll()
         groups: dict[str, list[tuple[int, QuantumTask, tuple]]] = {}
         try:
@@ -335,11 +343,14 @@ class PilotComputeService:
                 ) from None
         if isinstance(task, QuantumTask):
             return self._resolve(task.task_id)
+        if not self.engine.owns(task):
+            raise validation.foreign_handle(task, "this call")
         return task
 
     def wait_tasks(self, tasks: Sequence[Any], timeout: float | None = None) -> None:
         """Block until every task is done. Past `timeout` seconds: TaskTimeoutError (tasks go on)."""
-        handles = [self._resolve(t) for t in tasks]
+        timeout = validation.optional_timeout(timeout)
+        handles = [self._resolve(t) for t in validation.handle_list(tasks, "wait_tasks")]
         _, pending = self.engine.wait(handles, timeout)
         self.engine.poll(force=True)
         if pending:
@@ -360,7 +371,9 @@ class PilotComputeService:
                     return_exceptions: bool = False) -> list[Any]:
         """Results in the order given, fetched in one round trip. A failed task raises its
         QtauError, or with `return_exceptions=True` its error takes the result's place."""
-        values = self.engine.get_many([self._resolve(t) for t in tasks], timeout)
+        timeout = validation.optional_timeout(timeout)
+        handles = [self._resolve(t) for t in validation.handle_list(tasks, "get_results")]
+        values = self.engine.get_many(handles, timeout)
         self.check_plugins()
         out: list[Any] = []
         for value in values:
@@ -375,8 +388,8 @@ class PilotComputeService:
     def cancel(self, tasks: Sequence[Any] | None = None) -> None:
         """Cancel the given tasks; with no argument, shut the whole service down (Pilot-Quantum)."""
         if tasks is not None:
-            for task in tasks:
-                self.engine.cancel(self._resolve(task))
+            for handle in [self._resolve(t) for t in validation.handle_list(tasks, "cancel")]:
+                self.engine.cancel(handle)
             return
         self.close()
 

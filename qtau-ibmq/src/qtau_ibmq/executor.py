@@ -177,7 +177,7 @@ class SamplerExecutor(Executor):
             raise ExecutionError(
                 f"{self.resource.id} refused the batch: {type(err).__name__}: {err}",
                 fix="check the circuits and the sampler options",
-            ) from err
+            ) from None
         return Handle(job, str(job.job_id()), tuple(a for _, a in prepared),
                       tuple(int(isa.depth()) for isa, _ in prepared))
 
@@ -199,7 +199,7 @@ class SamplerExecutor(Executor):
             return job.result()
         except Exception as err:
             if not self.local:
-                raise connect.classify(err, f"reading job {handle.job_id}", self.account) from err
+                raise connect.classify(err, f"reading job {handle.job_id}", self.account) from None
             raise ExecutionError(
                 f"job {handle.job_id} on {self.resource.id} failed: {type(err).__name__}: {err}",
                 fix="see the cause; a circuit the simulator rejects fails the same way on every retry",

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from qtau.engines.base import Engine
-from qtau.errors import TaskTimeoutError
+from qtau.errors import TaskCancelledError, TaskTimeoutError
 from qtau.plugins import missing_plugins
 from qtau.threads import shared_pool
 
@@ -69,6 +69,11 @@ class LocalEngine(Engine):
     def get(self, handle: cf.Future, timeout: float | None = None) -> Any:
         try:
             return handle.result(timeout)
+        except cf.CancelledError:
+            raise TaskCancelledError(
+                "the task was cancelled before it produced a result", field="task", value="cancelled",
+                fix="submit the task again if you still need its result",
+            ) from None
         except cf.TimeoutError as err:
             raise TaskTimeoutError(
                 f"task not done within {timeout} s", field="timeout", value=timeout,
