@@ -47,9 +47,9 @@ def test_shutdown_cancels_only_that_engines_queued_futures():
 
 def test_timed_calls_return_values_raise_errors_and_reuse_threads():
     call_with_timeout(_thread, 10)
-    before = threads_mod._timed.started
+    before = threads_mod.long_lived.started
     threads = {call_with_timeout(_thread, 10) for _ in range(5)}
-    assert threads_mod._timed.started == before, "sequential calls take idle threads, start none"
+    assert threads_mod.long_lived.started == before, "sequential calls take idle threads, start none"
     assert all(t.is_alive() for t in threads)
     with pytest.raises(ZeroDivisionError):
         call_with_timeout(lambda: 1 / 0, 10)

@@ -81,7 +81,8 @@ class _ReusableThreads:
         return self._count
 
 
-_timed = _ReusableThreads("qtau-timed")
+#: Reusable threads that never exit: timed calls, QDREAMER's monitor, anything that may run SDK code.
+long_lived = _ReusableThreads("qtau-long-lived")
 
 
 class CallTimedOut(TimeoutError):
@@ -92,7 +93,7 @@ def call_with_timeout(fn: Callable[[], Any], timeout: float | None) -> Any:
     """`fn()`, or `CallTimedOut` once `timeout` seconds pass (fn goes on, on its own thread)."""
     if timeout is None:
         return fn()
-    future = _timed.submit(fn)
+    future = long_lived.submit(fn)
     try:
         return future.result(timeout)
     except cf.TimeoutError:
