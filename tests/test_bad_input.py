@@ -150,7 +150,7 @@ def test_misspelled_dreamer_setting_gets_did_you_mean(pcs):
 
 
 def test_plugin_keys_far_from_any_known_key_still_pass(pcs):
-    pilot = pcs.create_pilot({**QISKIT, "ibmqx_token": "not-used-here-123", "name": "other"})
+    pilot = pcs.create_pilot({**QISKIT, "ibmqx_token": "not-used-here-123", "tape": "x", "name": "other"})
     assert pilot.name == "other"
 
 

@@ -15,8 +15,11 @@ from typing import Any
 
 from qtau.errors import ConfigurationError, InvalidArgumentError, InvalidTaskError, QtauError
 
-#: difflib ratio above which an unknown key is taken for a misspelling of a known one.
-TYPO_CUTOFF = 0.75
+#: difflib ratio from which an unknown key is taken for a misspelling of a known one ("nosie" vs
+#: "noise" is 0.8; "type" vs "tape", a plausible plugin key, is 0.75 and passes).
+TYPO_CUTOFF = 0.8
+#: Keys shorter than this are never called misspellings (too many short words are near each other).
+TYPO_MIN_LENGTH = 4
 
 
 def is_number(value: Any) -> bool:
@@ -80,7 +83,7 @@ def reject_misspelled_keys(keys: Iterable[str], known: Iterable[str], where: str
     sections such as a pilot description carry plugins' own keys (credentials, endpoints)."""
     known = list(known)
     for key in keys:
-        if not isinstance(key, str) or key in known:
+        if not isinstance(key, str) or key in known or len(key) < TYPO_MIN_LENGTH:
             continue
         meant = did_you_mean(key, known)
         if meant is not None:
