@@ -96,6 +96,10 @@ class TaskRegistry:
             return found
         if isinstance(task, QuantumTask):
             return self.resolve(task.task_id)
+        if not self.engine.owns(task):
+            from qtau import validation
+
+            raise validation.foreign_handle(task, "this call")
         return task
 
     def in_flight(self) -> int:

@@ -21,6 +21,7 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from qtau import validation
 from qtau.circuits import Circuits
 from qtau.dreamer import DreamerConfig, QDreamer
 from qtau.engines import ExecutionEngine, create_engine
@@ -61,6 +62,9 @@ class PilotComputeService:
         task_id_memory: int = 10_000,
     ) -> None:
         self.execution_engine = ExecutionEngine.parse(execution_engine)
+        max_workers = validation.optional_count(max_workers, "max_workers", 4)
+        batch_chunks = validation.optional_count(batch_chunks, "batch_chunks", 4)
+        task_id_memory = validation.optional_count(task_id_memory, "task_id_memory", 10_000)
         self.working_directory = working_directory
         self.host = plugins if plugins is not None else default_host()
         self.circuits = Circuits(self.host)
@@ -212,7 +216,7 @@ class PilotComputeService:
         a remote resource is one provider batch.
         """
         self._check_open()
-        tasks = [self._check_task(t) for t in tasks]
+        tasks = [self._check_task(t) for t in validation.task_list(tasks)]
         self.engine.poll()
         groups: dict[str, list[tuple[int, TaskPayload]]] = {}
         now = time.time()
@@ -264,7 +268,8 @@ class PilotComputeService:
 
     def wait_tasks(self, tasks: Sequence[Any], timeout: float | None = None) -> None:
         """Block until every task is done. Past `timeout` seconds: TaskTimeoutError (tasks go on)."""
-        handles = [self._resolve(t) for t in tasks]
+        timeout = validation.optional_timeout(timeout)
+        handles = [self._resolve(t) for t in validation.handle_list(tasks, "wait_tasks")]
         _, pending = self.engine.wait(handles, timeout)
         self.engine.poll(force=True)
         if pending:
@@ -285,7 +290,9 @@ class PilotComputeService:
                     return_exceptions: bool = False) -> list[Any]:
         """Results in the order given, fetched in one round trip. A failed task raises its
         QtauError, or with `return_exceptions=True` its error takes the result's place."""
-        values = self.engine.get_many([self._resolve(t) for t in tasks], timeout)
+        timeout = validation.optional_timeout(timeout)
+        handles = [self._resolve(t) for t in validation.handle_list(tasks, "get_results")]
+        values = self.engine.get_many(handles, timeout)
         self.check_plugins()
         out: list[Any] = []
         for value in values:
@@ -304,8 +311,8 @@ class PilotComputeService:
         every provider job still in flight and waits (bounded) until the provider has them.
         """
         if tasks is not None:
-            for task in tasks:
-                self.engine.cancel(self._resolve(task))
+            for handle in [self._resolve(t) for t in validation.handle_list(tasks, "cancel")]:
+                self.engine.cancel(handle)
             return
         self.close()
 

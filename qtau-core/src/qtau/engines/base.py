@@ -67,6 +67,10 @@ class Engine(abc.ABC):
         """Cancel a handle that has not finished."""
 
     @abc.abstractmethod
+    def owns(self, handle: Any) -> bool:
+        """Whether `handle` is one of this engine's kind (a foreign object is the caller's mistake)."""
+
+    @abc.abstractmethod
     def check_plugins(self, spec: Any) -> Callable[[float | None], list[str]]:
         """Start checking that plugin modules import where tasks run (each Ray node). Returns a
         function that waits up to a timeout and lists what is missing; empty when all are there."""

@@ -302,6 +302,11 @@ class RayEngine(Engine):
             pass
         self._tracker_actor = None
 
+    def owns(self, handle: Any) -> bool:
+        import ray
+
+        return isinstance(handle, ray.ObjectRef)
+
     def check_plugins(self, spec: Any) -> Callable[[float | None], list[str]]:
         """Start importing the driver's plugins on every alive node; return a function that waits
         (up to a timeout) and lists what is missing where. Start-up does not wait for it."""
