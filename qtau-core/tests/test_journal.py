@@ -106,12 +106,12 @@ def test_factory_task_summary_keeps_no_arguments(journal):
     def factory(theta, secret_note):
         return BELL
 
-    task = QuantumTask(circuit=factory, args=("abc-def-ghi",), kwargs={"secret_note": "pass-word-123"},
-                       resource="qiskit:aer_simulator")
+    task = QuantumTask(circuit=factory, args=(0.3,), kwargs={"secret_note": "pass-word-123"},
+                       resource_config={"resource": "abc-def-ghi"})
     journal.record_task(task)
     summary = journal.task(task.task_id).summary
     assert summary["circuit_kind"] == "factory" and summary["n_args"] == 2
-    assert summary["resource"] == "qiskit:aer_simulator"
+    assert summary["resource_config_keys"] == ["resource"]
     assert journal.task(task.task_id).circuit_hash is None
     journal.close()
     raw = b"".join(p.read_bytes() for p in journal.path.parent.iterdir() if p.name.startswith(FILE_NAME))

@@ -77,7 +77,7 @@ class AwsDeviceExecutor(RemoteExecutor):
             try:
                 bucket = self.session.default_bucket()
             except Exception as err:
-                raise sessions.classify(err, "finding the default Braket results bucket", self.settings) from err
+                raise sessions.classify(err, "finding the default Braket results bucket", self.settings) from None
         return bucket, self.settings.prefix
 
     def _check(self, job: CircuitJob) -> None:

@@ -144,10 +144,15 @@ class Circuits:
     def detect(self, circuit: Any) -> str:
         return detect_format(self.host, circuit)
 
-    def summary(self, circuit: Any, fmt: str) -> CircuitSummary | None:
-        """The circuit's summary: core reads OpenQASM text itself (so no SDK plugin is needed just
-        to rank a QASM task); other formats, and QASM constructs core does not follow, are asked of
-        the plugins. A plugin that fails here is reported as that plugin's failure."""
+    def summary(self, circuit: Any, fmt: str, declared: bool = False) -> CircuitSummary | None:
+        """The circuit's summary, or None when no plugin summarises `fmt`.
+
+        Core reads OpenQASM text itself (so no SDK plugin is needed just to rank a QASM task);
+        other formats, and QASM constructs core does not follow, are asked of the plugins. When a
+        plugin fails on a circuit whose format the user declared (`circuit_format=`), the circuit is
+        what is wrong (InvalidTaskError naming the parse error); on a detected format it is the
+        plugin's failure (PluginError naming the plugin).
+        """
         if isinstance(circuit, str) and fmt in (OPENQASM2, OPENQASM3):
             from qtau.qasm_summary import summarize
 
@@ -155,7 +160,15 @@ class Circuits:
                 return summarize(circuit, "2" if fmt == OPENQASM2 else "3")
             except ValueError:
                 pass  # a construct core does not follow: the plugins may
-        return self.host.call("qtau_circuit_summary", required=True, circuit=circuit, circuit_format=fmt)
+        before = len(self.host.failures)
+        found = self.host.call("qtau_circuit_summary", required=not declared, circuit=circuit, circuit_format=fmt)
+        if found is None and declared:
+            failed = [f for f in self.host.failures[before:] if f.stage == "qtau_circuit_summary"]
+            if failed:
+                from qtau.validation import unreadable_circuit
+
+                raise unreadable_circuit(fmt, declared, failed[-1])
+        return found
 
     def path_names(self, source: str, targets: Sequence[str]) -> tuple[str, ...] | None:
         chain = self.graph.path(source, targets)

@@ -83,7 +83,9 @@ def cmd_doctor(host: PluginHost, _: argparse.Namespace) -> int:
 def cmd_demo(host: PluginHost, args: argparse.Namespace) -> int:
     from qtau.service import PilotComputeService
     from qtau.types import QuantumTask
+    from qtau.validation import finite_number
 
+    finite_number(args.burst, "--burst", low=0, integer=True, fix="pass --burst 12, or --burst 0 for no burst")
     started = time.perf_counter()
     executors = args.executor or [e for e in DEMO_EXECUTORS if _served(host, e)]
     if not executors:

@@ -48,6 +48,10 @@ class ConfigurationError(QtauError):
     """A pilot description, QDREAMER configuration or environment variable is invalid."""
 
 
+class InvalidArgumentError(ConfigurationError):
+    """An argument of a QTAU call is invalid: a wait's timeout, a worker count, a chunk count."""
+
+
 class UnknownExecutorError(ConfigurationError):
     """No installed plugin serves the executor named in a pilot description."""
 
@@ -102,6 +106,11 @@ class TaskTimeoutError(QtauError):
     """A task or a wait did not finish within its timeout."""
 
 
+class CircuitFunctionTimeoutError(TaskTimeoutError, InvalidTaskError):
+    """A task's circuit function did not return within the task's timeout. The task ends here:
+    the function is the task's own input, so trying another resource would hang again."""
+
+
 class TaskCancelledError(QtauError):
     """A task was cancelled before it produced a result."""
 
@@ -142,8 +151,10 @@ __all__ = [
     "AuthenticationError",
     "BackendUnavailableError",
     "CircuitConversionError",
+    "CircuitFunctionTimeoutError",
     "ConfigurationError",
     "ExecutionError",
+    "InvalidArgumentError",
     "InvalidTaskError",
     "JobLostError",
     "CancelRefusedError",

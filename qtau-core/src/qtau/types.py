@@ -195,11 +195,11 @@ def _check_optional_number(low: float, high: float | None):
     def check(instance, attribute, value):
         if value is None:
             return
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and value >= low
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and value >= low and math.isfinite(value)
         if ok and high is not None:
             ok = value <= high
         if not ok:
-            bound = f"between {low} and {high}" if high is not None else f"at least {low}"
+            bound = f"between {low} and {high}" if high is not None else f"at least {low} and finite"
             raise InvalidTaskError(
                 f"{attribute.name} must be a number {bound}", field=attribute.name, value=value,
                 fix=f"pass {attribute.name}=None to drop the constraint",
@@ -297,6 +297,16 @@ class QuantumTask:
                 "a QuantumTask needs a circuit", field="circuit", value=None,
                 fix="pass a Qiskit/Braket/PennyLane circuit, OpenQASM text, or a function returning one",
             )
+        if isinstance(self.circuit, str) and self.circuit_format in ("openqasm2", "openqasm3"):
+            from qtau.circuits import qasm_format
+
+            written = qasm_format(self.circuit)
+            if written is not None and written != self.circuit_format:
+                raise InvalidTaskError(
+                    f"circuit_format={self.circuit_format!r}, but the program's header says {written}",
+                    field="circuit_format", value=self.circuit_format,
+                    fix=f"pass circuit_format={written!r}, or leave it out to read the header",
+                )
 
 
 @attrs.frozen

@@ -185,7 +185,7 @@ class LocalSamplerExecutor(SamplerExecutor, LocalExecutor):
             raise ExecutionError(
                 f"{self.resource.id} failed: {type(err).__name__}: {err}",
                 fix="see the cause; a circuit the simulator rejects fails the same way on every retry",
-            ) from err
+            ) from None
         return self.outcomes(primitive, str(job.job_id()), added, depths)
 
 

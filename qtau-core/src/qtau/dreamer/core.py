@@ -21,12 +21,13 @@ from typing import Any
 
 import attrs
 
+from qtau import validation
 from qtau.circuits import Circuits, fingerprint, missing_path_hint
 from qtau.dreamer.cache import KINDS, ProviderCache
 from qtau.dreamer.config import DreamerConfig, weights_for
 from qtau.dreamer.explanation import Explanation
 from qtau.dreamer.ranking import Candidate, Plan, Shape
-from qtau.errors import ConfigurationError, InvalidTaskError, NoSuitableResourceError, QtauError
+from qtau.errors import InvalidTaskError, NoSuitableResourceError, QtauError
 from qtau.payloads import Placement
 from qtau.plugins import PluginHost
 from qtau.types import Attempt, CircuitSummary, QuantumTask, Resource
@@ -193,7 +194,7 @@ class QDreamer:
                 fmt = self.host.call("qtau_circuit_format", circuit=circuit)
                 if fmt is None and not callable(circuit):
                     self.circuits.detect(circuit)  # raises the unsupported-circuit error
-        summary = self.circuits.summary(circuit, fmt) if fmt else None
+        summary = self.circuits.summary(circuit, fmt, task.circuit_format is not None) if fmt else None
         if summary is None:
             if fmt is not None:
                 raise InvalidTaskError(
@@ -237,6 +238,7 @@ class QDreamer:
 
     def _plan(self, snap: _Snapshot, task: QuantumTask) -> tuple[Plan, str | None]:
         summary, fmt, skey = self._summary(task)
+        validation.declared_width(task, summary.num_qubits)
         pin = task.pin
         key = (skey, task.gate_set, task.num_qubits, task.shots, task.max_cost, task.min_fidelity, pin)
         plan = snap.plans.get(key)
@@ -268,6 +270,7 @@ class QDreamer:
 
     def explain(self, task: QuantumTask) -> Explanation:
         """The ranked table for `task` with every term, without submitting it."""
+        validation.require_task(task, "explain")
         weights = self.weights(task)
         plan, fmt = self._plan(self._snapshot(), task)
         rows = plan.rows(weights, self._in_flight, task.deadline, self._note)
@@ -378,12 +381,8 @@ class QDreamer:
 
     def start_background_monitoring(self, interval_seconds: float = 60) -> None:
         """Refresh every candidate's reports each `interval_seconds` in one daemon thread."""
-        if isinstance(interval_seconds, bool) or not isinstance(interval_seconds, (int, float)) or interval_seconds <= 0:
-            raise ConfigurationError(
-                "the monitoring interval must be a positive number of seconds", field="interval_seconds",
-                value=interval_seconds, fix="pass interval_seconds=60, for example",
-            )
-        self.cache.start_monitoring(float(interval_seconds), self._fetchers)
+        interval = validation.monitoring_interval(interval_seconds)
+        self.cache.start_monitoring(float(interval), self._fetchers)
 
     def stop_background_monitoring(self) -> None:
         self.cache.stop_monitoring()
