@@ -139,3 +139,43 @@ def _x0():
     qc.x(0)
     qc.measure(range(3), range(3))
     return qc
+
+
+@pytest.mark.ray
+def test_on_ray_the_tracker_actor_journals_each_job_reference(stub, tmp_path):
+    """The tracker actor runs on the driver's node and writes the attempts it makes into the
+    driver's journal, so a job waiting at the provider is known before any result comes back."""
+    from qtau import ExecutionEngine
+    from qtau.journal import Journal
+
+    stub.hold = True
+    pcs = PilotComputeService(execution_engine=ExecutionEngine.RAY, plugins=host(),
+                              working_directory=str(tmp_path), ray_init_options={"num_cpus": 1})
+    try:
+        pcs.create_pilot({"resource_type": "quantum", "quantum": {"executor": "braket_sv1"}, **stub.config()})
+        refs = [pcs.submit_quantum_task(QuantumTask(circuit=_x0(), shots=5 + i)) for i in range(3)]
+        deadline = time.monotonic() + 120
+        waiting = []
+        while time.monotonic() < deadline:
+            pcs.journal.journal.flush()
+            with Journal.open(tmp_path, readonly=True) as seen:
+                waiting = [t.last_attempt.job_ref for t in seen.unfinished_remote()]
+            if len(waiting) == 3:
+                break
+            time.sleep(0.2)
+        assert len(waiting) == 3 and all(ref["arns"][0] in stub.tasks for ref in waiting)
+        stub.release()
+        assert [r.counts for r in pcs.get_results(refs, timeout=120)] == [{"001": 5}, {"001": 6}, {"001": 7}]
+    finally:
+        pcs.close()
+
+
+def test_the_same_task_submitted_twice_makes_two_braket_tasks(stub):
+    """Idempotency tokens come from the task id and the attempt number: a task object submitted
+    again gets new attempt numbers, so it is a new paid task, not the first one answered again."""
+    with PilotComputeService(plugins=host()) as pcs:
+        pcs.create_pilot({"resource_type": "quantum", "quantum": {"executor": "braket_sv1"}, **stub.config()})
+        task = QuantumTask(circuit=_x0(), shots=7)
+        first, second = pcs.get_results([pcs.submit_quantum_task(task), pcs.submit_quantum_task(task)], timeout=120)
+    assert first.attempts[0].job != second.attempts[0].job
+    assert len(stub.tasks) == 2

@@ -334,9 +334,9 @@ class Journal:
     """A service's journal in `directory`. Open with `Journal.open(directory)`; close when done."""
 
     def __init__(self, path: Path, connection: sqlite3.Connection, lock: JournalLock | None,
-                 flush_interval: float, max_batch: int) -> None:
+                 flush_interval: float, max_batch: int, *, borrowed: bool = False) -> None:
         self.path = path
-        self.readonly = lock is None
+        self.readonly = lock is None and not borrowed
         self.flush_interval = flush_interval
         self.max_batch = max_batch
         self._db = connection
@@ -387,6 +387,18 @@ class Journal:
         except BaseException:
             lock.release()
             raise
+
+    @classmethod
+    def borrow(cls, path: str | Path) -> Journal:
+        """Write to a journal that another process of the same service owns and keeps open: the
+        service's Ray tracker actor, which runs on the driver's node, journals the remote attempts
+        it makes. No lock is taken (the owner holds it); SQLite (WAL, busy timeout) serialises the
+        two writers."""
+        path = Path(path)
+        if not path.exists():
+            raise JournalError(f"no QTAU journal at {path}", path=str(path), field="journal", value=str(path),
+                               fix="the tracker runs on the driver's node; the driver's journal must exist there")
+        return cls(path, cls._connect(path, readonly=False), None, 0.05, 2000, borrowed=True)
 
     @staticmethod
     def _connect(path: Path, readonly: bool) -> sqlite3.Connection:

@@ -51,12 +51,19 @@ def unregister(key: str) -> None:
 
 
 def journal_for(key: str | None) -> Journal | None:
-    """The journal a payload names, when it is open in this process (None elsewhere, e.g. on a
-    Ray actor: there the driver journals the attempts when their results come back)."""
+    """The journal a payload names: the service's own in its process (LOCAL), else borrowed for
+    writing (the Ray tracker actor, which runs on the driver's node). None when unreachable: the
+    driver then journals the attempts when their results come back."""
     if key is None:
         return None
     with _live_lock:
-        return _live.get(key)
+        found = _live.get(key)
+        if found is None:
+            try:
+                found = _live[key] = Journal.borrow(key)
+            except QtauError:
+                return None
+        return found
 
 
 def task_blob(task: QuantumTask) -> bytes | None:

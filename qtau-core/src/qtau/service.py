@@ -18,6 +18,7 @@ import math
 import threading
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -79,6 +80,7 @@ class PilotComputeService:
         self.qdreamer = QDreamer(self.host, self.circuits)
         self._dreamer_initialized = False
         self.task_id_memory = task_id_memory
+        self._attempt_numbers: OrderedDict[str, int] = OrderedDict()
         self.journal = None
         if working_directory:
             from qtau.journal import open_journal
@@ -192,11 +194,20 @@ class PilotComputeService:
         tracker = None
         if any(p.remote for p in placements) and self.execution_engine is ExecutionEngine.RAY:
             tracker = self.engine.ensure_tracker()
-        if self.journal is None:
-            return TaskPayload(self.host.spec(), task, placements, now, tracker=tracker)
-        self.journal.submitted(task, now)
-        return TaskPayload(self.host.spec(), task, placements, now, tracker=tracker,
-                           first_attempt=self.journal.first_attempt(task), journal=self.journal.key)
+        # Attempt numbers feed idempotency tokens (Braket's clientToken): the same task object
+        # submitted again must not be numbered as the earlier submission's tries were.
+        with self._lock:
+            first = self._attempt_numbers.pop(task.task_id, 1)
+        if self.journal is not None:
+            self.journal.submitted(task, now)
+            first = max(first, self.journal.first_attempt(task))
+            self.journal.remember_first(task.task_id, first)
+        with self._lock:
+            self._attempt_numbers[task.task_id] = first + len(placements)
+            if len(self._attempt_numbers) > self.task_id_memory:
+                self._attempt_numbers.popitem(last=False)
+        return TaskPayload(self.host.spec(), task, placements, now, tracker=tracker, first_attempt=first,
+                           journal=None if self.journal is None else self.journal.key)
 
     def submit_quantum_task(self, task: QuantumTask) -> Any:
         """Choose a resource for `task` and start it. Returns a Ray ObjectRef (RAY) or a Future (LOCAL).

@@ -22,7 +22,7 @@ from typing import Any
 import attrs
 
 from qtau import validation
-from qtau.circuits import Circuits, fingerprint, missing_path_hint
+from qtau.circuits import Circuits, missing_path_hint, shape_key
 from qtau.dreamer.cache import KINDS, ProviderCache
 from qtau.dreamer.config import DreamerConfig, weights_for
 from qtau.dreamer.explanation import Explanation
@@ -75,7 +75,7 @@ class QDreamer:
         #: resource id -> (consecutive failures, clock time of the last, its attempt's end time)
         self._failures: dict[str, tuple[int, float, float]] = {}
         self._seen_failures: OrderedDict[Attempt, None] = OrderedDict()
-        self._summaries: OrderedDict[tuple, tuple[CircuitSummary, str | None, tuple]] = OrderedDict()
+        self._summaries: OrderedDict[tuple, tuple[CircuitSummary, str | None, tuple, Any]] = OrderedDict()
         self._paths: dict[tuple[str | None, tuple[str, ...]], tuple[str, ...] | None] = {}
         self._lock = threading.Lock()
         self._build_lock = threading.Lock()
@@ -177,15 +177,15 @@ class QDreamer:
     def _summary(self, task: QuantumTask) -> tuple[CircuitSummary, str | None, tuple]:
         """Width and gate counts for scoring, read from the circuit when it is an object we know.
 
-        Cached by the circuit's content (`qtau.fingerprint`), never by `id()`: a circuit mutated
-        after one submission is summarised as it is now.
+        Cached by `qtau.circuits.shape_key` (content read cheaply, never by `id()` alone): a circuit
+        mutated after one submission is summarised as it is now.
         """
         circuit = task.circuit
-        content = fingerprint(circuit)
+        content = shape_key(circuit)
         if content is not None:
             hit = self._summaries.get((content, task.circuit_format))
-            if hit is not None:
-                return hit
+            if hit is not None and (isinstance(circuit, str) or hit[3] is circuit):
+                return hit[:3]
         fmt = task.circuit_format
         if fmt is None:
             if isinstance(circuit, str):
@@ -216,7 +216,8 @@ class QDreamer:
                summary.mid_circuit_measurement, summary.classical_control)
         if content is not None:
             with self._lock:
-                self._summaries[(content, task.circuit_format)] = (summary, fmt, key)
+                # Holding the object keeps its id (part of the key) from being reused while cached.
+                self._summaries[(content, task.circuit_format)] = (summary, fmt, key, circuit)
                 if len(self._summaries) > 512:
                     self._summaries.popitem(last=False)
         return summary, fmt, key
