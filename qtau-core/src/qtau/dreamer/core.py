@@ -24,7 +24,7 @@ import attrs
 from qtau.circuits import Circuits, missing_path_hint
 from qtau.dreamer.cache import KINDS, ProviderCache
 from qtau.dreamer.config import DreamerConfig, weights_for
-from qtau.dreamer.ranking import Candidate, Plan, Row, Shape
+from qtau.dreamer.ranking import Candidate, Plan, Row, Shape, same_but_queues
 from qtau.errors import ConfigurationError, InvalidTaskError, NoSuitableResourceError, QtauError
 from qtau.plugins import PluginHost
 from qtau.types import Attempt, CircuitSummary, QuantumTask, Resource
@@ -91,6 +91,8 @@ class _Snapshot:
     cache_version: int
     version: int
     plans: dict[tuple, Plan] = attrs.field(factory=dict)
+    #: The previous snapshot's plans when only queues changed since: reused with the new queues.
+    earlier: dict[tuple, Plan] = attrs.field(factory=dict)
 
 
 class QDreamer:
@@ -107,6 +109,8 @@ class QDreamer:
         self.cache = ProviderCache(self.config.cache_ttl_seconds, clock=self.clock)
         self._pool: dict[str, tuple[Resource, dict[str, Any]]] = {}
         self._in_flight: dict[str, int] = {}
+        #: resource id -> in-flight tasks when its status was last fetched (see ranking.provider_wait)
+        self._in_flight_at_status: dict[str, int] = {}
         #: resource id -> (consecutive failures, clock time of the last, its attempt's end time)
         self._failures: dict[str, tuple[int, float, float]] = {}
         self._seen_failures: OrderedDict[Attempt, None] = OrderedDict()
@@ -145,6 +149,8 @@ class QDreamer:
             kwargs["shots"] = REFERENCE_SHOTS
 
         def fetch() -> Any:
+            if kind == "status":
+                self._in_flight_at_status[res.id] = self._in_flight.get(res.id, 0)
             try:
                 return self.host.first(hook, owner=res.provider, **kwargs)
             except QtauError as err:
@@ -199,8 +205,12 @@ class QDreamer:
                     penalty = self.config.failure_penalty ** failures[0]
                     valid_until = min(valid_until, ends)
             found.append(Candidate(res, cfg, reports["status"], reports["noise"], reports["cost"], penalty,
-                                   "; ".join(failed)))
-        return _Snapshot(found, len(KINDS) * len(found), valid_until, cache_version, version)
+                                   "; ".join(failed), self._in_flight_at_status.get(rid, 0)))
+        snap = _Snapshot(found, len(KINDS) * len(found), valid_until, cache_version, version)
+        old = self._snap
+        if old is not None and same_but_queues(old.candidates, found):
+            snap.earlier = {**old.earlier, **old.plans} if len(old.earlier) < MAX_PLANS else dict(old.plans)
+        return snap
 
     def _path(self, fmt: str | None, res: Resource) -> tuple[str, ...] | None:
         if fmt is None:
@@ -259,6 +269,8 @@ class QDreamer:
         summary, fmt, skey = self._summary(task)
         key = (skey, task.gate_set, task.num_qubits, task.shots, task.max_cost, task.min_fidelity)
         plan = snap.plans.get(key)
+        if plan is None and key in snap.earlier:
+            plan = snap.plans[key] = snap.earlier[key].with_queues(snap.candidates)
         if plan is None:
             gates = tuple(sorted(set(summary.gate_counts) | set(task.gate_set)))
             shape = Shape(summary, fmt, gates, max(summary.num_qubits, task.num_qubits or 0), task.shots,
