@@ -69,8 +69,8 @@ A device is feasible when it is wide enough, and a QPU unless the job may run on
 Outputs per policy and load: mean and p95 completion time (queue + run) of our jobs, mean
 estimated fidelity of the chosen placements, total cost (USD), averaged over seeds; a run is
 `unstable` when the offered load is 1 or more, or when its queues still grow at the end: the
-mean completion of the last tenth of jobs (in arrival order) is over 1.5 times that of the fifth
-tenth, and the jobs in the system at the last arrival are over 1.5 times (+10) those at the middle
+mean completion of the last tenth of jobs (in arrival order) is over 1.5 times, and 30 s more
+than, that of the fifth tenth, and the jobs in the system at the last arrival are over 1.5 times (+10) those at the middle
 one.
 """
 
@@ -490,7 +490,7 @@ class Simulation:
         late = statistics.fmean(done[-tenth:])
         middle = statistics.fmean(done[4 * tenth:5 * tenth] or done)
         growing = self.backlog_at_last_arrival > 1.5 * self.backlog_at_middle + 10
-        unstable = self.offered >= 1.0 or (late > 1.5 * middle and growing)
+        unstable = self.offered >= 1.0 or (late > 1.5 * middle and late - middle > 30.0 and growing)
         ordered = sorted(done)
         return RunResult(
             self.policy, self.load, self.seed, statistics.fmean(done), ordered[min(int(0.95 * n), n - 1)],
