@@ -255,13 +255,14 @@ def plugin_host():
 
 
 class Reports:
-    """The providers as QDREAMER's hooks see them: status read from the simulated queues at the
-    simulated time of the call (the cache decides how often), noise and cost as reported."""
+    """The providers as QDREAMER sees them: a `qtau.Backend` per provider (ibmq, braket) whose
+    status is read from the simulated queues at the simulated time of the call (the cache decides
+    how often), and whose noise and cost are the plugins' reports computed in `world`."""
 
     def __init__(self, sim: Simulation) -> None:
         self.sim = sim
 
-    def qtau_resource_status(self, resource, config):
+    def status(self, resource, config):
         from qtau.types import ResourceStatus
 
         i = self.sim.index[resource.id]
@@ -270,11 +271,23 @@ class Reports:
         return ResourceStatus(resource.id, online=True, queue_depth=pending,
                               estimated_wait_s=pending * dev.seconds_per_queued_job, checked_at=self.sim.env.now)
 
-    def qtau_noise_profile(self, resource, config):
+    def noise(self, resource, config):
         return self.sim.world.devices[self.sim.index[resource.id]].noise
 
-    def qtau_cost_estimate(self, resource, config, shots):
+    def cost(self, resource, config, shots):
         return self.sim.world.devices[self.sim.index[resource.id]].cost
+
+    def qtau_backends(self):
+        from qtau import Backend
+
+        reports = self
+        methods = {
+            "plugin_name": "simulated-providers",
+            "status": lambda backend, resource, config: reports.status(resource, config),
+            "noise": lambda backend, resource, config: reports.noise(resource, config),
+            "cost": lambda backend, resource, config, shots: reports.cost(resource, config, shots),
+        }
+        return [type(f"Simulated_{p}", (Backend,), {"provider": p, **methods})() for p in ("ibmq", "braket")]
 
 
 class _SummaryMemo:
@@ -290,7 +303,7 @@ class _SummaryMemo:
 def _hooked(cls):
     from qtau import hookimpl
 
-    for name in ("qtau_resource_status", "qtau_noise_profile", "qtau_cost_estimate", "qtau_circuit_summary"):
+    for name in ("qtau_backends", "qtau_circuit_summary"):
         if hasattr(cls, name):
             hookimpl(getattr(cls, name))
     return cls
