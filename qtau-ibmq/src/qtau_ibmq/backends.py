@@ -114,11 +114,16 @@ def can_measure(backend: Any) -> bool:
 
 
 def _rep_delay_s(backend: Any) -> float | None:
+    """The backend's default repetition delay in seconds.
+
+    qiskit-ibm-runtime's BackendConfiguration already converts the microseconds of IBM's JSON to
+    seconds (`default_rep_delay * 1e-6` in its constructor): converting again gave 2.5e-10 s.
+    """
     try:
         delay = backend.configuration().default_rep_delay
     except Exception:  # not every backend has a configuration (AerSimulator, some fakes)
         return None
-    return float(delay) * 1e-6 if delay else None
+    return float(delay) if delay else None
 
 
 def resource_for(backend: Any, executor: str, account: Account | None) -> Resource:

@@ -26,7 +26,7 @@ from qtau.circuits import Circuits, missing_path_hint, shape_key
 from qtau.dreamer.cache import KINDS, ProviderCache
 from qtau.dreamer.config import DreamerConfig, weights_for
 from qtau.dreamer.explanation import Explanation
-from qtau.dreamer.ranking import Candidate, Plan, Shape
+from qtau.dreamer.ranking import Candidate, Plan, Shape, same_but_queues
 from qtau.errors import InvalidTaskError, NoSuitableResourceError, QtauError
 from qtau.payloads import Placement
 from qtau.plugins import PluginHost
@@ -55,6 +55,8 @@ class _Snapshot:
     cache_version: int
     version: int
     plans: dict[tuple, Plan] = attrs.field(factory=dict)
+    #: The previous snapshot's plans when only queues changed since: reused with the new queues.
+    earlier: dict[tuple, Plan] = attrs.field(factory=dict)
 
 
 class QDreamer:
@@ -72,6 +74,8 @@ class QDreamer:
         self._pool: dict[str, tuple[Resource, dict[str, Any]]] = {}
         self._pilot_of: dict[str, str] = {}
         self._in_flight: dict[str, int] = {}
+        #: resource id -> in-flight tasks when its status was last fetched (see ranking.provider_wait)
+        self._in_flight_at_status: dict[str, int] = {}
         #: resource id -> (consecutive failures, clock time of the last, its attempt's end time)
         self._failures: dict[str, tuple[int, float, float]] = {}
         self._seen_failures: OrderedDict[Attempt, None] = OrderedDict()
@@ -103,6 +107,8 @@ class QDreamer:
         args: tuple = (res, config, REFERENCE_SHOTS) if kind == "cost" else (res, config)
 
         def fetch() -> Any:
+            if kind == "status":
+                self._in_flight_at_status[res.id] = self._in_flight.get(res.id, 0)
             try:
                 return self.host.on_backend(res.provider, kind, *args)
             except QtauError as err:
@@ -157,8 +163,12 @@ class QDreamer:
                     penalty = self.config.failure_penalty ** failures[0]
                     valid_until = min(valid_until, ends)
             found.append(Candidate(res, cfg, reports["status"], reports["noise"], reports["cost"], penalty,
-                                   "; ".join(failed)))
-        return _Snapshot(found, len(KINDS) * len(found), valid_until, cache_version, version)
+                                   "; ".join(failed), self._in_flight_at_status.get(rid, 0)))
+        snap = _Snapshot(found, len(KINDS) * len(found), valid_until, cache_version, version)
+        old = self._snap
+        if old is not None and same_but_queues(old.candidates, found):
+            snap.earlier = {**old.earlier, **old.plans} if len(old.earlier) < MAX_PLANS else dict(old.plans)
+        return snap
 
     def _path(self, fmt: str | None, res: Resource) -> tuple[str, ...] | None:
         if fmt is None:
@@ -243,6 +253,8 @@ class QDreamer:
         pin = task.pin
         key = (skey, task.gate_set, task.num_qubits, task.shots, task.max_cost, task.min_fidelity, pin)
         plan = snap.plans.get(key)
+        if plan is None and key in snap.earlier:
+            plan = snap.plans[key] = snap.earlier[key].with_queues(snap.candidates)
         if plan is None:
             gates = tuple(sorted(set(summary.gate_counts) | set(task.gate_set)))
             shape = Shape(summary, fmt, gates, max(summary.num_qubits, task.num_qubits or 0), task.shots,
