@@ -114,3 +114,10 @@ def qtau_circuit_converters():
     from qtau_braket.formats import converters
 
     return converters(PROVIDER)
+
+
+@hookimpl
+def qtau_price_tables():
+    from qtau_braket.pricing import price_table
+
+    return [price_table()]

@@ -14,8 +14,10 @@ import pluggy
 from qtau.errors import (
     AuthenticationError,
     BackendUnavailableError,
+    BudgetExceededError,
     CircuitConversionError,
     ConfigurationError,
+    CurrencyError,
     ExecutionError,
     InvalidTaskError,
     NoSuitableResourceError,
@@ -39,6 +41,7 @@ from qtau.types import (
     Resource,
     ResourceStatus,
     Result,
+    ResultPart,
     Timings,
 )
 
@@ -54,10 +57,12 @@ _LAZY = {
     "QDreamer": "qtau.dreamer",
     "PluginHost": "qtau.plugins",
     "TaskFailure": "qtau.worker",
+    "Quote": "qtau.dreamer.quote",
 }
 
 if TYPE_CHECKING:
     from qtau.dreamer import QDreamer
+    from qtau.dreamer.quote import Quote
     from qtau.engines import ExecutionEngine
     from qtau.plugins import PluginHost
     from qtau.service import PilotCompute, PilotComputeService
@@ -74,11 +79,11 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
-    "Attempt", "AuthenticationError", "BackendUnavailableError", "CircuitConversionError",
-    "CircuitJob", "CircuitSummary", "ConfigurationError", "Converter", "CostEstimate",
+    "Attempt", "AuthenticationError", "BackendUnavailableError", "BudgetExceededError", "CircuitConversionError",
+    "CircuitJob", "CircuitSummary", "ConfigurationError", "Converter", "CostEstimate", "CurrencyError",
     "ExecutionEngine", "ExecutionError", "Executor", "ExecutorInfo", "InvalidTaskError",
     "LocalExecutor", "NoSuitableResourceError", "NoiseProfile", "Outcome", "PilotCompute",
-    "PilotComputeService", "PluginError", "PluginHost", "QDreamer", "QtauError", "QuantumTask",
-    "Resource", "ResourceStatus", "Result", "Secret", "TaskCancelledError", "TaskFailure",
+    "PilotComputeService", "PluginError", "PluginHost", "QDreamer", "QtauError", "QuantumTask", "Quote",
+    "Resource", "ResourceStatus", "Result", "ResultPart", "Secret", "TaskCancelledError", "TaskFailure",
     "TaskTimeoutError", "Timings", "UnknownExecutorError", "hookimpl",
 ]

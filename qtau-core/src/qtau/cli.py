@@ -1,4 +1,4 @@
-"""The `qtau` command: `demo`, `plugins`, `resources`, `doctor`.
+"""The `qtau` command: `demo`, `plugins`, `resources`, `doctor`, `quote`.
 
 Built on argparse because qtau-core promises to depend on pluggy and attrs only.
 """
@@ -71,6 +71,11 @@ def cmd_doctor(host: PluginHost, _: argparse.Namespace) -> int:
     for problem in missing_plugins(host.spec()):
         print(f"cannot import {problem}")
         status = 1
+    from qtau.dreamer.prices import stale_tables
+
+    tables = [t for _, answer in host.each("qtau_price_tables") for t in answer]
+    for warning in stale_tables(tables):
+        print(f"warning: {warning}")
     try:
         import ray  # noqa: F401
 
@@ -113,6 +118,16 @@ def cmd_demo(host: PluginHost, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_quote(host: PluginHost, args: argparse.Namespace) -> int:
+    import json
+
+    from qtau.dreamer.quote import quote_file
+
+    quote = quote_file(args.file, args.executor or [], shots=args.shots, mode=args.mode, split=args.split, host=host)
+    print(json.dumps(quote.to_dict(), indent=2, default=str) if args.json else quote)
+    return 0
+
+
 def _served(host: PluginHost, executor: str) -> bool:
     try:
         host.find_executor(executor)
@@ -136,6 +151,14 @@ def build_parser() -> argparse.ArgumentParser:
     res.add_argument("executor", nargs="*", help="executors to list (default: every non-prefixed one)")
     res.set_defaults(run=cmd_resources)
     sub.add_parser("doctor", help="check plugins import and engines are available").set_defaults(run=cmd_doctor)
+    quote = sub.add_parser("quote", help="price, wait and fidelity of an OpenQASM file on each resource (submits nothing)")
+    quote.add_argument("file", help="OpenQASM 2 or 3 file")
+    quote.add_argument("--executor", action="append", required=True, help="executor to quote on (repeatable)")
+    quote.add_argument("--shots", type=int, default=1000)
+    quote.add_argument("--mode", default="balanced", help="QDREAMER optimization mode")
+    quote.add_argument("--split", action="store_true", help="quote the task split over interchangeable resources")
+    quote.add_argument("--json", action="store_true", help="print the quote as JSON")
+    quote.set_defaults(run=cmd_quote)
     return parser
 
 

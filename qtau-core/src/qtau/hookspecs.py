@@ -87,6 +87,15 @@ def qtau_cost_estimate(resource: Resource, config: Mapping[str, Any], shots: int
     """
 
 
+@hookspec
+def qtau_price_tables() -> Sequence[Mapping[str, str]]:
+    """Price tables this plugin ships: each `{"name", "source", "as_of"}` (`as_of` an ISO date).
+
+    Every plugin's answer is collected; `qtau doctor` warns about tables older than 180 days.
+    Return an empty sequence when the plugin ships none.
+    """
+
+
 # 4. Circuit formats ---------------------------------------------------------------------------
 
 

@@ -26,16 +26,22 @@ import attrs
 
 from qtau.circuits import Circuits
 from qtau.dreamer import DreamerConfig, QDreamer
+from qtau.dreamer.admission import admit, settle_when_done
+from qtau.dreamer.budget import parse_budget
+from qtau.dreamer.prices import parse_overrides
+from qtau.dreamer.quote import Quote, quote_tasks
 from qtau.engines import ExecutionEngine, create_engine
 from qtau.errors import (
     ConfigurationError,
     InvalidTaskError,
+    NoSuitableResourceError,
     PluginError,
     QtauError,
     TaskTimeoutError,
 )
 from qtau.plugins import PluginHost, default_host
 from qtau.secrets import RedactingFilter, secret_or_none
+from qtau.split import deadline_split, plan_split, submit_split
 from qtau.types import QuantumTask, Resource, Result
 from qtau.worker import BatchPayload, TaskFailure, TaskPayload, run_batch, run_task
 
@@ -46,7 +52,7 @@ log.addFilter(RedactingFilter())
 PILOT_KEYS = frozenset({
     "resource_type", "quantum", "working_directory", "type", "resource", "number_of_nodes",
     "cores_per_node", "gpus_per_node", "queue", "walltime", "project", "name", "dreamer_enabled",
-    "ray_address", "conda_environment", "scheduler_script_commands",
+    "ray_address", "conda_environment", "scheduler_script_commands", "budget", "prices",
 })
 RESOURCE_TYPES = ("quantum",)
 
@@ -185,13 +191,16 @@ class PilotComputeService:
                 f"executor {executor!r} offered no resources with this configuration", field="quantum",
                 value=executor, fix=f"check the options of {executor!r} in the plugin {info.provider!r} docs",
             )
+        prices = parse_overrides(desc.get("prices"), resources)
+        budget = parse_budget(desc.get("budget"))
         self._start_engine(desc)
         name = str(desc.get("name") or f"pilot-{next(self._counter)}-{uuid.uuid4().hex[:6]}")
         pilot = PilotCompute(name, executor, list(resources), dict(desc), config)
         with self._lock:
             self.pilots[name] = pilot
+        self.qdreamer.budgets.add_pilot(name, budget, [r.id for r in resources])
         if desc.get("dreamer_enabled", True):
-            self.qdreamer.add_resources(pilot.resources, config)
+            self.qdreamer.add_resources(pilot.resources, config, prices)
         log.info("pilot %s ready: %s", name, ", ".join(r.id for r in resources))
         return pilot
 
@@ -208,9 +217,13 @@ class PilotComputeService:
         old = self.qdreamer
         old.stop_background_monitoring()
         new = QDreamer(self.host, self.circuits, config)
+        # Budgets outlive a re-initialisation: money spent and reserved stays counted.
+        new.budgets = old.budgets
+        new.budgets.set_service(config.budget)
         for pilot in self.pilots.values():
             if pilot.state == "RUNNING" and pilot.description.get("dreamer_enabled", True):
-                new.add_resources(pilot.resources, pilot.config)
+                new.add_resources(pilot.resources, pilot.config,
+                                  parse_overrides(pilot.description.get("prices"), pilot.resources))
         # Tasks already running still count towards expected wait under the new configuration.
         for rid, n in old.in_flight().items():
             if n:
@@ -261,14 +274,25 @@ class PilotComputeService:
         self._check_open()
         task = self._check_task(task)
         self.engine.poll()
+        if task.split:
+            return submit_split(self, task, plan_split(self.qdreamer, task))
         # reserve=True counts the task in flight in the same locked step as the decision, so
         # threads submitting at once see each other's choices.
-        placements = self.qdreamer.place(task, reserve=True)
+        try:
+            placements = self.qdreamer.place(task, reserve=True)
+        except NoSuitableResourceError as missed:
+            return submit_split(self, task, deadline_split(self.qdreamer, task, missed))
+        placements, hold = admit(self.qdreamer, task, placements)
         payload = TaskPayload(self.host.spec(), task, placements, time.time(), self.qdreamer.config.max_attempts)
         rid = placements[0].resource.id
         handle = self.engine.submit(run_task, payload)
         self._track(handle, task.task_id, rid)
+        settle_when_done(self.engine, handle, self.qdreamer.budgets, hold)
         return handle
+
+    def quote(self, tasks: QuantumTask | Iterable[QuantumTask]) -> Quote:
+        """What `tasks` would cost, wait and score on every candidate now; submits nothing."""
+        return quote_tasks(self.qdreamer, tasks)
 
     def submit_quantum_tasks(self, tasks: Iterable[QuantumTask]) -> list[Any]:
         """Submit many tasks; those QDREAMER sends to the same resource run as backend batches.
@@ -280,19 +304,42 @@ class PilotComputeService:
         tasks = [self._check_task(t) for t in tasks]
         self.engine.poll()
         groups: dict[str, list[tuple[int, QuantumTask, tuple]]] = {}
+        holds: dict[str, Any] = {}
+        splits: list[tuple[int, QuantumTask, Any]] = []
         try:
             for i, task in enumerate(tasks):
+                if task.split:
+                    splits.append((i, task, plan_split(self.qdreamer, task)))
+                    continue
                 # Reserved as we go, so the burst itself spreads over equally good resources.
-                placements = self.qdreamer.place(task, reserve=True)
+                try:
+                    placements = self.qdreamer.place(task, reserve=True)
+                except NoSuitableResourceError as missed:
+                    splits.append((i, task, deadline_split(self.qdreamer, task, missed)))
+                    continue
+                placements, holds[task.task_id] = admit(self.qdreamer, task, placements)
                 rid = placements[0].resource.id
                 groups.setdefault(rid, []).append((i, task, placements))
         except QtauError:
-            # Nothing was submitted: undo the in-flight counts of the tasks placed before the bad one.
+            # Nothing was submitted: undo the in-flight counts and budget holds of the tasks placed
+            # before the bad one.
             for rid, members in groups.items():
                 for _ in members:
                     self.qdreamer.task_finished(rid)
+            for hold in holds.values():
+                self.qdreamer.budgets.settle(hold, None)
             raise
         handles: list[Any] = [None] * len(tasks)
+        try:
+            for i, task, plan in splits:
+                handles[i] = submit_split(self, task, plan)
+        except QtauError:
+            for rid, members in groups.items():
+                for _ in members:
+                    self.qdreamer.task_finished(rid)
+            for hold in holds.values():
+                self.qdreamer.budgets.settle(hold, None)
+            raise
         now = time.time()
         spec = self.host.spec()
         for rid, members in groups.items():
@@ -306,6 +353,7 @@ class PilotComputeService:
                 for (i, task, _), handle in zip(chunk, slot_handles, strict=True):
                     handles[i] = handle
                     self._track(handle, task.task_id, rid)
+                    settle_when_done(self.engine, handle, self.qdreamer.budgets, holds.get(task.task_id))
         return handles
 
     def _parallelism(self) -> int:

@@ -207,6 +207,7 @@ class SamplerExecutor(Executor):
 
     def result(self, handle: Handle, timeout: float | None = None) -> list[Outcome]:
         primitive = self._wait(handle, timeout)
+        billed = {} if self.local else self._billed(handle, len(primitive))
         outcomes = []
         for i, pub in enumerate(primitive):
             counts = {key: int(n) for key, n in pub.join_data().get_counts().items()}
@@ -214,10 +215,25 @@ class SamplerExecutor(Executor):
                 counts=counts,
                 metadata={"backend": self.backend.name, "job_id": handle.job_id,
                           "measure_all_added": handle.measure_all_added[i], "isa_depth": handle.isa_depths[i],
-                          "local_mode": self.local},
+                          "local_mode": self.local, **billed},
                 raw=pub,
             ))
         return outcomes
+
+    def _billed(self, handle: Handle, pubs: int) -> dict[str, Any]:
+        """The job's reported quantum seconds and their price, shared equally by its pubs, so
+        QTAU's budgets settle on what IBM bills rather than on the quote. Empty when IBM reports
+        no usage (yet)."""
+        from qtau_ibmq.pricing import settings
+
+        try:
+            seconds = float(handle.job.usage())
+        except Exception:  # older runtimes or a job without metrics: the quote stands
+            return {}
+        prices = settings(self.config)
+        share = seconds / max(pubs, 1)
+        return {"usage_seconds": share, "billed_cost": share * float(prices["per_second"]),
+                "billed_currency": prices["currency"]}
 
     def status(self, handle: Handle) -> str:
         state = handle.job.status()

@@ -66,3 +66,10 @@ def qtau_cost_estimate(resource, config, shots):
     from qtau_ibmq.pricing import estimate
 
     return estimate(resource, config, shots)
+
+
+@hookimpl
+def qtau_price_tables():
+    from qtau_ibmq.pricing import price_table
+
+    return [price_table()]

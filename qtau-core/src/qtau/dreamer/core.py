@@ -22,8 +22,10 @@ from typing import Any
 import attrs
 
 from qtau.circuits import Circuits, missing_path_hint
+from qtau.dreamer.budget import Budgets
 from qtau.dreamer.cache import KINDS, ProviderCache
 from qtau.dreamer.config import DreamerConfig, weights_for
+from qtau.dreamer.prices import apply_override
 from qtau.dreamer.ranking import Candidate, Plan, Row, Shape
 from qtau.errors import ConfigurationError, InvalidTaskError, NoSuitableResourceError, QtauError
 from qtau.plugins import PluginHost
@@ -106,6 +108,10 @@ class QDreamer:
         self.clock = clock or time.monotonic
         self.cache = ProviderCache(self.config.cache_ttl_seconds, clock=self.clock)
         self._pool: dict[str, tuple[Resource, dict[str, Any]]] = {}
+        #: Price overrides from pilot descriptions, by resource id (see dreamer/prices.py).
+        self._prices: dict[str, dict[str, Any]] = {}
+        #: Service and pilot budgets; the service shares one Budgets across re-initialisations.
+        self.budgets = Budgets()
         self._in_flight: dict[str, int] = {}
         #: resource id -> (consecutive failures, clock time of the last, its attempt's end time)
         self._failures: dict[str, tuple[int, float, float]] = {}
@@ -121,12 +127,27 @@ class QDreamer:
 
     # -- candidates ------------------------------------------------------------------------------
 
-    def add_resources(self, resources: list[Resource], config: Mapping[str, Any]) -> None:
+    def add_resources(self, resources: list[Resource], config: Mapping[str, Any],
+                      prices: Mapping[str, Mapping[str, Any]] | None = None) -> None:
         with self._lock:
             for res in resources:
                 self._pool[res.id] = (res, dict(config))
                 self._in_flight.setdefault(res.id, 0)
+                if prices and res.id in prices:
+                    self._prices[res.id] = dict(prices[res.id])
             self._version += 1
+
+    def resource_config(self, resource_id: str) -> tuple[Resource, dict[str, Any]]:
+        """A candidate resource and the pilot config its executor needs."""
+        return self._pool[resource_id]
+
+    def candidates(self) -> dict[str, Candidate]:
+        """Every resource with its current reports (status, noise, cost), as ranking sees them."""
+        return {cand.resource.id: cand for cand in self._snapshot().candidates}
+
+    def budget_info(self) -> dict[str, Any]:
+        """Every budget: currency, limit, spent, reserved, left (empty when none is set)."""
+        return self.budgets.info()
 
     def remove_resources(self, resource_ids: list[str]) -> None:
         with self._lock:
@@ -191,6 +212,8 @@ class QDreamer:
                     failed.append(f"{kind} report failed: {value.message}")
                     value = None
                 reports[kind] = value
+            if rid in self._prices:
+                reports["cost"] = apply_override(reports["cost"], rid, self._prices[rid])
             penalty = 1.0
             failures = self._failures.get(rid)
             if failures is not None:

@@ -19,6 +19,8 @@ PROVIDER = "scripted"
 EXECUTOR = "scripted"
 BEHAVIOURS = ("ok", "fail", "hang", "offline")
 MAX_HANG_S = 30.0
+#: Longest sleep `emulate_time` makes one run take.
+MAX_EMULATED_S = 60.0
 DEFAULTS: dict[str, Any] = {
     "qubits": 5,
     "kind": "qpu",
@@ -39,6 +41,7 @@ DEFAULTS: dict[str, Any] = {
     "seconds_per_task": None,
     "seconds_per_shot": None,
     "report_error": None,
+    "emulate_time": False,
 }
 REPORTS = ("status", "noise", "cost")
 NUMBERS = ("queue_wait_s", "queue_depth", "one_qubit_error", "two_qubit_error", "readout_error",
@@ -73,6 +76,10 @@ def check_values(values: Mapping[str, Any], field: str) -> None:
             raise ConfigurationError(
                 f"unknown report {value!r}", field=f"{field}.report_error", value=value,
                 fix=f"use one of {', '.join(REPORTS)}, or None",
+            )
+        if key == "emulate_time" and not isinstance(value, bool):
+            raise ConfigurationError(
+                "emulate_time is true or false", field=f"{field}.emulate_time", value=value, fix="use True",
             )
         if key == "kind" and value not in ("qpu", "simulator"):
             raise ConfigurationError(
@@ -161,5 +168,5 @@ def cost(resource: Resource) -> CostEstimate:
     v = _answer(resource, "cost")
     return CostEstimate(
         resource.id, per_task=float(v["per_task"]), per_shot=float(v["per_shot"]),
-        currency=str(v["currency"]), source="scripted",
+        currency=str(v["currency"]), source="scripted", origin="provider",
     )
