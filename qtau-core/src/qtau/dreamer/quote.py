@@ -153,10 +153,20 @@ class Quote:
         return "".join(parts)
 
 
-def _task_key(task: QuantumTask) -> tuple:
+def _task_key(dreamer: Any, task: QuantumTask, shapes: dict[int, tuple]) -> tuple:
+    """Tasks with equal keys get equal quotes: same circuit shape, shots, constraints and policy.
+    `shapes` remembers each circuit object's shape for the length of one quote."""
+    hit = shapes.get(id(task.circuit))
+    if hit is not None and hit[0] is task.circuit and hit[1] == task.circuit_format:
+        shape = hit[2]
+    else:
+        summary, fmt = dreamer.summarize(task)
+        shape = (fmt, summary.num_qubits, tuple(sorted(summary.gate_counts.items())), summary.depth,
+                 summary.num_measured, summary.mid_circuit_measurement, summary.classical_control)
+        shapes[id(task.circuit)] = (task.circuit, task.circuit_format, shape)
     policy = task.policy if not isinstance(task.policy, Mapping) else tuple(sorted(task.policy.items()))
-    return (id(task.circuit), task.circuit_format, task.shots, task.gate_set, task.num_qubits, task.max_cost,
-            task.min_fidelity, task.deadline, policy, task.split)
+    return (shape, task.shots, task.gate_set, task.num_qubits, task.max_cost, task.min_fidelity, task.deadline,
+            policy, task.split)
 
 
 def quote_tasks(dreamer: Any, tasks: QuantumTask | Iterable[QuantumTask]) -> Quote:
@@ -175,9 +185,10 @@ def quote_tasks(dreamer: Any, tasks: QuantumTask | Iterable[QuantumTask]) -> Quo
     budgets = dreamer.budgets
     cands = dreamer.candidates()
     memo: dict[tuple, tuple] = {}
+    shapes: dict[int, tuple] = {}
     quoted = []
     for task in tasks:
-        key = _task_key(task)
+        key = _task_key(dreamer, task, shapes)
         hit = memo.get(key)
         if hit is None:
             hit = memo[key] = _quote_one(dreamer, task, cands, budgets, plan_split, deadline_split)
