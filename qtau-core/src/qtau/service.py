@@ -19,14 +19,14 @@ import threading
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import attrs
 
 from qtau.circuits import Circuits
 from qtau.dreamer import DreamerConfig, QDreamer
-from qtau.dreamer.admission import admit, settle_when_done
+from qtau.dreamer.admission import admit, settler
 from qtau.dreamer.budget import parse_budget
 from qtau.dreamer.prices import parse_overrides
 from qtau.dreamer.quote import Quote, quote_tasks
@@ -249,7 +249,10 @@ class PilotComputeService:
             )
         return task
 
-    def _track(self, handle: Any, task_id: str, resource_id: str) -> None:
+    def _track(self, handle: Any, task_id: str, resource_id: str,
+               also: Callable[[Any], None] | None = None) -> None:
+        """Remember the handle, and when it completes count it out of flight and call `also`
+        (budget settlement): one callback per handle, as Ray's engine polls each handle once."""
         with self._lock:
             self._handles[task_id] = handle
             # Task ids resolve for the most recent tasks only: holding every handle would pin every
@@ -266,6 +269,8 @@ class PilotComputeService:
                     attempts = attempts_of(err)
             # The current QDREAMER: initialize_dreamer carries in-flight counts over to a new one.
             self.qdreamer.task_finished(resource_id, attempts)
+            if also is not None:
+                also(future)
 
         self.engine.on_done(handle, done)
 
@@ -286,8 +291,7 @@ class PilotComputeService:
         payload = TaskPayload(self.host.spec(), task, placements, time.time(), self.qdreamer.config.max_attempts)
         rid = placements[0].resource.id
         handle = self.engine.submit(run_task, payload)
-        self._track(handle, task.task_id, rid)
-        settle_when_done(self.engine, handle, self.qdreamer.budgets, hold)
+        self._track(handle, task.task_id, rid, settler(self.qdreamer.budgets, hold))
         return handle
 
     def quote(self, tasks: QuantumTask | Iterable[QuantumTask]) -> Quote:
@@ -352,8 +356,7 @@ class PilotComputeService:
                 slot_handles = self.engine.submit_batch(run_batch, payload, len(chunk))
                 for (i, task, _), handle in zip(chunk, slot_handles, strict=True):
                     handles[i] = handle
-                    self._track(handle, task.task_id, rid)
-                    settle_when_done(self.engine, handle, self.qdreamer.budgets, holds.get(task.task_id))
+                    self._track(handle, task.task_id, rid, settler(self.qdreamer.budgets, holds.get(task.task_id)))
         return handles
 
     def _parallelism(self) -> int:

@@ -205,7 +205,7 @@ def part_placements(dreamer: Any, task: QuantumTask, template: Any, plan: SplitP
 
 def submit_split(service: Any, task: QuantumTask, plan: SplitPlan) -> Any:
     """Reserve the parts' money, count each part in flight, and start the split as one engine task."""
-    from qtau.dreamer.admission import admit_split, settle_when_done
+    from qtau.dreamer.admission import admit_split, settler
     from qtau.worker import Placement
 
     dreamer = service.qdreamer
@@ -220,13 +220,14 @@ def submit_split(service: Any, task: QuantumTask, plan: SplitPlan) -> Any:
     except BaseException:
         dreamer.budgets.settle(hold, None)
         raise
-    service._track(handle, task.task_id, plan.parts[0].resource_id)
     others = [p.resource_id for p in plan.parts[1:]]
+    settle = settler(dreamer.budgets, hold)
 
-    def finished(_: Any) -> None:
+    def finished(future: Any) -> None:
         for rid in others:
             service.qdreamer.task_finished(rid)
+        if settle is not None:
+            settle(future)
 
-    service.engine.on_done(handle, finished)
-    settle_when_done(service.engine, handle, dreamer.budgets, hold)
+    service._track(handle, task.task_id, plan.parts[0].resource_id, finished)
     return handle

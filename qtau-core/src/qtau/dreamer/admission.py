@@ -9,7 +9,7 @@ anything is submitted) names the budget, its spend, its reservations and the che
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -93,10 +93,11 @@ def actual_costs(outcome: Any, hold: Hold) -> Mapping[str, tuple[float, str]] | 
     return None
 
 
-def settle_when_done(engine: Any, handle: Any, budgets: Any, hold: Hold | None) -> None:
-    """Settle `hold` once the handle completes (however it completes)."""
+def settler(budgets: Any, hold: Hold | None) -> Callable[[Any], None] | None:
+    """A done-callback that settles `hold` (None when there is nothing to settle). It takes the
+    engine's future, or None where the engine only says "done" (then the quote is spent)."""
     if hold is None:
-        return
+        return None
 
     def done(future: Any) -> None:
         outcome = None
@@ -104,7 +105,8 @@ def settle_when_done(engine: Any, handle: Any, budgets: Any, hold: Hold | None) 
             try:
                 outcome = future.result()
             except BaseException:
-                outcome = False
-        budgets.settle(hold, actual_costs(outcome, hold) if outcome is not False else None)
+                budgets.settle(hold, None)
+                return
+        budgets.settle(hold, actual_costs(outcome, hold))
 
-    engine.on_done(handle, done)
+    return done
