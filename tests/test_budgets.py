@@ -215,3 +215,23 @@ def test_state_round_trips_through_a_store_so_spend_survives_a_restart():
     assert info["spent"] == pytest.approx(4.0)
     assert info["reserved"] == pytest.approx(1.0), "a hold open at the last save may still be billed"
     assert info["left"] == pytest.approx(5.0)
+
+
+def test_charge_replays_spend_such_as_a_journals_attempts():
+    budgets = Budgets()
+    budgets.set_service(parse_budget({"USD": 10, "rates": {"EUR": 2.0}}))
+    budgets.add_pilot("p", parse_budget({"EUR": 3}), ["braket:x"])
+    budgets.charge("braket:x", 1.0, "EUR")
+    info = budgets.info()
+    assert info["service"]["spent"] == pytest.approx(2.0) and info["pilot p"]["spent"] == pytest.approx(1.0)
+    with pytest.raises(CurrencyError):
+        budgets.charge("braket:x", 1.0, "GBP")
+    assert budgets.info()["service"]["spent"] == pytest.approx(2.0), "a refused charge changes nothing"
+
+
+def test_split_flag_must_be_a_bool():
+    from qtau.errors import InvalidTaskError
+
+    with pytest.raises(InvalidTaskError) as caught:
+        QuantumTask(circuit=bell(), split="yes")
+    assert caught.value.field == "split"

@@ -248,6 +248,14 @@ def _check_optional_number(low: float, high: float | None):
     return check
 
 
+def _check_flag(instance, attribute, value):
+    if not isinstance(value, bool):
+        raise InvalidTaskError(
+            f"{attribute.name} must be True or False", field=attribute.name, value=value,
+            fix=f"pass {attribute.name}=True or leave it out",
+        )
+
+
 def _gate_set(value) -> tuple[str, ...]:
     if value is None:
         return ()
@@ -286,7 +294,7 @@ class QuantumTask:
     circuit_format: str | None = None
     task_id: str = attrs.field(factory=_new_task_id)
     #: Split the shots over resources QDREAMER ranks as interchangeable (see docs/dreamer.md).
-    split: bool = attrs.field(default=False, validator=attrs.validators.instance_of(bool))
+    split: bool = attrs.field(default=False, validator=_check_flag)
 
     def __attrs_post_init__(self) -> None:
         if self.circuit is None:

@@ -223,18 +223,29 @@ class Budgets:
                     if ledger is not None:
                         ledger.reserved = max(ledger.reserved - amount, 0.0)
             for rid, (cost, currency) in (actual or {}).items():
-                if not cost:
-                    continue
-                for ledger in self._covering(rid):
-                    try:
-                        ledger.spent += ledger.amount(cost, currency, rid)
-                    except CurrencyError:
-                        # Reserved in this currency before, so a rate existed; spend at the quote.
-                        ledger.spent += sum(a for r, _, _, s in hold.entries if r == rid
-                                            for n, a in s if n == ledger.name)
+                quoted = {n: a for r, _, _, s in hold.entries if r == rid for n, a in s}
+                self._charge(rid, cost, currency, quoted)
             state = self._state() if self.store is not None else None
         if state is not None:
             self.store.save_budget_state(state)
+
+    def _charge(self, resource_id: str, cost: float, currency: str, fallback: Mapping[str, float]) -> None:
+        if not cost:
+            return
+        for ledger in self._covering(resource_id):
+            try:
+                ledger.spent += ledger.amount(cost, currency, resource_id)
+            except CurrencyError:
+                # A bill in a currency with no rate: count what was reserved for it instead.
+                ledger.spent += fallback.get(ledger.name, 0.0)
+
+    def charge(self, resource_id: str, cost: float, currency: str) -> None:
+        """Count money spent outside a hold, e.g. replaying a journal's attempts after a restart.
+        A cost in a currency a budget has no rate for raises CurrencyError."""
+        with self._lock:
+            for ledger in self._covering(resource_id):
+                ledger.amount(cost, currency, resource_id)
+            self._charge(resource_id, cost, currency, {})
 
     # -- reporting and persistence ---------------------------------------------------------------
 
