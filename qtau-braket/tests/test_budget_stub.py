@@ -33,10 +33,11 @@ def test_ionq_tasks_are_quoted_reserved_and_refused_before_create(host, fresh_st
     try:
         pcs.create_pilot({"resource_type": "quantum", "quantum": {"executor": "braket_ionq"}, **fresh_stub.config()})
         pcs.initialize_dreamer({"budget": {"USD": 10}})
+        before = len(fresh_stub.tasks)  # the stub is shared by the session's tests
         [line] = pcs.quote(QuantumTask(circuit=bell(), shots=100)).tasks[0].lines
         assert line.resource_id == f"braket:{IONQ}" and line.price == pytest.approx(0.30 + 100 * 0.08)
         assert line.origin == "table" and line.as_of and "aws.amazon.com/braket/pricing" in line.source
-        assert not fresh_stub.tasks, "a quote creates no quantum task"
+        assert len(fresh_stub.tasks) == before, "a quote creates no quantum task"
         result = pcs.get_result(pcs.submit_quantum_task(QuantumTask(circuit=bell(), shots=100)), timeout=60)
         assert set(result.counts) <= {"00", "11"} and result.cost == pytest.approx(8.3)
         info = settled(pcs)

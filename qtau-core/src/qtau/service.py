@@ -290,7 +290,11 @@ class PilotComputeService:
         placements, hold = admit(self.qdreamer, task, placements)
         payload = TaskPayload(self.host.spec(), task, placements, time.time(), self.qdreamer.config.max_attempts)
         rid = placements[0].resource.id
-        handle = self.engine.submit(run_task, payload)
+        try:
+            handle = self.engine.submit(run_task, payload)
+        except BaseException:
+            self.qdreamer.budgets.settle(hold, None)
+            raise
         self._track(handle, task.task_id, rid, settler(self.qdreamer.budgets, hold))
         return handle
 
