@@ -227,8 +227,9 @@ class SamplerExecutor(Executor):
         from qtau_ibmq.pricing import settings
 
         try:
-            seconds = float(handle.job.usage())
-        except Exception:  # older runtimes or a job without metrics: the quote stands
+            seconds = float(connect.bounded(lambda: handle.job.usage(), self.account,
+                                            f"reading the usage of job {handle.job_id}"))
+        except Exception:  # unreachable, an older runtime, or a job without metrics: the quote stands
             return {}
         prices = settings(self.config)
         share = seconds / max(pubs, 1)
