@@ -65,7 +65,7 @@ def test_shots_follow_expected_throughput_and_worse_resources_are_left_out(plugi
         split={"score_margin": 0.6},
     )
     with pcs:
-        rows = pcs.qdreamer.rank(QuantumTask(circuit=bell(), shots=4000))
+        rows = pcs.qdreamer.explain(QuantumTask(circuit=bell(), shots=4000)).rows
         ids = [r.resource_id for r in interchangeable(rows, pcs.qdreamer.config.split)]
         assert "scripted:noisy" not in ids, "fidelity outside the bound"
         [tq] = pcs.quote(QuantumTask(circuit=bell(), shots=4000, split=True)).tasks

@@ -11,15 +11,18 @@ from typing import TYPE_CHECKING, Any
 
 import pluggy
 
+from qtau.backend import Backend
 from qtau.errors import (
     AuthenticationError,
     BackendUnavailableError,
     BudgetExceededError,
+    CancelRefusedError,
     CircuitConversionError,
     ConfigurationError,
     CurrencyError,
     ExecutionError,
     InvalidTaskError,
+    JobLostError,
     NoSuitableResourceError,
     PluginError,
     QtauError,
@@ -27,7 +30,7 @@ from qtau.errors import (
     TaskTimeoutError,
     UnknownExecutorError,
 )
-from qtau.executor import CircuitJob, Executor, LocalExecutor
+from qtau.executor import CircuitJob, Executor, JobState, LocalExecutor, RemoteExecutor
 from qtau.secrets import Secret
 from qtau.types import (
     Attempt,
@@ -56,7 +59,7 @@ _LAZY = {
     "ExecutionEngine": "qtau.engines",
     "QDreamer": "qtau.dreamer",
     "PluginHost": "qtau.plugins",
-    "TaskFailure": "qtau.worker",
+    "TaskFailure": "qtau.payloads",
     "Quote": "qtau.dreamer.quote",
 }
 
@@ -64,9 +67,9 @@ if TYPE_CHECKING:
     from qtau.dreamer import QDreamer
     from qtau.dreamer.quote import Quote
     from qtau.engines import ExecutionEngine
+    from qtau.payloads import TaskFailure
     from qtau.plugins import PluginHost
     from qtau.service import PilotCompute, PilotComputeService
-    from qtau.worker import TaskFailure
 
 
 def __getattr__(name: str) -> Any:
@@ -79,11 +82,12 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
-    "Attempt", "AuthenticationError", "BackendUnavailableError", "BudgetExceededError", "CircuitConversionError",
+    "Attempt", "AuthenticationError", "Backend", "JobState", "RemoteExecutor", "BackendUnavailableError",
+    "BudgetExceededError", "CircuitConversionError",
     "CircuitJob", "CircuitSummary", "ConfigurationError", "Converter", "CostEstimate", "CurrencyError",
     "ExecutionEngine", "ExecutionError", "Executor", "ExecutorInfo", "InvalidTaskError",
     "LocalExecutor", "NoSuitableResourceError", "NoiseProfile", "Outcome", "PilotCompute",
     "PilotComputeService", "PluginError", "PluginHost", "QDreamer", "QtauError", "QuantumTask", "Quote",
     "Resource", "ResourceStatus", "Result", "ResultPart", "Secret", "TaskCancelledError", "TaskFailure",
-    "TaskTimeoutError", "Timings", "UnknownExecutorError", "hookimpl",
+    "TaskTimeoutError", "Timings", "UnknownExecutorError", "hookimpl", "CancelRefusedError", "JobLostError",
 ]

@@ -19,7 +19,6 @@ import attrs
 from qtau.dreamer.ranking import run_seconds
 from qtau.dreamer.split_rules import allocate, interchangeable
 from qtau.errors import ExecutionError, InvalidTaskError, NoSuitableResourceError, QtauError
-from qtau.plugins import HostSpec
 from qtau.types import QuantumTask, Result, ResultPart, Timings
 
 
@@ -72,7 +71,7 @@ def _plan(dreamer: Any, task: QuantumTask, rows: list, reason: str) -> SplitPlan
 
 def plan_split(dreamer: Any, task: QuantumTask) -> SplitPlan:
     """The split QDREAMER would make for a `split=True` task, or InvalidTaskError saying why not."""
-    rows = dreamer.rank(task)
+    rows = list(dreamer.explain(task).rows)
     chosen = interchangeable(rows, dreamer.config.split)
     plan = _plan(dreamer, task, chosen, "split=True") if len(chosen) > 1 else None
     if plan is None:
@@ -96,7 +95,7 @@ def deadline_split(dreamer: Any, task: QuantumTask, missed: NoSuitableResourceEr
         raise missed
     relaxed = attrs.evolve(task, deadline=None)
     try:
-        rows = dreamer.rank(relaxed)
+        rows = list(dreamer.explain(relaxed).rows)
     except QtauError:
         raise missed from None
     any_score = attrs.evolve(dreamer.config.split, score_margin=1.0)
@@ -112,13 +111,12 @@ def deadline_split(dreamer: Any, task: QuantumTask, missed: NoSuitableResourceEr
 
 @attrs.frozen(eq=False)
 class SplitPayload:
-    """A split task as one unit of engine work: per part its shots and failover placements."""
+    """A split task as one unit of engine work: one TaskPayload per part (its shots and its
+    failover placements), run concurrently and merged."""
 
-    host: HostSpec
     task: QuantumTask
-    parts: tuple[tuple[int, tuple[Any, ...]], ...]
+    parts: tuple[Any, ...]
     submitted_at: float
-    max_attempts: int = 3
 
 
 #: Threads that run parts; they never exit, so SDKs imported on them stay usable (qiskit 2.6 trap).
@@ -134,14 +132,10 @@ def _part_pool() -> cf.ThreadPoolExecutor:
 
 def run_split(payload: SplitPayload) -> Result:
     """Run every part concurrently (each failing over on its own) and merge them into one Result."""
-    from qtau.worker import TaskPayload, run_task
+    from qtau.worker import run_task
 
     task = payload.task
-    futures = []
-    for i, (shots, placements) in enumerate(payload.parts):
-        part = attrs.evolve(task, shots=shots, split=False, deadline=None, task_id=f"{task.task_id}.{i + 1}")
-        futures.append(_part_pool().submit(
-            run_task, TaskPayload(payload.host, part, placements, payload.submitted_at, payload.max_attempts)))
+    futures = [_part_pool().submit(run_task, part) for part in payload.parts]
     results: list[Result] = []
     failed: list[QtauError] = []
     for future in futures:
@@ -180,7 +174,7 @@ def merge(task: QuantumTask, results: list[Result], submitted_at: float) -> Resu
 
 
 def part_placements(dreamer: Any, task: QuantumTask, template: Any, plan: SplitPlan,
-                    max_attempts: int) -> tuple[tuple[int, tuple], ...]:
+                    max_attempts: int) -> list[tuple[int, tuple]]:
     """Each part's placements: its own resource first, then the other split resources that cost no
     more for its shots (so failing over never spends past what the part reserved). `template` is
     a Placement QDREAMER made for the task, copied for each resource."""
@@ -199,21 +193,26 @@ def part_placements(dreamer: Any, task: QuantumTask, template: Any, plan: SplitP
             placements.append(attrs.evolve(template, resource=res, config=cfg, cost=price,
                                            currency=other.currency))
         out.append((part.shots, tuple(placements[:max_attempts])))
-    return tuple(out)
+    return out
 
 
 
 def submit_split(service: Any, task: QuantumTask, plan: SplitPlan) -> Any:
     """Reserve the parts' money, count each part in flight, and start the split as one engine task."""
     from qtau.dreamer.admission import admit_split, settler
-    from qtau.worker import Placement
+    from qtau.payloads import Placement
 
     dreamer = service.qdreamer
     hold = admit_split(dreamer, task, plan)
     try:
         template = Placement(dreamer.resource_config(plan.parts[0].resource_id)[0])
-        parts = part_placements(dreamer, task, template, plan, dreamer.config.max_attempts)
-        payload = SplitPayload(service.host.spec(), task, parts, time.time(), dreamer.config.max_attempts)
+        now = time.time()
+        parts = []
+        for i, (shots, placements) in enumerate(part_placements(dreamer, task, template, plan,
+                                                                 dreamer.config.max_attempts)):
+            part = attrs.evolve(task, shots=shots, split=False, deadline=None, task_id=f"{task.task_id}.{i + 1}")
+            parts.append(service._payload(part, placements, now))
+        payload = SplitPayload(task, tuple(parts), now)
         for part in plan.parts:
             dreamer.task_started(part.resource_id)
         handle = service.engine.submit(run_split, payload)
@@ -229,5 +228,5 @@ def submit_split(service: Any, task: QuantumTask, plan: SplitPlan) -> Any:
         if settle is not None:
             settle(future)
 
-    service._track(handle, task.task_id, plan.parts[0].resource_id, finished)
+    service.registry.track(handle, task.task_id, plan.parts[0].resource_id, finished)
     return handle

@@ -41,7 +41,7 @@ def admit(dreamer: Any, task: QuantumTask, placements: Sequence[Any]) -> tuple[t
         dreamer.task_finished(first.resource.id)
         raise
     try:
-        rows = [r for r in dreamer.rank(task) if r.feasible and r.resource_id != first.resource.id]
+        rows = [r for r in dreamer.explain(task).rows if r.feasible and r.resource_id != first.resource.id]
         for row in rows:
             if budgets.shortfall(row.resource_id, row.cost, row.currency) is not None:
                 continue

@@ -221,7 +221,7 @@ def quote_tasks(dreamer: Any, tasks: QuantumTask | Iterable[QuantumTask]) -> Quo
 
 def _quote_one(dreamer: Any, task: QuantumTask, cands: Mapping[str, Any], budgets: Any, plan_split: Any,
                deadline_split: Any) -> tuple:
-    rows = dreamer.rank(task)
+    rows = list(dreamer.explain(task).rows)
     lines = []
     for row in rows:
         cost = cands[row.resource_id].cost if row.resource_id in cands else None

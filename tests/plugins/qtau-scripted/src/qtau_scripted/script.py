@@ -42,10 +42,18 @@ DEFAULTS: dict[str, Any] = {
     "seconds_per_shot": None,
     "report_error": None,
     "emulate_time": False,
+    # Remote resources (a RemoteExecutor over an in-process provider queue, for tracker tests):
+    "remote": False,
+    "job_delay_s": 0.0,
+    "poll_fault": None,
+    "cancel_fault": None,
+    "bad_ref": False,
 }
+POLL_FAULTS = ("raise", "lost")
+CANCEL_FAULTS = ("refuse", "raise")
 REPORTS = ("status", "noise", "cost")
 NUMBERS = ("queue_wait_s", "queue_depth", "one_qubit_error", "two_qubit_error", "readout_error",
-           "per_task", "per_shot", "hang_s", "seconds_per_task", "seconds_per_shot")
+           "per_task", "per_shot", "hang_s", "seconds_per_task", "seconds_per_shot", "job_delay_s")
 PROBABILITIES = ("one_qubit_error", "two_qubit_error", "readout_error")
 
 
@@ -80,6 +88,16 @@ def check_values(values: Mapping[str, Any], field: str) -> None:
         if key == "emulate_time" and not isinstance(value, bool):
             raise ConfigurationError(
                 "emulate_time is true or false", field=f"{field}.emulate_time", value=value, fix="use True",
+            )
+        if key == "poll_fault" and value not in (None, *POLL_FAULTS):
+            raise ConfigurationError(
+                f"unknown poll_fault {value!r}", field=f"{field}.poll_fault", value=value,
+                fix=f"use one of {', '.join(POLL_FAULTS)}, or None",
+            )
+        if key == "cancel_fault" and value not in (None, *CANCEL_FAULTS):
+            raise ConfigurationError(
+                f"unknown cancel_fault {value!r}", field=f"{field}.cancel_fault", value=value,
+                fix=f"use one of {', '.join(CANCEL_FAULTS)}, or None",
             )
         if key == "kind" and value not in ("qpu", "simulator"):
             raise ConfigurationError(
@@ -126,7 +144,7 @@ def resources(config: Mapping[str, Any]) -> list[Resource]:
                 id=f"{PROVIDER}:{name}", provider=PROVIDER, executor=EXECUTOR, kind=script["kind"],
                 num_qubits=script["qubits"], native_gates=tuple(script["native_gates"]),
                 circuit_formats=tuple(script["formats"]), transpiles=bool(script["transpiles"]),
-                metadata=metadata,
+                metadata=metadata, remote=bool(script["remote"]),
             )
         )
     return offered
