@@ -8,7 +8,7 @@ An override replaces the named parts of a resource's price (the rest keeps the p
 and marks it `origin="override"`, so quotes say where each price comes from. Naming a resource
 the pilot does not offer is an error listing those it does, raised by `create_pilot`.
 
-Plugins that ship a price table answer `qtau_price_tables()` with its name, source and `as_of`
+Backends that ship a price table list it in `Backend.price_tables()` with its name, source and `as_of`
 date; `qtau doctor` warns about tables older than `MAX_TABLE_AGE_DAYS`.
 """
 
