@@ -136,3 +136,17 @@ def test_bad_split_settings_name_the_field(bad):
     with pytest.raises(ConfigurationError) as caught:
         SplitConfig.parse(bad)
     assert caught.value.field == f"split.{next(iter(bad))}"
+
+
+def test_the_journal_records_a_split_task_once_with_its_merged_cost(plugins, tmp_path):
+    from qtau.journal import Journal
+
+    pcs = PilotComputeService(execution_engine=ExecutionEngine.LOCAL, plugins=plugins, working_directory=str(tmp_path))
+    with pcs:
+        pcs.create_pilot(pilot(resource("a", per_task=1.0), resource("b", per_task=1.0)))
+        pcs.initialize_dreamer()
+        task = QuantumTask(circuit=bell(), shots=1000, split=True)
+        assert pcs.get_result(pcs.submit_quantum_task(task), timeout=60).cost == pytest.approx(2.0)
+    with Journal.open(str(tmp_path), readonly=True) as journal:
+        assert [(t.task_id, t.state) for t in journal.tasks()] == [(task.task_id, "done")]
+        assert journal.spend() == {"USD": pytest.approx(2.0)}

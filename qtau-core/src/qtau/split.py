@@ -197,6 +197,17 @@ def part_placements(dreamer: Any, task: QuantumTask, template: Any, plan: SplitP
 
 
 
+def _part_payload(service: Any, part: QuantumTask, placements: tuple, now: float) -> Any:
+    """A part's TaskPayload; remote parts on Ray go through the service's tracker actor."""
+    from qtau.engines import ExecutionEngine
+    from qtau.payloads import TaskPayload
+
+    tracker = None
+    if any(p.remote for p in placements) and service.execution_engine is ExecutionEngine.RAY:
+        tracker = service.engine.ensure_tracker()
+    return TaskPayload(service.host.spec(), part, placements, now, tracker=tracker)
+
+
 def submit_split(service: Any, task: QuantumTask, plan: SplitPlan) -> Any:
     """Reserve the parts' money, count each part in flight, and start the split as one engine task."""
     from qtau.dreamer.admission import admit_split, settler
@@ -211,7 +222,10 @@ def submit_split(service: Any, task: QuantumTask, plan: SplitPlan) -> Any:
         for i, (shots, placements) in enumerate(part_placements(dreamer, task, template, plan,
                                                                  dreamer.config.max_attempts)):
             part = attrs.evolve(task, shots=shots, split=False, deadline=None, task_id=f"{task.task_id}.{i + 1}")
-            parts.append(service._payload(part, placements, now))
+            parts.append(_part_payload(service, part, placements, now))
+        if getattr(service, "journal", None) is not None:
+            # The journal knows the split task, not its parts: recovery runs it again whole.
+            service.journal.submitted(task, now)
         payload = SplitPayload(task, tuple(parts), now)
         for part in plan.parts:
             dreamer.task_started(part.resource_id)
