@@ -1,4 +1,4 @@
-"""The `qtau` command: `demo`, `plugins`, `resources`, `doctor`, `jobs`.
+"""The `qtau` command: `demo`, `plugins`, `resources`, `doctor`, `jobs`, `quote`.
 
 Built on argparse because qtau-core promises to depend on pluggy and attrs only.
 """
@@ -71,6 +71,16 @@ def cmd_doctor(host: PluginHost, _: argparse.Namespace) -> int:
     for problem in missing_plugins(host.spec()):
         print(f"cannot import {problem}")
         status = 1
+    from qtau.dreamer.prices import stale_tables
+
+    tables = []
+    for provider, backend in sorted(host.backends().items()):
+        try:
+            tables.extend(backend.price_tables())
+        except Exception as err:  # one plugin's broken table never hides the others
+            print(f"warning: {provider} could not list its price tables: {type(err).__name__}: {err}")
+    for warning in stale_tables(tables):
+        print(f"warning: {warning}")
     try:
         import ray  # noqa: F401
 
@@ -139,6 +149,14 @@ def cmd_jobs(_: PluginHost | None, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_quote(host: PluginHost, args: argparse.Namespace) -> int:
+    from qtau.dreamer.quote import quote_file
+
+    quote = quote_file(args.file, args.executor or [], shots=args.shots, mode=args.mode, split=args.split, host=host)
+    print(json.dumps(quote.to_dict(), indent=2, default=str) if args.json else quote)
+    return 0
+
+
 def _served(host: PluginHost, executor: str) -> bool:
     try:
         host.find_executor(executor)
@@ -177,6 +195,14 @@ def build_parser() -> argparse.ArgumentParser:
     jobs.add_argument("--state", choices=("submitted", "running", "done", "failed", "cancelled"))
     jobs.add_argument("--limit", type=_positive_int, help="show at most this many tasks, oldest first")
     jobs.set_defaults(run=cmd_jobs, needs_plugins=False)
+    quote = sub.add_parser("quote", help="price, wait and fidelity of an OpenQASM file on each resource (submits nothing)")
+    quote.add_argument("file", help="OpenQASM 2 or 3 file")
+    quote.add_argument("--executor", action="append", required=True, help="executor to quote on (repeatable)")
+    quote.add_argument("--shots", type=int, default=1000)
+    quote.add_argument("--mode", default="balanced", help="QDREAMER optimization mode")
+    quote.add_argument("--split", action="store_true", help="quote the task split over interchangeable resources")
+    quote.add_argument("--json", action="store_true", help="print the quote as JSON")
+    quote.set_defaults(run=cmd_quote)
     return parser
 
 

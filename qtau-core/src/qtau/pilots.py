@@ -22,7 +22,7 @@ from qtau.types import Resource
 PILOT_KEYS = frozenset({
     "resource_type", "quantum", "working_directory", "type", "resource", "number_of_nodes",
     "cores_per_node", "gpus_per_node", "queue", "walltime", "project", "name", "dreamer_enabled",
-    "ray_address", "conda_environment", "scheduler_script_commands",
+    "ray_address", "conda_environment", "scheduler_script_commands", "budget", "prices",
 })
 RESOURCE_TYPES = ("quantum",)
 #: `quantum` section keys QTAU itself reads (plugins check their own).

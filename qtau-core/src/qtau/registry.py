@@ -51,7 +51,10 @@ class TaskRegistry:
         self._unlearned: OrderedDict[str, None] = OrderedDict()
         self._lock = threading.Lock()
 
-    def track(self, handle: Any, task_id: str, resource_id: str) -> None:
+    def track(self, handle: Any, task_id: str, resource_id: str,
+              also: Callable[[Any], None] | None = None) -> None:
+        """Remember `handle`; when it completes, settle the task and call `also(future)` (budget
+        settlement): one callback per handle, as Ray's engine watches each handle once."""
         with self._lock:
             self._handles[task_id] = handle
             if len(self._handles) > self.memory:
@@ -72,6 +75,8 @@ class TaskRegistry:
                 except BaseException as err:
                     value = err
             self.settle(task_id, value)
+            if also is not None:
+                also(future)
 
         self.engine.on_done(handle, done)
 

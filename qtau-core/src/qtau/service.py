@@ -25,10 +25,15 @@ from typing import Any
 from qtau import validation
 from qtau.circuits import Circuits
 from qtau.dreamer import DreamerConfig, QDreamer
+from qtau.dreamer.admission import admit, settler
+from qtau.dreamer.budget import parse_budget
+from qtau.dreamer.prices import parse_overrides
+from qtau.dreamer.quote import Quote, quote_tasks
 from qtau.engines import ExecutionEngine, create_engine
 from qtau.errors import (
     ConfigurationError,
     InvalidTaskError,
+    NoSuitableResourceError,
     PluginError,
     QtauError,
     TaskTimeoutError,
@@ -38,6 +43,7 @@ from qtau.pilots import PilotCompute, backend_config, check_description, distinc
 from qtau.plugins import PluginHost, default_host
 from qtau.registry import TaskRegistry, attempts_of, task_id_of
 from qtau.secrets import RedactingFilter
+from qtau.split import deadline_split, plan_split, submit_split
 from qtau.types import QuantumTask, Resource, Result
 from qtau.worker import run_batch, run_task
 
@@ -142,10 +148,14 @@ class PilotComputeService:
                     fix="give each pilot its own name, or leave name out",
                 )
             taken = {r.id for p in self.pilots.values() for r in p.resources}
-            pilot = PilotCompute(name, executor, distinct_ids(offered, taken, name), dict(desc), config)
+            resources = distinct_ids(offered, taken, name)
+            prices = parse_overrides(desc.get("prices"), resources)
+            budget = parse_budget(desc.get("budget"))
+            pilot = PilotCompute(name, executor, resources, dict(desc), config)
             self.pilots[name] = pilot
+        self.qdreamer.budgets.add_pilot(name, budget, [r.id for r in pilot.resources])
         if pilot.dreamer_enabled:
-            self.qdreamer.add_resources(pilot.resources, config, pilot.name)
+            self.qdreamer.add_resources(pilot.resources, config, pilot.name, prices)
         log.info("pilot %s ready: %s", name, ", ".join(r.id for r in pilot.resources))
         return pilot
 
@@ -162,9 +172,13 @@ class PilotComputeService:
         old = self.qdreamer
         old.stop_background_monitoring()
         new = QDreamer(self.host, self.circuits, config)
+        # Budgets outlive a re-initialisation: money spent and reserved stays counted.
+        new.budgets = old.budgets
+        new.budgets.set_service(config.budget)
         for pilot in self.pilots.values():
             if pilot.state == "RUNNING" and pilot.dreamer_enabled:
-                new.add_resources(pilot.resources, pilot.config, pilot.name)
+                new.add_resources(pilot.resources, pilot.config, pilot.name,
+                                  parse_overrides(pilot.description.get("prices"), pilot.resources))
         # Tasks already running still count towards expected wait under the new configuration.
         for rid, n in old.in_flight().items():
             if n:
@@ -218,16 +232,30 @@ class PilotComputeService:
         self._check_open()
         task = self._check_task(task)
         self.engine.poll()
+        if task.split:
+            return submit_split(self, task, plan_split(self.qdreamer, task))
         # reserve=True counts the task in flight in the same locked step as the decision, so
         # threads submitting at once see each other's choices.
-        placements = self.qdreamer.place(task, reserve=True)
+        try:
+            placements = self.qdreamer.place(task, reserve=True)
+        except NoSuitableResourceError as missed:
+            return submit_split(self, task, deadline_split(self.qdreamer, task, missed))
+        placements, hold = admit(self.qdreamer, task, placements)
         payload = self._payload(task, placements, time.time())
-        if placements[0].remote:
-            handle = self.engine.submit_remote(payload)
-        else:
-            handle = self.engine.submit(run_task, payload)
-        self.registry.track(handle, task.task_id, placements[0].resource.id)
+        try:
+            if placements[0].remote:
+                handle = self.engine.submit_remote(payload)
+            else:
+                handle = self.engine.submit(run_task, payload)
+        except BaseException:
+            self.qdreamer.budgets.settle(hold, None)
+            raise
+        self.registry.track(handle, task.task_id, placements[0].resource.id, settler(self.qdreamer.budgets, hold))
         return handle
+
+    def quote(self, tasks: QuantumTask | Iterable[QuantumTask]) -> Quote:
+        """What `tasks` would cost, wait and score on every candidate now; submits nothing."""
+        return quote_tasks(self.qdreamer, tasks)
 
     def submit_quantum_tasks(self, tasks: Iterable[QuantumTask]) -> list[Any]:
         """Submit many tasks; those QDREAMER sends to the same resource run as backend batches.
@@ -241,19 +269,42 @@ class PilotComputeService:
         tasks = [self._check_task(t) for t in validation.task_list(tasks)]
         self.engine.poll()
         groups: dict[str, list[tuple[int, TaskPayload]]] = {}
+        holds: dict[str, Any] = {}
+        splits: list[tuple[int, QuantumTask, Any]] = []
         now = time.time()
-        try:
-            for i, task in enumerate(tasks):
-                # Reserved as we go, so the burst itself spreads over equally good resources.
-                placements = self.qdreamer.place(task, reserve=True)
-                groups.setdefault(placements[0].resource.id, []).append((i, self._payload(task, placements, now)))
-        except QtauError:
-            # Nothing was submitted: undo the in-flight counts of the tasks placed before the bad one.
+
+        def undo() -> None:
+            # Nothing was submitted: undo the in-flight counts and budget holds of the tasks placed
+            # before the bad one.
             for rid, members in groups.items():
                 for _ in members:
                     self.qdreamer.task_finished(rid)
+            for hold in holds.values():
+                self.qdreamer.budgets.settle(hold, None)
+
+        try:
+            for i, task in enumerate(tasks):
+                if task.split:
+                    splits.append((i, task, plan_split(self.qdreamer, task)))
+                    continue
+                # Reserved as we go, so the burst itself spreads over equally good resources.
+                try:
+                    placements = self.qdreamer.place(task, reserve=True)
+                except NoSuitableResourceError as missed:
+                    splits.append((i, task, deadline_split(self.qdreamer, task, missed)))
+                    continue
+                placements, holds[task.task_id] = admit(self.qdreamer, task, placements)
+                groups.setdefault(placements[0].resource.id, []).append((i, self._payload(task, placements, now)))
+        except QtauError:
+            undo()
             raise
         handles: list[Any] = [None] * len(tasks)
+        try:
+            for i, task, plan in splits:
+                handles[i] = submit_split(self, task, plan)
+        except QtauError:
+            undo()
+            raise
         for rid, members in groups.items():
             remote = members[0][1].placements[0].remote
             chunks = 1 if remote else (self.batch_chunks or self._parallelism())
@@ -267,7 +318,8 @@ class PilotComputeService:
                     slot_handles = self.engine.submit_batch(run_batch, payload, len(chunk))
                 for (i, member), handle in zip(chunk, slot_handles, strict=True):
                     handles[i] = handle
-                    self.registry.track(handle, member.task.task_id, rid)
+                    self.registry.track(handle, member.task.task_id, rid,
+                                        settler(self.qdreamer.budgets, holds.get(member.task.task_id)))
         return handles
 
     def _parallelism(self) -> int:

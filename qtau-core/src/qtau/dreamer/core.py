@@ -23,9 +23,11 @@ import attrs
 
 from qtau import validation
 from qtau.circuits import Circuits, missing_path_hint, shape_key
+from qtau.dreamer.budget import Budgets
 from qtau.dreamer.cache import KINDS, ProviderCache
 from qtau.dreamer.config import DreamerConfig, weights_for
 from qtau.dreamer.explanation import Explanation
+from qtau.dreamer.prices import apply_override
 from qtau.dreamer.ranking import Candidate, Plan, Shape, same_but_queues
 from qtau.errors import InvalidTaskError, NoSuitableResourceError, QtauError
 from qtau.payloads import Placement
@@ -73,6 +75,10 @@ class QDreamer:
         self.cache = ProviderCache(self.config.cache_ttl_seconds, clock=self.clock)
         self._pool: dict[str, tuple[Resource, dict[str, Any]]] = {}
         self._pilot_of: dict[str, str] = {}
+        #: Price overrides from pilot descriptions, by resource id (see dreamer/prices.py).
+        self._prices: dict[str, dict[str, Any]] = {}
+        #: Service and pilot budgets; the service shares one Budgets across re-initialisations.
+        self.budgets = Budgets()
         self._in_flight: dict[str, int] = {}
         #: resource id -> in-flight tasks when its status was last fetched (see ranking.provider_wait)
         self._in_flight_at_status: dict[str, int] = {}
@@ -90,14 +96,30 @@ class QDreamer:
 
     # -- candidates ------------------------------------------------------------------------------
 
-    def add_resources(self, resources: list[Resource], config: Mapping[str, Any], pilot: str = "") -> None:
-        """Make a pilot's resources candidates (ids are unique across pilots: see qtau.pilots)."""
+    def add_resources(self, resources: list[Resource], config: Mapping[str, Any], pilot: str = "",
+                      prices: Mapping[str, Mapping[str, Any]] | None = None) -> None:
+        """Make a pilot's resources candidates (ids are unique across pilots: see qtau.pilots);
+        `prices` are the pilot description's validated price overrides by resource id."""
         with self._lock:
             for res in resources:
                 self._pool[res.id] = (res, dict(config))
                 self._pilot_of[res.id] = pilot
                 self._in_flight.setdefault(res.id, 0)
+                if prices and res.id in prices:
+                    self._prices[res.id] = dict(prices[res.id])
             self._version += 1
+
+    def resource_config(self, resource_id: str) -> tuple[Resource, dict[str, Any]]:
+        """A candidate resource and the pilot config its executor needs."""
+        return self._pool[resource_id]
+
+    def candidates(self) -> dict[str, Candidate]:
+        """Every resource with its current reports (status, noise, cost), as ranking sees them."""
+        return {cand.resource.id: cand for cand in self._snapshot().candidates}
+
+    def budget_info(self) -> dict[str, Any]:
+        """Every budget: currency, limit, spent, reserved, left (empty when none is set)."""
+        return self.budgets.info()
 
     @property
     def resources(self) -> list[Resource]:
@@ -155,6 +177,8 @@ class QDreamer:
                     failed.append(f"{kind} report failed: {value.message}")
                     value = None
                 reports[kind] = value
+            if rid in self._prices:
+                reports["cost"] = apply_override(reports["cost"], rid, self._prices[rid])
             penalty = 1.0
             failures = self._failures.get(rid)
             if failures is not None:
@@ -231,6 +255,11 @@ class QDreamer:
                 if len(self._summaries) > 512:
                     self._summaries.popitem(last=False)
         return summary, fmt, key
+
+    def summarize(self, task: QuantumTask) -> tuple[CircuitSummary, str | None]:
+        """The circuit's summary and format as QDREAMER scores them (quotes and splits price with it)."""
+        summary, fmt, _ = self._summary(task)
+        return summary, fmt
 
     def _pinned(self, candidates: list[Candidate], pin: str) -> list[Candidate]:
         """The candidates a pin names (resource id, executor name or pilot name), or

@@ -238,7 +238,7 @@ class Plan:
         for cand in self.candidates:
             path = path_for(shape.circuit_format, cand.resource)
             fid = fidelity(cand.noise, shape.summary)
-            price = cand.cost.total(shape.shots) if cand.cost else 0.0
+            price = cand.cost.total(shape.shots, summary=shape.summary) if cand.cost else 0.0
             self.paths.append(path)
             self.fid.append(fid)
             self.price.append(price)
