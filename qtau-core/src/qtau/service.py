@@ -35,6 +35,8 @@ from qtau.errors import (
     TaskTimeoutError,
 )
 from qtau.plugins import PluginHost, default_host
+from qtau.progress import wait as wait_showing_progress
+from qtau.progress import wait_before_fetch
 from qtau.secrets import RedactingFilter, secret_or_none
 from qtau.types import QuantumTask, Resource, Result
 from qtau.worker import BatchPayload, TaskFailure, TaskPayload, run_batch, run_task
@@ -86,6 +88,11 @@ class PilotCompute:
     def get_details(self) -> dict[str, Any]:
         return {"name": self.name, "executor": self.executor, "state": self.state,
                 "resources": [r.id for r in self.resources]}
+
+    def _repr_html_(self) -> str:
+        from qtau.render_html import pilot_html
+
+        return pilot_html(self)
 
 
 class PilotComputeService:
@@ -337,10 +344,11 @@ class PilotComputeService:
             return self._resolve(task.task_id)
         return task
 
-    def wait_tasks(self, tasks: Sequence[Any], timeout: float | None = None) -> None:
-        """Block until every task is done. Past `timeout` seconds: TaskTimeoutError (tasks go on)."""
+    def wait_tasks(self, tasks: Sequence[Any], timeout: float | None = None, progress: bool | None = None) -> None:
+        """Block until every task is done. Past `timeout` seconds: TaskTimeoutError (tasks go on).
+        `progress`: a bar (qtau.progress) always, never, or with None on a terminal or in a notebook."""
         handles = [self._resolve(t) for t in tasks]
-        _, pending = self.engine.wait(handles, timeout)
+        _, pending = wait_showing_progress(self.engine, handles, timeout, progress)
         self.engine.poll(force=True)
         if pending:
             raise TaskTimeoutError(
@@ -357,10 +365,12 @@ class PilotComputeService:
         return value
 
     def get_results(self, tasks: Sequence[Any], timeout: float | None = None,
-                    return_exceptions: bool = False) -> list[Any]:
+                    return_exceptions: bool = False, progress: bool | None = None) -> list[Any]:
         """Results in the order given, fetched in one round trip. A failed task raises its
-        QtauError, or with `return_exceptions=True` its error takes the result's place."""
-        values = self.engine.get_many([self._resolve(t) for t in tasks], timeout)
+        QtauError, or with `return_exceptions=True` its error takes the result's place.
+        `progress` as in `wait_tasks`."""
+        handles = [self._resolve(t) for t in tasks]
+        values = self.engine.get_many(handles, wait_before_fetch(self.engine, handles, timeout, progress))
         self.check_plugins()
         out: list[Any] = []
         for value in values:
