@@ -9,6 +9,7 @@ matplotlib infers from the suffix).
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -32,7 +33,22 @@ def new_figure(width: float = 7.0, height: float = 4.0) -> Figure:
             "plots need matplotlib", field="plot", value="matplotlib",
             fix="pip install 'qtau-core[plot]'",
         ) from None
+    _show_inline_in_ipython(Figure)
     return Figure(figsize=(width, height), layout="constrained")
+
+
+def _show_inline_in_ipython(figure_class: type) -> None:
+    """In IPython/Jupyter, display a returned Figure as a PNG (what `%matplotlib inline` does for
+    pyplot figures; ours are built without pyplot, so nothing else registers them)."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None and hasattr(ipython, "get_ipython") else None
+    if shell is None:
+        return
+    formatter = shell.display_formatter.formatters["image/png"]
+    if figure_class not in formatter.type_printers:
+        from IPython.core.pylabtools import print_figure
+
+        formatter.for_type(figure_class, lambda fig: print_figure(fig, "png"))
 
 
 def save(fig: Figure, path: str | Path | None) -> Figure:

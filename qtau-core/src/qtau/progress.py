@@ -91,6 +91,7 @@ def _wait_with_bar(engine: Any, handles: Sequence[Any], timeout: float | None) -
             elapsed = max(time.monotonic() - started, 1e-9)
             bar.update(row, completed=len(done), failed=failed, running=len(pending),
                        rate=f"{len(done) / elapsed:.1f} tasks/s")
+        bar.refresh()  # the final counts, even where the live display refreshes asynchronously (Jupyter)
     return done, pending
 
 
