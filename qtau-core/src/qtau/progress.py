@@ -62,7 +62,13 @@ def wait_before_fetch(engine: Any, handles: Sequence[Any], timeout: float | None
 def _wait_with_bar(engine: Any, handles: Sequence[Any], timeout: float | None) -> tuple[list[Any], list[Any]]:
     try:
         from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
     except ImportError:
         raise ConfigurationError(
             "progress bars need rich", field="progress", value=True,

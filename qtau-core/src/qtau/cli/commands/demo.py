@@ -12,7 +12,14 @@ import typer
 
 from qtau.cli import EXIT_OK
 from qtau.cli.inputs import check_executors
-from qtau.cli.session import ENGINE_OPTION, EXECUTOR_OPTION, MODE_OPTION, Engine, check_mode, start_service
+from qtau.cli.session import (
+    ENGINE_OPTION,
+    EXECUTOR_OPTION,
+    MODE_OPTION,
+    Engine,
+    check_mode,
+    start_service,
+)
 from qtau.plugins import default_host
 
 BELL_QASM = """OPENQASM 2.0;

@@ -28,6 +28,9 @@ from qtau.cli.session import (
 )
 from qtau.plugins import default_host
 
+RANK_PLOT_OPTION = typer.Option(None, "--plot", metavar="PNG", dir_okay=False,
+                                help="Write the score terms of the first FILE's candidates to this file.")
+
 
 def register(app: typer.Typer) -> None:
     @app.command("rank")
@@ -38,8 +41,7 @@ def register(app: typer.Typer) -> None:
         engine: Engine = ENGINE_OPTION,
         mode: str = MODE_OPTION,
         as_json: bool = JSON_OPTION,
-        plot: Path | None = typer.Option(None, "--plot", metavar="PNG", dir_okay=False,
-                                         help="Write the score terms of the first FILE's candidates to this file."),
+        plot: Path | None = RANK_PLOT_OPTION,
     ) -> int:
         """Show QDREAMER's ranking (every term and rejection) for each FILE, without running it."""
         from qtau.types import QuantumTask

@@ -13,12 +13,14 @@ from qtau.cli.output import error_line, print_json, print_table
 from qtau.errors import QtauError
 from qtau.plugins import default_host
 
+EXECUTORS_ARGUMENT = typer.Argument(None, metavar="[EXECUTOR]...",
+                                    help="Executors to list (default: every non-prefixed one).")
+
 
 def register(app: typer.Typer) -> None:
     @app.command("resources")
     def resources(
-        executors: list[str] | None = typer.Argument(None, metavar="[EXECUTOR]...",
-                                                     help="Executors to list (default: every non-prefixed one)."),
+        executors: list[str] | None = EXECUTORS_ARGUMENT,
         as_json: bool = JSON_OPTION,
     ) -> int:
         """What each executor offers: resource ids, kinds, qubits and circuit formats."""

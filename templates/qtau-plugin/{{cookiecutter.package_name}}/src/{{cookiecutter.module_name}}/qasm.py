@@ -77,7 +77,7 @@ def parse(text: str) -> Program:
             qubits, bits = _operands(qubits_text, qregs), _operands(bits_text, cregs)
             if len(qubits) != len(bits):
                 raise ValueError(f"measure {statement!r}: {len(qubits)} qubits into {len(bits)} bits")
-            measurements.extend(zip(qubits, bits))
+            measurements.extend(zip(qubits, bits, strict=True))
             measured_qubits.update(qubits)
             continue
         if m := _GATE.match(statement):
@@ -91,7 +91,7 @@ def parse(text: str) -> Program:
             if name in ONE_QUBIT and len(targets) == 1:
                 gates.extend((name, params, (q,)) for q in targets[0])   # a register operand broadcasts
             elif name in TWO_QUBIT and len(targets) == 2 and len(targets[0]) == len(targets[1]):
-                gates.extend((name, params, pair) for pair in zip(targets[0], targets[1]))
+                gates.extend((name, params, pair) for pair in zip(targets[0], targets[1], strict=True))
             else:
                 raise ValueError(f"gate {statement!r} has the wrong number of operands")
             continue
