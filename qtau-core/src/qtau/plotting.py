@@ -75,7 +75,7 @@ def counts_axes(ax: Any, result: Result, title: str | None = None) -> None:
                   fontfamily="monospace")
     width = max((len(k) for k in keys), default=0)
     order = f"c{width - 1}…c0" if width > 1 else "c0"
-    ax.set_xlabel(f"outcome, bit 0 rightmost ({order}; qubit 0 = rightmost character)")
+    ax.set_xlabel(f"outcome: classical bits {order}, bit 0 rightmost (an X on qubit 0 measured to c0 reads ...1)")
     ax.set_ylabel("counts")
     heading = title or f"{result.resource_id} · {result.shots} shots"
     if left_out:
@@ -137,7 +137,7 @@ def plot_explanation(explanation: Any, path: str | Path | None = None) -> Figure
     terms = score_terms(explanation.rows, explanation.policy)
     names = list(terms)
     rejected = [r for r in explanation.rows if not r.feasible]
-    fig = new_figure(7.5, 1.2 + 0.45 * max(len(names), 1) + 0.22 * len(rejected))
+    fig = new_figure(9.0, 1.4 + 0.45 * max(len(names), 1) + 0.22 * len(rejected))
     ax = fig.add_subplot()
     colours = {"fidelity": "#3b6ea5", "speed": "#e07b39", "cost": "#5aa469"}
     left = [0.0] * len(names)
@@ -150,7 +150,7 @@ def plot_explanation(explanation: Any, path: str | Path | None = None) -> Figure
     ax.set_xlabel("score = weighted terms (1 = best on every term)")
     ax.set_title(f"QDREAMER ranking for task {explanation.task_id}")
     if names:
-        ax.legend(loc="lower right", fontsize="small")
+        fig.legend(loc="outside right upper", fontsize="small")
     if rejected:
         lines = [f"rejected {r.resource_id}: {_short(r.reason)}" for r in rejected]
         fig.supxlabel("\n".join(lines), fontsize="small", ha="left", x=0.01)
