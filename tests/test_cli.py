@@ -333,3 +333,17 @@ def test_plain_install_without_the_cli_extra_says_what_to_install():
     assert out.returncode == 2
     assert out.stderr.strip() == ("error: the qtau command needs typer (not installed). "
                                   "Fix: pip install 'qtau-core[cli]'")
+
+
+def test_jobs_json_lists_a_journal(tmp_path):
+    from qtau import QuantumTask
+    from qtau.journal import Journal
+
+    task = QuantumTask(circuit=BELL2)
+    with Journal.open(tmp_path) as journal:
+        journal.record_task(task)
+    out = qtau("jobs", "--dir", str(tmp_path), "--json")
+    assert out.returncode == 0, out.stderr
+    [row] = json.loads(out.stdout)["tasks"]
+    assert row["task_id"] == task.task_id and row["state"] == "submitted" and row["attempts"] == 0
+    assert_usage_error(qtau("jobs", "--dir", str(tmp_path / "none")), "no QTAU journal")

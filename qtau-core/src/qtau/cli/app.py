@@ -20,7 +20,7 @@ from qtau.cli.output import error_line
 from qtau.errors import QtauError
 
 #: Command modules under qtau.cli.commands, in the order `qtau --help` lists them.
-COMMANDS = ("demo", "run", "rank", "plugins", "resources", "doctor")
+COMMANDS = ("demo", "run", "rank", "plugins", "resources", "doctor", "jobs")
 
 app = typer.Typer(
     name="qtau", help="Run quantum circuits on any installed backend; QDREAMER picks the best one.",

@@ -18,7 +18,7 @@ class Engine(str, Enum):
 
 ENGINE_OPTION = typer.Option(Engine.local, "--engine", help="Where tasks run: in this process or on Ray.")
 MODE_OPTION = typer.Option("balanced", "--mode", help=f"QDREAMER optimization mode: {', '.join(PRESETS)}.")
-SHOTS_OPTION = typer.Option(1000, "--shots", min=1, help="Shots per circuit (at least 1).")
+SHOTS_OPTION = typer.Option(1000, "--shots", help="Shots per circuit (at least 1).")
 EXECUTOR_OPTION = typer.Option(
     None, "--executor", "-e", metavar="NAME",
     help="Executor to make a pilot for; repeat for several (default: every installed local simulator).",
@@ -27,6 +27,14 @@ PLOT_OPTION = typer.Option(None, "--plot", metavar="PNG", dir_okay=False,
                            help="Write a figure to this file (needs qtau-core[plot]).")
 FILES_ARGUMENT = typer.Argument(..., metavar="FILE...",
                                 help="OpenQASM 2/3 files, or module.py:function returning a circuit.")
+
+
+def check_count(value: int, option: str, low: int, example: str) -> int:
+    """An integer option's value, at least `low` (qtau.validation's message names the option and value)."""
+    from qtau.validation import finite_number
+
+    finite_number(value, option, low=low, integer=True, fix=f"pass {option} {example}")
+    return value
 
 
 def check_mode(mode: str) -> str:

@@ -20,6 +20,13 @@ measure q -> c;
 """
 
 
+X1_IDLE = """OPENQASM 3.0;
+include "stdgates.inc";
+qubit[3] q;
+x q[1];
+"""
+
+
 class TestConformance(BackendConformance):
     plugin_name = "{{ cookiecutter.provider }}"
     plugin_module = "{{ cookiecutter.module_name }}.plugin"
@@ -31,6 +38,9 @@ class TestConformance(BackendConformance):
 
     def x0_circuit(self):
         return X0
+
+    def x1_idle_circuit(self):
+        return X1_IDLE
 
 
 def test_registers_and_unmeasured_bits():

@@ -16,7 +16,9 @@ from qtau.cli.session import (
     ENGINE_OPTION,
     EXECUTOR_OPTION,
     MODE_OPTION,
+    SHOTS_OPTION,
     Engine,
+    check_count,
     check_mode,
     start_service,
 )
@@ -31,19 +33,23 @@ cx q[0],q[1];
 measure q -> c;
 """
 
+BURST_OPTION = typer.Option(12, "--burst", help="Tasks submitted together after the first (0 for none).")
+
 
 def register(app: typer.Typer) -> None:
     @app.command("demo")
     def demo(
         engine: Engine = ENGINE_OPTION,
         mode: str = MODE_OPTION,
-        shots: int = typer.Option(1000, "--shots", min=1, help="Shots per task."),
-        burst: int = typer.Option(12, "--burst", min=0, help="Tasks submitted together after the first."),
+        shots: int = SHOTS_OPTION,
+        burst: int = BURST_OPTION,
         executor: list[str] | None = EXECUTOR_OPTION,
     ) -> int:
         """Run a Bell task through QDREAMER on local simulators, then a burst it spreads over them."""
         from qtau.types import QuantumTask
 
+        check_count(shots, "--shots", 1, "1000, for example")
+        check_count(burst, "--burst", 0, "12, or --burst 0 for no burst")
         started = time.perf_counter()
         host = default_host()
         executors = check_executors(host, executor)

@@ -22,6 +22,7 @@ from qtau.cli.session import (
     MODE_OPTION,
     SHOTS_OPTION,
     Engine,
+    check_count,
     check_mode,
     plot_path,
     start_service,
@@ -46,6 +47,7 @@ def register(app: typer.Typer) -> None:
         """Show QDREAMER's ranking (every term and rejection) for each FILE, without running it."""
         from qtau.types import QuantumTask
 
+        check_count(shots, "--shots", 1, "1000, for example")
         host = default_host()
         plot = plot_path(plot)
         inputs = [load_circuit(source, host) for source in files]

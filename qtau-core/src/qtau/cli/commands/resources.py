@@ -29,9 +29,7 @@ def register(app: typer.Typer) -> None:
         found, errors = [], []
         for executor in names:
             try:
-                info = host.find_executor(executor)
-                offered = host.first("qtau_resources", owner=info.provider, executor=executor,
-                                     config={"executor": executor})
+                offered = host.resources(executor, {"executor": executor})
             except QtauError as err:
                 errors.append({"executor": executor, "error": type(err).__name__, "message": str(err)})
                 continue

@@ -26,6 +26,7 @@ from qtau.cli.session import (
     PLOT_OPTION,
     SHOTS_OPTION,
     Engine,
+    check_count,
     check_mode,
     plot_path,
     start_service,
@@ -70,6 +71,7 @@ def register(app: typer.Typer) -> None:
         """Run circuits through QDREAMER: ranking, chosen resource and counts for each FILE."""
         from qtau.types import QuantumTask
 
+        check_count(shots, "--shots", 1, "1000, for example")
         host = default_host()
         plot = plot_path(plot)
         inputs = [load_circuit(source, host) for source in files]

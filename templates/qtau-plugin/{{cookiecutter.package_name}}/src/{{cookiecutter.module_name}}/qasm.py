@@ -1,7 +1,6 @@
 """A small reader of OpenQASM 2 and 3 programs: registers, gates, measurements.
 
-Enough for the reference simulator and for QDREAMER's circuit summary. A backend wrapping an SDK
-usually lets the SDK parse OpenQASM instead; keep `summary()` so QDREAMER can rank without it.
+Enough for the reference simulator; a backend wrapping an SDK lets the SDK parse OpenQASM instead.
 """
 
 from __future__ import annotations
@@ -10,12 +9,10 @@ import math
 import re
 
 import attrs
-from qtau.types import CircuitSummary
 
 #: Gates the reference simulator applies (canonical QTAU names, see qtau.gates).
 ONE_QUBIT = ("id", "x", "y", "z", "h", "s", "sdg", "t", "tdg", "sx", "rx", "ry", "rz", "p")
 TWO_QUBIT = ("cx", "cz", "swap")
-SUPPORTED_GATES = ONE_QUBIT + TWO_QUBIT + ("measure", "barrier")
 ALIASES = {"cnot": "cx", "u1": "p", "phase": "p"}
 
 _DECLARE2 = re.compile(r"^(qreg|creg)\s+(\w+)\s*\[\s*(\d+)\s*\]$")
@@ -36,18 +33,6 @@ class Program:
     gates: tuple[tuple[str, tuple[float, ...], tuple[int, ...]], ...]
     measurements: tuple[tuple[int, int], ...]
     mid_circuit_measurement: bool = False
-
-    def summary(self) -> CircuitSummary:
-        counts: dict[str, int] = {}
-        for name, _, _ in self.gates:
-            counts[name] = counts.get(name, 0) + 1
-        if self.measurements:
-            counts["measure"] = len(self.measurements)
-        return CircuitSummary(
-            num_qubits=self.num_qubits, gate_counts=counts, depth=len(self.gates),
-            num_measured=len({q for q, _ in self.measurements}) or self.num_qubits,
-            mid_circuit_measurement=self.mid_circuit_measurement,
-        )
 
 
 def parse(text: str) -> Program:

@@ -65,11 +65,12 @@ def statevector(program: Program) -> list[complex]:
     return state
 
 
-def simulate(program: Program, shots: int, rng: random.Random) -> dict[str, int]:
-    """Sample `shots` outcomes; keys have one character per classical bit, bit 0 rightmost.
-    Unmeasured bits read 0; a program without measurements measures every qubit into bit = qubit."""
+def simulate(program: Program, shots: int, rng: random.Random, width: int | None = None) -> dict[str, int]:
+    """Sample `shots` outcomes; keys have one character per classical bit, bit 0 rightmost, and
+    bits nothing was measured into read 0. A program without measurements measures every qubit
+    into bit = qubit, with keys `width` (the task's qubit count) characters long."""
     measurements = program.measurements or tuple((q, q) for q in range(program.num_qubits))
-    width = program.num_clbits if program.measurements else program.num_qubits
+    width = program.num_clbits if program.measurements else max(width or 0, program.num_qubits)
     probabilities = [abs(a) ** 2 for a in statevector(program)]
     counts: dict[str, int] = {}
     for index in rng.choices(range(len(probabilities)), weights=probabilities, k=shots):
@@ -100,6 +101,6 @@ class StatevectorExecutor(LocalExecutor):
                     f"{self.resource.id} measures only at the end of a circuit", field="circuit",
                     value="mid-circuit measurement", fix="move every measurement to the end",
                 )
-            outcomes.append(Outcome(counts=simulate(program, job.shots, rng),
+            outcomes.append(Outcome(counts=simulate(program, job.shots, rng, job.width),
                                     metadata={"measured": [q for q, _ in program.measurements]}))
         return outcomes
