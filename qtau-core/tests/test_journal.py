@@ -107,11 +107,11 @@ def test_factory_task_summary_keeps_no_arguments(journal):
         return BELL
 
     task = QuantumTask(circuit=factory, args=(0.3,), kwargs={"secret_note": "pass-word-123"},
-                       resource_config={"token": "abc-def-ghi"})
+                       resource_config={"resource": "abc-def-ghi"})
     journal.record_task(task)
     summary = journal.task(task.task_id).summary
     assert summary["circuit_kind"] == "factory" and summary["n_args"] == 2
-    assert summary["resource_config_keys"] == ["token"]
+    assert summary["resource_config_keys"] == ["resource"]
     assert journal.task(task.task_id).circuit_hash is None
     journal.close()
     raw = b"".join(p.read_bytes() for p in journal.path.parent.iterdir() if p.name.startswith(FILE_NAME))
@@ -396,7 +396,7 @@ def test_secrets_never_reach_the_file(tmp_path):
     secret, secret_key = Secret(token), Secret(key)
     config = {"executor": "braket_sv1", "aws_access_key_id": secret_key, "ibmqx_token": secret}
     with Journal.open(tmp_path) as journal:
-        task = QuantumTask(circuit=BELL, resource_config={"ibmqx_token": token})
+        task = QuantumTask(circuit=BELL, kwargs={"ibmqx_token": token})
         journal.record_task(task)
         journal.record_attempt(task.task_id, 1, "braket:sv1", "braket", job_ref={"arn": "a", "config": config},
                                error=RuntimeError(f"SDK said: bad token {token} for key {key}"))

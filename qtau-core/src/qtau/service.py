@@ -81,7 +81,14 @@ class PilotComputeService:
         self.qdreamer = QDreamer(self.host, self.circuits)
         self._dreamer_initialized = False
         self.task_id_memory = task_id_memory
-        self.registry = TaskRegistry(self.engine, lambda: self.qdreamer, task_id_memory)
+        self.journal = None
+        if working_directory:
+            from qtau.journal import open_journal
+            from qtau.journaling import ServiceJournal
+
+            self.journal = ServiceJournal(open_journal(working_directory))
+        self.registry = TaskRegistry(self.engine, lambda: self.qdreamer, task_id_memory,
+                                     self.journal.settled if self.journal is not None else None)
         self._counter = itertools.count(1)
         self._lock = threading.Lock()
         self._closed = False
@@ -187,7 +194,11 @@ class PilotComputeService:
         tracker = None
         if any(p.remote for p in placements) and self.execution_engine is ExecutionEngine.RAY:
             tracker = self.engine.ensure_tracker()
-        return TaskPayload(self.host.spec(), task, placements, now, tracker=tracker)
+        if self.journal is None:
+            return TaskPayload(self.host.spec(), task, placements, now, tracker=tracker)
+        self.journal.submitted(task, now)
+        return TaskPayload(self.host.spec(), task, placements, now, tracker=tracker,
+                           first_attempt=self.journal.first_attempt(task), journal=self.journal.key)
 
     def submit_quantum_task(self, task: QuantumTask) -> Any:
         """Choose a resource for `task` and start it. Returns a Ray ObjectRef (RAY) or a Future (LOCAL).
@@ -298,9 +309,11 @@ class PilotComputeService:
         handles = [self._resolve(t) for t in validation.handle_list(tasks, "get_results")]
         values = self.engine.get_many(handles, wait_before_fetch(self.engine, handles, timeout, progress))
         self.check_plugins()
+        if self.journal is not None:
+            self.journal.handed_out([tid for tid in map(self.registry.task_id, handles) if tid])
         out: list[Any] = []
-        for value in values:
-            self.registry.settle(task_id_of(value), value)
+        for handle, value in zip(handles, values, strict=True):
+            self.registry.settle(task_id_of(value) or self.registry.task_id(handle), value)
             if isinstance(value, TaskFailure):
                 value = value.error
             if isinstance(value, QtauError) and not return_exceptions:
@@ -330,6 +343,59 @@ class PilotComputeService:
         for pilot in self.pilots.values():
             pilot.state = "CANCELED"
         self.engine.shutdown()
+        if self.journal is not None:
+            self.journal.close()
+
+    def recover(self) -> list[Any]:
+        """Handles for every task an earlier service on this `working_directory` submitted and
+        never handed out, in submission order. Call it after `create_pilot`: credentials are never
+        journaled, so the pilots bring what re-attaching remote jobs needs.
+
+        Finished tasks come back from their journaled results (or errors); a job waiting at a
+        provider is re-attached by its job reference, never resubmitted; a create whose answer was
+        lost is sent again as the same try (Braket's clientToken makes it the same task); an
+        unfinished local task runs again.
+        """
+        self._check_open()
+        if self.journal is None:
+            raise ConfigurationError(
+                "recover() reads the journal of the service's working_directory, and this service has none",
+                field="working_directory", value=None,
+                fix="create the service with PilotComputeService(working_directory=<the earlier service's>)",
+            )
+        from qtau import journaling
+
+        journal = self.journal.journal
+        handles = []
+        for record in journal.not_handed_out():
+            try:
+                handle = self._recover_one(journaling, journal, record)
+            except QtauError as err:
+                handle = self.engine.completed(err)
+            self.registry.remember(handle, record.task_id)
+            handles.append(handle)
+        return handles
+
+    def _recover_one(self, journaling: Any, journal: Any, record: Any) -> Any:
+        if record.state == "done":
+            return self.engine.completed(journaling.result_of(journal, record))
+        if record.finished:
+            return self.engine.completed(journaling.error_of(record))
+        task = journaling.task_of(record, journal)
+        last = record.last_attempt
+        if record.remote or record.create_unsettled:
+            placement = journaling.placement_for(self, last.resource_id, task)
+            now = time.time()
+            tracker = self.engine.ensure_tracker() if self.execution_engine is ExecutionEngine.RAY else None
+            payload = TaskPayload(self.host.spec(), task, (placement,), now, tracker=tracker,
+                                  first_attempt=last.attempt, journal=self.journal.key,
+                                  attach=(last.attempt, last.job_ref) if record.remote else None)
+            self.journal.remember_first(task.task_id, last.attempt)
+            handle = self.engine.submit_remote(payload)
+            self.qdreamer.task_started(placement.resource.id)
+            self.registry.track(handle, task.task_id, placement.resource.id)
+            return handle
+        return self.submit_quantum_task(task)
 
     def __enter__(self) -> PilotComputeService:
         return self
