@@ -48,8 +48,6 @@ from qtau.types import (
     Timings,
 )
 
-__version__ = "0.1.0"
-
 #: Marks a plugin's hook implementations: `@qtau.hookimpl def qtau_executors(): ...`
 hookimpl = pluggy.HookimplMarker("qtau")
 
@@ -73,6 +71,11 @@ if TYPE_CHECKING:
 
 
 def __getattr__(name: str) -> Any:
+    if name == "__version__":
+        # Single-sourced: the installed distribution's metadata (built from the repository's VERSION).
+        from qtau.versions import core_version
+
+        return core_version()
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'qtau' has no attribute {name!r}")

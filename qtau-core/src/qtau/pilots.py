@@ -107,6 +107,11 @@ class PilotCompute:
         return {"name": self.name, "executor": self.executor, "state": self.state,
                 "resources": [r.id for r in self.resources]}
 
+    def _repr_html_(self) -> str:
+        from qtau.render_html import pilot_html
+
+        return pilot_html(self)
+
     @property
     def dreamer_enabled(self) -> bool:
         return bool(self.description.get("dreamer_enabled", True))

@@ -41,6 +41,8 @@ from qtau.errors import (
 from qtau.payloads import BatchPayload, TaskFailure, TaskPayload
 from qtau.pilots import PilotCompute, backend_config, check_description, distinct_ids
 from qtau.plugins import PluginHost, default_host
+from qtau.progress import wait as wait_showing_progress
+from qtau.progress import wait_before_fetch
 from qtau.registry import TaskRegistry, attempts_of, task_id_of
 from qtau.secrets import RedactingFilter
 from qtau.split import deadline_split, plan_split, submit_split
@@ -340,11 +342,12 @@ class PilotComputeService:
     def _resolve(self, task: Any) -> Any:
         return self.registry.resolve(task)
 
-    def wait_tasks(self, tasks: Sequence[Any], timeout: float | None = None) -> None:
-        """Block until every task is done. Past `timeout` seconds: TaskTimeoutError (tasks go on)."""
+    def wait_tasks(self, tasks: Sequence[Any], timeout: float | None = None, progress: bool | None = None) -> None:
+        """Block until every task is done. Past `timeout` seconds: TaskTimeoutError (tasks go on).
+        `progress`: a bar (qtau.progress) always, never, or with None on a terminal or in a notebook."""
         timeout = validation.optional_timeout(timeout)
         handles = [self._resolve(t) for t in validation.handle_list(tasks, "wait_tasks")]
-        _, pending = self.engine.wait(handles, timeout)
+        _, pending = wait_showing_progress(self.engine, handles, timeout, progress)
         self.engine.poll(force=True)
         if pending:
             raise TaskTimeoutError(
@@ -361,12 +364,13 @@ class PilotComputeService:
         return value
 
     def get_results(self, tasks: Sequence[Any], timeout: float | None = None,
-                    return_exceptions: bool = False) -> list[Any]:
+                    return_exceptions: bool = False, progress: bool | None = None) -> list[Any]:
         """Results in the order given, fetched in one round trip. A failed task raises its
-        QtauError, or with `return_exceptions=True` its error takes the result's place."""
+        QtauError, or with `return_exceptions=True` its error takes the result's place.
+        `progress` as in `wait_tasks`."""
         timeout = validation.optional_timeout(timeout)
         handles = [self._resolve(t) for t in validation.handle_list(tasks, "get_results")]
-        values = self.engine.get_many(handles, timeout)
+        values = self.engine.get_many(handles, wait_before_fetch(self.engine, handles, timeout, progress))
         self.check_plugins()
         if self.journal is not None:
             self.journal.handed_out([tid for tid in map(self.registry.task_id, handles) if tid])

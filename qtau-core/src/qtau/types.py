@@ -443,6 +443,17 @@ class Result:
         total = sum(self.counts.values()) or 1
         return {key: n / total for key, n in self.counts.items()}
 
+    def plot(self, path: str | None = None, title: str | None = None) -> Any:
+        """A counts histogram, bit order labelled (a matplotlib Figure; `qtau-core[plot]`), saved to `path` if given."""
+        from qtau.plotting import plot_result
+
+        return plot_result(self, path, title)
+
+    def _repr_html_(self) -> str:
+        from qtau.render_html import result_html
+
+        return result_html(self)
+
 
 #: What a plugin's executor returns for one circuit; the worker turns it into a Result.
 @attrs.frozen(eq=False)
