@@ -32,10 +32,13 @@ import pennylane as qml
 from pennylane.devices import Device, ExecutionConfig
 from pennylane.devices.preprocess import (
     decompose,
+    device_resolve_dynamic_wires,
     measurements_from_samples,
     validate_device_wires,
+    validate_measurements,
 )
 from pennylane.exceptions import DeviceError
+from pennylane.measurements import SampleMeasurement
 from pennylane.tape import QuantumScript
 from pennylane.transforms import (
     broadcast_expand,
@@ -47,6 +50,8 @@ from pennylane.transforms.core import CompilePipeline
 from qtau import interop
 from qtau.errors import ConfigurationError, InvalidTaskError, NoSuitableResourceError
 from qtau.types import QuantumTask
+
+from qtau_pennylane.queuing import pennylane_lock
 
 #: Operations dropped before a tape leaves: they change no measured probability.
 NO_EFFECT = frozenset({"GlobalPhase", "Identity", "Barrier", "Snapshot"})
@@ -70,8 +75,8 @@ class WiresUnavailableError(ConfigurationError, DeviceError):
 
 @qml.transform
 def require_shots(tape: QuantumScript):
-    """AnalyticModeError for a tape without shots, before anything runs."""
-    if not tape.shots:
+    """AnalyticModeError for a tape that measures without shots, before anything runs."""
+    if not tape.shots and tape.measurements:
         raise AnalyticModeError(
             "qtau.qubit only samples: analytic mode (shots=None) is not supported",
             field="shots", value=None,
@@ -82,18 +87,57 @@ def require_shots(tape: QuantumScript):
 
 
 @qml.transform
-def decompose_for_qtau(tape: QuantumScript, target_gates: frozenset):
+def rotate_other_observables(tape: QuantumScript):
+    """Observables `diagonalize_measurements` leaves alone (Hermitian, state projectors, products
+    holding them) rotated into the computational basis, as default.qubit samples them: their
+    diagonalizing gates go on the tape and the measurement reads the observable's eigenvalues.
+    `split_non_commuting` has already put observables that share wires differently on tapes of
+    their own; an observable measured twice (expval and var of it) is rotated once."""
+    from pennylane.measurements import ProbabilityMP
+
+    ops, measurements, rotated = list(tape.operations), [], []
+    for m in tape.measurements:
+        obs = m.obs
+        if obs is not None and obs.pauli_rep is None and obs.diagonalizing_gates():
+            if not any(qml.equal(obs, done) for done in rotated):
+                ops.extend(obs.diagonalizing_gates())
+                rotated.append(obs)
+            m = ProbabilityMP(wires=obs.wires) if isinstance(m, ProbabilityMP) else type(m)(
+                eigvals=obs.eigvals(), wires=obs.wires)
+        measurements.append(m)
+    if not rotated:
+        return (tape,), lambda results: results[0]
+    return (tape.copy(operations=ops, measurements=measurements),), lambda results: results[0]
+
+
+#: Dynamic wire allocation: resolved onto spare device wires after decomposition.
+WIRE_MANAGEMENT = frozenset({"Allocate", "Deallocate"})
+
+
+def _decomposition(op):
+    """PennyLane's decomposition of `op`; an operation with a matrix but no decomposition (e.g.
+    BlockEncode) becomes a QubitUnitary, which PennyLane decomposes into rotations and CNOTs."""
+    if op.has_decomposition:
+        return op.decomposition()
+    if op.has_matrix:
+        return [qml.QubitUnitary(op.matrix(), wires=op.wires)]
+    return op.decomposition()  # raises DecompositionUndefinedError, reported by decompose
+
+
+@qml.transform
+def decompose_for_qtau(tape: QuantumScript, target_gates: frozenset, device_wires=None):
     """PennyLane's `decompose` to the gates every resource runs; failures as UnsupportedOperationError."""
     try:
-        return decompose(tape, target_gates=target_gates,
-                         stopping_condition=lambda op: op.name in target_gates,
-                         skip_initial_state_prep=False, name="qtau.qubit")
+        return decompose(tape, target_gates=target_gates | WIRE_MANAGEMENT,
+                         stopping_condition=lambda op: op.name in target_gates or op.name in WIRE_MANAGEMENT,
+                         decomposer=_decomposition, device_wires=device_wires, skip_initial_state_prep=False,
+                         name="qtau.qubit")
     except DeviceError as err:
+        text = str(err.args[0]) if err.args else ""
         raise UnsupportedOperationError(
-            f"not supported on qtau.qubit: {err}", field="operation",
-            value=str(getattr(err, "args", [""])[0])[:80],
-            fix="no QTAU resource runs this operation and PennyLane knows no decomposition of it: "
-            "give it a decomposition (or a matrix), or use a device that runs it natively",
+            f"{text} QTAU's resources run only the gates in qtau_qubit.toml, reached by decomposition",
+            field="operation", value=text.split(" not supported")[0].removeprefix("Operator "),
+            fix="give the operation a decomposition or a matrix, or use a device that runs it natively",
         ) from err
 
 
@@ -167,8 +211,12 @@ class QtauQubitDevice(Device):
         program.add_transform(defer_measurements, allow_postselect=False)
         program.add_transform(split_non_commuting)
         program.add_transform(diagonalize_measurements)
+        program.add_transform(rotate_other_observables)
+        program.add_transform(validate_measurements, sample_measurements=lambda m: isinstance(m, SampleMeasurement),
+                              name=self.name)
         program.add_transform(measurements_from_samples)
-        program.add_transform(decompose_for_qtau, target_gates=gates)
+        program.add_transform(decompose_for_qtau, target_gates=gates, device_wires=self.wires)
+        program.add_transform(device_resolve_dynamic_wires, wires=self.wires, allow_resets=False)
         program.add_transform(broadcast_expand)
         return program
 
@@ -206,8 +254,9 @@ class QtauQubitDevice(Device):
         wire_map = {w: i for i, w in enumerate(order)}
         width = max(len(order), 1)
         self._check_width(width)
-        ops = [op.map_wires(wire_map) for op in tape.operations if op.name not in NO_EFFECT]
-        job = QuantumScript(ops, [qml.counts(wires=range(width))], shots=tape.shots.total_shots)
+        with pennylane_lock():  # see queuing.py: LOCAL pool threads may be recording tapes now
+            ops = [op.map_wires(wire_map) for op in tape.operations if op.name not in NO_EFFECT]
+            job = QuantumScript(ops, [qml.counts(wires=range(width))], shots=tape.shots.total_shots)
         task = QuantumTask(circuit=job, num_qubits=width, shots=int(tape.shots.total_shots),
                            policy=self.mode, circuit_format="pennylane_tape")
         return task, len(measured)

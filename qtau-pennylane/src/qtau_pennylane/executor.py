@@ -22,6 +22,7 @@ from qtau.types import Outcome, Resource
 
 from qtau_pennylane import devices, outcomes, tapes
 from qtau_pennylane.noise import noisy_tape
+from qtau_pennylane.queuing import pennylane_lock
 
 #: Device objects kept per executor (one per distinct wire set).
 MAX_DEVICES = 16
@@ -51,6 +52,10 @@ class PennyLaneExecutor(LocalExecutor):
         return found
 
     def _build(self, job: CircuitJob) -> tapes.Built:
+        with pennylane_lock():
+            return self._build_unlocked(job)
+
+    def _build_unlocked(self, job: CircuitJob) -> tapes.Built:
         # A QNode task's args arrive on the job; bound QNodes carry their own.
         built = tapes.build(job.circuit, job.circuit_format, job.shots, self.analytic_ok, job.args, dict(job.kwargs))
         if self.noise:

@@ -219,7 +219,7 @@ def _measure_basis(circuit: QuantumCircuit, basis: Pauli) -> tuple[QuantumCircui
     out = circuit.copy()
     for q in qubits:
         if basis.x[q] and basis.z[q]:
-            out.rx(math.pi / 2, q)  # Y -> Z (one gate every converter knows; sdg+h is the textbook form)
+            out.rx(math.pi / 2, q)  # Y -> Z in one gate (sdg, h in two)
         elif basis.x[q]:
             out.h(q)
     out.add_register(ClassicalRegister(len(qubits), "__qtau_meas"))

@@ -1,0 +1,66 @@
+"""The host-library interfaces with every plugin installed: QDREAMER spreads Qiskit pubs and
+PennyLane tapes over Aer, Braket's local simulator and PennyLane's devices, and the two
+interface examples run as users run them."""
+
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+from qiskit.circuit import Parameter, QuantumCircuit
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def run_example(name: str, *args: str) -> str:
+    out = subprocess.run([sys.executable, str(EXAMPLES / name), *args], capture_output=True, text=True,
+                         timeout=600, env=dict(os.environ))
+    assert out.returncode == 0, out.stderr[-3000:]
+    return out.stdout
+
+
+def test_sampler_bindings_spread_over_qiskit_braket_and_pennylane():
+    from qtau_qiskit.primitives import QtauSampler
+
+    t = Parameter("t")
+    qc = QuantumCircuit(2, 2)
+    qc.ry(t, 0)
+    qc.cx(0, 1)
+    qc.measure([0, 1], [0, 1])
+    thetas = np.linspace(0, math.pi, 16)
+    [result] = QtauSampler(seed=5).run([(qc, thetas)], shots=1000).result()
+    providers = {rid.split(":")[0] for rid in result.metadata["qtau"]["resources"]}
+    assert providers >= {"qiskit", "braket", "pennylane"}
+    for i, theta in enumerate(thetas):
+        counts = result.data.c.get_counts(i)
+        assert set(counts) <= {"00", "11"}
+        # 5 standard errors of a probability at 1000 shots.
+        assert abs(counts.get("11", 0) / 1000 - math.sin(theta / 2) ** 2) < 0.08, (i, counts)
+
+
+def test_pennylane_vqe_example_reaches_the_ground_energy():
+    out = run_example("pennylane_vqe.py", "--steps", "30")
+    final = next(line for line in out.splitlines() if line.startswith("final:"))
+    energy = float(final.split("=")[1].split()[0])
+    exact = float(final.split("energy")[1].strip(" )"))
+    # 2000 shots per term: the estimate's standard error is about 0.015; the optimiser gets within 0.1.
+    assert abs(energy - exact) < 0.1, final
+    ran = next(line for line in out.splitlines() if "tapes ran on:" in line)
+    resources = [part.split(" x")[0] for part in ran.split("ran on: ")[1].split(", ")]
+    # Every tape went through QDREAMER to one of the installed local simulators.
+    assert int(ran.split()[0]) > 30 * 4 and resources
+    assert all(rid.split(":")[0] in {"qiskit", "braket", "pennylane"} for rid in resources), ran
+
+
+def test_qiskit_sweep_example_spreads_over_aer_braket_and_lightning():
+    out = run_example("qiskit_sweep.py")
+    rows = [line for line in out.splitlines() if line.startswith("theta=")]
+    assert len(rows) == 12
+    for row in rows:
+        fields = dict(part.split("=") for part in row.split(" on ")[0].split())
+        assert abs(float(fields["P(first=1)"]) - float(fields["exact"])) < 0.06, row
+        assert float(fields["agree"]) == 1.0
+    used = {row.split(" on ")[1] for row in rows}
+    assert {"qiskit:aer_simulator", "braket:local_sv", "pennylane:lightning.qubit"} <= used
