@@ -242,26 +242,33 @@ class QtauQubitDevice(Device):
         self._track(batch, outputs)
         return outputs[0] if single else tuple(outputs)
 
-    def _plan(self, tape: QuantumScript) -> tuple[QuantumTask, int]:
-        """The QuantumTask of one preprocessed tape, and how many wires it measures.
+    def _plan(self, tape: QuantumScript) -> tuple[QuantumTask, list[int]]:
+        """The QuantumTask of one preprocessed tape, and the counts-key bit of each measured wire.
 
-        Wires are renumbered 0..n-1 with the measured wires first, in the order PennyLane listed
-        them, and every wire is read out: bit i of a QTAU counts key is then measured wire i.
+        Every wire of the tape is read out. QTAU numbers a tape's integer wires in ascending order
+        (bit i of a counts key is the i-th smallest wire), so integer wires travel as they are;
+        other labels are renumbered 0..n-1 first (PennyLane's map_wires is slow on controlled ops).
         """
         [measurement] = tape.measurements
         measured = list(measurement.wires)
-        order = measured + [w for w in tape.wires if w not in measurement.wires]
-        wire_map = {w: i for i, w in enumerate(order)}
+        wires = list(tape.wires)
+        with pennylane_lock():  # see queuing.py: LOCAL pool threads may be recording tapes now
+            ops = [op for op in tape.operations if op.name not in NO_EFFECT]
+            if all(isinstance(w, int) and not isinstance(w, bool) for w in wires):
+                order = sorted(wires)
+            else:
+                wire_map = {w: i for i, w in enumerate(wires)}
+                ops = [op.map_wires(wire_map) for op in ops]
+                measured, order = [wire_map[w] for w in measured], list(range(len(wires)))
+            job = QuantumScript(ops, [qml.counts(wires=order)], shots=tape.shots.total_shots)
         width = max(len(order), 1)
         self._check_width(width)
-        with pennylane_lock():  # see queuing.py: LOCAL pool threads may be recording tapes now
-            ops = [op.map_wires(wire_map) for op in tape.operations if op.name not in NO_EFFECT]
-            job = QuantumScript(ops, [qml.counts(wires=range(width))], shots=tape.shots.total_shots)
+        bit = {w: i for i, w in enumerate(order)}
         task = QuantumTask(circuit=job, num_qubits=width, shots=int(tape.shots.total_shots),
                            policy=self.mode, circuit_format="pennylane_tape")
-        return task, len(measured)
+        return task, [bit[w] for w in measured]
 
-    def _samples(self, tape: QuantumScript, measured: int, result: Any):
+    def _samples(self, tape: QuantumScript, columns: list[int], result: Any):
         """Per-shot samples (shots x measured wires, PennyLane's wire order) from QTAU's counts."""
         total = int(tape.shots.total_shots)
         keys = list(result.counts)
@@ -271,8 +278,8 @@ class QtauQubitDevice(Device):
                 f"{result.resource_id} returned {int(reps.sum())} shots, {total} were asked for",
                 field="shots", value=total, fix="report this backend's shot handling as a QTAU plugin bug",
             )
-        bits = np.array([[int(k[-1 - i]) for i in range(measured)] for k in keys], dtype=np.int64)
-        samples = self._rng.permutation(np.repeat(bits.reshape(len(keys), measured), reps, axis=0))
+        bits = np.array([[int(k[-1 - i]) for i in columns] for k in keys], dtype=np.int64)
+        samples = self._rng.permutation(np.repeat(bits.reshape(len(keys), len(columns)), reps, axis=0))
         if tape.shots.has_partitioned_shots:
             return tuple(samples[lo:hi] for lo, hi in tape.shots.bins())
         return samples
