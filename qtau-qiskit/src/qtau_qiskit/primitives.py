@@ -171,7 +171,12 @@ class QtauSampler(_QtauPrimitive, BaseSamplerV2):
     def run(self, pubs: Iterable[Any], *, shots: int | None = None) -> PrimitiveJob:
         shots = self._default_shots if shots is None else shots
         coerced = [_coerce(SamplerPub, pub, shots, i) for i, pub in enumerate(pubs)]
-        prepared = [(pub, *readout_plan(pub.circuit)) for pub in coerced]
+        plans: dict[int, tuple] = {}  # one plan per circuit object (1000 pubs of one circuit: one plan)
+        prepared = []
+        for pub in coerced:
+            if id(pub.circuit) not in plans:
+                plans[id(pub.circuit)] = readout_plan(pub.circuit)
+            prepared.append((pub, *plans[id(pub.circuit)]))
         self.service  # noqa: B018 (make the service here: bad executors fail in run, not in result)
         job = PrimitiveJob(self._run, prepared)
         job._submit()
