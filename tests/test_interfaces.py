@@ -64,3 +64,24 @@ def test_qiskit_sweep_example_spreads_over_aer_braket_and_lightning():
         assert float(fields["agree"]) == 1.0
     used = {row.split(" on ")[1] for row in rows}
     assert {"qiskit:aer_simulator", "braket:local_sv", "pennylane:lightning.qubit"} <= used
+
+
+def test_estimator_on_every_local_simulator_matches_statevector_estimator():
+    from qiskit.primitives import StatevectorEstimator
+    from qiskit.quantum_info import SparsePauliOp
+    from qtau_qiskit.primitives import QtauEstimator
+
+    t = Parameter("t")
+    qc = QuantumCircuit(2)
+    qc.ry(t, 0)
+    qc.cx(0, 1)
+    observables = [SparsePauliOp.from_list([("ZZ", 1.0), ("XX", 0.5)]), SparsePauliOp("YY"), SparsePauliOp("IZ")]
+    values = np.linspace(0.3, 2.7, 4).reshape(4, 1, 1)
+    pub = (qc, [observables], values)
+    [ours] = QtauEstimator(seed=2).run([pub], precision=0.02).result()
+    [ref] = StatevectorEstimator().run([pub]).result()
+    assert ours.data.evs.shape == ref.data.evs.shape == (4, 3)
+    # 2500 shots per group: 5 standard errors of a +-1 observable is 0.1 (0.15 with coefficient 1.5).
+    assert np.max(np.abs(ours.data.evs - ref.data.evs)) < 0.15
+    providers = {rid.split(":")[0] for rid in ours.metadata["qtau"]["resources"]}
+    assert providers >= {"qiskit", "braket", "pennylane"}
