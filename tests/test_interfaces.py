@@ -85,3 +85,52 @@ def test_estimator_on_every_local_simulator_matches_statevector_estimator():
     assert np.max(np.abs(ours.data.evs - ref.data.evs)) < 0.15
     providers = {rid.split(":")[0] for rid in ours.metadata["qtau"]["resources"]}
     assert providers >= {"qiskit", "braket", "pennylane"}
+
+
+def failing_first_service():
+    """A service whose fastest-looking resource fails every task (the real `scripted` plugin,
+    scripted to fail) and whose second resource works: QDREAMER must fail over."""
+    from qtau import PilotComputeService
+    from qtau_scripted import state
+    from qtau_scripted.testing import host, pilot, resource
+
+    state.reset()
+    pcs = PilotComputeService(plugins=host("scripted", "qiskit", "pennylane"))
+    pcs.create_pilot(pilot(resource("bad", behaviour="fail", kind="simulator"),
+                           resource("good", kind="simulator", queue_wait_s=20)))
+    pcs.initialize_dreamer({"optimization_mode": "high_speed"})
+    return pcs
+
+
+def test_qtau_qubit_fails_over_and_records_the_attempts():
+    import pennylane as qml
+
+    with failing_first_service() as pcs:
+        dev = qml.device("qtau.qubit", wires=2, service=pcs)
+
+        @qml.set_shots(300)
+        @qml.qnode(dev)
+        def circuit():
+            qml.PauliX(0)
+            return qml.probs(wires=[0, 1])
+
+        with qml.Tracker(dev) as tracker:
+            probs = circuit()
+        assert list(probs) == [0.0, 0.0, 1.0, 0.0]  # wire 0 is PennyLane's leftmost bit
+        [record] = tracker.history["qtau"]
+        assert record["resource"] == "scripted:good"
+        assert [(a["resource"], a["ok"]) for a in record["attempts"]] == [("scripted:bad", False), ("scripted:good", True)]
+        assert "failed as scripted" in record["attempts"][0]["message"]
+
+
+def test_qtau_sampler_fails_over_and_records_the_attempts():
+    from qtau_qiskit.primitives import QtauSampler
+
+    qc = QuantumCircuit(2, 2)
+    qc.x(1)
+    qc.measure([0, 1], [0, 1])
+    with failing_first_service() as pcs:
+        [result] = QtauSampler(service=pcs).run([qc], shots=100).result()
+    assert result.data.c.get_counts() == {"10": 100}
+    [task] = result.metadata["qtau"]["tasks"]
+    assert [(a["resource"], a["ok"]) for a in task["attempts"]] == [("scripted:bad", False), ("scripted:good", True)]
