@@ -134,3 +134,22 @@ def test_qtau_sampler_fails_over_and_records_the_attempts():
     assert result.data.c.get_counts() == {"10": 100}
     [task] = result.metadata["qtau"]["tasks"]
     assert [(a["resource"], a["ok"]) for a in task["attempts"]] == [("scripted:bad", False), ("scripted:good", True)]
+
+
+def test_qtau_qubit_tapes_reach_aer_and_braket_through_openqasm():
+    import pennylane as qml
+
+    for executor, resource in (("qiskit_local", "qiskit:"), ("braket_local", "braket:")):
+        dev = qml.device("qtau.qubit", wires=[0, 5, 2], executors=[executor])
+
+        @qml.set_shots(400)
+        @qml.qnode(dev)
+        def circuit():
+            qml.PauliX(5)
+            qml.Hadamard(2)
+            return qml.expval(qml.Z(5)), qml.probs(wires=[0, 5])
+
+        z5, probs = circuit()
+        assert float(z5) == -1.0 and list(probs) == [0.0, 1.0, 0.0, 0.0]
+        [record] = dev.last_provenance
+        assert record["resource"].startswith(resource) and record["conversion_path"][:2] == ["pennylane_tape", "openqasm2"]

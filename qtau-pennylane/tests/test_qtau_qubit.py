@@ -31,9 +31,12 @@ def test_registered_through_pennylane_entry_point():
 
 
 def test_default_executors_are_the_installed_local_simulators():
+    from qtau import interop
+
     dev = qml.device("qtau.qubit", wires=2, shots=100)
-    ids = set(dev.service.quantum_resources)
-    assert {"qiskit:aer_simulator", "braket:local_sv", "pennylane:lightning.qubit", "pennylane:default.qubit"} <= ids
+    executors = {pilot.executor for pilot in dev.service.get_pilots()}
+    assert executors == set(interop.installed_local_simulators())
+    assert {"pennylane:lightning.qubit", "pennylane:default.qubit"} <= set(dev.service.quantum_resources)
 
 
 def test_measurements_shapes_values_and_wire_order():
@@ -128,7 +131,7 @@ def test_parameter_shift_gradient_matches_analytic():
 
 
 def test_provenance_in_tracker_and_last_provenance():
-    dev = qml.device("qtau.qubit", wires=2, executors=["qiskit_local"])
+    dev = qml.device("qtau.qubit", wires=2, executors=["pennylane_lightning"])
 
     @qml.set_shots(200)
     @qml.qnode(dev)
@@ -140,15 +143,15 @@ def test_provenance_in_tracker_and_last_provenance():
         circuit()
     assert tracker.totals["executions"] == 2 and tracker.history["batches"] == [1]
     [first, _] = tracker.history["qtau"]
-    assert first["resource"].startswith("qiskit:") and first["executor"] == "qiskit_local"
+    assert first["resource"] == "pennylane:lightning.qubit" and first["executor"] == "pennylane_lightning"
     assert first["attempts"][0]["ok"] is True and first["cost"] == 0.0
-    assert first["conversion_path"][0] == "pennylane_tape" and first["conversion_path"][-1] == "qiskit"
+    assert first["conversion_path"] == ["pennylane_tape"]
     assert dev.last_provenance[0]["task_id"] == first["task_id"]
 
 
 def test_runs_on_a_given_service_with_its_mode():
     with PilotComputeService() as pcs:
-        pcs.create_pilot({"resource_type": "quantum", "quantum": {"executor": "braket_local"}})
+        pcs.create_pilot({"resource_type": "quantum", "quantum": {"executor": "pennylane_default"}})
         dev = qml.device("qtau.qubit", wires=2, service=pcs, mode="low_cost")
 
         @qml.set_shots(500)
@@ -158,7 +161,7 @@ def test_runs_on_a_given_service_with_its_mode():
             return qml.probs(wires=[0, 1])
 
         assert list(circuit()) == [0.0, 1.0, 0.0, 0.0]
-        assert dev.last_provenance[0]["resource"] == "braket:local_sv"
+        assert dev.last_provenance[0]["resource"] == "pennylane:default.qubit"
 
 
 # -- bad input ------------------------------------------------------------------------------------

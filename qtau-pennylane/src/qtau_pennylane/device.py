@@ -51,7 +51,7 @@ from qtau import interop
 from qtau.errors import ConfigurationError, InvalidTaskError, NoSuitableResourceError
 from qtau.types import QuantumTask
 
-from qtau_pennylane.queuing import pennylane_lock
+from qtau_pennylane.threads import PENNYLANE
 
 #: Operations dropped before a tape leaves: they change no measured probability.
 NO_EFFECT = frozenset({"GlobalPhase", "Identity", "Barrier", "Snapshot"})
@@ -252,7 +252,7 @@ class QtauQubitDevice(Device):
         [measurement] = tape.measurements
         measured = list(measurement.wires)
         wires = list(tape.wires)
-        with pennylane_lock():  # see queuing.py: LOCAL pool threads may be recording tapes now
+        with PENNYLANE:  # see threads.py: LOCAL pool threads may be building tapes now
             ops = [op for op in tape.operations if op.name not in NO_EFFECT]
             if all(isinstance(w, int) and not isinstance(w, bool) for w in wires):
                 order = sorted(wires)

@@ -22,7 +22,7 @@ from qtau.types import Outcome, Resource
 
 from qtau_pennylane import devices, outcomes, tapes
 from qtau_pennylane.noise import noisy_tape
-from qtau_pennylane.queuing import pennylane_lock
+from qtau_pennylane.threads import exclusive
 
 #: Device objects kept per executor (one per distinct wire set).
 MAX_DEVICES = 16
@@ -52,10 +52,6 @@ class PennyLaneExecutor(LocalExecutor):
         return found
 
     def _build(self, job: CircuitJob) -> tapes.Built:
-        with pennylane_lock():
-            return self._build_unlocked(job)
-
-    def _build_unlocked(self, job: CircuitJob) -> tapes.Built:
         # A QNode task's args arrive on the job; bound QNodes carry their own.
         built = tapes.build(job.circuit, job.circuit_format, job.shots, self.analytic_ok, job.args, dict(job.kwargs))
         if self.noise:
@@ -63,6 +59,7 @@ class PennyLaneExecutor(LocalExecutor):
             built = tapes.Built(noisy, built.post, built.wires, built.sampled)
         return built
 
+    @exclusive
     def run(self, jobs: Sequence[CircuitJob]) -> list[Outcome]:
         import pennylane as qml
 

@@ -19,7 +19,7 @@ from qtau.types import CircuitSummary, Converter
 
 from qtau_pennylane.binding import BoundQNode
 from qtau_pennylane.catalog import install_hint
-from qtau_pennylane.queuing import serialised
+from qtau_pennylane.threads import exclusive
 
 #: PennyLane operation names whose canonical QTAU spelling normalize_gate does not know.
 GATE_NAMES = {
@@ -102,7 +102,7 @@ def summary(circuit: Any, fmt: str) -> CircuitSummary | None:
     )
 
 
-@serialised
+@exclusive
 def qnode_to_tape(circuit: Any) -> Any:
     from qtau_pennylane.tapes import explicit_wires, ordered_wires, qnode_batch
 
@@ -126,7 +126,7 @@ def _needs_pennylane_qiskit(source: str):
         ) from err
 
 
-@serialised
+@exclusive
 def qiskit_to_tape(qc: Any, source: str = "qiskit") -> Any:
     """A tape of the Qiskit circuit; terminal measurements become `qml.counts` in clbit order."""
     import pennylane as qml
@@ -169,7 +169,7 @@ def _known_gates_only(qc: Any) -> Any:
     return qc
 
 
-@serialised
+@exclusive
 def qasm2_to_tape(text: str) -> Any:
     from qiskit import qasm2
 
@@ -177,7 +177,7 @@ def qasm2_to_tape(text: str) -> Any:
     return qiskit_to_tape(qasm2.loads(text, custom_instructions=qasm2.LEGACY_CUSTOM_INSTRUCTIONS), "openqasm2")
 
 
-@serialised
+@exclusive
 def qasm3_to_tape(text: str) -> Any:
     _needs_pennylane_qiskit("openqasm3")
     from qiskit import qasm3
@@ -193,7 +193,7 @@ def qasm3_to_tape(text: str) -> Any:
     return qiskit_to_tape(qc, "openqasm3")
 
 
-@serialised
+@exclusive
 def tape_to_qasm2(tape: Any) -> str:
     import pennylane as qml
 

@@ -38,6 +38,7 @@ from qtau.types import (
     Resource,
     ResourceStatus,
 )
+from qtau.validation import shots_limit
 
 
 @attrs.frozen
@@ -153,6 +154,9 @@ def static_reasons(cand: Candidate, shape: Shape, path: tuple[str, ...] | None, 
         why.append(cand.failed_reports)
     if res.num_qubits < shape.width:
         why.append(f"needs {shape.width} qubits, has {res.num_qubits}")
+    too_many_shots = shots_limit(shape.shots, res.metadata.get("max_shots"))
+    if too_many_shots:
+        why.append(too_many_shots)
     if cand.status is not None and not cand.status.online:
         why.append(f"offline: {cand.status.message or 'reported by provider'}")
     if path is None:
