@@ -23,6 +23,7 @@ device tracker (`with qml.Tracker(dev) as t: ...; t.history["qtau"]`) and to `de
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Sequence
 from typing import Any
@@ -198,8 +199,6 @@ class QtauQubitDevice(Device):
                 f"qtau.qubit does not support mid-circuit measurement method {method!r}",
                 field="mcm_method", value=method, fix="use mcm_method='deferred' (the default)",
             )
-        import dataclasses
-
         mcm = dataclasses.replace(config.mcm_config, mcm_method="deferred")
         return dataclasses.replace(config, mcm_config=mcm)
 
