@@ -59,7 +59,7 @@ def test_qiskit_sweep_example_spreads_over_aer_braket_and_lightning():
     rows = [line for line in out.splitlines() if line.startswith("theta=")]
     assert len(rows) == 12
     for row in rows:
-        fields = dict(part.split("=") for part in row.split(" on ")[0].split())
+        fields = dict(part.rsplit("=", 1) for part in row.split(" on ")[0].split())
         assert abs(float(fields["P(first=1)"]) - float(fields["exact"])) < 0.06, row
         assert float(fields["agree"]) == 1.0
     used = {row.split(" on ")[1] for row in rows}
