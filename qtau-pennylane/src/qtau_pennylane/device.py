@@ -1,0 +1,294 @@
+"""`qtau.qubit`: a PennyLane device whose tapes QDREAMER places on any installed QTAU resource.
+
+    dev = qml.device("qtau.qubit", wires=4, shots=2000, mode="high_speed")
+    dev = qml.device("qtau.qubit", wires=2, shots=1000, executors=["qiskit_local", "braket_local"])
+    dev = qml.device("qtau.qubit", wires=2, shots=1000, service=pcs)   # an existing PilotComputeService
+
+Registered through PennyLane's `pennylane.plugins` entry point (this module imports PennyLane;
+QTAU's own entry point, `qtau_pennylane.plugin`, still does not).
+
+How a QNode runs: PennyLane's preprocessing, declared as data in `qtau_qubit.toml` plus the
+program below, leaves tapes whose gates every resource runs (OpenQASM 2 standard gates) and whose
+only measurement is `qml.sample` of the measured wires in the computational basis (observables
+rotated, non-commuting groups split, mid-circuit measurements deferred). `execute` turns each tape
+into a `QuantumTask` and submits the whole batch with `submit_quantum_tasks`: QDREAMER chooses a
+resource per tape, fails over, and runs tapes bound for one resource as one backend batch. Counts
+come back in QTAU's bit order and become PennyLane samples in PennyLane's wire order;
+PennyLane's own post-processing turns them into expval/var/probs/counts/sample. Gradients: the
+device computes none itself, so QNodes differentiate by parameter-shift.
+
+Provenance: every tape's QTAU record (resource, attempts, cost, conversion path) goes to the
+device tracker (`with qml.Tracker(dev) as t: ...; t.history["qtau"]`) and to `dev.last_provenance`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pennylane as qml
+from pennylane.devices import Device, ExecutionConfig
+from pennylane.devices.preprocess import (
+    decompose,
+    device_resolve_dynamic_wires,
+    measurements_from_samples,
+    validate_device_wires,
+    validate_measurements,
+)
+from pennylane.exceptions import DeviceError
+from pennylane.measurements import SampleMeasurement
+from pennylane.tape import QuantumScript
+from pennylane.transforms import (
+    broadcast_expand,
+    defer_measurements,
+    diagonalize_measurements,
+    split_non_commuting,
+)
+from pennylane.transforms.core import CompilePipeline
+from qtau import interop
+from qtau.errors import ConfigurationError, InvalidTaskError, NoSuitableResourceError
+from qtau.types import QuantumTask
+
+from qtau_pennylane.threads import PENNYLANE
+
+#: Operations dropped before a tape leaves: they change no measured probability.
+NO_EFFECT = frozenset({"GlobalPhase", "Identity", "Barrier", "Snapshot"})
+
+
+class QtauDeviceError(InvalidTaskError, DeviceError):
+    """A tape `qtau.qubit` cannot run: a QtauError and PennyLane's documented DeviceError."""
+
+
+class AnalyticModeError(QtauDeviceError):
+    """`shots=None` on `qtau.qubit`: it only samples, so exact results do not exist."""
+
+
+class UnsupportedOperationError(QtauDeviceError):
+    """An operation neither a resource nor PennyLane's decompositions can turn into supported gates."""
+
+
+class WiresUnavailableError(ConfigurationError, DeviceError):
+    """More wires than any resource of the device's pilots has qubits."""
+
+
+@qml.transform
+def require_shots(tape: QuantumScript):
+    """AnalyticModeError for a tape that measures without shots, before anything runs."""
+    if not tape.shots and tape.measurements:
+        raise AnalyticModeError(
+            "qtau.qubit only samples: analytic mode (shots=None) is not supported",
+            field="shots", value=None,
+            fix="create the device with shots, e.g. qml.device('qtau.qubit', wires=2, shots=1000), "
+            "or set them on the QNode with qml.set_shots(qnode, shots=1000)",
+        )
+    return (tape,), lambda results: results[0]
+
+
+@qml.transform
+def rotate_other_observables(tape: QuantumScript):
+    """Observables `diagonalize_measurements` leaves alone (Hermitian, state projectors, products
+    holding them) rotated into the computational basis, as default.qubit samples them: their
+    diagonalizing gates go on the tape and the measurement reads the observable's eigenvalues.
+    `split_non_commuting` has already put observables that share wires differently on tapes of
+    their own; an observable measured twice (expval and var of it) is rotated once."""
+    from pennylane.measurements import ProbabilityMP
+
+    ops, measurements, rotated = list(tape.operations), [], []
+    for m in tape.measurements:
+        obs = m.obs
+        if obs is not None and obs.pauli_rep is None and obs.diagonalizing_gates():
+            if not any(qml.equal(obs, done) for done in rotated):
+                ops.extend(obs.diagonalizing_gates())
+                rotated.append(obs)
+            m = ProbabilityMP(wires=obs.wires) if isinstance(m, ProbabilityMP) else type(m)(
+                eigvals=obs.eigvals(), wires=obs.wires)
+        measurements.append(m)
+    if not rotated:
+        return (tape,), lambda results: results[0]
+    return (tape.copy(operations=ops, measurements=measurements),), lambda results: results[0]
+
+
+#: Dynamic wire allocation: resolved onto spare device wires after decomposition.
+WIRE_MANAGEMENT = frozenset({"Allocate", "Deallocate"})
+
+
+def _decomposition(op):
+    """PennyLane's decomposition of `op`; an operation with a matrix but no decomposition (e.g.
+    BlockEncode) becomes a QubitUnitary, which PennyLane decomposes into rotations and CNOTs."""
+    if op.has_decomposition:
+        return op.decomposition()
+    if op.has_matrix:
+        return [qml.QubitUnitary(op.matrix(), wires=op.wires)]
+    return op.decomposition()  # raises DecompositionUndefinedError, reported by decompose
+
+
+@qml.transform
+def decompose_for_qtau(tape: QuantumScript, target_gates: frozenset, device_wires=None):
+    """PennyLane's `decompose` to the gates every resource runs; failures as UnsupportedOperationError."""
+    try:
+        return decompose(tape, target_gates=target_gates | WIRE_MANAGEMENT,
+                         stopping_condition=lambda op: op.name in target_gates or op.name in WIRE_MANAGEMENT,
+                         decomposer=_decomposition, device_wires=device_wires, skip_initial_state_prep=False,
+                         name="qtau.qubit")
+    except DeviceError as err:
+        text = str(err.args[0]) if err.args else ""
+        raise UnsupportedOperationError(
+            f"{text} QTAU's resources run only the gates in qtau_qubit.toml, reached by decomposition",
+            field="operation", value=text.split(" not supported")[0].removeprefix("Operator "),
+            fix="give the operation a decomposition or a matrix, or use a device that runs it natively",
+        ) from err
+
+
+class QtauQubitDevice(Device):
+    """PennyLane qubit device backed by a QTAU PilotComputeService and QDREAMER.
+
+    Args:
+        wires: number of wires or their labels (None: the tape's own wires).
+        shots: shots per execution (required: qtau.qubit samples; a shot vector works too).
+        executors: QTAU executor names to make pilots for (default: every installed local
+            simulator, see `qtau.interop.LOCAL_SIMULATORS`). Ignored when `service` is given.
+        mode: QDREAMER optimisation mode for this device's tasks (high_fidelity, high_speed,
+            low_cost, balanced); default: the service's own.
+        service: an existing `PilotComputeService` whose pilots run the tapes.
+        seed: seeds the shuffle that turns counts into per-shot samples.
+    """
+
+    name = "qtau.qubit"
+    config_filepath = os.path.join(os.path.dirname(__file__), "qtau_qubit.toml")
+
+    def __init__(self, wires=None, shots=None, executors=None, mode=None, service=None, seed=None):
+        super().__init__(wires=wires, shots=shots)
+        self.mode = interop.check_mode(mode)
+        if service is not None and executors is not None:
+            raise ConfigurationError(
+                "pass either executors or service, not both", field="executors", value=list(executors),
+                fix="create the pilots on your service, or leave service out to let qtau.qubit make them",
+            )
+        if service is not None and not hasattr(service, "submit_quantum_tasks"):
+            raise ConfigurationError(
+                f"service must be a qtau.PilotComputeService, not {type(service).__name__}",
+                field="service", value=type(service).__name__, fix="pass service=PilotComputeService(...)",
+            )
+        self.executors = interop.check_executors(executors)
+        self.service = service if service is not None else interop.shared_service(self.executors)
+        self._rng = np.random.default_rng(seed)
+        self.last_provenance: list[dict[str, Any]] = []
+        if self.wires is not None:
+            self._check_width(len(self.wires))
+
+    def _check_width(self, width: int) -> None:
+        widest = interop.max_width(self.service)
+        if width > widest:
+            offered = ", ".join(f"{r.id} ({r.num_qubits})" for r in interop.resources_of(self.service))
+            raise WiresUnavailableError(
+                f"qtau.qubit has {width} wires but no resource of its pilots has more than {widest} qubits",
+                field="wires", value=width,
+                fix=f"use at most {widest} wires, or add a pilot with more qubits (offered: {offered})",
+            )
+
+    # -- preprocessing ---------------------------------------------------------------------------
+
+    def setup_execution_config(self, config: ExecutionConfig | None = None, circuit=None) -> ExecutionConfig:
+        config = config or ExecutionConfig()
+        method = config.mcm_config.mcm_method
+        if method not in (None, "deferred"):
+            raise QtauDeviceError(
+                f"qtau.qubit does not support mid-circuit measurement method {method!r}",
+                field="mcm_method", value=method, fix="use mcm_method='deferred' (the default)",
+            )
+        mcm = dataclasses.replace(config.mcm_config, mcm_method="deferred")
+        return dataclasses.replace(config, mcm_config=mcm)
+
+    def preprocess_transforms(self, execution_config: ExecutionConfig | None = None) -> CompilePipeline:
+        gates = frozenset(self.capabilities.gate_set())
+        program = CompilePipeline()
+        program.add_transform(require_shots)
+        program.add_transform(validate_device_wires, wires=self.wires, name=self.name)
+        program.add_transform(defer_measurements, allow_postselect=False)
+        program.add_transform(split_non_commuting)
+        program.add_transform(diagonalize_measurements)
+        program.add_transform(rotate_other_observables)
+        program.add_transform(validate_measurements, sample_measurements=lambda m: isinstance(m, SampleMeasurement),
+                              name=self.name)
+        program.add_transform(measurements_from_samples)
+        program.add_transform(decompose_for_qtau, target_gates=gates, device_wires=self.wires)
+        program.add_transform(device_resolve_dynamic_wires, wires=self.wires, allow_resets=False)
+        program.add_transform(broadcast_expand)
+        return program
+
+    # -- execution -------------------------------------------------------------------------------
+
+    def execute(self, circuits, execution_config: ExecutionConfig | None = None):
+        single = isinstance(circuits, QuantumScript)
+        batch = [circuits] if single else list(circuits)
+        plans = [self._plan(tape) for tape in batch]
+        try:
+            results = interop.run_tasks(self.service, [task for task, _ in plans])
+        except NoSuitableResourceError as err:
+            raise QtauDeviceError(
+                f"no resource of qtau.qubit can run this circuit: {err}", field="circuit",
+                value=getattr(err, "value", None), fix=err.fix or "add a pilot whose resources fit the circuit",
+            ) from err
+        outputs = []
+        self.last_provenance = []
+        for tape, (_, measured), result in zip(batch, plans, results, strict=True):
+            record = interop.provenance(result)
+            self.last_provenance.append(record)
+            outputs.append(self._samples(tape, measured, result))
+        self._track(batch, outputs)
+        return outputs[0] if single else tuple(outputs)
+
+    def _plan(self, tape: QuantumScript) -> tuple[QuantumTask, list[int]]:
+        """The QuantumTask of one preprocessed tape, and the counts-key bit of each measured wire.
+
+        Every wire of the tape is read out. QTAU numbers a tape's integer wires in ascending order
+        (bit i of a counts key is the i-th smallest wire), so integer wires travel as they are;
+        other labels are renumbered 0..n-1 first (PennyLane's map_wires is slow on controlled ops).
+        """
+        [measurement] = tape.measurements
+        measured = list(measurement.wires)
+        wires = list(tape.wires)
+        with PENNYLANE:  # see threads.py: LOCAL pool threads may be building tapes now
+            ops = [op for op in tape.operations if op.name not in NO_EFFECT]
+            if all(isinstance(w, int) and not isinstance(w, bool) for w in wires):
+                order = sorted(wires)
+            else:
+                wire_map = {w: i for i, w in enumerate(wires)}
+                ops = [op.map_wires(wire_map) for op in ops]
+                measured, order = [wire_map[w] for w in measured], list(range(len(wires)))
+            job = QuantumScript(ops, [qml.counts(wires=order)], shots=tape.shots.total_shots)
+        width = max(len(order), 1)
+        self._check_width(width)
+        bit = {w: i for i, w in enumerate(order)}
+        task = QuantumTask(circuit=job, num_qubits=width, shots=int(tape.shots.total_shots),
+                           policy=self.mode, circuit_format="pennylane_tape")
+        return task, [bit[w] for w in measured]
+
+    def _samples(self, tape: QuantumScript, columns: list[int], result: Any):
+        """Per-shot samples (shots x measured wires, PennyLane's wire order) from QTAU's counts."""
+        total = int(tape.shots.total_shots)
+        keys = list(result.counts)
+        reps = np.fromiter((result.counts[k] for k in keys), dtype=np.int64, count=len(keys))
+        if int(reps.sum()) != total:
+            raise QtauDeviceError(
+                f"{result.resource_id} returned {int(reps.sum())} shots, {total} were asked for",
+                field="shots", value=total, fix="report this backend's shot handling as a QTAU plugin bug",
+            )
+        bits = np.array([[int(k[-1 - i]) for i in columns] for k in keys], dtype=np.int64)
+        samples = self._rng.permutation(np.repeat(bits.reshape(len(keys), len(columns)), reps, axis=0))
+        if tape.shots.has_partitioned_shots:
+            return tuple(samples[lo:hi] for lo, hi in tape.shots.bins())
+        return samples
+
+    def _track(self, batch: Sequence[QuantumScript], outputs: Sequence[Any]) -> None:
+        if not self.tracker.active:
+            return
+        self.tracker.update(batches=1, batch_len=len(batch))
+        self.tracker.record()
+        for tape, out, record in zip(batch, outputs, self.last_provenance, strict=True):
+            self.tracker.update(executions=1, shots=int(tape.shots.total_shots), results=out, qtau=record,
+                                qtau_resource=record["resource"], qtau_cost=record["cost"])
+            self.tracker.record()

@@ -1,0 +1,133 @@
+"""QtauSampler and QtauEstimator against Qiskit's reference primitives (StatevectorSampler,
+StatevectorEstimator): same pubs, same shapes, answers within statistical bounds. Real Aer.
+
+Bounds: total variation distance between two empirical distributions of <= 4 outcomes from 4000
+and 20000 shots has a standard deviation under 0.012; 0.06 is five of them.
+"""
+
+import math
+
+import numpy as np
+import pytest
+from qiskit.circuit import ClassicalRegister, Parameter, QuantumCircuit, QuantumRegister
+from qiskit.primitives import StatevectorEstimator, StatevectorSampler
+from qiskit.quantum_info import SparsePauliOp
+from qtau import QtauError
+from qtau.errors import UnknownExecutorError
+from qtau_qiskit.primitives import PubError, QtauEstimator, QtauSampler
+
+EXECUTORS = ["qiskit_local"]
+
+
+def tvd(a: dict, b: dict) -> float:
+    na, nb = sum(a.values()), sum(b.values())
+    return 0.5 * sum(abs(a.get(k, 0) / na - b.get(k, 0) / nb) for k in set(a) | set(b))
+
+
+def two_register_circuit() -> QuantumCircuit:
+    a, b = Parameter("a"), Parameter("b")
+    alpha, beta = ClassicalRegister(2, "alpha"), ClassicalRegister(3, "beta")
+    qc = QuantumCircuit(QuantumRegister(3), alpha, beta)
+    qc.ry(a, 0)
+    qc.cx(0, 1)
+    qc.rx(b, 2)
+    qc.h(1)
+    qc.measure([0, 1], alpha)
+    qc.measure(2, beta[2])  # beta[0] and beta[1] are never measured: they read 0
+    return qc
+
+
+def test_sampler_matches_statevector_sampler_in_shape_and_distribution():
+    qc = two_register_circuit()
+    values = np.random.default_rng(1).uniform(0, math.pi, size=(2, 3, 2))
+    [ours] = QtauSampler(executors=EXECUTORS, seed=1).run([(qc, values)], shots=4000).result()
+    [ref] = StatevectorSampler(seed=2).run([(qc, values)], shots=20000).result()
+    assert set(ours.data) == set(ref.data) == {"alpha", "beta"}
+    assert ours.data.shape == ref.data.shape == (2, 3)
+    for name in ("alpha", "beta"):
+        mine, theirs = getattr(ours.data, name), getattr(ref.data, name)
+        assert mine.shape == theirs.shape and mine.num_bits == theirs.num_bits
+        assert mine.array.dtype == theirs.array.dtype and mine.array.shape[:-2] == theirs.array.shape[:-2]
+        assert mine.num_shots == 4000
+        for index in np.ndindex(2, 3):
+            assert tvd(mine.get_counts(index), theirs.get_counts(index)) < 0.06, (name, index)
+    assert set(ours.data.beta.get_counts((0, 0))) <= {"000", "100"}
+    assert ours.metadata["shots"] == 4000 and ours.metadata["circuit_metadata"] == ref.metadata["circuit_metadata"]
+
+
+def test_sampler_honours_shots_per_pub_and_default_shots():
+    qc = QuantumCircuit(1, 1)
+    qc.x(0)
+    qc.measure(0, 0)
+    sampler = QtauSampler(executors=EXECUTORS, default_shots=77)
+    first, second = sampler.run([qc, (qc, None, 130)]).result()
+    assert first.data.c.num_shots == 77 and first.data.c.get_counts() == {"1": 77}
+    assert second.data.c.num_shots == 130 and second.metadata["shots"] == 130
+
+
+def test_sampler_records_provenance_per_binding():
+    qc = two_register_circuit()
+    values = np.zeros((4, 2))
+    result = QtauSampler(executors=EXECUTORS).run([(qc, values)], shots=50).result()
+    tasks = result[0].metadata["qtau"]["tasks"]
+    assert len(tasks) == 4 and all(t["resource"].startswith("qiskit:") for t in tasks)
+    assert all(t["attempts"][-1]["ok"] for t in tasks) and tasks[0]["conversion_path"] == ["qiskit"]
+    assert sum(result.metadata["qtau"]["resources"].values()) == 4 and result.metadata["version"] == 2
+
+
+def test_estimator_matches_statevector_estimator_with_broadcasting():
+    t = Parameter("t")
+    qc = QuantumCircuit(2)
+    qc.ry(t, 0)
+    qc.cx(0, 1)
+    qc.rz(0.3, 1)
+    observables = [[SparsePauliOp.from_list([("ZZ", 1.0), ("XX", 0.5)])], [SparsePauliOp("YI")],
+                   [SparsePauliOp("IX")]]
+    values = np.linspace(0.2, 2.8, 4).reshape(4, 1)
+    [ours] = QtauEstimator(executors=EXECUTORS, seed=3).run([(qc, observables, values)], precision=0.01).result()
+    [ref] = StatevectorEstimator().run([(qc, observables, values)]).result()
+    assert ours.data.evs.shape == ref.data.evs.shape == ours.data.stds.shape == (3, 4)
+    assert ours.metadata["shots"] == 10000 and ours.metadata["target_precision"] == 0.01
+    # 5 standard errors of a +-1 observable at 10,000 shots (0.05), times the coefficients' sum.
+    assert np.max(np.abs(ours.data.evs - ref.data.evs)) < 0.075
+    assert np.all(ours.data.stds > 0) and np.all(ours.data.stds <= 1.5 / 100 + 1e-12)
+
+
+def test_estimator_precision_sets_shots():
+    qc = QuantumCircuit(1)
+    qc.h(0)
+    [result] = QtauEstimator(executors=EXECUTORS).run([(qc, "X")], precision=0.05).result()
+    assert result.metadata["shots"] == 400 and abs(float(result.data.evs) - 1.0) < 1e-9
+
+
+# -- bad input ------------------------------------------------------------------------------------
+
+
+def test_mismatched_parameter_shapes_are_a_pub_error():
+    qc = two_register_circuit()
+    with pytest.raises(PubError) as err:
+        QtauSampler(executors=EXECUTORS).run([(qc, np.zeros((5, 3)))])
+    assert isinstance(err.value, QtauError) and isinstance(err.value, ValueError)
+    assert err.value.field == "pubs[0]" and "Fix:" in str(err.value)
+    t = Parameter("t")
+    qe = QuantumCircuit(1)
+    qe.rx(t, 0)
+    with pytest.raises(PubError, match="not broadcastable"):
+        QtauEstimator(executors=EXECUTORS).run([(qe, ["Z", "X", "Y"], np.zeros((2, 1)))])
+
+
+def test_exact_precision_and_mid_circuit_measurement_are_refused():
+    qc = QuantumCircuit(1)
+    with pytest.raises(PubError, match="precision must be positive"):
+        QtauEstimator(executors=EXECUTORS).run([(qc, "Z")], precision=0.0)
+    mid = QuantumCircuit(1, 1)
+    mid.measure(0, 0)
+    mid.x(0)
+    mid.measure(0, 0)
+    with pytest.raises(PubError, match="final"):
+        QtauSampler(executors=EXECUTORS).run([mid])
+
+
+def test_unknown_executor_fails_at_construction():
+    with pytest.raises(UnknownExecutorError, match="aer_local"):
+        QtauSampler(executors=["aer_local"])
