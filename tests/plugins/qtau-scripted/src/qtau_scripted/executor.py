@@ -16,6 +16,10 @@ from qtau.types import Outcome, Resource
 
 from qtau_scripted import script, state
 
+#: BasicSimulator is not thread-safe: concurrent runs (batch chunks on a LOCAL pool) take turns,
+#: as in qtau-qiskit.
+_SIMULATOR_LOCK = threading.Lock()
+
 
 def emulated_seconds(v: Mapping[str, Any], jobs: Sequence[CircuitJob]) -> float:
     """The queue wait plus the estimated run time of `jobs`, as the resource reports them."""
@@ -62,7 +66,8 @@ class ScriptedExecutor(LocalExecutor):
                 circuit = circuit.measure_all(inplace=False)
             names = {inst.operation.name for inst in circuit.data}
             native = circuit if names <= supported else transpile(circuit, self._backend, optimization_level=0)
-            result = self._backend.run(native, shots=job.shots).result()
+            with _SIMULATOR_LOCK:
+                result = self._backend.run(native, shots=job.shots).result()
             counts = {key.replace(" ", ""): int(n) for key, n in result.get_counts().items()}
             outcomes.append(Outcome(counts=counts, metadata={"backend": "basic_simulator", "scripted": True},
                                     raw=result.results[0]))
