@@ -20,10 +20,11 @@ import time
 import pytest
 from qtau import ExecutionEngine, PilotComputeService, QuantumTask
 from qtau.circuits import Circuits, ConversionGraph
+from qtau.payloads import BatchPayload, Placement, TaskFailure, TaskPayload
 from qtau.plugins import PluginHost
 from qtau.secrets import MASK, Secret
 from qtau.types import Converter
-from qtau.worker import BatchPayload, Placement, TaskFailure, TaskPayload, run_batch, run_task
+from qtau.worker import run_batch, run_task
 from qtau_scripted import state
 from qtau_scripted.testing import host as scripted_host
 from qtau_scripted.testing import pilot, resource
@@ -52,7 +53,7 @@ def _service(plugins, *resources):
 
 def test_a_device_exactly_as_wide_as_the_circuit_is_feasible(plugins):
     with _service(plugins, resource("exact", qubits=2), resource("narrow", qubits=1)) as pcs:
-        rows = {row.resource_id: row for row in pcs.qdreamer.rank(QuantumTask(circuit=bell()))}
+        rows = {row.resource_id: row for row in pcs.qdreamer.explain(QuantumTask(circuit=bell())).rows}
         assert rows["scripted:exact"].feasible, rows["scripted:exact"].reason
         assert not rows["scripted:narrow"].feasible and "needs 2 qubits, has 1" in rows["scripted:narrow"].reason
         result = pcs.get_result(pcs.submit_quantum_task(QuantumTask(circuit=bell(), shots=30)))
@@ -63,11 +64,11 @@ def test_a_price_exactly_at_max_cost_is_feasible(plugins):
     # Both cost exactly 0.6 for 100 shots: 0.5 + 100 x 0.001, and 0.6 per task.
     with _service(plugins, resource("at", per_task=0.5, per_shot=0.001), resource("also_at", per_task=0.6)) as pcs:
         task = QuantumTask(circuit=bell(), shots=100, max_cost=0.6)
-        rows = {row.resource_id: row for row in pcs.qdreamer.rank(task)}
+        rows = {row.resource_id: row for row in pcs.qdreamer.explain(task).rows}
         assert rows["scripted:at"].feasible, rows["scripted:at"].reason
         assert rows["scripted:also_at"].feasible, rows["scripted:also_at"].reason
         cheaper = QuantumTask(circuit=bell(), shots=100, max_cost=0.5999)
-        rows = {row.resource_id: row for row in pcs.qdreamer.rank(cheaper)}
+        rows = {row.resource_id: row for row in pcs.qdreamer.explain(cheaper).rows}
         assert not rows["scripted:at"].feasible and "over max_cost" in rows["scripted:at"].reason
 
 
@@ -78,13 +79,13 @@ def _broken_factory():
 
 
 def test_batch_results_follow_their_tasks_after_a_bad_first_member(plugins):
-    [res] = plugins.first("qtau_resources", owner="scripted", executor="scripted",
-                          config={"executor": "scripted", "resources": [resource("a", qubits=3)]})
+    [res] = plugins.resources("scripted", {"executor": "scripted", "resources": [resource("a", qubits=3)]})
     config = {"executor": "scripted", "resources": [resource("a", qubits=3)]}
     tasks = (QuantumTask(circuit=_broken_factory, num_qubits=3, shots=8),
              QuantumTask(circuit=x_on(0), shots=8), QuantumTask(circuit=x_on(1), shots=8),
              QuantumTask(circuit=_broken_factory, num_qubits=3, shots=8), QuantumTask(circuit=x_on(2), shots=8))
-    out = run_batch(BatchPayload(plugins.spec(), tasks, (Placement(res, config),), time.time()))
+    out = run_batch(BatchPayload(tuple(TaskPayload(plugins.spec(), t, (Placement(res, config),), time.time())
+                                       for t in tasks)))
     assert isinstance(out[0], TaskFailure) and out[0].task_id == tasks[0].task_id
     assert isinstance(out[3], TaskFailure) and out[3].task_id == tasks[3].task_id
     assert [out[i].task_id for i in (1, 2, 4)] == [tasks[i].task_id for i in (1, 2, 4)]
@@ -99,7 +100,7 @@ def test_a_burst_to_one_resource_is_split_into_batch_chunks(plugins, monkeypatch
         submit_batch = pcs.engine.submit_batch
 
         def counting(fn, payload, n):
-            sizes.append(len(payload.tasks))
+            sizes.append(len(payload.members))
             return submit_batch(fn, payload, n)
 
         monkeypatch.setattr(pcs.engine, "submit_batch", counting)
@@ -150,9 +151,9 @@ def test_attempt_messages_from_sdk_exceptions_are_redacted(plugins, tmp_path, mo
     leaky_host.register_module("leaky", "qtau_leaky_test_plugin")
     for name in ("scripted", "qiskit"):
         leaky_host.register_module(name, {"scripted": "qtau_scripted.plugin", "qiskit": "qtau_qiskit.plugin"}[name])
-    [bad] = leaky_host.first("qtau_resources", executor="leaky", config={})
+    [bad] = leaky_host.resources("leaky", {})
     good_config = {"executor": "scripted", "resources": [resource("good", qubits=3)]}
-    [good] = leaky_host.first("qtau_resources", owner="scripted", executor="scripted", config=good_config)
+    [good] = leaky_host.resources("scripted", good_config)
     payload = TaskPayload(leaky_host.spec(), QuantumTask(circuit=x_on(0), shots=4),
                           (Placement(bad, {"token_echo": token}), Placement(good, good_config)), time.time())
     result = run_task(payload)

@@ -52,7 +52,7 @@ def test_refused_key_traceback_has_no_chained_provider_error(host, stub, debug_l
     config = {"executor": "braket_sv1", **stub.config(), "aws_access_key_id": key_id,
               "aws_secret_access_key": "refused-secret-0123456789abcdefghij"}
     with pytest.raises(AuthenticationError) as info:
-        host.first("qtau_resources", executor="braket_sv1", config=config)
+        host.resources("braket_sv1", config)
     err = info.value
     assert "UnrecognizedClientException" in str(err)  # the safe detail stays in the message
     assert err.__cause__ is None and err.__suppress_context__

@@ -122,7 +122,7 @@ def aws_session(settings: AwsSettings):
 
     boto = _boto_session(settings)
     config = Config(connect_timeout=settings.connect_timeout_s, read_timeout=settings.read_timeout_s,
-                    retries={"max_attempts": settings.max_retries + 1, "mode": "standard"})
+                    retries={"total_max_attempts": settings.max_retries + 1, "mode": "standard"})
     braket_client = boto.client("braket", region_name=settings.region, endpoint_url=settings.endpoint, config=config)
 
     class QtauAwsSession(AwsSession):

@@ -115,6 +115,38 @@ class TaskCancelledError(QtauError):
     """A task was cancelled before it produced a result."""
 
 
+class JournalError(QtauError):
+    """A service's journal cannot be used. `path` names the file; nothing in it is deleted."""
+
+    def __init__(self, message: str, *, path: str, **kwargs: Any) -> None:
+        self.path = path
+        super().__init__(message, **kwargs)
+
+
+class JournalCorruptError(JournalError):
+    """The journal file is not a readable QTAU journal (damaged, or not SQLite at all)."""
+
+
+class JournalLockedError(JournalError):
+    """Another live service holds the journal. `pid` is its process id when known."""
+
+    def __init__(self, message: str, *, path: str, pid: int | None = None, **kwargs: Any) -> None:
+        self.pid = pid
+        super().__init__(message, path=path, **kwargs)
+
+
+class JournalVersionError(JournalError):
+    """The journal was written by a newer QTAU whose schema this version cannot read."""
+
+
+class JobLostError(BackendUnavailableError):
+    """A provider no longer knows a job it accepted (HTTP 404 on poll): it cannot be re-attached."""
+
+
+class CancelRefusedError(QtauError):
+    """A provider refused to cancel a job (it may still run and bill). `job` names it."""
+
+
 __all__ = [
     "AuthenticationError",
     "BackendUnavailableError",
@@ -124,6 +156,12 @@ __all__ = [
     "ExecutionError",
     "InvalidArgumentError",
     "InvalidTaskError",
+    "JobLostError",
+    "CancelRefusedError",
+    "JournalCorruptError",
+    "JournalError",
+    "JournalLockedError",
+    "JournalVersionError",
     "NoSuitableResourceError",
     "PluginError",
     "QtauError",

@@ -3,6 +3,8 @@
 Threads suit simulators, which release the GIL in their native code. The pool is process-wide
 and its threads live as long as the process (`qtau.threads` says why: qiskit 2.6 crashes when the
 thread that first imported it has exited); a service's shutdown cancels only its own futures.
+Tasks on remote resources go to the process's remote-job tracker (`qtau.tracker`), which holds no
+pool thread while a job is queued at its provider.
 """
 
 from __future__ import annotations
@@ -26,7 +28,9 @@ class LocalEngine(Engine):
         self.max_workers = max_workers or min(32, (os.cpu_count() or 1) + 2)
         self._pool: cf.ThreadPoolExecutor | None = None
         self._pending: set[cf.Future] = set()
-        self._pending_lock = threading.Lock()
+        #: handle -> the tracker's future behind it (a batch's members share one)
+        self._remote: dict[cf.Future, cf.Future] = {}
+        self._lock = threading.Lock()
 
     def start(self) -> None:
         if self._pool is None:
@@ -35,32 +39,53 @@ class LocalEngine(Engine):
     def submit(self, fn: Callable[[Any], Any], payload: Any) -> cf.Future:
         self.start()
         future = self._pool.submit(fn, payload)
-        with self._pending_lock:
+        with self._lock:
             self._pending.add(future)
         future.add_done_callback(self._forget)
         return future
 
     def _forget(self, future: cf.Future) -> None:
-        with self._pending_lock:
+        with self._lock:
             self._pending.discard(future)
 
     def submit_batch(self, fn: Callable[[Any], list], payload: Any, n: int) -> list[cf.Future]:
-        whole = self.submit(fn, payload)
-        slots: list[cf.Future] = [cf.Future() for _ in range(n)]
-        for slot in slots:
-            slot.set_running_or_notify_cancel()
+        return fan_out(self.submit(fn, payload), n)
 
-        def fan_out(done: cf.Future) -> None:
-            err = done.exception()
-            values = None if err else done.result()
-            for i, slot in enumerate(slots):
-                if err is not None:
-                    slot.set_exception(err)
-                else:
-                    slot.set_result(values[i])
+    def submit_remote(self, payload: Any) -> cf.Future:
+        from qtau.tracker import local_tracker
 
-        whole.add_done_callback(fan_out)
+        whole = local_tracker().submit(payload)
+        self._remember(whole, [whole])
+        return whole
+
+    def submit_remote_batch(self, payload: Any, n: int) -> list[cf.Future]:
+        from qtau.tracker import local_tracker
+
+        whole = local_tracker().submit_batch(payload)
+        slots = fan_out(whole, n)
+        self._remember(whole, slots)
         return slots
+
+    def _remember(self, whole: cf.Future, handles: list[cf.Future]) -> None:
+        """Remote work in flight: what `cancel` and `shutdown` cancel at the provider."""
+        with self._lock:
+            for handle in handles:
+                self._remote[handle] = whole
+
+        def forget(_: cf.Future) -> None:
+            with self._lock:
+                for handle in handles:
+                    self._remote.pop(handle, None)
+
+        whole.add_done_callback(forget)
+
+    def completed(self, value: Any) -> cf.Future:
+        future: cf.Future = cf.Future()
+        if isinstance(value, BaseException):
+            future.set_exception(value)
+        else:
+            future.set_result(value)
+        return future
 
     def wait(self, handles: Sequence[cf.Future], timeout: float | None) -> tuple[list, list]:
         done, pending = cf.wait(list(handles), timeout=timeout)
@@ -74,16 +99,22 @@ class LocalEngine(Engine):
                 "the task was cancelled before it produced a result", field="task", value="cancelled",
                 fix="submit the task again if you still need its result",
             ) from None
-        except cf.TimeoutError as err:
+        except cf.TimeoutError:
             raise TaskTimeoutError(
                 f"task not done within {timeout} s", field="timeout", value=timeout,
                 fix="wait longer, or cancel the task",
-            ) from err
+            ) from None
 
     def on_done(self, handle: cf.Future, callback: Callable[[Any], None]) -> None:
         handle.add_done_callback(callback)
 
     def cancel(self, handle: cf.Future) -> bool:
+        """Cancel a task. A remote task's provider job is cancelled too (a batch bound for a
+        remote resource is one provider batch: cancelling one member cancels the batch)."""
+        with self._lock:
+            whole = self._remote.get(handle)
+        if whole is not None:
+            return whole.cancel()
         return handle.cancel()
 
     def owns(self, handle: Any) -> bool:
@@ -97,9 +128,35 @@ class LocalEngine(Engine):
         """Futures call back by themselves."""
 
     def shutdown(self) -> None:
-        # The pool is shared and outlives this engine: cancel what this engine queued, nothing else.
-        with self._pending_lock:
+        # The pool is shared and outlives this engine: cancel what this engine queued, nothing else;
+        # then cancel this engine's provider jobs and wait (bounded) until the provider has them.
+        with self._lock:
             pending, self._pending = list(self._pending), set()
+            remote = list(set(self._remote.values()))
         for future in pending:
             future.cancel()
+        if remote:
+            from qtau.tracker import local_tracker
+
+            local_tracker().cancel_and_wait(remote)
         self._pool = None
+
+
+def fan_out(whole: cf.Future, n: int) -> list[cf.Future]:
+    """One Future per value of `whole`'s list result (an error reaches every slot)."""
+    slots: list[cf.Future] = [cf.Future() for _ in range(n)]
+    for slot in slots:
+        slot.set_running_or_notify_cancel()
+
+    def spread(done: cf.Future) -> None:
+        try:
+            values = done.result()
+        except BaseException as err:
+            for slot in slots:
+                slot.set_exception(err)
+            return
+        for i, slot in enumerate(slots):
+            slot.set_result(values[i])
+
+    whole.add_done_callback(spread)
+    return slots
