@@ -165,6 +165,21 @@ def test_weights_are_finite(pcs, bad):
         pcs.initialize_dreamer({"cache_ttl_seconds": math.nan})
 
 
+@pytest.mark.parametrize("weights", [{"fidelity": 0, "speed": 0}, {}, {"fidelity": -1, "speed": 2}, {"fidelty": 1}])
+def test_weights_all_zero_negative_or_unknown_are_refused(pcs, weights):
+    with pytest.raises(ConfigurationError) as info:
+        pcs.initialize_dreamer({"weights": weights})
+    assert info.value.field == "weights"
+
+
+def test_failure_penalty_bounds_are_inclusive(pcs):
+    assert pcs.initialize_dreamer({"failure_penalty": 0}).config.failure_penalty == 0
+    assert pcs.initialize_dreamer({"failure_penalty": 1}).config.failure_penalty == 1
+    for bad in (-0.1, 1.1, math.nan):
+        with pytest.raises(ConfigurationError):
+            pcs.initialize_dreamer({"failure_penalty": bad})
+
+
 @pytest.mark.parametrize("interval", [math.nan, math.inf, 0, -5, "60"])
 def test_monitoring_interval_is_finite_and_positive(pcs, interval):
     with pytest.raises(ConfigurationError) as info:

@@ -84,3 +84,17 @@ def test_openqasm3_task_runs_on_local(host):
         assert result.conversion_path == ("openqasm3", "braket")
     finally:
         pcs.close()
+
+
+def test_outcome_records_whether_measurement_was_implicit():
+    """Metadata says whether Braket measured every qubit because the circuit measured none."""
+    from qtau_braket.outcomes import outcome
+
+    implicit = Circuit().x(0).i(1)
+    explicit = Circuit().x(0).i(1).measure(0)
+    simulator = LocalSimulator()
+    first = outcome(simulator.run(implicit, shots=5).result(), implicit)
+    second = outcome(simulator.run(explicit, shots=5).result(), explicit)
+    assert first.metadata["implicit_measure_all"] is True and first.counts == {"01": 5}
+    assert second.metadata["implicit_measure_all"] is False and second.counts == {"1": 5}
+    assert second.metadata["measured_qubits"] == [0]
