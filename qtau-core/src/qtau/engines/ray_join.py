@@ -16,7 +16,7 @@ import socket
 import threading
 from typing import Any
 
-from qtau.errors import AuthenticationError, BackendUnavailableError, QtauError
+from qtau.errors import AuthenticationError, BackendUnavailableError, ConfigurationError, QtauError
 from qtau.secrets import secret_or_none
 
 #: Seconds allowed for the TCP connection and for the GCS to answer the probe.
@@ -34,7 +34,7 @@ def host_port(address: str) -> tuple[str, int] | None:
         return None
     host, sep, port = address.rpartition(":")
     if not sep or not port.isdigit():
-        raise BackendUnavailableError(
+        raise ConfigurationError(
             f"ray_address {address!r} is not host:port", field="ray_address", value=address,
             fix="give the head node's GCS address, e.g. 10.0.0.5:6379 (what `ray start --head` prints)",
         )
