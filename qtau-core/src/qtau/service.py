@@ -118,6 +118,7 @@ class PilotComputeService:
         self.qdreamer = QDreamer(self.host, self.circuits)
         self._dreamer_initialized = False
         self._handles: OrderedDict[str, Any] = OrderedDict()
+        self._collected: OrderedDict[str, None] = OrderedDict()
         self.task_id_memory = task_id_memory
         self._counter = itertools.count(1)
         self._lock = threading.Lock()
@@ -328,6 +329,11 @@ class PilotComputeService:
             try:
                 return self._handles[task]
             except KeyError:
+                if task in self._collected:
+                    raise InvalidTaskError(
+                        f"the result of task {task!r} was already collected, and the service let go of its handle",
+                        field="task", value=task, fix="keep the Result (or the handle) from the first collection",
+                    ) from None
                 raise InvalidTaskError(
                     f"unknown task id {task!r}", field="task", value=task,
                     fix=f"pass the handle returned by submit_quantum_task; ids resolve for the last "
@@ -362,6 +368,7 @@ class PilotComputeService:
         QtauError, or with `return_exceptions=True` its error takes the result's place."""
         values = self.engine.get_many([self._resolve(t) for t in tasks], timeout)
         self.check_plugins()
+        self._release(values)
         out: list[Any] = []
         for value in values:
             self.qdreamer.record_failures(attempts_of(value))
@@ -371,6 +378,17 @@ class PilotComputeService:
                 raise value
             out.append(value)
         return out
+
+    def _release(self, values: Sequence[Any]) -> None:
+        """Let go of the handles of collected results: a held handle pins its result (in Ray's
+        object store too), so the service's memory would grow with every task it ever ran."""
+        with self._lock:
+            for value in values:
+                task_id = getattr(value, "task_id", None)
+                if task_id is not None and self._handles.pop(task_id, None) is not None:
+                    self._collected[task_id] = None
+                    if len(self._collected) > self.task_id_memory:
+                        self._collected.popitem(last=False)
 
     def cancel(self, tasks: Sequence[Any] | None = None) -> None:
         """Cancel the given tasks; with no argument, shut the whole service down (Pilot-Quantum)."""

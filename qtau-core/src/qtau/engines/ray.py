@@ -88,6 +88,7 @@ class RayEngine(Engine):
         self._watch_lock = threading.Lock()
         self._last_poll = 0.0
         self.poll_interval = 0.05
+        self.poll_window = 1024
         self.placement: NodePlacement | None = None
         self._placed: dict[tuple, Any] = {}  # (fn, packed) -> remote function with the current node selector
         self._placed_for: dict[str, str] | None = None
@@ -195,6 +196,9 @@ class RayEngine(Engine):
             self._watch.append((handle, callback))
 
     def poll(self, force: bool = False) -> None:
+        """Deliver callbacks of finished handles. A throttled poll looks at the oldest
+        `poll_window` handles only (tasks finish roughly in order), so its cost stays flat however
+        many tasks are in flight; `force` looks at all of them."""
         now = time.monotonic()
         if not force and now - self._last_poll < self.poll_interval:
             return
@@ -202,7 +206,10 @@ class RayEngine(Engine):
 
         with self._watch_lock:
             self._last_poll = now
-            watch, self._watch = self._watch, []
+            if force or len(self._watch) <= self.poll_window:
+                watch, self._watch = self._watch, []
+            else:
+                watch, self._watch = self._watch[:self.poll_window], self._watch[self.poll_window:]
         if not watch:
             return
         ready, _ = ray.wait([h for h, _ in watch], num_returns=len(watch), timeout=0, fetch_local=False)
