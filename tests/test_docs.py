@@ -1,4 +1,5 @@
-"""docs/hooks.md must document every hookspec with its exact signature (datasette does the same)."""
+"""docs/hooks.md must document every hookspec, Backend and executor method with its exact signature
+(datasette does the same)."""
 
 import inspect
 import re
@@ -6,9 +7,16 @@ from pathlib import Path
 
 import pytest
 from qtau import hookspecs
+from qtau.backend import Backend
+from qtau.executor import LocalExecutor, RemoteExecutor
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "hooks.md"
 SPECS = {name: fn for name, fn in vars(hookspecs).items() if name.startswith("qtau_") and callable(fn)}
+METHODS = {f"{cls.__name__}.{name}": getattr(cls, name) for cls, names in (
+    (Backend, ("executors", "resources", "executor", "run", "status", "noise", "cost")),
+    (LocalExecutor, ("run",)),
+    (RemoteExecutor, ("submit", "poll", "fetch", "cancel")),
+) for name in names}
 
 
 def documented_signatures() -> dict[str, str]:
@@ -44,3 +52,25 @@ def test_firstresult_is_stated(name):
     section = DOCS.read_text().split(f"### {name}\n", 1)[1].split("\n### ", 1)[0]
     assert ("First answer wins" in section) == first
     assert ("Collected" in section) == (not first)
+
+
+def documented_methods() -> dict[str, str]:
+    text = DOCS.read_text()
+    return {name: block.strip() for name, block in
+            re.findall(r"^### (\w+\.\w+)\n```python\n(.*?)\n```", text, flags=re.M | re.S)}
+
+
+def method_signature(qualified: str) -> str:
+    sig = inspect.signature(METHODS[qualified], eval_str=False)
+    params = ", ".join(p.name if p.annotation is inspect.Parameter.empty else f"{p.name}: {p.annotation}"
+                       for p in sig.parameters.values())
+    return f"def {qualified.split('.')[1]}({params}) -> {sig.return_annotation}"
+
+
+def test_every_backend_method_is_documented_and_nothing_else():
+    assert set(documented_methods()) == set(METHODS)
+
+
+@pytest.mark.parametrize("name", sorted(METHODS))
+def test_documented_method_signature_matches_code(name):
+    assert documented_methods().get(name) == method_signature(name)

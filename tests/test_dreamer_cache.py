@@ -55,11 +55,11 @@ def test_provider_cache_ttl_counters_ages_and_clear():
         calls.append(now[0])
         return len(calls)
 
-    assert cache.get("r", "status", fetch) == 1
+    assert cache.lookup("r", "status", fetch)[0] == 1
     now[0] = 29.9
-    assert cache.get("r", "status", fetch) == 1
+    assert cache.lookup("r", "status", fetch)[0] == 1
     now[0] = 30.0
-    assert cache.get("r", "status", fetch) == 2
+    assert cache.lookup("r", "status", fetch)[0] == 2
     now[0] = 35.0
     info = cache.info()
     assert (info["hits"], info["misses"], info["provider_calls"], info["ttl_seconds"]) == (1, 2, 2, 30)
@@ -67,7 +67,7 @@ def test_provider_cache_ttl_counters_ages_and_clear():
     assert info["monitoring"] is False
     cache.clear()
     assert cache.info()["entries"] == {}
-    assert cache.get("r", "status", fetch) == 3
+    assert cache.lookup("r", "status", fetch)[0] == 3
 
 
 def test_concurrent_misses_of_one_entry_make_one_provider_call():
@@ -81,7 +81,7 @@ def test_concurrent_misses_of_one_entry_make_one_provider_call():
         return "online"
 
     with ThreadPoolExecutor(8) as pool:
-        futures = [pool.submit(cache.get, "r", "status", slow_fetch) for _ in range(8)]
+        futures = [pool.submit(lambda: cache.lookup("r", "status", slow_fetch)[0]) for _ in range(8)]
         assert wait_for(lambda: calls)
         time.sleep(0.05)
         gate.set()

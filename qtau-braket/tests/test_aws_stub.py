@@ -6,7 +6,7 @@ through `qtau_braket.testing.stub_server`, which runs each program on Braket's l
 
 from __future__ import annotations
 
-import asyncio
+import json
 import time
 
 import pytest
@@ -33,13 +33,13 @@ def config(stub, executor: str, **extra):
 
 
 def resource(host, stub, executor, **extra):
-    [found] = host.first("qtau_resources", executor=executor, config=config(stub, executor, **extra))
+    [found] = host.resources(executor, config(stub, executor, **extra))
     return found
 
 
 def executor_for(host, stub, executor, **extra):
     res = resource(host, stub, executor, **extra)
-    return host.first("qtau_create_executor", resource=res, config=config(stub, executor, **extra))
+    return host.create_executor(res, config(stub, executor, **extra))
 
 
 @pytest.mark.parametrize("executor,arn,kind", [
@@ -74,20 +74,22 @@ def test_device_by_arn_from_env(host, fresh_stub, monkeypatch):
 def test_endpoint_from_env(host, fresh_stub, monkeypatch):
     monkeypatch.setenv("BRAKET_ENDPOINT", fresh_stub.braket_url)
     cfg = {k: v for k, v in config(fresh_stub, "braket_sv1").items() if k != "braket_endpoint"}
-    [res] = host.first("qtau_resources", executor="braket_sv1", config=cfg)
+    [res] = host.resources("braket_sv1", cfg)
     assert res.id == f"braket:{SV1}"
 
 
 def test_submit_poll_fetch_bit_order(host, fresh_stub):
     before = len(fresh_stub.calls)
     exe = executor_for(host, fresh_stub, "braket_sv1")
-    handle = exe.submit([CircuitJob("t", x0(), "braket", 200)])
-    assert exe.status(handle) in ("queued", "running", "done")
+    handle = exe.submit([CircuitJob("t", x0(), "braket", 200, width=3)])
+    assert json.loads(json.dumps(handle)) == handle, "a job reference is plain JSON"
+    [state] = exe.poll([handle])
+    assert state.state in ("queued", "running", "done")
     [out] = exe.result(handle, timeout=30)
     assert out.counts == {"001": 200}
-    assert out.metadata["task_arn"] == handle.task_arns[0] and out.metadata["implicit_measure_all"] is True
+    assert out.metadata["task_arn"] == handle["arns"][0] and out.metadata["implicit_measure_all"] is True
     assert out.metadata["measured_qubits"] == [0, 1, 2]
-    assert fresh_stub.tasks[handle.task_arns[0]].status == "COMPLETED"
+    assert fresh_stub.tasks[handle["arns"][0]].status == "COMPLETED"
     calls = fresh_stub.calls[before:]
     assert "POST quantum-task" in calls and "GET quantum-task" in calls
 
@@ -104,44 +106,28 @@ def test_batch_is_one_submit_in_order(host, fresh_stub):
     exe = executor_for(host, fresh_stub, "braket_ionq")
     jobs = [CircuitJob(str(i), c, "braket", s) for i, (c, s) in enumerate([(x0(), 100), (bell(), 300), (x0(), 50)])]
     handle = exe.submit(jobs)
-    assert len(handle.task_arns) == 3
+    assert len(handle["arns"]) == 3
     outs = exe.result(handle, timeout=30)
     assert outs[0].counts == {"001": 100} and outs[2].counts == {"001": 50}
     assert set(outs[1].counts) == {"00", "11"} and sum(outs[1].counts.values()) == 300
 
 
-def test_result_inside_running_event_loop(host, fresh_stub):
-    """Braket's own result() drives asyncio; ours must work where a loop already runs (Ray async actors)."""
+def test_poll_reports_many_jobs_and_a_lost_one(host, fresh_stub):
+    fresh_stub.hold = True
     exe = executor_for(host, fresh_stub, "braket_sv1")
-    ticks = []
-
-    async def ticker():
-        while True:
-            ticks.append(time.monotonic())
-            await asyncio.sleep(0.01)
-
-    async def main():
-        tick = asyncio.ensure_future(ticker())
-        sync_out = exe.result(exe.submit([CircuitJob("a", x0(), "braket", 10)]), timeout=30)
-        fresh_stub.run_delay_s = 0.3
-        try:
-            handle = exe.submit([CircuitJob("b", x0(), "braket", 10)])
-            started = len(ticks)
-            async_out = await exe.aresult(handle, timeout=30)
-        finally:
-            fresh_stub.run_delay_s = 0.0
-        tick.cancel()
-        return sync_out, async_out, len(ticks) - started
-
-    sync_out, async_out, ticked = asyncio.run(main())
-    assert sync_out[0].counts == async_out[0].counts == {"001": 10}
-    assert ticked >= 10, "the event loop must keep running while aresult polls"
+    first = exe.submit([CircuitJob("a", x0(), "braket", 10)])
+    second = exe.submit([CircuitJob("b", x0(), "braket", 10)])
+    fresh_stub.forget(second["arns"][0])
+    states = exe.poll([first, second])
+    assert [s.state for s in states] == ["queued", "lost"]
+    assert exe.cancel(first) is True
+    assert exe.poll([first])[0].state == "cancelled"
 
 
 def test_queue_depth_and_status(host, fresh_stub):
     res = resource(host, fresh_stub, "braket_ionq")
     fresh_stub.set_queue(IONQ, normal=7, priority=2)
-    status = host.first("qtau_resource_status", resource=res, config=config(fresh_stub, "braket_ionq"))
+    status = host.status(res, config(fresh_stub, "braket_ionq"))
     assert status.online and status.queue_depth == 9 and status.estimated_wait_s > 0
     assert "7 normal, 2 priority" in status.message
 
@@ -150,35 +136,36 @@ def test_status_offline_and_outside_window(host, fresh_stub):
     res = resource(host, fresh_stub, "braket_ionq")
     cfg = config(fresh_stub, "braket_ionq")
     fresh_stub.set_status(IONQ, "OFFLINE")
-    status = host.first("qtau_resource_status", resource=res, config=cfg)
+    status = host.status(res, cfg)
     assert not status.online and "OFFLINE" in status.message
     fresh_stub.set_status(IONQ, "ONLINE")
     hour = (time.gmtime().tm_hour + 3) % 24
     fresh_stub.set_windows(IONQ, [{"executionDay": "Everyday", "windowStartHour": f"{hour:02d}:00",
                                    "windowEndHour": f"{hour:02d}:30"}])
-    status = host.first("qtau_resource_status", resource=res, config=cfg)
+    status = host.status(res, cfg)
     assert not status.online and "availability window" in status.message
 
 
 def test_noise_profiles_from_calibration(host, fresh_stub):
     rig = resource(host, fresh_stub, "braket_rigetti")
-    noise = host.first("qtau_noise_profile", resource=rig, config=config(fresh_stub, "braket_rigetti"))
+    noise = host.noise(rig, config(fresh_stub, "braket_rigetti"))
     assert noise.one_qubit_error == pytest.approx(0.0015) and noise.two_qubit_error == pytest.approx(0.015)
     assert noise.readout_error == pytest.approx(0.038) and noise.t1_us > 0 and "standardized" in noise.source
     ionq = resource(host, fresh_stub, "braket_ionq")
-    noise = host.first("qtau_noise_profile", resource=ionq, config=config(fresh_stub, "braket_ionq"))
+    noise = host.noise(ionq, config(fresh_stub, "braket_ionq"))
     assert noise.two_qubit_error == pytest.approx(0.0048) and "IonQ" in noise.source
     sv1 = resource(host, fresh_stub, "braket_sv1")
-    assert host.first("qtau_noise_profile", resource=sv1, config=config(fresh_stub, "braket_sv1")).one_qubit_error == 0
+    assert host.noise(sv1, config(fresh_stub, "braket_sv1")).one_qubit_error == 0
 
 
 def test_cancel(host, fresh_stub):
     fresh_stub.hold = True
     exe = executor_for(host, fresh_stub, "braket_sv1")
     handle = exe.submit([CircuitJob("t", x0(), "braket", 10)])
-    assert exe.status(handle) == "queued"
+    assert exe.poll([handle])[0].state == "queued"
     assert exe.cancel(handle) is True
-    assert exe.status(handle) == "cancelled"
+    assert exe.poll([handle])[0].state == "cancelled"
+    assert fresh_stub.tasks[handle["arns"][0]].status == "CANCELLED"
 
 
 def test_search_devices_served(fresh_stub):

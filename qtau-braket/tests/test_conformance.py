@@ -24,6 +24,10 @@ class TestLocalConformance(BackendConformance):
     def x0_circuit(self):
         return x0()
 
+    def x1_idle_circuit(self):
+        # A Braket Circuit has no idle qubits of its own: OpenQASM 3 declares all three.
+        return "OPENQASM 3.0;\nqubit[3] q;\nx q[1];\n"
+
 
 class TestLocalDensityMatrixConformance(TestLocalConformance):
     executor = "braket_local_dm"

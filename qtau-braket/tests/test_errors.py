@@ -17,14 +17,16 @@ from qtau.errors import (
     BackendUnavailableError,
     ConfigurationError,
     ExecutionError,
+    TaskCancelledError,
     TaskTimeoutError,
     UnknownExecutorError,
 )
 from qtau.executor import CircuitJob
+from qtau.payloads import Placement, TaskPayload
 from qtau.plugins import PluginHost
 from qtau.secrets import Secret
 from qtau.types import QuantumTask
-from qtau.worker import Placement, TaskPayload, run_task
+from qtau.worker import run_task
 
 IONQ = "arn:aws:braket:us-east-1::device/qpu/ionq/Forte-1"
 
@@ -34,13 +36,13 @@ def x0() -> Circuit:
 
 
 def resources(host, executor, cfg):
-    return host.first("qtau_resources", executor=executor, config={"executor": executor, **cfg})
+    return host.resources(executor, {"executor": executor, **cfg})
 
 
 def executor(host, stub, name="braket_ionq", **extra):
     cfg = {"executor": name, **stub.config(), **extra}
-    [res] = host.first("qtau_resources", executor=name, config=cfg)
-    return host.first("qtau_create_executor", resource=res, config=cfg)
+    [res] = host.resources(name, cfg)
+    return host.create_executor(res, cfg)
 
 
 def test_no_credentials_fails_fast(host, stub):
@@ -124,7 +126,7 @@ def test_failed_task_names_its_arn(host, fresh_stub):
     handle = exe.submit([CircuitJob("t", x0(), "braket", 10)])
     with pytest.raises(ExecutionError, match="calibration drift") as info:
         exe.result(handle, timeout=30)
-    assert handle.task_arns[0] in str(info.value) and info.value.value == handle.task_arns[0]
+    assert handle["arns"][0] in str(info.value)
 
 
 def test_cancelled_task_names_its_arn(host, fresh_stub):
@@ -132,9 +134,9 @@ def test_cancelled_task_names_its_arn(host, fresh_stub):
     exe = executor(host, fresh_stub)
     handle = exe.submit([CircuitJob("t", x0(), "braket", 10)])
     exe.cancel(handle)
-    with pytest.raises(ExecutionError, match="cancelled") as info:
+    with pytest.raises(TaskCancelledError, match="cancelled"):
         exe.result(handle, timeout=30)
-    assert handle.task_arns[0] in str(info.value)
+    assert fresh_stub.tasks[handle["arns"][0]].status == "CANCELLED"
 
 
 def test_wait_is_bounded(host, fresh_stub):
@@ -142,9 +144,10 @@ def test_wait_is_bounded(host, fresh_stub):
     exe = executor(host, fresh_stub)
     handle = exe.submit([CircuitJob("t", x0(), "braket", 10)])
     started = time.monotonic()
-    with pytest.raises(TaskTimeoutError, match=handle.task_arns[0]):
+    with pytest.raises(TaskTimeoutError, match="its job was cancelled"):
         exe.result(handle, timeout=0.5)
     assert time.monotonic() - started < 3
+    assert fresh_stub.tasks[handle["arns"][0]].status == "CANCELLED", "a wait that gives up cancels the task"
 
 
 def test_offline_device_fails_over(fresh_stub):
@@ -152,8 +155,8 @@ def test_offline_device_fails_over(fresh_stub):
     host = PluginHost(strict=True)
     host.register_module("braket", "qtau_braket.plugin")
     cfg = {"executor": "braket_ionq", **fresh_stub.config()}
-    [ionq] = host.first("qtau_resources", executor="braket_ionq", config=cfg)
-    [local] = host.first("qtau_resources", executor="braket_local", config={"executor": "braket_local"})
+    [ionq] = host.resources("braket_ionq", cfg)
+    [local] = host.resources("braket_local", {"executor": "braket_local"})
     fresh_stub.set_status(IONQ, "OFFLINE")
     payload = TaskPayload(host=host.spec(), task=QuantumTask(circuit=x0(), shots=20),
                           placements=(Placement(ionq, cfg), Placement(local, {"executor": "braket_local"})),

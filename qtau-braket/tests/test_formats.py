@@ -30,7 +30,7 @@ c[1] = measure q[1];
 def test_format_detection(host):
     circuits = Circuits(host)
     assert circuits.detect(Circuit().h(0)) == "braket"
-    assert host.first("qtau_circuit_format", circuit="OPENQASM 3.0;") is None
+    assert host.call("qtau_circuit_format", circuit="OPENQASM 3.0;") is None
     assert circuits.detect(to_openqasm3(Circuit().h(0))) == "openqasm3"
 
 
@@ -63,13 +63,12 @@ def test_unreadable_program():
 
 
 def test_summary_canonical_names_and_implicit_measure(host):
-    summary = host.first("qtau_circuit_summary", circuit=Circuit().h(0).cnot(0, 1).phaseshift(1, 0.1),
-                         circuit_format="braket")
+    summary = host.call("qtau_circuit_summary", circuit=Circuit().h(0).cnot(0, 1).phaseshift(1, 0.1), circuit_format="braket")
     assert summary.gate_counts == {"h": 1, "cx": 1, "p": 1}
     assert summary.num_qubits == 2 and summary.num_measured == 2 and summary.depth >= 2
-    summary = host.first("qtau_circuit_summary", circuit=QISKIT_STYLE, circuit_format="openqasm3")
+    summary = host.call("qtau_circuit_summary", circuit=QISKIT_STYLE, circuit_format="openqasm3")
     assert summary.gate_counts["measure"] == 3 and summary.gate_counts["crz"] == 1
-    assert host.first("qtau_circuit_summary", circuit=object(), circuit_format="qiskit") is None
+    assert host.call("qtau_circuit_summary", circuit=object(), circuit_format="qiskit") is None
 
 
 def test_openqasm3_task_runs_on_local(host):

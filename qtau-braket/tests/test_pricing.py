@@ -40,8 +40,8 @@ def test_simulator_price_per_minute_with_minimum():
 
 
 def test_local_is_free(host):
-    [local] = host.first("qtau_resources", executor="braket_local", config={})
-    assert host.first("qtau_cost_estimate", resource=local, config={}, shots=1000).total(1000) == 0
+    [local] = host.resources("braket_local", {})
+    assert host.cost(local, {}, 1000).total(1000) == 0
 
 
 def test_overrides_and_bad_overrides():

@@ -5,9 +5,10 @@ in the runtime's local mode; QDREAMER reads their noise and queue through the pl
 """
 
 import pytest
+from qtau.payloads import Placement, TaskPayload
 from qtau.service import PilotComputeService
 from qtau.types import QuantumTask
-from qtau.worker import Placement, TaskPayload, run_task
+from qtau.worker import run_task
 
 # Small and large, CX and ECR devices; FakeBrisbane (127 qubits, rz/sx/ecr) takes ~3 s a run.
 FAKES = ("fake_manila", "fake_nairobi", "fake_hanoi", "fake_brisbane")
@@ -37,7 +38,7 @@ def test_bell_on_fakes_matches_noise_profiles(service, bell):
     for name in FAKES:
         rid = f"ibmq:{name}"
         res, cfg = service.qdreamer._pool[rid]
-        profile = service.host.first("qtau_noise_profile", owner="ibmq", resource=res, config=cfg)
+        profile = service.host.noise(res, cfg)
         # Route to this fake explicitly (QDREAMER would pick the best one): the worker's own path.
         task = QuantumTask(circuit=bell(), shots=SHOTS)
         result = run_task(TaskPayload(service.host.spec(), task, (Placement(res, cfg),), 0.0))
@@ -64,7 +65,7 @@ def test_qdreamer_sees_noise_and_queue(service, bell):
     # Fakes are local: no provider queue, no cost.
     for rid, row in rows.items():
         res, cfg = service.qdreamer._pool[rid]
-        status = service.host.first("qtau_resource_status", owner="ibmq", resource=res, config=cfg)
+        status = service.host.status(res, cfg)
         assert status.online and status.queue_depth == 0 and "ibm" in status.message
         assert row.cost == 0
 

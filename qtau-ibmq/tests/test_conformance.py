@@ -40,6 +40,13 @@ class TestFakeManilaConformance(BackendConformance):
     def x0_circuit(self):
         return x0()
 
+    def x1_idle_circuit(self):
+        from qiskit import QuantumCircuit
+
+        circuit = QuantumCircuit(3)
+        circuit.x(1)
+        return circuit
+
 
 class TestLocalChannelConformance(TestFakeManilaConformance):
     executor = "ibmq_manila"

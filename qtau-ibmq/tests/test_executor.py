@@ -80,12 +80,16 @@ def test_too_wide_circuit_fails_before_submission():
     assert "num_qubits=6" in str(info.value) and "5 qubits" in str(info.value)
 
 
-def test_status_and_timeout(bell):
+def test_fakes_run_in_process_and_devices_are_remote(bell):
+    """Fakes are local executors (no queue to wait for); IBM devices go through core's tracker."""
+    from qtau.executor import LocalExecutor, RemoteExecutor
+    from qtau_ibmq.executor import RuntimeExecutor
+
     ex = executor("fake_manila")
-    handle = ex.submit(jobs(bell()))
-    assert ex.status(handle) in ("queued", "running", "done")
-    ex.result(handle, timeout=60)
-    assert ex.status(handle) == "done"
+    assert isinstance(ex, LocalExecutor) and not ex.resource.remote
+    [out] = ex.run(jobs(bell()))
+    assert sum(out.counts.values()) == 500
+    assert issubclass(RuntimeExecutor, RemoteExecutor)
 
 
 def test_bad_optimization_level_is_a_configuration_error():

@@ -54,6 +54,6 @@ def test_profiles_stay_in_range(name):
 
 def test_noise_hook_reports_the_mimicked_device(host):
     res = backends.resources("ibmq_fake_sherbrooke", {})[0]
-    prof = host.first("qtau_noise_profile", owner="ibmq", resource=res, config={})
+    prof = host.noise(res, {})
     assert prof.resource_id == "ibmq:fake_sherbrooke"
     assert "ibm_sherbrooke" in prof.source and "snapshot" in prof.source

@@ -20,7 +20,7 @@ def device(name="ibm_test", **meta):
 
 
 def test_pay_as_you_go_is_the_default(host):
-    cost = host.first("qtau_cost_estimate", owner="ibmq", resource=device(), config={}, shots=1000)
+    cost = host.cost(device(), {}, 1000)
     assert cost.currency == "USD" and cost.per_second == pytest.approx(1.60)
     # 2 s per task + 1000 shots x 250 us, at 1.60 USD/s
     assert cost.total(1000) == pytest.approx(1.60 * (2.0 + 0.25))
@@ -51,7 +51,7 @@ def test_bad_pricing_is_a_configuration_error(bad):
 def test_fakes_and_the_simulator_are_free(host):
     for executor in ("ibmq_fake_manila", "ibmq_qasm_simulator"):
         [res] = backends.resources(executor, {})
-        cost = host.first("qtau_cost_estimate", owner="ibmq", resource=res, config={}, shots=1000)
+        cost = host.cost(res, {}, 1000)
         assert cost.total(1000) == 0
 
 
@@ -64,9 +64,9 @@ def test_device_queue_and_noise_reach_the_hooks(host, monkeypatch):
     config = {"ibmqx_token": "x" * 20, "pricing": {"seconds_per_queued_job": 10}}
     monkeypatch.setitem(backends._devices, (account_of(config), "ibm_test"), stub)
     res = device()
-    status = host.first("qtau_resource_status", owner="ibmq", resource=res, config=config)
+    status = host.status(res, config)
     assert status.online and status.queue_depth == 12 and status.estimated_wait_s == 120
-    prof = host.first("qtau_noise_profile", owner="ibmq", resource=res, config=config)
+    prof = host.noise(res, config)
     assert "live calibration of ibm_test" in prof.source and 0 < prof.two_qubit_error < 0.05
 
 

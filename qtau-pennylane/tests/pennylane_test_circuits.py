@@ -34,6 +34,21 @@ def bell_expvals():
     return bell
 
 
+def x1_counts():
+    """X on wire 1 of 3; wires 0 and 2 idle (counts over every wire)."""
+
+    @qml.qnode(qml.device("default.qubit", wires=3))
+    def x1():
+        qml.PauliX(1)
+        return qml.counts()
+
+    return x1
+
+
+def x1_tape():
+    return qml.tape.QuantumScript([qml.PauliX(1)], [qml.counts(wires=[0, 1, 2])])
+
+
 def x0_tape():
     return qml.tape.QuantumScript([qml.PauliX(0)], [qml.counts(wires=[0, 1, 2])])
 

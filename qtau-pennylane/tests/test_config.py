@@ -14,7 +14,7 @@ ARIA = "arn:aws:braket:us-east-1::device/qpu/ionq/Aria-1"
 
 
 def resources(host, executor, **quantum):
-    return host.first("qtau_resources", owner="pennylane", executor=executor, config={"executor": executor, **quantum})
+    return host.resources(executor, {"executor": executor, **quantum})
 
 
 def ids(host, executor, **quantum):
@@ -41,7 +41,7 @@ def test_default_resources(host):
 def test_qiskit_remote_with_an_ibm_fake_backend(host, services):
     [res] = resources(host, "pennylane_qiskit", device="qiskit.remote", backend="fake_manila")
     assert res.id == "pennylane:qiskit.remote:FakeManilaV2" and res.num_qubits == 5
-    noise = host.first("qtau_noise_profile", owner="pennylane", resource=res, config={})
+    noise = host.noise(res, {})
     assert 0 < noise.two_qubit_error < 0.1 and 0 < noise.readout_error < 0.1 and noise.t1_us > 1
     from conftest import run
     from pennylane_test_circuits import x0_counts
@@ -59,9 +59,9 @@ def test_braket_aws_resource_from_an_arn_without_calling_aws(host):
     assert ids(host, "pennylane_braket", braket_device_arn=SV1)[-1] == f"pennylane:braket.aws.qubit:{SV1}"
     [res] = resources(host, "pennylane_braket", device="braket.aws.qubit", braket_device_arn=ARIA)
     assert res.kind == "qpu" and res.num_qubits == 25 and res.metadata["analytic"] is False
-    cost = host.first("qtau_cost_estimate", owner="pennylane", resource=res, config={}, shots=100)
+    cost = host.cost(res, {}, 100)
     assert cost.total(100) == pytest.approx(0.30 + 100 * 0.03)
-    assert host.first("qtau_noise_profile", owner="pennylane", resource=res, config={}) is None
+    assert host.noise(res, {}) is None
     with pytest.raises(ConfigurationError, match="arn:aws:braket"):
         resources(host, "pennylane_braket", braket_device_arn="sv1")
     with pytest.raises(ConfigurationError, match="needs a device ARN"):
@@ -141,11 +141,11 @@ def test_local_reporting(host):
     for executor in ("pennylane_default", "pennylane_lightning", "pennylane_qiskit", "pennylane_braket"):
         for res in resources(host, executor):
             cfg = {"executor": executor}
-            assert host.first("qtau_cost_estimate", owner="pennylane", resource=res, config=cfg, shots=10).total(10) == 0
-            assert host.first("qtau_resource_status", owner="pennylane", resource=res, config=cfg).online
-            assert host.first("qtau_noise_profile", owner="pennylane", resource=res, config=cfg).one_qubit_error == 0
+            assert host.cost(res, cfg, 10).total(10) == 0
+            assert host.status(res, cfg).online
+            assert host.noise(res, cfg).one_qubit_error == 0
     [mixed] = resources(host, "pennylane_default", noise={"depolarizing_2q": 0.03, "readout": 0.02})
-    noise = host.first("qtau_noise_profile", owner="pennylane", resource=mixed, config={})
+    noise = host.noise(mixed, {})
     assert (noise.two_qubit_error, noise.readout_error) == (0.03, 0.02)
 
 
@@ -160,7 +160,7 @@ def test_offering_resources_imports_no_sdk():
 
     code = (
         "import sys, qtau_pennylane, qtau_pennylane.plugin as p; "
-        "[p.qtau_resources(executor=e, config={}) for e in ('pennylane_default', 'pennylane_lightning', "
+        "[p.PennyLaneBackend().resources(e, {}) for e in ('pennylane_default', 'pennylane_lightning', "
         "'pennylane_qiskit', 'pennylane_braket')]; "
         "bad = [n for n in ('pennylane', 'qiskit', 'braket', 'ray', 'numpy') if n in sys.modules]; "
         "print(bad); sys.exit(1 if bad else 0)"

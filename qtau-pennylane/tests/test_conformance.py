@@ -1,6 +1,6 @@
 """qtau-pennylane against QTAU's backend conformance suite, on real PennyLane devices."""
 
-from pennylane_test_circuits import bell_counts, bell_tape, x0_counts, x0_tape
+from pennylane_test_circuits import bell_counts, bell_tape, x0_counts, x0_tape, x1_counts, x1_tape
 from qtau.testing import BackendConformance
 
 
@@ -15,6 +15,9 @@ class TestDefaultQubitConformance(BackendConformance):
 
     def x0_circuit(self):
         return x0_counts()
+
+    def x1_idle_circuit(self):
+        return x1_counts()
 
 
 class TestLightningConformance(TestDefaultQubitConformance):
@@ -31,6 +34,9 @@ class TestQiskitConformance(TestDefaultQubitConformance):
 
     def x0_circuit(self):
         return x0_tape()
+
+    def x1_idle_circuit(self):
+        return x1_tape()
 
 
 class TestBraketLocalConformance(TestDefaultQubitConformance):

@@ -124,7 +124,8 @@ def test_qnode_missing_its_arguments_says_how_to_bind(services):
 
 
 def test_batch_is_one_execute_call(services, monkeypatch):
-    from qtau.worker import BatchPayload, Placement, run_batch
+    from qtau.payloads import BatchPayload, Placement, TaskPayload
+    from qtau.worker import run_batch
 
     pcs = services("pennylane_lightning")
     calls = []
@@ -138,7 +139,7 @@ def test_batch_is_one_execute_call(services, monkeypatch):
     [resource] = pcs.quantum_resources.values()
     tasks = tuple(QuantumTask(circuit=c, shots=100) for c in (x0_counts(), bell_expvals(), x0_counts()))
     placement = Placement(resource, {"executor": "pennylane_lightning"})
-    results = run_batch(BatchPayload(pcs.host.spec(), tasks, (placement,), 0.0))
+    results = run_batch(BatchPayload(tuple(TaskPayload(pcs.host.spec(), t, (placement,), 0.0) for t in tasks)))
     # Three jobs of two widths, one backend call.
     assert calls == [3]
     assert [r.get_counts() for r in (results[0], results[2])] == [{"001": 100}, {"001": 100}]
@@ -146,7 +147,8 @@ def test_batch_is_one_execute_call(services, monkeypatch):
 
 
 def test_state_job_runs_on_its_own_width_beside_a_batch(services):
-    from qtau.worker import BatchPayload, Placement, run_batch
+    from qtau.payloads import BatchPayload, Placement, TaskPayload
+    from qtau.worker import run_batch
 
     @qml.qnode(qml.device("default.qubit", wires=1))
     def plus():
@@ -156,7 +158,8 @@ def test_state_job_runs_on_its_own_width_beside_a_batch(services):
     pcs = services("pennylane_default")
     [resource] = pcs.quantum_resources.values()
     tasks = (QuantumTask(circuit=plus), QuantumTask(circuit=x0_counts(), shots=10))
-    state, x0 = run_batch(BatchPayload(pcs.host.spec(), tasks, (Placement(resource, {}),), 0.0))
+    state, x0 = run_batch(BatchPayload(tuple(TaskPayload(pcs.host.spec(), t, (Placement(resource, {}),), 0.0)
+                                             for t in tasks)))
     assert np.allclose(state.values, [2 ** -0.5, 2 ** -0.5])
     assert x0.get_counts() == {"001": 10}
 

@@ -31,7 +31,7 @@ def test_recognises_qnodes_tapes_and_bound_qnodes():
 
 
 def test_summary_of_a_qnode(host):
-    summary = host.first("qtau_circuit_summary", circuit=bell_expvals(), circuit_format="pennylane_qnode")
+    summary = host.call("qtau_circuit_summary", circuit=bell_expvals(), circuit_format="pennylane_qnode")
     assert summary.num_qubits == 2 and summary.gate_counts == {"h": 1, "cx": 1}
     assert summary.num_measured == 2 and summary.depth == 2
 
@@ -42,9 +42,9 @@ def test_summary_of_a_qnode_needing_arguments_falls_back_to_its_device(host):
         qml.RX(theta, 0)
         return qml.expval(qml.PauliZ(0))
 
-    summary = host.first("qtau_circuit_summary", circuit=needs, circuit_format="pennylane_qnode")
+    summary = host.call("qtau_circuit_summary", circuit=needs, circuit_format="pennylane_qnode")
     assert summary.num_qubits == 4
-    bound = host.first("qtau_circuit_summary", circuit=bind(needs, 0.1), circuit_format="pennylane_qnode")
+    bound = host.call("qtau_circuit_summary", circuit=bind(needs, 0.1), circuit_format="pennylane_qnode")
     assert bound.gate_counts == {"rx": 1} and bound.num_qubits == 4
 
 

@@ -31,6 +31,13 @@ class TestAerConformance(BackendConformance):
     def x0_circuit(self):
         return x0()
 
+    def x1_idle_circuit(self):
+        from qiskit import QuantumCircuit
+
+        circuit = QuantumCircuit(3)
+        circuit.x(1)
+        return circuit
+
 
 class TestBasicSimulatorConformance(TestAerConformance):
     config = {"backend": "basic_simulator"}

@@ -1,34 +1,27 @@
-"""Runs batches of Braket circuits on an AWS device (QPU or on-demand simulator) by ARN.
+"""Braket devices on AWS (QPUs and on-demand simulators) as a RemoteExecutor.
 
 `submit` checks the device is online and inside an availability window, then creates the tasks
 in one call: a single task through `AwsQuantumTask.create`, a batch through
-`AwsQuantumTaskBatch`, the machinery of `AwsDevice.run_batch` (used directly with this plugin's
-session, because `run_batch` copies the session and would drop a custom endpoint). The handle
-holds only task ARNs, so it pickles.
-
-Results are polled with GetQuantumTask and read from S3, never through the SDK's
-`AwsQuantumTask.result()`, which drives an asyncio loop (`run_until_complete` fails inside a
-running loop, e.g. a Ray async actor). `result` is plain blocking code that touches no event
-loop; `aresult` is the same poll for async callers, sleeping with `asyncio.sleep` and running
-each HTTP call in a thread, so the caller's loop keeps turning.
+`AwsQuantumTaskBatch` (the machinery of `AwsDevice.run_batch`, used directly with this plugin's
+session because `run_batch` copies the session and would drop a custom endpoint). It returns a
+JSON job reference holding the task ARNs, so core's tracker (and a journal) can poll, fetch,
+cancel and re-attach them. No call here waits for a queue: the SDK's `result()`, which drives an
+asyncio loop, is never used.
 """
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import attrs
 from qtau.errors import (
     BackendUnavailableError,
+    CancelRefusedError,
     ExecutionError,
     InvalidTaskError,
     QtauError,
-    TaskTimeoutError,
 )
-from qtau.executor import CircuitJob, Executor
+from qtau.executor import CircuitJob, JobState, RemoteExecutor
 from qtau.types import Outcome, Resource
 
 from qtau_braket import session as sessions
@@ -37,17 +30,10 @@ from qtau_braket.settings import AwsSettings, settings_for
 
 STATES = {"CREATED": "queued", "QUEUED": "queued", "RUNNING": "running", "COMPLETED": "done",
           "FAILED": "failed", "CANCELLING": "cancelled", "CANCELLED": "cancelled"}
+#: How a batch's state reads from its tasks' states: the first that any task is in.
+PRECEDENCE = ("lost", "failed", "cancelled", "running", "queued", "done")
 RESULTS_FILE = "results.json"
 MAX_BATCH = 100
-
-
-@attrs.frozen
-class Handle:
-    """A submitted batch: its task ARNs, in job order, and how each circuit was measured."""
-
-    task_arns: tuple[str, ...]
-    explicit_measure: tuple[bool, ...]
-    submitted_at: float
 
 
 def check_available(dev: Any, resource_id: str) -> None:
@@ -69,8 +55,13 @@ def check_available(dev: Any, resource_id: str) -> None:
         )
 
 
-class AwsDeviceExecutor(Executor):
-    """One Braket device on AWS: tasks created in one batch call, results polled without asyncio."""
+class AwsDeviceExecutor(RemoteExecutor):
+    """One Braket device on AWS: tasks created in one batch call; core's tracker polls them.
+
+    A job reference is `{"arns": [...], "explicit": [...], "widths": [...]}`: the task ARNs in job
+    order, whether each circuit measured explicitly, and each task's width (so idle qubits that
+    Braket does not measure still read 0 in the counts).
+    """
 
     def __init__(self, resource: Resource, config: Mapping[str, Any], ref: DeviceRef, settings: AwsSettings) -> None:
         super().__init__(resource, config)
@@ -96,8 +87,18 @@ class AwsDeviceExecutor(Executor):
                 field="num_qubits", value=job.circuit.qubit_count, fix="use fewer qubits or a wider device",
             )
 
-    def submit(self, jobs: Sequence[CircuitJob]) -> Handle:
+    @property
+    def poll_interval(self) -> float:  # type: ignore[override]
+        return min(0.25, self.settings.poll_interval_s)
+
+    @property
+    def max_poll_interval(self) -> float:  # type: ignore[override]
+        return self.settings.poll_interval_s
+
+    def submit(self, jobs: Sequence[CircuitJob]) -> dict[str, Any]:
         from braket.aws import AwsQuantumTask, AwsQuantumTaskBatch
+
+        from qtau_braket.outcomes import explicit_measurement
 
         for job in jobs:
             self._check(job)
@@ -121,113 +122,87 @@ class AwsDeviceExecutor(Executor):
                     arns.extend(task.id for task in batch.tasks)
         except Exception as err:
             if arns:
-                self._cancel_quietly(arns)
-            raise sessions.classify(err, f"creating tasks on {self.ref.arn}", self.settings) from err
-        explicit = tuple(any(i.operator.name == "Measure" for i in c.instructions) for c in circuits)
-        return Handle(tuple(arns), explicit, time.time())
+                self._cancel_all(arns)
+            raise sessions.classify(err, f"creating tasks on {self.ref.arn}", self.settings) from None
+        return {"arns": arns, "explicit": [explicit_measurement(c) for c in circuits],
+                "widths": [job.width for job in jobs]}
 
     # -- polling -------------------------------------------------------------------------------
 
-    def _metadata(self, arn: str) -> dict[str, Any]:
+    def _metadata(self, arn: str) -> dict[str, Any] | None:
+        """GetQuantumTask's answer, or None when AWS no longer knows the task (404)."""
         try:
             return self.session.get_quantum_task(arn)
         except Exception as err:
-            raise sessions.classify(err, f"reading task {arn}", self.settings) from err
+            code = getattr(err, "response", {}).get("Error", {}).get("Code", "")
+            if code == "ResourceNotFoundException":
+                return None
+            raise sessions.classify(err, f"reading task {arn}", self.settings) from None
 
-    def _fetch(self, arn: str, meta: Mapping[str, Any], explicit: bool) -> Outcome:
+    def _state(self, ref: Mapping[str, Any]) -> JobState:
+        states = []
+        for arn in ref["arns"]:
+            meta = self._metadata(arn)
+            if meta is None:
+                return JobState("lost", f"AWS does not know task {arn}")
+            state = STATES.get(meta["status"], "running")
+            if state == "failed":
+                return JobState("failed", f"Braket task {arn} FAILED: {meta.get('failureReason', 'no reason given')}")
+            states.append(state)
+        return JobState(min(states, key=PRECEDENCE.index) if states else "done")
+
+    def poll(self, refs: Sequence[Any]) -> list[JobState]:
+        return [self._state(ref) for ref in refs]
+
+    def _fetch(self, arn: str, explicit: bool, width: int | None) -> Outcome:
         from braket.tasks import GateModelQuantumTaskResult
 
-        from qtau_braket.outcomes import common_order
+        from qtau_braket.outcomes import counts_of
 
+        meta = self._metadata(arn)
+        if meta is None or meta["status"] != "COMPLETED":
+            raise ExecutionError(f"Braket task {arn} is not COMPLETED", field="task_arn", value=arn,
+                                 fix="fetch only jobs that poll reported done")
         try:
             body = self.session.retrieve_s3_object_body(meta["outputS3Bucket"], f"{meta['outputS3Directory']}/{RESULTS_FILE}")
             result = GateModelQuantumTaskResult.from_string(body)
         except Exception as err:
-            raise sessions.classify(err, f"reading the result of task {arn} from S3", self.settings) from err
+            raise sessions.classify(err, f"reading the result of task {arn} from S3", self.settings) from None
+        measured = [int(q) for q in result.measured_qubits]
         return Outcome(
-            counts=common_order(result.measurement_counts),
-            metadata={"task_arn": arn, "device_arn": self.ref.arn, "measured_qubits": list(result.measured_qubits),
+            counts=counts_of(result.measurement_counts, measured, explicit, width),
+            metadata={"task_arn": arn, "device_arn": self.ref.arn, "measured_qubits": measured,
                       "implicit_measure_all": not explicit,
                       "bit_order": "bit i = measured_qubits[i], bit 0 rightmost",
                       "queued_at": str(meta.get("createdAt", "")), "ended_at": str(meta.get("endedAt", ""))},
             raw=result,
         )
 
-    def _step(self, handle: Handle, done: dict[int, Outcome], metadata) -> None:
-        """One poll of every unfinished task; completed ones are fetched into `done`."""
-        for i, arn in enumerate(handle.task_arns):
-            if i in done:
-                continue
-            meta = metadata(arn)
-            state = meta["status"]
-            if state == "COMPLETED":
-                done[i] = self._fetch(arn, meta, handle.explicit_measure[i])
-            elif state == "FAILED":
-                raise ExecutionError(
-                    f"Braket task {arn} on {self.ref.arn} FAILED: {meta.get('failureReason', 'no reason given')}",
-                    field="task_arn", value=arn, fix="see the failure reason; the same circuit fails again on retry",
-                )
-            elif state in ("CANCELLED", "CANCELLING"):
-                raise ExecutionError(f"Braket task {arn} on {self.ref.arn} was {state.lower()}",
-                                     field="task_arn", value=arn, fix="submit the task again")
+    def fetch(self, ref: Any) -> list[Outcome]:
+        widths = ref.get("widths") or [None] * len(ref["arns"])
+        return [self._fetch(arn, explicit, width)
+                for arn, explicit, width in zip(ref["arns"], ref["explicit"], widths, strict=True)]
 
-    def _timeout(self, handle: Handle, timeout: float, done: dict[int, Outcome]) -> TaskTimeoutError:
-        left = [a for i, a in enumerate(handle.task_arns) if i not in done]
-        return TaskTimeoutError(
-            f"Braket tasks on {self.ref.arn} did not finish within {timeout:g} s: {', '.join(left)}",
-            field="timeout", value=timeout, fix="raise the timeout or poll_timeout_s, or cancel the tasks",
-        )
-
-    def result(self, handle: Handle, timeout: float | None = None) -> list[Outcome]:
-        limit = self.settings.poll_timeout_s if timeout is None else timeout
-        deadline = time.monotonic() + limit
-        done: dict[int, Outcome] = {}
-        delay = min(0.05, self.settings.poll_interval_s)
-        while True:
-            self._step(handle, done, self._metadata)
-            if len(done) == len(handle.task_arns):
-                return [done[i] for i in range(len(handle.task_arns))]
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise self._timeout(handle, limit, done)
-            time.sleep(min(delay, left))
-            delay = min(delay * 2, self.settings.poll_interval_s)
-
-    async def aresult(self, handle: Handle, timeout: float | None = None) -> list[Outcome]:
-        """`result` for async callers: the event loop runs on while tasks are polled."""
-        limit = self.settings.poll_timeout_s if timeout is None else timeout
-        deadline = time.monotonic() + limit
-        done: dict[int, Outcome] = {}
-        delay = min(0.05, self.settings.poll_interval_s)
-        while True:
-            await asyncio.to_thread(self._step, handle, done, self._metadata)
-            if len(done) == len(handle.task_arns):
-                return [done[i] for i in range(len(handle.task_arns))]
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise self._timeout(handle, limit, done)
-            await asyncio.sleep(min(delay, left))
-            delay = min(delay * 2, self.settings.poll_interval_s)
-
-    def status(self, handle: Handle) -> str:
-        states = {STATES.get(self._metadata(arn)["status"], "running") for arn in handle.task_arns}
-        for state in ("failed", "cancelled", "running", "queued"):
-            if state in states:
-                return state
-        return "done"
-
-    def _cancel_quietly(self, arns: Sequence[str]) -> bool:
-        accepted = False
+    def _cancel_all(self, arns: Sequence[str]) -> list[str]:
+        """Cancel every task that has not ended; the ARNs whose cancellation AWS refused."""
+        refused = []
         for arn in arns:
             try:
                 self.session.cancel_quantum_task(arn)
-                accepted = True
-            except Exception:  # a task that already ended cannot be cancelled; keep going
-                continue
-        return accepted
+            except Exception:
+                meta = self._metadata(arn)
+                if meta is not None and meta["status"] not in ("COMPLETED", "FAILED", "CANCELLED", "CANCELLING"):
+                    refused.append(arn)
+        return refused
 
-    def cancel(self, handle: Handle) -> bool:
-        return self._cancel_quietly(handle.task_arns)
+    def cancel(self, ref: Any) -> bool:
+        refused = self._cancel_all(ref["arns"])
+        if refused:
+            raise CancelRefusedError(
+                f"AWS refused to cancel Braket tasks {', '.join(refused)} on {self.ref.arn}", field="task_arn",
+                value=refused[0], fix="cancel them in the Braket console; they may still run and bill",
+            )
+        return True
 
 
 def create_executor(resource: Resource, config: Mapping[str, Any]) -> AwsDeviceExecutor:
@@ -237,4 +212,4 @@ def create_executor(resource: Resource, config: Mapping[str, Any]) -> AwsDeviceE
     except QtauError:
         raise
     except Exception as err:
-        raise sessions.classify(err, f"opening a session for {ref.arn}") from err
+        raise sessions.classify(err, f"opening a session for {ref.arn}") from None

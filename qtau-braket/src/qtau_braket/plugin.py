@@ -8,7 +8,7 @@ Executors: `braket_local`, `braket_local_dm`, `braket_sv1`, `braket_dm1`, `brake
 
 from __future__ import annotations
 
-from qtau import ExecutorInfo, hookimpl
+from qtau import Backend, hookimpl
 from qtau.types import free
 
 from qtau_braket import names
@@ -17,79 +17,64 @@ PROVIDER = "braket"
 FORMATS = ("braket", "openqasm3")
 
 
-@hookimpl
-def qtau_executors():
-    return [ExecutorInfo(
-        "braket_", PROVIDER, prefix=True,
-        description="Amazon Braket: " + ", ".join(names.known_executors()),
-    )]
-
-
-@hookimpl
-def qtau_resources(executor, config):
-    if not isinstance(executor, str) or not executor.startswith("braket_"):
-        return None
-    if executor in names.LOCAL:
-        from qtau_braket.local import resources
-
-        return resources(executor, config)
-    from qtau_braket.reporting import resources
-
-    return resources(executor, config)
-
-
 def _local(resource) -> bool:
     return "arn" not in resource.metadata
 
 
+class BraketBackend(Backend):
+    """Braket's LocalSimulator (in-process) and AWS devices by ARN (remote: a provider queue)."""
+
+    provider = PROVIDER
+    executor_prefixes = ("braket_",)
+    description = "Amazon Braket: " + ", ".join(names.known_executors())
+
+    def resources(self, executor, config):
+        if executor in names.LOCAL:
+            from qtau_braket.local import resources
+
+            return resources(executor, config)
+        from qtau_braket.reporting import resources
+
+        return resources(executor, config)
+
+    def executor(self, resource, config):
+        if _local(resource):
+            from qtau_braket.local import LocalSimulatorExecutor
+
+            return LocalSimulatorExecutor(resource, config)
+        from qtau_braket.aws import create_executor
+
+        return create_executor(resource, config)
+
+    def status(self, resource, config):
+        if _local(resource):
+            from qtau_braket.local import status
+
+            return status(resource)
+        from qtau_braket.reporting import status
+
+        return status(resource, config)
+
+    def noise(self, resource, config):
+        if _local(resource):
+            from qtau_braket.local import noise_profile
+
+            return noise_profile(resource)
+        from qtau_braket.reporting import noise_profile
+
+        return noise_profile(resource, config)
+
+    def cost(self, resource, config, shots):
+        if _local(resource):
+            return free(resource.id)
+        from qtau_braket.pricing import estimate
+
+        return estimate(resource, config, shots)
+
+
 @hookimpl
-def qtau_create_executor(resource, config):
-    if resource.provider != PROVIDER:
-        return None
-    if _local(resource):
-        from qtau_braket.local import LocalSimulatorExecutor
-
-        return LocalSimulatorExecutor(resource, config)
-    from qtau_braket.aws import create_executor
-
-    return create_executor(resource, config)
-
-
-@hookimpl
-def qtau_resource_status(resource, config):
-    if resource.provider != PROVIDER:
-        return None
-    if _local(resource):
-        from qtau_braket.local import status
-
-        return status(resource)
-    from qtau_braket.reporting import status
-
-    return status(resource, config)
-
-
-@hookimpl
-def qtau_noise_profile(resource, config):
-    if resource.provider != PROVIDER:
-        return None
-    if _local(resource):
-        from qtau_braket.local import noise_profile
-
-        return noise_profile(resource)
-    from qtau_braket.reporting import noise_profile
-
-    return noise_profile(resource, config)
-
-
-@hookimpl
-def qtau_cost_estimate(resource, config, shots):
-    if resource.provider != PROVIDER:
-        return None
-    if _local(resource):
-        return free(resource.id)
-    from qtau_braket.pricing import estimate
-
-    return estimate(resource, config, shots)
+def qtau_backends():
+    return [BraketBackend()]
 
 
 @hookimpl

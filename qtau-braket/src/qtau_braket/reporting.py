@@ -68,6 +68,7 @@ def resources(executor: str, config: Mapping[str, Any]) -> list[Resource]:
             "device_provider": ref.provider, "native_gate_set": list(getattr(paradigm, "nativeGateSet", []) or []),
             "execution_windows": windows, "shots_range": list(props.service.shotsRange),
         },
+        remote=True,
     )]
 
 

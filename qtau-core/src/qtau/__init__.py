@@ -11,13 +11,16 @@ from typing import TYPE_CHECKING, Any
 
 import pluggy
 
+from qtau.backend import Backend
 from qtau.errors import (
     AuthenticationError,
     BackendUnavailableError,
+    CancelRefusedError,
     CircuitConversionError,
     ConfigurationError,
     ExecutionError,
     InvalidTaskError,
+    JobLostError,
     NoSuitableResourceError,
     PluginError,
     QtauError,
@@ -25,7 +28,7 @@ from qtau.errors import (
     TaskTimeoutError,
     UnknownExecutorError,
 )
-from qtau.executor import CircuitJob, Executor, LocalExecutor
+from qtau.executor import CircuitJob, Executor, JobState, LocalExecutor, RemoteExecutor
 from qtau.secrets import Secret
 from qtau.types import (
     Attempt,
@@ -53,15 +56,15 @@ _LAZY = {
     "ExecutionEngine": "qtau.engines",
     "QDreamer": "qtau.dreamer",
     "PluginHost": "qtau.plugins",
-    "TaskFailure": "qtau.worker",
+    "TaskFailure": "qtau.payloads",
 }
 
 if TYPE_CHECKING:
     from qtau.dreamer import QDreamer
     from qtau.engines import ExecutionEngine
+    from qtau.payloads import TaskFailure
     from qtau.plugins import PluginHost
     from qtau.service import PilotCompute, PilotComputeService
-    from qtau.worker import TaskFailure
 
 
 def __getattr__(name: str) -> Any:
@@ -74,11 +77,11 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
-    "Attempt", "AuthenticationError", "BackendUnavailableError", "CircuitConversionError",
+    "Attempt", "AuthenticationError", "Backend", "JobState", "RemoteExecutor", "BackendUnavailableError", "CircuitConversionError",
     "CircuitJob", "CircuitSummary", "ConfigurationError", "Converter", "CostEstimate",
     "ExecutionEngine", "ExecutionError", "Executor", "ExecutorInfo", "InvalidTaskError",
     "LocalExecutor", "NoSuitableResourceError", "NoiseProfile", "Outcome", "PilotCompute",
     "PilotComputeService", "PluginError", "PluginHost", "QDreamer", "QtauError", "QuantumTask",
     "Resource", "ResourceStatus", "Result", "Secret", "TaskCancelledError", "TaskFailure",
-    "TaskTimeoutError", "Timings", "UnknownExecutorError", "hookimpl",
+    "TaskTimeoutError", "Timings", "UnknownExecutorError", "hookimpl", "CancelRefusedError", "JobLostError",
 ]

@@ -7,7 +7,9 @@ and offer conversion edges (`qtau_circuit_converters`). Conversion runs where th
 
 from __future__ import annotations
 
+import hashlib
 import heapq
+import pickle
 import re
 import threading
 from collections import OrderedDict
@@ -52,7 +54,7 @@ def detect_format(host: PluginHost, circuit: Any) -> str:
             field="circuit", value=circuit[:60],
             fix="pass OpenQASM text, or a circuit object of an installed SDK",
         )
-    fmt = host.first("qtau_circuit_format", circuit=circuit)
+    fmt = host.call("qtau_circuit_format", circuit=circuit)
     if fmt:
         return fmt
     kind = f"{type(circuit).__module__}.{type(circuit).__qualname__}"
@@ -62,6 +64,25 @@ def detect_format(host: PluginHost, circuit: Any) -> str:
         fix="pass a Qiskit QuantumCircuit, Braket Circuit, PennyLane QNode or tape, or OpenQASM text, "
         "and install the QTAU plugin for that SDK (qtau-qiskit, qtau-braket, qtau-pennylane)",
     )
+
+
+def fingerprint(circuit: Any) -> Any:
+    """A key for `circuit`'s content, or None when it has none we can read cheaply.
+
+    Caches are keyed by content, never by `id()`: a circuit mutated after one submission is a new
+    circuit. Text is its own key; an object's key is a digest of its pickle (Qiskit and Braket
+    circuits pickle in microseconds); functions and objects that do not pickle get no key and are
+    not cached.
+    """
+    if isinstance(circuit, str):
+        return circuit
+    if callable(circuit) and not hasattr(circuit, "num_qubits"):
+        return None
+    try:
+        blob = pickle.dumps(circuit, protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception:
+        return None
+    return (type(circuit).__qualname__, hashlib.blake2b(blob, digest_size=16).digest())
 
 
 class ConversionGraph:
@@ -107,7 +128,7 @@ class Circuits:
     def __init__(self, host: PluginHost, cache_size: int = 512) -> None:
         self.host = host
         self._graph: ConversionGraph | None = None
-        self._cache: OrderedDict[tuple[int, str], tuple[Any, Any, tuple[str, ...]]] = OrderedDict()
+        self._cache: OrderedDict[tuple, tuple[Any, tuple[str, ...]]] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()
 
@@ -115,8 +136,8 @@ class Circuits:
     def graph(self) -> ConversionGraph:
         if self._graph is None:
             converters: list[Converter] = []
-            for _, convs in self.host.each("qtau_circuit_converters"):
-                converters.extend(convs)
+            for convs in self.host.call("qtau_circuit_converters") or ():
+                converters.extend(convs or ())
             self._graph = ConversionGraph(converters)
         return self._graph
 
@@ -124,7 +145,17 @@ class Circuits:
         return detect_format(self.host, circuit)
 
     def summary(self, circuit: Any, fmt: str) -> CircuitSummary | None:
-        return self.host.first("qtau_circuit_summary", circuit=circuit, circuit_format=fmt)
+        """The circuit's summary: core reads OpenQASM text itself (so no SDK plugin is needed just
+        to rank a QASM task); other formats, and QASM constructs core does not follow, are asked of
+        the plugins. A plugin that fails here is reported as that plugin's failure."""
+        if isinstance(circuit, str) and fmt in (OPENQASM2, OPENQASM3):
+            from qtau.qasm_summary import summarize
+
+            try:
+                return summarize(circuit, "2" if fmt == OPENQASM2 else "3")
+            except ValueError:
+                pass  # a construct core does not follow: the plugins may
+        return self.host.call("qtau_circuit_summary", required=True, circuit=circuit, circuit_format=fmt)
 
     def path_names(self, source: str, targets: Sequence[str]) -> tuple[str, ...] | None:
         chain = self.graph.path(source, targets)
@@ -135,14 +166,19 @@ class Circuits:
     def convert(self, circuit: Any, source: str, targets: Sequence[str]) -> tuple[Any, str, tuple[str, ...]]:
         """`circuit` in one of `targets`: (converted circuit, its format, the path of formats).
 
-        Conversions are cached per circuit object, so a circuit reused across tasks converts once.
+        Conversions are cached by the circuit's content (`fingerprint`), so a circuit reused across
+        tasks converts once and a circuit changed since converts again.
         """
-        key = (id(circuit), "|".join(targets))
-        with self._lock:
-            hit = self._cache.get(key)
-            if hit is not None and hit[0] is circuit:
-                self._cache.move_to_end(key)
-                return hit[1], hit[2][-1], hit[2]
+        if source in targets:
+            return circuit, source, (source,)
+        content = fingerprint(circuit)
+        key = (content, source, tuple(targets))
+        if content is not None:
+            with self._lock:
+                hit = self._cache.get(key)
+                if hit is not None:
+                    self._cache.move_to_end(key)
+                    return hit[0], hit[1][-1], hit[1]
         chain = self.graph.path(source, targets)
         if chain is None:
             raise missing_path(source, targets, self.graph)
@@ -160,11 +196,11 @@ class Circuits:
                     fix="check the circuit uses gates and measurements the target format can express",
                 ) from err
         path = (source, *(c.target for c in chain))
-        with self._lock:
-            # Holding the source object keeps its id from being reused while cached.
-            self._cache[key] = (circuit, value, path)
-            if len(self._cache) > self._cache_size:
-                self._cache.popitem(last=False)
+        if content is not None:
+            with self._lock:
+                self._cache[key] = (value, path)
+                if len(self._cache) > self._cache_size:
+                    self._cache.popitem(last=False)
         return value, path[-1], path
 
 

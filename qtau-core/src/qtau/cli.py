@@ -49,8 +49,7 @@ def cmd_resources(host: PluginHost, args: argparse.Namespace) -> int:
     errors = 0
     for executor in executors:
         try:
-            info = host.find_executor(executor)
-            found = host.first("qtau_resources", owner=info.provider, executor=executor, config={"executor": executor})
+            found = host.resources(executor, {"executor": executor})
         except QtauError as err:
             print(f"{executor}: {err}", file=sys.stderr)
             errors += 1

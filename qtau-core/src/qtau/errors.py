@@ -106,6 +106,14 @@ class TaskCancelledError(QtauError):
     """A task was cancelled before it produced a result."""
 
 
+class JobLostError(BackendUnavailableError):
+    """A provider no longer knows a job it accepted (HTTP 404 on poll): it cannot be re-attached."""
+
+
+class CancelRefusedError(QtauError):
+    """A provider refused to cancel a job (it may still run and bill). `job` names it."""
+
+
 __all__ = [
     "AuthenticationError",
     "BackendUnavailableError",
@@ -113,6 +121,8 @@ __all__ = [
     "ConfigurationError",
     "ExecutionError",
     "InvalidTaskError",
+    "JobLostError",
+    "CancelRefusedError",
     "NoSuitableResourceError",
     "PluginError",
     "QtauError",

@@ -1,9 +1,14 @@
-"""Every hook a QTAU plugin can implement, in four families.
+"""Every hook a QTAU plugin can implement.
 
-Plugins implement them with `@qtau.hookimpl` in their entry-point module (group `qtau`) and are
-called with keyword arguments. Reporting, execution and circuit-summary hooks are routed to the
-plugin that owns the resource or format (its `provider`); a plugin answers None for anything it
-does not own. A plugin may implement any subset; an impl may accept fewer arguments than the spec.
+Plugins implement them with `@qtau.hookimpl` in their entry-point module (group `qtau`); pluggy
+calls them with keyword arguments, and an impl may accept fewer arguments than the spec.
+
+- Backends: `qtau_backends` returns the plugin's `qtau.Backend` objects. Everything about a
+  resource (its executor, status, noise, cost) is asked of the Backend whose `provider` matches
+  `resource.provider`; plugins never check ownership.
+- Circuit formats stay hooks, because they are answered by object, not by provider.
+- v1 hooks (per-provider hooks answering None for what is not theirs) still load through an
+  adapter that emits a DeprecationWarning naming the plugin; they go in a later minor release.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
+    from qtau.backend import Backend
     from qtau.executor import Executor
     from qtau.types import (
         CircuitSummary,
@@ -28,66 +34,15 @@ if TYPE_CHECKING:
 hookspec = pluggy.HookspecMarker("qtau")
 
 
-# 1. Discovery ---------------------------------------------------------------------------------
+# 1. Backends ----------------------------------------------------------------------------------
 
 
 @hookspec
-def qtau_executors() -> Sequence[ExecutorInfo]:
-    """Executor names this plugin serves (`qiskit_local`; or a prefix such as `braket_`).
-
-    Every plugin's answer is collected. Return an empty sequence to serve none.
-    """
+def qtau_backends() -> Sequence[Backend]:
+    """This plugin's Backend objects, one per provider. Every plugin's answer is collected."""
 
 
-@hookspec(firstresult=True)
-def qtau_resources(executor: str, config: Mapping[str, Any]) -> Sequence[Resource] | None:
-    """Resources a pilot whose `quantum.executor` is `executor` gets, given its `quantum` config.
-
-    `config` is the pilot's `quantum` section plus credentials (as `qtau.Secret`). Return None
-    when the executor is not yours; raise a `QtauError` (ConfigurationError, AuthenticationError,
-    BackendUnavailableError) when it is yours but cannot be served. First answer wins.
-    """
-
-
-# 2. Execution ---------------------------------------------------------------------------------
-
-
-@hookspec(firstresult=True)
-def qtau_create_executor(resource: Resource, config: Mapping[str, Any]) -> Executor | None:
-    """An `qtau.Executor` that runs circuits on `resource`. Called on workers, once per resource.
-
-    Return None when the resource is not yours. First answer wins.
-    """
-
-
-# 3. Reporting: these feed QDREAMER ------------------------------------------------------------
-
-
-@hookspec(firstresult=True)
-def qtau_resource_status(resource: Resource, config: Mapping[str, Any]) -> ResourceStatus | None:
-    """Whether `resource` is online, its provider queue depth and estimated wait.
-
-    None means "not mine" (QDREAMER then assumes online with an empty queue). First answer wins.
-    """
-
-
-@hookspec(firstresult=True)
-def qtau_noise_profile(resource: Resource, config: Mapping[str, Any]) -> NoiseProfile | None:
-    """Gate and readout errors, T1/T2 of `resource`, summarised robustly.
-
-    None means "not mine" (QDREAMER then treats the resource as noiseless). First answer wins.
-    """
-
-
-@hookspec(firstresult=True)
-def qtau_cost_estimate(resource: Resource, config: Mapping[str, Any], shots: int) -> CostEstimate | None:
-    """Price of one task of `shots` shots on `resource`; zero for local simulators.
-
-    None means "not mine" (QDREAMER then assumes free). First answer wins.
-    """
-
-
-# 4. Circuit formats ---------------------------------------------------------------------------
+# 2. Circuit formats ---------------------------------------------------------------------------
 
 
 @hookspec(firstresult=True)
@@ -111,5 +66,44 @@ def qtau_circuit_converters() -> Sequence[Converter]:
 def qtau_circuit_summary(circuit: object, circuit_format: str) -> CircuitSummary | None:
     """Width, gate counts and measurement shape of `circuit`, given its format.
 
-    Return None for formats you do not own. First answer wins.
+    Return None for formats you do not own. Core summarises OpenQASM 2/3 text itself when no
+    plugin answers. First answer wins.
     """
+
+
+# 3. Deprecated v1 hooks (adapter: qtau.plugins_v1) ---------------------------------------------
+
+
+@hookspec
+def qtau_executors() -> Sequence[ExecutorInfo]:
+    """Deprecated (v1): executor names this plugin serves. Use `Backend.executor_names`."""
+
+
+@hookspec(firstresult=True)
+def qtau_resources(executor: str, config: Mapping[str, Any]) -> Sequence[Resource] | None:
+    """Deprecated (v1): resources for a pilot of `executor`. Use `Backend.resources`."""
+
+
+@hookspec(firstresult=True)
+def qtau_create_executor(resource: Resource, config: Mapping[str, Any]) -> Executor | None:
+    """Deprecated (v1): an executor for `resource`. Use `Backend.executor` or `Backend.run`."""
+
+
+@hookspec(firstresult=True)
+def qtau_resource_status(resource: Resource, config: Mapping[str, Any]) -> ResourceStatus | None:
+    """Deprecated (v1): status of `resource`. Use `Backend.status`."""
+
+
+@hookspec(firstresult=True)
+def qtau_noise_profile(resource: Resource, config: Mapping[str, Any]) -> NoiseProfile | None:
+    """Deprecated (v1): noise of `resource`. Use `Backend.noise`."""
+
+
+@hookspec(firstresult=True)
+def qtau_cost_estimate(resource: Resource, config: Mapping[str, Any], shots: int) -> CostEstimate | None:
+    """Deprecated (v1): price of a task on `resource`. Use `Backend.cost`."""
+
+
+#: The v1 per-provider hooks the adapter serves.
+V1_HOOKS = ("qtau_executors", "qtau_resources", "qtau_create_executor", "qtau_resource_status",
+            "qtau_noise_profile", "qtau_cost_estimate")

@@ -1,8 +1,10 @@
-"""Loading plugins from the `qtau` entry-point group, each load and each call isolated.
+"""Loading plugins from the `qtau` entry-point group, and routing calls to their Backends.
 
-pluggy aborts a whole hook call when one impl raises, and an import error in one plugin would
-break discovery of the others; the host wraps both, records failures (shown by `qtau plugins` and
-`qtau doctor`) and re-raises only in strict mode (`QTAU_STRICT_PLUGINS=1`).
+Each plugin's load is isolated: an import error in one never breaks discovery of the others.
+Hooks are called through pluggy's own loop (`pm.hook`); when an impl raises, the plugin is recorded
+and left out of that call. Everything about a resource goes to the Backend whose provider matches
+`resource.provider` (`PluginHost.status/noise/cost/create_executor`). Failures are recorded (shown
+by `qtau plugins` and `qtau doctor`) and re-raised only in strict mode (`QTAU_STRICT_PLUGINS=1`).
 
 Environment:
 - `QTAU_PLUGINS`: comma-separated allowlist of plugin names to load (default: all installed).
@@ -24,8 +26,11 @@ import attrs
 import pluggy
 
 from qtau import hookspecs
+from qtau.backend import Backend
 from qtau.errors import PluginError, QtauError, UnknownExecutorError
-from qtau.types import ExecutorInfo
+from qtau.executor import Executor
+from qtau.secrets import redact
+from qtau.types import CostEstimate, ExecutorInfo, NoiseProfile, Resource, ResourceStatus
 
 log = logging.getLogger("qtau.plugins")
 
@@ -87,6 +92,8 @@ class PluginHost:
         self.versions: dict[str, str] = {}
         self._modules: dict[str, str] = {}
         self._executors: list[ExecutorInfo] | None = None
+        self._backends: dict[str, Backend] | None = None
+        self._owners: dict[str, str] = {}
         self._lock = threading.RLock()
 
     # -- loading ---------------------------------------------------------------------------------
@@ -139,6 +146,7 @@ class PluginHost:
         self._modules[name] = module_path
         self.versions[name] = version
         self._executors = None
+        self._backends = None
 
     def _record(self, plugin: str, stage: str, err: BaseException) -> None:
         failure = PluginFailure(plugin, stage, type(err).__name__, str(err))
@@ -168,42 +176,152 @@ class PluginHost:
 
     # -- calling ---------------------------------------------------------------------------------
 
-    def each(self, hook: str, **kwargs: Any) -> list[tuple[str, Any]]:
-        """Call every plugin's impl of `hook`, isolated: (plugin name, answer) for those that answered."""
-        answers = []
-        for impl in getattr(self.pm.hook, hook).get_hookimpls():
-            try:
-                value = impl.function(**{k: kwargs[k] for k in impl.argnames})
-            except QtauError:
-                raise
-            except Exception as err:
-                self._record(impl.plugin_name, hook, err)
-                continue
-            if value is not None:
-                answers.append((impl.plugin_name, value))
-        return answers
-
-    def first(self, hook: str, *, owner: str | None = None, **kwargs: Any) -> Any:
-        """The first non-None answer, asking `owner` first when given. QtauErrors propagate as is;
-        any other exception is recorded against its plugin and the next plugin is asked."""
-        impls = list(reversed(getattr(self.pm.hook, hook).get_hookimpls()))
-        if owner is not None:
-            impls.sort(key=lambda impl: impl.plugin_name != owner)
+    def call(self, hook: str, *, required: bool = False, **kwargs: Any) -> Any:
+        """pluggy's own call of `hook`. A plugin whose impl raises (anything but a QtauError) is
+        recorded and left out, and the call is answered by the others; when none answers and
+        `required`, the recorded failure is raised as a PluginError naming the plugin (a summary
+        hook's own bug must not read as "unsupported circuit")."""
+        caller = getattr(self.pm.hook, hook)
+        try:
+            return caller(**kwargs)
+        except QtauError:
+            raise
+        except Exception:
+            pass  # find the plugin that raised, below
+        impls = caller.get_hookimpls()
+        plugins = [impl.plugin for impl in impls]
+        broken: list[Any] = []
+        failure: tuple[str, BaseException] | None = None
         for impl in impls:
+            alone = self.pm.subset_hook_caller(hook, remove_plugins=[p for p in plugins if p is not impl.plugin])
             try:
-                value = impl.function(**{k: kwargs[k] for k in impl.argnames})
+                alone(**kwargs)
             except QtauError:
-                raise
+                continue
             except Exception as err:
                 self._record(impl.plugin_name, hook, err)
-                if impl.plugin_name == owner:
-                    raise PluginError(
-                        f"plugin {owner!r} failed in {hook}: {type(err).__name__}: {err}", plugin=owner
-                    ) from err
-                continue
-            if value is not None:
-                return value
-        return None
+                broken.append(impl.plugin)
+                failure = failure or (impl.plugin_name, err)
+        answer = self.pm.subset_hook_caller(hook, remove_plugins=broken)(**kwargs)
+        if required and not answer and failure is not None:
+            name, err = failure
+            raise PluginError(f"plugin {name!r} failed in {hook}: {type(err).__name__}: {err}", plugin=name,
+                              fix=f"report it to the plugin's authors; QTAU_BLOCK_PLUGINS={name} leaves it out")
+        return answer
+
+    # -- backends --------------------------------------------------------------------------------
+
+    def backends(self) -> dict[str, Backend]:
+        """provider -> its Backend, from every plugin's `qtau_backends()` and v1 plugins' adapters."""
+        with self._lock:
+            if self._backends is None:
+                self._backends = self._collect_backends()
+            return self._backends
+
+    def _plugin_of(self, obj: Any) -> str:
+        top = type(obj).__module__.split(".")[0]
+        for name, module_path in self._modules.items():
+            if module_path.split(":")[0].split(".")[0] == top:
+                return name
+        return getattr(obj, "plugin_name", None) or str(getattr(obj, "provider", "?"))
+
+    def _collect_backends(self) -> dict[str, Backend]:
+        from qtau.plugins_v1 import adapt, v1_impls
+
+        found: dict[str, Backend] = {}
+        self._owners = {}
+
+        def add(plugin: str, backend: Any) -> None:
+            if not isinstance(backend, Backend) or not isinstance(backend.provider, str) or not backend.provider:
+                self._record(plugin, "qtau_backends", TypeError(
+                    f"{backend!r} is not a qtau.Backend with a provider name"))
+                return
+            if backend.provider in found:
+                self._record(plugin, "qtau_backends", ValueError(
+                    f"provider {backend.provider!r} is already served by plugin {self._owners[backend.provider]!r}"))
+                return
+            found[backend.provider] = backend
+            self._owners[backend.provider] = plugin
+
+        for answer in self.call("qtau_backends") or ():
+            for backend in answer or ():
+                add(self._plugin_of(backend), backend)
+        for name in sorted(self._modules):
+            impls = v1_impls(self.pm, name)
+            if impls and name not in self._owners.values():
+                try:
+                    adapted = adapt(name, impls)
+                except QtauError:
+                    raise
+                except Exception as err:  # a v1 plugin whose qtau_executors raises
+                    self._record(name, "qtau_executors", err)
+                    continue
+                for backend in adapted:
+                    add(name, backend)
+        return found
+
+    def owner(self, provider: str) -> str:
+        """The name of the plugin that serves `provider`."""
+        self.backends()
+        return self._owners.get(provider, provider)
+
+    def backend(self, provider: str) -> Backend:
+        """The Backend serving `provider`, or a PluginError saying what to install."""
+        found = self.backends().get(provider)
+        if found is None:
+            raise PluginError(
+                f"no installed QTAU plugin serves provider {provider!r}", plugin=provider,
+                fix=f"install the plugin that provides {provider!r} resources (on every node that runs tasks)",
+            )
+        return found
+
+    def on_backend(self, provider: str, method: str, *args: Any) -> Any:
+        """`method(*args)` on the provider's Backend. QtauErrors pass as they are; anything else is
+        the plugin's bug: recorded against it and raised as a PluginError naming it."""
+        backend = self.backend(provider)
+        try:
+            return getattr(backend, method)(*args)
+        except QtauError:
+            raise
+        except Exception as err:
+            plugin = self.owner(provider)
+            self._record(plugin, method, err)
+            raise PluginError(
+                f"plugin {plugin!r} failed in Backend.{method}: {type(err).__name__}: {redact(str(err))}",
+                plugin=plugin, fix="report it to the plugin's authors, or block the plugin with QTAU_BLOCK_PLUGINS",
+            ) from None
+
+    def resources(self, executor: str, config: Mapping[str, Any]) -> list[Resource]:
+        """The resources a pilot of `executor` gets with `config`, checked to be this provider's."""
+        info = self.find_executor(executor)
+        offered = list(self.on_backend(info.provider, "resources", executor, config) or ())
+        for res in offered:
+            if not isinstance(res, Resource) or res.provider != info.provider:
+                raise PluginError(
+                    f"plugin {self.owner(info.provider)!r} offered {res!r} for {executor!r}, which is not a "
+                    f"Resource of provider {info.provider!r}", plugin=self.owner(info.provider),
+                    fix="return qtau.Resource objects whose provider is the Backend's provider",
+                )
+        return offered
+
+    def create_executor(self, resource: Resource, config: Mapping[str, Any]) -> Executor:
+        created = self.on_backend(resource.provider, "executor", resource, config)
+        if not isinstance(created, Executor):
+            raise PluginError(
+                f"the backend of {resource.id} returned {type(created).__name__}, not a qtau Executor",
+                plugin=self.owner(resource.provider),
+                fix="return a qtau.LocalExecutor or qtau.RemoteExecutor from Backend.executor",
+            )
+        return created
+
+    def status(self, resource: Resource, config: Mapping[str, Any]) -> ResourceStatus | None:
+        return self.on_backend(resource.provider, "status", resource, config)
+
+    def noise(self, resource: Resource, config: Mapping[str, Any]) -> NoiseProfile | None:
+        return self.on_backend(resource.provider, "noise", resource, config)
+
+    def cost(self, resource: Resource, config: Mapping[str, Any], shots: int) -> CostEstimate | None:
+        return self.on_backend(resource.provider, "cost", resource, config, shots)
 
     # -- discovery -------------------------------------------------------------------------------
 
@@ -211,8 +329,13 @@ class PluginHost:
         with self._lock:
             if self._executors is None:
                 found: list[ExecutorInfo] = []
-                for _, infos in self.each("qtau_executors"):
-                    found.extend(infos)
+                for provider, backend in self.backends().items():
+                    try:
+                        infos = list(backend.executors())
+                    except Exception as err:
+                        self._record(self.owner(provider), "executors", err)
+                        continue
+                    found.extend(attrs.evolve(i, provider=provider) if i.provider != provider else i for i in infos)
                 self._executors = found
             return list(self._executors)
 

@@ -18,11 +18,8 @@ import math
 import threading
 import time
 import uuid
-from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
-
-import attrs
 
 from qtau.circuits import Circuits
 from qtau.dreamer import DreamerConfig, QDreamer
@@ -34,58 +31,18 @@ from qtau.errors import (
     QtauError,
     TaskTimeoutError,
 )
+from qtau.payloads import BatchPayload, TaskFailure, TaskPayload
+from qtau.pilots import PilotCompute, backend_config, check_description, distinct_ids
 from qtau.plugins import PluginHost, default_host
-from qtau.secrets import RedactingFilter, secret_or_none
+from qtau.registry import TaskRegistry, attempts_of, task_id_of
+from qtau.secrets import RedactingFilter
 from qtau.types import QuantumTask, Resource, Result
-from qtau.worker import BatchPayload, TaskFailure, TaskPayload, run_batch, run_task
+from qtau.worker import run_batch, run_task
 
 log = logging.getLogger("qtau")
 log.addFilter(RedactingFilter())
 
-#: Top-level description keys that describe the pilot itself rather than its backend.
-PILOT_KEYS = frozenset({
-    "resource_type", "quantum", "working_directory", "type", "resource", "number_of_nodes",
-    "cores_per_node", "gpus_per_node", "queue", "walltime", "project", "name", "dreamer_enabled",
-    "ray_address", "conda_environment", "scheduler_script_commands",
-})
-RESOURCE_TYPES = ("quantum",)
-
-
-def _is_secret_key(key: str) -> bool:
-    key = key.lower()
-    return key.endswith("token") or "secret" in key or "password" in key or key.endswith("access_key_id")
-
-
-def backend_config(description: Mapping[str, Any]) -> dict[str, Any]:
-    """What plugins see: the `quantum` section plus credentials and other backend keys."""
-    config = dict(description["quantum"])
-    for key, value in description.items():
-        if key not in PILOT_KEYS and key not in config:
-            config[key] = value
-    for key in list(config):
-        if _is_secret_key(key):
-            config[key] = secret_or_none(config[key])
-    return config
-
-
-@attrs.define(eq=False)
-class PilotCompute:
-    """A pilot: one backend executor and the resources it offers to QDREAMER."""
-
-    name: str
-    executor: str
-    resources: list[Resource]
-    description: dict[str, Any] = attrs.field(repr=False)
-    config: dict[str, Any] = attrs.field(repr=False)
-    state: str = "RUNNING"
-    created_at: float = attrs.field(factory=time.time)
-
-    def get_state(self) -> str:
-        return self.state
-
-    def get_details(self) -> dict[str, Any]:
-        return {"name": self.name, "executor": self.executor, "state": self.state,
-                "resources": [r.id for r in self.resources]}
+__all__ = ["PilotCompute", "PilotComputeService", "attempts_of"]
 
 
 class PilotComputeService:
@@ -117,9 +74,8 @@ class PilotComputeService:
         self.pilots: dict[str, PilotCompute] = {}
         self.qdreamer = QDreamer(self.host, self.circuits)
         self._dreamer_initialized = False
-        self._handles: OrderedDict[str, Any] = OrderedDict()
-        self._collected: OrderedDict[str, None] = OrderedDict()
         self.task_id_memory = task_id_memory
+        self.registry = TaskRegistry(self.engine, lambda: self.qdreamer, task_id_memory)
         self._counter = itertools.count(1)
         self._lock = threading.Lock()
         self._closed = False
@@ -132,6 +88,7 @@ class PilotComputeService:
         if description.get("ray_address") and self.execution_engine is ExecutionEngine.RAY:
             self.engine = create_engine(self.execution_engine, **{**self._engine_options,
                                                                    "ray_address": description["ray_address"]})
+            self.registry.engine = self.engine
         self.engine.start()
         self._engine_started = True
         # Plugins must import where tasks run. The check runs beside start-up and is settled
@@ -151,49 +108,32 @@ class PilotComputeService:
             )
 
     def create_pilot(self, pilot_compute_description: Mapping[str, Any]) -> PilotCompute:
-        """Validate a description, ask the executor's plugin for resources, start the engine."""
+        """Validate a description, ask the executor's Backend for resources, start the engine."""
         self._check_open()
         desc = pilot_compute_description
-        if not isinstance(desc, Mapping):
-            raise ConfigurationError(
-                "a pilot description must be a dict", field="pilot_compute_description", value=type(desc).__name__,
-                fix="pass {'resource_type': 'quantum', 'quantum': {'executor': 'qiskit_local'}}",
-            )
-        rtype = desc.get("resource_type", "quantum" if "quantum" in desc else None)
-        if rtype not in RESOURCE_TYPES:
-            raise ConfigurationError(
-                f"unsupported resource_type {rtype!r}", field="resource_type", value=rtype,
-                fix="use resource_type 'quantum' with a 'quantum': {'executor': ...} section",
-            )
-        quantum = desc.get("quantum")
-        if not isinstance(quantum, Mapping) or not quantum.get("executor"):
-            raise ConfigurationError(
-                "a quantum pilot needs a 'quantum' section naming its executor", field="quantum.executor",
-                value=None if not isinstance(quantum, Mapping) else quantum.get("executor"),
-                fix="add 'quantum': {'executor': 'qiskit_local'} (or another installed executor)",
-            )
-        executor = quantum["executor"]
-        if not isinstance(executor, str):
-            raise ConfigurationError(
-                "quantum.executor must be a string", field="quantum.executor", value=executor,
-                fix="name an executor such as 'qiskit_local'",
-            )
-        info = self.host.find_executor(executor)
+        executor = check_description(desc)
         config = backend_config(desc)
-        resources = self.host.first("qtau_resources", owner=info.provider, executor=executor, config=config)
-        if not resources:
+        offered = self.host.resources(executor, config)
+        if not offered:
+            info = self.host.find_executor(executor)
             raise ConfigurationError(
                 f"executor {executor!r} offered no resources with this configuration", field="quantum",
                 value=executor, fix=f"check the options of {executor!r} in the plugin {info.provider!r} docs",
             )
         self._start_engine(desc)
         name = str(desc.get("name") or f"pilot-{next(self._counter)}-{uuid.uuid4().hex[:6]}")
-        pilot = PilotCompute(name, executor, list(resources), dict(desc), config)
         with self._lock:
+            if name in self.pilots:
+                raise ConfigurationError(
+                    f"a pilot named {name!r} already exists", field="name", value=name,
+                    fix="give each pilot its own name, or leave name out",
+                )
+            taken = {r.id for p in self.pilots.values() for r in p.resources}
+            pilot = PilotCompute(name, executor, distinct_ids(offered, taken, name), dict(desc), config)
             self.pilots[name] = pilot
-        if desc.get("dreamer_enabled", True):
-            self.qdreamer.add_resources(pilot.resources, config)
-        log.info("pilot %s ready: %s", name, ", ".join(r.id for r in resources))
+        if pilot.dreamer_enabled:
+            self.qdreamer.add_resources(pilot.resources, config, pilot.name)
+        log.info("pilot %s ready: %s", name, ", ".join(r.id for r in pilot.resources))
         return pilot
 
     def get_pilots(self) -> list[PilotCompute]:
@@ -210,8 +150,8 @@ class PilotComputeService:
         old.stop_background_monitoring()
         new = QDreamer(self.host, self.circuits, config)
         for pilot in self.pilots.values():
-            if pilot.state == "RUNNING" and pilot.description.get("dreamer_enabled", True):
-                new.add_resources(pilot.resources, pilot.config)
+            if pilot.state == "RUNNING" and pilot.dreamer_enabled:
+                new.add_resources(pilot.resources, pilot.config, pilot.name)
         # Tasks already running still count towards expected wait under the new configuration.
         for rid, n in old.in_flight().items():
             if n:
@@ -237,56 +177,50 @@ class PilotComputeService:
             )
         return task
 
-    def _track(self, handle: Any, task_id: str, resource_id: str) -> None:
-        with self._lock:
-            self._handles[task_id] = handle
-            # Task ids resolve for the most recent tasks only: holding every handle would pin every
-            # result (in Ray's object store too) for the life of the service.
-            if len(self._handles) > self.task_id_memory:
-                self._handles.popitem(last=False)
-
-        def done(future: Any) -> None:
-            attempts: tuple = ()
-            if future is not None:
-                try:
-                    attempts = attempts_of(future.result())
-                except BaseException as err:
-                    attempts = attempts_of(err)
-            # The current QDREAMER: initialize_dreamer carries in-flight counts over to a new one.
-            self.qdreamer.task_finished(resource_id, attempts)
-
-        self.engine.on_done(handle, done)
+    def _payload(self, task: QuantumTask, placements: tuple, now: float) -> TaskPayload:
+        tracker = None
+        if any(p.remote for p in placements) and self.execution_engine is ExecutionEngine.RAY:
+            tracker = self.engine.ensure_tracker()
+        return TaskPayload(self.host.spec(), task, placements, now, tracker=tracker)
 
     def submit_quantum_task(self, task: QuantumTask) -> Any:
-        """Choose a resource for `task` and start it. Returns a Ray ObjectRef (RAY) or a Future (LOCAL)."""
+        """Choose a resource for `task` and start it. Returns a Ray ObjectRef (RAY) or a Future (LOCAL).
+
+        A task on a remote resource goes to the remote-job tracker, which submits it to the provider
+        and waits without holding a worker; its handle is the same kind of ObjectRef or Future.
+        """
         self._check_open()
         task = self._check_task(task)
         self.engine.poll()
         # reserve=True counts the task in flight in the same locked step as the decision, so
         # threads submitting at once see each other's choices.
         placements = self.qdreamer.place(task, reserve=True)
-        payload = TaskPayload(self.host.spec(), task, placements, time.time(), self.qdreamer.config.max_attempts)
-        rid = placements[0].resource.id
-        handle = self.engine.submit(run_task, payload)
-        self._track(handle, task.task_id, rid)
+        payload = self._payload(task, placements, time.time())
+        if placements[0].remote:
+            handle = self.engine.submit_remote(payload)
+        else:
+            handle = self.engine.submit(run_task, payload)
+        self.registry.track(handle, task.task_id, placements[0].resource.id)
         return handle
 
     def submit_quantum_tasks(self, tasks: Iterable[QuantumTask]) -> list[Any]:
         """Submit many tasks; those QDREAMER sends to the same resource run as backend batches.
 
-        Returns one handle per task, in order. A batch is split into as many chunks as the engine
-        runs in parallel, so a big burst uses every worker and each chunk is one backend call.
+        Returns one handle per task, in order. Each task keeps its own placements (failover order),
+        constraints and price. A local batch is split into as many chunks as the engine runs in
+        parallel, so a big burst uses every worker and each chunk is one backend call; a batch for
+        a remote resource is one provider batch.
         """
         self._check_open()
         tasks = [self._check_task(t) for t in tasks]
         self.engine.poll()
-        groups: dict[str, list[tuple[int, QuantumTask, tuple]]] = {}
+        groups: dict[str, list[tuple[int, TaskPayload]]] = {}
+        now = time.time()
         try:
             for i, task in enumerate(tasks):
                 # Reserved as we go, so the burst itself spreads over equally good resources.
                 placements = self.qdreamer.place(task, reserve=True)
-                rid = placements[0].resource.id
-                groups.setdefault(rid, []).append((i, task, placements))
+                groups.setdefault(placements[0].resource.id, []).append((i, self._payload(task, placements, now)))
         except QtauError:
             # Nothing was submitted: undo the in-flight counts of the tasks placed before the bad one.
             for rid, members in groups.items():
@@ -294,19 +228,20 @@ class PilotComputeService:
                     self.qdreamer.task_finished(rid)
             raise
         handles: list[Any] = [None] * len(tasks)
-        now = time.time()
-        spec = self.host.spec()
         for rid, members in groups.items():
-            chunks = self.batch_chunks or self._parallelism()
+            remote = members[0][1].placements[0].remote
+            chunks = 1 if remote else (self.batch_chunks or self._parallelism())
             size = max(1, math.ceil(len(members) / chunks))
             for start in range(0, len(members), size):
                 chunk = members[start:start + size]
-                payload = BatchPayload(spec, tuple(t for _, t, _ in chunk), chunk[0][2], now,
-                                       self.qdreamer.config.max_attempts)
-                slot_handles = self.engine.submit_batch(run_batch, payload, len(chunk))
-                for (i, task, _), handle in zip(chunk, slot_handles, strict=True):
+                payload = BatchPayload(tuple(m for _, m in chunk))
+                if remote:
+                    slot_handles = self.engine.submit_remote_batch(payload, len(chunk))
+                else:
+                    slot_handles = self.engine.submit_batch(run_batch, payload, len(chunk))
+                for (i, member), handle in zip(chunk, slot_handles, strict=True):
                     handles[i] = handle
-                    self._track(handle, task.task_id, rid)
+                    self.registry.track(handle, member.task.task_id, rid)
         return handles
 
     def _parallelism(self) -> int:
@@ -325,23 +260,7 @@ class PilotComputeService:
         return self.engine.submit(_call, (func, args, kwargs))
 
     def _resolve(self, task: Any) -> Any:
-        if isinstance(task, str):
-            try:
-                return self._handles[task]
-            except KeyError:
-                if task in self._collected:
-                    raise InvalidTaskError(
-                        f"the result of task {task!r} was already collected, and the service let go of its handle",
-                        field="task", value=task, fix="keep the Result (or the handle) from the first collection",
-                    ) from None
-                raise InvalidTaskError(
-                    f"unknown task id {task!r}", field="task", value=task,
-                    fix=f"pass the handle returned by submit_quantum_task; ids resolve for the last "
-                    f"{self.task_id_memory} tasks",
-                ) from None
-        if isinstance(task, QuantumTask):
-            return self._resolve(task.task_id)
-        return task
+        return self.registry.resolve(task)
 
     def wait_tasks(self, tasks: Sequence[Any], timeout: float | None = None) -> None:
         """Block until every task is done. Past `timeout` seconds: TaskTimeoutError (tasks go on)."""
@@ -368,10 +287,10 @@ class PilotComputeService:
         QtauError, or with `return_exceptions=True` its error takes the result's place."""
         values = self.engine.get_many([self._resolve(t) for t in tasks], timeout)
         self.check_plugins()
-        self._release(values)
         out: list[Any] = []
         for value in values:
-            self.qdreamer.record_failures(attempts_of(value))
+            self.registry.settle(task_id_of(value), value)
+            self.registry.release(task_id_of(value))
             if isinstance(value, TaskFailure):
                 value = value.error
             if isinstance(value, QtauError) and not return_exceptions:
@@ -379,19 +298,12 @@ class PilotComputeService:
             out.append(value)
         return out
 
-    def _release(self, values: Sequence[Any]) -> None:
-        """Let go of the handles of collected results: a held handle pins its result (in Ray's
-        object store too), so the service's memory would grow with every task it ever ran."""
-        with self._lock:
-            for value in values:
-                task_id = getattr(value, "task_id", None)
-                if task_id is not None and self._handles.pop(task_id, None) is not None:
-                    self._collected[task_id] = None
-                    if len(self._collected) > self.task_id_memory:
-                        self._collected.popitem(last=False)
-
     def cancel(self, tasks: Sequence[Any] | None = None) -> None:
-        """Cancel the given tasks; with no argument, shut the whole service down (Pilot-Quantum)."""
+        """Cancel the given tasks; with no argument, shut the whole service down (Pilot-Quantum).
+
+        Cancelling a task on a remote resource cancels its provider job; shutting down cancels
+        every provider job still in flight and waits (bounded) until the provider has them.
+        """
         if tasks is not None:
             for task in tasks:
                 self.engine.cancel(self._resolve(task))
@@ -399,7 +311,8 @@ class PilotComputeService:
         self.close()
 
     def close(self) -> None:
-        """Stop monitoring, cancel pilots, and release the engine (a Ray we started is disconnected)."""
+        """Stop monitoring, cancel in-flight provider jobs and pilots, and release the engine (a Ray
+        we started is disconnected)."""
         if self._closed:
             return
         self._closed = True
@@ -413,14 +326,6 @@ class PilotComputeService:
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
-
-
-def attempts_of(outcome: Any) -> tuple:
-    """The attempts a task's outcome records: a Result's, or its error's (a batch slot's TaskFailure
-    carries the error)."""
-    if isinstance(outcome, TaskFailure):
-        outcome = outcome.error
-    return tuple(getattr(outcome, "attempts", None) or ())
 
 
 def _call(packed: tuple) -> Any:

@@ -34,7 +34,8 @@ class Resource:
     `id` is stable across runs (`qiskit:aer_simulator`, `ibmq:ibm_brisbane`, `braket:<arn>`).
     `native_gates` are canonical names; `transpiles` says whether the backend's SDK rewrites logical
     gates into them (so a logical `h` is fine on an `rz, sx, ecr` device). `circuit_formats` lists
-    the formats its executor accepts, best first.
+    the formats its executor accepts, best first. `remote` marks resources whose executor is a
+    `RemoteExecutor` (a provider queue).
     """
 
     id: str
@@ -50,6 +51,8 @@ class Resource:
     )
     supports_mid_circuit_measurement: bool = False
     metadata: dict[str, Any] = attrs.field(factory=dict, converter=_frozen_mapping)
+    #: Jobs go to a provider queue (a RemoteExecutor): core's tracker waits for them, no worker does.
+    remote: bool = False
 
     def __hash__(self) -> int:
         return hash(self.id)
@@ -213,6 +216,42 @@ def _gate_set(value) -> tuple[str, ...]:
     return normalize_gates(value)
 
 
+#: Keys `resource_config` understands; anything else is a mistake worth naming.
+RESOURCE_CONFIG_KEYS = ("resource",)
+
+
+def _pin(value: Any) -> str | None:
+    """A pin as plain text: a resource id, an executor name, or a pilot (object or name)."""
+    if value is None:
+        return None
+    if isinstance(value, str) and value:
+        return value
+    name = getattr(value, "name", None)
+    if isinstance(name, str) and hasattr(value, "resources"):
+        return name
+    raise InvalidTaskError(
+        f"resource must be a resource id, an executor name or a pilot, not {type(value).__name__}",
+        field="resource", value=value,
+        fix="pass e.g. resource='qiskit:aer_simulator', resource='qiskit_local' or resource=pilot",
+    )
+
+
+def _check_resource_config(instance, attribute, value):
+    import difflib
+
+    for key in value:
+        if key not in RESOURCE_CONFIG_KEYS:
+            close = difflib.get_close_matches(str(key), RESOURCE_CONFIG_KEYS, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise InvalidTaskError(
+                f"resource_config has an unknown key {key!r}", field=f"resource_config.{key}", value=value[key],
+                fix=f"{hint}resource_config understands {', '.join(RESOURCE_CONFIG_KEYS)}; pin a task with "
+                "QuantumTask(resource=...)",
+            )
+    if "resource" in value:
+        _pin(value["resource"])
+
+
 def _new_task_id() -> str:
     return uuid.uuid4().hex[:16]
 
@@ -225,13 +264,16 @@ class QuantumTask:
     callable returning one, called with `args`/`kwargs` on the worker. `gate_set` names logical
     gates (aliases such as `cnot` are normalised). Constraints: `max_cost` (in the resource's
     currency), `min_fidelity` (0..1), `deadline` (seconds from submission), `timeout` (per attempt,
-    seconds). `policy` overrides QDREAMER's optimisation mode for this task.
+    seconds). `policy` overrides QDREAMER's optimisation mode for this task. `resource` pins the
+    task to a resource id, an executor name or a pilot (object or name): QDREAMER then ranks and
+    fails over only among the matching resources.
     """
 
     circuit: Any
     num_qubits: int | None = attrs.field(default=None, validator=_check_qubits)
     gate_set: tuple[str, ...] = attrs.field(default=(), converter=_gate_set)
-    resource_config: dict[str, Any] = attrs.field(factory=dict, converter=_frozen_mapping)
+    resource_config: dict[str, Any] = attrs.field(
+        factory=dict, converter=_frozen_mapping, validator=_check_resource_config)
     shots: int = attrs.field(default=1000, validator=_check_shots)
     args: tuple = attrs.field(default=(), converter=tuple)
     kwargs: dict[str, Any] = attrs.field(factory=dict, converter=_frozen_mapping)
@@ -242,6 +284,12 @@ class QuantumTask:
     policy: str | dict[str, float] | None = None
     circuit_format: str | None = None
     task_id: str = attrs.field(factory=_new_task_id)
+    resource: str | None = attrs.field(default=None, converter=_pin)
+
+    @property
+    def pin(self) -> str | None:
+        """The resource id, executor name or pilot name this task is pinned to, if any."""
+        return self.resource or _pin(self.resource_config.get("resource"))
 
     def __attrs_post_init__(self) -> None:
         if self.circuit is None:
@@ -261,6 +309,8 @@ class Attempt:
     ended_at: float
     error_type: str = ""
     message: str = ""
+    #: The provider's job reference (JSON text) for remote attempts: what recovery re-attaches.
+    job: str = ""
 
 
 @attrs.frozen

@@ -1,73 +1,35 @@
-"""What runs where a task executes (a Ray worker or a local pool thread).
+"""What runs where a local task executes (a Ray worker or a LOCAL pool thread).
 
-The driver decides; the worker obeys. A payload carries the task, the ranked placements QDREAMER
-chose (failover order) and the plugin host's spec, so a Ray worker rebuilds the same plugins. The
-worker resolves the circuit (calling a factory), converts it to a format the resource accepts,
-runs it through the resource's executor (cached per process), and returns a `Result` recording
-every attempt. Bad input fails at once; backend faults fail over to the next placement.
+The driver decides; the worker obeys. A payload carries the task, its ranked placements (the
+failover order) and the plugin host's spec, so a Ray worker rebuilds the same plugins. The worker
+resolves the circuit (calling a factory inside the task's timeout), converts it to a format the
+resource accepts, runs it through the resource's executor (cached per process) and returns a
+`Result` recording every attempt. Bad input fails at once; backend faults fail over. When the
+failover order reaches a remote resource, the rest of the task is handed to the remote-job
+tracker (`qtau.tracker`), which waits for provider queues without holding a worker.
 """
 
 from __future__ import annotations
 
+import atexit
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
-
-import attrs
 
 from qtau.circuits import Circuits
 from qtau.errors import (
     CircuitConversionError,
     ExecutionError,
     InvalidTaskError,
-    PluginError,
     QtauError,
     TaskTimeoutError,
 )
-from qtau.executor import CircuitJob, Executor
-from qtau.plugins import HostSpec, PluginHost, host_for, mapping_items
+from qtau.executor import CircuitJob, Executor, LocalExecutor
+from qtau.payloads import BatchPayload, Placement, TaskFailure, TaskPayload
+from qtau.plugins import PluginHost, host_for, mapping_items
 from qtau.secrets import redact
 from qtau.types import Attempt, Outcome, QuantumTask, Resource, Result, Timings
-
-
-@attrs.frozen(eq=False)
-class Placement:
-    """A resource chosen for a task, with the pilot config its executor needs and the quoted cost."""
-
-    resource: Resource
-    config: dict[str, Any] = attrs.field(factory=dict)
-    cost: float = 0.0
-    currency: str = "USD"
-
-
-@attrs.frozen(eq=False)
-class TaskPayload:
-    host: HostSpec
-    task: QuantumTask
-    placements: tuple[Placement, ...]
-    submitted_at: float
-    max_attempts: int = 3
-
-
-@attrs.frozen(eq=False)
-class BatchPayload:
-    """Tasks that QDREAMER sent to the same first placement: run as one backend call."""
-
-    host: HostSpec
-    tasks: tuple[QuantumTask, ...]
-    placements: tuple[Placement, ...]
-    submitted_at: float
-    max_attempts: int = 3
-
-
-@attrs.frozen(eq=False)
-class TaskFailure:
-    """A batch slot whose task failed. The service raises `error` when the slot is read."""
-
-    task_id: str
-    error: QtauError
-
 
 #: Errors that mean the input is wrong: failing over would fail again, so they end the task.
 INPUT_ERRORS = (InvalidTaskError, CircuitConversionError)
@@ -77,7 +39,7 @@ _circuits: dict[int, Circuits] = {}
 _lock = threading.Lock()
 
 
-def _circuits_for(host: PluginHost) -> Circuits:
+def circuits_for(host: PluginHost) -> Circuits:
     with _lock:
         found = _circuits.get(id(host))
         if found is None:
@@ -92,56 +54,39 @@ def executor_for(host: PluginHost, placement: Placement) -> Executor:
         found = _executors.get(key)
     if found is not None:
         return found
-    created = host.first(
-        "qtau_create_executor", owner=placement.resource.provider,
-        resource=placement.resource, config=placement.config,
-    )
-    if created is None:
-        raise PluginError(
-            f"no installed plugin creates an executor for {placement.resource.id}",
-            plugin=placement.resource.provider,
-            fix=f"install the plugin {placement.resource.provider!r} on every node that runs tasks",
-        )
+    created = host.create_executor(placement.resource, placement.config)
     with _lock:
-        return _executors.setdefault(key, created)
+        kept = _executors.setdefault(key, created)
+    if kept is not created:
+        created.close()
+    return kept
 
 
-def resolve_circuit(task: QuantumTask, circuits: Circuits) -> tuple[Any, str]:
-    """The task's circuit object and its format, calling a circuit factory if one was given."""
-    circuit = task.circuit
-    if isinstance(circuit, str):
-        return circuit, task.circuit_format or circuits.detect(circuit)
-    fmt = task.circuit_format or circuits.host.first("qtau_circuit_format", circuit=circuit)
-    if fmt:
-        return circuit, fmt
-    if callable(circuit):
-        name = getattr(circuit, "__name__", type(circuit).__name__)
+def close_executors() -> None:
+    """Close every executor this process created (at exit, and in tests)."""
+    with _lock:
+        found = list(_executors.values())
+        _executors.clear()
+    for executor in found:
         try:
-            circuit = circuit(*task.args, **task.kwargs)
-        except QtauError:
-            raise
-        except Exception as err:
-            raise InvalidTaskError(
-                f"the circuit function {name}() raised {type(err).__name__}: {err}",
-                field="circuit", value=name, fix="fix the function so it returns a circuit for these args",
-            ) from err
-        if circuit is None:
-            raise InvalidTaskError(
-                f"the circuit function {name}() returned None",
-                field="circuit", value=name, fix="return the circuit object from the function",
-            )
-    return circuit, circuits.detect(circuit)
+            executor.close()
+        except Exception:  # closing is best effort: a dropped connection must not raise at exit
+            pass
 
 
-def _run_jobs(executor: Executor, jobs: Sequence[CircuitJob], timeout: float | None) -> list[Outcome]:
+atexit.register(close_executors)
+
+
+def within(timeout: float | None, what: str, fn: Callable[[], Any]) -> Any:
+    """`fn()`, or TaskTimeoutError once `timeout` seconds pass (a hung backend or circuit function
+    must not hang the task: it runs in a watchdog thread, which is left to finish on its own)."""
     if timeout is None:
-        return executor.result(executor.submit(jobs), None)
-    # A hung backend must not hang the task: run it in a watchdog thread and give up at timeout.
+        return fn()
     box: dict[str, Any] = {}
 
     def target() -> None:
         try:
-            box["value"] = executor.result(executor.submit(jobs), timeout)
+            box["value"] = fn()
         except BaseException as err:
             box["error"] = err
 
@@ -150,7 +95,7 @@ def _run_jobs(executor: Executor, jobs: Sequence[CircuitJob], timeout: float | N
     thread.join(timeout)
     if thread.is_alive():
         raise TaskTimeoutError(
-            f"{executor.resource.id} did not finish within {timeout} s", field="timeout", value=timeout,
+            f"{what} did not finish within {timeout} s", field="timeout", value=timeout,
             fix="raise the task's timeout, or let QDREAMER fail over to another resource",
         )
     if "error" in box:
@@ -158,14 +103,65 @@ def _run_jobs(executor: Executor, jobs: Sequence[CircuitJob], timeout: float | N
     return box["value"]
 
 
-def _attempt(resource_id: str, started: float, err: BaseException | None = None) -> Attempt:
+def resolve_circuit(task: QuantumTask, circuits: Circuits) -> tuple[Any, str]:
+    """The task's circuit object and its format, calling a circuit factory if one was given."""
+    circuit = task.circuit
+    if isinstance(circuit, str):
+        return circuit, task.circuit_format or circuits.detect(circuit)
+    fmt = task.circuit_format or circuits.host.call("qtau_circuit_format", circuit=circuit)
+    if fmt:
+        return circuit, fmt
+    if callable(circuit):
+        name = getattr(circuit, "__name__", type(circuit).__name__)
+
+        def call() -> Any:
+            try:
+                return circuit(*task.args, **task.kwargs)
+            except QtauError:
+                raise
+            except Exception as err:
+                raise InvalidTaskError(
+                    f"the circuit function {name}() raised {type(err).__name__}: {redact(str(err))}",
+                    field="circuit", value=name, fix="fix the function so it returns a circuit for these args",
+                ) from err
+
+        circuit = within(task.timeout, f"the circuit function {name}()", call)
+        if circuit is None:
+            raise InvalidTaskError(
+                f"the circuit function {name}() returned None",
+                field="circuit", value=name, fix="return the circuit object from the function",
+            )
+    return circuit, circuits.detect(circuit)
+
+
+def prepare(task: QuantumTask, resource: Resource, circuits: Circuits, attempt: int = 1
+            ) -> tuple[CircuitJob, tuple[str, ...]]:
+    """The task as a job in a format `resource` accepts, and the conversion path taken."""
+    circuit, fmt = resolve_circuit(task, circuits)
+    native, native_fmt, path = circuits.convert(circuit, fmt, resource.circuit_formats)
+    width = task.num_qubits or _width(circuits, circuit, fmt)
+    if circuit is task.circuit:  # not a factory: the circuit object itself takes the arguments
+        return CircuitJob(task.task_id, native, native_fmt, task.shots, task.args, dict(task.kwargs),
+                          width, attempt), path
+    return CircuitJob(task.task_id, native, native_fmt, task.shots, width=width, attempt=attempt), path
+
+
+def _width(circuits: Circuits, circuit: Any, fmt: str) -> int | None:
+    try:
+        summary = circuits.summary(circuit, fmt)
+    except QtauError:
+        return None
+    return summary.num_qubits if summary is not None else None
+
+
+def attempt_record(resource_id: str, started: float, err: BaseException | None = None, job: str = "") -> Attempt:
     if err is None:
-        return Attempt(resource_id, True, started, time.time())
-    return Attempt(resource_id, False, started, time.time(), type(err).__name__, redact(str(err))[:500])
+        return Attempt(resource_id, True, started, time.time(), job=job)
+    return Attempt(resource_id, False, started, time.time(), type(err).__name__, redact(str(err))[:500], job)
 
 
-def _result(task: QuantumTask, placement: Placement, outcome: Outcome, path: tuple[str, ...],
-            attempts: list[Attempt], submitted_at: float, started: float) -> Result:
+def make_result(task: QuantumTask, placement: Placement, outcome: Outcome, path: tuple[str, ...],
+                attempts: Sequence[Attempt], submitted_at: float, started: float) -> Result:
     return Result(
         task_id=task.task_id,
         resource_id=placement.resource.id,
@@ -183,76 +179,108 @@ def _result(task: QuantumTask, placement: Placement, outcome: Outcome, path: tup
     )
 
 
-def _prepare(task: QuantumTask, resource: Resource, circuits: Circuits) -> tuple[CircuitJob, tuple[str, ...]]:
-    circuit, fmt = resolve_circuit(task, circuits)
-    native, native_fmt, path = circuits.convert(circuit, fmt, resource.circuit_formats)
-    if circuit is task.circuit:  # not a factory: the circuit object itself takes the arguments
-        return CircuitJob(task.task_id, native, native_fmt, task.shots, task.args, dict(task.kwargs)), path
-    return CircuitJob(task.task_id, native, native_fmt, task.shots), path
-
-
-def run_task(payload: TaskPayload) -> Result:
-    """Run one task, failing over along its placements. Raises ExecutionError when all fail."""
-    host = host_for(payload.host)
-    circuits = _circuits_for(host)
-    task = payload.task
-    attempts: list[Attempt] = []
-    for placement in payload.placements[: max(payload.max_attempts, 1)]:
-        started = time.time()
-        try:
-            job, path = _prepare(task, placement.resource, circuits)
-            outcome = _run_jobs(executor_for(host, placement), [job], task.timeout)[0]
-        except INPUT_ERRORS:
-            raise
-        except Exception as err:
-            attempts.append(_attempt(placement.resource.id, started, err))
-            continue
-        attempts.append(_attempt(placement.resource.id, started))
-        return _result(task, placement, outcome, path, attempts, payload.submitted_at, started)
-    raise ExecutionError(
+def failed_everywhere(task: QuantumTask, attempts: Sequence[Attempt]) -> ExecutionError:
+    return ExecutionError(
         f"task {task.task_id} failed on every resource tried", attempts=tuple(attempts), task_id=task.task_id,
         fix="see each attempt's error; `qtau doctor` shows plugin problems",
     )
 
 
-def run_batch(payload: BatchPayload) -> list[Result | TaskFailure]:
-    """Run tasks as one backend call on their first placement.
+def run_jobs(executor: Executor, jobs: Sequence[CircuitJob], timeout: float | None) -> list[Outcome]:
+    """Outcomes of `jobs` on a local (or v1 blocking) executor, within `timeout`."""
+    if isinstance(executor, LocalExecutor):
+        outcomes = within(timeout, executor.resource.id, lambda: executor.run(jobs))
+    else:  # a v1 executor: submit, then block for its result
+        outcomes = within(timeout, executor.resource.id, lambda: executor.result(executor.submit(jobs), timeout))
+    if len(outcomes) != len(jobs):
+        raise ExecutionError(
+            f"the executor of {executor.resource.id} returned {len(outcomes)} outcomes for {len(jobs)} jobs",
+            fix="a plugin's run() must return one Outcome per job, in order",
+        )
+    return outcomes
 
-    A task whose input is bad fails alone; if the batch call itself fails, each task falls back
-    to `run_task` with the full failover order. Returns one entry per task, in order.
-    """
+
+def run_task(payload: TaskPayload) -> Result:
+    """Run one task, failing over along its placements. Raises ExecutionError when all fail."""
     host = host_for(payload.host)
-    circuits = _circuits_for(host)
-    first = payload.placements[0]
-    out: list[Result | TaskFailure | None] = [None] * len(payload.tasks)
+    circuits = circuits_for(host)
+    task = payload.task
+    attempts = list(payload.attempts)
+    for i, placement in enumerate(payload.placements):
+        if placement.remote:
+            from qtau.tracker import hand_over
+
+            return hand_over(payload.rest(attempts, i))
+        started = time.time()
+        try:
+            job, path = prepare(task, placement.resource, circuits, len(attempts) + 1)
+            outcome = run_jobs(executor_for(host, placement), [job], task.timeout)[0]
+        except INPUT_ERRORS:
+            raise
+        except Exception as err:
+            attempts.append(attempt_record(placement.resource.id, started, err))
+            continue
+        attempts.append(attempt_record(placement.resource.id, started))
+        return make_result(task, placement, outcome, path, attempts, payload.submitted_at, started)
+    raise failed_everywhere(task, attempts)
+
+
+def run_batch(payload: BatchPayload) -> list[Result | TaskFailure]:
+    """Run tasks as one backend call on their shared first resource; one entry per task, in order.
+
+    A task whose input is bad fails alone. If the batch call fails, the failed attempt is recorded
+    for every member and the batch fails over as a batch: members whose next placements share a
+    resource run there together.
+    """
+    host = host_for(payload.members[0].host)
+    circuits = circuits_for(host)
+    first = payload.members[0].placements[0]
+    if first.remote:
+        from qtau.tracker import hand_over_batch
+
+        return hand_over_batch(payload)
+    out: list[Result | TaskFailure | None] = [None] * len(payload.members)
     jobs: list[CircuitJob] = []
     paths: list[tuple[str, ...]] = []
     slots: list[int] = []
-    for i, task in enumerate(payload.tasks):
+    for i, member in enumerate(payload.members):
         try:
-            job, path = _prepare(task, first.resource, circuits)
+            job, path = prepare(member.task, first.resource, circuits, len(member.attempts) + 1)
         except QtauError as err:
-            out[i] = TaskFailure(task.task_id, err)
+            out[i] = TaskFailure(member.task.task_id, err)
             continue
         jobs.append(job)
         paths.append(path)
         slots.append(i)
     started = time.time()
-    timeouts = [t.timeout for t in payload.tasks if t.timeout is not None]
+    timeouts = [payload.members[i].task.timeout for i in slots if payload.members[i].task.timeout is not None]
     try:
-        outcomes = _run_jobs(executor_for(host, first), jobs, max(timeouts) if timeouts else None) if jobs else []
-    except Exception:
-        outcomes = None
+        outcomes = run_jobs(executor_for(host, first), jobs, max(timeouts) if timeouts else None) if jobs else []
+    except Exception as err:
+        failed = attempt_record(first.resource.id, started, err)
+        retry = [(i, payload.members[i].rest((*payload.members[i].attempts, failed), 1)) for i in slots]
+        for i, value in fail_over_batch(retry):
+            out[i] = value
+        return out  # type: ignore[return-value]
     for n, i in enumerate(slots):
-        task = payload.tasks[i]
-        if outcomes is not None:
-            attempts = [_attempt(first.resource.id, started)]
-            out[i] = _result(task, first, outcomes[n], paths[n], attempts, payload.submitted_at, started)
-            continue
-        single = TaskPayload(payload.host, task, payload.placements, payload.submitted_at, payload.max_attempts)
-        try:
-            out[i] = run_task(single)
-        except QtauError as err:
-            out[i] = TaskFailure(task.task_id, err)
+        member = payload.members[i]
+        attempts = (*member.attempts, attempt_record(first.resource.id, started))
+        out[i] = make_result(member.task, member.placements[0], outcomes[n], paths[n], attempts,
+                             member.submitted_at, started)
     return out  # type: ignore[return-value]
 
+
+def fail_over_batch(members: list[tuple[int, TaskPayload]]) -> list[tuple[int, Result | TaskFailure]]:
+    """Members of a failed batch, each with its remaining placements: grouped by next resource and
+    run there as batches; a member with no placement left fails with every attempt it made."""
+    out: list[tuple[int, Result | TaskFailure]] = []
+    groups: dict[str, list[tuple[int, TaskPayload]]] = {}
+    for i, member in members:
+        if not member.placements:
+            out.append((i, TaskFailure(member.task.task_id, failed_everywhere(member.task, member.attempts))))
+        else:
+            groups.setdefault(member.placements[0].resource.id, []).append((i, member))
+    for group in groups.values():
+        values = run_batch(BatchPayload(tuple(m for _, m in group)))
+        out.extend((i, v) for (i, _), v in zip(group, values, strict=True))
+    return out

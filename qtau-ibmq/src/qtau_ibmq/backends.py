@@ -153,6 +153,7 @@ def resource_for(backend: Any, executor: str, account: Account | None) -> Resour
         coupling_map=None if coupling is None else sorted(tuple(e) for e in coupling.get_edges()),
         supports_mid_circuit_measurement=bool(ops & CONTROL_FLOW) or fake,
         metadata=meta,
+        remote=not fake and not (account is not None and account.channel == "local"),
     )
 
 

@@ -1,5 +1,10 @@
 """Runs a batch of Qiskit circuits on one ibmq resource through SamplerV2: one `run`, many pubs.
 
+Two shapes: fake backends and the qasm simulator run in-process (`LocalSamplerExecutor`, Runtime's
+local mode); IBM devices are a provider queue (`RuntimeExecutor`: `submit` returns the Runtime
+job id, core's tracker polls `service.job(id).status()`, `fetch` reads `job.result()`, `cancel`
+cancels the job), so no worker waits while a job is queued and a job re-attaches by its id.
+
 Circuits are made ISA on the worker (`generate_preset_pass_manager` against the backend's Target),
 so logical `h`/`cx` run on an `rz, sx, ecr` device; transpiled circuits are cached per
 (circuit content, backend, options) because placing a circuit on a 127-qubit device takes a while.
@@ -11,20 +16,17 @@ order (register 0's bit 0 rightmost); the native SamplerPubResult goes into `Out
 from __future__ import annotations
 
 import threading
-import time
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import attrs
 from qtau.errors import (
     ConfigurationError,
     ExecutionError,
     InvalidTaskError,
     QtauError,
-    TaskTimeoutError,
 )
-from qtau.executor import CircuitJob, Executor
+from qtau.executor import CircuitJob, Executor, JobState, LocalExecutor, RemoteExecutor
 from qtau.types import Outcome, Resource
 
 from qtau_ibmq import backends, connect
@@ -79,18 +81,8 @@ def _options(config: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-@attrs.frozen(eq=False)
-class Handle:
-    """A submitted batch: the primitive job and what the worker needs to read it back."""
-
-    job: Any = attrs.field(repr=False)
-    job_id: str
-    measure_all_added: tuple[bool, ...]
-    isa_depths: tuple[int, ...]
-
-
 class SamplerExecutor(Executor):
-    """One ibmq resource: ISA transpilation, then SamplerV2 with one pub per job."""
+    """What both shapes share: ISA transpilation, then SamplerV2 with one pub per job."""
 
     def __init__(self, resource: Resource, config: Mapping[str, Any], backend: Any) -> None:
         super().__init__(resource, config)
@@ -161,76 +153,103 @@ class SamplerExecutor(Executor):
             sampler.options.simulator.seed_simulator = self.options["seed_simulator"]
         return sampler
 
-    def submit(self, jobs: Sequence[CircuitJob]) -> Handle:
+    def _pubs(self, jobs: Sequence[CircuitJob]) -> tuple[list, list[bool], list[int]]:
         prepared = [self.prepare(job) for job in jobs]
         pubs = [(isa, None, job.shots) for (isa, _), job in zip(prepared, jobs, strict=True)]
-        sampler = self._sampler()
+        return pubs, [a for _, a in prepared], [int(isa.depth()) for isa, _ in prepared]
+
+    def outcomes(self, primitive: Any, job_id: str, added: Sequence[bool], depths: Sequence[int]) -> list[Outcome]:
+        out = []
+        for i, pub in enumerate(primitive):
+            counts = {key: int(n) for key, n in pub.join_data().get_counts().items()}
+            out.append(Outcome(
+                counts=counts,
+                metadata={"backend": self.backend.name, "job_id": job_id, "measure_all_added": added[i],
+                          "isa_depth": depths[i], "local_mode": self.local},
+                raw=pub,
+            ))
+        return out
+
+
+class LocalSamplerExecutor(SamplerExecutor, LocalExecutor):
+    """Fake backends and the qasm simulator: Runtime's local mode, run in-process."""
+
+    def run(self, jobs: Sequence[CircuitJob]) -> list[Outcome]:
+        pubs, added, depths = self._pubs(jobs)
         try:
-            if self.local:
-                job = sampler.run(pubs)
-            else:
-                job = connect.bounded(lambda: sampler.run(pubs), self.account,
-                                      f"submitting to {self.backend.name}", timeout=max(self.account.timeout, 60))
+            job = self._sampler().run(pubs)
+            primitive = job.result()
         except QtauError:
             raise
         except Exception as err:
             raise ExecutionError(
-                f"{self.resource.id} refused the batch: {type(err).__name__}: {err}",
-                fix="check the circuits and the sampler options",
-            ) from err
-        return Handle(job, str(job.job_id()), tuple(a for _, a in prepared),
-                      tuple(int(isa.depth()) for isa, _ in prepared))
-
-    def _wait(self, handle: Handle, timeout: float | None) -> Any:
-        job = handle.job
-        if timeout is not None:
-            deadline = time.monotonic() + timeout
-            delay = 0.01
-            while not job.done():
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise TaskTimeoutError(
-                        f"job {handle.job_id} on {self.resource.id} did not finish within {timeout} s",
-                        field="timeout", value=timeout, fix="raise the task's timeout, or cancel the job",
-                    )
-                time.sleep(min(delay, left))
-                delay = min(delay * 2, 1.0)
-        try:
-            return job.result()
-        except Exception as err:
-            if not self.local:
-                raise connect.classify(err, f"reading job {handle.job_id}", self.account) from err
-            raise ExecutionError(
-                f"job {handle.job_id} on {self.resource.id} failed: {type(err).__name__}: {err}",
+                f"{self.resource.id} failed: {type(err).__name__}: {err}",
                 fix="see the cause; a circuit the simulator rejects fails the same way on every retry",
             ) from err
+        return self.outcomes(primitive, str(job.job_id()), added, depths)
 
-    def result(self, handle: Handle, timeout: float | None = None) -> list[Outcome]:
-        primitive = self._wait(handle, timeout)
-        outcomes = []
-        for i, pub in enumerate(primitive):
-            counts = {key: int(n) for key, n in pub.join_data().get_counts().items()}
-            outcomes.append(Outcome(
-                counts=counts,
-                metadata={"backend": self.backend.name, "job_id": handle.job_id,
-                          "measure_all_added": handle.measure_all_added[i], "isa_depth": handle.isa_depths[i],
-                          "local_mode": self.local},
-                raw=pub,
-            ))
-        return outcomes
 
-    def status(self, handle: Handle) -> str:
-        state = handle.job.status()
-        name = getattr(state, "name", str(state)).upper()
-        return _STATES.get(name, "running")
+class RuntimeExecutor(SamplerExecutor, RemoteExecutor):
+    """An IBM device: submit returns the Runtime job id; core's tracker polls it.
 
-    def cancel(self, handle: Handle) -> bool:
+    Runtime offers no idempotency key on job creation (see docs/guide.md): a create whose answer is
+    lost may leave a job behind, which the journal records by the id it gets back.
+    """
+
+    poll_interval = 1.0
+    max_poll_interval = 30.0
+
+    def submit(self, jobs: Sequence[CircuitJob]) -> dict[str, Any]:
+        pubs, added, depths = self._pubs(jobs)
+        sampler = self._sampler()
         try:
-            handle.job.cancel()
-        except Exception:
+            job = connect.bounded(lambda: sampler.run(pubs), self.account,
+                                  f"submitting to {self.backend.name}", timeout=max(self.account.timeout, 60))
+        except QtauError:
+            raise
+        except Exception as err:
+            raise connect.classify(err, f"submitting to {self.backend.name}", self.account) from None
+        return {"job_id": str(job.job_id()), "measure_all_added": added, "isa_depths": depths}
+
+    def _job(self, ref: Mapping[str, Any]) -> Any:
+        svc = connect.service(self.account)
+        return connect.bounded(lambda: svc.job(ref["job_id"]), self.account, f"reading job {ref['job_id']}")
+
+    def poll(self, refs: Sequence[Any]) -> list[JobState]:
+        out = []
+        for ref in refs:
+            try:
+                job = self._job(ref)
+                state = job.status()
+            except QtauError as err:
+                if "404" in str(err) or "not found" in str(err).lower():
+                    out.append(JobState("lost", f"IBM does not know job {ref['job_id']}"))
+                    continue
+                raise
+            name = getattr(state, "name", str(state)).upper()
+            out.append(JobState(_STATES.get(name, "running"),
+                                f"job {ref['job_id']} is {name}" if name in ("ERROR", "CANCELLED") else ""))
+        return out
+
+    def fetch(self, ref: Any) -> list[Outcome]:
+        job = self._job(ref)
+        try:
+            primitive = connect.bounded(job.result, self.account, f"reading job {ref['job_id']}")
+        except QtauError:
+            raise
+        except Exception as err:
+            raise connect.classify(err, f"reading job {ref['job_id']}", self.account) from None
+        return self.outcomes(primitive, ref["job_id"], ref["measure_all_added"], ref["isa_depths"])
+
+    def cancel(self, ref: Any) -> bool:
+        job = self._job(ref)
+        try:
+            connect.bounded(job.cancel, self.account, f"cancelling job {ref['job_id']}")
+        except QtauError:
             return False
         return True
 
 
 def create_executor(resource: Resource, config: Mapping[str, Any]) -> SamplerExecutor:
-    return SamplerExecutor(resource, config, backends.backend_for(resource, config))
+    cls = RuntimeExecutor if resource.remote else LocalSamplerExecutor
+    return cls(resource, config, backends.backend_for(resource, config))

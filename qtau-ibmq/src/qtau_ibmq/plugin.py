@@ -9,60 +9,45 @@ a dependency of this package.
 
 from __future__ import annotations
 
-from qtau import ExecutorInfo, hookimpl
+from qtau import Backend, hookimpl
 
 PROVIDER = "ibmq"
 
 
-@hookimpl
-def qtau_executors():
-    return [ExecutorInfo(
-        "ibmq_", PROVIDER, prefix=True,
-        description="IBM Quantum Runtime: ibmq_<backend>, ibmq_least_busy, ibmq_fake_<name> (offline), "
-        "ibmq_qasm_simulator (local Aer)",
-    )]
+class IbmqBackend(Backend):
+    """IBM Quantum devices (remote: Runtime jobs) and offline fake backends (in-process)."""
+
+    provider = PROVIDER
+    executor_prefixes = ("ibmq_",)
+    description = ("IBM Quantum Runtime: ibmq_<backend>, ibmq_least_busy, ibmq_fake_<name> (offline), "
+                   "ibmq_qasm_simulator (local Aer)")
+
+    def resources(self, executor, config):
+        from qtau_ibmq.backends import resources
+
+        return resources(executor, config)
+
+    def executor(self, resource, config):
+        from qtau_ibmq.executor import create_executor
+
+        return create_executor(resource, config)
+
+    def status(self, resource, config):
+        from qtau_ibmq.reporting import status
+
+        return status(resource, config)
+
+    def noise(self, resource, config):
+        from qtau_ibmq.reporting import noise_profile
+
+        return noise_profile(resource, config)
+
+    def cost(self, resource, config, shots):
+        from qtau_ibmq.pricing import estimate
+
+        return estimate(resource, config, shots)
 
 
 @hookimpl
-def qtau_resources(executor, config):
-    if not isinstance(executor, str) or not executor.startswith("ibmq_"):
-        return None
-    from qtau_ibmq.backends import resources
-
-    return resources(executor, config)
-
-
-@hookimpl
-def qtau_create_executor(resource, config):
-    if resource.provider != PROVIDER:
-        return None
-    from qtau_ibmq.executor import create_executor
-
-    return create_executor(resource, config)
-
-
-@hookimpl
-def qtau_resource_status(resource, config):
-    if resource.provider != PROVIDER:
-        return None
-    from qtau_ibmq.reporting import status
-
-    return status(resource, config)
-
-
-@hookimpl
-def qtau_noise_profile(resource, config):
-    if resource.provider != PROVIDER:
-        return None
-    from qtau_ibmq.reporting import noise_profile
-
-    return noise_profile(resource, config)
-
-
-@hookimpl
-def qtau_cost_estimate(resource, config, shots):
-    if resource.provider != PROVIDER:
-        return None
-    from qtau_ibmq.pricing import estimate
-
-    return estimate(resource, config, shots)
+def qtau_backends():
+    return [IbmqBackend()]

@@ -22,6 +22,7 @@ from qtau.types import Outcome, Resource
 
 from qtau_pennylane import devices, outcomes, tapes
 from qtau_pennylane.noise import noisy_tape
+from qtau_pennylane.threads import exclusive
 
 #: Device objects kept per executor (one per distinct wire set).
 MAX_DEVICES = 16
@@ -58,6 +59,7 @@ class PennyLaneExecutor(LocalExecutor):
             built = tapes.Built(noisy, built.post, built.wires, built.sampled)
         return built
 
+    @exclusive
     def run(self, jobs: Sequence[CircuitJob]) -> list[Outcome]:
         import pennylane as qml
 

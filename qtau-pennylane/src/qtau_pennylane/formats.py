@@ -19,6 +19,7 @@ from qtau.types import CircuitSummary, Converter
 
 from qtau_pennylane.binding import BoundQNode
 from qtau_pennylane.catalog import install_hint
+from qtau_pennylane.threads import exclusive
 
 #: PennyLane operation names whose canonical QTAU spelling normalize_gate does not know.
 GATE_NAMES = {
@@ -91,6 +92,7 @@ def summary(circuit: Any, fmt: str) -> CircuitSummary | None:
     )
 
 
+@exclusive
 def qnode_to_tape(circuit: Any) -> Any:
     from qtau_pennylane.tapes import explicit_wires, ordered_wires, qnode_batch
 
@@ -114,6 +116,7 @@ def _needs_pennylane_qiskit(source: str):
         ) from err
 
 
+@exclusive
 def qiskit_to_tape(qc: Any, source: str = "qiskit") -> Any:
     """A tape of the Qiskit circuit; terminal measurements become `qml.counts` in clbit order."""
     import pennylane as qml
@@ -156,6 +159,7 @@ def _known_gates_only(qc: Any) -> Any:
     return qc
 
 
+@exclusive
 def qasm2_to_tape(text: str) -> Any:
     from qiskit import qasm2
 
@@ -163,6 +167,7 @@ def qasm2_to_tape(text: str) -> Any:
     return qiskit_to_tape(qasm2.loads(text, custom_instructions=qasm2.LEGACY_CUSTOM_INSTRUCTIONS), "openqasm2")
 
 
+@exclusive
 def qasm3_to_tape(text: str) -> Any:
     _needs_pennylane_qiskit("openqasm3")
     from qiskit import qasm3
@@ -178,6 +183,7 @@ def qasm3_to_tape(text: str) -> Any:
     return qiskit_to_tape(qc, "openqasm3")
 
 
+@exclusive
 def tape_to_qasm2(tape: Any) -> str:
     import pennylane as qml
 

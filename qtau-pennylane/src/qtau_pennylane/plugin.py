@@ -6,55 +6,46 @@ is imported inside the functions that build tapes, devices or convert circuits.
 
 from __future__ import annotations
 
-from qtau import ExecutorInfo, hookimpl
+from qtau import Backend, ExecutorInfo, hookimpl
 
 from qtau_pennylane import catalog, formats, reporting
 
 PROVIDER = catalog.PROVIDER
 
 
-@hookimpl
-def qtau_executors():
-    return [ExecutorInfo(name, PROVIDER, catalog.DESCRIPTIONS[name]) for name in catalog.EXECUTORS]
+class PennyLaneBackend(Backend):
+    """PennyLane devices: default.qubit/mixed, lightning.*, qiskit.*, braket.*, rigetti.*."""
+
+    provider = PROVIDER
+    executor_names = tuple(catalog.EXECUTORS)
+    description = "PennyLane devices"
+
+    def executors(self):
+        return [ExecutorInfo(name, PROVIDER, catalog.DESCRIPTIONS[name]) for name in catalog.EXECUTORS]
+
+    def resources(self, executor, config):
+        return catalog.resources(executor, config)
+
+    def executor(self, resource, config):
+        from qtau_pennylane.executor import create_executor
+
+        return create_executor(resource, config)
+
+    def status(self, resource, config):
+        return reporting.status(resource, config)
+
+    def noise(self, resource, config):
+        from qtau_pennylane.noise import noise_profile
+
+        return noise_profile(resource)
+
+    def cost(self, resource, config, shots):
+        return reporting.cost(resource, shots)
 
 
 @hookimpl
-def qtau_resources(executor, config):
-    if executor not in catalog.EXECUTORS:
-        return None
-    return catalog.resources(executor, config)
-
-
-@hookimpl
-def qtau_create_executor(resource, config):
-    if resource.provider != PROVIDER:
-        return None
-    from qtau_pennylane.executor import create_executor
-
-    return create_executor(resource, config)
-
-
-@hookimpl
-def qtau_resource_status(resource, config):
-    if resource.provider != PROVIDER:
-        return None
-    return reporting.status(resource, config)
-
-
-@hookimpl
-def qtau_noise_profile(resource):
-    if resource.provider != PROVIDER:
-        return None
-    from qtau_pennylane.noise import noise_profile
-
-    return noise_profile(resource)
-
-
-@hookimpl
-def qtau_cost_estimate(resource, shots):
-    if resource.provider != PROVIDER:
-        return None
-    return reporting.cost(resource, shots)
+def qtau_backends():
+    return [PennyLaneBackend()]
 
 
 @hookimpl

@@ -1,4 +1,4 @@
-"""Entry point of the `qiskit` plugin: hook implementations only.
+"""Entry point of the `qiskit` plugin: its Backend and the `qiskit` circuit-format hooks.
 
 Imports nothing but `qtau` at module level; Qiskit is imported inside the functions that run
 circuits or touch circuit objects, so listing plugins stays cheap.
@@ -6,7 +6,7 @@ circuits or touch circuit objects, so listing plugins stays cheap.
 
 from __future__ import annotations
 
-from qtau import ExecutorInfo, hookimpl
+from qtau import Backend, hookimpl
 from qtau.types import free
 
 from qtau_qiskit import settings
@@ -14,46 +14,34 @@ from qtau_qiskit import settings
 PROVIDER = "qiskit"
 
 
-@hookimpl
-def qtau_executors():
-    return [ExecutorInfo("qiskit_local", PROVIDER, "Qiskit Aer and BasicSimulator on this machine")]
+class QiskitBackend(Backend):
+    """Aer (statevector, density matrix, noise from `quantum.noise`) and BasicSimulator."""
+
+    provider = PROVIDER
+    executor_names = ("qiskit_local",)
+    description = "Qiskit Aer and BasicSimulator on this machine"
+
+    def resources(self, executor, config):
+        return settings.resources(config)
+
+    def executor(self, resource, config):
+        from qtau_qiskit.simulators import create_executor
+
+        return create_executor(resource, config)
+
+    def status(self, resource, config):
+        return settings.status(resource)
+
+    def noise(self, resource, config):
+        return settings.noise_profile(resource, config)
+
+    def cost(self, resource, config, shots):
+        return free(resource.id)
 
 
 @hookimpl
-def qtau_resources(executor, config):
-    if executor != "qiskit_local":
-        return None
-    return settings.resources(config)
-
-
-@hookimpl
-def qtau_create_executor(resource, config):
-    if resource.provider != PROVIDER:
-        return None
-    from qtau_qiskit.simulators import create_executor
-
-    return create_executor(resource, config)
-
-
-@hookimpl
-def qtau_resource_status(resource):
-    if resource.provider != PROVIDER:
-        return None
-    return settings.status(resource)
-
-
-@hookimpl
-def qtau_noise_profile(resource, config):
-    if resource.provider != PROVIDER:
-        return None
-    return settings.noise_profile(resource, config)
-
-
-@hookimpl
-def qtau_cost_estimate(resource):
-    if resource.provider != PROVIDER:
-        return None
-    return free(resource.id)
+def qtau_backends():
+    return [QiskitBackend()]
 
 
 @hookimpl

@@ -87,6 +87,8 @@ class BraketStub:
         self.bucket = BUCKET
         self.run_delay_s = run_delay_s
         self.hold = False
+        #: Answer CancelQuantumTask with a ValidationException (a provider refusing to cancel).
+        self.refuse_cancel = False
         self.devices: dict[str, Device] = {}
         self.tasks: dict[str, Task] = {}
         self.calls: list[str] = []
@@ -104,6 +106,7 @@ class BraketStub:
         self.release()
         with self._lock:
             self._fail_next.clear()
+            self.refuse_cancel = False
             self.devices = {arn: Device(arn, name, provider, kind, copy.deepcopy(caps), backend)
                             for arn, (name, provider, kind, caps, backend) in DEFAULT_DEVICES.items()}
 
@@ -178,6 +181,11 @@ class BraketStub:
     def fail_next(self, reason: str = "stub: the device reported a hardware fault") -> None:
         with self._lock:
             self._fail_next.append(reason)
+
+    def forget(self, arn: str) -> None:
+        """Drop a task, as if the provider lost it: GetQuantumTask answers 404 from now on."""
+        with self._lock:
+            self.tasks.pop(arn, None)
 
     def release(self) -> None:
         self.hold = False
@@ -328,6 +336,8 @@ class _Handler(BaseHTTPRequestHandler):
             if task is None:
                 raise _ApiError(404, "ResourceNotFoundException", f"quantum task {unquote(parts[1])} not found")
             if method == "PUT" and parts[2:] == ["cancel"]:
+                if stub.refuse_cancel:
+                    raise _ApiError(400, "ValidationException", f"quantum task {task.arn} cannot be cancelled now")
                 with stub._lock:
                     if task.status not in TERMINAL:
                         task.status = "CANCELLING"

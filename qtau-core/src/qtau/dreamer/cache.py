@@ -36,9 +36,6 @@ class ProviderCache:
         self._stop = threading.Event()
         self.monitor_interval: float | None = None
 
-    def get(self, resource_id: str, kind: str, fetch: Callable[[], Any]) -> Any:
-        return self.lookup(resource_id, kind, fetch)[0]
-
     def lookup(self, resource_id: str, kind: str, fetch: Callable[[], Any]) -> tuple[Any, float]:
         """(value, time it was fetched): from the cache while fresh, else from `fetch` (one call)."""
         key = (resource_id, kind)

@@ -21,57 +21,20 @@ from typing import Any
 
 import attrs
 
-from qtau.circuits import Circuits, missing_path_hint
+from qtau.circuits import Circuits, fingerprint, missing_path_hint
 from qtau.dreamer.cache import KINDS, ProviderCache
 from qtau.dreamer.config import DreamerConfig, weights_for
-from qtau.dreamer.ranking import Candidate, Plan, Row, Shape
+from qtau.dreamer.explanation import Explanation
+from qtau.dreamer.ranking import Candidate, Plan, Shape
 from qtau.errors import ConfigurationError, InvalidTaskError, NoSuitableResourceError, QtauError
+from qtau.payloads import Placement
 from qtau.plugins import PluginHost
 from qtau.types import Attempt, CircuitSummary, QuantumTask, Resource
-from qtau.worker import Placement
 
 #: Shots at which cost estimates are fetched; totals for other shot counts come from the rates.
 REFERENCE_SHOTS = 1000
 
 
-@attrs.frozen
-class Explanation:
-    """The ranked table QDREAMER built for a task: data, printable with `str()`."""
-
-    task_id: str
-    policy: dict[str, float]
-    rows: tuple[Row, ...]
-    circuit_format: str | None = None
-
-    @property
-    def chosen(self) -> Row | None:
-        return self.rows[0] if self.rows and self.rows[0].feasible else None
-
-    def to_dicts(self) -> list[dict[str, Any]]:
-        return [attrs.asdict(r) for r in self.rows]
-
-    def __str__(self) -> str:
-        head = ("rank", "resource", "feasible", "fidelity", "wait_s", "cost", "in_flight", "penalty", "score",
-                "path / reason")
-        lines = [tuple(head)]
-        for i, r in enumerate(self.rows, 1):
-            why = " -> ".join(r.path) if r.feasible else r.reason
-            if r.note:
-                why = f"{why}; {r.note}"
-            lines.append((
-                str(i), r.resource_id, "yes" if r.feasible else "no", f"{r.fidelity:.4f}", f"{r.wait_s:.3g}",
-                f"{r.cost:.4g} {r.currency}", str(r.in_flight), "-" if r.penalty == 1.0 else f"x{r.penalty:g}",
-                f"{r.score:.4f}", why,
-            ))
-        widths = [max(len(row[c]) for row in lines) for c in range(len(head))]
-        policy = ", ".join(f"{k}={v:.2f}" for k, v in self.policy.items())
-        out = [f"QDREAMER ranking for task {self.task_id} (weights: {policy})"]
-        for row in lines:
-            out.append("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
-        return "\n".join(out)
-
-
-HOOKS = {"status": "qtau_resource_status", "noise": "qtau_noise_profile", "cost": "qtau_cost_estimate"}
 #: Plans kept per snapshot (one per task shape); a workload of many shapes starts over past this.
 MAX_PLANS = 256
 
@@ -106,11 +69,12 @@ class QDreamer:
         self.clock = clock or time.monotonic
         self.cache = ProviderCache(self.config.cache_ttl_seconds, clock=self.clock)
         self._pool: dict[str, tuple[Resource, dict[str, Any]]] = {}
+        self._pilot_of: dict[str, str] = {}
         self._in_flight: dict[str, int] = {}
         #: resource id -> (consecutive failures, clock time of the last, its attempt's end time)
         self._failures: dict[str, tuple[int, float, float]] = {}
         self._seen_failures: OrderedDict[Attempt, None] = OrderedDict()
-        self._summaries: OrderedDict[int, tuple[Any, CircuitSummary, str | None, tuple]] = OrderedDict()
+        self._summaries: OrderedDict[tuple, tuple[CircuitSummary, str | None, tuple]] = OrderedDict()
         self._paths: dict[tuple[str | None, tuple[str, ...]], tuple[str, ...] | None] = {}
         self._lock = threading.Lock()
         self._build_lock = threading.Lock()
@@ -121,17 +85,13 @@ class QDreamer:
 
     # -- candidates ------------------------------------------------------------------------------
 
-    def add_resources(self, resources: list[Resource], config: Mapping[str, Any]) -> None:
+    def add_resources(self, resources: list[Resource], config: Mapping[str, Any], pilot: str = "") -> None:
+        """Make a pilot's resources candidates (ids are unique across pilots: see qtau.pilots)."""
         with self._lock:
             for res in resources:
                 self._pool[res.id] = (res, dict(config))
+                self._pilot_of[res.id] = pilot
                 self._in_flight.setdefault(res.id, 0)
-            self._version += 1
-
-    def remove_resources(self, resource_ids: list[str]) -> None:
-        with self._lock:
-            for rid in resource_ids:
-                self._pool.pop(rid, None)
             self._version += 1
 
     @property
@@ -139,14 +99,11 @@ class QDreamer:
         return [res for res, _ in self._pool.values()]
 
     def _fetcher(self, res: Resource, config: dict, kind: str) -> Callable[[], Any]:
-        hook = HOOKS[kind]
-        kwargs: dict[str, Any] = {"resource": res, "config": config}
-        if kind == "cost":
-            kwargs["shots"] = REFERENCE_SHOTS
+        args: tuple = (res, config, REFERENCE_SHOTS) if kind == "cost" else (res, config)
 
         def fetch() -> Any:
             try:
-                return self.host.first(hook, owner=res.provider, **kwargs)
+                return self.host.on_backend(res.provider, kind, *args)
             except QtauError as err:
                 return ReportFailure(f"{type(err).__name__}: {err}"[:300])
 
@@ -216,30 +173,38 @@ class QDreamer:
 
     # -- circuits --------------------------------------------------------------------------------
 
-    def summarize(self, task: QuantumTask) -> tuple[CircuitSummary, str | None]:
-        """Width and gate counts for scoring; read from the circuit when it is an object we know."""
-        summary, fmt, _ = self._summary(task)
-        return summary, fmt
-
     def _summary(self, task: QuantumTask) -> tuple[CircuitSummary, str | None, tuple]:
+        """Width and gate counts for scoring, read from the circuit when it is an object we know.
+
+        Cached by the circuit's content (`qtau.fingerprint`), never by `id()`: a circuit mutated
+        after one submission is summarised as it is now.
+        """
         circuit = task.circuit
-        hit = self._summaries.get(id(circuit))
-        if hit is not None and hit[0] is circuit:
-            return hit[1], hit[2], hit[3]
+        content = fingerprint(circuit)
+        if content is not None:
+            hit = self._summaries.get((content, task.circuit_format))
+            if hit is not None:
+                return hit
         fmt = task.circuit_format
         if fmt is None:
             if isinstance(circuit, str):
                 fmt = self.circuits.detect(circuit)
             else:
-                fmt = self.host.first("qtau_circuit_format", circuit=circuit)
+                fmt = self.host.call("qtau_circuit_format", circuit=circuit)
                 if fmt is None and not callable(circuit):
                     self.circuits.detect(circuit)  # raises the unsupported-circuit error
         summary = self.circuits.summary(circuit, fmt) if fmt else None
         if summary is None:
+            if fmt is not None:
+                raise InvalidTaskError(
+                    f"no installed plugin can read a {fmt} circuit's width and gates", field="circuit_format",
+                    value=fmt, fix=f"check circuit_format={fmt!r} matches the circuit, or install the plugin "
+                    "of its SDK",
+                )
             if task.num_qubits is None:
                 raise InvalidTaskError(
-                    "QDREAMER cannot read the width of this circuit", field="num_qubits", value=None,
-                    fix="pass num_qubits (and gate_set) in the QuantumTask when the circuit is a function",
+                    "QDREAMER cannot read the width of a circuit function before it runs", field="num_qubits",
+                    value=None, fix="pass num_qubits (and gate_set) in the QuantumTask when the circuit is a function",
                 )
             summary = CircuitSummary(
                 num_qubits=task.num_qubits, gate_counts={g: task.num_qubits for g in task.gate_set},
@@ -248,22 +213,39 @@ class QDreamer:
         # Circuits of the same shape share plans, whichever object they are.
         key = (fmt, summary.num_qubits, tuple(sorted(summary.gate_counts.items())), summary.num_measured,
                summary.mid_circuit_measurement, summary.classical_control)
-        with self._lock:
-            # Holding the circuit keeps its id from being reused while cached.
-            self._summaries[id(circuit)] = (circuit, summary, fmt, key)
-            if len(self._summaries) > 512:
-                self._summaries.popitem(last=False)
+        if content is not None:
+            with self._lock:
+                self._summaries[(content, task.circuit_format)] = (summary, fmt, key)
+                if len(self._summaries) > 512:
+                    self._summaries.popitem(last=False)
         return summary, fmt, key
+
+    def _pinned(self, candidates: list[Candidate], pin: str) -> list[Candidate]:
+        """The candidates a pin names (resource id, executor name or pilot name), or
+        NoSuitableResourceError saying what was asked and what exists."""
+        chosen = [c for c in candidates if pin in (c.resource.id, c.resource.executor,
+                                                    self._pilot_of.get(c.resource.id))]
+        if not chosen:
+            pilots = sorted({p for p in self._pilot_of.values() if p})
+            raise NoSuitableResourceError(
+                f"the task is pinned to {pin!r}, which names no resource, executor or pilot of this service",
+                rejections={c.resource.id: f"not {pin!r} (executor {c.resource.executor}, pilot "
+                            f"{self._pilot_of.get(c.resource.id) or '-'})" for c in candidates},
+                fix=f"pin to one of the resources above, an executor or a pilot ({', '.join(pilots) or 'none yet'})",
+            )
+        return chosen
 
     def _plan(self, snap: _Snapshot, task: QuantumTask) -> tuple[Plan, str | None]:
         summary, fmt, skey = self._summary(task)
-        key = (skey, task.gate_set, task.num_qubits, task.shots, task.max_cost, task.min_fidelity)
+        pin = task.pin
+        key = (skey, task.gate_set, task.num_qubits, task.shots, task.max_cost, task.min_fidelity, pin)
         plan = snap.plans.get(key)
         if plan is None:
             gates = tuple(sorted(set(summary.gate_counts) | set(task.gate_set)))
             shape = Shape(summary, fmt, gates, max(summary.num_qubits, task.num_qubits or 0), task.shots,
                           task.max_cost, task.min_fidelity)
-            plan = Plan(snap.candidates, shape, self._path, self._path_hint)
+            candidates = snap.candidates if pin is None else self._pinned(snap.candidates, pin)
+            plan = Plan(candidates, shape, self._path, self._path_hint)
             if len(snap.plans) >= MAX_PLANS:
                 snap.plans.clear()
             snap.plans[key] = plan
@@ -283,10 +265,6 @@ class QDreamer:
         what = "a failure" if streak == 1 else f"{streak} failures in a row"
         return (f"cooling down after {what}: score x{self.config.failure_penalty ** streak:g} "
                 f"for {max(left, 0):.0f} s more")
-
-    def rank(self, task: QuantumTask) -> list[Row]:
-        """Every candidate for `task`: feasible ones best first, then the rejected with reasons."""
-        return list(self.explain(task).rows)
 
     def explain(self, task: QuantumTask) -> Explanation:
         """The ranked table for `task` with every term, without submitting it."""

@@ -22,6 +22,17 @@ class Engine(abc.ABC):
     def submit_batch(self, fn: Callable[[Any], list], payload: Any, n: int) -> list[Any]:
         """Run `fn(payload)`, which returns `n` values; return one handle per value."""
 
+    #: Name of the Ray actor that tracks remote jobs (None: this process's tracker).
+    tracker_name: str | None = None
+
+    @abc.abstractmethod
+    def submit_remote(self, payload: Any) -> Any:
+        """Hand a task whose first placement is remote to the remote-job tracker; return its handle."""
+
+    @abc.abstractmethod
+    def submit_remote_batch(self, payload: Any, n: int) -> list[Any]:
+        """Hand a batch bound for a remote resource to the tracker; one handle per member."""
+
     @abc.abstractmethod
     def wait(self, handles: Sequence[Any], timeout: float | None) -> tuple[list[Any], list[Any]]:
         """Block until all `handles` are done or `timeout` passes: (done, not done)."""
@@ -54,10 +65,6 @@ class Engine(abc.ABC):
     @abc.abstractmethod
     def cancel(self, handle: Any) -> bool:
         """Cancel a handle that has not finished."""
-
-    @abc.abstractmethod
-    def owns(self, handle: Any) -> bool:
-        """Whether `handle` is one of this engine's kind."""
 
     @abc.abstractmethod
     def check_plugins(self, spec: Any) -> Callable[[float | None], list[str]]:

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import os
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from qtau.engines.base import Engine
-from qtau.errors import TaskTimeoutError
+from qtau.errors import TaskCancelledError, TaskTimeoutError
 from qtau.plugins import missing_plugins
 
 
@@ -22,6 +23,8 @@ class LocalEngine(Engine):
     def __init__(self, max_workers: int | None = None, **_: Any) -> None:
         self.max_workers = max_workers or min(32, (os.cpu_count() or 1) + 2)
         self._pool: cf.ThreadPoolExecutor | None = None
+        self._remote: dict[cf.Future, cf.Future] = {}
+        self._lock = threading.Lock()
 
     def start(self) -> None:
         if self._pool is None:
@@ -32,22 +35,35 @@ class LocalEngine(Engine):
         return self._pool.submit(fn, payload)
 
     def submit_batch(self, fn: Callable[[Any], list], payload: Any, n: int) -> list[cf.Future]:
-        whole = self.submit(fn, payload)
-        slots: list[cf.Future] = [cf.Future() for _ in range(n)]
-        for slot in slots:
-            slot.set_running_or_notify_cancel()
+        return fan_out(self.submit(fn, payload), n)
 
-        def fan_out(done: cf.Future) -> None:
-            err = done.exception()
-            values = None if err else done.result()
-            for i, slot in enumerate(slots):
-                if err is not None:
-                    slot.set_exception(err)
-                else:
-                    slot.set_result(values[i])
+    def submit_remote(self, payload: Any) -> cf.Future:
+        from qtau.tracker import local_tracker
 
-        whole.add_done_callback(fan_out)
+        whole = local_tracker().submit(payload)
+        self._remember(whole, [whole])
+        return whole
+
+    def submit_remote_batch(self, payload: Any, n: int) -> list[cf.Future]:
+        from qtau.tracker import local_tracker
+
+        whole = local_tracker().submit_batch(payload)
+        slots = fan_out(whole, n)
+        self._remember(whole, slots)
         return slots
+
+    def _remember(self, whole: cf.Future, handles: list[cf.Future]) -> None:
+        """Remote work in flight: what `cancel` and `shutdown` cancel at the provider."""
+        with self._lock:
+            for handle in handles:
+                self._remote[handle] = whole
+
+        def forget(_: cf.Future) -> None:
+            with self._lock:
+                for handle in handles:
+                    self._remote.pop(handle, None)
+
+        whole.add_done_callback(forget)
 
     def wait(self, handles: Sequence[cf.Future], timeout: float | None) -> tuple[list, list]:
         done, pending = cf.wait(list(handles), timeout=timeout)
@@ -56,6 +72,8 @@ class LocalEngine(Engine):
     def get(self, handle: cf.Future, timeout: float | None = None) -> Any:
         try:
             return handle.result(timeout)
+        except cf.CancelledError:
+            raise TaskCancelledError("the task was cancelled before it finished") from None
         except cf.TimeoutError as err:
             raise TaskTimeoutError(
                 f"task not done within {timeout} s", field="timeout", value=timeout,
@@ -66,10 +84,13 @@ class LocalEngine(Engine):
         handle.add_done_callback(callback)
 
     def cancel(self, handle: cf.Future) -> bool:
+        """Cancel a task. A remote task's provider job is cancelled too (a batch bound for a
+        remote resource is one provider batch: cancelling one member cancels the batch)."""
+        with self._lock:
+            whole = self._remote.get(handle)
+        if whole is not None:
+            return whole.cancel()
         return handle.cancel()
-
-    def owns(self, handle: Any) -> bool:
-        return isinstance(handle, cf.Future)
 
     def check_plugins(self, spec: Any) -> Callable[[float | None], list[str]]:
         missing = missing_plugins(spec)
@@ -79,6 +100,32 @@ class LocalEngine(Engine):
         """Futures call back by themselves."""
 
     def shutdown(self) -> None:
+        with self._lock:
+            remote = list(set(self._remote.values()))
+        if remote:
+            from qtau.tracker import local_tracker
+
+            local_tracker().cancel_and_wait(remote)
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None
+
+
+def fan_out(whole: cf.Future, n: int) -> list[cf.Future]:
+    """One Future per value of `whole`'s list result (an error reaches every slot)."""
+    slots: list[cf.Future] = [cf.Future() for _ in range(n)]
+    for slot in slots:
+        slot.set_running_or_notify_cancel()
+
+    def spread(done: cf.Future) -> None:
+        try:
+            values = done.result()
+        except BaseException as err:
+            for slot in slots:
+                slot.set_exception(err)
+            return
+        for i, slot in enumerate(slots):
+            slot.set_result(values[i])
+
+    whole.add_done_callback(spread)
+    return slots

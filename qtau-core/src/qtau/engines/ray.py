@@ -23,6 +23,8 @@ from qtau.errors import ConfigurationError, QtauError, TaskTimeoutError
 from qtau.plugins import missing_plugins
 
 _remote_cache: dict[Any, Any] = {}
+#: Times Ray reruns a task whose worker or node died before giving up on it.
+SYSTEM_RETRIES = 3
 
 
 def pack(payload: Any) -> bytes:
@@ -49,14 +51,16 @@ def _packed(fn: Callable[[Any], Any]) -> Callable[[bytes], Any]:
     return run
 
 
-def _remote(fn: Callable, packed: bool = True) -> Any:
+def remote_function(fn: Callable, packed: bool = True) -> Any:
     import ray
 
     key = (fn, packed)
     found = _remote_cache.get(key)
     if found is None:
-        # max_retries=0: QDREAMER's failover decides where a failed task goes next, not Ray.
-        found = _remote_cache[key] = ray.remote(max_retries=0)(_packed(fn) if packed else fn)
+        # Ray retries a task only when its worker or node dies (retry_exceptions stays off): local
+        # simulation is idempotent, so a lost worker costs time, not the task. A task that raised
+        # is QDREAMER's to fail over, never Ray's to retry.
+        found = _remote_cache[key] = ray.remote(max_retries=SYSTEM_RETRIES)(_packed(fn) if packed else fn)
     return found
 
 
@@ -65,7 +69,28 @@ def _only_value(packed: tuple[Callable[[Any], list], Any]) -> Any:
     return fn(payload)[0]
 
 
-def _unwrap(err: BaseException) -> BaseException:
+def as_qtau_error(err: BaseException) -> QtauError:
+    """A task's failure as users see it: the task's own QtauError, or Ray's fault (a worker or node
+    that died past every retry, an object lost with its node) as an ExecutionError. Ray's own
+    exception types never reach users."""
+    inner = unwrap_error(err)
+    if isinstance(inner, QtauError):
+        return inner
+    what = type(err).__name__
+    if what in ("WorkerCrashedError", "NodeDiedError", "ObjectLostError", "OwnerDiedError",
+                "ObjectReconstructionFailedError", "ActorDiedError", "RayActorError", "LocalRayletDiedError"):
+        reason = (f"Ray lost the task's worker or node ({what}) and it failed again on each of "
+                  f"{SYSTEM_RETRIES} retries")
+    else:
+        reason = f"the task failed in Ray: {what}: {str(inner)[:300]}"
+    from qtau.errors import ExecutionError
+    from qtau.secrets import redact
+
+    return ExecutionError(redact(reason), fix="see `ray status` for lost nodes; resubmit the task, or use "
+                          "ExecutionEngine.LOCAL to debug it")
+
+
+def unwrap_error(err: BaseException) -> BaseException:
     """Ray wraps task errors; users get QTAU's own error back (prefect-ray does the same)."""
     cause = getattr(err, "cause", None)
     if isinstance(cause, BaseException):
@@ -92,6 +117,10 @@ class RayEngine(Engine):
         self.placement: NodePlacement | None = None
         self._placed: dict[tuple, Any] = {}  # (fn, packed) -> remote function with the current node selector
         self._placed_for: dict[str, str] | None = None
+        self._tracker_actor: Any = None
+        self.tracker_name: str | None = None
+        #: Remote-task handles not yet seen done: cancelled at the provider by shutdown.
+        self._remote: set[Any] = set()
 
     def start(self) -> None:
         try:
@@ -127,7 +156,7 @@ class RayEngine(Engine):
 
     def _placed_remote(self, fn: Callable, num_returns: int = 1) -> Any:
         """`fn` as a remote function limited to the nodes that passed the plugin check."""
-        remote = _remote(fn)
+        remote = remote_function(fn)
         if self.placement is None:
             return remote if num_returns == 1 else remote.options(num_returns=num_returns)
         self.placement.settle()
@@ -143,6 +172,51 @@ class RayEngine(Engine):
 
     def submit(self, fn: Callable[[Any], Any], payload: Any) -> Any:
         return self._placed_remote(fn).remote(pack(payload))
+
+    def _tracker(self) -> Any:
+        """This service's remote-job tracker: an async actor holding no CPU, created on first use."""
+        with self._watch_lock:
+            if self._tracker_actor is None:
+                import uuid
+
+                import ray
+                from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+                from qtau.tracker import TrackerActor
+
+                self.tracker_name = f"qtau-tracker-{uuid.uuid4().hex[:12]}"
+                # On the driver's node: losing a worker node never loses the jobs being waited for.
+                here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=False)
+                self._tracker_actor = ray.remote(num_cpus=0, max_concurrency=100_000, max_restarts=0)(
+                    TrackerActor).options(name=self.tracker_name, scheduling_strategy=here).remote()
+            return self._tracker_actor
+
+    def ensure_tracker(self) -> str:
+        """Create the tracker actor now (its name goes into payloads) and return its name."""
+        self._tracker()
+        return self.tracker_name  # type: ignore[return-value]
+
+    def submit_remote(self, payload: Any) -> Any:
+        ref = self._tracker().run.remote(pack(payload))
+        self._remember([ref])
+        return ref
+
+    def submit_remote_batch(self, payload: Any, n: int) -> list[Any]:
+        refs = self._tracker().run_batch.options(num_returns=n).remote(pack(payload))
+        refs = [refs] if n == 1 else list(refs)
+        self._remember(refs)
+        return refs
+
+    def _remember(self, refs: list[Any]) -> None:
+        """Remote-task handles in flight (what shutdown cancels); finished ones are dropped as the
+        set grows, so holding them never pins results for the life of the service."""
+        if len(self._remote) > 1000:
+            import ray
+
+            pending = list(self._remote)
+            ready, _ = ray.wait(pending, num_returns=len(pending), timeout=0, fetch_local=False)
+            self._remote.difference_update(ready)
+        self._remote.update(refs)
 
     def submit_batch(self, fn: Callable[[Any], list], payload: Any, n: int) -> list[Any]:
         if n == 1:
@@ -166,20 +240,17 @@ class RayEngine(Engine):
 
         try:
             return ray.get(handle, timeout=timeout)
-        except GetTimeoutError as err:
+        except GetTimeoutError:
             raise TaskTimeoutError(
                 f"task not done within {timeout} s", field="timeout", value=timeout,
                 fix="wait longer, or cancel the task",
-            ) from err
-        except TaskCancelledError as err:
+            ) from None
+        except TaskCancelledError:
             from qtau.errors import TaskCancelledError as QtauCancelled
 
-            raise QtauCancelled("the task was cancelled before it finished") from err
+            raise QtauCancelled("the task was cancelled before it finished") from None
         except Exception as err:
-            inner = _unwrap(err)
-            if inner is not err and isinstance(inner, QtauError):
-                raise inner from None
-            raise
+            raise as_qtau_error(err) from None
 
     def get_many(self, handles: Sequence[Any], timeout: float | None = None) -> list[Any]:
         import ray
@@ -232,17 +303,36 @@ class RayEngine(Engine):
             return False
         return True
 
-    def owns(self, handle: Any) -> bool:
+    def _cancel_remote(self, timeout: float = 30.0) -> None:
+        """Cancel every unfinished remote task (the tracker cancels their provider jobs), wait
+        for the cancellations to settle (bounded), then remove the tracker actor."""
+        if self._tracker_actor is None:
+            return
         import ray
 
-        return isinstance(handle, ray.ObjectRef)
+        pending = list(self._remote)
+        if pending:
+            _, pending = ray.wait(pending, num_returns=len(pending), timeout=0, fetch_local=False)
+        for ref in pending:
+            try:
+                ray.cancel(ref)
+            except Exception:
+                pass
+        if pending:
+            ray.wait(pending, num_returns=len(pending), timeout=timeout, fetch_local=False)
+        self._remote.clear()
+        try:
+            ray.kill(self._tracker_actor)
+        except Exception:
+            pass
+        self._tracker_actor = None
 
     def check_plugins(self, spec: Any) -> Callable[[float | None], list[str]]:
         """Start importing the driver's plugins on every alive node. Start-up does not wait for it;
         the first submission does. Nodes lacking a plugin are reported (a warning, `node_report()`)
         and get no tasks; the returned function waits for the check and raises when no node can
         run tasks or a node died while answering."""
-        self.placement = NodePlacement(spec, _remote(missing_plugins, packed=False))
+        self.placement = NodePlacement(spec, remote_function(missing_plugins, packed=False))
         self.placement.start()
 
         def outcome(timeout: float | None) -> list[str]:
@@ -257,6 +347,7 @@ class RayEngine(Engine):
         return [] if self.placement is None else self.placement.report()
 
     def shutdown(self) -> None:
+        self._cancel_remote()
         if self.started_ray:
             import ray
 

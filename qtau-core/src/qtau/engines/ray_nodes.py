@@ -54,7 +54,7 @@ class NodePlacement:
             if node_id in known:
                 continue
             ref = self._check.options(
-                scheduling_strategy=NodeAffinitySchedulingStrategy(node_id, soft=False), num_cpus=0,
+                scheduling_strategy=NodeAffinitySchedulingStrategy(node_id, soft=False), num_cpus=0, max_retries=0,
             ).remote(self.spec)
             self._pending[node_id] = (ref, address, time.monotonic())
 

@@ -13,6 +13,7 @@ way); pytest collects the subclass and runs every check against the plugin's rea
 
         def bell_circuit(self): ...            # 2 qubits, H + CX, both measured
         def x0_circuit(self): ...              # 3 qubits, X on qubit 0, all measured: reads "001"
+        def x1_idle_circuit(self): ...         # 3 qubits, X on qubit 1, NO measurement: reads "010"
 
 The suite builds its own plugin host with only this plugin (it never autoloads what else is
 installed) and runs tasks through a LOCAL PilotComputeService.
@@ -57,6 +58,10 @@ class BackendConformance:
     def x0_circuit(self) -> Any:
         raise NotImplementedError("return a 3-qubit circuit with X on qubit 0, all qubits measured")
 
+    def x1_idle_circuit(self) -> Any:
+        raise NotImplementedError("return a 3-qubit circuit with X on qubit 1 and no measurement "
+                                  "(qubits 0 and 2 idle): counts keys must still be 3 characters")
+
     # -- fixtures ------------------------------------------------------------------------------
 
     @pytest.fixture(scope="class")
@@ -82,7 +87,7 @@ class BackendConformance:
     @classmethod
     def resources(cls, host) -> list[Resource]:
         config = {"executor": cls.executor, **cls.config}
-        return list(host.first("qtau_resources", owner=cls.plugin_name, executor=cls.executor, config=config) or [])
+        return list(host.resources(cls.executor, config))
 
     def run(self, service, circuit: Any, **task: Any):
         ref = service.submit_quantum_task(QuantumTask(circuit=circuit, shots=self.shots, **task))
@@ -127,14 +132,14 @@ class BackendConformance:
 
     def test_resource_ids_are_stable(self, host, resources) -> None:
         config = {"executor": self.executor, **self.config}
-        again = host.first("qtau_resources", owner=self.plugin_name, executor=self.executor, config=config)
+        again = host.resources(self.executor, config)
         assert [r.id for r in again] == [r.id for r in resources]
 
     def test_circuit_format_recognised(self, host) -> None:
         from qtau.circuits import detect_format
 
         assert detect_format(host, self.bell_circuit())
-        assert host.first("qtau_circuit_format", circuit=object()) is None
+        assert host.call("qtau_circuit_format", circuit=object()) is None
 
     # -- execution -----------------------------------------------------------------------------
 
@@ -151,6 +156,20 @@ class BackendConformance:
         counts = self.run(service, self.x0_circuit()).get_counts()
         self.check_counts(counts, {"001"}, 3)
         assert max(counts, key=counts.get) == "001", f"X on qubit 0 must read '001': {counts}"
+
+    def test_idle_qubits_keep_the_task_width(self, service) -> None:
+        """Some SDKs measure only the qubits a circuit uses; counts keys still have every qubit."""
+        counts = self.run(service, self.x1_idle_circuit()).get_counts()
+        self.check_counts(counts, {"010"}, 3)
+        assert max(counts, key=counts.get) == "010", f"X on qubit 1 of 3 must read '010': {counts}"
+
+    def test_backend_is_v2(self, host) -> None:
+        """The plugin registers a qtau.Backend through qtau_backends (not the deprecated v1 hooks)."""
+        from qtau.backend import Backend
+        from qtau.plugins_v1 import V1Backend
+
+        backend = host.backend(self.plugin_name)
+        assert isinstance(backend, Backend) and not isinstance(backend, V1Backend)
 
     def test_batch_keeps_order(self, service) -> None:
         circuits = [self.x0_circuit(), self.bell_circuit(), self.x0_circuit()]
@@ -179,14 +198,14 @@ class BackendConformance:
     def test_reporting_hooks(self, host, resources) -> None:
         config = {"executor": self.executor, **self.config}
         for res in resources:
-            status = host.first("qtau_resource_status", owner=self.plugin_name, resource=res, config=config)
+            status = host.status(res, config)
             assert status is None or (isinstance(status, ResourceStatus) and status.resource_id == res.id)
-            noise = host.first("qtau_noise_profile", owner=self.plugin_name, resource=res, config=config)
+            noise = host.noise(res, config)
             assert noise is None or isinstance(noise, NoiseProfile)
             if noise is not None:
                 for rate in (noise.one_qubit_error, noise.two_qubit_error, noise.readout_error):
                     assert 0.0 <= rate <= 1.0
-            cost = host.first("qtau_cost_estimate", owner=self.plugin_name, resource=res, config=config, shots=1000)
+            cost = host.cost(res, config, 1000)
             assert cost is None or (isinstance(cost, CostEstimate) and cost.total(1000) >= 0)
 
     def test_explain_lists_every_resource(self, service, resources) -> None:

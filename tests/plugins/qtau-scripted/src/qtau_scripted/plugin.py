@@ -1,55 +1,46 @@
-"""Entry point of the `scripted` test plugin: hook implementations only.
+"""Entry point of the `scripted` test plugin: its Backend.
 
 Imports nothing but `qtau` (and this package's SDK-free modules); Qiskit is imported only when a
-circuit runs.
+circuit runs. Resources with `remote: true` in their script go through a RemoteExecutor whose
+provider queue lives in this process (`qtau_scripted.remote`), for tests of the tracker.
 """
 
 from __future__ import annotations
 
-from qtau import ExecutorInfo, hookimpl
+from qtau import Backend, hookimpl
 
 from qtau_scripted import script
 
 PROVIDER = script.PROVIDER
 
 
-@hookimpl
-def qtau_executors():
-    return [ExecutorInfo(script.EXECUTOR, PROVIDER, "scripted queue, noise, cost and behaviour (tests)")]
+class ScriptedBackend(Backend):
+    provider = PROVIDER
+    executor_names = (script.EXECUTOR,)
+    description = "scripted queue, noise, cost and behaviour (tests)"
+
+    def resources(self, executor, config):
+        return script.resources(config)
+
+    def executor(self, resource, config):
+        if resource.remote:
+            from qtau_scripted.remote import ScriptedRemoteExecutor
+
+            return ScriptedRemoteExecutor(resource, config)
+        from qtau_scripted.executor import ScriptedExecutor
+
+        return ScriptedExecutor(resource, config)
+
+    def status(self, resource, config):
+        return script.status(resource)
+
+    def noise(self, resource, config):
+        return script.noise(resource)
+
+    def cost(self, resource, config, shots):
+        return script.cost(resource)
 
 
 @hookimpl
-def qtau_resources(executor, config):
-    if executor != script.EXECUTOR:
-        return None
-    return script.resources(config)
-
-
-@hookimpl
-def qtau_create_executor(resource, config):
-    if resource.provider != PROVIDER:
-        return None
-    from qtau_scripted.executor import ScriptedExecutor
-
-    return ScriptedExecutor(resource, config)
-
-
-@hookimpl
-def qtau_resource_status(resource):
-    if resource.provider != PROVIDER:
-        return None
-    return script.status(resource)
-
-
-@hookimpl
-def qtau_noise_profile(resource):
-    if resource.provider != PROVIDER:
-        return None
-    return script.noise(resource)
-
-
-@hookimpl
-def qtau_cost_estimate(resource):
-    if resource.provider != PROVIDER:
-        return None
-    return script.cost(resource)
+def qtau_backends():
+    return [ScriptedBackend()]

@@ -39,10 +39,18 @@ DEFAULTS: dict[str, Any] = {
     "seconds_per_task": None,
     "seconds_per_shot": None,
     "report_error": None,
+    # Remote resources (a RemoteExecutor over an in-process provider queue, for tracker tests):
+    "remote": False,
+    "job_delay_s": 0.0,
+    "poll_fault": None,
+    "cancel_fault": None,
+    "bad_ref": False,
 }
+POLL_FAULTS = ("raise", "lost")
+CANCEL_FAULTS = ("refuse", "raise")
 REPORTS = ("status", "noise", "cost")
 NUMBERS = ("queue_wait_s", "queue_depth", "one_qubit_error", "two_qubit_error", "readout_error",
-           "per_task", "per_shot", "hang_s", "seconds_per_task", "seconds_per_shot")
+           "per_task", "per_shot", "hang_s", "seconds_per_task", "seconds_per_shot", "job_delay_s")
 PROBABILITIES = ("one_qubit_error", "two_qubit_error", "readout_error")
 
 
@@ -73,6 +81,16 @@ def check_values(values: Mapping[str, Any], field: str) -> None:
             raise ConfigurationError(
                 f"unknown report {value!r}", field=f"{field}.report_error", value=value,
                 fix=f"use one of {', '.join(REPORTS)}, or None",
+            )
+        if key == "poll_fault" and value not in (None, *POLL_FAULTS):
+            raise ConfigurationError(
+                f"unknown poll_fault {value!r}", field=f"{field}.poll_fault", value=value,
+                fix=f"use one of {', '.join(POLL_FAULTS)}, or None",
+            )
+        if key == "cancel_fault" and value not in (None, *CANCEL_FAULTS):
+            raise ConfigurationError(
+                f"unknown cancel_fault {value!r}", field=f"{field}.cancel_fault", value=value,
+                fix=f"use one of {', '.join(CANCEL_FAULTS)}, or None",
             )
         if key == "kind" and value not in ("qpu", "simulator"):
             raise ConfigurationError(
@@ -119,7 +137,7 @@ def resources(config: Mapping[str, Any]) -> list[Resource]:
                 id=f"{PROVIDER}:{name}", provider=PROVIDER, executor=EXECUTOR, kind=script["kind"],
                 num_qubits=script["qubits"], native_gates=tuple(script["native_gates"]),
                 circuit_formats=tuple(script["formats"]), transpiles=bool(script["transpiles"]),
-                metadata=metadata,
+                metadata=metadata, remote=bool(script["remote"]),
             )
         )
     return offered

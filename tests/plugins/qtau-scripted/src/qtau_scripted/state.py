@@ -17,6 +17,8 @@ overrides: dict[str, dict[str, Any]] = {}
 calls: Counter = Counter()
 #: resource id -> number of executor runs (each batch call counts once per job).
 runs: Counter = Counter()
+#: The in-process "provider" of remote scripted resources: job id -> its record.
+jobs: dict[str, dict[str, Any]] = {}
 
 
 def script(resource_id: str, **values: Any) -> None:
@@ -48,3 +50,4 @@ def reset() -> None:
         overrides.clear()
         calls.clear()
         runs.clear()
+        jobs.clear()

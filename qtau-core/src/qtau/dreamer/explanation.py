@@ -1,0 +1,44 @@
+"""`Explanation`: the ranked table QDREAMER built for a task, as data that prints."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+
+from qtau.dreamer.ranking import Row
+from qtau.tables import render
+
+HEAD = ("rank", "resource", "feasible", "fidelity", "wait_s", "cost", "in_flight", "penalty", "score",
+        "path / reason")
+
+
+@attrs.frozen
+class Explanation:
+    """Every candidate QDREAMER weighed for a task, best first, then the rejected with reasons."""
+
+    task_id: str
+    policy: dict[str, float]
+    rows: tuple[Row, ...]
+    circuit_format: str | None = None
+
+    @property
+    def chosen(self) -> Row | None:
+        return self.rows[0] if self.rows and self.rows[0].feasible else None
+
+    def to_dicts(self) -> list[dict[str, Any]]:
+        return [attrs.asdict(r) for r in self.rows]
+
+    def __str__(self) -> str:
+        cells = []
+        for i, r in enumerate(self.rows, 1):
+            why = " -> ".join(r.path) if r.feasible else r.reason
+            if r.note:
+                why = f"{why}; {r.note}"
+            cells.append((
+                str(i), r.resource_id, "yes" if r.feasible else "no", f"{r.fidelity:.4f}", f"{r.wait_s:.3g}",
+                f"{r.cost:.4g} {r.currency}", str(r.in_flight), "-" if r.penalty == 1.0 else f"x{r.penalty:g}",
+                f"{r.score:.4f}", why,
+            ))
+        policy = ", ".join(f"{k}={v:.2f}" for k, v in self.policy.items())
+        return render(HEAD, cells, f"QDREAMER ranking for task {self.task_id} (weights: {policy})")

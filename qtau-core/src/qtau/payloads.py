@@ -1,0 +1,71 @@
+"""What the driver sends to where tasks run, and what comes back: one module both sides import.
+
+QDREAMER (the driver) decides placements; the worker and the remote-job tracker execute them.
+Everything here is a frozen attrs value, pickled across Ray unchanged (users' circuits travel as
+given inside the task).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+
+from qtau.errors import QtauError
+from qtau.plugins import HostSpec
+from qtau.types import Attempt, QuantumTask, Resource
+
+
+@attrs.frozen(eq=False)
+class Placement:
+    """A resource chosen for a task, with the pilot config its executor needs and the task's price."""
+
+    resource: Resource
+    config: dict[str, Any] = attrs.field(factory=dict)
+    cost: float = 0.0
+    currency: str = "USD"
+
+    @property
+    def remote(self) -> bool:
+        return self.resource.remote
+
+
+@attrs.frozen(eq=False)
+class TaskPayload:
+    """One task and its failover order (`placements`, best first), with the attempts made so far.
+
+    `tracker` names the Ray actor that waits for remote jobs (None: this process's tracker).
+    """
+
+    host: HostSpec
+    task: QuantumTask
+    placements: tuple[Placement, ...]
+    submitted_at: float
+    attempts: tuple[Attempt, ...] = ()
+    tracker: str | None = None
+
+    def rest(self, attempts: list[Attempt] | tuple[Attempt, ...], start: int) -> TaskPayload:
+        """The same task from placement `start` on, with the attempts made so far."""
+        return attrs.evolve(self, placements=self.placements[start:], attempts=tuple(attempts))
+
+
+@attrs.frozen(eq=False)
+class BatchPayload:
+    """Tasks whose first placements share one resource: run there as one backend call.
+
+    Each member keeps its own placements (failover order), constraints, price and attempts.
+    """
+
+    members: tuple[TaskPayload, ...]
+
+    @property
+    def resource_id(self) -> str:
+        return self.members[0].placements[0].resource.id
+
+
+@attrs.frozen(eq=False)
+class TaskFailure:
+    """A batch slot whose task failed. The service raises `error` when the slot is read."""
+
+    task_id: str
+    error: QtauError

@@ -1,0 +1,107 @@
+"""Pilots: a validated pilot description, the config its Backend sees, and the resources it offers.
+
+Pilot-Quantum descriptions (`resource_type`, `quantum.executor`, credentials such as
+`ibmqx_token`, `working_directory`, `dreamer_enabled`...) are checked here, where the mistake is
+made, so `create_pilot` fails early and says what to write instead.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import attrs
+
+from qtau.errors import ConfigurationError
+from qtau.secrets import secret_or_none
+from qtau.types import Resource
+
+#: Top-level description keys that describe the pilot itself rather than its backend.
+PILOT_KEYS = frozenset({
+    "resource_type", "quantum", "working_directory", "type", "resource", "number_of_nodes",
+    "cores_per_node", "gpus_per_node", "queue", "walltime", "project", "name", "dreamer_enabled",
+    "ray_address", "conda_environment", "scheduler_script_commands",
+})
+RESOURCE_TYPES = ("quantum",)
+
+
+def is_secret_key(key: str) -> bool:
+    key = key.lower()
+    return key.endswith("token") or "secret" in key or "password" in key or key.endswith("access_key_id")
+
+
+def backend_config(description: Mapping[str, Any]) -> dict[str, Any]:
+    """What the Backend sees: the `quantum` section plus credentials and other backend keys."""
+    config = dict(description["quantum"])
+    for key, value in description.items():
+        if key not in PILOT_KEYS and key not in config:
+            config[key] = value
+    for key in list(config):
+        if is_secret_key(key):
+            config[key] = secret_or_none(config[key])
+    return config
+
+
+def check_description(desc: Any) -> str:
+    """The executor a pilot description names, or a ConfigurationError saying what is wrong."""
+    if not isinstance(desc, Mapping):
+        raise ConfigurationError(
+            "a pilot description must be a dict", field="pilot_compute_description", value=type(desc).__name__,
+            fix="pass {'resource_type': 'quantum', 'quantum': {'executor': 'qiskit_local'}}",
+        )
+    rtype = desc.get("resource_type", "quantum" if "quantum" in desc else None)
+    if rtype not in RESOURCE_TYPES:
+        raise ConfigurationError(
+            f"unsupported resource_type {rtype!r}", field="resource_type", value=rtype,
+            fix="use resource_type 'quantum' with a 'quantum': {'executor': ...} section",
+        )
+    quantum = desc.get("quantum")
+    if not isinstance(quantum, Mapping) or not quantum.get("executor"):
+        raise ConfigurationError(
+            "a quantum pilot needs a 'quantum' section naming its executor", field="quantum.executor",
+            value=None if not isinstance(quantum, Mapping) else quantum.get("executor"),
+            fix="add 'quantum': {'executor': 'qiskit_local'} (or another installed executor)",
+        )
+    executor = quantum["executor"]
+    if not isinstance(executor, str):
+        raise ConfigurationError(
+            "quantum.executor must be a string", field="quantum.executor", value=executor,
+            fix="name an executor such as 'qiskit_local'",
+        )
+    return executor
+
+
+def distinct_ids(resources: Iterable[Resource], taken: set[str], pilot: str) -> list[Resource]:
+    """Resources of a new pilot, renamed `<id>@<pilot>` where another pilot already offers the id:
+    two pilots on one simulator with different configs (noise) are different resources."""
+    out = []
+    for res in resources:
+        if res.id in taken:
+            res = attrs.evolve(res, id=f"{res.id}@{pilot}")
+        out.append(res)
+    return out
+
+
+@attrs.define(eq=False)
+class PilotCompute:
+    """A pilot: one backend executor and the resources it offers to QDREAMER."""
+
+    name: str
+    executor: str
+    resources: list[Resource]
+    description: dict[str, Any] = attrs.field(repr=False)
+    config: dict[str, Any] = attrs.field(repr=False)
+    state: str = "RUNNING"
+    created_at: float = attrs.field(factory=time.time)
+
+    def get_state(self) -> str:
+        return self.state
+
+    def get_details(self) -> dict[str, Any]:
+        return {"name": self.name, "executor": self.executor, "state": self.state,
+                "resources": [r.id for r in self.resources]}
+
+    @property
+    def dreamer_enabled(self) -> bool:
+        return bool(self.description.get("dreamer_enabled", True))

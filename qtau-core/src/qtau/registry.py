@@ -1,0 +1,122 @@
+"""The handles of submitted tasks, and the one path by which their completion reaches QDREAMER.
+
+A task id resolves to its handle until its result is collected, for at most the most recent
+`memory` tasks: a held handle pins its result (in Ray's object store too), so the registry lets go
+of it once the result has been handed out. Completion is settled once per task: the engine's
+done-callback frees the task's in-flight slot, and the first time its outcome is seen (in the
+callback on LOCAL; when results are fetched on RAY, whose callbacks carry no value) QDREAMER
+learns from its attempts.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
+
+from qtau.errors import InvalidTaskError
+from qtau.payloads import TaskFailure
+from qtau.types import QuantumTask
+
+
+def attempts_of(outcome: Any) -> tuple:
+    """The attempts a task's outcome records: a Result's, or its error's (a batch slot's
+    TaskFailure carries the error)."""
+    if isinstance(outcome, TaskFailure):
+        outcome = outcome.error
+    return tuple(getattr(outcome, "attempts", None) or ())
+
+
+def task_id_of(outcome: Any) -> str | None:
+    if isinstance(outcome, TaskFailure):
+        return outcome.task_id
+    return getattr(outcome, "task_id", None)
+
+
+class TaskRegistry:
+    """Handles by task id, and each task's settlement with QDREAMER (exactly once)."""
+
+    def __init__(self, engine: Any, dreamer: Callable[[], Any], memory: int = 10_000) -> None:
+        self.engine = engine
+        self.dreamer = dreamer
+        self.memory = memory
+        self._handles: OrderedDict[str, Any] = OrderedDict()
+        #: ids of tasks whose result was collected (their handles let go), to say so when asked again
+        self._collected: OrderedDict[str, None] = OrderedDict()
+        #: task id -> resource id, for tasks whose in-flight slot is still held
+        self._in_flight: dict[str, str] = {}
+        #: tasks whose outcome QDREAMER has not seen yet (Ray callbacks carry none)
+        self._unlearned: OrderedDict[str, None] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def track(self, handle: Any, task_id: str, resource_id: str) -> None:
+        with self._lock:
+            self._handles[task_id] = handle
+            if len(self._handles) > self.memory:
+                self._handles.popitem(last=False)
+            self._in_flight[task_id] = resource_id
+            self._unlearned[task_id] = None
+            if len(self._unlearned) > self.memory:
+                self._unlearned.popitem(last=False)
+
+        def done(future: Any) -> None:
+            value = None
+            if future is not None:
+                try:
+                    value = future.result()
+                except BaseException as err:
+                    value = err
+            self.settle(task_id, value)
+
+        self.engine.on_done(handle, done)
+
+    def settle(self, task_id: str | None, outcome: Any = None) -> None:
+        """Free the task's in-flight slot (once) and, once its outcome is known, let QDREAMER learn
+        from its attempts (once)."""
+        if task_id is None:
+            return
+        with self._lock:
+            rid = self._in_flight.pop(task_id, None)
+            learn = outcome is not None and self._unlearned.pop(task_id, 0) is None
+        dreamer = self.dreamer()
+        if rid is not None:
+            dreamer.task_finished(rid)
+        if learn:
+            dreamer.record_failures(attempts_of(outcome))
+
+    def release(self, task_id: str | None) -> None:
+        """Let go of a task's handle once its result has been collected."""
+        if task_id is None:
+            return
+        with self._lock:
+            if self._handles.pop(task_id, None) is not None:
+                self._collected[task_id] = None
+                if len(self._collected) > self.memory:
+                    self._collected.popitem(last=False)
+
+    def resolve(self, task: Any) -> Any:
+        """The handle of a task given by handle, task id or QuantumTask."""
+        if isinstance(task, str):
+            with self._lock:
+                found = self._handles.get(task)
+                collected = found is None and task in self._collected
+            if collected:
+                raise InvalidTaskError(
+                    f"the result of task {task!r} was already collected, and the service let go of its handle",
+                    field="task", value=task, fix="keep the Result (or the handle) from the first collection",
+                )
+            if found is None:
+                raise InvalidTaskError(
+                    f"unknown task id {task!r}", field="task", value=task,
+                    fix=f"pass the handle returned by submit_quantum_task; ids resolve for the last "
+                    f"{self.memory} tasks",
+                )
+            return found
+        if isinstance(task, QuantumTask):
+            return self.resolve(task.task_id)
+        return task
+
+    def in_flight(self) -> int:
+        with self._lock:
+            return len(self._in_flight)
