@@ -93,6 +93,9 @@ DRIVER = textwrap.dedent('''
     from qtau.plugins import PluginHost
     from ray_nodes_helpers import node_recording_bell, recorded_nodes
 
+    if os.environ.get("LATE_TOKEN"):  # a notebook: Ray imported first, token settings made afterwards
+        import ray
+        os.environ.update(RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=os.environ.pop("LATE_TOKEN"))
     host = PluginHost(strict=True)
     host.register_module("qiskit", "qtau_qiskit.plugin")
     started = time.monotonic()
@@ -132,6 +135,13 @@ def test_joins_with_token_settings_and_runs_tasks_on_both_nodes(token_cluster):
     assert len(outcome["alive"]) == 2
     assert set(outcome["nodes"]) == set(outcome["alive"]), "tasks ran on both nodes"
     assert token not in outcome["_stdout"] + outcome["_stderr"]
+
+
+def test_token_settings_made_after_importing_ray_are_used(token_cluster):
+    address, token, _ = token_cluster
+    outcome = run_driver(RAY_ADDRESS=address, LATE_TOKEN=token)
+    assert outcome.get("error") is None, outcome
+    assert outcome["shots"] == [50] * 10
 
 
 def test_without_token_settings_the_error_names_the_variables_within_seconds(token_cluster):
