@@ -11,6 +11,7 @@ they appear (`refresh`) and used once they pass; nodes that leave drop out of th
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -38,6 +39,8 @@ class NodePlacement:
         self._last_refresh = 0.0
         self._selector: dict[str, str] | None = None
         self._settled = False
+        # Threads may submit at once; one of them checks while the others wait for its answer.
+        self._lock = threading.RLock()
 
     # -- checks ----------------------------------------------------------------------------------
 
@@ -59,8 +62,9 @@ class NodePlacement:
             self._pending[node_id] = (ref, address, time.monotonic())
 
     def start(self) -> None:
-        self._launch(self._alive())
-        self._last_refresh = time.monotonic()
+        with self._lock:
+            self._launch(self._alive())
+            self._last_refresh = time.monotonic()
 
     def _harvest(self, wait_s: float) -> None:
         """Record the checks that have answered (waiting up to `wait_s` for them)."""
@@ -99,53 +103,55 @@ class NodePlacement:
     def settle(self, timeout: float | None = None) -> None:
         """Wait for the pilot check: raises if a node died meanwhile or no node has every plugin.
         Once settled it returns at once; nodes that join later are checked by `refresh`."""
-        if self._settled:
-            return
-        limit = self.answer_timeout_s if timeout is None else timeout
-        deadline = time.monotonic() + limit
-        while self._pending:
-            self._harvest(min(0.5, max(deadline - time.monotonic(), 0.0)))
-            if not self._pending:
-                break
-            alive = self._alive()
-            for node_id, (_, address, _) in list(self._pending.items()):
-                if node_id not in alive:
-                    del self._pending[node_id]
-                    self._node_lost(node_id, address, None)
-            if time.monotonic() >= deadline and self._pending:
-                slow = ", ".join(address for _, address, _ in self._pending.values())
-                if self.passed:
-                    log.warning("Ray nodes %s did not answer QTAU's plugin check yet; tasks go to the others", slow)
+        with self._lock:
+            if self._settled:
+                return
+            limit = self.answer_timeout_s if timeout is None else timeout
+            deadline = time.monotonic() + limit
+            while self._pending:
+                self._harvest(min(0.5, max(deadline - time.monotonic(), 0.0)))
+                if not self._pending:
                     break
-                raise BackendUnavailableError(
-                    f"no Ray node answered QTAU's plugin check within {limit:g} s: {slow}",
-                    field="ray node", value=slow,
-                    fix="check the cluster with `ray status` (are nodes overloaded or dying?), then try again",
-                )
-        self._settled = True
-        if self.lacking and self.passed:
-            log.warning("QTAU plugins are missing on %d of %d Ray nodes; tasks run only on the others:\n  %s",
-                        len(self.lacking), len(self.lacking) + len(self.passed), "\n  ".join(self.report()))
-        if not self.passed:
-            raise self.no_node_error()
+                alive = self._alive()
+                for node_id, (_, address, _) in list(self._pending.items()):
+                    if node_id not in alive:
+                        del self._pending[node_id]
+                        self._node_lost(node_id, address, None)
+                if time.monotonic() >= deadline and self._pending:
+                    slow = ", ".join(address for _, address, _ in self._pending.values())
+                    if self.passed:
+                        log.warning("Ray nodes %s did not answer QTAU's plugin check yet; tasks go to the others", slow)
+                        break
+                    raise BackendUnavailableError(
+                        f"no Ray node answered QTAU's plugin check within {limit:g} s: {slow}",
+                        field="ray node", value=slow,
+                        fix="check the cluster with `ray status` (are nodes overloaded or dying?), then try again",
+                    )
+            self._settled = True
+            if self.lacking and self.passed:
+                log.warning("QTAU plugins are missing on %d of %d Ray nodes; tasks run only on the others:\n  %s",
+                            len(self.lacking), len(self.lacking) + len(self.passed), "\n  ".join(self.report()))
+            if not self.passed:
+                raise self.no_node_error()
 
     def refresh(self, force: bool = False) -> None:
         """Check nodes that joined since the last look; forget nodes that left (throttled)."""
         now = time.monotonic()
         if not force and now - self._last_refresh < self.refresh_s:
             return
-        self._last_refresh = now
-        self._harvest(0)
-        alive = self._alive()
-        for node_id in list(self.passed):
-            if node_id not in alive:
-                address = self.passed.pop(node_id)
-                self._node_lost(node_id, address, None)
-                self._selector = None
-        for node_id in list(self._pending):
-            if node_id not in alive:
-                del self._pending[node_id]
-        self._launch(alive)
+        with self._lock:
+            self._last_refresh = now
+            self._harvest(0)
+            alive = self._alive()
+            for node_id in list(self.passed):
+                if node_id not in alive:
+                    address = self.passed.pop(node_id)
+                    self._node_lost(node_id, address, None)
+                    self._selector = None
+            for node_id in list(self._pending):
+                if node_id not in alive:
+                    del self._pending[node_id]
+            self._launch(alive)
 
     # -- answers ---------------------------------------------------------------------------------
 
@@ -172,12 +178,13 @@ class NodePlacement:
     def selector(self) -> dict[str, str]:
         """Ray `label_selector` naming the nodes that passed the check. With none left but new
         nodes being checked, waits for their answers rather than failing."""
-        deadline = time.monotonic() + self.answer_timeout_s
-        while not self.passed and self._pending and time.monotonic() < deadline:
-            self.refresh(force=True)
-            self._harvest(0.5)
-        if not self.passed:
-            raise self.no_node_error()
-        if self._selector is None:
-            self._selector = {NODE_ID_LABEL: f"in({','.join(sorted(self.passed))})"}
-        return self._selector
+        with self._lock:
+            deadline = time.monotonic() + self.answer_timeout_s
+            while not self.passed and self._pending and time.monotonic() < deadline:
+                self.refresh(force=True)
+                self._harvest(0.5)
+            if not self.passed:
+                raise self.no_node_error()
+            if self._selector is None:
+                self._selector = {NODE_ID_LABEL: f"in({','.join(sorted(self.passed))})"}
+            return self._selector
