@@ -38,7 +38,7 @@ def test_a_burst_spreads_evenly_over_equal_resources(plugins):
         tasks = [QuantumTask(circuit=bell(), shots=20) for _ in range(40)]
         results = pcs.get_results(pcs.submit_quantum_tasks(tasks), timeout=60)
         assert where(results) == {f"scripted:q{i}": 10 for i in range(4)}
-        assert all(set(r.counts) <= {"00", "11"} for r in results)
+        assert all(set(r.counts) <= {"00", "11"} for r in results), [(r.resource_id, r.counts, r.conversion_path) for r in results if set(r.counts) - {"00", "11"}]
         assert set(wait_idle(pcs).values()) == {0}
 
 

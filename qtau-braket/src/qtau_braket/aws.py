@@ -1,9 +1,9 @@
 """Braket devices on AWS (QPUs and on-demand simulators) as a RemoteExecutor.
 
 `submit` checks the device is online and inside an availability window, then creates the tasks
-in one call: a single task through `AwsQuantumTask.create`, a batch through
-`AwsQuantumTaskBatch` (the machinery of `AwsDevice.run_batch`, used directly with this plugin's
-session because `run_batch` copies the session and would drop a custom endpoint). It returns a
+(in parallel for a batch) through `AwsQuantumTask.create` with this plugin's session, each with a
+clientToken derived from its task id and attempt number (`create_idempotently`), so a create sent
+again after a timeout or a crash never makes a second paid task. It returns a
 JSON job reference holding the task ARNs, so core's tracker (and a journal) can poll, fetch,
 cancel and re-attach them. No call here waits for a queue: the SDK's `result()`, which drives an
 asyncio loop, is never used.
@@ -11,7 +11,7 @@ asyncio loop, is never used.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from qtau.errors import (
@@ -33,7 +33,7 @@ STATES = {"CREATED": "queued", "QUEUED": "queued", "RUNNING": "running", "COMPLE
 #: How a batch's state reads from its tasks' states: the first that any task is in.
 PRECEDENCE = ("lost", "failed", "cancelled", "running", "queued", "done")
 RESULTS_FILE = "results.json"
-MAX_BATCH = 100
+STATUS_MAX_AGE_S = 1.0
 
 
 def check_available(dev: Any, resource_id: str) -> None:
@@ -77,7 +77,7 @@ class AwsDeviceExecutor(RemoteExecutor):
             try:
                 bucket = self.session.default_bucket()
             except Exception as err:
-                raise sessions.classify(err, "finding the default Braket results bucket", self.settings) from err
+                raise sessions.classify(err, "finding the default Braket results bucket", self.settings) from None
         return bucket, self.settings.prefix
 
     def _check(self, job: CircuitJob) -> None:
@@ -96,34 +96,16 @@ class AwsDeviceExecutor(RemoteExecutor):
         return self.settings.poll_interval_s
 
     def submit(self, jobs: Sequence[CircuitJob]) -> dict[str, Any]:
-        from braket.aws import AwsQuantumTask, AwsQuantumTaskBatch
-
         from qtau_braket.outcomes import explicit_measurement
 
         for job in jobs:
             self._check(job)
-        check_available(sessions.device(self.ref, self.settings, max_age=0.0), self.resource.id)
-        folder = self.destination()
+        # Device status read at most once a second: a burst of submissions costs one GetDevice, and
+        # CreateQuantumTask itself refuses an offline device.
+        check_available(sessions.device(self.ref, self.settings, max_age=STATUS_MAX_AGE_S), self.resource.id)
         circuits = [job.circuit for job in jobs]
-        arns: list[str] = []
-        try:
-            if len(jobs) == 1:
-                task = AwsQuantumTask.create(self.session, self.ref.arn, circuits[0], folder, jobs[0].shots, quiet=True)
-                arns.append(task.id)
-            else:
-                # max_parallel = batch size: the SDK's creators then never wait for earlier tasks to end.
-                for start in range(0, len(jobs), MAX_BATCH):
-                    chunk = jobs[start:start + MAX_BATCH]
-                    batch = AwsQuantumTaskBatch(
-                        self.session, self.ref.arn, circuits[start:start + MAX_BATCH], folder,
-                        [job.shots for job in chunk], max_parallel=len(chunk), max_workers=len(chunk),
-                        poll_interval_seconds=self.settings.poll_interval_s, quiet=True,
-                    )
-                    arns.extend(task.id for task in batch.tasks)
-        except Exception as err:
-            if arns:
-                self._cancel_all(arns)
-            raise sessions.classify(err, f"creating tasks on {self.ref.arn}", self.settings) from None
+        arns = create_idempotently(self.session, self.ref.arn, jobs, self.destination(), self._cancel_all,
+                                   lambda err: sessions.classify(err, f"creating tasks on {self.ref.arn}", self.settings))
         return {"arns": arns, "explicit": [explicit_measurement(c) for c in circuits],
                 "widths": [job.width for job in jobs]}
 
@@ -203,6 +185,25 @@ class AwsDeviceExecutor(RemoteExecutor):
                 value=refused[0], fix="cancel them in the Braket console; they may still run and bill",
             )
         return True
+
+
+def create_idempotently(session: Any, device_arn: str, jobs: Sequence[CircuitJob], folder: tuple[str, str],
+                        cancel: Callable[[Sequence[str]], Any], classify: Callable[[BaseException], QtauError],
+                        ) -> list[str]:
+    """Create one Braket task per job, each with the clientToken of its task id and attempt number
+    (`qtau_braket.idempotency`): sending the same try again never makes a second paid task. When a
+    batch fails part way, the tasks it made are cancelled and the error is raised as a QtauError
+    (not chained: botocore's exception text can carry the access key id)."""
+    from qtau_braket.idempotency import create_tasks
+
+    items = [(job.circuit, job.shots, job.task_id, job.attempt) for job in jobs]
+    created: list[str] = []
+    try:
+        return [arn for arn, _ in create_tasks(session, device_arn, items, folder, created)]
+    except Exception as err:
+        if created:
+            cancel(created)
+        raise classify(err) from None
 
 
 def create_executor(resource: Resource, config: Mapping[str, Any]) -> AwsDeviceExecutor:

@@ -97,7 +97,7 @@ def status(resource: Resource, config: Mapping[str, Any]) -> ResourceStatus:
     try:
         normal, priority = _queue(dev)
     except Exception as err:
-        raise sessions.classify(err, f"reading the queue of {ref.arn}", settings) from err
+        raise sessions.classify(err, f"reading the queue of {ref.arn}", settings) from None
     per = float(config.get("seconds_per_queued_task", SECONDS_PER_QUEUED_TASK[resource.kind]))
     return ResourceStatus(
         resource.id, online=True, queue_depth=normal + priority, estimated_wait_s=(normal + priority) * per,

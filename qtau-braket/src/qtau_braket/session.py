@@ -99,11 +99,11 @@ def _boto_session(settings: AwsSettings):
         raise ConfigurationError(
             f"cannot open an AWS session: {type(err).__name__}: {err}", field="aws_profile",
             value=settings.profile, fix="name a profile from ~/.aws/config, or leave aws_profile out",
-        ) from err
+        ) from None
     try:
         credentials = session.get_credentials()
     except Exception as err:
-        raise classify(err, "looking up AWS credentials", settings) from err
+        raise classify(err, "looking up AWS credentials", settings) from None
     if credentials is None:
         from botocore.exceptions import NoCredentialsError
 
@@ -122,7 +122,7 @@ def aws_session(settings: AwsSettings):
 
     boto = _boto_session(settings)
     config = Config(connect_timeout=settings.connect_timeout_s, read_timeout=settings.read_timeout_s,
-                    retries={"max_attempts": settings.max_retries + 1, "mode": "standard"})
+                    retries={"total_max_attempts": settings.max_retries + 1, "mode": "standard"})
     braket_client = boto.client("braket", region_name=settings.region, endpoint_url=settings.endpoint, config=config)
 
     class QtauAwsSession(AwsSession):
@@ -166,9 +166,9 @@ def device(ref: DeviceRef, settings: AwsSettings, max_age: float = DEVICE_TTL_S)
         raise ConfigurationError(
             f"Braket has no device {ref.arn} in {settings.region}: {err}", field="braket_device_arn",
             value=ref.arn, fix="check the ARN in the Braket console; QPUs live in the region of their ARN",
-        ) from err
+        ) from None
     except Exception as err:
-        raise classify(err, f"reading device {ref.arn}", settings) from err
+        raise classify(err, f"reading device {ref.arn}", settings) from None
     with _lock:
         _devices[key] = (time.monotonic(), found)
     return found

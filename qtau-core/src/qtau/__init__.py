@@ -15,9 +15,11 @@ from qtau.backend import Backend
 from qtau.errors import (
     AuthenticationError,
     BackendUnavailableError,
+    BudgetExceededError,
     CancelRefusedError,
     CircuitConversionError,
     ConfigurationError,
+    CurrencyError,
     ExecutionError,
     InvalidTaskError,
     JobLostError,
@@ -42,6 +44,7 @@ from qtau.types import (
     Resource,
     ResourceStatus,
     Result,
+    ResultPart,
     Timings,
 )
 
@@ -57,10 +60,12 @@ _LAZY = {
     "QDreamer": "qtau.dreamer",
     "PluginHost": "qtau.plugins",
     "TaskFailure": "qtau.payloads",
+    "Quote": "qtau.dreamer.quote",
 }
 
 if TYPE_CHECKING:
     from qtau.dreamer import QDreamer
+    from qtau.dreamer.quote import Quote
     from qtau.engines import ExecutionEngine
     from qtau.payloads import TaskFailure
     from qtau.plugins import PluginHost
@@ -77,11 +82,12 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
-    "Attempt", "AuthenticationError", "Backend", "JobState", "RemoteExecutor", "BackendUnavailableError", "CircuitConversionError",
-    "CircuitJob", "CircuitSummary", "ConfigurationError", "Converter", "CostEstimate",
+    "Attempt", "AuthenticationError", "Backend", "JobState", "RemoteExecutor", "BackendUnavailableError",
+    "BudgetExceededError", "CircuitConversionError",
+    "CircuitJob", "CircuitSummary", "ConfigurationError", "Converter", "CostEstimate", "CurrencyError",
     "ExecutionEngine", "ExecutionError", "Executor", "ExecutorInfo", "InvalidTaskError",
     "LocalExecutor", "NoSuitableResourceError", "NoiseProfile", "Outcome", "PilotCompute",
-    "PilotComputeService", "PluginError", "PluginHost", "QDreamer", "QtauError", "QuantumTask",
-    "Resource", "ResourceStatus", "Result", "Secret", "TaskCancelledError", "TaskFailure",
+    "PilotComputeService", "PluginError", "PluginHost", "QDreamer", "QtauError", "QuantumTask", "Quote",
+    "Resource", "ResourceStatus", "Result", "ResultPart", "Secret", "TaskCancelledError", "TaskFailure",
     "TaskTimeoutError", "Timings", "UnknownExecutorError", "hookimpl", "CancelRefusedError", "JobLostError",
 ]

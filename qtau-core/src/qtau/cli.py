@@ -1,4 +1,4 @@
-"""The `qtau` command: `demo`, `plugins`, `resources`, `doctor`.
+"""The `qtau` command: `demo`, `plugins`, `resources`, `doctor`, `jobs`, `quote`.
 
 Built on argparse because qtau-core promises to depend on pluggy and attrs only.
 """
@@ -6,6 +6,7 @@ Built on argparse because qtau-core promises to depend on pluggy and attrs only.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from collections.abc import Sequence
@@ -70,6 +71,16 @@ def cmd_doctor(host: PluginHost, _: argparse.Namespace) -> int:
     for problem in missing_plugins(host.spec()):
         print(f"cannot import {problem}")
         status = 1
+    from qtau.dreamer.prices import stale_tables
+
+    tables = []
+    for provider, backend in sorted(host.backends().items()):
+        try:
+            tables.extend(backend.price_tables())
+        except Exception as err:  # one plugin's broken table never hides the others
+            print(f"warning: {provider} could not list its price tables: {type(err).__name__}: {err}")
+    for warning in stale_tables(tables):
+        print(f"warning: {warning}")
     try:
         import ray  # noqa: F401
 
@@ -82,7 +93,9 @@ def cmd_doctor(host: PluginHost, _: argparse.Namespace) -> int:
 def cmd_demo(host: PluginHost, args: argparse.Namespace) -> int:
     from qtau.service import PilotComputeService
     from qtau.types import QuantumTask
+    from qtau.validation import finite_number
 
+    finite_number(args.burst, "--burst", low=0, integer=True, fix="pass --burst 12, or --burst 0 for no burst")
     started = time.perf_counter()
     executors = args.executor or [e for e in DEMO_EXECUTORS if _served(host, e)]
     if not executors:
@@ -112,12 +125,54 @@ def cmd_demo(host: PluginHost, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_jobs(_: PluginHost | None, args: argparse.Namespace) -> int:
+    """List the journal of a working directory (read-only: works beside the service using it)."""
+    from datetime import datetime
+
+    from qtau.journal import Journal
+
+    with Journal.open(args.dir, readonly=True) as journal:
+        records = journal.tasks(state=args.state, limit=args.limit)
+        spend = journal.spend()
+    rows = [("task", "state", "handed out", "attempts", "last resource", "job", "cost", "submitted")]
+    for task in records:
+        last = task.last_attempt
+        job = "-" if last is None or last.job_ref is None else json.dumps(last.job_ref)[:60]
+        cost = sum(a.cost or 0.0 for a in task.attempts)
+        currency = next((a.currency for a in task.attempts if a.currency), "")
+        rows.append((task.task_id, task.state, "yes" if task.handed_out else "no", str(len(task.attempts)),
+                     last.resource_id if last else "-", job, f"{cost:g} {currency}".strip() if cost else "-",
+                     datetime.fromtimestamp(task.submitted_at).isoformat(timespec="seconds")))
+    print(_table(rows) if len(rows) > 1 else f"no tasks in the journal of {args.dir}")
+    if spend:
+        print("spent: " + ", ".join(f"{amount:g} {currency}" for currency, amount in sorted(spend.items())))
+    return 0
+
+
+def cmd_quote(host: PluginHost, args: argparse.Namespace) -> int:
+    from qtau.dreamer.quote import quote_file
+
+    quote = quote_file(args.file, args.executor or [], shots=args.shots, mode=args.mode, split=args.split, host=host)
+    print(json.dumps(quote.to_dict(), indent=2, default=str) if args.json else quote)
+    return 0
+
+
 def _served(host: PluginHost, executor: str) -> bool:
     try:
         host.find_executor(executor)
     except QtauError:
         return False
     return True
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive whole number, not {text!r}")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -135,6 +190,19 @@ def build_parser() -> argparse.ArgumentParser:
     res.add_argument("executor", nargs="*", help="executors to list (default: every non-prefixed one)")
     res.set_defaults(run=cmd_resources)
     sub.add_parser("doctor", help="check plugins import and engines are available").set_defaults(run=cmd_doctor)
+    jobs = sub.add_parser("jobs", help="tasks, attempts and spend recorded in a working directory's journal")
+    jobs.add_argument("--dir", default=".", help="the service's working_directory (default: here)")
+    jobs.add_argument("--state", choices=("submitted", "running", "done", "failed", "cancelled"))
+    jobs.add_argument("--limit", type=_positive_int, help="show at most this many tasks, oldest first")
+    jobs.set_defaults(run=cmd_jobs, needs_plugins=False)
+    quote = sub.add_parser("quote", help="price, wait and fidelity of an OpenQASM file on each resource (submits nothing)")
+    quote.add_argument("file", help="OpenQASM 2 or 3 file")
+    quote.add_argument("--executor", action="append", required=True, help="executor to quote on (repeatable)")
+    quote.add_argument("--shots", type=int, default=1000)
+    quote.add_argument("--mode", default="balanced", help="QDREAMER optimization mode")
+    quote.add_argument("--split", action="store_true", help="quote the task split over interchangeable resources")
+    quote.add_argument("--json", action="store_true", help="print the quote as JSON")
+    quote.set_defaults(run=cmd_quote)
     return parser
 
 
@@ -143,7 +211,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from qtau.plugins import default_host
 
     try:
-        return args.run(default_host(), args)
+        return args.run(default_host() if getattr(args, "needs_plugins", True) else None, args)
     except QtauError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -48,6 +48,10 @@ class ConfigurationError(QtauError):
     """A pilot description, QDREAMER configuration or environment variable is invalid."""
 
 
+class InvalidArgumentError(ConfigurationError):
+    """An argument of a QTAU call is invalid: a wait's timeout, a worker count, a chunk count."""
+
+
 class UnknownExecutorError(ConfigurationError):
     """No installed plugin serves the executor named in a pilot description."""
 
@@ -102,8 +106,37 @@ class TaskTimeoutError(QtauError):
     """A task or a wait did not finish within its timeout."""
 
 
+class CircuitFunctionTimeoutError(TaskTimeoutError, InvalidTaskError):
+    """A task's circuit function did not return within the task's timeout. The task ends here:
+    the function is the task's own input, so trying another resource would hang again."""
+
+
 class TaskCancelledError(QtauError):
     """A task was cancelled before it produced a result."""
+
+
+class JournalError(QtauError):
+    """A service's journal cannot be used. `path` names the file; nothing in it is deleted."""
+
+    def __init__(self, message: str, *, path: str, **kwargs: Any) -> None:
+        self.path = path
+        super().__init__(message, **kwargs)
+
+
+class JournalCorruptError(JournalError):
+    """The journal file is not a readable QTAU journal (damaged, or not SQLite at all)."""
+
+
+class JournalLockedError(JournalError):
+    """Another live service holds the journal. `pid` is its process id when known."""
+
+    def __init__(self, message: str, *, path: str, pid: int | None = None, **kwargs: Any) -> None:
+        self.pid = pid
+        super().__init__(message, path=path, **kwargs)
+
+
+class JournalVersionError(JournalError):
+    """The journal was written by a newer QTAU whose schema this version cannot read."""
 
 
 class JobLostError(BackendUnavailableError):
@@ -114,15 +147,48 @@ class CancelRefusedError(QtauError):
     """A provider refused to cancel a job (it may still run and bill). `job` names it."""
 
 
+class CurrencyError(ConfigurationError):
+    """A currency code is unknown, or prices in two currencies would be added without a rate."""
+
+
+class BudgetExceededError(QtauError):
+    """A task's price does not fit the money left in a budget; nothing was submitted.
+
+    `budget` names which one (`service` or `pilot <name>`); `limit`, `spent`, `reserved` and
+    `price` are amounts in `currency`.
+    """
+
+    def __init__(self, message: str, *, budget: str, limit: float, spent: float, reserved: float,
+                 price: float, currency: str, **kwargs: Any) -> None:
+        self.budget = budget
+        self.limit = limit
+        self.spent = spent
+        self.reserved = reserved
+        self.price = price
+        self.currency = currency
+        detail = (f"{message} ({budget} budget {limit:.6g} {currency}: spent {spent:.6g}, "
+                  f"reserved {reserved:.6g}, left {max(limit - spent - reserved, 0.0):.6g}; "
+                  f"task price {price:.6g} {currency})")
+        super().__init__(detail, **kwargs)
+
+
 __all__ = [
     "AuthenticationError",
     "BackendUnavailableError",
+    "BudgetExceededError",
     "CircuitConversionError",
+    "CircuitFunctionTimeoutError",
     "ConfigurationError",
+    "CurrencyError",
     "ExecutionError",
+    "InvalidArgumentError",
     "InvalidTaskError",
     "JobLostError",
     "CancelRefusedError",
+    "JournalCorruptError",
+    "JournalError",
+    "JournalLockedError",
+    "JournalVersionError",
     "NoSuitableResourceError",
     "PluginError",
     "QtauError",

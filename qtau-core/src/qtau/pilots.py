@@ -13,6 +13,7 @@ from typing import Any
 
 import attrs
 
+from qtau import validation
 from qtau.errors import ConfigurationError
 from qtau.secrets import secret_or_none
 from qtau.types import Resource
@@ -21,9 +22,11 @@ from qtau.types import Resource
 PILOT_KEYS = frozenset({
     "resource_type", "quantum", "working_directory", "type", "resource", "number_of_nodes",
     "cores_per_node", "gpus_per_node", "queue", "walltime", "project", "name", "dreamer_enabled",
-    "ray_address", "conda_environment", "scheduler_script_commands",
+    "ray_address", "conda_environment", "scheduler_script_commands", "budget", "prices",
 })
 RESOURCE_TYPES = ("quantum",)
+#: `quantum` section keys QTAU itself reads (plugins check their own).
+CORE_QUANTUM_KEYS = ("executor", "noise", "backend_options")
 
 
 def is_secret_key(key: str) -> bool:
@@ -63,6 +66,8 @@ def check_description(desc: Any) -> str:
             value=None if not isinstance(quantum, Mapping) else quantum.get("executor"),
             fix="add 'quantum': {'executor': 'qiskit_local'} (or another installed executor)",
         )
+    validation.reject_misspelled_keys(desc, PILOT_KEYS)
+    validation.reject_misspelled_keys(quantum, CORE_QUANTUM_KEYS, "quantum")
     executor = quantum["executor"]
     if not isinstance(executor, str):
         raise ConfigurationError(

@@ -1,8 +1,7 @@
 """The handles of submitted tasks, and the one path by which their completion reaches QDREAMER.
 
-A task id resolves to its handle until its result is collected, for at most the most recent
-`memory` tasks: a held handle pins its result (in Ray's object store too), so the registry lets go
-of it once the result has been handed out. Completion is settled once per task: the engine's
+A task id resolves to its handle for the most recent `memory` tasks (holding every handle would
+pin every result, in Ray's object store too). Completion is settled once per task: the engine's
 done-callback frees the task's in-flight slot, and the first time its outcome is seen (in the
 callback on LOCAL; when results are fetched on RAY, whose callbacks carry no value) QDREAMER
 learns from its attempts.
@@ -37,11 +36,15 @@ def task_id_of(outcome: Any) -> str | None:
 class TaskRegistry:
     """Handles by task id, and each task's settlement with QDREAMER (exactly once)."""
 
-    def __init__(self, engine: Any, dreamer: Callable[[], Any], memory: int = 10_000) -> None:
+    def __init__(self, engine: Any, dreamer: Callable[[], Any], memory: int = 10_000,
+                 on_settled: Callable[[str, Any], None] | None = None) -> None:
         self.engine = engine
         self.dreamer = dreamer
         self.memory = memory
+        #: Called once per task with its outcome (the service's journal records it).
+        self.on_settled = on_settled
         self._handles: OrderedDict[str, Any] = OrderedDict()
+        self._ids: OrderedDict[Any, str] = OrderedDict()
         #: ids of tasks whose result was collected (their handles let go), to say so when asked again
         self._collected: OrderedDict[str, None] = OrderedDict()
         #: task id -> resource id, for tasks whose in-flight slot is still held
@@ -50,11 +53,17 @@ class TaskRegistry:
         self._unlearned: OrderedDict[str, None] = OrderedDict()
         self._lock = threading.Lock()
 
-    def track(self, handle: Any, task_id: str, resource_id: str) -> None:
+    def track(self, handle: Any, task_id: str, resource_id: str,
+              also: Callable[[Any], None] | None = None) -> None:
+        """Remember `handle`; when it completes, settle the task and call `also(future)` (budget
+        settlement): one callback per handle, as Ray's engine watches each handle once."""
         with self._lock:
             self._handles[task_id] = handle
             if len(self._handles) > self.memory:
                 self._handles.popitem(last=False)
+            self._ids[handle] = task_id
+            if len(self._ids) > self.memory:
+                self._ids.popitem(last=False)
             self._in_flight[task_id] = resource_id
             self._unlearned[task_id] = None
             if len(self._unlearned) > self.memory:
@@ -68,6 +77,8 @@ class TaskRegistry:
                 except BaseException as err:
                     value = err
             self.settle(task_id, value)
+            if also is not None:
+                also(future)
 
         self.engine.on_done(handle, done)
 
@@ -84,13 +95,29 @@ class TaskRegistry:
             dreamer.task_finished(rid)
         if learn:
             dreamer.record_failures(attempts_of(outcome))
+            if self.on_settled is not None:
+                self.on_settled(task_id, outcome)
+
+    def remember(self, handle: Any, task_id: str) -> None:
+        """Track a handle that holds no in-flight slot (a recovered task) for id lookups."""
+        with self._lock:
+            self._handles[task_id] = handle
+            self._ids[handle] = task_id
+
+    def task_id(self, handle: Any) -> str | None:
+        """The task id of a handle this registry tracks (recent tasks only)."""
+        with self._lock:
+            return self._ids.get(handle)
 
     def release(self, task_id: str | None) -> None:
-        """Let go of a task's handle once its result has been collected."""
+        """Let go of a task's handle once its result has been collected: a held handle pins its
+        result (in Ray's object store too), so memory would grow with every task ever run."""
         if task_id is None:
             return
         with self._lock:
-            if self._handles.pop(task_id, None) is not None:
+            handle = self._handles.pop(task_id, None)
+            if handle is not None:
+                self._ids.pop(handle, None)
                 self._collected[task_id] = None
                 if len(self._collected) > self.memory:
                     self._collected.popitem(last=False)
@@ -115,6 +142,10 @@ class TaskRegistry:
             return found
         if isinstance(task, QuantumTask):
             return self.resolve(task.task_id)
+        if not self.engine.owns(task):
+            from qtau import validation
+
+            raise validation.foreign_handle(task, "this call")
         return task
 
     def in_flight(self) -> int:

@@ -2,12 +2,15 @@
 
 A `Secret` wraps the value; its repr is a fixed mask. Every secret created in this process is also
 remembered (by value, in memory only) so `redact()` can scrub it from any text QTAU emits, such as
-an SDK's exception message that echoes the token back.
+an SDK's exception message that echoes the token back; credential-shaped strings (AWS access key
+ids, security tokens, Authorization headers, bearer tokens) are scrubbed even when QTAU never held
+them. Importing this module redacts the log records of QTAU and of the SDKs it drives.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import threading
 
 MASK = "***"
@@ -53,15 +56,32 @@ class Secret:
         return (Secret, (self._value,))
 
 
+#: Credential-shaped text that is redacted even when QTAU never saw the value: SDKs echo the
+#: caller's identity in errors and DEBUG logs (botocore prints request headers, an AWS ClientError
+#: can quote the access key id, IBM's IAM exchange carries the API key and a bearer token).
+CREDENTIAL_PATTERNS: tuple[tuple[re.Pattern, str], ...] = (
+    # AWS access key ids: long-term (AKIA), temporary (ASIA) and the other IAM unique-id prefixes.
+    (re.compile(r"\b(?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AIPA|ANPA|ANVA|APKA|AROA|ASCA)[A-Z0-9]{16}\b"), MASK),
+    # Header or query values: X-Amz-Security-Token, Authorization, X-Amz-Signature, apikey, tokens.
+    (re.compile(
+        r"(?i)((?:x-amz-security-token|x-amz-signature|signature|authorization|apikey|api_key|"
+        r"aws_secret_access_key|aws_session_token|refresh_token|access_token)"
+        r"['\"]?\s*[:=]\s*(?-i:b)?['\"]?)(?!\*\*\*)[^'\"&\s,;}]+(?:[ ][^'\"&\s,;}]+)*"
+    ), r"\1" + MASK),
+    (re.compile(r"(?i)\b(bearer\s+)[A-Za-z0-9._~+/=-]{8,}"), r"\1" + MASK),
+)
+
+
 def redact(text: str) -> str:
-    """Replace every known secret value in `text` with the mask."""
-    if not _known:
-        return text
-    with _lock:
-        values = sorted(_known, key=len, reverse=True)
-    for value in values:
-        if value in text:
-            text = text.replace(value, MASK)
+    """Replace every known secret value and every credential-shaped string in `text` with the mask."""
+    if _known:
+        with _lock:
+            values = sorted(_known, key=len, reverse=True)
+        for value in values:
+            if value in text:
+                text = text.replace(value, MASK)
+    for pattern, replacement in CREDENTIAL_PATTERNS:
+        text = pattern.sub(replacement, text)
     return text
 
 
@@ -75,10 +95,65 @@ def secret_or_none(value: object) -> Secret | None:
 
 
 class RedactingFilter(logging.Filter):
-    """Logging filter that scrubs known secrets from every record passing through the `qtau` logger."""
+    """Logging filter that scrubs secrets from every record passing through the logger it is on."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if _known:
-            record.msg = redact(record.getMessage())
-            record.args = None
+        redact_record(record)
         return True
+
+
+#: Loggers whose records are redacted wherever they go (any handler, any level): QTAU's own and
+#: those of the SDKs QTAU drives, which log credentials at DEBUG.
+REDACTED_LOGGERS = ("qtau", "botocore", "boto3", "s3transfer", "urllib3", "requests", "braket",
+                    "ibm_cloud_sdk_core", "qiskit_ibm_runtime", "pennylane", "werkzeug")
+
+
+def redact_record(record: logging.LogRecord) -> None:
+    """Scrub a record's formatted message and traceback in place."""
+    message = record.getMessage()
+    clean = redact(message)
+    if clean != message or record.args:
+        record.msg, record.args = clean, None
+    if record.exc_info and not record.exc_text:
+        record.exc_text = logging.Formatter().formatException(record.exc_info)
+    if record.exc_text:
+        record.exc_text = redact(record.exc_text)
+    if record.stack_info:
+        record.stack_info = redact(record.stack_info)
+
+
+def _covered(name: str) -> bool:
+    return any(name == root or name.startswith(root + ".") for root in REDACTED_LOGGERS)
+
+
+_installed = False
+
+
+def install_log_redaction() -> None:
+    """Redact every record of `REDACTED_LOGGERS` (and their children) as it is created.
+
+    A filter on a logger does not see its children's records (botocore logs through
+    `botocore.endpoint`, `botocore.auth`...), and handlers come and go, so the hook is the
+    process's log record factory, chained to whatever factory was installed before. It costs
+    nothing for records that are not emitted: loggers build records only for enabled levels.
+    """
+    global _installed
+    with _lock:
+        if _installed:
+            return
+        previous = logging.getLogRecordFactory()
+
+        def factory(*args, **kwargs) -> logging.LogRecord:
+            record = previous(*args, **kwargs)
+            if _covered(record.name):
+                try:
+                    redact_record(record)
+                except Exception:  # a record that cannot format stays as it was, as logging would
+                    pass
+            return record
+
+        logging.setLogRecordFactory(factory)
+        _installed = True
+
+
+install_log_redaction()

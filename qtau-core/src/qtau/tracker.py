@@ -27,6 +27,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from qtau import journaling
 from qtau.backoff import intervals, job_error
 from qtau.errors import CancelRefusedError, ExecutionError, PluginError, QtauError, TaskTimeoutError
 from qtau.executor import JobState, RemoteExecutor, check_job_ref, job_state
@@ -46,7 +47,8 @@ from qtau.worker import (
 
 #: Consecutive failed polls of one job before its task gives up on it (transient errors retry).
 MAX_POLL_ERRORS = 3
-IO_THREADS = 8
+#: Threads for blocking provider calls (HTTP): shared by every job, never one per job.
+IO_THREADS = 32
 #: Jobs per poll call when many are due at once.
 POLL_CHUNK = 50
 
@@ -221,9 +223,15 @@ class Tracker:
         started = time.time()
         failed: list[tuple[int, Any]] = []
         jobs, paths, slots = [], [], []
+        attach = members[0].attach if len(members) == 1 else None
         for i, member in enumerate(members):
+            if attach is not None:  # recovery: the job exists at the provider; nothing to prepare
+                jobs.append(None)
+                paths.append(())
+                slots.append(i)
+                continue
             try:
-                job, path = await self.io(prepare, member.task, placement.resource, circuits, len(member.attempts) + 1)
+                job, path = await self.io(prepare, member.task, placement.resource, circuits, member.next_attempt)
             except QtauError as err:
                 failed.append((i, TaskFailure(member.task.task_id, err)))
                 continue
@@ -243,9 +251,20 @@ class Tracker:
                     f"{placement.resource.id} is marked remote but its executor is not a RemoteExecutor",
                     plugin=placement.resource.provider, fix="set Resource(remote=True) only for RemoteExecutors",
                 )
-            ref = await self.io(executor.submit, jobs)
-            self.submitted += 1
+            if attach is not None:
+                ref = attach[1]
+            else:
+                for i in slots:
+                    m = members[i]
+                    await self.io(journaling.attempt_starting, m.journal, m.task.task_id, m.next_attempt,
+                                  placement.resource.id, placement.resource.provider)
+                ref = await self.io(executor.submit, jobs)
+                self.submitted += 1
             ref_text = check_job_ref(ref, placement.resource.id)
+            if attach is None:
+                for i in slots:
+                    m = members[i]
+                    await self.io(journaling.attempt_submitted, m.journal, m.task.task_id, m.next_attempt, ref)
             timeouts = [members[i].task.timeout for i in slots if members[i].task.timeout is not None]
             state = await self._wait(executor, ref, max(timeouts) if timeouts else None)
             ended = True

@@ -20,6 +20,7 @@ from typing import Any
 from qtau.circuits import Circuits
 from qtau.errors import (
     CircuitConversionError,
+    CircuitFunctionTimeoutError,
     ExecutionError,
     InvalidTaskError,
     QtauError,
@@ -29,6 +30,7 @@ from qtau.executor import CircuitJob, Executor, LocalExecutor
 from qtau.payloads import BatchPayload, Placement, TaskFailure, TaskPayload
 from qtau.plugins import PluginHost, host_for, mapping_items
 from qtau.secrets import redact
+from qtau.threads import CallTimedOut, call_with_timeout
 from qtau.types import Attempt, Outcome, QuantumTask, Resource, Result, Timings
 
 #: Errors that mean the input is wrong: failing over would fail again, so they end the task.
@@ -78,29 +80,16 @@ atexit.register(close_executors)
 
 
 def within(timeout: float | None, what: str, fn: Callable[[], Any]) -> Any:
-    """`fn()`, or TaskTimeoutError once `timeout` seconds pass (a hung backend or circuit function
-    must not hang the task: it runs in a watchdog thread, which is left to finish on its own)."""
-    if timeout is None:
-        return fn()
-    box: dict[str, Any] = {}
-
-    def target() -> None:
-        try:
-            box["value"] = fn()
-        except BaseException as err:
-            box["error"] = err
-
-    thread = threading.Thread(target=target, name="qtau-attempt", daemon=True)
-    thread.start()
-    thread.join(timeout)
-    if thread.is_alive():
+    """`fn()`, or TaskTimeoutError once `timeout` seconds pass. A hung backend must not hang the
+    task: the call runs on a long-lived thread (`qtau.threads`: threads that ran SDK code never
+    exit, which qiskit 2.6 needs) and is left to finish on its own."""
+    try:
+        return call_with_timeout(fn, timeout)
+    except CallTimedOut:
         raise TaskTimeoutError(
             f"{what} did not finish within {timeout} s", field="timeout", value=timeout,
             fix="raise the task's timeout, or let QDREAMER fail over to another resource",
-        )
-    if "error" in box:
-        raise box["error"]
-    return box["value"]
+        ) from None
 
 
 def resolve_circuit(task: QuantumTask, circuits: Circuits) -> tuple[Any, str]:
@@ -125,7 +114,15 @@ def resolve_circuit(task: QuantumTask, circuits: Circuits) -> tuple[Any, str]:
                     field="circuit", value=name, fix="fix the function so it returns a circuit for these args",
                 ) from err
 
-        circuit = within(task.timeout, f"the circuit function {name}()", call)
+        try:
+            circuit = call_with_timeout(call, task.timeout)
+        except CallTimedOut:
+            # The function is the task's own input: another resource would hang again.
+            raise CircuitFunctionTimeoutError(
+                f"the circuit function {name}() did not return within the task's timeout of {task.timeout} s",
+                field="timeout", value=task.timeout,
+                fix="make the function return sooner, or raise QuantumTask(timeout=...)",
+            ) from None
         if circuit is None:
             raise InvalidTaskError(
                 f"the circuit function {name}() returned None",
@@ -213,7 +210,7 @@ def run_task(payload: TaskPayload) -> Result:
             return hand_over(payload.rest(attempts, i))
         started = time.time()
         try:
-            job, path = prepare(task, placement.resource, circuits, len(attempts) + 1)
+            job, path = prepare(task, placement.resource, circuits, payload.first_attempt + len(attempts))
             outcome = run_jobs(executor_for(host, placement), [job], task.timeout)[0]
         except INPUT_ERRORS:
             raise
@@ -245,7 +242,7 @@ def run_batch(payload: BatchPayload) -> list[Result | TaskFailure]:
     slots: list[int] = []
     for i, member in enumerate(payload.members):
         try:
-            job, path = prepare(member.task, first.resource, circuits, len(member.attempts) + 1)
+            job, path = prepare(member.task, first.resource, circuits, member.next_attempt)
         except QtauError as err:
             out[i] = TaskFailure(member.task.task_id, err)
             continue

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 from qtau.errors import AuthenticationError, BackendUnavailableError, ConfigurationError, QtauError
+from qtau.threads import CallTimedOut, call_with_timeout
 
 from qtau_ibmq.credentials import TOKEN_ENV, Account
 
@@ -120,29 +121,26 @@ def http_client_untouched() -> Iterator[None]:
 def bounded(fn: Callable[[], T], account: Account, what: str, timeout: float | None = None) -> T:
     """Run `fn` (which may do HTTP) within the account's timeout; map failures to QtauErrors."""
     limit = account.timeout if timeout is None else timeout
-    box: dict[str, Any] = {}
 
-    def target() -> None:
-        try:
-            with http_client_untouched():
-                box["value"] = fn()
-        except BaseException as err:  # handed back to the caller's thread
-            box["error"] = err
+    def guarded() -> T:
+        with http_client_untouched():
+            return fn()
 
-    thread = threading.Thread(target=target, name=f"qtau-ibmq {what}", daemon=True)
-    thread.start()
-    thread.join(limit)
-    if thread.is_alive():
+    # A long-lived thread (qtau.threads): a thread that first imports qiskit must never exit.
+    try:
+        return call_with_timeout(guarded, limit)
+    except CallTimedOut:
         raise BackendUnavailableError(
             f"IBM Quantum did not answer within {limit:g} s while {what}",
             field="quantum.connect_timeout", value=limit,
             fix="check the network connection, or raise connect_timeout",
-        )
-    if "error" in box:
-        err = box["error"]
+        ) from None
+    except Exception as err:
         mapped = classify(err, what, account)
-        raise mapped from (None if _echoes(err, account) else err)
-    return box["value"]
+        # Raised outside the handler when the SDK's error echoes the token: no chained context at all.
+        if not _echoes(err, account):
+            raise mapped from err
+    raise mapped from None
 
 
 def _open(account: Account):

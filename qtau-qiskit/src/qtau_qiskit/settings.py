@@ -5,7 +5,13 @@ Config keys (all optional):
 - `method` (or `backend_options.method`): Aer method, e.g. `statevector`, `density_matrix`.
 - `noise`: `{"depolarizing_1q": p, "depolarizing_2q": p, "readout": p}` builds an Aer noise model;
   the same numbers give QDREAMER its noise profile, so ranking needs no Qiskit import.
-- `seed_simulator`: a fixed seed for reproducible counts.
+- `seed_simulator`: a fixed seed (an integer) for reproducible counts.
+- `backend_options`: a mapping of further Aer options.
+
+Every value is checked here, when the pilot is created, not at the first task; a key that looks
+like a misspelling of one of these gets a "did you mean". Each resource declares `max_shots`
+(QDREAMER rejects a task over it, naming `shots`): Aer reserves memory per shot, and 10^12 shots
+end in `std::bad_alloc`.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from qtau import validation
 from qtau.errors import ConfigurationError
 from qtau.noise import noise_profile as noise_profile_from
 from qtau.noise import parse_noise
@@ -25,10 +32,14 @@ BACKENDS = ("aer_simulator", "basic_simulator")
 WIDTH = {"statevector": 30, "automatic": 30, "density_matrix": 15, "stabilizer": 1000, "matrix_product_state": 100}
 BASIC_WIDTH = 24
 FORMATS = ("qiskit",)
+KEYS = ("executor", "backend", "method", "noise", "seed_simulator", "backend_options")
+#: Most shots one task may ask of a local simulator (memory and time grow with shots).
+MAX_SHOTS = 10_000_000
 
 
 def _options(config: Mapping[str, Any]) -> dict[str, Any]:
-    merged = dict(config.get("backend_options") or {})
+    merged = dict(validation.mapping_or_none(config.get("backend_options"), "quantum.backend_options",
+                                             "{'method': 'statevector'}") or {})
     for key in ("method", "noise", "backend", "seed_simulator"):
         if key in config:
             merged[key] = config[key]
@@ -40,7 +51,10 @@ def noise_settings(config: Mapping[str, Any]) -> dict[str, float]:
 
 
 def resources(config: Mapping[str, Any]) -> list[Resource]:
+    validation.reject_misspelled_keys(config, KEYS, "quantum")
     opts = _options(config)
+    validation.reject_misspelled_keys(opts, KEYS, "quantum.backend_options")
+    validation.optional_int(opts.get("seed_simulator"), "quantum.seed_simulator", 42)
     method = str(opts.get("method", "automatic"))
     if method not in AER_METHODS:
         raise ConfigurationError(
@@ -62,7 +76,7 @@ def resources(config: Mapping[str, Any]) -> list[Resource]:
                 id=f"qiskit:aer_simulator{suffix}", provider="qiskit", executor="qiskit_local",
                 kind="simulator", num_qubits=WIDTH[method], circuit_formats=FORMATS,
                 supports_mid_circuit_measurement=True,
-                metadata={"backend": "aer_simulator", "method": method, "noise": noise},
+                metadata={"backend": "aer_simulator", "method": method, "noise": noise, "max_shots": MAX_SHOTS},
             )
         )
     if backend in (None, "basic_simulator") and not noise:
@@ -72,7 +86,8 @@ def resources(config: Mapping[str, Any]) -> list[Resource]:
                 kind="simulator", num_qubits=BASIC_WIDTH, circuit_formats=FORMATS,
                 supports_mid_circuit_measurement=True,
                 # A pure-Python simulator: QDREAMER should prefer Aer and spill over only under load.
-                metadata={"backend": "basic_simulator", "seconds_per_task": 0.005, "seconds_per_shot": 2e-5},
+                metadata={"backend": "basic_simulator", "seconds_per_task": 0.005, "seconds_per_shot": 2e-5,
+                          "max_shots": MAX_SHOTS},
             )
         )
     return offered

@@ -13,7 +13,16 @@ GateModelTaskResult JSON is written to the S3 stub, where the SDK reads it as it
 Requests must be signed with the stub's access key (`stub.access_key`); others get 403
 UnrecognizedClientException, as AWS answers a wrong key. Faults for tests: `set_status(arn,
 "OFFLINE")`, `set_windows(arn, [...])`, `set_queue(arn, normal, priority)`, `fail_next(reason)`,
-`hold = True` (tasks wait QUEUED until cancelled or `release()`). It also serves a tiny AWS Price
+`hold = True` (tasks wait QUEUED until cancelled or `release()`), and
+`lose_create_responses(n, how)`: the next n CreateQuantumTask calls create their task and then
+answer 500 InternalServiceException (`how="error"`) or close the connection unanswered
+(`how="drop"`), so the client retries a create that in truth succeeded.
+
+CreateQuantumTask honours `clientToken` as AWS does: a token the account used before answers
+with the task it made (same ARN, no second task); the same token with a different request is
+refused with 400 ValidationException (what AWS answers then is not documented; refusing is the
+safe reading). `creates` counts every CreateQuantumTask call, answered or not, and
+`tokens` maps each token to its task ARN. It also serves a tiny AWS Price
 List offer file at `stub.price_list_url`. Needs moto[server] (`pip install qtau-braket[test]`).
 """
 
@@ -22,6 +31,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+import socket
 import threading
 import time
 import uuid
@@ -76,6 +86,7 @@ class Task:
     status: str = "CREATED"
     failure: str | None = None
     ended_at: float | None = None
+    client_token: str | None = None
 
 
 class BraketStub:
@@ -94,6 +105,9 @@ class BraketStub:
         self.calls: list[str] = []
         self.price_list: dict[str, Any] = _price_list()
         self._fail_next: list[str] = []
+        self._lost_responses: list[str] = []
+        self.tokens: dict[tuple[str, str], tuple[str, str]] = {}
+        self.creates = 0
         self._lock = threading.RLock()
         self._released = threading.Event()
         self._server: ThreadingHTTPServer | None = None
@@ -106,6 +120,8 @@ class BraketStub:
         self.release()
         with self._lock:
             self._fail_next.clear()
+            self._lost_responses.clear()
+            self.tokens.clear()
             self.refuse_cancel = False
             self.devices = {arn: Device(arn, name, provider, kind, copy.deepcopy(caps), backend)
                             for arn, (name, provider, kind, caps, backend) in DEFAULT_DEVICES.items()}
@@ -182,10 +198,23 @@ class BraketStub:
         with self._lock:
             self._fail_next.append(reason)
 
+    def lose_create_responses(self, count: int = 1, how: str = "error") -> None:
+        """The next `count` creates make their task, then fail the response (`error`: 500
+        InternalServiceException; `drop`: the connection closes with no answer)."""
+        if how not in ("error", "drop"):
+            raise ValueError(f"how must be 'error' or 'drop', not {how!r}")
+        with self._lock:
+            self._lost_responses.extend([how] * count)
+
+    def tasks_with_token(self, token: str) -> list[Task]:
+        """Every task created under `token` (AWS semantics: at most one)."""
+        return [t for t in list(self.tasks.values()) if t.client_token == token]
+
     def forget(self, arn: str) -> None:
         """Drop a task, as if the provider lost it: GetQuantumTask answers 404 from now on."""
         with self._lock:
             self.tasks.pop(arn, None)
+            self.tokens = {key: value for key, value in self.tokens.items() if value[0] != arn}
 
     def release(self) -> None:
         self.hold = False
@@ -201,6 +230,25 @@ class BraketStub:
                             aws_access_key_id=self.access_key, aws_secret_access_key=self.secret_key)
 
     def create_task(self, body: dict[str, Any], region: str) -> Task:
+        """Create a task, or answer with the one this account's `clientToken` already made."""
+        token = body.get("clientToken")
+        request = json.dumps({k: v for k, v in body.items() if k != "clientToken"}, sort_keys=True)
+        with self._lock:
+            self.creates += 1
+            earlier = self.tokens.get((region, token)) if token else None
+            if earlier is not None:
+                arn, earlier_request = earlier
+                if earlier_request != request:
+                    raise _ApiError(400, "ValidationException",
+                                    f"clientToken {token} was already used for a different request")
+                return self.tasks[arn]
+            task = self._new_task(body, region)
+            task.client_token = token
+            if token:
+                self.tokens[(region, token)] = (task.arn, request)
+        return task
+
+    def _new_task(self, body: dict[str, Any], region: str) -> Task:
         device = self.devices.get(body.get("deviceArn", ""))
         if device is None:
             raise _ApiError(404, "ResourceNotFoundException", f"Device {body.get('deviceArn')} not found")
@@ -330,6 +378,14 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, {"devices": found})
         elif method == "POST" and parts == ["quantum-task"]:
             task = stub.create_task(body, region)
+            with stub._lock:
+                lost = stub._lost_responses.pop(0) if stub._lost_responses else None
+            if lost == "drop":
+                self.close_connection = True
+                self.connection.shutdown(socket.SHUT_RDWR)
+                return
+            if lost == "error":
+                raise _ApiError(500, "InternalServiceException", "stub: the task was created but the answer was lost")
             self._send(201, {"quantumTaskArn": task.arn})
         elif parts[0] == "quantum-task" and len(parts) >= 2:
             task = stub.tasks.get(unquote(parts[1]))

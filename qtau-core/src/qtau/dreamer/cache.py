@@ -11,7 +11,10 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future
 from typing import Any
+
+from qtau.threads import long_lived
 
 KINDS = ("status", "noise", "cost")
 
@@ -32,7 +35,8 @@ class ProviderCache:
         self.refresh_calls = 0
         #: Bumped on every write, so views built from entries (QDREAMER's snapshot) know to rebuild.
         self.version = 0
-        self._monitor: threading.Thread | None = None
+        self._monitor: Future | None = None
+        self._monitor_thread: threading.Thread | None = None
         self._stop = threading.Event()
         self.monitor_interval: float | None = None
 
@@ -135,7 +139,7 @@ class ProviderCache:
 
     @property
     def monitoring(self) -> bool:
-        return self._monitor is not None and self._monitor.is_alive()
+        return self._monitor is not None and not self._monitor.done()
 
     def start_monitoring(self, interval: float, fetchers: Callable[[], dict]) -> None:
         """One daemon thread refreshing every entry each `interval` seconds until stopped."""
@@ -145,15 +149,26 @@ class ProviderCache:
         stop = self._stop
 
         def loop() -> None:
-            while not stop.is_set():
-                self.refresh(fetchers(), stop)
-                stop.wait(interval)
+            thread = self._monitor_thread = threading.current_thread()
+            idle_name, thread.name = thread.name, "qtau-dreamer-monitor"
+            running.set()
+            try:
+                while not stop.is_set():
+                    self.refresh(fetchers(), stop)
+                    stop.wait(interval)
+            finally:
+                thread.name = idle_name
 
-        self._monitor = threading.Thread(target=loop, name="qtau-dreamer-monitor", daemon=True)
-        self._monitor.start()
+        # On a long-lived thread (qtau.threads): reports may import an SDK for the first time.
+        running = threading.Event()
+        self._monitor = long_lived.submit(loop)
+        running.wait(5.0)  # started (and named) when this returns, as a started Thread would be
 
     def stop_monitoring(self, timeout: float = 5.0) -> None:
         self._stop.set()
         monitor, self._monitor = self._monitor, None
-        if monitor is not None and monitor is not threading.current_thread():
-            monitor.join(timeout)
+        if monitor is not None and self._monitor_thread is not threading.current_thread():
+            try:
+                monitor.result(timeout)
+            except Exception:  # noqa: S110 (a monitor that failed or outlived the timeout is let go)
+                pass

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
 import attrs
 
+from qtau.dreamer.budget import parse_budget
+from qtau.dreamer.split_rules import SplitConfig
 from qtau.errors import ConfigurationError
+from qtau.validation import dreamer_settings, is_number, unknown_key
 
 #: Weights of the three score terms for each optimisation mode.
 PRESETS: dict[str, dict[str, float]] = {
@@ -32,10 +36,10 @@ def weights_for(policy: str | Mapping[str, float] | None, default: dict[str, flo
         return PRESETS[policy]
     if isinstance(policy, Mapping):
         unknown = set(policy) - set(TERMS)
-        bad = [k for k, v in policy.items() if not isinstance(v, (int, float)) or isinstance(v, bool) or v < 0]
+        bad = [k for k, v in policy.items() if not is_number(v) or not math.isfinite(v) or v < 0]
         if unknown or bad or not policy or sum(policy.values()) <= 0:
             raise ConfigurationError(
-                "weights must map score terms to non-negative numbers, not all zero", field=field,
+                "weights must map score terms to finite non-negative numbers, not all zero", field=field,
                 value=dict(policy), fix=f"use terms from {', '.join(TERMS)}, e.g. {{'fidelity': 2, 'speed': 1}}",
             )
         total = float(sum(policy.values()))
@@ -47,7 +51,7 @@ def weights_for(policy: str | Mapping[str, float] | None, default: dict[str, flo
 
 
 def _positive(name: str, value: Any, allow_zero: bool = False) -> float:
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and (value >= 0 if allow_zero else value > 0)
+    ok = is_number(value) and not math.isnan(value) and (value >= 0 if allow_zero else value > 0)
     if not ok:
         raise ConfigurationError(
             f"{name} must be a {'non-negative' if allow_zero else 'positive'} number", field=name, value=value,
@@ -63,6 +67,8 @@ DEFAULTS: dict[str, Any] = {
     "max_attempts": 3,
     "failure_cooldown_seconds": 60.0,
     "failure_penalty": 0.5,
+    "budget": None,
+    "split": None,
 }
 
 
@@ -74,17 +80,16 @@ class DreamerConfig:
     max_attempts: int = 3
     failure_cooldown_seconds: float = 60.0
     failure_penalty: float = 0.5
+    budget: Any = None
+    split: Any = attrs.field(factory=lambda: SplitConfig())
 
     @classmethod
     def parse(cls, raw: Mapping[str, Any] | None) -> DreamerConfig:
-        raw = dict(raw or {})
+        raw = dreamer_settings(raw)
         unknown = set(raw) - set(DEFAULTS)
         if unknown:
-            key = sorted(unknown)[0]
-            raise ConfigurationError(
-                f"unknown QDREAMER setting {key!r}", field=key, value=raw[key],
-                fix=f"valid settings: {', '.join(DEFAULTS)}",
-            )
+            key = sorted(unknown, key=str)[0]
+            raise unknown_key(key, DEFAULTS, "QDREAMER setting", raw[key])
         mode = raw.get("optimization_mode", DEFAULTS["optimization_mode"])
         weights = weights_for(mode, PRESETS["balanced"], "optimization_mode")
         if raw.get("weights") is not None:
@@ -96,7 +101,7 @@ class DreamerConfig:
                 fix="pass max_attempts=3 (the default)",
             )
         penalty = raw.get("failure_penalty", DEFAULTS["failure_penalty"])
-        if not isinstance(penalty, (int, float)) or not 0 <= penalty <= 1:
+        if not is_number(penalty) or not 0 <= penalty <= 1:
             raise ConfigurationError(
                 "failure_penalty must be between 0 and 1", field="failure_penalty", value=penalty,
                 fix="pass failure_penalty=0.5 (the default)",
@@ -110,4 +115,6 @@ class DreamerConfig:
                 "failure_cooldown_seconds", raw.get("failure_cooldown_seconds", DEFAULTS["failure_cooldown_seconds"]), allow_zero=True
             ),
             failure_penalty=float(penalty),
+            budget=parse_budget(raw.get("budget")),
+            split=SplitConfig.parse(raw.get("split")),
         )

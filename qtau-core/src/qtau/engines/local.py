@@ -1,7 +1,10 @@
 """ExecutionEngine.LOCAL: an in-process thread pool with Future handles.
 
-Threads suit simulators, which release the GIL in their native code. The pool is created at
-start, so `PilotComputeService(...)` with LOCAL is ready in milliseconds.
+Threads suit simulators, which release the GIL in their native code. The pool is process-wide
+and its threads live as long as the process (`qtau.threads` says why: qiskit 2.6 crashes when the
+thread that first imported it has exited); a service's shutdown cancels only its own futures.
+Tasks on remote resources go to the process's remote-job tracker (`qtau.tracker`), which holds no
+pool thread while a job is queued at its provider.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from typing import Any
 from qtau.engines.base import Engine
 from qtau.errors import TaskCancelledError, TaskTimeoutError
 from qtau.plugins import missing_plugins
+from qtau.threads import shared_pool
 
 
 class LocalEngine(Engine):
@@ -23,16 +27,26 @@ class LocalEngine(Engine):
     def __init__(self, max_workers: int | None = None, **_: Any) -> None:
         self.max_workers = max_workers or min(32, (os.cpu_count() or 1) + 2)
         self._pool: cf.ThreadPoolExecutor | None = None
+        self._pending: set[cf.Future] = set()
+        #: handle -> the tracker's future behind it (a batch's members share one)
         self._remote: dict[cf.Future, cf.Future] = {}
         self._lock = threading.Lock()
 
     def start(self) -> None:
         if self._pool is None:
-            self._pool = cf.ThreadPoolExecutor(self.max_workers, thread_name_prefix="qtau-local")
+            self._pool = shared_pool(self.max_workers)
 
     def submit(self, fn: Callable[[Any], Any], payload: Any) -> cf.Future:
         self.start()
-        return self._pool.submit(fn, payload)
+        future = self._pool.submit(fn, payload)
+        with self._lock:
+            self._pending.add(future)
+        future.add_done_callback(self._forget)
+        return future
+
+    def _forget(self, future: cf.Future) -> None:
+        with self._lock:
+            self._pending.discard(future)
 
     def submit_batch(self, fn: Callable[[Any], list], payload: Any, n: int) -> list[cf.Future]:
         return fan_out(self.submit(fn, payload), n)
@@ -65,6 +79,14 @@ class LocalEngine(Engine):
 
         whole.add_done_callback(forget)
 
+    def completed(self, value: Any) -> cf.Future:
+        future: cf.Future = cf.Future()
+        if isinstance(value, BaseException):
+            future.set_exception(value)
+        else:
+            future.set_result(value)
+        return future
+
     def wait(self, handles: Sequence[cf.Future], timeout: float | None) -> tuple[list, list]:
         done, pending = cf.wait(list(handles), timeout=timeout)
         return [h for h in handles if h in done], [h for h in handles if h in pending]
@@ -73,12 +95,15 @@ class LocalEngine(Engine):
         try:
             return handle.result(timeout)
         except cf.CancelledError:
-            raise TaskCancelledError("the task was cancelled before it finished") from None
-        except cf.TimeoutError as err:
+            raise TaskCancelledError(
+                "the task was cancelled before it produced a result", field="task", value="cancelled",
+                fix="submit the task again if you still need its result",
+            ) from None
+        except cf.TimeoutError:
             raise TaskTimeoutError(
                 f"task not done within {timeout} s", field="timeout", value=timeout,
                 fix="wait longer, or cancel the task",
-            ) from err
+            ) from None
 
     def on_done(self, handle: cf.Future, callback: Callable[[Any], None]) -> None:
         handle.add_done_callback(callback)
@@ -92,6 +117,9 @@ class LocalEngine(Engine):
             return whole.cancel()
         return handle.cancel()
 
+    def owns(self, handle: Any) -> bool:
+        return isinstance(handle, cf.Future)
+
     def check_plugins(self, spec: Any) -> Callable[[float | None], list[str]]:
         missing = missing_plugins(spec)
         return lambda timeout: missing
@@ -100,15 +128,18 @@ class LocalEngine(Engine):
         """Futures call back by themselves."""
 
     def shutdown(self) -> None:
+        # The pool is shared and outlives this engine: cancel what this engine queued, nothing else;
+        # then cancel this engine's provider jobs and wait (bounded) until the provider has them.
         with self._lock:
+            pending, self._pending = list(self._pending), set()
             remote = list(set(self._remote.values()))
+        for future in pending:
+            future.cancel()
         if remote:
             from qtau.tracker import local_tracker
 
             local_tracker().cancel_and_wait(remote)
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = None
+        self._pool = None
 
 
 def fan_out(whole: cf.Future, n: int) -> list[cf.Future]:

@@ -224,6 +224,11 @@ class RayEngine(Engine):
             return [self._placed_remote(_only_value).remote(pack((fn, payload)))]
         return list(self._placed_remote(fn, n).remote(pack(payload)))
 
+    def completed(self, value: Any) -> Any:
+        import ray
+
+        return ray.put(value)
+
     def wait(self, handles: Sequence[Any], timeout: float | None) -> tuple[list, list]:
         import ray
 
@@ -326,6 +331,11 @@ class RayEngine(Engine):
         except Exception:
             pass
         self._tracker_actor = None
+
+    def owns(self, handle: Any) -> bool:
+        import ray
+
+        return isinstance(handle, ray.ObjectRef)
 
     def check_plugins(self, spec: Any) -> Callable[[float | None], list[str]]:
         """Start importing the driver's plugins on every alive node. Start-up does not wait for it;

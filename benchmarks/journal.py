@@ -1,0 +1,102 @@
+"""What the journal costs the local-simulator benchmark: the same loop with and without it, one run.
+
+    python benchmarks/journal.py [--tasks 1000] [--rounds 5] [--shots 1000]
+
+The loop is benchmarks/throughput.py's "QTAU LOCAL, one by one" (Bell circuits on Aer through
+`submit_quantum_task`, then `get_results`). With the journal it also makes the calls a service
+makes: `record_task` before each submit, `record_result` in each task's completion callback, and
+`mark_handed_out` once the results are returned. Rounds alternate (plain, journaled) so a noisy
+neighbour slows both alike; medians are compared. The goal is an overhead of 5% or less.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+
+from throughput import QISKIT, bell, host  # noqa: E402
+
+
+def one_by_one(pcs, circuits, shots, journal=None) -> float:
+    from qtau import QuantumTask
+
+    t = time.perf_counter()
+    refs = []
+    for qc in circuits:
+        task = QuantumTask(circuit=qc, shots=shots)
+        if journal is not None:
+            journal.record_task(task)
+        ref = pcs.submit_quantum_task(task)
+        if journal is not None:
+            ref.add_done_callback(lambda f: f.exception() is None and journal.record_result(f.result()))
+        refs.append(ref)
+    results = pcs.get_results(refs)
+    if journal is not None:
+        journal.mark_handed_out([r.task_id for r in results])
+    elapsed = time.perf_counter() - t
+    assert all(sum(r.counts.values()) == shots for r in results)
+    return elapsed
+
+
+def per_call_cost(n: int = 5000) -> float:
+    """Microseconds the submitting threads spend per task in the journal's calls alone."""
+    from qtau import Attempt, QuantumTask, Result, Timings
+    from qtau.journal import Journal
+
+    now = time.time()
+    tasks = [QuantumTask(circuit=bell(), shots=1000) for _ in range(n)]
+    results = [Result(task_id=t.task_id, resource_id="qiskit:aer_simulator", executor="qiskit_local", shots=1000,
+                      counts={"00": 500, "11": 500}, timings=Timings(now, now, now),
+                      attempts=[Attempt("qiskit:aer_simulator", True, now, now)]) for t in tasks]
+    with tempfile.TemporaryDirectory() as folder, Journal.open(folder) as journal:
+        t = time.perf_counter()
+        for task, result in zip(tasks, results, strict=True):
+            journal.record_task(task)
+            journal.record_result(result)
+        journal.mark_handed_out([t.task_id for t in tasks])
+        calls = time.perf_counter() - t
+        journal.flush()
+    return calls / n * 1e6
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--tasks", type=int, default=1000)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--shots", type=int, default=1000)
+    args = parser.parse_args()
+
+    from qtau import ExecutionEngine, PilotComputeService
+    from qtau.journal import Journal
+
+    circuits = [bell() for _ in range(args.tasks)]
+    pcs = PilotComputeService(execution_engine=ExecutionEngine.LOCAL, plugins=host())
+    pcs.create_pilot(QISKIT)
+    one_by_one(pcs, circuits[:100], args.shots)  # warm-up
+    plain, journaled = [], []
+    with tempfile.TemporaryDirectory() as folder:
+        journal = Journal.open(folder)
+        one_by_one(pcs, circuits[:100], args.shots, journal)
+        for _ in range(args.rounds):
+            plain.append(one_by_one(pcs, circuits, args.shots))
+            journaled.append(one_by_one(pcs, circuits, args.shots, journal))
+        journal.close()
+        rows = len(Journal.open(folder, readonly=True).tasks())
+    pcs.close()
+    base, ours = statistics.median(plain), statistics.median(journaled)
+    print(f"journal overhead, {args.tasks} Bell tasks one by one on LOCAL/Aer, {os.cpu_count()} CPUs, "
+          f"median of {args.rounds} alternating rounds")
+    print(f"  without journal: {args.tasks / base:8.0f} tasks/s  ({', '.join(f'{x:.2f}' for x in plain)} s)")
+    print(f"  with journal:    {args.tasks / ours:8.0f} tasks/s  ({', '.join(f'{x:.2f}' for x in journaled)} s)")
+    print(f"  overhead: {(ours / base - 1) * 100:+.1f}% (goal: at most +5%); {rows} tasks journaled")
+    print(f"  journal calls alone: {per_call_cost():.1f} us per task on the submitting threads")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,755 @@
+"""The journal: what a service submitted, tried, paid and got, durable in its working directory.
+
+One SQLite file (`qtau-journal.sqlite3`, standard library `sqlite3`, WAL) per working directory,
+owned by one live service at a time (`journal_lock`). A service started later on the same
+directory reads it to recover what an earlier one submitted and never handed out: remote jobs by
+their provider job reference, local tasks to run again. Without a working directory a service
+keeps no journal: nothing is written behind the user's back to a per-user folder.
+
+Writes are queued and committed by one background thread in small transactions (every
+`flush_interval` seconds or `max_batch` rows), so recording a local-simulator task costs the
+submitting thread microseconds. A write that must be on disk before the caller goes on (the
+attempt record before a paid remote create) passes `durable=True`. `flush()` waits for every
+queued write; `close()` flushes. A write the background thread cannot commit is never dropped
+silently: the next call raises `JournalError`.
+
+Only plain values are written: task fields are summarised (circuit type, width, gate set, shots,
+constraints, pin), job references and results go through `to_json`, which masks `Secret`s, and
+error messages through `redact()`. Credentials have no column.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from qtau.errors import JournalCorruptError, JournalError, JournalVersionError, QtauError
+from qtau.journal_lock import JournalLock
+from qtau.secrets import MASK, Secret, redact
+
+FILE_NAME = "qtau-journal.sqlite3"
+LOCK_NAME = "qtau-journal.lock"
+#: Bumped when the tables change; a journal with a higher `PRAGMA user_version` is refused.
+SCHEMA_VERSION = 1
+ERROR_CHARS = 500
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS tasks (
+    task_id      TEXT PRIMARY KEY,
+    submitted_at REAL NOT NULL,
+    summary      TEXT NOT NULL,
+    circuit_hash TEXT,
+    shots        INTEGER NOT NULL,
+    constraints  TEXT NOT NULL,
+    state        TEXT NOT NULL,
+    handed_out   INTEGER NOT NULL DEFAULT 0,
+    updated_at   REAL NOT NULL,
+    payload      BLOB
+);
+CREATE TABLE IF NOT EXISTS attempts (
+    task_id       TEXT NOT NULL,
+    attempt       INTEGER NOT NULL,
+    resource_id   TEXT NOT NULL,
+    provider      TEXT NOT NULL,
+    job_ref       TEXT,
+    state         TEXT NOT NULL,
+    started_at    REAL NOT NULL,
+    ended_at      REAL,
+    cost          REAL,
+    currency      TEXT,
+    error_type    TEXT,
+    error_message TEXT,
+    PRIMARY KEY (task_id, attempt)
+);
+CREATE TABLE IF NOT EXISTS results (
+    task_id     TEXT PRIMARY KEY,
+    resource_id TEXT NOT NULL,
+    shots       INTEGER NOT NULL,
+    counts      TEXT NOT NULL,
+    "values"    TEXT,
+    metadata    TEXT NOT NULL,
+    cost        REAL NOT NULL,
+    currency    TEXT NOT NULL,
+    finished_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS tasks_open ON tasks (handed_out, state);
+"""
+
+#: Task states. `submitted` and `running` are unfinished; the rest are final.
+UNFINISHED = ("submitted", "running")
+#: Attempt states: `starting` is written (durably) before a remote create, `submitted` once the
+#: provider answered with a job reference.
+ATTEMPT_STATES = ("starting", "submitted", "running", "done", "failed", "cancelled")
+
+_UPSERT_TASK = (
+    "INSERT INTO tasks (task_id, submitted_at, summary, circuit_hash, shots, constraints, state, handed_out, updated_at,"
+    " payload) VALUES (?, ?, ?, ?, ?, ?, 'submitted', 0, ?, ?)"
+    " ON CONFLICT(task_id) DO UPDATE SET submitted_at=excluded.submitted_at, summary=excluded.summary,"
+    " circuit_hash=excluded.circuit_hash, shots=excluded.shots, constraints=excluded.constraints,"
+    " state='submitted', handed_out=0, updated_at=excluded.updated_at, payload=excluded.payload"
+)
+_PAYLOAD = 7  # position of the payload in an _UPSERT_TASK row
+_UPSERT_ATTEMPT = (
+    "INSERT INTO attempts (task_id, attempt, resource_id, provider, job_ref, state, started_at, ended_at, cost,"
+    " currency, error_type, error_message) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT(task_id, attempt) DO UPDATE SET resource_id=excluded.resource_id, provider=excluded.provider,"
+    " job_ref=COALESCE(excluded.job_ref, job_ref), state=excluded.state, started_at=excluded.started_at,"
+    " ended_at=COALESCE(excluded.ended_at, ended_at), cost=COALESCE(excluded.cost, cost),"
+    " currency=COALESCE(excluded.currency, currency), error_type=COALESCE(excluded.error_type, error_type),"
+    " error_message=COALESCE(excluded.error_message, error_message)"
+)
+_UPDATE_ATTEMPT = (
+    "UPDATE attempts SET state=?, job_ref=COALESCE(?, job_ref), ended_at=COALESCE(?, ended_at),"
+    " cost=COALESCE(?, cost), currency=COALESCE(?, currency), error_type=COALESCE(?, error_type),"
+    " error_message=COALESCE(?, error_message) WHERE task_id=? AND attempt=?"
+)
+_INSERT_RESULT = (
+    'INSERT OR REPLACE INTO results (task_id, resource_id, shots, counts, "values", metadata, cost, currency,'
+    " finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_SET_STATE = "UPDATE tasks SET state=?, updated_at=? WHERE task_id=?"
+_HANDED_OUT = "UPDATE tasks SET handed_out=1, updated_at=? WHERE task_id=?"
+
+
+# -- plain values ----------------------------------------------------------------------------------
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Secret):
+        return MASK
+    if attrs.has(type(value)):
+        return {f.name: getattr(value, f.name) for f in attrs.fields(type(value)) if f.repr is not False}
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    tolist = getattr(value, "tolist", None)  # numpy arrays and scalars, without importing numpy
+    if callable(tolist):
+        return tolist()
+    if isinstance(value, complex):
+        return [value.real, value.imag]
+    if isinstance(value, bytes):
+        return value.hex()
+    return redact(str(value))
+
+
+def to_json(value: Any) -> str | None:
+    """JSON for a job reference, counts, values or metadata: Secrets masked, unknowns as text."""
+    if value is None:
+        return None
+    try:
+        text = json.dumps(value, default=_plain)
+    except (TypeError, ValueError):  # keys JSON cannot hold (ints mixed with tuples, objects)
+        text = json.dumps(_string_keys(value), default=_plain)
+    return redact(text)
+
+
+def _string_keys(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _string_keys(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_string_keys(v) for v in value]
+    return value
+
+
+def _from_json(text: str | None) -> Any:
+    return None if text is None else json.loads(text)
+
+
+def circuit_hash(circuit: Any) -> str | None:
+    """sha256 of a circuit given as text (OpenQASM) or bytes; None for objects and factories.
+
+    Hashing an SDK object would mean converting it on the submitting thread; the service can
+    pass a hash it computed elsewhere instead."""
+    if isinstance(circuit, str):
+        circuit = circuit.encode()
+    if isinstance(circuit, (bytes, bytearray)):
+        return "sha256:" + hashlib.sha256(circuit).hexdigest()
+    return None
+
+
+def task_summary(task: Any) -> dict[str, Any]:
+    """What the journal keeps of a QuantumTask: its shape and settings, never its arguments
+    or its resource_config values (either may hold anything, credentials included)."""
+    circuit = task.circuit
+    kind = "factory" if callable(circuit) and not hasattr(circuit, "qubit_count") else "object"
+    if isinstance(circuit, str):
+        kind = "text"
+    summary = {
+        "circuit_type": f"{type(circuit).__module__}.{type(circuit).__qualname__}",
+        "circuit_kind": kind,
+        "circuit_format": task.circuit_format,
+        "num_qubits": task.num_qubits,
+        "gate_set": list(task.gate_set),
+        "resource_config_keys": sorted(str(k) for k in task.resource_config),
+        "n_args": len(task.args) + len(task.kwargs),
+    }
+    policy = task.policy
+    if isinstance(policy, str) or (isinstance(policy, Mapping) and all(
+            isinstance(v, (int, float)) for v in policy.values())):
+        summary["policy"] = policy
+    pin = getattr(task, "resource", None)
+    if isinstance(pin, str):
+        summary["resource"] = pin
+    elif pin is not None:
+        summary["resource"] = getattr(pin, "name", None) or getattr(pin, "id", None) or type(pin).__name__
+    return summary
+
+
+def task_constraints(task: Any) -> dict[str, Any]:
+    return {name: getattr(task, name) for name in ("max_cost", "min_fidelity", "deadline", "timeout")
+            if getattr(task, name, None) is not None}
+
+
+def _with_payload(params: tuple) -> tuple:
+    payload = params[_PAYLOAD]
+    if callable(payload):
+        try:
+            payload = payload()
+        except Exception:  # an unpicklable circuit just has no payload; it never stops the writer
+            payload = None
+    if payload is not None and (not isinstance(payload, (bytes, bytearray)) or holds_secret(payload)):
+        payload = None
+    return params[:_PAYLOAD] + (payload,) + params[_PAYLOAD + 1:]
+
+
+def holds_secret(blob: bytes) -> bool:
+    """Whether any secret value this process knows appears in `blob`."""
+    return redact(blob.decode("latin-1")) != blob.decode("latin-1")
+
+
+def _redacted_error(error: BaseException | str | None) -> tuple[str | None, str | None]:
+    if error is None:
+        return None, None
+    if isinstance(error, str):
+        return "Error", redact(error)[:ERROR_CHARS]
+    return type(error).__name__, redact(str(error))[:ERROR_CHARS]
+
+
+# -- records read back -----------------------------------------------------------------------------
+
+
+@attrs.frozen
+class AttemptRecord:
+    """One try of a task on one resource, as journaled. `job_ref` is the provider's, decoded."""
+
+    task_id: str
+    attempt: int
+    resource_id: str
+    provider: str
+    state: str
+    started_at: float
+    job_ref: Any = None
+    ended_at: float | None = None
+    cost: float | None = None
+    currency: str | None = None
+    error_type: str | None = None
+    error_message: str | None = None
+
+
+@attrs.frozen
+class TaskRecord:
+    """A journaled task, its attempts in order, and whether a service handed its outcome out."""
+
+    task_id: str
+    submitted_at: float
+    summary: dict[str, Any]
+    circuit_hash: str | None
+    shots: int
+    constraints: dict[str, Any]
+    state: str
+    handed_out: bool
+    attempts: tuple[AttemptRecord, ...] = ()
+    payload: bytes | None = attrs.field(default=None, repr=False)
+
+    @property
+    def last_attempt(self) -> AttemptRecord | None:
+        return self.attempts[-1] if self.attempts else None
+
+    @property
+    def finished(self) -> bool:
+        return self.state not in UNFINISHED
+
+    @property
+    def remote(self) -> bool:
+        """The last attempt went to a provider that answered with a job reference."""
+        last = self.last_attempt
+        return last is not None and last.job_ref is not None
+
+    @property
+    def create_unsettled(self) -> bool:
+        """The last attempt was journaled `starting` and no job reference followed: a create may
+        have reached the provider, whose answer was lost with the process."""
+        last = self.last_attempt
+        return last is not None and last.job_ref is None and last.state == "starting"
+
+
+@attrs.frozen
+class ResultRecord:
+    """A journaled result: what a recovering service turns back into a `Result` (no `.raw`)."""
+
+    task_id: str
+    resource_id: str
+    shots: int
+    counts: dict[str, int]
+    values: Any
+    metadata: dict[str, Any]
+    cost: float
+    currency: str
+    finished_at: float
+
+
+def _attempt(row: sqlite3.Row) -> AttemptRecord:
+    return AttemptRecord(
+        task_id=row["task_id"], attempt=row["attempt"], resource_id=row["resource_id"], provider=row["provider"],
+        state=row["state"], started_at=row["started_at"], job_ref=_from_json(row["job_ref"]),
+        ended_at=row["ended_at"], cost=row["cost"], currency=row["currency"], error_type=row["error_type"],
+        error_message=row["error_message"],
+    )
+
+
+# -- the journal -----------------------------------------------------------------------------------
+
+
+def journal_path(directory: str | Path) -> Path:
+    return Path(directory) / FILE_NAME
+
+
+def _corrupt(path: Path, err: BaseException) -> JournalCorruptError:
+    return JournalCorruptError(
+        f"the journal {path} is damaged or not a QTAU journal ({err})", path=str(path),
+        field="working_directory", value=str(path.parent),
+        fix=f"move it aside (mv {path} {path}.damaged) and start the service again; the old file is kept "
+        "for inspection, and what it recorded is not recovered",
+    )
+
+
+class Journal:
+    """A service's journal in `directory`. Open with `Journal.open(directory)`; close when done."""
+
+    def __init__(self, path: Path, connection: sqlite3.Connection, lock: JournalLock | None,
+                 flush_interval: float, max_batch: int, *, borrowed: bool = False) -> None:
+        self.path = path
+        self.readonly = lock is None and not borrowed
+        self.flush_interval = flush_interval
+        self.max_batch = max_batch
+        self._db = connection
+        self._lock = lock
+        self._db_lock = threading.Lock()
+        self._cond = threading.Condition()
+        self._queue: list[tuple[str, tuple]] = []
+        self._queued = 0
+        self._committed = 0
+        self._failure: BaseException | None = None
+        self._closing = False
+        self._urgent = False
+        self._closed = False
+        self._numbers: dict[str, int] = {}
+        self._writer: threading.Thread | None = None
+        if not self.readonly:
+            self._writer = threading.Thread(target=self._write_loop, name="qtau-journal", daemon=True)
+            self._writer.start()
+
+    @classmethod
+    def open(cls, directory: str | Path, *, readonly: bool = False, flush_interval: float = 0.05,
+             max_batch: int = 2000) -> Journal:
+        """Open (creating if needed) the journal of `directory`.
+
+        Raises JournalLockedError when a live service holds it, JournalVersionError when a newer
+        QTAU wrote it, JournalCorruptError when it is damaged. `readonly=True` (for listings)
+        takes no lock and needs the file to exist."""
+        directory = Path(directory).expanduser()
+        path = journal_path(directory)
+        if readonly:
+            if not path.exists():
+                raise JournalError(
+                    f"no QTAU journal in {directory}", path=str(path), field="dir", value=str(directory),
+                    fix="name the working_directory a service ran with (qtau jobs --dir DIR)",
+                )
+            return cls(path, cls._connect(path, readonly=True), None, flush_interval, max_batch)
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise JournalError(
+                f"cannot create the working directory {directory}: {err.strerror}", path=str(path),
+                field="working_directory", value=str(directory), fix="pass a directory this user may write to",
+            ) from None
+        lock = JournalLock(directory / LOCK_NAME, path)
+        lock.acquire()
+        try:
+            return cls(path, cls._connect(path, readonly=False), lock, flush_interval, max_batch)
+        except BaseException:
+            lock.release()
+            raise
+
+    @classmethod
+    def borrow(cls, path: str | Path) -> Journal:
+        """Write to a journal that another process of the same service owns and keeps open: the
+        service's Ray tracker actor, which runs on the driver's node, journals the remote attempts
+        it makes. No lock is taken (the owner holds it); SQLite (WAL, busy timeout) serialises the
+        two writers."""
+        path = Path(path)
+        if not path.exists():
+            raise JournalError(f"no QTAU journal at {path}", path=str(path), field="journal", value=str(path),
+                               fix="the tracker runs on the driver's node; the driver's journal must exist there")
+        return cls(path, cls._connect(path, readonly=False), None, 0.05, 2000, borrowed=True)
+
+    @staticmethod
+    def _connect(path: Path, readonly: bool) -> sqlite3.Connection:
+        try:
+            if readonly:
+                db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False)
+            else:
+                db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+            db.row_factory = sqlite3.Row
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                db.close()
+                raise JournalVersionError(
+                    f"the journal {path} has schema version {version}, written by a newer QTAU; this QTAU "
+                    f"reads up to version {SCHEMA_VERSION}", path=str(path), field="working_directory",
+                    value=str(path.parent),
+                    fix="upgrade QTAU (pip install -U qtau-core) or give this service another working_directory",
+                )
+            check = db.execute("PRAGMA quick_check").fetchone()[0]
+            if check != "ok":
+                raise sqlite3.DatabaseError(check)
+            if not readonly:
+                db.execute("PRAGMA journal_mode=WAL")
+                db.execute("PRAGMA synchronous=NORMAL")
+                db.execute("PRAGMA busy_timeout=5000")
+                db.executescript(f"BEGIN; {SCHEMA} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;")
+            elif version == 0:
+                raise sqlite3.DatabaseError("it holds no QTAU tables")
+        except QtauError:
+            raise
+        except sqlite3.DatabaseError as err:
+            raise _corrupt(path, err) from None
+        return db
+
+    # -- writing -----------------------------------------------------------------------------------
+
+    def _put(self, rows: Iterable[tuple[str, tuple]], durable: bool = False) -> None:
+        self._raise_failure()
+        if self.readonly or self._closing:
+            raise JournalError(
+                f"the journal {self.path} is {'read-only' if self.readonly else 'closed'}", path=str(self.path),
+                fix="write through the service that opened the journal",
+            )
+        with self._cond:
+            for sql, params in rows:
+                if sql is _UPSERT_ATTEMPT and params[1] > self._numbers.get(params[0], 0):
+                    self._numbers[params[0]] = params[1]
+            before = len(self._queue)
+            self._queue.extend(rows)
+            self._queued += len(self._queue) - before
+            target = self._queued
+            # Wake the writer when its queue was empty (it then gathers for one window), when the
+            # caller waits, or when a window's batch is full.
+            if before == 0 or durable or len(self._queue) >= self.max_batch:
+                self._cond.notify_all()
+        if durable:
+            self._wait_committed(target)
+
+    def _write_loop(self) -> None:
+        while True:
+            with self._cond:
+                if not self._queue and not self._closing:
+                    self._cond.wait()
+                if not self._queue and self._closing:
+                    return
+            # A short window gathers the rows of many tasks into one transaction; a caller waiting
+            # for its write (durable, flush) or a full batch ends the window early.
+            with self._cond:
+                self._cond.wait_for(lambda: self._closing or self._urgent or len(self._queue) >= self.max_batch,
+                                    self.flush_interval)
+                batch, self._queue = self._queue, []
+                self._urgent = False
+            if not batch:
+                continue
+            try:
+                self._commit(batch)
+            except BaseException as err:  # kept and raised to the next caller: never silent loss
+                with self._cond:
+                    self._failure = err
+                    self._committed += len(batch)
+                    self._cond.notify_all()
+                return
+            with self._cond:
+                self._committed += len(batch)
+                self._cond.notify_all()
+
+    def _commit(self, batch: list[tuple[str, tuple]]) -> None:
+        batch = [(sql, _with_payload(params)) if sql is _UPSERT_TASK else (sql, params) for sql, params in batch]
+        with self._db_lock:
+            db = self._db
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                start = 0
+                while start < len(batch):
+                    sql = batch[start][0]
+                    end = start
+                    while end < len(batch) and batch[end][0] == sql:
+                        end += 1
+                    db.executemany(sql, [params for _, params in batch[start:end]])
+                    start = end
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+
+    def _wait_committed(self, target: int) -> None:
+        with self._cond:
+            if self._committed < target:
+                self._urgent = True
+                self._cond.notify_all()
+            while self._committed < target and self._failure is None:
+                if self._writer is None or not self._writer.is_alive():
+                    break
+                self._cond.wait(0.5)
+        self._raise_failure()
+
+    def _raise_failure(self) -> None:
+        if self._failure is not None:
+            err = self._failure
+            raise JournalError(
+                f"the journal {self.path} could not be written: {type(err).__name__}: {err}", path=str(self.path),
+                field="working_directory", value=str(self.path.parent),
+                fix="check free disk space and permissions of the working directory, then start a new service "
+                "on it to recover",
+            )
+
+    def flush(self) -> None:
+        """Return once every write queued so far is committed."""
+        if self.readonly:
+            return
+        with self._cond:
+            target = self._queued
+        self._wait_committed(target)
+
+    def record_task(self, task: Any, *, submitted_at: float | None = None, circuit_hash_: str | None = None,
+                    payload: bytes | Callable[[], bytes | None] | None = None, durable: bool = False) -> None:
+        """A task was submitted (state `submitted`, not handed out). Recording it again resets it.
+
+        `payload` is what the service needs to run the task again after a crash (the journal
+        keeps no circuit objects of its own): bytes, or a function returning bytes that the
+        writer thread calls, so serialising costs the submitting thread nothing. A payload that
+        cannot be made, or that holds a known secret, is stored as NULL."""
+        now = time.time()
+        digest = circuit_hash_ if circuit_hash_ is not None else circuit_hash(task.circuit)
+        self._put([(_UPSERT_TASK, (task.task_id, submitted_at or now, to_json(task_summary(task)), digest,
+                                   task.shots, to_json(task_constraints(task)), now, payload))], durable)
+
+    def record_attempt(self, task_id: str, attempt: int, resource_id: str, provider: str, *,
+                       state: str = "starting", job_ref: Any = None, started_at: float | None = None,
+                       ended_at: float | None = None, cost: float | None = None, currency: str | None = None,
+                       error: BaseException | str | None = None, durable: bool = False) -> None:
+        """Insert or replace attempt number `attempt` (1-based) of a task. Use `durable=True` before a
+        paid remote create, so a crash right after the create still knows this attempt's number."""
+        self._check_state(state)
+        error_type, message = _redacted_error(error)
+        row = (task_id, int(attempt), resource_id, provider, to_json(job_ref), state, started_at or time.time(),
+               ended_at, cost, currency, error_type, message)
+        rows = [(_UPSERT_ATTEMPT, row)]
+        if state == "running" or job_ref is not None:
+            rows.append((_SET_STATE, ("running", time.time(), task_id)))
+        self._put(rows, durable)
+
+    def update_attempt(self, task_id: str, attempt: int, *, state: str, job_ref: Any = None,
+                       ended_at: float | None = None, cost: float | None = None, currency: str | None = None,
+                       error: BaseException | str | None = None, durable: bool = False) -> None:
+        """Move an attempt on: its job reference once the provider answered, its end, cost, error."""
+        self._check_state(state)
+        error_type, message = _redacted_error(error)
+        if ended_at is None and state in ("done", "failed", "cancelled"):
+            ended_at = time.time()
+        rows = [(_UPDATE_ATTEMPT, (state, to_json(job_ref), ended_at, cost, currency, error_type, message,
+                                   task_id, int(attempt)))]
+        if state in ("submitted", "running"):
+            rows.append((_SET_STATE, ("running", time.time(), task_id)))
+        self._put(rows, durable)
+
+    def record_result(self, result: Any, *, first_attempt: int = 1, provider: str = "",
+                      durable: bool = False) -> None:
+        """A task finished with `result` (a qtau.Result): its result row, its attempts from
+        `result.attempts` (numbered from `first_attempt`; provider read from the resource id), and
+        state `done`, in one transaction."""
+        now = time.time()
+        rows = self._attempt_rows(result.task_id, result.attempts, first_attempt, provider)
+        if rows and result.cost:
+            sql, last = rows[-1]
+            rows[-1] = (sql, last[:8] + (float(result.cost), result.currency) + last[10:])
+        finished = result.timings.finished_at if result.timings is not None else now
+        rows.append((_INSERT_RESULT, (result.task_id, result.resource_id, int(result.shots), to_json(result.counts),
+                                      to_json(result.values), to_json(result.metadata), float(result.cost or 0.0),
+                                      result.currency, finished)))
+        rows.append((_SET_STATE, ("done", now, result.task_id)))
+        self._put(rows, durable)
+
+    def record_failure(self, task_id: str, error: BaseException, *, state: str = "failed", first_attempt: int = 1,
+                       provider: str = "", durable: bool = False) -> None:
+        """A task ended without a result (`failed` or `cancelled`): its attempts and its state."""
+        if state not in ("failed", "cancelled"):
+            raise JournalError(f"a task ends failed or cancelled, not {state!r}", path=str(self.path),
+                               field="state", value=state, fix="pass state='failed' or state='cancelled'")
+        rows = self._attempt_rows(task_id, getattr(error, "attempts", ()) or (), first_attempt, provider)
+        rows.append((_SET_STATE, (state, time.time(), task_id)))
+        self._put(rows, durable)
+
+    def mark_handed_out(self, task_ids: Sequence[str], *, durable: bool = False) -> None:
+        """The user received these tasks' outcomes: recovery no longer returns them."""
+        now = time.time()
+        self._put([(_HANDED_OUT, (now, task_id)) for task_id in task_ids], durable)
+
+    @staticmethod
+    def _attempt_rows(task_id: str, attempts: Sequence[Any], first: int, provider: str) -> list[tuple[str, tuple]]:
+        rows = []
+        for number, att in enumerate(attempts, start=first):
+            error_type = None if att.ok else (att.error_type or None)
+            message = redact(att.message)[:ERROR_CHARS] if (not att.ok and att.message) else None
+            job = getattr(att, "job", "") or None  # the provider's job reference, already JSON text
+            rows.append((_UPSERT_ATTEMPT, (
+                task_id, number, att.resource_id, provider or att.resource_id.split(":", 1)[0],
+                redact(job) if job else None,
+                "done" if att.ok else "failed", att.started_at, att.ended_at, None, None, error_type, message,
+            )))
+        return rows
+
+    @staticmethod
+    def _check_state(state: str) -> None:
+        if state not in ATTEMPT_STATES:
+            raise JournalError(f"unknown attempt state {state!r}", path="", field="state", value=state,
+                               fix=f"use one of {', '.join(ATTEMPT_STATES)}")
+
+    # -- reading -----------------------------------------------------------------------------------
+
+    def _rows(self, sql: str, params: Sequence[Any] = (), flush: bool = True) -> list[sqlite3.Row]:
+        if flush:
+            self.flush()
+        self._raise_failure()
+        try:
+            with self._db_lock:
+                return self._db.execute(sql, params).fetchall()
+        except sqlite3.DatabaseError as err:
+            raise _corrupt(self.path, err) from None
+
+    def _tasks(self, where: str, params: Sequence[Any] = (), limit: int | None = None) -> list[TaskRecord]:
+        sql = f"SELECT * FROM tasks {where} ORDER BY submitted_at, task_id"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        tasks = self._rows(sql, params)
+        by_task: dict[str, list[AttemptRecord]] = {}
+        ids = [t["task_id"] for t in tasks]
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            marks = ",".join("?" * len(chunk))
+            for row in self._rows(f"SELECT * FROM attempts WHERE task_id IN ({marks}) ORDER BY attempt", chunk):
+                by_task.setdefault(row["task_id"], []).append(_attempt(row))
+        return [TaskRecord(
+            task_id=t["task_id"], submitted_at=t["submitted_at"], summary=_from_json(t["summary"]),
+            circuit_hash=t["circuit_hash"], shots=t["shots"], constraints=_from_json(t["constraints"]),
+            state=t["state"], handed_out=bool(t["handed_out"]), attempts=tuple(by_task.get(t["task_id"], ())),
+            payload=t["payload"],
+        ) for t in tasks]
+
+    def task(self, task_id: str) -> TaskRecord | None:
+        found = self._tasks("WHERE task_id = ?", (task_id,))
+        return found[0] if found else None
+
+    def tasks(self, *, state: str | None = None, limit: int | None = None) -> list[TaskRecord]:
+        """Every journaled task (optionally of one state), oldest first: `qtau jobs`."""
+        if state is None:
+            return self._tasks("", (), limit)
+        return self._tasks("WHERE state = ?", (state,), limit)
+
+    def not_handed_out(self) -> list[TaskRecord]:
+        """Tasks submitted and never handed out, finished or not: what `recover()` returns."""
+        return self._tasks("WHERE handed_out = 0")
+
+    def unfinished_remote(self) -> list[TaskRecord]:
+        """Unfinished tasks whose last attempt holds a provider job reference: re-attach, never resubmit."""
+        return [t for t in self._tasks("WHERE handed_out = 0 AND state IN ('submitted', 'running')") if t.remote]
+
+    def unsettled_creates(self) -> list[TaskRecord]:
+        """Unfinished tasks whose last attempt is `starting` with no job reference. On a provider
+        with idempotent creates (Braket's clientToken) send that same try again, same resource and
+        same attempt number, to get the job it may have made; on a local resource run it again."""
+        return [t for t in self._tasks("WHERE handed_out = 0 AND state IN ('submitted', 'running')")
+                if t.create_unsettled]
+
+    def unfinished_local(self) -> list[TaskRecord]:
+        """Unfinished tasks with no provider job reference and no unsettled create: run them again
+        (their circuits are the caller's to supply again; the journal keeps no circuit objects)."""
+        return [t for t in self._tasks("WHERE handed_out = 0 AND state IN ('submitted', 'running')")
+                if not t.remote and not t.create_unsettled]
+
+    def next_attempt(self, task_id: str) -> int:
+        """The number the next attempt of `task_id` gets: one past every attempt journaled for it,
+        in this service or an earlier one, so idempotency tokens never repeat across submissions."""
+        # Attempts this journal queued are in `_numbers`; earlier services' are committed, so the
+        # query needs no flush (which would wait for the writer on the submitting path).
+        row = self._rows("SELECT MAX(attempt) AS n FROM attempts WHERE task_id = ?", (task_id,), flush=False)[0]
+        with self._cond:
+            mine = self._numbers.get(task_id, 0)
+        return max(row["n"] or 0, mine) + 1
+
+    def result(self, task_id: str) -> ResultRecord | None:
+        rows = self._rows("SELECT * FROM results WHERE task_id = ?", (task_id,))
+        if not rows:
+            return None
+        r = rows[0]
+        return ResultRecord(
+            task_id=r["task_id"], resource_id=r["resource_id"], shots=r["shots"], counts=_from_json(r["counts"]),
+            values=_from_json(r["values"]), metadata=_from_json(r["metadata"]), cost=r["cost"],
+            currency=r["currency"], finished_at=r["finished_at"],
+        )
+
+    def spend(self) -> dict[str, float]:
+        """Money spent per currency: the cost of every journaled attempt, for budgets."""
+        rows = self._rows("SELECT currency, SUM(cost) AS total FROM attempts WHERE cost IS NOT NULL"
+                          " AND currency IS NOT NULL GROUP BY currency")
+        return {r["currency"]: float(r["total"]) for r in rows}
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Commit every queued write, stop the writer, release the lock. Raises JournalError if
+        a write failed (after releasing everything)."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            if not self.readonly:
+                self.flush()
+        finally:
+            with self._cond:
+                self._closing = True
+                self._cond.notify_all()
+            if self._writer is not None:
+                self._writer.join()
+            with self._db_lock:
+                self._db.close()
+            if self._lock is not None:
+                self._lock.release()
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Journal({str(self.path)!r}{', readonly' if self.readonly else ''})"
+
+
+def open_journal(working_directory: str | Path | None) -> Journal | None:
+    """The journal a service keeps: in its working_directory, or none when it has none."""
+    if working_directory is None or working_directory == "":
+        return None
+    return Journal.open(working_directory)

@@ -1,0 +1,213 @@
+"""Tests that fail on the six one-line mutations that survived the whole suite (issue 11, item 8).
+
+Each sits exactly where a mutation changes behaviour, and none depends on the machine's core
+count (batches are chunked explicitly, batch payloads run in-process):
+- a device exactly as wide as the circuit is feasible (`<` -> `<=` in the qubit filter);
+- a price exactly at `max_cost` is feasible (`>` -> `>=` in the cost filter);
+- batch results go to their own tasks after a bad first member (matched by job, not position);
+- an attempt's message from a non-QTAU exception is redacted;
+- a burst to one resource is split into `batch_chunks` backend calls;
+- the conversion path search ranks by total cost, not the last step's.
+"""
+
+from __future__ import annotations
+
+import itertools
+import sys
+import textwrap
+import time
+
+import pytest
+from qtau import ExecutionEngine, PilotComputeService, QuantumTask
+from qtau.circuits import Circuits, ConversionGraph
+from qtau.payloads import BatchPayload, Placement, TaskFailure, TaskPayload
+from qtau.plugins import PluginHost
+from qtau.secrets import MASK, Secret
+from qtau.types import Converter
+from qtau.worker import run_batch, run_task
+from qtau_scripted import state
+from qtau_scripted.testing import host as scripted_host
+from qtau_scripted.testing import pilot, resource
+from qtau_test_circuits import bell, x_on
+
+
+@pytest.fixture(autouse=True)
+def clean_script():
+    state.reset()
+    yield
+    state.reset()
+
+
+@pytest.fixture(scope="module")
+def plugins():
+    return scripted_host()
+
+
+def _service(plugins, *resources):
+    pcs = PilotComputeService(execution_engine=ExecutionEngine.LOCAL, plugins=plugins)
+    pcs.create_pilot(pilot(*resources))
+    return pcs
+
+
+# -- filter boundaries ----------------------------------------------------------------------------
+
+def test_a_device_exactly_as_wide_as_the_circuit_is_feasible(plugins):
+    with _service(plugins, resource("exact", qubits=2), resource("narrow", qubits=1)) as pcs:
+        rows = {row.resource_id: row for row in pcs.qdreamer.explain(QuantumTask(circuit=bell())).rows}
+        assert rows["scripted:exact"].feasible, rows["scripted:exact"].reason
+        assert not rows["scripted:narrow"].feasible and "needs 2 qubits, has 1" in rows["scripted:narrow"].reason
+        result = pcs.get_result(pcs.submit_quantum_task(QuantumTask(circuit=bell(), shots=30)))
+        assert result.resource_id == "scripted:exact" and sum(result.counts.values()) == 30
+
+
+def test_a_price_exactly_at_max_cost_is_feasible(plugins):
+    # Both cost exactly 0.6 for 100 shots: 0.5 + 100 x 0.001, and 0.6 per task.
+    with _service(plugins, resource("at", per_task=0.5, per_shot=0.001), resource("also_at", per_task=0.6)) as pcs:
+        task = QuantumTask(circuit=bell(), shots=100, max_cost=0.6)
+        rows = {row.resource_id: row for row in pcs.qdreamer.explain(task).rows}
+        assert rows["scripted:at"].feasible, rows["scripted:at"].reason
+        assert rows["scripted:also_at"].feasible, rows["scripted:also_at"].reason
+        cheaper = QuantumTask(circuit=bell(), shots=100, max_cost=0.5999)
+        rows = {row.resource_id: row for row in pcs.qdreamer.explain(cheaper).rows}
+        assert not rows["scripted:at"].feasible and "over max_cost" in rows["scripted:at"].reason
+
+
+# -- batches -------------------------------------------------------------------------------------
+
+def _broken_factory():
+    raise RuntimeError("this circuit function is broken on purpose")
+
+
+def test_batch_results_follow_their_tasks_after_a_bad_first_member(plugins):
+    [res] = plugins.resources("scripted", {"executor": "scripted", "resources": [resource("a", qubits=3)]})
+    config = {"executor": "scripted", "resources": [resource("a", qubits=3)]}
+    tasks = (QuantumTask(circuit=_broken_factory, num_qubits=3, shots=8),
+             QuantumTask(circuit=x_on(0), shots=8), QuantumTask(circuit=x_on(1), shots=8),
+             QuantumTask(circuit=_broken_factory, num_qubits=3, shots=8), QuantumTask(circuit=x_on(2), shots=8))
+    out = run_batch(BatchPayload(tuple(TaskPayload(plugins.spec(), t, (Placement(res, config),), time.time())
+                                       for t in tasks)))
+    assert isinstance(out[0], TaskFailure) and out[0].task_id == tasks[0].task_id
+    assert isinstance(out[3], TaskFailure) and out[3].task_id == tasks[3].task_id
+    assert [out[i].task_id for i in (1, 2, 4)] == [tasks[i].task_id for i in (1, 2, 4)]
+    assert [out[i].counts for i in (1, 2, 4)] == [{"001": 8}, {"010": 8}, {"100": 8}]
+
+
+def test_a_burst_to_one_resource_is_split_into_batch_chunks(plugins, monkeypatch):
+    pcs = PilotComputeService(execution_engine=ExecutionEngine.LOCAL, plugins=plugins, batch_chunks=3)
+    with pcs:
+        pcs.create_pilot(pilot(resource("only", qubits=3)))
+        sizes: list[int] = []
+        submit_batch = pcs.engine.submit_batch
+
+        def counting(fn, payload, n):
+            sizes.append(len(payload.members))
+            return submit_batch(fn, payload, n)
+
+        monkeypatch.setattr(pcs.engine, "submit_batch", counting)
+        tasks = [QuantumTask(circuit=x_on(i % 3), shots=5) for i in range(9)]
+        results = pcs.get_results(pcs.submit_quantum_tasks(tasks), timeout=120)
+        assert sizes == [3, 3, 3]
+        assert [r.task_id for r in results] == [t.task_id for t in tasks]
+        assert [r.counts for r in results] == [{["001", "010", "100"][i % 3]: 5} for i in range(9)]
+        assert state.runs["scripted:only"] == 9
+
+
+# -- redaction of attempts -------------------------------------------------------------------------
+
+LEAKY_PLUGIN = textwrap.dedent(
+    '''
+    from qtau import ExecutorInfo, hookimpl
+    from qtau.executor import LocalExecutor
+    from qtau.types import Resource
+
+    class Leaky(LocalExecutor):
+        def run(self, jobs):
+            raise RuntimeError("SDK error: the request with token " + self.config["token_echo"] + " failed")
+
+    @hookimpl
+    def qtau_executors():
+        return [ExecutorInfo("leaky", "leaky")]
+
+    @hookimpl
+    def qtau_resources(executor, config):
+        if executor == "leaky":
+            return [Resource("leaky:dev", "leaky", "leaky", "simulator", 5, circuit_formats=("qiskit",))]
+
+    @hookimpl
+    def qtau_create_executor(resource, config):
+        if resource.provider == "leaky":
+            return Leaky(resource, config)
+    '''
+)
+
+
+def test_attempt_messages_from_sdk_exceptions_are_redacted(plugins, tmp_path, monkeypatch):
+    """A tiny plugin whose SDK error quotes the token (a real module loaded as plugins are)."""
+    (tmp_path / "qtau_leaky_test_plugin.py").write_text(LEAKY_PLUGIN)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    token = "leaked-token-value-0123456789"
+    Secret(token)  # what the pilot description's credential would be
+    leaky_host = PluginHost(strict=True)
+    leaky_host.register_module("leaky", "qtau_leaky_test_plugin")
+    for name in ("scripted", "qiskit"):
+        leaky_host.register_module(name, {"scripted": "qtau_scripted.plugin", "qiskit": "qtau_qiskit.plugin"}[name])
+    [bad] = leaky_host.resources("leaky", {})
+    good_config = {"executor": "scripted", "resources": [resource("good", qubits=3)]}
+    [good] = leaky_host.resources("scripted", good_config)
+    payload = TaskPayload(leaky_host.spec(), QuantumTask(circuit=x_on(0), shots=4),
+                          (Placement(bad, {"token_echo": token}), Placement(good, good_config)), time.time())
+    result = run_task(payload)
+    assert result.counts == {"001": 4}
+    failed = result.attempts[0]
+    assert failed.error_type == "RuntimeError" and not failed.ok
+    assert token not in failed.message and MASK in failed.message
+    sys.modules.pop("qtau_leaky_test_plugin", None)
+
+
+# -- conversion paths ------------------------------------------------------------------------------
+
+def _edge(source, target, cost):
+    return Converter(source, target, lambda c: c, provider="test", cost=cost)
+
+
+def test_path_search_ranks_by_total_cost_not_the_last_step():
+    # a -> b -> t costs 1 + 1.5 = 2.5; a -> c -> d -> t costs 0.2 + 0.2 + 2 = 2.4 (its last step is dearer).
+    graph = ConversionGraph([_edge("a", "b", 1), _edge("b", "t", 1.5),
+                             _edge("a", "c", 0.2), _edge("c", "d", 0.2), _edge("d", "t", 2)])
+    assert [c.target for c in graph.path("a", ["t"])] == ["c", "d", "t"]
+
+
+def _cheapest_by_enumeration(graph, source, target):
+    best = None
+    nodes = sorted(graph.formats() - {source, target})
+    for k in range(len(nodes) + 1):
+        for middle in itertools.permutations(nodes, k):
+            hops = (source, *middle, target)
+            cost = 0.0
+            for a, b in itertools.pairwise(hops):
+                edges = [c.cost for c in graph.edges.get(a, ()) if c.target == b]
+                if not edges:
+                    break
+                cost += min(edges)
+            else:
+                best = cost if best is None else min(best, cost)
+    return best
+
+
+def test_every_installed_conversion_path_is_the_cheapest_in_total():
+    """Over the real converters of every installed plugin: Dijkstra's path equals the brute force."""
+    host = PluginHost()
+    host.load_entry_points()
+    graph = Circuits(host).graph
+    formats = sorted(graph.formats())
+    assert len(formats) >= 4
+    checked = 0
+    for source, target in itertools.permutations(formats, 2):
+        chain = graph.path(source, [target])
+        best = _cheapest_by_enumeration(graph, source, target)
+        if chain is None:
+            assert best is None, (source, target)
+            continue
+        assert sum(c.cost for c in chain) == pytest.approx(best), (source, target, [c.target for c in chain])
+        checked += 1
+    assert checked >= 6
