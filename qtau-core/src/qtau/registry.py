@@ -109,14 +109,15 @@ class TaskRegistry:
         with self._lock:
             return self._ids.get(handle)
 
-    def release(self, task_id: str | None) -> None:
+    def release(self, task_id: str | None, handle: Any) -> None:
         """Let go of a task's handle once its result has been collected: a held handle pins its
-        result (in Ray's object store too), so memory would grow with every task ever run."""
+        result (in Ray's object store too), so memory would grow with every task ever run. Only
+        that handle: a task submitted again under the same id keeps its newer handle."""
         if task_id is None:
             return
         with self._lock:
-            handle = self._handles.pop(task_id, None)
-            if handle is not None:
+            if self._handles.get(task_id) is handle:
+                del self._handles[task_id]
                 self._ids.pop(handle, None)
                 self._collected[task_id] = None
                 if len(self._collected) > self.memory:

@@ -374,7 +374,7 @@ class PilotComputeService:
         for handle, value in zip(handles, values, strict=True):
             task_id = task_id_of(value) or self.registry.task_id(handle)
             self.registry.settle(task_id, value)
-            self.registry.release(task_id)
+            self.registry.release(task_id, handle)
             if isinstance(value, TaskFailure):
                 value = value.error
             if isinstance(value, QtauError) and not return_exceptions:
