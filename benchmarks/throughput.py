@@ -7,16 +7,24 @@ Baselines, on the same machine and the same Ray:
 - batched Aer: one `AerSimulator.run` call with every circuit.
 QTAU is measured one task at a time (`submit_quantum_task` in a loop) and as a batch
 (`submit_quantum_tasks`), on the LOCAL and RAY engines. Ratios > 1 mean QTAU is faster.
+
+Scaling rows (`--scale 1000,10000,100000`, 100 shots): Bell tasks submitted one by one while the
+results are collected as they come (at most `--window` tasks in flight, the oldest half collected
+and dropped when the window fills), on each engine. Throughput should not fall as the count grows,
+and the driver's peak RSS should stay flat: QTAU releases a task's handle and bookkeeping once its
+result is collected. `--in-flight 30000` adds a row with that many tasks in flight at once.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 os.environ.setdefault("RAY_TMPDIR", tempfile.mkdtemp(prefix="qtau-bench-ray-"))
@@ -126,13 +134,106 @@ def qtau_round_trip(pcs, circuit, shots) -> float:
     return round_trips(lambda: pcs.get_result(pcs.submit_quantum_task(QuantumTask(circuit=circuit, shots=shots))))
 
 
+class PeakRss:
+    """Samples this process's resident memory every 20 ms; `peak` is the highest seen (MB)."""
+
+    def __init__(self) -> None:
+        import psutil
+
+        self._proc = psutil.Process()
+        self.peak = self.now()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def now(self) -> float:
+        return self._proc.memory_info().rss / 2**20
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.02):
+            self.peak = max(self.peak, self.now())
+
+    def __enter__(self) -> PeakRss:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, self.now())
+
+
+def qtau_streamed(pcs, circuit, n: int, shots: int, window: int) -> tuple[float, float, float]:
+    """n tasks one by one, results collected as they come. (seconds, peak RSS MB, RSS MB after)."""
+    from collections import deque
+
+    from qtau import QuantumTask
+
+    gc.collect()
+    with PeakRss() as rss:
+        t = time.perf_counter()
+        in_flight: deque = deque()
+        collected = 0
+        for _ in range(n):
+            in_flight.append(pcs.submit_quantum_task(QuantumTask(circuit=circuit, shots=shots)))
+            if len(in_flight) >= window:
+                oldest = [in_flight.popleft() for _ in range(window // 2)]
+                collected += sum(sum(r.counts.values()) for r in pcs.get_results(oldest))
+        collected += sum(sum(r.counts.values()) for r in pcs.get_results(list(in_flight)))
+        in_flight.clear()
+        elapsed = time.perf_counter() - t
+    assert collected == n * shots
+    gc.collect()
+    return elapsed, rss.peak, rss.now()
+
+
+def qtau_all_in_flight(pcs, circuit, n: int, shots: int) -> tuple[float, float, float]:
+    """n tasks submitted one by one before any result is read. (seconds, peak RSS MB, RSS MB after)."""
+    from qtau import QuantumTask
+
+    gc.collect()
+    with PeakRss() as rss:
+        t = time.perf_counter()
+        refs = [pcs.submit_quantum_task(QuantumTask(circuit=circuit, shots=shots)) for _ in range(n)]
+        total = sum(sum(r.counts.values()) for r in pcs.get_results(refs))
+        elapsed = time.perf_counter() - t
+        del refs
+    assert total == n * shots
+    gc.collect()
+    return elapsed, rss.peak, rss.now()
+
+
+def scaling_rows(pcs, engine: str, counts: list[int], in_flight: int, window: int) -> list[tuple]:
+    rows = []
+    circuit = bell()
+    qtau_streamed(pcs, circuit, min(500, window), 100, window)  # warm-up
+    for n in counts:
+        seconds, peak, after = qtau_streamed(pcs, circuit, n, 100, window)
+        rows.append((engine, f"{n:,} one by one", rate(n, seconds), peak, after))
+        print(f"  {rows[-1][0]:5} {rows[-1][1]:>24}: {rows[-1][2]:7.0f} circuits/s, peak RSS {peak:6.0f} MB", flush=True)
+    if in_flight:
+        seconds, peak, after = qtau_all_in_flight(pcs, circuit, in_flight, 100)
+        rows.append((engine, f"{in_flight:,} all in flight", rate(in_flight, seconds), peak, after))
+        print(f"  {rows[-1][0]:5} {rows[-1][1]:>24}: {rows[-1][2]:7.0f} circuits/s, peak RSS {peak:6.0f} MB", flush=True)
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tasks", type=int, default=1000)
     parser.add_argument("--shots", type=int, default=1000)
     parser.add_argument("--skip-ray", action="store_true")
     parser.add_argument("--rounds", type=int, default=3, help="alternating plain-Ray / QTAU rounds")
+    parser.add_argument("--scale", default="1000,10000,100000",
+                        help="task counts of the scaling rows (comma-separated; empty to skip)")
+    parser.add_argument("--window", type=int, default=2000, help="most tasks in flight in the scaling rows")
+    parser.add_argument("--in-flight", type=int, default=30000,
+                        help="tasks in flight at once in the last scaling row (0 to skip)")
+    parser.add_argument("--only-scale", action="store_true", help="run the scaling rows only")
+    parser.add_argument("--engines", default="local,ray", help="engines of --only-scale (comma-separated)")
     args = parser.parse_args()
+    scale = [int(x) for x in args.scale.split(",") if x.strip()]
+    if args.only_scale:
+        return scale_only(args, scale)
     n, shots = args.tasks, args.shots
     print(f"QTAU throughput benchmark: {n} Bell circuits x {shots} shots, {os.cpu_count()} CPUs\n")
     print(f"import qtau: {import_time() * 1000:.1f} ms (median of 5 fresh interpreters)")
@@ -154,6 +255,7 @@ def main() -> None:
     rows = [("QTAU LOCAL, one by one", rate(n, qtau_one_by_one(local, circuits, shots))),
             ("QTAU LOCAL, batch", rate(n, qtau_batch(local, circuits, shots)))]
     local_trip = qtau_round_trip(local, circuits[0], shots)
+    scaled = scaling_rows(local, "LOCAL", scale, args.in_flight, args.window) if scale else []
     local.close()
     plain_rate = None
     if not args.skip_ray:
@@ -180,6 +282,7 @@ def main() -> None:
         plain_trip = round_trips(lambda: ray.get(aer.remote(circuits[0], shots)))
         ray_trip = qtau_round_trip(pcs, circuits[0], shots)
         noop_trip = round_trips(lambda: ray.get(noop.remote()), 200)
+        scaled += scaling_rows(pcs, "RAY", scale, args.in_flight, args.window) if scale else []
         pcs.close()
         if ray.is_initialized():
             ray.shutdown()
@@ -194,6 +297,31 @@ def main() -> None:
               f"(plain Ray task running the same Aer circuit: {plain_trip * 1000:.2f} ms, "
               f"ratio {ray_trip / plain_trip:.2f})")
         print(f"plain Ray no-op task round-trip:    {noop_trip * 1000:.2f} ms")
+    print_scaling(scaled)
+
+
+def print_scaling(rows: list[tuple]) -> None:
+    if not rows:
+        return
+    print(f"\nscaling, Bell x 100 shots, results collected as they come:\n"
+          f"{'engine':6} {'tasks':>24} {'circuits/s':>10} {'peak RSS MB':>12} {'RSS after MB':>13}")
+    for engine, label, r, peak, after in rows:
+        print(f"{engine:6} {label:>24} {r:10.0f} {peak:12.0f} {after:13.0f}")
+
+
+def scale_only(args, scale: list[int]) -> None:
+    from qtau import ExecutionEngine, PilotComputeService
+
+    plugins = host()
+    rows = []
+    for engine in (ExecutionEngine.LOCAL, ExecutionEngine.RAY):
+        if engine.value not in args.engines.split(",") or (engine is ExecutionEngine.RAY and args.skip_ray):
+            continue
+        pcs = PilotComputeService(execution_engine=engine, plugins=plugins)
+        pcs.create_pilot(QISKIT)
+        rows += scaling_rows(pcs, engine.name, scale, args.in_flight, args.window)
+        pcs.close()
+    print_scaling(rows)
 
 
 if __name__ == "__main__":

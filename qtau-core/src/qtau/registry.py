@@ -45,6 +45,8 @@ class TaskRegistry:
         self.on_settled = on_settled
         self._handles: OrderedDict[str, Any] = OrderedDict()
         self._ids: OrderedDict[Any, str] = OrderedDict()
+        #: ids of tasks whose result was collected (their handles let go), to say so when asked again
+        self._collected: OrderedDict[str, None] = OrderedDict()
         #: task id -> resource id, for tasks whose in-flight slot is still held
         self._in_flight: dict[str, str] = {}
         #: tasks whose outcome QDREAMER has not seen yet (Ray callbacks carry none)
@@ -107,11 +109,31 @@ class TaskRegistry:
         with self._lock:
             return self._ids.get(handle)
 
+    def release(self, task_id: str | None, handle: Any) -> None:
+        """Let go of a task's handle once its result has been collected: a held handle pins its
+        result (in Ray's object store too), so memory would grow with every task ever run. Only
+        that handle: a task submitted again under the same id keeps its newer handle."""
+        if task_id is None:
+            return
+        with self._lock:
+            if self._handles.get(task_id) is handle:
+                del self._handles[task_id]
+                self._ids.pop(handle, None)
+                self._collected[task_id] = None
+                if len(self._collected) > self.memory:
+                    self._collected.popitem(last=False)
+
     def resolve(self, task: Any) -> Any:
         """The handle of a task given by handle, task id or QuantumTask."""
         if isinstance(task, str):
             with self._lock:
                 found = self._handles.get(task)
+                collected = found is None and task in self._collected
+            if collected:
+                raise InvalidTaskError(
+                    f"the result of task {task!r} was already collected, and the service let go of its handle",
+                    field="task", value=task, fix="keep the Result (or the handle) from the first collection",
+                )
             if found is None:
                 raise InvalidTaskError(
                     f"unknown task id {task!r}", field="task", value=task,

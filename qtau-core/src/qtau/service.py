@@ -376,7 +376,9 @@ class PilotComputeService:
             self.journal.handed_out([tid for tid in map(self.registry.task_id, handles) if tid])
         out: list[Any] = []
         for handle, value in zip(handles, values, strict=True):
-            self.registry.settle(task_id_of(value) or self.registry.task_id(handle), value)
+            task_id = task_id_of(value) or self.registry.task_id(handle)
+            self.registry.settle(task_id, value)
+            self.registry.release(task_id, handle)
             if isinstance(value, TaskFailure):
                 value = value.error
             if isinstance(value, QtauError) and not return_exceptions:

@@ -3,7 +3,8 @@
 Joins the cluster at `ray_address` (pilot description) or `RAY_ADDRESS`, else starts a local Ray
 (`address="local"`, so it never attaches to some other program's cluster by accident). A Ray that
 was already initialised in this process is reused. `shutdown` disconnects only a Ray this engine
-started; it never stops or kills Ray processes it did not start.
+started; it never stops or kills Ray processes it did not start. Joining is checked first
+(`ray_join`), and tasks run only on nodes where the service's plugins import (`ray_nodes`).
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from qtau.engines.base import Engine
-from qtau.errors import BackendUnavailableError, ConfigurationError, QtauError, TaskTimeoutError
+from qtau.engines.ray_join import init_error, preflight
+from qtau.engines.ray_nodes import NodePlacement
+from qtau.errors import ConfigurationError, QtauError, TaskTimeoutError
 from qtau.plugins import missing_plugins
 
 _remote_cache: dict[Any, Any] = {}
@@ -110,6 +113,10 @@ class RayEngine(Engine):
         self._watch_lock = threading.Lock()
         self._last_poll = 0.0
         self.poll_interval = 0.05
+        self.poll_window = 1024
+        self.placement: NodePlacement | None = None
+        self._placed: dict[tuple, Any] = {}  # (fn, packed) -> remote function with the current node selector
+        self._placed_for: dict[str, str] | None = None
         self._tracker_actor: Any = None
         self.tracker_name: str | None = None
         #: Remote-task handles not yet seen done: cancelled at the provider by shutdown.
@@ -133,6 +140,7 @@ class RayEngine(Engine):
         }
         if self.address:
             options["address"] = self.address
+            preflight(self.address)
         else:
             options["address"] = "local"
             # A Ray that QTAU starts for the user does not report usage over the network.
@@ -143,16 +151,27 @@ class RayEngine(Engine):
         try:
             ray.init(**options)
         except Exception as err:
-            where = self.address or "a new local Ray"
-            raise BackendUnavailableError(
-                f"could not start or join Ray at {where}: {type(err).__name__}: {err}",
-                field="ray_address", value=self.address,
-                fix="check the address (and RAY_AUTH_TOKEN for token-auth clusters), or leave it unset for a local Ray",
-            ) from err
+            raise init_error(self.address, err) from None
         self.started_ray = True
 
+    def _placed_remote(self, fn: Callable, num_returns: int = 1) -> Any:
+        """`fn` as a remote function limited to the nodes that passed the plugin check."""
+        remote = remote_function(fn)
+        if self.placement is None:
+            return remote if num_returns == 1 else remote.options(num_returns=num_returns)
+        self.placement.settle()
+        self.placement.refresh()
+        selector = self.placement.selector()
+        if selector is not self._placed_for:
+            self._placed, self._placed_for = {}, selector
+        key = (fn, num_returns)
+        found = self._placed.get(key)
+        if found is None:
+            found = self._placed[key] = remote.options(label_selector=selector, num_returns=num_returns)
+        return found
+
     def submit(self, fn: Callable[[Any], Any], payload: Any) -> Any:
-        return remote_function(fn).remote(pack(payload))
+        return self._placed_remote(fn).remote(pack(payload))
 
     def _tracker(self) -> Any:
         """This service's remote-job tracker: an async actor holding no CPU, created on first use."""
@@ -202,8 +221,8 @@ class RayEngine(Engine):
     def submit_batch(self, fn: Callable[[Any], list], payload: Any, n: int) -> list[Any]:
         if n == 1:
             # With num_returns=1 Ray returns the list itself as the one value: unwrap on the worker.
-            return [remote_function(_only_value).remote(pack((fn, payload)))]
-        return list(remote_function(fn).options(num_returns=n).remote(pack(payload)))
+            return [self._placed_remote(_only_value).remote(pack((fn, payload)))]
+        return list(self._placed_remote(fn, n).remote(pack(payload)))
 
     def completed(self, value: Any) -> Any:
         import ray
@@ -253,6 +272,9 @@ class RayEngine(Engine):
             self._watch.append((handle, callback))
 
     def poll(self, force: bool = False) -> None:
+        """Deliver callbacks of finished handles. A throttled poll looks at the oldest
+        `poll_window` handles only (tasks finish roughly in order), so its cost stays flat however
+        many tasks are in flight; `force` looks at all of them."""
         now = time.monotonic()
         if not force and now - self._last_poll < self.poll_interval:
             return
@@ -260,7 +282,10 @@ class RayEngine(Engine):
 
         with self._watch_lock:
             self._last_poll = now
-            watch, self._watch = self._watch, []
+            if force or len(self._watch) <= self.poll_window:
+                watch, self._watch = self._watch, []
+            else:
+                watch, self._watch = self._watch[:self.poll_window], self._watch[self.poll_window:]
         if not watch:
             return
         ready, _ = ray.wait([h for h, _ in watch], num_returns=len(watch), timeout=0, fetch_local=False)
@@ -313,27 +338,23 @@ class RayEngine(Engine):
         return isinstance(handle, ray.ObjectRef)
 
     def check_plugins(self, spec: Any) -> Callable[[float | None], list[str]]:
-        """Start importing the driver's plugins on every alive node; return a function that waits
-        (up to a timeout) and lists what is missing where. Start-up does not wait for it."""
-        import ray
-        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
-
-        check = remote_function(missing_plugins, packed=False)
-        nodes = [n for n in ray.nodes() if n.get("Alive")]
-        refs = {
-            n.get("NodeManagerAddress", n["NodeID"]): check.options(
-                scheduling_strategy=NodeAffinitySchedulingStrategy(n["NodeID"], soft=False), num_cpus=0
-            ).remote(spec)
-            for n in nodes
-        }
+        """Start importing the driver's plugins on every alive node. Start-up does not wait for it;
+        the first submission does. Nodes lacking a plugin are reported (a warning, `node_report()`)
+        and get no tasks; the returned function waits for the check and raises when no node can
+        run tasks or a node died while answering."""
+        self.placement = NodePlacement(spec, remote_function(missing_plugins, packed=False))
+        self.placement.start()
 
         def outcome(timeout: float | None) -> list[str]:
-            problems = []
-            for node, ref in refs.items():
-                problems.extend(f"node {node}: {m}" for m in ray.get(ref, timeout=timeout))
-            return problems
+            self.placement.settle(timeout)
+            self.placement.selector()
+            return []
 
         return outcome
+
+    def node_report(self) -> list[str]:
+        """The nodes that lack plugins, one line each (empty before the check or when none lack)."""
+        return [] if self.placement is None else self.placement.report()
 
     def shutdown(self) -> None:
         self._cancel_remote()

@@ -1,0 +1,38 @@
+"""A collected result is not pinned by the service: its handle and bookkeeping are let go."""
+
+import gc
+import weakref
+
+import pytest
+from qtau import PilotComputeService, QuantumTask
+from qtau.errors import InvalidTaskError
+from qtau_test_circuits import bell
+
+QISKIT = {"resource_type": "quantum", "quantum": {"executor": "qiskit_local", "backend": "aer_simulator"}}
+
+
+def test_collected_results_are_freed_once_the_user_drops_them(qiskit_host):
+    with PilotComputeService(plugins=qiskit_host) as pcs:
+        pcs.create_pilot(QISKIT)
+        tasks = [QuantumTask(circuit=bell(), shots=10) for _ in range(5)]
+        handles = [pcs.submit_quantum_task(t) for t in tasks]
+        pending = pcs.submit_quantum_task(QuantumTask(circuit=bell(), shots=10))
+        results = pcs.get_results(handles, timeout=120)
+        watched = [weakref.ref(r) for r in results]
+        del handles, results
+        gc.collect()
+        assert [w() for w in watched] == [None] * 5, "the service holds no collected result"
+        # An uncollected task still resolves by id; a collected one says so.
+        assert pcs.get_result(pending, timeout=120).shots == 10
+        with pytest.raises(InvalidTaskError, match="already collected"):
+            pcs.get_result(tasks[0].task_id)
+
+
+def test_a_task_id_resolves_until_its_result_is_collected(qiskit_host):
+    with PilotComputeService(plugins=qiskit_host) as pcs:
+        pcs.create_pilot(QISKIT)
+        task = QuantumTask(circuit=bell(), shots=7)
+        handle = pcs.submit_quantum_task(task)
+        pcs.wait_tasks([task.task_id], timeout=120)
+        assert pcs.get_result(task.task_id).shots == 7
+        assert pcs.get_result(handle).shots == 7  # the handle itself keeps working

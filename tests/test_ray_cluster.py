@@ -1,0 +1,130 @@
+"""QTAU on a multi-node Ray cluster (`ray.cluster_utils.Cluster`: real raylets, one machine).
+
+The head node lacks a plugin the service uses (its folder is not on the head's PYTHONPATH); worker
+nodes have it. Circuit functions record the node id they ran on, so each test sees where tasks went.
+"""
+
+import tempfile
+import time
+
+import pytest
+from qtau import PilotComputeService, QuantumTask
+from qtau.errors import BackendUnavailableError
+from qtau.plugins import PluginHost
+from ray_nodes_helpers import PLUGIN_MODULE, node_recording_bell, recorded_nodes, write_plugin
+
+ray = pytest.importorskip("ray")
+cluster_utils = pytest.importorskip("ray.cluster_utils")
+pytestmark = [pytest.mark.ray, pytest.mark.slow]
+
+QISKIT = {"resource_type": "quantum", "quantum": {"executor": "qiskit_local", "backend": "aer_simulator"}}
+
+
+@pytest.fixture(scope="module")
+def plugin_dir(tmp_path_factory):
+    return str(write_plugin(tmp_path_factory.mktemp("nodeonly")))
+
+
+@pytest.fixture(scope="module")
+def cluster(plugin_dir):
+    assert not ray.is_initialized()
+    c = cluster_utils.Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
+    with_plugin = {"PYTHONPATH": plugin_dir}
+    workers = [c.add_node(num_cpus=1, env_vars=with_plugin) for _ in range(2)]
+    c.wait_for_nodes()
+    c.with_plugin = with_plugin
+    c.first_workers = workers
+    yield c
+    if ray.is_initialized():
+        ray.shutdown()
+    c.shutdown()
+
+
+@pytest.fixture(scope="module")
+def pcs(cluster, plugin_dir):
+    import sys
+
+    sys.path.insert(0, plugin_dir)  # the driver has the plugin too; only the head node lacks it
+    host = PluginHost(strict=True)
+    host.register_module("qiskit", "qtau_qiskit.plugin")
+    host.register_module("nodeonly", PLUGIN_MODULE)
+    service = PilotComputeService(execution_engine="ray", plugins=host, ray_address=cluster.address)
+    service.create_pilot(QISKIT)
+    yield service
+    service.close()
+    sys.path.remove(plugin_dir)
+
+
+def node_ids(cluster, nodes) -> set[str]:
+    return {n.node_id for n in nodes}
+
+
+def run_recorded(pcs, n: int, sleep_s: float) -> list[str]:
+    record = tempfile.mkdtemp(prefix="qtau-nodes-")
+    fn = node_recording_bell(record, sleep_s)
+    refs = [pcs.submit_quantum_task(QuantumTask(circuit=fn, num_qubits=2, shots=20)) for _ in range(n)]
+    results = pcs.get_results(refs, timeout=180)
+    assert [sum(r.counts.values()) for r in results] == [20] * n
+    return recorded_nodes(record)
+
+
+def test_tasks_spread_over_nodes_and_avoid_the_node_without_the_plugin(cluster, pcs):
+    head = node_ids(cluster, [cluster.head_node])
+    workers = node_ids(cluster, cluster.first_workers)
+    ran_on = run_recorded(pcs, 12, 0.3)
+    assert set(ran_on) == workers, "tasks use every node with the plugin"
+    assert not set(ran_on) & head, "no task goes to the node without the plugin"
+    report = pcs.engine.node_report()
+    assert len(report) == 1 and next(iter(head))[:12] in report[0] and PLUGIN_MODULE in report[0]
+
+
+def test_a_node_added_mid_run_is_used_and_one_without_the_plugin_is_not(cluster, pcs, plugin_dir):
+    run_recorded(pcs, 2, 0.0)
+    added = cluster.add_node(num_cpus=1, env_vars=cluster.with_plugin)
+    bare = cluster.add_node(num_cpus=1)
+    cluster.wait_for_nodes()
+    added_id, bare_id = next(iter(node_ids(cluster, [added]))), next(iter(node_ids(cluster, [bare])))
+    deadline = time.monotonic() + 90
+    ran_on: list[str] = []
+    while added_id not in ran_on and time.monotonic() < deadline:
+        ran_on += run_recorded(pcs, 9, 0.3)
+    assert added_id in ran_on, "the node that joined is checked and then used"
+    assert bare_id not in ran_on and head_not_used(cluster, ran_on)
+    while not any(bare_id[:12] in line for line in pcs.engine.node_report()) and time.monotonic() < deadline:
+        pcs.engine.placement.refresh(force=True)  # what each submission does every couple of seconds
+        time.sleep(0.2)
+    assert any(bare_id[:12] in line and PLUGIN_MODULE in line for line in pcs.engine.node_report())
+    cluster.remove_node(bare)
+
+
+def head_not_used(cluster, ran_on) -> bool:
+    return not set(ran_on) & node_ids(cluster, [cluster.head_node])
+
+
+def test_a_node_dying_during_the_pilot_check_is_a_specific_error_within_seconds(cluster, plugin_dir):
+    import sys
+
+    # A fresh node whose plugin import takes 60 s: its check is still running when it dies.
+    slow = cluster.add_node(num_cpus=1, env_vars={**cluster.with_plugin, "QTAU_TEST_SLOW_IMPORT_S": "60"})
+    cluster.wait_for_nodes()
+    slow_id = next(iter(node_ids(cluster, [slow])))
+    sys.path.insert(0, plugin_dir)
+    host = PluginHost(strict=True)
+    host.register_module("qiskit", "qtau_qiskit.plugin")
+    host.register_module("nodeonly", PLUGIN_MODULE)
+    service = PilotComputeService(execution_engine="ray", plugins=host, ray_address=cluster.address)
+    try:
+        service.create_pilot(QISKIT)
+        time.sleep(1.0)
+        cluster.remove_node(slow)
+        started = time.monotonic()
+        with pytest.raises(BackendUnavailableError) as info:
+            service.check_plugins(timeout=120)
+        assert time.monotonic() - started < 30
+        assert slow_id[:12] in str(info.value) and "plugin check" in str(info.value) and "ray status" in str(info.value)
+        # The next call goes on with the nodes that remain.
+        ref = service.submit_quantum_task(QuantumTask(circuit=node_recording_bell(tempfile.mkdtemp()), num_qubits=2, shots=10))
+        assert service.get_result(ref, timeout=120).shots == 10
+    finally:
+        service.close()
+        sys.path.remove(plugin_dir)
