@@ -60,6 +60,7 @@ class PilotComputeService:
         batch_chunks: int | None = None,
         ray_init_options: dict | None = None,
         task_id_memory: int = 10_000,
+        coalesce: bool = True,
     ) -> None:
         self.execution_engine = ExecutionEngine.parse(execution_engine)
         max_workers = validation.optional_count(max_workers, "max_workers", 4)
@@ -83,6 +84,9 @@ class PilotComputeService:
         self._counter = itertools.count(1)
         self._lock = threading.Lock()
         self._closed = False
+        # Tasks submitted one by one gather into backend batches while the engine is saturated.
+        self.coalesce = validation.flag(coalesce, "coalesce")
+        self._coalescer: Any = None
 
     # -- pilots ----------------------------------------------------------------------------------
 
@@ -202,6 +206,8 @@ class PilotComputeService:
         payload = self._payload(task, placements, time.time())
         if placements[0].remote:
             handle = self.engine.submit_remote(payload)
+        elif self.coalesce:
+            handle = self._coalescing().submit(payload)
         else:
             handle = self.engine.submit(run_task, payload)
         self.registry.track(handle, task.task_id, placements[0].resource.id)
@@ -247,6 +253,13 @@ class PilotComputeService:
                     handles[i] = handle
                     self.registry.track(handle, member.task.task_id, rid)
         return handles
+
+    def _coalescing(self) -> Any:
+        if self._coalescer is None:
+            from qtau.coalesce import create_coalescer
+
+            self._coalescer = create_coalescer(self)
+        return self._coalescer
 
     def _parallelism(self) -> int:
         if self.execution_engine is ExecutionEngine.RAY:
@@ -325,6 +338,8 @@ class PilotComputeService:
         self.qdreamer.stop_background_monitoring()
         for pilot in self.pilots.values():
             pilot.state = "CANCELED"
+        if self._coalescer is not None:
+            self._coalescer.close()
         self.engine.shutdown()
 
     def __enter__(self) -> PilotComputeService:
