@@ -238,3 +238,90 @@ def test_ray_cancelling_a_gathered_task():
         pcs.close()
     finally:
         ray.shutdown()
+
+
+# -- remote resources: gathered while a provider create call is in progress ------------------------
+
+
+def remote(name: str, **values):
+    return resource(name, remote=True, kind="qpu", **values)
+
+
+def provider_jobs() -> list[tuple[str, int, str]]:
+    """(resource, number of circuits, state) of every provider job, in creation order."""
+    with state._lock:
+        return [(j["resource"], len(j["jobs"]), j["state"]) for j in state.jobs.values()]
+
+
+def test_remote_tasks_sent_during_a_create_call_share_one_provider_batch():
+    out = {}
+    for coalesce in (False, True):
+        state.reset()
+        pcs = service(coalesce)
+        pcs.create_pilot(pilot(remote("q", call_delay_s=1.0, job_delay_s=0.05, per_task=0.3)))
+        tasks = [QuantumTask(circuit=x_on(i % 3), shots=10 * (i + 1), task_id=f"r{i}") for i in range(6)]
+        handles = [submit_first(pcs, tasks[0]) if coalesce else pcs.submit_quantum_task(tasks[0])]
+        handles += [pcs.submit_quantum_task(t) for t in tasks[1:]]
+        out[coalesce] = pcs.get_results(handles, timeout=60)
+        jobs = provider_jobs()
+        assert wait_idle(pcs) == {"scripted:q": 0}
+        pcs.close()
+        if coalesce:
+            # The first task went at once; the five submitted during its create call went as one batch.
+            assert [n for _, n, _ in jobs] == [1, 5]
+        else:
+            assert [n for _, n, _ in jobs] == [1] * 6
+    assert [summary(v) for v in out[True]] == [summary(v) for v in out[False]]
+    assert len({r.attempts[0].job for r in out[True][1:]}) == 1 != len({r.attempts[0].job for r in out[False]})
+
+
+def test_cancelling_gathered_remote_tasks():
+    pcs = service()
+    pcs.create_pilot(pilot(remote("q", call_delay_s=1.0, job_delay_s=0.5)))
+    handles = [submit_first(pcs, QuantumTask(circuit=x_on(0), shots=10))]
+    handles += [pcs.submit_quantum_task(QuantumTask(circuit=x_on(0), shots=10)) for _ in range(3)]
+    pcs.cancel([handles[3]])  # still gathering: never sent
+    values = pcs.get_results(handles, timeout=60, return_exceptions=True)
+    assert isinstance(values[3], TaskCancelledError)
+    assert all(v.counts == {"001": 10} for v in values[:3])
+    assert [n for _, n, _ in provider_jobs()] == [1, 2]
+    # Every member of a sent provider batch cancelled: the provider job is cancelled.
+    state.reset()
+    handles = [submit_first(pcs, QuantumTask(circuit=x_on(0), shots=10))]
+    handles += [pcs.submit_quantum_task(QuantumTask(circuit=x_on(0), shots=10)) for _ in range(2)]
+    wait_for_jobs(2)
+    pcs.cancel(handles[1:])
+    values = pcs.get_results(handles, timeout=60, return_exceptions=True)
+    assert values[0].counts == {"001": 10}
+    assert all(isinstance(v, TaskCancelledError) for v in values[1:])
+    wait_for_jobs(2, lambda jobs: [(n, s) for _, n, s in jobs] == [(1, "COMPLETED"), (2, "CANCELLED")])
+    assert wait_idle(pcs) == {"scripted:q": 0}
+    pcs.close()
+
+
+def gathering():
+    from qtau.tracker import local_tracker
+
+    return local_tracker().tracker.gathering
+
+
+def submit_first(pcs, task, timeout: float = 30.0):
+    """Submit `task` and wait until the tracker has sent it (its create call then takes call_delay_s)."""
+    import time
+
+    before = len(gathering().batches)
+    handle = pcs.submit_quantum_task(task)
+    deadline = time.monotonic() + timeout
+    while len(gathering().batches) <= before:
+        assert time.monotonic() < deadline, "the first task was never sent"
+        time.sleep(0.005)
+    return handle
+
+
+def wait_for_jobs(n: int, check=lambda jobs: True, timeout: float = 30.0) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while len(provider_jobs()) < n or not check(provider_jobs()):
+        assert time.monotonic() < deadline, provider_jobs()
+        time.sleep(0.01)

@@ -20,8 +20,11 @@ member's own.
   call waits for the shared batch and returns its own member's Result (or raises its own error).
   `ray.cancel` on such a handle drops the task from its batch if it has not been sent yet.
 
-Tasks bound for remote resources go to the remote-job tracker unchanged (one provider job each);
-`submit_quantum_tasks` is the way to send a provider batch.
+Remote resources: the remote-job tracker sends a task at once unless a provider create call for
+its resource is in progress; tasks arriving meanwhile gather and go out as one provider batch as
+soon as that call answers (`RemoteGathering`). Cancelling a gathered task before it is sent drops
+it; once sent, its handle ends cancelled at once and the provider batch is cancelled when every
+member of it has been cancelled (a provider batch is cancelled whole or not at all).
 """
 
 from __future__ import annotations
@@ -382,3 +385,121 @@ def _run_one(payload: TaskPayload) -> Any:
         if isinstance(err, QtauError):
             return TaskFailure(payload.task.task_id, err)
         raise
+
+
+# -- remote resources (inside the remote-job tracker) ---------------------------------------------
+
+
+class RemoteGathering:
+    """Provider batches out of single remote tasks: while a create call for a resource is in
+    progress, its tasks gather per (resource, timeout); when it answers they go as one batch.
+    Lives in a `Tracker` and runs on its event loop."""
+
+    def __init__(self, tracker: Any, max_batch: int = MAX_BATCH) -> None:
+        self.tracker = tracker
+        self._waiting = _Gathered(max_batch)
+        self._creating: dict[str, int] = {}
+        self._scheduled = False
+        self.batches: list[int] = []
+
+    async def run(self, payload: TaskPayload) -> Any:
+        import asyncio
+
+        key = group_key(payload)
+        item = [payload, asyncio.get_running_loop().create_future(), None]  # [payload, future, batch]
+        self._waiting.add(key, item)
+        self._schedule()
+        try:
+            value = await item[1]  # cancelling this call cancels the member's future too
+        except asyncio.CancelledError:
+            if not self._waiting.discard(key, item) and item[2] is not None:
+                cancelling = item[2].member_cancelled()
+                if cancelling is not None:  # the provider batch is being cancelled: see it done
+                    await asyncio.wait([cancelling])
+            raise
+        if isinstance(value, TaskFailure):
+            raise value.error
+        return value
+
+    def _schedule(self) -> None:
+        if not self._scheduled:
+            import asyncio
+
+            self._scheduled = True
+            asyncio.get_running_loop().call_soon(self._flush)
+
+    def _flush(self) -> None:
+        """Send every waiting group whose resource has no create call in progress."""
+        self._scheduled = False
+        for key in list(self._waiting.groups):
+            rid = key[0]
+            while key in self._waiting.groups and not self._creating.get(rid):
+                members = self._waiting.groups.pop(key)
+                batch, rest = members[:self._waiting.max_batch], members[self._waiting.max_batch:]
+                if rest:
+                    self._waiting.groups[key] = rest
+                live = [m for m in batch if not m[1].done()]
+                if live:
+                    self._send(rid, live)
+
+    def _send(self, rid: str, members: list) -> None:
+        import asyncio
+
+        self._creating[rid] = self._creating.get(rid, 0) + 1
+        self.batches.append(len(members))
+        sent = _SentBatch(self, rid, members)
+        for m in members:
+            m[2] = sent
+        sent.task = asyncio.get_running_loop().create_task(sent.run())
+
+    def created(self, rid: str) -> None:
+        self._creating[rid] -= 1
+        if not self._creating[rid]:
+            del self._creating[rid]
+        self._schedule()
+
+
+class _SentBatch:
+    """One provider batch of gathered tasks; cancelled at the provider only when all its members are."""
+
+    def __init__(self, gathering: RemoteGathering, rid: str, members: list) -> None:
+        self.gathering = gathering
+        self.rid = rid
+        self.members = members
+        self.task: Any = None
+        self._created = False
+
+    def _on_created(self) -> None:
+        if not self._created:
+            self._created = True
+            self.gathering.created(self.rid)
+
+    async def run(self) -> None:
+        import asyncio
+
+        try:
+            values = await self.gathering.tracker.run_batch(
+                BatchPayload(tuple(m[0] for m in self.members)), self._on_created)
+        except asyncio.CancelledError:
+            values = None
+        except Exception as err:
+            values = [err] * len(self.members)
+        finally:
+            self._on_created()
+        for m, value in zip(self.members, values or [None] * len(self.members), strict=True):
+            future = m[1]
+            if future.done():
+                continue
+            if value is None:
+                future.cancel()
+            elif isinstance(value, BaseException):
+                future.set_exception(value)
+            else:
+                future.set_result(value)
+
+    def member_cancelled(self) -> Any:
+        """The batch's task, cancelled, once every member is cancelled (else None)."""
+        if all(m[1].done() for m in self.members) and self.task is not None and not self.task.done():
+            self.task.cancel()  # every member cancelled: cancel the provider batch
+            return self.task
+        return None

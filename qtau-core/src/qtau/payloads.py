@@ -35,6 +35,8 @@ class TaskPayload:
     """One task and its failover order (`placements`, best first), with the attempts made so far.
 
     `tracker` names the Ray actor that waits for remote jobs (None: this process's tracker).
+    `coalesce`: the tracker may send this task in one provider batch with others for the same
+    resource submitted while a create call there is in progress (`qtau.coalesce`).
     """
 
     host: HostSpec
@@ -43,6 +45,7 @@ class TaskPayload:
     submitted_at: float
     attempts: tuple[Attempt, ...] = ()
     tracker: str | None = None
+    coalesce: bool = False
 
     def rest(self, attempts: list[Attempt] | tuple[Attempt, ...], start: int) -> TaskPayload:
         """The same task from placement `start` on, with the attempts made so far."""

@@ -189,7 +189,7 @@ class PilotComputeService:
         tracker = None
         if any(p.remote for p in placements) and self.execution_engine is ExecutionEngine.RAY:
             tracker = self.engine.ensure_tracker()
-        return TaskPayload(self.host.spec(), task, placements, now, tracker=tracker)
+        return TaskPayload(self.host.spec(), task, placements, now, tracker=tracker, coalesce=self.coalesce)
 
     def submit_quantum_task(self, task: QuantumTask) -> Any:
         """Choose a resource for `task` and start it. Returns a Ray ObjectRef (RAY) or a Future (LOCAL).
