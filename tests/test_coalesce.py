@@ -36,7 +36,7 @@ def broken():
     raise RuntimeError("no circuit")
 
 
-def task_mix() -> list[QuantumTask]:
+def task_mix(bad_circuit=broken) -> list[QuantumTask]:
     """Deterministic circuits (exact counts), Bell pairs (a distribution), several shot counts
     (several prices), a task pinned to a resource that fails (failover), and bad input."""
     tasks = []
@@ -44,7 +44,7 @@ def task_mix() -> list[QuantumTask]:
         if i % 6 == 5:
             tasks.append(QuantumTask(circuit=bell(), shots=200, task_id=f"t{i}"))
         elif i == 7:
-            tasks.append(QuantumTask(circuit=broken, num_qubits=3, task_id=f"t{i}"))
+            tasks.append(QuantumTask(circuit=bad_circuit, num_qubits=3, task_id=f"t{i}"))
         else:
             tasks.append(QuantumTask(circuit=x_on(i % 3), shots=100 * (1 + i % 4), task_id=f"t{i}"))
     return tasks
@@ -203,15 +203,20 @@ def test_ray_coalesced_and_direct_give_the_same_results():
             pcs.create_pilot(pilot(resource("bad", behaviour="fail", call_delay_s=0.02),
                                    resource("good", one_qubit_error=0.3, per_shot=0.001, call_delay_s=0.02)))
             pcs.initialize_dreamer(STEADY)
-            handles = [pcs.submit_quantum_task(t) for t in task_mix()]
+            # (A lambda travels by value: Ray workers cannot import this test module.)
+            handles = [pcs.submit_quantum_task(t) for t in task_mix(lambda: 1 / 0)]
             assert all(isinstance(h, ray.ObjectRef) for h in handles)
             out[coalesce] = pcs.get_results(handles, timeout=300, return_exceptions=True)
+            assert isinstance(out[coalesce][7], InvalidTaskError) and "ZeroDivisionError" in str(out[coalesce][7])
             if coalesce:
                 stats = pcs._coalescer.stats()
                 assert pcs._coalescer.gathered > 0 and max(stats["batches"]) > 1, stats
                 # A gathered task's handle feeds other remote functions like any ObjectRef.
                 last = next(h for h in reversed(handles))
                 assert ray.get(ray.remote(lambda r: r.task_id).remote(last), timeout=120) == "t23"
+            # On RAY a task whose error carries no task id (bad input) is settled by the engine's
+            # next poll (done-callbacks carry no value there), as without coalescing.
+            pcs.wait_tasks(handles, timeout=60)
             assert wait_idle(pcs, 60) == {"scripted:bad": 0, "scripted:good": 0}
             pcs.close()
         assert [summary(v) for v in out[True]] == [summary(v) for v in out[False]]
@@ -234,6 +239,7 @@ def test_ray_cancelling_a_gathered_task():
         values = pcs.get_results(handles, timeout=300, return_exceptions=True)
         assert isinstance(values[3], TaskCancelledError), values[3]
         assert [v.task_id for v in values[:3]] == [t.task_id for t in tasks[:3]]
+        pcs.wait_tasks(handles[:3], timeout=60)
         assert wait_idle(pcs, 60) == {"scripted:a": 0}
         pcs.close()
     finally:

@@ -357,7 +357,7 @@ class BatchingActor:
         for (_, future), value in zip(batch, values, strict=True):
             if future.done():
                 continue
-            if isinstance(value, BaseException):
+            if isinstance(value, BaseException):  # this member's own error, or the batch's
                 future.set_exception(value)
             else:
                 future.set_result(value)
@@ -367,10 +367,26 @@ class BatchingActor:
 
 
 def _run_blobs(blobs: list[bytes]) -> list:
-    """Worker side of a coalesced Ray batch: the members' payloads, run as one `run_batch`."""
+    """Worker side of a coalesced Ray batch: the members' payloads, run as one `run_batch`.
+
+    A payload that cannot be unpickled here (a circuit function from a module this worker cannot
+    import) fails alone with the error its task would have had alone; the others run.
+    """
+    from qtau.engines.ray import as_qtau_error
     from qtau.worker import run_batch
 
-    return run_batch(BatchPayload(tuple(pickle.loads(b) for b in blobs)), alone_on_input_error=True)
+    out: list = [None] * len(blobs)
+    members = []
+    for i, blob in enumerate(blobs):
+        try:
+            members.append((i, pickle.loads(blob)))
+        except Exception as err:
+            out[i] = as_qtau_error(err)
+    if members:
+        values = run_batch(BatchPayload(tuple(m for _, m in members)), alone_on_input_error=True)
+        for (i, _), value in zip(members, values, strict=True):
+            out[i] = value
+    return out
 
 
 def _run_one(payload: TaskPayload) -> Any:
