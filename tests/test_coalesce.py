@@ -153,6 +153,12 @@ def test_shutdown_cancels_gathered_tasks():
     pcs = service(workers=1)
     pcs.create_pilot(pilot(resource("a", call_delay_s=0.5)))
     handles = [pcs.submit_quantum_task(QuantumTask(circuit=x_on(0), shots=10)) for _ in range(4)]
+    import time
+
+    deadline = time.monotonic() + 30
+    while not handles[0].running():  # the first task is on a pool thread: closing cannot cancel it
+        assert time.monotonic() < deadline
+        time.sleep(0.005)
     pcs.close()
     assert all(h.cancelled() for h in handles[1:])
     assert handles[0].result(timeout=30).counts == {"001": 10}, "the running task finishes"
