@@ -7,7 +7,10 @@ PennyLane tape). The table shows the backend, the input format, the status, the 
 variation distance (TVD) of the counts from the exact distribution. Executors that need credentials
 or services that are not here are listed as skipped, with the reason.
 
-    python examples/test_all_quantum_backends.py [--shots 2000] [--executor NAME ...]
+    python examples/test_all_quantum_backends.py [--shots 2000] [--executor NAME ...] [--plot tvd.png]
+
+`--plot` writes a heat map of the worst TVD over the circuits, per backend x input format
+(needs qtau-core[plot]).
 """
 
 from __future__ import annotations
@@ -115,6 +118,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--shots", type=int, default=2000)
     parser.add_argument("--executor", action="append", help="only these executors (repeatable)")
+    parser.add_argument("--plot", metavar="PNG", help="write a heat map of TVD per backend x input format")
     args = parser.parse_args()
     host = default_host()
     circuits = Circuits(host)
@@ -122,6 +126,7 @@ def main() -> int:
     variants = {name: inputs_for(circuits, q) for name, q in CIRCUITS.items()}
     rows = [("executor", "resource", "circuit", "input format", "status", "time_ms", "tvd")]
     failures = 0
+    worst: dict[tuple[str, str], float] = {}
     for executor in args.executor or executors_to_try(host):
         pcs = PilotComputeService(execution_engine=ExecutionEngine.LOCAL, plugins=host)
         try:
@@ -140,12 +145,21 @@ def main() -> int:
                     rows.append((executor, "-", name, fmt, f"error: {type(err).__name__}: {str(err).splitlines()[0][:70]}", "-", "-"))
                     continue
                 elapsed = (time.perf_counter() - start) * 1000
+                distance = tvd(result.counts, exact[name])
+                worst[executor, fmt] = max(worst.get((executor, fmt), 0.0), distance)
                 rows.append((executor, result.resource_id, name, fmt, "ok", f"{elapsed:.0f}",
-                             f"{tvd(result.counts, exact[name]):.3f}"))
+                             f"{distance:.3f}"))
         pcs.close()
     widths = [max(len(str(r[c])) for r in rows) for c in range(len(rows[0]))]
     for row in rows:
         print("  ".join(str(cell).ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    if args.plot:
+        from qtau.plotting import plot_matrix
+
+        plot_matrix(worst, "backend (executor)", "input format",
+                    f"worst TVD from the exact distribution over {len(CIRCUITS)} circuits, {args.shots} shots",
+                    args.plot)
+        print(f"plot written to {args.plot}", file=sys.stderr)
     return 1 if failures else 0
 
 

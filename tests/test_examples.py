@@ -57,9 +57,13 @@ def test_seed_pennylane_example_gives_zero_expectations_everywhere():
         assert abs(z0) < 0.12 and abs(z1) < 0.12
 
 
-def test_all_quantum_backends_table():
-    """Every installed local executor runs every circuit from every input format; cloud ones are skipped."""
-    out = run_example("test_all_quantum_backends.py", "--shots", "1000", plugins="qiskit,ibmq,pennylane,braket")
+def test_all_quantum_backends_table(tmp_path):
+    """Every installed local executor runs every circuit from every input format; cloud ones are skipped.
+    With --plot it also writes the TVD heat map (a real PNG)."""
+    png = tmp_path / "tvd.png"
+    out = run_example("test_all_quantum_backends.py", "--shots", "1000", "--plot", str(png),
+                      plugins="qiskit,ibmq,pennylane,braket")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
     rows = [line.split() for line in out.splitlines()[1:]]
     ok = [r for r in rows if r[4] == "ok"]
     assert {r[0] for r in ok} >= {"qiskit_local", "braket_local", "pennylane_default", "pennylane_lightning",

@@ -3,12 +3,12 @@
 import subprocess
 import sys
 
-HEAVY = ("qiskit", "pennylane", "braket", "ray", "numpy", "qiskit_aer")
+HEAVY = ("qiskit", "pennylane", "braket", "ray", "numpy", "qiskit_aer", "typer", "rich", "click", "matplotlib")
 
 
 def test_import_qtau_imports_no_sdk_and_no_ray():
     code = (
-        "import sys, qtau; from qtau import QuantumTask, hookimpl, PilotComputeService; "
+        "import sys, qtau; from qtau import QuantumTask, hookimpl, PilotComputeService; import qtau.cli; "
         f"print(','.join(m for m in {HEAVY!r} if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)

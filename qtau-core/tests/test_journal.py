@@ -172,6 +172,17 @@ def test_recovery_queries_sort_remote_local_finished_and_handed_out(tmp_path):
         assert journal.next_attempt(remote) == 3 and journal.next_attempt(tasks["never_tried"].task_id) == 1
 
 
+def test_result_attempts_keep_their_provider_job_reference(journal):
+    task = QuantumTask(circuit=BELL)
+    journal.record_task(task)
+    ref = {"arns": ["arn:aws:braket:us-east-1:123456789012:quantum-task/x"], "explicit": [False]}
+    attempts = [Attempt("braket:sv1", False, 1.0, 2.0, "TaskTimeoutError", "slow", job=json.dumps(ref)),
+                Attempt("qiskit:aer_simulator", True, 2.0, 3.0)]
+    journal.record_result(result_for(task, attempts=attempts))
+    first, second = journal.task(task.task_id).attempts
+    assert first.job_ref == ref and second.job_ref is None
+
+
 def test_update_keeps_job_ref_and_cost_it_does_not_repeat(journal):
     task = QuantumTask(circuit=BELL)
     journal.record_task(task)
@@ -430,8 +441,8 @@ def test_qtau_jobs_lists_the_journal(tmp_path, capsys):
     assert done.task_id in out and remote.task_id not in out
     assert cli_main(["jobs", "--dir", str(tmp_path / "nothing")]) == 2
     assert "no QTAU journal in" in capsys.readouterr().err
-    with pytest.raises(SystemExit):
-        cli_main(["jobs", "--limit", "-1"])
+    assert cli_main(["jobs", "--limit", "-1"]) == 2     # bad usage: one line, exit 2
+    assert "--limit" in capsys.readouterr().err
 
 
 def test_payload_for_running_again_is_stored_made_late_or_dropped(tmp_path):

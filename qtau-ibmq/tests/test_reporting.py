@@ -71,8 +71,19 @@ def test_device_queue_and_noise_reach_the_hooks(host, monkeypatch):
 
 
 def test_device_resources_are_qpus():
-    stub = types.SimpleNamespace(name="ibm_test", target=backends.fake_backend("fake_manila").target, num_qubits=5,
-                                 configuration=lambda: types.SimpleNamespace(default_rep_delay=250.0))
+    # The runtime's BackendConfiguration holds default_rep_delay in seconds (it converts the
+    # microseconds of the backend's data), as the fake's own configuration shows.
+    fake = backends.fake_backend("fake_manila")
+    assert fake.configuration().default_rep_delay == pytest.approx(250e-6)
+    stub = types.SimpleNamespace(name="ibm_test", target=fake.target, num_qubits=5,
+                                 configuration=lambda: types.SimpleNamespace(default_rep_delay=250e-6))
     res = backends.resource_for(stub, "ibmq_test", account_of({}))
     assert res.kind == "qpu" and res.id == "ibmq:ibm_test" and res.metadata["rep_delay_s"] == pytest.approx(250e-6)
+    assert res.metadata["gate_seconds"]["2q"] == pytest.approx(
+        sum(p.duration for p in fake.target["cx"].values()) / len(fake.target["cx"]))
     assert set(res.native_gates) >= {"cx", "rz", "sx", "x", "measure"} and res.coupling_map
+
+
+def test_rep_delay_is_read_in_seconds_as_the_runtime_configuration_gives_it():
+    # fake_kolkata's conf JSON says 99.99 (microseconds); BackendConfiguration converts it to seconds.
+    assert backends._rep_delay_s(backends.fake_backend("fake_kolkata")) == pytest.approx(1e-4)

@@ -4,4 +4,11 @@ The entry point is `qtau_braket.plugin` (provider key `braket`). Nothing here im
 SDK or boto3 at import time.
 """
 
-__version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    if name == "__version__":
+        from importlib.metadata import version
+
+        return version("qtau-braket")
+    raise AttributeError(f"module 'qtau_braket' has no attribute {name!r}")

@@ -71,6 +71,11 @@ class BraketBackend(Backend):
 
         return estimate(resource, config, shots)
 
+    def price_tables(self):
+        from qtau_braket.pricing import price_table
+
+        return [price_table()]
+
 
 @hookimpl
 def qtau_backends():

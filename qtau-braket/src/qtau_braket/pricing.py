@@ -41,6 +41,12 @@ def table() -> dict[str, Any]:
     return json.loads(importlib_resources.files("qtau_braket").joinpath("prices.json").read_text())
 
 
+def price_table() -> dict[str, str]:
+    """The shipped table's name, source and date, for `qtau doctor`."""
+    data = table()
+    return {"name": "qtau-braket prices.json", "source": data["source"], "as_of": data["as_of"]}
+
+
 def device_key(arn: str) -> str:
     ref = parse_arn(arn)
     return f"{ref.provider}/{ref.name.lower()}"
@@ -133,14 +139,18 @@ def estimate(resource: Resource, config: Mapping[str, Any], shots: int) -> CostE
         shot = data["qpu_per_shot"].get(key, data["qpu_per_shot"].get(provider))
         if shot is not None:
             prices["per_shot"] = shot
-    source = "prices.json (Braket's published on-demand prices)"
+    source = f"prices.json (Braket's published on-demand prices, {data['source']}, as of {data['as_of']})"
+    origin, as_of = "table", data["as_of"]
     url = _refresh_url(config)
     if url:
         fresh = refresh(url).get(key)
         if fresh:
             prices.update(fresh)
             source = f"AWS Price List ({url})"
+            origin, as_of = "provider", ""
     override = _overrides(config)
+    if any(k in OVERRIDES for k in override):
+        origin, as_of = "override", ""
     prices.update({k: float(v) for k, v in override.items() if k in OVERRIDES})
     currency = str(override.get("currency", data["currency"]))
     if "per_minute" in prices:
@@ -149,8 +159,8 @@ def estimate(resource: Resource, config: Mapping[str, Any], shots: int) -> CostE
         return CostEstimate(resource.id, per_second=prices["per_minute"] / 60.0, estimated_seconds=seconds,
                             per_task=prices.get("per_task", 0.0), per_shot=prices.get("per_shot", 0.0),
                             currency=currency, source=f"{source}; {prices['per_minute']:g} {currency}/min, "
-                            f"minimum {data['simulator_minimum_s']:g} s")
+                            f"minimum {data['simulator_minimum_s']:g} s", origin=origin, as_of=as_of)
     if not prices.get("per_shot") and resource.kind == "qpu" and "per_shot" not in prices:
         source += f"; no per-shot price known for {key} (give quantum.pricing.per_shot)"
     return CostEstimate(resource.id, per_task=prices.get("per_task", 0.0), per_shot=prices.get("per_shot", 0.0),
-                        currency=currency, source=source)
+                        currency=currency, source=source, origin=origin, as_of=as_of)

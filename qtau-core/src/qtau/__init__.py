@@ -15,9 +15,11 @@ from qtau.backend import Backend
 from qtau.errors import (
     AuthenticationError,
     BackendUnavailableError,
+    BudgetExceededError,
     CancelRefusedError,
     CircuitConversionError,
     ConfigurationError,
+    CurrencyError,
     ExecutionError,
     InvalidTaskError,
     JobLostError,
@@ -42,10 +44,9 @@ from qtau.types import (
     Resource,
     ResourceStatus,
     Result,
+    ResultPart,
     Timings,
 )
-
-__version__ = "0.1.0"
 
 #: Marks a plugin's hook implementations: `@qtau.hookimpl def qtau_executors(): ...`
 hookimpl = pluggy.HookimplMarker("qtau")
@@ -57,10 +58,12 @@ _LAZY = {
     "QDreamer": "qtau.dreamer",
     "PluginHost": "qtau.plugins",
     "TaskFailure": "qtau.payloads",
+    "Quote": "qtau.dreamer.quote",
 }
 
 if TYPE_CHECKING:
     from qtau.dreamer import QDreamer
+    from qtau.dreamer.quote import Quote
     from qtau.engines import ExecutionEngine
     from qtau.payloads import TaskFailure
     from qtau.plugins import PluginHost
@@ -68,6 +71,11 @@ if TYPE_CHECKING:
 
 
 def __getattr__(name: str) -> Any:
+    if name == "__version__":
+        # Single-sourced: the installed distribution's metadata (built from the repository's VERSION).
+        from qtau.versions import core_version
+
+        return core_version()
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'qtau' has no attribute {name!r}")
@@ -77,11 +85,12 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
-    "Attempt", "AuthenticationError", "Backend", "JobState", "RemoteExecutor", "BackendUnavailableError", "CircuitConversionError",
-    "CircuitJob", "CircuitSummary", "ConfigurationError", "Converter", "CostEstimate",
+    "Attempt", "AuthenticationError", "Backend", "JobState", "RemoteExecutor", "BackendUnavailableError",
+    "BudgetExceededError", "CircuitConversionError",
+    "CircuitJob", "CircuitSummary", "ConfigurationError", "Converter", "CostEstimate", "CurrencyError",
     "ExecutionEngine", "ExecutionError", "Executor", "ExecutorInfo", "InvalidTaskError",
     "LocalExecutor", "NoSuitableResourceError", "NoiseProfile", "Outcome", "PilotCompute",
-    "PilotComputeService", "PluginError", "PluginHost", "QDreamer", "QtauError", "QuantumTask",
-    "Resource", "ResourceStatus", "Result", "Secret", "TaskCancelledError", "TaskFailure",
+    "PilotComputeService", "PluginError", "PluginHost", "QDreamer", "QtauError", "QuantumTask", "Quote",
+    "Resource", "ResourceStatus", "Result", "ResultPart", "Secret", "TaskCancelledError", "TaskFailure",
     "TaskTimeoutError", "Timings", "UnknownExecutorError", "hookimpl", "CancelRefusedError", "JobLostError",
 ]

@@ -73,6 +73,11 @@ class Backend:
         """Price of one task of `shots` shots on `resource`."""
         return None
 
+    def price_tables(self) -> Sequence[Mapping[str, str]]:
+        """Price tables this backend ships, each `{"name", "source", "as_of"}` (`as_of` an ISO
+        date), so `qtau doctor` can warn about stale ones."""
+        return ()
+
     def __repr__(self) -> str:
         return f"<{type(self).__name__} provider={self.provider!r}>"
 

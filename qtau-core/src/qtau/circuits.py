@@ -7,9 +7,7 @@ and offer conversion edges (`qtau_circuit_converters`). Conversion runs where th
 
 from __future__ import annotations
 
-import hashlib
 import heapq
-import pickle
 import re
 import threading
 from collections import OrderedDict
@@ -66,23 +64,32 @@ def detect_format(host: PluginHost, circuit: Any) -> str:
     )
 
 
-def fingerprint(circuit: Any) -> Any:
-    """A key for `circuit`'s content, or None when it has none we can read cheaply.
+def shape_key(circuit: Any) -> Any:
+    """A cheap key for what QDREAMER reads from a circuit (width, gate counts, measurements), or
+    None when the object offers nothing cheap to read.
 
-    Caches are keyed by content, never by `id()`: a circuit mutated after one submission is a new
-    circuit. Text is its own key; an object's key is a digest of its pickle (Qiskit and Braket
-    circuits pickle in microseconds); functions and objects that do not pickle get no key and are
-    not cached.
+    Text is its own key. A Qiskit circuit's key is its width, instruction count and gate counts
+    (`count_ops`, native code: microseconds, where pickling a large circuit takes milliseconds);
+    a Braket circuit's and a PennyLane tape's are their instruction lists' lengths and ends. The key
+    changes whenever a gate is added, removed or renamed, so a circuit mutated after one submission
+    is summarised as it is now. Caches keyed by it also hold the object (its id is part of the key).
     """
     if isinstance(circuit, str):
         return circuit
-    if callable(circuit) and not hasattr(circuit, "num_qubits"):
-        return None
-    try:
-        blob = pickle.dumps(circuit, protocol=pickle.HIGHEST_PROTOCOL)
-    except Exception:
-        return None
-    return (type(circuit).__qualname__, hashlib.blake2b(blob, digest_size=16).digest())
+    count_ops = getattr(circuit, "count_ops", None)
+    if callable(count_ops) and hasattr(circuit, "data"):
+        try:
+            counts = tuple(sorted((str(k), int(v)) for k, v in count_ops().items()))
+            return (id(circuit), circuit.num_qubits, getattr(circuit, "num_clbits", 0), len(circuit.data), counts)
+        except Exception:
+            return None
+    for attr in ("instructions", "operations"):
+        listed = getattr(circuit, attr, None)
+        if isinstance(listed, (list, tuple)):
+            ends = tuple(repr(x) for x in listed[-2:])
+            extra = len(getattr(circuit, "measurements", ()) or ())
+            return (id(circuit), attr, len(listed), ends, extra)
+    return None
 
 
 class ConversionGraph:
@@ -179,12 +186,12 @@ class Circuits:
     def convert(self, circuit: Any, source: str, targets: Sequence[str]) -> tuple[Any, str, tuple[str, ...]]:
         """`circuit` in one of `targets`: (converted circuit, its format, the path of formats).
 
-        Conversions are cached by the circuit's content (`fingerprint`), so a circuit reused across
-        tasks converts once and a circuit changed since converts again.
+        Conversions of OpenQASM text are cached by the text; circuit objects, which can change
+        after a submission, are converted each time they run.
         """
         if source in targets:
             return circuit, source, (source,)
-        content = fingerprint(circuit)
+        content = circuit if isinstance(circuit, str) else None
         key = (content, source, tuple(targets))
         if content is not None:
             with self._lock:

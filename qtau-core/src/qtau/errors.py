@@ -147,12 +147,39 @@ class CancelRefusedError(QtauError):
     """A provider refused to cancel a job (it may still run and bill). `job` names it."""
 
 
+class CurrencyError(ConfigurationError):
+    """A currency code is unknown, or prices in two currencies would be added without a rate."""
+
+
+class BudgetExceededError(QtauError):
+    """A task's price does not fit the money left in a budget; nothing was submitted.
+
+    `budget` names which one (`service` or `pilot <name>`); `limit`, `spent`, `reserved` and
+    `price` are amounts in `currency`.
+    """
+
+    def __init__(self, message: str, *, budget: str, limit: float, spent: float, reserved: float,
+                 price: float, currency: str, **kwargs: Any) -> None:
+        self.budget = budget
+        self.limit = limit
+        self.spent = spent
+        self.reserved = reserved
+        self.price = price
+        self.currency = currency
+        detail = (f"{message} ({budget} budget {limit:.6g} {currency}: spent {spent:.6g}, "
+                  f"reserved {reserved:.6g}, left {max(limit - spent - reserved, 0.0):.6g}; "
+                  f"task price {price:.6g} {currency})")
+        super().__init__(detail, **kwargs)
+
+
 __all__ = [
     "AuthenticationError",
     "BackendUnavailableError",
+    "BudgetExceededError",
     "CircuitConversionError",
     "CircuitFunctionTimeoutError",
     "ConfigurationError",
+    "CurrencyError",
     "ExecutionError",
     "InvalidArgumentError",
     "InvalidTaskError",

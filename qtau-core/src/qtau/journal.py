@@ -334,9 +334,9 @@ class Journal:
     """A service's journal in `directory`. Open with `Journal.open(directory)`; close when done."""
 
     def __init__(self, path: Path, connection: sqlite3.Connection, lock: JournalLock | None,
-                 flush_interval: float, max_batch: int) -> None:
+                 flush_interval: float, max_batch: int, *, borrowed: bool = False) -> None:
         self.path = path
-        self.readonly = lock is None
+        self.readonly = lock is None and not borrowed
         self.flush_interval = flush_interval
         self.max_batch = max_batch
         self._db = connection
@@ -387,6 +387,18 @@ class Journal:
         except BaseException:
             lock.release()
             raise
+
+    @classmethod
+    def borrow(cls, path: str | Path) -> Journal:
+        """Write to a journal that another process of the same service owns and keeps open: the
+        service's Ray tracker actor, which runs on the driver's node, journals the remote attempts
+        it makes. No lock is taken (the owner holds it); SQLite (WAL, busy timeout) serialises the
+        two writers."""
+        path = Path(path)
+        if not path.exists():
+            raise JournalError(f"no QTAU journal at {path}", path=str(path), field="journal", value=str(path),
+                               fix="the tracker runs on the driver's node; the driver's journal must exist there")
+        return cls(path, cls._connect(path, readonly=False), None, 0.05, 2000, borrowed=True)
 
     @staticmethod
     def _connect(path: Path, readonly: bool) -> sqlite3.Connection:
@@ -601,8 +613,10 @@ class Journal:
         for number, att in enumerate(attempts, start=first):
             error_type = None if att.ok else (att.error_type or None)
             message = redact(att.message)[:ERROR_CHARS] if (not att.ok and att.message) else None
+            job = getattr(att, "job", "") or None  # the provider's job reference, already JSON text
             rows.append((_UPSERT_ATTEMPT, (
-                task_id, number, att.resource_id, provider or att.resource_id.split(":", 1)[0], None,
+                task_id, number, att.resource_id, provider or att.resource_id.split(":", 1)[0],
+                redact(job) if job else None,
                 "done" if att.ok else "failed", att.started_at, att.ended_at, None, None, error_type, message,
             )))
         return rows

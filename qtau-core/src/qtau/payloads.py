@@ -35,6 +35,10 @@ class TaskPayload:
     """One task and its failover order (`placements`, best first), with the attempts made so far.
 
     `tracker` names the Ray actor that waits for remote jobs (None: this process's tracker).
+    `first_attempt` numbers this service's first try of the task (the journal's count goes on
+    across services, so idempotency tokens never repeat); `journal` names the service's journal;
+    `attach` is (attempt number, job reference) of a provider job to re-attach instead of
+    submitting the first placement again (recovery).
     `coalesce`: the tracker may send this task in one provider batch with others for the same
     resource submitted while a create call there is in progress (`qtau.coalesce`).
     """
@@ -45,11 +49,19 @@ class TaskPayload:
     submitted_at: float
     attempts: tuple[Attempt, ...] = ()
     tracker: str | None = None
+    first_attempt: int = 1
+    journal: str | None = None
+    attach: tuple[int, Any] | None = None
     coalesce: bool = False
+
+    @property
+    def next_attempt(self) -> int:
+        """The number of the attempt about to be made."""
+        return self.first_attempt + len(self.attempts)
 
     def rest(self, attempts: list[Attempt] | tuple[Attempt, ...], start: int) -> TaskPayload:
         """The same task from placement `start` on, with the attempts made so far."""
-        return attrs.evolve(self, placements=self.placements[start:], attempts=tuple(attempts))
+        return attrs.evolve(self, placements=self.placements[start:], attempts=tuple(attempts), attach=None)
 
 
 @attrs.frozen(eq=False)

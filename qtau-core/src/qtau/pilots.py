@@ -22,7 +22,7 @@ from qtau.types import Resource
 PILOT_KEYS = frozenset({
     "resource_type", "quantum", "working_directory", "type", "resource", "number_of_nodes",
     "cores_per_node", "gpus_per_node", "queue", "walltime", "project", "name", "dreamer_enabled",
-    "ray_address", "conda_environment", "scheduler_script_commands",
+    "ray_address", "conda_environment", "scheduler_script_commands", "budget", "prices",
 })
 RESOURCE_TYPES = ("quantum",)
 #: `quantum` section keys QTAU itself reads (plugins check their own).
@@ -106,6 +106,11 @@ class PilotCompute:
     def get_details(self) -> dict[str, Any]:
         return {"name": self.name, "executor": self.executor, "state": self.state,
                 "resources": [r.id for r in self.resources]}
+
+    def _repr_html_(self) -> str:
+        from qtau.render_html import pilot_html
+
+        return pilot_html(self)
 
     @property
     def dreamer_enabled(self) -> bool:

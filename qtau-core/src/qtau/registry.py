@@ -36,22 +36,32 @@ def task_id_of(outcome: Any) -> str | None:
 class TaskRegistry:
     """Handles by task id, and each task's settlement with QDREAMER (exactly once)."""
 
-    def __init__(self, engine: Any, dreamer: Callable[[], Any], memory: int = 10_000) -> None:
+    def __init__(self, engine: Any, dreamer: Callable[[], Any], memory: int = 10_000,
+                 on_settled: Callable[[str, Any], None] | None = None) -> None:
         self.engine = engine
         self.dreamer = dreamer
         self.memory = memory
+        #: Called once per task with its outcome (the service's journal records it).
+        self.on_settled = on_settled
         self._handles: OrderedDict[str, Any] = OrderedDict()
+        self._ids: OrderedDict[Any, str] = OrderedDict()
         #: task id -> resource id, for tasks whose in-flight slot is still held
         self._in_flight: dict[str, str] = {}
         #: tasks whose outcome QDREAMER has not seen yet (Ray callbacks carry none)
         self._unlearned: OrderedDict[str, None] = OrderedDict()
         self._lock = threading.Lock()
 
-    def track(self, handle: Any, task_id: str, resource_id: str) -> None:
+    def track(self, handle: Any, task_id: str, resource_id: str,
+              also: Callable[[Any], None] | None = None) -> None:
+        """Remember `handle`; when it completes, settle the task and call `also(future)` (budget
+        settlement): one callback per handle, as Ray's engine watches each handle once."""
         with self._lock:
             self._handles[task_id] = handle
             if len(self._handles) > self.memory:
                 self._handles.popitem(last=False)
+            self._ids[handle] = task_id
+            if len(self._ids) > self.memory:
+                self._ids.popitem(last=False)
             self._in_flight[task_id] = resource_id
             self._unlearned[task_id] = None
             if len(self._unlearned) > self.memory:
@@ -65,6 +75,8 @@ class TaskRegistry:
                 except BaseException as err:
                     value = err
             self.settle(task_id, value)
+            if also is not None:
+                also(future)
 
         self.engine.on_done(handle, done)
 
@@ -81,6 +93,19 @@ class TaskRegistry:
             dreamer.task_finished(rid)
         if learn:
             dreamer.record_failures(attempts_of(outcome))
+            if self.on_settled is not None:
+                self.on_settled(task_id, outcome)
+
+    def remember(self, handle: Any, task_id: str) -> None:
+        """Track a handle that holds no in-flight slot (a recovered task) for id lookups."""
+        with self._lock:
+            self._handles[task_id] = handle
+            self._ids[handle] = task_id
+
+    def task_id(self, handle: Any) -> str | None:
+        """The task id of a handle this registry tracks (recent tasks only)."""
+        with self._lock:
+            return self._ids.get(handle)
 
     def resolve(self, task: Any) -> Any:
         """The handle of a task given by handle, task id or QuantumTask."""

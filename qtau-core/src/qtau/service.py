@@ -18,16 +18,22 @@ import math
 import threading
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from qtau import validation
 from qtau.circuits import Circuits
 from qtau.dreamer import DreamerConfig, QDreamer
+from qtau.dreamer.admission import admit, settler
+from qtau.dreamer.budget import parse_budget
+from qtau.dreamer.prices import parse_overrides
+from qtau.dreamer.quote import Quote, quote_tasks
 from qtau.engines import ExecutionEngine, create_engine
 from qtau.errors import (
     ConfigurationError,
     InvalidTaskError,
+    NoSuitableResourceError,
     PluginError,
     QtauError,
     TaskTimeoutError,
@@ -35,8 +41,11 @@ from qtau.errors import (
 from qtau.payloads import BatchPayload, TaskFailure, TaskPayload
 from qtau.pilots import PilotCompute, backend_config, check_description, distinct_ids
 from qtau.plugins import PluginHost, default_host
+from qtau.progress import wait as wait_showing_progress
+from qtau.progress import wait_before_fetch
 from qtau.registry import TaskRegistry, attempts_of, task_id_of
 from qtau.secrets import RedactingFilter
+from qtau.split import deadline_split, plan_split, submit_split
 from qtau.types import QuantumTask, Resource, Result
 from qtau.worker import run_batch, run_task
 
@@ -80,7 +89,15 @@ class PilotComputeService:
         self.qdreamer = QDreamer(self.host, self.circuits)
         self._dreamer_initialized = False
         self.task_id_memory = task_id_memory
-        self.registry = TaskRegistry(self.engine, lambda: self.qdreamer, task_id_memory)
+        self._attempt_numbers: OrderedDict[str, int] = OrderedDict()
+        self.journal = None
+        if working_directory:
+            from qtau.journal import open_journal
+            from qtau.journaling import ServiceJournal
+
+            self.journal = ServiceJournal(open_journal(working_directory))
+        self.registry = TaskRegistry(self.engine, lambda: self.qdreamer, task_id_memory,
+                                     self.journal.settled if self.journal is not None else None)
         self._counter = itertools.count(1)
         self._lock = threading.Lock()
         self._closed = False
@@ -137,10 +154,14 @@ class PilotComputeService:
                     fix="give each pilot its own name, or leave name out",
                 )
             taken = {r.id for p in self.pilots.values() for r in p.resources}
-            pilot = PilotCompute(name, executor, distinct_ids(offered, taken, name), dict(desc), config)
+            resources = distinct_ids(offered, taken, name)
+            prices = parse_overrides(desc.get("prices"), resources)
+            budget = parse_budget(desc.get("budget"))
+            pilot = PilotCompute(name, executor, resources, dict(desc), config)
             self.pilots[name] = pilot
+        self.qdreamer.budgets.add_pilot(name, budget, [r.id for r in pilot.resources])
         if pilot.dreamer_enabled:
-            self.qdreamer.add_resources(pilot.resources, config, pilot.name)
+            self.qdreamer.add_resources(pilot.resources, config, pilot.name, prices)
         log.info("pilot %s ready: %s", name, ", ".join(r.id for r in pilot.resources))
         return pilot
 
@@ -157,9 +178,13 @@ class PilotComputeService:
         old = self.qdreamer
         old.stop_background_monitoring()
         new = QDreamer(self.host, self.circuits, config)
+        # Budgets outlive a re-initialisation: money spent and reserved stays counted.
+        new.budgets = old.budgets
+        new.budgets.set_service(config.budget)
         for pilot in self.pilots.values():
             if pilot.state == "RUNNING" and pilot.dreamer_enabled:
-                new.add_resources(pilot.resources, pilot.config, pilot.name)
+                new.add_resources(pilot.resources, pilot.config, pilot.name,
+                                  parse_overrides(pilot.description.get("prices"), pilot.resources))
         # Tasks already running still count towards expected wait under the new configuration.
         for rid, n in old.in_flight().items():
             if n:
@@ -189,7 +214,21 @@ class PilotComputeService:
         tracker = None
         if any(p.remote for p in placements) and self.execution_engine is ExecutionEngine.RAY:
             tracker = self.engine.ensure_tracker()
-        return TaskPayload(self.host.spec(), task, placements, now, tracker=tracker, coalesce=self.coalesce)
+        # Attempt numbers feed idempotency tokens (Braket's clientToken): the same task object
+        # submitted again must not be numbered as the earlier submission's tries were.
+        with self._lock:
+            first = self._attempt_numbers.pop(task.task_id, 1)
+        if self.journal is not None:
+            self.journal.submitted(task, now)
+            first = max(first, self.journal.first_attempt(task))
+            self.journal.remember_first(task.task_id, first)
+        with self._lock:
+            self._attempt_numbers[task.task_id] = first + len(placements)
+            if len(self._attempt_numbers) > self.task_id_memory:
+                self._attempt_numbers.popitem(last=False)
+        return TaskPayload(self.host.spec(), task, placements, now, tracker=tracker, first_attempt=first,
+                           journal=None if self.journal is None else self.journal.key,
+                           coalesce=self.coalesce)
 
     def submit_quantum_task(self, task: QuantumTask) -> Any:
         """Choose a resource for `task` and start it. Returns a Ray ObjectRef (RAY) or a Future (LOCAL).
@@ -200,18 +239,32 @@ class PilotComputeService:
         self._check_open()
         task = self._check_task(task)
         self.engine.poll()
+        if task.split:
+            return submit_split(self, task, plan_split(self.qdreamer, task))
         # reserve=True counts the task in flight in the same locked step as the decision, so
         # threads submitting at once see each other's choices.
-        placements = self.qdreamer.place(task, reserve=True)
+        try:
+            placements = self.qdreamer.place(task, reserve=True)
+        except NoSuitableResourceError as missed:
+            return submit_split(self, task, deadline_split(self.qdreamer, task, missed))
+        placements, hold = admit(self.qdreamer, task, placements)
         payload = self._payload(task, placements, time.time())
-        if placements[0].remote:
-            handle = self.engine.submit_remote(payload)
-        elif self.coalesce:
-            handle = self._coalescing().submit(payload)
-        else:
-            handle = self.engine.submit(run_task, payload)
-        self.registry.track(handle, task.task_id, placements[0].resource.id)
+        try:
+            if placements[0].remote:
+                handle = self.engine.submit_remote(payload)
+            elif self.coalesce:
+                handle = self._coalescing().submit(payload)
+            else:
+                handle = self.engine.submit(run_task, payload)
+        except BaseException:
+            self.qdreamer.budgets.settle(hold, None)
+            raise
+        self.registry.track(handle, task.task_id, placements[0].resource.id, settler(self.qdreamer.budgets, hold))
         return handle
+
+    def quote(self, tasks: QuantumTask | Iterable[QuantumTask]) -> Quote:
+        """What `tasks` would cost, wait and score on every candidate now; submits nothing."""
+        return quote_tasks(self.qdreamer, tasks)
 
     def submit_quantum_tasks(self, tasks: Iterable[QuantumTask]) -> list[Any]:
         """Submit many tasks; those QDREAMER sends to the same resource run as backend batches.
@@ -225,19 +278,42 @@ class PilotComputeService:
         tasks = [self._check_task(t) for t in validation.task_list(tasks)]
         self.engine.poll()
         groups: dict[str, list[tuple[int, TaskPayload]]] = {}
+        holds: dict[str, Any] = {}
+        splits: list[tuple[int, QuantumTask, Any]] = []
         now = time.time()
-        try:
-            for i, task in enumerate(tasks):
-                # Reserved as we go, so the burst itself spreads over equally good resources.
-                placements = self.qdreamer.place(task, reserve=True)
-                groups.setdefault(placements[0].resource.id, []).append((i, self._payload(task, placements, now)))
-        except QtauError:
-            # Nothing was submitted: undo the in-flight counts of the tasks placed before the bad one.
+
+        def undo() -> None:
+            # Nothing was submitted: undo the in-flight counts and budget holds of the tasks placed
+            # before the bad one.
             for rid, members in groups.items():
                 for _ in members:
                     self.qdreamer.task_finished(rid)
+            for hold in holds.values():
+                self.qdreamer.budgets.settle(hold, None)
+
+        try:
+            for i, task in enumerate(tasks):
+                if task.split:
+                    splits.append((i, task, plan_split(self.qdreamer, task)))
+                    continue
+                # Reserved as we go, so the burst itself spreads over equally good resources.
+                try:
+                    placements = self.qdreamer.place(task, reserve=True)
+                except NoSuitableResourceError as missed:
+                    splits.append((i, task, deadline_split(self.qdreamer, task, missed)))
+                    continue
+                placements, holds[task.task_id] = admit(self.qdreamer, task, placements)
+                groups.setdefault(placements[0].resource.id, []).append((i, self._payload(task, placements, now)))
+        except QtauError:
+            undo()
             raise
         handles: list[Any] = [None] * len(tasks)
+        try:
+            for i, task, plan in splits:
+                handles[i] = submit_split(self, task, plan)
+        except QtauError:
+            undo()
+            raise
         for rid, members in groups.items():
             remote = members[0][1].placements[0].remote
             chunks = 1 if remote else (self.batch_chunks or self._parallelism())
@@ -251,7 +327,8 @@ class PilotComputeService:
                     slot_handles = self.engine.submit_batch(run_batch, payload, len(chunk))
                 for (i, member), handle in zip(chunk, slot_handles, strict=True):
                     handles[i] = handle
-                    self.registry.track(handle, member.task.task_id, rid)
+                    self.registry.track(handle, member.task.task_id, rid,
+                                        settler(self.qdreamer.budgets, holds.get(member.task.task_id)))
         return handles
 
     def _coalescing(self) -> Any:
@@ -279,11 +356,12 @@ class PilotComputeService:
     def _resolve(self, task: Any) -> Any:
         return self.registry.resolve(task)
 
-    def wait_tasks(self, tasks: Sequence[Any], timeout: float | None = None) -> None:
-        """Block until every task is done. Past `timeout` seconds: TaskTimeoutError (tasks go on)."""
+    def wait_tasks(self, tasks: Sequence[Any], timeout: float | None = None, progress: bool | None = None) -> None:
+        """Block until every task is done. Past `timeout` seconds: TaskTimeoutError (tasks go on).
+        `progress`: a bar (qtau.progress) always, never, or with None on a terminal or in a notebook."""
         timeout = validation.optional_timeout(timeout)
         handles = [self._resolve(t) for t in validation.handle_list(tasks, "wait_tasks")]
-        _, pending = self.engine.wait(handles, timeout)
+        _, pending = wait_showing_progress(self.engine, handles, timeout, progress)
         self.engine.poll(force=True)
         if pending:
             raise TaskTimeoutError(
@@ -300,16 +378,19 @@ class PilotComputeService:
         return value
 
     def get_results(self, tasks: Sequence[Any], timeout: float | None = None,
-                    return_exceptions: bool = False) -> list[Any]:
+                    return_exceptions: bool = False, progress: bool | None = None) -> list[Any]:
         """Results in the order given, fetched in one round trip. A failed task raises its
-        QtauError, or with `return_exceptions=True` its error takes the result's place."""
+        QtauError, or with `return_exceptions=True` its error takes the result's place.
+        `progress` as in `wait_tasks`."""
         timeout = validation.optional_timeout(timeout)
         handles = [self._resolve(t) for t in validation.handle_list(tasks, "get_results")]
-        values = self.engine.get_many(handles, timeout)
+        values = self.engine.get_many(handles, wait_before_fetch(self.engine, handles, timeout, progress))
         self.check_plugins()
+        if self.journal is not None:
+            self.journal.handed_out([tid for tid in map(self.registry.task_id, handles) if tid])
         out: list[Any] = []
-        for value in values:
-            self.registry.settle(task_id_of(value), value)
+        for handle, value in zip(handles, values, strict=True):
+            self.registry.settle(task_id_of(value) or self.registry.task_id(handle), value)
             if isinstance(value, TaskFailure):
                 value = value.error
             if isinstance(value, QtauError) and not return_exceptions:
@@ -341,6 +422,59 @@ class PilotComputeService:
         if self._coalescer is not None:
             self._coalescer.close()
         self.engine.shutdown()
+        if self.journal is not None:
+            self.journal.close()
+
+    def recover(self) -> list[Any]:
+        """Handles for every task an earlier service on this `working_directory` submitted and
+        never handed out, in submission order. Call it after `create_pilot`: credentials are never
+        journaled, so the pilots bring what re-attaching remote jobs needs.
+
+        Finished tasks come back from their journaled results (or errors); a job waiting at a
+        provider is re-attached by its job reference, never resubmitted; a create whose answer was
+        lost is sent again as the same try (Braket's clientToken makes it the same task); an
+        unfinished local task runs again.
+        """
+        self._check_open()
+        if self.journal is None:
+            raise ConfigurationError(
+                "recover() reads the journal of the service's working_directory, and this service has none",
+                field="working_directory", value=None,
+                fix="create the service with PilotComputeService(working_directory=<the earlier service's>)",
+            )
+        from qtau import journaling
+
+        journal = self.journal.journal
+        handles = []
+        for record in journal.not_handed_out():
+            try:
+                handle = self._recover_one(journaling, journal, record)
+            except QtauError as err:
+                handle = self.engine.completed(err)
+            self.registry.remember(handle, record.task_id)
+            handles.append(handle)
+        return handles
+
+    def _recover_one(self, journaling: Any, journal: Any, record: Any) -> Any:
+        if record.state == "done":
+            return self.engine.completed(journaling.result_of(journal, record))
+        if record.finished:
+            return self.engine.completed(journaling.error_of(record))
+        task = journaling.task_of(record, journal)
+        last = record.last_attempt
+        if record.remote or record.create_unsettled:
+            placement = journaling.placement_for(self, last.resource_id, task)
+            now = time.time()
+            tracker = self.engine.ensure_tracker() if self.execution_engine is ExecutionEngine.RAY else None
+            payload = TaskPayload(self.host.spec(), task, (placement,), now, tracker=tracker,
+                                  first_attempt=last.attempt, journal=self.journal.key,
+                                  attach=(last.attempt, last.job_ref) if record.remote else None)
+            self.journal.remember_first(task.task_id, last.attempt)
+            handle = self.engine.submit_remote(payload)
+            self.qdreamer.task_started(placement.resource.id)
+            self.registry.track(handle, task.task_id, placement.resource.id)
+            return handle
+        return self.submit_quantum_task(task)
 
     def __enter__(self) -> PilotComputeService:
         return self

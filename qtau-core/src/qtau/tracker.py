@@ -27,6 +27,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from qtau import journaling
 from qtau.backoff import intervals, job_error
 from qtau.errors import CancelRefusedError, ExecutionError, PluginError, QtauError, TaskTimeoutError
 from qtau.executor import JobState, RemoteExecutor, check_job_ref, job_state
@@ -232,9 +233,15 @@ class Tracker:
         started = time.time()
         failed: list[tuple[int, Any]] = []
         jobs, paths, slots = [], [], []
+        attach = members[0].attach if len(members) == 1 else None
         for i, member in enumerate(members):
+            if attach is not None:  # recovery: the job exists at the provider; nothing to prepare
+                jobs.append(None)
+                paths.append(())
+                slots.append(i)
+                continue
             try:
-                job, path = await self.io(prepare, member.task, placement.resource, circuits, len(member.attempts) + 1)
+                job, path = await self.io(prepare, member.task, placement.resource, circuits, member.next_attempt)
             except QtauError as err:
                 failed.append((i, TaskFailure(member.task.task_id, err)))
                 continue
@@ -256,13 +263,24 @@ class Tracker:
                     f"{placement.resource.id} is marked remote but its executor is not a RemoteExecutor",
                     plugin=placement.resource.provider, fix="set Resource(remote=True) only for RemoteExecutors",
                 )
-            try:
-                ref = await self.io(executor.submit, jobs)
-            finally:
-                if created is not None:
-                    created()
-            self.submitted += 1
+            if attach is not None:
+                ref = attach[1]
+            else:
+                for i in slots:
+                    m = members[i]
+                    await self.io(journaling.attempt_starting, m.journal, m.task.task_id, m.next_attempt,
+                                  placement.resource.id, placement.resource.provider)
+                try:
+                    ref = await self.io(executor.submit, jobs)
+                finally:
+                    if created is not None:
+                        created()
+                self.submitted += 1
             ref_text = check_job_ref(ref, placement.resource.id)
+            if attach is None:
+                for i in slots:
+                    m = members[i]
+                    await self.io(journaling.attempt_submitted, m.journal, m.task.task_id, m.next_attempt, ref)
             timeouts = [members[i].task.timeout for i in slots if members[i].task.timeout is not None]
             state = await self._wait(executor, ref, max(timeouts) if timeouts else None)
             ended = True

@@ -127,9 +127,21 @@ def ideal_noise(resource_id: str) -> NoiseProfile:
     return NoiseProfile(resource_id=resource_id, source="ideal simulator")
 
 
+#: Where a price comes from: a provider's API, a table shipped with a plugin (dated by `as_of`),
+#: the user's override in a pilot description, or nothing to pay (local simulators).
+PriceOrigin = Literal["provider", "table", "override", "free", ""]
+
+
 @attrs.frozen
 class CostEstimate:
-    """Price of running on a resource: per task plus per shot (plus per second for time-billed)."""
+    """Price of running on a resource: per task plus per shot (plus per second for time-billed).
+
+    Time-billed devices (IBM) give `per_second`, the fixed device seconds of a task in
+    `estimated_seconds`, and in `gate_seconds` the device time each gate adds to every shot
+    (canonical gate names, or the fallbacks `1q`, `2q` and `measure`); `total(shots, summary)`
+    then prices the circuit's own duration too. `origin` and `as_of` say where the price comes
+    from and how old a shipped table is.
+    """
 
     resource_id: str
     per_task: float = 0.0
@@ -138,13 +150,49 @@ class CostEstimate:
     estimated_seconds: float = 0.0
     currency: str = "USD"
     source: str = ""
+    origin: PriceOrigin = ""
+    as_of: str = ""
+    gate_seconds: dict[str, float] = attrs.field(factory=dict, converter=_frozen_mapping)
 
-    def total(self, shots: int, tasks: int = 1) -> float:
-        return tasks * (self.per_task + self.per_second * self.estimated_seconds) + shots * tasks * self.per_shot
+    def circuit_seconds(self, summary: CircuitSummary | None) -> float:
+        """Device time one shot of the circuit takes, from `gate_seconds` (0 without them).
+
+        Gates on different qubits run in parallel: the summed gate time spread over the width is a
+        lower bound, and the circuit's depth (less its measurement layer) times the mean gate time
+        another; the larger one, plus one measurement, is the estimate. Without a depth, the gates'
+        summed time (an upper bound).
+        """
+        if summary is None or not self.gate_seconds:
+            return 0.0
+        serial = 0.0
+        gates = 0
+        for gate, count in summary.gate_counts.items():
+            if gate in DIRECTIVES or gate == "measure":
+                continue
+            seconds = self.gate_seconds.get(gate)
+            if seconds is None:
+                seconds = self.gate_seconds.get("2q" if arity(gate) >= 2 else "1q", 0.0)
+            serial += count * seconds
+            gates += count
+        measured = summary.num_measured or summary.num_qubits
+        measure = self.gate_seconds.get("measure", 0.0) if measured else 0.0
+        if not summary.depth:
+            # Depth unknown (OpenQASM text is summarised without it): every gate in sequence, an
+            # upper bound, so a budget reserves enough.
+            return serial + measure
+        mean = serial / gates if gates else 0.0
+        layered = max(summary.depth - 1, 0) * mean
+        return max(serial / max(summary.num_qubits, 1), layered) + measure
+
+    def total(self, shots: int, tasks: int = 1, summary: CircuitSummary | None = None) -> float:
+        per_shot = self.per_shot
+        if self.per_second and self.gate_seconds and summary is not None:
+            per_shot += self.per_second * self.circuit_seconds(summary)
+        return tasks * (self.per_task + self.per_second * self.estimated_seconds) + shots * tasks * per_shot
 
 
 def free(resource_id: str) -> CostEstimate:
-    return CostEstimate(resource_id=resource_id, source="local simulator")
+    return CostEstimate(resource_id=resource_id, source="local simulator", origin="free")
 
 
 @attrs.frozen
@@ -206,6 +254,14 @@ def _check_optional_number(low: float, high: float | None):
             )
 
     return check
+
+
+def _check_flag(instance, attribute, value):
+    if not isinstance(value, bool):
+        raise InvalidTaskError(
+            f"{attribute.name} must be True or False", field=attribute.name, value=value,
+            fix=f"pass {attribute.name}=True or leave it out",
+        )
 
 
 def _gate_set(value) -> tuple[str, ...]:
@@ -285,6 +341,8 @@ class QuantumTask:
     circuit_format: str | None = None
     task_id: str = attrs.field(factory=_new_task_id)
     resource: str | None = attrs.field(default=None, converter=_pin)
+    #: Split the shots over resources QDREAMER ranks as interchangeable (see docs/dreamer.md).
+    split: bool = attrs.field(default=False, validator=_check_flag)
 
     @property
     def pin(self) -> str | None:
@@ -341,6 +399,18 @@ class Timings:
 
 
 @attrs.frozen(eq=False)
+class ResultPart:
+    """One part of a split task: where it ran, how many shots, what it counted and cost."""
+
+    resource_id: str
+    shots: int
+    counts: dict[str, int] = attrs.field(factory=dict, converter=_frozen_mapping)
+    cost: float = 0.0
+    currency: str = "USD"
+    attempts: tuple[Attempt, ...] = attrs.field(factory=tuple, converter=tuple)
+
+
+@attrs.frozen(eq=False)
 class Result:
     """What a task produced, in QTAU's common shape.
 
@@ -362,6 +432,8 @@ class Result:
     conversion_path: tuple[str, ...] = attrs.field(factory=tuple, converter=tuple)
     metadata: dict[str, Any] = attrs.field(factory=dict, converter=_frozen_mapping)
     raw: Any = attrs.field(default=None, repr=False)
+    #: A split task's parts: each part's resource, shots, counts and cost (empty otherwise).
+    parts: tuple[ResultPart, ...] = attrs.field(factory=tuple, converter=tuple)
 
     def get_counts(self) -> dict[str, int]:
         """Counts as Qiskit users expect them: `{'00': 503, '11': 497}`, bit 0 rightmost."""
@@ -370,6 +442,17 @@ class Result:
     def get_probabilities(self) -> dict[str, float]:
         total = sum(self.counts.values()) or 1
         return {key: n / total for key, n in self.counts.items()}
+
+    def plot(self, path: str | None = None, title: str | None = None) -> Any:
+        """A counts histogram, bit order labelled (a matplotlib Figure; `qtau-core[plot]`), saved to `path` if given."""
+        from qtau.plotting import plot_result
+
+        return plot_result(self, path, title)
+
+    def _repr_html_(self) -> str:
+        from qtau.render_html import result_html
+
+        return result_html(self)
 
 
 #: What a plugin's executor returns for one circuit; the worker turns it into a Result.

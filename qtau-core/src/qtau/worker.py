@@ -210,7 +210,7 @@ def run_task(payload: TaskPayload) -> Result:
             return hand_over(payload.rest(attempts, i))
         started = time.time()
         try:
-            job, path = prepare(task, placement.resource, circuits, len(attempts) + 1)
+            job, path = prepare(task, placement.resource, circuits, payload.first_attempt + len(attempts))
             outcome = run_jobs(executor_for(host, placement), [job], task.timeout)[0]
         except INPUT_ERRORS:
             raise
@@ -243,7 +243,7 @@ def run_batch(payload: BatchPayload, *, alone_on_input_error: bool = False) -> l
     slots: list[int] = []
     for i, member in enumerate(payload.members):
         try:
-            job, path = prepare(member.task, first.resource, circuits, len(member.attempts) + 1)
+            job, path = prepare(member.task, first.resource, circuits, member.next_attempt)
         except QtauError as err:
             out[i] = TaskFailure(member.task.task_id, err)
             continue

@@ -114,11 +114,41 @@ def can_measure(backend: Any) -> bool:
 
 
 def _rep_delay_s(backend: Any) -> float | None:
+    """The backend's default repetition delay in seconds.
+
+    qiskit-ibm-runtime's BackendConfiguration already converts the microseconds of IBM's JSON to
+    seconds (`default_rep_delay * 1e-6` in its constructor): converting again gave 2.5e-10 s.
+    """
     try:
         delay = backend.configuration().default_rep_delay
     except Exception:  # not every backend has a configuration (AerSimulator, some fakes)
         return None
-    return float(delay) * 1e-6 if delay else None
+    # BackendConfiguration already converts the microseconds of the backend's data to seconds.
+    return float(delay) if delay else None
+
+
+def gate_seconds(backend: Any) -> dict[str, float]:
+    """Mean duration (s) of each timed operation in the backend's Target, plus the fallbacks a
+    logical circuit is priced with: `1q` (the slowest native one-qubit pulse: a logical gate
+    compiles to about one), `2q` (mean two-qubit gate) and `measure`."""
+    target = backend.target
+    out: dict[str, float] = {}
+    one, two = [], []
+    for name in target.operation_names:
+        props = target[name] or {}
+        durations = [p.duration for q, p in props.items() if p is not None and p.duration is not None and q is not None]
+        if not durations:
+            continue
+        mean = sum(durations) / len(durations)
+        out[name] = mean
+        width = len(next(q for q in props if q is not None))
+        if name not in ("measure", "reset", "delay") and mean > 0:  # rz is virtual: 0 s
+            (one if width == 1 else two).append(mean)
+    if one:
+        out["1q"] = max(one)
+    if two:
+        out["2q"] = sum(two) / len(two)
+    return out
 
 
 def resource_for(backend: Any, executor: str, account: Account | None) -> Resource:
@@ -128,6 +158,10 @@ def resource_for(backend: Any, executor: str, account: Account | None) -> Resour
     coupling = target.build_coupling_map()
     fake = is_fake(backend)
     meta: dict[str, Any] = {"backend": backend.name, "source": "fake" if fake else "runtime"}
+    rep = _rep_delay_s(backend)
+    if rep:
+        meta["rep_delay_s"] = rep
+    meta["gate_seconds"] = gate_seconds(backend)
     if fake:
         meta["mimics"] = mimics(backend)
         meta["calibrated"] = snapshot(backend).get("last_update_date")
@@ -135,9 +169,6 @@ def resource_for(backend: Any, executor: str, account: Account | None) -> Resour
         meta["seconds_per_shot"] = 2e-5
     else:
         meta["channel"] = account.channel if account else None
-        rep = _rep_delay_s(backend)
-        if rep:
-            meta["rep_delay_s"] = rep
         prices = settings({})
         meta["seconds_per_task"] = prices["task_overhead_s"]
         meta["seconds_per_shot"] = rep or prices["shot_s"]

@@ -20,6 +20,7 @@ from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import attrs
 from qtau.errors import (
     ConfigurationError,
     ExecutionError,
@@ -239,7 +240,24 @@ class RuntimeExecutor(SamplerExecutor, RemoteExecutor):
             raise
         except Exception as err:
             raise connect.classify(err, f"reading job {ref['job_id']}", self.account) from None
-        return self.outcomes(primitive, ref["job_id"], ref["measure_all_added"], ref["isa_depths"])
+        outcomes = self.outcomes(primitive, ref["job_id"], ref["measure_all_added"], ref["isa_depths"])
+        billed = self._billed(job, ref["job_id"], len(outcomes))
+        return [attrs.evolve(o, metadata={**o.metadata, **billed}) for o in outcomes] if billed else outcomes
+
+    def _billed(self, job: Any, job_id: str, pubs: int) -> dict[str, Any]:
+        """The job's reported quantum seconds and their price, shared equally by its pubs, so
+        QTAU's budgets settle on what IBM bills rather than on the quote. Empty when IBM reports
+        no usage (then the quote stands)."""
+        from qtau_ibmq.pricing import settings
+
+        try:
+            seconds = float(connect.bounded(job.usage, self.account, f"reading the usage of job {job_id}"))
+        except Exception:  # unreachable, an older runtime, or a job without metrics
+            return {}
+        prices = settings(self.config)
+        share = seconds / max(pubs, 1)
+        return {"usage_seconds": share, "billed_cost": share * float(prices["per_second"]),
+                "billed_currency": prices["currency"]}
 
     def cancel(self, ref: Any) -> bool:
         job = self._job(ref)

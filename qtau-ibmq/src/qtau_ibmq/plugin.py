@@ -47,6 +47,11 @@ class IbmqBackend(Backend):
 
         return estimate(resource, config, shots)
 
+    def price_tables(self):
+        from qtau_ibmq.pricing import price_table
+
+        return [price_table()]
+
 
 @hookimpl
 def qtau_backends():

@@ -9,6 +9,11 @@ Override any value with the pilot's `quantum.pricing`:
     {"plan": "flex"}                     a plan from the table
     {"per_second": 1.2, "currency": "USD", "task_overhead_s": 1.5, "shot_s": 0.0003}
     {"seconds_per_queued_job": 60}       the queue model used for expected wait
+    {"price_as_device": true}            price a fake backend like the device it mimics (quotes offline)
+
+A task's billed seconds follow IBM's local estimate: about 2 s per sub-job (`task_overhead_s`)
+plus shots x (rep_delay + circuit duration), with rep_delay and gate durations read from the
+backend's Target (`Resource.metadata["gate_seconds"]`), so QDREAMER prices each circuit's length.
 """
 
 from __future__ import annotations
@@ -51,13 +56,20 @@ def settings(config: Mapping[str, Any]) -> dict[str, Any]:
     for key, value in override.items():
         if key == "plan":
             continue
+        if key == "price_as_device":
+            if not isinstance(value, bool):
+                raise ConfigurationError(
+                    "pricing.price_as_device must be true or false", field="quantum.pricing.price_as_device",
+                    value=value, fix="use true to price a fake backend like the device it mimics",
+                )
+            continue
         if key == "currency":
             out[key] = str(value)
             continue
         if key not in NUMBERS:
             raise ConfigurationError(
                 f"unknown pricing setting {key!r}", field=f"quantum.pricing.{key}", value=value,
-                fix=f"use plan, currency, or one of {', '.join(NUMBERS)}",
+                fix=f"use plan, currency, price_as_device, or one of {', '.join(NUMBERS)}",
             )
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
             raise ConfigurationError(
@@ -68,20 +80,47 @@ def settings(config: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def estimate(resource: Resource, config: Mapping[str, Any], shots: int) -> CostEstimate:
-    if resource.kind != "qpu":
-        return free(resource.id)
+def price_table() -> dict[str, str]:
+    """The shipped table's name, source and date, for `qtau doctor`."""
+    data = table()
+    return {"name": "qtau-ibmq pricing.json", "source": data["source"], "as_of": data["as_of"]}
+
+
+def usage_seconds(resource: Resource, config: Mapping[str, Any], shots: int, summary: Any = None) -> float:
+    """IBM's local estimate of billed quantum seconds: task_overhead_s (about 2 s per sub-job) +
+    shots x (rep_delay + circuit duration), durations from the backend's Target."""
+    cost = _estimate(resource, config)
+    if cost.per_second <= 0:
+        return 0.0
+    return cost.total(shots, summary=summary) / cost.per_second
+
+
+def _estimate(resource: Resource, config: Mapping[str, Any]) -> CostEstimate:
     prices = settings(config)
     override = config.get("pricing") or {}
     shot_s = float(prices["shot_s"]) if "shot_s" in override else float(
         resource.metadata.get("rep_delay_s") or prices["shot_s"])
     rate = float(prices["per_second"])
+    origin = "override" if "per_second" in override else "table"
     return CostEstimate(
         resource_id=resource.id,
         per_second=rate,
         estimated_seconds=float(prices["task_overhead_s"]),
         per_shot=rate * shot_s,
         currency=prices["currency"],
+        gate_seconds=resource.metadata.get("gate_seconds") or {},
+        origin=origin,
+        as_of="" if origin == "override" else table()["as_of"],
         source=f"IBM {prices['plan']} plan at {rate:g} {prices['currency']}/s; "
-        f"{prices['task_overhead_s']:g} s per task + {shot_s:g} s per shot (pricing.json)",
+        f"{prices['task_overhead_s']:g} s per task + ({shot_s:g} s rep_delay + circuit duration) per shot "
+        f"(pricing.json, {table()['source']}, as of {table()['as_of']})",
     )
+
+
+def estimate(resource: Resource, config: Mapping[str, Any], shots: int) -> CostEstimate:
+    """Free for fakes and the simulator, unless `quantum.pricing.price_as_device` asks to rehearse
+    what the device a fake mimics would cost."""
+    override = config.get("pricing") or {}
+    if resource.kind != "qpu" and not (isinstance(override, Mapping) and override.get("price_as_device")):
+        return free(resource.id)
+    return _estimate(resource, config)

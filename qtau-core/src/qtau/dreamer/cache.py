@@ -22,6 +22,15 @@ KINDS = ("status", "noise", "cost")
 SINGLE_FLIGHT_WAIT_S = 30.0
 
 
+class CacheInfo(dict):
+    """What `get_cache_info()` returns: a plain dict of counters and entries that Jupyter shows as tables."""
+
+    def _repr_html_(self) -> str:
+        from qtau.render_html import cache_info_html
+
+        return cache_info_html(self)
+
+
 class ProviderCache:
     def __init__(self, ttl_seconds: float = 30.0, clock: Callable[[], float] = time.monotonic) -> None:
         self.ttl = ttl_seconds
@@ -112,7 +121,7 @@ class ProviderCache:
             self._entries.clear()
             self.version += 1
 
-    def info(self) -> dict[str, Any]:
+    def info(self) -> CacheInfo:
         now = self.clock()
         with self._lock:
             entries = {
@@ -121,7 +130,7 @@ class ProviderCache:
                 for (rid, kind), (_, at) in self._entries.items()
             }
             lookups = self.hits + self.misses
-            return {
+            return CacheInfo({
                 "entries": entries,
                 "size": len(entries),
                 "hits": self.hits,
@@ -133,7 +142,7 @@ class ProviderCache:
                 "ttl_seconds": self.ttl,
                 "monitoring": self.monitoring,
                 "monitor_interval_seconds": self.monitor_interval if self.monitoring else None,
-            }
+            })
 
     # -- background monitoring -------------------------------------------------------------------
 

@@ -8,6 +8,8 @@ from typing import Any
 
 import attrs
 
+from qtau.dreamer.budget import parse_budget
+from qtau.dreamer.split_rules import SplitConfig
 from qtau.errors import ConfigurationError
 from qtau.validation import dreamer_settings, is_number, unknown_key
 
@@ -65,6 +67,8 @@ DEFAULTS: dict[str, Any] = {
     "max_attempts": 3,
     "failure_cooldown_seconds": 60.0,
     "failure_penalty": 0.5,
+    "budget": None,
+    "split": None,
 }
 
 
@@ -76,6 +80,8 @@ class DreamerConfig:
     max_attempts: int = 3
     failure_cooldown_seconds: float = 60.0
     failure_penalty: float = 0.5
+    budget: Any = None
+    split: Any = attrs.field(factory=lambda: SplitConfig())
 
     @classmethod
     def parse(cls, raw: Mapping[str, Any] | None) -> DreamerConfig:
@@ -109,4 +115,6 @@ class DreamerConfig:
                 "failure_cooldown_seconds", raw.get("failure_cooldown_seconds", DEFAULTS["failure_cooldown_seconds"]), allow_zero=True
             ),
             failure_penalty=float(penalty),
+            budget=parse_budget(raw.get("budget")),
+            split=SplitConfig.parse(raw.get("split")),
         )

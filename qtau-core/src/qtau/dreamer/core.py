@@ -22,11 +22,13 @@ from typing import Any
 import attrs
 
 from qtau import validation
-from qtau.circuits import Circuits, fingerprint, missing_path_hint
+from qtau.circuits import Circuits, missing_path_hint, shape_key
+from qtau.dreamer.budget import Budgets
 from qtau.dreamer.cache import KINDS, ProviderCache
 from qtau.dreamer.config import DreamerConfig, weights_for
 from qtau.dreamer.explanation import Explanation
-from qtau.dreamer.ranking import Candidate, Plan, Shape
+from qtau.dreamer.prices import apply_override
+from qtau.dreamer.ranking import Candidate, Plan, Shape, same_but_queues
 from qtau.errors import InvalidTaskError, NoSuitableResourceError, QtauError
 from qtau.payloads import Placement
 from qtau.plugins import PluginHost
@@ -55,6 +57,8 @@ class _Snapshot:
     cache_version: int
     version: int
     plans: dict[tuple, Plan] = attrs.field(factory=dict)
+    #: The previous snapshot's plans when only queues changed since: reused with the new queues.
+    earlier: dict[tuple, Plan] = attrs.field(factory=dict)
 
 
 class QDreamer:
@@ -71,11 +75,17 @@ class QDreamer:
         self.cache = ProviderCache(self.config.cache_ttl_seconds, clock=self.clock)
         self._pool: dict[str, tuple[Resource, dict[str, Any]]] = {}
         self._pilot_of: dict[str, str] = {}
+        #: Price overrides from pilot descriptions, by resource id (see dreamer/prices.py).
+        self._prices: dict[str, dict[str, Any]] = {}
+        #: Service and pilot budgets; the service shares one Budgets across re-initialisations.
+        self.budgets = Budgets()
         self._in_flight: dict[str, int] = {}
+        #: resource id -> in-flight tasks when its status was last fetched (see ranking.provider_wait)
+        self._in_flight_at_status: dict[str, int] = {}
         #: resource id -> (consecutive failures, clock time of the last, its attempt's end time)
         self._failures: dict[str, tuple[int, float, float]] = {}
         self._seen_failures: OrderedDict[Attempt, None] = OrderedDict()
-        self._summaries: OrderedDict[tuple, tuple[CircuitSummary, str | None, tuple]] = OrderedDict()
+        self._summaries: OrderedDict[tuple, tuple[CircuitSummary, str | None, tuple, Any]] = OrderedDict()
         self._paths: dict[tuple[str | None, tuple[str, ...]], tuple[str, ...] | None] = {}
         self._lock = threading.Lock()
         self._build_lock = threading.Lock()
@@ -86,14 +96,30 @@ class QDreamer:
 
     # -- candidates ------------------------------------------------------------------------------
 
-    def add_resources(self, resources: list[Resource], config: Mapping[str, Any], pilot: str = "") -> None:
-        """Make a pilot's resources candidates (ids are unique across pilots: see qtau.pilots)."""
+    def add_resources(self, resources: list[Resource], config: Mapping[str, Any], pilot: str = "",
+                      prices: Mapping[str, Mapping[str, Any]] | None = None) -> None:
+        """Make a pilot's resources candidates (ids are unique across pilots: see qtau.pilots);
+        `prices` are the pilot description's validated price overrides by resource id."""
         with self._lock:
             for res in resources:
                 self._pool[res.id] = (res, dict(config))
                 self._pilot_of[res.id] = pilot
                 self._in_flight.setdefault(res.id, 0)
+                if prices and res.id in prices:
+                    self._prices[res.id] = dict(prices[res.id])
             self._version += 1
+
+    def resource_config(self, resource_id: str) -> tuple[Resource, dict[str, Any]]:
+        """A candidate resource and the pilot config its executor needs."""
+        return self._pool[resource_id]
+
+    def candidates(self) -> dict[str, Candidate]:
+        """Every resource with its current reports (status, noise, cost), as ranking sees them."""
+        return {cand.resource.id: cand for cand in self._snapshot().candidates}
+
+    def budget_info(self) -> dict[str, Any]:
+        """Every budget: currency, limit, spent, reserved, left (empty when none is set)."""
+        return self.budgets.info()
 
     @property
     def resources(self) -> list[Resource]:
@@ -103,6 +129,8 @@ class QDreamer:
         args: tuple = (res, config, REFERENCE_SHOTS) if kind == "cost" else (res, config)
 
         def fetch() -> Any:
+            if kind == "status":
+                self._in_flight_at_status[res.id] = self._in_flight.get(res.id, 0)
             try:
                 return self.host.on_backend(res.provider, kind, *args)
             except QtauError as err:
@@ -149,6 +177,8 @@ class QDreamer:
                     failed.append(f"{kind} report failed: {value.message}")
                     value = None
                 reports[kind] = value
+            if rid in self._prices:
+                reports["cost"] = apply_override(reports["cost"], rid, self._prices[rid])
             penalty = 1.0
             failures = self._failures.get(rid)
             if failures is not None:
@@ -157,8 +187,12 @@ class QDreamer:
                     penalty = self.config.failure_penalty ** failures[0]
                     valid_until = min(valid_until, ends)
             found.append(Candidate(res, cfg, reports["status"], reports["noise"], reports["cost"], penalty,
-                                   "; ".join(failed)))
-        return _Snapshot(found, len(KINDS) * len(found), valid_until, cache_version, version)
+                                   "; ".join(failed), self._in_flight_at_status.get(rid, 0)))
+        snap = _Snapshot(found, len(KINDS) * len(found), valid_until, cache_version, version)
+        old = self._snap
+        if old is not None and same_but_queues(old.candidates, found):
+            snap.earlier = {**old.earlier, **old.plans} if len(old.earlier) < MAX_PLANS else dict(old.plans)
+        return snap
 
     def _path(self, fmt: str | None, res: Resource) -> tuple[str, ...] | None:
         if fmt is None:
@@ -177,15 +211,15 @@ class QDreamer:
     def _summary(self, task: QuantumTask) -> tuple[CircuitSummary, str | None, tuple]:
         """Width and gate counts for scoring, read from the circuit when it is an object we know.
 
-        Cached by the circuit's content (`qtau.fingerprint`), never by `id()`: a circuit mutated
-        after one submission is summarised as it is now.
+        Cached by `qtau.circuits.shape_key` (content read cheaply, never by `id()` alone): a circuit
+        mutated after one submission is summarised as it is now.
         """
         circuit = task.circuit
-        content = fingerprint(circuit)
+        content = shape_key(circuit)
         if content is not None:
             hit = self._summaries.get((content, task.circuit_format))
-            if hit is not None:
-                return hit
+            if hit is not None and (isinstance(circuit, str) or hit[3] is circuit):
+                return hit[:3]
         fmt = task.circuit_format
         if fmt is None:
             if isinstance(circuit, str):
@@ -216,10 +250,16 @@ class QDreamer:
                summary.mid_circuit_measurement, summary.classical_control)
         if content is not None:
             with self._lock:
-                self._summaries[(content, task.circuit_format)] = (summary, fmt, key)
+                # Holding the object keeps its id (part of the key) from being reused while cached.
+                self._summaries[(content, task.circuit_format)] = (summary, fmt, key, circuit)
                 if len(self._summaries) > 512:
                     self._summaries.popitem(last=False)
         return summary, fmt, key
+
+    def summarize(self, task: QuantumTask) -> tuple[CircuitSummary, str | None]:
+        """The circuit's summary and format as QDREAMER scores them (quotes and splits price with it)."""
+        summary, fmt, _ = self._summary(task)
+        return summary, fmt
 
     def _pinned(self, candidates: list[Candidate], pin: str) -> list[Candidate]:
         """The candidates a pin names (resource id, executor name or pilot name), or
@@ -242,6 +282,8 @@ class QDreamer:
         pin = task.pin
         key = (skey, task.gate_set, task.num_qubits, task.shots, task.max_cost, task.min_fidelity, pin)
         plan = snap.plans.get(key)
+        if plan is None and key in snap.earlier:
+            plan = snap.plans[key] = snap.earlier[key].with_queues(snap.candidates)
         if plan is None:
             gates = tuple(sorted(set(summary.gate_counts) | set(task.gate_set)))
             shape = Shape(summary, fmt, gates, max(summary.num_qubits, task.num_qubits or 0), task.shots,

@@ -29,6 +29,17 @@ class Explanation:
     def to_dicts(self) -> list[dict[str, Any]]:
         return [attrs.asdict(r) for r in self.rows]
 
+    def plot(self, path: str | None = None) -> Any:
+        """Each candidate's weighted score terms (a matplotlib Figure; `qtau-core[plot]`), saved to `path` if given."""
+        from qtau.plotting import plot_explanation
+
+        return plot_explanation(self, path)
+
+    def _repr_html_(self) -> str:
+        from qtau.render_html import explanation_html
+
+        return explanation_html(self)
+
     def __str__(self) -> str:
         cells = []
         for i, r in enumerate(self.rows, 1):

@@ -24,6 +24,7 @@ operations per candidate.
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -123,6 +124,44 @@ class Candidate:
     penalty: float = 1.0
     #: Reports the provider failed to give ("noise report failed: ..."): the candidate is rejected.
     failed_reports: str = ""
+    #: This service's tasks in flight on the resource when its status was fetched: the provider's
+    #: queue depth already counts those of them still queued (see `provider_wait`).
+    in_flight_at_report: int = 0
+
+
+def provider_wait(status: ResourceStatus | None, in_flight_at_report: int = 0) -> float:
+    """The provider queue's wait for other users' work, as reported.
+
+    The queue depth counts this service's own queued tasks too, which the speed term adds again
+    as in-flight work: counted twice, at the provider's per-job rate (30 s a job for IBM) instead
+    of their own run time, a resource QDREAMER had just sent a burst to looked many times worse
+    than it was until its next status report. So the share of the reported wait that is ours,
+    min(in-flight at report, depth) of `depth` jobs, is taken out. A status without a depth
+    (queue_depth 0 with a wait) is used as given.
+    """
+    if status is None:
+        return 0.0
+    wait = status.estimated_wait_s
+    depth = status.queue_depth
+    if depth > 0 and in_flight_at_report > 0:
+        wait *= (depth - min(in_flight_at_report, depth)) / depth
+    return wait
+
+
+def same_but_queues(old: Sequence[Candidate], new: Sequence[Candidate]) -> bool:
+    """Whether two snapshots' candidates differ at most in their queues: the common case of a
+    status refresh, after which a plan's fidelity, price and feasibility still hold."""
+    if len(old) != len(new):
+        return False
+    for a, b in zip(old, new, strict=True):
+        if (a.resource != b.resource or a.config != b.config or a.noise != b.noise or a.cost != b.cost
+                or a.penalty != b.penalty or a.failed_reports != b.failed_reports):
+            return False
+        online_a = a.status is None or a.status.online
+        online_b = b.status is None or b.status.online
+        if online_a != online_b or (not online_a and a.status.message != b.status.message):
+            return False
+    return True
 
 
 @attrs.frozen
@@ -199,12 +238,12 @@ class Plan:
         for cand in self.candidates:
             path = path_for(shape.circuit_format, cand.resource)
             fid = fidelity(cand.noise, shape.summary)
-            price = cand.cost.total(shape.shots) if cand.cost else 0.0
+            price = cand.cost.total(shape.shots, summary=shape.summary) if cand.cost else 0.0
             self.paths.append(path)
             self.fid.append(fid)
             self.price.append(price)
             self.run.append(run_seconds(cand.resource, shape.shots))
-            self.queue.append(cand.status.estimated_wait_s if cand.status else 0.0)
+            self.queue.append(provider_wait(cand.status, cand.in_flight_at_report))
             hint = hint_for(shape.circuit_format, cand.resource) if path is None else ""
             self.reasons.append(static_reasons(cand, shape, path, fid, price, hint))
         self.ok = [i for i, why in enumerate(self.reasons) if not why]
@@ -215,6 +254,17 @@ class Plan:
         self._static: dict[tuple[float, float], list[float]] = {}
         #: The caller's per-candidate objects built from this plan (QDREAMER keeps Placements here).
         self.placements: dict[int, Any] = {}
+
+    def with_queues(self, candidates: Sequence[Candidate]) -> Plan:
+        """This plan for candidates that differ from its own only in their queues (see
+        `same_but_queues`): a status refresh re-reads the queues instead of re-planning."""
+        plan = copy.copy(self)
+        plan.candidates = list(candidates)
+        plan.queue = [provider_wait(c.status, c.in_flight_at_report) for c in plan.candidates]
+        plan.ok_queue = [plan.queue[i] for i in plan.ok]
+        plan._static = dict(self._static)
+        plan.placements = dict(self.placements)
+        return plan
 
     def static_terms(self, weights: Mapping[str, float], subset: Sequence[int] | None = None) -> list[float]:
         """w_fidelity*fewest_errors/errors + w_cost*cheapest/price for feasible candidates (positions in `ok`)."""

@@ -34,6 +34,11 @@ class Engine(abc.ABC):
         """Hand a batch bound for a remote resource to the tracker; one handle per member."""
 
     @abc.abstractmethod
+    def completed(self, value: Any) -> Any:
+        """A handle that is already done with `value` (a Result, or a QtauError the task ended with):
+        what `recover()` returns for tasks an earlier service finished."""
+
+    @abc.abstractmethod
     def wait(self, handles: Sequence[Any], timeout: float | None) -> tuple[list[Any], list[Any]]:
         """Block until all `handles` are done or `timeout` passes: (done, not done)."""
 

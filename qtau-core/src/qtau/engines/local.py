@@ -79,6 +79,14 @@ class LocalEngine(Engine):
 
         whole.add_done_callback(forget)
 
+    def completed(self, value: Any) -> cf.Future:
+        future: cf.Future = cf.Future()
+        if isinstance(value, BaseException):
+            future.set_exception(value)
+        else:
+            future.set_result(value)
+        return future
+
     def wait(self, handles: Sequence[cf.Future], timeout: float | None) -> tuple[list, list]:
         done, pending = cf.wait(list(handles), timeout=timeout)
         return [h for h in handles if h in done], [h for h in handles if h in pending]

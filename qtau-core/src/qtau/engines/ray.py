@@ -205,6 +205,11 @@ class RayEngine(Engine):
             return [remote_function(_only_value).remote(pack((fn, payload)))]
         return list(remote_function(fn).options(num_returns=n).remote(pack(payload)))
 
+    def completed(self, value: Any) -> Any:
+        import ray
+
+        return ray.put(value)
+
     def wait(self, handles: Sequence[Any], timeout: float | None) -> tuple[list, list]:
         import ray
 

@@ -17,6 +17,13 @@ from qtau.types import Outcome, Resource
 from qtau_scripted import script, state
 
 
+def emulated_seconds(v: Mapping[str, Any], jobs: Sequence[CircuitJob]) -> float:
+    """The queue wait plus the estimated run time of `jobs`, as the resource reports them."""
+    per_task = float(v["seconds_per_task"] or 0.0)
+    per_shot = float(v["seconds_per_shot"] or 0.0)
+    return float(v["queue_wait_s"]) + sum(per_task + per_shot * job.shots for job in jobs)
+
+
 class ScriptedExecutor(LocalExecutor):
     def __init__(self, resource: Resource, config: Mapping[str, Any]) -> None:
         super().__init__(resource, config)
@@ -46,6 +53,8 @@ class ScriptedExecutor(LocalExecutor):
         if v["call_delay_s"]:
             self._closed.wait(min(float(v["call_delay_s"]), script.MAX_HANG_S))
         state.count_run(self.resource.id, len(jobs))
+        if v["emulate_time"]:
+            self._closed.wait(min(emulated_seconds(v, jobs), script.MAX_EMULATED_S))
         with self._simulator_lock:
             return self._simulate(jobs)
 

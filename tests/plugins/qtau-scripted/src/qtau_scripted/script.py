@@ -19,6 +19,8 @@ PROVIDER = "scripted"
 EXECUTOR = "scripted"
 BEHAVIOURS = ("ok", "fail", "hang", "offline")
 MAX_HANG_S = 30.0
+#: Longest sleep `emulate_time` makes one run take.
+MAX_EMULATED_S = 60.0
 DEFAULTS: dict[str, Any] = {
     "qubits": 5,
     "kind": "qpu",
@@ -43,6 +45,7 @@ DEFAULTS: dict[str, Any] = {
     "call_delay_s": 0.0,
     # A run call with a job of more shots than this raises InvalidTaskError (bad input found by the backend).
     "reject_shots_above": None,
+    "emulate_time": False,
     # Remote resources (a RemoteExecutor over an in-process provider queue, for tracker tests):
     "remote": False,
     "job_delay_s": 0.0,
@@ -86,6 +89,10 @@ def check_values(values: Mapping[str, Any], field: str) -> None:
             raise ConfigurationError(
                 f"unknown report {value!r}", field=f"{field}.report_error", value=value,
                 fix=f"use one of {', '.join(REPORTS)}, or None",
+            )
+        if key == "emulate_time" and not isinstance(value, bool):
+            raise ConfigurationError(
+                "emulate_time is true or false", field=f"{field}.emulate_time", value=value, fix="use True",
             )
         if key == "poll_fault" and value not in (None, *POLL_FAULTS):
             raise ConfigurationError(
@@ -184,5 +191,5 @@ def cost(resource: Resource) -> CostEstimate:
     v = _answer(resource, "cost")
     return CostEstimate(
         resource.id, per_task=float(v["per_task"]), per_shot=float(v["per_shot"]),
-        currency=str(v["currency"]), source="scripted",
+        currency=str(v["currency"]), source="scripted", origin="provider",
     )

@@ -1,0 +1,641 @@
+"""Is QDREAMER's choice any good? A discrete-event simulation (simpy) of a job stream over a pool.
+
+    python benchmarks/scheduling.py [--jobs 2000] [--seeds 1 2 3] [--loads 0.5 0.7 0.9]
+                                    [--json results.json] [--plot scheduling.png] [--workers 2]
+
+QDREAMER's real decision code (`qtau.dreamer.QDreamer`: its filter, scoring, ProviderCache with its
+TTL, in-flight accounting) chooses a resource for every job, on a simulated clock injected through
+`QDreamer(clock=...)`. It reads the pool only through the plugin hooks it uses in production
+(status, noise, cost), answered by a simulation plugin from the simulated queues.
+
+The model, fixed up front (change it with the options or the constants; sources in brackets):
+
+Pool (benchmarks/scheduling_pool.py)
+- Every IBM fake backend of qiskit-ibm-runtime that can measure (about 50), standing in for the
+  device whose calibration snapshot it carries, as a QPU served one job at a time.
+  Noise: `qtau_ibmq.noise.profile` of the fake's Target, the code qtau-ibmq reports with.
+  Price: `qtau_ibmq.pricing.estimate` (pay-as-you-go 1.60 USD per second [ibm.com/quantum/pricing]).
+  Run time of a job: 2 s + shots x (rep_delay + circuit duration) [IBM, "Estimate job run time",
+  docs.quantum.ibm.com/guides/estimate-job-run-time: ~2 s of overhead per job plus the repetition
+  delay and the circuit's duration per shot]; rep_delay is the backend's default_rep_delay (250 us
+  when absent, pricing.json), the circuit duration its one-qubit layers x median sx duration + its
+  two-qubit layers x median two-qubit gate duration + the median readout duration, all from the
+  backend's Target.
+  Status as qtau-ibmq reports it for a runtime backend: queue depth = pending (waiting) jobs,
+  estimated wait = pending x 30 s (pricing.json's queue model).
+- Amazon Braket QPUs of the offline stub (IonQ Forte-1 36q, Rigetti Cepheus 108q, IQM Garnet 20q,
+  OQC Lucy 8q): noise from `qtau_braket.reporting.noise_profile` on the stub's device documents
+  (qtau_braket/testing/devices.py), prices from `qtau_braket.pricing.estimate` (prices.json:
+  0.30 USD per task + per-shot fee [aws.amazon.com/braket/pricing]), one job at a time, run time
+  2 s + shots x (rep_delay + duration) with IonQ's published gate times from its document and
+  typical transmon times for the others (40 ns, 200 ns, 1.5 us readout, 200 us rep delay; Braket
+  publishes none). Status: pending x 60 s (qtau_braket.reporting's queue model).
+- Braket on-demand simulators SV1 (34q), DM1 (17q), TN1 (50q): ideal, priced per minute with a
+  3 s minimum (prices.json), 35/35/5 concurrent tasks (AWS Braket service quotas), run time
+  1 s + 0.1 ms per shot (prices.json's simulator model) + 1 ns per amplitude update
+  (2^n amplitudes, 4^n for DM1, times gates). Status: pending x 5 s.
+
+Background load (other users), which QDREAMER sees only through status reports and the cache TTL
+- Each QPU has its own seeded Poisson arrival stream with exponential service times whose mean is
+  what the plugin's queue model charges per queued job (30 s IBM, 60 s Braket QPU): other users
+  batch many circuits per job [Ravi et al. 2021], and the status estimate is then right on
+  average and wrong for each queue, as in production. FIFO with our jobs. Its utilisation is
+  load x BACKGROUND_SHARE x popularity, popularity lognormal (sigma BACKGROUND_SPREAD, mean 1) per
+  device and seed, capped at BACKGROUND_CAP: some devices are busy, some nearly idle, as IBM's
+  queues are [Ravi et al., "Quantum Computing in the Cloud: Analyzing job and machine
+  characteristics", IISWC 2021: queue times vary by orders of magnitude across machines].
+- Background runs alone for WARMUP_S before the first job so queues start in steady state.
+- Simulators have no background load (on-demand capacity).
+
+Jobs
+- Qiskit library circuits (GHZ, QFT, QAOA MaxCut p=1, RealAmplitudes and EfficientSU2 with 2
+  reps, QuantumVolume up to 12 qubits), widths 2-27, transpiled once at optimisation level 1 to
+  IBM Kolkata's 27-qubit heavy-hex (rz, sx, x, cx): real gate counts and depths. Family, width and
+  shots (1000 or 4000) drawn uniformly per job; SIMULATOR_SHARE of jobs may also run on a
+  simulator (development runs), the rest need a QPU.
+- Poisson arrivals whose rate makes the pool utilisation (background + our jobs, per QPU,
+  averaged over QPUs) equal to the load: rate = (load x QPUs - sum of background utilisations) /
+  mean run time of a job (median over the QPUs wide enough for it). A load of 1 or more is allowed
+  and reported as unstable.
+
+Policies
+- QDREAMER `high_fidelity`, `balanced`, `high_speed`, `low_cost`: `QDreamer.place(task,
+  reserve=True)` with the default configuration (cache_ttl_seconds 30) and that mode.
+- `fidelity-only`: the feasible device of highest estimated fidelity (QDREAMER's estimate).
+- `least_busy`: fewest pending jobs, read live at every decision (Qiskit's `least_busy`).
+- `round-robin`: the next feasible device in a fixed order; `random`: a uniformly random feasible one.
+A device is feasible when it is wide enough, and a QPU unless the job may run on a simulator.
+
+Outputs per policy and load: mean and p95 completion time (queue + run) of our jobs, mean
+estimated fidelity of the chosen placements, total cost (USD), averaged over seeds; a run is
+`unstable` when the offered load is 1 or more, or when its queues still grow at the end: the
+mean completion of the last tenth of jobs (in arrival order) is over 1.5 times, and 30 s more
+than, that of the fifth tenth, and the jobs in the system at the last arrival are over 1.5 times (+10) those at the middle
+one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import random
+import statistics
+import sys
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import attrs
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+if str(HERE) not in sys.path:
+    sys.path.insert(0, str(HERE))
+
+import scheduling_pool as poolmod  # noqa: E402
+from qtau.errors import ConfigurationError  # noqa: E402
+
+QDREAMER_POLICIES = ("high_fidelity", "balanced", "high_speed", "low_cost")
+BASELINES = ("fidelity-only", "least_busy", "round-robin", "random")
+POLICIES = QDREAMER_POLICIES + BASELINES
+
+#: Fixed model parameters (the docstring says where each comes from).
+SIMULATOR_SHARE = 0.1
+BACKGROUND_SHARE = 0.6
+BACKGROUND_SPREAD = 0.5
+BACKGROUND_CAP = 0.95
+WARMUP_S = 1800.0
+STATUS_TTL_S = 30.0
+SHOTS = (1000, 4000)
+
+
+class SimulationParameterError(ConfigurationError):
+    """A parameter of the scheduling simulation is out of range, not a number, or inconsistent."""
+
+
+@attrs.frozen
+class Params:
+    """Everything one run depends on besides the policy, load and seed; validated by `check`."""
+
+    jobs: int = 2000
+    simulator_share: float = SIMULATOR_SHARE
+    background_share: float = BACKGROUND_SHARE
+    background_spread: float = BACKGROUND_SPREAD
+    background_cap: float = BACKGROUND_CAP
+    warmup_s: float = WARMUP_S
+    status_ttl_s: float = STATUS_TTL_S
+    shots: tuple[int, ...] = SHOTS
+
+    def check(self) -> Params:
+        _integer("jobs", self.jobs, low=1)
+        for name, low, high in (("simulator_share", 0.0, 1.0), ("background_share", 0.0, 1.0),
+                                ("background_spread", 0.0, None), ("background_cap", 0.0, 1.0),
+                                ("warmup_s", 0.0, None), ("status_ttl_s", 0.0, None)):
+            _number(name, getattr(self, name), low, high)
+        if self.simulator_share >= 1.0:
+            raise SimulationParameterError(
+                "simulator_share must leave jobs for the QPUs (below 1)", field="simulator_share",
+                value=self.simulator_share, fix=f"use a share in [0, 1), e.g. {SIMULATOR_SHARE}")
+        if self.background_cap >= 1.0:
+            raise SimulationParameterError(
+                "background_cap must be below 1: a device saturated by other users never drains",
+                field="background_cap", value=self.background_cap, fix=f"use e.g. {BACKGROUND_CAP}")
+        if not self.shots:
+            raise SimulationParameterError("shots needs at least one shot count", field="shots", value=self.shots,
+                                           fix="use e.g. (1000, 4000)")
+        for s in self.shots:
+            _integer("shots", s, low=1)
+        return self
+
+
+def _number(name: str, value, low: float | None = None, high: float | None = None) -> float:
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if not ok or (low is not None and value < low) or (high is not None and value > high):
+        span = f"[{low:g}, {high:g}]" if high is not None else f">= {low:g}"
+        raise SimulationParameterError(
+            f"{name} must be a finite number {span}", field=name, value=value, fix=f"give {name} a value {span}")
+    return float(value)
+
+
+def _integer(name: str, value, low: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise SimulationParameterError(f"{name} must be an integer >= {low}", field=name, value=value,
+                                       fix=f"give {name} an integer of at least {low}")
+    return value
+
+
+def check_loads(loads: Sequence[float]) -> tuple[float, ...]:
+    if not loads:
+        raise SimulationParameterError("loads needs at least one load", field="loads", value=list(loads),
+                                       fix="use e.g. --loads 0.5 0.7 0.9")
+    return tuple(_number("load", x, 0.0) for x in loads if _positive_load(x))
+
+
+def _positive_load(x) -> bool:
+    _number("load", x, 0.0)
+    if x <= 0:
+        raise SimulationParameterError("load must be above 0 (a fraction of the pool's capacity)", field="load",
+                                       value=x, fix="use e.g. 0.5, 0.7 or 0.9; 1 or more is allowed and reported unstable")
+    return True
+
+
+def check_seeds(seeds: Sequence[int]) -> tuple[int, ...]:
+    if not seeds:
+        raise SimulationParameterError("seeds needs at least one seed", field="seeds", value=list(seeds),
+                                       fix="use e.g. --seeds 1 2 3")
+    return tuple(_integer("seed", s, 0) for s in seeds)
+
+
+# -- the world: devices, circuits and everything precomputed per (circuit, device) ---------------
+
+
+@attrs.define
+class World:
+    """The pool and the job mix, with each job's fidelity, run time and price on every device."""
+
+    devices: tuple
+    jobs: tuple
+    summaries: list
+    fid: list            # fid[job][device]
+    run: dict            # run[(job, shots)][device]
+    price: dict          # price[(job, shots)][device]
+    eligible: dict       # eligible[(job, simulator_ok)] -> device indexes
+    background_mean_s: list  # mean background service time per device
+
+    @property
+    def qpus(self) -> list[int]:
+        return [i for i, d in enumerate(self.devices) if d.qpu]
+
+
+_WORLD: World | None = None
+
+
+def world(shots: tuple[int, ...] = SHOTS) -> World:
+    """Built once per process (the fakes' Targets and the transpilations take a few seconds)."""
+    global _WORLD
+    if _WORLD is not None and all((0, s) in _WORLD.run for s in shots):
+        return _WORLD
+    from qtau.circuits import Circuits
+
+    host = plugin_host()
+    circuits = Circuits(host)
+    devices = poolmod.pool()
+    jobs = poolmod.job_library()
+    summaries = [circuits.summary(j.circuit, "qiskit") for j in jobs]
+    fid = [[poolmod.estimated_fidelity(d, s) for d in devices] for s in summaries]
+    run, price = {}, {}
+    for j, job in enumerate(jobs):
+        for s in shots:
+            run[(j, s)] = [d.run_seconds(job, s) for d in devices]
+            price[(j, s)] = [d.cost.total(s) for d in devices]
+    eligible = {}
+    for j, job in enumerate(jobs):
+        for sim_ok in (False, True):
+            eligible[(j, sim_ok)] = [i for i, d in enumerate(devices)
+                                     if d.resource.num_qubits >= job.width and (sim_ok or d.qpu)]
+    # Other users' jobs are as long on average as the plugin's queue model says a queued job is
+    # (30 s IBM, 60 s Braket QPU): QDREAMER's wait estimate is right on average, wrong per job.
+    background = [d.seconds_per_queued_job for d in devices]
+    _WORLD = World(devices, jobs, summaries, fid, run, price, eligible, background)
+    return _WORLD
+
+
+def plugin_host():
+    """The qiskit plugin (circuit format and summary, as in production); reports come from `Reports`."""
+    from qtau.plugins import PluginHost
+
+    host = PluginHost(strict=True)
+    host.load_entry_points(allow={"qiskit"})
+    if "qiskit" not in host.names:
+        sys.exit("the qiskit plugin reads the circuits: pip install -e qtau-qiskit")
+    return host
+
+
+class Reports:
+    """The providers as QDREAMER sees them: a `qtau.Backend` per provider (ibmq, braket) whose
+    status is read from the simulated queues at the simulated time of the call (the cache decides
+    how often), and whose noise and cost are the plugins' reports computed in `world`."""
+
+    def __init__(self, sim: Simulation) -> None:
+        self.sim = sim
+
+    def status(self, resource, config):
+        from qtau.types import ResourceStatus
+
+        i = self.sim.index[resource.id]
+        pending = len(self.sim.queues[i].queue)
+        dev = self.sim.world.devices[i]
+        return ResourceStatus(resource.id, online=True, queue_depth=pending,
+                              estimated_wait_s=pending * dev.seconds_per_queued_job, checked_at=self.sim.env.now)
+
+    def noise(self, resource, config):
+        return self.sim.world.devices[self.sim.index[resource.id]].noise
+
+    def cost(self, resource, config, shots):
+        return self.sim.world.devices[self.sim.index[resource.id]].cost
+
+    def qtau_backends(self):
+        from qtau import Backend
+
+        reports = self
+        methods = {
+            "plugin_name": "simulated-providers",
+            "status": lambda backend, resource, config: reports.status(resource, config),
+            "noise": lambda backend, resource, config: reports.noise(resource, config),
+            "cost": lambda backend, resource, config, shots: reports.cost(resource, config, shots),
+        }
+        return [type(f"Simulated_{p}", (Backend,), {"provider": p, **methods})() for p in ("ibmq", "braket")]
+
+
+class _SummaryMemo:
+    """`qtau_circuit_summary` for the job circuits, from the qiskit plugin's answers in `world`."""
+
+    def __init__(self, world: World) -> None:
+        self.by_id = {id(job.circuit): summary for job, summary in zip(world.jobs, world.summaries, strict=True)}
+
+    def qtau_circuit_summary(self, circuit, circuit_format):
+        return self.by_id.get(id(circuit))
+
+
+def _hooked(cls):
+    from qtau import hookimpl
+
+    for name in ("qtau_backends", "qtau_circuit_summary"):
+        if hasattr(cls, name):
+            hookimpl(getattr(cls, name))
+    return cls
+
+
+# -- one run ---------------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class RunResult:
+    policy: str
+    load: float
+    seed: int
+    mean_completion_s: float
+    p95_completion_s: float
+    mean_fidelity: float
+    cost: float
+    unstable: bool
+    jobs: int
+    decisions_per_s: float = 0.0
+
+    def record(self) -> dict:
+        return {"policy": self.policy, "load": self.load, "seed": self.seed,
+                "mean_completion_s": self.mean_completion_s, "p95_completion_s": self.p95_completion_s,
+                "mean_fidelity": self.mean_fidelity, "cost": self.cost, "unstable": self.unstable,
+                "jobs": self.jobs}
+
+
+class Simulation:
+    """One policy at one load and seed: background streams, our arrivals, the policy's choices."""
+
+    def __init__(self, world: World, policy: str, load: float, seed: int, params: Params) -> None:
+        import simpy
+
+        if policy not in POLICIES:
+            raise SimulationParameterError(f"unknown policy {policy!r}", field="policy", value=policy,
+                                           fix=f"use one of {', '.join(POLICIES)}")
+        self.world, self.policy, self.load, self.seed, self.params = world, policy, load, seed, params
+        self.env = simpy.Environment()
+        devs = world.devices
+        self.index = {d.id: i for i, d in enumerate(devs)}
+        self.queues = [simpy.Resource(self.env, capacity=d.servers) for d in devs]
+        popularity = random.Random(f"popularity:{seed}")
+        sigma = params.background_spread
+        self.background = [
+            min(params.background_cap, load * params.background_share
+                * math.exp(popularity.gauss(-sigma * sigma / 2, sigma))) if d.qpu else 0.0
+            for d in devs
+        ]
+        qpus = world.qpus
+        mix = [(j, s) for j, job in enumerate(world.jobs) for s in params.shots]
+        mean_run = statistics.fmean(
+            statistics.median(world.run[(j, s)][i] for i in world.eligible[(j, False)]) for j, s in mix)
+        spare = load * len(qpus) - sum(self.background)
+        if spare <= 0:
+            raise SimulationParameterError(
+                f"load {load:g} leaves no capacity for the job stream: the background alone uses "
+                f"{sum(self.background) / len(qpus):.3f} of the pool", field="background_share",
+                value=params.background_share, fix="lower background_share or raise the load")
+        self.rate = spare / mean_run / (1.0 - params.simulator_share)
+        self.offered = load
+        self.completions: list[float] = [math.nan] * params.jobs
+        self.fidelities: list[float] = []
+        self.cost = 0.0
+        self.arrived = 0
+        self.finished = 0
+        self.backlog_at_middle = 0
+        self.backlog_at_last_arrival = 0
+        self.decide_s = 0.0
+        self._choose = self._chooser()
+
+    # -- policies --------------------------------------------------------------------------------
+
+    def _chooser(self) -> Callable[[int, int, bool], int]:
+        w = self.world
+        if self.policy in QDREAMER_POLICIES:
+            return self._qdreamer()
+        if self.policy == "fidelity-only":
+            best = {key: max(idx, key=lambda i, j=key[0]: (w.fid[j][i], -i)) for key, idx in w.eligible.items()}
+            return lambda j, s, sim_ok: best[(j, sim_ok)]
+        if self.policy == "least_busy":
+            queues = self.queues
+            return lambda j, s, sim_ok: min(w.eligible[(j, sim_ok)], key=lambda i: len(queues[i].queue))
+        if self.policy == "round-robin":
+            turn = [0]
+
+            def next_one(j: int, s: int, sim_ok: bool) -> int:
+                idx = w.eligible[(j, sim_ok)]
+                turn[0] += 1
+                return idx[turn[0] % len(idx)]
+
+            return next_one
+        rng = random.Random(f"random-policy:{self.seed}")
+        return lambda j, s, sim_ok: rng.choice(w.eligible[(j, sim_ok)])
+
+    def _qdreamer(self) -> Callable[[int, int, bool], int]:
+        from qtau.circuits import Circuits
+        from qtau.dreamer import DreamerConfig, QDreamer
+        from qtau.types import QuantumTask
+
+        host = plugin_host()
+        host.pm.register(_hooked(Reports)(self), name="simulated-providers")
+        config = DreamerConfig.parse({"optimization_mode": self.policy, "cache_ttl_seconds": self.params.status_ttl_s})
+        clock = lambda: self.env.now  # noqa: E731
+        devs = self.world.devices
+        # Jobs that need a QPU see a pilot of QPUs; development runs see everything. One in-flight
+        # count: every start and finish is told to both.
+        hardware = QDreamer(host, Circuits(host), config, clock=clock)
+        hardware.add_resources([d.resource for d in devs if d.qpu], {})
+        anything = QDreamer(host, Circuits(host), config, clock=clock)
+        anything.add_resources([d.resource for d in devs], {})
+        self.dreamers = (hardware, anything)
+        # Circuit summaries come from the qiskit plugin (computed once per circuit in `world`): a
+        # hook in front of it answers from that memo, so each run does not re-read every circuit.
+        host.pm.register(_hooked(_SummaryMemo)(self.world), name="summary-memo")
+        tasks = {}
+        index = self.index
+
+        def choose(j: int, s: int, sim_ok: bool) -> int:
+            task = tasks.get((j, s))
+            if task is None:
+                task = tasks[(j, s)] = QuantumTask(circuit=self.world.jobs[j].circuit, shots=s)
+            mine, other = (anything, hardware) if sim_ok else (hardware, anything)
+            rid = mine.place(task, reserve=True)[0].resource.id
+            other.task_started(rid)
+            return index[rid]
+
+        return choose
+
+    # -- processes -------------------------------------------------------------------------------
+
+    def _background(self, i: int):
+        rate = self.background[i] / self.world.background_mean_s[i]
+        rng = random.Random(f"background:{self.seed}:{self.world.devices[i].id}")
+        mean = self.world.background_mean_s[i]
+        queue = self.queues[i]
+        env = self.env
+        while True:
+            yield env.timeout(rng.expovariate(rate))
+            env.process(self._serve(queue, rng.expovariate(1.0 / mean)))
+
+    @staticmethod
+    def _serve(queue, seconds: float):
+        with queue.request() as req:
+            yield req
+            yield queue._env.timeout(seconds)
+
+    def _arrivals(self):
+        env, p, w = self.env, self.params, self.world
+        rng = random.Random(f"jobs:{self.seed}")
+        yield env.timeout(p.warmup_s)
+        families = {}
+        for j, job in enumerate(w.jobs):
+            families.setdefault(job.key.rsplit("_", 1)[0], []).append(j)
+        groups = list(families.values())
+        for n in range(p.jobs):
+            yield env.timeout(rng.expovariate(self.rate))
+            j = rng.choice(rng.choice(groups))
+            s = rng.choice(p.shots)
+            sim_ok = rng.random() < p.simulator_share
+            t0 = time.perf_counter()
+            i = self._choose(j, s, sim_ok)
+            self.decide_s += time.perf_counter() - t0
+            self.arrived += 1
+            env.process(self._job(n, i, j, s))
+            if n == p.jobs // 2:
+                self.backlog_at_middle = self.arrived - self.finished
+        self.backlog_at_last_arrival = self.arrived - self.finished
+
+    def _job(self, n: int, i: int, j: int, s: int):
+        env = self.env
+        start = env.now
+        with self.queues[i].request() as req:
+            yield req
+            yield env.timeout(self.world.run[(j, s)][i])
+        self.completions[n] = env.now - start
+        self.fidelities.append(self.world.fid[j][i])
+        self.cost += self.world.price[(j, s)][i]
+        self.finished += 1
+        if self.policy in QDREAMER_POLICIES:
+            rid = self.world.devices[i].id
+            for d in self.dreamers:
+                d.task_finished(rid)
+
+    def run(self) -> RunResult:
+        for i in range(len(self.world.devices)):
+            if self.background[i] > 0:
+                self.env.process(self._background(i))
+        arrivals = self.env.process(self._arrivals())
+        self.env.run(until=arrivals)
+        while self.finished < self.params.jobs:
+            self.env.step()
+        done = self.completions
+        n = len(done)
+        tenth = max(n // 10, 1)
+        # In arrival order: a stable system's last jobs wait as long as its middle ones.
+        late = statistics.fmean(done[-tenth:])
+        middle = statistics.fmean(done[4 * tenth:5 * tenth] or done)
+        growing = self.backlog_at_last_arrival > 1.5 * self.backlog_at_middle + 10
+        unstable = self.offered >= 1.0 or (late > 1.5 * middle and late - middle > 30.0 and growing)
+        ordered = sorted(done)
+        return RunResult(
+            self.policy, self.load, self.seed, statistics.fmean(done), ordered[min(int(0.95 * n), n - 1)],
+            statistics.fmean(self.fidelities), self.cost, unstable, n,
+            n / self.decide_s if self.decide_s else 0.0,
+        )
+
+
+def run_one(args: tuple[str, float, int, Params]) -> RunResult:
+    policy, load, seed, params = args
+    return Simulation(world(params.shots), policy, load, seed, params).run()
+
+
+# -- the experiment --------------------------------------------------------------------------------
+
+
+def experiment(policies: Sequence[str], loads: Sequence[float], seeds: Sequence[int], params: Params,
+               workers: int = 1) -> list[RunResult]:
+    params = params.check()
+    loads, seeds = check_loads(loads), check_seeds(seeds)
+    for p in policies:
+        if p not in POLICIES:
+            raise SimulationParameterError(f"unknown policy {p!r}", field="policies", value=p,
+                                           fix=f"use names from {', '.join(POLICIES)}")
+    world(params.shots)  # built before forking, so workers share it
+    runs = [(p, load, seed, params) for load in loads for seed in seeds for p in policies]
+    if workers > 1 and len(runs) > 1:
+        import multiprocessing
+
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            return list(pool.map(run_one, runs))
+    return [run_one(r) for r in runs]
+
+
+def summarize(results: Sequence[RunResult]) -> list[dict]:
+    """Mean over seeds per (policy, load), with the number of unstable seeds."""
+    groups: dict[tuple[str, float], list[RunResult]] = {}
+    for r in results:
+        groups.setdefault((r.policy, r.load), []).append(r)
+    rows = []
+    for (policy, load), rs in groups.items():
+        rows.append({
+            "policy": policy, "load": load, "seeds": len(rs),
+            "mean_completion_s": statistics.fmean(r.mean_completion_s for r in rs),
+            "p95_completion_s": statistics.fmean(r.p95_completion_s for r in rs),
+            "mean_fidelity": statistics.fmean(r.mean_fidelity for r in rs),
+            "cost": statistics.fmean(r.cost for r in rs),
+            "unstable": sum(r.unstable for r in rs),
+        })
+    order = {p: k for k, p in enumerate(POLICIES)}
+    rows.sort(key=lambda row: (row["load"], order[row["policy"]]))
+    return rows
+
+
+def table(rows: Sequence[dict]) -> str:
+    head = ("load", "policy", "mean_completion_s", "p95_completion_s", "mean_fidelity", "cost_usd", "unstable")
+    lines = [head]
+    for r in rows:
+        lines.append((f"{r['load']:g}", r["policy"], f"{r['mean_completion_s']:.1f}", f"{r['p95_completion_s']:.1f}",
+                      f"{r['mean_fidelity']:.4f}", f"{r['cost']:.0f}",
+                      f"{r['unstable']}/{r['seeds']}" if r["unstable"] else "-"))
+    widths = [max(len(line[c]) for line in lines) for c in range(len(head))]
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip() for line in lines)
+
+
+def plot(rows: Sequence[dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    markers = dict(zip(POLICIES, "o^sDvPXh", strict=True))
+    loads = sorted({r["load"] for r in rows})
+    colours = plt.get_cmap("viridis")([0.1 + 0.8 * k / max(len(loads) - 1, 1) for k in range(len(loads))])
+    fig, ax = plt.subplots(figsize=(8, 5.5))
+    for r in rows:
+        ax.scatter(r["mean_completion_s"], r["mean_fidelity"], marker=markers[r["policy"]], s=60,
+                   color=colours[loads.index(r["load"])], edgecolors="black" if r["policy"] in QDREAMER_POLICIES else "none")
+    for p in POLICIES:
+        ax.scatter([], [], marker=markers[p], color="grey", label=p)
+    for k, load in enumerate(loads):
+        ax.scatter([], [], marker="s", color=colours[k], label=f"load {load:g}")
+    ax.set_xscale("log")
+    ax.set_xlabel("mean completion time (queue + run), s")
+    ax.set_ylabel("mean estimated fidelity")
+    ax.set_title("QDREAMER (black edges) vs baselines, mean over seeds")
+    ax.legend(fontsize=8, ncol=2, loc="best")
+    ax.grid(True, which="both", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--jobs", type=int, default=2000, help="jobs per run (default 2000)")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
+    parser.add_argument("--loads", type=float, nargs="+", default=[0.5, 0.7, 0.9])
+    parser.add_argument("--policies", nargs="+", default=list(POLICIES), choices=POLICIES)
+    parser.add_argument("--json", type=Path, help="write one record per policy, load and seed here")
+    parser.add_argument("--plot", type=Path, default=Path("scheduling.png"), help="plot file (default scheduling.png)")
+    parser.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1))
+    parser.add_argument("--status-ttl", type=float, default=STATUS_TTL_S, help="QDREAMER's cache TTL, s")
+    parser.add_argument("--background-share", type=float, default=BACKGROUND_SHARE)
+    parser.add_argument("--simulator-share", type=float, default=SIMULATOR_SHARE)
+    args = parser.parse_args(argv)
+    params = Params(jobs=args.jobs, status_ttl_s=args.status_ttl, background_share=args.background_share,
+                    simulator_share=args.simulator_share)
+    started = time.perf_counter()
+    try:
+        results = experiment(args.policies, args.loads, args.seeds, params, workers=max(args.workers, 1))
+    except SimulationParameterError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    wall = time.perf_counter() - started
+    rows = summarize(results)
+    print(table(rows))
+    w = world(params.shots)
+    print(f"\n{len(results)} runs of {params.jobs} jobs over {len(w.devices)} devices "
+          f"({len(w.qpus)} QPUs) in {wall:.1f} s")
+    unstable = [r for r in rows if r["unstable"]]
+    for r in unstable:
+        print(f"UNSTABLE: {r['policy']} at load {r['load']:g} in {r['unstable']} of {r['seeds']} seeds "
+              "(its queues were still growing when the last job arrived)")
+    if args.json:
+        args.json.write_text(json.dumps([r.record() for r in results], indent=1))
+        print(f"records: {args.json}")
+    plot(rows, args.plot)
+    print(f"plot: {args.plot}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""One module per `qtau` command; each has `register(app)`. The list lives in `qtau.cli.app.COMMANDS`."""

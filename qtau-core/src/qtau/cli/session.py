@@ -1,0 +1,65 @@
+"""Options shared by the commands that run circuits, and the service they start."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+
+import typer
+
+from qtau.dreamer.config import PRESETS, DreamerConfig
+from qtau.plugins import PluginHost
+
+
+class Engine(str, Enum):
+    local = "local"
+    ray = "ray"
+
+
+ENGINE_OPTION = typer.Option(Engine.local, "--engine", help="Where tasks run: in this process or on Ray.")
+MODE_OPTION = typer.Option("balanced", "--mode", help=f"QDREAMER optimization mode: {', '.join(PRESETS)}.")
+SHOTS_OPTION = typer.Option(1000, "--shots", help="Shots per circuit (at least 1).")
+EXECUTOR_OPTION = typer.Option(
+    None, "--executor", "-e", metavar="NAME",
+    help="Executor to make a pilot for; repeat for several (default: every installed local simulator).",
+)
+PLOT_OPTION = typer.Option(None, "--plot", metavar="PNG", dir_okay=False,
+                           help="Write a figure to this file (needs qtau-core[plot]).")
+FILES_ARGUMENT = typer.Argument(..., metavar="FILE...",
+                                help="OpenQASM 2/3 files, or module.py:function returning a circuit.")
+
+
+def check_count(value: int, option: str, low: int, example: str) -> int:
+    """An integer option's value, at least `low` (qtau.validation's message names the option and value)."""
+    from qtau.validation import finite_number
+
+    finite_number(value, option, low=low, integer=True, fix=f"pass {option} {example}")
+    return value
+
+
+def check_mode(mode: str) -> str:
+    DreamerConfig.parse({"optimization_mode": mode})
+    return mode
+
+
+def start_service(host: PluginHost, executors: list[str], engine: Engine, mode: str, *, echo: bool = False):
+    """A PilotComputeService with one pilot per executor and QDREAMER in `mode` (closed on error)."""
+    from qtau.service import PilotComputeService
+
+    pcs = PilotComputeService(execution_engine=engine.value, plugins=host)
+    try:
+        for executor in executors:
+            pilot = pcs.create_pilot({"resource_type": "quantum", "quantum": {"executor": executor}})
+            if echo:
+                print(f"pilot {pilot.name}: {executor} -> {', '.join(r.id for r in pilot.resources)}")
+        pcs.initialize_dreamer({"optimization_mode": mode})
+    except BaseException:
+        pcs.close()
+        raise
+    return pcs
+
+
+def plot_path(path: Path | None) -> Path | None:
+    from qtau.cli.inputs import check_plot_path
+
+    return check_plot_path(path)

@@ -1,0 +1,198 @@
+"""What a service writes to its journal, and how `recover()` reads it back.
+
+The journal itself (`qtau.journal`) is storage; this module is the service's side of it:
+- at submission, each task (with the task itself pickled as the payload for running it again);
+- for remote attempts, from the tracker in this process: a durable `starting` record before the
+  paid create, then the provider's job reference as soon as it answers (so a crash while a job
+  waits at the provider still knows the job);
+- at settlement, each result or failure with its attempts;
+- when results are handed to the user, that they were.
+
+`recover()` then returns handles for what an earlier service submitted and never handed out:
+finished tasks from their journaled results, remote jobs re-attached by their job reference (never
+resubmitted), creates whose answer was lost sent again as the same try (Braket's clientToken makes
+it the same task), and unfinished local tasks run again.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import json
+import pickle
+import threading
+from typing import Any
+
+from qtau.errors import (
+    ExecutionError,
+    JournalError,
+    NoSuitableResourceError,
+    QtauError,
+    TaskCancelledError,
+)
+from qtau.journal import Journal, TaskRecord
+from qtau.payloads import TaskFailure
+from qtau.types import Attempt, QuantumTask, Result
+
+#: Journals open in this process, by path: how the in-process tracker finds a task's journal.
+_live: dict[str, Journal] = {}
+_live_lock = threading.Lock()
+
+
+def register(journal: Journal) -> str:
+    key = str(journal.path)
+    with _live_lock:
+        _live[key] = journal
+    return key
+
+
+def unregister(key: str) -> None:
+    with _live_lock:
+        _live.pop(key, None)
+
+
+def journal_for(key: str | None) -> Journal | None:
+    """The journal a payload names: the service's own in its process (LOCAL), else borrowed for
+    writing (the Ray tracker actor, which runs on the driver's node). None when unreachable: the
+    driver then journals the attempts when their results come back."""
+    if key is None:
+        return None
+    with _live_lock:
+        found = _live.get(key)
+        if found is None:
+            try:
+                found = _live[key] = Journal.borrow(key)
+            except QtauError:
+                return None
+        return found
+
+
+def task_blob(task: QuantumTask) -> bytes | None:
+    """The task pickled for running it again after a crash; None when it cannot be pickled
+    (a lambda, a QNode); the journal also drops a blob that holds a known secret."""
+    from qtau.engines.ray import (
+        pack,  # the C pickler; cloudpickle for lambdas and __main__ functions
+    )
+
+    try:
+        return pack(task)
+    except Exception:
+        return None
+
+
+class ServiceJournal:
+    """One service's writes to its journal."""
+
+    def __init__(self, journal: Journal) -> None:
+        self.journal = journal
+        self.key = register(journal)
+        #: task id -> number of the first attempt this service makes for it
+        self._first: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def first_attempt(self, task: QuantumTask) -> int:
+        number = self.journal.next_attempt(task.task_id)
+        with self._lock:
+            self._first[task.task_id] = number
+        return number
+
+    def remember_first(self, task_id: str, number: int) -> None:
+        with self._lock:
+            self._first[task_id] = number
+
+    def submitted(self, task: QuantumTask, submitted_at: float) -> None:
+        self.journal.record_task(task, submitted_at=submitted_at, payload=lambda: task_blob(task))
+
+    def settled(self, task_id: str, outcome: Any) -> None:
+        with self._lock:
+            first = self._first.pop(task_id, 1)
+        if isinstance(outcome, Result):
+            self.journal.record_result(outcome, first_attempt=first)
+        elif isinstance(outcome, (TaskFailure, BaseException)):
+            error = outcome.error if isinstance(outcome, TaskFailure) else outcome
+            cancelled = isinstance(error, (TaskCancelledError, concurrent.futures.CancelledError))
+            state = "cancelled" if cancelled else "failed"
+            self.journal.record_failure(task_id, error, state=state, first_attempt=first)
+
+    def handed_out(self, task_ids: list[str]) -> None:
+        if task_ids:
+            self.journal.mark_handed_out(task_ids)
+
+    def close(self) -> None:
+        unregister(self.key)
+        self.journal.close()
+
+
+# -- remote attempts, from the tracker -------------------------------------------------------------
+
+
+def attempt_starting(key: str | None, task_id: str, number: int, resource_id: str, provider: str) -> None:
+    journal = journal_for(key)
+    if journal is not None:
+        # Durable: a crash right after the create still knows which try it was (same token again).
+        journal.record_attempt(task_id, number, resource_id, provider, state="starting", durable=True)
+
+
+def attempt_submitted(key: str | None, task_id: str, number: int, job_ref: Any) -> None:
+    journal = journal_for(key)
+    if journal is not None:
+        journal.update_attempt(task_id, number, state="submitted", job_ref=job_ref, durable=True)
+
+
+# -- recovery ---------------------------------------------------------------------------------------
+
+
+def result_of(journal: Journal, record: TaskRecord) -> Result:
+    stored = journal.result(record.task_id)
+    attempts = tuple(Attempt(a.resource_id, a.state == "done", a.started_at, a.ended_at or a.started_at,
+                             a.error_type or "", a.error_message or "",
+                             json.dumps(a.job_ref, sort_keys=True) if a.job_ref is not None else "")
+                     for a in record.attempts)
+    return Result(
+        task_id=record.task_id, resource_id=stored.resource_id, executor=stored.resource_id.split(":", 1)[0],
+        shots=stored.shots, counts=stored.counts, values=stored.values, cost=stored.cost or 0.0,
+        currency=stored.currency or "USD", attempts=attempts,
+        metadata={**(stored.metadata or {}), "recovered": True},
+    )
+
+
+def error_of(record: TaskRecord) -> QtauError:
+    last = record.last_attempt
+    detail = f": {last.error_type}: {last.error_message}" if last is not None and last.error_type else ""
+    if record.state == "cancelled":
+        return TaskCancelledError(f"task {record.task_id} was cancelled before the earlier service stopped")
+    return ExecutionError(f"task {record.task_id} failed in the earlier service{detail}", task_id=record.task_id,
+                          fix="see `qtau jobs --dir` for its attempts; submit it again if you still need it")
+
+
+def task_of(record: TaskRecord, journal: Journal) -> QuantumTask:
+    if record.payload is None:
+        raise JournalError(
+            f"task {record.task_id} cannot run again: its circuit was not journaled (a lambda, a QNode, or "
+            "a task carrying a credential is not written)", path=str(journal.path), field="task",
+            value=record.task_id, fix="submit the task again yourself",
+        )
+    try:
+        return pickle.loads(record.payload)
+    except Exception as err:
+        raise JournalError(
+            f"task {record.task_id} cannot run again: its journaled circuit does not load here "
+            f"({type(err).__name__}: {err})", path=str(journal.path), field="task", value=record.task_id,
+            fix="install the same SDKs as the service that submitted it, or submit the task again",
+        ) from None
+
+
+def placement_for(service: Any, resource_id: str, task: QuantumTask) -> Any:
+    """The placement of a journaled attempt's resource among this service's pilots."""
+    from qtau.payloads import Placement
+
+    for pilot in service.pilots.values():
+        for res in pilot.resources:
+            if res.id == resource_id:
+                price = service.host.cost(res, pilot.config, task.shots)
+                if price is None:
+                    return Placement(res, pilot.config)
+                return Placement(res, pilot.config, price.total(task.shots), price.currency)
+    raise NoSuitableResourceError(
+        f"task {task.task_id} waits on {resource_id}, which no pilot of this service offers",
+        rejections={}, fix=f"create the pilot that offers {resource_id} (with its credentials) before recover()",
+    )

@@ -1,0 +1,30 @@
+"""Versions of qtau-core and of every installed QTAU plugin distribution, from package metadata.
+
+The repository's VERSION file is the one source: each package's build reads it, and everything
+that shows a version (`qtau --version`, `qtau doctor`, `qtau.__version__`) reads the installed
+metadata, so no version string is written twice.
+"""
+
+from __future__ import annotations
+
+from importlib import metadata
+
+CORE = "qtau-core"
+
+
+def core_version() -> str:
+    try:
+        return metadata.version(CORE)
+    except metadata.PackageNotFoundError:
+        return "unknown (qtau-core is not installed; pip install qtau-core)"
+
+
+def package_versions() -> dict[str, str]:
+    """`{distribution: version}` for qtau-core and every distribution registering a `qtau` entry
+    point, sorted by name, qtau-core first. Reading metadata imports no plugin."""
+    found: dict[str, str] = {}
+    for ep in metadata.entry_points(group="qtau"):
+        dist = getattr(ep, "dist", None)
+        if dist is not None:
+            found[dist.metadata["Name"]] = dist.version
+    return {CORE: core_version(), **dict(sorted(found.items()))}

@@ -1,0 +1,152 @@
+"""Shot splitting: `split=True` divides a task's shots over interchangeable resources in
+proportion to their throughput, merges counts, keeps every part in `Result.parts`, fails over per
+part, and a deadline no single resource meets triggers a split that meets it.
+
+Resources are the real `scripted` plugin's: counts come from BasicSimulator runs.
+"""
+
+import pytest
+from qtau import ExecutionEngine, PilotComputeService, QuantumTask
+from qtau.dreamer.split_rules import SplitConfig, allocate, interchangeable
+from qtau.errors import (
+    ConfigurationError,
+    ExecutionError,
+    InvalidTaskError,
+    NoSuitableResourceError,
+)
+from qtau_scripted import state
+from qtau_scripted.testing import host, pilot, resource, wait_idle
+from qtau_test_circuits import bell, x_on
+
+
+@pytest.fixture(autouse=True)
+def clean_script():
+    state.reset()
+    yield
+    state.reset()
+
+
+@pytest.fixture(scope="module")
+def plugins():
+    return host()
+
+
+def service(plugins, *resources, **init):
+    pcs = PilotComputeService(execution_engine=ExecutionEngine.LOCAL, plugins=plugins)
+    pcs.create_pilot(pilot(*resources))
+    pcs.initialize_dreamer({"optimization_mode": "balanced", **init})
+    return pcs
+
+
+def test_split_over_equal_resources_merges_counts_and_keeps_each_part(plugins):
+    with service(plugins, resource("a", per_shot=0.001), resource("b", per_shot=0.001),
+                 resource("c", per_shot=0.001)) as pcs:
+        result = pcs.get_result(pcs.submit_quantum_task(QuantumTask(circuit=bell(), shots=3000, split=True)),
+                                timeout=60)
+        assert sorted(p.resource_id for p in result.parts) == ["scripted:a", "scripted:b", "scripted:c"]
+        assert [p.shots for p in result.parts] == [1000, 1000, 1000]
+        for part in result.parts:
+            assert sum(part.counts.values()) == part.shots and set(part.counts) <= {"00", "11"}
+            assert part.cost == pytest.approx(1.0) and part.attempts[-1].ok
+            assert state.runs[part.resource_id] == 1
+        assert result.shots == 3000 and sum(result.counts.values()) == 3000
+        assert result.counts == {k: sum(p.counts.get(k, 0) for p in result.parts) for k in result.counts}
+        assert result.cost == pytest.approx(3.0)
+        assert abs(result.counts["00"] - 1500) < 5 * (3000 * 0.25) ** 0.5
+        assert wait_idle(pcs) == {"scripted:a": 0, "scripted:b": 0, "scripted:c": 0}
+
+
+def test_shots_follow_expected_throughput_and_worse_resources_are_left_out(plugins):
+    pcs = service(
+        plugins,
+        resource("fast", seconds_per_task=0.1, seconds_per_shot=0.001),
+        resource("slow", seconds_per_task=0.1, seconds_per_shot=0.003),
+        resource("noisy", two_qubit_error=0.3),
+        split={"score_margin": 0.6},
+    )
+    with pcs:
+        rows = pcs.qdreamer.explain(QuantumTask(circuit=bell(), shots=4000)).rows
+        ids = [r.resource_id for r in interchangeable(rows, pcs.qdreamer.config.split)]
+        assert "scripted:noisy" not in ids, "fidelity outside the bound"
+        [tq] = pcs.quote(QuantumTask(circuit=bell(), shots=4000, split=True)).tasks
+        shares = {p.resource_id: p.shots for p in tq.parts}
+        assert set(shares) == {"scripted:fast", "scripted:slow"}
+        assert shares["scripted:fast"] > 2 * shares["scripted:slow"], "about 3x the throughput"
+
+
+def test_allocate_is_proportional_exact_and_drops_tiny_shares():
+    assert allocate(30000, [1, 1, 1]) == [10000, 10000, 10000]
+    assert sum(allocate(1001, [3, 1, 1])) == 1001
+    assert allocate(1000, [100, 1], min_part_shots=100) == [1000, 0]
+
+
+def test_a_failing_part_fails_over_to_another_split_resource(plugins):
+    with service(plugins, resource("a"), resource("b"), resource("c")) as pcs:
+        state.script("scripted:b", behaviour="fail")
+        result = pcs.get_result(pcs.submit_quantum_task(QuantumTask(circuit=x_on(0), shots=3000, split=True)),
+                                timeout=60)
+        assert result.counts == {"001": 3000}
+        moved = [p for p in result.parts if p.attempts[0].resource_id == "scripted:b"]
+        assert len(moved) == 1 and not moved[0].attempts[0].ok and moved[0].resource_id != "scripted:b"
+
+
+def test_all_parts_failing_is_one_execution_error_with_every_attempt(plugins):
+    with service(plugins, resource("a"), resource("b")) as pcs:
+        state.script("scripted:a", behaviour="fail")
+        state.script("scripted:b", behaviour="fail")
+        with pytest.raises(ExecutionError) as caught:
+            pcs.get_result(pcs.submit_quantum_task(QuantumTask(circuit=bell(), shots=1000, split=True)), timeout=60)
+        err = caught.value
+        assert err.field == "split" and "all 2 parts" in str(err) and "Fix:" in str(err)
+        assert {a.resource_id for a in err.attempts} == {"scripted:a", "scripted:b"}
+
+
+def test_split_with_one_candidate_is_refused_before_submission(plugins):
+    with service(plugins, resource("a"), resource("tiny", qubits=1)) as pcs:
+        with pytest.raises(InvalidTaskError) as caught:
+            pcs.submit_quantum_task(QuantumTask(circuit=bell(), shots=1000, split=True))
+        assert caught.value.field == "split" and "only scripted:a qualifies" in str(caught.value)
+        assert sum(state.runs.values()) == 0
+
+
+def test_deadline_no_single_resource_meets_triggers_a_split_that_meets_it(plugins):
+    slow = dict(queue_wait_s=1, seconds_per_task=0.1, seconds_per_shot=0.001)
+    with service(plugins, resource("a", **slow), resource("b", **slow), resource("c", **slow)) as pcs:
+        whole = pcs.qdreamer.explain(QuantumTask(circuit=bell(), shots=3000)).rows[0].wait_s
+        assert whole == pytest.approx(4.1)
+        task = QuantumTask(circuit=bell(), shots=3000, deadline=2.5)
+        result = pcs.get_result(pcs.submit_quantum_task(task), timeout=60)
+        assert len(result.parts) == 3 and result.shots == 3000 and result.metadata["split"]
+        with pytest.raises(NoSuitableResourceError):
+            pcs.submit_quantum_task(QuantumTask(circuit=bell(), shots=3000, deadline=1.5))  # even split: 2.1 s
+
+
+def test_split_reserves_every_part_within_the_budget(plugins):
+    with service(plugins, resource("a", per_task=1.0), resource("b", per_task=1.0), budget={"USD": 1.5}) as pcs:
+        from qtau.errors import BudgetExceededError
+
+        with pytest.raises(BudgetExceededError):
+            pcs.submit_quantum_task(QuantumTask(circuit=bell(), shots=1000, split=True))
+        assert pcs.qdreamer.budget_info()["service"]["reserved"] == 0
+        assert all(n == 0 for n in pcs.qdreamer.in_flight().values())
+
+
+@pytest.mark.parametrize("bad", [{"score_margin": 2}, {"max_parts": 1}, {"min_part_shots": 0}, {"parts": 3}])
+def test_bad_split_settings_name_the_field(bad):
+    with pytest.raises(ConfigurationError) as caught:
+        SplitConfig.parse(bad)
+    assert caught.value.field == f"split.{next(iter(bad))}"
+
+
+def test_the_journal_records_a_split_task_once_with_its_merged_cost(plugins, tmp_path):
+    from qtau.journal import Journal
+
+    pcs = PilotComputeService(execution_engine=ExecutionEngine.LOCAL, plugins=plugins, working_directory=str(tmp_path))
+    with pcs:
+        pcs.create_pilot(pilot(resource("a", per_task=1.0), resource("b", per_task=1.0)))
+        pcs.initialize_dreamer()
+        task = QuantumTask(circuit=bell(), shots=1000, split=True)
+        assert pcs.get_result(pcs.submit_quantum_task(task), timeout=60).cost == pytest.approx(2.0)
+    with Journal.open(str(tmp_path), readonly=True) as journal:
+        assert [(t.task_id, t.state) for t in journal.tasks()] == [(task.task_id, "done")]
+        assert journal.spend() == {"USD": pytest.approx(2.0)}
