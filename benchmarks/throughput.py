@@ -5,6 +5,12 @@
 Baselines, on the same machine and the same Ray:
 - plain Ray: one `@ray.remote` task per circuit, each running Aer (the simulator made once per worker);
 - batched Aer: one `AerSimulator.run` call with every circuit.
+QTAU is measured one task at a time (`submit_quantum_task` in a loop) with coalescing on (the
+default: tasks submitted while the engine is saturated go out as backend batches) and off
+(`PilotComputeService(coalesce=False)`), and as a batch (`submit_quantum_tasks`), on the LOCAL and
+RAY engines. The warm single-task round trip is measured with coalescing on and off, alternating,
+so a noisy neighbour slows both alike. Ratios > 1 mean QTAU is faster.
+
 QTAU is measured one task at a time (`submit_quantum_task` in a loop) and as a batch
 (`submit_quantum_tasks`), on the LOCAL and RAY engines. Ratios > 1 mean QTAU is faster.
 
@@ -217,6 +223,30 @@ def scaling_rows(pcs, engine: str, counts: list[int], in_flight: int, window: in
     return rows
 
 
+def alternate(fns: dict, rounds: int) -> dict:
+    """Median of each measurement over `rounds` rounds, run in turn within each round."""
+    runs: dict = {name: [] for name in fns}
+    for _ in range(rounds):
+        for name, fn in fns.items():
+            runs[name].append(fn())
+    return {name: statistics.median(values) for name, values in runs.items()}
+
+
+def batch_sizes(pcs) -> str:
+    coalescer = pcs._coalescer
+    if coalescer is None:
+        return "not used"
+    if hasattr(coalescer, "stats"):
+        sizes = coalescer.stats()["batches"]
+        alone = coalescer.sent_alone
+    else:
+        sizes, alone = coalescer.batches, coalescer.sent_alone
+    if not sizes:
+        return f"{alone} tasks sent alone, no batches"
+    return (f"{alone} tasks sent alone, {sum(sizes)} in {len(sizes)} batches "
+            f"(mean {statistics.mean(sizes):.0f}, max {max(sizes)})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tasks", type=int, default=1000)
@@ -249,14 +279,23 @@ def main() -> None:
     local_start = time.perf_counter() - t
     print(f"service + pilot ready, LOCAL: {local_start * 1000:.1f} ms")
 
+    local_off = PilotComputeService(execution_engine=ExecutionEngine.LOCAL, plugins=plugins, coalesce=False)
+    local_off.create_pilot(QISKIT)
     aer_rate = rate(n, plain_batched_aer(circuits, shots))
     print(f"\nplain batched Aer (one run call): {aer_rate:8.0f} circuits/s")
     qtau_one_by_one(local, circuits[:50], shots)  # warm-up
-    rows = [("QTAU LOCAL, one by one", rate(n, qtau_one_by_one(local, circuits, shots))),
+    qtau_one_by_one(local_off, circuits[:50], shots)
+    local_runs = alternate({"on": lambda: qtau_one_by_one(local, circuits, shots),
+                            "off": lambda: qtau_one_by_one(local_off, circuits, shots)}, args.rounds)
+    rows = [("QTAU LOCAL, one by one", rate(n, local_runs["on"])),
+            ("  same, coalesce=False", rate(n, local_runs["off"])),
             ("QTAU LOCAL, batch", rate(n, qtau_batch(local, circuits, shots)))]
-    local_trip = qtau_round_trip(local, circuits[0], shots)
+    local_batches = batch_sizes(local)
+    local_trips = alternate({"on": lambda: qtau_round_trip(local, circuits[0], shots),
+                             "off": lambda: qtau_round_trip(local_off, circuits[0], shots)}, args.rounds)
     scaled = scaling_rows(local, "LOCAL", scale, args.in_flight, args.window) if scale else []
     local.close()
+    local_off.close()
     plain_rate = None
     if not args.skip_ray:
         import ray
@@ -265,25 +304,31 @@ def main() -> None:
         pcs = PilotComputeService(execution_engine=ExecutionEngine.RAY, plugins=plugins)
         pcs.create_pilot(QISKIT)
         ray_start = time.perf_counter() - t
+        pcs_off = PilotComputeService(execution_engine=ExecutionEngine.RAY, plugins=plugins, coalesce=False)
+        pcs_off.create_pilot(QISKIT)
         print(f"service + pilot ready, RAY (includes ray.init): {ray_start:.2f} s")
         noop = ray.remote(_noop)
         aer = ray.remote(_aer_counts)
         ray.get([aer.remote(qc, shots) for qc in circuits[:50]])
         qtau_one_by_one(pcs, circuits[:50], shots)
+        qtau_one_by_one(pcs_off, circuits[:50], shots)
         # Plain Ray and QTAU alternate, so a noisy neighbour slows both alike; medians are reported.
-        plain, ours = [], []
-        for _ in range(args.rounds):
-            plain.append(plain_ray_round(aer, circuits, shots))
-            ours.append(qtau_one_by_one(pcs, circuits, shots))
-        plain_rate = rate(n, statistics.median(plain))
+        ray_runs = alternate({"plain": lambda: plain_ray_round(aer, circuits, shots),
+                              "on": lambda: qtau_one_by_one(pcs, circuits, shots),
+                              "off": lambda: qtau_one_by_one(pcs_off, circuits, shots)}, args.rounds)
+        plain_rate = rate(n, ray_runs["plain"])
         print(f"plain Ray, one task per circuit: {plain_rate:8.0f} circuits/s (median of {args.rounds} rounds)")
-        rows += [("QTAU RAY, one by one", rate(n, statistics.median(ours))),
+        rows += [("QTAU RAY, one by one", rate(n, ray_runs["on"])),
+                 ("  same, coalesce=False", rate(n, ray_runs["off"])),
                  ("QTAU RAY, batch", rate(n, qtau_batch(pcs, circuits, shots)))]
+        ray_batches = batch_sizes(pcs)
         plain_trip = round_trips(lambda: ray.get(aer.remote(circuits[0], shots)))
-        ray_trip = qtau_round_trip(pcs, circuits[0], shots)
+        ray_trips = alternate({"on": lambda: qtau_round_trip(pcs, circuits[0], shots),
+                               "off": lambda: qtau_round_trip(pcs_off, circuits[0], shots)}, args.rounds)
         noop_trip = round_trips(lambda: ray.get(noop.remote()), 200)
         scaled += scaling_rows(pcs, "RAY", scale, args.in_flight, args.window) if scale else []
         pcs.close()
+        pcs_off.close()
         if ray.is_initialized():
             ray.shutdown()
 
@@ -291,11 +336,16 @@ def main() -> None:
     for name, r in rows:
         vs_ray = f"{r / plain_rate:13.2f}" if plain_rate else f"{'-':>13}"
         print(f"{name:28} {r:10.0f} {r / aer_rate:15.2f} {vs_ray}")
-    print(f"\nwarm single-task round-trip, LOCAL: {local_trip * 1000:.2f} ms")
+    print(f"\ncoalesced batches, LOCAL one by one: {local_batches}")
     if plain_rate:
-        print(f"warm single-task round-trip, RAY:   {ray_trip * 1000:.2f} ms "
-              f"(plain Ray task running the same Aer circuit: {plain_trip * 1000:.2f} ms, "
-              f"ratio {ray_trip / plain_trip:.2f})")
+        print(f"coalesced batches, RAY one by one:   {ray_batches}")
+    print(f"\nwarm single-task round-trip, LOCAL: {local_trips['on'] * 1000:.2f} ms "
+          f"(coalesce=False: {local_trips['off'] * 1000:.2f} ms, ratio {local_trips['on'] / local_trips['off']:.2f})")
+    if plain_rate:
+        print(f"warm single-task round-trip, RAY:   {ray_trips['on'] * 1000:.2f} ms "
+              f"(coalesce=False: {ray_trips['off'] * 1000:.2f} ms, ratio {ray_trips['on'] / ray_trips['off']:.2f}; "
+              f"plain Ray task running the same Aer circuit: {plain_trip * 1000:.2f} ms, "
+              f"ratio {ray_trips['on'] / plain_trip:.2f})")
         print(f"plain Ray no-op task round-trip:    {noop_trip * 1000:.2f} ms")
     print_scaling(scaled)
 

@@ -72,7 +72,8 @@ def test_waiting_jobs_hold_no_worker_thread():
     """Twelve jobs queue at the provider at once on a LOCAL pool of one thread: no job holds it."""
     with service_with(remote("q", behaviour="hang"), max_workers=1) as pcs:
         refs = [pcs.submit_quantum_task(QuantumTask(circuit=bell())) for _ in range(12)]
-        wait_for(lambda: len(jobs_on("scripted:q")) == 12)
+        # (Tasks submitted during a create call share a provider job: count circuits, not jobs.)
+        wait_for(lambda: sum(len(j["jobs"]) for j in jobs_on("scripted:q")) == 12)
         assert all(j["state"] == "QUEUED" for j in jobs_on("scripted:q"))
         # The pool's only thread is free: a classical task runs at once.
         assert pcs.engine.get(pcs.submit_task(lambda: 42), timeout=10) == 42
@@ -154,9 +155,9 @@ def test_closing_the_service_cancels_every_job_in_flight():
     pcs = service_with(remote("q", behaviour="hang"))
     for _ in range(5):
         pcs.submit_quantum_task(QuantumTask(circuit=bell()))
-    wait_for(lambda: len(jobs_on("scripted:q")) == 5)
+    wait_for(lambda: sum(len(j["jobs"]) for j in jobs_on("scripted:q")) == 5)
     pcs.cancel()
-    assert [j["state"] for j in jobs_on("scripted:q")] == ["CANCELLED"] * 5
+    assert {j["state"] for j in jobs_on("scripted:q")} == {"CANCELLED"}
 
 
 def test_remote_batch_is_one_provider_job_per_attempt_and_fails_over_as_a_batch():

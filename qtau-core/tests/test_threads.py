@@ -36,6 +36,11 @@ def test_shutdown_cancels_only_that_engines_queued_futures():
     gate = threading.Event()
     mine, other = LocalEngine(max_workers=1), LocalEngine(max_workers=1)
     blocker = mine.submit(lambda _: gate.wait(10), None)
+    # The pool is process-wide: when an earlier test started its thread, that idle thread takes
+    # the blocker a moment later; only a running blocker keeps the next future queued.
+    deadline = time.monotonic() + 10
+    while not blocker.running() and time.monotonic() < deadline:
+        time.sleep(0.001)
     queued_mine = mine.submit(lambda _: "mine", None)
     queued_other = other.submit(lambda _: "other", None)
     mine.shutdown()

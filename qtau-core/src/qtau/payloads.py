@@ -39,6 +39,8 @@ class TaskPayload:
     across services, so idempotency tokens never repeat); `journal` names the service's journal;
     `attach` is (attempt number, job reference) of a provider job to re-attach instead of
     submitting the first placement again (recovery).
+    `coalesce`: the tracker may send this task in one provider batch with others for the same
+    resource submitted while a create call there is in progress (`qtau.coalesce`).
     """
 
     host: HostSpec
@@ -50,6 +52,7 @@ class TaskPayload:
     first_attempt: int = 1
     journal: str | None = None
     attach: tuple[int, Any] | None = None
+    coalesce: bool = False
 
     @property
     def next_attempt(self) -> int:

@@ -69,6 +69,7 @@ class PilotComputeService:
         batch_chunks: int | None = None,
         ray_init_options: dict | None = None,
         task_id_memory: int = 10_000,
+        coalesce: bool = True,
     ) -> None:
         self.execution_engine = ExecutionEngine.parse(execution_engine)
         max_workers = validation.optional_count(max_workers, "max_workers", 4)
@@ -100,6 +101,9 @@ class PilotComputeService:
         self._counter = itertools.count(1)
         self._lock = threading.Lock()
         self._closed = False
+        # Tasks submitted one by one gather into backend batches while the engine is saturated.
+        self.coalesce = validation.flag(coalesce, "coalesce")
+        self._coalescer: Any = None
 
     # -- pilots ----------------------------------------------------------------------------------
 
@@ -223,7 +227,8 @@ class PilotComputeService:
             if len(self._attempt_numbers) > self.task_id_memory:
                 self._attempt_numbers.popitem(last=False)
         return TaskPayload(self.host.spec(), task, placements, now, tracker=tracker, first_attempt=first,
-                           journal=None if self.journal is None else self.journal.key)
+                           journal=None if self.journal is None else self.journal.key,
+                           coalesce=self.coalesce)
 
     def submit_quantum_task(self, task: QuantumTask) -> Any:
         """Choose a resource for `task` and start it. Returns a Ray ObjectRef (RAY) or a Future (LOCAL).
@@ -247,6 +252,8 @@ class PilotComputeService:
         try:
             if placements[0].remote:
                 handle = self.engine.submit_remote(payload)
+            elif self.coalesce:
+                handle = self._coalescing().submit(payload)
             else:
                 handle = self.engine.submit(run_task, payload)
         except BaseException:
@@ -323,6 +330,13 @@ class PilotComputeService:
                     self.registry.track(handle, member.task.task_id, rid,
                                         settler(self.qdreamer.budgets, holds.get(member.task.task_id)))
         return handles
+
+    def _coalescing(self) -> Any:
+        if self._coalescer is None:
+            from qtau.coalesce import create_coalescer
+
+            self._coalescer = create_coalescer(self)
+        return self._coalescer
 
     def _parallelism(self) -> int:
         if self.execution_engine is ExecutionEngine.RAY:
@@ -407,6 +421,8 @@ class PilotComputeService:
         self.qdreamer.stop_background_monitoring()
         for pilot in self.pilots.values():
             pilot.state = "CANCELED"
+        if self._coalescer is not None:
+            self._coalescer.close()
         self.engine.shutdown()
         if self.journal is not None:
             self.journal.close()

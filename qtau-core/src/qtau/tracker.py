@@ -168,6 +168,9 @@ class Tracker:
         self._pollers: dict[int, _Poller] = {}
         self.submitted = 0
         self.cancelled = 0
+        from qtau.coalesce import RemoteGathering
+
+        self.gathering = RemoteGathering(self)
 
     async def io(self, fn: Callable[..., Any], *args: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self._io, fn, *args)
@@ -182,20 +185,26 @@ class Tracker:
 
     async def run(self, payload: TaskPayload) -> Result:
         """The task's Result, failing over along its placements; raises its QtauError."""
+        if payload.coalesce and payload.placements[0].remote:
+            return await self.gathering.run(payload)
         [value] = await self.run_batch(BatchPayload((payload,)))
         if isinstance(value, TaskFailure):
             raise value.error
         return value
 
-    async def run_batch(self, payload: BatchPayload) -> list[Result | TaskFailure]:
+    async def run_batch(self, payload: BatchPayload, created: Callable[[], None] | None = None
+                        ) -> list[Result | TaskFailure]:
         """Members share their first (remote) resource: one provider batch there; a failed batch
-        fails over as a batch. One entry per member, in order."""
+        fails over as a batch. One entry per member, in order. `created()` is called once the
+        first provider create call has answered (or failed)."""
         first = payload.members[0].placements[0]
         if not first.remote:
+            if created is not None:
+                created()
             from qtau.worker import run_batch
 
             return await self.local_runner(run_batch, payload)
-        outcome = await self._attempt(payload, first)
+        outcome = await self._attempt(payload, first, created)
         if isinstance(outcome, list):
             return outcome
         failed, retry = outcome
@@ -214,7 +223,8 @@ class Tracker:
                 out[i] = value
         return out
 
-    async def _attempt(self, payload: BatchPayload, placement: Placement) -> Any:
+    async def _attempt(self, payload: BatchPayload, placement: Placement,
+                       created: Callable[[], None] | None = None) -> Any:
         """One provider batch on `placement`. Returns the list of entries when it ran, else
         (failed entries, members to retry with the failed attempt recorded)."""
         members = payload.members
@@ -239,6 +249,8 @@ class Tracker:
             paths.append(path)
             slots.append(i)
         if not jobs:
+            if created is not None:
+                created()
             return failed, []
         ref_text = ""
         executor: RemoteExecutor | None = None
@@ -258,7 +270,11 @@ class Tracker:
                     m = members[i]
                     await self.io(journaling.attempt_starting, m.journal, m.task.task_id, m.next_attempt,
                                   placement.resource.id, placement.resource.provider)
-                ref = await self.io(executor.submit, jobs)
+                try:
+                    ref = await self.io(executor.submit, jobs)
+                finally:
+                    if created is not None:
+                        created()
                 self.submitted += 1
             ref_text = check_job_ref(ref, placement.resource.id)
             if attach is None:

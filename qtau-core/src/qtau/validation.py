@@ -71,6 +71,16 @@ def optional_count(value: Any, field: str, example: int) -> int | None:
                              fix=f"pass {field}=None for the default, or a positive integer such as {field}={example}"))
 
 
+def flag(value: Any, field: str) -> bool:
+    """An on/off setting such as coalesce: True or False, nothing else (a string "false" is a mistake)."""
+    if not isinstance(value, bool):
+        raise ConfigurationError(
+            f"{field} must be True or False, not {value!r}", field=field, value=value,
+            fix=f"pass {field}=True or {field}=False",
+        )
+    return value
+
+
 def did_you_mean(key: str, known: Iterable[str]) -> str | None:
     """The known key `key` most likely misspells, or None."""
     close = difflib.get_close_matches(key, list(known), n=1, cutoff=TYPO_CUTOFF)

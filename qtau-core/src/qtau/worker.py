@@ -222,12 +222,13 @@ def run_task(payload: TaskPayload) -> Result:
     raise failed_everywhere(task, attempts)
 
 
-def run_batch(payload: BatchPayload) -> list[Result | TaskFailure]:
+def run_batch(payload: BatchPayload, *, alone_on_input_error: bool = False) -> list[Result | TaskFailure]:
     """Run tasks as one backend call on their shared first resource; one entry per task, in order.
 
     A task whose input is bad fails alone. If the batch call fails, the failed attempt is recorded
     for every member and the batch fails over as a batch: members whose next placements share a
-    resource run there together.
+    resource run there together. With `alone_on_input_error` (coalesced tasks, which must end as
+    they would have alone), a batch call that rejects the input runs each member alone instead.
     """
     host = host_for(payload.members[0].host)
     circuits = circuits_for(host)
@@ -254,9 +255,17 @@ def run_batch(payload: BatchPayload) -> list[Result | TaskFailure]:
     try:
         outcomes = run_jobs(executor_for(host, first), jobs, max(timeouts) if timeouts else None) if jobs else []
     except Exception as err:
+        if alone_on_input_error and isinstance(err, INPUT_ERRORS):
+            for i in slots:  # alone, the culprit fails with this error and the others run
+                try:
+                    out[i] = run_task(payload.members[i]) if len(slots) > 1 else TaskFailure(
+                        payload.members[i].task.task_id, err)
+                except QtauError as alone:
+                    out[i] = TaskFailure(payload.members[i].task.task_id, alone)
+            return out  # type: ignore[return-value]
         failed = attempt_record(first.resource.id, started, err)
         retry = [(i, payload.members[i].rest((*payload.members[i].attempts, failed), 1)) for i in slots]
-        for i, value in fail_over_batch(retry):
+        for i, value in fail_over_batch(retry, alone_on_input_error=alone_on_input_error):
             out[i] = value
         return out  # type: ignore[return-value]
     for n, i in enumerate(slots):
@@ -267,7 +276,8 @@ def run_batch(payload: BatchPayload) -> list[Result | TaskFailure]:
     return out  # type: ignore[return-value]
 
 
-def fail_over_batch(members: list[tuple[int, TaskPayload]]) -> list[tuple[int, Result | TaskFailure]]:
+def fail_over_batch(members: list[tuple[int, TaskPayload]], *, alone_on_input_error: bool = False
+                    ) -> list[tuple[int, Result | TaskFailure]]:
     """Members of a failed batch, each with its remaining placements: grouped by next resource and
     run there as batches; a member with no placement left fails with every attempt it made."""
     out: list[tuple[int, Result | TaskFailure]] = []
@@ -278,6 +288,6 @@ def fail_over_batch(members: list[tuple[int, TaskPayload]]) -> list[tuple[int, R
         else:
             groups.setdefault(member.placements[0].resource.id, []).append((i, member))
     for group in groups.values():
-        values = run_batch(BatchPayload(tuple(m for _, m in group)))
+        values = run_batch(BatchPayload(tuple(m for _, m in group)), alone_on_input_error=alone_on_input_error)
         out.extend((i, v) for (i, _), v in zip(group, values, strict=True))
     return out

@@ -10,7 +10,7 @@ import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from qtau.errors import BackendUnavailableError, ExecutionError, TaskTimeoutError
+from qtau.errors import BackendUnavailableError, ExecutionError, InvalidTaskError, TaskTimeoutError
 from qtau.executor import CircuitJob, LocalExecutor
 from qtau.types import Outcome, Resource
 
@@ -33,6 +33,9 @@ class ScriptedExecutor(LocalExecutor):
         super().__init__(resource, config)
         self._closed = threading.Event()
         self._backend = None
+        # BasicSimulator keeps run state on itself: two pool threads running at once on one
+        # instance can swap results (seen as one task's counts in another's Result).
+        self._simulator_lock = threading.Lock()
 
     def run(self, jobs: Sequence[CircuitJob]) -> list[Outcome]:
         v = script.values(self.resource)
@@ -47,10 +50,17 @@ class ScriptedExecutor(LocalExecutor):
             limit = min(float(v["hang_s"]), script.MAX_HANG_S)
             self._closed.wait(limit)
             raise TaskTimeoutError(f"{self.resource.id} hung for {limit:g} s as scripted")
+        limit = v["reject_shots_above"]
+        if limit is not None and any(job.shots > limit for job in jobs):
+            raise InvalidTaskError(f"{self.resource.id} takes at most {limit:g} shots a job", field="shots",
+                                   value=max(job.shots for job in jobs), fix="ask for fewer shots")
+        if v["call_delay_s"]:
+            self._closed.wait(min(float(v["call_delay_s"]), script.MAX_HANG_S))
         state.count_run(self.resource.id, len(jobs))
         if v["emulate_time"]:
             self._closed.wait(min(emulated_seconds(v, jobs), script.MAX_EMULATED_S))
-        return self._simulate(jobs)
+        with self._simulator_lock:
+            return self._simulate(jobs)
 
     def _simulate(self, jobs: Sequence[CircuitJob]) -> list[Outcome]:
         from qiskit import transpile

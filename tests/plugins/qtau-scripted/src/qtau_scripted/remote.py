@@ -34,6 +34,8 @@ class ScriptedRemoteExecutor(RemoteExecutor):
 
     def submit(self, jobs: Sequence[CircuitJob]) -> Any:
         v = script.values(self.resource)
+        if v["call_delay_s"]:  # a slow create call (an HTTP round trip)
+            time.sleep(min(float(v["call_delay_s"]), script.MAX_HANG_S))
         job_id = f"{self.resource.id}/job-{next(_ids)}"
         with state._lock:
             state.jobs[job_id] = {"resource": self.resource.id, "state": "QUEUED", "jobs": list(jobs),
@@ -68,7 +70,8 @@ class ScriptedRemoteExecutor(RemoteExecutor):
         if record["state"] != "COMPLETED":
             raise ExecutionError(f"job {ref['job']} is {record['state']}, not COMPLETED")
         state.count_run(self.resource.id, len(record["jobs"]))
-        return self._sim._simulate(record["jobs"])
+        with self._sim._simulator_lock:
+            return self._sim._simulate(record["jobs"])
 
     def cancel(self, ref: Any) -> bool:
         v = script.values(self.resource)

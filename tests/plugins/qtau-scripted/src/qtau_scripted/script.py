@@ -41,6 +41,10 @@ DEFAULTS: dict[str, Any] = {
     "seconds_per_task": None,
     "seconds_per_shot": None,
     "report_error": None,
+    # Seconds each executor run call sleeps before simulating (a busy local backend, for coalescing).
+    "call_delay_s": 0.0,
+    # A run call with a job of more shots than this raises InvalidTaskError (bad input found by the backend).
+    "reject_shots_above": None,
     "emulate_time": False,
     # Remote resources (a RemoteExecutor over an in-process provider queue, for tracker tests):
     "remote": False,
@@ -53,7 +57,8 @@ POLL_FAULTS = ("raise", "lost")
 CANCEL_FAULTS = ("refuse", "raise")
 REPORTS = ("status", "noise", "cost")
 NUMBERS = ("queue_wait_s", "queue_depth", "one_qubit_error", "two_qubit_error", "readout_error",
-           "per_task", "per_shot", "hang_s", "seconds_per_task", "seconds_per_shot", "job_delay_s")
+           "per_task", "per_shot", "hang_s", "seconds_per_task", "seconds_per_shot", "job_delay_s",
+           "call_delay_s", "reject_shots_above")
 PROBABILITIES = ("one_qubit_error", "two_qubit_error", "readout_error")
 
 

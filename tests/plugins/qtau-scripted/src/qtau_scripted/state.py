@@ -17,6 +17,8 @@ overrides: dict[str, dict[str, Any]] = {}
 calls: Counter = Counter()
 #: resource id -> number of executor runs (each batch call counts once per job).
 runs: Counter = Counter()
+#: (resource id, number of jobs) per executor run call, in call order (one entry per backend batch).
+batches: list = []
 #: The in-process "provider" of remote scripted resources: job id -> its record.
 jobs: dict[str, dict[str, Any]] = {}
 
@@ -38,6 +40,7 @@ def count_call(resource_id: str, kind: str) -> None:
 def count_run(resource_id: str, n: int = 1) -> None:
     with _lock:
         runs[resource_id] += n
+        batches.append((resource_id, n))
 
 
 def status_calls(resource_id: str | None = None) -> int:
@@ -50,4 +53,5 @@ def reset() -> None:
         overrides.clear()
         calls.clear()
         runs.clear()
+        batches.clear()
         jobs.clear()
