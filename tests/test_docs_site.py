@@ -3,6 +3,8 @@
 Each docs page's Python blocks run in order in one fresh interpreter (a page reads like one
 session), with every installed plugin, so an example that rots fails here. Blocks in hooks.md are
 hook signatures: they are defined (with a `...` body) so a signature that stops parsing fails too.
+A page marks an illustration that needs what no test may reach (a real Ray cluster elsewhere on
+the network) with a `py` fence instead of `python`; such blocks are highlighted but not run.
 """
 
 import re
