@@ -152,9 +152,18 @@ def test_unknown_device_lists_close_matches(host):
     assert "ibmq_fake_brisbane" in str(info.value)
 
 
+def fakes_without_readout() -> list[str]:
+    """Fake backends whose snapshot has no measurement, in the installed qiskit-ibm-runtime (the
+    newest releases added readout to some that had none, e.g. fake_almaden)."""
+    return [n for n in backends.fake_names() if not backends.can_measure(backends.fake_backend(n))]
+
+
 def test_fake_without_readout_cannot_be_a_pilot(host):
+    missing = fakes_without_readout()
+    if not missing:
+        pytest.skip("this qiskit-ibm-runtime has no fake backend without readout")
     with pytest.raises(ConfigurationError, match="no measurement"):
-        pilot(host, "ibmq_fake_almaden")
+        pilot(host, f"ibmq_{missing[0]}")
 
 
 def test_bad_channel_and_timeout(host):
@@ -184,7 +193,7 @@ def test_least_busy_offers_every_backend_of_the_account(host):
     found = pilot(host, "ibmq_least_busy", quantum={"channel": "local"}).resources
     ids = {r.id for r in found}
     assert len(found) > 40 and {"ibmq:fake_manila", "ibmq:fake_brisbane", "ibmq:fake_fez"} <= ids
-    assert "ibmq:fake_almaden" not in ids  # no readout in its snapshot
+    assert not ids & {f"ibmq:{n}" for n in fakes_without_readout()}  # no readout in their snapshots
 
 
 def test_qasm_simulator_warns_once(recwarn):
