@@ -163,7 +163,8 @@ def test_on_ray_the_tracker_actor_journals_each_job_reference(stub, tmp_path):
             if len(waiting) == 3:
                 break
             time.sleep(0.2)
-        assert len(waiting) == 3 and all(ref["arns"][0] in stub.tasks for ref in waiting)
+        assert len(waiting) == 3
+        assert all(arn in stub.tasks for ref in waiting for arn in ref["job"]["arns"])
         stub.release()
         assert [r.counts for r in pcs.get_results(refs, timeout=120)] == [{"001": 5}, {"001": 6}, {"001": 7}]
     finally:
@@ -177,5 +178,24 @@ def test_the_same_task_submitted_twice_makes_two_braket_tasks(stub):
         pcs.create_pilot({"resource_type": "quantum", "quantum": {"executor": "braket_sv1"}, **stub.config()})
         task = QuantumTask(circuit=_x0(), shots=7)
         first, second = pcs.get_results([pcs.submit_quantum_task(task), pcs.submit_quantum_task(task)], timeout=120)
-    assert first.attempts[0].job != second.attempts[0].job
-    assert len(stub.tasks) == 2
+    assert first.counts == second.counts == {"001": 7}
+    assert len(stub.tasks) == 2, "two submissions of one task object are two paid tasks"
+
+
+def test_spend_survives_a_restart(tmp_path):
+    """A budget counts what earlier services on the working_directory spent (from the journal)."""
+    from qtau_scripted.testing import host as scripted_host
+    from qtau_scripted.testing import pilot, resource
+
+    def service() -> PilotComputeService:
+        pcs = PilotComputeService(plugins=scripted_host(), working_directory=str(tmp_path))
+        pcs.create_pilot(pilot(resource("priced", qubits=3, per_task=1.0, per_shot=0.001)))
+        pcs.initialize_dreamer({"budget": {"USD": 10}})
+        return pcs
+
+    with service() as first:
+        first.get_result(first.submit_quantum_task(QuantumTask(circuit=_x0(), shots=300)), timeout=60)
+        assert first.qdreamer.budget_info()["service"]["spent"] == pytest.approx(1.3)
+    with service() as second:
+        info = second.qdreamer.budget_info()["service"]
+        assert info["spent"] == pytest.approx(1.3) and info["left"] == pytest.approx(8.7)

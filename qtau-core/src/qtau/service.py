@@ -96,6 +96,10 @@ class PilotComputeService:
             from qtau.journaling import ServiceJournal
 
             self.journal = ServiceJournal(open_journal(working_directory))
+            # Spend survives a restart: earlier services' costs count in this service's budgets.
+            self.qdreamer.budgets.replay(
+                (a.resource_id, a.cost, a.currency or "USD")
+                for t in self.journal.journal.tasks() for a in t.attempts if a.cost)
         self.registry = TaskRegistry(self.engine, lambda: self.qdreamer, task_id_memory,
                                      self.journal.settled if self.journal is not None else None)
         self._counter = itertools.count(1)

@@ -263,8 +263,14 @@ class Tracker:
                     f"{placement.resource.id} is marked remote but its executor is not a RemoteExecutor",
                     plugin=placement.resource.provider, fix="set Resource(remote=True) only for RemoteExecutors",
                 )
+            member = None
             if attach is not None:
-                ref = attach[1]
+                # Journaled as {"job": provider reference, "member": index in its provider batch}.
+                journaled = attach[1]
+                if isinstance(journaled, dict) and "job" in journaled and "member" in journaled:
+                    ref, member = journaled["job"], int(journaled["member"])
+                else:
+                    ref = journaled
             else:
                 for i in slots:
                     m = members[i]
@@ -278,15 +284,18 @@ class Tracker:
                 self.submitted += 1
             ref_text = check_job_ref(ref, placement.resource.id)
             if attach is None:
-                for i in slots:
+                for position, i in enumerate(slots):
                     m = members[i]
-                    await self.io(journaling.attempt_submitted, m.journal, m.task.task_id, m.next_attempt, ref)
+                    await self.io(journaling.attempt_submitted, m.journal, m.task.task_id, m.next_attempt,
+                                  {"job": ref, "member": position})
             timeouts = [members[i].task.timeout for i in slots if members[i].task.timeout is not None]
             state = await self._wait(executor, ref, max(timeouts) if timeouts else None)
             ended = True
             if state.state != "done":
                 raise job_error(placement.resource.id, state)
             outcomes = await self.io(executor.fetch, ref)
+            if member is not None:  # a re-attached task: its own outcome of the provider batch
+                outcomes = outcomes[member:member + 1]
             if len(outcomes) != len(jobs):
                 raise ExecutionError(
                     f"{placement.resource.id} returned {len(outcomes)} outcomes for {len(jobs)} jobs",

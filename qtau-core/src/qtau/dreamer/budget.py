@@ -107,6 +107,7 @@ class Budgets:
     """The service's budget and the pilots' budgets, with every open hold, under one lock."""
 
     def __init__(self, store: BudgetStore | None = None) -> None:
+        self._history: list[tuple[str, float, str]] = []
         self._lock = threading.Lock()
         self._ledgers: dict[str, Ledger] = {}
         self._pilot_of: dict[str, str] = {}
@@ -153,7 +154,8 @@ class Budgets:
                     field="budget", value=spec.currency, fix=f"keep the budget in {old.spec.currency}",
                 )
             else:
-                self._ledgers[name] = Ledger(name, spec)
+                ledger = self._ledgers[name] = Ledger(name, spec)
+                self._replay_into(ledger)
 
     # -- reservations ----------------------------------------------------------------------------
 
@@ -238,6 +240,20 @@ class Budgets:
             except CurrencyError:
                 # A bill in a currency with no rate: count what was reserved for it instead.
                 ledger.spent += fallback.get(ledger.name, 0.0)
+
+    def replay(self, history: Iterable[tuple[str, float, str]]) -> None:
+        """Spend of earlier services (resource id, cost, currency), read from the journal: counted
+        in every budget that covers it, now and in budgets set later, so spend survives a restart.
+        A cost in a currency a budget has no rate for raises CurrencyError."""
+        with self._lock:
+            self._history = [entry for entry in history if entry[1]]
+            for ledger in self._ledgers.values():
+                self._replay_into(ledger)
+
+    def _replay_into(self, ledger: Ledger) -> None:
+        for rid, cost, currency in self._history:
+            if ledger.name == SERVICE or self._pilot_of.get(rid) == ledger.name:
+                ledger.spent += ledger.amount(cost, currency, rid)
 
     def charge(self, resource_id: str, cost: float, currency: str) -> None:
         """Count money spent outside a hold, e.g. replaying a journal's attempts after a restart.
