@@ -269,7 +269,16 @@ class RayCoalescer:
             self.gathered += 1
             actor = self._actor_handle()
         rid, timeout = group_key(payload)
-        return actor.submit.remote(rid, timeout, pack(payload))
+        return actor.submit.remote(rid, timeout, pack(payload), self._selector())
+
+    def _selector(self) -> dict[str, str] | None:
+        """The engine's label selector of the nodes that have the plugins (None: every node)."""
+        placement = getattr(self.engine, "placement", None)
+        if placement is None:
+            return None
+        placement.settle()
+        placement.refresh()
+        return placement.selector()
 
     def stats(self, timeout: float = 30) -> dict[str, Any]:
         """The batching actor's counters (batches and their sizes)."""
@@ -304,9 +313,13 @@ class BatchingActor:
         self._flush_scheduled = False
         self._asyncio = asyncio
         self.batches: list[int] = []
+        self._selector: dict[str, str] | None = None
 
-    async def submit(self, resource_id: str, timeout: float | None, blob: bytes) -> Any:
+    async def submit(self, resource_id: str, timeout: float | None, blob: bytes,
+                     selector: dict[str, str] | None = None) -> Any:
         asyncio = self._asyncio
+        # Batches run only on the nodes that passed the plugin check (the driver's may not have).
+        self._selector = selector
         item = (blob, asyncio.get_running_loop().create_future())
         key = (resource_id, timeout)
         self._waiting.add(key, item)
@@ -343,10 +356,12 @@ class BatchingActor:
         from qtau.engines.ray import remote_function
 
         try:
+            options = {"label_selector": self._selector} if self._selector else {}
             if len(batch) == 1:  # the blob is the packed payload the worker unpickles
-                values = [await remote_function(_run_one).remote(batch[0][0])]
+                values = [await remote_function(_run_one).options(**options).remote(batch[0][0])]
             else:
-                values = await remote_function(_run_blobs).remote(pickle.dumps([b for b, _ in batch], protocol=5))
+                blobs = pickle.dumps([b for b, _ in batch], protocol=5)
+                values = await remote_function(_run_blobs).options(**options).remote(blobs)
         except Exception as err:
             from qtau.engines.ray import as_qtau_error
 
