@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from enum import Enum
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -63,3 +64,18 @@ def plot_path(path: Path | None) -> Path | None:
     from qtau.cli.inputs import check_plot_path
 
     return check_plot_path(path)
+
+
+def checked_inputs(files: list[str], executor: list[str] | None, shots: int, mode: str, plot: Any) -> tuple:
+    """What `run` and `rank` check before starting a service, in one place: (host, plot path,
+    loaded circuits, executors). Bad usage raises a QtauError naming the option."""
+    from qtau.cli.inputs import check_executors, load_circuit
+    from qtau.plugins import default_host
+
+    check_count(shots, "--shots", 1, "1000, for example")
+    host = default_host()
+    plot = plot_path(plot)
+    inputs = [load_circuit(source, host) for source in files]
+    executors = check_executors(host, executor)
+    check_mode(mode)
+    return host, plot, inputs, executors

@@ -13,7 +13,6 @@ import typer
 from qtau.cli import EXIT_OK, EXIT_TASK_FAILED
 from qtau.cli.commands.plugins import JSON_OPTION
 from qtau.cli.commands.run import explanation_json
-from qtau.cli.inputs import check_executors, load_circuit
 from qtau.cli.output import print_json
 from qtau.cli.session import (
     ENGINE_OPTION,
@@ -22,12 +21,9 @@ from qtau.cli.session import (
     MODE_OPTION,
     SHOTS_OPTION,
     Engine,
-    check_count,
-    check_mode,
-    plot_path,
+    checked_inputs,
     start_service,
 )
-from qtau.plugins import default_host
 
 RANK_PLOT_OPTION = typer.Option(None, "--plot", metavar="PNG", dir_okay=False,
                                 help="Write the score terms of the first FILE's candidates to this file.")
@@ -47,12 +43,7 @@ def register(app: typer.Typer) -> None:
         """Show QDREAMER's ranking (every term and rejection) for each FILE, without running it."""
         from qtau.types import QuantumTask
 
-        check_count(shots, "--shots", 1, "1000, for example")
-        host = default_host()
-        plot = plot_path(plot)
-        inputs = [load_circuit(source, host) for source in files]
-        executors = check_executors(host, executor)
-        check_mode(mode)
+        host, plot, inputs, executors = checked_inputs(files, executor, shots, mode, plot)
         with start_service(host, executors, engine, mode) as pcs:
             explanations = [pcs.qdreamer.explain(QuantumTask(circuit=item.circuit, shots=shots)) for item in inputs]
         if as_json:

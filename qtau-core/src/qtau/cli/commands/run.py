@@ -16,7 +16,6 @@ import typer
 
 from qtau.cli import EXIT_OK, EXIT_TASK_FAILED
 from qtau.cli.commands.plugins import JSON_OPTION
-from qtau.cli.inputs import check_executors, load_circuit
 from qtau.cli.output import error_line, print_json
 from qtau.cli.session import (
     ENGINE_OPTION,
@@ -26,13 +25,10 @@ from qtau.cli.session import (
     PLOT_OPTION,
     SHOTS_OPTION,
     Engine,
-    check_count,
-    check_mode,
-    plot_path,
+    checked_inputs,
     start_service,
 )
 from qtau.errors import QtauError
-from qtau.plugins import default_host
 
 BIT_ORDER = "bit 0 is the rightmost character of a counts key (qubit 0 rightmost)"
 
@@ -71,12 +67,7 @@ def register(app: typer.Typer) -> None:
         """Run circuits through QDREAMER: ranking, chosen resource and counts for each FILE."""
         from qtau.types import QuantumTask
 
-        check_count(shots, "--shots", 1, "1000, for example")
-        host = default_host()
-        plot = plot_path(plot)
-        inputs = [load_circuit(source, host) for source in files]
-        executors = check_executors(host, executor)
-        check_mode(mode)
+        host, plot, inputs, executors = checked_inputs(files, executor, shots, mode, plot)
         with start_service(host, executors, engine, mode) as pcs:
             tasks = [QuantumTask(circuit=item.circuit, shots=shots) for item in inputs]
             explanations = [pcs.qdreamer.explain(task) for task in tasks]
