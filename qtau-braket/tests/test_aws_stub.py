@@ -124,6 +124,59 @@ def test_poll_reports_many_jobs_and_a_lost_one(host, fresh_stub):
     assert exe.poll([first])[0].state == "cancelled"
 
 
+def test_ended_tasks_are_not_asked_again(host, fresh_stub):
+    """Polling many tasks reads each once per round; a task seen ending is not asked again, and
+    fetch takes its S3 location from that answer (one GetQuantumTask per task in all)."""
+    exe = executor_for(host, fresh_stub, "braket_sv1")
+    handle = exe.submit([CircuitJob(str(i), x0(), "braket", 10, width=3) for i in range(5)])
+    deadline = time.monotonic() + 30
+    while exe.poll([handle])[0].state != "done":
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    before = len(fresh_stub.calls)
+    assert [s.state for s in exe.poll([handle, handle])] == ["done", "done"]
+    outs = exe.fetch(handle)
+    assert [o.counts for o in outs] == [{"001": 10}] * 5
+    assert [o.metadata["task_arn"] for o in outs] == handle["arns"]
+    assert "GET quantum-task" not in fresh_stub.calls[before:]
+    # Fetched jobs are forgotten: a later poll asks AWS again (and still reads done).
+    assert exe.poll([handle])[0].state == "done"
+    assert fresh_stub.calls[before:].count("GET quantum-task") == 5
+
+
+def test_stub_in_its_own_process():
+    """`python -m qtau_braket.testing.stub_server` serves a task and exits when its stdin closes."""
+    import subprocess
+    import sys
+
+    from qtau.plugins import PluginHost
+
+    proc = subprocess.Popen([sys.executable, "-m", "qtau_braket.testing.stub_server", "--delay", "0"],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        info = json.loads(proc.stdout.readline())
+        assert info["config"]["braket_endpoint"].startswith("http://127.0.0.1:")
+        host = PluginHost(strict=True)
+        host.register_module("braket", "qtau_braket.plugin")
+        cfg = {"executor": "braket_sv1", **info["config"]}
+        [res] = host.resources("braket_sv1", cfg)
+        exe = host.create_executor(res, cfg)
+        [out] = exe.result(exe.submit([CircuitJob("t", x0(), "braket", 20, width=3)]), timeout=30)
+        assert out.counts == {"001": 20}
+    finally:
+        proc.stdin.close()
+        assert proc.wait(timeout=30) == 0
+
+
+def test_stub_process_rejects_a_negative_delay():
+    import subprocess
+    import sys
+
+    run = subprocess.run([sys.executable, "-m", "qtau_braket.testing.stub_server", "--delay", "-1"],
+                         capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert run.returncode == 2 and "--delay must be" in run.stderr
+
+
 def test_queue_depth_and_status(host, fresh_stub):
     res = resource(host, fresh_stub, "braket_ionq")
     fresh_stub.set_queue(IONQ, normal=7, priority=2)

@@ -34,6 +34,22 @@ STATES = {"CREATED": "queued", "QUEUED": "queued", "RUNNING": "running", "COMPLE
 PRECEDENCE = ("lost", "failed", "cancelled", "running", "queued", "done")
 RESULTS_FILE = "results.json"
 STATUS_MAX_AGE_S = 1.0
+#: Braket has no many-tasks status call that is documented to match a list of ARNs, so a poll of
+#: many tasks sends its GetQuantumTask calls side by side, this many at a time per process.
+PARALLEL_CALLS = 16
+#: Ended tasks remembered per executor at most (a job that fails is never fetched, so its entries
+#: would otherwise stay); the oldest go first and are simply asked again if polled.
+MAX_REMEMBERED = 10_000
+TERMINAL = frozenset({"COMPLETED", "FAILED", "CANCELLED"})
+
+
+def _each(fn: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
+    """`[fn(x) for x in items]`, the calls side by side on the plugin's long-lived pool (one item: inline)."""
+    if len(items) <= 1:
+        return [fn(x) for x in items]
+    from qtau.threads import shared_pool
+
+    return list(shared_pool(PARALLEL_CALLS, "braket-io").map(fn, items))
 
 
 def check_available(dev: Any, resource_id: str) -> None:
@@ -68,6 +84,9 @@ class AwsDeviceExecutor(RemoteExecutor):
         self.ref = ref
         self.settings = settings
         self.session = sessions.aws_session(settings)
+        #: GetQuantumTask answers of tasks that ended (they cannot change): later polls skip them
+        #: and `fetch` reads the S3 location from them. Dropped when the job is fetched or cancelled.
+        self._ended: dict[str, dict[str, Any]] = {}
 
     # -- submission ----------------------------------------------------------------------------
 
@@ -113,18 +132,27 @@ class AwsDeviceExecutor(RemoteExecutor):
 
     def _metadata(self, arn: str) -> dict[str, Any] | None:
         """GetQuantumTask's answer, or None when AWS no longer knows the task (404)."""
+        ended = self._ended.get(arn)
+        if ended is not None:
+            return ended
         try:
-            return self.session.get_quantum_task(arn)
+            meta = self.session.get_quantum_task(arn)
         except Exception as err:
             code = getattr(err, "response", {}).get("Error", {}).get("Code", "")
             if code == "ResourceNotFoundException":
                 return None
             raise sessions.classify(err, f"reading task {arn}", self.settings) from None
+        if meta.get("status") in TERMINAL:
+            if len(self._ended) >= MAX_REMEMBERED:
+                self._ended.pop(next(iter(self._ended)), None)
+            self._ended[arn] = meta
+        return meta
 
-    def _state(self, ref: Mapping[str, Any]) -> JobState:
+    @staticmethod
+    def _state(ref: Mapping[str, Any], metas: Mapping[str, dict[str, Any] | None]) -> JobState:
         states = []
         for arn in ref["arns"]:
-            meta = self._metadata(arn)
+            meta = metas[arn]
             if meta is None:
                 return JobState("lost", f"AWS does not know task {arn}")
             state = STATES.get(meta["status"], "running")
@@ -134,7 +162,10 @@ class AwsDeviceExecutor(RemoteExecutor):
         return JobState(min(states, key=PRECEDENCE.index) if states else "done")
 
     def poll(self, refs: Sequence[Any]) -> list[JobState]:
-        return [self._state(ref) for ref in refs]
+        """Every task of every job read once, side by side; tasks already seen ending are not asked again."""
+        arns = list(dict.fromkeys(arn for ref in refs for arn in ref["arns"]))
+        metas = dict(zip(arns, _each(self._metadata, arns), strict=True))
+        return [self._state(ref, metas) for ref in refs]
 
     def _fetch(self, arn: str, explicit: bool, width: int | None) -> Outcome:
         from braket.tasks import GateModelQuantumTaskResult
@@ -161,9 +192,17 @@ class AwsDeviceExecutor(RemoteExecutor):
         )
 
     def fetch(self, ref: Any) -> list[Outcome]:
+        """Each task's result read from S3, side by side; the job's remembered metadata is dropped after."""
         widths = ref.get("widths") or [None] * len(ref["arns"])
-        return [self._fetch(arn, explicit, width)
-                for arn, explicit, width in zip(ref["arns"], ref["explicit"], widths, strict=True)]
+        try:
+            return _each(lambda item: self._fetch(*item),
+                         list(zip(ref["arns"], ref["explicit"], widths, strict=True)))
+        finally:
+            self._forget(ref["arns"])
+
+    def _forget(self, arns: Sequence[str]) -> None:
+        for arn in arns:
+            self._ended.pop(arn, None)
 
     def _cancel_all(self, arns: Sequence[str]) -> list[str]:
         """Cancel every task that has not ended; the ARNs whose cancellation AWS refused."""
@@ -178,6 +217,7 @@ class AwsDeviceExecutor(RemoteExecutor):
         return refused
 
     def cancel(self, ref: Any) -> bool:
+        self._forget(ref["arns"])
         refused = self._cancel_all(ref["arns"])
         if refused:
             raise CancelRefusedError(

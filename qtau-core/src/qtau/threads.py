@@ -13,7 +13,9 @@ heavy imports stay out of `import qtau`), so no thread that runs user or plugin 
 before the process does:
 
 - `shared_pool(n)`: one process-wide pool per size for the LOCAL engine. Services share it and
-  cancel only their own futures; its threads are never shut down.
+  cancel only their own futures; its threads are never shut down. `shared_pool(n, "name")` is a
+  separate pool for one purpose (a plugin's parallel provider calls), so that work never waits
+  behind the LOCAL engine's tasks.
 - `call_with_timeout(fn, timeout)`: runs `fn` on a reusable long-lived thread and stops waiting at
   `timeout`. A call that hangs keeps its thread busy (Python cannot kill a thread); the next call
   takes another idle thread or starts one, so threads grow only with calls still hanging.
@@ -27,17 +29,17 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-_pools: dict[int, cf.ThreadPoolExecutor] = {}
+_pools: dict[tuple[str, int], cf.ThreadPoolExecutor] = {}
 _pools_lock = threading.Lock()
 
 
-def shared_pool(max_workers: int) -> cf.ThreadPoolExecutor:
-    """The process's LOCAL pool with `max_workers` threads, created on first use, never shut down."""
+def shared_pool(max_workers: int, name: str = "local") -> cf.ThreadPoolExecutor:
+    """The process's pool `name` with `max_workers` threads, created on first use, never shut down."""
     with _pools_lock:
-        pool = _pools.get(max_workers)
+        pool = _pools.get((name, max_workers))
         if pool is None:
-            pool = _pools[max_workers] = cf.ThreadPoolExecutor(
-                max_workers, thread_name_prefix=f"qtau-local-{max_workers}"
+            pool = _pools[(name, max_workers)] = cf.ThreadPoolExecutor(
+                max_workers, thread_name_prefix=f"qtau-{name}-{max_workers}"
             )
         return pool
 

@@ -112,6 +112,7 @@ class BraketStub:
         self._released = threading.Event()
         self._server: ThreadingHTTPServer | None = None
         self._moto = None
+        self._s3_client = None
         self._threads: list[threading.Thread] = []
         self.reset()
 
@@ -164,6 +165,7 @@ class BraketStub:
         if self._moto is not None:
             self._moto.stop()
             self._moto = None
+            self._s3_client = None
 
     def __enter__(self) -> BraketStub:
         return self.start()
@@ -224,10 +226,19 @@ class BraketStub:
     # -- task execution ------------------------------------------------------------------------
 
     def _s3(self):
+        """One S3 client for the stub's lifetime (boto3 clients are thread-safe; building one per
+        task cost ~0.1 s of CPU each and made the stub, not the client under test, the bottleneck)."""
+        if self._s3_client is None:
+            self._s3_client = self._new_s3()
+        return self._s3_client
+
+    def _new_s3(self):
         import boto3
+        from botocore.config import Config
 
         return boto3.client("s3", endpoint_url=self.s3_url, region_name="us-east-1",
-                            aws_access_key_id=self.access_key, aws_secret_access_key=self.secret_key)
+                            aws_access_key_id=self.access_key, aws_secret_access_key=self.secret_key,
+                            config=Config(max_pool_connections=64))
 
     def create_task(self, body: dict[str, Any], region: str) -> Task:
         """Create a task, or answer with the one this account's `clientToken` already made."""
@@ -460,3 +471,29 @@ def _price_list() -> dict[str, Any]:
     return {"formatVersion": "v1.0", "offerCode": "AmazonBraket", "products": products,
             "terms": {"OnDemand": {"SKU1": term("SKU1", "Shots", "0.0700000000"),
                                    "SKU2": term("SKU2", "Tasks", "0.2900000000")}}}
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`python -m qtau_braket.testing.stub_server [--delay S]`: the stub in a process of its own.
+
+    Prints one JSON line, `{"config": stub.config(), "env": stub.env(), "bucket": ...}`, then serves
+    until its standard input closes (the parent exiting closes it) or it is terminated. A benchmark
+    runs the provider this way so the provider's own work (simulation, S3) does not share the
+    client's interpreter, as a real provider never does. The credentials are the stub's fixed test
+    keys, not secrets.
+    """
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser(prog="python -m qtau_braket.testing.stub_server", description=main.__doc__)
+    parser.add_argument("--delay", type=float, default=0.0, help="seconds each task waits QUEUED before it runs")
+    args = parser.parse_args(argv)
+    if not args.delay >= 0:
+        parser.error(f"--delay must be a number of seconds >= 0, not {args.delay}")
+    with BraketStub(run_delay_s=args.delay) as stub:
+        print(json.dumps({"config": stub.config(), "env": stub.env(), "bucket": stub.bucket}), flush=True)
+        sys.stdin.read()
+
+
+if __name__ == "__main__":
+    main()
