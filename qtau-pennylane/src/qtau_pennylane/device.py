@@ -111,6 +111,36 @@ def rotate_other_observables(tape: QuantumScript):
     return (tape.copy(operations=ops, measurements=measurements),), lambda results: results[0]
 
 
+def _z_diagonal(obs) -> bool:
+    """True when `obs` is a sum/product of Pauli words made of Z and I only, each acting on some
+    wire (already diagonal; an identity on no wires is left to PennyLane's own transforms)."""
+    rep = obs.pauli_rep
+    return rep is not None and all(word and all(p in ("Z", "I") for p in word.values()) for word in rep)
+
+
+@qml.transform
+def split_when_needed(tape: QuantumScript):
+    """PennyLane's `split_non_commuting`, skipped for a tape with one measurement of no
+    observable, one Pauli word or Z words only (most gradient tapes): nothing to split there, and
+    the grouping pass costs more than the simulation of a small circuit. A sum of non-commuting
+    words is still split."""
+    if len(tape.measurements) == 1:
+        obs = tape.measurements[0].obs
+        rep = None if obs is None else obs.pauli_rep
+        if obs is None or rep is not None and (len(rep) == 1 and all(rep) or _z_diagonal(obs)):
+            return (tape,), lambda results: results[0]
+    return split_non_commuting(tape)
+
+
+@qml.transform
+def diagonalize_when_needed(tape: QuantumScript):
+    """PennyLane's `diagonalize_measurements`, skipped when every observable is already diagonal
+    in the computational basis (Z words, or no observable at all)."""
+    if all(m.obs is None or _z_diagonal(m.obs) for m in tape.measurements):
+        return (tape,), lambda results: results[0]
+    return diagonalize_measurements(tape)
+
+
 #: Dynamic wire allocation: resolved onto spare device wires after decomposition.
 WIRE_MANAGEMENT = frozenset({"Allocate", "Deallocate"})
 
@@ -208,8 +238,8 @@ class QtauQubitDevice(Device):
         program.add_transform(require_shots)
         program.add_transform(validate_device_wires, wires=self.wires, name=self.name)
         program.add_transform(defer_measurements, allow_postselect=False)
-        program.add_transform(split_non_commuting)
-        program.add_transform(diagonalize_measurements)
+        program.add_transform(split_when_needed)
+        program.add_transform(diagonalize_when_needed)
         program.add_transform(rotate_other_observables)
         program.add_transform(validate_measurements, sample_measurements=lambda m: isinstance(m, SampleMeasurement),
                               name=self.name)

@@ -50,8 +50,12 @@ def create_device(resource: Resource, config: Mapping[str, Any], wires: tuple) -
         return rigetti_device(device, list(wires), config)
     import pennylane as qml
 
+    # Wires 0..n-1 are given as a count: lightning otherwise remaps every tape's wires through
+    # its wire map before simulating (a map_wires per tape, the largest cost of small circuits).
+    labels = tuple(wires)
+    wire_arg = len(labels) if labels == tuple(range(len(labels))) else list(labels)
     try:
-        return qml.device(device, wires=list(wires), **_kwargs(resource, config))
+        return qml.device(device, wires=wire_arg, **_kwargs(resource, config))
     except QtauError:
         raise
     except Exception as err:

@@ -72,11 +72,17 @@ class PennyLaneExecutor(LocalExecutor):
             wires = key if key is not None else tapes.union_wires([built[i].wires for i in members])
             device = self.device(wires)
             batch = [t for i in members for t in built[i].tapes]
+            swapped: list[dict[int, bool]] = [{}] * len(batch)
+            if self.device_name in outcomes.SAMPLES_FAST:
+                batch, swapped = outcomes.counts_as_samples(batch)
             with self._lock:
                 device_lock = self._device_locks.setdefault(wires, threading.Lock())
             try:
                 with device_lock:
-                    flat = qml.execute(batch, device, diff_method=None)
+                    flat = outcomes.samples_as_counts(
+                        # No gradients are taken here: parameters run as plain numpy (no autograd
+                        # tracing per call) and nothing is cached between calls.
+                        qml.execute(batch, device, diff_method=None, interface="numpy", cache=False), swapped)
             except QtauError:
                 raise
             except Exception as err:

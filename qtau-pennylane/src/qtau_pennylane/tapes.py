@@ -94,7 +94,8 @@ def explicit_wires(tape: Any, wires: tuple) -> Any:
                 m = qml.probs(wires=wires)
             changed = True
         measurements.append(m)
-    return tape.copy(measurements=measurements) if changed else tape
+    # Passing the operations keeps them shared: `copy` would otherwise copy every operator.
+    return tape.copy(operations=tape.operations, measurements=measurements) if changed else tape
 
 
 def is_sampled(tapes: Sequence[Any]) -> bool:
@@ -120,9 +121,18 @@ def build(circuit: Any, circuit_format: str, shots: int, analytic_ok: bool,
         dev_wires = ordered_wires(seen) or (0,)
     dev_wires = tuple(dev_wires)
     sampled = not analytic_ok or is_sampled(tapes)
-    tapes = [explicit_wires(t, dev_wires).copy(shots=shots if sampled else None) for t in tapes]
+    tapes = [_with_shots(explicit_wires(t, dev_wires), shots if sampled else None) for t in tapes]
     shareable = all(m.wires for t in tapes for m in t.measurements)
     return Built(tuple(tapes), post, dev_wires, sampled, shareable)
+
+
+def _with_shots(tape: Any, shots: int | None) -> Any:
+    """`tape` with `shots`, sharing its operators (the tape runs; nothing mutates them)."""
+    from pennylane.measurements import Shots
+
+    if tape.shots == Shots(shots):
+        return tape
+    return tape.copy(operations=tape.operations, shots=shots)
 
 
 def union_wires(groups: Sequence[tuple]) -> tuple:

@@ -1,0 +1,106 @@
+"""The shortcuts that make sampled gradients cheap must give exactly what PennyLane's own path gives.
+
+- counts made from samples with numpy (`outcomes.bit_counts`) against `qml.counts`' own processing;
+- counts measured as samples only where that is safe (one shot count, no broadcasting, devices
+  that return samples);
+- `split_when_needed` / `diagonalize_when_needed` skip only tapes with nothing to split or rotate;
+- devices on wires 0..n-1 are made with a wire count (no per-tape wire mapping), other labels kept.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pennylane as qml
+import pytest
+from conftest import run
+from pennylane.tape import QuantumScript
+from qtau_pennylane import outcomes
+from qtau_pennylane.device import diagonalize_when_needed, split_when_needed
+
+
+@pytest.mark.parametrize("all_outcomes", [False, True])
+@pytest.mark.parametrize("width", [1, 3])
+def test_bit_counts_equal_pennylanes_counts(width, all_outcomes):
+    rng = np.random.default_rng(7)
+    samples = rng.integers(0, 2, size=(500, width))
+    samples[:, 0] = 0  # some outcomes never occur, so all_outcomes matters
+    wires = list(range(width))
+    expected = qml.counts(wires=wires, all_outcomes=all_outcomes).process_samples(samples, wire_order=wires)
+    got = outcomes.bit_counts(samples if width > 1 else samples[:, 0], all_outcomes)
+    assert list(got) == list(expected), "same keys in the same order"
+    assert {k: int(v) for k, v in got.items()} == {k: int(v) for k, v in expected.items()}
+
+
+def test_counts_as_samples_swaps_only_plain_counts_of_one_shot_count():
+    ops = [qml.Hadamard(0), qml.CNOT([0, 1])]
+    plain = QuantumScript(ops, [qml.counts(wires=[0, 1]), qml.expval(qml.Z(0))], shots=100)
+    observable = QuantumScript(ops, [qml.counts(qml.Z(0))], shots=100)
+    vector = QuantumScript(ops, [qml.counts(wires=[0, 1])], shots=[50, 50])
+    single = QuantumScript(ops, [qml.counts(wires=[0, 1])], shots=1)
+    out, swapped = outcomes.counts_as_samples([plain, observable, vector, single])
+    assert swapped == [{0: False}, {}, {}, {}]
+    assert type(out[0].measurements[0]).__name__ == "SampleMP" and out[0].measurements[1] is plain.measurements[1]
+    assert out[0].operations == plain.operations and out[1:] == [observable, vector, single]
+
+
+def test_swapped_counts_read_as_counts_on_lightning():
+    dev = qml.device("lightning.qubit", wires=2)
+    tape = QuantumScript([qml.X(1)], [qml.counts(wires=[0, 1], all_outcomes=True), qml.expval(qml.Z(1))], shots=300)
+    batch, swapped = outcomes.counts_as_samples([tape])
+    [(counts, expval)] = outcomes.samples_as_counts(qml.execute(batch, dev, diff_method=None), swapped)
+    assert {k: int(v) for k, v in counts.items()} == {"00": 0, "01": 300, "10": 0, "11": 0}
+    assert expval == pytest.approx(-1.0)
+
+
+def test_split_is_skipped_only_when_there_is_nothing_to_split():
+    one_word = QuantumScript([qml.Hadamard(0)], [qml.expval(qml.Z(0) @ qml.Z(1))], shots=10)
+    [kept], _ = split_when_needed(one_word)
+    assert kept is one_word
+    mixed = QuantumScript([qml.Hadamard(0)], [qml.expval(qml.X(0) + qml.Z(0))], shots=10)
+    split, _ = split_when_needed(mixed)
+    assert len(split) == 2, "a sum of non-commuting words is still split"
+    with_identity = QuantumScript([qml.Hadamard(0)], [qml.expval(qml.Z(0) + qml.Identity())], shots=10)
+    [handled], _ = split_when_needed(with_identity)
+    assert handled is not with_identity, "an identity on no wires goes through PennyLane's transform"
+
+
+def test_diagonalize_is_skipped_only_for_z_words():
+    z = QuantumScript([qml.Hadamard(0)], [qml.expval(qml.Z(0) @ qml.Z(1))], shots=10)
+    [kept], _ = diagonalize_when_needed(z)
+    assert kept is z
+    x = QuantumScript([qml.Hadamard(0)], [qml.expval(qml.X(0))], shots=10)
+    [rotated], _ = diagonalize_when_needed(x)
+    assert len(rotated.operations) == 2, "X is rotated into the computational basis"
+
+
+def test_a_z_word_gradient_matches_lightning(services):
+    """The skipped transforms change nothing a user sees: the same sampled expval through QTAU."""
+    from qtau_pennylane import bind
+
+    def qnode_on(dev):
+        @qml.set_shots(20000)
+        @qml.qnode(dev)
+        def circuit(x):
+            qml.RY(x, wires=0)
+            qml.CNOT(wires=[0, 1])
+            return qml.expval(qml.Z(0) @ qml.Z(1)), qml.expval(qml.X(0) + 0.5 * qml.Z(1))
+
+        return circuit
+
+    ours = qnode_on(qml.device("qtau.qubit", wires=2, executors=["pennylane_lightning"]))(0.7)
+    exact = (1.0, 0.5 * np.cos(0.7))  # <X0> of cos|00> + sin|11> is 0
+    assert np.allclose(ours, exact, atol=0.05)
+    result = run(services("pennylane_lightning"), bind(qnode_on(qml.device("default.qubit", wires=2)), 0.7), shots=20000)
+    assert np.allclose(result.values, exact, atol=0.05)
+
+
+def test_devices_on_standard_wires_are_made_with_a_count():
+    from qtau.types import Resource
+    from qtau_pennylane.devices import create_device
+
+    res = Resource(id="pennylane:lightning.qubit", provider="pennylane", executor="pennylane_lightning",
+                   kind="simulator", num_qubits=8,
+                   metadata={"device": "lightning.qubit"})
+    assert list(create_device(res, {}, (0, 1, 2)).wires) == [0, 1, 2]
+    assert list(create_device(res, {}, ("a", "b")).wires) == ["a", "b"]
+    assert list(create_device(res, {}, (2, 0)).wires) == [2, 0]
