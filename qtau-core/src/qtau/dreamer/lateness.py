@@ -32,6 +32,9 @@ class Lateness:
     def __init__(self) -> None:
         self._due: dict[str, deque[float]] = {}
         self._lock = threading.Lock()
+        #: No task is late before this time (-inf: unknown, look); every decision asks `late`, and
+        #: this keeps it from walking every resource while all tasks are on time.
+        self._next_due = -math.inf
 
     def started(self, resource_id: str, now: float, expected_s: float | None = None, n: int = 1) -> None:
         """`n` tasks went to the resource at `now`, each expected to complete `expected_s` later
@@ -40,6 +43,7 @@ class Lateness:
         with self._lock:
             queue = self._due.setdefault(resource_id, deque())
             queue.extend([due] * n)
+            self._next_due = min(self._next_due, due)
 
     def finished(self, resource_id: str) -> None:
         """One task on the resource ended (its oldest expectation goes)."""
@@ -49,9 +53,15 @@ class Lateness:
                 queue.popleft()
                 if not queue:
                     del self._due[resource_id]
+                self._next_due = -math.inf  # the resource's oldest task changed
 
     def late(self, now: float) -> dict[str, float]:
         """Seconds by which the oldest in-flight task of each resource is past its expected
         completion; resources whose tasks are on time are left out."""
         with self._lock:
-            return {rid: now - queue[0] for rid, queue in self._due.items() if queue[0] < now}
+            if now < self._next_due:
+                return {}
+            late = {rid: now - queue[0] for rid, queue in self._due.items() if queue[0] < now}
+            if not late:
+                self._next_due = min((queue[0] for queue in self._due.values()), default=math.inf)
+            return late
