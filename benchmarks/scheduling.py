@@ -33,7 +33,8 @@ Pool (benchmarks/scheduling_pool.py)
 - Braket on-demand simulators SV1 (34q), DM1 (17q), TN1 (50q): ideal, priced per minute with a
   3 s minimum (prices.json), 35/35/5 concurrent tasks (AWS Braket service quotas), run time
   1 s + 0.1 ms per shot (prices.json's simulator model) + 1 ns per amplitude update
-  (2^n amplitudes, 4^n for DM1, times gates). Status: pending x 5 s.
+  (2^n amplitudes, 4^n for DM1, times gates; qtau-braket reports the same model for SV1 and DM1,
+  none for TN1, whose cost depends on the circuit's structure). Status: pending x 5 s.
 
 Background load (other users), which QDREAMER sees only through status reports and the cache TTL
 - Each QPU has its own seeded Poisson arrival stream with exponential service times whose mean is
@@ -50,8 +51,11 @@ Background load (other users), which QDREAMER sees only through status reports a
 Jobs
 - Qiskit library circuits (GHZ, QFT, QAOA MaxCut p=1, RealAmplitudes and EfficientSU2 with 2
   reps, QuantumVolume up to 12 qubits), widths 2-27, transpiled once at optimisation level 1 to
-  IBM Kolkata's 27-qubit heavy-hex (rz, sx, x, cx): real gate counts and depths. Family, width and
-  shots (1000 or 4000) drawn uniformly per job; SIMULATOR_SHARE of jobs may also run on a
+  IBM Kolkata's 27-qubit heavy-hex (rz, sx, x, cx): real gate counts and depths; then cut down to
+  the qubits they use (routing leaves every circuit 27 wires wide, and QDREAMER reads the width
+  from the circuit while the baselines read `Job.width`: both see the qubits in use, the logical
+  width or one or two more where routing went through ancillas). Family, width and shots (1000
+  or 4000) drawn uniformly per job; SIMULATOR_SHARE of jobs may also run on a
   simulator (development runs), the rest need a QPU.
 - Poisson arrivals whose rate makes the pool utilisation (background + our jobs, per QPU,
   averaged over QPUs) equal to the load: rate = (load x QPUs - sum of background utilisations) /
@@ -71,7 +75,10 @@ estimated fidelity of the chosen placements, total cost (USD), averaged over see
 `unstable` when the offered load is 1 or more, or when its queues still grow at the end: the
 mean completion of the last tenth of jobs (in arrival order) is over 1.5 times, and 30 s more
 than, that of the fifth tenth, and the jobs in the system at the last arrival are over 1.5 times (+10) those at the middle
-one.
+one. Per load, the highest mean fidelity any policy could sustain (`sustainable_fidelity`: a
+linear program over where each kind of job goes, every device at most 99% busy, with exact
+knowledge of every queue and rate) shows how much of fidelity-only's fidelity is bought with
+queues that never drain.
 """
 
 from __future__ import annotations
@@ -517,6 +524,44 @@ def run_one(args: tuple[str, float, int, Params]) -> RunResult:
     return Simulation(world(params.shots), policy, load, seed, params).run()
 
 
+# -- what any policy could sustain -----------------------------------------------------------------
+
+
+def sustainable_fidelity(load: float, seed: int, params: Params, utilisation: float = 0.99) -> float:
+    """The highest mean estimated fidelity any policy could keep up at `load` and `seed`: a linear
+    program (scipy's HiGHS) over the share of each job kind (circuit, shots, simulator allowed)
+    sent to each device, with every device's utilisation (its background plus our jobs at the
+    arrival rate) at most `utilisation`. It knows every queue and rate exactly, which no policy
+    does; a policy above it is building queues that never drain (fidelity-only is)."""
+    import numpy as np
+    from scipy.optimize import linprog
+    from scipy.sparse import coo_matrix
+
+    w = world(params.shots)
+    sim = Simulation(w, "random", load, seed, params)
+    families: dict[str, list[int]] = {}
+    for j, job in enumerate(w.jobs):
+        families.setdefault(job.key.rsplit("_", 1)[0], []).append(j)
+    kinds = [(j, s, ok, share / len(families) / len(group) / len(params.shots))
+             for group in families.values() for j in group for s in params.shots
+             for ok, share in ((False, 1.0 - params.simulator_share), (True, params.simulator_share))]
+    rows_eq, rows_ub, cols, gain, load_of = [], [], [], [], []
+    for k, (j, s, ok, share) in enumerate(kinds):
+        for d in w.eligible[(j, ok)]:
+            rows_eq.append(k)
+            rows_ub.append(d)
+            cols.append(len(cols))
+            gain.append(-share * w.fid[j][d])
+            load_of.append(sim.rate * share * w.run[(j, s)][d] / w.devices[d].servers)
+    n = len(cols)
+    a_eq = coo_matrix((np.ones(n), (rows_eq, cols)), shape=(len(kinds), n)).tocsr()
+    a_ub = coo_matrix((load_of, (rows_ub, cols)), shape=(len(w.devices), n)).tocsr()
+    capacity = [max(utilisation - sim.background[d], 0.0) for d in range(len(w.devices))]
+    found = linprog(gain, A_ub=a_ub, b_ub=capacity, A_eq=a_eq, b_eq=np.ones(len(kinds)), bounds=(0, 1),
+                    method="highs")
+    return -found.fun if found.status == 0 else math.nan
+
+
 # -- the experiment --------------------------------------------------------------------------------
 
 
@@ -569,7 +614,9 @@ def table(rows: Sequence[dict]) -> str:
     return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip() for line in lines)
 
 
-def plot(rows: Sequence[dict], path: Path) -> None:
+def plot(rows: Sequence[dict], path: Path, bounds: dict[float, float] | None = None) -> None:
+    """Fidelity against completion time, one point per policy and load; `bounds` (load -> the
+    sustainable fidelity) are drawn as dashed lines in the load's colour."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -582,6 +629,9 @@ def plot(rows: Sequence[dict], path: Path) -> None:
     for r in rows:
         ax.scatter(r["mean_completion_s"], r["mean_fidelity"], marker=markers[r["policy"]], s=60,
                    color=colours[loads.index(r["load"])], edgecolors="black" if r["policy"] in QDREAMER_POLICIES else "none")
+    for load, bound in (bounds or {}).items():
+        if load in loads:
+            ax.axhline(bound, linestyle="--", linewidth=1, color=colours[loads.index(load)])
     for p in POLICIES:
         ax.scatter([], [], marker=markers[p], color="grey", label=p)
     for k, load in enumerate(loads):
@@ -589,7 +639,8 @@ def plot(rows: Sequence[dict], path: Path) -> None:
     ax.set_xscale("log")
     ax.set_xlabel("mean completion time (queue + run), s")
     ax.set_ylabel("mean estimated fidelity")
-    ax.set_title("QDREAMER (black edges) vs baselines, mean over seeds")
+    ax.set_title("QDREAMER (black edges) vs baselines, mean over seeds"
+                 + ("\ndashed: the highest fidelity any policy can sustain at that load" if bounds else ""))
     ax.legend(fontsize=8, ncol=2, loc="best")
     ax.grid(True, which="both", alpha=0.3)
     fig.tight_layout()
@@ -625,6 +676,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     w = world(params.shots)
     print(f"\n{len(results)} runs of {params.jobs} jobs over {len(w.devices)} devices "
           f"({len(w.qpus)} QPUs) in {wall:.1f} s")
+    bounds = {load: statistics.fmean(sustainable_fidelity(load, seed, params) for seed in args.seeds)
+              for load in sorted({r["load"] for r in rows}) if load < 1.0}
+    for load, bound in bounds.items():
+        print(f"load {load:g}: the highest mean fidelity any policy can sustain (every device at most 99% "
+              f"busy, knowing every queue) is {bound:.4f}")
     unstable = [r for r in rows if r["unstable"]]
     for r in unstable:
         print(f"UNSTABLE: {r['policy']} at load {r['load']:g} in {r['unstable']} of {r['seeds']} seeds "
@@ -632,7 +688,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.json:
         args.json.write_text(json.dumps([r.record() for r in results], indent=1))
         print(f"records: {args.json}")
-    plot(rows, args.plot)
+    plot(rows, args.plot, bounds)
     print(f"plot: {args.plot}")
     return 0
 

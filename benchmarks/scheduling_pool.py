@@ -8,8 +8,9 @@ for IBM, `qtau_braket.reporting.noise_profile` (on the stub's device documents) 
 `qtau_braket.pricing.estimate` for Braket. What the simulation uses as the truth (run time per job,
 servers) is described in scheduling.py's docstring.
 
-Jobs: Qiskit library circuits, transpiled once to a 27-qubit heavy-hex device; their real gate
-counts, depths and two-qubit depths drive both QDREAMER's estimate and the simulated run time.
+Jobs: Qiskit library circuits, transpiled once to a 27-qubit heavy-hex device and cut down to the
+qubits they use; their real gate counts, depths and two-qubit depths drive both QDREAMER's
+estimate and the simulated run time.
 """
 
 from __future__ import annotations
@@ -145,6 +146,18 @@ def _library_circuit(family: str, width: int, seed: int):
     return qc
 
 
+def _without_idle_qubits(qc):
+    """The transpiled circuit on the qubits it uses: routing to the 27-qubit reference device
+    leaves it 27 wires wide whatever its width, and every policy must see the width it needs
+    (QDREAMER reads the circuit's own width; the baselines read `Job.width`)."""
+    from qiskit.circuit import Qubit
+    from qiskit.converters import circuit_to_dag, dag_to_circuit
+
+    dag = circuit_to_dag(qc)
+    dag.remove_qubits(*[w for w in dag.idle_wires() if isinstance(w, Qubit)])
+    return dag_to_circuit(dag)
+
+
 def _layers(qc) -> tuple[int, int, int]:
     """(one-qubit layers, two-qubit layers, gates) of a transpiled circuit: the two-qubit depth is
     the depth counting only two-qubit gates; the rest of the depth is one-qubit layers."""
@@ -169,10 +182,11 @@ def job_library(seed: int = 7) -> tuple[Job, ...]:
         for width in WIDTHS:
             if width > MAX_WIDTH.get(family, 27):
                 continue
-            qc = pm.run(_library_circuit(family, width, seed))
+            qc = _without_idle_qubits(pm.run(_library_circuit(family, width, seed)))
             qc.name = f"{family}_{width}"
             one, two, gates = _layers(qc)
-            out.append(Job(qc.name, qc, width, one, two, gates))
+            # Routing may use a qubit or two beyond the logical width (SWAPs through ancillas).
+            out.append(Job(qc.name, qc, qc.num_qubits, one, two, gates))
     return tuple(out)
 
 
@@ -241,18 +255,25 @@ AMPLITUDE_S = 1e-9
 BRAKET_OVERHEAD_S = 2.0
 
 
-def _braket_noise(resource: Resource, document: dict) -> NoiseProfile:
-    """`qtau_braket.reporting.noise_profile` on the stub's device document (parsed by the Braket
-    schemas as the SDK parses AWS's answer); the session lookup is answered locally, no AWS."""
+def _braket_properties(document: dict) -> Any:
+    """The stub's device document parsed by the Braket schemas, as the SDK parses AWS's answer."""
     import json
-    from types import SimpleNamespace
-    from unittest import mock
 
     import braket.device_schema  # noqa: F401 (registers the device schemas the parser looks up)
     from braket.schema_common import BraketSchemaBase as Schema
+
+    return Schema.parse_raw_schema(json.dumps(document))
+
+
+def _braket_noise(resource: Resource, document: dict) -> NoiseProfile:
+    """`qtau_braket.reporting.noise_profile` on the stub's device document; the session lookup is
+    answered locally, no AWS."""
+    from types import SimpleNamespace
+    from unittest import mock
+
     from qtau_braket import reporting
 
-    props = Schema.parse_raw_schema(json.dumps(document))
+    props = _braket_properties(document)
     with mock.patch.object(reporting.sessions, "device", lambda *a, **k: SimpleNamespace(properties=props)), \
             mock.patch.object(reporting, "_settings", lambda *a, **k: None):
         return reporting.noise_profile(resource, {})
@@ -265,10 +286,13 @@ def braket_device(key: str) -> Device:
     arn, family, qubits = BRAKET_DEVICES[key]
     simulator = family == "simulator"
     rid = f"braket:{key}"
+    document = None if simulator else devices.qpu(family, qubits)
+    # Run-time metadata as qtau_braket.reporting.resources reports it for the device.
+    timing = reporting.timing_metadata(None if simulator else _braket_properties(document), simulator, arn)
     resource = Resource(
         id=rid, provider="braket", executor=f"braket_{key.split('/')[1]}", kind="simulator" if simulator else "qpu",
         num_qubits=qubits, circuit_formats=("qiskit",), transpiles=True, supports_mid_circuit_measurement=False,
-        metadata={"arn": arn, "region": "us-east-1"},
+        metadata={"arn": arn, "region": "us-east-1", **timing},
     )
     cost = pricing.estimate(resource, {}, 1000)
     per_queued = reporting.SECONDS_PER_QUEUED_TASK[resource.kind]
@@ -280,7 +304,6 @@ def braket_device(key: str) -> Device:
             rep_delay_s=float(model["shot_s"]), one_qubit_s=0.0, two_qubit_s=0.0, readout_s=0.0,
             seconds_per_queued_job=per_queued, amplitude_s=AMPLITUDE_S, state_base=4 if key == "amazon/dm1" else 2,
         )
-    document = devices.qpu(family, qubits)
     profile = _braket_noise(resource, document)
     if family == "ionq":
         timing = document["provider"]["timing"]

@@ -57,6 +57,24 @@ def test_families_resolve_through_get_device(host, fresh_stub, executor, arn, ki
     assert res.transpiles == (kind == "simulator")
 
 
+def test_resources_carry_what_the_run_time_estimate_needs(host, fresh_stub):
+    """IonQ's gate times come from its device document (provider.timing); SV1 and DM1 say how big
+    the state they simulate is, so QDREAMER does not think DM1 as quick as SV1 at 16 qubits."""
+    from qtau.dreamer.ranking import run_seconds
+    from qtau.types import CircuitSummary
+
+    ionq = resource(host, fresh_stub, "braket_ionq")
+    assert ionq.metadata["gate_seconds"] == {"1q": 1.35e-4, "2q": 6e-4, "measure": 3e-4}
+    assert ionq.metadata["seconds_per_shot"] == 2e-5
+    assert "gate_seconds" not in resource(host, fresh_stub, "braket_rigetti").metadata  # publishes no times
+    sv1, dm1, tn1 = (resource(host, fresh_stub, e) for e in ("braket_sv1", "braket_dm1", "braket_tn1"))
+    assert (sv1.metadata["state_base"], dm1.metadata["state_base"]) == (2, 4) and "state_base" not in tn1.metadata
+    deep = CircuitSummary(num_qubits=16, gate_counts={"cx": 200, "rz": 300}, depth=120, num_measured=16)
+    # 120 layers of 135-600 us gates in every shot: ~40 s on IonQ, not the 2 s + 1 ms/shot default.
+    assert run_seconds(ionq, 1000, deep) > 30 > 10 * run_seconds(ionq, 1000)
+    assert run_seconds(dm1, 1000, deep) > 1000 * run_seconds(sv1, 1000, deep)
+
+
 def test_properties_give_connectivity_and_native_gates(host, fresh_stub):
     res = resource(host, fresh_stub, "braket_rigetti")
     assert res.coupling_map[:2] == ((0, 1), (1, 2))

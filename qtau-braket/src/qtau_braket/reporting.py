@@ -31,6 +31,34 @@ FORMATS = ("braket",)
 SECONDS_PER_QUEUED_TASK = {"simulator": 5.0, "qpu": 60.0}
 
 
+def timing_metadata(props: Any, simulator: bool, arn: str = "") -> dict[str, Any]:
+    """What QDREAMER's run-time estimate reads (`qtau.dreamer.ranking.run_seconds`): for on-demand
+    simulators the run-time model of prices.json (a fixed part per task, a part per shot, and for
+    SV1 and DM1 a part per gate and amplitude of the simulated state, so a 16-qubit circuit is not
+    sent to DM1, a 4^16-amplitude density matrix, as if it were as quick as SV1); for a QPU whose
+    provider publishes gate times (IonQ's `provider.timing`), the duration of its gates and
+    readout (`gate_seconds`) and its reset between shots."""
+    if simulator:
+        from qtau_braket import pricing
+
+        model = pricing.table()["simulator_model"]
+        meta = {"seconds_per_task": float(model["task_overhead_s"]), "seconds_per_shot": float(model["shot_s"])}
+        base = model.get("state_base", {}).get(pricing.device_key(arn)) if arn else None
+        if base:
+            meta.update(state_base=int(base), seconds_per_amplitude_gate=float(model["amplitude_gate_s"]))
+        return meta
+    provider = getattr(props, "provider", None)
+    timing = getattr(provider, "timing", None) or {}
+    gates = {kind: float(timing[key]) for key, kind in (("1Q", "1q"), ("2Q", "2q"), ("readout", "measure"))
+             if isinstance(timing.get(key), (int, float))}
+    if not gates:
+        return {}
+    meta: dict[str, Any] = {"gate_seconds": gates}
+    if isinstance(timing.get("reset"), (int, float)):
+        meta["seconds_per_shot"] = float(timing["reset"])
+    return meta
+
+
 def _settings(resource_or_ref, config: Mapping[str, Any]):
     region = resource_or_ref.metadata["region"] if isinstance(resource_or_ref, Resource) else None
     if region is None:
@@ -67,6 +95,7 @@ def resources(executor: str, config: Mapping[str, Any]) -> list[Resource]:
             "arn": ref.arn, "region": region, "device_name": dev.name, "provider_name": dev.provider_name,
             "device_provider": ref.provider, "native_gate_set": list(getattr(paradigm, "nativeGateSet", []) or []),
             "execution_windows": windows, "shots_range": list(props.service.shotsRange),
+            **timing_metadata(props, simulator, ref.arn),
         },
         remote=True,
     )]

@@ -104,36 +104,32 @@ def plot_results(results: Sequence[Result], titles: Sequence[str] | None = None,
 
 
 def score_terms(rows: Sequence[Any], policy: Mapping[str, float]) -> dict[str, dict[str, float]]:
-    """Each feasible candidate's weighted score terms, `{resource_id: {"fidelity", "speed", "cost"}}`.
+    """Each feasible candidate's weighted score terms as halvings behind the best candidate,
+    `{resource_id: {"fidelity", "speed", "cost"}}`.
 
-    The same arithmetic as QDREAMER's ranking (qtau.dreamer.ranking): each term is "best / this
-    one" of an amount where lower is better (expected errors, expected completion, price), times
-    its weight. Their sum times the row's penalty is the row's score.
+    The same arithmetic as QDREAMER's ranking (qtau.dreamer.ranking): each term is -log2 of "best /
+    this one" (fidelity points below the best, expected completion, price), times its weight; the
+    row's score is 2 ** -(their sum) times its penalty.
     """
-    from qtau.dreamer.ranking import expected_errors
+    from qtau.dreamer.ranking import cheapest_price, cost_units, fidelity_units, speed_units
 
     feasible = [r for r in rows if r.feasible]
-    errors = {r.resource_id: expected_errors(r.fidelity) for r in feasible}
-    fewest = min(errors.values(), default=0.0)
+    best = max((r.fidelity for r in feasible), default=1.0)
     fastest = min((r.wait_s for r in feasible), default=0.0)
-    cheapest = min((r.cost for r in feasible), default=0.0)
-
-    def ratio(best: float, value: float) -> float:
-        return 1.0 if value <= best else best / value
-
-    terms = {}
-    for r in feasible:
-        terms[r.resource_id] = {
-            "fidelity": policy.get("fidelity", 0.0) * ratio(fewest, errors[r.resource_id]),
-            "speed": policy.get("speed", 0.0) * (ratio(fastest, r.wait_s) if r.wait_s > 0 else 1.0),
-            "cost": policy.get("cost", 0.0) * ratio(cheapest, r.cost),
+    cheapest = cheapest_price([r.cost for r in feasible])
+    return {
+        r.resource_id: {
+            "fidelity": policy.get("fidelity", 0.0) * fidelity_units(r.fidelity, best),
+            "speed": policy.get("speed", 0.0) * speed_units(r.wait_s, fastest),
+            "cost": policy.get("cost", 0.0) * cost_units(r.cost, cheapest),
         }
-    return terms
+        for r in feasible
+    }
 
 
 def plot_explanation(explanation: Any, path: str | Path | None = None) -> Figure:
-    """Stacked bars of each feasible candidate's weighted score terms, best first; rejected
-    candidates are listed under the chart with their reasons."""
+    """Stacked bars of each feasible candidate's weighted score terms (halvings behind the best),
+    best first; rejected candidates are listed under the chart with their reasons."""
     terms = score_terms(explanation.rows, explanation.policy)
     names = list(terms)
     rejected = [r for r in explanation.rows if not r.feasible]
@@ -147,7 +143,7 @@ def plot_explanation(explanation: Any, path: str | Path | None = None) -> Figure
         left = [a + b for a, b in zip(left, widths, strict=True)]
     ax.invert_yaxis()
     ax.set_xlim(0, max(1.0, max(left, default=0.0)) * 1.02)
-    ax.set_xlabel("score = weighted terms (1 = best on every term)")
+    ax.set_xlabel("weighted halvings behind the best (score = 2 ** -total x penalty; 0 = best on every term)")
     ax.set_title(f"QDREAMER ranking for task {explanation.task_id}")
     if names:
         fig.legend(loc="outside right upper", fontsize="small")

@@ -64,7 +64,8 @@ def _plan(dreamer: Any, task: QuantumTask, rows: list, reason: str) -> SplitPlan
         cand = cands[row.resource_id]
         price = cand.cost.total(shots, summary=summary) if cand.cost else 0.0
         queue = cand.status.estimated_wait_s if cand.status else 0.0
-        expected = queue + row.in_flight * run_seconds(cand.resource, task.shots) + run_seconds(cand.resource, shots)
+        expected = (queue + row.in_flight * run_seconds(cand.resource, task.shots, summary)
+                    + run_seconds(cand.resource, shots, summary))
         parts.append(PartPlan(row.resource_id, shots, price, row.currency, expected))
     return SplitPlan(task.task_id, tuple(parts), reason) if len(parts) > 1 else None
 

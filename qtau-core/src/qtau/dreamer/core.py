@@ -27,6 +27,7 @@ from qtau.dreamer.budget import Budgets
 from qtau.dreamer.cache import KINDS, ProviderCache
 from qtau.dreamer.config import DreamerConfig, weights_for
 from qtau.dreamer.explanation import Explanation
+from qtau.dreamer.lateness import Lateness
 from qtau.dreamer.prices import apply_override
 from qtau.dreamer.ranking import Candidate, Plan, Shape, same_but_queues
 from qtau.errors import InvalidTaskError, NoSuitableResourceError, QtauError
@@ -80,6 +81,8 @@ class QDreamer:
         #: Service and pilot budgets; the service shares one Budgets across re-initialisations.
         self.budgets = Budgets()
         self._in_flight: dict[str, int] = {}
+        #: When this service's in-flight tasks were expected to complete (see dreamer/lateness.py).
+        self.lateness = Lateness()
         #: resource id -> in-flight tasks when its status was last fetched (see ranking.provider_wait)
         self._in_flight_at_status: dict[str, int] = {}
         #: resource id -> (consecutive failures, clock time of the last, its attempt's end time)
@@ -315,7 +318,7 @@ class QDreamer:
         validation.require_task(task, "explain")
         weights = self.weights(task)
         plan, fmt = self._plan(self._snapshot(), task)
-        rows = plan.rows(weights, self._in_flight, task.deadline, self._note)
+        rows = plan.rows(weights, self._in_flight, task.deadline, self._note, self.lateness.late(self.clock()))
         return Explanation(task.task_id, weights, tuple(rows), fmt)
 
     def place(self, task: QuantumTask, *, reserve: bool = False) -> tuple[Placement, ...]:
@@ -329,7 +332,7 @@ class QDreamer:
         if reserve:
             with self._decide_lock:
                 top = self._top(task, plan, weights)
-                self.task_started(plan.candidates[top[0][2]].resource.id)
+                self.task_started(plan.candidates[top[0][2]].resource.id, expected_s=top[0][3])
         else:
             top = self._top(task, plan, weights)
         out = []
@@ -344,7 +347,7 @@ class QDreamer:
         return tuple(out)
 
     def _top(self, task: QuantumTask, plan: Plan, weights: dict[str, float]) -> list[tuple]:
-        items, _ = plan.scored(weights, self._in_flight, task.deadline)
+        items, _ = plan.scored(weights, self._in_flight, task.deadline, self.lateness.late(self.clock()))
         if not items:
             self._nothing_fits(task, plan, weights)
         with self._lock:
@@ -357,7 +360,7 @@ class QDreamer:
                 "no resources: create a pilot with a quantum executor first", rejections={},
                 fix="call create_pilot({'resource_type': 'quantum', 'quantum': {'executor': 'qiskit_local'}})",
             )
-        rows = plan.rows(weights, self._in_flight, task.deadline)
+        rows = plan.rows(weights, self._in_flight, task.deadline, behind=self.lateness.late(self.clock()))
         raise NoSuitableResourceError(
             f"no resource can run task {task.task_id}; every candidate was rejected:",
             rejections={r.resource_id: r.reason for r in rows},
@@ -366,13 +369,17 @@ class QDreamer:
 
     # -- accounting ------------------------------------------------------------------------------
 
-    def task_started(self, resource_id: str, n: int = 1) -> None:
+    def task_started(self, resource_id: str, n: int = 1, expected_s: float | None = None) -> None:
+        """`n` tasks went to the resource, each expected to complete `expected_s` from now (None:
+        unknown; see dreamer/lateness.py)."""
         with self._lock:
             self._in_flight[resource_id] = self._in_flight.get(resource_id, 0) + n
+        self.lateness.started(resource_id, self.clock(), expected_s, n)
 
     def task_finished(self, resource_id: str, attempts: tuple[Attempt, ...] = ()) -> None:
         with self._lock:
             self._in_flight[resource_id] = max(self._in_flight.get(resource_id, 0) - 1, 0)
+        self.lateness.finished(resource_id)
         self.record_failures(attempts)
 
     def record_failures(self, attempts: Iterable[Attempt]) -> None:

@@ -5,17 +5,33 @@ enough qubits; online; a circuit-format path; mid-circuit measurement; the task'
 reachable by the resource's transpiler; within `max_cost`; at or above `min_fidelity`; done before
 `deadline`.
 
-Score of a feasible candidate: three terms, each "best / this one" over the feasible set of an
-amount where lower is better, so each lies in [0, 1] and 1 is the best candidate:
-- fidelity: expected number of errors, -ln(estimated fidelity), where the estimated fidelity is
-  the noise profile applied to the circuit's gate counts and readouts (half the errors: 0.5);
-- speed: expected completion = provider queue wait + this service's in-flight tasks on the
-  resource x estimated run time + estimated run time;
-- cost: price (1 when it is free).
-Comparing fidelities by their ratio instead would squeeze every device into 0.9-1.0 while waits
-and prices span orders of magnitude, and `high_fidelity` would still pick the fastest device.
-score = w_fidelity*fidelity + w_speed*speed + w_cost*cost, times a penalty while the resource
-cools down from a recent failure. Equal scores go to the resource with less in-flight work.
+Score of a feasible candidate: a weighted geometric mean of three terms, each "best / this one"
+of an amount where lower is better, so each lies in (0, 1] and the best candidate gets 1:
+- fidelity: FIDELITY_STEP / (FIDELITY_STEP + points of estimated fidelity below the best
+  candidate's), the estimated fidelity being the noise profile applied to the circuit's gate
+  counts and readouts (the share of shots expected to run without an error): 1/2 at 2 points
+  below the best, 1/3 at 4 points;
+- speed: (fastest + SPEED_OFFSET_S) / (this + SPEED_OFFSET_S) of the expected completion =
+  provider queue wait + this service's in-flight tasks on the resource x estimated run time +
+  estimated run time (+ how late its oldest in-flight task is, `dreamer.lateness`); the offset
+  of 1 s keeps milliseconds against milliseconds from counting as a tenfold wait;
+- cost: cheapest / this price (a free candidate counts as FREE_SHARE of the cheapest priced one,
+  so free against priced is a finite difference).
+score = fidelity^w_fidelity x speed^w_speed x cost^w_cost (weights summing to 1), times a
+penalty while the resource cools down from a recent failure; equal scores go to the resource with
+less in-flight work. The code works with -log2 of each term ("units" behind the best: halvings).
+
+A product, not a sum: halving any term costs the same whatever the others are, so at equal
+weights (`balanced`) two points of fidelity are worth a doubled completion time or price, near
+the trade Qonductor (SC'25) reports as worthwhile (54% less completion time for 3% less
+fidelity), and the wait accepted for better fidelity grows with the gain, (1 + points/2)-fold at
+equal weights. A weighted sum of such terms (QDREAMER before) caps what a term can lose at its
+weight: past some wait a device is no worse for waiting longer, so `high_fidelity` sent every
+task to the best device however long its queue, and `balanced` never waited more than seconds
+for any fidelity. Time and price are compared by ratio because they span orders of magnitude
+(seconds to hours, cents to hundreds of dollars); fidelity by difference, because a point of
+fidelity is a share of the user's shots whatever the device (a ratio of expected errors would
+make a deep circuit that is noise everywhere queue for the best device).
 
 Only the speed term changes between two decisions on the same reports (in-flight counts move), so
 a `Plan` computes everything else once per task shape and a decision is a few arithmetic
@@ -63,12 +79,29 @@ class Row:
     note: str = ""
 
 
-def run_seconds(resource: Resource, shots: int) -> float:
-    """Estimated run time of one task: plugin-reported timing, else a simulator/QPU default."""
+def run_seconds(resource: Resource, shots: int, summary: CircuitSummary | None = None) -> float:
+    """Estimated run time of one task: plugin-reported timing, else a simulator/QPU default.
+
+    On a QPU whose plugin reports gate durations (`metadata["gate_seconds"]`, as
+    `CostEstimate.gate_seconds`), every shot also lasts the circuit's own duration: on a trapped-ion
+    QPU (two-qubit gates of ~600 us) a deep circuit runs for minutes where the per-shot default
+    says seconds, and on IBM's devices it adds to the repetition delay (IBM's run-time baseline).
+    A simulator whose plugin reports `seconds_per_amplitude_gate` and `state_base` (2 for a state
+    vector, 4 for a density matrix) also spends that long per gate on each of the
+    state_base ** qubits amplitudes of the state it simulates.
+    """
     meta = resource.metadata
     sim = resource.kind == "simulator"
     per_task = float(meta.get("seconds_per_task", 0.002 if sim else 2.0))
     per_shot = float(meta.get("seconds_per_shot", 1e-6 if sim else 1e-3))
+    if summary is not None:
+        gate_seconds = meta.get("gate_seconds") if resource.kind == "qpu" else None
+        if gate_seconds:
+            per_shot += CostEstimate(resource.id, gate_seconds=gate_seconds).circuit_seconds(summary)
+        amplitude_s = meta.get("seconds_per_amplitude_gate") if sim else None
+        if amplitude_s:
+            gates = sum(n for g, n in summary.gate_counts.items() if g not in DIRECTIVES and g != "measure")
+            per_task += float(amplitude_s) * float(meta.get("state_base", 2)) ** summary.num_qubits * gates
     return per_task + per_shot * shots
 
 
@@ -105,6 +138,42 @@ def fidelity(noise: NoiseProfile | None, summary: CircuitSummary) -> float:
         + n2 * math.log1p(-clamp(noise.two_qubit_error))
         + reads * math.log1p(-clamp(noise.readout_error))
     )
+
+
+#: Fidelity (absolute: share of error-free shots) below the best candidate that halves the
+#: fidelity term: as much as a doubled completion time or price at equal weights.
+FIDELITY_STEP = 0.02
+#: Seconds added to every expected completion before comparing them: 2 ms against 20 ms is no
+#: tenfold wait to a user, while the order (and so load balancing by speed) stays as it was.
+SPEED_OFFSET_S = 1.0
+#: A free candidate counts as costing this share of the cheapest priced candidate (one halving).
+FREE_SHARE = 0.5
+
+
+def fidelity_units(fid: float, best: float) -> float:
+    """Halvings of the fidelity term behind the best candidate: log2(1 + points below it / FIDELITY_STEP)."""
+    return math.log2(1.0 + max(best - fid, 0.0) / FIDELITY_STEP)
+
+
+def speed_units(wait: float, fastest: float) -> float:
+    """Doublings of expected completion over the fastest candidate's (both plus SPEED_OFFSET_S)."""
+    return max(math.log2((max(wait, 0.0) + SPEED_OFFSET_S) / (max(fastest, 0.0) + SPEED_OFFSET_S)), 0.0)
+
+
+def cheapest_price(prices: Sequence[float]) -> float:
+    """The price `cost_units` compares with: the lowest of `prices`, a free one counting as
+    FREE_SHARE of the cheapest priced one (0 when every one is free)."""
+    paid = [p for p in prices if p > 0]
+    if not paid:
+        return 0.0
+    return min(paid) * (FREE_SHARE if len(paid) < len(prices) else 1.0)
+
+
+def cost_units(price: float, cheapest: float) -> float:
+    """Doublings of `price` over `cheapest` (from `cheapest_price`)."""
+    if price <= cheapest or cheapest <= 0:
+        return 0.0
+    return math.log2(price / cheapest)
 
 
 def expected_errors(fid: float) -> float:
@@ -242,7 +311,7 @@ class Plan:
             self.paths.append(path)
             self.fid.append(fid)
             self.price.append(price)
-            self.run.append(run_seconds(cand.resource, shape.shots))
+            self.run.append(run_seconds(cand.resource, shape.shots, shape.summary))
             self.queue.append(provider_wait(cand.status, cand.in_flight_at_report))
             hint = hint_for(shape.circuit_format, cand.resource) if path is None else ""
             self.reasons.append(static_reasons(cand, shape, path, fid, price, hint))
@@ -267,25 +336,34 @@ class Plan:
         return plan
 
     def static_terms(self, weights: Mapping[str, float], subset: Sequence[int] | None = None) -> list[float]:
-        """w_fidelity*fewest_errors/errors + w_cost*cheapest/price for feasible candidates (positions in `ok`)."""
+        """w_fidelity*units_fidelity + w_cost*units_cost for feasible candidates (positions in
+        `ok`), less log2 of the penalty: the part of the score's exponent that in-flight work does
+        not change."""
         positions = range(len(self.ok)) if subset is None else subset
-        errors = [expected_errors(self.fid[self.ok[j]]) for j in positions]
+        fids = [self.fid[self.ok[j]] for j in positions]
         prices = [self.price[self.ok[j]] for j in positions]
-        fewest = min(errors, default=0.0)
-        cheapest = min(prices, default=0.0)
+        penalties = [self.ok_penalty[j] for j in positions]
+        best = max(fids, default=1.0)
+        cheapest = cheapest_price(prices)
         wf, wc = weights.get("fidelity", 0.0), weights.get("cost", 0.0)
         return [
-            wf * (1.0 if e <= fewest else fewest / e) + wc * (1.0 if p <= cheapest else cheapest / p)
-            for e, p in zip(errors, prices, strict=True)
+            wf * fidelity_units(f, best) + wc * cost_units(p, cheapest) - (math.log2(pen) if pen > 0 else -math.inf)
+            for f, p, pen in zip(fids, prices, penalties, strict=True)
         ]
 
     def scored(
         self, weights: Mapping[str, float], in_flight: Mapping[str, int], deadline: float | None = None,
+        late: Mapping[str, float] | None = None,
     ) -> tuple[list[tuple[float, int, int, float]], dict[int, float]]:
-        """Feasible candidates as sortable (-score, in-flight, index, wait), and the waits of those
-        the deadline rejects (by index). Sorting the first list ranks them best first."""
+        """Feasible candidates as sortable (units behind, in-flight, index, wait), and the waits of
+        those the deadline rejects (by index). Sorting the first list ranks them best first; a
+        candidate's score is 2 ** -(units behind). `late`: by resource, how far this service's
+        oldest task there is past its expected completion (`dreamer.lateness`), added to the
+        expected completion."""
         counts = [in_flight.get(rid, 0) for rid in self.ok_ids]
         waits = [q + (n + 1) * r for q, n, r in zip(self.ok_queue, counts, self.ok_run, strict=True)]
+        if late:
+            waits = [w + late.get(rid, 0.0) for w, rid in zip(waits, self.ok_ids, strict=True)]
         ws = weights.get("speed", 0.0)
         if deadline is None or all(w <= deadline for w in waits):
             key = (weights.get("fidelity", 0.0), ws, weights.get("cost", 0.0))
@@ -294,38 +372,38 @@ class Plan:
                 static = self._static[key] = self.static_terms(weights)
             if not waits:
                 return [], {}
-            best = min(waits)
             # The hot loop of every decision: one expression per candidate.
+            fastest = math.log2(max(min(waits), 0.0) + SPEED_OFFSET_S)
+            log2 = math.log2
             return [
-                (-(s + (ws * best / w if w > 0 else ws)) * p, n, i, w)
-                for s, w, p, n, i in zip(static, waits, self.ok_penalty, counts, self.ok, strict=True)
+                (s + ws * (log2(w + SPEED_OFFSET_S) - fastest), n, i, w)
+                for s, w, n, i in zip(static, waits, counts, self.ok, strict=True)
             ], {}
         positions = [j for j, w in enumerate(waits) if w <= deadline]
-        late = {self.ok[j]: w for j, w in enumerate(waits) if w > deadline}
+        late_ones = {self.ok[j]: w for j, w in enumerate(waits) if w > deadline}
         if not positions:
-            return [], late
+            return [], late_ones
         static = self.static_terms(weights, positions)
-        best = min(waits[j] for j in positions)
-        items = []
-        for s, j in zip(static, positions, strict=True):
-            w = waits[j]
-            items.append((-(s + (ws * best / w if w > 0 else ws)) * self.ok_penalty[j], counts[j], self.ok[j], w))
-        return items, late
+        fastest = min(waits[j] for j in positions)
+        items = [(s + ws * speed_units(waits[j], fastest), counts[j], self.ok[j], waits[j])
+                 for s, j in zip(static, positions, strict=True)]
+        return items, late_ones
 
     def rows(
         self, weights: Mapping[str, float], in_flight: Mapping[str, int], deadline: float | None = None,
-        note_for: Callable[[str], str] = lambda rid: "",
+        note_for: Callable[[str], str] = lambda rid: "", behind: Mapping[str, float] | None = None,
     ) -> list[Row]:
         """Every candidate as a Row: feasible ones best first, then the rejected with their reasons."""
-        items, late = self.scored(weights, in_flight, deadline)
+        behind = behind or {}
+        items, late = self.scored(weights, in_flight, deadline, behind)
         items.sort()
-        rows = [self._row(i, True, "ok", w, -neg, in_flight, note_for) for neg, _, i, w in items]
+        rows = [self._row(i, True, "ok", w, 2.0 ** -units, in_flight, note_for) for units, _, i, w in items]
         chosen = {i for _, _, i, _ in items}
         for i, cand in enumerate(self.candidates):
             if i in chosen:
                 continue
             n = in_flight.get(cand.resource.id, 0)
-            wait = late.get(i, self.queue[i] + (n + 1) * self.run[i])
+            wait = late.get(i, self.queue[i] + (n + 1) * self.run[i] + behind.get(cand.resource.id, 0.0))
             reason = self.reasons[i] or f"expected completion {wait:.3g} s is past the deadline of {deadline:g} s"
             rows.append(self._row(i, False, reason, wait, 0.0, in_flight, note_for))
         return rows

@@ -1,0 +1,163 @@
+"""QDREAMER's score on small hand-built candidates: the trade between fidelity, wait and price,
+and lateness of this service's own tasks (qtau.dreamer.ranking, qtau.dreamer.lateness).
+
+Candidates are built directly from QTAU's data types (Resource, NoiseProfile, CostEstimate,
+ResourceStatus) and ranked by the real `Plan`; the QDreamer tests go through the real scripted
+plugin with an injected clock. Nothing is mocked.
+"""
+
+import math
+
+import pytest
+from qtau import ExecutionEngine, PilotComputeService, QuantumTask
+from qtau.circuits import Circuits
+from qtau.dreamer import DreamerConfig, QDreamer
+from qtau.dreamer.config import PRESETS
+from qtau.dreamer.lateness import Lateness
+from qtau.dreamer.ranking import Candidate, Plan, Shape
+from qtau.types import CircuitSummary, CostEstimate, NoiseProfile, Resource, ResourceStatus
+from qtau_scripted import state
+from qtau_scripted.testing import host, pilot, resource
+from qtau_test_circuits import bell
+
+#: Ten two-qubit gates and two readouts: the fidelity is (1 - e2)^10 with exact readout.
+SUMMARY = CircuitSummary(num_qubits=2, gate_counts={"cx": 10}, depth=10, num_measured=2)
+
+
+def qpu(name: str, fidelity: float, wait_s: float, price: float = 1.0) -> Candidate:
+    """A QPU on which SUMMARY has estimated `fidelity`, with `wait_s` of provider queue, 1 s runs."""
+    error = 1.0 - fidelity ** (1 / 10)
+    res = Resource(id=f"test:{name}", provider="test", executor="test", kind="qpu", num_qubits=5,
+                   native_gates=("cx",), circuit_formats=("qiskit",),
+                   metadata={"seconds_per_task": 1.0, "seconds_per_shot": 0.0})
+    return Candidate(
+        res, {}, ResourceStatus(res.id, online=True, queue_depth=1 if wait_s else 0, estimated_wait_s=wait_s),
+        NoiseProfile(res.id, two_qubit_error=error), CostEstimate(res.id, per_task=price), 1.0,
+    )
+
+
+def ranked(candidates, weights, in_flight=None, late=None) -> list[str]:
+    plan = Plan(candidates, Shape(SUMMARY, "qiskit", ("cx",), 2, 1000), lambda fmt, res: ("qiskit",))
+    items, _ = plan.scored(weights, in_flight or {}, None, late)
+    return [plan.candidates[i].resource.id.split(":")[1] for _, _, i, _ in sorted(items)]
+
+
+def test_fidelity_estimate_of_the_helper():
+    plan = Plan([qpu("a", 0.8, 0)], Shape(SUMMARY, "qiskit", ("cx",), 2, 1000), lambda fmt, res: ("qiskit",))
+    assert plan.fid[0] == pytest.approx(0.8)
+
+
+@pytest.mark.parametrize(("points", "slower", "chosen"), [
+    # balanced: a candidate `points` below the best loses a factor 1 + points / 2 of its fidelity
+    # term, which a completion `slower` times longer (plus 1 s each) loses on its speed term.
+    (6, 3.0, "good"),     # 6 points are worth waiting up to 4x as long
+    (6, 5.0, "fast"),
+    (20, 10.0, "good"),   # 20 points: up to 11x
+    (20, 12.0, "fast"),
+    (1, 1.4, "good"),     # 1 point: up to 1.5x
+    (1, 1.6, "fast"),
+])
+def test_balanced_waits_longer_the_more_fidelity_it_gains(points, slower, chosen):
+    fast = qpu("fast", 0.70, 0.0)  # completes in 1 s (+1 s offset: 2)
+    good = qpu("good", 0.70 + points / 100, 2.0 * slower - 2.0)  # (wait + 1 s run + 1 s) = 2 x slower
+    assert ranked([fast, good], PRESETS["balanced"])[0] == chosen
+
+
+def test_a_fidelity_gain_no_longer_outweighs_any_wait_in_high_fidelity():
+    """A weighted sum capped the speed term's loss at its weight (0.1): past some wait, a queue
+    of a day cost no more than one of a minute, and high_fidelity sent everything to the best
+    device. In the product, one point of fidelity is worth a wait up to 1.5^8 (26) times longer."""
+    fast = qpu("fast", 0.90, 0.0)
+    assert ranked([fast, qpu("good", 0.91, 2.0 * 20 - 2.0)], PRESETS["high_fidelity"])[0] == "good"
+    assert ranked([fast, qpu("good", 0.91, 2.0 * 30 - 2.0)], PRESETS["high_fidelity"])[0] == "fast"
+    assert ranked([fast, qpu("good", 0.91, 86400.0)], PRESETS["high_fidelity"])[0] == "fast"
+    # Ten points are worth 6^8 (1.7 million) times: a day's queue against 2 s.
+    assert ranked([fast, qpu("good", 1.0, 86400.0)], PRESETS["high_fidelity"])[0] == "good"
+
+
+def test_score_is_the_weighted_product_of_the_terms():
+    fast = qpu("fast", 0.70, 0.0, price=4.0)
+    good = qpu("good", 0.76, 8.0, price=1.0)
+    plan = Plan([fast, good], Shape(SUMMARY, "qiskit", ("cx",), 2, 1000), lambda fmt, res: ("qiskit",))
+    weights = {"fidelity": 0.5, "speed": 0.3, "cost": 0.2}
+    rows = {r.resource_id: r for r in plan.rows(weights, {})}
+    # fast: 6 points below (0.02 / 0.08), fastest, 4x the cheapest price.
+    assert rows["test:fast"].score == pytest.approx(0.25 ** 0.5 * 1.0 * 0.25 ** 0.2)
+    # good: best fidelity, (1 + 1) / (9 + 1) of the speed, cheapest.
+    assert rows["test:good"].score == pytest.approx(1.0 * 0.2 ** 0.3 * 1.0)
+
+
+def test_free_counts_as_half_the_cheapest_price():
+    free = qpu("free", 0.9, 0.0, price=0.0)
+    paid = qpu("paid", 0.9, 0.0, price=3.0)
+    plan = Plan([free, paid], Shape(SUMMARY, "qiskit", ("cx",), 2, 1000), lambda fmt, res: ("qiskit",))
+    rows = {r.resource_id: r for r in plan.rows({"cost": 1.0}, {})}
+    assert rows["test:free"].score == 1.0 and rows["test:paid"].score == pytest.approx(0.5)
+
+
+def test_in_flight_work_spreads_equal_candidates_in_proportion_to_speed():
+    a, b = qpu("a", 0.9, 0.0), qpu("b", 0.9, 0.0)
+    assert ranked([a, b], PRESETS["balanced"], {"test:a": 2, "test:b": 1})[0] == "b"
+    assert ranked([a, b], PRESETS["balanced"], {"test:a": 1, "test:b": 1})[0] == "a"  # tie: the first
+
+
+def test_a_late_task_adds_its_lateness_to_the_expected_completion():
+    a, b = qpu("a", 0.9, 0.0), qpu("b", 0.9, 0.0)
+    assert ranked([a, b], PRESETS["high_speed"], {"test:a": 1, "test:b": 3})[0] == "a"
+    # a's task should have finished 30 s ago: something unreported is ahead of it.
+    assert ranked([a, b], PRESETS["high_speed"], {"test:a": 1, "test:b": 3}, {"test:a": 30.0})[0] == "b"
+
+
+def test_lateness_tracks_the_oldest_task_per_resource():
+    late = Lateness()
+    late.started("r", now=0.0, expected_s=10.0)
+    late.started("r", now=1.0, expected_s=20.0)
+    late.started("s", now=0.0)  # no expectation: never late
+    assert late.late(5.0) == {}
+    assert late.late(15.0) == {"r": 5.0}
+    late.finished("r")
+    assert late.late(15.0) == {} and late.late(25.0) == {"r": 4.0}
+    late.finished("r")
+    late.finished("r")  # more finishes than starts: nothing to end
+    assert late.late(1e9) == {}
+
+
+@pytest.fixture
+def stuck_pair():
+    """Two equal scripted resources that report empty queues, under a QDreamer on a hand clock."""
+    state.reset()
+    plugins = host()
+    with PilotComputeService(execution_engine=ExecutionEngine.LOCAL, plugins=plugins) as pcs:
+        pcs.create_pilot(pilot(resource("a", queue_wait_s=0), resource("b", queue_wait_s=0)))
+        now = [0.0]
+        dreamer = QDreamer(plugins, Circuits(plugins), DreamerConfig.parse({"optimization_mode": "high_speed"}),
+                           clock=lambda: now[0])
+        for res in pcs.qdreamer.resources:
+            dreamer.add_resources([res], pcs.qdreamer.resource_config(res.id)[1])
+        yield dreamer, now
+    state.reset()
+
+
+def test_a_resource_whose_task_is_overdue_takes_no_more_tasks_until_it_finishes(stuck_pair):
+    dreamer, now = stuck_pair
+    task = QuantumTask(circuit=bell(), shots=10)
+    first = dreamer.place(task, reserve=True)[0].resource.id
+    second = dreamer.place(task, reserve=True)[0].resource.id
+    assert {first, second} == {"scripted:a", "scripted:b"}
+    dreamer.task_finished(second)  # the second resource is free again; the first is stuck
+    now[0] = 120.0  # the first resource's task was expected within seconds
+    assert dreamer.lateness.late(now[0]).keys() == {first}
+    chosen = [dreamer.place(task, reserve=True)[0].resource.id for _ in range(5)]
+    assert chosen == [second] * 5  # five queued behind nothing beat one stuck behind something
+    rows = {r.resource_id: r for r in dreamer.explain(task).rows}
+    assert rows[first].wait_s > 100.0
+    dreamer.task_finished(first)
+    assert dreamer.place(task, reserve=True)[0].resource.id == first
+
+
+def test_tasks_counted_without_an_expectation_are_never_late(stuck_pair):
+    dreamer, now = stuck_pair
+    dreamer.task_started("scripted:a")  # e.g. re-attached by recovery
+    now[0] = 1e6
+    assert dreamer.lateness.late(now[0]) == {}
+    assert math.isfinite(dreamer.explain(QuantumTask(circuit=bell())).rows[0].wait_s)
