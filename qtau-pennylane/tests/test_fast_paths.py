@@ -104,3 +104,30 @@ def test_devices_on_standard_wires_are_made_with_a_count():
     assert list(create_device(res, {}, (0, 1, 2)).wires) == [0, 1, 2]
     assert list(create_device(res, {}, ("a", "b")).wires) == ["a", "b"]
     assert list(create_device(res, {}, (2, 0)).wires) == [2, 0]
+
+
+def test_samples_from_measurements_matches_pennylanes_transform():
+    """The shortcut builds the same sample tape and post-processing as PennyLane's own transform,
+    with and without a shot vector; a tape it cannot take goes through PennyLane's transform."""
+    from pennylane.devices.preprocess import measurements_from_samples
+    from qtau_pennylane.device import samples_from_measurements
+
+    ops = [qml.RY(0.4, 0), qml.CNOT([0, 1]), qml.RX(0.3, 2)]
+    for shots in (100, [60, 40]):
+        tape = QuantumScript(ops, [qml.expval(qml.Z(0) @ qml.Z(1)), qml.probs(wires=[2]), qml.counts(wires=[0, 1])],
+                             shots=shots)
+        [ours], ours_post = samples_from_measurements(tape)
+        [theirs], their_post = measurements_from_samples(tape)
+        assert ours.measurements == theirs.measurements and ours.operations == theirs.operations
+        rng = np.random.default_rng(3)
+        samples = rng.integers(0, 2, size=(100, len(ours.measurements[0].wires)))
+        raw = (tuple(np.split(samples, [60])) if isinstance(shots, list) else samples,)
+        a, b = ours_post(raw), their_post(raw)
+        for x, y in zip(np.array(a, dtype=object).ravel(), np.array(b, dtype=object).ravel(), strict=True):
+            if isinstance(x, dict):
+                assert {k: int(v) for k, v in x.items()} == {k: int(v) for k, v in y.items()}
+            else:
+                assert np.allclose(x, y)
+    rotated = QuantumScript(ops, [qml.expval(qml.X(0))], shots=100)
+    [tape_x], _ = samples_from_measurements(rotated)
+    assert len(tape_x.operations) == len(ops) + 1, "a non-diagonal observable is left to PennyLane (rotated)"

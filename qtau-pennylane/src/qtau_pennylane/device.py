@@ -141,6 +141,39 @@ def diagonalize_when_needed(tape: QuantumScript):
     return diagonalize_measurements(tape)
 
 
+@qml.transform
+def samples_from_measurements(tape: QuantumScript):
+    """PennyLane's `measurements_from_samples` for tapes whose observables are already diagonal
+    (Z words, or none): one `qml.sample` of every measured wire, each original measurement
+    computed from the samples afterwards, exactly as PennyLane's transform does, without its
+    second diagonalisation pass and operator copies (half the preprocessing of a gradient tape).
+    Any other tape goes through PennyLane's transform."""
+    if not tape.shots:
+        return (tape,), lambda results: results[0]
+    if not all(getattr(m, "mv", None) is None and (m.obs is None and len(m.wires) or m.obs is not None
+               and _z_diagonal(m.obs)) for m in tape.measurements):
+        return measurements_from_samples(tape)
+    measured: set = set()
+    for m in tape.measurements:
+        measured.update(m.wires.tolist())
+    wires = list(measured)  # the order PennyLane's transform uses
+    new_tape = QuantumScript(tape.operations, [qml.sample(wires=wires)], shots=tape.shots)
+    measurements = tape.measurements
+
+    def from_samples(results):
+        samples = results[0]
+        if tape.shots.has_partitioned_shots:
+            out = []
+            for part in samples:
+                values = [m.process_samples(part, wires) for m in measurements]
+                out.append(values[0] if len(measurements) == 1 else values)
+            return out
+        values = [m.process_samples(samples, wires) for m in measurements]
+        return values[0] if len(measurements) == 1 else values
+
+    return (new_tape,), from_samples
+
+
 #: Dynamic wire allocation: resolved onto spare device wires after decomposition.
 WIRE_MANAGEMENT = frozenset({"Allocate", "Deallocate"})
 
@@ -243,7 +276,7 @@ class QtauQubitDevice(Device):
         program.add_transform(rotate_other_observables)
         program.add_transform(validate_measurements, sample_measurements=lambda m: isinstance(m, SampleMeasurement),
                               name=self.name)
-        program.add_transform(measurements_from_samples)
+        program.add_transform(samples_from_measurements)
         program.add_transform(decompose_for_qtau, target_gates=gates, device_wires=self.wires)
         program.add_transform(device_resolve_dynamic_wires, wires=self.wires, allow_resets=False)
         program.add_transform(broadcast_expand)

@@ -10,6 +10,8 @@ Converters (edges of core's format graph):
 
 from __future__ import annotations
 
+import functools
+
 import warnings
 from typing import Any
 
@@ -46,16 +48,20 @@ def circuit_format(circuit: Any) -> str | None:
     return None
 
 
-def gate_name(op: Any) -> str:
-    name = op.name
+@functools.lru_cache(maxsize=1024)
+def _gate_name(name: str) -> str:
     return GATE_NAMES.get(name, normalize_gate(name))
+
+
+def gate_name(op: Any) -> str:
+    return _gate_name(op.name)
 
 
 def layer_depth(operations) -> int:
     """Circuit depth, counted per wire in one pass (tape.graph builds a DAG: ~30 ms a tape)."""
     level: dict = {}
     for op in operations:
-        wires = list(op.wires)
+        wires = op.wires.labels
         if not wires:
             continue
         d = max(level.get(w, 0) for w in wires) + 1
