@@ -11,7 +11,6 @@ Converters (edges of core's format graph):
 from __future__ import annotations
 
 import functools
-
 import warnings
 from typing import Any
 
