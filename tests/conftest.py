@@ -21,3 +21,23 @@ def qiskit_host() -> PluginHost:
     host = PluginHost(strict=True)
     host.register_module("qiskit", "qtau_qiskit.plugin")
     return host
+
+
+@pytest.fixture
+def clean_script():
+    """The scripted test plugin's process-wide script (queues, faults, calls made) empty before and
+    after a test; modules that use the plugin ask for it with `pytest.mark.usefixtures`."""
+    from qtau_scripted import state
+
+    state.reset()
+    yield
+    state.reset()
+
+
+@pytest.fixture(scope="module")
+def plugins() -> PluginHost:
+    """A strict host holding only the scripted test plugin, one per test module (a module that
+    needs other plugins defines its own `plugins`)."""
+    from qtau_scripted.testing import host
+
+    return host()

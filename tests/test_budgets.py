@@ -13,20 +13,12 @@ from qtau.dreamer.budget import Budgets, parse_budget
 from qtau.errors import BudgetExceededError, ConfigurationError, CurrencyError, QtauError
 from qtau.types import Result
 from qtau_scripted import state
-from qtau_scripted.testing import host, pilot, resource, wait_idle
+from qtau_scripted.testing import pilot, resource, wait_idle
 from qtau_test_circuits import bell
 
+#: The scripted plugin's script (tests/conftest.py::clean_script) is empty before and after each test.
+pytestmark = pytest.mark.usefixtures("clean_script")
 
-@pytest.fixture(autouse=True)
-def clean_script():
-    state.reset()
-    yield
-    state.reset()
-
-
-@pytest.fixture(scope="module")
-def plugins():
-    return host()
 
 
 def service(plugins, *resources, budget=None, **description):

@@ -21,11 +21,8 @@ from qtau_test_circuits import bell, x_on
 STEADY = {"optimization_mode": "high_fidelity", "failure_penalty": 1.0}
 
 
-@pytest.fixture(autouse=True)
-def clean_script():
-    state.reset()
-    yield
-    state.reset()
+#: The scripted plugin's script (tests/conftest.py::clean_script) is empty before and after each test.
+pytestmark = pytest.mark.usefixtures("clean_script")
 
 
 def service(coalesce: bool = True, workers: int = 2) -> PilotComputeService:

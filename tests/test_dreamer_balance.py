@@ -9,23 +9,16 @@ from collections import Counter
 import pytest
 from qtau import ExecutionEngine, PilotComputeService, QuantumTask
 from qtau_scripted import state
-from qtau_scripted.testing import host, pilot, resource, wait_idle
+from qtau_scripted.testing import pilot, resource, wait_idle
 from qtau_test_circuits import bell
 
 SIM = {"kind": "simulator"}
 QISKIT = {"resource_type": "quantum", "quantum": {"executor": "qiskit_local"}}
 
 
-@pytest.fixture(autouse=True)
-def clean_script():
-    state.reset()
-    yield
-    state.reset()
+#: The scripted plugin's script (tests/conftest.py::clean_script) is empty before and after each test.
+pytestmark = pytest.mark.usefixtures("clean_script")
 
-
-@pytest.fixture(scope="module")
-def plugins():
-    return host()
 
 
 def where(results) -> Counter:

@@ -16,23 +16,16 @@ from qtau.dreamer.cache import ProviderCache
 from qtau.errors import ConfigurationError
 from qtau_scripted import state
 from qtau_scripted.script import resources
-from qtau_scripted.testing import host, pilot, resource, wait_idle
+from qtau_scripted.testing import pilot, resource, wait_idle
 from qtau_test_circuits import bell
 
 SIM = {"kind": "simulator"}
 MONITOR = "qtau-dreamer-monitor"
 
 
-@pytest.fixture(autouse=True)
-def clean_script():
-    state.reset()
-    yield
-    state.reset()
+#: The scripted plugin's script (tests/conftest.py::clean_script) is empty before and after each test.
+pytestmark = pytest.mark.usefixtures("clean_script")
 
-
-@pytest.fixture(scope="module")
-def plugins():
-    return host()
 
 
 def monitors() -> list[threading.Thread]:

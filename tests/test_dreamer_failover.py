@@ -12,22 +12,15 @@ from qtau.dreamer import DreamerConfig, QDreamer
 from qtau.errors import ExecutionError
 from qtau.types import Attempt
 from qtau_scripted import state
-from qtau_scripted.testing import host, pilot, resource, wait_idle
+from qtau_scripted.testing import pilot, resource, wait_idle
 from qtau_test_circuits import bell
 
 SIM = {"kind": "simulator"}
 
 
-@pytest.fixture(autouse=True)
-def clean_script():
-    state.reset()
-    yield
-    state.reset()
+#: The scripted plugin's script (tests/conftest.py::clean_script) is empty before and after each test.
+pytestmark = pytest.mark.usefixtures("clean_script")
 
-
-@pytest.fixture(scope="module")
-def plugins():
-    return host()
 
 
 def service(plugins, *resources, **config):

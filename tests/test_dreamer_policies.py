@@ -8,7 +8,7 @@ import pytest
 from qtau import ExecutionEngine, PilotComputeService, QuantumTask
 from qtau.errors import ConfigurationError, NoSuitableResourceError
 from qtau_scripted import state
-from qtau_scripted.testing import host, pilot, resource
+from qtau_scripted.testing import pilot, resource
 from qtau_test_circuits import bell
 
 # Bell circuit: 1 one-qubit gate, 1 two-qubit gate, 2 readouts, 1000 shots.
@@ -17,16 +17,9 @@ FAST = resource("fast", two_qubit_error=0.1, readout_error=0.1, queue_wait_s=0, 
 CHEAP = resource("cheap", two_qubit_error=0.05, readout_error=0.05, queue_wait_s=120, per_shot=0.0001)
 
 
-@pytest.fixture(autouse=True)
-def clean_script():
-    state.reset()
-    yield
-    state.reset()
+#: The scripted plugin's script (tests/conftest.py::clean_script) is empty before and after each test.
+pytestmark = pytest.mark.usefixtures("clean_script")
 
-
-@pytest.fixture(scope="module")
-def plugins():
-    return host()
 
 
 @pytest.fixture

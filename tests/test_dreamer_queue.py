@@ -21,11 +21,8 @@ from qtau_test_circuits import bell
 RUN = 2.0 + 1e-3 * 1000  # QDREAMER's QPU run-time default for 1000 shots
 
 
-@pytest.fixture(autouse=True)
-def clean_script():
-    state.reset()
-    yield
-    state.reset()
+#: The scripted plugin's script (tests/conftest.py::clean_script) is empty before and after each test.
+pytestmark = pytest.mark.usefixtures("clean_script")
 
 
 def dreamer(*specs):

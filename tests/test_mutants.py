@@ -26,21 +26,12 @@ from qtau.secrets import MASK, Secret
 from qtau.types import Converter
 from qtau.worker import run_batch, run_task
 from qtau_scripted import state
-from qtau_scripted.testing import host as scripted_host
 from qtau_scripted.testing import pilot, resource
 from qtau_test_circuits import bell, x_on
 
+#: The scripted plugin's script (tests/conftest.py::clean_script) is empty before and after each test.
+pytestmark = pytest.mark.usefixtures("clean_script")
 
-@pytest.fixture(autouse=True)
-def clean_script():
-    state.reset()
-    yield
-    state.reset()
-
-
-@pytest.fixture(scope="module")
-def plugins():
-    return scripted_host()
 
 
 def _service(plugins, *resources):

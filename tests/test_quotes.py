@@ -15,22 +15,15 @@ from qtau.dreamer.quote import Quote
 from qtau.errors import ConfigurationError, CurrencyError, InvalidTaskError
 from qtau.plugins import PluginHost
 from qtau_scripted import state
-from qtau_scripted.testing import host, pilot, resource
+from qtau_scripted.testing import pilot, resource
 from qtau_test_circuits import bell
 
 BELL_QASM = 'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[2];\ncreg c[2];\nh q[0];\ncx q[0],q[1];\nmeasure q -> c;\n'
 
 
-@pytest.fixture(autouse=True)
-def clean_script():
-    state.reset()
-    yield
-    state.reset()
+#: The scripted plugin's script (tests/conftest.py::clean_script) is empty before and after each test.
+pytestmark = pytest.mark.usefixtures("clean_script")
 
-
-@pytest.fixture(scope="module")
-def plugins():
-    return host()
 
 
 def three(plugins, **init):

@@ -31,11 +31,8 @@ def remote(name: str, **values):
     return resource(name, remote=True, kind="qpu", **values)
 
 
-@pytest.fixture(autouse=True)
-def clean_script():
-    state.reset()
-    yield
-    state.reset()
+#: The scripted plugin's script (tests/conftest.py::clean_script) is empty before and after each test.
+pytestmark = pytest.mark.usefixtures("clean_script")
 
 
 def service_with(*resources, engine="local", max_workers=None, **dreamer) -> PilotComputeService:
