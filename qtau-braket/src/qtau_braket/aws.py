@@ -11,6 +11,7 @@ asyncio loop, is never used.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -87,6 +88,7 @@ class AwsDeviceExecutor(RemoteExecutor):
         #: GetQuantumTask answers of tasks that ended (they cannot change): later polls skip them
         #: and `fetch` reads the S3 location from them. Dropped when the job is fetched or cancelled.
         self._ended: dict[str, dict[str, Any]] = {}
+        self._ended_lock = threading.Lock()  # polls and fetches fill and drop it from pool threads
 
     # -- submission ----------------------------------------------------------------------------
 
@@ -143,9 +145,10 @@ class AwsDeviceExecutor(RemoteExecutor):
                 return None
             raise sessions.classify(err, f"reading task {arn}", self.settings) from None
         if meta.get("status") in TERMINAL:
-            if len(self._ended) >= MAX_REMEMBERED:
-                self._ended.pop(next(iter(self._ended)), None)
-            self._ended[arn] = meta
+            with self._ended_lock:
+                if len(self._ended) >= MAX_REMEMBERED:
+                    self._ended.pop(next(iter(self._ended)), None)
+                self._ended[arn] = meta
         return meta
 
     @staticmethod
@@ -201,8 +204,9 @@ class AwsDeviceExecutor(RemoteExecutor):
             self._forget(ref["arns"])
 
     def _forget(self, arns: Sequence[str]) -> None:
-        for arn in arns:
-            self._ended.pop(arn, None)
+        with self._ended_lock:
+            for arn in arns:
+                self._ended.pop(arn, None)
 
     def _cancel_all(self, arns: Sequence[str]) -> list[str]:
         """Cancel every task that has not ended; the ARNs whose cancellation AWS refused."""

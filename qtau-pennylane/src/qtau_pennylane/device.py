@@ -160,16 +160,15 @@ def samples_from_measurements(tape: QuantumScript):
     new_tape = QuantumScript(tape.operations, [qml.sample(wires=wires)], shots=tape.shots)
     measurements = tape.measurements
 
+    def values_of(samples):
+        values = [m.process_samples(samples, wires) for m in measurements]
+        return values[0] if len(measurements) == 1 else values
+
     def from_samples(results):
         samples = results[0]
         if tape.shots.has_partitioned_shots:
-            out = []
-            for part in samples:
-                values = [m.process_samples(part, wires) for m in measurements]
-                out.append(values[0] if len(measurements) == 1 else values)
-            return out
-        values = [m.process_samples(samples, wires) for m in measurements]
-        return values[0] if len(measurements) == 1 else values
+            return [values_of(part) for part in samples]
+        return values_of(samples)
 
     return (new_tape,), from_samples
 

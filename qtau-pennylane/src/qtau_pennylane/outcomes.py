@@ -41,7 +41,7 @@ def bit_counts(samples: Any, all_outcomes: bool = False) -> dict[str, Any]:
     found = {f"{int(v):0{width}b}": np.int64(c) for v, c in zip(values, counts, strict=True)}
     if not all_outcomes:
         return found
-    return {f"{v:0{width}b}": found.get(f"{v:0{width}b}", np.int64(0)) for v in range(2 ** width)}
+    return {key: found.get(key, np.int64(0)) for key in (f"{v:0{width}b}" for v in range(2 ** width))}
 
 
 #: Devices that return `qml.sample` of computational-basis wires (braket.local.qubit, for one,

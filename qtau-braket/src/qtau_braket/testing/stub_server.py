@@ -139,7 +139,8 @@ class BraketStub:
         self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         self._moto.start()
         self.s3_url = "http://{}:{}".format(*self._moto.get_host_and_port())
-        self._s3().create_bucket(Bucket=self.bucket)
+        self._s3_client = self._new_s3()
+        self._s3_client.create_bucket(Bucket=self.bucket)
         stub = self
 
         class Handler(_Handler):
@@ -225,14 +226,9 @@ class BraketStub:
 
     # -- task execution ------------------------------------------------------------------------
 
-    def _s3(self):
-        """One S3 client for the stub's lifetime (boto3 clients are thread-safe; building one per
-        task cost ~0.1 s of CPU each and made the stub, not the client under test, the bottleneck)."""
-        if self._s3_client is None:
-            self._s3_client = self._new_s3()
-        return self._s3_client
-
     def _new_s3(self):
+        """The stub's S3 client, made once in `start` (boto3 clients are thread-safe; building one
+        per task cost ~0.1 s of CPU each and made the stub, not the client under test, the bottleneck)."""
         import boto3
         from botocore.config import Config
 
@@ -306,7 +302,7 @@ class BraketStub:
             return
         try:
             body = self._simulate(task, device)
-            self._s3().put_object(Bucket=task.bucket, Key=f"{task.directory}/results.json", Body=body.encode())
+            self._s3_client.put_object(Bucket=task.bucket, Key=f"{task.directory}/results.json", Body=body.encode())
         except Exception as err:
             self._set(task, "FAILED", f"{type(err).__name__}: {err}")
             return
