@@ -18,12 +18,15 @@ from __future__ import annotations
 
 import html
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from qtau.errors import InvalidTaskError, NoSuitableResourceError, QtauError
 from qtau.types import QuantumTask
+
+if TYPE_CHECKING:
+    from qtau.split import PartPlan  # imported where used at run time
 
 
 @attrs.frozen
@@ -47,15 +50,6 @@ class QuoteLine:
 
 
 @attrs.frozen
-class QuotePart:
-    resource_id: str
-    shots: int
-    price: float
-    currency: str
-    expected_s: float
-
-
-@attrs.frozen
 class TaskQuote:
     """One task: its candidates best first, and the choice (None with `problem` when none)."""
 
@@ -66,7 +60,7 @@ class TaskQuote:
     price: float
     currency: str
     wait_s: float
-    parts: tuple[QuotePart, ...] = ()
+    parts: tuple[PartPlan, ...] = ()
     problem: str = ""
 
 
@@ -242,7 +236,7 @@ def _quote_one(dreamer: Any, task: QuantumTask, cands: Mapping[str, Any], budget
         plan = None
         problem = str(err).splitlines()[0]
     if plan is not None:
-        parts = tuple(QuotePart(p.resource_id, p.shots, p.price, p.currency, p.expected_s) for p in plan.parts)
+        parts = plan.parts
         return lines_t, "+".join(p.resource_id for p in parts), plan.price, plan.currency, plan.expected_s, parts, ""
     for line in lines:
         if line.feasible and line.affordable:
