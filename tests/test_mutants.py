@@ -6,7 +6,7 @@ count (batches are chunked explicitly, batch payloads run in-process):
 - a price exactly at `max_cost` is feasible (`>` -> `>=` in the cost filter);
 - batch results go to their own tasks after a bad first member (matched by job, not position);
 - an attempt's message from a non-QTAU exception is redacted;
-- a burst to one resource is split into `batch_chunks` backend calls;
+- a burst to one resource is split into `batch_chunks` backend calls (one for a serial resource);
 - the conversion path search ranks by total cost, not the last step's.
 """
 
@@ -83,24 +83,43 @@ def test_batch_results_follow_their_tasks_after_a_bad_first_member(plugins):
     assert [out[i].counts for i in (1, 2, 4)] == [{"001": 8}, {"010": 8}, {"100": 8}]
 
 
+def _burst(pcs, monkeypatch, n: int) -> tuple[list[int], list, list]:
+    """Submit `n` tasks at once; the sizes of the backend calls, the tasks and their results."""
+    sizes: list[int] = []
+    submit_batch = pcs.engine.submit_batch
+
+    def counting(fn, payload, count):
+        sizes.append(len(payload.members))
+        return submit_batch(fn, payload, count)
+
+    monkeypatch.setattr(pcs.engine, "submit_batch", counting)
+    tasks = [QuantumTask(circuit=x_on(i % 3), shots=5) for i in range(n)]
+    results = pcs.get_results(pcs.submit_quantum_tasks(tasks), timeout=120)
+    assert [r.counts for r in results] == [{["001", "010", "100"][i % 3]: 5} for i in range(n)]
+    return sizes, tasks, results
+
+
 def test_a_burst_to_one_resource_is_split_into_batch_chunks(plugins, monkeypatch):
     pcs = PilotComputeService(execution_engine=ExecutionEngine.LOCAL, plugins=plugins, batch_chunks=3)
     with pcs:
         pcs.create_pilot(pilot(resource("only", qubits=3)))
-        sizes: list[int] = []
-        submit_batch = pcs.engine.submit_batch
-
-        def counting(fn, payload, n):
-            sizes.append(len(payload.members))
-            return submit_batch(fn, payload, n)
-
-        monkeypatch.setattr(pcs.engine, "submit_batch", counting)
-        tasks = [QuantumTask(circuit=x_on(i % 3), shots=5) for i in range(9)]
-        results = pcs.get_results(pcs.submit_quantum_tasks(tasks), timeout=120)
+        sizes, tasks, results = _burst(pcs, monkeypatch, 9)
         assert sizes == [3, 3, 3]
         assert [r.task_id for r in results] == [t.task_id for t in tasks]
-        assert [r.counts for r in results] == [{["001", "010", "100"][i % 3]: 5} for i in range(9)]
         assert state.runs["scripted:only"] == 9
+
+
+@pytest.mark.parametrize("serial", [False, True])
+def test_a_serial_resource_gets_a_local_burst_as_one_chunk(plugins, monkeypatch, serial):
+    """A resource reporting `serial_in_process` (its executor runs one call at a time per process)
+    gets a LOCAL burst as one backend call; any other as one chunk per CPU (four, pinned here)."""
+    pcs = PilotComputeService(execution_engine=ExecutionEngine.LOCAL, plugins=plugins)
+    monkeypatch.setattr("os.cpu_count", lambda: 4)
+    with pcs:
+        pcs.create_pilot(pilot(resource("only", qubits=3, serial_in_process=serial)))
+        assert pcs.quantum_resources["scripted:only"].metadata.get("serial_in_process", False) is serial
+        sizes, _, _ = _burst(pcs, monkeypatch, 8)
+        assert sizes == ([8] if serial else [2, 2, 2, 2])
 
 
 # -- redaction of attempts -------------------------------------------------------------------------

@@ -131,3 +131,90 @@ def test_samples_from_measurements_matches_pennylanes_transform():
     rotated = QuantumScript(ops, [qml.expval(qml.X(0))], shots=100)
     [tape_x], _ = samples_from_measurements(rotated)
     assert len(tape_x.operations) == len(ops) + 1, "a non-diagonal observable is left to PennyLane (rotated)"
+
+
+def _per_wire_samples(tape, bits):
+    """The sample array `tape`'s one sample measurement gets when wire w reads bits[w]."""
+    [measurement] = tape.measurements
+    return np.stack([bits[w] for w in measurement.wires], axis=1)
+
+
+@pytest.mark.parametrize("shots", [400, [250, 150]])
+def test_sampling_every_tape_wire_gives_pennylanes_values(shots):
+    """The shortcut samples every wire of the tape in the tape's order (PennyLane's transform
+    only the measured ones): for the same shots on every wire, both give the same values,
+    including a measured wire no gate touches."""
+    from pennylane.devices.preprocess import measurements_from_samples
+    from qtau_pennylane.device import samples_from_measurements
+
+    ops = [qml.RY(0.4, 2), qml.CNOT([2, 0])]
+    # (PennyLane's transform fails on scaled words, `SProd.__init__() got multiple values for
+    # argument 'base'`: coefficients are checked against process_samples below instead.)
+    measurements = [qml.expval(qml.Z(3) @ qml.Z(0)), qml.var(qml.Z(2) @ qml.Z(3)),
+                    qml.probs(wires=[0, 3]), qml.expval(qml.Z(2) + qml.Identity(0) @ qml.Z(0))]
+    tape = QuantumScript(ops, measurements, shots=shots)
+    [ours], ours_post = samples_from_measurements(tape)
+    [theirs], their_post = measurements_from_samples(tape)
+    assert list(ours.measurements[0].wires) == list(tape.wires) == [2, 0, 3]
+    rng = np.random.default_rng(11)
+    bits = {w: rng.integers(0, 2, size=400) for w in (0, 2, 3)}
+
+    def raw(t):
+        samples = _per_wire_samples(t, bits)
+        return (tuple(np.split(samples, [250])) if isinstance(shots, list) else samples,)
+
+    a, b = ours_post(raw(ours)), their_post(raw(theirs))
+    for x, y in zip(np.array(a, dtype=object).ravel(), np.array(b, dtype=object).ravel(), strict=True):
+        assert np.allclose(x, y, rtol=0, atol=1e-12)
+
+
+def test_z_word_reader_matches_process_samples():
+    """expval/var of Z words read from samples equal PennyLane's processing to rounding; other
+    measurements and array shapes are PennyLane's own processing."""
+    from qtau_pennylane import zwords
+
+    wires = [0, 1, 2]
+    samples = np.random.default_rng(5).integers(0, 2, size=(300, 3))
+    for obs in (qml.Z(1), qml.Z(0) @ qml.Z(2), 1.5 * qml.Z(0) @ qml.Z(1) - 0.25 * qml.Z(2), qml.Identity(1) @ qml.Z(2)):
+        for mp in (qml.expval(obs), qml.var(obs)):
+            read = zwords.reader(mp, wires)
+            assert read.__name__ == "from_z_words"
+            got, expected = read(samples), mp.process_samples(samples, wires)
+            assert isinstance(got, np.float64) and got == pytest.approx(float(expected), abs=1e-12)
+    for mp in (qml.expval(qml.X(0)), qml.probs(wires=[0]), qml.expval(qml.Z(0) + qml.Identity())):
+        assert zwords.reader(mp, wires).__name__ == "pennylane"
+    assert zwords.reader(qml.expval(qml.Z(5)), wires).__name__ == "pennylane", "a wire that was not sampled"
+    broadcast = np.stack([samples, samples[::-1]])
+    mp = qml.expval(qml.Z(0))
+    assert np.allclose(zwords.reader(mp, wires)(broadcast), mp.process_samples(broadcast, wires))
+
+
+def test_handed_over_wires_equal_recomputed_ones():
+    """Every tape the fast path hands wires to has exactly the wires PennyLane would compute."""
+    from qtau_pennylane import formats, known_wires
+    from qtau_pennylane.device import samples_from_measurements
+
+    ops = [qml.RY(0.4, 2), qml.CNOT([2, 0]), qml.Toffoli([4, 2, 0])]
+    tape = QuantumScript(ops, [qml.expval(qml.Z(3) @ qml.Z(0)), qml.counts(wires=[1])], shots=100)
+    [sampled], _ = samples_from_measurements(tape)
+    job = QuantumScript(ops, [qml.counts(wires=[0, 1, 2, 3, 4])], shots=100)
+    found = formats.job_summary(job, [0, 1, 2, 3, 4])
+    [swapped], _ = outcomes.counts_as_samples([job])
+    for made in (sampled, job, swapped):
+        assert known_wires.computed(made) is not None, "handed over, not left to compute"
+        fresh = QuantumScript(made.operations, made.measurements, shots=made.shots)
+        assert list(made.wires) == list(fresh.wires)
+    assert found == formats.summary(QuantumScript(ops, [qml.counts(wires=[0, 1, 2, 3, 4])], shots=100),
+                                    "pennylane_tape")
+
+
+def test_a_remembered_summary_is_used_only_for_its_own_tape():
+    from qtau.types import CircuitSummary
+    from qtau_pennylane import formats
+
+    tape = QuantumScript([qml.Hadamard(0)], [qml.counts(wires=[0])], shots=10)
+    twin = QuantumScript([qml.Hadamard(0)], [qml.counts(wires=[0])], shots=10)
+    marker = CircuitSummary(num_qubits=7, gate_counts={"h": 1}, num_measured=7)
+    formats.remember(tape, marker)
+    assert formats.summary(tape, "pennylane_tape") is marker
+    assert formats.summary(twin, "pennylane_tape").num_qubits == 1

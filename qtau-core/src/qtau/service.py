@@ -319,8 +319,9 @@ class PilotComputeService:
             undo()
             raise
         for rid, members in groups.items():
-            remote = members[0][1].placements[0].remote
-            chunks = 1 if remote else (self.batch_chunks or self._parallelism())
+            placement = members[0][1].placements[0]
+            remote = placement.remote
+            chunks = 1 if remote else (self.batch_chunks or self._parallelism(placement.resource))
             size = max(1, math.ceil(len(members) / chunks))
             for start in range(0, len(members), size):
                 chunk = members[start:start + size]
@@ -342,7 +343,14 @@ class PilotComputeService:
             self._coalescer = create_coalescer(self)
         return self._coalescer
 
-    def _parallelism(self) -> int:
+    def _parallelism(self, resource: Resource | None = None) -> int:
+        """How many chunks a local batch for `resource` is split into: one per CPU the engine runs
+        on, or one where the resource's executor runs one call at a time per process
+        (`serial_in_process` in its metadata) and the engine is LOCAL, where chunks would only
+        wait for each other."""
+        if resource is not None and resource.metadata.get("serial_in_process") and \
+                self.execution_engine is ExecutionEngine.LOCAL:
+            return 1
         if self.execution_engine is ExecutionEngine.RAY:
             import ray
 

@@ -138,6 +138,8 @@ def _resource(device: str, executor: str, name: str | None = None, *, width: int
     meta.setdefault("device", device)
     meta.setdefault("analytic", device in ANALYTIC)
     meta.setdefault("gpu", False)
+    # PennyLane work holds one process-wide lock (threads.py): chunks of a LOCAL batch would queue.
+    meta.setdefault("serial_in_process", True)
     return Resource(
         id=f"{PROVIDER}:{name or device}", provider=PROVIDER, executor=executor, kind=kind,
         num_qubits=width or WIDTH[device], native_gates=NATIVE_GATES, circuit_formats=FORMATS,

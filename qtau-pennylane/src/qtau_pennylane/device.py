@@ -9,7 +9,7 @@ QTAU's own entry point, `qtau_pennylane.plugin`, still does not).
 
 How a QNode runs: PennyLane's preprocessing, declared as data in `qtau_qubit.toml` plus the
 program below, leaves tapes whose gates every resource runs (OpenQASM 2 standard gates) and whose
-only measurement is `qml.sample` of the measured wires in the computational basis (observables
+only measurement is `qml.sample` of wires in the computational basis (observables
 rotated, non-commuting groups split, mid-circuit measurements deferred). `execute` turns each tape
 into a `QuantumTask` and submits the whole batch with `submit_quantum_tasks`: QDREAMER chooses a
 resource per tape, fails over, and runs tapes bound for one resource as one backend batch. Counts
@@ -52,6 +52,7 @@ from qtau import interop
 from qtau.errors import ConfigurationError, InvalidTaskError, NoSuitableResourceError
 from qtau.types import QuantumTask
 
+from qtau_pennylane import formats, known_wires, zwords
 from qtau_pennylane.threads import PENNYLANE
 
 #: Operations dropped before a tape leaves: they change no measured probability.
@@ -144,25 +145,25 @@ def diagonalize_when_needed(tape: QuantumScript):
 @qml.transform
 def samples_from_measurements(tape: QuantumScript):
     """PennyLane's `measurements_from_samples` for tapes whose observables are already diagonal
-    (Z words, or none): one `qml.sample` of every measured wire, each original measurement
-    computed from the samples afterwards, exactly as PennyLane's transform does, without its
-    second diagonalisation pass and operator copies (half the preprocessing of a gradient tape).
-    Any other tape goes through PennyLane's transform."""
+    (Z words, or none): one `qml.sample` of the tape's wires, each original measurement computed
+    from the samples afterwards (expval/var of Z words by `zwords`, the rest by PennyLane's own
+    `process_samples`), without the transform's second diagonalisation pass and operator copies.
+    Sampling every wire of the tape, in the tape's order, gives the new tape the same wires, so
+    they are handed over instead of recomputed (`known_wires`). Any other tape goes through
+    PennyLane's transform."""
     if not tape.shots:
         return (tape,), lambda results: results[0]
     if not all(getattr(m, "mv", None) is None and (m.obs is None and len(m.wires) or m.obs is not None
                and _z_diagonal(m.obs)) for m in tape.measurements):
         return measurements_from_samples(tape)
-    measured: set = set()
-    for m in tape.measurements:
-        measured.update(m.wires.tolist())
-    wires = list(measured)  # the order PennyLane's transform uses
-    new_tape = QuantumScript(tape.operations, [qml.sample(wires=wires)], shots=tape.shots)
-    measurements = tape.measurements
+    wires = tape.wires
+    new_tape = known_wires.with_wires(
+        QuantumScript(tape.operations, [qml.sample(wires=wires)], shots=tape.shots), wires)
+    readers = [zwords.reader(m, wires) for m in tape.measurements]
 
     def values_of(samples):
-        values = [m.process_samples(samples, wires) for m in measurements]
-        return values[0] if len(measurements) == 1 else values
+        values = [read(samples) for read in readers]
+        return values[0] if len(readers) == 1 else values
 
     def from_samples(results):
         samples = results[0]
@@ -322,6 +323,7 @@ class QtauQubitDevice(Device):
                 ops = [op.map_wires(wire_map) for op in ops]
                 measured, order = [wire_map[w] for w in measured], list(range(len(wires)))
             job = QuantumScript(ops, [qml.counts(wires=order)], shots=tape.shots.total_shots)
+            formats.remember(job, formats.job_summary(job, order))
         width = max(len(order), 1)
         self._check_width(width)
         bit = {w: i for i, w in enumerate(order)}

@@ -11,13 +11,17 @@ Converters (edges of core's format graph):
 from __future__ import annotations
 
 import functools
+import threading
 import warnings
+from collections import OrderedDict
+from collections.abc import Sequence
 from typing import Any
 
 from qtau.errors import CircuitConversionError
 from qtau.gates import normalize_gate
 from qtau.types import CircuitSummary, Converter
 
+from qtau_pennylane import known_wires
 from qtau_pennylane.binding import BoundQNode
 from qtau_pennylane.catalog import install_hint
 from qtau_pennylane.threads import exclusive
@@ -58,9 +62,12 @@ def gate_name(op: Any) -> str:
 
 def layer_depth(operations) -> int:
     """Circuit depth, counted per wire in one pass (tape.graph builds a DAG: ~30 ms a tape)."""
+    return _depth(op.wires.labels for op in operations)
+
+
+def _depth(op_wires) -> int:
     level: dict = {}
-    for op in operations:
-        wires = op.wires.labels
+    for wires in op_wires:
         if not wires:
             continue
         d = max(level.get(w, 0) for w in wires) + 1
@@ -69,10 +76,45 @@ def layer_depth(operations) -> int:
     return max(level.values(), default=0)
 
 
+#: Summaries of job tapes made by `qtau.qubit`, which knows them before QDREAMER asks:
+#: id(tape) -> (tape, summary); holding the tape keeps its id from being reused while listed.
+_REMEMBERED: OrderedDict[int, tuple[Any, CircuitSummary]] = OrderedDict()
+_REMEMBERED_LOCK = threading.Lock()
+MAX_REMEMBERED = 4096
+
+
+def remember(tape: Any, found: CircuitSummary) -> None:
+    """Record `found` as the summary of `tape` (a tape not to be changed afterwards)."""
+    with _REMEMBERED_LOCK:
+        _REMEMBERED[id(tape)] = (tape, found)
+        if len(_REMEMBERED) > MAX_REMEMBERED:
+            _REMEMBERED.popitem(last=False)
+
+
+def job_summary(job: Any, measured: Sequence) -> CircuitSummary:
+    """The summary of a tape whose one measurement reads `measured`, every wire it has, asking
+    each operation for its wires once: the tape's wires are set from the same answers
+    (`known_wires`), where `summary` would ask twice (for the tape's wires and for the depth)."""
+    from pennylane.wires import Wires
+
+    labels = [op.wires.labels for op in job.operations]
+    known_wires.with_wires(job, Wires(list(dict.fromkeys([w for op in labels for w in op] + list(measured)))))
+    counts: dict[str, int] = {}
+    for op in job.operations:
+        key = gate_name(op)
+        counts[key] = counts.get(key, 0) + 1
+    width = max(len(measured), 1)
+    return CircuitSummary(num_qubits=width, gate_counts=counts, depth=_depth(labels), num_measured=width,
+                          mid_circuit_measurement="measure" in counts)
+
+
 def summary(circuit: Any, fmt: str) -> CircuitSummary | None:
     """Width, gate counts and measured wires; a QNode that needs arguments gives its device width."""
     from qtau_pennylane.tapes import qnode_batch
 
+    known = _REMEMBERED.get(id(circuit))
+    if known is not None and known[0] is circuit:
+        return known[1]
     if fmt == "pennylane_qnode":
         try:
             tapes, _, dev_wires = qnode_batch(circuit)

@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from qtau_pennylane import known_wires
+
 
 def plain(value: Any) -> Any:
     if isinstance(value, Mapping):
@@ -70,7 +72,9 @@ def counts_as_samples(tapes: Sequence[Any]) -> tuple[list[Any], list[dict[int, b
             continue
         marks = {i: bool(m.all_outcomes) for i, m in enumerate(tape.measurements) if _plain_counts(m)}
         measurements = [qml.sample(wires=m.wires) if i in marks else m for i, m in enumerate(tape.measurements)]
-        out.append(tape.copy(operations=tape.operations, measurements=measurements))
+        # Same operations, measurements on the same wires: the same wires, handed over.
+        out.append(known_wires.with_wires(tape.copy(operations=tape.operations, measurements=measurements),
+                                          known_wires.computed(tape)))
         swapped.append(marks)
     return out, swapped
 

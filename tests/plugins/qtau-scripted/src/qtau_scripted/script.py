@@ -46,6 +46,8 @@ DEFAULTS: dict[str, Any] = {
     # A run call with a job of more shots than this raises InvalidTaskError (bad input found by the backend).
     "reject_shots_above": None,
     "emulate_time": False,
+    # Reported as Resource.metadata["serial_in_process"] (the LOCAL engine then sends one chunk).
+    "serial_in_process": False,
     # Remote resources (a RemoteExecutor over an in-process provider queue, for tracker tests):
     "remote": False,
     "job_delay_s": 0.0,
@@ -144,6 +146,8 @@ def resources(config: Mapping[str, Any]) -> list[Resource]:
         for key in ("seconds_per_task", "seconds_per_shot"):
             if script[key] is not None:
                 metadata[key] = script[key]
+        if script["serial_in_process"]:
+            metadata["serial_in_process"] = True
         offered.append(
             Resource(
                 id=f"{PROVIDER}:{name}", provider=PROVIDER, executor=EXECUTOR, kind=script["kind"],
