@@ -49,17 +49,20 @@ def test_fidelity_estimate_of_the_helper():
 
 @pytest.mark.parametrize(("points", "slower", "chosen"), [
     # balanced: a candidate `points` below the best loses a factor 1 + points / 2 of its fidelity
-    # term, which a completion `slower` times longer (plus 1 s each) loses on its speed term.
-    (6, 3.0, "good"),     # 6 points are worth waiting up to 4x as long
-    (6, 5.0, "fast"),
-    (20, 10.0, "good"),   # 20 points: up to 11x
-    (20, 12.0, "fast"),
-    (1, 1.4, "good"),     # 1 point: up to 1.5x
-    (1, 1.6, "fast"),
+    # term, at weight 1/4, which a completion `slower` times longer (plus 1 s each) loses on its
+    # speed term, at weight 1/2: it waits up to sqrt(1 + points / 2) times as long.
+    (6, 1.9, "good"),     # 6 points are worth waiting up to 2x as long
+    (6, 2.1, "fast"),
+    (20, 3.2, "good"),    # 20 points: up to 3.3x
+    (20, 3.4, "fast"),
+    (38, 4.4, "good"),    # 38 points: up to 4.5x (equal weights waited up to 20x)
+    (38, 4.6, "fast"),
+    (1, 1.2, "good"),     # 1 point: up to 1.22x
+    (1, 1.25, "fast"),
 ])
 def test_balanced_waits_longer_the_more_fidelity_it_gains(points, slower, chosen):
-    fast = qpu("fast", 0.70, 0.0)  # completes in 1 s (+1 s offset: 2)
-    good = qpu("good", 0.70 + points / 100, 2.0 * slower - 2.0)  # (wait + 1 s run + 1 s) = 2 x slower
+    fast = qpu("fast", 0.55, 0.0)  # completes in 1 s (+1 s offset: 2)
+    good = qpu("good", 0.55 + points / 100, 2.0 * slower - 2.0)  # (wait + 1 s run + 1 s) = 2 x slower
     assert ranked([fast, good], PRESETS["balanced"])[0] == chosen
 
 

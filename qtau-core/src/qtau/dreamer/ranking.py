@@ -22,10 +22,10 @@ penalty while the resource cools down from a recent failure; equal scores go to 
 less in-flight work. The code works with -log2 of each term ("units" behind the best: halvings).
 
 A product, not a sum: halving any term costs the same whatever the others are, so at equal
-weights (`balanced`) two points of fidelity are worth a doubled completion time or price, near
-the trade Qonductor (SC'25) reports as worthwhile (54% less completion time for 3% less
-fidelity), and the wait accepted for better fidelity grows with the gain, (1 + points/2)-fold at
-equal weights. A weighted sum of such terms (QDREAMER before) caps what a term can lose at its
+weights two points of fidelity are worth a doubled completion time or price, and the wait
+accepted for better fidelity grows with the gain: (1 + points/2)^(w_fidelity / w_speed)-fold,
+sqrt(1 + points/2) for `balanced` (speed weighs twice fidelity: 2x for 6 points; see
+`config.PRESETS` for why). A weighted sum of such terms (QDREAMER before) caps what a term can lose at its
 weight: past some wait a device is no worse for waiting longer, so `high_fidelity` sent every
 task to the best device however long its queue, and `balanced` never waited more than seconds
 for any fidelity. Time and price are compared by ratio because they span orders of magnitude
@@ -141,7 +141,7 @@ def fidelity(noise: NoiseProfile | None, summary: CircuitSummary) -> float:
 
 
 #: Fidelity (absolute: share of error-free shots) below the best candidate that halves the
-#: fidelity term: as much as a doubled completion time or price at equal weights.
+#: fidelity term: as much as a doubled completion time or price at equal weights of the terms.
 FIDELITY_STEP = 0.02
 #: Seconds added to every expected completion before comparing them: 2 ms against 20 ms is no
 #: tenfold wait to a user, while the order (and so load balancing by speed) stays as it was.
