@@ -216,5 +216,6 @@ def test_a_remembered_summary_is_used_only_for_its_own_tape():
     twin = QuantumScript([qml.Hadamard(0)], [qml.counts(wires=[0])], shots=10)
     marker = CircuitSummary(num_qubits=7, gate_counts={"h": 1}, num_measured=7)
     formats.remember(tape, marker)
-    assert formats.summary(tape, "pennylane_tape") is marker
     assert formats.summary(twin, "pennylane_tape").num_qubits == 1
+    assert formats.summary(tape, "pennylane_tape") is marker
+    assert formats.summary(tape, "pennylane_tape").num_qubits == 1, "taken out once read: no tape is held longer"

@@ -78,6 +78,8 @@ def _depth(op_wires) -> int:
 
 #: Summaries of job tapes made by `qtau.qubit`, which knows them before QDREAMER asks:
 #: id(tape) -> (tape, summary); holding the tape keeps its id from being reused while listed.
+#: An entry is taken out when read (QDREAMER keeps its own summaries), so only tapes between the
+#: device building them and QDREAMER placing them are held.
 _REMEMBERED: OrderedDict[int, tuple[Any, CircuitSummary]] = OrderedDict()
 _REMEMBERED_LOCK = threading.Lock()
 MAX_REMEMBERED = 4096
@@ -112,9 +114,12 @@ def summary(circuit: Any, fmt: str) -> CircuitSummary | None:
     """Width, gate counts and measured wires; a QNode that needs arguments gives its device width."""
     from qtau_pennylane.tapes import qnode_batch
 
-    known = _REMEMBERED.get(id(circuit))
-    if known is not None and known[0] is circuit:
-        return known[1]
+    if _REMEMBERED:
+        with _REMEMBERED_LOCK:
+            known = _REMEMBERED.get(id(circuit))
+            if known is not None and known[0] is circuit:
+                del _REMEMBERED[id(circuit)]
+                return known[1]
     if fmt == "pennylane_qnode":
         try:
             tapes, _, dev_wires = qnode_batch(circuit)
