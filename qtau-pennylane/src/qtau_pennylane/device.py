@@ -52,7 +52,7 @@ from qtau import interop
 from qtau.errors import ConfigurationError, InvalidTaskError, NoSuitableResourceError
 from qtau.types import QuantumTask
 
-from qtau_pennylane import formats, known_wires, zwords
+from qtau_pennylane import known_wires, zwords
 from qtau_pennylane.threads import PENNYLANE
 
 #: Operations dropped before a tape leaves: they change no measured probability.
@@ -323,7 +323,6 @@ class QtauQubitDevice(Device):
                 ops = [op.map_wires(wire_map) for op in ops]
                 measured, order = [wire_map[w] for w in measured], list(range(len(wires)))
             job = QuantumScript(ops, [qml.counts(wires=order)], shots=tape.shots.total_shots)
-            formats.remember(job, formats.job_summary(job, order))
         width = max(len(order), 1)
         self._check_width(width)
         bit = {w: i for i, w in enumerate(order)}

@@ -11,10 +11,7 @@ Converters (edges of core's format graph):
 from __future__ import annotations
 
 import functools
-import threading
 import warnings
-from collections import OrderedDict
-from collections.abc import Sequence
 from typing import Any
 
 from qtau.errors import CircuitConversionError
@@ -60,12 +57,9 @@ def gate_name(op: Any) -> str:
     return _gate_name(op.name)
 
 
-def layer_depth(operations) -> int:
-    """Circuit depth, counted per wire in one pass (tape.graph builds a DAG: ~30 ms a tape)."""
-    return _depth(op.wires.labels for op in operations)
-
-
-def _depth(op_wires) -> int:
+def layer_depth(op_wires) -> int:
+    """Circuit depth from each operation's wire labels, counted per wire in one pass (tape.graph
+    builds a DAG: ~30 ms a tape)."""
     level: dict = {}
     for wires in op_wires:
         if not wires:
@@ -76,50 +70,15 @@ def _depth(op_wires) -> int:
     return max(level.values(), default=0)
 
 
-#: Summaries of job tapes made by `qtau.qubit`, which knows them before QDREAMER asks:
-#: id(tape) -> (tape, summary); holding the tape keeps its id from being reused while listed.
-#: An entry is taken out when read (QDREAMER keeps its own summaries), so only tapes between the
-#: device building them and QDREAMER placing them are held.
-_REMEMBERED: OrderedDict[int, tuple[Any, CircuitSummary]] = OrderedDict()
-_REMEMBERED_LOCK = threading.Lock()
-MAX_REMEMBERED = 4096
-
-
-def remember(tape: Any, found: CircuitSummary) -> None:
-    """Record `found` as the summary of `tape` (a tape not to be changed afterwards)."""
-    with _REMEMBERED_LOCK:
-        _REMEMBERED[id(tape)] = (tape, found)
-        if len(_REMEMBERED) > MAX_REMEMBERED:
-            _REMEMBERED.popitem(last=False)
-
-
-def job_summary(job: Any, measured: Sequence) -> CircuitSummary:
-    """The summary of a tape whose one measurement reads `measured`, every wire it has, asking
-    each operation for its wires once: the tape's wires are set from the same answers
-    (`known_wires`), where `summary` would ask twice (for the tape's wires and for the depth)."""
-    from pennylane.wires import Wires
-
-    labels = [op.wires.labels for op in job.operations]
-    known_wires.with_wires(job, Wires(list(dict.fromkeys([w for op in labels for w in op] + list(measured)))))
-    counts: dict[str, int] = {}
-    for op in job.operations:
-        key = gate_name(op)
-        counts[key] = counts.get(key, 0) + 1
-    width = max(len(measured), 1)
-    return CircuitSummary(num_qubits=width, gate_counts=counts, depth=_depth(labels), num_measured=width,
-                          mid_circuit_measurement="measure" in counts)
-
-
 def summary(circuit: Any, fmt: str) -> CircuitSummary | None:
-    """Width, gate counts and measured wires; a QNode that needs arguments gives its device width."""
+    """Width, gate counts and measured wires; a QNode that needs arguments gives its device width.
+
+    Each operation is asked for its wires once: the depth and the tape's own wires come from the
+    same answers, and the wires are handed to the tape (`known_wires`), so the simulator that runs
+    it later does not ask again (a controlled gate builds new wires each time it is asked).
+    """
     from qtau_pennylane.tapes import qnode_batch
 
-    if _REMEMBERED:
-        with _REMEMBERED_LOCK:
-            known = _REMEMBERED.get(id(circuit))
-            if known is not None and known[0] is circuit:
-                del _REMEMBERED[id(circuit)]
-                return known[1]
     if fmt == "pennylane_qnode":
         try:
             tapes, _, dev_wires = qnode_batch(circuit)
@@ -136,7 +95,8 @@ def summary(circuit: Any, fmt: str) -> CircuitSummary | None:
     depth = 0
     mid = False
     for tape in tapes:
-        wires.update(dict.fromkeys(tape.wires))
+        op_wires = [op.wires for op in tape.operations]
+        wires.update(dict.fromkeys(known_wires.settle(tape, op_wires)))
         for op in tape.operations:
             key = gate_name(op)
             counts[key] = counts.get(key, 0) + 1
@@ -146,7 +106,7 @@ def summary(circuit: Any, fmt: str) -> CircuitSummary | None:
                 measured.update(m.wires)
             else:
                 all_measured = True
-        depth = max(depth, layer_depth(tape.operations))
+        depth = max(depth, layer_depth(w.labels for w in op_wires))
     width = max(len(wires), 1)
     return CircuitSummary(
         num_qubits=width, gate_counts=counts, depth=depth,
