@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from unittest import mock
 
 os.environ.setdefault("RAY_TMPDIR", tempfile.mkdtemp(prefix="qtau-bench-ray-"))
 os.environ.pop("RAY_ADDRESS", None)
@@ -117,9 +118,8 @@ def sdk_run_batch(stub, n: int) -> float:
 
     # run_batch copies the session per connection pool, and a copy drops a custom endpoint unless
     # BRAKET_ENDPOINT / AWS_ENDPOINT_URL_S3 name it: without these the SDK would try the real AWS.
-    saved = {key: os.environ.get(key) for key in stub.env()}
-    os.environ.update(stub.env())
-    try:
+    # (patch.dict restores the environment as it was afterwards.)
+    with mock.patch.dict(os.environ, stub.env()):
         session: AwsSession = aws_session(settings_for(stub.config(), "us-east-1"))
         device = AwsDevice(SV1, aws_session=session)
         start = time.perf_counter()
@@ -128,12 +128,6 @@ def sdk_run_batch(stub, n: int) -> float:
         results = batch.results()
         assert len(results) == n
         return time.perf_counter() - start
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 def main() -> None:

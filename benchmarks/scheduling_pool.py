@@ -306,8 +306,8 @@ def braket_device(key: str) -> Device:
         )
     profile = _braket_noise(resource, document)
     if family == "ionq":
-        timing = document["provider"]["timing"]
-        one, two, readout, rep = timing["1Q"], timing["2Q"], timing["readout"], timing["reset"]
+        gate_times = document["provider"]["timing"]
+        one, two, readout, rep = gate_times["1Q"], gate_times["2Q"], gate_times["readout"], gate_times["reset"]
     else:
         one, two, readout, rep = (SUPERCONDUCTING_S[k] for k in ("one_qubit", "two_qubit", "readout", "rep_delay"))
     return Device(

@@ -176,11 +176,6 @@ def cost_units(price: float, cheapest: float) -> float:
     return math.log2(price / cheapest)
 
 
-def expected_errors(fid: float) -> float:
-    """-ln(fidelity): the mean number of errors per shot (about 1 - fidelity when that is small)."""
-    return -math.log(fid) if fid > 0 else math.inf
-
-
 @attrs.define(slots=True)
 class Candidate:
     """A resource with its latest reports, as the ranking sees it."""
