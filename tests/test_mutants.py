@@ -221,3 +221,46 @@ def test_every_installed_conversion_path_is_the_cheapest_in_total():
         assert sum(c.cost for c in chain) == pytest.approx(best), (source, target, [c.target for c in chain])
         checked += 1
     assert checked >= 6
+
+
+# -- issue 21: width, fidelity and tie-break mutations that survived ------------------------------
+
+def test_a_declared_width_larger_than_the_circuit_keeps_narrow_devices_out(plugins):
+    """num_qubits=4 on a 2-qubit circuit: the task needs 4 qubits (a mutant reading only the
+    circuit's width sent it to the 2-qubit device)."""
+    with _service(plugins, resource("two", qubits=2), resource("four", qubits=4)) as pcs:
+        task = QuantumTask(circuit=bell(), num_qubits=4, shots=20)
+        rows = {row.resource_id: row for row in pcs.qdreamer.explain(task).rows}
+        assert not rows["scripted:two"].feasible and "needs 4 qubits, has 2" in rows["scripted:two"].reason
+        assert rows["scripted:four"].feasible, rows["scripted:four"].reason
+        for _ in range(3):
+            result = pcs.get_result(pcs.submit_quantum_task(QuantumTask(circuit=bell(), num_qubits=4, shots=20)))
+            assert result.resource_id == "scripted:four" and sum(result.counts.values()) == 20
+
+
+def test_min_fidelity_exactly_at_the_estimate_is_feasible(plugins):
+    with _service(plugins, resource("noisy", one_qubit_error=0.01, two_qubit_error=0.05, readout_error=0.02)) as pcs:
+        [row] = pcs.qdreamer.explain(QuantumTask(circuit=bell())).rows
+        assert 0.8 < row.fidelity < 0.95
+        at = pcs.qdreamer.explain(QuantumTask(circuit=bell(), min_fidelity=row.fidelity)).rows[0]
+        assert at.feasible, at.reason
+        result = pcs.get_result(pcs.submit_quantum_task(QuantumTask(circuit=bell(), shots=10, min_fidelity=row.fidelity)))
+        assert result.resource_id == "scripted:noisy"
+        above = pcs.qdreamer.explain(QuantumTask(circuit=bell(), min_fidelity=row.fidelity + 1e-9)).rows[0]
+        assert not above.feasible and "below min_fidelity" in above.reason
+
+
+@pytest.mark.parametrize("busy", ["a", "b"])
+def test_equal_scores_go_to_the_resource_with_less_in_flight_work(plugins, busy):
+    """With speed weighted 0 the scores of two identical resources are equal whatever their
+    in-flight work, so only the tie-break decides: the idle one wins, whichever is listed first."""
+    with _service(plugins, resource("a"), resource("b")) as pcs:
+        pcs.qdreamer.task_started(f"scripted:{busy}", 2)
+        task = QuantumTask(circuit=bell(), policy={"fidelity": 0.5, "cost": 0.5, "speed": 0.0})
+        rows = pcs.qdreamer.explain(task).rows
+        assert rows[0].score == rows[1].score
+        idle = "scripted:" + ("b" if busy == "a" else "a")
+        assert rows[0].resource_id == idle
+        assert pcs.qdreamer.place(task)[0].resource.id == idle
+        for _ in range(2):
+            pcs.qdreamer.task_finished(f"scripted:{busy}")

@@ -2,10 +2,21 @@
 
 QDREAMER needs a summary of every task before it can rank anything; for OpenQASM text that must
 not depend on which SDK plugin happens to be installed. This is a statement-level reader, not a
-compiler: it follows register declarations (`qreg q[3];`, `qubit[3] q;`, physical `$0`), gate
-applications (with modifiers such as `ctrl @`), measurements in both dialects, `if` (classical
-control) and gate definitions (their bodies are not counted). What it cannot follow (loops,
-subroutines) it leaves to the plugins' summaries.
+compiler. It follows what the two specifications define:
+- registers (`qreg q[3];`, `qubit[3] q;`, `qubit q;`) laid end to end, and physical qubits `$0`;
+- gate applications with modifiers: `ctrl @` / `negctrl @` (also `ctrl(2) @`) add controls, so
+  `ctrl @ x` is a `cx`; `inv @` and `pow(k) @` keep the gate's name;
+- `gate` definitions: a defined gate counts as the gates of its body, at every use (a body that
+  repeats `cx` counts every `cx`); an `opaque` gate has no definition and counts by its name, so
+  QDREAMER accepts it only where it is native;
+- the built-ins: `barrier` (no gate; OpenQASM 2 needs no definition of it), `reset` (counted, and
+  a reset of a measured qubit is qubit reuse, as a mid-circuit measurement), `delay` (a directive),
+  `gphase` (no gate unless controlled, where it is a phase gate), `U`/`CX`;
+- measurements in both dialects, `if` (classical control, OpenQASM 2 `if(c==1) x q[0];` and 3's
+  blocks), classical declarations and assignments (no gates), `include` of `qelib1.inc` or
+  `stdgates.inc` (their gates are the standard ones).
+What it cannot follow (loops, subroutine calls with classical results, calibrations) it leaves
+to the plugins' summaries by raising ValueError.
 """
 
 from __future__ import annotations
@@ -13,7 +24,7 @@ from __future__ import annotations
 import re
 
 from qtau.errors import InvalidTaskError
-from qtau.gates import normalize_gate
+from qtau.gates import STANDARD_GATES, normalize_gate
 from qtau.types import CircuitSummary
 
 #: Gates OpenQASM 2's qelib1.inc defines, plus the built-ins U and CX.
@@ -22,16 +33,23 @@ QELIB1 = frozenset({
     "rz", "sx", "sxdg", "cz", "cy", "swap", "ch", "ccx", "cswap", "crx", "cry", "crz", "cu1", "cp", "cu3",
     "csx", "cu", "rxx", "rzz", "rccx", "rc3x", "c3x", "c3sqrtx", "c4x", "ecr", "iswap", "ryy", "rzx",
 })
+#: OpenQASM 2 statements that are not gates and need no definition.
+BUILTINS2 = frozenset({"barrier", "reset", "measure"})
 KEYWORDS = frozenset({"openqasm", "include", "qreg", "creg", "qubit", "bit", "measure", "barrier", "reset",
                       "gate", "opaque", "if", "input", "output", "const", "int", "uint", "float", "angle",
                       "bool", "let", "defcalgrammar", "cal", "defcal", "def", "return", "while", "for",
-                      "else", "pragma", "box", "delay", "durationof", "stretch", "extern", "end", "duration"})
+                      "else", "pragma", "box", "delay", "durationof", "stretch", "extern", "end", "duration",
+                      "complex", "array", "break", "continue", "switch", "case", "default"})
+#: Statements that are gates in the counts' sense although their names are keywords.
+COUNTED_KEYWORDS = frozenset({"barrier", "delay", "reset"})
 _COMMENTS = re.compile(r"//[^\n]*|/\*.*?\*/", re.S)
 _QREG2 = re.compile(r"^qreg\s+(\w+)\s*\[\s*(\d+)\s*\]$")
 _QREG3 = re.compile(r"^qubit\s*(?:\[\s*(\d+)\s*\])?\s+(\w+)$")
 _MEASURE_ARROW = re.compile(r"^measure\s+(.+?)\s*->\s*(.+)$")
 _MEASURE_ASSIGN = re.compile(r"^(.+?)\s*=\s*measure\s+(.+)$")
+_ASSIGNMENT = re.compile(r"^[A-Za-z_]\w*\s*(?:\[[^\]]*\])?\s*(?:[-+*/%|&^]|<<|>>|\*\*)?=(?!=)")
 _GATE_CALL = re.compile(r"^((?:(?:ctrl|negctrl|inv|pow)\s*(?:\([^)]*\))?\s*@\s*)*)([A-Za-z_]\w*)\s*(\([^)]*\))?\s*(.*)$")
+_CONTROL = re.compile(r"(?:neg)?ctrl\s*(?:\(\s*(\d+)\s*\))?")
 _HEAD = re.compile(r"#?[a-z_]\w*")
 _OPERAND = re.compile(r"^(\$\d+|\w+)(?:\s*\[\s*(\d+)\s*\])?$")
 
@@ -46,6 +64,39 @@ def _statements(text: str) -> list[str]:
     return out
 
 
+def controls(modifiers: str) -> int:
+    """How many control qubits `ctrl @`, `negctrl @` and `ctrl(n) @` modifiers add."""
+    return sum(int(n) if n else 1 for n in _CONTROL.findall(modifiers))
+
+
+def controlled(gate: str, k: int) -> dict[str, int]:
+    """Gate counts of canonical `gate` with `k` more controls.
+
+    A controlled standard gate keeps the standard library's name (`ctrl @ x` is `cx`, `ctrl @ cx`
+    is `ccx`, `ctrl @ rz` is `crz`); past what the library names, a multi-controlled gate counts
+    as the V-chain construction transpilers use: 2(k-1) Toffolis computing and uncomputing the
+    AND of its k controls, and one singly controlled gate. A controlled global phase is a phase
+    gate on the controls. A gate without a definition stays one gate of its own controlled name.
+    """
+    if gate == "gphase":
+        return {} if k == 0 else controlled("p", k - 1)
+    if k == 0 or gate in COUNTED_KEYWORDS:
+        return {gate: 1}
+    base, total = gate, k
+    while base.startswith("c") and base[1:] in STANDARD_GATES:
+        base, total = base[1:], total + 1
+    name = normalize_gate("c" * total + base)
+    if name in STANDARD_GATES or base not in STANDARD_GATES:
+        return {name: 1}
+    single = normalize_gate("c" + base)
+    return {"ccx": 2 * (total - 1), single if single in STANDARD_GATES else "cu": 1}
+
+
+def _add(into: dict[str, int], counts: dict[str, int], times: int = 1) -> None:
+    for name, n in counts.items():
+        into[name] = into.get(name, 0) + n * times
+
+
 class _Reader:
     def __init__(self, version: str) -> None:
         self.version = version
@@ -55,7 +106,8 @@ class _Reader:
         self.measured: set[int] = set()
         self.mid = False
         self.classical = False
-        self.defined: dict[str, dict[str, int]] = {}  # gate name -> gate counts of its body
+        #: gate name -> gate counts of its body; None for an `opaque` gate (no definition).
+        self.defined: dict[str, dict[str, int] | None] = {}
 
     @property
     def width(self) -> int:
@@ -80,25 +132,61 @@ class _Reader:
     def measure(self, operand: str) -> None:
         self.measured.update(self.qubits(operand))
 
-    def apply(self, gate: str, operands: str, statement: str, controls: int = 0) -> None:
-        name = normalize_gate("c" * controls + gate)
-        if self.version == "2" and gate.lower() not in QELIB1 and gate not in self.defined:
+    def gate_counts(self, gate: str, k: int, statement: str) -> dict[str, int]:
+        """The gate counts one application of `gate` with `k` added controls stands for."""
+        low = gate.lower()
+        if low in COUNTED_KEYWORDS:
+            return {low: 1}
+        if self.version == "2" and low not in QELIB1 and gate not in self.defined:
             raise InvalidTaskError(
                 f"OpenQASM 2 gate {gate!r} is used but not defined (statement `{statement}`)",
                 field="circuit", value=gate,
                 fix=f"define `gate {gate} ...` before using it, or include \"qelib1.inc\" for the standard gates",
             )
-        targets = [q for op in operands.split(",") for q in self.qubits(op)] if operands else []
-        if name == "barrier":
+        if gate in self.defined and self.defined[gate] is not None:
+            body: dict[str, int] = {}
+            for inner, n in self.defined[gate].items():  # type: ignore[union-attr]
+                _add(body, controlled(inner, k) if k else {inner: 1}, n)
+            return body
+        return controlled(normalize_gate(gate), k)
+
+    def call(self, statement: str) -> tuple[dict[str, int], str] | None:
+        """(gate counts, operands) of a gate application, or None for a statement that is no gate."""
+        if _ASSIGNMENT.match(statement):
+            return None  # a classical assignment such as `x = 1` or `c[0] = measure q[0]`
+        match = _GATE_CALL.match(statement)
+        if not match:
+            raise ValueError(f"cannot read the OpenQASM statement `{statement}`")
+        gate = match.group(2)
+        if gate.lower() in KEYWORDS and gate.lower() not in COUNTED_KEYWORDS:
+            return None
+        return self.gate_counts(gate, controls(match.group(1)), statement), match.group(4)
+
+    def apply(self, statement: str) -> None:
+        found = self.call(statement)
+        if found is None:
             return
+        counts, operands = found
+        counts = {g: n for g, n in counts.items() if g != "barrier"}
+        if not counts:
+            return  # a barrier is a directive for compilers: neither a gate nor a use of its qubits
+        targets = [q for op in operands.split(",") for q in self.qubits(op)] if operands else []
         if self.measured.intersection(targets):
             self.mid = True
-        body = self.defined.get(gate)
-        if body:  # a defined gate counts as the gates it is made of
-            for inner, n in body.items():
-                self.counts[inner] = self.counts.get(inner, 0) + n
-            return
-        self.counts[name] = self.counts.get(name, 0) + 1
+        _add(self.counts, counts)
+
+
+def _after_condition(statement: str) -> str:
+    """What an `if (...)` guards: the text after the condition's closing parenthesis."""
+    depth = 0
+    for i, char in enumerate(statement):
+        if char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+            if depth == 0:
+                return statement[i + 1:].strip()
+    return ""
 
 
 def summarize(text: str, version: str) -> CircuitSummary:
@@ -121,11 +209,9 @@ def summarize(text: str, version: str) -> CircuitSummary:
             skipping = max(skipping - 1, 0)
             continue
         if skipping:
-            match = _GATE_CALL.match(statement)
-            if match and match.group(2).lower() not in KEYWORDS:
-                inner = reader.defined.get(match.group(2))
-                for name, n in (inner or {normalize_gate(match.group(2)): 1}).items():
-                    body[name] = body.get(name, 0) + n
+            found = reader.call(statement)
+            if found is not None:
+                _add(body, found[0])
             continue
         low = statement.lower()
         match = _HEAD.match(low)
@@ -133,13 +219,15 @@ def summarize(text: str, version: str) -> CircuitSummary:
         if head in ("gate", "opaque", "def"):
             parts = statement.split(" ", 2)
             if len(parts) > 1:
-                body = reader.defined[parts[1].split("(", 1)[0]] = {}
+                name = parts[1].split("(", 1)[0]
+                body = {}
+                reader.defined[name] = None if head == "opaque" else body
             body_next = head != "opaque"
             continue
         if head in ("openqasm", "include", "creg", "bit", "input", "output", "const", "int", "uint", "float",
-                    "angle", "bool", "pragma", "reset") or low.startswith("#pragma"):
+                    "angle", "bool", "complex", "pragma", "duration", "stretch") or low.startswith("#pragma"):
             continue
-        if head in ("for", "while", "box", "cal", "defcal", "extern", "let", "defcalgrammar"):
+        if head in ("for", "while", "box", "cal", "defcal", "extern", "let", "defcalgrammar", "switch"):
             raise ValueError(f"OpenQASM construct `{head}` is not followed by core's reader")
         if head == "qreg":
             match = _QREG2.match(statement)
@@ -153,18 +241,18 @@ def summarize(text: str, version: str) -> CircuitSummary:
             continue
         if head in ("if", "else"):
             reader.classical = True
-            rest = statement[statement.find(")") + 1:].strip() if head == "if" else statement[4:].strip()
+            rest = _after_condition(statement) if head == "if" else statement[4:].strip()
             if rest:
-                _one(reader, rest, statement)
+                _one(reader, rest)
             continue
-        _one(reader, statement, statement)
+        _one(reader, statement)
     return CircuitSummary(
         num_qubits=reader.width, gate_counts=reader.counts, depth=0, num_measured=len(reader.measured),
         mid_circuit_measurement=reader.mid, classical_control=reader.classical,
     )
 
 
-def _one(reader: _Reader, statement: str, whole: str) -> None:
+def _one(reader: _Reader, statement: str) -> None:
     match = _MEASURE_ARROW.match(statement)
     if match and statement.lower().startswith("measure"):
         reader.measure(match.group(1))
@@ -176,10 +264,4 @@ def _one(reader: _Reader, statement: str, whole: str) -> None:
     if statement.lower().startswith("measure "):
         reader.measure(statement[8:])
         return
-    match = _GATE_CALL.match(statement)
-    if not match:
-        raise ValueError(f"cannot read the OpenQASM statement `{whole}`")
-    gate, operands = match.group(2), match.group(4)
-    if gate.lower() in KEYWORDS and gate.lower() not in ("barrier", "delay"):
-        return
-    reader.apply(gate, operands, whole, match.group(1).count("ctrl"))
+    reader.apply(statement)

@@ -29,6 +29,7 @@ from qtau.errors import (
 )
 from qtau.executor import CircuitJob, Executor, JobState, LocalExecutor, RemoteExecutor
 from qtau.types import Outcome, Resource
+from qtau_qiskit.composite import without_name_clashes
 
 from qtau_ibmq import backends, connect
 from qtau_ibmq.credentials import account_of
@@ -142,6 +143,7 @@ class SamplerExecutor(Executor):
         added = not any(inst.operation.name == "measure" for inst in circuit.data)
         if added:
             circuit = circuit.measure_all(inplace=False)
+        circuit = without_name_clashes(circuit, self.backend.target.operation_names)
         return self.isa(circuit), added
 
     # -- execution -----------------------------------------------------------------------------

@@ -166,13 +166,18 @@ def qiskit_to_tape(qc: Any, source: str = "qiskit") -> Any:
 
 
 def _known_gates_only(qc: Any) -> Any:
-    """Decompose custom gates (e.g. Braket's `cnot` read from OpenQASM 3) into ones PennyLane maps."""
+    """Decompose custom and library gates (e.g. Braket's `cnot` read from OpenQASM 3, QFTGate,
+    `to_gate()` results) into ones PennyLane maps."""
     from pennylane_qiskit import converter
 
     # pennylane-qiskit maps instructions by their Qiskit class name.
     known = set(getattr(converter, "inv_map", {})) | set(getattr(converter, "dagger_map", {}))
+    # pennylane-qiskit 0.45 hands a UnitaryGate's matrix to QubitUnitary on the same wires, but
+    # Qiskit's matrix puts qubit 0 last and PennyLane's first: a two-qubit unitary came out
+    # transposed in qubit order. Its definition (u and cx gates) converts exactly.
+    known.discard("UnitaryGate")
     known |= {"Measure", "Barrier", "Reset", "IfElseOp", "WhileLoopOp", "ForLoopOp", "SwitchCaseOp"}
-    for _ in range(4):
+    for _ in range(16):  # library gates nest a few definitions deep
         unknown = {i.operation.name for i in qc.data if getattr(i.operation, "base_class", type(i.operation)).__name__ not in known
                    and getattr(i.operation, "definition", None) is not None}
         if not unknown:

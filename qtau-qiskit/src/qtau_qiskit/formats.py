@@ -6,6 +6,8 @@ from qtau.errors import CircuitConversionError
 from qtau.gates import normalize_gate
 from qtau.types import CircuitSummary, Converter
 
+from qtau_qiskit import composite
+
 
 def _load(circuit, circuit_format: str):
     if circuit_format == "qiskit":
@@ -19,17 +21,23 @@ CONTROL_FLOW = frozenset({"if_else", "while_loop", "for_loop", "switch_case", "b
 
 
 def _walk(qc, counts: dict[str, int], measured: set, state: dict[str, bool], outer_qubits=None) -> None:
-    """Count gates, including those inside control-flow blocks; note measurement shape."""
+    """Count gates, including those inside control-flow blocks and composite gates' definitions;
+    note measurement shape."""
     for inst in qc.data:
-        name = inst.operation.name
+        op = inst.operation
+        name = op.name
         qubits = inst.qubits if outer_qubits is None else [outer_qubits[qc.find_bit(q).index] for q in inst.qubits]
         if name in CONTROL_FLOW:
             state["control"] = True
-            for block in inst.operation.blocks:
+            for block in op.blocks:
                 _walk(block, counts, measured, state, list(qubits))
             continue
-        if getattr(inst.operation, "condition", None) is not None:
+        if getattr(op, "condition", None) is not None:
             state["control"] = True
+        definition = composite.definition(op)
+        if definition is not None:
+            _walk(definition, counts, measured, state, list(qubits))
+            continue
         if name == "measure":
             measured.update(qubits)
         elif name != "barrier" and any(q in measured for q in qubits):

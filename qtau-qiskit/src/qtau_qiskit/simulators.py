@@ -11,6 +11,7 @@ from qtau.errors import ExecutionError
 from qtau.executor import CircuitJob, LocalExecutor
 from qtau.types import Outcome, Resource
 
+from qtau_qiskit.composite import without_name_clashes
 from qtau_qiskit.settings import noise_settings
 
 
@@ -62,6 +63,7 @@ class QiskitSimulatorExecutor(LocalExecutor):
     def _native(self, circuit):
         from qiskit import transpile
 
+        circuit = without_name_clashes(circuit, self.supported)
         names = {inst.operation.name for inst in circuit.data}
         if names <= self.supported:
             return circuit

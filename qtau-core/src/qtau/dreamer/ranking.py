@@ -106,10 +106,21 @@ def run_seconds(resource: Resource, shots: int, summary: CircuitSummary | None =
 
 
 def gates_reason(resource: Resource, gates: Sequence[str]) -> str:
+    """Why the task's gates keep it off `resource`, or "" when they do not.
+
+    The names come from the circuit's summary, in which every composite or library gate has
+    already been replaced by the gates of its definition (Qiskit's `definition`, an OpenQASM
+    `gate` body, a PennyLane decomposition): a name still here is a standard gate, one the
+    resource lists as native, or a gate with no definition (an OpenQASM `opaque` gate, an SDK
+    instruction without a decomposition, a name in the task's `gate_set`). A transpiling resource
+    reaches every standard gate; one that does not transpile takes only its native gates.
+    """
     if resource.transpiles:
         unknown = [g for g in gates if g not in STANDARD_GATES and g not in resource.native_gates]
         if unknown:
-            return f"gates {', '.join(unknown)} are not standard gates its transpiler can reach"
+            many = len(unknown) > 1
+            return (f"gate{'s' if many else ''} {', '.join(unknown)} {'have' if many else 'has'} no definition "
+                    f"and {'are' if many else 'is'} not native to {resource.id}")
         return ""
     missing = [g for g in gates if g not in resource.native_gates and g not in DIRECTIVES]
     if missing:
