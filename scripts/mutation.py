@@ -3,7 +3,7 @@
     .venv/bin/python scripts/mutation.py                 # the named mutants + a sample of 60 generated
     .venv/bin/python scripts/mutation.py --max 0          # every generated mutant (slow: hours)
     .venv/bin/python scripts/mutation.py --list           # what would run
-    .venv/bin/python scripts/mutation.py --named-only     # the six mutations issue 11 named
+    .venv/bin/python scripts/mutation.py --named-only     # the mutations issues 11 and 21 named
     .venv/bin/python scripts/mutation.py --only ranking   # mutants of files whose path contains this
 
 Each mutant is one small change to one module (a comparison made strict or loose, `and`/`or`
@@ -14,7 +14,8 @@ Generated mutants are rewritten with `ast.unparse`, so formatting and comments d
 mutant is applied; nothing else changes. The kill rate and each survivor are printed at the end
 and written to `--report` (JSON).
 
-Targets: qtau-core's dreamer/, worker.py, service.py, circuits.py, and the plugins' bit-order code.
+Targets: qtau-core's dreamer/, worker.py, service.py, circuits.py, qasm_summary.py, qtau-qiskit's
+circuit summary (composite gates), and the plugins' bit-order code.
 The script is like mutmut, with the two things this project needs: test selection per module
 (the whole suite per mutant would take days on 2 cores) and the issue's named mutations.
 """
@@ -47,6 +48,10 @@ TARGETS: dict[str, list[str]] = {
     f"{CORE}/service.py": ["tests/test_service.py", "tests/test_bad_input.py", "tests/test_mutants.py",
                            "tests/test_dreamer_balance.py"],
     f"{CORE}/circuits.py": ["tests/test_mutants.py", "tests/test_cross_format_matrix.py", "tests/test_bad_input.py"],
+    f"{CORE}/qasm_summary.py": ["qtau-core/tests/test_qasm_summary.py", "tests/test_bad_input.py",
+                                "tests/test_real_world_corpus.py"],
+    "qtau-qiskit/src/qtau_qiskit/formats.py": ["tests/test_real_world_corpus.py", "qtau-qiskit/tests"],
+    "qtau-qiskit/src/qtau_qiskit/composite.py": ["tests/test_real_world_corpus.py", "qtau-qiskit/tests"],
     "qtau-qiskit/src/qtau_qiskit/simulators.py": ["qtau-qiskit/tests", "tests/test_measurement_semantics.py"],
     "qtau-braket/src/qtau_braket/outcomes.py": ["qtau-braket/tests/test_formats.py", "qtau-braket/tests/test_conformance.py",
                                                 "tests/test_measurement_semantics.py"],
@@ -69,6 +74,25 @@ NAMED: list[tuple[str, str, str, str]] = [
      "a burst to one resource never split into chunks"),
     (f"{CORE}/circuits.py", "(cost + conv.cost, tie,", "(conv.cost, tie,",
      "conversion path search ranks by the last step's cost instead of the total"),
+]
+#: The mutations issue 21 named (they survived the suite then), and the reading that refused barriers.
+NAMED += [
+    (f"{CORE}/qasm_summary.py", "reader.registers[match.group(1)] = (reader.width, int(match.group(2)))",
+     "reader.registers[match.group(1)] = (0, int(match.group(2)))", "a second qreg's offset dropped"),
+    (f"{CORE}/qasm_summary.py", "return self.gate_counts(gate, controls(match.group(1)), statement)",
+     "return self.gate_counts(gate, 0, statement)", "`ctrl @ x` counted as `x`"),
+    (f"{CORE}/qasm_summary.py", "self.physical + 1)", "self.physical)", "physical qubits $0, $1 read as width 1"),
+    (f"{CORE}/qasm_summary.py", "                _add(body, found[0])", "                body.update(found[0])",
+     "a defined gate whose body repeats `cx` counted once"),
+    (f"{CORE}/qasm_summary.py", "        if low in COUNTED_KEYWORDS:\n            return {low: 1}\n", "",
+     "OpenQASM 2 `barrier` checked for a definition (every qasm2.dumps file refused)"),
+    (f"{CORE}/dreamer/core.py", "max(summary.num_qubits, task.num_qubits or 0)", "summary.num_qubits",
+     "a declared num_qubits larger than the circuit ignored"),
+    (f"{CORE}/dreamer/ranking.py", "fid < shape.min_fidelity:", "fid <= shape.min_fidelity:",
+     "min_fidelity equal to the estimate refused"),
+    (f"{CORE}/dreamer/ranking.py", "- fastest), n, i, w)", "- fastest), 0, i, w)", "the in-flight tie-break lost"),
+    ("qtau-qiskit/src/qtau_qiskit/formats.py", "definition = composite.definition(op)", "definition = None",
+     "composite gates judged by their names, not their definitions"),
 ]
 
 SWAPS = {ast.Lt: ast.LtE, ast.LtE: ast.Lt, ast.Gt: ast.GtE, ast.GtE: ast.Gt, ast.Eq: ast.NotEq,

@@ -53,6 +53,9 @@ BRAKET_NAMES = {
 
 _INCLUDE = re.compile(r'^\s*include\s+"stdgates\.inc"\s*;\s*$', re.MULTILINE)
 _MEASURE = re.compile(r"^\s*(\w+)\[(\d+)\]\s*=\s*measure\s+[^;]+;\s*$")
+_BITS = re.compile(r"^[ \t]*bit\s*(?:\[\s*(\d+)\s*\])?\s+(\w+)\s*;[ \t]*\n?", re.MULTILINE)
+#: The one classical register several registers are merged into for Braket.
+MERGED = "qtau_bits"
 
 
 def canonical(name: str, controls: int = 0) -> str:
@@ -82,6 +85,26 @@ def _order_measurements(text: str) -> str:
     return "\n".join(lines)
 
 
+def _one_bit_register(text: str) -> str:
+    """Several classical registers as one, bits in declaration order (`ca[1]` of `bit[2] ca; bit[1] cb;`
+    is bit 1, `cb[0]` bit 2), as Qiskit numbers them. Braket's reader keys measurements by the
+    index within their register, so `ca[0]` and `cb[0]` landed on one bit and a qubit's result was
+    lost. Left as it is when a register is used other than bit by bit (`c = measure q;`)."""
+    declared = [(m.group(2), int(m.group(1) or 1)) for m in _BITS.finditer(text)]
+    if len(declared) < 2 or MERGED in text:
+        return text
+    body = _BITS.sub("", text)
+    for name, _ in declared:
+        if re.search(rf"\b{name}\b(?!\s*\[\s*\d+\s*\])", body):
+            return text
+    offset = 0
+    for name, size in declared:
+        body = re.sub(rf"\b{name}\s*\[\s*(\d+)\s*\]", lambda m, o=offset: f"{MERGED}[{o + int(m.group(1))}]", body)
+        offset += size
+    first = _BITS.search(text)
+    return text[:first.start()] + f"bit[{offset}] {MERGED};\n" + body[first.start():]
+
+
 def for_braket(text: str) -> str:
     """OpenQASM 3 text that Braket's parser reads: stdgates replaced by Braket definitions."""
     if _INCLUDE.search(text):
@@ -89,7 +112,7 @@ def for_braket(text: str) -> str:
         defs = "\n".join(d for name, d in STDGATES.items() if _used(name, body))
         text = _INCLUDE.sub(defs.replace("\\", "\\\\"), text, count=1)
         text = _INCLUDE.sub("", text)
-    return _order_measurements(text)
+    return _order_measurements(_one_bit_register(text))
 
 
 def from_openqasm3(text: str):

@@ -33,6 +33,18 @@ QELIB1 = frozenset({
     "rz", "sx", "sxdg", "cz", "cy", "swap", "ch", "ccx", "cswap", "crx", "cry", "crz", "cu1", "cp", "cu3",
     "csx", "cu", "rxx", "rzz", "rccx", "rc3x", "c3x", "c3sqrtx", "c4x", "ecr", "iswap", "ryy", "rzx",
 })
+#: The gates of qelib1.inc that are no standard gate, as the standard gates of their definitions
+#: there (one level down: `c4x` is 4 h, 2 cu1, two c3x and a c3sqrtx).
+QELIB1_DEFINED = {
+    "u0": {"id": 1},
+    "cu3": {"p": 2, "cx": 2, "u": 2},
+    "csx": {"h": 2, "cp": 1},
+    "rccx": {"u2": 2, "p": 4, "cx": 3},
+    "rc3x": {"u2": 4, "p": 8, "cx": 6},
+    "c3x": {"h": 2, "p": 15, "cx": 14},
+    "c3sqrtx": {"h": 14, "cp": 7, "cx": 6},
+    "c4x": {"h": 22, "cp": 9, "p": 30, "cx": 34},
+}
 #: OpenQASM 2 statements that are not gates and need no definition.
 BUILTINS2 = frozenset({"barrier", "reset", "measure"})
 KEYWORDS = frozenset({"openqasm", "include", "qreg", "creg", "qubit", "bit", "measure", "barrier", "reset",
@@ -107,7 +119,7 @@ class _Reader:
         self.mid = False
         self.classical = False
         #: gate name -> gate counts of its body; None for an `opaque` gate (no definition).
-        self.defined: dict[str, dict[str, int] | None] = {}
+        self.defined: dict[str, dict[str, int] | None] = dict(QELIB1_DEFINED) if version == "2" else {}
 
     @property
     def width(self) -> int:

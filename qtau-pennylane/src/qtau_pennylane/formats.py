@@ -166,24 +166,34 @@ def qiskit_to_tape(qc: Any, source: str = "qiskit") -> Any:
 
 
 def _known_gates_only(qc: Any) -> Any:
-    """Decompose custom and library gates (e.g. Braket's `cnot` read from OpenQASM 3, QFTGate,
-    `to_gate()` results) into ones PennyLane maps."""
+    """The circuit in gates pennylane-qiskit maps: custom and library gates (Braket's `cnot` read
+    from OpenQASM 3, QFTGate, UnitaryGate, PermutationGate, `to_gate()` results) are transpiled to
+    the standard gates it knows (by their definitions, or HighLevelSynthesis where a gate has none)."""
     from pennylane_qiskit import converter
+    from qiskit import transpile
+    from qiskit.circuit.library import get_standard_gate_name_mapping
 
     # pennylane-qiskit maps instructions by their Qiskit class name.
     known = set(getattr(converter, "inv_map", {})) | set(getattr(converter, "dagger_map", {}))
     # pennylane-qiskit 0.45 hands a UnitaryGate's matrix to QubitUnitary on the same wires, but
     # Qiskit's matrix puts qubit 0 last and PennyLane's first: a two-qubit unitary came out
-    # transposed in qubit order. Its definition (u and cx gates) converts exactly.
+    # transposed in qubit order. Its synthesis in standard gates converts exactly.
     known.discard("UnitaryGate")
     known |= {"Measure", "Barrier", "Reset", "IfElseOp", "WhileLoopOp", "ForLoopOp", "SwitchCaseOp"}
-    for _ in range(16):  # library gates nest a few definitions deep
-        unknown = {i.operation.name for i in qc.data if getattr(i.operation, "base_class", type(i.operation)).__name__ not in known
-                   and getattr(i.operation, "definition", None) is not None}
-        if not unknown:
+    for _ in range(16):
+        # Gates the circuit defines (`to_gate()`, OpenQASM `gate`s read back) go first: their names
+        # may be standard ones (`rxx` defined in the file), which transpile would keep as they are.
+        own = {i.operation.name for i in qc.data if type(i.operation).__name__ in ("Gate", "_DefinedGate")
+               and i.operation.definition is not None}
+        if not own:
             break
-        qc = qc.decompose(gates_to_decompose=sorted(unknown))
-    return qc
+        qc = qc.decompose(gates_to_decompose=sorted(own))
+    if all(getattr(i.operation, "base_class", type(i.operation)).__name__ in known for i in qc.data):
+        return qc
+    basis = [name for name, gate in get_standard_gate_name_mapping().items()
+             if getattr(gate, "base_class", type(gate)).__name__ in known]
+    return transpile(qc, basis_gates=[*basis, "if_else", "while_loop", "for_loop", "switch_case"],
+                     optimization_level=0)
 
 
 @exclusive

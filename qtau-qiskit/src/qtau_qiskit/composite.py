@@ -31,13 +31,47 @@ def user_defined(op) -> bool:
 
 
 def definition(op):
-    """The circuit `op` stands for when it is not a standard gate (or defines itself), else None."""
+    """The circuit `op` stands for when it is not a standard gate (or defines itself), else None.
+
+    Its `definition` where it has one; else what HighLevelSynthesis makes of it in standard gates
+    (Qiskit 2 leaves some library gates, such as `PermutationGate`, to synthesis plugins alone).
+    """
     if op.name in KEPT or (normalize_gate(op.name) in STANDARD_GATES and not user_defined(op)):
         return None
     try:
-        return op.definition
-    except Exception:  # a gate that cannot synthesise itself: judged by its name
+        found = op.definition
+    except Exception:  # a gate that cannot synthesise itself: left to HighLevelSynthesis
+        found = None
+    return found if found is not None else _synthesised(op)
+
+
+def _synthesised(op):
+    from qiskit import QuantumCircuit
+    from qiskit.circuit import Gate
+    from qiskit.transpiler.passes import HighLevelSynthesis
+
+    if not isinstance(op, Gate) or getattr(op, "is_parameterized", lambda: False)():
         return None
+    alone = QuantumCircuit(op.num_qubits)
+    alone.append(op, range(op.num_qubits))
+    try:
+        out = HighLevelSynthesis(basis_gates=sorted(STANDARD_GATES - KEPT), qubits_initially_zero=False)(alone)
+    except Exception:  # no synthesis either: the gate has no definition, and is judged by its name
+        return None
+    return None if any(inst.operation.name == op.name for inst in out.data) else out
+
+
+def inline(circuit, expand):
+    """`circuit` with every instruction `expand(op)` selects replaced by its definition, recursively
+    (control-flow blocks are left as they are)."""
+    out = circuit.copy_empty_like()
+    for inst in circuit.data:
+        found = definition(inst.operation) if expand(inst.operation) else None
+        if found is None:
+            out.append(inst)
+            continue
+        out.compose(inline(found, expand), qubits=inst.qubits, clbits=inst.clbits, inplace=True)
+    return out
 
 
 def _clashing(circuit, reserved: Collection[str]) -> set[str]:

@@ -77,16 +77,26 @@ def from_qasm3(text: str):
         ) from err
 
 
+def _dumped(dumps, circuit) -> str:
+    """`dumps(circuit)`; where Qiskit's exporter cannot write a library gate (PermutationGate's
+    array parameter in Qiskit 2.3), the circuit with its non-standard gates inlined, in standard gates."""
+    try:
+        return dumps(circuit)
+    except Exception:
+        flat = composite.inline(circuit, lambda op: composite.definition(op) is not None)
+        return dumps(flat)
+
+
 def to_qasm2(circuit) -> str:
     from qiskit import qasm2
 
-    return qasm2.dumps(circuit)
+    return _dumped(qasm2.dumps, circuit)
 
 
 def to_qasm3(circuit) -> str:
     from qiskit import qasm3
 
-    return qasm3.dumps(circuit)
+    return _dumped(qasm3.dumps, circuit)
 
 
 def converters(provider: str) -> list[Converter]:
