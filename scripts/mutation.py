@@ -60,7 +60,7 @@ TARGETS: dict[str, list[str]] = {
                                                       "tests/test_measurement_semantics.py"],
 }
 
-#: Realistic one-line mutations named in issue 11 (they once passed the whole suite): (file, old, new, what).
+#: Realistic one-line mutations named in issues 11 and 21 (they once passed the whole suite): (file, old, new, what).
 NAMED: list[tuple[str, str, str, str]] = [
     (f"{CORE}/dreamer/ranking.py", "if res.num_qubits < shape.width:", "if res.num_qubits <= shape.width:",
      "qubit filter rejects a device exactly as wide as the circuit"),
@@ -74,9 +74,7 @@ NAMED: list[tuple[str, str, str, str]] = [
      "a burst to one resource never split into chunks"),
     (f"{CORE}/circuits.py", "(cost + conv.cost, tie,", "(conv.cost, tie,",
      "conversion path search ranks by the last step's cost instead of the total"),
-]
-#: The mutations issue 21 named (they survived the suite then), and the reading that refused barriers.
-NAMED += [
+    # Issue 21's survivors, and the reading of OpenQASM 2 that refused every file with a barrier.
     (f"{CORE}/qasm_summary.py", "reader.registers[match.group(1)] = (reader.width, int(match.group(2)))",
      "reader.registers[match.group(1)] = (0, int(match.group(2)))", "a second qreg's offset dropped"),
     (f"{CORE}/qasm_summary.py", "return self.gate_counts(gate, controls(match.group(1)), statement)",
