@@ -210,3 +210,40 @@ def test_only_a_gate_without_definition_is_refused(pcs):
         assert set(info.value.rejections) == set(BACKENDS)
         for rid, why in info.value.rejections.items():
             assert why == f"gate magic has no definition and is not native to {rid}"
+
+
+def test_pennylane_templates_count_as_their_decompositions_and_run_everywhere(pcs):
+    """A tape with `qml.QFT` and a two-qubit `qml.QubitUnitary`: its summary holds the gates of
+    their decompositions (no `qft` name to refuse), and every backend gives the exact distribution."""
+    import pennylane as qml
+    from qiskit.quantum_info import random_unitary
+
+    ops = [qml.PauliX(0), qml.QFT(wires=[0, 1, 2]), qml.QubitUnitary(random_unitary(4, seed=5).data, wires=[1, 2])]
+    tape = qml.tape.QuantumScript(ops, [qml.counts(wires=[0, 1, 2])], shots=SHOTS)
+    summary, _ = pcs.qdreamer.summarize(QuantumTask(circuit=tape))
+    assert "qft" not in summary.gate_counts and "qubitunitary" not in summary.gate_counts
+    assert summary.gate_counts["swap"] == 1 and summary.gate_counts["cp"] == 3
+    [probs] = qml.execute([qml.tape.QuantumScript(ops, [qml.probs(wires=[0, 1, 2])])], qml.device("default.qubit"))
+    exact_probs = {format(i, "03b")[::-1]: float(p) for i, p in enumerate(probs) if p > 1e-12}  # wire 0 rightmost
+    failures = []
+    for rid in BACKENDS:
+        result = pcs.get_result(pcs.submit_quantum_task(QuantumTask(circuit=tape, shots=SHOTS, resource=rid)))
+        if tvd(result.counts, exact_probs) > bound(exact_probs):
+            failures.append(f"{rid} via {' -> '.join(result.conversion_path)}: {dict(sorted(result.counts.items()))}")
+    assert not failures, "\n".join(failures)
+
+
+def test_a_braket_unitary_runs_where_it_is_native(pcs):
+    """Braket's `unitary` instruction is a matrix with no definition in gates: Braket's local
+    simulator runs it; every other resource refuses it, saying why."""
+    import numpy as np
+    from braket.circuits import Circuit
+
+    circuit = Circuit().h(0).unitary(matrix=np.array([[0, 1], [1, 0]]), targets=[1])
+    rows = {row.resource_id: row for row in pcs.qdreamer.explain(QuantumTask(circuit=circuit)).rows}
+    assert rows["braket:local_sv"].feasible
+    for rid, row in rows.items():
+        if rid != "braket:local_sv":
+            assert row.reason == f"gate unitary has no definition and is not native to {rid}"
+    result = pcs.get_result(pcs.submit_quantum_task(QuantumTask(circuit=circuit, shots=SHOTS)))
+    assert result.resource_id == "braket:local_sv" and set(result.counts) == {"10", "11"}

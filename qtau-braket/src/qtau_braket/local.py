@@ -43,6 +43,8 @@ def resources(executor: str, config: Mapping[str, Any]) -> list[Resource]:
     return [Resource(
         id=names.resource_id(f"local_{backend.split('_')[1]}{suffix}"), provider="braket", executor=executor,
         kind="simulator", num_qubits=names.LOCAL_WIDTH[backend], circuit_formats=FORMATS,
+        # Braket's `unitary` instruction (a matrix, with no definition in gates) runs as it is here.
+        native_gates=("unitary",),
         metadata={"backend": backend, "noise": noise, "seconds_per_task": 0.002},
     )]
 

@@ -80,7 +80,7 @@ def resources(executor: str, config: Mapping[str, Any]) -> list[Resource]:
         )
     simulator = ref.simulator or str(dev.type).endswith("SIMULATOR")
     paradigm = props.paradigm
-    ops = [canonical(op) for op in action.supportedOperations if op.lower() not in ("unitary", "gphase")]
+    ops = [canonical(op) for op in action.supportedOperations if op.lower() != "gphase"]
     coupling = None
     connectivity = getattr(paradigm, "connectivity", None)
     if connectivity is not None and not connectivity.fullyConnected and connectivity.connectivityGraph:

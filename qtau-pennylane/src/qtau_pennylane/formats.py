@@ -11,11 +11,12 @@ Converters (edges of core's format graph):
 from __future__ import annotations
 
 import functools
+import re
 import warnings
 from typing import Any
 
 from qtau.errors import CircuitConversionError
-from qtau.gates import normalize_gate
+from qtau.gates import STANDARD_GATES, normalize_gate
 from qtau.types import CircuitSummary, Converter
 
 from qtau_pennylane import known_wires
@@ -47,6 +48,10 @@ def circuit_format(circuit: Any) -> str | None:
         return "pennylane_tape"
     return None
 
+_GPHASE = re.compile(r"^\s*gphase\b[^;]*;[ \t]*\n?", re.MULTILINE)
+#: Levels of decomposition followed before a gate is judged by its name (templates nest a few deep).
+MAX_DECOMPOSITION_DEPTH = 8
+
 
 @functools.lru_cache(maxsize=1024)
 def _gate_name(name: str) -> str:
@@ -55,6 +60,23 @@ def _gate_name(name: str) -> str:
 
 def gate_name(op: Any) -> str:
     return _gate_name(op.name)
+
+
+def standard_names(op: Any, depth: int = 0):
+    """The canonical names of the gates `op` stands for: its own when it is a standard gate (or has
+    no decomposition), else those of its decomposition, recursively (`QFT`, `QubitUnitary`,
+    templates), as PennyLane's devices and `to_openqasm` expand it."""
+    key = gate_name(op)
+    if key in STANDARD_GATES or depth >= MAX_DECOMPOSITION_DEPTH or not getattr(op, "has_decomposition", False):
+        yield key
+        return
+    try:
+        inner = op.decomposition()
+    except Exception:  # a decomposition that needs what the tape does not say: judged by its name
+        yield key
+        return
+    for part in inner:
+        yield from standard_names(part, depth + 1)
 
 
 def layer_depth(op_wires) -> int:
@@ -98,9 +120,9 @@ def summary(circuit: Any, fmt: str) -> CircuitSummary | None:
         op_wires = [op.wires for op in tape.operations]
         wires.update(dict.fromkeys(known_wires.settle(tape, op_wires)))
         for op in tape.operations:
-            key = gate_name(op)
-            counts[key] = counts.get(key, 0) + 1
-            mid = mid or key == "measure"
+            for key in standard_names(op):
+                counts[key] = counts.get(key, 0) + 1
+                mid = mid or key == "measure"
         for m in tape.measurements:
             if m.wires:
                 measured.update(m.wires)
@@ -226,7 +248,10 @@ def tape_to_qasm2(tape: Any) -> str:
 
     from qtau_pennylane.tapes import ordered_wires
 
-    return qml.to_openqasm(tape, wires=ordered_wires(tape.wires), rotations=True, measure_all=True)
+    text = qml.to_openqasm(tape, wires=ordered_wires(tape.wires), rotations=True, measure_all=True)
+    # Decompositions (QubitUnitary's) leave global phases, which PennyLane writes as `gphase`, a
+    # statement OpenQASM 2 does not have; a global phase changes no measured outcome.
+    return _GPHASE.sub("", text)
 
 
 def converters(provider: str) -> list[Converter]:
