@@ -48,6 +48,14 @@ def test_a_second_register_starts_after_the_first():
         assert not summary.mid_circuit_measurement, version
 
 
+def test_register_indices_and_whole_registers_map_to_their_own_qubits():
+    """`b[1]` is qubit 2 after `qreg a[1]; qreg b[2];`, and `b` is qubits 1 and 2."""
+    text = HEAD2 + "qreg a[1];\nqreg b[2];\ncreg c[1];\ncreg d[2];\nmeasure a[0] -> c[0];\nx b[1];\nmeasure b -> d;\n"
+    summary = summarize(text, "2")
+    assert summary.num_measured == 3 and not summary.mid_circuit_measurement
+    assert summarize(text.replace("x b[1]", "x a[0]"), "2").mid_circuit_measurement
+
+
 def test_the_same_qubit_measured_then_used_is_mid_circuit():
     text = HEAD2 + "qreg a[1];\nqreg b[2];\ncreg c[3];\nmeasure b[1] -> c[0];\nx b[1];\n"
     assert summarize(text, "2").mid_circuit_measurement
@@ -75,6 +83,8 @@ def test_controls_and_controlled_directly():
     assert controlled("x", 2) == {"ccx": 1}
     assert controlled("rz", 3) == {"ccx": 4, "crz": 1}
     assert controlled("magic", 1) == {"cmagic": 1}  # no definition: stays its own (refused) gate
+    assert controlled("barrier", 2) == {"barrier": 1}  # directives take no controls
+    assert controlled("cx", 0) == {"cx": 1}
 
 
 def test_physical_qubits_count_to_the_highest_index():
