@@ -264,3 +264,19 @@ def test_equal_scores_go_to_the_resource_with_less_in_flight_work(plugins, busy)
         assert pcs.qdreamer.place(task)[0].resource.id == idle
         for _ in range(2):
             pcs.qdreamer.task_finished(f"scripted:{busy}")
+
+
+def test_a_rejected_candidates_wait_counts_queue_in_flight_work_and_lateness(plugins):
+    """The table shows a rejected candidate's expected completion with every term: provider queue
+    + (in flight + 1) x run time + how late its tasks are (mutants subtracting a term survived)."""
+    with _service(plugins, resource("narrow", qubits=1, queue_wait_s=5), resource("wide", qubits=2)) as pcs:
+        dreamer = pcs.qdreamer
+        dreamer.task_started("scripted:narrow", 2, expected_s=-30.0)  # two tasks, 30 s overdue
+        rows = {row.resource_id: row for row in dreamer.explain(QuantumTask(circuit=bell(), shots=1000)).rows}
+        late = dreamer.lateness.late(dreamer.clock())["scripted:narrow"]
+        assert late >= 30
+        run = 2.0 + 1e-3 * 1000  # the QPU run-time default for 1000 shots
+        assert not rows["scripted:narrow"].feasible
+        assert rows["scripted:narrow"].wait_s == pytest.approx(5 + 3 * run + late, abs=0.5)
+        for _ in range(2):
+            dreamer.task_finished("scripted:narrow")

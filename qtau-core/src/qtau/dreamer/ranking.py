@@ -100,7 +100,7 @@ def run_seconds(resource: Resource, shots: int, summary: CircuitSummary | None =
             per_shot += CostEstimate(resource.id, gate_seconds=gate_seconds).circuit_seconds(summary)
         amplitude_s = meta.get("seconds_per_amplitude_gate") if sim else None
         if amplitude_s:
-            gates = sum(n for g, n in summary.gate_counts.items() if g not in DIRECTIVES and g != "measure")
+            gates = sum(n for g, n in summary.gate_counts.items() if g not in DIRECTIVES)
             per_task += float(amplitude_s) * float(meta.get("state_base", 2)) ** summary.num_qubits * gates
     return per_task + per_shot * shots
 
