@@ -4,7 +4,8 @@ The corpus is what users actually submit, generated here rather than written for
 - MQT Bench (`mqt.bench.get_benchmark`, algorithm level): barriers before the final measurements,
   composite gates (`qft`, DJ's `Oracle`, Grover's `Q`), several quantum registers (Grover's `flag`),
   ancillas left unmeasured (DJ, BV), parametrised layers (QAOA, VQE), qelib1's `rccx` (the modular
-  adder), gates the OpenQASM 3 export defines under standard names (`xx_plus_yy`, BMW's copula);
+  adder), gates the OpenQASM 3 export defines under standard names (`xx_plus_yy`, BMW's copula),
+  controlled gates of every kind on an entangled state (randomcircuit: `cu`, `ch`, `c3sx`, `ecr`);
 - Qiskit's circuit library as gates: `QFTGate`, `UnitaryGate`, `real_amplitudes(...).to_gate()`,
   `efficient_su2(...)` composed, a user `sub.to_gate()`, and measurements into two classical
   registers;
@@ -48,7 +49,8 @@ BACKENDS = {
 }
 #: (benchmark, qubits) from MQT Bench.
 MQT = [("ghz", 3), ("qft", 3), ("dj", 4), ("wstate", 3), ("graphstate", 4), ("qaoa", 3), ("vqe_su2", 3),
-       ("grover", 3), ("bv", 4), ("qpeexact", 3), ("qwalk", 3), ("modular_adder", 4), ("bmw_quark_copula", 4)]
+       ("grover", 3), ("bv", 4), ("qpeexact", 3), ("qwalk", 3), ("modular_adder", 4), ("bmw_quark_copula", 4),
+       ("randomcircuit", 5)]
 
 
 def _library() -> dict:
