@@ -35,7 +35,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 CORE = "qtau-core/src/qtau"
 
-DREAMER_TESTS = ["tests/test_mutants.py", "tests/test_dreamer_policies.py", "tests/test_dreamer_failover.py",
+DREAMER_TESTS = ["tests/test_mutants.py", "tests/test_dreamer_scoring.py", "tests/test_dreamer_queue.py",
+                 "tests/test_dreamer_policies.py", "tests/test_pins_and_batches.py", "tests/test_dreamer_failover.py",
                  "tests/test_dreamer_balance.py", "tests/test_dreamer_cache.py", "tests/test_bad_input.py"]
 #: module -> the tests that cover it (run with -x for each of its mutants).
 TARGETS: dict[str, list[str]] = {

@@ -20,6 +20,7 @@ import time
 import pytest
 from qtau import ExecutionEngine, PilotComputeService, QuantumTask
 from qtau.circuits import Circuits, ConversionGraph
+from qtau.errors import InvalidTaskError
 from qtau.payloads import BatchPayload, Placement, TaskFailure, TaskPayload
 from qtau.plugins import PluginHost
 from qtau.secrets import MASK, Secret
@@ -280,3 +281,44 @@ def test_a_rejected_candidates_wait_counts_queue_in_flight_work_and_lateness(plu
         assert rows["scripted:narrow"].wait_s == pytest.approx(5 + 3 * run + late, abs=0.5)
         for _ in range(2):
             dreamer.task_finished("scripted:narrow")
+
+
+def test_a_circuit_object_no_plugin_knows_is_refused_as_unsupported(plugins):
+    with _service(plugins, resource("a")) as pcs:
+        with pytest.raises(InvalidTaskError, match="unsupported circuit object of type builtins.object") as info:
+            pcs.qdreamer.explain(QuantumTask(circuit=object()))
+        assert info.value.field == "circuit"
+
+
+def _noisy_function_circuit():
+    return bell()
+
+
+def test_one_circuit_function_declared_two_ways_is_summarised_each_way(plugins):
+    """A circuit function's summary comes from its task's num_qubits and gate_set, so the same
+    function declared wider, with more gates, scores a lower fidelity."""
+    with _service(plugins, resource("noisy", qubits=4, one_qubit_error=0.01, two_qubit_error=0.05)) as pcs:
+        small = QuantumTask(circuit=_noisy_function_circuit, num_qubits=2, gate_set=["h"])
+        large = QuantumTask(circuit=_noisy_function_circuit, num_qubits=3, gate_set=["h", "cx"])
+        first = pcs.qdreamer.explain(small).rows[0].fidelity
+        second = pcs.qdreamer.explain(large).rows[0].fidelity
+        assert second < first
+        assert pcs.qdreamer.summarize(large)[0].gate_counts == {"h": 3, "cx": 3}
+
+
+def test_conversions_of_circuit_objects_are_not_shared_between_objects():
+    """Text conversions are cached by the text; two circuit objects converted one after the
+    other give their own texts (circuits are values)."""
+    from qiskit import QuantumCircuit
+
+    host = PluginHost(strict=True)
+    host.load_entry_points(allow={"qiskit"})
+    circuits = Circuits(host)
+    texts = []
+    for gate in ("x", "h"):
+        qc = QuantumCircuit(1)
+        getattr(qc, gate)(0)
+        value, fmt, path = circuits.convert(qc, "qiskit", ["openqasm3"])
+        assert fmt == "openqasm3" and path == ("qiskit", "openqasm3")
+        texts.append(value)
+    assert "x q[0];" in texts[0] and "h q[0];" in texts[1]
