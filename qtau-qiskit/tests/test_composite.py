@@ -89,3 +89,13 @@ def test_a_user_gate_named_like_an_aer_instruction_runs_as_defined():
     plain = QuantumCircuit(1, 1)
     plain.h(0)
     assert composite.without_name_clashes(plain, {"h"}) is plain
+
+
+def test_openqasm_text_is_summarised_by_its_own_dialect():
+    """The plugin reads OpenQASM 2 with qelib1's gates and OpenQASM 3 with stdgates (core reads
+    them first; this is the plugin's summary for what core's reader leaves to plugins)."""
+    two = 'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[2];\ncreg c[2];\nu3(0.1,0.2,0.3) q[0];\ncx q[0],q[1];\nmeasure q -> c;\n'
+    three = 'OPENQASM 3.0;\ninclude "stdgates.inc";\nqubit[2] q;\nbit[2] c;\nu3(0.1, 0.2, 0.3) q[0];\ncx q[0], q[1];\nc = measure q;\n'
+    for text, fmt in ((two, "openqasm2"), (three, "openqasm3")):
+        shape = summary(text, fmt)
+        assert shape.gate_counts == {"u": 1, "cx": 1, "measure": 2} and shape.num_qubits == 2, fmt
