@@ -66,8 +66,9 @@ def qtau_circuit_converters() -> Sequence[Converter]:
 def qtau_circuit_summary(circuit: object, circuit_format: str) -> CircuitSummary | None:
     """Width, gate counts and measurement shape of `circuit`, given its format.
 
-    Return None for formats you do not own. Core summarises OpenQASM 2/3 text itself when no
-    plugin answers. First answer wins.
+    Return None for formats you do not own. Count a composite gate as the gates of its
+    definition; keep only the names of gates without one. Core summarises OpenQASM 2/3 text
+    itself when no plugin answers. First answer wins.
     """
 
 
