@@ -322,3 +322,52 @@ def test_conversions_of_circuit_objects_are_not_shared_between_objects():
         assert fmt == "openqasm3" and path == ("qiskit", "openqasm3")
         texts.append(value)
     assert "x q[0];" in texts[0] and "h q[0];" in texts[1]
+
+
+def test_a_gate_without_definition_is_feasible_only_where_native(plugins):
+    from qiskit import QuantumCircuit
+    from qiskit.circuit import Gate
+
+    def with_gates(*names):
+        qc = QuantumCircuit(2)
+        qc.h(0)
+        for name in names:
+            qc.append(Gate(name, 1, []), [1])
+        qc.measure_all()
+        return qc
+
+    with _service(plugins, resource("has_it", native_gates=["magic"]), resource("lacks_it")) as pcs:
+        rows = {row.resource_id: row for row in pcs.qdreamer.explain(QuantumTask(circuit=with_gates("magic"))).rows}
+        assert rows["scripted:has_it"].feasible, rows["scripted:has_it"].reason
+        assert rows["scripted:lacks_it"].reason == "gate magic has no definition and is not native to scripted:lacks_it"
+        rows = {r.resource_id: r for r in pcs.qdreamer.explain(QuantumTask(circuit=with_gates("magic", "other"))).rows}
+        assert rows["scripted:lacks_it"].reason == (
+            "gates magic, other have no definition and are not native to scripted:lacks_it")
+
+
+def test_mid_circuit_measurement_needs_a_resource_that_runs_it(plugins):
+    from qiskit import QuantumCircuit
+
+    mid = QuantumCircuit(1, 2)
+    mid.measure(0, 0)
+    mid.x(0)
+    mid.measure(0, 1)
+    with _service(plugins, resource("plain")) as pcs:
+        assert not pcs.quantum_resources["scripted:plain"].supports_mid_circuit_measurement
+        [row] = pcs.qdreamer.explain(QuantumTask(circuit=mid)).rows
+        assert not row.feasible and "cannot run mid-circuit measurement" in row.reason
+        [row] = pcs.qdreamer.explain(QuantumTask(circuit=x_on(0))).rows
+        assert row.feasible, row.reason
+
+
+def test_run_time_and_speed_terms_by_hand():
+    from qtau.dreamer.ranking import run_seconds, speed_units
+    from qtau.types import CircuitSummary, Resource
+
+    sim = Resource("t:sim", "t", "t", "simulator", 10, metadata={
+        "seconds_per_task": 0.0, "seconds_per_shot": 0.0, "seconds_per_amplitude_gate": 1e-3, "state_base": 2})
+    summary = CircuitSummary(num_qubits=3, gate_counts={"h": 2, "cx": 1, "measure": 3, "barrier": 1})
+    assert run_seconds(sim, 100, summary) == pytest.approx(1e-3 * 2 ** 3 * 3)  # 3 gates on 8 amplitudes
+    assert run_seconds(sim, 100) == 0.0
+    assert speed_units(3.0, 1.0) == pytest.approx(1.0)  # (3 + 1) / (1 + 1): one doubling
+    assert speed_units(0.5, 1.0) == 0.0
