@@ -20,7 +20,7 @@ import time
 import pytest
 from qtau import ExecutionEngine, PilotComputeService, QuantumTask
 from qtau.circuits import Circuits, ConversionGraph
-from qtau.errors import InvalidTaskError
+from qtau.errors import InvalidTaskError, NoSuitableResourceError
 from qtau.payloads import BatchPayload, Placement, TaskFailure, TaskPayload
 from qtau.plugins import PluginHost
 from qtau.secrets import MASK, Secret
@@ -371,3 +371,36 @@ def test_run_time_and_speed_terms_by_hand():
     assert run_seconds(sim, 100) == 0.0
     assert speed_units(3.0, 1.0) == pytest.approx(1.0)  # (3 + 1) / (1 + 1): one doubling
     assert speed_units(0.5, 1.0) == 0.0
+
+
+def test_the_cool_down_note_says_how_long_is_left(plugins):
+    from qtau.types import Attempt
+
+    with _service(plugins, resource("a"), resource("b")) as pcs:
+        now = time.time()
+        pcs.qdreamer.record_failures([Attempt("scripted:a", False, now - 1, now, "RuntimeError", "boom")])
+        rows = {row.resource_id: row for row in pcs.qdreamer.explain(QuantumTask(circuit=bell())).rows}
+        assert rows["scripted:a"].note == "cooling down after a failure: score x0.5 for 60 s more"
+
+
+def test_a_status_refresh_counts_the_in_flight_work_of_that_moment(plugins):
+    """The provider's queue depth counts this service's own queued tasks: the share of the reported
+    wait that is ours is taken out, as of when the status was read (here: refreshed with 5 in flight)."""
+    with _service(plugins, resource("a", queue_wait_s=100, queue_depth=10)) as pcs:
+        dreamer = pcs.qdreamer
+        task = QuantumTask(circuit=bell(), shots=1000)
+        run = 2.0 + 1e-3 * 1000
+        assert dreamer.explain(task).rows[0].wait_s == pytest.approx(100 + run)
+        dreamer.task_started("scripted:a", 5)
+        dreamer.cache.invalidate("scripted:a", "status")
+        assert dreamer.explain(task).rows[0].wait_s == pytest.approx(100 * 5 / 10 + 6 * run)
+        for _ in range(5):
+            dreamer.task_finished("scripted:a")
+
+
+def test_a_pin_naming_nothing_lists_each_resources_executor_and_pilot(plugins):
+    with PilotComputeService(execution_engine=ExecutionEngine.LOCAL, plugins=plugins) as pcs:
+        made = pcs.create_pilot(pilot(resource("a")))
+        with pytest.raises(NoSuitableResourceError) as info:
+            pcs.qdreamer.explain(QuantumTask(circuit=bell(), resource="nowhere"))
+        assert info.value.rejections == {"scripted:a": f"not 'nowhere' (executor scripted, pilot {made.name})"}
