@@ -19,7 +19,7 @@ import time
 
 import pytest
 from qtau import ExecutionEngine, PilotComputeService, QuantumTask
-from qtau.circuits import Circuits, ConversionGraph
+from qtau.circuits import Circuits, ConversionGraph, missing_path_hint
 from qtau.errors import InvalidTaskError, NoSuitableResourceError
 from qtau.payloads import BatchPayload, Placement, TaskFailure, TaskPayload
 from qtau.plugins import PluginHost
@@ -404,3 +404,13 @@ def test_a_pin_naming_nothing_lists_each_resources_executor_and_pilot(plugins):
         with pytest.raises(NoSuitableResourceError) as info:
             pcs.qdreamer.explain(QuantumTask(circuit=bell(), resource="nowhere"))
         assert info.value.rejections == {"scripted:a": f"not 'nowhere' (executor scripted, pilot {made.name})"}
+
+
+def test_a_missing_path_names_only_the_distributions_missing():
+    """From qiskit (whose converters are installed) to braket (whose are not), the hint names
+    qtau-braket alone."""
+    host = PluginHost(strict=True)
+    host.load_entry_points(allow={"qiskit"})
+    graph = Circuits(host).graph
+    assert missing_path_hint("qiskit", ["braket"], graph) == "install qtau-braket for a converter"
+    assert missing_path_hint("braket", ["qiskit"], graph) == "install qtau-braket for a converter"
