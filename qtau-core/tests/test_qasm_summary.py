@@ -148,3 +148,10 @@ def test_qiskit_qasm_exports_of_composite_gates_read_as_their_bodies():
              "c[0] = measure q[0];\nc[1] = measure q[1];\n")
     summary = summarize(qasm3, "3")
     assert summary.gate_counts == {"h": 2, "cp": 1, "swap": 1} and summary.num_measured == 2
+
+
+def test_a_definition_without_a_name_is_left_to_the_plugins():
+    """Core's reader raises ValueError for what it cannot read; QDREAMER then asks the plugins,
+    whose parser names the error (see qtau.circuits.Circuits.summary)."""
+    with pytest.raises(ValueError, match="without a name"):
+        summarize(HEAD2 + "qreg q[1];\ngate { x a; }\n", "2")

@@ -230,10 +230,11 @@ def summarize(text: str, version: str) -> CircuitSummary:
         head = match.group(0) if match else low
         if head in ("gate", "opaque", "def"):
             parts = statement.split(" ", 2)
-            if len(parts) > 1:
-                name = parts[1].split("(", 1)[0]
-                body = {}
-                reader.defined[name] = None if head == "opaque" else body
+            if len(parts) < 2:
+                raise ValueError(f"cannot read the OpenQASM statement `{statement}`: a {head} without a name")
+            name = parts[1].split("(", 1)[0]
+            body = {}
+            reader.defined[name] = None if head == "opaque" else body
             body_next = head != "opaque"
             continue
         if head in ("openqasm", "include", "creg", "bit", "input", "output", "const", "int", "uint", "float",
