@@ -35,7 +35,7 @@ seed: Braket's LocalSimulator does not, so it is left out unless named in `execu
 runs unseeded, with a UserWarning). Reproducibility holds per resource: the same seed and circuits on the same resource
 give the same counts; `result[i].qtau` names the resource each binding ran on.
 The Estimator estimates from shots (`ceil(1 / precision**2)` per Pauli group, as
-BackendEstimatorV2 does); precision 0 (exact) does not exist on a sampling service.
+BackendEstimatorV2 does); precision 0 (exact) is computed in-process by StatevectorEstimator.
 """
 
 from __future__ import annotations
