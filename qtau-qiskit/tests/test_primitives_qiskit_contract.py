@@ -6,6 +6,8 @@ Qiskit code catches, exact precision. Every test runs real simulators; no mocks.
 
 from __future__ import annotations
 
+import pickle
+
 import numpy as np
 import pytest
 from qiskit import ClassicalRegister, QuantumCircuit, QuantumRegister
@@ -39,6 +41,8 @@ def test_result_metadata_holds_exactly_qiskits_keys_and_provenance_lives_in_qtau
     assert result.qtau["resources"] == {"qiskit:aer_simulator": 2}
     [task] = result[1].qtau["tasks"]
     assert task["resource"] == "qiskit:aer_simulator" and task["attempts"][0]["ok"]
+    again = pickle.loads(pickle.dumps(result))  # the provenance travels with the result
+    assert again[1].qtau == result[1].qtau and again.metadata == {"version": 2}
 
 
 def test_estimator_metadata_holds_exactly_backend_estimators_keys():
