@@ -38,7 +38,7 @@ print(f"first: {result.data.first.shape} bindings x {result.data.first.num_shots
 for i, t in enumerate(thetas):
     p_first = result.data.first.get_counts(i).get("1", 0) / args.shots
     agree = float(np.mean(result.data.first.array[i] == result.data.second.array[i]))
-    task = result.metadata["qtau"]["tasks"][i]
+    task = result.qtau["tasks"][i]
     print(f"theta={t:.3f} P(first=1)={p_first:.3f} exact={math.sin(t / 2) ** 2:.3f} "
           f"agree={agree:.3f} on {task['resource']}")
-print("resources: " + ", ".join(f"{rid} x{n}" for rid, n in Counter(result.metadata["qtau"]["resources"]).items()))
+print("resources: " + ", ".join(f"{rid} x{n}" for rid, n in Counter(result.qtau["resources"]).items()))

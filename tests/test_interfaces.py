@@ -30,8 +30,8 @@ def test_sampler_bindings_spread_over_qiskit_braket_and_pennylane():
     qc.cx(0, 1)
     qc.measure([0, 1], [0, 1])
     thetas = np.linspace(0, math.pi, 16)
-    [result] = QtauSampler(seed=5).run([(qc, thetas)], shots=1000).result()
-    providers = {rid.split(":")[0] for rid in result.metadata["qtau"]["resources"]}
+    [result] = QtauSampler().run([(qc, thetas)], shots=1000).result()  # unseeded: Braket too
+    providers = {rid.split(":")[0] for rid in result.qtau["resources"]}
     assert providers >= {"qiskit", "braket", "pennylane"}
     for i, theta in enumerate(thetas):
         counts = result.data.c.get_counts(i)
@@ -78,12 +78,12 @@ def test_estimator_on_every_local_simulator_matches_statevector_estimator():
     observables = [SparsePauliOp.from_list([("ZZ", 1.0), ("XX", 0.5)]), SparsePauliOp("YY"), SparsePauliOp("IZ")]
     values = np.linspace(0.3, 2.7, 4).reshape(4, 1, 1)
     pub = (qc, [observables], values)
-    [ours] = QtauEstimator(seed=2).run([pub], precision=0.02).result()
+    [ours] = QtauEstimator().run([pub], precision=0.02).result()  # unseeded: Braket too
     [ref] = StatevectorEstimator().run([pub]).result()
     assert ours.data.evs.shape == ref.data.evs.shape == (4, 3)
     # 2500 shots per group: 5 standard errors of a +-1 observable is 0.1 (0.15 with coefficient 1.5).
     assert np.max(np.abs(ours.data.evs - ref.data.evs)) < 0.15
-    providers = {rid.split(":")[0] for rid in ours.metadata["qtau"]["resources"]}
+    providers = {rid.split(":")[0] for rid in ours.qtau["resources"]}
     assert providers >= {"qiskit", "braket", "pennylane"}
 
 
@@ -132,7 +132,7 @@ def test_qtau_sampler_fails_over_and_records_the_attempts():
     with failing_first_service() as pcs:
         [result] = QtauSampler(service=pcs).run([qc], shots=100).result()
     assert result.data.c.get_counts() == {"10": 100}
-    [task] = result.metadata["qtau"]["tasks"]
+    [task] = result.qtau["tasks"]
     assert [(a["resource"], a["ok"]) for a in task["attempts"]] == [("scripted:bad", False), ("scripted:good", True)]
 
 

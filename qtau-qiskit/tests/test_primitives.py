@@ -69,10 +69,10 @@ def test_sampler_records_provenance_per_binding():
     qc = two_register_circuit()
     values = np.zeros((4, 2))
     result = QtauSampler(executors=EXECUTORS).run([(qc, values)], shots=50).result()
-    tasks = result[0].metadata["qtau"]["tasks"]
+    tasks = result[0].qtau["tasks"]
     assert len(tasks) == 4 and all(t["resource"].startswith("qiskit:") for t in tasks)
     assert all(t["attempts"][-1]["ok"] for t in tasks) and tasks[0]["conversion_path"] == ["qiskit"]
-    assert sum(result.metadata["qtau"]["resources"].values()) == 4 and result.metadata["version"] == 2
+    assert sum(result.qtau["resources"].values()) == 4 and result.metadata == {"version": 2}
 
 
 def test_estimator_matches_statevector_estimator_with_broadcasting():
@@ -116,10 +116,10 @@ def test_mismatched_parameter_shapes_are_a_pub_error():
         QtauEstimator(executors=EXECUTORS).run([(qe, ["Z", "X", "Y"], np.zeros((2, 1)))])
 
 
-def test_exact_precision_and_mid_circuit_measurement_are_refused():
+def test_exact_precision_when_not_allowed_and_mid_circuit_measurement_are_refused():
     qc = QuantumCircuit(1)
     with pytest.raises(PubError, match="precision must be positive"):
-        QtauEstimator(executors=EXECUTORS).run([(qc, "Z")], precision=0.0)
+        QtauEstimator(executors=EXECUTORS, exact=False).run([(qc, "Z")], precision=0.0)
     mid = QuantumCircuit(1, 1)
     mid.measure(0, 0)
     mid.x(0)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import atexit
 import threading
+import warnings
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -24,6 +25,10 @@ from qtau.types import Result
 #: cloud executor (braket_sv1, ibmq_*: they cost money or need credentials). Name them in
 #: `executors=` to use them.
 LOCAL_SIMULATORS = ("qiskit_local", "braket_local", "pennylane_lightning", "pennylane_default")
+
+#: The pilot setting that seeds each local simulator that can be seeded (a seeded interface's
+#: service uses only these). Braket's LocalSimulator takes no seed.
+SEED_SETTINGS = {"qiskit_local": "seed_simulator", "pennylane_lightning": "seed", "pennylane_default": "seed"}
 
 #: QDREAMER optimisation modes an interface accepts as `mode=`.
 MODES = ("high_fidelity", "high_speed", "low_cost", "balanced")
@@ -88,26 +93,39 @@ def check_executors(executors: Any, field: str = "executors") -> tuple[str, ...]
     return names
 
 
-def shared_service(executors: Sequence[str] | None = None) -> Any:
+def shared_service(executors: Sequence[str] | None = None, seed: int | None = None) -> Any:
     """A LOCAL PilotComputeService with one pilot per executor (default: every installed local
-    simulator), made once per process and executor list and closed at exit."""
+    simulator), made once per process, executor list and seed, and closed at exit.
+
+    With a seed, every pilot's simulator that takes one is seeded with it (SEED_SETTINGS), so the
+    same circuit on the same resource gives the same counts; the default list is then the
+    installed local simulators that take a seed. A named executor that takes none (Braket's
+    LocalSimulator) is kept, unseeded, with a UserWarning."""
     from qtau.service import PilotComputeService
 
     names = tuple(executors) if executors else installed_local_simulators()
-    if not names:
-        raise ConfigurationError(
-            "no local simulator plugin is installed", field="executors", value=None,
-            fix="pip install qtau-qiskit (or qtau-pennylane, qtau-braket), or pass service=",
-        )
+    if seed is not None:
+        unseedable = [name for name in names if name not in SEED_SETTINGS]
+        if executors and unseedable:
+            warnings.warn(
+                f"executors {', '.join(unseedable)} take no seed: tasks QDREAMER places there are not "
+                "repeatable (the others are seeded)", UserWarning, stacklevel=3,
+            )
+        elif unseedable:
+            names = tuple(name for name in names if name in SEED_SETTINGS)
+    key = (names, seed)
     with _lock:
-        service = _services.get(names)
+        service = _services.get(key)
         if service is not None and not getattr(service, "_closed", False):
             return service
         service = PilotComputeService(execution_engine="local")
         try:
             for name in names:
                 try:
-                    service.create_pilot({"resource_type": "quantum", "quantum": {"executor": name}})
+                    quantum: dict[str, Any] = {"executor": name}
+                    if seed is not None and name in SEED_SETTINGS:
+                        quantum[SEED_SETTINGS[name]] = int(seed)
+                    service.create_pilot({"resource_type": "quantum", "quantum": quantum})
                 except ConfigurationError:
                     if executors:
                         raise
@@ -121,7 +139,7 @@ def shared_service(executors: Sequence[str] | None = None) -> Any:
                 "none of the local simulators could start a pilot", field="executors", value=list(names),
                 fix="run `qtau doctor` to see which plugin is broken, or pass service=",
             )
-        _services[names] = service
+        _services[key] = service
         return service
 
 

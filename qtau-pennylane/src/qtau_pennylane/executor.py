@@ -41,6 +41,11 @@ class PennyLaneExecutor(LocalExecutor):
         self._lock = threading.Lock()
 
     def device(self, wires: tuple) -> Any:
+        """The device for these wires: cached, except on a seeded pilot, whose device is made anew
+        for each batch so that its random stream starts from the seed every time (a seeded device
+        kept between batches would go on drawing, and the same batch would give other counts)."""
+        if "seed" in self.config:
+            return devices.create_device(self.resource, self.config, wires)
         with self._lock:
             found = self._devices.get(wires)
         if found is None:

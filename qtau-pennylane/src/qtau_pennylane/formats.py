@@ -177,6 +177,10 @@ def qiskit_to_tape(qc: Any, source: str = "qiskit") -> Any:
         warnings.simplefilter("always")
         qfunc = qml.from_qiskit(qc, measurements=[qml.counts(wires=measured)])
         tape = qml.tape.make_qscript(qfunc)()
+    if not tape.measurements:
+        # pennylane-qiskit returns no measurements for a circuit without gates (only measures):
+        # such a circuit still reads its qubits, all 0, shots times.
+        tape = qml.tape.QuantumScript(tape.operations, [qml.counts(wires=measured)])
     dropped = [str(w.message) for w in caught if "not supported by PennyLane" in str(w.message)]
     if dropped:
         # pennylane-qiskit leaves such instructions out with a warning: that would run a different circuit.

@@ -5,7 +5,14 @@ circuits QDREAMER places on any installed QTAU resource.
     sampler = QtauSampler(executors=["qiskit_local", "braket_local", "pennylane_lightning"])
     result = sampler.run([(circuit, parameter_values)], shots=1000).result()
     result[0].data.alpha                                      # a BitArray per classical register
-    result[0].metadata["qtau"]                                # where each binding ran, attempts, cost
+    result[0].qtau                                            # where each binding ran, attempts, cost
+    result.qtau                                               # the same, summed over the run
+
+`result.metadata` and `result[i].metadata` hold exactly Qiskit's keys (`{"version": 2}`;
+`shots`, `circuit_metadata`, and for the Estimator `target_precision`): code and tests written for
+Qiskit's primitives compare them whole. QTAU's provenance is the `qtau` attribute of the result
+and of each pub result (`QtauPrimitiveResult`, `QtauSamplerPubResult`, `QtauPubResult`:
+subclasses of Qiskit's, so every `isinstance` check still holds).
 
 Each binding of each pub becomes one `QuantumTask`; every task of a `run` call goes to the service
 in one `submit_quantum_tasks` batch, so QDREAMER places each one (Aer, Braket's local simulator,
@@ -16,20 +23,32 @@ register (Sampler), or `evs`/`stds` (Estimator).
 
 Sampler circuits are read out as every backend reads them: final measurements are replaced by one
 flat register of the measured qubits (as StatevectorSampler does); unmeasured bits read 0.
-Mid-circuit measurements and classical control are refused, as StatevectorSampler refuses them.
+A classical register (or bit) no final measurement writes reads 0, as in StatevectorSampler; a
+circuit without classical registers gives an empty DataBin and the same UserWarning.
+Mid-circuit measurements and classical control are refused with `UnsupportedCircuitError`, which
+is the `QiskitError` StatevectorSampler raises for them and a QTAU `InvalidTaskError`.
+
+A seed makes a run repeatable: `seed=` seeds the simulators themselves (Aer's `seed_simulator`,
+PennyLane's `seed`) as well as the shuffle of counts into shots. Without `service=`, a seeded
+primitive runs on its own service whose pilots are seeded local simulators (those that accept a
+seed: Braket's LocalSimulator does not, so it is left out unless named in `executors=`, where it
+runs unseeded, with a UserWarning). Reproducibility holds per resource: the same seed and circuits on the same resource
+give the same counts; `result[i].qtau` names the resource each binding ran on.
 The Estimator estimates from shots (`ceil(1 / precision**2)` per Pauli group, as
-BackendEstimatorV2 does); precision 0 (exact) does not exist on a sampling service.
+BackendEstimatorV2 does); precision 0 (exact) is computed in-process by StatevectorEstimator.
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
 from qiskit.circuit import ClassicalRegister, QuantumCircuit
+from qiskit.exceptions import QiskitError
 from qiskit.primitives import BaseEstimatorV2, BaseSamplerV2, PrimitiveJob
 from qiskit.primitives.containers import (
     BitArray,
@@ -51,6 +70,45 @@ DEFAULT_PRECISION = 0.015625
 
 class PubError(InvalidTaskError, ValueError):
     """A pub the QTAU primitives cannot run: a QtauError, and the ValueError Qiskit documents."""
+
+
+class UnsupportedCircuitError(PubError, QiskitError):
+    """A circuit with mid-circuit measurements or control flow: a PubError, and the QiskitError
+    Qiskit's StatevectorSampler raises for the same circuit."""
+
+    def __init__(self, message: str, **fields: Any) -> None:
+        PubError.__init__(self, message, **fields)
+        self.message = str(self.args[0]) if self.args else message
+
+
+class QtauPrimitiveResult(PrimitiveResult):
+    """A PrimitiveResult with QTAU's provenance of the whole run in `qtau` (resources used, cost,
+    attempts); `metadata` stays Qiskit's `{"version": 2}`."""
+
+    def __init__(self, pub_results, metadata=None, qtau: dict[str, Any] | None = None) -> None:
+        super().__init__(pub_results, metadata)
+        self.qtau = qtau or {}
+
+
+class QtauSamplerPubResult(SamplerPubResult):
+    """A SamplerPubResult with QTAU's provenance of the pub in `qtau`: the summary and one record
+    per binding (resource, attempts, cost, conversion path, timings)."""
+
+    __slots__ = ("qtau",)
+
+    def __init__(self, data: DataBin, metadata=None, qtau: dict[str, Any] | None = None) -> None:
+        super().__init__(data, metadata)
+        self.qtau = qtau or {}
+
+
+class QtauPubResult(PubResult):
+    """An Estimator PubResult with QTAU's provenance of the pub in `qtau` (as QtauSamplerPubResult)."""
+
+    __slots__ = ("qtau",)
+
+    def __init__(self, data: DataBin, metadata=None, qtau: dict[str, Any] | None = None) -> None:
+        super().__init__(data, metadata)
+        self.qtau = qtau or {}
 
 
 def _coerce(kind: type, pub: Any, value: Any, position: int) -> Any:
@@ -80,19 +138,32 @@ class _QtauPrimitive:
             )
         self.executors = interop.check_executors(executors)
         self._service = service
-        self._rng = np.random.default_rng(seed)
+        self._seed = seed
+
+    @property
+    def seed(self) -> np.random.Generator | int | None:
+        """The seed (or Generator) given: it seeds the simulators and the shot shuffle."""
+        return self._seed
 
     @property
     def service(self) -> Any:
-        if self._service is None:
-            self._service = interop.shared_service(self.executors)
-        return self._service
+        """The service given, else the shared one for these executors (and seed)."""
+        if self._service is not None:
+            return self._service
+        seed = self._seed if isinstance(self._seed, (int, np.integer)) else None
+        return interop.shared_service(self.executors, seed=seed)
+
+    def _new_rng(self) -> np.random.Generator:
+        """The shuffle's generator for one run: the same for every run of one integer seed."""
+        if isinstance(self._seed, np.random.Generator):
+            return self._seed
+        return np.random.default_rng(self._seed)
 
     def _task(self, circuit: QuantumCircuit, shots: int) -> QuantumTask:
         return QuantumTask(circuit=circuit, num_qubits=max(circuit.num_qubits, 1), shots=int(shots),
                            policy=self.mode, circuit_format="qiskit")
 
-    def _samples(self, counts: dict[str, int], width: int, shots: int) -> np.ndarray:
+    def _samples(self, rng, counts: dict[str, int], width: int, shots: int) -> np.ndarray:
         """Per-shot bits (shots x width; column i is bit i) from QTAU counts, in random order."""
         keys = list(counts)
         reps = np.fromiter((counts[k] for k in keys), dtype=np.int64, count=len(keys))
@@ -105,7 +176,7 @@ class _QtauPrimitive:
         for row, key in enumerate(keys):
             for i in range(min(width, len(key))):
                 bits[row, i] = key[-1 - i] == "1"
-        return self._rng.permutation(np.repeat(bits, reps, axis=0))
+        return rng.permutation(np.repeat(bits, reps, axis=0))
 
 
 def _summary(records: Sequence[dict]) -> dict[str, Any]:
@@ -119,33 +190,57 @@ def _summary(records: Sequence[dict]) -> dict[str, Any]:
 # -- Sampler ---------------------------------------------------------------------------------------
 
 
+def _final_measurements(circuit: QuantumCircuit) -> dict[Any, int]:
+    """Each classical bit a final measurement writes, and the qubit index it reads (the last
+    measurement of a bit after which neither bit nor qubit is touched again, as Qiskit reads it)."""
+    active_qubits = set(range(circuit.num_qubits))
+    active_clbits = set(range(circuit.num_clbits))
+    mapping: dict[Any, int] = {}
+    for inst in reversed(circuit.data):
+        if not active_clbits or not active_qubits:
+            break
+        if inst.operation.name == "measure":
+            clbit = circuit.find_bit(inst.clbits[0]).index
+            qubit = circuit.find_bit(inst.qubits[0]).index
+            if clbit in active_clbits and qubit in active_qubits:
+                mapping[circuit.clbits[clbit]] = qubit
+                active_clbits.discard(clbit)
+        elif inst.operation.name not in ("barrier", "delay"):
+            active_qubits.difference_update(circuit.find_bit(q).index for q in inst.qubits)
+    return mapping
+
+
 def readout_plan(circuit: QuantumCircuit) -> tuple[QuantumCircuit, list[tuple[str, int, int | None]]]:
     """The circuit with its final measurements replaced by one flat register of the measured
-    qubits, and for every bit of every original register where it is now (None: never measured)."""
-    clbit_qubit: dict[Any, Any] = {}
-    for inst in circuit.data:
-        if inst.operation.name == "measure":
-            clbit_qubit[inst.clbits[0]] = inst.qubits[0]
+    qubits, and for every bit of every original register where it is now (None: never measured,
+    reads 0). Registers no measurement writes are kept as all-zero data, as Qiskit keeps them."""
+    final = _final_measurements(circuit)
     body = circuit.remove_final_measurements(inplace=False)
-    names = {inst.operation.name for inst in body.data}
-    if "measure" in names or body.num_clbits or any(getattr(i.operation, "blocks", None) for i in body.data):
-        raise PubError(
-            "QtauSampler runs circuits whose measurements are all final, without classical control",
+    if any(inst.is_control_flow() for inst in body.data):
+        raise UnsupportedCircuitError(
+            "QtauSampler cannot run control flow (if_test, for_loop, while_loop, switch)",
             field="circuit", value=circuit.name,
-            fix="move measurements to the end and remove if_test/while_loop blocks (as for StatevectorSampler)",
+            fix="remove the control-flow blocks (StatevectorSampler refuses them too)",
         )
-    qubits = sorted({circuit.find_bit(q).index for q in clbit_qubit.values()})
+    if any(inst.operation.name == "measure" for inst in body.data):
+        raise UnsupportedCircuitError(
+            "QtauSampler cannot run mid-circuit measurements: only final measurements are read out",
+            field="circuit", value=circuit.name,
+            fix="move every measurement after the last gate on its qubit (as for StatevectorSampler)",
+        )
+    qubits = sorted(set(final.values()))
     position = {q: i for i, q in enumerate(qubits)}
     flat = QuantumCircuit(body.num_qubits, name=circuit.name, global_phase=body.global_phase)
-    flat.compose(body, qubits=range(body.num_qubits), inplace=True)
+    for inst in body.data:  # quantum operations only now: unmeasured registers stay behind
+        flat.append(inst.operation, [body.find_bit(q).index for q in inst.qubits], copy=False)
     if qubits:
         flat.add_register(ClassicalRegister(len(qubits), "__qtau_meas"))
         flat.measure(qubits, range(len(qubits)))
     plan = []
     for creg in circuit.cregs:
         for i, clbit in enumerate(creg):
-            qubit = clbit_qubit.get(clbit)
-            plan.append((creg.name, i, None if qubit is None else position[circuit.find_bit(qubit).index]))
+            qubit = final.get(clbit)
+            plan.append((creg.name, i, None if qubit is None else position[qubit]))
     return flat, plan
 
 
@@ -171,6 +266,12 @@ class QtauSampler(_QtauPrimitive, BaseSamplerV2):
     def run(self, pubs: Iterable[Any], *, shots: int | None = None) -> PrimitiveJob:
         shots = self._default_shots if shots is None else shots
         coerced = [_coerce(SamplerPub, pub, shots, i) for i, pub in enumerate(pubs)]
+        if any(not pub.circuit.cregs for pub in coerced):
+            warnings.warn(  # Qiskit's StatevectorSampler and BackendSamplerV2 warn with these words
+                "One of your circuits has no output classical registers and so the result "
+                "will be empty. Did you mean to add measurement instructions?",
+                UserWarning, stacklevel=2,
+            )
         plans: dict[int, tuple] = {}  # one plan per circuit object (1000 pubs of one circuit: one plan)
         prepared = []
         for pub in coerced:
@@ -185,24 +286,27 @@ class QtauSampler(_QtauPrimitive, BaseSamplerV2):
     def _run(self, prepared: list) -> PrimitiveResult:
         tasks, spans = [], []
         for pub, flat, _ in prepared:
-            bound = pub.parameter_values.bind_all(flat)
             start = len(tasks)
-            tasks.extend(self._task(c, pub.shots) for c in bound.reshape(-1))
+            if flat.num_clbits:  # nothing measured: every register reads 0, no task to run
+                bound = pub.parameter_values.bind_all(flat)
+                tasks.extend(self._task(c, pub.shots) for c in bound.reshape(-1))
             spans.append((start, len(tasks)))
         results = interop.run_tasks(self.service, tasks)
+        rng = self._new_rng()
         out, everything = [], []
         for (pub, flat, plan), (start, end) in zip(prepared, spans, strict=True):
             records = [interop.provenance(r) for r in results[start:end]]
             everything.extend(records)
-            out.append(self._pub_result(pub, flat, plan, results[start:end], records))
-        return PrimitiveResult(out, metadata={"version": 2, "qtau": _summary(everything)})
+            out.append(self._pub_result(rng, pub, flat, plan, results[start:end], records))
+        return QtauPrimitiveResult(out, metadata={"version": 2}, qtau=_summary(everything))
 
-    def _pub_result(self, pub: SamplerPub, flat: QuantumCircuit, plan, results, records) -> SamplerPubResult:
+    def _pub_result(self, rng, pub: SamplerPub, flat: QuantumCircuit, plan, results, records) -> SamplerPubResult:
         width = flat.num_clbits
         registers = {creg.name: creg.size for creg in pub.circuit.cregs}
-        bools = {name: np.zeros((len(results), pub.shots, size), dtype=bool) for name, size in registers.items()}
+        size = int(np.prod(pub.shape, dtype=int))
+        bools = {name: np.zeros((size, pub.shots, bits), dtype=bool) for name, bits in registers.items()}
         for n, result in enumerate(results):
-            samples = self._samples(result.counts, width, pub.shots)
+            samples = self._samples(rng, result.counts, width, pub.shots)
             for name, bit, column in plan:
                 if column is not None:
                     bools[name][n, :, bit] = samples[:, column]
@@ -210,9 +314,9 @@ class QtauSampler(_QtauPrimitive, BaseSamplerV2):
             name: BitArray.from_bool_array(array.reshape(pub.shape + (pub.shots, registers[name])), order="little")
             for name, array in bools.items()
         }
-        metadata = {"shots": pub.shots, "circuit_metadata": pub.circuit.metadata,
-                    "qtau": {**_summary(records), "tasks": records}}
-        return SamplerPubResult(DataBin(**data, shape=pub.shape), metadata=metadata)
+        metadata = {"shots": pub.shots, "circuit_metadata": pub.circuit.metadata}
+        return QtauSamplerPubResult(DataBin(**data, shape=pub.shape), metadata=metadata,
+                                    qtau={**_summary(records), "tasks": records})
 
 
 # -- Estimator -------------------------------------------------------------------------------------
@@ -237,12 +341,19 @@ class QtauEstimator(_QtauPrimitive, BaseEstimatorV2):
 
     Each binding's Pauli terms are grouped qubit-wise commuting; each group is one QuantumTask of
     `ceil(1 / precision**2)` shots placed by QDREAMER. `stds` follow BackendEstimatorV2.
+
+    `precision=0` asks for exact expectation values, which no sampling resource gives: such a pub
+    is computed in this process by Qiskit's StatevectorEstimator (with this estimator's seed), not
+    placed by QDREAMER, and its `qtau` provenance says `"exact": True`. With `exact=False` precision
+    0 is refused with a ValueError, as BackendEstimatorV2 refuses it: every value then comes from
+    shots on a resource QDREAMER placed.
     """
 
     def __init__(self, *, executors=None, mode=None, service=None, default_precision: float = DEFAULT_PRECISION,
-                 seed=None):
+                 seed=None, exact: bool = True):
         super().__init__(executors, mode, service, seed)
         self._default_precision = default_precision
+        self._exact = bool(exact)
 
     @property
     def default_precision(self) -> float:
@@ -252,10 +363,12 @@ class QtauEstimator(_QtauPrimitive, BaseEstimatorV2):
         precision = self._default_precision if precision is None else precision
         coerced = [_coerce(EstimatorPub, pub, precision, i) for i, pub in enumerate(pubs)]
         for i, pub in enumerate(coerced):
-            if not pub.precision or pub.precision <= 0:
+            if pub.precision is None or pub.precision < 0 or (pub.precision == 0 and not self._exact):
                 raise PubError(
-                    "QtauEstimator estimates from shots: precision must be positive", field=f"pubs[{i}].precision",
-                    value=pub.precision, fix="pass precision=0.01 (10,000 shots per Pauli group), for example",
+                    "precision must be positive" + (" or 0 (exact)" if self._exact else
+                                                    " (this estimator was made with exact=False)"),
+                    field=f"pubs[{i}].precision", value=pub.precision,
+                    fix="pass precision=0.01 (10,000 shots per Pauli group), for example",
                 )
             if pub.circuit.num_clbits or any(i.operation.name == "measure" for i in pub.circuit.data):
                 raise PubError(
@@ -268,6 +381,22 @@ class QtauEstimator(_QtauPrimitive, BaseEstimatorV2):
         return job
 
     def _run(self, pubs: list[EstimatorPub]) -> PrimitiveResult:
+        sampled, everything = self._run_sampled([pub for pub in pubs if pub.precision > 0])
+        exact = iter(self._run_exact([pub for pub in pubs if pub.precision == 0]))
+        out = [next(exact) if pub.precision == 0 else sampled.pop(0) for pub in pubs]
+        return QtauPrimitiveResult(out, metadata={"version": 2}, qtau=_summary(everything))
+
+    def _run_exact(self, pubs: list[EstimatorPub]) -> list[PubResult]:
+        """Exact expectation values of precision-0 pubs from Qiskit's StatevectorEstimator."""
+        if not pubs:
+            return []
+        from qiskit.primitives import StatevectorEstimator
+
+        done = StatevectorEstimator(seed=self._seed).run(pubs).result()
+        provenance = {"resources": {}, "cost": 0.0, "attempts": 0, "tasks": [], "exact": True}
+        return [QtauPubResult(r.data, metadata=r.metadata, qtau=dict(provenance)) for r in done]
+
+    def _run_sampled(self, pubs: list[EstimatorPub]) -> tuple[list[PubResult], list[dict]]:
         tasks, plans = [], []
         for pub in pubs:
             shots = math.ceil(1.0 / pub.precision**2)
@@ -292,6 +421,7 @@ class QtauEstimator(_QtauPrimitive, BaseEstimatorV2):
                     groups.append((param_index, group, qubits, slot))
             plans.append((pub, shots, bc_index, bc_obs, groups))
         results = interop.run_tasks(self.service, tasks)
+        rng = self._new_rng()
         out, everything = [], []
         for pub, shots, bc_index, bc_obs, groups in plans:
             expvals: dict[tuple, tuple[float, float]] = {}
@@ -300,7 +430,7 @@ class QtauEstimator(_QtauPrimitive, BaseEstimatorV2):
                 samples = None
                 if slot is not None:
                     used.append(results[slot])
-                    samples = self._samples(results[slot].counts, len(qubits), shots)
+                    samples = self._samples(rng, results[slot].counts, len(qubits), shots)
                 for pauli in group:
                     support = [k for k, q in enumerate(qubits) if pauli.z[q] or pauli.x[q]]
                     if samples is None or not support:
@@ -319,7 +449,7 @@ class QtauEstimator(_QtauPrimitive, BaseEstimatorV2):
                     spread[index] += abs(coeff) * var**0.5
             records = [interop.provenance(r) for r in used]
             everything.extend(records)
-            metadata = {"target_precision": pub.precision, "shots": shots,
-                        "circuit_metadata": pub.circuit.metadata, "qtau": {**_summary(records), "tasks": records}}
-            out.append(PubResult(DataBin(evs=evs, stds=spread / np.sqrt(shots), shape=evs.shape), metadata=metadata))
-        return PrimitiveResult(out, metadata={"version": 2, "qtau": _summary(everything)})
+            metadata = {"target_precision": pub.precision, "shots": shots, "circuit_metadata": pub.circuit.metadata}
+            out.append(QtauPubResult(DataBin(evs=evs, stds=spread / np.sqrt(shots), shape=evs.shape),
+                                     metadata=metadata, qtau={**_summary(records), "tasks": records}))
+        return out, everything
