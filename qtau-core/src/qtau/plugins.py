@@ -10,6 +10,7 @@ Environment:
 - `QTAU_PLUGINS`: comma-separated allowlist of plugin names to load (default: all installed).
 - `QTAU_BLOCK_PLUGINS`: comma-separated names never to load.
 - `QTAU_STRICT_PLUGINS=1`: a plugin that fails to load or answer raises `PluginError`.
+- `QTAU_TEST_PLUGINS=1`: load test-only plugins without naming them (see qtau.test_plugins).
 """
 
 from __future__ import annotations
@@ -110,10 +111,14 @@ class PluginHost:
     ) -> None:
         from importlib.metadata import entry_points
 
+        from qtau import test_plugins
+
         allow = None if allow is None else frozenset(allow)
         block = frozenset(block or ())
         for ep in entry_points(group=GROUP):
             if (allow is not None and ep.name not in allow) or ep.name in block:
+                continue
+            if test_plugins.hidden(getattr(ep, "dist", None), named=allow is not None):
                 continue
             if ep.name in self._modules:
                 warnings.warn(
