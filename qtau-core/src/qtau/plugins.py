@@ -344,6 +344,27 @@ class PluginHost:
                 self._executors = found
             return list(self._executors)
 
+    def offline_resources(self, executor: str, config: Mapping[str, Any]) -> list[Resource] | None:
+        """What `executor` would offer, from the plugin's shipped data only (`Backend.offline_resources`);
+        None when its plugin cannot say offline."""
+        from qtau.backend import OFFLINE
+
+        info = self.find_executor(executor)
+        offered = self.on_backend(info.provider, "offline_resources", executor, config)
+        if offered is None:
+            return None
+        offered = list(offered)
+        for res in offered:
+            if not isinstance(res, Resource) or res.provider != info.provider or not res.metadata.get(OFFLINE):
+                raise PluginError(
+                    f"plugin {self.owner(info.provider)!r} offered {res!r} offline for {executor!r}, which is "
+                    f"not a Resource of provider {info.provider!r} with metadata[{OFFLINE!r}]",
+                    plugin=self.owner(info.provider),
+                    fix="return qtau.Resource objects of the Backend's provider, each saying in "
+                        "metadata['offline'] what it was built from",
+                )
+        return offered
+
     def find_executor(self, executor: str) -> ExecutorInfo:
         """The plugin entry serving `executor`; exact names win over prefixes."""
         infos = self.executors()

@@ -22,6 +22,7 @@ from typing import Any
 import attrs
 
 from qtau import validation
+from qtau.backend import OFFLINE
 from qtau.circuits import Circuits, missing_path_hint, shape_key
 from qtau.dreamer.budget import Budgets
 from qtau.dreamer.cache import KINDS, ProviderCache
@@ -133,6 +134,9 @@ class QDreamer:
 
     def _fetcher(self, res: Resource, config: dict, kind: str) -> Callable[[], Any]:
         args: tuple = (res, config, REFERENCE_SHOTS) if kind == "cost" else (res, config)
+        if kind != "cost" and res.metadata.get(OFFLINE):
+            # Built from shipped data for a quote: the provider is not asked (no credentials).
+            return lambda: None
 
         def fetch() -> Any:
             if kind == "status":
