@@ -28,7 +28,7 @@ def assert_names_file_and_line(out: subprocess.CompletedProcess, path, line: int
     return message
 
 
-@pytest.mark.parametrize("command", ["run", "rank"])
+@pytest.mark.parametrize("command", ["run", "rank", "quote"])
 def test_openqasm2_syntax_error_names_file_and_line(tmp_path, command):
     path = tmp_path / "bad.qasm"
     path.write_text('OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[2];\ncreg c[2];\nh q[0];\n'

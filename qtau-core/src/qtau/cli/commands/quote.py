@@ -9,12 +9,13 @@ and the output says, per executor, which source was used (`qtau.dreamer.quote.qu
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import typer
 
 from qtau.cli import EXIT_OK
 from qtau.cli.commands.plugins import JSON_OPTION
-from qtau.cli.inputs import check_executors
+from qtau.cli.inputs import check_executors, load_circuit
 from qtau.cli.output import print_json
 from qtau.cli.session import MODE_OPTION, SHOTS_OPTION, check_count, check_mode
 from qtau.plugins import default_host
@@ -46,6 +47,8 @@ def register(app: typer.Typer) -> None:
         check_count(shots, "--shots", 1, "1000, for example")
         check_mode(mode)
         host = default_host()
+        if Path(file).is_file():
+            load_circuit(file, host)  # a malformed OpenQASM file: exit 2 naming the line, as `run` does
         executors = check_executors(host, executor)
         found = quote_file(file, executors, shots=shots, mode=mode, split=split, host=host, offline=offline)
         if as_json:
