@@ -6,6 +6,9 @@ import tempfile
 import pytest
 from qtau.plugins import PluginHost
 
+# Test-only plugins (tests/plugins/qtau-scripted) stay hidden from users' installs unless this is
+# set (qtau.test_plugins); the suite and the `qtau` subprocesses its tests start use them.
+os.environ.setdefault("QTAU_TEST_PLUGINS", "1")
 
 @pytest.fixture(scope="session", autouse=True)
 def private_ray_tmpdir():

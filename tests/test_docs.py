@@ -13,7 +13,8 @@ from qtau.executor import LocalExecutor, RemoteExecutor
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "hooks.md"
 SPECS = {name: fn for name, fn in vars(hookspecs).items() if name.startswith("qtau_") and callable(fn)}
 METHODS = {f"{cls.__name__}.{name}": getattr(cls, name) for cls, names in (
-    (Backend, ("executors", "resources", "executor", "run", "status", "noise", "cost", "price_tables")),
+    (Backend, ("executors", "resources", "executor", "run", "status", "noise", "cost", "price_tables",
+               "offline_resources")),
     (LocalExecutor, ("run",)),
     (RemoteExecutor, ("submit", "poll", "fetch", "cancel")),
 ) for name in names}

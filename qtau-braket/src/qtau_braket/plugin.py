@@ -76,6 +76,13 @@ class BraketBackend(Backend):
 
         return [price_table()]
 
+    def offline_resources(self, executor, config):
+        if executor in names.LOCAL:
+            return None  # the local simulators need no credentials: quoted live
+        from qtau_braket.offline import resources
+
+        return resources(executor, config)
+
 
 @hookimpl
 def qtau_backends():

@@ -18,6 +18,10 @@ from typing import Any, ClassVar
 from qtau.executor import CircuitJob, Executor, LocalExecutor
 from qtau.types import CostEstimate, ExecutorInfo, NoiseProfile, Outcome, Resource, ResourceStatus
 
+#: Resource.metadata key of a resource built offline (`Backend.offline_resources`): what it was
+#: built from. Such a resource is quoted, never run; its status and noise are not asked.
+OFFLINE = "offline"
+
 
 class Backend:
     """One provider's backend: its executors, resources, execution and reports.
@@ -77,6 +81,13 @@ class Backend:
         """Price tables this backend ships, each `{"name", "source", "as_of"}` (`as_of` an ISO
         date), so `qtau doctor` can warn about stale ones."""
         return ()
+
+    def offline_resources(self, executor: str, config: Mapping[str, Any]) -> Sequence[Resource] | None:
+        """The resources `executor` would offer, built only from data the plugin ships (no
+        credentials, no network), so `qtau quote` can price them offline. Each carries
+        `metadata[OFFLINE]`, a sentence saying what they were built from; QDREAMER asks only
+        `cost` of such resources, never `status` or `noise`. None (the default): not possible."""
+        return None
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} provider={self.provider!r}>"

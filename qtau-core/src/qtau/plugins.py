@@ -10,6 +10,7 @@ Environment:
 - `QTAU_PLUGINS`: comma-separated allowlist of plugin names to load (default: all installed).
 - `QTAU_BLOCK_PLUGINS`: comma-separated names never to load.
 - `QTAU_STRICT_PLUGINS=1`: a plugin that fails to load or answer raises `PluginError`.
+- `QTAU_TEST_PLUGINS=1`: load test-only plugins without naming them (see qtau.test_plugins).
 """
 
 from __future__ import annotations
@@ -110,10 +111,14 @@ class PluginHost:
     ) -> None:
         from importlib.metadata import entry_points
 
+        from qtau import test_plugins
+
         allow = None if allow is None else frozenset(allow)
         block = frozenset(block or ())
         for ep in entry_points(group=GROUP):
             if (allow is not None and ep.name not in allow) or ep.name in block:
+                continue
+            if test_plugins.hidden(getattr(ep, "dist", None), named=allow is not None):
                 continue
             if ep.name in self._modules:
                 warnings.warn(
@@ -338,6 +343,27 @@ class PluginHost:
                     found.extend(attrs.evolve(i, provider=provider) if i.provider != provider else i for i in infos)
                 self._executors = found
             return list(self._executors)
+
+    def offline_resources(self, executor: str, config: Mapping[str, Any]) -> list[Resource] | None:
+        """What `executor` would offer, from the plugin's shipped data only (`Backend.offline_resources`);
+        None when its plugin cannot say offline."""
+        from qtau.backend import OFFLINE
+
+        info = self.find_executor(executor)
+        offered = self.on_backend(info.provider, "offline_resources", executor, config)
+        if offered is None:
+            return None
+        offered = list(offered)
+        for res in offered:
+            if not isinstance(res, Resource) or res.provider != info.provider or not res.metadata.get(OFFLINE):
+                raise PluginError(
+                    f"plugin {self.owner(info.provider)!r} offered {res!r} offline for {executor!r}, which is "
+                    f"not a Resource of provider {info.provider!r} with metadata[{OFFLINE!r}]",
+                    plugin=self.owner(info.provider),
+                    fix="return qtau.Resource objects of the Backend's provider, each saying in "
+                        "metadata['offline'] what it was built from",
+                )
+        return offered
 
     def find_executor(self, executor: str) -> ExecutorInfo:
         """The plugin entry serving `executor`; exact names win over prefixes."""

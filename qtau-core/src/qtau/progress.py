@@ -72,7 +72,7 @@ def _wait_with_bar(engine: Any, handles: Sequence[Any], timeout: float | None) -
     except ImportError:
         raise ConfigurationError(
             "progress bars need rich", field="progress", value=True,
-            fix="pip install 'qtau-core[cli]', or pass progress=False",
+            fix="pip install rich (a dependency of qtau-core), or pass progress=False",
         ) from None
     started = time.monotonic()
     deadline = None if timeout is None else started + timeout

@@ -3,7 +3,8 @@
 Braket's programs use its built-in gate names (`cnot`, `si`, `phaseshift`, `xx`...) and no
 `include "stdgates.inc"`. Qiskit's importer (used by qtau-qiskit and by PennyLane's `from_qasm`)
 knows only the standard library, so the include is added and each Braket-only name used gets a
-definition in standard gates. Plain text work: no SDK is imported.
+definition in standard gates, all on the header's line, so a parser's line numbers are still the
+user's. Plain text work: no SDK is imported.
 """
 
 from __future__ import annotations
@@ -36,4 +37,5 @@ def with_standard_gates(text: str) -> str:
         return text
     body = text[header.end():]
     defs = [d for name, d in BRAKET_GATES.items() if re.search(rf"(?m)^\s*{name}\b\s*[\s(]", body)]
-    return "\n".join([header.group(0).strip(), 'include "stdgates.inc";', *defs]) + body
+    # One line: a parse error's line number must point into the user's own text.
+    return " ".join([header.group(0).strip(), 'include "stdgates.inc";', *defs]) + body

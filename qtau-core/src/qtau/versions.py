@@ -21,10 +21,16 @@ def core_version() -> str:
 
 def package_versions() -> dict[str, str]:
     """`{distribution: version}` for qtau-core and every distribution registering a `qtau` entry
-    point, sorted by name, qtau-core first. Reading metadata imports no plugin."""
+    point, sorted by name, qtau-core first (test-only plugins only with QTAU_TEST_PLUGINS=1 or when
+    named in QTAU_PLUGINS: see qtau.test_plugins). Reading metadata imports no plugin."""
+    import os
+
+    from qtau import test_plugins
+
+    named = {n.strip() for n in os.environ.get("QTAU_PLUGINS", "").split(",") if n.strip()}
     found: dict[str, str] = {}
     for ep in metadata.entry_points(group="qtau"):
         dist = getattr(ep, "dist", None)
-        if dist is not None:
+        if dist is not None and not test_plugins.hidden(dist, named=ep.name in named):
             found[dist.metadata["Name"]] = dist.version
     return {CORE: core_version(), **dict(sorted(found.items()))}

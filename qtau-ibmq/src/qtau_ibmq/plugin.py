@@ -52,6 +52,11 @@ class IbmqBackend(Backend):
 
         return [price_table()]
 
+    def offline_resources(self, executor, config):
+        from qtau_ibmq.offline import resources
+
+        return resources(executor, config)
+
 
 @hookimpl
 def qtau_backends():

@@ -1,8 +1,9 @@
-"""The `qtau` command: a typer application (`qtau-core[cli]`), loaded only when the command runs.
+"""The `qtau` command: a typer application, loaded only when the command runs.
 
-`main()` is the console-script entry point. It imports nothing beyond the standard library until
-typer and rich are known to be installed, so a plain `pip install qtau-core` gives a `qtau` that
-says what to install instead of a traceback, and `import qtau` never imports typer or rich.
+typer and rich are dependencies of qtau-core, so `pip install qtau-core` gives a working `qtau`.
+`main()` is the console-script entry point; it imports nothing beyond the standard library until
+typer and rich are known to import, so an environment where they were removed gets a one-line fix
+instead of a traceback, and `import qtau` never imports typer or rich.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ EXIT_OK, EXIT_TASK_FAILED, EXIT_USAGE = 0, 1, 2
 def main(argv: Sequence[str] | None = None) -> int:
     missing = [name for name in ("typer", "rich") if not _importable(name)]
     if missing:
-        print(f"error: the qtau command needs {' and '.join(missing)} (not installed). "
-              "Fix: pip install 'qtau-core[cli]'", file=sys.stderr)
+        print(f"error: the qtau command needs {' and '.join(missing)} (dependencies of qtau-core, not "
+              "importable here). Fix: pip install --force-reinstall qtau-core", file=sys.stderr)
         return EXIT_USAGE
     from qtau.cli.app import run
 

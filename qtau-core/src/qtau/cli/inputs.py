@@ -3,7 +3,8 @@
 A FILE is OpenQASM 2 or 3 text, or `module.py:function` (or `package.module:function`) naming a
 function that takes no arguments and returns a circuit of an installed SDK (or OpenQASM text).
 Every mistake is a QtauError naming the argument, the value and the fix, raised before any pilot
-starts, so bad input costs nothing and exits with status 2.
+starts, so bad input costs nothing and exits with status 2; a malformed OpenQASM file is named
+with the line where it goes wrong (`qtau.cli.qasm_check`).
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from typing import Any
 
 import attrs
 
-from qtau.circuits import detect_format, qasm_format
+from qtau.circuits import Circuits, detect_format, qasm_format
+from qtau.cli.qasm_check import check_qasm
 from qtau.errors import ConfigurationError, InvalidTaskError, QtauError
 from qtau.plugins import PluginHost
 
@@ -38,7 +40,7 @@ def load_circuit(source: str, host: PluginHost) -> CircuitInput:
     """Read FILE: OpenQASM text, or call `module.py:function`."""
     path = Path(source)
     if path.is_file():
-        return _read_qasm(source, path)
+        return _read_qasm(source, path, host)
     module, sep, function = source.rpartition(":")
     if sep and module and function and not function.startswith(("\\", "/")):
         return _call_function(source, module, function, host)
@@ -51,7 +53,7 @@ def load_circuit(source: str, host: PluginHost) -> CircuitInput:
     )
 
 
-def _read_qasm(source: str, path: Path) -> CircuitInput:
+def _read_qasm(source: str, path: Path, host: PluginHost) -> CircuitInput:
     if path.suffix == ".py":
         raise InvalidTaskError(
             f"FILE {source!r} is Python: name the function that returns the circuit", field="FILE",
@@ -69,6 +71,7 @@ def _read_qasm(source: str, path: Path) -> CircuitInput:
             "`OPENQASM 3.0;`) nor module.py:function", field="FILE", value=source,
             fix="give an OpenQASM 2/3 file, or module.py:function naming a function that returns a circuit",
         )
+    check_qasm(source, text, fmt, Circuits(host))
     return CircuitInput(source, text, fmt)
 
 
@@ -142,6 +145,11 @@ def check_executors(host: PluginHost, executors: list[str] | None) -> list[str]:
             host.find_executor(name)
         return list(dict.fromkeys(executors))
     found = [name for name in LOCAL_EXECUTORS if served(host, name)]
+    if not host.names:
+        raise ConfigurationError(
+            "no QTAU plugin is installed, so there is no simulator to run on", field="--executor", value=None,
+            fix="pip install qtau-qiskit (Qiskit Aer; or qtau-braket, qtau-pennylane, qtau-ibmq)",
+        )
     if not found:
         raise ConfigurationError(
             "no local simulator plugin is installed and no --executor was given", field="--executor",

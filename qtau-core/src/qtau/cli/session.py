@@ -53,11 +53,26 @@ def start_service(host: PluginHost, executors: list[str], engine: Engine, mode: 
             pilot = pcs.create_pilot({"resource_type": "quantum", "quantum": {"executor": executor}})
             if echo:
                 print(f"pilot {pilot.name}: {executor} -> {', '.join(r.id for r in pilot.resources)}")
-        pcs.initialize_dreamer({"optimization_mode": mode})
+        # The printed ranking of each task is the one its placement was decided by.
+        pcs.initialize_dreamer({"optimization_mode": mode}).remember_decisions()
     except BaseException:
         pcs.close()
         raise
     return pcs
+
+
+def decided_ranking(pcs: Any, task: Any) -> Any:
+    """The Explanation `task`'s placement was decided by; for a task that was not placed (nothing
+    fits it), the ranking that rejected it (None when even that cannot be built)."""
+    from qtau.errors import QtauError
+
+    decided = pcs.qdreamer.decision(task.task_id)
+    if decided is not None:
+        return decided
+    try:
+        return pcs.qdreamer.explain(task)
+    except QtauError:
+        return None
 
 
 def plot_path(path: Path | None) -> Path | None:

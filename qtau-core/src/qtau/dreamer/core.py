@@ -22,6 +22,7 @@ from typing import Any
 import attrs
 
 from qtau import validation
+from qtau.backend import OFFLINE
 from qtau.circuits import Circuits, missing_path_hint, shape_key
 from qtau.dreamer.budget import Budgets
 from qtau.dreamer.cache import KINDS, ProviderCache
@@ -96,6 +97,9 @@ class QDreamer:
         self._version = 0
         self._snap: _Snapshot | None = None
         self.decisions = 0
+        #: task id -> the Explanation its placement was decided by (None: not kept; see remember_decisions)
+        self._decided: OrderedDict[str, Explanation] | None = None
+        self._decided_limit = 0
 
     # -- candidates ------------------------------------------------------------------------------
 
@@ -130,6 +134,9 @@ class QDreamer:
 
     def _fetcher(self, res: Resource, config: dict, kind: str) -> Callable[[], Any]:
         args: tuple = (res, config, REFERENCE_SHOTS) if kind == "cost" else (res, config)
+        if kind != "cost" and res.metadata.get(OFFLINE):
+            # Built from shipped data for a quote: the provider is not asked (no credentials).
+            return lambda: None
 
         def fetch() -> Any:
             if kind == "status":
@@ -321,6 +328,24 @@ class QDreamer:
         rows = plan.rows(weights, self._in_flight, task.deadline, self._note, self.lateness.late(self.clock()))
         return Explanation(task.task_id, weights, tuple(rows), fmt)
 
+    def remember_decisions(self, limit: int = 1024) -> None:
+        """Keep the ranking each of the last `limit` placements was decided by (`decision()`).
+
+        `explain` ranks a task as it would be placed now; a task placed after others are in flight
+        is ranked with their load, so only the decision's own table says why it went where it did.
+        Off by default: building the table costs more than the decision itself.
+        """
+        with self._lock:
+            self._decided = OrderedDict() if self._decided is None else self._decided
+            self._decided_limit = int(validation.finite_number(limit, "limit", low=1, integer=True,
+                                                               fix="pass limit=1024, for example"))
+
+    def decision(self, task_id: str) -> Explanation | None:
+        """The ranked table `task_id`'s placement was decided by, with the in-flight counts it saw
+        (None when decisions are not remembered or the task was not placed by a ranking)."""
+        with self._lock:
+            return None if self._decided is None else self._decided.get(task_id)
+
     def place(self, task: QuantumTask, *, reserve: bool = False) -> tuple[Placement, ...]:
         """Feasible resources best first, at most `max_attempts` of them (the failover order).
 
@@ -347,12 +372,26 @@ class QDreamer:
         return tuple(out)
 
     def _top(self, task: QuantumTask, plan: Plan, weights: dict[str, float]) -> list[tuple]:
-        items, _ = plan.scored(weights, self._in_flight, task.deadline, self.lateness.late(self.clock()))
-        if not items:
+        keep = self._decided is not None
+        # A copy when the decision is kept: its table shows the counts it saw, not later ones.
+        in_flight = self.in_flight() if keep else self._in_flight
+        late = self.lateness.late(self.clock())
+        scored = plan.scored(weights, in_flight, task.deadline, late)
+        if not scored[0]:
             self._nothing_fits(task, plan, weights)
+        if keep:
+            rows = plan.rows(weights, in_flight, task.deadline, self._note, late, scored=scored)
+            self._remember(Explanation(task.task_id, weights, tuple(rows), plan.shape.circuit_format))
         with self._lock:
             self.decisions += 1
-        return heapq.nsmallest(self.config.max_attempts, items)
+        return heapq.nsmallest(self.config.max_attempts, scored[0])
+
+    def _remember(self, explanation: Explanation) -> None:
+        with self._lock:
+            self._decided[explanation.task_id] = explanation
+            self._decided.move_to_end(explanation.task_id)
+            while len(self._decided) > self._decided_limit:
+                self._decided.popitem(last=False)
 
     def _nothing_fits(self, task: QuantumTask, plan: Plan, weights: dict[str, float]) -> None:
         if not plan.candidates:

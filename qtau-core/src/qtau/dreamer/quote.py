@@ -47,6 +47,9 @@ class QuoteLine:
     as_of: str = ""
     #: False when the price does not fit a budget's money left now.
     affordable: bool = True
+    #: Built from the plugin's shipped data (no credentials): queue and noise unknown, so the wait
+    #: is the run time alone and the fidelity is not estimated.
+    offline: bool = False
 
 
 @attrs.frozen
@@ -76,8 +79,11 @@ class ResourceTotal:
 def _line_row(line: QuoteLine) -> tuple[str, ...]:
     src = {"table": f"table {line.as_of}".strip(), "provider": "provider API", "override": "user override",
            "free": "free"}.get(line.origin, line.origin or "-")
+    if line.offline:
+        src += " (offline)"
     return (line.resource_id, "yes" if line.feasible else "no", f"{line.price:.4g} {line.currency}",
-            f"{line.wait_s:.3g}", f"{line.fidelity:.4f}", f"{line.score:.3f}" if line.feasible else "-",
+            f"{line.wait_s:.3g}" + ("+queue?" if line.offline else ""),
+            "unknown" if line.offline else f"{line.fidelity:.4f}", f"{line.score:.3f}" if line.feasible else "-",
             src + ("" if line.affordable else "; over budget"), "" if line.feasible else line.reason)
 
 
@@ -96,6 +102,8 @@ class Quote:
     totals: dict[str, float]
     budgets: dict[str, Any] = attrs.field(factory=dict)
     warnings: tuple[str, ...] = ()
+    #: executor -> where its resources and reports came from ("live: ..." or "offline: ...").
+    sources: dict[str, str] = attrs.field(factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return attrs.asdict(self)
@@ -104,6 +112,7 @@ class Quote:
         head = ("resource", "feasible", "price", "wait_s", "fidelity", "score", "price source", "why not")
         out = [f"QTAU quote: {len(self.tasks)} task(s), policy "
                + ", ".join(f"{k}={v:.2f}" for k, v in self.policy.items())]
+        out.extend(f"source of {executor}: {source}" for executor, source in self.sources.items())
         shown = {}
         for tq in self.tasks:
             key = (tq.lines, tq.chosen, tq.parts)
@@ -217,13 +226,17 @@ def _quote_one(dreamer: Any, task: QuantumTask, cands: Mapping[str, Any], budget
                deadline_split: Any) -> tuple:
     rows = list(dreamer.explain(task).rows)
     lines = []
+    from qtau.backend import OFFLINE
+
     for row in rows:
-        cost = cands[row.resource_id].cost if row.resource_id in cands else None
+        cand = cands.get(row.resource_id)
+        cost = cand.cost if cand is not None else None
         affordable = budgets.shortfall(row.resource_id, row.cost, row.currency) is None if budgets.active else True
         lines.append(QuoteLine(
             row.resource_id, row.executor, row.feasible, row.reason, row.cost, row.currency, row.wait_s,
             row.fidelity, row.score, cost.origin if cost else "", cost.source if cost else "",
             cost.as_of if cost else "", affordable,
+            bool(cand is not None and cand.resource.metadata.get(OFFLINE)),
         ))
     lines_t = tuple(lines)
     problem = ""
@@ -248,15 +261,19 @@ def _quote_one(dreamer: Any, task: QuantumTask, cands: Mapping[str, Any], budget
 
 
 def quote_file(path: str, executors: Iterable[str], *, shots: int = 1000, mode: str = "balanced",
-               split: bool = False, budget: Mapping[str, Any] | None = None, host: Any = None) -> Quote:
+               split: bool = False, budget: Mapping[str, Any] | None = None, host: Any = None,
+               offline: bool = False) -> Quote:
     """Quote an OpenQASM 2/3 file on a pilot per executor (what `qtau quote FILE` prints).
 
     Creates a LOCAL service only to ask the providers for resources, status, noise and prices;
-    nothing is submitted. Any front end (argparse today, typer later) calls this.
+    nothing is submitted. An executor whose provider cannot be reached without credentials (or
+    at all), or every executor with `offline=True`, is quoted offline where its plugin can build
+    its resources from the data it ships (`Backend.offline_resources`): prices from the shipped
+    table, queue and noise unknown. `Quote.sources` says which executor was quoted how.
     """
     from pathlib import Path
 
-    from qtau.errors import ConfigurationError
+    from qtau.errors import AuthenticationError, BackendUnavailableError, ConfigurationError
     from qtau.service import PilotComputeService
 
     executors = list(executors)
@@ -270,7 +287,36 @@ def quote_file(path: str, executors: Iterable[str], *, shots: int = 1000, mode: 
                                  fix="give the path of an OpenQASM 2 or 3 file") from None
     task = QuantumTask(circuit=text, shots=shots, split=split)
     with PilotComputeService(plugins=host) as pcs:
+        sources: dict[str, str] = {}
+        built: list[tuple[str, list]] = []
         for executor in executors:
-            pcs.create_pilot({"resource_type": "quantum", "quantum": {"executor": executor}})
-        pcs.initialize_dreamer({"optimization_mode": mode, **({"budget": dict(budget)} if budget else {})})
-        return pcs.quote(task)
+            config = {"executor": executor}
+            found = pcs.host.offline_resources(executor, config) if offline else None
+            if found:
+                built.append((executor, found))
+                sources[executor] = "offline (asked for): " + _offline_source(found)
+                continue
+            try:
+                pcs.create_pilot({"resource_type": "quantum", "quantum": config})
+            except (AuthenticationError, BackendUnavailableError) as err:
+                found = pcs.host.offline_resources(executor, config)
+                if not found:
+                    raise
+                built.append((executor, found))
+                why = str(err).split(" (field ", 1)[0].split(" Fix: ", 1)[0]
+                sources[executor] = f"offline ({why}): " + _offline_source(found)
+                continue
+            sources[executor] = "live: resources, status, noise and prices asked of its plugin now"
+        dreamer = pcs.initialize_dreamer({"optimization_mode": mode, **({"budget": dict(budget)} if budget else {})})
+        for executor, found in built:
+            dreamer.add_resources(found, {"executor": executor}, pilot=f"offline:{executor}")
+        return attrs.evolve(pcs.quote(task), sources=sources)
+
+
+def _offline_source(found: list) -> str:
+    from qtau.backend import OFFLINE
+
+    if len(found) == 1:
+        return found[0].metadata[OFFLINE]
+    return (f"{len(found)} resources ({', '.join(r.id for r in found)}) from the plugin's shipped data; "
+            f"the first: {found[0].metadata[OFFLINE]}")

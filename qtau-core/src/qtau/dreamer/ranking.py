@@ -18,8 +18,11 @@ of an amount where lower is better, so each lies in (0, 1] and the best candidat
 - cost: cheapest / this price (a free candidate counts as FREE_SHARE of the cheapest priced one,
   so free against priced is a finite difference).
 score = fidelity^w_fidelity x speed^w_speed x cost^w_cost (weights summing to 1), times a
-penalty while the resource cools down from a recent failure; equal scores go to the resource with
-less in-flight work. The code works with -log2 of each term ("units" behind the best: halvings).
+penalty while the resource cools down from a recent failure. Ties: equal scores go to the resource
+with fewer of this service's tasks in flight, then to the earlier candidate (pilots in the order
+they were created, each pilot's resources in the order its plugin listed them): `scored` items
+sort as (units behind, in-flight, candidate index). The code works with -log2 of each term
+("units" behind the best: halvings).
 
 A product, not a sum: halving any term costs the same whatever the others are, so at equal
 weights two points of fidelity are worth a doubled completion time or price, and the wait
@@ -398,11 +401,17 @@ class Plan:
     def rows(
         self, weights: Mapping[str, float], in_flight: Mapping[str, int], deadline: float | None = None,
         note_for: Callable[[str], str] = lambda rid: "", behind: Mapping[str, float] | None = None,
+        scored: tuple[list[tuple[float, int, int, float]], dict[int, float]] | None = None,
     ) -> list[Row]:
-        """Every candidate as a Row: feasible ones best first, then the rejected with their reasons."""
+        """Every candidate as a Row: feasible ones best first, then the rejected with their reasons.
+
+        `scored`: what `scored` returned for a decision already made, so the rows are that
+        decision's ranking rather than a new one. Rows are in the decision's order: score, then
+        fewer in-flight tasks, then candidate order (the tie-break; see the module docstring).
+        """
         behind = behind or {}
-        items, late = self.scored(weights, in_flight, deadline, behind)
-        items.sort()
+        items, late = scored if scored is not None else self.scored(weights, in_flight, deadline, behind)
+        items = sorted(items)
         rows = [self._row(i, True, "ok", w, 2.0 ** -units, in_flight, note_for) for units, _, i, w in items]
         chosen = {i for _, _, i, _ in items}
         for i, cand in enumerate(self.candidates):

@@ -1,7 +1,8 @@
 """`qtau demo`: a Bell task through QDREAMER on the installed local simulators, then a burst.
 
-Prints the ranking, the chosen resource, the counts, and how a burst of tasks spread over equally
-good simulators: the README's first command.
+Prints the QDREAMER mode and its weights, the ranking the task was placed by (and, when resources
+tie, the tie-break that chose), the chosen resource, the counts, and how a burst of tasks spread
+over equally good simulators: the README's first command.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import time
 import typer
 
 from qtau.cli import EXIT_OK
+from qtau.cli.commands.run import print_choice
 from qtau.cli.inputs import check_executors
 from qtau.cli.session import (
     ENGINE_OPTION,
@@ -20,8 +22,10 @@ from qtau.cli.session import (
     Engine,
     check_count,
     check_mode,
+    decided_ranking,
     start_service,
 )
+from qtau.cli.ties import tie_note
 from qtau.plugins import default_host
 
 BELL_QASM = """OPENQASM 2.0;
@@ -32,6 +36,10 @@ h q[0];
 cx q[0],q[1];
 measure q -> c;
 """
+
+def format_weights(weights: dict[str, float]) -> str:
+    return ", ".join(f"{name}={value:.2f}" for name, value in weights.items())
+
 
 BURST_OPTION = typer.Option(12, "--burst", help="Tasks submitted together after the first (0 for none).")
 
@@ -56,12 +64,18 @@ def register(app: typer.Typer) -> None:
         check_mode(mode)
         with start_service(host, executors, engine, mode, echo=True) as pcs:
             print(f"service ready on {engine.value} in {time.perf_counter() - started:.2f} s\n")
+            print(f"QDREAMER mode: {mode} (weights: {format_weights(pcs.qdreamer.config.weights)})")
             task = QuantumTask(circuit=BELL_QASM, num_qubits=2, gate_set=["h", "cnot"], shots=shots)
-            print(pcs.qdreamer.explain(task))
             handle = pcs.submit_quantum_task(task)
+            explanation = decided_ranking(pcs, task)
+            print(explanation)
+            tie = tie_note(explanation)
+            if tie:
+                print(tie)
             pcs.wait_tasks([handle], timeout=300)
             result = pcs.get_result(handle)
-            print(f"\nchosen resource: {result.resource_id}")
+            print()
+            print_choice(explanation, result)
             print(f"counts (qubit 0 rightmost): {dict(sorted(result.get_counts().items()))}")
             print(f"ran in {result.timings.ran_s * 1000:.1f} ms; conversion path: {' -> '.join(result.conversion_path)}")
             if burst:

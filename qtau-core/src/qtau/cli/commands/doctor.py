@@ -16,8 +16,6 @@ from qtau.versions import package_versions
 #: Optional parts of qtau-core: (module that must import, what it enables, how to install it).
 EXTRAS = (
     ("ray", "ExecutionEngine.RAY", "pip install 'qtau-core[ray]'"),
-    ("typer", "the qtau command", "pip install 'qtau-core[cli]'"),
-    ("rich", "tables and progress bars", "pip install 'qtau-core[cli]'"),
     ("matplotlib", "Result.plot(), Explanation.plot(), qtau run --plot", "pip install 'qtau-core[plot]'"),
 )
 

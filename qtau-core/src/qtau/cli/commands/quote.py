@@ -1,29 +1,44 @@
 """`qtau quote FILE`: price, expected wait and estimated fidelity of an OpenQASM file on every
-resource of the named executors, and what QDREAMER would choose; nothing is submitted."""
+resource of the executors, and what QDREAMER would choose; nothing is submitted.
+
+Works offline for any executor whose plugin ships its prices: where credentials are missing (or
+with `--offline`), the resources come from the plugin's shipped data and the shipped price table,
+and the output says, per executor, which source was used (`qtau.dreamer.quote.quote_file`).
+"""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import typer
 
 from qtau.cli import EXIT_OK
 from qtau.cli.commands.plugins import JSON_OPTION
+from qtau.cli.inputs import check_executors, load_circuit
 from qtau.cli.output import print_json
-from qtau.cli.session import EXECUTOR_OPTION, MODE_OPTION, SHOTS_OPTION, check_count, check_mode
+from qtau.cli.session import MODE_OPTION, SHOTS_OPTION, check_count, check_mode
 from qtau.plugins import default_host
 
 SPLIT_OPTION = typer.Option(False, "--split", help="Quote the task split over interchangeable resources.")
+QUOTE_EXECUTOR_OPTION = typer.Option(
+    None, "--executor", "-e", metavar="NAME",
+    help="Executor to quote; repeat for several (default: every installed local simulator). Without "
+         "credentials, remote executors are quoted offline from the plugin's shipped price table.",
+)
+OFFLINE_OPTION = typer.Option(False, "--offline",
+                              help="Quote from the plugins' shipped price tables even where credentials are set.")
 
 
 def register(app: typer.Typer) -> None:
     @app.command("quote")
     def quote(
         file: str = typer.Argument(..., help="An OpenQASM 2 or 3 file."),
-        executor: list[str] | None = EXECUTOR_OPTION,
+        executor: list[str] | None = QUOTE_EXECUTOR_OPTION,
         shots: int = SHOTS_OPTION,
         mode: str = MODE_OPTION,
         split: bool = SPLIT_OPTION,
+        offline: bool = OFFLINE_OPTION,
         as_json: bool = JSON_OPTION,
     ) -> int:
         """Quote FILE on each executor's resources (price with its source, wait, fidelity) without submitting."""
@@ -31,7 +46,11 @@ def register(app: typer.Typer) -> None:
 
         check_count(shots, "--shots", 1, "1000, for example")
         check_mode(mode)
-        found = quote_file(file, executor or [], shots=shots, mode=mode, split=split, host=default_host())
+        host = default_host()
+        if Path(file).is_file():
+            load_circuit(file, host)  # a malformed OpenQASM file: exit 2 naming the line, as `run` does
+        executors = check_executors(host, executor)
+        found = quote_file(file, executors, shots=shots, mode=mode, split=split, host=host, offline=offline)
         if as_json:
             print_json(json.loads(json.dumps(found.to_dict(), default=str)))
         else:

@@ -26,6 +26,7 @@ from qtau.cli.session import (
     SHOTS_OPTION,
     Engine,
     checked_inputs,
+    decided_ranking,
     start_service,
 )
 from qtau.errors import QtauError
@@ -33,10 +34,22 @@ from qtau.errors import QtauError
 BIT_ORDER = "bit 0 is the rightmost character of a counts key (qubit 0 rightmost)"
 
 
-def explanation_json(explanation: Any) -> dict[str, Any]:
+def explanation_json(explanation: Any) -> dict[str, Any] | None:
+    if explanation is None:
+        return None
     chosen = explanation.chosen
     return {"task_id": explanation.task_id, "policy": dict(explanation.policy),
             "chosen": chosen.resource_id if chosen else None, "rows": explanation.to_dicts()}
+
+
+def print_choice(explanation: Any, result: Any) -> None:
+    """`chosen resource: <id>` (the ranking's first row), and where the task ran when failover or
+    a budget moved it elsewhere."""
+    chosen = explanation.chosen.resource_id if explanation is not None and explanation.chosen else None
+    print(f"chosen resource: {chosen or result.resource_id}")
+    if chosen and result.resource_id != chosen:
+        tries = ", ".join(f"{a.resource_id} {'ok' if a.ok else 'failed'}" for a in result.attempts)
+        print(f"ran on: {result.resource_id} after failover (attempts: {tries})")
 
 
 def result_json(result: Any) -> dict[str, Any]:
@@ -70,7 +83,6 @@ def register(app: typer.Typer) -> None:
         host, plot, inputs, executors = checked_inputs(files, executor, shots, mode, plot)
         with start_service(host, executors, engine, mode) as pcs:
             tasks = [QuantumTask(circuit=item.circuit, shots=shots) for item in inputs]
-            explanations = [pcs.qdreamer.explain(task) for task in tasks]
             outcomes: list[Any] = [None] * len(tasks)
             handles, submitted = [], []
             for i, task in enumerate(tasks):
@@ -79,6 +91,8 @@ def register(app: typer.Typer) -> None:
                     submitted.append(i)
                 except QtauError as err:  # nothing fits this circuit: the task failed, the others run
                     outcomes[i] = err
+            # Each task's own decision: tasks placed after others see those in flight.
+            explanations = [decided_ranking(pcs, task) for task in tasks]
             for i, value in zip(submitted, pcs.get_results(handles, return_exceptions=True, progress=progress),
                                 strict=True):
                 outcomes[i] = value
@@ -96,13 +110,14 @@ def register(app: typer.Typer) -> None:
         else:
             for i, item in enumerate(inputs):
                 print(f"== {item.source} ({item.circuit_format})")
-                print(explanations[i])
+                if explanations[i] is not None:
+                    print(explanations[i])
                 if i in failed:
                     print(error_line(f"{item.source}: {type(outcomes[i]).__name__}: {outcomes[i]}"), file=sys.stderr)
                     print("task failed (see stderr)\n")
                     continue
                 result = outcomes[i]
-                print(f"chosen resource: {result.resource_id}")
+                print_choice(explanations[i], result)
                 print(f"counts (qubit 0 rightmost): {dict(sorted(result.get_counts().items()))}")
                 if result.values is not None:
                     print(f"values: {result.values}")

@@ -1,0 +1,26 @@
+"""IBM devices built offline for quotes from qiskit-ibm-runtime's calibration snapshots: priced
+as the device (pricing.json), never run."""
+
+from qtau.backend import OFFLINE
+from qtau_ibmq.offline import resources
+from qtau_ibmq.pricing import estimate
+
+
+def test_a_named_device_comes_from_its_snapshot_priced_as_the_device():
+    [res] = resources("ibmq_brisbane", {})
+    assert res.id == "ibmq:ibm_brisbane" and res.kind == "qpu" and res.num_qubits == 127
+    assert res.metadata["gate_seconds"] and "fake_brisbane" in res.metadata[OFFLINE]
+    cost = estimate(res, {}, 1000)
+    assert cost.origin == "table" and cost.total(1000) > 1.0
+
+
+def test_least_busy_offline_is_the_newest_refresh_of_the_snapshots():
+    ids = {res.id for res in resources("ibmq_least_busy", {})}
+    assert {"ibmq:ibm_brisbane", "ibmq:ibm_torino", "ibmq:ibm_fez"} <= ids
+    assert "ibmq:ibm_washington" not in ids and "ibmq:ibm_lagos" not in ids
+
+
+def test_fakes_the_simulator_and_unknown_devices_are_not_built_offline():
+    assert resources("ibmq_fake_manila", {}) is None
+    assert resources("ibmq_qasm_simulator", {}) is None
+    assert resources("ibmq_nosuchdevice", {}) is None
