@@ -92,10 +92,9 @@ class PilotComputeService:
         self._attempt_numbers: OrderedDict[str, int] = OrderedDict()
         self.journal = None
         if working_directory:
-            from qtau.journal import open_journal
             from qtau.journaling import ServiceJournal
 
-            self.journal = ServiceJournal(open_journal(working_directory))
+            self.journal = ServiceJournal.open(working_directory)
             # Spend survives a restart: earlier services' costs count in this service's budgets.
             self.qdreamer.budgets.replay(
                 (a.resource_id, a.cost, a.currency or "USD")
@@ -461,6 +460,8 @@ class PilotComputeService:
         journal = self.journal.journal
         handles = []
         for record in journal.not_handed_out():
+            if record.task_id in self.journal.in_flight:
+                continue  # another live service of this process still runs it: its handle has it
             try:
                 handle = self._recover_one(journaling, journal, record)
             except QtauError as err:
