@@ -37,3 +37,37 @@ def test_values_that_cannot_be_honoured_are_named(key, value, fix):
 def test_misspelled_request_key_gets_did_you_mean():
     with pytest.raises(InvalidTaskError, match="did you mean 'num_gpus'"):
         QuantumTask(circuit=QASM, resource_config={"num_gpu": 1})
+
+
+def _service():
+    from qtau.plugins import PluginHost
+    from qtau.service import PilotComputeService
+
+    plugins = PluginHost(strict=True)
+    plugins.register_module("qiskit", "qtau_qiskit.plugin")
+    pcs = PilotComputeService(plugins=plugins)
+    pcs.create_pilot({"resource_type": "quantum", "quantum": {"executor": "qiskit_local"}})
+    return pcs
+
+
+def test_local_runs_a_task_with_a_request_it_can_meet():
+    with _service() as pcs:
+        task = QuantumTask(circuit=QASM, shots=9, resource_config={"num_qpus": 1, "num_gpus": 0,
+                                                                   "num_cpus": 1, "memory": None})
+        [result] = pcs.get_results([pcs.submit_quantum_task(task)])
+        assert sum(result.counts.values()) == 9
+
+
+@pytest.mark.parametrize(("key", "value"), [("num_cpus", 10_000), ("memory", 2**62)])
+def test_local_refuses_what_this_machine_has_not(key, value):
+    with _service() as pcs, pytest.raises(InvalidTaskError, match="cannot be honoured: this machine") as info:
+        pcs.submit_quantum_task(QuantumTask(circuit=QASM, resource_config={key: value}))
+    assert info.value.field == f"resource_config.{key}"
+
+
+def test_local_refuses_a_gpu_when_none_is_visible(monkeypatch):
+    """CUDA_VISIBLE_DEVICES="" hides every GPU, as on a machine without one."""
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
+    with _service() as pcs, pytest.raises(InvalidTaskError, match="0 visible GPUs") as info:
+        pcs.submit_quantum_task(QuantumTask(circuit=QASM, resource_config={"num_gpus": 1}))
+    assert "num_gpus=0" in info.value.fix

@@ -49,3 +49,65 @@ def check_request(key: str, value: Any) -> None:
 def request_of(resource_config: dict) -> dict[str, float]:
     """The task's resource request as plain values, keys with `None` left out."""
     return {k: resource_config[k] for k in REQUEST_KEYS if resource_config.get(k) is not None}
+
+
+def _refuse(key: str, value: Any, have: Any, where: str, fix: str) -> InvalidTaskError:
+    return InvalidTaskError(
+        f"resource_config.{key}={value!r} cannot be honoured: {where} has {have}",
+        field=f"resource_config.{key}", value=value, fix=fix)
+
+
+def visible_gpus() -> int:
+    """NVIDIA GPUs this process may use: CUDA_VISIBLE_DEVICES when set, else the device nodes."""
+    import glob
+    import os
+
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if visible is not None:
+        return len([d for d in visible.split(",") if d.strip() and d.strip() != "-1"])
+    return len(glob.glob("/dev/nvidia[0-9]*"))
+
+
+def available_memory() -> int | None:
+    """Bytes of physical memory free now (POSIX), or None where the system does not say."""
+    import os
+
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def check_local(request: dict[str, float]) -> None:
+    """Refuse a request this machine cannot meet (the LOCAL engine runs tasks in this process)."""
+    import os
+
+    cpus = os.cpu_count() or 1
+    if request.get("num_cpus", 0) > cpus:
+        raise _refuse("num_cpus", request["num_cpus"], f"{cpus} CPUs", "this machine",
+                      f"ask for at most num_cpus={cpus}, or use ExecutionEngine.RAY on a larger cluster")
+    gpus = visible_gpus()
+    if request.get("num_gpus", 0) > gpus:
+        raise _refuse("num_gpus", request["num_gpus"], f"{gpus} visible GPUs", "this machine",
+                      "pass num_gpus=0 (and a CPU simulator), run where a GPU is visible, or use "
+                      "ExecutionEngine.RAY on a cluster with GPUs")
+    free = available_memory()
+    if free is not None and request.get("memory", 0) > free:
+        raise _refuse("memory", request["memory"], f"{free} bytes free", "this machine",
+                      "ask for less memory (in bytes), or pass memory=None")
+
+
+def check_cluster(request: dict[str, float], total: dict[str, float]) -> None:
+    """Refuse a request no node of a Ray cluster with these total resources could meet (Ray
+    would otherwise keep the task pending for ever)."""
+    for key, ray_key, unit in (("num_cpus", "CPU", "CPUs"), ("num_gpus", "GPU", "GPUs"),
+                               ("memory", "memory", "bytes of memory")):
+        have = total.get(ray_key, 0)
+        if request.get(key, 0) > have:
+            raise _refuse(key, request[key], f"{have:g} {unit}", "the Ray cluster",
+                          f"ask for at most {key}={have:g}, or add nodes with them to the cluster")
+
+
+def ray_options(request: dict[str, float]) -> dict[str, Any]:
+    """Ray's `.options()` for a request: num_cpus, num_gpus and memory (bytes) pass unchanged."""
+    return {k: (int(v) if k == "memory" else v) for k, v in request.items() if k != "num_qpus"}

@@ -44,6 +44,7 @@ from qtau.plugins import PluginHost, default_host
 from qtau.progress import wait as wait_showing_progress
 from qtau.progress import wait_before_fetch
 from qtau.registry import TaskRegistry, attempts_of, task_id_of
+from qtau.resource_request import request_of
 from qtau.secrets import RedactingFilter
 from qtau.split import deadline_split, plan_split, submit_split
 from qtau.types import QuantumTask, Resource, Result
@@ -211,6 +212,9 @@ class PilotComputeService:
                 f"submit_quantum_task takes a QuantumTask, not {type(task).__name__}", field="task",
                 value=type(task).__name__, fix="wrap the circuit: QuantumTask(circuit=qc, num_qubits=2)",
             )
+        request = request_of(task.resource_config)
+        if request:  # refused here, where the task is given, not left pending or run short
+            self.engine.check_request(request)
         return task
 
     def _payload(self, task: QuantumTask, placements: tuple, now: float) -> TaskPayload:
@@ -252,9 +256,12 @@ class PilotComputeService:
             return submit_split(self, task, deadline_split(self.qdreamer, task, missed))
         placements, hold = admit(self.qdreamer, task, placements)
         payload = self._payload(task, placements, time.time())
+        request = request_of(task.resource_config)
         try:
             if placements[0].remote:
                 handle = self.engine.submit_remote(payload)
+            elif set(request) - {"num_qpus"}:
+                handle = self.engine.submit_requested(run_task, payload, request)
             elif self.coalesce:
                 handle = self._coalescing().submit(payload)
             else:
