@@ -134,3 +134,27 @@ def test_payloads_ship_local_and_main_module_functions():
 def test_classical_functions_run_as_ray_tasks(pcs):
     handle = pcs.submit_task(pow, 2, 10)
     assert isinstance(handle, ray.ObjectRef) and ray.get(handle, timeout=60) == 1024
+
+
+def test_resource_config_becomes_the_ray_request_and_the_cluster_is_asked_first(pcs):
+    def _x0_checking_cpus():
+        """Builds X on qubit 0 only inside a Ray task holding the 2 CPUs the task asked for."""
+        import ray as worker_ray
+        from qiskit import QuantumCircuit
+
+        held = worker_ray.get_runtime_context().get_assigned_resources().get("CPU")
+        if held != 2.0:
+            raise RuntimeError(f"the Ray task holds {held} CPUs, not the 2 asked for")
+        qc = QuantumCircuit(1, 1)
+        qc.x(0)
+        qc.measure(0, 0)
+        return qc
+
+    task = QuantumTask(circuit=_x0_checking_cpus, num_qubits=1, shots=5,
+                       resource_config={"num_qpus": 1, "num_cpus": 2, "num_gpus": 0, "memory": None})
+    [result] = pcs.get_results([pcs.submit_quantum_task(task)])
+    assert result.counts == {"1": 5}
+    for key, value, have in (("num_gpus", 1, "0 GPUs"), ("num_cpus", 3, "2 CPUs")):
+        with pytest.raises(InvalidTaskError, match=f"the Ray cluster has {have}") as info:
+            pcs.submit_quantum_task(QuantumTask(circuit=bell(), resource_config={key: value}))
+        assert info.value.field == f"resource_config.{key}"

@@ -366,7 +366,8 @@ def test_a_stale_lock_file_with_a_dead_pid_is_taken_over(tmp_path):
     assert pid_alive(os.getpid())
 
 
-def test_two_services_in_one_process_cannot_share_a_journal(journal, tmp_path):
+def test_a_journal_opened_twice_directly_is_refused_even_in_one_process(journal, tmp_path):
+    """Journal.open itself stays exclusive; services of one process share through qtau.journaling."""
     with pytest.raises(JournalLockedError, match=f"process {os.getpid()}"):
         Journal.open(tmp_path)
 

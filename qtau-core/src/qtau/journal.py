@@ -176,7 +176,10 @@ def circuit_hash(circuit: Any) -> str | None:
 
 def task_summary(task: Any) -> dict[str, Any]:
     """What the journal keeps of a QuantumTask: its shape and settings, never its arguments
-    or its resource_config values (either may hold anything, credentials included)."""
+    or its resource_config values (either may hold anything, credentials included) beyond the
+    checked numeric resource request (num_qpus, num_cpus, num_gpus, memory)."""
+    from qtau.resource_request import request_of
+
     circuit = task.circuit
     kind = "factory" if callable(circuit) and not hasattr(circuit, "qubit_count") else "object"
     if isinstance(circuit, str):
@@ -188,6 +191,8 @@ def task_summary(task: Any) -> dict[str, Any]:
         "num_qubits": task.num_qubits,
         "gate_set": list(task.gate_set),
         "resource_config_keys": sorted(str(k) for k in task.resource_config),
+        # Checked numbers only (see qtau.resource_request), so safe to keep.
+        "resource_request": request_of(task.resource_config),
         "n_args": len(task.args) + len(task.kwargs),
     }
     policy = task.policy

@@ -20,6 +20,7 @@ import concurrent.futures
 import json
 import pickle
 import threading
+from pathlib import Path
 from typing import Any
 
 from qtau.errors import (
@@ -36,6 +37,11 @@ from qtau.types import Attempt, QuantumTask, Result
 #: Journals open in this process, by path: how the in-process tracker finds a task's journal.
 _live: dict[str, Journal] = {}
 _live_lock = threading.Lock()
+#: Journals services of this process own, by path: [journal, services using it, ids in flight].
+#: A second service on the same working_directory shares the first one's journal (one process,
+#: one journal): the file lock stays with this process until the last of them closes.
+_owned: dict[str, list] = {}
+_owned_lock = threading.RLock()  # held across open/share/close, so no one shares a closing journal
 
 
 def register(journal: Journal) -> str:
@@ -85,9 +91,28 @@ class ServiceJournal:
     def __init__(self, journal: Journal) -> None:
         self.journal = journal
         self.key = register(journal)
+        with _owned_lock:
+            entry = _owned.setdefault(self.key, [journal, 0, set()])
+            entry[1] += 1
+        #: Task ids submitted by a live service of this process and not settled yet: shared by
+        #: the services on this journal, so `recover()` never runs again what one still runs.
+        self.in_flight: set[str] = entry[2]
+        self._closed = False
         #: task id -> number of the first attempt this service makes for it
         self._first: dict[str, int] = {}
         self._lock = threading.Lock()
+
+    @classmethod
+    def open(cls, working_directory: str) -> ServiceJournal:
+        """The service's journal of `working_directory`: the one a live service of this process
+        already holds (shared), else opened and locked (JournalLockedError when another live
+        process holds it)."""
+        from qtau.journal import journal_path, open_journal
+
+        key = str(journal_path(Path(working_directory).expanduser()))
+        with _owned_lock:
+            entry = _owned.get(key)
+            return cls(entry[0] if entry is not None else open_journal(working_directory))
 
     def first_attempt(self, task: QuantumTask) -> int:
         number = self.journal.next_attempt(task.task_id)
@@ -100,11 +125,20 @@ class ServiceJournal:
             self._first[task_id] = number
 
     def submitted(self, task: QuantumTask, submitted_at: float) -> None:
+        with _live_lock:
+            self.in_flight.add(task.task_id)
         self.journal.record_task(task, submitted_at=submitted_at, payload=lambda: task_blob(task))
 
     def settled(self, task_id: str, outcome: Any) -> None:
         with self._lock:
             first = self._first.pop(task_id, 1)
+        try:
+            self._record(task_id, outcome, first)
+        finally:
+            with _live_lock:
+                self.in_flight.discard(task_id)
+
+    def _record(self, task_id: str, outcome: Any, first: int) -> None:
         if isinstance(outcome, Result):
             self.journal.record_result(outcome, first_attempt=first)
         elif isinstance(outcome, (TaskFailure, BaseException)):
@@ -118,8 +152,21 @@ class ServiceJournal:
             self.journal.mark_handed_out(task_ids)
 
     def close(self) -> None:
-        unregister(self.key)
-        self.journal.close()
+        """Let go of the journal; the last service of this process using it closes it (and
+        releases the lock)."""
+        with _owned_lock:
+            if self._closed:
+                return
+            self._closed = True
+            entry = _owned.get(self.key)
+            last = entry is None or entry[1] <= 1
+            if entry is not None:
+                entry[1] -= 1
+                if last:
+                    del _owned[self.key]
+            if last:
+                unregister(self.key)
+                self.journal.close()
 
 
 # -- remote attempts, from the tracker -------------------------------------------------------------

@@ -44,6 +44,7 @@ from qtau.plugins import PluginHost, default_host
 from qtau.progress import wait as wait_showing_progress
 from qtau.progress import wait_before_fetch
 from qtau.registry import TaskRegistry, attempts_of, task_id_of
+from qtau.resource_request import request_of
 from qtau.secrets import RedactingFilter
 from qtau.split import deadline_split, plan_split, submit_split
 from qtau.types import QuantumTask, Resource, Result
@@ -92,10 +93,9 @@ class PilotComputeService:
         self._attempt_numbers: OrderedDict[str, int] = OrderedDict()
         self.journal = None
         if working_directory:
-            from qtau.journal import open_journal
             from qtau.journaling import ServiceJournal
 
-            self.journal = ServiceJournal(open_journal(working_directory))
+            self.journal = ServiceJournal.open(working_directory)
             # Spend survives a restart: earlier services' costs count in this service's budgets.
             self.qdreamer.budgets.replay(
                 (a.resource_id, a.cost, a.currency or "USD")
@@ -212,6 +212,9 @@ class PilotComputeService:
                 f"submit_quantum_task takes a QuantumTask, not {type(task).__name__}", field="task",
                 value=type(task).__name__, fix="wrap the circuit: QuantumTask(circuit=qc, num_qubits=2)",
             )
+        request = request_of(task.resource_config)
+        if request:  # refused here, where the task is given, not left pending or run short
+            self.engine.check_request(request)
         return task
 
     def _payload(self, task: QuantumTask, placements: tuple, now: float) -> TaskPayload:
@@ -253,9 +256,12 @@ class PilotComputeService:
             return submit_split(self, task, deadline_split(self.qdreamer, task, missed))
         placements, hold = admit(self.qdreamer, task, placements)
         payload = self._payload(task, placements, time.time())
+        request = request_of(task.resource_config)
         try:
             if placements[0].remote:
                 handle = self.engine.submit_remote(payload)
+            elif set(request) - {"num_qpus"}:
+                handle = self.engine.submit_requested(run_task, payload, request)
             elif self.coalesce:
                 handle = self._coalescing().submit(payload)
             else:
@@ -461,6 +467,8 @@ class PilotComputeService:
         journal = self.journal.journal
         handles = []
         for record in journal.not_handed_out():
+            if record.task_id in self.journal.in_flight:
+                continue  # another live service of this process still runs it: its handle has it
             try:
                 handle = self._recover_one(journaling, journal, record)
             except QtauError as err:

@@ -19,6 +19,7 @@ import attrs
 
 from qtau.errors import InvalidTaskError
 from qtau.gates import DIRECTIVES, arity, normalize_gates
+from qtau.resource_request import REQUEST_KEYS, check_request
 
 ResourceKind = Literal["simulator", "qpu"]
 
@@ -273,7 +274,7 @@ def _gate_set(value) -> tuple[str, ...]:
 
 
 #: Keys `resource_config` understands; anything else is a mistake worth naming.
-RESOURCE_CONFIG_KEYS = ("resource",)
+RESOURCE_CONFIG_KEYS = ("resource", *REQUEST_KEYS)
 
 
 def _pin(value: Any) -> str | None:
@@ -306,6 +307,9 @@ def _check_resource_config(instance, attribute, value):
             )
     if "resource" in value:
         _pin(value["resource"])
+    for key in REQUEST_KEYS:
+        if key in value:
+            check_request(key, value[key])
 
 
 def _new_task_id() -> str:

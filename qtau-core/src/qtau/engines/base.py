@@ -80,6 +80,18 @@ class Engine(abc.ABC):
         """Start checking that plugin modules import where tasks run (each Ray node). Returns a
         function that waits up to a timeout and lists what is missing; empty when all are there."""
 
+    def check_request(self, request: dict[str, float]) -> None:
+        """Refuse a task's resource request (`qtau.resource_request`) this engine cannot meet.
+        The default: tasks run in this process, so this machine must have it."""
+        from qtau.resource_request import check_local
+
+        check_local(request)
+
+    def submit_requested(self, fn: Callable[[Any], Any], payload: Any, request: dict[str, float]) -> Any:
+        """`submit` for a task with a resource request; in this process the request was checked
+        and is recorded, so it runs like any other task."""
+        return self.submit(fn, payload)
+
     @abc.abstractmethod
     def poll(self, force: bool = False) -> None:
         """Deliver pending `on_done` callbacks (engines whose handles do not call back themselves)."""

@@ -173,6 +173,26 @@ class RayEngine(Engine):
     def submit(self, fn: Callable[[Any], Any], payload: Any) -> Any:
         return self._placed_remote(fn).remote(pack(payload))
 
+    def check_request(self, request: dict[str, float]) -> None:
+        """Refuse what the cluster has not got at all, rather than leave the task pending."""
+        import ray
+
+        from qtau.resource_request import check_cluster
+
+        if ray.is_initialized():  # else the first pilot has not started Ray yet: nothing to ask
+            check_cluster(request, ray.cluster_resources())
+
+    def submit_requested(self, fn: Callable[[Any], Any], payload: Any, request: dict[str, float]) -> Any:
+        """The task as a Ray task asking for the request's num_cpus, num_gpus and memory (bytes)."""
+        from qtau.resource_request import ray_options
+
+        options = ray_options(request)
+        if self.placement is not None:
+            self.placement.settle()
+            self.placement.refresh()
+            options["label_selector"] = self.placement.selector()
+        return remote_function(fn).options(**options).remote(pack(payload))
+
     def _tracker(self) -> Any:
         """This service's remote-job tracker: an async actor holding no CPU, created on first use."""
         with self._watch_lock:
