@@ -1,0 +1,107 @@
+"""Hostile input of issue 23: user code that exits, circuits wider than declared, pilots pickled
+with credentials. LOCAL engine, real Aer; each case asserts the specific QtauError and no leak."""
+
+import pickle
+import sys
+
+import pytest
+from qtau import ExecutionEngine, PilotComputeService, QuantumTask
+from qtau.errors import (
+    CircuitFunctionExitError,
+    CircuitWidthError,
+    ExecutionError,
+    InvalidTaskError,
+)
+from qtau.plugins import PluginHost
+from qtau_test_circuits import bell
+
+QISKIT = {"resource_type": "quantum", "quantum": {"executor": "qiskit_local"}}
+
+
+@pytest.fixture(scope="module")
+def host():
+    found = PluginHost()
+    found.register_module("qiskit", "qtau_qiskit.plugin")
+    return found
+
+
+@pytest.fixture
+def pcs(host):
+    service = PilotComputeService(execution_engine=ExecutionEngine.LOCAL, plugins=host)
+    service.create_pilot(QISKIT)
+    yield service
+    service.cancel()
+
+
+def exits():
+    sys.exit(3)
+
+
+def wide():
+    from qiskit import QuantumCircuit
+
+    circuit = QuantumCircuit(34)
+    circuit.h(range(34))
+    circuit.measure_all()
+    return circuit
+
+
+@pytest.mark.timeout(60)
+def test_sys_exit_in_a_circuit_function_fails_the_task_not_the_program(pcs):
+    handle = pcs.submit_quantum_task(QuantumTask(circuit=exits, num_qubits=2, shots=10))
+    with pytest.raises(CircuitFunctionExitError, match=r"exits\(\) raised SystemExit: 3") as info:
+        pcs.get_result(handle, timeout=30)
+    assert isinstance(info.value, ExecutionError) and isinstance(info.value, InvalidTaskError)
+    assert info.value.field == "circuit" and "sys.exit" in info.value.fix
+
+
+@pytest.mark.timeout(60)
+def test_a_circuit_wider_than_declared_is_refused_before_any_simulator_allocates(pcs):
+    # 34 qubits would need 256 GiB as a statevector: reaching the simulator would fail otherwise.
+    handle = pcs.submit_quantum_task(QuantumTask(circuit=wide, num_qubits=2, shots=10))
+    with pytest.raises(CircuitWidthError) as info:
+        pcs.get_result(handle, timeout=30)
+    message = str(info.value)
+    assert "num_qubits=2" in message and "34 qubits" in message and "gates" not in message
+    assert info.value.field == "num_qubits" and info.value.value == 34
+
+
+@pytest.mark.timeout(60)
+def test_a_circuit_narrower_than_declared_still_runs(pcs):
+    result = pcs.get_result(pcs.submit_quantum_task(QuantumTask(circuit=bell, num_qubits=3, shots=10)))
+    assert sum(result.counts.values()) == 10
+
+
+def test_pickled_pilots_carry_no_credentials(host):
+    """qiskit_local ignores the credentials; they stand for an IBM token and a proxy password."""
+    service = PilotComputeService(execution_engine=ExecutionEngine.LOCAL, plugins=host)
+    token, password = "tok-" + "a1b2c3d4e5f6" * 3, "pw-" + "zz9yy8xx7" * 2
+    try:
+        service.create_pilot({**QISKIT, "ibmqx_token": token,
+                              "quantum": {**QISKIT["quantum"], "proxy_password": password}})
+        pilots = service.get_pilots()
+        blob = pickle.dumps(pilots)
+        assert token.encode() not in blob and password.encode() not in blob
+        assert token not in repr(pilots) and password not in repr(pilots)
+        restored = pickle.loads(blob)
+        assert [p.name for p in restored] == [p.name for p in pilots]
+        # The live service still holds the credential its backend needs.
+        result = service.get_result(service.submit_quantum_task(
+            QuantumTask(circuit=bell(), num_qubits=2, shots=10)), timeout=30)
+        assert sum(result.counts.values()) == 10
+    finally:
+        service.cancel()
+
+
+@pytest.mark.parametrize("name", ["AWS_SESSION_TOKEN", "AWS_SECRET_ACCESS_KEY", "IBMQX_TOKEN"])
+def test_environment_credentials_are_redacted_from_sdk_logs_and_errors(monkeypatch, caplog, name):
+    import logging
+
+    from qtau.secrets import redact
+
+    value = "FwoGZXIvYXdzE" + name.lower().replace("_", "q") + "Zm9vYmFy"  # shaped by no pattern
+    monkeypatch.setenv(name, value)
+    assert value not in redact(f"the SDK said: credentials {value} rejected")
+    with caplog.at_level(logging.DEBUG, logger="botocore.credentials"):
+        logging.getLogger("botocore.credentials").debug("found %s in the environment", value)
+    assert caplog.records and value not in caplog.text
