@@ -105,3 +105,18 @@ def test_environment_credentials_are_redacted_from_sdk_logs_and_errors(monkeypat
     with caplog.at_level(logging.DEBUG, logger="botocore.credentials"):
         logging.getLogger("botocore.credentials").debug("found %s in the environment", value)
     assert caplog.records and value not in caplog.text
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("body", ["def exits():\n    sys.exit(3)\n", "sys.exit(3)\n\ndef exits():\n    pass\n"])
+def test_qtau_run_of_a_function_that_exits_fails_with_json(tmp_path, monkeypatch, capsys, body):
+    import json
+
+    from qtau.cli import main as qtau_cli
+
+    (tmp_path / "mod.py").write_text("import sys\n\n" + body)
+    monkeypatch.chdir(tmp_path)
+    assert qtau_cli(["run", "mod.py:exits", "--json", "--executor", "qiskit_local"]) == 1
+    document = json.loads(capsys.readouterr().out)
+    assert document["ok"] is False and document["error"]["type"] == "CircuitFunctionExitError"
+    assert "SystemExit: 3" in document["error"]["message"]

@@ -18,6 +18,8 @@ from qtau.errors import (
     BudgetExceededError,
     CancelRefusedError,
     CircuitConversionError,
+    CircuitFunctionExitError,
+    CircuitWidthError,
     ConfigurationError,
     CurrencyError,
     ExecutionError,
@@ -86,7 +88,7 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "Attempt", "AuthenticationError", "Backend", "JobState", "RemoteExecutor", "BackendUnavailableError",
-    "BudgetExceededError", "CircuitConversionError",
+    "BudgetExceededError", "CircuitConversionError", "CircuitFunctionExitError", "CircuitWidthError",
     "CircuitJob", "CircuitSummary", "ConfigurationError", "Converter", "CostEstimate", "CurrencyError",
     "ExecutionEngine", "ExecutionError", "Executor", "ExecutorInfo", "InvalidTaskError",
     "LocalExecutor", "NoSuitableResourceError", "NoiseProfile", "Outcome", "PilotCompute",
