@@ -1,6 +1,7 @@
 """Hostile input of issue 23: user code that exits, circuits wider than declared, pilots pickled
 with credentials. LOCAL engine, real Aer; each case asserts the specific QtauError and no leak."""
 
+import os
 import pickle
 import sys
 
@@ -120,3 +121,41 @@ def test_qtau_run_of_a_function_that_exits_fails_with_json(tmp_path, monkeypatch
     document = json.loads(capsys.readouterr().out)
     assert document["ok"] is False and document["error"]["type"] == "CircuitFunctionExitError"
     assert "SystemExit: 3" in document["error"]["message"]
+
+
+def _qasm3_including(path) -> str:
+    return f'OPENQASM 3.0;\ninclude "stdgates.inc";\ninclude "{path}";\nqubit[1] q;\nbit[1] c;\nh q[0];\nc[0] = measure q[0];\n'
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("executor", ["qiskit_local", "braket_local"])
+@pytest.mark.parametrize("kind", ["fifo", "dev_zero", "absolute_file"])
+def test_a_qasm_include_of_a_file_device_or_fifo_is_refused_before_any_read(tmp_path, executor, kind):
+    """The FIFO has no writer: opening it would block forever; /dev/zero would read until MemoryError."""
+    from qtau.errors import QasmIncludeError
+
+    if kind == "fifo":
+        path = tmp_path / "gates.inc"
+        os.mkfifo(path)
+    elif kind == "dev_zero":
+        path = "/dev/zero"
+    else:
+        path = tmp_path / "secret.inc"
+        path.write_text("topsecretidentifier q;\n")
+    service = PilotComputeService(execution_engine=ExecutionEngine.LOCAL)
+    try:
+        service.create_pilot({"resource_type": "quantum", "quantum": {"executor": executor}})
+        text = _qasm3_including(path) if executor == "braket_local" else (
+            f'OPENQASM 2.0;\ninclude "qelib1.inc";\ninclude "{path}";\nqreg q[1];\ncreg c[1];\nh q[0];\n'
+            "measure q -> c;\n")
+        with pytest.raises(QasmIncludeError) as info:
+            service.get_result(service.submit_quantum_task(QuantumTask(circuit=text, shots=10, timeout=5)),
+                               timeout=30)
+        assert info.value.value == str(path) and "topsecretidentifier" not in str(info.value)
+    finally:
+        service.cancel()
+
+
+def test_standard_includes_still_run(pcs):
+    text = 'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[1];\ncreg c[1];\nx q[0];\nmeasure q -> c;\n'
+    assert pcs.get_result(pcs.submit_quantum_task(QuantumTask(circuit=text, shots=10))).counts == {"1": 10}

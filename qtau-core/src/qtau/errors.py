@@ -122,6 +122,11 @@ class CircuitWidthError(InvalidTaskError):
     Raised where the circuit is built, before any simulator allocates for the real width."""
 
 
+class QasmIncludeError(InvalidTaskError):
+    """An OpenQASM program includes a file other than a standard library: refused before any SDK
+    (which would open the path itself) or core reads it."""
+
+
 class TaskCancelledError(QtauError):
     """A task was cancelled before it produced a result."""
 
@@ -191,6 +196,7 @@ __all__ = [
     "CircuitFunctionExitError",
     "CircuitFunctionTimeoutError",
     "CircuitWidthError",
+    "QasmIncludeError",
     "ConfigurationError",
     "CurrencyError",
     "ExecutionError",
