@@ -159,3 +159,20 @@ def test_a_qasm_include_of_a_file_device_or_fifo_is_refused_before_any_read(tmp_
 def test_standard_includes_still_run(pcs):
     text = 'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[1];\ncreg c[1];\nx q[0];\nmeasure q -> c;\n'
     assert pcs.get_result(pcs.submit_quantum_task(QuantumTask(circuit=text, shots=10))).counts == {"1": 10}
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("executor", ["qiskit_local", "braket_local", "pennylane_default",
+                                      "pennylane_lightning", "ibmq_fake_manila"])
+def test_a_billion_shots_is_refused_before_any_simulator_allocates(executor):
+    from qtau.errors import NoSuitableResourceError
+
+    service = PilotComputeService(execution_engine=ExecutionEngine.LOCAL)
+    try:
+        pilot = service.create_pilot({"resource_type": "quantum", "quantum": {"executor": executor}})
+        assert all(isinstance(r.metadata.get("max_shots"), int) for r in pilot.resources)
+        with pytest.raises(NoSuitableResourceError) as info:
+            service.submit_quantum_task(QuantumTask(circuit=bell(), shots=10**9))
+        assert info.value.rejections and all("maximum" in why for why in info.value.rejections.values())
+    finally:
+        service.cancel()
