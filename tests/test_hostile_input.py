@@ -176,3 +176,30 @@ def test_a_billion_shots_is_refused_before_any_simulator_allocates(executor):
         assert info.value.rejections and all("maximum" in why for why in info.value.rejections.values())
     finally:
         service.cancel()
+
+
+def _gate_bomb(depth: int) -> str:
+    lines = ["OPENQASM 2.0;", 'include "qelib1.inc";', "gate g0 a { x a; }"]
+    lines += [f"gate g{i} a {{ g{i - 1} a; g{i - 1} a; }}" for i in range(1, depth)]
+    return "\n".join([*lines, "qreg q[1];", "creg c[1];", f"g{depth - 1} q[0];", "measure q -> c;", ""])
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("executor", ["qiskit_local", "braket_local", "pennylane_default"])
+def test_a_nested_gate_bomb_is_refused_before_any_sdk_expands_it(executor):
+    from qtau.errors import QasmLimitError
+
+    service = PilotComputeService(execution_engine=ExecutionEngine.LOCAL)
+    try:
+        service.create_pilot({"resource_type": "quantum", "quantum": {"executor": executor}})
+        with pytest.raises(QasmLimitError, match="expand to") as info:
+            service.get_result(service.submit_quantum_task(QuantumTask(circuit=_gate_bomb(30), shots=10)),
+                               timeout=30)
+        assert info.value.value >= 2**29 and info.value.field == "circuit"
+    finally:
+        service.cancel()
+
+
+def test_nested_gates_under_the_limit_still_run(pcs):
+    result = pcs.get_result(pcs.submit_quantum_task(QuantumTask(circuit=_gate_bomb(4), shots=10)))
+    assert result.counts == {"0": 10}  # 8 X gates

@@ -127,6 +127,11 @@ class QasmIncludeError(InvalidTaskError):
     (which would open the path itself) or core reads it."""
 
 
+class QasmLimitError(InvalidTaskError):
+    """An OpenQASM program is longer, or its gate definitions expand to more gates, than core's
+    limits (qtau.qasm_limits): refused before any SDK parses or expands it."""
+
+
 class TaskCancelledError(QtauError):
     """A task was cancelled before it produced a result."""
 
@@ -197,6 +202,7 @@ __all__ = [
     "CircuitFunctionTimeoutError",
     "CircuitWidthError",
     "QasmIncludeError",
+    "QasmLimitError",
     "ConfigurationError",
     "CurrencyError",
     "ExecutionError",
