@@ -20,6 +20,7 @@ from qtau.executor import CircuitJob, LocalExecutor
 from qtau.noise import noise_profile as noise_profile_from
 from qtau.noise import parse_noise
 from qtau.types import NoiseProfile, Outcome, Resource, ResourceStatus, ideal_noise
+from qtau.validation import LOCAL_MAX_SHOTS
 
 from qtau_braket import names
 
@@ -45,7 +46,7 @@ def resources(executor: str, config: Mapping[str, Any]) -> list[Resource]:
         kind="simulator", num_qubits=names.LOCAL_WIDTH[backend], circuit_formats=FORMATS,
         # Braket's `unitary` instruction (a matrix, with no definition in gates) runs as it is here.
         native_gates=("unitary",),
-        metadata={"backend": backend, "noise": noise, "seconds_per_task": 0.002},
+        metadata={"backend": backend, "noise": noise, "seconds_per_task": 0.002, "max_shots": LOCAL_MAX_SHOTS},
     )]
 
 

@@ -18,6 +18,8 @@ from qtau.errors import (
     BudgetExceededError,
     CancelRefusedError,
     CircuitConversionError,
+    CircuitFunctionExitError,
+    CircuitWidthError,
     ConfigurationError,
     CurrencyError,
     ExecutionError,
@@ -25,6 +27,8 @@ from qtau.errors import (
     JobLostError,
     NoSuitableResourceError,
     PluginError,
+    QasmIncludeError,
+    QasmLimitError,
     QtauError,
     TaskCancelledError,
     TaskTimeoutError,
@@ -86,7 +90,7 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "Attempt", "AuthenticationError", "Backend", "JobState", "RemoteExecutor", "BackendUnavailableError",
-    "BudgetExceededError", "CircuitConversionError",
+    "BudgetExceededError", "CircuitConversionError", "CircuitFunctionExitError", "CircuitWidthError", "QasmIncludeError", "QasmLimitError",
     "CircuitJob", "CircuitSummary", "ConfigurationError", "Converter", "CostEstimate", "CurrencyError",
     "ExecutionEngine", "ExecutionError", "Executor", "ExecutorInfo", "InvalidTaskError",
     "LocalExecutor", "NoSuitableResourceError", "NoiseProfile", "Outcome", "PilotCompute",

@@ -16,6 +16,8 @@ from typing import Any
 
 from qtau.errors import CircuitConversionError, InvalidTaskError
 from qtau.plugins import PluginHost
+from qtau.qasm_includes import check_includes
+from qtau.qasm_limits import check_size
 from qtau.types import CircuitSummary, Converter
 
 OPENQASM2 = "openqasm2"
@@ -163,6 +165,9 @@ class Circuits:
         if isinstance(circuit, str) and fmt in (OPENQASM2, OPENQASM3):
             from qtau.qasm_summary import summarize
 
+            check_includes(circuit)
+            check_size(circuit)
+
             try:
                 return summarize(circuit, "2" if fmt == OPENQASM2 else "3")
             except ValueError:
@@ -189,6 +194,9 @@ class Circuits:
         Conversions of OpenQASM text are cached by the text; circuit objects, which can change
         after a submission, are converted each time they run.
         """
+        if isinstance(circuit, str) and source in (OPENQASM2, OPENQASM3):
+            check_includes(circuit)  # before any SDK, which would open the included path itself
+            check_size(circuit)
         if source in targets:
             return circuit, source, (source,)
         content = circuit if isinstance(circuit, str) else None

@@ -111,6 +111,27 @@ class CircuitFunctionTimeoutError(TaskTimeoutError, InvalidTaskError):
     the function is the task's own input, so trying another resource would hang again."""
 
 
+class CircuitFunctionExitError(InvalidTaskError, ExecutionError):
+    """A task's circuit function raised SystemExit (or another BaseException that is not
+    KeyboardInterrupt). It fails the task, never the caller's program: `sys.exit()` inside user
+    code must not end the process that collects the results."""
+
+
+class CircuitWidthError(InvalidTaskError):
+    """A circuit function returned a circuit wider than the task's declared `num_qubits`.
+    Raised where the circuit is built, before any simulator allocates for the real width."""
+
+
+class QasmIncludeError(InvalidTaskError):
+    """An OpenQASM program includes a file other than a standard library: refused before any SDK
+    (which would open the path itself) or core reads it."""
+
+
+class QasmLimitError(InvalidTaskError):
+    """An OpenQASM program is longer, or its gate definitions expand to more gates, than core's
+    limits (qtau.qasm_limits): refused before any SDK parses or expands it."""
+
+
 class TaskCancelledError(QtauError):
     """A task was cancelled before it produced a result."""
 
@@ -177,7 +198,11 @@ __all__ = [
     "BackendUnavailableError",
     "BudgetExceededError",
     "CircuitConversionError",
+    "CircuitFunctionExitError",
     "CircuitFunctionTimeoutError",
+    "CircuitWidthError",
+    "QasmIncludeError",
+    "QasmLimitError",
     "ConfigurationError",
     "CurrencyError",
     "ExecutionError",

@@ -15,7 +15,7 @@ import attrs
 
 from qtau import validation
 from qtau.errors import ConfigurationError
-from qtau.secrets import secret_or_none
+from qtau.secrets import MASK, Secret, secret_or_none
 from qtau.types import Resource
 
 #: Top-level description keys that describe the pilot itself rather than its backend.
@@ -32,6 +32,20 @@ CORE_QUANTUM_KEYS = ("executor", "noise", "backend_options")
 def is_secret_key(key: str) -> bool:
     key = key.lower()
     return key.endswith("token") or "secret" in key or "password" in key or key.endswith("access_key_id")
+
+
+def redacted_description(description: Mapping[str, Any]) -> dict[str, Any]:
+    """The description with every credential value (top level and `quantum`) replaced by the mask,
+    so the copy a PilotCompute keeps reaches no pickle, repr or log in plain text."""
+    out: dict[str, Any] = {}
+    for key, value in description.items():
+        if isinstance(key, str) and is_secret_key(key) and value not in (None, ""):
+            out[key] = MASK
+        elif key == "quantum" and isinstance(value, Mapping):
+            out[key] = redacted_description(value)
+        else:
+            out[key] = value
+    return out
 
 
 def backend_config(description: Mapping[str, Any]) -> dict[str, Any]:
@@ -95,13 +109,20 @@ class PilotCompute:
     name: str
     executor: str
     resources: list[Resource]
-    description: dict[str, Any] = attrs.field(repr=False)
+    description: dict[str, Any] = attrs.field(repr=False, converter=redacted_description)
     config: dict[str, Any] = attrs.field(repr=False)
     state: str = "RUNNING"
     created_at: float = attrs.field(factory=time.time)
 
     def get_state(self) -> str:
         return self.state
+
+    def __reduce__(self):
+        # A pickled pilot is a record for the caller, not a credential store: its config's
+        # Secrets travel as None (the running service keeps the live pilot and its backend).
+        config = {k: (None if isinstance(v, Secret) else v) for k, v in self.config.items()}
+        return (_rebuild_pilot, (self.name, self.executor, self.resources, self.description, config,
+                                 self.state, self.created_at))
 
     def get_details(self) -> dict[str, Any]:
         return {"name": self.name, "executor": self.executor, "state": self.state,
@@ -115,3 +136,7 @@ class PilotCompute:
     @property
     def dreamer_enabled(self) -> bool:
         return bool(self.description.get("dreamer_enabled", True))
+
+
+def _rebuild_pilot(name, executor, resources, description, config, state, created_at) -> PilotCompute:
+    return PilotCompute(name, executor, resources, description, config, state, created_at)

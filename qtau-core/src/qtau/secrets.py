@@ -10,6 +10,7 @@ them. Importing this module redacts the log records of QTAU and of the SDKs it d
 from __future__ import annotations
 
 import logging
+import os
 import re
 import threading
 
@@ -72,8 +73,27 @@ CREDENTIAL_PATTERNS: tuple[tuple[re.Pattern, str], ...] = (
 )
 
 
+#: Environment variables the SDKs' own credential chains read (boto3, qiskit-ibm-runtime, the
+#: IBM and Azure SDKs, proxies): their values are redacted although QTAU never wrapped them.
+ENV_CREDENTIALS = (
+    "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_ACCESS_KEY_ID",
+    "IBMQX_TOKEN", "QISKIT_IBM_TOKEN", "IBM_CLOUD_API_KEY", "IBMCLOUD_API_KEY", "QTAU_IBMQ_TOKEN",
+    "AZURE_CLIENT_SECRET", "IONQ_API_KEY", "HTTPS_PROXY_PASSWORD",
+)
+
+
+def remember_environment_credentials() -> None:
+    """Register the credentials now in the environment for redaction. Called on every `redact()`
+    because a program may export them after QTAU was imported."""
+    for name in ENV_CREDENTIALS:
+        value = os.environ.get(name)
+        if value and value not in _known:
+            _remember(value)
+
+
 def redact(text: str) -> str:
     """Replace every known secret value and every credential-shaped string in `text` with the mask."""
+    remember_environment_credentials()
     if _known:
         with _lock:
             values = sorted(_known, key=len, reverse=True)

@@ -218,6 +218,12 @@ def optional_int(value: Any, field: str, example: int) -> int | None:
     return value
 
 
+#: Most shots one task may ask of a local simulator: counts and per-shot samples grow with shots
+#: (10**9 shots would allocate ~7.5 GiB of samples). Plugins declare it as `metadata['max_shots']`
+#: of their local resources so QDREAMER refuses, with a reason per candidate, before allocating.
+LOCAL_MAX_SHOTS = 10_000_000
+
+
 def shots_limit(shots: int, limit: Any) -> str | None:
     """Why a resource cannot run `shots` (its `metadata['max_shots']`), or None when it can."""
     if is_number(limit) and shots > limit:

@@ -20,7 +20,9 @@ from typing import Any
 from qtau.circuits import Circuits
 from qtau.errors import (
     CircuitConversionError,
+    CircuitFunctionExitError,
     CircuitFunctionTimeoutError,
+    CircuitWidthError,
     ExecutionError,
     InvalidTaskError,
     QtauError,
@@ -106,12 +108,18 @@ def resolve_circuit(task: QuantumTask, circuits: Circuits) -> tuple[Any, str]:
         def call() -> Any:
             try:
                 return circuit(*task.args, **task.kwargs)
-            except QtauError:
-                raise
+            except (QtauError, KeyboardInterrupt):
+                raise  # Ctrl-C is the user stopping their own program: it must still stop it
             except Exception as err:
                 raise InvalidTaskError(
                     f"the circuit function {name}() raised {type(err).__name__}: {redact(str(err))}",
                     field="circuit", value=name, fix="fix the function so it returns a circuit for these args",
+                ) from err
+            except BaseException as err:  # SystemExit, GeneratorExit: fail the task, not the caller
+                raise CircuitFunctionExitError(
+                    f"the circuit function {name}() raised {type(err).__name__}: {redact(str(err))}",
+                    field="circuit", value=name,
+                    fix="return a circuit or raise an exception instead of calling sys.exit()",
                 ) from err
 
         try:
@@ -135,8 +143,15 @@ def prepare(task: QuantumTask, resource: Resource, circuits: Circuits, attempt: 
             ) -> tuple[CircuitJob, tuple[str, ...]]:
     """The task as a job in a format `resource` accepts, and the conversion path taken."""
     circuit, fmt = resolve_circuit(task, circuits)
+    real = _width(circuits, circuit, fmt)
+    if task.num_qubits and real is not None and real > task.num_qubits:
+        raise CircuitWidthError(
+            f"task {task.task_id} declared num_qubits={task.num_qubits} but its circuit has {real} qubits",
+            field="num_qubits", value=real,
+            fix=f"declare num_qubits={real} (or more) or return a circuit of at most {task.num_qubits} qubits",
+        )
+    width = task.num_qubits or real
     native, native_fmt, path = circuits.convert(circuit, fmt, resource.circuit_formats)
-    width = task.num_qubits or _width(circuits, circuit, fmt)
     if circuit is task.circuit:  # not a factory: the circuit object itself takes the arguments
         return CircuitJob(task.task_id, native, native_fmt, task.shots, task.args, dict(task.kwargs),
                           width, attempt), path

@@ -19,6 +19,7 @@ from typing import Any
 
 from qtau.errors import ConfigurationError, UnknownExecutorError
 from qtau.types import Resource
+from qtau.validation import LOCAL_MAX_SHOTS
 
 from qtau_ibmq import connect, names
 from qtau_ibmq.credentials import Account, account_of
@@ -167,6 +168,7 @@ def resource_for(backend: Any, executor: str, account: Account | None) -> Resour
         meta["calibrated"] = snapshot(backend).get("last_update_date")
         meta["seconds_per_task"] = fake_seconds(backend.name, backend.num_qubits)
         meta["seconds_per_shot"] = 2e-5
+        meta["max_shots"] = LOCAL_MAX_SHOTS
     else:
         meta["channel"] = account.channel if account else None
         prices = settings({})

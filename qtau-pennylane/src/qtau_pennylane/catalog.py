@@ -28,6 +28,7 @@ from typing import Any
 from qtau.errors import ConfigurationError
 from qtau.noise import parse_noise
 from qtau.types import Resource
+from qtau.validation import LOCAL_MAX_SHOTS
 
 PROVIDER = "pennylane"
 FORMATS = ("pennylane_qnode", "pennylane_tape")
@@ -140,6 +141,8 @@ def _resource(device: str, executor: str, name: str | None = None, *, width: int
     meta.setdefault("gpu", False)
     # PennyLane work holds one process-wide lock (threads.py): chunks of a LOCAL batch would queue.
     meta.setdefault("serial_in_process", True)
+    if kind == "simulator":
+        meta.setdefault("max_shots", LOCAL_MAX_SHOTS)
     return Resource(
         id=f"{PROVIDER}:{name or device}", provider=PROVIDER, executor=executor, kind=kind,
         num_qubits=width or WIDTH[device], native_gates=NATIVE_GATES, circuit_formats=FORMATS,

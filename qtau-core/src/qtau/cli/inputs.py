@@ -20,7 +20,7 @@ import attrs
 
 from qtau.circuits import Circuits, detect_format, qasm_format
 from qtau.cli.qasm_check import check_qasm
-from qtau.errors import ConfigurationError, InvalidTaskError, QtauError
+from qtau.errors import CircuitFunctionExitError, ConfigurationError, InvalidTaskError, QtauError
 from qtau.plugins import PluginHost
 
 #: Executors used when none is named, in order; each one whose plugin is installed becomes a pilot.
@@ -85,12 +85,17 @@ def _call_function(source: str, module: str, function: str, host: PluginHost) ->
         )
     try:
         circuit = func()
-    except QtauError:
+    except (QtauError, KeyboardInterrupt):
         raise
     except Exception as err:
         raise InvalidTaskError(
             f"calling {source} raised {type(err).__name__}: {err}", field="FILE", value=source,
             fix="make the function run without arguments and return a circuit (--debug shows the traceback)",
+        ) from err
+    except BaseException as err:  # sys.exit() in the user's function: a failed task, not qtau's exit
+        raise CircuitFunctionExitError(
+            f"calling {source} raised {type(err).__name__}: {err}", field="FILE", value=source,
+            fix="return a circuit or raise an exception instead of calling sys.exit()",
         ) from err
     if circuit is None or isinstance(circuit, (int, float, bool, list, dict, tuple)):
         raise InvalidTaskError(
@@ -123,6 +128,13 @@ def _import(source: str, module: str) -> Any:
             raise InvalidTaskError(
                 f"importing {module} raised {type(err).__name__}: {err}", field="FILE", value=source,
                 fix="fix the error in that file (--debug shows the traceback)",
+            ) from err
+        except (KeyboardInterrupt, QtauError):
+            raise
+        except BaseException as err:  # sys.exit() at import time
+            raise CircuitFunctionExitError(
+                f"importing {module} raised {type(err).__name__}: {err}", field="FILE", value=source,
+                fix="do not call sys.exit() at import time in a circuit module",
             ) from err
         finally:
             sys.path.remove(str(file.resolve().parent))

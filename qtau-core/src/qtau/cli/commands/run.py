@@ -78,9 +78,18 @@ def register(app: typer.Typer) -> None:
                                              help="Progress bar over many circuits (default: on a terminal)."),
     ) -> int:
         """Run circuits through QDREAMER: ranking, chosen resource and counts for each FILE."""
+        from qtau.errors import CircuitFunctionExitError
         from qtau.types import QuantumTask
 
-        host, plot, inputs, executors = checked_inputs(files, executor, shots, mode, plot)
+        try:
+            host, plot, inputs, executors = checked_inputs(files, executor, shots, mode, plot)
+        except CircuitFunctionExitError as err:  # the user's function exited: a failed run, exit 1
+            if as_json:
+                print_json({"engine": engine.value, "mode": mode, "ok": False, "tasks": [],
+                            "error": {"type": type(err).__name__, "message": str(err)}})
+            else:
+                print(error_line(str(err)), file=sys.stderr)
+            return EXIT_TASK_FAILED
         with start_service(host, executors, engine, mode) as pcs:
             tasks = [QuantumTask(circuit=item.circuit, shots=shots) for item in inputs]
             outcomes: list[Any] = [None] * len(tasks)

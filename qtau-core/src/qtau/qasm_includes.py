@@ -1,0 +1,34 @@
+"""OpenQASM `include` statements are checked in core before any SDK sees the text.
+
+Qiskit's loaders, Braket's interpreter and PennyLane's `from_qasm` open an included path
+themselves, relative to the process's directory or absolute: a task's text could read any file,
+block forever on a FIFO (outside the task's timeout) or read `/dev/zero` until memory runs out.
+QASM given as text has no directory of its own, so the only includes accepted are the standard
+libraries each SDK provides built in (`STANDARD_INCLUDES`); anything else is an
+`QasmIncludeError` naming the path, raised without touching the file system.
+"""
+
+from __future__ import annotations
+
+import re
+
+from qtau.errors import QasmIncludeError
+
+#: Include names every SDK resolves from its own built-in library, never from disk.
+STANDARD_INCLUDES = frozenset({"qelib1.inc", "stdgates.inc"})
+_INCLUDE = re.compile(r'\binclude\s*"([^"]*)"')
+_COMMENTS = re.compile(r"//[^\n]*|/\*.*?\*/", re.DOTALL)
+
+
+def check_includes(text: str) -> None:
+    """Raise QasmIncludeError for the first include that is not a standard library."""
+    if "include" not in text:
+        return
+    for name in _INCLUDE.findall(_COMMENTS.sub("", text)):
+        if name not in STANDARD_INCLUDES:
+            raise QasmIncludeError(
+                f"the OpenQASM program includes {name!r}; only the standard libraries "
+                f"{sorted(STANDARD_INCLUDES)} are read (no files, devices or FIFOs)",
+                field="circuit", value=name,
+                fix="paste the included definitions into the program text instead of including the file",
+            )
