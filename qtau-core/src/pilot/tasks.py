@@ -4,7 +4,8 @@
   the service hands back one handle whose result is the list of their Results.
 - A callable that is not a QNode runs through `CircuitFunction` on the worker: if it returns a
   circuit, that circuit runs; if it is a PennyLane quantum function (it returns measurements, as
-  `def bell(): qml.Hadamard(0); ...; return qml.probs(...)`), it is recorded into a tape.
+  `def bell(): qml.Hadamard(0); ...; return qml.probs(...)`), it is recorded into a tape. Without
+  `num_qubits` the function is called once at submission instead, so QDREAMER can read the width.
 - `gate_set` keeps the user's list on the Pilot-Quantum task; QTAU gets it normalised.
 - `resource_config`: Pilot-Quantum's `num_qpus`/`num_gpus`/`memory`/`num_cpus` go to QTAU where
   `qtau.types.RESOURCE_CONFIG_KEYS` accepts them and are left out where it does not yet (a QTAU
@@ -82,6 +83,9 @@ def to_qtau_tasks(task: Any) -> list[QtauTask]:
     for circuit in task.circuits:
         if callable(circuit) and not is_qnode(circuit) and not isinstance(circuit, CircuitFunction):
             circuit = CircuitFunction(circuit)
+            if not task.num_qubits:
+                # QDREAMER needs the width: Pilot-Quantum tasks without num_qubits are built now.
+                circuit = circuit(*task.args, **kwargs)
         out.append(QtauTask(circuit=circuit, num_qubits=task.num_qubits or None, gate_set=task.gate_set,
                             resource_config=config, args=task.args, kwargs=kwargs, **options))
     return out
