@@ -40,19 +40,31 @@ def _gather(*values: Any) -> list[Any]:
     return list(values)
 
 
+def _foreign(base: str) -> bool:
+    """True for a path of another machine: creating it would add a top-level directory
+    (`/Users/<name>/work` on Linux, a path hard-coded in a Pilot-Quantum example)."""
+    path = os.path.abspath(base)
+    while not os.path.exists(path):
+        path = os.path.dirname(path)
+    return path == os.path.abspath(os.sep) and not os.path.exists(os.path.abspath(base))
+
+
 def _working_directory(base: str) -> str:
-    """`<base>/pcs-<uuid>`, as Pilot-Quantum made it; a base that cannot be created (a path from
-    another machine, such as /Users/<name>/work) falls back to a temporary directory, with a warning."""
-    path = os.path.join(str(base), f"pcs-{uuid.uuid4()}")
-    try:
-        os.makedirs(path, exist_ok=True)
-        return path
-    except OSError as err:
-        fallback = tempfile.mkdtemp(prefix="pcs-")
-        warnings.warn(f"working_directory {base!r} cannot be created here ({err.strerror}); this service "
-                      f"works in {fallback} instead. Pass a directory of this machine to silence this.",
-                      PilotQuantumCompatWarning, stacklevel=3)
-        return fallback
+    """`<base>/pcs-<uuid>`, as Pilot-Quantum made it. A base of another machine, or one that cannot
+    be created, falls back to a temporary directory, with a warning."""
+    reason = "it belongs to another machine (creating it would add a top-level directory)"
+    if not _foreign(str(base)):
+        path = os.path.join(str(base), f"pcs-{uuid.uuid4()}")
+        try:
+            os.makedirs(path, exist_ok=True)
+            return path
+        except OSError as err:
+            reason = f"it cannot be created here: {err.strerror}"
+    fallback = tempfile.mkdtemp(prefix="pcs-")
+    warnings.warn(f"working_directory {base!r} is not used: {reason}. This service works in {fallback} "
+                  "instead; pass a directory of this machine to silence this.", PilotQuantumCompatWarning,
+                  stacklevel=3)
+    return fallback
 
 
 class PilotCompute:
