@@ -107,7 +107,7 @@ class QuantumTask(Task):
 
 class QuantumResource:
     """A quantum resource as Pilot-Quantum describes it. Inside a service, `resource` is the
-    QTAU Resource it stands for and `resource_id` its id."""
+    QTAU Resource it stands for (its attributes, such as `num_qubits` and `kind`, read through)."""
 
     def __init__(self, name: str, qubit_count: int, gateset: list[str] | None = None, error_rate: float | None = 0.0,
                  noise_level: float | None = 0.0, quantum_config: dict | None = None, pilot_name: str | None = None,
@@ -127,6 +127,13 @@ class QuantumResource:
     @property
     def resource_id(self) -> str | None:
         return None if self.resource is None else self.resource.id
+
+    def __getattr__(self, name: str) -> Any:
+        # QTAU code reads Resource attributes (num_qubits, kind, id...) off the same objects.
+        resource = self.__dict__.get("resource")
+        if resource is not None and not name.startswith("_"):
+            return getattr(resource, name)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     @property
     def fidelity(self) -> float:

@@ -129,19 +129,22 @@ class PilotComputeService:
     """Pilot-Quantum's service on QTAU: `PilotComputeService(ExecutionEngine.RAY, working_directory)`.
 
     Keyword options beyond Pilot-Quantum's go to `qtau.PilotComputeService` (`ray_address`,
-    `max_workers`...). Tasks run on QTAU's engine; the journal and `metrics.csv` live in
-    `<working_directory>/pcs-<uuid>`, as Pilot-Quantum's files did.
+    `max_workers`...). Tasks run on QTAU's engine; `metrics.csv` (and, where a working_directory is
+    given, QTAU's journal) live in `<working_directory>/pcs-<uuid>` (default /tmp), as
+    Pilot-Quantum's files did.
     """
 
-    def __init__(self, execution_engine: Any = ExecutionEngine.LOCAL, working_directory: str = "/tmp",
+    def __init__(self, execution_engine: Any = ExecutionEngine.LOCAL, working_directory: str | None = None,
                  **qtau_options: Any) -> None:
         engine = qtau_engine(execution_engine)
         self.execution_engine = ExecutionEngine(engine.value)
-        self.working_directory = working_directory
-        self.pcs_working_directory = _working_directory(working_directory)
+        self.working_directory = working_directory or "/tmp"
+        self.pcs_working_directory = _working_directory(self.working_directory)
         self.metrics_file_name = os.path.join(self.pcs_working_directory, "metrics.csv")
         self.outcomes = Outcomes(self.metrics_file_name)
-        self.qtau = QtauService(engine, self.pcs_working_directory, **qtau_options)
+        # A working_directory the user named gets QTAU's journal, as QTAU's own service does.
+        journal = self.pcs_working_directory if working_directory else None
+        self.qtau = QtauService(engine, journal, **qtau_options)
         self.pilots: dict[str, PilotCompute] = {}
         self.dreamer_enabled = False
         self._dreamer_setting: Any = None
