@@ -176,6 +176,11 @@ def test_unknown_executor_falls_back_to_fakes_with_a_warning(pcs, monkeypatch):
     assert [r.resource_id for r in pcs.quantum_resources.values()] == ["ibmq:fake_manila"]
 
 
+def test_misspelt_executor_is_refused_not_replaced(pcs):
+    with pytest.raises(ConfigurationError, match="did you mean 'qiskit_local'"):
+        pcs.create_pilot({"resource_type": "quantum", "quantum": {"executor": "qiskit_locl"}})
+
+
 def test_remote_ssh_resource_is_refused_with_a_fix(pcs):
     with pytest.raises(ConfigurationError, match="ray_address"):
         pcs.create_pilot({"resource": "ssh://cluster.example.org", "type": "ray"})

@@ -13,13 +13,15 @@ converted or refused with a fix; none is accepted and dropped.
   `ibmq_least_busy`; without one, `backend` names -> their offline fakes, none -> every offline
   fake backend that can return counts (Pilot-Quantum's fallback).
 - An executor no installed plugin knows: Pilot-Quantum fell back to the IBM fake backends, and so
-  does this layer, with a warning (QTAU itself refuses it).
+  does this layer, with a warning (QTAU itself refuses it); a name close to a known one is a
+  misspelling and is refused with "did you mean".
 - `resource` (`ssh://localhost`, `fork://localhost`), `type`, `number_of_nodes`, `cores_per_node`:
   tasks run on the service's engine; a remote SSH or SLURM resource is refused with a fix.
 """
 
 from __future__ import annotations
 
+import difflib
 import os
 import warnings
 from collections.abc import Mapping
@@ -46,6 +48,9 @@ PENNYLANE_EXECUTORS = {"default.": "pennylane_default", "lightning.": "pennylane
                        "qiskit.": "pennylane_qiskit", "braket.": "pennylane_braket", "rigetti.": "pennylane_forest"}
 #: Keys of a Pilot-Quantum `quantum` section this layer converts (QTAU checks the rest).
 CONVERTED = ("executor", "backend", "devices", "device", "custom_backends", "wires", "shots")
+#: Executor names Pilot-Quantum users write (QTAU's plugins add theirs).
+SEED_EXECUTORS = ("qiskit_local", "qiskit", "pennylane", "ibmq", "pennylane_default", "pennylane_lightning",
+                  "pennylane_qiskit", "pennylane_braket", "braket_local", "ibmq_qasm_simulator")
 LOCAL_RESOURCES = ("ssh://localhost", "fork://localhost", "local://localhost", "localhost")
 
 
@@ -158,9 +163,9 @@ def _ibmq(quantum: dict[str, Any], desc: Mapping[str, Any]) -> list[Member]:
     return out
 
 
-def members(desc: Mapping[str, Any], known: Any) -> list[Member]:
+def members(desc: Mapping[str, Any], known: Any, names: Any = None) -> list[Member]:
     """QTAU descriptions for a Pilot-Quantum quantum pilot. `known(executor)` says whether an
-    installed plugin serves the executor name."""
+    installed plugin serves the executor name; `names` are the installed executors' names."""
     check_resource(desc)
     top = {k: v for k, v in desc.items() if k not in ("quantum", "additional_executors", "name")}
     sections = [dict(desc.get("quantum") or {})]
@@ -172,12 +177,12 @@ def members(desc: Mapping[str, Any], known: Any) -> list[Member]:
     sections += [{**dict(cfg or {}), "executor": name} for name, cfg in extra.items()]
     out: list[Member] = []
     for quantum in sections:
-        for member in _section(quantum, desc, known):
+        for member in _section(quantum, desc, known, names):
             out.append(Member({**top, "quantum": member.description}, member.custom))
     return out
 
 
-def _section(quantum: dict[str, Any], desc: Mapping[str, Any], known: Any) -> list[Member]:
+def _section(quantum: dict[str, Any], desc: Mapping[str, Any], known: Any, names: Any = None) -> list[Member]:
     executor = quantum.get("executor") or "qiskit_local"
     if executor in ("qiskit_local", "qiskit"):
         return _qiskit(quantum)
@@ -187,6 +192,11 @@ def _section(quantum: dict[str, Any], desc: Mapping[str, Any], known: Any) -> li
         return _ibmq(quantum, desc)
     if isinstance(executor, str) and known(executor):
         return [Member({k: v for k, v in quantum.items() if k not in ("wires", "shots")})]
+    close = difflib.get_close_matches(str(executor), [*SEED_EXECUTORS, *(names or ())], n=1, cutoff=0.8)
+    if close:
+        # A misspelt executor is a mistake, not Pilot-Quantum's fallback case.
+        raise ConfigurationError(f"unknown executor {executor!r}", field="quantum.executor", value=executor,
+                                 fix=f"did you mean {close[0]!r}?")
     warnings.warn(
         f"no installed QTAU plugin runs the executor {executor!r}. Pilot-Quantum fell back to the IBM "
         "fake backends, and so does this pilot; QTAU itself refuses an unknown executor. Name an "

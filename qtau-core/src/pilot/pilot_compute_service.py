@@ -178,7 +178,8 @@ class PilotComputeService:
                                     fix="give each pilot its own name, or leave name out")
         created: list[tuple[Any, Any]] = []
         if is_quantum(desc):
-            for i, member in enumerate(members(desc, self._known)):
+            names = [info.name for info in self.qtau.host.executors()]
+            for i, member in enumerate(members(desc, self._known, names)):
                 qdesc = {**member.description, "name": name if i == 0 else f"{name}~{i}"}
                 try:
                     created.append((self.qtau.create_pilot(qdesc), member.custom))
