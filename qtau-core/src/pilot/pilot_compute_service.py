@@ -19,7 +19,13 @@ from concurrent.futures import Future
 from typing import Any
 
 from qtau.engines import ExecutionEngine as QtauEngine
-from qtau.errors import ConfigurationError, InvalidTaskError, QtauError, UnknownExecutorError
+from qtau.errors import (
+    CircuitConversionError,
+    ConfigurationError,
+    InvalidTaskError,
+    NoSuitableResourceError,
+    UnknownExecutorError,
+)
 from qtau.service import PilotComputeService as QtauService
 from qtau.types import QuantumTask as QtauTask
 from qtau.validation import handle_list
@@ -190,6 +196,7 @@ class PilotComputeService:
                         pilot.state = "CANCELED"
                     raise
         else:
+            # A classical pilot is the engine itself (Pilot-Quantum's Ray pilot): start it now.
             check_resource(desc)
             self.qtau._start_engine(desc)
         pilot = PilotCompute(self, name, desc, created)
@@ -271,7 +278,8 @@ class PilotComputeService:
         for task in tasks:
             try:
                 handles.append(self.qtau.submit_quantum_task(task))
-            except QtauError as err:
+            except (InvalidTaskError, NoSuitableResourceError, CircuitConversionError) as err:
+                # Pilot-Quantum met these on the worker, so they showed in the result.
                 log.error("Quantum task %s could not start: %s", task.task_id, err)
                 handles.append(self.qtau.engine.completed(err))
         return handles[0] if len(handles) == 1 else self._gathered_handle(handles)
@@ -327,12 +335,14 @@ class PilotComputeService:
         [value] = self.get_results([self.submit_task(func, *args, **kwargs)])
         return value
 
-    def _expand(self, tasks: Any, call: str) -> tuple[list[Any], list[tuple[int, int, bool]]]:
+    def _expand(self, tasks: Any, call: str, release: bool = False) -> tuple[list[Any], list[tuple[int, int, bool]]]:
+        """The QTAU handles behind `tasks` (a task of several circuits stands for several)."""
         flat: list[Any] = []
         spans = []
         for handle in handle_list(tasks, call):
             try:
-                inner = self._gathered.get(handle)
+                with self._lock:
+                    inner = self._gathered.pop(handle, None) if release else self._gathered.get(handle)
             except TypeError:  # an unhashable object: QTAU names the mistake
                 inner = None
             spans.append((len(flat), len(inner or [handle]), inner is not None))
@@ -346,7 +356,7 @@ class PilotComputeService:
     def get_results(self, tasks: Any, timeout: float | None = None) -> list[Any]:
         """Results in order; None for a failed task (logged, warned once). A task of several
         circuits gives the list of their Results."""
-        flat, spans = self._expand(tasks, "get_results")
+        flat, spans = self._expand(tasks, "get_results", release=True)
         values = self.qtau.get_results(flat, timeout, return_exceptions=True)
         for value in values:
             name, pilot = self._name_of(getattr(value, "resource_id", None))
