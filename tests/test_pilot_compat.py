@@ -164,6 +164,15 @@ def test_ibmq_backend_names_run_on_fakes_without_a_token(pcs, monkeypatch):
     assert set(run(pcs, QuantumTask(circuit=bell(), num_qubits=2)).get_counts()) >= {"00", "11"}
 
 
+def test_refactoring_notes_configs(pcs, monkeypatch):
+    """REFACTORED_ARCHITECTURE.md's configurations: `backend_name`, and IBM's qasm simulator."""
+    monkeypatch.delenv("IBMQX_TOKEN", raising=False)
+    qiskit_pilot(pcs, executor="qiskit", backend_name="qasm_simulator")
+    pcs.create_pilot({"quantum": {"executor": "ibmq", "backend": "ibmq_qasm_simulator", "service": "runtime"}})
+    assert sorted(r.resource_id for r in pcs.quantum_resources.values()) == ["ibmq:qasm_simulator",
+                                                                             "qiskit:aer_simulator"]
+
+
 def test_unknown_executor_falls_back_to_fakes_with_a_warning(pcs, monkeypatch):
     """The full fake catalogue is 60 backends; the list is cut to one (a mock of the catalogue)."""
     import pilot.descriptions as descriptions

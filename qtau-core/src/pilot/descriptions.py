@@ -9,9 +9,11 @@ converted or refused with a fix; none is accepted and dropped.
   BasicSimulator. `custom_backends` -> one Aer member per entry, its `error_rate` and
   `noise_level` made into a depolarising and readout noise model, so QDREAMER sees the fidelity.
 - `pennylane`: `device` or `devices` -> the `pennylane_*` executor of each device.
+- `braket`: `device_arn` -> `braket_device_arn`; without one, the local Braket simulator.
 - `ibmq`: with a token (`ibmqx_token` or `IBMQX_TOKEN`), `backend` names -> `ibmq_<name>`, none ->
   `ibmq_least_busy`; without one, `backend` names -> their offline fakes, none -> every offline
-  fake backend that can return counts (Pilot-Quantum's fallback).
+  fake backend that can return counts (Pilot-Quantum's fallback). `qasm_simulator` -> QTAU's
+  `ibmq_qasm_simulator` (local Aer: IBM retired the cloud simulator).
 - An executor no installed plugin knows: Pilot-Quantum fell back to the IBM fake backends, and so
   does this layer, with a warning (QTAU itself refuses it); a name close to a known one is a
   misspelling and is refused with "did you mean".
@@ -49,7 +51,7 @@ PENNYLANE_EXECUTORS = {"default.": "pennylane_default", "lightning.": "pennylane
 #: Keys of a Pilot-Quantum `quantum` section this layer converts (QTAU checks the rest).
 CONVERTED = ("executor", "backend", "devices", "device", "custom_backends", "wires", "shots")
 #: Executor names Pilot-Quantum users write (QTAU's plugins add theirs).
-SEED_EXECUTORS = ("qiskit_local", "qiskit", "pennylane", "ibmq", "pennylane_default", "pennylane_lightning",
+SEED_EXECUTORS = ("qiskit_local", "qiskit", "pennylane", "ibmq", "braket", "pennylane_default", "pennylane_lightning",
                   "pennylane_qiskit", "pennylane_braket", "braket_local", "ibmq_qasm_simulator")
 LOCAL_RESOURCES = ("ssh://localhost", "fork://localhost", "local://localhost", "localhost")
 
@@ -92,6 +94,8 @@ def _names(value: Any, field: str) -> list[str]:
 
 
 def _qiskit(quantum: dict[str, Any]) -> list[Member]:
+    if "backend_name" in quantum:  # the refactoring notes' spelling of `backend`
+        quantum = {**{k: v for k, v in quantum.items() if k != "backend_name"}, "backend": quantum["backend_name"]}
     options = dict(quantum.get("backend_options") or {})
     options.pop("shots", None)  # Aer's own default; QTAU tasks carry shots
     if str(options.get("device", "CPU")).upper() == "CPU":
@@ -149,8 +153,17 @@ def _fake_names() -> list[str]:
 
 
 def _ibmq(quantum: dict[str, Any], desc: Mapping[str, Any]) -> list[Member]:
-    base = {k: v for k, v in quantum.items() if k not in CONVERTED}
+    service = quantum.get("service", "runtime")
+    if service != "runtime":
+        raise ConfigurationError(f"IBM service {service!r} is not offered", field="quantum.service", value=service,
+                                 fix="leave service out: QTAU uses IBM Quantum Runtime")
+    base = {k: v for k, v in quantum.items() if k not in CONVERTED and k != "service"}
     backends = _names(quantum.get("backend"), "quantum.backend")
+    simulators = [n for n in backends if n.removeprefix("ibmq_") == "qasm_simulator"]
+    if simulators:  # IBM retired it; QTAU's ibmq_qasm_simulator runs it locally on Aer
+        rest = [n for n in backends if n not in simulators]
+        out = [Member({**base, "executor": "ibmq_qasm_simulator"})]
+        return out + (_ibmq({**quantum, "backend": rest}, desc) if rest else [])
     if _token(quantum, desc):
         names = [n if n.startswith("ibmq_") else f"ibmq_{n}" for n in backends] or ["ibmq_least_busy"]
         return [Member({**base, "executor": n}) for n in names]
@@ -190,6 +203,11 @@ def _section(quantum: dict[str, Any], desc: Mapping[str, Any], known: Any, names
         return _pennylane(quantum)
     if executor == "ibmq":
         return _ibmq(quantum, desc)
+    if executor == "braket":
+        arn = quantum.get("device_arn") or quantum.get("braket_device_arn") or os.environ.get("BRAKET_DEVICE_ARN")
+        rest = {k: v for k, v in quantum.items() if k not in ("executor", "device_arn", "shots")}
+        return [Member({**rest, "executor": "braket_device_arn", "braket_device_arn": arn} if arn
+                       else {**rest, "executor": "braket_local"})]
     if isinstance(executor, str) and known(executor):
         return [Member({k: v for k, v in quantum.items() if k not in ("wires", "shots")})]
     close = difflib.get_close_matches(str(executor), [*SEED_EXECUTORS, *(names or ())], n=1, cutoff=0.8)

@@ -98,3 +98,7 @@ class BaseExecutor:
         if self._service is not None:
             self._service.close()
             self._service = None
+
+
+#: The name Pilot-Quantum's architecture notes give the base class.
+BaseQuantumExecutor = BaseExecutor
