@@ -209,7 +209,10 @@ def _section(quantum: dict[str, Any], desc: Mapping[str, Any], known: Any, names
         return [Member({**rest, "executor": "braket_device_arn", "braket_device_arn": arn} if arn
                        else {**rest, "executor": "braket_local"})]
     if isinstance(executor, str) and known(executor):
-        return [Member({k: v for k, v in quantum.items() if k not in ("wires", "shots")})]
+        kept = {k: v for k, v in quantum.items() if k not in ("wires", "shots")}
+        if executor.startswith("pennylane_") and "." in str(kept.get("backend", "")) and "device" not in kept:
+            kept["device"] = kept.pop("backend")  # the older `pennylane_default` + `backend: default.qubit`
+        return [Member(kept)]
     close = difflib.get_close_matches(str(executor), [*SEED_EXECUTORS, *(names or ())], n=1, cutoff=0.8)
     if close:
         # A misspelt executor is a mistake, not Pilot-Quantum's fallback case.

@@ -40,3 +40,7 @@ class PennylaneExecutor(BaseExecutor):
 
     def get_available_resources(self) -> dict[str, Any]:
         return {"device_name": self.device_name, "wires": self.wires, "shots": self.shots}
+
+
+#: The spelling Pilot-Quantum's changelog uses.
+PennyLaneExecutor = PennylaneExecutor
