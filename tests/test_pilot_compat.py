@@ -341,6 +341,8 @@ def test_resource_generator_and_executors_run_on_qtau(host):
     found = QuantumResourceGenerator(host).get_quantum_resources(
         "qiskit", {"executor": "qiskit_local", "backend": ["qasm_simulator", "statevector_simulator"]})
     assert sorted(found) == ["qiskit_aer_simulator", "qiskit_aer_simulator_statevector"]
+    older = QuantumResourceGenerator(host).get_quantum_resources("pennylane_default", {"backend": "default.qubit"})
+    assert [r.resource_id for r in older.values()] == ["pennylane:default.qubit"]
     executor = QuantumExecutorFactory.create_executor("qiskit", {"backend": "qasm_simulator", "shots": 500})
     try:
         result = executor.execute_circuit(bell())
