@@ -35,7 +35,7 @@ from pilot.descriptions import check_resource, is_quantum, members
 from pilot.modes import dreamer_config
 from pilot.outcomes import Outcomes, run_classical
 from pilot.pilot_enums_exceptions import ExecutionEngine, PilotAPIException, qtau_engine
-from pilot.util.quantum_resource_generator import resource_view
+from pilot.util.quantum_resource_generator import pq_name, resource_view
 
 log = logging.getLogger("pilot.pcs_logger")
 
@@ -234,15 +234,14 @@ class PilotComputeService:
                     out[view.name] = view
         return out
 
-    def _name_of(self, resource_id: str | None) -> tuple[str | None, str | None]:
+    def _names(self) -> dict[str, tuple[str, str]]:
+        """`{resource id: (Pilot-Quantum resource name, pilot name)}` over every pilot."""
+        out = {}
         for pilot in self.pilots.values():
             for member, custom in pilot.members:
                 for res in member.resources:
-                    if res.id == resource_id:
-                        from pilot.util.quantum_resource_generator import pq_name
-
-                        return f"{pilot.name}_{(custom or {}).get('name') or pq_name(res.id)}", pilot.name
-        return resource_id, None
+                    out[res.id] = (f"{pilot.name}_{(custom or {}).get('name') or pq_name(res.id)}", pilot.name)
+        return out
 
     def initialize_dreamer(self, qdreamer_config: Any = None) -> Any:
         """QDREAMER over every quantum pilot: a DreamerStrategyType, a mode or a config dict
@@ -358,8 +357,10 @@ class PilotComputeService:
         circuits gives the list of their Results."""
         flat, spans = self._expand(tasks, "get_results", release=True)
         values = self.qtau.get_results(flat, timeout, return_exceptions=True)
+        names = self._names()
         for value in values:
-            name, pilot = self._name_of(getattr(value, "resource_id", None))
+            rid = getattr(value, "resource_id", None)
+            name, pilot = names.get(rid, (rid, None))
             self.outcomes.record(value, name, pilot)
         out = []
         for start, n, gathered in spans:
