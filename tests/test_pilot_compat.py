@@ -275,10 +275,13 @@ def test_failed_tasks_read_none_with_one_warning(pcs):
         values = pcs.get_results([*bad, good])
     assert values[:2] == [None, None] and set(values[2].get_counts()) == {"00", "11"}
     assert [w.category for w in caught] == [PilotQuantumCompatWarning]
-    # QTAU's own API still hands the error over.
-    handle = pcs.submit_quantum_task(QuantumTask(circuit="invalid_circuit", num_qubits=2))
-    [error] = pcs.qtau.get_results([handle], return_exceptions=True)
-    assert isinstance(error, InvalidTaskError)
+    # Asked for, the error itself comes back (QTAU's way), from this layer and from QTAU's service.
+    handles = [pcs.submit_quantum_task(QuantumTask(circuit="invalid_circuit", num_qubits=2)) for _ in range(2)]
+    [error] = pcs.get_results(handles[:1], return_exceptions=True)
+    [same] = pcs.qtau.get_results(handles[1:], return_exceptions=True)
+    assert isinstance(error, InvalidTaskError) and isinstance(same, InvalidTaskError)
+    [raised] = pcs.get_results([pcs.submit_task(lambda: 1 / 0)], return_exceptions=True)
+    assert isinstance(raised, QtauError) and "ZeroDivisionError" in str(raised)
 
 
 def test_foreign_working_directory_falls_back_to_a_temporary_one(host):

@@ -2,7 +2,7 @@
 
 Pilot-Quantum's `get_results` put `None` where a task failed and logged the error. This layer
 keeps that contract, logs each error on `pilot.pcs_logger` and warns once per service, naming
-how to get the errors themselves (QTAU's `get_results(..., return_exceptions=True)`).
+how to get the errors themselves (`get_results(..., return_exceptions=True)`, as in QTAU).
 
 Each collected task adds a row to `metrics.csv` in the service's directory, with Pilot-Quantum's
 columns (`pilot_scheduled` is the resource the task ran on) and `pilot_name`.
@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any
 
 import attrs
+from qtau.errors import QtauError
 from qtau.payloads import TaskFailure
 
 from pilot.compat_warnings import PilotQuantumCompatWarning
@@ -27,6 +28,10 @@ log = logging.getLogger("pilot.pcs_logger")
 FIELDS = sorted(["task_id", "pilot_scheduled", "submit_time", "wait_time_secs", "staging_time_secs",
                  "input_staging_data_size_bytes", "completion_time", "execution_secs", "status", "error_msg",
                  "fidelity", "execution_fidelity"]) + ["pilot_name"]
+
+
+class ClassicalTaskError(QtauError):
+    """A classical task's function raised (its error as text: the function's own types stay on the worker)."""
 
 
 @attrs.frozen
@@ -66,17 +71,22 @@ class Outcomes:
             if f.tell() == 0:
                 csv.DictWriter(f, fieldnames=FIELDS).writeheader()
 
-    def value(self, value: Any) -> Any:
+    def value(self, value: Any, return_exceptions: bool = False) -> Any:
         error = failure_text(value)
         if error is None:
             return value
+        if return_exceptions:
+            if isinstance(value, ClassicalFailure):
+                return ClassicalTaskError(f"the classical task raised {value.error}", field="func", value=None,
+                                          fix="fix the function, or catch its error inside it")
+            return value.error if isinstance(value, TaskFailure) else value
         log.error("Error getting result from task: %s", error)
         if not self._warned:
             self._warned = True
             warnings.warn(
                 "a task failed and get_results put None in its place, as Pilot-Quantum did; the error is "
-                "logged on 'pilot.pcs_logger'. To get errors instead, use QTAU's API: "
-                "pcs.qtau.get_results(tasks, return_exceptions=True).", PilotQuantumCompatWarning, stacklevel=3)
+                "logged on 'pilot.pcs_logger'. To get the errors instead, call "
+                "get_results(tasks, return_exceptions=True).", PilotQuantumCompatWarning, stacklevel=3)
         return None
 
     def record(self, value: Any, resource_name: str | None, pilot_name: str | None) -> None:

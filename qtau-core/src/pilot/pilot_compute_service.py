@@ -352,9 +352,10 @@ class PilotComputeService:
         flat, _ = self._expand(tasks, "wait_tasks")
         self.qtau.wait_tasks(flat, timeout)
 
-    def get_results(self, tasks: Any, timeout: float | None = None) -> list[Any]:
-        """Results in order; None for a failed task (logged, warned once). A task of several
-        circuits gives the list of their Results."""
+    def get_results(self, tasks: Any, timeout: float | None = None, return_exceptions: bool = False) -> list[Any]:
+        """Results in order; None for a failed task (logged, warned once), or with
+        `return_exceptions=True` its error (QTAU's way). A task of several circuits gives the
+        list of their Results."""
         flat, spans = self._expand(tasks, "get_results", release=True)
         values = self.qtau.get_results(flat, timeout, return_exceptions=True)
         names = self._names()
@@ -364,7 +365,7 @@ class PilotComputeService:
             self.outcomes.record(value, name, pilot)
         out = []
         for start, n, gathered in spans:
-            part = [self.outcomes.value(v) for v in values[start:start + n]]
+            part = [self.outcomes.value(v, return_exceptions) for v in values[start:start + n]]
             out.append(part if gathered else part[0])
         return out
 
