@@ -139,6 +139,17 @@ def test_unknown_qiskit_backend_is_refused_with_the_choices(pcs):
     assert err.value.field == "quantum.backend"
 
 
+def test_a_refused_member_leaves_no_resource_behind(pcs):
+    """The first member (Aer) is made before the second (a fake without readout data) is refused."""
+    with pytest.raises(ConfigurationError, match="fake_almaden"):
+        pcs.create_pilot({"quantum": {"executor": "qiskit_local"},
+                          "additional_executors": {"ibmq_fake_almaden": {}}})
+    assert pcs.quantum_resources == {} and pcs.get_pilots() == []
+    handle = pcs.submit_quantum_task(QuantumTask(circuit=bell(), num_qubits=2))
+    with pytest.warns(PilotQuantumCompatWarning):
+        assert pcs.get_results([handle]) == [None]
+
+
 def test_custom_backends_work_and_least_error_rate_picks_the_best(pcs):
     customs = {"hi": {"error_rate": 0.001, "noise_level": 0.001, "qubit_count": 32},
                "lo": {"error_rate": 0.15, "noise_level": 0.10, "qubit_count": 128}}

@@ -194,6 +194,8 @@ class PilotComputeService:
                         continue  # a fake backend QTAU cannot run (no readout data): Pilot-Quantum listed it
                     for pilot, _ in created:
                         pilot.state = "CANCELED"
+                    if created:
+                        self._pilot_cancelled()  # their resources leave QDREAMER again
                     raise
         else:
             # A classical pilot is the engine itself (Pilot-Quantum's Ray pilot): start it now.
@@ -256,8 +258,8 @@ class PilotComputeService:
         return dreamer
 
     def _pilot_cancelled(self) -> None:
-        if self._dreamer_setting is not None or any(p.members for p in self.pilots.values()):
-            self.qtau.initialize_dreamer(self._dreamer_setting)
+        """QDREAMER again over the running pilots only (QTAU re-adds just those)."""
+        self.qtau.initialize_dreamer(self._dreamer_setting)
 
     # -- tasks -----------------------------------------------------------------------------------
 
