@@ -28,7 +28,7 @@ def _require_addon() -> Any:
     except ImportError as err:
         raise ConfigurationError(
             "a cut plan needs qiskit-addon-cutting, which is not installed", field="get_cut_plan",
-            value=None, fix="pip install qiskit-addon-cutting",
+            value=None, fix="pip install qiskit-addon-cutting (or qtau-core[cutting])",
         ) from err
     return automated_cut_finding
 
