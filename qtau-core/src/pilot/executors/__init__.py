@@ -1,0 +1,1 @@
+"""Pilot-Quantum's executor classes, each running circuits through a QTAU pilot of its own."""

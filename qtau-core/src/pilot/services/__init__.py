@@ -1,0 +1,1 @@
+"""Pilot-Quantum's execution service, on QTAU executors."""

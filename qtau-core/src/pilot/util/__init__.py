@@ -1,0 +1,1 @@
+"""Pilot-Quantum utility modules, on QTAU."""
