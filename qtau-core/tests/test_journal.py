@@ -244,8 +244,9 @@ def test_a_write_that_cannot_be_committed_surfaces_as_journal_error(tmp_path):
         journal.record_task(QuantumTask(circuit=BELL))
     with pytest.raises(JournalError):
         journal.close()
-    # close released the lock even so
-    Journal.open(tmp_path, readonly=True).close()
+    # close released the lock even so (not JournalLockedError), and the cut-down file is refused
+    with pytest.raises(JournalCorruptError, match="results table is missing"):
+        Journal.open(tmp_path)
 
 
 CHILD_WRITER = """

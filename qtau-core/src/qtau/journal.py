@@ -38,7 +38,7 @@ from qtau.secrets import MASK, Secret, redact
 FILE_NAME = "qtau-journal.sqlite3"
 LOCK_NAME = "qtau-journal.lock"
 #: Bumped when the tables change; a journal with a higher `PRAGMA user_version` is refused.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 ERROR_CHARS = 500
 
 SCHEMA = """
@@ -67,6 +67,8 @@ CREATE TABLE IF NOT EXISTS attempts (
     currency      TEXT,
     error_type    TEXT,
     error_message TEXT,
+    quote         REAL,
+    quote_currency TEXT,
     PRIMARY KEY (task_id, attempt)
 );
 CREATE TABLE IF NOT EXISTS results (
@@ -99,12 +101,13 @@ _UPSERT_TASK = (
 _PAYLOAD = 7  # position of the payload in an _UPSERT_TASK row
 _UPSERT_ATTEMPT = (
     "INSERT INTO attempts (task_id, attempt, resource_id, provider, job_ref, state, started_at, ended_at, cost,"
-    " currency, error_type, error_message) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " currency, error_type, error_message, quote, quote_currency) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     " ON CONFLICT(task_id, attempt) DO UPDATE SET resource_id=excluded.resource_id, provider=excluded.provider,"
     " job_ref=COALESCE(excluded.job_ref, job_ref), state=excluded.state, started_at=excluded.started_at,"
     " ended_at=COALESCE(excluded.ended_at, ended_at), cost=COALESCE(excluded.cost, cost),"
     " currency=COALESCE(excluded.currency, currency), error_type=COALESCE(excluded.error_type, error_type),"
-    " error_message=COALESCE(excluded.error_message, error_message)"
+    " error_message=COALESCE(excluded.error_message, error_message), quote=COALESCE(excluded.quote, quote),"
+    " quote_currency=COALESCE(excluded.quote_currency, quote_currency)"
 )
 _UPDATE_ATTEMPT = (
     "UPDATE attempts SET state=?, job_ref=COALESCE(?, job_ref), ended_at=COALESCE(?, ended_at),"
@@ -251,6 +254,10 @@ class AttemptRecord:
     currency: str | None = None
     error_type: str | None = None
     error_message: str | None = None
+    #: The price reserved for this attempt when it started (a remote create): what a recovering
+    #: service keeps reserved in its budgets until the attempt's job ends.
+    quote: float | None = None
+    quote_currency: str | None = None
 
 
 @attrs.frozen
@@ -310,11 +317,54 @@ def _attempt(row: sqlite3.Row) -> AttemptRecord:
         task_id=row["task_id"], attempt=row["attempt"], resource_id=row["resource_id"], provider=row["provider"],
         state=row["state"], started_at=row["started_at"], job_ref=_from_json(row["job_ref"]),
         ended_at=row["ended_at"], cost=row["cost"], currency=row["currency"], error_type=row["error_type"],
-        error_message=row["error_message"],
+        error_message=row["error_message"], quote=row["quote"], quote_currency=row["quote_currency"],
     )
 
 
 # -- the journal -----------------------------------------------------------------------------------
+
+
+#: The columns each table must have for the journal to be read (version 1's; later ones are added).
+_COLUMNS = {
+    "tasks": {"task_id", "submitted_at", "summary", "circuit_hash", "shots", "constraints", "state", "handed_out",
+              "updated_at", "payload"},
+    "attempts": {"task_id", "attempt", "resource_id", "provider", "job_ref", "state", "started_at", "ended_at",
+                 "cost", "currency", "error_type", "error_message"},
+    "results": {"task_id", "resource_id", "shots", "counts", "values", "metadata", "cost", "currency",
+                "finished_at"},
+}
+#: Columns added after version 1: (table, column, type), added to an older journal when it is opened.
+_ADDED = (("attempts", "quote", "REAL"), ("attempts", "quote_currency", "TEXT"))
+
+
+def _check_tables(db: sqlite3.Connection, version: int, readonly: bool) -> None:
+    """Refuse a file that is SQLite but not a QTAU journal (another program's database: QTAU's
+    tables are never written into it), or a journal with a table dropped or cut down: creating the
+    missing table again would open it silently with its data gone."""
+    names = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if version == 0:
+        if readonly or names:
+            what = ", ".join(sorted(names)) or "none"
+            raise sqlite3.DatabaseError(f"it holds no QTAU tables (tables: {what})")
+        return
+    for table, needed in _COLUMNS.items():
+        if table not in names:
+            raise sqlite3.DatabaseError(f"its {table} table is missing")
+        have = {row[1] for row in db.execute(f'PRAGMA table_info("{table}")')}
+        if not needed <= have:
+            raise sqlite3.DatabaseError(f"its {table} table lacks {', '.join(sorted(needed - have))}")
+
+
+def _upgrade(db: sqlite3.Connection, version: int) -> str:
+    """The statements that bring an older journal's tables up to this schema."""
+    if version == 0:
+        return ""
+    statements = []
+    for table, column, kind in _ADDED:
+        have = {row[1] for row in db.execute(f'PRAGMA table_info("{table}")')}
+        if column not in have:
+            statements.append(f"ALTER TABLE {table} ADD COLUMN {column} {kind};")
+    return " ".join(statements)
 
 
 def journal_path(directory: str | Path) -> Path:
@@ -420,13 +470,12 @@ class Journal:
             check = db.execute("PRAGMA quick_check").fetchone()[0]
             if check != "ok":
                 raise sqlite3.DatabaseError(check)
+            _check_tables(db, version, readonly)
             if not readonly:
                 db.execute("PRAGMA journal_mode=WAL")
                 db.execute("PRAGMA synchronous=NORMAL")
                 db.execute("PRAGMA busy_timeout=5000")
-                db.executescript(f"BEGIN; {SCHEMA} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;")
-            elif version == 0:
-                raise sqlite3.DatabaseError("it holds no QTAU tables")
+                db.executescript(f"BEGIN; {SCHEMA} {_upgrade(db, version)} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;")
         except QtauError:
             raise
         except sqlite3.DatabaseError as err:
@@ -549,13 +598,16 @@ class Journal:
     def record_attempt(self, task_id: str, attempt: int, resource_id: str, provider: str, *,
                        state: str = "starting", job_ref: Any = None, started_at: float | None = None,
                        ended_at: float | None = None, cost: float | None = None, currency: str | None = None,
-                       error: BaseException | str | None = None, durable: bool = False) -> None:
+                       error: BaseException | str | None = None, quote: float | None = None,
+                       quote_currency: str | None = None, durable: bool = False) -> None:
         """Insert or replace attempt number `attempt` (1-based) of a task. Use `durable=True` before a
-        paid remote create, so a crash right after the create still knows this attempt's number."""
+        paid remote create, so a crash right after the create still knows this attempt's number.
+        `quote` (in `quote_currency`) is the price reserved for the attempt: a recovering service
+        keeps it reserved until the job ends, so a budget holds across crashes."""
         self._check_state(state)
         error_type, message = _redacted_error(error)
         row = (task_id, int(attempt), resource_id, provider, to_json(job_ref), state, started_at or time.time(),
-               ended_at, cost, currency, error_type, message)
+               ended_at, cost, currency, error_type, message, quote or None, quote_currency if quote else None)
         rows = [(_UPSERT_ATTEMPT, row)]
         if state == "running" or job_ref is not None:
             rows.append((_SET_STATE, ("running", time.time(), task_id)))
@@ -618,6 +670,7 @@ class Journal:
                 task_id, number, att.resource_id, provider or att.resource_id.split(":", 1)[0],
                 redact(job) if job else None,
                 "done" if att.ok else "failed", att.started_at, att.ended_at, None, None, error_type, message,
+                None, None,
             )))
         return rows
 

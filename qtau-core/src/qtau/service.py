@@ -96,10 +96,10 @@ class PilotComputeService:
             from qtau.journaling import ServiceJournal
 
             self.journal = ServiceJournal(open_journal(working_directory))
-            # Spend survives a restart: earlier services' costs count in this service's budgets.
-            self.qdreamer.budgets.replay(
-                (a.resource_id, a.cost, a.currency or "USD")
-                for t in self.journal.journal.tasks() for a in t.attempts if a.cost)
+            # Spend survives a restart: earlier services' costs count in this service's budgets,
+            # and the price of every provider job they left running stays reserved until it ends.
+            self.qdreamer.budgets.replay(self.journal.spent)
+            self.qdreamer.budgets.carry(self.journal.carried)
         self.registry = TaskRegistry(self.engine, lambda: self.qdreamer, task_id_memory,
                                      self.journal.settled if self.journal is not None else None)
         self._counter = itertools.count(1)
@@ -214,7 +214,7 @@ class PilotComputeService:
             )
         return task
 
-    def _payload(self, task: QuantumTask, placements: tuple, now: float) -> TaskPayload:
+    def _payload(self, task: QuantumTask, placements: tuple, now: float, durable: bool = True) -> TaskPayload:
         tracker = None
         if any(p.remote for p in placements) and self.execution_engine is ExecutionEngine.RAY:
             tracker = self.engine.ensure_tracker()
@@ -223,7 +223,7 @@ class PilotComputeService:
         with self._lock:
             first = self._attempt_numbers.pop(task.task_id, 1)
         if self.journal is not None:
-            self.journal.submitted(task, now)
+            self.journal.submitted(task, now, durable)
             first = max(first, self.journal.first_attempt(task))
             self.journal.remember_first(task.task_id, first)
         with self._lock:
@@ -252,7 +252,12 @@ class PilotComputeService:
         except NoSuitableResourceError as missed:
             return submit_split(self, task, deadline_split(self.qdreamer, task, missed))
         placements, hold = admit(self.qdreamer, task, placements)
-        payload = self._payload(task, placements, time.time())
+        try:
+            payload = self._payload(task, placements, time.time())
+        except BaseException:  # the journal refused it (a full disk): nothing stays held or in flight
+            self.qdreamer.budgets.settle(hold, None)
+            self.qdreamer.task_finished(placements[0].resource.id)
+            raise
         try:
             if placements[0].remote:
                 handle = self.engine.submit_remote(payload)
@@ -307,7 +312,14 @@ class PilotComputeService:
                     splits.append((i, task, deadline_split(self.qdreamer, task, missed)))
                     continue
                 placements, holds[task.task_id] = admit(self.qdreamer, task, placements)
-                groups.setdefault(placements[0].resource.id, []).append((i, self._payload(task, placements, now)))
+                try:
+                    payload = self._payload(task, placements, now, durable=False)
+                except QtauError:
+                    self.qdreamer.task_finished(placements[0].resource.id)
+                    raise
+                groups.setdefault(placements[0].resource.id, []).append((i, payload))
+            if self.journal is not None:
+                self.journal.journal.flush()  # one commit for the burst before any of it starts
         except QtauError:
             undo()
             raise
@@ -461,6 +473,8 @@ class PilotComputeService:
         journal = self.journal.journal
         handles = []
         for record in journal.not_handed_out():
+            if not self.journal.recoverable(record.task_id):
+                continue  # this service's own task (or one already recovered): its handle is live
             try:
                 handle = self._recover_one(journaling, journal, record)
             except QtauError as err:
@@ -484,9 +498,14 @@ class PilotComputeService:
                                   first_attempt=last.attempt, journal=self.journal.key,
                                   attach=(last.attempt, last.job_ref) if record.remote else None)
             self.journal.remember_first(task.task_id, last.attempt)
-            handle = self.engine.submit_remote(payload)
+            hold = self.qdreamer.budgets.take_carried(task.task_id)
+            try:
+                handle = self.engine.submit_remote(payload)
+            except BaseException:
+                self.qdreamer.budgets.settle(hold, None)
+                raise
             self.qdreamer.task_started(placement.resource.id)
-            self.registry.track(handle, task.task_id, placement.resource.id)
+            self.registry.track(handle, task.task_id, placement.resource.id, settler(self.qdreamer.budgets, hold))
             return handle
         return self.submit_quantum_task(task)
 

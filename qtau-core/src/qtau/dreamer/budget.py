@@ -112,6 +112,9 @@ class Budgets:
         self._ledgers: dict[str, Ledger] = {}
         self._pilot_of: dict[str, str] = {}
         self._holds: dict[str, Hold] = {}
+        #: task id -> (resource id, price, currency, {ledger name: amount reserved}): money an
+        #: earlier service reserved for provider jobs that may still bill (read from the journal).
+        self._carried: dict[str, tuple[str, float, str, dict[str, float]]] = {}
         self.store = store
         if store is not None:
             saved = store.load_budget_state()
@@ -156,6 +159,7 @@ class Budgets:
             else:
                 ledger = self._ledgers[name] = Ledger(name, spec)
                 self._replay_into(ledger)
+                self._carry_into(ledger)
 
     # -- reservations ----------------------------------------------------------------------------
 
@@ -255,6 +259,40 @@ class Budgets:
             if ledger.name == SERVICE or self._pilot_of.get(rid) == ledger.name:
                 ledger.spent += ledger.amount(cost, currency, rid)
 
+    def carry(self, entries: Iterable[tuple[str, str, float, str]]) -> None:
+        """Reserve money for provider jobs an earlier service started and nobody saw end
+        (task id, resource id, quoted price, currency), read from the journal: counted as reserved
+        in every budget that covers the resource, now and in budgets set later, until
+        `take_carried` turns it into the hold of the re-attached job. A job that outlived its
+        service can still bill, so a crash never frees its money. A price in a currency a budget
+        has no rate for raises CurrencyError."""
+        with self._lock:
+            for key, rid, price, currency in entries:
+                if price:
+                    self._carried[key] = (rid, float(price), currency, {})
+            for ledger in self._ledgers.values():
+                self._carry_into(ledger)
+
+    def _carry_into(self, ledger: Ledger) -> None:
+        for rid, price, currency, split in self._carried.values():
+            if ledger.name in split or not (ledger.name == SERVICE or self._pilot_of.get(rid) == ledger.name):
+                continue
+            amount = ledger.amount(price, currency, rid)
+            ledger.reserved += amount
+            split[ledger.name] = amount
+
+    def take_carried(self, key: str) -> Hold | None:
+        """The carried reservation of task `key` as an open hold, settled like any other when the
+        re-attached job ends (None when nothing was carried for it)."""
+        with self._lock:
+            carried = self._carried.pop(key, None)
+            if carried is None:
+                return None
+            rid, price, currency, split = carried
+            hold = Hold(key, ((rid, price, currency, tuple(split.items())),))
+            self._holds[key] = hold
+            return hold
+
     def charge(self, resource_id: str, cost: float, currency: str) -> None:
         """Count money spent outside a hold, e.g. replaying a journal's attempts after a restart.
         A cost in a currency a budget has no rate for raises CurrencyError."""
@@ -274,7 +312,8 @@ class Budgets:
                     "currency": ledger.spec.currency, "limit": ledger.spec.limit, "spent": ledger.spent,
                     "reserved": ledger.reserved, "left": ledger.left,
                     "open_holds": sum(1 for h in self._holds.values() for _, _, _, s in h.entries
-                                      if any(n == name for n, _ in s)),
+                                      if any(n == name for n, _ in s))
+                    + sum(1 for *_, split in self._carried.values() if name in split),
                     "rates": dict(ledger.spec.rates),
                 }
             return out
