@@ -314,7 +314,7 @@ ACK_DRIVER = textwrap.dedent('''
     workdir, mode, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
     host = PluginHost(strict=True)
     host.register_module("qiskit", "qtau_qiskit.plugin")
-    pcs = PilotComputeService(plugins=host, working_directory=workdir)
+    pcs = PilotComputeService(plugins=host, working_directory=workdir, durable=mode != "flush")
     pcs.create_pilot({"resource_type": "quantum", "quantum": {"executor": "qiskit_local"}})
     qc = QuantumCircuit(2, 2)
     qc.x(0)
@@ -322,6 +322,8 @@ ACK_DRIVER = textwrap.dedent('''
     refs = [pcs.submit_quantum_task(QuantumTask(circuit=qc, shots=5, task_id=f"t{i}")) for i in range(n)]
     if mode == "collect":
         pcs.get_results(refs, timeout=120)
+    if mode == "flush":
+        pcs.flush()
     os.kill(os.getpid(), signal.SIGKILL)  # right after the last call returned
 ''')
 
@@ -336,14 +338,25 @@ def _killed_driver(tmp_path: Path, mode: str, n: int) -> Path:
     return workdir
 
 
-def test_every_acknowledged_submission_survives_a_kill(tmp_path):
-    """The driver SIGKILLs itself the moment its last submit_quantum_task returned: every one of
-    the 200 acknowledged tasks is in the journal."""
+@pytest.mark.parametrize("mode", ["submit", "flush"])
+def test_every_acknowledged_submission_survives_a_kill(tmp_path, mode):
+    """The driver SIGKILLs itself the moment its last submit_quantum_task returned (a durable
+    service), or its `flush()` returned (a service created with durable=False): every one of the
+    200 acknowledged tasks is in the journal."""
     from qtau.journal import Journal
 
-    workdir = _killed_driver(tmp_path, "submit", 200)
+    workdir = _killed_driver(tmp_path, mode, 200)
     with Journal.open(workdir, readonly=True) as seen:
         assert {t.task_id for t in seen.tasks()} == {f"t{i}" for i in range(200)}
+
+
+def test_durable_is_a_flag_and_flush_needs_no_journal():
+    from qtau.errors import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match="durable must be True or False"):
+        PilotComputeService(durable="no")
+    with PilotComputeService() as pcs:
+        pcs.flush()  # no working_directory: nothing to write
 
 
 def test_results_handed_out_are_not_run_again_after_a_kill(tmp_path):
@@ -354,3 +367,19 @@ def test_results_handed_out_are_not_run_again_after_a_kill(tmp_path):
     with PilotComputeService(plugins=host("qiskit"), working_directory=str(workdir)) as pcs:
         pcs.create_pilot({"resource_type": "quantum", "quantum": {"executor": "qiskit_local"}})
         assert pcs.recover() == []
+
+
+@pytest.mark.parametrize("text", [
+    "aws key AKIAABCDEFGHIJKLMNOP in a pickle", "X-Amz-Security-Token: FwoGZXIvYXdzEBYaDH", "apikey=abcdef123456",
+    "Authorization: Bearer abcdefghijkl", "'aws_session_token': 'IQoJb3JpZ2luX2VjEJr'", "bearer xyzxyzxyz123",
+    "plain circuit bytes h q[0]; cx q[0], q[1];", "AKIA too short", "signature", "",
+])
+def test_the_payload_secret_check_agrees_with_redaction(text):
+    """Journal payloads are checked with `holds_secret` (fast, per task); it must say yes exactly
+    where `redact` would change the text, known secret values included."""
+    from qtau.journal import holds_secret
+    from qtau.secrets import Secret, redact
+
+    Secret("journal-payload-secret-value")
+    for sample in (text, text + " journal-payload-secret-value"):
+        assert holds_secret(sample.encode("latin-1")) == (redact(sample) != sample), sample

@@ -462,11 +462,12 @@ def test_payload_for_running_again_is_stored_made_late_or_dropped(tmp_path):
     with Journal.open(tmp_path) as journal:
         journal.record_task(tasks[0], payload=b"plain bytes")
         journal.record_task(tasks[1], payload=late)
+        assert "MainThread" not in made_on, "a queued write makes its payload later, when it is committed"
         journal.record_task(tasks[2], payload=broken)
         journal.record_task(tasks[3], payload=pickle.dumps({"token": token}))
         got = {t.task_id: t.payload for t in journal.tasks()}
     assert got[tasks[0].task_id] == b"plain bytes"
-    assert pickle.loads(got[tasks[1].task_id]) == BELL and made_on == ["qtau-journal"]
+    assert pickle.loads(got[tasks[1].task_id]) == BELL and len(made_on) == 1
     assert got[tasks[2].task_id] is None and got[tasks[3].task_id] is None
     assert token.encode() not in b"".join(p.read_bytes() for p in tmp_path.iterdir())
 

@@ -7,11 +7,13 @@ their provider job reference, local tasks to run again. Without a working direct
 keeps no journal: nothing is written behind the user's back to a per-user folder.
 
 Writes are queued and committed by one background thread in small transactions (every
-`flush_interval` seconds or `max_batch` rows), so recording a local-simulator task costs the
-submitting thread microseconds. A write that must be on disk before the caller goes on (the
-attempt record before a paid remote create) passes `durable=True`. `flush()` waits for every
-queued write; `close()` flushes. A write the background thread cannot commit is never dropped
-silently: the next call raises `JournalError`.
+`flush_interval` seconds or `max_batch` rows). A write that must be on disk before the caller goes
+on (a submission the service acknowledges, the attempt record before a paid remote create, the
+hand-out of results) passes `durable=True`: the caller commits everything queued itself, one group
+commit, without waiting for the writer to wake. `flush()` does the same for every queued write;
+`close()` flushes. A write that cannot be committed is never dropped silently: the next call
+raises `JournalError`. A file that is not a QTAU journal, or one missing a table, is refused
+(`JournalCorruptError`) and never written to.
 
 Only plain values are written: task fields are summarised (circuit type, width, gate set, shots,
 constraints, pin), job references and results go through `to_json`, which masks `Secret`s, and
@@ -34,6 +36,7 @@ import attrs
 from qtau.errors import JournalCorruptError, JournalError, JournalVersionError, QtauError
 from qtau.journal_lock import JournalLock
 from qtau.secrets import MASK, Secret, redact
+from qtau.secrets import holds_secret as text_holds_secret
 
 FILE_NAME = "qtau-journal.sqlite3"
 LOCK_NAME = "qtau-journal.lock"
@@ -223,8 +226,8 @@ def _with_payload(params: tuple) -> tuple:
 
 
 def holds_secret(blob: bytes) -> bool:
-    """Whether any secret value this process knows appears in `blob`."""
-    return redact(blob.decode("latin-1")) != blob.decode("latin-1")
+    """Whether any secret value this process knows, or a credential-shaped string, is in `blob`."""
+    return text_holds_secret(blob.decode("latin-1"))
 
 
 def _redacted_error(error: BaseException | str | None) -> tuple[str | None, str | None]:
@@ -398,7 +401,6 @@ class Journal:
         self._committed = 0
         self._failure: BaseException | None = None
         self._closing = False
-        self._urgent = False
         self._closed = False
         self._numbers: dict[str, int] = {}
         self._writer: threading.Thread | None = None
@@ -499,9 +501,9 @@ class Journal:
             self._queue.extend(rows)
             self._queued += len(self._queue) - before
             target = self._queued
-            # Wake the writer when its queue was empty (it then gathers for one window), when the
-            # caller waits, or when a window's batch is full.
-            if before == 0 or durable or len(self._queue) >= self.max_batch:
+            # Wake the writer when its queue was empty (it then gathers for one window) or when a
+            # window's batch is full; a caller that waits commits its write itself.
+            if before == 0 or len(self._queue) >= self.max_batch:
                 self._cond.notify_all()
         if durable:
             self._wait_committed(target)
@@ -513,15 +515,28 @@ class Journal:
                     self._cond.wait()
                 if not self._queue and self._closing:
                     return
-            # A short window gathers the rows of many tasks into one transaction; a caller waiting
-            # for its write (durable, flush) or a full batch ends the window early.
+            # A short window gathers the rows of many tasks into one transaction; a full batch
+            # ends the window early. A caller waiting for its write commits it itself.
             with self._cond:
-                self._cond.wait_for(lambda: self._closing or self._urgent or len(self._queue) >= self.max_batch,
+                self._cond.wait_for(lambda: self._closing or len(self._queue) >= self.max_batch,
                                     self.flush_interval)
+            self._commit_queued()
+            if self._failure is not None:
+                return
+
+    def _commit_queued(self, target: int | None = None) -> None:
+        """Commit every queued row on this thread, in one transaction: the background writer's
+        window, or a caller that must see its write on disk (a group commit with whatever else
+        is queued, without waiting for the writer thread to wake). Batches are taken from the
+        queue under the database lock, so they commit in queue order. With `target`, nothing is
+        done when the rows up to it are committed already."""
+        with self._db_lock:
+            with self._cond:
+                if self._failure is not None or (target is not None and self._committed >= target):
+                    return
                 batch, self._queue = self._queue, []
-                self._urgent = False
             if not batch:
-                continue
+                return
             try:
                 self._commit(batch)
             except BaseException as err:  # kept and raised to the next caller: never silent loss
@@ -535,33 +550,26 @@ class Journal:
                 self._cond.notify_all()
 
     def _commit(self, batch: list[tuple[str, tuple]]) -> None:
+        """Write `batch` in one transaction (the caller holds the database lock)."""
         batch = [(sql, _with_payload(params)) if sql is _UPSERT_TASK else (sql, params) for sql, params in batch]
-        with self._db_lock:
-            db = self._db
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                start = 0
-                while start < len(batch):
-                    sql = batch[start][0]
-                    end = start
-                    while end < len(batch) and batch[end][0] == sql:
-                        end += 1
-                    db.executemany(sql, [params for _, params in batch[start:end]])
-                    start = end
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            start = 0
+            while start < len(batch):
+                sql = batch[start][0]
+                end = start
+                while end < len(batch) and batch[end][0] == sql:
+                    end += 1
+                db.executemany(sql, [params for _, params in batch[start:end]])
+                start = end
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
 
     def _wait_committed(self, target: int) -> None:
-        with self._cond:
-            if self._committed < target:
-                self._urgent = True
-                self._cond.notify_all()
-            while self._committed < target and self._failure is None:
-                if self._writer is None or not self._writer.is_alive():
-                    break
-                self._cond.wait(0.5)
+        self._commit_queued(target)
         self._raise_failure()
 
     def _raise_failure(self) -> None:

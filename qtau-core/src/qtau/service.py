@@ -70,8 +70,11 @@ class PilotComputeService:
         ray_init_options: dict | None = None,
         task_id_memory: int = 10_000,
         coalesce: bool = True,
+        durable: bool = True,
     ) -> None:
         self.execution_engine = ExecutionEngine.parse(execution_engine)
+        #: With a working_directory: submissions return once journaled (see `flush`, docs/journal.md).
+        self.durable = validation.flag(durable, "durable")
         max_workers = validation.optional_count(max_workers, "max_workers", 4)
         batch_chunks = validation.optional_count(batch_chunks, "batch_chunks", 4)
         task_id_memory = validation.optional_count(task_id_memory, "task_id_memory", 10_000)
@@ -223,7 +226,7 @@ class PilotComputeService:
         with self._lock:
             first = self._attempt_numbers.pop(task.task_id, 1)
         if self.journal is not None:
-            self.journal.submitted(task, now, durable)
+            self.journal.submitted(task, now, durable and self.durable)
             first = max(first, self.journal.first_attempt(task))
             self.journal.remember_first(task.task_id, first)
         with self._lock:
@@ -270,6 +273,14 @@ class PilotComputeService:
             raise
         self.registry.track(handle, task.task_id, placements[0].resource.id, settler(self.qdreamer.budgets, hold))
         return handle
+
+    def flush(self) -> None:
+        """Return once every journal write made so far is on disk (nothing to do without a
+        working_directory). Submissions are journaled before they return unless the service was
+        created with `durable=False`; such a service calls `flush()` where a crash must lose none
+        of the tasks submitted before it. Raises JournalError when the journal cannot be written."""
+        if self.journal is not None:
+            self.journal.journal.flush()
 
     def quote(self, tasks: QuantumTask | Iterable[QuantumTask]) -> Quote:
         """What `tasks` would cost, wait and score on every candidate now; submits nothing."""
