@@ -383,3 +383,57 @@ def test_the_payload_secret_check_agrees_with_redaction(text):
     Secret("journal-payload-secret-value")
     for sample in (text, text + " journal-payload-secret-value"):
         assert holds_secret(sample.encode("latin-1")) == (redact(sample) != sample), sample
+
+
+# -- attempts and outcomes as journaled ------------------------------------------------------------
+
+
+def _scripted_service(workdir: Path, **values) -> PilotComputeService:
+    from qtau_scripted.testing import host, pilot, resource
+
+    pcs = PilotComputeService(plugins=host(), working_directory=str(workdir), max_workers=1, coalesce=False)
+    pcs.create_pilot(pilot(resource("a", **values)))
+    return pcs
+
+
+def _bell():
+    from qiskit import QuantumCircuit
+
+    qc = QuantumCircuit(2, 2)
+    qc.h(0)
+    qc.cx(0, 1)
+    qc.measure([0, 1], [0, 1])
+    return qc
+
+
+def test_a_task_submitted_twice_keeps_both_attempts_in_the_journal(tmp_path, clean_script):
+    """The same task object submitted again while its first run is in flight gets the next attempt
+    number; its first attempt is never overwritten (nor its idempotency token reused)."""
+    from qtau.journal import Journal
+
+    with _scripted_service(tmp_path, call_delay_s=0.3) as pcs:
+        task = QuantumTask(circuit=_bell(), shots=10, task_id="twice")
+        first = pcs.submit_quantum_task(task)
+        second = pcs.submit_quantum_task(task)
+        pcs.wait_tasks([first, second], timeout=60)
+        pcs.flush()
+        with Journal.open(tmp_path, readonly=True) as seen:
+            attempts = [(a.attempt, a.state) for a in seen.task("twice").attempts]
+    assert attempts == [(1, "done"), (2, "done")]
+
+
+def test_a_cancelled_local_task_is_recovered_as_cancelled(tmp_path, clean_script):
+    from qtau.errors import ExecutionError, TaskCancelledError
+
+    with _scripted_service(tmp_path, call_delay_s=0.5) as pcs:
+        running = pcs.submit_quantum_task(QuantumTask(circuit=_bell(), shots=10, task_id="ran"))
+        queued = pcs.submit_quantum_task(QuantumTask(circuit=_bell(), shots=10, task_id="cancelled"))
+        pcs.cancel([queued])
+        assert queued.cancelled()
+        pcs.wait_tasks([running], timeout=60)
+    with _scripted_service(tmp_path) as pcs:
+        handles = pcs.recover()
+        values = dict(zip(["ran", "cancelled"], pcs.get_results(handles, return_exceptions=True), strict=True))
+    assert sum(values["ran"].counts.values()) == 10 and values["ran"].metadata["recovered"]
+    assert isinstance(values["cancelled"], TaskCancelledError)
+    assert not isinstance(values["cancelled"], ExecutionError)

@@ -92,8 +92,6 @@ class ServiceJournal:
     def __init__(self, journal: Journal) -> None:
         self.journal = journal
         self.key = register(journal)
-        #: task id -> number of the first attempt this service makes for it
-        self._first: dict[str, int] = {}
         self._lock = threading.Lock()
         #: what an earlier service left and this one may recover: tasks not handed out when the
         #: journal was opened, less those this service submitted again or recovered already
@@ -126,14 +124,8 @@ class ServiceJournal:
                       "new submissions are refused until the journal can be written", err)
 
     def first_attempt(self, task: QuantumTask) -> int:
-        number = self.journal.next_attempt(task.task_id)
-        with self._lock:
-            self._first[task.task_id] = number
-        return number
-
-    def remember_first(self, task_id: str, number: int) -> None:
-        with self._lock:
-            self._first[task_id] = number
+        """The number of the next attempt of `task`, one past every attempt journaled for it."""
+        return self.journal.next_attempt(task.task_id)
 
     def submitted(self, task: QuantumTask, submitted_at: float, durable: bool = True) -> None:
         """Journal a submission. Durable by default: the call returns once the task is committed
@@ -143,9 +135,8 @@ class ServiceJournal:
             self._recoverable.discard(task.task_id)
         self.journal.record_task(task, submitted_at=submitted_at, payload=lambda: task_blob(task), durable=durable)
 
-    def settled(self, task_id: str, outcome: Any) -> None:
-        with self._lock:
-            first = self._first.pop(task_id, 1)
+    def settled(self, task_id: str, outcome: Any, first: int = 1) -> None:
+        """A submission ended: its result or failure, with its attempts numbered from `first`."""
         try:
             if isinstance(outcome, Result):
                 self.journal.record_result(outcome, first_attempt=first)

@@ -228,7 +228,6 @@ class PilotComputeService:
         if self.journal is not None:
             self.journal.submitted(task, now, durable and self.durable)
             first = max(first, self.journal.first_attempt(task))
-            self.journal.remember_first(task.task_id, first)
         with self._lock:
             self._attempt_numbers[task.task_id] = first + len(placements)
             if len(self._attempt_numbers) > self.task_id_memory:
@@ -271,7 +270,8 @@ class PilotComputeService:
         except BaseException:
             self.qdreamer.budgets.settle(hold, None)
             raise
-        self.registry.track(handle, task.task_id, placements[0].resource.id, settler(self.qdreamer.budgets, hold))
+        self.registry.track(handle, task.task_id, placements[0].resource.id, settler(self.qdreamer.budgets, hold),
+                            payload.first_attempt)
         return handle
 
     def flush(self) -> None:
@@ -356,7 +356,8 @@ class PilotComputeService:
                 for (i, member), handle in zip(chunk, slot_handles, strict=True):
                     handles[i] = handle
                     self.registry.track(handle, member.task.task_id, rid,
-                                        settler(self.qdreamer.budgets, holds.get(member.task.task_id)))
+                                        settler(self.qdreamer.budgets, holds.get(member.task.task_id)),
+                                        member.first_attempt)
         return handles
 
     def _coalescing(self) -> Any:
@@ -426,7 +427,7 @@ class PilotComputeService:
         out: list[Any] = []
         for handle, value in zip(handles, values, strict=True):
             task_id = task_id_of(value) or self.registry.task_id(handle)
-            self.registry.settle(task_id, value)
+            self.registry.settle(handle, value)
             self.registry.release(task_id, handle)
             if isinstance(value, TaskFailure):
                 value = value.error
@@ -508,7 +509,6 @@ class PilotComputeService:
             payload = TaskPayload(self.host.spec(), task, (placement,), now, tracker=tracker,
                                   first_attempt=last.attempt, journal=self.journal.key,
                                   attach=(last.attempt, last.job_ref) if record.remote else None)
-            self.journal.remember_first(task.task_id, last.attempt)
             hold = self.qdreamer.budgets.take_carried(task.task_id)
             try:
                 handle = self.engine.submit_remote(payload)
@@ -516,7 +516,8 @@ class PilotComputeService:
                 self.qdreamer.budgets.settle(hold, None)
                 raise
             self.qdreamer.task_started(placement.resource.id)
-            self.registry.track(handle, task.task_id, placement.resource.id, settler(self.qdreamer.budgets, hold))
+            self.registry.track(handle, task.task_id, placement.resource.id, settler(self.qdreamer.budgets, hold),
+                                last.attempt)
             return handle
         return self.submit_quantum_task(task)
 

@@ -19,6 +19,7 @@ which is how the service journal keeps spend across restarts.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
@@ -29,6 +30,8 @@ from qtau.errors import BudgetExceededError, CurrencyError
 from qtau.money import check_amount, check_currency, convert, parse_rates
 
 SERVICE = "service"
+#: Marks the state key of a second (third, ...) open hold of one task id: `<task id>#dup<n>`.
+DUPLICATE = "#dup"
 
 
 @attrs.frozen
@@ -111,7 +114,8 @@ class Budgets:
         self._lock = threading.Lock()
         self._ledgers: dict[str, Ledger] = {}
         self._pilot_of: dict[str, str] = {}
-        self._holds: dict[str, Hold] = {}
+        #: every open hold, by identity: the same task submitted twice holds (and settles) twice
+        self._holds: dict[int, Hold] = {}
         #: task id -> (resource id, price, currency, {ledger name: amount reserved}): money an
         #: earlier service reserved for provider jobs that may still bill (read from the journal).
         self._carried: dict[str, tuple[str, float, str, dict[str, float]]] = {}
@@ -213,7 +217,7 @@ class Budgets:
             for name, amount in need.items():
                 self._ledgers[name].reserved += amount
             hold = Hold(key, tuple(entries))
-            self._holds[key] = hold
+            self._holds[id(hold)] = hold
             return hold
 
     def settle(self, hold: Hold | None, actual: Mapping[str, tuple[float, str]] | None) -> None:
@@ -221,7 +225,7 @@ class Budgets:
         if hold is None:
             return
         with self._lock:
-            if self._holds.pop(hold.key, None) is None:
+            if self._holds.pop(id(hold), None) is None:
                 return
             for _, _, _, split in hold.entries:
                 for name, amount in split:
@@ -290,7 +294,7 @@ class Budgets:
                 return None
             rid, price, currency, split = carried
             hold = Hold(key, ((rid, price, currency, tuple(split.items())),))
-            self._holds[key] = hold
+            self._holds[id(hold)] = hold
             return hold
 
     def charge(self, resource_id: str, cost: float, currency: str) -> None:
@@ -325,7 +329,8 @@ class Budgets:
                         for name, book in self._ledgers.items()},
             "pilot_of": dict(self._pilot_of),
             # A hold open at a restart may still be billed: it is restored as reserved money.
-            "holds": {k: [list(e[:3]) + [[list(s) for s in e[3]]] for e in h.entries] for k, h in self._holds.items()},
+            "holds": {f"{h.key}{DUPLICATE}{n}" if n else h.key: [list(e[:3]) + [[list(s) for s in e[3]]] for e in h.entries]
+                      for h, n in _numbered(self._holds.values())},
         }
 
     def state(self) -> dict[str, Any]:
@@ -346,10 +351,19 @@ class Budgets:
             for rid, name in (state.get("pilot_of") or {}).items():
                 self._pilot_of.setdefault(rid, name)
             for key, entries in (state.get("holds") or {}).items():
-                hold = Hold(key, tuple((e[0], float(e[1]), e[2], tuple((n, float(a)) for n, a in e[3]))
+                hold = Hold(re.sub(f"{DUPLICATE}[0-9]+$", "", key), tuple((e[0], float(e[1]), e[2], tuple((n, float(a)) for n, a in e[3]))
                                        for e in entries))
-                self._holds[key] = hold
+                self._holds[id(hold)] = hold
                 for _, _, _, split in hold.entries:
                     for name, amount in split:
                         if name in self._ledgers:
                             self._ledgers[name].reserved += amount
+
+
+def _numbered(holds: Iterable[Hold]) -> Iterable[tuple[Hold, int]]:
+    """Each hold with how many earlier ones share its key (a task submitted more than once)."""
+    seen: dict[str, int] = {}
+    for hold in holds:
+        n = seen.get(hold.key, 0)
+        seen[hold.key] = n + 1
+        yield hold, n

@@ -47,6 +47,7 @@ class ScriptedRemoteExecutor(RemoteExecutor):
 
     def poll(self, refs: Sequence[Any]) -> list[JobState]:
         v = script.values(self.resource)
+        state.count_call(self.resource.id, "poll")
         if v["poll_fault"] == "raise":
             raise ConnectionError(f"scripted poll failure on {self.resource.id}")
         out = []
