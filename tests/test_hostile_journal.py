@@ -198,7 +198,7 @@ def test_a_full_disk_refuses_submissions_but_hands_out_every_result(small_disk, 
             pcs.submit_quantum_task(QuantumTask(circuit=_padded_circuit(999), shots=10))
         results = pcs.get_results(accepted, timeout=120)
         assert [r.counts for r in results] == [{"001": 10}] * len(accepted)
-        assert wait_idle(pcs) == {} or not any(pcs.qdreamer.in_flight().values())
+        assert not any(wait_idle(pcs).values()), "the refused submission left no in-flight count"
         info = pcs.qdreamer.budget_info()["service"]
         assert info["spent"] == pytest.approx(len(accepted)) and info["reserved"] == 0.0
         assert info["open_holds"] == 0
@@ -437,3 +437,22 @@ def test_a_cancelled_local_task_is_recovered_as_cancelled(tmp_path, clean_script
     assert sum(values["ran"].counts.values()) == 10 and values["ran"].metadata["recovered"]
     assert isinstance(values["cancelled"], TaskCancelledError)
     assert not isinstance(values["cancelled"], ExecutionError)
+
+
+def test_a_recovered_result_keeps_its_cost_and_currency_and_its_spend_counts(tmp_path, clean_script):
+    """A task priced in EUR that finished but was never handed out: the next service recovers it
+    with its cost and currency, and counts that spend (through the budget's rate) in its budget."""
+    from qtau_scripted.testing import host, pilot, resource
+
+    def service() -> PilotComputeService:
+        pcs = PilotComputeService(plugins=host(), working_directory=str(tmp_path))
+        pcs.create_pilot(pilot(resource("eu", per_task=1.5, currency="EUR")))
+        pcs.initialize_dreamer({"budget": {"USD": 10, "rates": {"EUR": 2.0}}})
+        return pcs
+
+    with service() as first:
+        first.wait_tasks([first.submit_quantum_task(QuantumTask(circuit=_bell(), shots=10))], timeout=60)
+    with service() as second:
+        assert second.qdreamer.budget_info()["service"]["spent"] == pytest.approx(3.0)
+        [result] = second.get_results(second.recover())
+    assert (result.cost, result.currency) == (pytest.approx(1.5), "EUR") and result.metadata["recovered"]

@@ -595,9 +595,10 @@ class Journal:
         """A task was submitted (state `submitted`, not handed out). Recording it again resets it.
 
         `payload` is what the service needs to run the task again after a crash (the journal
-        keeps no circuit objects of its own): bytes, or a function returning bytes that the
-        writer thread calls, so serialising costs the submitting thread nothing. A payload that
-        cannot be made, or that holds a known secret, is stored as NULL."""
+        keeps no circuit objects of its own): bytes, or a function returning bytes that the thread
+        committing the row calls (the writer thread for a queued write, so serialising costs the
+        submitting thread nothing then). A payload that cannot be made, or that holds a known
+        secret or a credential-shaped string, is stored as NULL."""
         now = time.time()
         digest = circuit_hash_ if circuit_hash_ is not None else circuit_hash(task.circuit)
         self._put([(_UPSERT_TASK, (task.task_id, submitted_at or now, to_json(task_summary(task)), digest,

@@ -1,12 +1,16 @@
 """What a service writes to its journal, and how `recover()` reads it back.
 
 The journal itself (`qtau.journal`) is storage; this module is the service's side of it:
-- at submission, each task (with the task itself pickled as the payload for running it again);
+- at submission, each task (with the task itself pickled as the payload for running it again),
+  committed before the submission returns unless the service was created with `durable=False`;
 - for remote attempts, from the tracker in this process: a durable `starting` record before the
   paid create, then the provider's job reference as soon as it answers (so a crash while a job
   waits at the provider still knows the job);
 - at settlement, each result or failure with its attempts;
-- when results are handed to the user, that they were.
+- when results are handed to the user, that they were (durably, before they are returned).
+
+A provider job an earlier service started and nobody saw end keeps its quoted price reserved in
+this service's budgets (`carried`) until `recover()` re-attaches it and it settles.
 
 `recover()` then returns handles for what an earlier service submitted and never handed out:
 finished tasks from their journaled results, remote jobs re-attached by their job reference (never
