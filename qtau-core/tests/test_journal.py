@@ -482,3 +482,18 @@ def test_next_attempt_does_not_wait_for_the_writer(tmp_path):
         assert journal.next_attempt("t") == 3  # from this service's queued row
         assert journal.next_attempt("other") == 1
         assert time.monotonic() - started < 5
+
+
+def test_an_attempt_error_is_kept_redacted_and_no_error_is_none(tmp_path):
+    token = "attempt-secret-" + "z7" * 10
+    Secret(token)
+    with Journal.open(tmp_path) as journal:
+        journal.record_attempt("t1", 1, "braket:x", "braket", state="starting")
+        journal.update_attempt("t1", 1, state="failed", error=RuntimeError(f"provider said no to {token}"))
+        journal.record_attempt("t2", 1, "braket:x", "braket", state="submitted", job_ref={"job": "j"})
+    db = sqlite3.connect(tmp_path / FILE_NAME)
+    db.row_factory = sqlite3.Row
+    rows = {r["task_id"]: r for r in db.execute("SELECT * FROM attempts")}
+    assert rows["t1"]["error_type"] == "RuntimeError" and rows["t1"]["state"] == "failed"
+    assert token not in rows["t1"]["error_message"] and "provider said no" in rows["t1"]["error_message"]
+    assert rows["t2"]["error_type"] is None and rows["t2"]["error_message"] is None
