@@ -497,3 +497,18 @@ def test_an_attempt_error_is_kept_redacted_and_no_error_is_none(tmp_path):
     assert rows["t1"]["error_type"] == "RuntimeError" and rows["t1"]["state"] == "failed"
     assert token not in rows["t1"]["error_message"] and "provider said no" in rows["t1"]["error_message"]
     assert rows["t2"]["error_type"] is None and rows["t2"]["error_message"] is None
+    assert rows["t1"]["ended_at"] is not None and rows["t2"]["ended_at"] is None, "a final state has an end"
+
+
+def test_a_queued_write_reaches_the_disk_without_a_flush(tmp_path):
+    """The background writer commits queued rows by itself (a reader in another connection sees
+    them while the service goes on), not only when someone flushes or closes."""
+    with Journal.open(tmp_path) as journal:
+        journal.record_task(QuantumTask(circuit=BELL, task_id="queued"))
+        seen = []
+        deadline = time.monotonic() + 60
+        while not seen and time.monotonic() < deadline:
+            seen = sqlite3.connect(tmp_path / FILE_NAME).execute(
+                "SELECT task_id FROM tasks WHERE task_id = 'queued'").fetchall()
+            time.sleep(0.02)
+        assert seen == [("queued",)]
