@@ -269,6 +269,7 @@ class PilotComputeService:
                 handle = self.engine.submit(run_task, payload)
         except BaseException:
             self.qdreamer.budgets.settle(hold, None)
+            self.qdreamer.task_finished(placements[0].resource.id)
             raise
         self.registry.track(handle, task.task_id, placements[0].resource.id, settler(self.qdreamer.budgets, hold),
                             payload.first_attempt)
@@ -509,12 +510,10 @@ class PilotComputeService:
             payload = TaskPayload(self.host.spec(), task, (placement,), now, tracker=tracker,
                                   first_attempt=last.attempt, journal=self.journal.key,
                                   attach=(last.attempt, last.job_ref) if record.remote else None)
+            handle = self.engine.submit_remote(payload)
+            # The job's carried reservation becomes its hold only once it is tracked again: a job
+            # that could not be re-attached may still bill, so its money stays reserved.
             hold = self.qdreamer.budgets.take_carried(task.task_id)
-            try:
-                handle = self.engine.submit_remote(payload)
-            except BaseException:
-                self.qdreamer.budgets.settle(hold, None)
-                raise
             self.qdreamer.task_started(placement.resource.id)
             self.registry.track(handle, task.task_id, placement.resource.id, settler(self.qdreamer.budgets, hold),
                                 last.attempt)
