@@ -287,3 +287,73 @@ def test_the_same_task_submitted_twice_reserves_and_settles_twice(plugins):
         info = settled(pcs)["service"]
         assert info["spent"] == pytest.approx(2.0) and info["reserved"] == 0 and info["open_holds"] == 0
         assert pcs.qdreamer.in_flight()["scripted:a"] == 0
+
+
+def test_failover_goes_to_an_equally_priced_resource_in_the_same_budget(plugins):
+    """The resource reserved for fails; the next one costs the same, in the same currency and
+    pilot budget: the task fails over there and spends its price once."""
+    with service(plugins, resource("a", per_task=1.0, behaviour="fail"),
+                 resource("b", per_task=1.0, two_qubit_error=0.05), budget={"USD": 10}) as pcs:
+        result = pcs.get_result(pcs.submit_quantum_task(QuantumTask(circuit=bell(), shots=10)), timeout=30)
+        assert result.resource_id == "scripted:b" and [a.ok for a in result.attempts] == [False, True]
+        assert settled(pcs)["service"]["spent"] == pytest.approx(1.0)
+
+
+def test_a_task_moved_to_an_affordable_resource_fails_over_among_affordable_ones(plugins):
+    """Over budget on the best resource, the task moves to an affordable one, which fails; it then
+    fails over to the other affordable resource, never back to the one that failed."""
+    with service(plugins, resource("best", per_task=5.0, two_qubit_error=0.001),
+                 resource("cheap", per_task=0.5, two_qubit_error=0.01, behaviour="fail"),
+                 resource("cheap2", per_task=0.5, two_qubit_error=0.02), budget={"USD": 1}) as pcs:
+        result = pcs.get_result(pcs.submit_quantum_task(QuantumTask(circuit=bell(), shots=10)), timeout=30)
+        assert [a.resource_id for a in result.attempts] == ["scripted:cheap", "scripted:cheap2"]
+        assert settled(pcs)["service"]["spent"] == pytest.approx(0.5)
+
+
+def test_a_budget_with_spend_cannot_change_currency():
+    budgets = Budgets()
+    budgets.set_service(parse_budget({"USD": 10}))
+    budgets.settle(budgets.reserve("t1", [("r", 1.0, "USD")]), {"r": (1.0, "USD")})
+    assert budgets.info()["service"]["reserved"] == 0
+    with pytest.raises(CurrencyError, match="cannot change currency"):
+        budgets.set_service(parse_budget({"EUR": 10}))
+
+
+def test_shortfall_boundaries():
+    """A price exactly what is left fits; a free resource fits even a budget overspent by a bill
+    larger than its quote; a refusal names the resource (one part) or the number of parts."""
+    budgets = Budgets()
+    budgets.set_service(parse_budget({"USD": 2}))
+    assert budgets.shortfall("r", 2.0, "USD") is None
+    assert budgets.shortfall("r", 2.5, "USD") is not None
+    with pytest.raises(BudgetExceededError, match="on braket:x would exceed"):
+        budgets.reserve("t0", [("braket:x", 3.0, "USD")])
+    with pytest.raises(BudgetExceededError, match="on 2 parts would exceed"):
+        budgets.reserve("t0", [("braket:x", 1.5, "USD"), ("braket:y", 1.5, "USD")])
+    budgets.settle(budgets.reserve("t1", [("r", 1.0, "USD")]), {"r": (2.5, "USD")})
+    assert budgets.info()["service"]["left"] == pytest.approx(-0.5)
+    assert budgets.shortfall("free", 0.0, "USD") is None
+
+
+def test_holds_of_one_task_submitted_three_times_round_trip_through_state():
+    budgets = Budgets()
+    budgets.set_service(parse_budget({"USD": 10}))
+    for price in (1.0, 2.0, 3.0):
+        budgets.reserve("t", [("r", price, "USD")])
+    restored = Budgets()
+    restored.restore(budgets.state())
+    assert restored.info()["service"]["reserved"] == pytest.approx(6.0)
+    assert restored.info()["service"]["open_holds"] == 3
+    assert sorted(restored.state()["holds"]) == sorted(budgets.state()["holds"]) == ["t", "t#dup1", "t#dup2"]
+
+
+def test_a_split_task_settles_the_sum_of_its_parts_per_resource():
+    from qtau.dreamer.admission import actual_costs
+    from qtau.types import ResultPart
+
+    budgets = Budgets()
+    budgets.set_service(parse_budget({"USD": 10}))
+    hold = budgets.reserve("t", [("a", 1.0, "USD"), ("b", 1.0, "USD")])
+    result = Result("t", "a", "x", 30, parts=[ResultPart("a", 10, cost=1.0), ResultPart("b", 10, cost=1.0),
+                                              ResultPart("a", 10, cost=0.5)])
+    assert actual_costs(result, hold) == {"a": (1.5, "USD"), "b": (1.0, "USD")}
