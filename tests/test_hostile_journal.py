@@ -456,3 +456,21 @@ def test_a_recovered_result_keeps_its_cost_and_currency_and_its_spend_counts(tmp
         assert second.qdreamer.budget_info()["service"]["spent"] == pytest.approx(3.0)
         [result] = second.get_results(second.recover())
     assert (result.cost, result.currency) == (pytest.approx(1.5), "EUR") and result.metadata["recovered"]
+
+
+def test_a_service_remembering_three_tasks_remembers_exactly_three(tmp_path, clean_script):
+    """task_id_memory=3: three tasks resolve by id, all three are marked handed out (nothing to
+    recover afterwards), and asking for any of them again says it was collected."""
+    from qtau.errors import InvalidTaskError
+    from qtau_scripted.testing import host, pilot, resource
+
+    with PilotComputeService(plugins=host(), working_directory=str(tmp_path), task_id_memory=3) as pcs:
+        pcs.create_pilot(pilot(resource("a")))
+        for i in range(3):
+            pcs.submit_quantum_task(QuantumTask(circuit=_bell(), shots=10, task_id=f"t{i}"))
+        assert len(pcs.get_results(["t0", "t1", "t2"], timeout=60)) == 3
+        for i in range(3):
+            with pytest.raises(InvalidTaskError, match="already collected"):
+                pcs.get_result(f"t{i}")
+    with PilotComputeService(plugins=host(), working_directory=str(tmp_path)) as pcs:
+        assert pcs.recover() == []
