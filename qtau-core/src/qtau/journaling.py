@@ -97,9 +97,14 @@ class ServiceJournal:
         self.journal = journal
         self.key = register(journal)
         self._lock = threading.Lock()
+        self._reported = False
         #: what an earlier service left and this one may recover: tasks not handed out when the
         #: journal was opened, less those this service submitted again or recovered already
-        earlier = self.journal.tasks()
+        try:
+            earlier = self.journal.tasks()
+        except BaseException:
+            self.close()  # the lock is let go: the error names the journal's problem
+            raise
         self._recoverable = {t.task_id for t in earlier if not t.handed_out}
         #: (resource id, cost, currency) of every priced attempt: spend survives a restart
         self.spent = [(a.resource_id, a.cost, a.currency or "USD") for t in earlier for a in t.attempts if a.cost]
@@ -109,7 +114,6 @@ class ServiceJournal:
                          t.last_attempt.quote_currency or "USD")
                         for t in earlier if not t.finished and (t.remote or t.create_unsettled)
                         and t.last_attempt.quote]
-        self._reported = False
 
     def recoverable(self, task_id: str) -> bool:
         """Whether `recover()` may take this task now (once): never a task this service submitted."""
