@@ -474,3 +474,21 @@ def test_a_service_remembering_three_tasks_remembers_exactly_three(tmp_path, cle
                 pcs.get_result(f"t{i}")
     with PilotComputeService(plugins=host(), working_directory=str(tmp_path)) as pcs:
         assert pcs.recover() == []
+
+
+def test_a_journal_with_a_mangled_json_column_is_refused_and_its_lock_let_go(tmp_path):
+    """A row whose JSON was overwritten by hand: JournalCorruptError (not a JSON traceback), and
+    the refused service let go of the lock (the second try is refused the same way, not locked)."""
+    import sqlite3
+
+    from qtau import JournalCorruptError
+
+    with PilotComputeService(working_directory=str(tmp_path)) as pcs:
+        pcs.journal.journal.record_task(QuantumTask(circuit="OPENQASM 2.0;", task_id="t"), durable=True)
+    db = sqlite3.connect(tmp_path / "qtau-journal.sqlite3")
+    db.execute("UPDATE tasks SET summary = 'not json{' WHERE task_id = 't'")
+    db.commit()
+    db.close()
+    for _ in range(2):
+        with pytest.raises(JournalCorruptError, match="damaged or not a QTAU journal"):
+            PilotComputeService(working_directory=str(tmp_path))

@@ -711,14 +711,21 @@ class Journal:
         for start in range(0, len(ids), 500):
             chunk = ids[start:start + 500]
             marks = ",".join("?" * len(chunk))
-            for row in self._rows(f"SELECT * FROM attempts WHERE task_id IN ({marks}) ORDER BY attempt", chunk):
-                by_task.setdefault(row["task_id"], []).append(_attempt(row))
-        return [TaskRecord(
-            task_id=t["task_id"], submitted_at=t["submitted_at"], summary=_from_json(t["summary"]),
-            circuit_hash=t["circuit_hash"], shots=t["shots"], constraints=_from_json(t["constraints"]),
-            state=t["state"], handed_out=bool(t["handed_out"]), attempts=tuple(by_task.get(t["task_id"], ())),
-            payload=t["payload"],
-        ) for t in tasks]
+            rows = self._rows(f"SELECT * FROM attempts WHERE task_id IN ({marks}) ORDER BY attempt", chunk)
+            try:
+                for row in rows:
+                    by_task.setdefault(row["task_id"], []).append(_attempt(row))
+            except ValueError as err:  # a job reference that is not JSON: written by something else
+                raise _corrupt(self.path, err) from None
+        try:
+            return [TaskRecord(
+                task_id=t["task_id"], submitted_at=t["submitted_at"], summary=_from_json(t["summary"]),
+                circuit_hash=t["circuit_hash"], shots=t["shots"], constraints=_from_json(t["constraints"]),
+                state=t["state"], handed_out=bool(t["handed_out"]), attempts=tuple(by_task.get(t["task_id"], ())),
+                payload=t["payload"],
+            ) for t in tasks]
+        except ValueError as err:  # JSON columns that do not parse: damaged, or written by something else
+            raise _corrupt(self.path, err) from None
 
     def task(self, task_id: str) -> TaskRecord | None:
         found = self._tasks("WHERE task_id = ?", (task_id,))
