@@ -241,3 +241,14 @@ def test_a_batch_member_after_one_that_failed_preparation_is_journaled_with_its_
     assert len(jobs_on("scripted:q")) == 1 and len(jobs_on("scripted:q")[0]["jobs"]) == 2
     assert refs["x0"]["member"] == 0 and refs["x1"]["member"] == 1
     assert refs["x0"]["job"] == refs["x1"]["job"]
+
+
+def test_closing_the_service_waits_until_slow_cancels_are_done():
+    """Each cancel call takes 0.5 s at the provider: close() returns only once every job in
+    flight is cancelled there, not when the cancels were merely sent."""
+    pcs = service_with(remote("q", behaviour="hang", cancel_delay_s=0.5))
+    for _ in range(3):
+        pcs.submit_quantum_task(QuantumTask(circuit=bell(), resource="scripted:q"))
+    wait_for(lambda: sum(len(j["jobs"]) for j in jobs_on("scripted:q")) == 3)
+    pcs.close()
+    assert {j["state"] for j in jobs_on("scripted:q")} == {"CANCELLED"}
