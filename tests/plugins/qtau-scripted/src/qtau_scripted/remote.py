@@ -1,7 +1,8 @@
 """A RemoteExecutor over an in-process "provider": jobs queue for `job_delay_s`, then run on
 BasicSimulator at fetch. Faults are scripted per resource: `behaviour="fail"` (the job fails at
 the provider), `"hang"` (it never leaves the queue), `poll_fault="raise"|"lost"`,
-`cancel_fault="refuse"|"raise"`, `cancel_delay_s` (a slow cancel call), `bad_ref=True` (submit returns something that is not JSON).
+`cancel_fault="refuse"|"raise"`, `cancel_delay_s` (a slow cancel call), `bad_ref=True` (submit
+returns something that is not JSON).
 
 The provider's records (`state.jobs`) show tests what happened: every job's state, including
 `CANCELLED`, so "nothing is abandoned" can be checked the way it is on the Braket stub.
