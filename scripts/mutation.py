@@ -96,6 +96,53 @@ NAMED: list[tuple[str, str, str, str]] = [
      "composite gates judged by their names, not their definitions"),
 ]
 
+# -- issue 23: the journal, budgets, admission, tracker and coalescing --------------------------------
+# (a block of its own, so that other issues' additions merge without conflict)
+NOT_RAY = ["-m", "not ray"]  # pytest arguments: these modules' Ray tests need a cluster per mutant
+JOURNAL_TESTS = ["tests/test_hostile_journal.py", "qtau-core/tests/test_journal.py", "tests/test_recovery.py", *NOT_RAY]
+TARGETS.update({
+    f"{CORE}/journal.py": JOURNAL_TESTS,
+    f"{CORE}/journaling.py": JOURNAL_TESTS,
+    f"{CORE}/registry.py": ["tests/test_hostile_journal.py", "tests/test_budgets.py", "tests/test_service.py", *NOT_RAY],
+    f"{CORE}/dreamer/budget.py": ["tests/test_budgets.py", "tests/test_hostile_journal.py", *NOT_RAY],
+    f"{CORE}/dreamer/admission.py": ["tests/test_budgets.py", "tests/test_quotes.py", *NOT_RAY],
+    f"{CORE}/tracker.py": ["tests/test_remote_lifecycle.py", "tests/test_coalesce.py", "tests/test_hostile_journal.py",
+                           *NOT_RAY],
+    f"{CORE}/coalesce.py": ["tests/test_coalesce.py", *NOT_RAY],
+})
+TARGETS[f"{CORE}/service.py"] = [*TARGETS[f"{CORE}/service.py"], "tests/test_hostile_journal.py"]
+#: The survivors issue 23 named (its item 12), each now caught by a test.
+NAMED += [
+    (f"{CORE}/dreamer/admission.py", "p.currency == first.currency and p.cost <= first.cost + 1e-12",
+     "p.currency == first.currency", "failover to a resource costing more than was reserved"),
+    (f"{CORE}/coalesce.py", "if all(m[1].done() for m in self.members)", "if any(m[1].done() for m in self.members)",
+     "cancelling one member of a sent provider batch cancels the others"),
+    ("qtau-qiskit/src/qtau_qiskit/simulators.py", "by_shots[job.shots].append(i)", "by_shots[jobs[0].shots].append(i)",
+     "a batch of several shot counts grouped by the first job's shots"),
+    (f"{CORE}/dreamer/budget.py", "ledger.spent += fallback.get(ledger.name, 0.0)", "ledger.spent += 0.0",
+     "a bill in a currency with no rate counted as free"),
+    (f"{CORE}/service.py", "first = max(first, self.journal.first_attempt(task))",
+     "first = self.journal.first_attempt(task)", "a task submitted twice under one journal overwrites its first attempts"),
+    (f"{CORE}/registry.py", "self._unlearned[handle] = (task_id, first_attempt)",
+     "self._unlearned[handle] = (task_id, 1)", "a second submission's attempts journaled over the first's"),
+    (f"{CORE}/journaling.py", "cancelled = isinstance(error, (TaskCancelledError, concurrent.futures.CancelledError))",
+     "cancelled = isinstance(error, TaskCancelledError)", "a cancelled local task recovered as ExecutionError"),
+    (f"{CORE}/journaling.py", 'if record.state == "cancelled":', 'if record.state == "canceled":',
+     "a journaled cancellation read back as a failure"),
+    (f"{CORE}/tracker.py", '{"job": ref, "member": position}', '{"job": ref, "member": i}',
+     "a batch member after one that failed preparation re-attached to the wrong outcome"),
+    (f"{CORE}/tracker.py", "if errors >= MAX_POLL_ERRORS or", "if errors > MAX_POLL_ERRORS or",
+     "the poll-error limit off by one"),
+    # and the issue's other defects, undone one at a time
+    (f"{CORE}/service.py", "self.qdreamer.budgets.carry(self.journal.carried)", "pass",
+     "jobs left at a provider by a killed service not reserved"),
+    (f"{CORE}/service.py", "if not self.journal.recoverable(record.task_id):", "if False:",
+     "recover() returns the service's own tasks"),
+    (f"{CORE}/journaling.py", "self.journal.mark_handed_out(task_ids, durable=True)",
+     "self.journal.mark_handed_out(task_ids)", "results handed out but not marked before a crash"),
+    (f"{CORE}/journal.py", "if readonly or names:", "if readonly:", "a foreign SQLite file adopted as a journal"),
+]
+
 SWAPS = {ast.Lt: ast.LtE, ast.LtE: ast.Lt, ast.Gt: ast.GtE, ast.GtE: ast.Gt, ast.Eq: ast.NotEq,
          ast.NotEq: ast.Eq, ast.In: ast.NotIn, ast.NotIn: ast.In, ast.Is: ast.IsNot, ast.IsNot: ast.Is}
 BINOPS = {ast.Add: ast.Sub, ast.Sub: ast.Add}

@@ -227,3 +227,133 @@ def test_split_flag_must_be_a_bool():
     with pytest.raises(InvalidTaskError) as caught:
         QuantumTask(circuit=bell(), split="yes")
     assert caught.value.field == "split"
+
+
+# -- issue 23: behaviours a mutation once changed unnoticed ----------------------------------------
+
+
+def test_failover_never_goes_to_a_resource_dearer_than_the_reservation(plugins):
+    """0.1 USD reserved on the best resource, which fails; the only other one costs 5.0 USD. The
+    task must not fail over there (it would spend 50 times what was reserved): it fails, nothing
+    is spent, and the dear resource never runs anything."""
+    with service(plugins, resource("cheap", per_task=0.1, behaviour="fail"),
+                 resource("dear", per_task=5.0, two_qubit_error=0.05), budget={"USD": 100}) as pcs:
+        task = QuantumTask(circuit=bell(), shots=10)
+        assert pcs.qdreamer.explain(task).chosen.resource_id == "scripted:cheap"
+        with pytest.raises(QtauError):
+            pcs.get_result(pcs.submit_quantum_task(task), timeout=30)
+        info = settled(pcs)["service"]
+        assert info["spent"] == 0 and info["reserved"] == 0
+        assert state.runs["scripted:dear"] == 0
+
+
+def test_a_bill_in_a_currency_without_a_rate_is_not_free():
+    """A provider bills in JPY, which the USD budget has no rate for: the money reserved for the
+    task (2.0 USD) counts as spent, never nothing."""
+    budgets = Budgets()
+    budgets.set_service(parse_budget({"USD": 10}))
+    hold = budgets.reserve("t1", [("braket:x", 2.0, "USD")])
+    budgets.settle(hold, {"braket:x": (300.0, "JPY")})
+    info = budgets.info()["service"]
+    assert info["spent"] == pytest.approx(2.0) and info["reserved"] == 0 and info["left"] == pytest.approx(8.0)
+
+
+def test_carried_reservations_of_an_earlier_service_settle_once():
+    """Jobs an earlier service left at a provider stay reserved in budgets set later (service and
+    pilot), and settle once, at the billed cost, through the hold the re-attached job takes."""
+    budgets = Budgets()
+    budgets.carry([("t1", "braket:x", 1.1, "USD"), ("t2", "braket:x", 1.1, "USD"), ("t3", "braket:y", 0.0, "USD")])
+    budgets.set_service(parse_budget({"USD": 5.5}))
+    budgets.add_pilot("p", parse_budget({"USD": 3}), ["braket:x"])
+    info = budgets.info()
+    assert info["service"]["reserved"] == pytest.approx(2.2) and info["service"]["open_holds"] == 2
+    assert info["pilot p"]["reserved"] == pytest.approx(2.2) and info["pilot p"]["left"] == pytest.approx(0.8)
+    hold = budgets.take_carried("t1")
+    assert budgets.take_carried("t1") is None and budgets.take_carried("t3") is None
+    budgets.settle(hold, {"braket:x": (1.0, "USD")})
+    info = budgets.info()
+    assert info["service"]["spent"] == pytest.approx(1.0) and info["service"]["reserved"] == pytest.approx(1.1)
+    assert info["pilot p"]["spent"] == pytest.approx(1.0) and info["pilot p"]["reserved"] == pytest.approx(1.1)
+
+
+def test_the_same_task_submitted_twice_reserves_and_settles_twice(plugins):
+    """Two submissions of one task object are two tasks to pay for: each holds its own money and
+    in-flight slot, and each settles (nothing stays reserved or in flight afterwards)."""
+    with service(plugins, resource("a", per_task=1.0, call_delay_s=0.2), budget={"USD": 5}) as pcs:
+        task = QuantumTask(circuit=bell(), shots=10)
+        handles = [pcs.submit_quantum_task(task), pcs.submit_quantum_task(task)]
+        assert pcs.qdreamer.budget_info()["service"]["reserved"] == pytest.approx(2.0)
+        pcs.get_results(handles, timeout=30)
+        info = settled(pcs)["service"]
+        assert info["spent"] == pytest.approx(2.0) and info["reserved"] == 0 and info["open_holds"] == 0
+        assert pcs.qdreamer.in_flight()["scripted:a"] == 0
+
+
+def test_failover_goes_to_an_equally_priced_resource_in_the_same_budget(plugins):
+    """The resource reserved for fails; the next one costs the same, in the same currency and
+    pilot budget: the task fails over there and spends its price once."""
+    with service(plugins, resource("a", per_task=1.0, behaviour="fail"),
+                 resource("b", per_task=1.0, two_qubit_error=0.05), budget={"USD": 10}) as pcs:
+        result = pcs.get_result(pcs.submit_quantum_task(QuantumTask(circuit=bell(), shots=10)), timeout=30)
+        assert result.resource_id == "scripted:b" and [a.ok for a in result.attempts] == [False, True]
+        assert settled(pcs)["service"]["spent"] == pytest.approx(1.0)
+
+
+def test_a_task_moved_to_an_affordable_resource_fails_over_among_affordable_ones(plugins):
+    """Over budget on the best resource, the task moves to an affordable one, which fails; it then
+    fails over to the other affordable resource, never back to the one that failed."""
+    with service(plugins, resource("best", per_task=5.0, two_qubit_error=0.001),
+                 resource("cheap", per_task=0.5, two_qubit_error=0.01, behaviour="fail"),
+                 resource("cheap2", per_task=0.5, two_qubit_error=0.02), budget={"USD": 1}) as pcs:
+        result = pcs.get_result(pcs.submit_quantum_task(QuantumTask(circuit=bell(), shots=10)), timeout=30)
+        assert [a.resource_id for a in result.attempts] == ["scripted:cheap", "scripted:cheap2"]
+        assert settled(pcs)["service"]["spent"] == pytest.approx(0.5)
+
+
+def test_a_budget_with_spend_cannot_change_currency():
+    budgets = Budgets()
+    budgets.set_service(parse_budget({"USD": 10}))
+    budgets.settle(budgets.reserve("t1", [("r", 1.0, "USD")]), {"r": (1.0, "USD")})
+    assert budgets.info()["service"]["reserved"] == 0
+    with pytest.raises(CurrencyError, match="cannot change currency"):
+        budgets.set_service(parse_budget({"EUR": 10}))
+
+
+def test_shortfall_boundaries():
+    """A price exactly what is left fits; a free resource fits even a budget overspent by a bill
+    larger than its quote; a refusal names the resource (one part) or the number of parts."""
+    budgets = Budgets()
+    budgets.set_service(parse_budget({"USD": 2}))
+    assert budgets.shortfall("r", 2.0, "USD") is None
+    assert budgets.shortfall("r", 2.5, "USD") is not None
+    with pytest.raises(BudgetExceededError, match="on braket:x would exceed"):
+        budgets.reserve("t0", [("braket:x", 3.0, "USD")])
+    with pytest.raises(BudgetExceededError, match="on 2 parts would exceed"):
+        budgets.reserve("t0", [("braket:x", 1.5, "USD"), ("braket:y", 1.5, "USD")])
+    budgets.settle(budgets.reserve("t1", [("r", 1.0, "USD")]), {"r": (2.5, "USD")})
+    assert budgets.info()["service"]["left"] == pytest.approx(-0.5)
+    assert budgets.shortfall("free", 0.0, "USD") is None
+
+
+def test_holds_of_one_task_submitted_three_times_round_trip_through_state():
+    budgets = Budgets()
+    budgets.set_service(parse_budget({"USD": 10}))
+    for price in (1.0, 2.0, 3.0):
+        budgets.reserve("t", [("r", price, "USD")])
+    restored = Budgets()
+    restored.restore(budgets.state())
+    assert restored.info()["service"]["reserved"] == pytest.approx(6.0)
+    assert restored.info()["service"]["open_holds"] == 3
+    assert sorted(restored.state()["holds"]) == sorted(budgets.state()["holds"]) == ["t", "t#dup1", "t#dup2"]
+
+
+def test_a_split_task_settles_the_sum_of_its_parts_per_resource():
+    from qtau.dreamer.admission import actual_costs
+    from qtau.types import ResultPart
+
+    budgets = Budgets()
+    budgets.set_service(parse_budget({"USD": 10}))
+    hold = budgets.reserve("t", [("a", 1.0, "USD"), ("b", 1.0, "USD")])
+    result = Result("t", "a", "x", 30, parts=[ResultPart("a", 10, cost=1.0), ResultPart("b", 10, cost=1.0),
+                                              ResultPart("a", 10, cost=0.5)])
+    assert actual_costs(result, hold) == {"a": (1.5, "USD"), "b": (1.0, "USD")}

@@ -334,3 +334,21 @@ def wait_for_jobs(n: int, check=lambda jobs: True, timeout: float = 30.0) -> Non
     while len(provider_jobs()) < n or not check(provider_jobs()):
         assert time.monotonic() < deadline, provider_jobs()
         time.sleep(0.01)
+
+
+def test_cancelling_one_member_of_a_sent_provider_batch_leaves_the_others_running():
+    """A provider batch is cancelled only when every member is: cancelling one gathered task after
+    its batch was sent ends that task's handle, and the other members still get their results."""
+    pcs = service()
+    pcs.create_pilot(pilot(remote("q", call_delay_s=1.0, job_delay_s=0.5)))
+    handles = [submit_first(pcs, QuantumTask(circuit=x_on(0), shots=10))]
+    handles += [pcs.submit_quantum_task(QuantumTask(circuit=x_on(1), shots=10 + i)) for i in range(3)]
+    wait_for_jobs(2)
+    pcs.cancel([handles[2]])
+    values = pcs.get_results(handles, timeout=60, return_exceptions=True)
+    assert isinstance(values[2], TaskCancelledError)
+    assert values[0].counts == {"001": 10}
+    assert values[1].counts == {"010": 10} and values[3].counts == {"010": 12}
+    wait_for_jobs(2, lambda jobs: [(n, s) for _, n, s in jobs] == [(1, "COMPLETED"), (3, "COMPLETED")])
+    assert wait_idle(pcs) == {"scripted:q": 0}
+    pcs.close()

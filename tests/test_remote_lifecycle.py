@@ -192,3 +192,63 @@ def test_pin_to_nothing_names_what_exists():
     with service_with(remote("q")) as pcs, pytest.raises(NoSuitableResourceError) as info:
         pcs.submit_quantum_task(QuantumTask(circuit=bell(), resource="ibmq_brisbane"))
     assert "ibmq_brisbane" in str(info.value) and "scripted:q" in str(info.value)
+
+
+def test_a_job_is_given_up_after_exactly_the_poll_error_limit():
+    """Transient poll errors are retried; the task gives up on the job at the MAX_POLL_ERRORS-th
+    consecutive failed poll, not one later."""
+    from qtau.tracker import MAX_POLL_ERRORS
+
+    with service_with(remote("flaky", poll_fault="raise")) as pcs:
+        with pytest.raises(ExecutionError, match="scripted poll failure"):
+            pcs.get_result(pcs.submit_quantum_task(QuantumTask(circuit=bell())), timeout=60)
+    assert state.calls[("scripted:flaky", "poll")] == MAX_POLL_ERRORS
+
+
+def test_a_batch_member_after_one_that_failed_preparation_is_journaled_with_its_own_outcome(tmp_path):
+    """The first task of a provider batch fails preparation (its circuit function raises), so the
+    provider batch holds the other two. Each is journaled with its index in that provider batch,
+    which is how a recovering service picks its outcome when it re-attaches the job."""
+    from qtau.journal import Journal
+
+    def broken():
+        raise RuntimeError("no circuit")
+
+    def x_on(q):
+        qc = QuantumCircuit(2, 2)
+        qc.x(q)
+        qc.measure([0, 1], [0, 1])
+        return qc
+
+    pcs = PilotComputeService(plugins=host(), working_directory=str(tmp_path))
+    with pcs:
+        pcs.create_pilot(pilot(remote("q", job_delay_s=2.0)))
+        tasks = [QuantumTask(circuit=broken, num_qubits=2, task_id="bad"),
+                 QuantumTask(circuit=x_on(0), shots=10, task_id="x0"),
+                 QuantumTask(circuit=x_on(1), shots=10, task_id="x1")]
+        handles = pcs.submit_quantum_tasks(tasks)
+        refs = {}
+
+        def journaled():  # while the job waits at the provider, as a crash would leave it
+            pcs.flush()
+            with Journal.open(tmp_path, readonly=True) as seen:
+                refs.update({t.task_id: t.last_attempt.job_ref for t in seen.unfinished_remote()})
+            return len(refs) == 2
+
+        wait_for(journaled)
+        values = pcs.get_results(handles, timeout=30, return_exceptions=True)
+        assert values[1].counts == {"01": 10} and values[2].counts == {"10": 10}
+    assert len(jobs_on("scripted:q")) == 1 and len(jobs_on("scripted:q")[0]["jobs"]) == 2
+    assert refs["x0"]["member"] == 0 and refs["x1"]["member"] == 1
+    assert refs["x0"]["job"] == refs["x1"]["job"]
+
+
+def test_closing_the_service_waits_until_slow_cancels_are_done():
+    """Each cancel call takes 0.5 s at the provider: close() returns only once every job in
+    flight is cancelled there, not when the cancels were merely sent."""
+    pcs = service_with(remote("q", behaviour="hang", cancel_delay_s=0.5))
+    for _ in range(3):
+        pcs.submit_quantum_task(QuantumTask(circuit=bell(), resource="scripted:q"))
+    wait_for(lambda: sum(len(j["jobs"]) for j in jobs_on("scripted:q")) == 3)
+    pcs.close()
+    assert {j["state"] for j in jobs_on("scripted:q")} == {"CANCELLED"}

@@ -244,8 +244,9 @@ def test_a_write_that_cannot_be_committed_surfaces_as_journal_error(tmp_path):
         journal.record_task(QuantumTask(circuit=BELL))
     with pytest.raises(JournalError):
         journal.close()
-    # close released the lock even so
-    Journal.open(tmp_path, readonly=True).close()
+    # close released the lock even so (not JournalLockedError), and the cut-down file is refused
+    with pytest.raises(JournalCorruptError, match="results table is missing"):
+        Journal.open(tmp_path)
 
 
 CHILD_WRITER = """
@@ -462,11 +463,12 @@ def test_payload_for_running_again_is_stored_made_late_or_dropped(tmp_path):
     with Journal.open(tmp_path) as journal:
         journal.record_task(tasks[0], payload=b"plain bytes")
         journal.record_task(tasks[1], payload=late)
+        assert "MainThread" not in made_on, "a queued write makes its payload later, when it is committed"
         journal.record_task(tasks[2], payload=broken)
         journal.record_task(tasks[3], payload=pickle.dumps({"token": token}))
         got = {t.task_id: t.payload for t in journal.tasks()}
     assert got[tasks[0].task_id] == b"plain bytes"
-    assert pickle.loads(got[tasks[1].task_id]) == BELL and made_on == ["qtau-journal"]
+    assert pickle.loads(got[tasks[1].task_id]) == BELL and len(made_on) == 1
     assert got[tasks[2].task_id] is None and got[tasks[3].task_id] is None
     assert token.encode() not in b"".join(p.read_bytes() for p in tmp_path.iterdir())
 
@@ -481,3 +483,33 @@ def test_next_attempt_does_not_wait_for_the_writer(tmp_path):
         assert journal.next_attempt("t") == 3  # from this service's queued row
         assert journal.next_attempt("other") == 1
         assert time.monotonic() - started < 5
+
+
+def test_an_attempt_error_is_kept_redacted_and_no_error_is_none(tmp_path):
+    token = "attempt-secret-" + "z7" * 10
+    Secret(token)
+    with Journal.open(tmp_path) as journal:
+        journal.record_attempt("t1", 1, "braket:x", "braket", state="starting")
+        journal.update_attempt("t1", 1, state="failed", error=RuntimeError(f"provider said no to {token}"))
+        journal.record_attempt("t2", 1, "braket:x", "braket", state="submitted", job_ref={"job": "j"})
+    db = sqlite3.connect(tmp_path / FILE_NAME)
+    db.row_factory = sqlite3.Row
+    rows = {r["task_id"]: r for r in db.execute("SELECT * FROM attempts")}
+    assert rows["t1"]["error_type"] == "RuntimeError" and rows["t1"]["state"] == "failed"
+    assert token not in rows["t1"]["error_message"] and "provider said no" in rows["t1"]["error_message"]
+    assert rows["t2"]["error_type"] is None and rows["t2"]["error_message"] is None
+    assert rows["t1"]["ended_at"] is not None and rows["t2"]["ended_at"] is None, "a final state has an end"
+
+
+def test_a_queued_write_reaches_the_disk_without_a_flush(tmp_path):
+    """The background writer commits queued rows by itself (a reader in another connection sees
+    them while the service goes on), not only when someone flushes or closes."""
+    with Journal.open(tmp_path) as journal:
+        journal.record_task(QuantumTask(circuit=BELL, task_id="queued"))
+        seen = []
+        deadline = time.monotonic() + 60
+        while not seen and time.monotonic() < deadline:
+            seen = sqlite3.connect(tmp_path / FILE_NAME).execute(
+                "SELECT task_id FROM tasks WHERE task_id = 'queued'").fetchall()
+            time.sleep(0.02)
+        assert seen == [("queued",)]

@@ -7,11 +7,13 @@ their provider job reference, local tasks to run again. Without a working direct
 keeps no journal: nothing is written behind the user's back to a per-user folder.
 
 Writes are queued and committed by one background thread in small transactions (every
-`flush_interval` seconds or `max_batch` rows), so recording a local-simulator task costs the
-submitting thread microseconds. A write that must be on disk before the caller goes on (the
-attempt record before a paid remote create) passes `durable=True`. `flush()` waits for every
-queued write; `close()` flushes. A write the background thread cannot commit is never dropped
-silently: the next call raises `JournalError`.
+`flush_interval` seconds or `max_batch` rows). A write that must be on disk before the caller goes
+on (a submission the service acknowledges, the attempt record before a paid remote create, the
+hand-out of results) passes `durable=True`: the caller commits everything queued itself, one group
+commit, without waiting for the writer to wake. `flush()` does the same for every queued write;
+`close()` flushes. A write that cannot be committed is never dropped silently: the next call
+raises `JournalError`. A file that is not a QTAU journal, or one missing a table, is refused
+(`JournalCorruptError`) and never written to.
 
 Only plain values are written: task fields are summarised (circuit type, width, gate set, shots,
 constraints, pin), job references and results go through `to_json`, which masks `Secret`s, and
@@ -34,11 +36,12 @@ import attrs
 from qtau.errors import JournalCorruptError, JournalError, JournalVersionError, QtauError
 from qtau.journal_lock import JournalLock
 from qtau.secrets import MASK, Secret, redact
+from qtau.secrets import holds_secret as text_holds_secret
 
 FILE_NAME = "qtau-journal.sqlite3"
 LOCK_NAME = "qtau-journal.lock"
 #: Bumped when the tables change; a journal with a higher `PRAGMA user_version` is refused.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 ERROR_CHARS = 500
 
 SCHEMA = """
@@ -67,6 +70,8 @@ CREATE TABLE IF NOT EXISTS attempts (
     currency      TEXT,
     error_type    TEXT,
     error_message TEXT,
+    quote         REAL,
+    quote_currency TEXT,
     PRIMARY KEY (task_id, attempt)
 );
 CREATE TABLE IF NOT EXISTS results (
@@ -99,12 +104,13 @@ _UPSERT_TASK = (
 _PAYLOAD = 7  # position of the payload in an _UPSERT_TASK row
 _UPSERT_ATTEMPT = (
     "INSERT INTO attempts (task_id, attempt, resource_id, provider, job_ref, state, started_at, ended_at, cost,"
-    " currency, error_type, error_message) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " currency, error_type, error_message, quote, quote_currency) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     " ON CONFLICT(task_id, attempt) DO UPDATE SET resource_id=excluded.resource_id, provider=excluded.provider,"
     " job_ref=COALESCE(excluded.job_ref, job_ref), state=excluded.state, started_at=excluded.started_at,"
     " ended_at=COALESCE(excluded.ended_at, ended_at), cost=COALESCE(excluded.cost, cost),"
     " currency=COALESCE(excluded.currency, currency), error_type=COALESCE(excluded.error_type, error_type),"
-    " error_message=COALESCE(excluded.error_message, error_message)"
+    " error_message=COALESCE(excluded.error_message, error_message), quote=COALESCE(excluded.quote, quote),"
+    " quote_currency=COALESCE(excluded.quote_currency, quote_currency)"
 )
 _UPDATE_ATTEMPT = (
     "UPDATE attempts SET state=?, job_ref=COALESCE(?, job_ref), ended_at=COALESCE(?, ended_at),"
@@ -225,8 +231,8 @@ def _with_payload(params: tuple) -> tuple:
 
 
 def holds_secret(blob: bytes) -> bool:
-    """Whether any secret value this process knows appears in `blob`."""
-    return redact(blob.decode("latin-1")) != blob.decode("latin-1")
+    """Whether any secret value this process knows, or a credential-shaped string, is in `blob`."""
+    return text_holds_secret(blob.decode("latin-1"))
 
 
 def _redacted_error(error: BaseException | str | None) -> tuple[str | None, str | None]:
@@ -256,6 +262,10 @@ class AttemptRecord:
     currency: str | None = None
     error_type: str | None = None
     error_message: str | None = None
+    #: The price reserved for this attempt when it started (a remote create): what a recovering
+    #: service keeps reserved in its budgets until the attempt's job ends.
+    quote: float | None = None
+    quote_currency: str | None = None
 
 
 @attrs.frozen
@@ -315,11 +325,54 @@ def _attempt(row: sqlite3.Row) -> AttemptRecord:
         task_id=row["task_id"], attempt=row["attempt"], resource_id=row["resource_id"], provider=row["provider"],
         state=row["state"], started_at=row["started_at"], job_ref=_from_json(row["job_ref"]),
         ended_at=row["ended_at"], cost=row["cost"], currency=row["currency"], error_type=row["error_type"],
-        error_message=row["error_message"],
+        error_message=row["error_message"], quote=row["quote"], quote_currency=row["quote_currency"],
     )
 
 
 # -- the journal -----------------------------------------------------------------------------------
+
+
+#: The columns each table must have for the journal to be read (version 1's; later ones are added).
+_COLUMNS = {
+    "tasks": {"task_id", "submitted_at", "summary", "circuit_hash", "shots", "constraints", "state", "handed_out",
+              "updated_at", "payload"},
+    "attempts": {"task_id", "attempt", "resource_id", "provider", "job_ref", "state", "started_at", "ended_at",
+                 "cost", "currency", "error_type", "error_message"},
+    "results": {"task_id", "resource_id", "shots", "counts", "values", "metadata", "cost", "currency",
+                "finished_at"},
+}
+#: Columns added after version 1: (table, column, type), added to an older journal when it is opened.
+_ADDED = (("attempts", "quote", "REAL"), ("attempts", "quote_currency", "TEXT"))
+
+
+def _check_tables(db: sqlite3.Connection, version: int, readonly: bool) -> None:
+    """Refuse a file that is SQLite but not a QTAU journal (another program's database: QTAU's
+    tables are never written into it), or a journal with a table dropped or cut down: creating the
+    missing table again would open it silently with its data gone."""
+    names = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if version == 0:
+        if readonly or names:
+            what = ", ".join(sorted(names)) or "none"
+            raise sqlite3.DatabaseError(f"it holds no QTAU tables (tables: {what})")
+        return
+    for table, needed in _COLUMNS.items():
+        if table not in names:
+            raise sqlite3.DatabaseError(f"its {table} table is missing")
+        have = {row[1] for row in db.execute(f'PRAGMA table_info("{table}")')}
+        if not needed <= have:
+            raise sqlite3.DatabaseError(f"its {table} table lacks {', '.join(sorted(needed - have))}")
+
+
+def _upgrade(db: sqlite3.Connection, version: int) -> str:
+    """The statements that bring an older journal's tables up to this schema."""
+    if version == 0:
+        return ""
+    statements = []
+    for table, column, kind in _ADDED:
+        have = {row[1] for row in db.execute(f'PRAGMA table_info("{table}")')}
+        if column not in have:
+            statements.append(f"ALTER TABLE {table} ADD COLUMN {column} {kind};")
+    return " ".join(statements)
 
 
 def journal_path(directory: str | Path) -> Path:
@@ -353,7 +406,6 @@ class Journal:
         self._committed = 0
         self._failure: BaseException | None = None
         self._closing = False
-        self._urgent = False
         self._closed = False
         self._numbers: dict[str, int] = {}
         self._writer: threading.Thread | None = None
@@ -425,13 +477,12 @@ class Journal:
             check = db.execute("PRAGMA quick_check").fetchone()[0]
             if check != "ok":
                 raise sqlite3.DatabaseError(check)
+            _check_tables(db, version, readonly)
             if not readonly:
                 db.execute("PRAGMA journal_mode=WAL")
                 db.execute("PRAGMA synchronous=NORMAL")
                 db.execute("PRAGMA busy_timeout=5000")
-                db.executescript(f"BEGIN; {SCHEMA} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;")
-            elif version == 0:
-                raise sqlite3.DatabaseError("it holds no QTAU tables")
+                db.executescript(f"BEGIN; {SCHEMA} {_upgrade(db, version)} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;")
         except QtauError:
             raise
         except sqlite3.DatabaseError as err:
@@ -455,9 +506,9 @@ class Journal:
             self._queue.extend(rows)
             self._queued += len(self._queue) - before
             target = self._queued
-            # Wake the writer when its queue was empty (it then gathers for one window), when the
-            # caller waits, or when a window's batch is full.
-            if before == 0 or durable or len(self._queue) >= self.max_batch:
+            # Wake the writer when its queue was empty (it then gathers for one window) or when a
+            # window's batch is full; a caller that waits commits its write itself.
+            if before == 0 or len(self._queue) >= self.max_batch:
                 self._cond.notify_all()
         if durable:
             self._wait_committed(target)
@@ -469,15 +520,28 @@ class Journal:
                     self._cond.wait()
                 if not self._queue and self._closing:
                     return
-            # A short window gathers the rows of many tasks into one transaction; a caller waiting
-            # for its write (durable, flush) or a full batch ends the window early.
+            # A short window gathers the rows of many tasks into one transaction; a full batch
+            # ends the window early. A caller waiting for its write commits it itself.
             with self._cond:
-                self._cond.wait_for(lambda: self._closing or self._urgent or len(self._queue) >= self.max_batch,
+                self._cond.wait_for(lambda: self._closing or len(self._queue) >= self.max_batch,
                                     self.flush_interval)
+            self._commit_queued()
+            if self._failure is not None:
+                return
+
+    def _commit_queued(self, target: int | None = None) -> None:
+        """Commit every queued row on this thread, in one transaction: the background writer's
+        window, or a caller that must see its write on disk (a group commit with whatever else
+        is queued, without waiting for the writer thread to wake). Batches are taken from the
+        queue under the database lock, so they commit in queue order. With `target`, nothing is
+        done when the rows up to it are committed already."""
+        with self._db_lock:
+            with self._cond:
+                if self._failure is not None or (target is not None and self._committed >= target):
+                    return
                 batch, self._queue = self._queue, []
-                self._urgent = False
             if not batch:
-                continue
+                return
             try:
                 self._commit(batch)
             except BaseException as err:  # kept and raised to the next caller: never silent loss
@@ -491,33 +555,26 @@ class Journal:
                 self._cond.notify_all()
 
     def _commit(self, batch: list[tuple[str, tuple]]) -> None:
+        """Write `batch` in one transaction (the caller holds the database lock)."""
         batch = [(sql, _with_payload(params)) if sql is _UPSERT_TASK else (sql, params) for sql, params in batch]
-        with self._db_lock:
-            db = self._db
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                start = 0
-                while start < len(batch):
-                    sql = batch[start][0]
-                    end = start
-                    while end < len(batch) and batch[end][0] == sql:
-                        end += 1
-                    db.executemany(sql, [params for _, params in batch[start:end]])
-                    start = end
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            start = 0
+            while start < len(batch):
+                sql = batch[start][0]
+                end = start
+                while end < len(batch) and batch[end][0] == sql:
+                    end += 1
+                db.executemany(sql, [params for _, params in batch[start:end]])
+                start = end
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
 
     def _wait_committed(self, target: int) -> None:
-        with self._cond:
-            if self._committed < target:
-                self._urgent = True
-                self._cond.notify_all()
-            while self._committed < target and self._failure is None:
-                if self._writer is None or not self._writer.is_alive():
-                    break
-                self._cond.wait(0.5)
+        self._commit_queued(target)
         self._raise_failure()
 
     def _raise_failure(self) -> None:
@@ -543,9 +600,10 @@ class Journal:
         """A task was submitted (state `submitted`, not handed out). Recording it again resets it.
 
         `payload` is what the service needs to run the task again after a crash (the journal
-        keeps no circuit objects of its own): bytes, or a function returning bytes that the
-        writer thread calls, so serialising costs the submitting thread nothing. A payload that
-        cannot be made, or that holds a known secret, is stored as NULL."""
+        keeps no circuit objects of its own): bytes, or a function returning bytes that the thread
+        committing the row calls (the writer thread for a queued write, so serialising costs the
+        submitting thread nothing then). A payload that cannot be made, or that holds a known
+        secret or a credential-shaped string, is stored as NULL."""
         now = time.time()
         digest = circuit_hash_ if circuit_hash_ is not None else circuit_hash(task.circuit)
         self._put([(_UPSERT_TASK, (task.task_id, submitted_at or now, to_json(task_summary(task)), digest,
@@ -554,13 +612,16 @@ class Journal:
     def record_attempt(self, task_id: str, attempt: int, resource_id: str, provider: str, *,
                        state: str = "starting", job_ref: Any = None, started_at: float | None = None,
                        ended_at: float | None = None, cost: float | None = None, currency: str | None = None,
-                       error: BaseException | str | None = None, durable: bool = False) -> None:
+                       error: BaseException | str | None = None, quote: float | None = None,
+                       quote_currency: str | None = None, durable: bool = False) -> None:
         """Insert or replace attempt number `attempt` (1-based) of a task. Use `durable=True` before a
-        paid remote create, so a crash right after the create still knows this attempt's number."""
+        paid remote create, so a crash right after the create still knows this attempt's number.
+        `quote` (in `quote_currency`) is the price reserved for the attempt: a recovering service
+        keeps it reserved until the job ends, so a budget holds across crashes."""
         self._check_state(state)
         error_type, message = _redacted_error(error)
         row = (task_id, int(attempt), resource_id, provider, to_json(job_ref), state, started_at or time.time(),
-               ended_at, cost, currency, error_type, message)
+               ended_at, cost, currency, error_type, message, quote or None, quote_currency if quote else None)
         rows = [(_UPSERT_ATTEMPT, row)]
         if state == "running" or job_ref is not None:
             rows.append((_SET_STATE, ("running", time.time(), task_id)))
@@ -623,6 +684,7 @@ class Journal:
                 task_id, number, att.resource_id, provider or att.resource_id.split(":", 1)[0],
                 redact(job) if job else None,
                 "done" if att.ok else "failed", att.started_at, att.ended_at, None, None, error_type, message,
+                None, None,
             )))
         return rows
 
@@ -654,14 +716,21 @@ class Journal:
         for start in range(0, len(ids), 500):
             chunk = ids[start:start + 500]
             marks = ",".join("?" * len(chunk))
-            for row in self._rows(f"SELECT * FROM attempts WHERE task_id IN ({marks}) ORDER BY attempt", chunk):
-                by_task.setdefault(row["task_id"], []).append(_attempt(row))
-        return [TaskRecord(
-            task_id=t["task_id"], submitted_at=t["submitted_at"], summary=_from_json(t["summary"]),
-            circuit_hash=t["circuit_hash"], shots=t["shots"], constraints=_from_json(t["constraints"]),
-            state=t["state"], handed_out=bool(t["handed_out"]), attempts=tuple(by_task.get(t["task_id"], ())),
-            payload=t["payload"],
-        ) for t in tasks]
+            rows = self._rows(f"SELECT * FROM attempts WHERE task_id IN ({marks}) ORDER BY attempt", chunk)
+            try:
+                for row in rows:
+                    by_task.setdefault(row["task_id"], []).append(_attempt(row))
+            except ValueError as err:  # a job reference that is not JSON: written by something else
+                raise _corrupt(self.path, err) from None
+        try:
+            return [TaskRecord(
+                task_id=t["task_id"], submitted_at=t["submitted_at"], summary=_from_json(t["summary"]),
+                circuit_hash=t["circuit_hash"], shots=t["shots"], constraints=_from_json(t["constraints"]),
+                state=t["state"], handed_out=bool(t["handed_out"]), attempts=tuple(by_task.get(t["task_id"], ())),
+                payload=t["payload"],
+            ) for t in tasks]
+        except ValueError as err:  # JSON columns that do not parse: damaged, or written by something else
+            raise _corrupt(self.path, err) from None
 
     def task(self, task_id: str) -> TaskRecord | None:
         found = self._tasks("WHERE task_id = ?", (task_id,))

@@ -1,12 +1,16 @@
 """What a service writes to its journal, and how `recover()` reads it back.
 
 The journal itself (`qtau.journal`) is storage; this module is the service's side of it:
-- at submission, each task (with the task itself pickled as the payload for running it again);
+- at submission, each task (with the task itself pickled as the payload for running it again),
+  committed before the submission returns unless the service was created with `durable=False`;
 - for remote attempts, from the tracker in this process: a durable `starting` record before the
   paid create, then the provider's job reference as soon as it answers (so a crash while a job
   waits at the provider still knows the job);
 - at settlement, each result or failure with its attempts;
-- when results are handed to the user, that they were.
+- when results are handed to the user, that they were (durably, before they are returned).
+
+A provider job an earlier service started and nobody saw end keeps its quoted price reserved in
+this service's budgets (`carried`) until `recover()` re-attaches it and it settles.
 
 `recover()` then returns handles for what an earlier service submitted and never handed out:
 finished tasks from their journaled results, remote jobs re-attached by their job reference (never
@@ -18,6 +22,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import json
+import logging
 import pickle
 import threading
 from pathlib import Path
@@ -33,6 +38,8 @@ from qtau.errors import (
 from qtau.journal import Journal, TaskRecord
 from qtau.payloads import TaskFailure
 from qtau.types import Attempt, QuantumTask, Result
+
+log = logging.getLogger("qtau")
 
 #: Journals open in this process, by path: how the in-process tracker finds a task's journal.
 _live: dict[str, Journal] = {}
@@ -86,7 +93,11 @@ def task_blob(task: QuantumTask) -> bytes | None:
 
 
 class ServiceJournal:
-    """One service's writes to its journal."""
+    """One service's writes to its journal.
+
+    A write that fails (a full disk) after a task was accepted never costs the user a result: the
+    outcome stays in memory and is handed out, the failure is logged once, and later submissions
+    are refused with the JournalError (they could not be recovered)."""
 
     def __init__(self, journal: Journal) -> None:
         self.journal = journal
@@ -98,9 +109,40 @@ class ServiceJournal:
         #: the services on this journal, so `recover()` never runs again what one still runs.
         self.in_flight: set[str] = entry[2]
         self._closed = False
-        #: task id -> number of the first attempt this service makes for it
-        self._first: dict[str, int] = {}
         self._lock = threading.Lock()
+        self._reported = False
+        #: what an earlier service left and this one may recover: tasks not handed out when the
+        #: journal was opened, less those this service submitted again or recovered already
+        try:
+            earlier = self.journal.tasks()
+        except BaseException:
+            self.close()  # the lock is let go: the error names the journal's problem
+            raise
+        self._recoverable = {t.task_id for t in earlier if not t.handed_out}
+        #: (resource id, cost, currency) of every priced attempt: spend survives a restart
+        self.spent = [(a.resource_id, a.cost, a.currency or "USD") for t in earlier for a in t.attempts if a.cost]
+        #: (task id, resource id, price, currency) of provider jobs started and never seen to end:
+        #: their money stays reserved (they may still bill) until a re-attached job settles it
+        self.carried = [(t.task_id, t.last_attempt.resource_id, t.last_attempt.quote,
+                         t.last_attempt.quote_currency or "USD")
+                        for t in earlier if not t.finished and (t.remote or t.create_unsettled)
+                        and t.last_attempt.quote]
+
+    def recoverable(self, task_id: str) -> bool:
+        """Whether `recover()` may take this task now (once): never a task this service submitted."""
+        with self._lock:
+            if task_id in self._recoverable:
+                self._recoverable.discard(task_id)
+                return True
+            return False
+
+    def _report(self, err: JournalError) -> None:
+        """A write the user cannot act on any more (a result, a hand-out) failed: say so once."""
+        with self._lock:
+            first, self._reported = not self._reported, True
+        if first:
+            log.error("%s; results stay in memory and are handed out, but are no longer journaled: "
+                      "new submissions are refused until the journal can be written", err)
 
     @classmethod
     def open(cls, working_directory: str) -> ServiceJournal:
@@ -115,45 +157,48 @@ class ServiceJournal:
             return cls(entry[0] if entry is not None else open_journal(working_directory))
 
     def first_attempt(self, task: QuantumTask) -> int:
-        number = self.journal.next_attempt(task.task_id)
-        with self._lock:
-            self._first[task.task_id] = number
-        return number
+        """The number of the next attempt of `task`, one past every attempt journaled for it."""
+        return self.journal.next_attempt(task.task_id)
 
-    def remember_first(self, task_id: str, number: int) -> None:
+    def submitted(self, task: QuantumTask, submitted_at: float, durable: bool = True) -> None:
+        """Journal a submission. Durable by default: the call returns once the task is committed
+        (a group commit with every other waiting write), so an acknowledged task survives a crash
+        of the driver. Raises JournalError when the journal cannot be written."""
         with self._lock:
-            self._first[task_id] = number
-
-    def submitted(self, task: QuantumTask, submitted_at: float) -> None:
+            self._recoverable.discard(task.task_id)
         with _live_lock:
             self.in_flight.add(task.task_id)
-        self.journal.record_task(task, submitted_at=submitted_at, payload=lambda: task_blob(task))
+        self.journal.record_task(task, submitted_at=submitted_at, payload=lambda: task_blob(task), durable=durable)
 
-    def settled(self, task_id: str, outcome: Any) -> None:
-        with self._lock:
-            first = self._first.pop(task_id, 1)
+    def settled(self, task_id: str, outcome: Any, first: int = 1) -> None:
+        """A submission ended: its result or failure, with its attempts numbered from `first`."""
         try:
-            self._record(task_id, outcome, first)
+            if isinstance(outcome, Result):
+                self.journal.record_result(outcome, first_attempt=first)
+            elif isinstance(outcome, (TaskFailure, BaseException)):
+                error = outcome.error if isinstance(outcome, TaskFailure) else outcome
+                cancelled = isinstance(error, (TaskCancelledError, concurrent.futures.CancelledError))
+                state = "cancelled" if cancelled else "failed"
+                self.journal.record_failure(task_id, error, state=state, first_attempt=first)
+        except JournalError as err:
+            self._report(err)
         finally:
             with _live_lock:
                 self.in_flight.discard(task_id)
 
-    def _record(self, task_id: str, outcome: Any, first: int) -> None:
-        if isinstance(outcome, Result):
-            self.journal.record_result(outcome, first_attempt=first)
-        elif isinstance(outcome, (TaskFailure, BaseException)):
-            error = outcome.error if isinstance(outcome, TaskFailure) else outcome
-            cancelled = isinstance(error, (TaskCancelledError, concurrent.futures.CancelledError))
-            state = "cancelled" if cancelled else "failed"
-            self.journal.record_failure(task_id, error, state=state, first_attempt=first)
-
     def handed_out(self, task_ids: list[str]) -> None:
+        """Mark results handed to the user, durably (one commit for the call), so a crash right
+        after `get_results` returned does not run them again at recovery."""
         if task_ids:
-            self.journal.mark_handed_out(task_ids)
+            try:
+                self.journal.mark_handed_out(task_ids, durable=True)
+            except JournalError as err:
+                self._report(err)
 
     def close(self) -> None:
-        """Let go of the journal; the last service of this process using it closes it (and
-        releases the lock)."""
+        """Commit what is queued and let go of the journal; the last service of this process
+        using it closes it (and releases the lock). A write failure already reported is not
+        raised again."""
         with _owned_lock:
             if self._closed:
                 return
@@ -164,19 +209,28 @@ class ServiceJournal:
                 entry[1] -= 1
                 if last:
                     del _owned[self.key]
-            if last:
-                unregister(self.key)
+            if not last:
+                return
+            unregister(self.key)
+            try:
                 self.journal.close()
+            except JournalError as err:
+                if not self._reported:
+                    raise
+                log.debug("journal closed after the reported failure: %s", err)
 
 
 # -- remote attempts, from the tracker -------------------------------------------------------------
 
 
-def attempt_starting(key: str | None, task_id: str, number: int, resource_id: str, provider: str) -> None:
+def attempt_starting(key: str | None, task_id: str, number: int, resource_id: str, provider: str,
+                     quote: float = 0.0, currency: str = "USD") -> None:
     journal = journal_for(key)
     if journal is not None:
-        # Durable: a crash right after the create still knows which try it was (same token again).
-        journal.record_attempt(task_id, number, resource_id, provider, state="starting", durable=True)
+        # Durable: a crash right after the create still knows which try it was (same token again),
+        # and what was reserved for it (a recovering service reserves it again until the job ends).
+        journal.record_attempt(task_id, number, resource_id, provider, state="starting", quote=quote,
+                               quote_currency=currency, durable=True)
 
 
 def attempt_submitted(key: str | None, task_id: str, number: int, job_ref: Any) -> None:

@@ -37,26 +37,30 @@ class TaskRegistry:
     """Handles by task id, and each task's settlement with QDREAMER (exactly once)."""
 
     def __init__(self, engine: Any, dreamer: Callable[[], Any], memory: int = 10_000,
-                 on_settled: Callable[[str, Any], None] | None = None) -> None:
+                 on_settled: Callable[[str, Any, int], None] | None = None) -> None:
         self.engine = engine
         self.dreamer = dreamer
         self.memory = memory
-        #: Called once per task with its outcome (the service's journal records it).
+        #: Called once per submission with the task id, its outcome and the number of its first
+        #: attempt (the service's journal records it).
         self.on_settled = on_settled
         self._handles: OrderedDict[str, Any] = OrderedDict()
         self._ids: OrderedDict[Any, str] = OrderedDict()
         #: ids of tasks whose result was collected (their handles let go), to say so when asked again
         self._collected: OrderedDict[str, None] = OrderedDict()
-        #: task id -> resource id, for tasks whose in-flight slot is still held
-        self._in_flight: dict[str, str] = {}
-        #: tasks whose outcome QDREAMER has not seen yet (Ray callbacks carry none)
-        self._unlearned: OrderedDict[str, None] = OrderedDict()
+        #: handle -> resource id, for submissions whose in-flight slot is still held. Keyed by
+        #: handle, not task id: the same task submitted twice holds two slots and settles twice.
+        self._in_flight: dict[Any, str] = {}
+        #: handle -> (task id, first attempt number) of submissions whose outcome QDREAMER and the
+        #: journal have not seen yet (Ray callbacks carry none)
+        self._unlearned: OrderedDict[Any, tuple[str, int]] = OrderedDict()
         self._lock = threading.Lock()
 
     def track(self, handle: Any, task_id: str, resource_id: str,
-              also: Callable[[Any], None] | None = None) -> None:
+              also: Callable[[Any], None] | None = None, first_attempt: int = 1) -> None:
         """Remember `handle`; when it completes, settle the task and call `also(future)` (budget
-        settlement): one callback per handle, as Ray's engine watches each handle once."""
+        settlement): one callback per handle, as Ray's engine watches each handle once.
+        `first_attempt` is the number of the submission's first attempt (for the journal)."""
         with self._lock:
             self._handles[task_id] = handle
             if len(self._handles) > self.memory:
@@ -64,8 +68,8 @@ class TaskRegistry:
             self._ids[handle] = task_id
             if len(self._ids) > self.memory:
                 self._ids.popitem(last=False)
-            self._in_flight[task_id] = resource_id
-            self._unlearned[task_id] = None
+            self._in_flight[handle] = resource_id
+            self._unlearned[handle] = (task_id, first_attempt)
             if len(self._unlearned) > self.memory:
                 self._unlearned.popitem(last=False)
 
@@ -76,27 +80,25 @@ class TaskRegistry:
                     value = future.result()
                 except BaseException as err:
                     value = err
-            self.settle(task_id, value)
+            self.settle(handle, value)
             if also is not None:
                 also(future)
 
         self.engine.on_done(handle, done)
 
-    def settle(self, task_id: str | None, outcome: Any = None) -> None:
-        """Free the task's in-flight slot (once) and, once its outcome is known, let QDREAMER learn
-        from its attempts (once)."""
-        if task_id is None:
-            return
+    def settle(self, handle: Any, outcome: Any = None) -> None:
+        """Free the submission's in-flight slot (once) and, once its outcome is known, let QDREAMER
+        learn from its attempts and the journal record it (once)."""
         with self._lock:
-            rid = self._in_flight.pop(task_id, None)
-            learn = outcome is not None and self._unlearned.pop(task_id, 0) is None
+            rid = self._in_flight.pop(handle, None)
+            pending = self._unlearned.pop(handle, None) if outcome is not None else None
         dreamer = self.dreamer()
         if rid is not None:
             dreamer.task_finished(rid)
-        if learn:
+        if pending is not None:
             dreamer.record_failures(attempts_of(outcome))
             if self.on_settled is not None:
-                self.on_settled(task_id, outcome)
+                self.on_settled(pending[0], outcome, pending[1])
 
     def remember(self, handle: Any, task_id: str) -> None:
         """Track a handle that holds no in-flight slot (a recovered task) for id lookups."""

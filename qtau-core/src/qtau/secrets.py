@@ -91,6 +91,31 @@ def remember_environment_credentials() -> None:
             _remember(value)
 
 
+#: Text (lower case) each of CREDENTIAL_PATTERNS needs somewhere in a string to match it, in the
+#: same order: `holds_secret` scans only for the patterns whose hints appear.
+PATTERN_HINTS: tuple[tuple[str, ...], ...] = (
+    ("akia", "asia", "abia", "acca", "agpa", "aida", "aipa", "anpa", "anva", "apka", "aroa", "asca"),
+    ("x-amz-security-token", "signature", "authorization", "apikey", "api_key", "aws_secret_access_key",
+     "aws_session_token", "refresh_token", "access_token"),
+    ("bearer",),
+)
+
+
+def holds_secret(text: str) -> bool:
+    """Whether `redact(text)` would change `text`: a known secret value or a credential-shaped
+    string is in it. Answered without rewriting the text, and a pattern is scanned for only when
+    its literal part appears, so checking every journaled task payload stays cheap."""
+    remember_environment_credentials()
+    if _known:
+        with _lock:
+            values = list(_known)
+        if any(value in text for value in values):
+            return True
+    lower = text.lower()
+    return any(any(hint in lower for hint in hints) and pattern.search(text) is not None
+               for (pattern, _), hints in zip(CREDENTIAL_PATTERNS, PATTERN_HINTS, strict=True))
+
+
 def redact(text: str) -> str:
     """Replace every known secret value and every credential-shaped string in `text` with the mask."""
     remember_environment_credentials()

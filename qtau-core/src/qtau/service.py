@@ -71,8 +71,11 @@ class PilotComputeService:
         ray_init_options: dict | None = None,
         task_id_memory: int = 10_000,
         coalesce: bool = True,
+        durable: bool = True,
     ) -> None:
         self.execution_engine = ExecutionEngine.parse(execution_engine)
+        #: With a working_directory: submissions return once journaled (see `flush`, docs/journal.md).
+        self.durable = validation.flag(durable, "durable")
         max_workers = validation.optional_count(max_workers, "max_workers", 4)
         batch_chunks = validation.optional_count(batch_chunks, "batch_chunks", 4)
         task_id_memory = validation.optional_count(task_id_memory, "task_id_memory", 10_000)
@@ -96,10 +99,10 @@ class PilotComputeService:
             from qtau.journaling import ServiceJournal
 
             self.journal = ServiceJournal.open(working_directory)
-            # Spend survives a restart: earlier services' costs count in this service's budgets.
-            self.qdreamer.budgets.replay(
-                (a.resource_id, a.cost, a.currency or "USD")
-                for t in self.journal.journal.tasks() for a in t.attempts if a.cost)
+            # Spend survives a restart: earlier services' costs count in this service's budgets,
+            # and the price of every provider job they left running stays reserved until it ends.
+            self.qdreamer.budgets.replay(self.journal.spent)
+            self.qdreamer.budgets.carry(self.journal.carried)
         self.registry = TaskRegistry(self.engine, lambda: self.qdreamer, task_id_memory,
                                      self.journal.settled if self.journal is not None else None)
         self._counter = itertools.count(1)
@@ -217,7 +220,7 @@ class PilotComputeService:
             self.engine.check_request(request)
         return task
 
-    def _payload(self, task: QuantumTask, placements: tuple, now: float) -> TaskPayload:
+    def _payload(self, task: QuantumTask, placements: tuple, now: float, durable: bool = True) -> TaskPayload:
         tracker = None
         if any(p.remote for p in placements) and self.execution_engine is ExecutionEngine.RAY:
             tracker = self.engine.ensure_tracker()
@@ -226,9 +229,8 @@ class PilotComputeService:
         with self._lock:
             first = self._attempt_numbers.pop(task.task_id, 1)
         if self.journal is not None:
-            self.journal.submitted(task, now)
+            self.journal.submitted(task, now, durable and self.durable)
             first = max(first, self.journal.first_attempt(task))
-            self.journal.remember_first(task.task_id, first)
         with self._lock:
             self._attempt_numbers[task.task_id] = first + len(placements)
             if len(self._attempt_numbers) > self.task_id_memory:
@@ -255,7 +257,12 @@ class PilotComputeService:
         except NoSuitableResourceError as missed:
             return submit_split(self, task, deadline_split(self.qdreamer, task, missed))
         placements, hold = admit(self.qdreamer, task, placements)
-        payload = self._payload(task, placements, time.time())
+        try:
+            payload = self._payload(task, placements, time.time())
+        except BaseException:  # the journal refused it (a full disk): nothing stays held or in flight
+            self.qdreamer.budgets.settle(hold, None)
+            self.qdreamer.task_finished(placements[0].resource.id)
+            raise
         request = request_of(task.resource_config)
         try:
             if placements[0].remote:
@@ -268,9 +275,19 @@ class PilotComputeService:
                 handle = self.engine.submit(run_task, payload)
         except BaseException:
             self.qdreamer.budgets.settle(hold, None)
+            self.qdreamer.task_finished(placements[0].resource.id)
             raise
-        self.registry.track(handle, task.task_id, placements[0].resource.id, settler(self.qdreamer.budgets, hold))
+        self.registry.track(handle, task.task_id, placements[0].resource.id, settler(self.qdreamer.budgets, hold),
+                            payload.first_attempt)
         return handle
+
+    def flush(self) -> None:
+        """Return once every journal write made so far is on disk (nothing to do without a
+        working_directory). Submissions are journaled before they return unless the service was
+        created with `durable=False`; such a service calls `flush()` where a crash must lose none
+        of the tasks submitted before it. Raises JournalError when the journal cannot be written."""
+        if self.journal is not None:
+            self.journal.journal.flush()
 
     def quote(self, tasks: QuantumTask | Iterable[QuantumTask]) -> Quote:
         """What `tasks` would cost, wait and score on every candidate now; submits nothing."""
@@ -313,7 +330,14 @@ class PilotComputeService:
                     splits.append((i, task, deadline_split(self.qdreamer, task, missed)))
                     continue
                 placements, holds[task.task_id] = admit(self.qdreamer, task, placements)
-                groups.setdefault(placements[0].resource.id, []).append((i, self._payload(task, placements, now)))
+                try:
+                    payload = self._payload(task, placements, now, durable=False)
+                except QtauError:
+                    self.qdreamer.task_finished(placements[0].resource.id)
+                    raise
+                groups.setdefault(placements[0].resource.id, []).append((i, payload))
+            if self.journal is not None:
+                self.journal.journal.flush()  # one commit for the burst before any of it starts
         except QtauError:
             undo()
             raise
@@ -339,7 +363,8 @@ class PilotComputeService:
                 for (i, member), handle in zip(chunk, slot_handles, strict=True):
                     handles[i] = handle
                     self.registry.track(handle, member.task.task_id, rid,
-                                        settler(self.qdreamer.budgets, holds.get(member.task.task_id)))
+                                        settler(self.qdreamer.budgets, holds.get(member.task.task_id)),
+                                        member.first_attempt)
         return handles
 
     def _coalescing(self) -> Any:
@@ -409,7 +434,7 @@ class PilotComputeService:
         out: list[Any] = []
         for handle, value in zip(handles, values, strict=True):
             task_id = task_id_of(value) or self.registry.task_id(handle)
-            self.registry.settle(task_id, value)
+            self.registry.settle(handle, value)
             self.registry.release(task_id, handle)
             if isinstance(value, TaskFailure):
                 value = value.error
@@ -469,6 +494,8 @@ class PilotComputeService:
         for record in journal.not_handed_out():
             if record.task_id in self.journal.in_flight:
                 continue  # another live service of this process still runs it: its handle has it
+            if not self.journal.recoverable(record.task_id):
+                continue  # this service's own task (or one already recovered): its handle is live
             try:
                 handle = self._recover_one(journaling, journal, record)
             except QtauError as err:
@@ -491,10 +518,13 @@ class PilotComputeService:
             payload = TaskPayload(self.host.spec(), task, (placement,), now, tracker=tracker,
                                   first_attempt=last.attempt, journal=self.journal.key,
                                   attach=(last.attempt, last.job_ref) if record.remote else None)
-            self.journal.remember_first(task.task_id, last.attempt)
             handle = self.engine.submit_remote(payload)
+            # The job's carried reservation becomes its hold only once it is tracked again: a job
+            # that could not be re-attached may still bill, so its money stays reserved.
+            hold = self.qdreamer.budgets.take_carried(task.task_id)
             self.qdreamer.task_started(placement.resource.id)
-            self.registry.track(handle, task.task_id, placement.resource.id)
+            self.registry.track(handle, task.task_id, placement.resource.id, settler(self.qdreamer.budgets, hold),
+                                last.attempt)
             return handle
         return self.submit_quantum_task(task)
 

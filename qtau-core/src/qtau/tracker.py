@@ -275,7 +275,8 @@ class Tracker:
                 for i in slots:
                     m = members[i]
                     await self.io(journaling.attempt_starting, m.journal, m.task.task_id, m.next_attempt,
-                                  placement.resource.id, placement.resource.provider)
+                                  placement.resource.id, placement.resource.provider, m.placements[0].cost,
+                                  m.placements[0].currency)
                 try:
                     ref = await self.io(executor.submit, jobs)
                 finally:

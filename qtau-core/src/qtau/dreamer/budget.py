@@ -19,6 +19,7 @@ which is how the service journal keeps spend across restarts.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
@@ -29,6 +30,8 @@ from qtau.errors import BudgetExceededError, CurrencyError
 from qtau.money import check_amount, check_currency, convert, parse_rates
 
 SERVICE = "service"
+#: Marks the state key of a second (third, ...) open hold of one task id: `<task id>#dup<n>`.
+DUPLICATE = "#dup"
 
 
 @attrs.frozen
@@ -111,7 +114,11 @@ class Budgets:
         self._lock = threading.Lock()
         self._ledgers: dict[str, Ledger] = {}
         self._pilot_of: dict[str, str] = {}
-        self._holds: dict[str, Hold] = {}
+        #: every open hold, by identity: the same task submitted twice holds (and settles) twice
+        self._holds: dict[int, Hold] = {}
+        #: task id -> (resource id, price, currency, {ledger name: amount reserved}): money an
+        #: earlier service reserved for provider jobs that may still bill (read from the journal).
+        self._carried: dict[str, tuple[str, float, str, dict[str, float]]] = {}
         self.store = store
         if store is not None:
             saved = store.load_budget_state()
@@ -156,6 +163,7 @@ class Budgets:
             else:
                 ledger = self._ledgers[name] = Ledger(name, spec)
                 self._replay_into(ledger)
+                self._carry_into(ledger)
 
     # -- reservations ----------------------------------------------------------------------------
 
@@ -209,7 +217,7 @@ class Budgets:
             for name, amount in need.items():
                 self._ledgers[name].reserved += amount
             hold = Hold(key, tuple(entries))
-            self._holds[key] = hold
+            self._holds[id(hold)] = hold
             return hold
 
     def settle(self, hold: Hold | None, actual: Mapping[str, tuple[float, str]] | None) -> None:
@@ -217,7 +225,7 @@ class Budgets:
         if hold is None:
             return
         with self._lock:
-            if self._holds.pop(hold.key, None) is None:
+            if self._holds.pop(id(hold), None) is None:
                 return
             for _, _, _, split in hold.entries:
                 for name, amount in split:
@@ -255,6 +263,40 @@ class Budgets:
             if ledger.name == SERVICE or self._pilot_of.get(rid) == ledger.name:
                 ledger.spent += ledger.amount(cost, currency, rid)
 
+    def carry(self, entries: Iterable[tuple[str, str, float, str]]) -> None:
+        """Reserve money for provider jobs an earlier service started and nobody saw end
+        (task id, resource id, quoted price, currency), read from the journal: counted as reserved
+        in every budget that covers the resource, now and in budgets set later, until
+        `take_carried` turns it into the hold of the re-attached job. A job that outlived its
+        service can still bill, so a crash never frees its money. A price in a currency a budget
+        has no rate for raises CurrencyError."""
+        with self._lock:
+            for key, rid, price, currency in entries:
+                if price:
+                    self._carried[key] = (rid, float(price), currency, {})
+            for ledger in self._ledgers.values():
+                self._carry_into(ledger)
+
+    def _carry_into(self, ledger: Ledger) -> None:
+        for rid, price, currency, split in self._carried.values():
+            if ledger.name in split or not (ledger.name == SERVICE or self._pilot_of.get(rid) == ledger.name):
+                continue
+            amount = ledger.amount(price, currency, rid)
+            ledger.reserved += amount
+            split[ledger.name] = amount
+
+    def take_carried(self, key: str) -> Hold | None:
+        """The carried reservation of task `key` as an open hold, settled like any other when the
+        re-attached job ends (None when nothing was carried for it)."""
+        with self._lock:
+            carried = self._carried.pop(key, None)
+            if carried is None:
+                return None
+            rid, price, currency, split = carried
+            hold = Hold(key, ((rid, price, currency, tuple(split.items())),))
+            self._holds[id(hold)] = hold
+            return hold
+
     def charge(self, resource_id: str, cost: float, currency: str) -> None:
         """Count money spent outside a hold, e.g. replaying a journal's attempts after a restart.
         A cost in a currency a budget has no rate for raises CurrencyError."""
@@ -274,7 +316,8 @@ class Budgets:
                     "currency": ledger.spec.currency, "limit": ledger.spec.limit, "spent": ledger.spent,
                     "reserved": ledger.reserved, "left": ledger.left,
                     "open_holds": sum(1 for h in self._holds.values() for _, _, _, s in h.entries
-                                      if any(n == name for n, _ in s)),
+                                      if any(n == name for n, _ in s))
+                    + sum(1 for *_, split in self._carried.values() if name in split),
                     "rates": dict(ledger.spec.rates),
                 }
             return out
@@ -286,7 +329,8 @@ class Budgets:
                         for name, book in self._ledgers.items()},
             "pilot_of": dict(self._pilot_of),
             # A hold open at a restart may still be billed: it is restored as reserved money.
-            "holds": {k: [list(e[:3]) + [[list(s) for s in e[3]]] for e in h.entries] for k, h in self._holds.items()},
+            "holds": {f"{h.key}{DUPLICATE}{n}" if n else h.key: [list(e[:3]) + [[list(s) for s in e[3]]] for e in h.entries]
+                      for h, n in _numbered(self._holds.values())},
         }
 
     def state(self) -> dict[str, Any]:
@@ -307,10 +351,19 @@ class Budgets:
             for rid, name in (state.get("pilot_of") or {}).items():
                 self._pilot_of.setdefault(rid, name)
             for key, entries in (state.get("holds") or {}).items():
-                hold = Hold(key, tuple((e[0], float(e[1]), e[2], tuple((n, float(a)) for n, a in e[3]))
+                hold = Hold(re.sub(f"{DUPLICATE}[0-9]+$", "", key), tuple((e[0], float(e[1]), e[2], tuple((n, float(a)) for n, a in e[3]))
                                        for e in entries))
-                self._holds[key] = hold
+                self._holds[id(hold)] = hold
                 for _, _, _, split in hold.entries:
                     for name, amount in split:
                         if name in self._ledgers:
                             self._ledgers[name].reserved += amount
+
+
+def _numbered(holds: Iterable[Hold]) -> Iterable[tuple[Hold, int]]:
+    """Each hold with how many earlier ones share its key (a task submitted more than once)."""
+    seen: dict[str, int] = {}
+    for hold in holds:
+        n = seen.get(hold.key, 0)
+        seen[hold.key] = n + 1
+        yield hold, n

@@ -1,7 +1,8 @@
 """A RemoteExecutor over an in-process "provider": jobs queue for `job_delay_s`, then run on
 BasicSimulator at fetch. Faults are scripted per resource: `behaviour="fail"` (the job fails at
 the provider), `"hang"` (it never leaves the queue), `poll_fault="raise"|"lost"`,
-`cancel_fault="refuse"|"raise"`, `bad_ref=True` (submit returns something that is not JSON).
+`cancel_fault="refuse"|"raise"`, `cancel_delay_s` (a slow cancel call), `bad_ref=True` (submit
+returns something that is not JSON).
 
 The provider's records (`state.jobs`) show tests what happened: every job's state, including
 `CANCELLED`, so "nothing is abandoned" can be checked the way it is on the Braket stub.
@@ -47,6 +48,7 @@ class ScriptedRemoteExecutor(RemoteExecutor):
 
     def poll(self, refs: Sequence[Any]) -> list[JobState]:
         v = script.values(self.resource)
+        state.count_call(self.resource.id, "poll")
         if v["poll_fault"] == "raise":
             raise ConnectionError(f"scripted poll failure on {self.resource.id}")
         out = []
@@ -79,6 +81,8 @@ class ScriptedRemoteExecutor(RemoteExecutor):
             raise ConnectionError(f"scripted cancel failure on {self.resource.id}")
         if v["cancel_fault"] == "refuse":
             return False
+        if v["cancel_delay_s"]:
+            time.sleep(min(float(v["cancel_delay_s"]), script.MAX_HANG_S))
         with state._lock:
             record = state.jobs.get(ref["job"])
             if record is not None and record["state"] == "QUEUED":

@@ -53,6 +53,8 @@ DEFAULTS: dict[str, Any] = {
     "job_delay_s": 0.0,
     "poll_fault": None,
     "cancel_fault": None,
+    # Seconds each cancel call takes at the provider (an HTTP round trip).
+    "cancel_delay_s": 0.0,
     "bad_ref": False,
 }
 POLL_FAULTS = ("raise", "lost")
@@ -60,7 +62,7 @@ CANCEL_FAULTS = ("refuse", "raise")
 REPORTS = ("status", "noise", "cost")
 NUMBERS = ("queue_wait_s", "queue_depth", "one_qubit_error", "two_qubit_error", "readout_error",
            "per_task", "per_shot", "hang_s", "seconds_per_task", "seconds_per_shot", "job_delay_s",
-           "call_delay_s", "reject_shots_above")
+           "call_delay_s", "reject_shots_above", "cancel_delay_s")
 PROBABILITIES = ("one_qubit_error", "two_qubit_error", "readout_error")
 
 
