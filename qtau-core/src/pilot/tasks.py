@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import attrs
@@ -57,12 +58,30 @@ class CircuitFunction:
 
 
 def qtau_resource_config(config: Any) -> dict[str, Any]:
+    """Pilot-Quantum's resource_config as QTAU reads it. `num_qpus` above 1 (Pilot-Quantum's own
+    first example asks 2 for a Bell circuit) is read as "at most that many": a QTAU task runs on
+    one quantum resource, so it becomes 1, with one warning naming `split=True` for spreading a
+    task's shots over several resources."""
     out = {}
     for key, value in dict(config or {}).items():
         if key in SEED_RESOURCE_KEYS and (key not in RESOURCE_CONFIG_KEYS or value is None):
             continue
+        if key == "num_qpus" and isinstance(value, int) and not isinstance(value, bool) and value > 1:
+            _warn_num_qpus(value)
+            value = 1
         out[key] = value
     return out
+
+
+def _warn_num_qpus(value: int) -> None:
+    if not _warned_num_qpus:
+        _warned_num_qpus.append(value)
+        warnings.warn(f"resource_config num_qpus={value}: QTAU runs a task on one quantum resource, so it "
+                      f"is read as at most {value} and the task uses 1; pass split=True to a qtau.QuantumTask "
+                      "to spread its shots over several resources", UserWarning, stacklevel=4)
+
+
+_warned_num_qpus: list[int] = []
 
 
 def to_qtau_tasks(task: Any) -> list[QtauTask]:
