@@ -13,22 +13,14 @@ from qtau.errors import (
     ExecutionError,
     InvalidTaskError,
 )
-from qtau.plugins import PluginHost
 from qtau_test_circuits import bell
 
 QISKIT = {"resource_type": "quantum", "quantum": {"executor": "qiskit_local"}}
 
 
-@pytest.fixture(scope="module")
-def host():
-    found = PluginHost()
-    found.register_module("qiskit", "qtau_qiskit.plugin")
-    return found
-
-
 @pytest.fixture
-def pcs(host):
-    service = PilotComputeService(execution_engine=ExecutionEngine.LOCAL, plugins=host)
+def pcs(qiskit_host):
+    service = PilotComputeService(execution_engine=ExecutionEngine.LOCAL, plugins=qiskit_host)
     service.create_pilot(QISKIT)
     yield service
     service.cancel()
@@ -73,9 +65,9 @@ def test_a_circuit_narrower_than_declared_still_runs(pcs):
     assert sum(result.counts.values()) == 10
 
 
-def test_pickled_pilots_carry_no_credentials(host):
+def test_pickled_pilots_carry_no_credentials(qiskit_host):
     """qiskit_local ignores the credentials; they stand for an IBM token and a proxy password."""
-    service = PilotComputeService(execution_engine=ExecutionEngine.LOCAL, plugins=host)
+    service = PilotComputeService(execution_engine=ExecutionEngine.LOCAL, plugins=qiskit_host)
     token, password = "tok-" + "a1b2c3d4e5f6" * 3, "pw-" + "zz9yy8xx7" * 2
     try:
         service.create_pilot({**QISKIT, "ibmqx_token": token,

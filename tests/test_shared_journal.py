@@ -13,17 +13,10 @@ import threading
 import pytest
 from qtau.errors import JournalLockedError
 from qtau.journal import Journal
-from qtau.plugins import PluginHost
 from qtau.service import PilotComputeService
 from qtau.types import QuantumTask
 
 PILOT = {"resource_type": "quantum", "quantum": {"executor": "qiskit_local"}}
-
-
-def host() -> PluginHost:
-    plugins = PluginHost(strict=True)
-    plugins.register_module("qiskit", "qtau_qiskit.plugin")
-    return plugins
 
 
 def _x0_after(gate: threading.Event):
@@ -38,7 +31,7 @@ def _x0_after(gate: threading.Event):
     return build
 
 
-def test_a_second_service_shares_the_journal_and_nothing_runs_twice(tmp_path):
+def test_a_second_service_shares_the_journal_and_nothing_runs_twice(tmp_path, qiskit_host):
     gate = threading.Event()
     runs = []
     build = _x0_after(gate)
@@ -47,11 +40,11 @@ def test_a_second_service_shares_the_journal_and_nothing_runs_twice(tmp_path):
         runs.append(1)
         return build()
 
-    old = PilotComputeService(plugins=host(), working_directory=str(tmp_path))
+    old = PilotComputeService(plugins=qiskit_host, working_directory=str(tmp_path))
     old.create_pilot(PILOT)
     in_flight = old.submit_quantum_task(QuantumTask(circuit=counted, num_qubits=1, shots=7, task_id="slow"))
     # What a re-run notebook cell does: a new service on the same directory, the old one still open.
-    new = PilotComputeService(plugins=host(), working_directory=str(tmp_path))
+    new = PilotComputeService(plugins=qiskit_host, working_directory=str(tmp_path))
     new.create_pilot(PILOT)
     assert new.recover() == []  # the old service still runs "slow": it is not run again
     gate.set()
@@ -65,17 +58,17 @@ def test_a_second_service_shares_the_journal_and_nothing_runs_twice(tmp_path):
         states = {t.task_id: t.state for t in journal.tasks()}
     assert states["slow"] == "done" and len(states) == 2 and set(states.values()) == {"done"}
     # The last close released the lock: a fresh service opens it, and there is nothing to recover.
-    with PilotComputeService(plugins=host(), working_directory=str(tmp_path)) as again:
+    with PilotComputeService(plugins=qiskit_host, working_directory=str(tmp_path)) as again:
         assert again.recover() == []
 
 
-def test_an_unhanded_result_of_a_closed_service_is_recovered_once(tmp_path):
+def test_an_unhanded_result_of_a_closed_service_is_recovered_once(tmp_path, qiskit_host):
     gate = threading.Event()
     gate.set()
-    first = PilotComputeService(plugins=host(), working_directory=str(tmp_path))
+    first = PilotComputeService(plugins=qiskit_host, working_directory=str(tmp_path))
     first.create_pilot(PILOT)
     first.wait_tasks([first.submit_quantum_task(QuantumTask(circuit=_x0_after(gate), num_qubits=1, shots=5))])
-    second = PilotComputeService(plugins=host(), working_directory=str(tmp_path))
+    second = PilotComputeService(plugins=qiskit_host, working_directory=str(tmp_path))
     first.close()
     second.create_pilot(PILOT)
     [result] = second.get_results(second.recover())
@@ -93,13 +86,13 @@ CHILD = textwrap.dedent('''
 ''')
 
 
-def test_another_live_process_is_still_refused(tmp_path):
+def test_another_live_process_is_still_refused(tmp_path, qiskit_host):
     child = subprocess.Popen([sys.executable, "-c", CHILD, str(tmp_path)], stdin=subprocess.PIPE,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert child.stdout.readline().strip() == "open", child.stderr.read()
         with pytest.raises(JournalLockedError) as info:
-            PilotComputeService(plugins=host(), working_directory=str(tmp_path))
+            PilotComputeService(plugins=qiskit_host, working_directory=str(tmp_path))
         assert info.value.pid == child.pid
     finally:
         child.stdin.close()
