@@ -19,8 +19,8 @@ from qtau.errors import ConfigurationError, ExecutionError, InvalidTaskError
 from qtau.executor import CircuitJob, LocalExecutor
 from qtau.noise import noise_profile as noise_profile_from
 from qtau.noise import parse_noise
+from qtau.resource_limits import DENSITY_MATRIX, STATEVECTOR, local_limits
 from qtau.types import NoiseProfile, Outcome, Resource, ResourceStatus, ideal_noise
-from qtau.validation import LOCAL_MAX_SHOTS
 
 from qtau_braket import names
 
@@ -46,7 +46,10 @@ def resources(executor: str, config: Mapping[str, Any]) -> list[Resource]:
         kind="simulator", num_qubits=names.LOCAL_WIDTH[backend], circuit_formats=FORMATS,
         # Braket's `unitary` instruction (a matrix, with no definition in gates) runs as it is here.
         native_gates=("unitary",),
-        metadata={"backend": backend, "noise": noise, "seconds_per_task": 0.002, "max_shots": LOCAL_MAX_SHOTS},
+        # Braket's simulators hold complex128 states and a shots x qubits integer array of samples.
+        metadata={"backend": backend, "noise": noise, "seconds_per_task": 0.002,
+                  **local_limits(config, STATEVECTOR if backend == "braket_sv" else DENSITY_MATRIX,
+                                 bytes_per_sample=8)},
     )]
 
 

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from qtau.backend import OFFLINE
+from qtau.resource_limits import remote_limits
 from qtau.types import Resource
 
 from qtau_braket import names
@@ -24,6 +25,14 @@ QUBITS = {
     "ionq/forte-1": 36, "ionq/forte-enterprise-1": 36, "ionq/aria-1": 25, "ionq/aria-2": 25,
     "rigetti/cepheus-1-108q": 108, "rigetti/ankaa-3": 84,
     "iqm/garnet": 20, "iqm/emerald": 54, "oqc/lucy": 8, "aqt/ibex-q1": 12,
+}
+#: Most shots one task may ask of each device (the top of GetDevice's `service.shotsRange`), as
+#: published on Amazon Braket's device pages and capabilities; a device not listed states none
+#: offline (AWS says when it is reached).
+MAX_SHOTS = {
+    "amazon/sv1": 100_000, "amazon/dm1": 100_000, "amazon/tn1": 1_000,
+    "ionq/forte-1": 10_000, "ionq/forte-enterprise-1": 10_000, "ionq/aria-1": 10_000, "ionq/aria-2": 10_000,
+    "rigetti/ankaa-3": 100_000, "rigetti/cepheus-1-108q": 100_000, "iqm/garnet": 20_000, "iqm/emerald": 20_000,
 }
 FORMATS = ("braket",)
 
@@ -43,6 +52,7 @@ def resources(executor: str, config: Mapping[str, Any]) -> list[Resource] | None
         transpiles=True, remote=True,
         metadata={
             "arn": ref.arn, "region": ref.region or names.DEFAULT_REGION, "device_provider": ref.provider,
+            **remote_limits(MAX_SHOTS.get(key)),
             OFFLINE: f"{ref.arn}, {width} qubits, priced from {table['name']} (as of {table['as_of']}); "
                      "status, queue and noise not known without AWS credentials",
         },

@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from qtau.errors import ConfigurationError, QtauError
+from qtau.resource_limits import remote_limits
 from qtau.types import NoiseProfile, Resource, ResourceStatus, ideal_noise
 
 from qtau_braket import names
@@ -95,6 +96,7 @@ def resources(executor: str, config: Mapping[str, Any]) -> list[Resource]:
             "arn": ref.arn, "region": region, "device_name": dev.name, "provider_name": dev.provider_name,
             "device_provider": ref.provider, "native_gate_set": list(getattr(paradigm, "nativeGateSet", []) or []),
             "execution_windows": windows, "shots_range": list(props.service.shotsRange),
+            **remote_limits(props.service.shotsRange[1]),
             **timing_metadata(props, simulator, ref.arn),
         },
         remote=True,

@@ -17,9 +17,9 @@ from functools import lru_cache
 from importlib import resources as importlib_resources
 from typing import Any
 
+from qtau import resource_limits
 from qtau.errors import ConfigurationError, UnknownExecutorError
 from qtau.types import Resource
-from qtau.validation import LOCAL_MAX_SHOTS
 
 from qtau_ibmq import connect, names
 from qtau_ibmq.credentials import Account, account_of
@@ -152,8 +152,20 @@ def gate_seconds(backend: Any) -> dict[str, float]:
     return out
 
 
-def resource_for(backend: Any, executor: str, account: Account | None) -> Resource:
-    """A Resource from a backend's Target: native gates, coupling map, width, kind."""
+def device_max_shots(backend: Any) -> int | None:
+    """Most shots the device takes in one job (`configuration().max_shots`), or None unknown."""
+    try:
+        shots = backend.configuration().max_shots
+    except Exception:  # not every backend has a configuration (AerSimulator, some fakes)
+        return None
+    return int(shots) if isinstance(shots, int) and shots > 0 else None
+
+
+def resource_for(backend: Any, executor: str, account: Account | None,
+                 config: Mapping[str, Any] | None = None) -> Resource:
+    """A Resource from a backend's Target: native gates, coupling map, width, kind, and limits: a
+    device's own `max_shots`; a fake runs on Aer here (at least a statevector of the circuit's
+    width: Aer drops the idle qubits of the device's layout)."""
     target = backend.target
     ops = set(target.operation_names)
     coupling = target.build_coupling_map()
@@ -168,12 +180,14 @@ def resource_for(backend: Any, executor: str, account: Account | None) -> Resour
         meta["calibrated"] = snapshot(backend).get("last_update_date")
         meta["seconds_per_task"] = fake_seconds(backend.name, backend.num_qubits)
         meta["seconds_per_shot"] = 2e-5
-        meta["max_shots"] = LOCAL_MAX_SHOTS
+        meta.update(resource_limits.local_limits(config or {}, resource_limits.STATEVECTOR))
+        meta["device_max_shots"] = device_max_shots(backend)
     else:
         meta["channel"] = account.channel if account else None
         prices = settings({})
         meta["seconds_per_task"] = prices["task_overhead_s"]
         meta["seconds_per_shot"] = rep or prices["shot_s"]
+        meta.update(resource_limits.remote_limits(device_max_shots(backend)))
     return Resource(
         id=f"{PROVIDER}:{backend.name}",
         provider=PROVIDER,
@@ -190,7 +204,7 @@ def resource_for(backend: Any, executor: str, account: Account | None) -> Resour
     )
 
 
-def qasm_simulator_resource(executor: str) -> Resource:
+def qasm_simulator_resource(executor: str, config: Mapping[str, Any] | None = None) -> Resource:
     global _warned
     if not _warned:
         _warned = True
@@ -199,7 +213,8 @@ def qasm_simulator_resource(executor: str) -> Resource:
         id=f"{PROVIDER}:qasm_simulator", provider=PROVIDER, executor=executor, kind="simulator",
         num_qubits=QASM_SIMULATOR_QUBITS, circuit_formats=FORMATS, transpiles=True,
         supports_mid_circuit_measurement=True,
-        metadata={"backend": "aer_simulator", "source": "aer", "note": RETIRED},
+        metadata={"backend": "aer_simulator", "source": "aer", "note": RETIRED,
+                  **resource_limits.local_limits(config or {}, resource_limits.STATEVECTOR)},
     )
 
 
@@ -229,7 +244,7 @@ def resources(executor: str, config: Mapping[str, Any]) -> list[Resource]:
     target = names.parse(executor)
     settings(config)  # a bad pricing override fails at create_pilot, not at the first ranking
     if target.kind == names.QASM_SIMULATOR:
-        return [qasm_simulator_resource(executor)]
+        return [qasm_simulator_resource(executor, config)]
     if target.kind == names.FAKE:
         backend = fake_backend(target.name, executor)
         if not can_measure(backend):
@@ -238,7 +253,7 @@ def resources(executor: str, config: Mapping[str, Any]) -> list[Resource]:
                 field="quantum.executor", value=executor,
                 fix="pick a fake backend with readout data, e.g. ibmq_fake_manila or ibmq_fake_brisbane",
             )
-        return [resource_for(backend, executor, None)]
+        return [resource_for(backend, executor, None, config)]
     account = account_of(config)
     backends = _account_backends(account)
     if target.kind == names.LEAST_BUSY:

@@ -16,6 +16,7 @@ from typing import Any
 
 import attrs
 from qtau.backend import OFFLINE
+from qtau.resource_limits import LOCAL_LIMIT_KEYS, remote_limits
 from qtau.types import Resource
 
 from qtau_ibmq import names
@@ -55,7 +56,10 @@ def as_device(device: str, backend: Any, executor: str) -> Resource:
     fake = resource_for(backend, executor, None)
     prices = settings({})
     table = price_table()
-    meta = {k: v for k, v in fake.metadata.items() if k not in ("mimics", "seconds_per_task", "seconds_per_shot")}
+    # The device's limits, not the local simulator's: its own max_shots, memory on IBM's side.
+    local = ("mimics", "seconds_per_task", "seconds_per_shot", "device_max_shots", *LOCAL_LIMIT_KEYS)
+    meta = {k: v for k, v in fake.metadata.items() if k not in local}
+    meta.update(remote_limits(fake.metadata.get("device_max_shots")))
     meta.update({
         "backend": device, "source": "snapshot", "seconds_per_task": prices["task_overhead_s"],
         "seconds_per_shot": meta.get("rep_delay_s") or prices["shot_s"],

@@ -30,6 +30,8 @@ from qtau.noise import parse_noise
 from qtau.types import Resource
 from qtau.validation import LOCAL_MAX_SHOTS
 
+from qtau_pennylane.limits import with_limits
+
 PROVIDER = "pennylane"
 FORMATS = ("pennylane_qnode", "pennylane_tape")
 
@@ -178,7 +180,7 @@ def resources(executor: str, config: Mapping[str, Any]) -> list[Resource]:
         "pennylane_default": _default, "pennylane_lightning": _lightning, "pennylane_qiskit": _qiskit,
         "pennylane_braket": _braket, "pennylane_forest": _forest,
     }[executor]
-    return build(executor, device, config, noise)
+    return [with_limits(res, config) for res in build(executor, device, config, noise)]
 
 
 def _default(executor, device, config, noise) -> list[Resource]:

@@ -9,9 +9,10 @@ Config keys (all optional):
 - `backend_options`: a mapping of further Aer options.
 
 Every value is checked here, when the pilot is created, not at the first task; a key that looks
-like a misspelling of one of these gets a "did you mean". Each resource declares `max_shots`
-(QDREAMER rejects a task over it, naming `shots`): Aer reserves memory per shot, and 10^12 shots
-end in `std::bad_alloc`.
+like a misspelling of one of these gets a "did you mean". Each resource states its limits
+(`qtau.resource_limits`): `max_shots` (Aer reserves memory per shot, and 10^12 shots end in
+`std::bad_alloc`) and the memory its method needs against the memory the host (or the pilot's
+`memory`) has, so QDREAMER refuses a task that cannot fit before Aer allocates.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from qtau import validation
+from qtau import resource_limits, validation
 from qtau.errors import ConfigurationError
 from qtau.noise import noise_profile as noise_profile_from
 from qtau.noise import parse_noise
@@ -34,7 +35,25 @@ BASIC_WIDTH = 24
 FORMATS = ("qiskit",)
 KEYS = ("executor", "backend", "method", "noise", "seed_simulator", "backend_options")
 #: Most shots one task may ask of a local simulator (memory and time grow with shots).
-MAX_SHOTS = 10_000_000
+MAX_SHOTS = resource_limits.LOCAL_MAX_SHOTS
+#: How each Aer method's memory grows with width. `automatic` counts as a statevector (what Aer
+#: picks for a non-Clifford circuit; ask for `stabilizer` to run a wide Clifford circuit), and
+#: with noise Aer runs a density matrix (`create_executor`). A matrix product state's memory
+#: depends on the entanglement the circuit builds: only its width limit applies.
+MEMORY_MODELS = {
+    "automatic": resource_limits.STATEVECTOR, "statevector": resource_limits.STATEVECTOR,
+    "density_matrix": resource_limits.DENSITY_MATRIX, "stabilizer": resource_limits.STABILIZER,
+    "matrix_product_state": resource_limits.UNBOUNDED,
+}
+
+
+def aer_limits(config: Mapping[str, Any], method: str, noise: Mapping[str, float]) -> dict[str, Any]:
+    """`max_shots` and the memory an Aer run of `method` (single or double precision) needs."""
+    model = MEMORY_MODELS[method]
+    if noise and method == "automatic":
+        model = resource_limits.DENSITY_MATRIX
+    single = str(_options(config).get("precision", "double")) == "single"
+    return resource_limits.local_limits(config, model, max_shots=MAX_SHOTS, bytes_per_amplitude=8 if single else 16)
 
 
 def _options(config: Mapping[str, Any]) -> dict[str, Any]:
@@ -76,7 +95,8 @@ def resources(config: Mapping[str, Any]) -> list[Resource]:
                 id=f"qiskit:aer_simulator{suffix}", provider="qiskit", executor="qiskit_local",
                 kind="simulator", num_qubits=WIDTH[method], circuit_formats=FORMATS,
                 supports_mid_circuit_measurement=True,
-                metadata={"backend": "aer_simulator", "method": method, "noise": noise, "max_shots": MAX_SHOTS},
+                metadata={"backend": "aer_simulator", "method": method, "noise": noise,
+                          **aer_limits(config, method, noise)},
             )
         )
     if backend in (None, "basic_simulator") and not noise:
@@ -87,7 +107,7 @@ def resources(config: Mapping[str, Any]) -> list[Resource]:
                 supports_mid_circuit_measurement=True,
                 # A pure-Python simulator: QDREAMER should prefer Aer and spill over only under load.
                 metadata={"backend": "basic_simulator", "seconds_per_task": 0.005, "seconds_per_shot": 2e-5,
-                          "max_shots": MAX_SHOTS},
+                          **resource_limits.local_limits(config, resource_limits.STATEVECTOR, max_shots=MAX_SHOTS)},
             )
         )
     return offered

@@ -34,6 +34,7 @@ from qtau.dreamer.ranking import Candidate, Plan, Shape, same_but_queues
 from qtau.errors import InvalidTaskError, NoSuitableResourceError, QtauError
 from qtau.payloads import Placement
 from qtau.plugins import PluginHost
+from qtau.resource_limits import common_breach
 from qtau.types import Attempt, CircuitSummary, QuantumTask, Resource
 
 #: Shots at which cost estimates are fetched; totals for other shot counts come from the rates.
@@ -290,14 +291,16 @@ class QDreamer:
         summary, fmt, skey = self._summary(task)
         validation.declared_width(task, summary.num_qubits)
         pin = task.pin
-        key = (skey, task.gate_set, task.num_qubits, task.shots, task.max_cost, task.min_fidelity, pin)
+        memory = task.resource_config.get("memory")
+        memory = None if memory is None else int(memory)
+        key = (skey, task.gate_set, task.num_qubits, task.shots, task.max_cost, task.min_fidelity, pin, memory)
         plan = snap.plans.get(key)
         if plan is None and key in snap.earlier:
             plan = snap.plans[key] = snap.earlier[key].with_queues(snap.candidates)
         if plan is None:
             gates = tuple(sorted(set(summary.gate_counts) | set(task.gate_set)))
             shape = Shape(summary, fmt, gates, max(summary.num_qubits, task.num_qubits or 0), task.shots,
-                          task.max_cost, task.min_fidelity)
+                          task.max_cost, task.min_fidelity, memory)
             candidates = snap.candidates if pin is None else self._pinned(snap.candidates, pin)
             plan = Plan(candidates, shape, self._path, self._path_hint)
             if len(snap.plans) >= MAX_PLANS:
@@ -400,10 +403,13 @@ class QDreamer:
                 fix="call create_pilot({'resource_type': 'quantum', 'quantum': {'executor': 'qiskit_local'}})",
             )
         rows = plan.rows(weights, self._in_flight, task.deadline, behind=self.lateness.late(self.clock()))
+        shape = plan.shape
+        limit = common_breach([c.resource.metadata for c in plan.candidates], shape.width, shape.shots, shape.memory)
+        named = {} if limit is None else {"field": limit.field, "value": limit.value}
         raise NoSuitableResourceError(
             f"no resource can run task {task.task_id}; every candidate was rejected:",
             rejections={r.resource_id: r.reason for r in rows},
-            fix="relax the task's constraints, or add a pilot whose resources fit",
+            fix=limit.fix if limit else "relax the task's constraints, or add a pilot whose resources fit", **named,
         )
 
     # -- accounting ------------------------------------------------------------------------------

@@ -51,6 +51,7 @@ from typing import Any
 import attrs
 
 from qtau.gates import DIRECTIVES, STANDARD_GATES, arity
+from qtau.resource_limits import reasons as limit_reasons
 from qtau.types import (
     CircuitSummary,
     CostEstimate,
@@ -58,7 +59,6 @@ from qtau.types import (
     Resource,
     ResourceStatus,
 )
-from qtau.validation import shots_limit
 
 
 @attrs.frozen
@@ -253,6 +253,8 @@ class Shape:
     shots: int
     max_cost: float | None = None
     min_fidelity: float | None = None
+    #: The task's resource_config['memory'] (bytes): a limit on a local simulator's run.
+    memory: int | None = None
 
 
 def _noise_note(cand: Candidate) -> str:
@@ -271,9 +273,7 @@ def static_reasons(cand: Candidate, shape: Shape, path: tuple[str, ...] | None, 
         why.append(cand.failed_reports)
     if res.num_qubits < shape.width:
         why.append(f"needs {shape.width} qubits, has {res.num_qubits}")
-    too_many_shots = shots_limit(shape.shots, res.metadata.get("max_shots"))
-    if too_many_shots:
-        why.append(too_many_shots)
+    why.extend(limit_reasons(res.metadata, shape.width, shape.shots, shape.memory))
     if cand.status is not None and not cand.status.online:
         why.append(f"offline: {cand.status.message or 'reported by provider'}")
     if path is None:
