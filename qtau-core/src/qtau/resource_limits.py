@@ -203,7 +203,7 @@ def breaches(metadata: Mapping[str, Any], num_qubits: int, shots: int,
     if too_many:
         limit = int(metadata[MAX_SHOTS])
         found.append(Breach("shots", shots, limit, too_many,
-                            f"pass shots={limit} or fewer, or QuantumTask(split=True) to spread them"))
+                            f"pass shots={limit} or fewer (several such tasks, counts added, for more)"))
     model = metadata.get(MEMORY_MODEL)
     need = bytes_needed(model, num_qubits, bytes_per_amplitude=int(metadata.get(BYTES_PER_AMPLITUDE, 16)),
                         shots=shots, bytes_per_sample=int(metadata.get(BYTES_PER_SAMPLE, 0)))
