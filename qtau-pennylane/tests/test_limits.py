@@ -54,8 +54,9 @@ def fake_nvidia_smi(folder, mib):
 
 
 def test_lightning_gpu_states_the_gpus_memory(tmp_path, monkeypatch):
+    from qtau.resource_limits import gpu_memory
     from qtau_pennylane.catalog import _resource
-    from qtau_pennylane.limits import gpu_memory, with_limits
+    from qtau_pennylane.limits import with_limits
 
     fake_nvidia_smi(tmp_path, 81559)
     monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")

@@ -50,3 +50,16 @@ def test_wide_circuits_on_mps_and_stabilizer_fit_a_small_memory(method):
 def test_basic_simulator_states_a_statevector():
     basic = next(r for r in resources({}) if r.metadata["backend"] == "basic_simulator")
     assert basic.metadata["memory_model"] == "statevector" and basic.metadata["max_shots"] == limits.LOCAL_MAX_SHOTS
+
+
+def test_aer_on_a_gpu_states_the_gpus_memory(tmp_path, monkeypatch):
+    """A stand-in `nvidia-smi` on PATH (no GPU here) prints what the real one prints for
+    `--query-gpu=memory.total --format=csv,noheader,nounits`."""
+    tool = tmp_path / "nvidia-smi"
+    tool.write_text("#!/bin/sh\necho 40960\n")
+    tool.chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    res = aer({"method": "statevector", "backend_options": {"device": "GPU"}})
+    assert res.metadata["max_memory_bytes"] == 40 * 1024**3
+    assert res.metadata["memory_source"] == "the GPU's memory (nvidia-smi)"
+    assert aer({"method": "statevector"}).metadata["max_memory_bytes"] == limits.host_memory()[0]

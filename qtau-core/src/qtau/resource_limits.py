@@ -17,7 +17,8 @@ and the journal unchanged), built with `local_limits` for a simulator in this pr
   Braket keep an integer array of shots x wires; 0 where counts are tallied as they are drawn).
 - `max_memory_bytes`: the memory a run may use: the pilot's `memory` setting (bytes) when given,
   else this host's physical memory or its cgroup limit, whichever is smaller, read when the pilot
-  is created. `memory_source` says which.
+  is created (for a simulator whose state lives on a GPU: that GPU's memory, from `nvidia-smi`).
+  `memory_source` says which.
 
 `bytes_needed` is a lower bound (the state alone, plus samples): a run it refuses cannot fit, and a
 run it accepts may still need working copies on top. QDREAMER refuses a task whose width, shots or
@@ -28,6 +29,8 @@ and the fix (`breaches`); a task's own `resource_config['memory']` counts as a l
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from typing import Any
@@ -128,6 +131,21 @@ def host_memory() -> tuple[int | None, str]:
     return physical, "this host's physical memory"
 
 
+def gpu_memory() -> int | None:
+    """Total bytes of the first visible NVIDIA GPU (CUDA_VISIBLE_DEVICES' first index, else 0),
+    as `nvidia-smi` reports them; None where it is missing or says nothing usable."""
+    tool = shutil.which("nvidia-smi")
+    if tool is None:
+        return None
+    first = (os.environ.get("CUDA_VISIBLE_DEVICES") or "0").split(",")[0].strip()
+    try:
+        out = subprocess.run([tool, "--query-gpu=memory.total", "--format=csv,noheader,nounits", f"--id={first}"],
+                             capture_output=True, text=True, timeout=10, check=True).stdout
+        return int(out.split()[0]) * 1024**2  # MiB
+    except (OSError, subprocess.SubprocessError, ValueError, IndexError):
+        return None
+
+
 def pilot_memory(config: Mapping[str, Any]) -> int | None:
     """The pilot's `memory` setting (bytes a task may use where it runs, e.g. a Ray node's
     memory when the driver's host is smaller), or None when not given."""
@@ -143,14 +161,17 @@ def pilot_memory(config: Mapping[str, Any]) -> int | None:
 
 
 def local_limits(config: Mapping[str, Any], model: str, *, max_shots: int = LOCAL_MAX_SHOTS,
-                 bytes_per_amplitude: int = 16, bytes_per_sample: int = 0) -> dict[str, Any]:
+                 bytes_per_amplitude: int = 16, bytes_per_sample: int = 0, gpu: bool = False) -> dict[str, Any]:
     """Metadata entries of a simulator that runs where the pilot runs: its shot limit, how its
-    memory grows, and the memory it has (the pilot's `memory`, else this host's)."""
+    memory grows, and the memory it has (the pilot's `memory`, else this host's, or with `gpu`
+    the GPU's: none stated where it cannot be read)."""
     if model not in MODELS:
         raise ValueError(f"unknown memory model {model!r}; one of {', '.join(MODELS)}")
     limit = pilot_memory(config)
     source = "the pilot's memory setting"
-    if limit is None:
+    if limit is None and gpu:
+        limit, source = gpu_memory(), "the GPU's memory (nvidia-smi)"
+    elif limit is None:
         limit, source = host_memory()
     meta: dict[str, Any] = {MAX_SHOTS: max_shots, MEMORY_MODEL: model, BYTES_PER_AMPLITUDE: bytes_per_amplitude,
                             BYTES_PER_SAMPLE: bytes_per_sample}

@@ -4,17 +4,14 @@ pilot is created so QDREAMER refuses a task that cannot fit before PennyLane all
 Every simulator here holds its state on this host: a complex128 state vector (2^n amplitudes), or
 a density matrix (4^n) for `default.mixed` and Braket's `braket_dm`, plus the samples PennyLane
 keeps as a shots x wires int64 array. lightning.gpu holds its state in the memory of the GPU it
-runs on (the first visible one), read with `nvidia-smi` (no CUDA import on the driver); where
-nvidia-smi cannot say, only its shot limit is stated. lightning.kokkos counts against the host's
+runs on (`qtau.resource_limits.gpu_memory`); where that cannot be read, only its shot limit is
+stated. lightning.kokkos counts against the host's
 memory (a CPU build's; a CUDA build's GPU is smaller, so it may still fail at allocation).
 `braket.aws.qubit` runs on AWS: its published shot limit, by device name, and no memory limit.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 from collections.abc import Mapping
 from typing import Any
 
@@ -32,21 +29,6 @@ BRAKET_MAX_SHOTS = {
 SAMPLE_BYTES = 8
 
 
-def gpu_memory() -> int | None:
-    """Total bytes of the first visible NVIDIA GPU (CUDA_VISIBLE_DEVICES' first index, else 0),
-    as `nvidia-smi` reports them; None where it is missing or says nothing usable."""
-    tool = shutil.which("nvidia-smi")
-    if tool is None:
-        return None
-    first = (os.environ.get("CUDA_VISIBLE_DEVICES") or "0").split(",")[0].strip()
-    try:
-        out = subprocess.run([tool, "--query-gpu=memory.total", "--format=csv,noheader,nounits", f"--id={first}"],
-                             capture_output=True, text=True, timeout=10, check=True).stdout
-        return int(out.split()[0]) * 1024**2  # MiB
-    except (OSError, subprocess.SubprocessError, ValueError, IndexError):
-        return None
-
-
 def _model(resource: Resource) -> str:
     meta = resource.metadata
     if meta["device"] == "default.mixed" or meta.get("backend") == "braket_dm":
@@ -61,12 +43,6 @@ def with_limits(resource: Resource, config: Mapping[str, Any]) -> Resource:
         meta.pop(limits.MAX_SHOTS, None)
         meta.update(limits.remote_limits(BRAKET_MAX_SHOTS.get(meta["arn"].rsplit("/", 1)[-1].lower())))
         return attrs.evolve(resource, metadata=meta)
-    meta.update(limits.local_limits(config, _model(resource), bytes_per_sample=SAMPLE_BYTES))
-    if meta["device"] == "lightning.gpu" and limits.pilot_memory(config) is None:
-        # The state lives on the GPU: its memory, not the host's, is the limit.
-        meta.pop(limits.MAX_MEMORY_BYTES, None)
-        meta.pop(limits.MEMORY_SOURCE, None)
-        gpu = gpu_memory()
-        if gpu is not None:
-            meta.update({limits.MAX_MEMORY_BYTES: gpu, limits.MEMORY_SOURCE: "the GPU's memory (nvidia-smi)"})
+    meta.update(limits.local_limits(config, _model(resource), bytes_per_sample=SAMPLE_BYTES,
+                                    gpu=meta["device"] == "lightning.gpu"))
     return attrs.evolve(resource, metadata=meta)

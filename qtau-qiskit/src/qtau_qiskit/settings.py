@@ -48,12 +48,15 @@ MEMORY_MODELS = {
 
 
 def aer_limits(config: Mapping[str, Any], method: str, noise: Mapping[str, float]) -> dict[str, Any]:
-    """`max_shots` and the memory an Aer run of `method` (single or double precision) needs."""
+    """`max_shots` and the memory an Aer run of `method` (single or double precision) needs, against
+    the host's memory, or the GPU's with `backend_options={"device": "GPU"}`."""
     model = MEMORY_MODELS[method]
     if noise and method == "automatic":
         model = resource_limits.DENSITY_MATRIX
-    single = str(_options(config).get("precision", "double")) == "single"
-    return resource_limits.local_limits(config, model, max_shots=MAX_SHOTS, bytes_per_amplitude=8 if single else 16)
+    opts = _options(config)
+    single = str(opts.get("precision", "double")) == "single"
+    return resource_limits.local_limits(config, model, max_shots=MAX_SHOTS, bytes_per_amplitude=8 if single else 16,
+                                        gpu=str(opts.get("device", "CPU")).upper() == "GPU")
 
 
 def _options(config: Mapping[str, Any]) -> dict[str, Any]:
