@@ -26,7 +26,8 @@ def test_samples_count_against_the_memory():
     [res] = resources("pennylane_default", {"memory": 2**30})
     assert limits.breaches(res.metadata, 20, 1_000_000) == []  # 16 MiB of state, 160 MB of samples
     [breach] = limits.breaches(res.metadata, 20, 10_000_000)  # 1.6 GB of samples
-    assert breach.field == "num_qubits" and "1.0 GiB" in breach.reason
+    assert breach.field == "shots" and "1.0 GiB" in breach.reason and "of them samples" in breach.reason
+    assert breach.value == 10_000_000 and "fewer shots" in breach.fix
 
 
 @pytest.mark.parametrize(("arn", "shots"), [

@@ -233,9 +233,13 @@ def breaches(metadata: Mapping[str, Any], num_qubits: int, shots: int,
     what = f"num_qubits={num_qubits} needs at least {size(need)} as a {model.replace('_', ' ')}"
     have = metadata.get(MAX_MEMORY_BYTES)
     if validation.is_number(have) and need > have:
-        found.append(Breach("num_qubits", num_qubits, int(have),
-                            f"{what}, over the {size(int(have))} of "
-                            f"{metadata.get(MEMORY_SOURCE, 'this resource')}", _memory_fix(model)))
+        over = f"{what}, over the {size(int(have))} of {metadata.get(MEMORY_SOURCE, 'this resource')}"
+        samples = need - bytes_needed(model, num_qubits, bytes_per_amplitude=int(metadata.get(BYTES_PER_AMPLITUDE, 16)))
+        if need - samples <= have:  # the state fits; the samples of this many shots do not
+            found.append(Breach("shots", shots, int(have), f"{over} ({size(samples)} of them samples)",
+                                "pass fewer shots (several tasks, counts added, for more)"))
+        else:
+            found.append(Breach("num_qubits", num_qubits, int(have), over, _memory_fix(model)))
     if memory_request is not None and need > memory_request:
         found.append(Breach("resource_config.memory", memory_request, need,
                             f"{what}, over the task's resource_config memory={memory_request} bytes",
