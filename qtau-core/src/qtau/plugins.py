@@ -21,15 +21,17 @@ import os
 import threading
 import warnings
 from collections.abc import Iterable, Mapping
+from importlib.metadata import entry_points
 from typing import Any
 
 import attrs
 import pluggy
 
-from qtau import hookspecs
-from qtau.backend import Backend
+from qtau import hookspecs, test_plugins
+from qtau.backend import OFFLINE, Backend
 from qtau.errors import PluginError, QtauError, UnknownExecutorError
 from qtau.executor import Executor
+from qtau.plugins_v1 import adapt, v1_impls
 from qtau.secrets import redact
 from qtau.types import CostEstimate, ExecutorInfo, NoiseProfile, Resource, ResourceStatus
 
@@ -109,10 +111,6 @@ class PluginHost:
     def load_entry_points(
         self, *, allow: Iterable[str] | None = None, block: Iterable[str] | None = None
     ) -> None:
-        from importlib.metadata import entry_points
-
-        from qtau import test_plugins
-
         allow = None if allow is None else frozenset(allow)
         block = frozenset(block or ())
         for ep in entry_points(group=GROUP):
@@ -231,8 +229,6 @@ class PluginHost:
         return getattr(obj, "plugin_name", None) or str(getattr(obj, "provider", "?"))
 
     def _collect_backends(self) -> dict[str, Backend]:
-        from qtau.plugins_v1 import adapt, v1_impls
-
         found: dict[str, Backend] = {}
         self._owners = {}
 
@@ -347,8 +343,6 @@ class PluginHost:
     def offline_resources(self, executor: str, config: Mapping[str, Any]) -> list[Resource] | None:
         """What `executor` would offer, from the plugin's shipped data only (`Backend.offline_resources`);
         None when its plugin cannot say offline."""
-        from qtau.backend import OFFLINE
-
         info = self.find_executor(executor)
         offered = self.on_backend(info.provider, "offline_resources", executor, config)
         if offered is None:

@@ -10,6 +10,7 @@ bit 0 as the rightmost character (Qiskit's order). An X on qubit 0 of three meas
 
 from __future__ import annotations
 
+import difflib
 import math
 import uuid
 from collections.abc import Callable, Mapping
@@ -19,6 +20,9 @@ import attrs
 
 from qtau.errors import InvalidTaskError
 from qtau.gates import DIRECTIVES, arity, normalize_gates
+from qtau.plotting import plot_result
+from qtau.qasm_header import qasm_format
+from qtau.render_html import result_html
 from qtau.resource_request import REQUEST_KEYS, check_request
 
 ResourceKind = Literal["simulator", "qpu"]
@@ -294,8 +298,6 @@ def _pin(value: Any) -> str | None:
 
 
 def _check_resource_config(instance, attribute, value):
-    import difflib
-
     for key in value:
         if key not in RESOURCE_CONFIG_KEYS:
             close = difflib.get_close_matches(str(key), RESOURCE_CONFIG_KEYS, n=1)
@@ -360,8 +362,6 @@ class QuantumTask:
                 fix="pass a Qiskit/Braket/PennyLane circuit, OpenQASM text, or a function returning one",
             )
         if isinstance(self.circuit, str) and self.circuit_format in ("openqasm2", "openqasm3"):
-            from qtau.circuits import qasm_format
-
             written = qasm_format(self.circuit)
             if written is not None and written != self.circuit_format:
                 raise InvalidTaskError(
@@ -449,13 +449,9 @@ class Result:
 
     def plot(self, path: str | None = None, title: str | None = None) -> Any:
         """A counts histogram, bit order labelled (a matplotlib Figure; `qtau-core[plot]`), saved to `path` if given."""
-        from qtau.plotting import plot_result
-
         return plot_result(self, path, title)
 
     def _repr_html_(self) -> str:
-        from qtau.render_html import result_html
-
         return result_html(self)
 
 

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 import typer
 
-from qtau.cli import EXIT_OK, EXIT_TASK_FAILED, EXIT_USAGE
+from qtau.cli.exit_codes import EXIT_OK, EXIT_TASK_FAILED, EXIT_USAGE
 from qtau.cli.output import error_line
 from qtau.errors import QtauError
 

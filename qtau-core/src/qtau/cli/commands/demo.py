@@ -11,8 +11,8 @@ import time
 
 import typer
 
-from qtau.cli import EXIT_OK
 from qtau.cli.commands.run import print_choice
+from qtau.cli.exit_codes import EXIT_OK
 from qtau.cli.inputs import check_executors
 from qtau.cli.session import (
     ENGINE_OPTION,

@@ -7,8 +7,8 @@ from typing import Any
 
 import typer
 
-from qtau.cli import EXIT_OK, EXIT_TASK_FAILED
 from qtau.cli.commands.plugins import JSON_OPTION, load_failed, plugin_report, print_plugins
+from qtau.cli.exit_codes import EXIT_OK, EXIT_TASK_FAILED
 from qtau.cli.output import print_json, print_table
 from qtau.plugins import default_host, missing_plugins
 from qtau.versions import package_versions

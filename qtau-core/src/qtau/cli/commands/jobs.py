@@ -13,8 +13,8 @@ from typing import Any
 
 import typer
 
-from qtau.cli import EXIT_OK
 from qtau.cli.commands.plugins import JSON_OPTION
+from qtau.cli.exit_codes import EXIT_OK
 from qtau.cli.output import print_json, print_table
 from qtau.cli.session import check_count
 

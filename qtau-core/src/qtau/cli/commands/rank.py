@@ -10,9 +10,9 @@ from pathlib import Path
 
 import typer
 
-from qtau.cli import EXIT_OK, EXIT_TASK_FAILED
 from qtau.cli.commands.plugins import JSON_OPTION
 from qtau.cli.commands.run import explanation_json
+from qtau.cli.exit_codes import EXIT_OK, EXIT_TASK_FAILED
 from qtau.cli.output import print_json
 from qtau.cli.session import (
     ENGINE_OPTION,

@@ -14,8 +14,8 @@ from typing import Any
 import attrs
 import typer
 
-from qtau.cli import EXIT_OK, EXIT_TASK_FAILED
 from qtau.cli.commands.plugins import JSON_OPTION
+from qtau.cli.exit_codes import EXIT_OK, EXIT_TASK_FAILED
 from qtau.cli.output import error_line, print_json
 from qtau.cli.session import (
     ENGINE_OPTION,
