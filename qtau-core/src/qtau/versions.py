@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from importlib import metadata
 
+from qtau import test_plugins
+
 CORE = "qtau-core"
 
 
@@ -24,8 +26,6 @@ def package_versions() -> dict[str, str]:
     point, sorted by name, qtau-core first (test-only plugins only with QTAU_TEST_PLUGINS=1 or when
     named in QTAU_PLUGINS: see qtau.test_plugins). Reading metadata imports no plugin."""
     import os
-
-    from qtau import test_plugins
 
     named = {n.strip() for n in os.environ.get("QTAU_PLUGINS", "").split(",") if n.strip()}
     found: dict[str, str] = {}
