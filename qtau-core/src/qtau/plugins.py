@@ -1,8 +1,11 @@
 """Loading plugins from the `qtau` entry-point group, and routing calls to their Backends.
 
 Each plugin's load is isolated: an import error in one never breaks discovery of the others.
-Hooks are called through pluggy's own loop (`pm.hook`); when an impl raises, the plugin is recorded
-and left out of that call. Everything about a resource goes to the Backend whose provider matches
+Hooks are called through pluggy's own loop (`pm.hook`), each implementation wrapped once at
+registration: when one raises, its plugin is recorded and answers nothing in that call, and the
+others run once as usual. A Backend belongs to the plugin (pluggy's name) whose `qtau_backends`
+returned it. Executors leave the host in one of two shapes (LocalExecutor, RemoteExecutor; a v1
+executor is wrapped by `qtau.plugins_v1`). Everything about a resource goes to the Backend whose provider matches
 `resource.provider` (`PluginHost.status/noise/cost/create_executor`). Failures are recorded (shown
 by `qtau plugins` and `qtau doctor`) and re-raised only in strict mode (`QTAU_STRICT_PLUGINS=1`).
 
@@ -257,8 +260,9 @@ class PluginHost:
         # Each implementation in pluggy's own order (last registered first), so that every Backend
         # is known by the name of the plugin whose implementation returned it.
         for impl in reversed(self.pm.hook.qtau_backends.get_hookimpls()):
-            for backend in impl.function() or ():
-                add(impl.plugin_name, backend)
+            if not (impl.hookwrapper or impl.wrapper):
+                for backend in impl.function() or ():
+                    add(impl.plugin_name, backend)
         for name in sorted(self._modules):
             impls = v1_impls(self.pm, name)
             if impls and name not in self._owners.values():
