@@ -10,7 +10,8 @@
   or was cancelled is cancelled at the provider.
 
 `Executor` (v1: `submit` returning a handle, `result(handle, timeout)` blocking) still works for
-plugins written against the v1 hooks; core runs such executors on a worker as before.
+plugins written against the v1 hooks: the plugin host wraps such an executor once as a
+LocalExecutor (`qtau.plugins_v1.V1Executor`), so core runs only the two shapes above.
 """
 
 from __future__ import annotations
