@@ -1,10 +1,9 @@
 """Figures of QTAU's results with matplotlib (`pip install 'qtau-core[plot]'`).
 
-`Result.plot()` calls these (`Explanation.plot()` draws with them in
+`Result.plot()` calls these, and `Explanation.plot()` draws with them (in
 `qtau.dreamer.explanation_plot`); this module imports nothing of QTAU but its errors, so
-`qtau.types` can use it. Figures are built with matplotlib's
-object-oriented `Figure` (no pyplot, no GUI backend), so they work in scripts, on servers and in
-notebooks alike; Jupyter shows a returned Figure inline. Pass `path=` to save a PNG (or any format
+`qtau.types` can use it. Figures are built with matplotlib's object-oriented `Figure` (no pyplot,
+no GUI backend), so they work in scripts, on servers and in notebooks alike; Jupyter shows a returned Figure inline. Pass `path=` to save a PNG (or any format
 matplotlib infers from the suffix).
 """
 
@@ -20,6 +19,7 @@ from qtau.errors import ConfigurationError
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
+
 
 class CountedResult(Protocol):
     """What a counts histogram reads of a `qtau.Result` (this module sits below `qtau.types`)."""
