@@ -12,12 +12,13 @@ from __future__ import annotations
 import math
 import sys
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from qtau.errors import ConfigurationError
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from matplotlib.figure import Figure
 
 
@@ -62,6 +63,8 @@ def _show_inline_in_ipython(figure_class: type) -> None:
 def save(fig: Figure, path: str | Path | None) -> Figure:
     """Write `fig` to `path` when given; a path that cannot be written is a ConfigurationError."""
     if path is not None:
+        from pathlib import Path  # here, not at module level: `import qtau` imports this module
+
         try:
             fig.savefig(Path(path), dpi=110)
         except (OSError, ValueError) as err:

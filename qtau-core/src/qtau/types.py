@@ -10,7 +10,6 @@ bit 0 as the rightmost character (Qiskit's order). An X on qubit 0 of three meas
 
 from __future__ import annotations
 
-import difflib
 import math
 import uuid
 from collections.abc import Callable, Mapping
@@ -298,6 +297,8 @@ def _pin(value: Any) -> str | None:
 
 
 def _check_resource_config(instance, attribute, value):
+    import difflib
+
     for key in value:
         if key not in RESOURCE_CONFIG_KEYS:
             close = difflib.get_close_matches(str(key), RESOURCE_CONFIG_KEYS, n=1)
