@@ -4,7 +4,7 @@ import math
 
 import pytest
 from qtau import ExecutionEngine, PilotComputeService, QuantumTask
-from qtau.plotting import score_terms
+from qtau.dreamer.explanation_plot import score_terms
 
 PNG = b"\x89PNG\r\n\x1a\n"
 X0 = 'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[3];\ncreg c[3];\nh q[0];\nx q[1];\nmeasure q -> c;\n'

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 from qtau import BackendUnavailableError, ConfigurationError, QtauError
-from qtau_pennylane import catalog
+from qtau_pennylane import catalog, extras
 
 EXECUTORS = {"pennylane_default", "pennylane_lightning", "pennylane_qiskit", "pennylane_braket", "pennylane_forest"}
 SV1 = "arn:aws:braket:::device/quantum-simulator/amazon/sv1"
@@ -116,7 +116,7 @@ def test_forest_gives_its_clear_error_here(host, services):
 def test_forest_with_the_plugin_but_no_servers(host, monkeypatch):
     """pennylane-rigetti cannot be installed beside PennyLane 0.45: its presence is faked (the
     module check only); the qvm/quilc check is real and finds nothing on closed local ports."""
-    real = catalog.has_module
+    real = extras.has_module
     monkeypatch.setattr("qtau_pennylane.forest.has_module", lambda m: m == "pennylane_rigetti" or real(m))
     with pytest.raises(BackendUnavailableError) as info:
         resources(host, "pennylane_forest", qvm_url="http://127.0.0.1:9", quilc_url="tcp://127.0.0.1:9")

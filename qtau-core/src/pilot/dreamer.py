@@ -25,6 +25,7 @@ from qtau.errors import ConfigurationError
 from qtau.gates import normalize_gates
 
 from pilot.modes import DreamerStrategyType, selector_weights
+from pilot.tasks import to_qtau_tasks
 
 log = logging.getLogger("pilot.pcs_logger")
 
@@ -100,8 +101,6 @@ class QuantumTask(Task):
 
     def to_qtau(self) -> list[Any]:
         """One `qtau.QuantumTask` per circuit (what the service submits)."""
-        from pilot.tasks import to_qtau_tasks
-
         return to_qtau_tasks(self)
 
 

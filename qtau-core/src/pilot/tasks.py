@@ -18,6 +18,7 @@ import warnings
 from typing import Any
 
 import attrs
+from qtau.errors import InvalidTaskError
 from qtau.types import RESOURCE_CONFIG_KEYS
 from qtau.types import QuantumTask as QtauTask
 
@@ -89,8 +90,6 @@ def to_qtau_tasks(task: Any) -> list[QtauTask]:
     options = {k: v for k, v in getattr(task, "options", {}).items() if k in QTAU_OPTIONS}
     extra = set(getattr(task, "options", {})) - set(QTAU_OPTIONS)
     if extra:
-        from qtau.errors import InvalidTaskError
-
         raise InvalidTaskError(
             f"QuantumTask has unknown arguments {sorted(extra)}", field="QuantumTask", value=sorted(extra),
             fix=f"QuantumTask takes circuit(s), num_qubits, gate_set, resource_config, args, kwargs and "

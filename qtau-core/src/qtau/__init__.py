@@ -57,6 +57,7 @@ from qtau.types import (
     ResultPart,
     Timings,
 )
+from qtau.versions import core_version
 
 #: Marks a plugin's hook implementations: `@qtau.hookimpl def qtau_executors(): ...`
 hookimpl = pluggy.HookimplMarker("qtau")
@@ -83,8 +84,6 @@ if TYPE_CHECKING:
 def __getattr__(name: str) -> Any:
     if name == "__version__":
         # Single-sourced: the installed distribution's metadata (built from the repository's VERSION).
-        from qtau.versions import core_version
-
         return core_version()
     module = _LAZY.get(name)
     if module is None:

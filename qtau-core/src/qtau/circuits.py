@@ -8,7 +8,6 @@ and offer conversion edges (`qtau_circuit_converters`). Conversion runs where th
 from __future__ import annotations
 
 import heapq
-import re
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
@@ -16,12 +15,12 @@ from typing import Any
 
 from qtau.errors import CircuitConversionError, InvalidTaskError
 from qtau.plugins import PluginHost
+from qtau.qasm_header import OPENQASM2, OPENQASM3, qasm_format
 from qtau.qasm_includes import check_includes
 from qtau.qasm_limits import check_size
+from qtau.qasm_summary import summarize
 from qtau.types import CircuitSummary, Converter
-
-OPENQASM2 = "openqasm2"
-OPENQASM3 = "openqasm3"
+from qtau.validation import unreadable_circuit
 
 #: Which distribution teaches QTAU a format: named when a conversion path is missing.
 FORMAT_DISTRIBUTIONS = {
@@ -32,16 +31,6 @@ FORMAT_DISTRIBUTIONS = {
     "pennylane_qnode": "qtau-pennylane",
     "pennylane_tape": "qtau-pennylane",
 }
-
-_QASM_VERSION = re.compile(r"^\s*(?://[^\n]*\n\s*)*OPENQASM\s+(\d+)(?:\.\d+)?\s*;", re.IGNORECASE)
-
-
-def qasm_format(text: str) -> str | None:
-    match = _QASM_VERSION.match(text)
-    if not match:
-        return None
-    return OPENQASM2 if match.group(1) == "2" else OPENQASM3
-
 
 def detect_format(host: PluginHost, circuit: Any) -> str:
     """The format name of `circuit`, or InvalidTaskError naming what would recognise it."""
@@ -163,8 +152,6 @@ class Circuits:
         plugin's failure (PluginError naming the plugin).
         """
         if isinstance(circuit, str) and fmt in (OPENQASM2, OPENQASM3):
-            from qtau.qasm_summary import summarize
-
             check_includes(circuit)
             check_size(circuit)
 
@@ -177,8 +164,6 @@ class Circuits:
         if found is None and declared:
             failed = [f for f in self.host.failures[before:] if f.stage == "qtau_circuit_summary"]
             if failed:
-                from qtau.validation import unreadable_circuit
-
                 raise unreadable_circuit(fmt, declared, failed[-1])
         return found
 

@@ -10,18 +10,22 @@
   or was cancelled is cancelled at the provider.
 
 `Executor` (v1: `submit` returning a handle, `result(handle, timeout)` blocking) still works for
-plugins written against the v1 hooks; core runs such executors on a worker as before.
+plugins written against the v1 hooks: the plugin host wraps such an executor once as a
+LocalExecutor (`qtau.plugins_v1.V1Executor`), so core runs only the two shapes above.
 """
 
 from __future__ import annotations
 
 import abc
 import json
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 import attrs
 
+from qtau.backoff import intervals, job_error
+from qtau.errors import PluginError, TaskTimeoutError
 from qtau.types import Outcome, Resource
 
 #: States a remote job can be in, as `RemoteExecutor.poll` reports them.
@@ -147,16 +151,12 @@ class RemoteExecutor(Executor):
 
     def result(self, handle: Any, timeout: float | None = None) -> list[Outcome]:
         """Blocking wait, for callers outside QTAU's engines (tests, scripts): polls with backoff."""
-        from qtau.backoff import wait_for_job
-
         return wait_for_job(self, handle, timeout)
 
 
 def check_job_ref(ref: Any, resource_id: str) -> str:
     """The job reference as JSON text, or a PluginError when the backend returned something that
     cannot be journalled or re-attached (an SDK object, a set...)."""
-    from qtau.errors import PluginError
-
     try:
         return json.dumps(ref, sort_keys=True)
     except (TypeError, ValueError) as err:
@@ -173,3 +173,23 @@ def job_state(value: JobState | str) -> JobState:
     if isinstance(value, JobState):
         return value
     return JobState(str(value))
+
+
+def wait_for_job(executor: Any, ref: Any, timeout: float | None = None) -> list:
+    """Poll one job of a RemoteExecutor until it is final; its outcomes, or the matching QtauError."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    for delay in intervals(executor.poll_interval, executor.max_poll_interval):
+        [raw] = executor.poll([ref])
+        state = job_state(raw)
+        if state.state == "done":
+            return executor.fetch(ref)
+        if state.final:
+            raise job_error(executor.resource.id, state)
+        if deadline is not None and time.monotonic() + delay > deadline:
+            executor.cancel(ref)
+            raise TaskTimeoutError(
+                f"{executor.resource.id} did not finish within {timeout} s; its job was cancelled",
+                field="timeout", value=timeout, fix="raise the task's timeout, or let QDREAMER fail over",
+            )
+        time.sleep(delay)
+    raise AssertionError("unreachable")

@@ -16,6 +16,8 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from qtau.errors import ConfigurationError, QtauError, UnknownExecutorError
+from qtau.plugins import default_host
+from qtau.service import PilotComputeService
 from qtau.types import Result
 
 #: Local simulators an interface uses by default, where their plugin is installed: Aer and
@@ -39,8 +41,6 @@ _lock = threading.Lock()
 
 def installed_local_simulators(host: Any | None = None) -> tuple[str, ...]:
     """The executors of LOCAL_SIMULATORS whose plugin is installed here."""
-    from qtau.plugins import default_host
-
     host = host or default_host()
     found = []
     for name in LOCAL_SIMULATORS:
@@ -64,8 +64,6 @@ def check_mode(mode: Any, field: str = "mode") -> str | None:
 def check_executors(executors: Any, field: str = "executors") -> tuple[str, ...] | None:
     """Executor names as a tuple; UnknownExecutorError (listing the known ones) for a name no
     installed plugin serves, ConfigurationError for anything that is not a list of names."""
-    from qtau.plugins import default_host
-
     if executors is None:
         return None
     if isinstance(executors, str):
@@ -101,8 +99,6 @@ def shared_service(executors: Sequence[str] | None = None, seed: int | None = No
     same circuit on the same resource gives the same counts; the default list is then the
     installed local simulators that take a seed. A named executor that takes none (Braket's
     LocalSimulator) is kept, unseeded, with a UserWarning."""
-    from qtau.service import PilotComputeService
-
     names = tuple(executors) if executors else installed_local_simulators()
     if seed is not None:
         unseedable = [name for name in names if name not in SEED_SETTINGS]

@@ -1,8 +1,9 @@
 """Figures of QTAU's results with matplotlib (`pip install 'qtau-core[plot]'`).
 
-`Result.plot()` and `Explanation.plot()` call these. Figures are built with matplotlib's
-object-oriented `Figure` (no pyplot, no GUI backend), so they work in scripts, on servers and in
-notebooks alike; Jupyter shows a returned Figure inline. Pass `path=` to save a PNG (or any format
+`Result.plot()` calls these, and `Explanation.plot()` draws with them (in
+`qtau.dreamer.explanation_plot`); this module imports nothing of QTAU but its errors, so
+`qtau.types` can use it. Figures are built with matplotlib's object-oriented `Figure` (no pyplot,
+no GUI backend), so they work in scripts, on servers and in notebooks alike; Jupyter shows a returned Figure inline. Pass `path=` to save a PNG (or any format
 matplotlib infers from the suffix).
 """
 
@@ -11,15 +12,23 @@ from __future__ import annotations
 import math
 import sys
 from collections.abc import Mapping, Sequence
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from qtau.errors import ConfigurationError
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from matplotlib.figure import Figure
 
-    from qtau.types import Result
+
+class CountedResult(Protocol):
+    """What a counts histogram reads of a `qtau.Result` (this module sits below `qtau.types`)."""
+
+    resource_id: str
+    shots: int
+    counts: Mapping[str, int]
+
 
 #: A histogram shows at most this many outcomes (the most frequent); the title says how many were left out.
 MAX_BARS = 64
@@ -54,6 +63,8 @@ def _show_inline_in_ipython(figure_class: type) -> None:
 def save(fig: Figure, path: str | Path | None) -> Figure:
     """Write `fig` to `path` when given; a path that cannot be written is a ConfigurationError."""
     if path is not None:
+        from pathlib import Path  # here, not at module level: `import qtau` imports this module
+
         try:
             fig.savefig(Path(path), dpi=110)
         except (OSError, ValueError) as err:
@@ -64,7 +75,7 @@ def save(fig: Figure, path: str | Path | None) -> Figure:
     return fig
 
 
-def counts_axes(ax: Any, result: Result, title: str | None = None) -> None:
+def counts_axes(ax: Any, result: CountedResult, title: str | None = None) -> None:
     """Draw a counts histogram of `result` on `ax`, with QTAU's bit order in the axis label."""
     counts = dict(result.counts)
     keys = sorted(counts, key=lambda k: -counts[k])[:MAX_BARS]
@@ -83,14 +94,14 @@ def counts_axes(ax: Any, result: Result, title: str | None = None) -> None:
     ax.set_title(heading)
 
 
-def plot_result(result: Result, path: str | Path | None = None, title: str | None = None) -> Figure:
+def plot_result(result: CountedResult, path: str | Path | None = None, title: str | None = None) -> Figure:
     """A counts histogram of one Result."""
     fig = new_figure()
     counts_axes(fig.add_subplot(), result, title)
     return save(fig, path)
 
 
-def plot_results(results: Sequence[Result], titles: Sequence[str] | None = None,
+def plot_results(results: Sequence[CountedResult], titles: Sequence[str] | None = None,
                  path: str | Path | None = None) -> Figure:
     """One counts histogram per Result, stacked (what `qtau run --plot` writes)."""
     if not results:
@@ -100,56 +111,6 @@ def plot_results(results: Sequence[Result], titles: Sequence[str] | None = None,
     axes = fig.subplots(len(results), 1, squeeze=False)[:, 0]
     for i, (ax, result) in enumerate(zip(axes, results, strict=True)):
         counts_axes(ax, result, titles[i] if titles else None)
-    return save(fig, path)
-
-
-def score_terms(rows: Sequence[Any], policy: Mapping[str, float]) -> dict[str, dict[str, float]]:
-    """Each feasible candidate's weighted score terms as halvings behind the best candidate,
-    `{resource_id: {"fidelity", "speed", "cost"}}`.
-
-    The same arithmetic as QDREAMER's ranking (qtau.dreamer.ranking): each term is -log2 of "best /
-    this one" (fidelity points below the best, expected completion, price), times its weight; the
-    row's score is 2 ** -(their sum) times its penalty.
-    """
-    from qtau.dreamer.ranking import cheapest_price, cost_units, fidelity_units, speed_units
-
-    feasible = [r for r in rows if r.feasible]
-    best = max((r.fidelity for r in feasible), default=1.0)
-    fastest = min((r.wait_s for r in feasible), default=0.0)
-    cheapest = cheapest_price([r.cost for r in feasible])
-    return {
-        r.resource_id: {
-            "fidelity": policy.get("fidelity", 0.0) * fidelity_units(r.fidelity, best),
-            "speed": policy.get("speed", 0.0) * speed_units(r.wait_s, fastest),
-            "cost": policy.get("cost", 0.0) * cost_units(r.cost, cheapest),
-        }
-        for r in feasible
-    }
-
-
-def plot_explanation(explanation: Any, path: str | Path | None = None) -> Figure:
-    """Stacked bars of each feasible candidate's weighted score terms (halvings behind the best),
-    best first; rejected candidates are listed under the chart with their reasons."""
-    terms = score_terms(explanation.rows, explanation.policy)
-    names = list(terms)
-    rejected = [r for r in explanation.rows if not r.feasible]
-    fig = new_figure(9.0, 1.4 + 0.45 * max(len(names), 1) + 0.22 * len(rejected))
-    ax = fig.add_subplot()
-    colours = {"fidelity": "#3b6ea5", "speed": "#e07b39", "cost": "#5aa469"}
-    left = [0.0] * len(names)
-    for term, colour in colours.items():
-        widths = [terms[n][term] for n in names]
-        ax.barh(names, widths, left=left, color=colour, label=f"{term} (weight {explanation.policy.get(term, 0):.2f})")
-        left = [a + b for a, b in zip(left, widths, strict=True)]
-    ax.invert_yaxis()
-    ax.set_xlim(0, max(1.0, max(left, default=0.0)) * 1.02)
-    ax.set_xlabel("weighted halvings behind the best (score = 2 ** -total x penalty; 0 = best on every term)")
-    ax.set_title(f"QDREAMER ranking for task {explanation.task_id}")
-    if names:
-        fig.legend(loc="outside right upper", fontsize="small")
-    if rejected:
-        lines = [f"rejected {r.resource_id}: {_short(r.reason)}" for r in rejected]
-        fig.supxlabel("\n".join(lines), fontsize="small", ha="left", x=0.01)
     return save(fig, path)
 
 
@@ -176,6 +137,6 @@ def plot_matrix(values: Mapping[tuple[str, str], float], row_label: str, column_
     return save(fig, path)
 
 
-def _short(text: str, limit: int = 90) -> str:
+def short_line(text: str, limit: int = 90) -> str:
     line = str(text).splitlines()[0] if text else ""
     return line if len(line) <= limit else line[: limit - 1] + "…"

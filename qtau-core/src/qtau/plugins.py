@@ -1,8 +1,11 @@
 """Loading plugins from the `qtau` entry-point group, and routing calls to their Backends.
 
 Each plugin's load is isolated: an import error in one never breaks discovery of the others.
-Hooks are called through pluggy's own loop (`pm.hook`); when an impl raises, the plugin is recorded
-and left out of that call. Everything about a resource goes to the Backend whose provider matches
+Hooks are called through pluggy's own loop (`pm.hook`), each implementation wrapped once at
+registration: when one raises, its plugin is recorded and answers nothing in that call, and the
+others run once as usual. A Backend belongs to the plugin (pluggy's name) whose `qtau_backends`
+returned it. Executors leave the host in one of two shapes (LocalExecutor, RemoteExecutor; a v1
+executor is wrapped by `qtau.plugins_v1`). Everything about a resource goes to the Backend whose provider matches
 `resource.provider` (`PluginHost.status/noise/cost/create_executor`). Failures are recorded (shown
 by `qtau plugins` and `qtau doctor`) and re-raised only in strict mode (`QTAU_STRICT_PLUGINS=1`).
 
@@ -15,21 +18,24 @@ Environment:
 
 from __future__ import annotations
 
+import functools
 import importlib
 import logging
 import os
 import threading
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from importlib.metadata import entry_points
 from typing import Any
 
 import attrs
 import pluggy
 
-from qtau import hookspecs
-from qtau.backend import Backend
+from qtau import hookspecs, test_plugins
+from qtau.backend import OFFLINE, Backend
 from qtau.errors import PluginError, QtauError, UnknownExecutorError
-from qtau.executor import Executor
+from qtau.executor import Executor, LocalExecutor, RemoteExecutor
+from qtau.plugins_v1 import adapt, in_current_shape, v1_impls
 from qtau.secrets import redact
 from qtau.types import CostEstimate, ExecutorInfo, NoiseProfile, Resource, ResourceStatus
 
@@ -96,6 +102,8 @@ class PluginHost:
         self._backends: dict[str, Backend] | None = None
         self._owners: dict[str, str] = {}
         self._lock = threading.RLock()
+        #: Per thread, the failures of each `call` in progress (innermost last).
+        self._calls = threading.local()
 
     # -- loading ---------------------------------------------------------------------------------
 
@@ -109,10 +117,6 @@ class PluginHost:
     def load_entry_points(
         self, *, allow: Iterable[str] | None = None, block: Iterable[str] | None = None
     ) -> None:
-        from importlib.metadata import entry_points
-
-        from qtau import test_plugins
-
         allow = None if allow is None else frozenset(allow)
         block = frozenset(block or ())
         for ep in entry_points(group=GROUP):
@@ -148,6 +152,7 @@ class PluginHost:
             self.pm.unregister(name=name)
             self._record(name, "load", err)
             return
+        self._guard_impls(plugin)
         self._modules[name] = module_path
         self.versions[name] = version
         self._executors = None
@@ -182,37 +187,50 @@ class PluginHost:
     # -- calling ---------------------------------------------------------------------------------
 
     def call(self, hook: str, *, required: bool = False, **kwargs: Any) -> Any:
-        """pluggy's own call of `hook`. A plugin whose impl raises (anything but a QtauError) is
-        recorded and left out, and the call is answered by the others; when none answers and
-        `required`, the recorded failure is raised as a PluginError naming the plugin (a summary
-        hook's own bug must not read as "unsupported circuit")."""
-        caller = getattr(self.pm.hook, hook)
+        """pluggy's own call of `hook`, each implementation run once. A plugin whose impl raises
+        (anything but a QtauError) is recorded and answers nothing (see `_guard`), and the call is
+        answered by the others; when none answers and `required`, the failure is raised as a
+        PluginError naming the plugin (a summary hook's own bug must not read as "unsupported
+        circuit")."""
+        failures: list[tuple[str, BaseException]] = []
+        stack = self._calls.__dict__.setdefault("stack", [])
+        stack.append(failures)
         try:
-            return caller(**kwargs)
-        except QtauError:
-            raise
-        except Exception:
-            pass  # find the plugin that raised, below
-        impls = caller.get_hookimpls()
-        plugins = [impl.plugin for impl in impls]
-        broken: list[Any] = []
-        failure: tuple[str, BaseException] | None = None
-        for impl in impls:
-            alone = self.pm.subset_hook_caller(hook, remove_plugins=[p for p in plugins if p is not impl.plugin])
-            try:
-                alone(**kwargs)
-            except QtauError:
-                continue
-            except Exception as err:
-                self._record(impl.plugin_name, hook, err)
-                broken.append(impl.plugin)
-                failure = failure or (impl.plugin_name, err)
-        answer = self.pm.subset_hook_caller(hook, remove_plugins=broken)(**kwargs)
-        if required and not answer and failure is not None:
-            name, err = failure
+            answer = getattr(self.pm.hook, hook)(**kwargs)
+        finally:
+            stack.pop()
+        if required and not answer and failures:
+            name, err = failures[0]
             raise PluginError(f"plugin {name!r} failed in {hook}: {type(err).__name__}: {err}", plugin=name,
                               fix=f"report it to the plugin's authors; QTAU_BLOCK_PLUGINS={name} leaves it out")
         return answer
+
+    def _guard_impls(self, plugin: Any) -> None:
+        """Wrap each of `plugin`'s hook implementations once, at registration, so that its failure
+        leaves only that plugin out of a call (pluggy itself aborts the whole call). The v1 hooks
+        are left as they are: only their adapter calls them, and it reports their failures."""
+        for caller in self.pm.get_hookcallers(plugin) or ():
+            if caller.name in hookspecs.V1_HOOKS:
+                continue
+            for impl in caller.get_hookimpls():
+                if impl.plugin is plugin and not (impl.hookwrapper or impl.wrapper):
+                    impl.function = self._guard(impl.plugin_name, caller.name, impl.function)
+
+    def _guard(self, plugin: str, hook: str, function: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(function)
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return function(*args, **kwargs)
+            except QtauError:
+                raise
+            except Exception as err:  # the plugin's bug: recorded, and this impl answers nothing
+                stack = getattr(self._calls, "stack", None)
+                if stack:
+                    stack[-1].append((plugin, err))
+                self._record(plugin, hook, err)
+                return None
+
+        return guarded
 
     # -- backends --------------------------------------------------------------------------------
 
@@ -223,16 +241,7 @@ class PluginHost:
                 self._backends = self._collect_backends()
             return self._backends
 
-    def _plugin_of(self, obj: Any) -> str:
-        top = type(obj).__module__.split(".")[0]
-        for name, module_path in self._modules.items():
-            if module_path.split(":")[0].split(".")[0] == top:
-                return name
-        return getattr(obj, "plugin_name", None) or str(getattr(obj, "provider", "?"))
-
     def _collect_backends(self) -> dict[str, Backend]:
-        from qtau.plugins_v1 import adapt, v1_impls
-
         found: dict[str, Backend] = {}
         self._owners = {}
 
@@ -248,9 +257,12 @@ class PluginHost:
             found[backend.provider] = backend
             self._owners[backend.provider] = plugin
 
-        for answer in self.call("qtau_backends") or ():
-            for backend in answer or ():
-                add(self._plugin_of(backend), backend)
+        # Each implementation in pluggy's own order (last registered first), so that every Backend
+        # is known by the name of the plugin whose implementation returned it.
+        for impl in reversed(self.pm.hook.qtau_backends.get_hookimpls()):
+            if not (impl.hookwrapper or impl.wrapper):
+                for backend in impl.function() or ():
+                    add(impl.plugin_name, backend)
         for name in sorted(self._modules):
             impls = v1_impls(self.pm, name)
             if impls and name not in self._owners.values():
@@ -309,7 +321,10 @@ class PluginHost:
                 )
         return offered
 
-    def create_executor(self, resource: Resource, config: Mapping[str, Any]) -> Executor:
+    def create_executor(self, resource: Resource, config: Mapping[str, Any]) -> LocalExecutor | RemoteExecutor:
+        """An executor for `resource` in one of the two shapes core runs: a `LocalExecutor` (`run`)
+        or a `RemoteExecutor` (`submit`/`poll`/`fetch`). A v1 executor (`submit` then a blocking
+        `result`) is wrapped here, once, as a LocalExecutor (`qtau.plugins_v1.V1Executor`)."""
         created = self.on_backend(resource.provider, "executor", resource, config)
         if not isinstance(created, Executor):
             raise PluginError(
@@ -317,7 +332,7 @@ class PluginHost:
                 plugin=self.owner(resource.provider),
                 fix="return a qtau.LocalExecutor or qtau.RemoteExecutor from Backend.executor",
             )
-        return created
+        return in_current_shape(created)
 
     def status(self, resource: Resource, config: Mapping[str, Any]) -> ResourceStatus | None:
         return self.on_backend(resource.provider, "status", resource, config)
@@ -347,8 +362,6 @@ class PluginHost:
     def offline_resources(self, executor: str, config: Mapping[str, Any]) -> list[Resource] | None:
         """What `executor` would offer, from the plugin's shipped data only (`Backend.offline_resources`);
         None when its plugin cannot say offline."""
-        from qtau.backend import OFFLINE
-
         info = self.find_executor(executor)
         offered = self.on_backend(info.provider, "offline_resources", executor, config)
         if offered is None:

@@ -4,7 +4,12 @@ v1 plugins implemented `qtau_executors`, `qtau_resources`, `qtau_create_executor
 `qtau_resource_status`, `qtau_noise_profile` and `qtau_cost_estimate`, each answering None for
 resources that were not theirs. The adapter calls that plugin's own impls directly (never the
 other plugins'), and its executors keep working as they are (a v1 `Executor` runs on a worker
-with `result(submit(jobs))`). Loading one warns with a DeprecationWarning naming the plugin.
+with `result(submit(jobs))`, behind `V1Executor`). Loading one warns with a DeprecationWarning
+naming the plugin.
+
+Everything v1 lives here: the plugin host calls `adapt` once when it collects Backends, and
+`in_current_shape` once per executor it creates, so the worker and the tracker only ever see a
+`LocalExecutor` or a `RemoteExecutor`.
 """
 
 from __future__ import annotations
@@ -15,8 +20,9 @@ from typing import Any
 
 from qtau.backend import Backend
 from qtau.errors import PluginError
-from qtau.executor import Executor
+from qtau.executor import CircuitJob, Executor, LocalExecutor, RemoteExecutor
 from qtau.hookspecs import V1_HOOKS
+from qtau.types import Outcome
 
 
 def v1_impls(pm: Any, plugin_name: str) -> dict[str, Any]:
@@ -83,3 +89,30 @@ class V1Backend(Backend):
 
     def cost(self, resource: Any, config: Mapping[str, Any], shots: int) -> Any:
         return self._ask("qtau_cost_estimate", resource=resource, config=config, shots=shots)
+
+
+class V1Executor(LocalExecutor):
+    """A v1 executor (`submit(jobs)` returning a handle, then a blocking `result(handle, timeout)`)
+    as a LocalExecutor: `run(jobs)` is `result(submit(jobs), None)`. It runs on a worker like any
+    local executor, whose task timeout bounds the wait."""
+
+    def __init__(self, inner: Executor) -> None:
+        super().__init__(inner.resource, inner.config)
+        self.inner = inner
+
+    def run(self, jobs: Sequence[CircuitJob]) -> list[Outcome]:
+        return self.inner.result(self.inner.submit(jobs), None)
+
+    def cancel(self, handle: Any) -> bool:
+        return self.inner.cancel(handle)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def in_current_shape(executor: Executor) -> LocalExecutor | RemoteExecutor:
+    """`executor` as one of the two shapes core runs: LocalExecutors and RemoteExecutors as they
+    are, a v1 executor wrapped once in `V1Executor`."""
+    if isinstance(executor, (LocalExecutor, RemoteExecutor)):
+        return executor
+    return V1Executor(executor)

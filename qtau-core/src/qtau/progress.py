@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from qtau.errors import ConfigurationError
+from qtau.types import Result
 
 #: A wait over fewer tasks than this shows no bar unless asked (`progress=True`).
 AUTO_MIN_TASKS = 2
@@ -103,8 +104,6 @@ def _wait_with_bar(engine: Any, handles: Sequence[Any], timeout: float | None) -
 
 def count_failed(engine: Any, finished: Sequence[Any]) -> int:
     """How many finished handles hold an error instead of a Result (their values are fetched)."""
-    from qtau.types import Result
-
     try:
         values = engine.get_many(list(finished), None)
     except Exception:  # noqa: BLE001 - a handle whose engine error is not a QtauError failed too

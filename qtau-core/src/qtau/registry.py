@@ -14,6 +14,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
+from qtau import validation
 from qtau.errors import InvalidTaskError
 from qtau.payloads import TaskFailure
 from qtau.types import QuantumTask
@@ -146,8 +147,6 @@ class TaskRegistry:
         if isinstance(task, QuantumTask):
             return self.resolve(task.task_id)
         if not self.engine.owns(task):
-            from qtau import validation
-
             raise validation.foreign_handle(task, "this call")
         return task
 

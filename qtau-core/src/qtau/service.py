@@ -291,7 +291,7 @@ class PilotComputeService:
 
     def quote(self, tasks: QuantumTask | Iterable[QuantumTask]) -> Quote:
         """What `tasks` would cost, wait and score on every candidate now; submits nothing."""
-        return quote_tasks(self.qdreamer, tasks)
+        return quote_tasks(self.qdreamer, tasks, plan_split, deadline_split)
 
     def submit_quantum_tasks(self, tasks: Iterable[QuantumTask]) -> list[Any]:
         """Submit many tasks; those QDREAMER sends to the same resource run as backend batches.

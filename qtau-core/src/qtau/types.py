@@ -19,6 +19,9 @@ import attrs
 
 from qtau.errors import InvalidTaskError
 from qtau.gates import DIRECTIVES, arity, normalize_gates
+from qtau.plotting import plot_result
+from qtau.qasm_header import qasm_format
+from qtau.render_html import result_html
 from qtau.resource_request import REQUEST_KEYS, check_request
 
 ResourceKind = Literal["simulator", "qpu"]
@@ -360,8 +363,6 @@ class QuantumTask:
                 fix="pass a Qiskit/Braket/PennyLane circuit, OpenQASM text, or a function returning one",
             )
         if isinstance(self.circuit, str) and self.circuit_format in ("openqasm2", "openqasm3"):
-            from qtau.circuits import qasm_format
-
             written = qasm_format(self.circuit)
             if written is not None and written != self.circuit_format:
                 raise InvalidTaskError(
@@ -449,13 +450,9 @@ class Result:
 
     def plot(self, path: str | None = None, title: str | None = None) -> Any:
         """A counts histogram, bit order labelled (a matplotlib Figure; `qtau-core[plot]`), saved to `path` if given."""
-        from qtau.plotting import plot_result
-
         return plot_result(self, path, title)
 
     def _repr_html_(self) -> str:
-        from qtau.render_html import result_html
-
         return result_html(self)
 
 

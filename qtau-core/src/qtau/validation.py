@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from qtau.errors import ConfigurationError, InvalidArgumentError, InvalidTaskError, QtauError
+from qtau.types import QuantumTask
 
 #: difflib ratio from which an unknown key is taken for a misspelling of a known one ("nosie" vs
 #: "noise" is 0.8; "type" vs "tape", a plausible plugin key, is 0.75 and passes).
@@ -139,8 +140,6 @@ def foreign_handle(task: Any, call: str) -> InvalidTaskError:
 
 def task_list(tasks: Any) -> list[Any]:
     """submit_quantum_tasks' argument: an iterable of tasks (a single QuantumTask is a mistake)."""
-    from qtau.types import QuantumTask
-
     if isinstance(tasks, QuantumTask):
         raise InvalidTaskError(
             "submit_quantum_tasks takes a list of QuantumTasks, not one QuantumTask", field="tasks",
@@ -156,8 +155,6 @@ def task_list(tasks: Any) -> list[Any]:
 
 def require_task(task: Any, call: str) -> None:
     """QDREAMER's calls take a QuantumTask, not a bare circuit."""
-    from qtau.types import QuantumTask
-
     if not isinstance(task, QuantumTask):
         raise InvalidTaskError(
             f"{call} takes a QuantumTask, not {type(task).__name__}", field="task", value=type(task).__name__,

@@ -7,12 +7,17 @@ metadata, so no version string is written twice.
 
 from __future__ import annotations
 
-from importlib import metadata
+from qtau import test_plugins
+
+# importlib.metadata is imported where it is read, not here: `import qtau` imports this module (for
+# `qtau.__version__`) and would otherwise pay for it on every start.
 
 CORE = "qtau-core"
 
 
 def core_version() -> str:
+    from importlib import metadata
+
     try:
         return metadata.version(CORE)
     except metadata.PackageNotFoundError:
@@ -24,8 +29,7 @@ def package_versions() -> dict[str, str]:
     point, sorted by name, qtau-core first (test-only plugins only with QTAU_TEST_PLUGINS=1 or when
     named in QTAU_PLUGINS: see qtau.test_plugins). Reading metadata imports no plugin."""
     import os
-
-    from qtau import test_plugins
+    from importlib import metadata
 
     named = {n.strip() for n in os.environ.get("QTAU_PLUGINS", "").split(",") if n.strip()}
     found: dict[str, str] = {}

@@ -17,12 +17,8 @@ Config keys (all optional):
 
 from __future__ import annotations
 
-import importlib.util
 import os
-import shutil
-import sys
 from collections.abc import Mapping
-from importlib import metadata
 from typing import Any
 
 from qtau.errors import ConfigurationError
@@ -30,6 +26,9 @@ from qtau.noise import parse_noise
 from qtau.types import Resource
 from qtau.validation import LOCAL_MAX_SHOTS
 
+from qtau_pennylane.extras import gpu_visible, has_distribution, install_hint, require_extra
+from qtau_pennylane.fakes import fake_width
+from qtau_pennylane.forest import check_available
 from qtau_pennylane.limits import with_limits
 
 PROVIDER = "pennylane"
@@ -72,68 +71,11 @@ NATIVE_GATES = (
     "measure",
 )
 
-#: Extra that installs each device plugin, and the module that proves it is there.
-EXTRAS = {
-    "qiskit": ("pennylane_qiskit", "qiskit"),
-    "braket": ("braket.pennylane_plugin", "braket"),
-    "rigetti": ("pennylane_rigetti", "forest"),
-}
-
-
 #: Widths of well-known Braket ARNs (device name is the last ARN segment, lower case).
 BRAKET_WIDTHS = {
     "sv1": 34, "dm1": 17, "tn1": 50, "aria-1": 25, "aria-2": 25, "forte-1": 36, "forte-enterprise-1": 36,
     "garnet": 20, "emerald": 54, "ankaa-3": 84, "ankaa-2": 84, "aquila": 256,
 }
-
-
-def install_hint(extra: str) -> str:
-    return f"pip install 'qtau-pennylane[{extra}]'"
-
-
-def has_module(module: str) -> bool:
-    """Whether `module` can be imported, without importing it or its parent packages."""
-    if module in sys.modules:
-        return sys.modules[module] is not None
-    top, _, rest = module.partition(".")
-    try:
-        spec = importlib.util.find_spec(top)
-    except (ImportError, ValueError):
-        return False
-    if spec is None or not rest:
-        return spec is not None
-    # find_spec of a submodule would import its parent (`braket`): look on disk instead.
-    relative = os.path.join(*rest.split("."))
-    return any(
-        os.path.isdir(os.path.join(loc, relative)) or os.path.isfile(os.path.join(loc, relative + ".py"))
-        for loc in spec.submodule_search_locations or ()
-    )
-
-
-def has_distribution(name: str) -> bool:
-    try:
-        metadata.distribution(name)
-    except metadata.PackageNotFoundError:
-        return False
-    return True
-
-
-def require_extra(kind: str, device: str) -> None:
-    """ConfigurationError naming the extra to install when `device`'s plugin is missing."""
-    module, extra = EXTRAS[kind]
-    if has_module(module):
-        return
-    raise ConfigurationError(
-        f"the PennyLane device {device!r} needs {module.split('.')[0].replace('_', '-')}, which is not installed",
-        field="quantum.device", value=device, fix=install_hint(extra),
-    )
-
-
-def gpu_visible() -> bool:
-    """A cheap guess that an NVIDIA GPU is usable here (no CUDA import on the driver)."""
-    if os.environ.get("CUDA_VISIBLE_DEVICES", None) in ("", "-1"):
-        return False
-    return os.path.exists("/dev/nvidiactl") or shutil.which("nvidia-smi") is not None
 
 
 def _resource(device: str, executor: str, name: str | None = None, *, width: int | None = None,
@@ -239,8 +181,6 @@ def _qiskit(executor, device, config, noise) -> list[Resource]:
         found.append(_resource("qiskit.basicsim", executor))
     if device == "qiskit.remote" or (device is None and config.get("backend")):
         backend = config.get("backend") or "fake_manila"
-        from qtau_pennylane.fakes import fake_width
-
         cls = fake_backend_name(backend)
         found.append(_resource("qiskit.remote", executor, f"qiskit.remote:{cls}", width=fake_width(cls),
                                backend=cls))
@@ -285,8 +225,6 @@ def _braket(executor, device, config, noise) -> list[Resource]:
 
 
 def _forest(executor, device, config, noise) -> list[Resource]:
-    from qtau_pennylane.forest import check_available
-
     device = device or "rigetti.qvm"
     check_available(device, config)
     return [_resource(device, executor, analytic=device in ANALYTIC)]

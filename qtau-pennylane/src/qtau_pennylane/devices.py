@@ -13,7 +13,7 @@ from typing import Any
 from qtau.errors import AuthenticationError, BackendUnavailableError, ConfigurationError, QtauError
 from qtau.types import Resource
 
-from qtau_pennylane.catalog import install_hint, require_extra
+from qtau_pennylane.extras import install_hint, require_extra
 
 #: Default bound on waiting for one AWS task (seconds); `quantum.poll_timeout_seconds` overrides.
 AWS_POLL_TIMEOUT = 6 * 3600.0

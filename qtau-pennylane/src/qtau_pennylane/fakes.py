@@ -13,7 +13,7 @@ from qtau.errors import ConfigurationError
 from qtau.gates import normalize_gate
 from qtau.types import NoiseProfile
 
-from qtau_pennylane.catalog import install_hint
+from qtau_pennylane.extras import install_hint
 
 
 @functools.lru_cache(maxsize=16)

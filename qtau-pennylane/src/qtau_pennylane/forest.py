@@ -17,7 +17,7 @@ from urllib.parse import urlparse
 
 from qtau.errors import BackendUnavailableError, ConfigurationError
 
-from qtau_pennylane.catalog import has_module, install_hint
+from qtau_pennylane.extras import has_module, install_hint
 
 QVM_URL = "http://127.0.0.1:5000"
 QUILC_URL = "tcp://127.0.0.1:5555"

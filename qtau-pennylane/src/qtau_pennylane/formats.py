@@ -21,7 +21,7 @@ from qtau.types import CircuitSummary, Converter
 
 from qtau_pennylane import known_wires
 from qtau_pennylane.binding import BoundQNode
-from qtau_pennylane.catalog import install_hint
+from qtau_pennylane.extras import install_hint
 from qtau_pennylane.threads import exclusive
 
 #: PennyLane operation names whose canonical QTAU spelling normalize_gate does not know.

@@ -12,6 +12,10 @@ import logging
 from typing import Any
 
 from qtau.errors import ConfigurationError, UnknownExecutorError
+from qtau.service import PilotComputeService
+
+from pilot.descriptions import members
+from pilot.dreamer import QuantumTask
 
 log = logging.getLogger("pilot.pcs_logger")
 
@@ -32,10 +36,6 @@ class BaseExecutor:
 
     def _qtau(self) -> Any:
         if self._service is None:
-            from qtau.service import PilotComputeService
-
-            from pilot.descriptions import members
-
             service = PilotComputeService()
 
             def known(executor: str) -> bool:
@@ -64,8 +64,6 @@ class BaseExecutor:
         return [r for p in self._qtau().get_pilots() for r in p.resources]
 
     def execute_circuit(self, circuit: Any, *args: Any, **kwargs: Any) -> Any:
-        from pilot.dreamer import QuantumTask
-
         many = isinstance(circuit, (list, tuple))
         task = QuantumTask(circuit=list(circuit) if many else circuit, args=args, kwargs=kwargs, shots=self.shots)
         service = self._qtau()

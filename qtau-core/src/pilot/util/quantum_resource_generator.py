@@ -16,7 +16,10 @@ from typing import Any
 
 from qtau.errors import ConfigurationError, UnknownExecutorError
 from qtau.gates import STANDARD_GATES
+from qtau.pilots import backend_config
+from qtau.plugins import default_host
 
+from pilot.descriptions import members
 from pilot.dreamer import QuantumResource
 
 __all__ = ["QuantumResource", "QuantumResourceEncoder", "QuantumResourceGenerator", "pq_name", "resource_view"]
@@ -65,8 +68,6 @@ class QuantumResourceGenerator:
     """Resources per executor, from the installed QTAU plugins."""
 
     def __init__(self, host: Any = None) -> None:
-        from qtau.plugins import default_host
-
         self.host = host if host is not None else default_host()
         self._fakes: dict[str, QuantumResource] | None = None
 
@@ -85,10 +86,6 @@ class QuantumResourceGenerator:
         return True
 
     def get_quantum_resources(self, executor: str, config: Mapping[str, Any] | None = None) -> dict[str, QuantumResource]:
-        from qtau.pilots import backend_config
-
-        from pilot.descriptions import members
-
         quantum = {**dict(config or {}), "executor": executor}
         out: dict[str, QuantumResource] = {}
         for member in members({"resource_type": "quantum", "quantum": quantum}, self._known):

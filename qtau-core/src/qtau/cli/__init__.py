@@ -12,8 +12,9 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-#: Exit statuses of every command.
-EXIT_OK, EXIT_TASK_FAILED, EXIT_USAGE = 0, 1, 2
+from qtau.cli.exit_codes import EXIT_OK, EXIT_TASK_FAILED, EXIT_USAGE
+
+__all__ = ["EXIT_OK", "EXIT_TASK_FAILED", "EXIT_USAGE", "main"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -22,6 +23,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: the qtau command needs {' and '.join(missing)} (dependencies of qtau-core, not "
               "importable here). Fix: pip install --force-reinstall qtau-core", file=sys.stderr)
         return EXIT_USAGE
+    # Imported here, after the check, on purpose: `import qtau.cli` stays free of typer and rich,
+    # and a missing one is a one-line fix, not a traceback (the one import of a qtau module inside
+    # a function that tests/test_layers.py allows).
     from qtau.cli.app import run
 
     return run(list(sys.argv[1:] if argv is None else argv))

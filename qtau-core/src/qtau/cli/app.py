@@ -15,9 +15,10 @@ from collections.abc import Sequence
 
 import typer
 
-from qtau.cli import EXIT_OK, EXIT_TASK_FAILED, EXIT_USAGE
+from qtau.cli.exit_codes import EXIT_OK, EXIT_TASK_FAILED, EXIT_USAGE
 from qtau.cli.output import error_line
 from qtau.errors import QtauError
+from qtau.versions import package_versions
 
 #: Command modules under qtau.cli.commands, in the order `qtau --help` lists them.
 COMMANDS = ("demo", "run", "rank", "quote", "plugins", "resources", "doctor", "jobs")
@@ -36,8 +37,6 @@ class State:
 
 def _show_version(value: bool) -> None:
     if value:
-        from qtau.versions import package_versions
-
         for dist, version in package_versions().items():
             print(f"{dist} {version}")
         raise typer.Exit(EXIT_OK)

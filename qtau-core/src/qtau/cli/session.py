@@ -8,8 +8,12 @@ from typing import Any
 
 import typer
 
+from qtau.cli.inputs import check_executors, check_plot_path, load_circuit
 from qtau.dreamer.config import PRESETS, DreamerConfig
-from qtau.plugins import PluginHost
+from qtau.errors import QtauError
+from qtau.plugins import PluginHost, default_host
+from qtau.service import PilotComputeService
+from qtau.validation import finite_number
 
 
 class Engine(str, Enum):
@@ -32,8 +36,6 @@ FILES_ARGUMENT = typer.Argument(..., metavar="FILE...",
 
 def check_count(value: int, option: str, low: int, example: str) -> int:
     """An integer option's value, at least `low` (qtau.validation's message names the option and value)."""
-    from qtau.validation import finite_number
-
     finite_number(value, option, low=low, integer=True, fix=f"pass {option} {example}")
     return value
 
@@ -45,8 +47,6 @@ def check_mode(mode: str) -> str:
 
 def start_service(host: PluginHost, executors: list[str], engine: Engine, mode: str, *, echo: bool = False):
     """A PilotComputeService with one pilot per executor and QDREAMER in `mode` (closed on error)."""
-    from qtau.service import PilotComputeService
-
     pcs = PilotComputeService(execution_engine=engine.value, plugins=host)
     try:
         for executor in executors:
@@ -64,8 +64,6 @@ def start_service(host: PluginHost, executors: list[str], engine: Engine, mode: 
 def decided_ranking(pcs: Any, task: Any) -> Any:
     """The Explanation `task`'s placement was decided by; for a task that was not placed (nothing
     fits it), the ranking that rejected it (None when even that cannot be built)."""
-    from qtau.errors import QtauError
-
     decided = pcs.qdreamer.decision(task.task_id)
     if decided is not None:
         return decided
@@ -76,17 +74,12 @@ def decided_ranking(pcs: Any, task: Any) -> Any:
 
 
 def plot_path(path: Path | None) -> Path | None:
-    from qtau.cli.inputs import check_plot_path
-
     return check_plot_path(path)
 
 
 def checked_inputs(files: list[str], executor: list[str] | None, shots: int, mode: str, plot: Any) -> tuple:
     """What `run` and `rank` check before starting a service, in one place: (host, plot path,
     loaded circuits, executors). Bad usage raises a QtauError naming the option."""
-    from qtau.cli.inputs import check_executors, load_circuit
-    from qtau.plugins import default_host
-
     check_count(shots, "--shots", 1, "1000, for example")
     host = default_host()
     plot = plot_path(plot)

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any
 
+from qtau.render_html import cache_info_html
 from qtau.threads import long_lived
 
 KINDS = ("status", "noise", "cost")
@@ -26,8 +27,6 @@ class CacheInfo(dict):
     """What `get_cache_info()` returns: a plain dict of counters and entries that Jupyter shows as tables."""
 
     def _repr_html_(self) -> str:
-        from qtau.render_html import cache_info_html
-
         return cache_info_html(self)
 
 

@@ -6,7 +6,9 @@ from typing import Any
 
 import attrs
 
+from qtau.dreamer.explanation_plot import plot_explanation
 from qtau.dreamer.ranking import Row
+from qtau.render_html import explanation_html
 from qtau.tables import render
 
 HEAD = ("rank", "resource", "feasible", "fidelity", "wait_s", "cost", "in_flight", "penalty", "score",
@@ -31,13 +33,9 @@ class Explanation:
 
     def plot(self, path: str | None = None) -> Any:
         """Each candidate's weighted score terms (a matplotlib Figure; `qtau-core[plot]`), saved to `path` if given."""
-        from qtau.plotting import plot_explanation
-
         return plot_explanation(self, path)
 
     def _repr_html_(self) -> str:
-        from qtau.render_html import explanation_html
-
         return explanation_html(self)
 
     def __str__(self) -> str:

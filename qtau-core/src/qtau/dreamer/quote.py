@@ -17,16 +17,14 @@ Totals add the chosen resources' prices per resource and per currency.
 from __future__ import annotations
 
 import html
-from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 import attrs
 
+from qtau.backend import OFFLINE
 from qtau.errors import InvalidTaskError, NoSuitableResourceError, QtauError
 from qtau.types import QuantumTask
-
-if TYPE_CHECKING:
-    from qtau.split import PartPlan  # imported where used at run time
 
 
 @attrs.frozen
@@ -63,7 +61,8 @@ class TaskQuote:
     price: float
     currency: str
     wait_s: float
-    parts: tuple[PartPlan, ...] = ()
+    #: A split task's parts (`qtau.split.PartPlan`: resource id, shots, price, currency, expected seconds).
+    parts: tuple[Any, ...] = ()
     problem: str = ""
 
 
@@ -172,10 +171,13 @@ def _task_key(dreamer: Any, task: QuantumTask, shapes: dict[int, tuple]) -> tupl
             policy, task.split)
 
 
-def quote_tasks(dreamer: Any, tasks: QuantumTask | Iterable[QuantumTask]) -> Quote:
-    """The Quote for `tasks` on `dreamer`'s resources, now. Submits nothing, reserves nothing."""
-    from qtau.split import deadline_split, plan_split
+def quote_tasks(dreamer: Any, tasks: QuantumTask | Iterable[QuantumTask], plan_split: Callable[..., Any],
+                deadline_split: Callable[..., Any]) -> Quote:
+    """The Quote for `tasks` on `dreamer`'s resources, now. Submits nothing, reserves nothing.
 
+    `plan_split(dreamer, task)` and `deadline_split(dreamer, task, missed)` are the service's split
+    planners (`qtau.split`), given by the caller: QDREAMER sits below the service's layer.
+    """
     if isinstance(tasks, QuantumTask):
         tasks = [tasks]
     tasks = list(tasks)
@@ -226,8 +228,6 @@ def _quote_one(dreamer: Any, task: QuantumTask, cands: Mapping[str, Any], budget
                deadline_split: Any) -> tuple:
     rows = list(dreamer.explain(task).rows)
     lines = []
-    from qtau.backend import OFFLINE
-
     for row in rows:
         cand = cands.get(row.resource_id)
         cost = cand.cost if cand is not None else None
@@ -258,65 +258,3 @@ def _quote_one(dreamer: Any, task: QuantumTask, cands: Mapping[str, Any], budget
         problem = ("no feasible resource fits the budget left" if any(x.feasible for x in lines)
                    else "every candidate was rejected (see each line's reason)")
     return lines_t, None, 0.0, "USD", 0.0, (), problem
-
-
-def quote_file(path: str, executors: Iterable[str], *, shots: int = 1000, mode: str = "balanced",
-               split: bool = False, budget: Mapping[str, Any] | None = None, host: Any = None,
-               offline: bool = False) -> Quote:
-    """Quote an OpenQASM 2/3 file on a pilot per executor (what `qtau quote FILE` prints).
-
-    Creates a LOCAL service only to ask the providers for resources, status, noise and prices;
-    nothing is submitted. An executor whose provider cannot be reached without credentials (or
-    at all), or every executor with `offline=True`, is quoted offline where its plugin can build
-    its resources from the data it ships (`Backend.offline_resources`): prices from the shipped
-    table, queue and noise unknown. `Quote.sources` says which executor was quoted how.
-    """
-    from pathlib import Path
-
-    from qtau.errors import AuthenticationError, BackendUnavailableError, ConfigurationError
-    from qtau.service import PilotComputeService
-
-    executors = list(executors)
-    if not executors:
-        raise ConfigurationError("a quote needs at least one executor", field="executor", value=None,
-                                 fix="pass --executor qiskit_local (repeatable)")
-    try:
-        text = Path(path).read_text()
-    except OSError as err:
-        raise ConfigurationError(f"cannot read {path}: {err.strerror}", field="file", value=str(path),
-                                 fix="give the path of an OpenQASM 2 or 3 file") from None
-    task = QuantumTask(circuit=text, shots=shots, split=split)
-    with PilotComputeService(plugins=host) as pcs:
-        sources: dict[str, str] = {}
-        built: list[tuple[str, list]] = []
-        for executor in executors:
-            config = {"executor": executor}
-            found = pcs.host.offline_resources(executor, config) if offline else None
-            if found:
-                built.append((executor, found))
-                sources[executor] = "offline (asked for): " + _offline_source(found)
-                continue
-            try:
-                pcs.create_pilot({"resource_type": "quantum", "quantum": config})
-            except (AuthenticationError, BackendUnavailableError) as err:
-                found = pcs.host.offline_resources(executor, config)
-                if not found:
-                    raise
-                built.append((executor, found))
-                why = str(err).split(" (field ", 1)[0].split(" Fix: ", 1)[0]
-                sources[executor] = f"offline ({why}): " + _offline_source(found)
-                continue
-            sources[executor] = "live: resources, status, noise and prices asked of its plugin now"
-        dreamer = pcs.initialize_dreamer({"optimization_mode": mode, **({"budget": dict(budget)} if budget else {})})
-        for executor, found in built:
-            dreamer.add_resources(found, {"executor": executor}, pilot=f"offline:{executor}")
-        return attrs.evolve(pcs.quote(task), sources=sources)
-
-
-def _offline_source(found: list) -> str:
-    from qtau.backend import OFFLINE
-
-    if len(found) == 1:
-        return found[0].metadata[OFFLINE]
-    return (f"{len(found)} resources ({', '.join(r.id for r in found)}) from the plugin's shipped data; "
-            f"the first: {found[0].metadata[OFFLINE]}")

@@ -11,8 +11,8 @@ import time
 
 import typer
 
-from qtau.cli import EXIT_OK
 from qtau.cli.commands.run import print_choice
+from qtau.cli.exit_codes import EXIT_OK
 from qtau.cli.inputs import check_executors
 from qtau.cli.session import (
     ENGINE_OPTION,
@@ -27,6 +27,7 @@ from qtau.cli.session import (
 )
 from qtau.cli.ties import tie_note
 from qtau.plugins import default_host
+from qtau.types import QuantumTask
 
 BELL_QASM = """OPENQASM 2.0;
 include "qelib1.inc";
@@ -54,8 +55,6 @@ def register(app: typer.Typer) -> None:
         executor: list[str] | None = EXECUTOR_OPTION,
     ) -> int:
         """Run a Bell task through QDREAMER on local simulators, then a burst it spreads over them."""
-        from qtau.types import QuantumTask
-
         check_count(shots, "--shots", 1, "1000, for example")
         check_count(burst, "--burst", 0, "12, or --burst 0 for no burst")
         started = time.perf_counter()

@@ -7,9 +7,10 @@ from typing import Any
 
 import typer
 
-from qtau.cli import EXIT_OK, EXIT_TASK_FAILED
 from qtau.cli.commands.plugins import JSON_OPTION, load_failed, plugin_report, print_plugins
+from qtau.cli.exit_codes import EXIT_OK, EXIT_TASK_FAILED
 from qtau.cli.output import print_json, print_table
+from qtau.dreamer.prices import stale_tables
 from qtau.plugins import default_host, missing_plugins
 from qtau.versions import package_versions
 
@@ -34,8 +35,6 @@ def doctor_report() -> dict[str, Any]:
 
 def price_warnings(host: Any) -> list[str]:
     """Shipped price tables older than 180 days, or that a plugin could not list."""
-    from qtau.dreamer.prices import stale_tables
-
     tables, warnings = [], []
     for provider, backend in sorted(host.backends().items()):
         try:

@@ -13,10 +13,11 @@ from typing import Any
 
 import typer
 
-from qtau.cli import EXIT_OK
 from qtau.cli.commands.plugins import JSON_OPTION
+from qtau.cli.exit_codes import EXIT_OK
 from qtau.cli.output import print_json, print_table
 from qtau.cli.session import check_count
+from qtau.journal import Journal
 
 
 class State(str, Enum):
@@ -52,8 +53,6 @@ def register(app: typer.Typer) -> None:
         as_json: bool = JSON_OPTION,
     ) -> int:
         """Tasks, attempts and spend recorded in a working directory's journal."""
-        from qtau.journal import Journal
-
         if limit is not None:
             check_count(limit, "--limit", 1, "20, for example")
         with Journal.open(str(directory), readonly=True) as journal:

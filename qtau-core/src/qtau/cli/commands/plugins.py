@@ -7,7 +7,7 @@ from typing import Any
 import attrs
 import typer
 
-from qtau.cli import EXIT_OK, EXIT_TASK_FAILED
+from qtau.cli.exit_codes import EXIT_OK, EXIT_TASK_FAILED
 from qtau.cli.output import print_json, print_table
 from qtau.plugins import PluginHost, default_host
 

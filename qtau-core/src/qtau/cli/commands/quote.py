@@ -3,7 +3,7 @@ resource of the executors, and what QDREAMER would choose; nothing is submitted.
 
 Works offline for any executor whose plugin ships its prices: where credentials are missing (or
 with `--offline`), the resources come from the plugin's shipped data and the shipped price table,
-and the output says, per executor, which source was used (`qtau.dreamer.quote.quote_file`).
+and the output says, per executor, which source was used (`qtau.cli.quoting.quote_file`).
 """
 
 from __future__ import annotations
@@ -13,10 +13,11 @@ from pathlib import Path
 
 import typer
 
-from qtau.cli import EXIT_OK
 from qtau.cli.commands.plugins import JSON_OPTION
+from qtau.cli.exit_codes import EXIT_OK
 from qtau.cli.inputs import check_executors, load_circuit
 from qtau.cli.output import print_json
+from qtau.cli.quoting import quote_file
 from qtau.cli.session import MODE_OPTION, SHOTS_OPTION, check_count, check_mode
 from qtau.plugins import default_host
 
@@ -42,8 +43,6 @@ def register(app: typer.Typer) -> None:
         as_json: bool = JSON_OPTION,
     ) -> int:
         """Quote FILE on each executor's resources (price with its source, wait, fidelity) without submitting."""
-        from qtau.dreamer.quote import quote_file
-
         check_count(shots, "--shots", 1, "1000, for example")
         check_mode(mode)
         host = default_host()

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import typer
 
-from qtau.cli import EXIT_OK, EXIT_TASK_FAILED
 from qtau.cli.commands.plugins import JSON_OPTION
 from qtau.cli.commands.run import explanation_json
+from qtau.cli.exit_codes import EXIT_OK, EXIT_TASK_FAILED
 from qtau.cli.output import print_json
 from qtau.cli.session import (
     ENGINE_OPTION,
@@ -24,6 +24,7 @@ from qtau.cli.session import (
     checked_inputs,
     start_service,
 )
+from qtau.types import QuantumTask
 
 RANK_PLOT_OPTION = typer.Option(None, "--plot", metavar="PNG", dir_okay=False,
                                 help="Write the score terms of the first FILE's candidates to this file.")
@@ -41,8 +42,6 @@ def register(app: typer.Typer) -> None:
         plot: Path | None = RANK_PLOT_OPTION,
     ) -> int:
         """Show QDREAMER's ranking (every term and rejection) for each FILE, without running it."""
-        from qtau.types import QuantumTask
-
         host, plot, inputs, executors = checked_inputs(files, executor, shots, mode, plot)
         with start_service(host, executors, engine, mode) as pcs:
             explanations = [pcs.qdreamer.explain(QuantumTask(circuit=item.circuit, shots=shots)) for item in inputs]

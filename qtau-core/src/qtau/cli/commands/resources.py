@@ -15,8 +15,8 @@ import sys
 import attrs
 import typer
 
-from qtau.cli import EXIT_OK, EXIT_TASK_FAILED
 from qtau.cli.commands.plugins import JSON_OPTION
+from qtau.cli.exit_codes import EXIT_OK, EXIT_TASK_FAILED
 from qtau.cli.output import error_line, print_json, print_table
 from qtau.errors import AuthenticationError, BackendUnavailableError, ConfigurationError, QtauError
 from qtau.plugins import default_host

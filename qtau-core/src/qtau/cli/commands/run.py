@@ -14,8 +14,8 @@ from typing import Any
 import attrs
 import typer
 
-from qtau.cli import EXIT_OK, EXIT_TASK_FAILED
 from qtau.cli.commands.plugins import JSON_OPTION
+from qtau.cli.exit_codes import EXIT_OK, EXIT_TASK_FAILED
 from qtau.cli.output import error_line, print_json
 from qtau.cli.session import (
     ENGINE_OPTION,
@@ -29,7 +29,9 @@ from qtau.cli.session import (
     decided_ranking,
     start_service,
 )
-from qtau.errors import QtauError
+from qtau.errors import CircuitFunctionExitError, QtauError
+from qtau.plotting import plot_results
+from qtau.types import QuantumTask
 
 BIT_ORDER = "bit 0 is the rightmost character of a counts key (qubit 0 rightmost)"
 
@@ -78,9 +80,6 @@ def register(app: typer.Typer) -> None:
                                              help="Progress bar over many circuits (default: on a terminal)."),
     ) -> int:
         """Run circuits through QDREAMER: ranking, chosen resource and counts for each FILE."""
-        from qtau.errors import CircuitFunctionExitError
-        from qtau.types import QuantumTask
-
         try:
             host, plot, inputs, executors = checked_inputs(files, executor, shots, mode, plot)
         except CircuitFunctionExitError as err:  # the user's function exited: a failed run, exit 1
@@ -135,8 +134,6 @@ def register(app: typer.Typer) -> None:
         if plot is not None:
             ok = [i for i in range(len(inputs)) if i not in failed]
             if ok:
-                from qtau.plotting import plot_results
-
                 plot_results([outcomes[i] for i in ok], [f"{inputs[i].source} on {outcomes[i].resource_id}"
                                                          for i in ok], plot)
                 print(f"plot written to {plot}", file=sys.stderr if as_json else sys.stdout)
