@@ -30,6 +30,7 @@ from qtau.dreamer.budget import parse_budget
 from qtau.dreamer.prices import parse_overrides
 from qtau.dreamer.quote import Quote, quote_tasks
 from qtau.engines import ExecutionEngine, create_engine
+from qtau.engines.tasks import run_batch, run_task
 from qtau.errors import (
     ConfigurationError,
     InvalidTaskError,
@@ -48,7 +49,6 @@ from qtau.resource_request import request_of
 from qtau.secrets import RedactingFilter
 from qtau.split import deadline_split, plan_split, submit_split
 from qtau.types import QuantumTask, Resource, Result
-from qtau.worker import run_batch, run_task
 
 log = logging.getLogger("qtau")
 log.addFilter(RedactingFilter())
@@ -117,10 +117,7 @@ class PilotComputeService:
     def _start_engine(self, description: Mapping[str, Any]) -> None:
         if self._engine_started:
             return
-        if description.get("ray_address") and self.execution_engine is ExecutionEngine.RAY:
-            self.engine = create_engine(self.execution_engine, **{**self._engine_options,
-                                                                   "ray_address": description["ray_address"]})
-            self.registry.engine = self.engine
+        self.engine = self.registry.engine = self.engine.for_pilot(description)
         self.engine.start()
         self._engine_started = True
         # Plugins must import where tasks run. The check runs beside start-up and is settled
@@ -221,9 +218,7 @@ class PilotComputeService:
         return task
 
     def _payload(self, task: QuantumTask, placements: tuple, now: float, durable: bool = True) -> TaskPayload:
-        tracker = None
-        if any(p.remote for p in placements) and self.execution_engine is ExecutionEngine.RAY:
-            tracker = self.engine.ensure_tracker()
+        tracker = self.engine.remote_tracker() if any(p.remote for p in placements) else None
         # Attempt numbers feed idempotency tokens (Braket's clientToken): the same task object
         # submitted again must not be numbered as the earlier submission's tries were.
         with self._lock:
@@ -351,7 +346,7 @@ class PilotComputeService:
         for rid, members in groups.items():
             placement = members[0][1].placements[0]
             remote = placement.remote
-            chunks = 1 if remote else (self.batch_chunks or self._parallelism(placement.resource))
+            chunks = 1 if remote else (self.batch_chunks or self.engine.parallelism(placement.resource))
             size = max(1, math.ceil(len(members) / chunks))
             for start in range(0, len(members), size):
                 chunk = members[start:start + size]
@@ -369,26 +364,8 @@ class PilotComputeService:
 
     def _coalescing(self) -> Any:
         if self._coalescer is None:
-            from qtau.coalesce import create_coalescer
-
-            self._coalescer = create_coalescer(self)
+            self._coalescer = self.engine.coalescer()
         return self._coalescer
-
-    def _parallelism(self, resource: Resource | None = None) -> int:
-        """How many chunks a local batch for `resource` is split into: one per CPU the engine runs
-        on, or one where the resource's executor runs one call at a time per process
-        (`serial_in_process` in its metadata) and the engine is LOCAL, where chunks would only
-        wait for each other."""
-        if resource is not None and resource.metadata.get("serial_in_process") and \
-                self.execution_engine is ExecutionEngine.LOCAL:
-            return 1
-        if self.execution_engine is ExecutionEngine.RAY:
-            import ray
-
-            return max(int(ray.cluster_resources().get("CPU", 1)), 1)
-        import os
-
-        return max(os.cpu_count() or 1, 1)
 
     def submit_task(self, func: Any, *args: Any, **kwargs: Any) -> Any:
         """Run a classical function on the engine (Pilot-Quantum's `submit_task`)."""

@@ -18,6 +18,7 @@ import attrs
 
 from qtau.dreamer.ranking import run_seconds
 from qtau.dreamer.split_rules import allocate, interchangeable
+from qtau.engines.tasks import run_task
 from qtau.errors import ExecutionError, InvalidTaskError, NoSuitableResourceError, QtauError
 from qtau.types import QuantumTask, Result, ResultPart, Timings
 
@@ -133,8 +134,6 @@ def _part_pool() -> cf.ThreadPoolExecutor:
 
 def run_split(payload: SplitPayload) -> Result:
     """Run every part concurrently (each failing over on its own) and merge them into one Result."""
-    from qtau.worker import run_task
-
     task = payload.task
     futures = [_part_pool().submit(run_task, part) for part in payload.parts]
     results: list[Result] = []
@@ -200,12 +199,9 @@ def part_placements(dreamer: Any, task: QuantumTask, template: Any, plan: SplitP
 
 def _part_payload(service: Any, part: QuantumTask, placements: tuple, now: float) -> Any:
     """A part's TaskPayload; remote parts on Ray go through the service's tracker actor."""
-    from qtau.engines import ExecutionEngine
     from qtau.payloads import TaskPayload
 
-    tracker = None
-    if any(p.remote for p in placements) and service.execution_engine is ExecutionEngine.RAY:
-        tracker = service.engine.ensure_tracker()
+    tracker = service.engine.remote_tracker() if any(p.remote for p in placements) else None
     return TaskPayload(service.host.spec(), part, placements, now, tracker=tracker)
 
 
