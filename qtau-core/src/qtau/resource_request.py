@@ -110,8 +110,8 @@ def check_nodes(request: dict[str, float], nodes: list[dict[str, float]]) -> Non
     for key, ray_key, unit in asked:  # name the first key no node has enough of
         most = max((node.get(ray_key, 0) for node in nodes), default=0)
         if request[key] > most:
-            raise _refuse(key, request[key], f"at most {most:g} {unit} on one node", "the Ray cluster",
-                          f"ask for at most {key}={most:g}, or add a node with more to the cluster")
+            raise _refuse(key, request[key], f"{most:g} {unit} on its largest node (a task runs on one node)",
+                          "the Ray cluster", f"ask for at most {key}={most:g}, or add a node with more to the cluster")
     # every key alone fits somewhere, but no node has them all together
     asked_text = ", ".join(f"{key}={request[key]:g}" for key, _, _ in asked)
     key = asked[0][0]

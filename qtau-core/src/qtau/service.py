@@ -14,40 +14,34 @@ from __future__ import annotations
 
 import itertools
 import logging
-import math
 import threading
 import time
 import uuid
-from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from qtau import validation
 from qtau.circuits import Circuits
+from qtau.dispatch import Dispatcher
 from qtau.dreamer import DreamerConfig, QDreamer
-from qtau.dreamer.admission import admit, settler
+from qtau.dreamer.admission import settler
 from qtau.dreamer.budget import parse_budget
 from qtau.dreamer.prices import parse_overrides
 from qtau.dreamer.quote import Quote, quote_tasks
 from qtau.engines import ExecutionEngine, create_engine
-from qtau.engines.tasks import run_batch, run_task
 from qtau.errors import (
     ConfigurationError,
-    InvalidTaskError,
-    NoSuitableResourceError,
     PluginError,
     QtauError,
     TaskTimeoutError,
 )
-from qtau.payloads import BatchPayload, TaskFailure, TaskPayload
+from qtau.payloads import TaskFailure, TaskPayload
 from qtau.pilots import PilotCompute, backend_config, check_description, distinct_ids
 from qtau.plugins import PluginHost, default_host
 from qtau.progress import wait as wait_showing_progress
 from qtau.progress import wait_before_fetch
 from qtau.registry import TaskRegistry, attempts_of, task_id_of
-from qtau.resource_request import request_of
 from qtau.secrets import RedactingFilter
-from qtau.split import deadline_split, plan_split, submit_split
 from qtau.types import QuantumTask, Resource, Result
 
 log = logging.getLogger("qtau")
@@ -88,12 +82,9 @@ class PilotComputeService:
         self._engine_started = False
         self._plugin_check: Any = None
         self._plugin_problems: list[str] = []
-        self.batch_chunks = batch_chunks
         self.pilots: dict[str, PilotCompute] = {}
         self.qdreamer = QDreamer(self.host, self.circuits)
         self._dreamer_initialized = False
-        self.task_id_memory = task_id_memory
-        self._attempt_numbers: OrderedDict[str, int] = OrderedDict()
         self.journal = None
         if working_directory:
             from qtau.journaling import ServiceJournal
@@ -110,14 +101,16 @@ class PilotComputeService:
         self._closed = False
         # Tasks submitted one by one gather into backend batches while the engine is saturated.
         self.coalesce = validation.flag(coalesce, "coalesce")
-        self._coalescer: Any = None
+        self.dispatch = Dispatcher(self.host, self.engine, self.registry, lambda: self.qdreamer, self.journal,
+                                   coalesce=self.coalesce, durable=self.durable, batch_chunks=batch_chunks,
+                                   memory=task_id_memory)
 
     # -- pilots ----------------------------------------------------------------------------------
 
     def _start_engine(self, description: Mapping[str, Any]) -> None:
         if self._engine_started:
             return
-        self.engine = self.registry.engine = self.engine.for_pilot(description)
+        self.engine = self.registry.engine = self.dispatch.engine = self.engine.for_pilot(description)
         self.engine.start()
         self._engine_started = True
         # Plugins must import where tasks run. The check runs beside start-up and is settled
@@ -206,34 +199,6 @@ class PilotComputeService:
                 fix="create a new PilotComputeService",
             )
 
-    def _check_task(self, task: Any) -> QuantumTask:
-        if not isinstance(task, QuantumTask):
-            raise InvalidTaskError(
-                f"submit_quantum_task takes a QuantumTask, not {type(task).__name__}", field="task",
-                value=type(task).__name__, fix="wrap the circuit: QuantumTask(circuit=qc, num_qubits=2)",
-            )
-        request = request_of(task.resource_config)
-        if request:  # refused here, where the task is given, not left pending or run short
-            self.engine.check_request(request)
-        return task
-
-    def _payload(self, task: QuantumTask, placements: tuple, now: float, durable: bool = True) -> TaskPayload:
-        tracker = self.engine.remote_tracker() if any(p.remote for p in placements) else None
-        # Attempt numbers feed idempotency tokens (Braket's clientToken): the same task object
-        # submitted again must not be numbered as the earlier submission's tries were.
-        with self._lock:
-            first = self._attempt_numbers.pop(task.task_id, 1)
-        if self.journal is not None:
-            self.journal.submitted(task, now, durable and self.durable)
-            first = max(first, self.journal.first_attempt(task))
-        with self._lock:
-            self._attempt_numbers[task.task_id] = first + len(placements)
-            if len(self._attempt_numbers) > self.task_id_memory:
-                self._attempt_numbers.popitem(last=False)
-        return TaskPayload(self.host.spec(), task, placements, now, tracker=tracker, first_attempt=first,
-                           journal=None if self.journal is None else self.journal.key,
-                           coalesce=self.coalesce)
-
     def submit_quantum_task(self, task: QuantumTask) -> Any:
         """Choose a resource for `task` and start it. Returns a Ray ObjectRef (RAY) or a Future (LOCAL).
 
@@ -241,40 +206,9 @@ class PilotComputeService:
         and waits without holding a worker; its handle is the same kind of ObjectRef or Future.
         """
         self._check_open()
-        task = self._check_task(task)
+        task = self.dispatch.check(task)
         self.engine.poll()
-        if task.split:
-            return submit_split(self, task, plan_split(self.qdreamer, task))
-        # reserve=True counts the task in flight in the same locked step as the decision, so
-        # threads submitting at once see each other's choices.
-        try:
-            placements = self.qdreamer.place(task, reserve=True)
-        except NoSuitableResourceError as missed:
-            return submit_split(self, task, deadline_split(self.qdreamer, task, missed))
-        placements, hold = admit(self.qdreamer, task, placements)
-        try:
-            payload = self._payload(task, placements, time.time())
-        except BaseException:  # the journal refused it (a full disk): nothing stays held or in flight
-            self.qdreamer.budgets.settle(hold, None)
-            self.qdreamer.task_finished(placements[0].resource.id)
-            raise
-        request = request_of(task.resource_config)
-        try:
-            if placements[0].remote:
-                handle = self.engine.submit_remote(payload)
-            elif set(request) - {"num_qpus"}:
-                handle = self.engine.submit_requested(run_task, payload, request)
-            elif self.coalesce:
-                handle = self._coalescing().submit(payload)
-            else:
-                handle = self.engine.submit(run_task, payload)
-        except BaseException:
-            self.qdreamer.budgets.settle(hold, None)
-            self.qdreamer.task_finished(placements[0].resource.id)
-            raise
-        self.registry.track(handle, task.task_id, placements[0].resource.id, settler(self.qdreamer.budgets, hold),
-                            payload.first_attempt)
-        return handle
+        return self.dispatch.submit(task)
 
     def flush(self) -> None:
         """Return once every journal write made so far is on disk (nothing to do without a
@@ -297,75 +231,14 @@ class PilotComputeService:
         a remote resource is one provider batch.
         """
         self._check_open()
-        tasks = [self._check_task(t) for t in validation.task_list(tasks)]
+        tasks = [self.dispatch.check(t) for t in validation.task_list(tasks)]
         self.engine.poll()
-        groups: dict[str, list[tuple[int, TaskPayload]]] = {}
-        holds: dict[str, Any] = {}
-        splits: list[tuple[int, QuantumTask, Any]] = []
-        now = time.time()
+        return self.dispatch.submit_many(tasks)
 
-        def undo() -> None:
-            # Nothing was submitted: undo the in-flight counts and budget holds of the tasks placed
-            # before the bad one.
-            for rid, members in groups.items():
-                for _ in members:
-                    self.qdreamer.task_finished(rid)
-            for hold in holds.values():
-                self.qdreamer.budgets.settle(hold, None)
-
-        try:
-            for i, task in enumerate(tasks):
-                if task.split:
-                    splits.append((i, task, plan_split(self.qdreamer, task)))
-                    continue
-                # Reserved as we go, so the burst itself spreads over equally good resources.
-                try:
-                    placements = self.qdreamer.place(task, reserve=True)
-                except NoSuitableResourceError as missed:
-                    splits.append((i, task, deadline_split(self.qdreamer, task, missed)))
-                    continue
-                placements, holds[task.task_id] = admit(self.qdreamer, task, placements)
-                try:
-                    payload = self._payload(task, placements, now, durable=False)
-                except QtauError:
-                    self.qdreamer.task_finished(placements[0].resource.id)
-                    raise
-                groups.setdefault(placements[0].resource.id, []).append((i, payload))
-            if self.journal is not None:
-                self.journal.journal.flush()  # one commit for the burst before any of it starts
-        except QtauError:
-            undo()
-            raise
-        handles: list[Any] = [None] * len(tasks)
-        try:
-            for i, task, plan in splits:
-                handles[i] = submit_split(self, task, plan)
-        except QtauError:
-            undo()
-            raise
-        for rid, members in groups.items():
-            placement = members[0][1].placements[0]
-            remote = placement.remote
-            chunks = 1 if remote else (self.batch_chunks or self.engine.parallelism(placement.resource))
-            size = max(1, math.ceil(len(members) / chunks))
-            for start in range(0, len(members), size):
-                chunk = members[start:start + size]
-                payload = BatchPayload(tuple(m for _, m in chunk))
-                if remote:
-                    slot_handles = self.engine.submit_remote_batch(payload, len(chunk))
-                else:
-                    slot_handles = self.engine.submit_batch(run_batch, payload, len(chunk))
-                for (i, member), handle in zip(chunk, slot_handles, strict=True):
-                    handles[i] = handle
-                    self.registry.track(handle, member.task.task_id, rid,
-                                        settler(self.qdreamer.budgets, holds.get(member.task.task_id)),
-                                        member.first_attempt)
-        return handles
-
-    def _coalescing(self) -> Any:
-        if self._coalescer is None:
-            self._coalescer = self.engine.coalescer()
-        return self._coalescer
+    @property
+    def _coalescer(self) -> Any:
+        """The engine's coalescer once a task went through it (tests and benchmarks read it)."""
+        return self.dispatch.coalescer
 
     def submit_task(self, func: Any, *args: Any, **kwargs: Any) -> Any:
         """Run a classical function on the engine (Pilot-Quantum's `submit_task`)."""
@@ -441,8 +314,7 @@ class PilotComputeService:
         self.qdreamer.stop_background_monitoring()
         for pilot in self.pilots.values():
             pilot.state = "CANCELED"
-        if self._coalescer is not None:
-            self._coalescer.close()
+        self.dispatch.close()
         self.engine.shutdown()
         if self.journal is not None:
             self.journal.close()
