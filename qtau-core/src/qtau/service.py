@@ -12,36 +12,29 @@ functions); with LOCAL it is a `concurrent.futures.Future`.
 
 from __future__ import annotations
 
-import itertools
 import logging
-import threading
 import time
-import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from qtau import validation
 from qtau.circuits import Circuits
+from qtau.collect import Collector
 from qtau.dispatch import Dispatcher
 from qtau.dreamer import DreamerConfig, QDreamer
 from qtau.dreamer.admission import settler
-from qtau.dreamer.budget import parse_budget
-from qtau.dreamer.prices import parse_overrides
 from qtau.dreamer.quote import Quote, quote_tasks
 from qtau.engines import ExecutionEngine, create_engine
 from qtau.errors import (
     ConfigurationError,
-    PluginError,
     QtauError,
-    TaskTimeoutError,
 )
-from qtau.payloads import TaskFailure, TaskPayload
-from qtau.pilots import PilotCompute, backend_config, check_description, distinct_ids
+from qtau.payloads import TaskPayload
+from qtau.pilots import PilotCompute, Pilots, offered_resources
 from qtau.plugins import PluginHost, default_host
-from qtau.progress import wait as wait_showing_progress
-from qtau.progress import wait_before_fetch
-from qtau.registry import TaskRegistry, attempts_of, task_id_of
+from qtau.registry import TaskRegistry, attempts_of
 from qtau.secrets import RedactingFilter
+from qtau.startup import EngineStart
 from qtau.types import QuantumTask, Resource, Result
 
 log = logging.getLogger("qtau")
@@ -76,15 +69,11 @@ class PilotComputeService:
         self.working_directory = working_directory
         self.host = plugins if plugins is not None else default_host()
         self.circuits = Circuits(self.host)
-        self._engine_options = {"ray_address": ray_address, "max_workers": max_workers,
-                                "ray_init_options": ray_init_options}
-        self.engine = create_engine(self.execution_engine, **self._engine_options)
-        self._engine_started = False
-        self._plugin_check: Any = None
-        self._plugin_problems: list[str] = []
-        self.pilots: dict[str, PilotCompute] = {}
+        self.engine = create_engine(self.execution_engine, ray_address=ray_address, max_workers=max_workers,
+                                    ray_init_options=ray_init_options)
+        self.startup = EngineStart(self.engine, self.host)
+        self.pilots = Pilots()
         self.qdreamer = QDreamer(self.host, self.circuits)
-        self._dreamer_initialized = False
         self.journal = None
         if working_directory:
             from qtau.journaling import ServiceJournal
@@ -96,11 +85,10 @@ class PilotComputeService:
             self.qdreamer.budgets.carry(self.journal.carried)
         self.registry = TaskRegistry(self.engine, lambda: self.qdreamer, task_id_memory,
                                      self.journal.settled if self.journal is not None else None)
-        self._counter = itertools.count(1)
-        self._lock = threading.Lock()
         self._closed = False
         # Tasks submitted one by one gather into backend batches while the engine is saturated.
         self.coalesce = validation.flag(coalesce, "coalesce")
+        self.collect = Collector(self.registry, self.journal, self.check_plugins)
         self.dispatch = Dispatcher(self.host, self.engine, self.registry, lambda: self.qdreamer, self.journal,
                                    coalesce=self.coalesce, durable=self.durable, batch_chunks=batch_chunks,
                                    memory=task_id_memory)
@@ -108,58 +96,20 @@ class PilotComputeService:
     # -- pilots ----------------------------------------------------------------------------------
 
     def _start_engine(self, description: Mapping[str, Any]) -> None:
-        if self._engine_started:
-            return
-        self.engine = self.registry.engine = self.dispatch.engine = self.engine.for_pilot(description)
-        self.engine.start()
-        self._engine_started = True
-        # Plugins must import where tasks run. The check runs beside start-up and is settled
-        # before the first result is handed out (or by calling check_plugins()).
-        self._plugin_check = self.engine.check_plugins(self.host.spec())
+        """Start the engine with the first pilot, on the cluster its description names."""
+        self.engine = self.registry.engine = self.dispatch.engine = self.startup.start(description)
 
     def check_plugins(self, timeout: float | None = 120) -> None:
         """Raise PluginError if any of this service's plugins cannot be imported where tasks run."""
-        check, self._plugin_check = self._plugin_check, None
-        if check is not None:
-            self._plugin_problems = check(timeout)
-        if self._plugin_problems:
-            raise PluginError(
-                "QTAU plugins are missing where tasks run:\n  " + "\n  ".join(self._plugin_problems),
-                plugin=",".join(self.host.names),
-                fix="install the same qtau plugins on every node of the Ray cluster",
-            )
+        self.startup.check_plugins(timeout)
 
     def create_pilot(self, pilot_compute_description: Mapping[str, Any]) -> PilotCompute:
         """Validate a description, ask the executor's Backend for resources, start the engine."""
         self._check_open()
-        desc = pilot_compute_description
-        executor = check_description(desc)
-        config = backend_config(desc)
-        offered = self.host.resources(executor, config)
-        if not offered:
-            info = self.host.find_executor(executor)
-            raise ConfigurationError(
-                f"executor {executor!r} offered no resources with this configuration", field="quantum",
-                value=executor, fix=f"check the options of {executor!r} in the plugin {info.provider!r} docs",
-            )
-        self._start_engine(desc)
-        name = str(desc.get("name") or f"pilot-{next(self._counter)}-{uuid.uuid4().hex[:6]}")
-        with self._lock:
-            if name in self.pilots:
-                raise ConfigurationError(
-                    f"a pilot named {name!r} already exists", field="name", value=name,
-                    fix="give each pilot its own name, or leave name out",
-                )
-            taken = {r.id for p in self.pilots.values() for r in p.resources}
-            resources = distinct_ids(offered, taken, name)
-            prices = parse_overrides(desc.get("prices"), resources)
-            budget = parse_budget(desc.get("budget"))
-            pilot = PilotCompute(name, executor, resources, dict(desc), config)
-            self.pilots[name] = pilot
-        self.qdreamer.budgets.add_pilot(name, budget, [r.id for r in pilot.resources])
-        if pilot.dreamer_enabled:
-            self.qdreamer.add_resources(pilot.resources, config, pilot.name, prices)
-        log.info("pilot %s ready: %s", name, ", ".join(r.id for r in pilot.resources))
+        executor, config, offered = offered_resources(self.host, pilot_compute_description)
+        self._start_engine(pilot_compute_description)
+        pilot = self.pilots.add(pilot_compute_description, executor, config, offered, self.qdreamer)
+        log.info("pilot %s ready: %s", pilot.name, ", ".join(r.id for r in pilot.resources))
         return pilot
 
     def get_pilots(self) -> list[PilotCompute]:
@@ -167,27 +117,12 @@ class PilotComputeService:
 
     @property
     def quantum_resources(self) -> dict[str, Resource]:
-        return {r.id: r for p in self.pilots.values() if p.state == "RUNNING" for r in p.resources}
+        return self.pilots.resources()
 
     def initialize_dreamer(self, qdreamer_config: Mapping[str, Any] | None = None) -> QDreamer:
         """(Re)configure QDREAMER: optimization_mode, weights, cache_ttl_seconds, max_attempts..."""
         config = DreamerConfig.parse(qdreamer_config)
-        old = self.qdreamer
-        old.stop_background_monitoring()
-        new = QDreamer(self.host, self.circuits, config)
-        # Budgets outlive a re-initialisation: money spent and reserved stays counted.
-        new.budgets = old.budgets
-        new.budgets.set_service(config.budget)
-        for pilot in self.pilots.values():
-            if pilot.state == "RUNNING" and pilot.dreamer_enabled:
-                new.add_resources(pilot.resources, pilot.config, pilot.name,
-                                  parse_overrides(pilot.description.get("prices"), pilot.resources))
-        # Tasks already running still count towards expected wait under the new configuration.
-        for rid, n in old.in_flight().items():
-            if n:
-                new.task_started(rid, n)
-        self.qdreamer = new
-        self._dreamer_initialized = True
+        self.qdreamer = self.pilots.carry_over(self.qdreamer, QDreamer(self.host, self.circuits, config))
         return self.qdreamer
 
     # -- tasks -----------------------------------------------------------------------------------
@@ -246,22 +181,10 @@ class PilotComputeService:
         kwargs.pop("task_name", None)
         return self.engine.submit(_call, (func, args, kwargs))
 
-    def _resolve(self, task: Any) -> Any:
-        return self.registry.resolve(task)
-
     def wait_tasks(self, tasks: Sequence[Any], timeout: float | None = None, progress: bool | None = None) -> None:
         """Block until every task is done. Past `timeout` seconds: TaskTimeoutError (tasks go on).
         `progress`: a bar (qtau.progress) always, never, or with None on a terminal or in a notebook."""
-        timeout = validation.optional_timeout(timeout)
-        handles = [self._resolve(t) for t in validation.handle_list(tasks, "wait_tasks")]
-        _, pending = wait_showing_progress(self.engine, handles, timeout, progress)
-        self.engine.poll(force=True)
-        if pending:
-            raise TaskTimeoutError(
-                f"{len(pending)} of {len(handles)} tasks were not done within {timeout} s; they keep running",
-                field="timeout", value=timeout, fix="wait again with a longer timeout, or cancel them",
-            )
-        self.check_plugins()
+        self.collect.wait(tasks, timeout, progress)
 
     def get_result(self, task: Any, timeout: float | None = None) -> Result:
         """The task's Result; raises its QtauError if it failed (ExecutionError lists attempts)."""
@@ -275,23 +198,7 @@ class PilotComputeService:
         """Results in the order given, fetched in one round trip. A failed task raises its
         QtauError, or with `return_exceptions=True` its error takes the result's place.
         `progress` as in `wait_tasks`."""
-        timeout = validation.optional_timeout(timeout)
-        handles = [self._resolve(t) for t in validation.handle_list(tasks, "get_results")]
-        values = self.engine.get_many(handles, wait_before_fetch(self.engine, handles, timeout, progress))
-        self.check_plugins()
-        if self.journal is not None:
-            self.journal.handed_out([tid for tid in map(self.registry.task_id, handles) if tid])
-        out: list[Any] = []
-        for handle, value in zip(handles, values, strict=True):
-            task_id = task_id_of(value) or self.registry.task_id(handle)
-            self.registry.settle(handle, value)
-            self.registry.release(task_id, handle)
-            if isinstance(value, TaskFailure):
-                value = value.error
-            if isinstance(value, QtauError) and not return_exceptions:
-                raise value
-            out.append(value)
-        return out
+        return self.collect.results(tasks, timeout, return_exceptions, progress)
 
     def cancel(self, tasks: Sequence[Any] | None = None) -> None:
         """Cancel the given tasks; with no argument, shut the whole service down (Pilot-Quantum).
@@ -300,7 +207,7 @@ class PilotComputeService:
         every provider job still in flight and waits (bounded) until the provider has them.
         """
         if tasks is not None:
-            for handle in [self._resolve(t) for t in validation.handle_list(tasks, "cancel")]:
+            for handle in self.collect.handles(tasks, "cancel"):
                 self.engine.cancel(handle)
             return
         self.close()
@@ -318,6 +225,14 @@ class PilotComputeService:
         self.engine.shutdown()
         if self.journal is not None:
             self.journal.close()
+
+    def __enter__(self) -> PilotComputeService:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    # -- recovery (journal-pkg moves these to qtau/journal/recovery.py) --------------------------
 
     def recover(self) -> list[Any]:
         """Handles for every task an earlier service on this `working_directory` submitted and
@@ -376,13 +291,6 @@ class PilotComputeService:
                                 last.attempt)
             return handle
         return self.submit_quantum_task(task)
-
-    def __enter__(self) -> PilotComputeService:
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.close()
-
 
 def _call(packed: tuple) -> Any:
     func, args, kwargs = packed
