@@ -22,6 +22,7 @@ from qtau.dreamer.budget import parse_budget
 from qtau.dreamer.prices import parse_overrides
 from qtau.errors import ConfigurationError
 from qtau.plugins import PluginHost
+from qtau.render_html import pilot_html
 from qtau.secrets import MASK, Secret, secret_or_none
 from qtau.types import Resource
 
@@ -136,8 +137,6 @@ class PilotCompute:
                 "resources": [r.id for r in self.resources]}
 
     def _repr_html_(self) -> str:
-        from qtau.render_html import pilot_html
-
         return pilot_html(self)
 
     @property

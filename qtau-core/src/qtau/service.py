@@ -29,6 +29,7 @@ from qtau.errors import (
     ConfigurationError,
     QtauError,
 )
+from qtau.journaling import ServiceJournal
 from qtau.payloads import TaskPayload
 from qtau.pilots import PilotCompute, Pilots, offered_resources
 from qtau.plugins import PluginHost, default_host
@@ -76,8 +77,6 @@ class PilotComputeService:
         self.qdreamer = QDreamer(self.host, self.circuits)
         self.journal = None
         if working_directory:
-            from qtau.journaling import ServiceJournal
-
             self.journal = ServiceJournal.open(working_directory)
             # Spend survives a restart: earlier services' costs count in this service's budgets,
             # and the price of every provider job they left running stays reserved until it ends.

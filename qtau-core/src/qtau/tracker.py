@@ -33,6 +33,7 @@ from typing import Any
 from qtau import journaling
 from qtau.attempt import INPUT_ERRORS, attempt_record, executor_for, failed_everywhere, make_result
 from qtau.backoff import intervals, job_error
+from qtau.circuits import circuits_for
 from qtau.coalesce import RemoteGathering
 from qtau.errors import (
     BackendUnavailableError,
@@ -46,7 +47,6 @@ from qtau.errors import (
 from qtau.executor import JobState, RemoteExecutor, check_job_ref, job_state
 from qtau.payloads import BatchPayload, HandOver, Placement, TaskFailure, TaskPayload
 from qtau.plugins import host_for
-from qtau.prepare import circuits_for, prepare
 from qtau.secrets import redact
 from qtau.types import Result
 from qtau.worker import run_batch as run_local_batch
@@ -254,7 +254,7 @@ class Tracker:
                 slots.append(i)
                 continue
             try:
-                ready = await self.io(prepare, member.task, placement.resource, circuits, member.next_attempt)
+                ready = await self.io(circuits.prepare, member.task, placement.resource, member.next_attempt)
             except QtauError as err:
                 failed.append((i, TaskFailure(member.task.task_id, err)))
                 continue

@@ -2,7 +2,7 @@
 
 The driver decides; the worker obeys. A payload carries the task, its ranked placements (the
 failover order) and the plugin host's spec, so a Ray worker rebuilds the same plugins. For each
-placement the worker prepares the task's job (`qtau.prepare`), runs it through the resource's
+placement the worker prepares the task's job (`Circuits.prepare`), runs it through the resource's
 executor (`qtau.attempt`, cached per process) and returns a `Result` recording every attempt. Bad
 input fails at once; backend faults fail over. When the failover order reaches a remote resource
 the worker stops and returns a `HandOver` with the rest of the task: the engine that ran it hands
@@ -16,11 +16,11 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from qtau.attempt import INPUT_ERRORS, attempt_record, executor_for, failed_everywhere, make_result
+from qtau.circuits import circuits_for
 from qtau.errors import ExecutionError, QtauError, TaskTimeoutError
 from qtau.executor import CircuitJob, Executor, LocalExecutor
 from qtau.payloads import BatchPayload, HandOver, TaskFailure, TaskPayload
 from qtau.plugins import host_for
-from qtau.prepare import circuits_for, prepare
 from qtau.threads import CallTimedOut, call_with_timeout
 from qtau.types import Outcome, Result
 
@@ -67,7 +67,7 @@ def run_task(payload: TaskPayload) -> Result | HandOver:
             return HandOver(payload.rest(attempts, i))
         started = time.time()
         try:
-            ready = prepare(task, placement.resource, circuits, payload.first_attempt + len(attempts))
+            ready = circuits.prepare(task, placement.resource, payload.first_attempt + len(attempts))
             outcome = run_jobs(executor_for(host, placement), [ready.job], task.timeout)[0]
         except INPUT_ERRORS:
             raise
@@ -99,7 +99,7 @@ def run_batch(payload: BatchPayload, *, alone_on_input_error: bool = False) -> l
     slots: list[int] = []
     for i, member in enumerate(payload.members):
         try:
-            ready = prepare(member.task, first.resource, circuits, member.next_attempt)
+            ready = circuits.prepare(member.task, first.resource, member.next_attempt)
         except QtauError as err:
             out[i] = TaskFailure(member.task.task_id, err)
             continue
