@@ -103,3 +103,15 @@ def test_every_submit_path_asks_ray_for_the_request(pcs):
     burst = pcs.submit_quantum_tasks([asking(2.0), asking(1.0), asking(2.0), asking(1.0)])
     results = pcs.get_results([alone, *burst], timeout=300)
     assert [r.counts for r in results] == [{"1": 5}] * 5
+
+
+@pytest.mark.ray
+@pytest.mark.slow
+def test_a_split_task_runs_inside_a_ray_task_holding_its_request(pcs):
+    """A second pilot of the same simulator makes two interchangeable resources; both parts of the
+    split run inside the one Ray task of the split, which holds the 2 CPUs the task asked for."""
+    pcs.create_pilot({**QISKIT, "name": "second"})
+    task = QuantumTask(circuit=_x0_holding(2.0), num_qubits=1, shots=2000, split=True,
+                       resource_config={"num_cpus": 2})
+    result = pcs.get_result(pcs.submit_quantum_task(task), timeout=300)
+    assert result.counts == {"1": 2000} and len(result.parts) == 2

@@ -26,6 +26,7 @@ from qtau.engines.tasks import run_task
 from qtau.errors import ExecutionError, InvalidTaskError, NoSuitableResourceError, QtauError
 from qtau.payloads import Placement, TaskPayload
 from qtau.registry import TaskRegistry
+from qtau.resource_request import request_of
 from qtau.types import QuantumTask, Result, ResultPart, Timings
 
 
@@ -233,7 +234,11 @@ def submit_split(submitter: Submitter, task: QuantumTask, plan: SplitPlan) -> An
         payload = SplitPayload(task, tuple(parts), now)
         for part in plan.parts:
             dreamer.task_started(part.resource_id)
-        handle = submitter.engine.submit(run_split, payload)
+        request = request_of(task.resource_config)  # the parts run inside this one engine task
+        if set(request) - {"num_qpus"}:
+            handle = submitter.engine.submit_requested(run_split, payload, request)
+        else:
+            handle = submitter.engine.submit(run_split, payload)
     except BaseException:
         dreamer.budgets.settle(hold, None)
         raise

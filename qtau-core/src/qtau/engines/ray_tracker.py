@@ -14,6 +14,7 @@ from typing import Any
 
 from qtau.engines.ray_remote import as_qtau_error, pack, pinned_actor, remote_function
 from qtau.payloads import BatchPayload, TaskPayload
+from qtau.resource_request import ray_options, request_of
 from qtau.tracker import Tracker
 from qtau.types import Result
 
@@ -44,8 +45,12 @@ def create_tracker_actor() -> tuple[str, Any]:
     return name, pinned_actor(TrackerActor, name=name)
 
 
-async def _ray_runner(fn: Callable[[Any], Any], payload: Any) -> Any:
-    return await remote_function(fn).remote(pack(payload))
+async def _ray_runner(fn: Callable[[Any], Any], payload: BatchPayload) -> Any:
+    """Local work on a remote task's failover order, as a Ray task asking for the members'
+    resource request (they share it: bursts are grouped by it)."""
+    options = ray_options(request_of(payload.members[0].task.resource_config))
+    remote = remote_function(fn)
+    return await (remote.options(**options) if options else remote).remote(pack(payload))
 
 
 def hand_over(payload: TaskPayload) -> Result:
