@@ -101,6 +101,7 @@ class RayEngine(Engine):
         return RayEngine(ray_address=address, **self._options)
 
     def pack(self, payload: Any) -> bytes:
+        """Payload bytes for Ray (`ray_remote.pack`: the C pickler, cloudpickle where it must)."""
         return pack(payload)
 
     def parallelism(self, resource: Resource | None = None) -> int:
@@ -135,7 +136,7 @@ class RayEngine(Engine):
         return found
 
     def submit(self, fn: Callable[[Any], Any], payload: Any) -> Any:
-        return self._placed_remote(fn).remote(pack(payload))
+        return self._placed_remote(fn).remote(self.pack(payload))
 
     def check_request(self, request: dict[str, float]) -> None:
         """Refuse what no single node of the cluster has (a task runs on one node), rather than
@@ -157,7 +158,7 @@ class RayEngine(Engine):
 
     def submit_requested(self, fn: Callable[[Any], Any], payload: Any, request: dict[str, float]) -> Any:
         """The task as a Ray task asking for the request's num_cpus, num_gpus and memory (bytes)."""
-        return remote_function(fn).options(**self._requested(request)).remote(pack(payload))
+        return remote_function(fn).options(**self._requested(request)).remote(self.pack(payload))
 
     def _tracker(self) -> Any:
         """This service's remote-job tracker: an async actor holding no CPU, created on first use."""
@@ -175,12 +176,12 @@ class RayEngine(Engine):
         return self.ensure_tracker()
 
     def submit_remote(self, payload: Any) -> Any:
-        ref = self._tracker().run.remote(pack(payload))
+        ref = self._tracker().run.remote(self.pack(payload))
         self._remember([ref])
         return ref
 
     def submit_remote_batch(self, payload: Any, n: int) -> list[Any]:
-        refs = self._tracker().run_batch.options(num_returns=n).remote(pack(payload))
+        refs = self._tracker().run_batch.options(num_returns=n).remote(self.pack(payload))
         refs = [refs] if n == 1 else list(refs)
         self._remember(refs)
         return refs
@@ -202,14 +203,14 @@ class RayEngine(Engine):
         memory): the batch holds what each member asked for while it runs."""
         if n == 1:
             return [remote_function(_only_value).options(**self._requested(request)).remote(
-                pack((fn, payload)))]
-        return list(remote_function(fn).options(**self._requested(request, n)).remote(pack(payload)))
+                self.pack((fn, payload)))]
+        return list(remote_function(fn).options(**self._requested(request, n)).remote(self.pack(payload)))
 
     def submit_batch(self, fn: Callable[[Any], list], payload: Any, n: int) -> list[Any]:
         if n == 1:
             # With num_returns=1 Ray returns the list itself as the one value: unwrap on the worker.
-            return [self._placed_remote(_only_value).remote(pack((fn, payload)))]
-        return list(self._placed_remote(fn, n).remote(pack(payload)))
+            return [self._placed_remote(_only_value).remote(self.pack((fn, payload)))]
+        return list(self._placed_remote(fn, n).remote(self.pack(payload)))
 
     def completed(self, value: Any) -> Any:
         import ray

@@ -16,18 +16,21 @@ import time
 from typing import Any, Protocol
 
 from qtau.coalesce import LINGER_S, MAX_BATCH, Gathered, group_key
-from qtau.engines.ray_remote import as_qtau_error, cluster_cpus, pack, pinned_actor, remote_function
+from qtau.engines.ray_remote import as_qtau_error, cluster_cpus, pinned_actor, remote_function
 from qtau.engines.tasks import run_batch, run_task
 from qtau.errors import QtauError
 from qtau.payloads import BatchPayload, TaskFailure, TaskPayload
 
 
 class DirectEngine(Protocol):
-    """What the coalescer asks of the RAY engine: run a task now, and where tasks may run."""
+    """What the coalescer asks of the RAY engine: run a task now, where tasks may run, and a
+    payload as it travels to them."""
 
     def submit(self, fn: Any, payload: Any) -> Any: ...
 
     def node_selector(self) -> dict[str, str] | None: ...
+
+    def pack(self, payload: Any) -> bytes: ...
 
 
 class RayCoalescer:
@@ -80,7 +83,7 @@ class RayCoalescer:
             self.gathered += 1
             actor = self._actor_handle()
         rid, timeout = group_key(payload)
-        return actor.submit.remote(rid, timeout, pack(payload), self.engine.node_selector())
+        return actor.submit.remote(rid, timeout, self.engine.pack(payload), self.engine.node_selector())
 
 
     def stats(self, timeout: float = 30) -> dict[str, Any]:
