@@ -4,7 +4,7 @@ People write loops of `submit_quantum_task`. Each task sent alone pays a worker 
 backend call of its own; a simulator runs a hundred Bell circuits in one call in little more time
 than one. The coalescer sends a task at once while the engine has free capacity (so a lone task
 is never delayed) and gathers tasks only while the engine is saturated: they wait per
-(resource, timeout) and go out as one `BatchPayload` (run by `worker.run_batch`: one Aer `run`
+(resource, timeout) and go out as one `BatchPayload` (run by `engines.tasks.run_batch`: one Aer `run`
 call, one PennyLane `qml.execute`) as soon as a unit of work finishes, at most `max_batch` tasks a
 batch. The self-clocking is the same as a database's group commit: the busier the engine, the
 bigger the batches; an idle engine sends every task alone.

@@ -2,7 +2,8 @@
 
 Engines move payloads to the functions of `qtau.engines.tasks` (the worker's, with hand-overs to
 the remote-job tracker) and hand back futures (LOCAL) or Ray ObjectRefs (RAY). Each engine owns
-what is specific to it: its tracker, its coalescer, its parallelism and how payloads travel. They hold no QTAU policy: QDREAMER decides in the driver, workers execute.
+what is specific to it: its tracker, its coalescer, its parallelism and how payloads travel.
+They hold no QTAU policy: QDREAMER decides in the driver, workers execute.
 """
 
 from __future__ import annotations
