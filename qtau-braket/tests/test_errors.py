@@ -12,6 +12,7 @@ import time
 
 import pytest
 from braket.circuits import Circuit
+from qtau.engines.tasks import run_task
 from qtau.errors import (
     AuthenticationError,
     BackendUnavailableError,
@@ -26,7 +27,6 @@ from qtau.payloads import Placement, TaskPayload
 from qtau.plugins import PluginHost
 from qtau.secrets import Secret
 from qtau.types import QuantumTask
-from qtau.worker import run_task
 from qtau_braket.aws import STATUS_MAX_AGE_S
 
 IONQ = "arn:aws:braket:us-east-1::device/qpu/ionq/Forte-1"

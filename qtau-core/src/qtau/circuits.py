@@ -1,4 +1,5 @@
-"""Circuit formats: recognise what a circuit object is, and find the cheapest conversion path.
+"""Circuit formats: recognise what a circuit object is, find the cheapest conversion path, and
+prepare a task's job for one resource (`Circuits.prepare`: the one call a worker makes).
 
 Core knows OpenQASM text itself; plugins recognise their SDK's objects (`qtau_circuit_format`)
 and offer conversion edges (`qtau_circuit_converters`). Conversion runs where the circuit runs
@@ -13,13 +14,25 @@ from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from qtau.errors import CircuitConversionError, InvalidTaskError
+import attrs
+
+from qtau.errors import (
+    CircuitConversionError,
+    CircuitFunctionExitError,
+    CircuitFunctionTimeoutError,
+    CircuitWidthError,
+    InvalidTaskError,
+    QtauError,
+)
+from qtau.executor import CircuitJob
 from qtau.plugins import PluginHost
 from qtau.qasm_header import OPENQASM2, OPENQASM3, qasm_format
 from qtau.qasm_includes import check_includes
 from qtau.qasm_limits import check_size
 from qtau.qasm_summary import summarize
-from qtau.types import CircuitSummary, Converter
+from qtau.secrets import redact
+from qtau.threads import CallTimedOut, call_with_timeout
+from qtau.types import CircuitSummary, Converter, QuantumTask, Resource
 from qtau.validation import unreadable_circuit
 
 #: Which distribution teaches QTAU a format: named when a conversion path is missing.
@@ -81,6 +94,52 @@ def shape_key(circuit: Any) -> Any:
             extra = len(getattr(circuit, "measurements", ()) or ())
             return (id(circuit), attr, len(listed), ends, extra)
     return None
+
+
+@attrs.frozen(eq=False)
+class Prepared:
+    """A task's job for one resource, and the conversion path of formats that produced it."""
+
+    job: CircuitJob
+    path: tuple[str, ...]
+
+
+def _call_factory(task: QuantumTask, factory: Any) -> Any:
+    """The circuit a task's circuit function returns for the task's args, within its timeout."""
+    name = getattr(factory, "__name__", type(factory).__name__)
+
+    def call() -> Any:
+        try:
+            return factory(*task.args, **task.kwargs)
+        except (QtauError, KeyboardInterrupt):
+            raise  # Ctrl-C is the user stopping their own program: it must still stop it
+        except Exception as err:
+            raise InvalidTaskError(
+                f"the circuit function {name}() raised {type(err).__name__}: {redact(str(err))}",
+                field="circuit", value=name, fix="fix the function so it returns a circuit for these args",
+            ) from err
+        except BaseException as err:  # SystemExit, GeneratorExit: fail the task, not the caller
+            raise CircuitFunctionExitError(
+                f"the circuit function {name}() raised {type(err).__name__}: {redact(str(err))}",
+                field="circuit", value=name,
+                fix="return a circuit or raise an exception instead of calling sys.exit()",
+            ) from err
+
+    try:
+        circuit = call_with_timeout(call, task.timeout)
+    except CallTimedOut:
+        # The function is the task's own input: another resource would hang again.
+        raise CircuitFunctionTimeoutError(
+            f"the circuit function {name}() did not return within the task's timeout of {task.timeout} s",
+            field="timeout", value=task.timeout,
+            fix="make the function return sooner, or raise QuantumTask(timeout=...)",
+        ) from None
+    if circuit is None:
+        raise InvalidTaskError(
+            f"the circuit function {name}() returned None",
+            field="circuit", value=name, fix="return the circuit object from the function",
+        )
+    return circuit
 
 
 class ConversionGraph:
@@ -215,6 +274,62 @@ class Circuits:
                 if len(self._cache) > self._cache_size:
                     self._cache.popitem(last=False)
         return value, path[-1], path
+
+    # -- a task's job for one resource -----------------------------------------------------------
+
+    def prepare(self, task: QuantumTask, resource: Resource, attempt: int = 1) -> Prepared:
+        """The task as a job in a format `resource` accepts, with the conversion path taken: the
+        circuit resolved (a circuit function called within the task's timeout), its width read and
+        checked against the task's `num_qubits`, and converted. Workers and the remote-job tracker
+        call this once per attempt."""
+        circuit, fmt = self.resolve(task)
+        real = self._width(circuit, fmt)
+        if task.num_qubits and real is not None and real > task.num_qubits:
+            raise CircuitWidthError(
+                f"task {task.task_id} declared num_qubits={task.num_qubits} but its circuit has {real} qubits",
+                field="num_qubits", value=real,
+                fix=f"declare num_qubits={real} (or more) or return a circuit of at most {task.num_qubits} qubits",
+            )
+        width = task.num_qubits or real
+        native, native_fmt, path = self.convert(circuit, fmt, resource.circuit_formats)
+        if circuit is task.circuit:  # not a factory: the circuit object itself takes the arguments
+            return Prepared(CircuitJob(task.task_id, native, native_fmt, task.shots, task.args,
+                                       dict(task.kwargs), width, attempt), path)
+        return Prepared(CircuitJob(task.task_id, native, native_fmt, task.shots, width=width,
+                                   attempt=attempt), path)
+
+    def resolve(self, task: QuantumTask) -> tuple[Any, str]:
+        """The task's circuit object and its format, calling a circuit factory if one was given."""
+        circuit = task.circuit
+        if isinstance(circuit, str):
+            return circuit, task.circuit_format or self.detect(circuit)
+        fmt = task.circuit_format or self.host.call("qtau_circuit_format", circuit=circuit)
+        if fmt:
+            return circuit, fmt
+        if callable(circuit):
+            circuit = _call_factory(task, circuit)
+        return circuit, self.detect(circuit)
+
+    def _width(self, circuit: Any, fmt: str) -> int | None:
+        try:
+            summary = self.summary(circuit, fmt)
+        except QtauError:
+            return None
+        return summary.num_qubits if summary is not None else None
+
+
+_circuits: dict[int, Circuits] = {}
+_circuits_lock = threading.Lock()
+
+
+def circuits_for(host: PluginHost) -> Circuits:
+    """The process's `Circuits` of a plugin host (one per host, so its conversion cache is shared)."""
+    with _circuits_lock:
+        found = _circuits.get(id(host))
+        if found is None:
+            found = _circuits[id(host)] = Circuits(host)
+        return found
+
 
 
 def missing_path_hint(source: str, targets: Sequence[str], graph: ConversionGraph) -> str:

@@ -84,3 +84,12 @@ class TaskFailure:
 
     task_id: str
     error: QtauError
+
+
+@attrs.frozen(eq=False)
+class HandOver:
+    """What a worker returns instead of a Result when a task's failover order reaches a remote
+    resource: the rest of the task (`payload`, from that placement on) for the remote-job tracker
+    the payload names. The worker never calls the tracker; whoever ran it hands this over."""
+
+    payload: TaskPayload

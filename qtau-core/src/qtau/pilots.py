@@ -7,14 +7,22 @@ made, so `create_pilot` fails early and says what to write instead.
 
 from __future__ import annotations
 
+import itertools
+import threading
 import time
+import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 import attrs
 
 from qtau import validation
+from qtau.dreamer import QDreamer
+from qtau.dreamer.budget import parse_budget
+from qtau.dreamer.prices import parse_overrides
 from qtau.errors import ConfigurationError
+from qtau.plugins import PluginHost
+from qtau.render_html import pilot_html
 from qtau.secrets import MASK, Secret, secret_or_none
 from qtau.types import Resource
 
@@ -129,8 +137,6 @@ class PilotCompute:
                 "resources": [r.id for r in self.resources]}
 
     def _repr_html_(self) -> str:
-        from qtau.render_html import pilot_html
-
         return pilot_html(self)
 
     @property
@@ -140,3 +146,68 @@ class PilotCompute:
 
 def _rebuild_pilot(name, executor, resources, description, config, state, created_at) -> PilotCompute:
     return PilotCompute(name, executor, resources, description, config, state, created_at)
+
+
+def offered_resources(host: PluginHost, desc: Mapping[str, Any]) -> tuple[str, dict[str, Any], list[Resource]]:
+    """A checked description's executor, its backend config and the resources its Backend offers
+    (ConfigurationError when it offers none)."""
+    executor = check_description(desc)
+    config = backend_config(desc)
+    offered = host.resources(executor, config)
+    if not offered:
+        info = host.find_executor(executor)
+        raise ConfigurationError(
+            f"executor {executor!r} offered no resources with this configuration", field="quantum",
+            value=executor, fix=f"check the options of {executor!r} in the plugin {info.provider!r} docs",
+        )
+    return executor, config, offered
+
+
+class Pilots(dict[str, PilotCompute]):
+    """A service's pilots by name. A new pilot's resources get ids no other pilot has, and enter
+    QDREAMER's budgets and (unless `dreamer_enabled` is false) its ranking."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._counter = itertools.count(1)
+        self._lock = threading.Lock()
+
+    def add(self, desc: Mapping[str, Any], executor: str, config: dict[str, Any],
+            offered: list[Resource], dreamer: QDreamer) -> PilotCompute:
+        name = str(desc.get("name") or f"pilot-{next(self._counter)}-{uuid.uuid4().hex[:6]}")
+        with self._lock:
+            if name in self:
+                raise ConfigurationError(
+                    f"a pilot named {name!r} already exists", field="name", value=name,
+                    fix="give each pilot its own name, or leave name out",
+                )
+            taken = {r.id for p in self.values() for r in p.resources}
+            resources = distinct_ids(offered, taken, name)
+            prices = parse_overrides(desc.get("prices"), resources)
+            budget = parse_budget(desc.get("budget"))
+            pilot = PilotCompute(name, executor, resources, dict(desc), config)
+            self[name] = pilot
+        dreamer.budgets.add_pilot(name, budget, [r.id for r in pilot.resources])
+        if pilot.dreamer_enabled:
+            dreamer.add_resources(pilot.resources, config, pilot.name, prices)
+        return pilot
+
+    def resources(self) -> dict[str, Resource]:
+        """The resources of running pilots, by id."""
+        return {r.id: r for p in self.values() if p.state == "RUNNING" for r in p.resources}
+
+    def carry_over(self, old: QDreamer, new: QDreamer) -> QDreamer:
+        """`new` (a reconfigured QDREAMER) given what outlives `old`: its budgets (money spent and
+        reserved stays counted), the running pilots' resources, and the tasks in flight (they still
+        count towards expected wait)."""
+        old.stop_background_monitoring()
+        new.budgets = old.budgets
+        new.budgets.set_service(new.config.budget)
+        for pilot in self.values():
+            if pilot.state == "RUNNING" and pilot.dreamer_enabled:
+                new.add_resources(pilot.resources, pilot.config, pilot.name,
+                                  parse_overrides(pilot.description.get("prices"), pilot.resources))
+        for rid, n in old.in_flight().items():
+            if n:
+                new.task_started(rid, n)
+        return new

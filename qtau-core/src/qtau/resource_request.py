@@ -97,15 +97,28 @@ def check_local(request: dict[str, float]) -> None:
                       "ask for less memory (in bytes), or pass memory=None")
 
 
-def check_cluster(request: dict[str, float], total: dict[str, float]) -> None:
-    """Refuse a request no node of a Ray cluster with these total resources could meet (Ray
-    would otherwise keep the task pending for ever)."""
-    for key, ray_key, unit in (("num_cpus", "CPU", "CPUs"), ("num_gpus", "GPU", "GPUs"),
-                               ("memory", "memory", "bytes of memory")):
-        have = total.get(ray_key, 0)
-        if request.get(key, 0) > have:
-            raise _refuse(key, request[key], f"{have:g} {unit}", "the Ray cluster",
-                          f"ask for at most {key}={have:g}, or add nodes with them to the cluster")
+_RAY_KEYS = (("num_cpus", "CPU", "CPUs"), ("num_gpus", "GPU", "GPUs"), ("memory", "memory", "bytes of memory"))
+
+
+def check_nodes(request: dict[str, float], nodes: list[dict[str, float]]) -> None:
+    """Refuse a request that no single node of a Ray cluster meets (a task runs on one node: two
+    nodes of 2 CPUs cannot place a task asking for 4, and Ray would keep it pending for ever).
+    `nodes` holds each alive node's total resources in Ray's keys (`CPU`, `GPU`, `memory`)."""
+    asked = [(key, ray_key, unit) for key, ray_key, unit in _RAY_KEYS if request.get(key, 0) > 0]
+    if not asked or any(all(node.get(rk, 0) >= request[k] for k, rk, _ in asked) for node in nodes):
+        return
+    for key, ray_key, unit in asked:  # name the first key no node has enough of
+        most = max((node.get(ray_key, 0) for node in nodes), default=0)
+        if request[key] > most:
+            raise _refuse(key, request[key], f"{most:g} {unit} on its largest node (a task runs on one node)",
+                          "the Ray cluster", f"ask for at most {key}={most:g}, or add a node with more to the cluster")
+    # every key alone fits somewhere, but no node has them all together
+    asked_text = ", ".join(f"{key}={request[key]:g}" for key, _, _ in asked)
+    key = asked[0][0]
+    raise InvalidTaskError(
+        f"resource_config asks for {asked_text} together, and no node of the Ray cluster has them all",
+        field=f"resource_config.{key}", value=request[key],
+        fix="ask for less, or add a node that has all of it to the cluster")
 
 
 def ray_options(request: dict[str, float]) -> dict[str, Any]:

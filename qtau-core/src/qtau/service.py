@@ -12,43 +12,32 @@ functions); with LOCAL it is a `concurrent.futures.Future`.
 
 from __future__ import annotations
 
-import itertools
 import logging
-import math
-import threading
 import time
-import uuid
-from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from qtau import validation
 from qtau.circuits import Circuits
+from qtau.collect import Collector
+from qtau.dispatch import Dispatcher
 from qtau.dreamer import DreamerConfig, QDreamer
-from qtau.dreamer.admission import admit, settler
-from qtau.dreamer.budget import parse_budget
-from qtau.dreamer.prices import parse_overrides
+from qtau.dreamer.admission import settler
 from qtau.dreamer.quote import Quote, quote_tasks
 from qtau.engines import ExecutionEngine, create_engine
 from qtau.errors import (
     ConfigurationError,
-    InvalidTaskError,
-    NoSuitableResourceError,
-    PluginError,
     QtauError,
-    TaskTimeoutError,
 )
-from qtau.payloads import BatchPayload, TaskFailure, TaskPayload
-from qtau.pilots import PilotCompute, backend_config, check_description, distinct_ids
+from qtau.journaling import ServiceJournal
+from qtau.payloads import TaskPayload
+from qtau.pilots import PilotCompute, Pilots, offered_resources
 from qtau.plugins import PluginHost, default_host
-from qtau.progress import wait as wait_showing_progress
-from qtau.progress import wait_before_fetch
-from qtau.registry import TaskRegistry, attempts_of, task_id_of
-from qtau.resource_request import request_of
+from qtau.registry import TaskRegistry, attempts_of
 from qtau.secrets import RedactingFilter
-from qtau.split import deadline_split, plan_split, submit_split
+from qtau.split import deadline_split, plan_split
+from qtau.startup import EngineStart
 from qtau.types import QuantumTask, Resource, Result
-from qtau.worker import run_batch, run_task
 
 log = logging.getLogger("qtau")
 log.addFilter(RedactingFilter())
@@ -82,22 +71,13 @@ class PilotComputeService:
         self.working_directory = working_directory
         self.host = plugins if plugins is not None else default_host()
         self.circuits = Circuits(self.host)
-        self._engine_options = {"ray_address": ray_address, "max_workers": max_workers,
-                                "ray_init_options": ray_init_options}
-        self.engine = create_engine(self.execution_engine, **self._engine_options)
-        self._engine_started = False
-        self._plugin_check: Any = None
-        self._plugin_problems: list[str] = []
-        self.batch_chunks = batch_chunks
-        self.pilots: dict[str, PilotCompute] = {}
+        self.engine = create_engine(self.execution_engine, ray_address=ray_address, max_workers=max_workers,
+                                    ray_init_options=ray_init_options)
+        self.startup = EngineStart(self.engine, self.host)
+        self.pilots = Pilots()
         self.qdreamer = QDreamer(self.host, self.circuits)
-        self._dreamer_initialized = False
-        self.task_id_memory = task_id_memory
-        self._attempt_numbers: OrderedDict[str, int] = OrderedDict()
         self.journal = None
         if working_directory:
-            from qtau.journaling import ServiceJournal
-
             self.journal = ServiceJournal.open(working_directory)
             # Spend survives a restart: earlier services' costs count in this service's budgets,
             # and the price of every provider job they left running stays reserved until it ends.
@@ -105,71 +85,31 @@ class PilotComputeService:
             self.qdreamer.budgets.carry(self.journal.carried)
         self.registry = TaskRegistry(self.engine, lambda: self.qdreamer, task_id_memory,
                                      self.journal.settled if self.journal is not None else None)
-        self._counter = itertools.count(1)
-        self._lock = threading.Lock()
         self._closed = False
         # Tasks submitted one by one gather into backend batches while the engine is saturated.
         self.coalesce = validation.flag(coalesce, "coalesce")
-        self._coalescer: Any = None
+        self.collect = Collector(self.registry, self.journal, self.check_plugins)
+        self.dispatch = Dispatcher(self.host, self.engine, self.registry, lambda: self.qdreamer, self.journal,
+                                   coalesce=self.coalesce, durable=self.durable, batch_chunks=batch_chunks,
+                                   memory=task_id_memory)
 
     # -- pilots ----------------------------------------------------------------------------------
 
     def _start_engine(self, description: Mapping[str, Any]) -> None:
-        if self._engine_started:
-            return
-        if description.get("ray_address") and self.execution_engine is ExecutionEngine.RAY:
-            self.engine = create_engine(self.execution_engine, **{**self._engine_options,
-                                                                   "ray_address": description["ray_address"]})
-            self.registry.engine = self.engine
-        self.engine.start()
-        self._engine_started = True
-        # Plugins must import where tasks run. The check runs beside start-up and is settled
-        # before the first result is handed out (or by calling check_plugins()).
-        self._plugin_check = self.engine.check_plugins(self.host.spec())
+        """Start the engine with the first pilot, on the cluster its description names."""
+        self.engine = self.registry.engine = self.dispatch.engine = self.startup.start(description)
 
     def check_plugins(self, timeout: float | None = 120) -> None:
         """Raise PluginError if any of this service's plugins cannot be imported where tasks run."""
-        check, self._plugin_check = self._plugin_check, None
-        if check is not None:
-            self._plugin_problems = check(timeout)
-        if self._plugin_problems:
-            raise PluginError(
-                "QTAU plugins are missing where tasks run:\n  " + "\n  ".join(self._plugin_problems),
-                plugin=",".join(self.host.names),
-                fix="install the same qtau plugins on every node of the Ray cluster",
-            )
+        self.startup.check_plugins(timeout)
 
     def create_pilot(self, pilot_compute_description: Mapping[str, Any]) -> PilotCompute:
         """Validate a description, ask the executor's Backend for resources, start the engine."""
         self._check_open()
-        desc = pilot_compute_description
-        executor = check_description(desc)
-        config = backend_config(desc)
-        offered = self.host.resources(executor, config)
-        if not offered:
-            info = self.host.find_executor(executor)
-            raise ConfigurationError(
-                f"executor {executor!r} offered no resources with this configuration", field="quantum",
-                value=executor, fix=f"check the options of {executor!r} in the plugin {info.provider!r} docs",
-            )
-        self._start_engine(desc)
-        name = str(desc.get("name") or f"pilot-{next(self._counter)}-{uuid.uuid4().hex[:6]}")
-        with self._lock:
-            if name in self.pilots:
-                raise ConfigurationError(
-                    f"a pilot named {name!r} already exists", field="name", value=name,
-                    fix="give each pilot its own name, or leave name out",
-                )
-            taken = {r.id for p in self.pilots.values() for r in p.resources}
-            resources = distinct_ids(offered, taken, name)
-            prices = parse_overrides(desc.get("prices"), resources)
-            budget = parse_budget(desc.get("budget"))
-            pilot = PilotCompute(name, executor, resources, dict(desc), config)
-            self.pilots[name] = pilot
-        self.qdreamer.budgets.add_pilot(name, budget, [r.id for r in pilot.resources])
-        if pilot.dreamer_enabled:
-            self.qdreamer.add_resources(pilot.resources, config, pilot.name, prices)
-        log.info("pilot %s ready: %s", name, ", ".join(r.id for r in pilot.resources))
+        executor, config, offered = offered_resources(self.host, pilot_compute_description)
+        self._start_engine(pilot_compute_description)
+        pilot = self.pilots.add(pilot_compute_description, executor, config, offered, self.qdreamer)
+        log.info("pilot %s ready: %s", pilot.name, ", ".join(r.id for r in pilot.resources))
         return pilot
 
     def get_pilots(self) -> list[PilotCompute]:
@@ -177,27 +117,12 @@ class PilotComputeService:
 
     @property
     def quantum_resources(self) -> dict[str, Resource]:
-        return {r.id: r for p in self.pilots.values() if p.state == "RUNNING" for r in p.resources}
+        return self.pilots.resources()
 
     def initialize_dreamer(self, qdreamer_config: Mapping[str, Any] | None = None) -> QDreamer:
         """(Re)configure QDREAMER: optimization_mode, weights, cache_ttl_seconds, max_attempts..."""
         config = DreamerConfig.parse(qdreamer_config)
-        old = self.qdreamer
-        old.stop_background_monitoring()
-        new = QDreamer(self.host, self.circuits, config)
-        # Budgets outlive a re-initialisation: money spent and reserved stays counted.
-        new.budgets = old.budgets
-        new.budgets.set_service(config.budget)
-        for pilot in self.pilots.values():
-            if pilot.state == "RUNNING" and pilot.dreamer_enabled:
-                new.add_resources(pilot.resources, pilot.config, pilot.name,
-                                  parse_overrides(pilot.description.get("prices"), pilot.resources))
-        # Tasks already running still count towards expected wait under the new configuration.
-        for rid, n in old.in_flight().items():
-            if n:
-                new.task_started(rid, n)
-        self.qdreamer = new
-        self._dreamer_initialized = True
+        self.qdreamer = self.pilots.carry_over(self.qdreamer, QDreamer(self.host, self.circuits, config))
         return self.qdreamer
 
     # -- tasks -----------------------------------------------------------------------------------
@@ -209,36 +134,6 @@ class PilotComputeService:
                 fix="create a new PilotComputeService",
             )
 
-    def _check_task(self, task: Any) -> QuantumTask:
-        if not isinstance(task, QuantumTask):
-            raise InvalidTaskError(
-                f"submit_quantum_task takes a QuantumTask, not {type(task).__name__}", field="task",
-                value=type(task).__name__, fix="wrap the circuit: QuantumTask(circuit=qc, num_qubits=2)",
-            )
-        request = request_of(task.resource_config)
-        if request:  # refused here, where the task is given, not left pending or run short
-            self.engine.check_request(request)
-        return task
-
-    def _payload(self, task: QuantumTask, placements: tuple, now: float, durable: bool = True) -> TaskPayload:
-        tracker = None
-        if any(p.remote for p in placements) and self.execution_engine is ExecutionEngine.RAY:
-            tracker = self.engine.ensure_tracker()
-        # Attempt numbers feed idempotency tokens (Braket's clientToken): the same task object
-        # submitted again must not be numbered as the earlier submission's tries were.
-        with self._lock:
-            first = self._attempt_numbers.pop(task.task_id, 1)
-        if self.journal is not None:
-            self.journal.submitted(task, now, durable and self.durable)
-            first = max(first, self.journal.first_attempt(task))
-        with self._lock:
-            self._attempt_numbers[task.task_id] = first + len(placements)
-            if len(self._attempt_numbers) > self.task_id_memory:
-                self._attempt_numbers.popitem(last=False)
-        return TaskPayload(self.host.spec(), task, placements, now, tracker=tracker, first_attempt=first,
-                           journal=None if self.journal is None else self.journal.key,
-                           coalesce=self.coalesce)
-
     def submit_quantum_task(self, task: QuantumTask) -> Any:
         """Choose a resource for `task` and start it. Returns a Ray ObjectRef (RAY) or a Future (LOCAL).
 
@@ -246,40 +141,9 @@ class PilotComputeService:
         and waits without holding a worker; its handle is the same kind of ObjectRef or Future.
         """
         self._check_open()
-        task = self._check_task(task)
+        task = self.dispatch.check(task)
         self.engine.poll()
-        if task.split:
-            return submit_split(self, task, plan_split(self.qdreamer, task))
-        # reserve=True counts the task in flight in the same locked step as the decision, so
-        # threads submitting at once see each other's choices.
-        try:
-            placements = self.qdreamer.place(task, reserve=True)
-        except NoSuitableResourceError as missed:
-            return submit_split(self, task, deadline_split(self.qdreamer, task, missed))
-        placements, hold = admit(self.qdreamer, task, placements)
-        try:
-            payload = self._payload(task, placements, time.time())
-        except BaseException:  # the journal refused it (a full disk): nothing stays held or in flight
-            self.qdreamer.budgets.settle(hold, None)
-            self.qdreamer.task_finished(placements[0].resource.id)
-            raise
-        request = request_of(task.resource_config)
-        try:
-            if placements[0].remote:
-                handle = self.engine.submit_remote(payload)
-            elif set(request) - {"num_qpus"}:
-                handle = self.engine.submit_requested(run_task, payload, request)
-            elif self.coalesce:
-                handle = self._coalescing().submit(payload)
-            else:
-                handle = self.engine.submit(run_task, payload)
-        except BaseException:
-            self.qdreamer.budgets.settle(hold, None)
-            self.qdreamer.task_finished(placements[0].resource.id)
-            raise
-        self.registry.track(handle, task.task_id, placements[0].resource.id, settler(self.qdreamer.budgets, hold),
-                            payload.first_attempt)
-        return handle
+        return self.dispatch.submit(task)
 
     def flush(self) -> None:
         """Return once every journal write made so far is on disk (nothing to do without a
@@ -302,93 +166,14 @@ class PilotComputeService:
         a remote resource is one provider batch.
         """
         self._check_open()
-        tasks = [self._check_task(t) for t in validation.task_list(tasks)]
+        tasks = [self.dispatch.check(t) for t in validation.task_list(tasks)]
         self.engine.poll()
-        groups: dict[str, list[tuple[int, TaskPayload]]] = {}
-        holds: dict[str, Any] = {}
-        splits: list[tuple[int, QuantumTask, Any]] = []
-        now = time.time()
+        return self.dispatch.submit_many(tasks)
 
-        def undo() -> None:
-            # Nothing was submitted: undo the in-flight counts and budget holds of the tasks placed
-            # before the bad one.
-            for rid, members in groups.items():
-                for _ in members:
-                    self.qdreamer.task_finished(rid)
-            for hold in holds.values():
-                self.qdreamer.budgets.settle(hold, None)
-
-        try:
-            for i, task in enumerate(tasks):
-                if task.split:
-                    splits.append((i, task, plan_split(self.qdreamer, task)))
-                    continue
-                # Reserved as we go, so the burst itself spreads over equally good resources.
-                try:
-                    placements = self.qdreamer.place(task, reserve=True)
-                except NoSuitableResourceError as missed:
-                    splits.append((i, task, deadline_split(self.qdreamer, task, missed)))
-                    continue
-                placements, holds[task.task_id] = admit(self.qdreamer, task, placements)
-                try:
-                    payload = self._payload(task, placements, now, durable=False)
-                except QtauError:
-                    self.qdreamer.task_finished(placements[0].resource.id)
-                    raise
-                groups.setdefault(placements[0].resource.id, []).append((i, payload))
-            if self.journal is not None:
-                self.journal.journal.flush()  # one commit for the burst before any of it starts
-        except QtauError:
-            undo()
-            raise
-        handles: list[Any] = [None] * len(tasks)
-        try:
-            for i, task, plan in splits:
-                handles[i] = submit_split(self, task, plan)
-        except QtauError:
-            undo()
-            raise
-        for rid, members in groups.items():
-            placement = members[0][1].placements[0]
-            remote = placement.remote
-            chunks = 1 if remote else (self.batch_chunks or self._parallelism(placement.resource))
-            size = max(1, math.ceil(len(members) / chunks))
-            for start in range(0, len(members), size):
-                chunk = members[start:start + size]
-                payload = BatchPayload(tuple(m for _, m in chunk))
-                if remote:
-                    slot_handles = self.engine.submit_remote_batch(payload, len(chunk))
-                else:
-                    slot_handles = self.engine.submit_batch(run_batch, payload, len(chunk))
-                for (i, member), handle in zip(chunk, slot_handles, strict=True):
-                    handles[i] = handle
-                    self.registry.track(handle, member.task.task_id, rid,
-                                        settler(self.qdreamer.budgets, holds.get(member.task.task_id)),
-                                        member.first_attempt)
-        return handles
-
-    def _coalescing(self) -> Any:
-        if self._coalescer is None:
-            from qtau.coalesce import create_coalescer
-
-            self._coalescer = create_coalescer(self)
-        return self._coalescer
-
-    def _parallelism(self, resource: Resource | None = None) -> int:
-        """How many chunks a local batch for `resource` is split into: one per CPU the engine runs
-        on, or one where the resource's executor runs one call at a time per process
-        (`serial_in_process` in its metadata) and the engine is LOCAL, where chunks would only
-        wait for each other."""
-        if resource is not None and resource.metadata.get("serial_in_process") and \
-                self.execution_engine is ExecutionEngine.LOCAL:
-            return 1
-        if self.execution_engine is ExecutionEngine.RAY:
-            import ray
-
-            return max(int(ray.cluster_resources().get("CPU", 1)), 1)
-        import os
-
-        return max(os.cpu_count() or 1, 1)
+    @property
+    def _coalescer(self) -> Any:
+        """The engine's coalescer once a task went through it (tests and benchmarks read it)."""
+        return self.dispatch.coalescer
 
     def submit_task(self, func: Any, *args: Any, **kwargs: Any) -> Any:
         """Run a classical function on the engine (Pilot-Quantum's `submit_task`)."""
@@ -396,22 +181,10 @@ class PilotComputeService:
         kwargs.pop("task_name", None)
         return self.engine.submit(_call, (func, args, kwargs))
 
-    def _resolve(self, task: Any) -> Any:
-        return self.registry.resolve(task)
-
     def wait_tasks(self, tasks: Sequence[Any], timeout: float | None = None, progress: bool | None = None) -> None:
         """Block until every task is done. Past `timeout` seconds: TaskTimeoutError (tasks go on).
         `progress`: a bar (qtau.progress) always, never, or with None on a terminal or in a notebook."""
-        timeout = validation.optional_timeout(timeout)
-        handles = [self._resolve(t) for t in validation.handle_list(tasks, "wait_tasks")]
-        _, pending = wait_showing_progress(self.engine, handles, timeout, progress)
-        self.engine.poll(force=True)
-        if pending:
-            raise TaskTimeoutError(
-                f"{len(pending)} of {len(handles)} tasks were not done within {timeout} s; they keep running",
-                field="timeout", value=timeout, fix="wait again with a longer timeout, or cancel them",
-            )
-        self.check_plugins()
+        self.collect.wait(tasks, timeout, progress)
 
     def get_result(self, task: Any, timeout: float | None = None) -> Result:
         """The task's Result; raises its QtauError if it failed (ExecutionError lists attempts)."""
@@ -425,23 +198,7 @@ class PilotComputeService:
         """Results in the order given, fetched in one round trip. A failed task raises its
         QtauError, or with `return_exceptions=True` its error takes the result's place.
         `progress` as in `wait_tasks`."""
-        timeout = validation.optional_timeout(timeout)
-        handles = [self._resolve(t) for t in validation.handle_list(tasks, "get_results")]
-        values = self.engine.get_many(handles, wait_before_fetch(self.engine, handles, timeout, progress))
-        self.check_plugins()
-        if self.journal is not None:
-            self.journal.handed_out([tid for tid in map(self.registry.task_id, handles) if tid])
-        out: list[Any] = []
-        for handle, value in zip(handles, values, strict=True):
-            task_id = task_id_of(value) or self.registry.task_id(handle)
-            self.registry.settle(handle, value)
-            self.registry.release(task_id, handle)
-            if isinstance(value, TaskFailure):
-                value = value.error
-            if isinstance(value, QtauError) and not return_exceptions:
-                raise value
-            out.append(value)
-        return out
+        return self.collect.results(tasks, timeout, return_exceptions, progress)
 
     def cancel(self, tasks: Sequence[Any] | None = None) -> None:
         """Cancel the given tasks; with no argument, shut the whole service down (Pilot-Quantum).
@@ -450,7 +207,7 @@ class PilotComputeService:
         every provider job still in flight and waits (bounded) until the provider has them.
         """
         if tasks is not None:
-            for handle in [self._resolve(t) for t in validation.handle_list(tasks, "cancel")]:
+            for handle in self.collect.handles(tasks, "cancel"):
                 self.engine.cancel(handle)
             return
         self.close()
@@ -464,11 +221,18 @@ class PilotComputeService:
         self.qdreamer.stop_background_monitoring()
         for pilot in self.pilots.values():
             pilot.state = "CANCELED"
-        if self._coalescer is not None:
-            self._coalescer.close()
+        self.dispatch.close()
         self.engine.shutdown()
         if self.journal is not None:
             self.journal.close()
+
+    def __enter__(self) -> PilotComputeService:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    # -- recovery (journal-pkg moves these to qtau/journal/recovery.py) --------------------------
 
     def recover(self) -> list[Any]:
         """Handles for every task an earlier service on this `working_directory` submitted and
@@ -527,13 +291,6 @@ class PilotComputeService:
                                 last.attempt)
             return handle
         return self.submit_quantum_task(task)
-
-    def __enter__(self) -> PilotComputeService:
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.close()
-
 
 def _call(packed: tuple) -> Any:
     func, args, kwargs = packed

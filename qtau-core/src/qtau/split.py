@@ -12,13 +12,21 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import time
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Protocol
 
 import attrs
 
+from qtau.dreamer import QDreamer
+from qtau.dreamer.admission import admit_split, settler
 from qtau.dreamer.ranking import run_seconds
 from qtau.dreamer.split_rules import allocate, interchangeable
+from qtau.engines.base import Engine
+from qtau.engines.tasks import run_task
 from qtau.errors import ExecutionError, InvalidTaskError, NoSuitableResourceError, QtauError
+from qtau.payloads import Placement, TaskPayload
+from qtau.registry import TaskRegistry
+from qtau.resource_request import request_of
 from qtau.types import QuantumTask, Result, ResultPart, Timings
 
 
@@ -52,7 +60,7 @@ class SplitPlan:
         return max(p.expected_s for p in self.parts)
 
 
-def _plan(dreamer: Any, task: QuantumTask, rows: list, reason: str) -> SplitPlan | None:
+def _plan(dreamer: QDreamer, task: QuantumTask, rows: list, reason: str) -> SplitPlan | None:
     cands = dreamer.candidates()
     summary, _ = dreamer.summarize(task)
     throughputs = [task.shots / max(r.wait_s, 1e-9) for r in rows]
@@ -70,7 +78,7 @@ def _plan(dreamer: Any, task: QuantumTask, rows: list, reason: str) -> SplitPlan
     return SplitPlan(task.task_id, tuple(parts), reason) if len(parts) > 1 else None
 
 
-def plan_split(dreamer: Any, task: QuantumTask) -> SplitPlan:
+def plan_split(dreamer: QDreamer, task: QuantumTask) -> SplitPlan:
     """The split QDREAMER would make for a `split=True` task, or InvalidTaskError saying why not."""
     rows = list(dreamer.explain(task).rows)
     chosen = interchangeable(rows, dreamer.config.split)
@@ -90,7 +98,7 @@ def plan_split(dreamer: Any, task: QuantumTask) -> SplitPlan:
     return plan
 
 
-def deadline_split(dreamer: Any, task: QuantumTask, missed: NoSuitableResourceError) -> SplitPlan:
+def deadline_split(dreamer: QDreamer, task: QuantumTask, missed: NoSuitableResourceError) -> SplitPlan:
     """A split that meets the task's deadline when no single resource does; else re-raise `missed`."""
     if task.deadline is None:
         raise missed
@@ -116,7 +124,7 @@ class SplitPayload:
     failover placements), run concurrently and merged."""
 
     task: QuantumTask
-    parts: tuple[Any, ...]
+    parts: tuple[TaskPayload, ...]
     submitted_at: float
 
 
@@ -133,8 +141,6 @@ def _part_pool() -> cf.ThreadPoolExecutor:
 
 def run_split(payload: SplitPayload) -> Result:
     """Run every part concurrently (each failing over on its own) and merge them into one Result."""
-    from qtau.worker import run_task
-
     task = payload.task
     futures = [_part_pool().submit(run_task, part) for part in payload.parts]
     results: list[Result] = []
@@ -174,7 +180,7 @@ def merge(task: QuantumTask, results: list[Result], submitted_at: float) -> Resu
     )
 
 
-def part_placements(dreamer: Any, task: QuantumTask, template: Any, plan: SplitPlan,
+def part_placements(dreamer: QDreamer, task: QuantumTask, template: Placement, plan: SplitPlan,
                     max_attempts: int) -> list[tuple[int, tuple]]:
     """Each part's placements: its own resource first, then the other split resources that cost no
     more for its shots (so failing over never spends past what the part reserved). `template` is
@@ -197,24 +203,22 @@ def part_placements(dreamer: Any, task: QuantumTask, template: Any, plan: SplitP
     return out
 
 
+class Submitter(Protocol):
+    """What starting a split asks of the service's dispatcher (`qtau.dispatch.Dispatcher`)."""
 
-def _part_payload(service: Any, part: QuantumTask, placements: tuple, now: float) -> Any:
-    """A part's TaskPayload; remote parts on Ray go through the service's tracker actor."""
-    from qtau.engines import ExecutionEngine
-    from qtau.payloads import TaskPayload
+    engine: Engine
+    registry: TaskRegistry
+    journal: Any
 
-    tracker = None
-    if any(p.remote for p in placements) and service.execution_engine is ExecutionEngine.RAY:
-        tracker = service.engine.ensure_tracker()
-    return TaskPayload(service.host.spec(), part, placements, now, tracker=tracker)
+    @property
+    def dreamer(self) -> QDreamer: ...
+
+    def payload(self, task: QuantumTask, placements: Sequence[Placement], now: float) -> TaskPayload: ...
 
 
-def submit_split(service: Any, task: QuantumTask, plan: SplitPlan) -> Any:
+def submit_split(submitter: Submitter, task: QuantumTask, plan: SplitPlan) -> Any:
     """Reserve the parts' money, count each part in flight, and start the split as one engine task."""
-    from qtau.dreamer.admission import admit_split, settler
-    from qtau.payloads import Placement
-
-    dreamer = service.qdreamer
+    dreamer = submitter.dreamer
     hold = admit_split(dreamer, task, plan)
     try:
         template = Placement(dreamer.resource_config(plan.parts[0].resource_id)[0])
@@ -223,14 +227,18 @@ def submit_split(service: Any, task: QuantumTask, plan: SplitPlan) -> Any:
         for i, (shots, placements) in enumerate(part_placements(dreamer, task, template, plan,
                                                                  dreamer.config.max_attempts)):
             part = attrs.evolve(task, shots=shots, split=False, deadline=None, task_id=f"{task.task_id}.{i + 1}")
-            parts.append(_part_payload(service, part, placements, now))
-        if getattr(service, "journal", None) is not None:
+            parts.append(submitter.payload(part, placements, now))
+        if submitter.journal is not None:
             # The journal knows the split task, not its parts: recovery runs it again whole.
-            service.journal.submitted(task, now)
+            submitter.journal.submitted(task, now)
         payload = SplitPayload(task, tuple(parts), now)
         for part in plan.parts:
             dreamer.task_started(part.resource_id)
-        handle = service.engine.submit(run_split, payload)
+        request = request_of(task.resource_config)  # the parts run inside this one engine task
+        if set(request) - {"num_qpus"}:
+            handle = submitter.engine.submit_requested(run_split, payload, request)
+        else:
+            handle = submitter.engine.submit(run_split, payload)
     except BaseException:
         dreamer.budgets.settle(hold, None)
         raise
@@ -239,9 +247,9 @@ def submit_split(service: Any, task: QuantumTask, plan: SplitPlan) -> Any:
 
     def finished(future: Any) -> None:
         for rid in others:
-            service.qdreamer.task_finished(rid)
+            submitter.dreamer.task_finished(rid)
         if settle is not None:
             settle(future)
 
-    service.registry.track(handle, task.task_id, plan.parts[0].resource_id, finished)
+    submitter.registry.track(handle, task.task_id, plan.parts[0].resource_id, finished)
     return handle

@@ -13,9 +13,12 @@ the provider's job reference, so a journal can re-attach it.
 Where it lives:
 - LOCAL: `local_tracker()`, a daemon thread running the loop for the life of the process;
   handles are `concurrent.futures.Future`s (cancelling one cancels the provider job).
-- RAY: `TrackerActor`, an async actor with `num_cpus=0` per service; handles are the actor
-  calls' `ObjectRef`s (usable in `ray.get` and as arguments to other remote functions);
-  `ray.cancel(ref)` cancels the provider job.
+- RAY: `qtau.engines.ray_tracker.TrackerActor`, an async actor with `num_cpus=0` per service;
+  handles are the actor calls' `ObjectRef`s (usable in `ray.get` and as arguments to other remote
+  functions); `ray.cancel(ref)` cancels the provider job.
+
+Local work on the failover order runs through `local_runner` (where the engine runs tasks); the
+members a worker hands back (`HandOver`: their order reached a remote resource) continue here.
 """
 
 from __future__ import annotations
@@ -28,22 +31,25 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from qtau import journaling
+from qtau.attempt import INPUT_ERRORS, attempt_record, executor_for, failed_everywhere, make_result
 from qtau.backoff import intervals, job_error
-from qtau.errors import CancelRefusedError, ExecutionError, PluginError, QtauError, TaskTimeoutError
+from qtau.circuits import circuits_for
+from qtau.coalesce import RemoteGathering
+from qtau.errors import (
+    BackendUnavailableError,
+    CancelRefusedError,
+    ExecutionError,
+    JobLostError,
+    PluginError,
+    QtauError,
+    TaskTimeoutError,
+)
 from qtau.executor import JobState, RemoteExecutor, check_job_ref, job_state
-from qtau.payloads import BatchPayload, Placement, TaskFailure, TaskPayload
+from qtau.payloads import BatchPayload, HandOver, Placement, TaskFailure, TaskPayload
 from qtau.plugins import host_for
 from qtau.secrets import redact
 from qtau.types import Result
-from qtau.worker import (
-    INPUT_ERRORS,
-    attempt_record,
-    circuits_for,
-    executor_for,
-    failed_everywhere,
-    make_result,
-    prepare,
-)
+from qtau.worker import run_batch as run_local_batch
 
 #: Consecutive failed polls of one job before its task gives up on it (transient errors retry).
 MAX_POLL_ERRORS = 3
@@ -141,8 +147,6 @@ class _Poller:
 
 
 def _transient(err: QtauError) -> bool:
-    from qtau.errors import BackendUnavailableError, JobLostError
-
     return isinstance(err, BackendUnavailableError) and not isinstance(err, JobLostError)
 
 
@@ -168,8 +172,6 @@ class Tracker:
         self._pollers: dict[int, _Poller] = {}
         self.submitted = 0
         self.cancelled = 0
-        from qtau.coalesce import RemoteGathering
-
         self.gathering = RemoteGathering(self)
 
     async def io(self, fn: Callable[..., Any], *args: Any) -> Any:
@@ -201,9 +203,7 @@ class Tracker:
         if not first.remote:
             if created is not None:
                 created()
-            from qtau.worker import run_batch
-
-            return await self.local_runner(run_batch, payload)
+            return await self._handed_over(await self.local_runner(run_local_batch, payload))
         outcome = await self._attempt(payload, first, created)
         if isinstance(outcome, list):
             return outcome
@@ -223,6 +223,19 @@ class Tracker:
                 out[i] = value
         return out
 
+    async def _handed_over(self, entries: list) -> list[Result | TaskFailure]:
+        """A local batch's entries, with the members its worker handed over (their failover
+        order reached a remote resource) run here, grouped by that resource."""
+        groups: dict[str, list[tuple[int, TaskPayload]]] = {}
+        for i, entry in enumerate(entries):
+            if isinstance(entry, HandOver):
+                groups.setdefault(entry.payload.placements[0].resource.id, []).append((i, entry.payload))
+        for group in groups.values():
+            values = await self.run_batch(BatchPayload(tuple(m for _, m in group)))
+            for (i, _), value in zip(group, values, strict=True):
+                entries[i] = value
+        return entries
+
     async def _attempt(self, payload: BatchPayload, placement: Placement,
                        created: Callable[[], None] | None = None) -> Any:
         """One provider batch on `placement`. Returns the list of entries when it ran, else
@@ -241,12 +254,12 @@ class Tracker:
                 slots.append(i)
                 continue
             try:
-                job, path = await self.io(prepare, member.task, placement.resource, circuits, member.next_attempt)
+                ready = await self.io(circuits.prepare, member.task, placement.resource, member.next_attempt)
             except QtauError as err:
                 failed.append((i, TaskFailure(member.task.task_id, err)))
                 continue
-            jobs.append(job)
-            paths.append(path)
+            jobs.append(ready.job)
+            paths.append(ready.path)
             slots.append(i)
         if not jobs:
             if created is not None:
@@ -448,72 +461,3 @@ def local_tracker() -> LocalTracker:
         if _local is None:
             _local = LocalTracker()
         return _local
-
-
-# -- RAY: an async actor per service -------------------------------------------------------------
-
-
-class TrackerActor:
-    """The Ray face of `Tracker` (created with num_cpus=0, so it holds no CPU slot)."""
-
-    def __init__(self) -> None:
-        self.tracker = Tracker(_ray_runner)
-
-    async def run(self, blob: bytes) -> Result:
-        import pickle
-
-        return await self.tracker.run(pickle.loads(blob))
-
-    async def run_batch(self, blob: bytes) -> list:
-        import pickle
-
-        values = await self.tracker.run_batch(pickle.loads(blob))
-        return values if len(values) > 1 else values[0]
-
-    def counters(self) -> dict[str, int]:
-        return {"submitted": self.tracker.submitted, "cancelled": self.tracker.cancelled}
-
-    def ready(self) -> bool:
-        return True
-
-
-async def _ray_runner(fn: Callable[[Any], Any], payload: Any) -> Any:
-    from qtau.engines.ray import pack, remote_function
-
-    return await remote_function(fn).remote(pack(payload))
-
-
-# -- hand-over from a worker (failover reached a remote placement) ---------------------------------
-
-
-def hand_over(payload: TaskPayload) -> Result:
-    """Finish a task on the tracker from a worker: blocks this worker (Ray releases its CPU while
-    it waits in ray.get); only failover from a local to a remote resource comes here."""
-    if payload.tracker is None:
-        return local_tracker().submit(payload).result()
-    import ray
-
-    from qtau.engines.ray import as_qtau_error, pack
-
-    actor = ray.get_actor(payload.tracker)
-    try:
-        return ray.get(actor.run.remote(pack(payload)))
-    except Exception as err:
-        raise as_qtau_error(err) from None
-
-
-def hand_over_batch(payload: BatchPayload) -> list:
-    tracker = payload.members[0].tracker
-    if tracker is None:
-        return local_tracker().submit_batch(payload).result()
-    import ray
-
-    from qtau.engines.ray import as_qtau_error, pack
-
-    actor = ray.get_actor(tracker)
-    try:
-        value = ray.get(actor.run_batch.remote(pack(payload)))
-    except Exception as err:
-        raise as_qtau_error(err) from None
-    return value if len(payload.members) > 1 else [value]
-

@@ -1,12 +1,19 @@
 """Execution engines: where tasks run. `local` (an in-process pool) and `ray` (any Ray cluster).
 
-Engines move payloads to `qtau.worker` functions and hand back futures (LOCAL) or Ray ObjectRefs
-(RAY). They hold no QTAU policy: QDREAMER decides in the driver, workers execute.
+Engines move payloads to the functions of `qtau.engines.tasks` (the worker's, with hand-overs to
+the remote-job tracker) and hand back futures (LOCAL) or Ray ObjectRefs (RAY). Each engine owns
+what is specific to it: its tracker, its coalescer, its parallelism and how payloads travel.
+They hold no QTAU policy: QDREAMER decides in the driver, workers execute.
 """
 
 from __future__ import annotations
 
 import enum
+
+from qtau.engines.base import Engine
+from qtau.engines.local import LocalEngine
+from qtau.engines.ray import RayEngine
+from qtau.errors import ConfigurationError
 
 
 class ExecutionEngine(enum.Enum):
@@ -17,8 +24,6 @@ class ExecutionEngine(enum.Enum):
 
     @classmethod
     def parse(cls, value: object) -> ExecutionEngine:
-        from qtau.errors import ConfigurationError
-
         if isinstance(value, cls):
             return value
         for member in cls:
@@ -30,11 +35,7 @@ class ExecutionEngine(enum.Enum):
         )
 
 
-def create_engine(kind: ExecutionEngine, **options):
+def create_engine(kind: ExecutionEngine, **options) -> Engine:
     if kind is ExecutionEngine.RAY:
-        from qtau.engines.ray import RayEngine
-
         return RayEngine(**options)
-    from qtau.engines.local import LocalEngine
-
     return LocalEngine(**options)

@@ -1,10 +1,21 @@
-"""The small interface both engines implement."""
+"""The small interface both engines implement.
+
+Everything the rest of QTAU asks about where tasks run is asked of the engine: how to run a task
+or batch (with its resource request), its remote-job tracker, its coalescer, how many units of
+work it runs in parallel for a resource, and how payloads travel to it.
+"""
 
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable, Sequence
+import os
+import time
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
+
+from qtau.errors import QtauError
+from qtau.resource_request import check_local
+from qtau.types import Resource
 
 
 class Engine(abc.ABC):
@@ -24,6 +35,29 @@ class Engine(abc.ABC):
 
     #: Name of the Ray actor that tracks remote jobs (None: this process's tracker).
     tracker_name: str | None = None
+
+    def remote_tracker(self) -> str | None:
+        """The remote-job tracker that payloads with a remote placement name (None: this
+        process's tracker, `qtau.tracker.local_tracker`)."""
+        return None
+
+    @abc.abstractmethod
+    def coalescer(self, max_batch: int) -> Any:
+        """A new coalescer (`qtau.coalesce`): `submit(payload)` -> handle, `close()`."""
+
+    def parallelism(self, resource: Resource | None = None) -> int:
+        """How many units of work this engine runs at once for `resource` (the chunks a local
+        burst is split into): one per CPU of this machine by default."""
+        return max(os.cpu_count() or 1, 1)
+
+    def pack(self, payload: Any) -> Any:
+        """A payload as it travels to where tasks run (in this process: the object itself)."""
+        return payload
+
+    def for_pilot(self, description: Mapping[str, Any]) -> Engine:
+        """The engine a service's first pilot asks for (before start): this one unless the
+        description names where tasks run (RAY's `ray_address`)."""
+        return self
 
     @abc.abstractmethod
     def submit_remote(self, payload: Any) -> Any:
@@ -48,10 +82,6 @@ class Engine(abc.ABC):
 
     def get_many(self, handles: Sequence[Any], timeout: float | None = None) -> list[Any]:
         """Each handle's value or the QtauError it raised, in order (one round trip where possible)."""
-        import time
-
-        from qtau.errors import QtauError
-
         deadline = None if timeout is None else time.monotonic() + timeout
         out: list[Any] = []
         for handle in handles:
@@ -83,14 +113,18 @@ class Engine(abc.ABC):
     def check_request(self, request: dict[str, float]) -> None:
         """Refuse a task's resource request (`qtau.resource_request`) this engine cannot meet.
         The default: tasks run in this process, so this machine must have it."""
-        from qtau.resource_request import check_local
-
         check_local(request)
 
     def submit_requested(self, fn: Callable[[Any], Any], payload: Any, request: dict[str, float]) -> Any:
         """`submit` for a task with a resource request; in this process the request was checked
         and is recorded, so it runs like any other task."""
         return self.submit(fn, payload)
+
+    def submit_requested_batch(self, fn: Callable[[Any], list], payload: Any, n: int,
+                               request: dict[str, float]) -> list[Any]:
+        """`submit_batch` for members that share a resource request (checked when each was
+        given); in this process it runs like any other batch."""
+        return self.submit_batch(fn, payload, n)
 
     @abc.abstractmethod
     def poll(self, force: bool = False) -> None:

@@ -4,7 +4,8 @@ Threads suit simulators, which release the GIL in their native code. The pool is
 and its threads live as long as the process (`qtau.threads` says why: qiskit 2.6 crashes when the
 thread that first imported it has exited); a service's shutdown cancels only its own futures.
 Tasks on remote resources go to the process's remote-job tracker (`qtau.tracker`), which holds no
-pool thread while a job is queued at its provider.
+pool thread while a job is queued at its provider; tasks submitted one by one gather into batches
+while the pool is saturated (`coalescer()`, `qtau.engines.local_coalesce`).
 """
 
 from __future__ import annotations
@@ -15,10 +16,14 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from qtau.coalesce import MAX_BATCH
 from qtau.engines.base import Engine
+from qtau.engines.local_coalesce import LocalCoalescer
 from qtau.errors import TaskCancelledError, TaskTimeoutError
 from qtau.plugins import missing_plugins
 from qtau.threads import shared_pool
+from qtau.tracker import local_tracker
+from qtau.types import Resource
 
 
 class LocalEngine(Engine):
@@ -51,16 +56,22 @@ class LocalEngine(Engine):
     def submit_batch(self, fn: Callable[[Any], list], payload: Any, n: int) -> list[cf.Future]:
         return fan_out(self.submit(fn, payload), n)
 
-    def submit_remote(self, payload: Any) -> cf.Future:
-        from qtau.tracker import local_tracker
+    def coalescer(self, max_batch: int = MAX_BATCH) -> LocalCoalescer:
+        return LocalCoalescer(self, max_batch)
 
+    def parallelism(self, resource: Resource | None = None) -> int:
+        """One chunk per CPU, or one where the resource's executor runs one call at a time per
+        process (`serial_in_process` in its metadata), where chunks would only wait for each other."""
+        if resource is not None and resource.metadata.get("serial_in_process"):
+            return 1
+        return super().parallelism(resource)
+
+    def submit_remote(self, payload: Any) -> cf.Future:
         whole = local_tracker().submit(payload)
         self._remember(whole, [whole])
         return whole
 
     def submit_remote_batch(self, payload: Any, n: int) -> list[cf.Future]:
-        from qtau.tracker import local_tracker
-
         whole = local_tracker().submit_batch(payload)
         slots = fan_out(whole, n)
         self._remember(whole, slots)
@@ -136,8 +147,6 @@ class LocalEngine(Engine):
         for future in pending:
             future.cancel()
         if remote:
-            from qtau.tracker import local_tracker
-
             local_tracker().cancel_and_wait(remote)
         self._pool = None
 

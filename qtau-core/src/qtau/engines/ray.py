@@ -10,92 +10,30 @@ started; it never stops or kills Ray processes it did not start. Joining is chec
 from __future__ import annotations
 
 import os
-import pickle
 import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from qtau.coalesce import MAX_BATCH
 from qtau.engines.base import Engine
+from qtau.engines.ray_coalesce import RayCoalescer
 from qtau.engines.ray_join import init_error, preflight
 from qtau.engines.ray_nodes import NodePlacement
-from qtau.errors import ConfigurationError, QtauError, TaskTimeoutError
+from qtau.engines.ray_remote import (  # noqa: F401  (pack, unwrap_error: importable from here)
+    SYSTEM_RETRIES,
+    _only_value,
+    as_qtau_error,
+    cluster_cpus,
+    pack,
+    remote_function,
+    unwrap_error,
+)
+from qtau.engines.ray_tracker import create_tracker_actor
+from qtau.errors import ConfigurationError, TaskCancelledError, TaskTimeoutError
 from qtau.plugins import missing_plugins
-
-_remote_cache: dict[Any, Any] = {}
-#: Times Ray reruns a task whose worker or node died before giving up on it.
-SYSTEM_RETRIES = 3
-
-
-def pack(payload: Any) -> bytes:
-    """Payload bytes for Ray. The C pickler is several times faster than the cloudpickle Ray uses
-    on arguments. Cloudpickle remains for what the C pickler cannot ship: lambdas and local
-    functions (it raises), and functions of the driver's `__main__`, which it would pickle by a
-    name that workers cannot import."""
-    try:
-        blob = pickle.dumps(payload, protocol=5)
-        if b"__main__" not in blob:
-            return blob
-    except Exception:
-        pass
-    from ray import cloudpickle
-
-    return cloudpickle.dumps(payload, protocol=5)
-
-
-def _packed(fn: Callable[[Any], Any]) -> Callable[[bytes], Any]:
-    def run(blob: bytes) -> Any:
-        return fn(pickle.loads(blob))
-
-    run.__name__ = run.__qualname__ = fn.__name__
-    return run
-
-
-def remote_function(fn: Callable, packed: bool = True) -> Any:
-    import ray
-
-    key = (fn, packed)
-    found = _remote_cache.get(key)
-    if found is None:
-        # Ray retries a task only when its worker or node dies (retry_exceptions stays off): local
-        # simulation is idempotent, so a lost worker costs time, not the task. A task that raised
-        # is QDREAMER's to fail over, never Ray's to retry.
-        found = _remote_cache[key] = ray.remote(max_retries=SYSTEM_RETRIES)(_packed(fn) if packed else fn)
-    return found
-
-
-def _only_value(packed: tuple[Callable[[Any], list], Any]) -> Any:
-    fn, payload = packed
-    return fn(payload)[0]
-
-
-def as_qtau_error(err: BaseException) -> QtauError:
-    """A task's failure as users see it: the task's own QtauError, or Ray's fault (a worker or node
-    that died past every retry, an object lost with its node) as an ExecutionError. Ray's own
-    exception types never reach users."""
-    inner = unwrap_error(err)
-    if isinstance(inner, QtauError):
-        return inner
-    what = type(err).__name__
-    if what in ("WorkerCrashedError", "NodeDiedError", "ObjectLostError", "OwnerDiedError",
-                "ObjectReconstructionFailedError", "ActorDiedError", "RayActorError", "LocalRayletDiedError"):
-        reason = (f"Ray lost the task's worker or node ({what}) and it failed again on each of "
-                  f"{SYSTEM_RETRIES} retries")
-    else:
-        reason = f"the task failed in Ray: {what}: {str(inner)[:300]}"
-    from qtau.errors import ExecutionError
-    from qtau.secrets import redact
-
-    return ExecutionError(redact(reason), fix="see `ray status` for lost nodes; resubmit the task, or use "
-                          "ExecutionEngine.LOCAL to debug it")
-
-
-def unwrap_error(err: BaseException) -> BaseException:
-    """Ray wraps task errors; users get QTAU's own error back (prefect-ray does the same)."""
-    cause = getattr(err, "cause", None)
-    if isinstance(cause, BaseException):
-        return cause
-    return err
+from qtau.resource_request import check_nodes, ray_options
+from qtau.types import Resource
 
 
 class RayEngine(Engine):
@@ -103,6 +41,7 @@ class RayEngine(Engine):
 
     def __init__(self, ray_address: str | None = None, num_cpus: int | None = None,
                  ray_init_options: dict | None = None, **_: Any) -> None:
+        self._options = {"num_cpus": num_cpus, "ray_init_options": ray_init_options}
         self.address = ray_address or os.environ.get("RAY_ADDRESS") or None
         self.num_cpus = num_cpus
         self.init_options = dict(ray_init_options or {})
@@ -154,6 +93,32 @@ class RayEngine(Engine):
             raise init_error(self.address, err) from None
         self.started_ray = True
 
+    def for_pilot(self, description: Any) -> RayEngine:
+        """A pilot's `ray_address` names the cluster to join: an engine for it (before start)."""
+        address = description.get("ray_address")
+        if not address:
+            return self
+        return RayEngine(ray_address=address, **self._options)
+
+    def pack(self, payload: Any) -> bytes:
+        """Payload bytes for Ray (`ray_remote.pack`: the C pickler, cloudpickle where it must)."""
+        return pack(payload)
+
+    def parallelism(self, resource: Resource | None = None) -> int:
+        """One chunk per CPU of the cluster (workers run in processes of their own)."""
+        return cluster_cpus()
+
+    def coalescer(self, max_batch: int = MAX_BATCH) -> RayCoalescer:
+        return RayCoalescer(self, max_batch)
+
+    def node_selector(self) -> dict[str, str] | None:
+        """The label selector of the nodes that passed the plugin check (None: every node)."""
+        if self.placement is None:
+            return None
+        self.placement.settle()
+        self.placement.refresh()
+        return self.placement.selector()
+
     def _placed_remote(self, fn: Callable, num_returns: int = 1) -> Any:
         """`fn` as a remote function limited to the nodes that passed the plugin check."""
         remote = remote_function(fn)
@@ -171,44 +136,35 @@ class RayEngine(Engine):
         return found
 
     def submit(self, fn: Callable[[Any], Any], payload: Any) -> Any:
-        return self._placed_remote(fn).remote(pack(payload))
+        return self._placed_remote(fn).remote(self.pack(payload))
 
     def check_request(self, request: dict[str, float]) -> None:
-        """Refuse what the cluster has not got at all, rather than leave the task pending."""
+        """Refuse what no single node of the cluster has (a task runs on one node), rather than
+        leave the task pending for ever."""
         import ray
 
-        from qtau.resource_request import check_cluster
-
         if ray.is_initialized():  # else the first pilot has not started Ray yet: nothing to ask
-            check_cluster(request, ray.cluster_resources())
+            check_nodes(request, [node.get("Resources", {}) for node in ray.nodes() if node.get("Alive")])
+
+    def _requested(self, request: dict[str, float] | None, num_returns: int = 1) -> dict[str, Any]:
+        """Ray options for a task (or batch) asking for `request`, on the plugin-checked nodes."""
+        options = ray_options(request or {})
+        if num_returns != 1:
+            options["num_returns"] = num_returns
+        selector = self.node_selector()
+        if selector is not None:
+            options["label_selector"] = selector
+        return options
 
     def submit_requested(self, fn: Callable[[Any], Any], payload: Any, request: dict[str, float]) -> Any:
         """The task as a Ray task asking for the request's num_cpus, num_gpus and memory (bytes)."""
-        from qtau.resource_request import ray_options
-
-        options = ray_options(request)
-        if self.placement is not None:
-            self.placement.settle()
-            self.placement.refresh()
-            options["label_selector"] = self.placement.selector()
-        return remote_function(fn).options(**options).remote(pack(payload))
+        return remote_function(fn).options(**self._requested(request)).remote(self.pack(payload))
 
     def _tracker(self) -> Any:
         """This service's remote-job tracker: an async actor holding no CPU, created on first use."""
         with self._watch_lock:
             if self._tracker_actor is None:
-                import uuid
-
-                import ray
-                from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
-
-                from qtau.tracker import TrackerActor
-
-                self.tracker_name = f"qtau-tracker-{uuid.uuid4().hex[:12]}"
-                # On the driver's node: losing a worker node never loses the jobs being waited for.
-                here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=False)
-                self._tracker_actor = ray.remote(num_cpus=0, max_concurrency=100_000, max_restarts=0)(
-                    TrackerActor).options(name=self.tracker_name, scheduling_strategy=here).remote()
+                self.tracker_name, self._tracker_actor = create_tracker_actor()
             return self._tracker_actor
 
     def ensure_tracker(self) -> str:
@@ -216,13 +172,16 @@ class RayEngine(Engine):
         self._tracker()
         return self.tracker_name  # type: ignore[return-value]
 
+    def remote_tracker(self) -> str | None:
+        return self.ensure_tracker()
+
     def submit_remote(self, payload: Any) -> Any:
-        ref = self._tracker().run.remote(pack(payload))
+        ref = self._tracker().run.remote(self.pack(payload))
         self._remember([ref])
         return ref
 
     def submit_remote_batch(self, payload: Any, n: int) -> list[Any]:
-        refs = self._tracker().run_batch.options(num_returns=n).remote(pack(payload))
+        refs = self._tracker().run_batch.options(num_returns=n).remote(self.pack(payload))
         refs = [refs] if n == 1 else list(refs)
         self._remember(refs)
         return refs
@@ -238,11 +197,20 @@ class RayEngine(Engine):
             self._remote.difference_update(ready)
         self._remote.update(refs)
 
+    def submit_requested_batch(self, fn: Callable[[Any], list], payload: Any, n: int,
+                               request: dict[str, float]) -> list[Any]:
+        """A batch as one Ray task asking for its members' shared request (num_cpus, num_gpus,
+        memory): the batch holds what each member asked for while it runs."""
+        if n == 1:
+            return [remote_function(_only_value).options(**self._requested(request)).remote(
+                self.pack((fn, payload)))]
+        return list(remote_function(fn).options(**self._requested(request, n)).remote(self.pack(payload)))
+
     def submit_batch(self, fn: Callable[[Any], list], payload: Any, n: int) -> list[Any]:
         if n == 1:
             # With num_returns=1 Ray returns the list itself as the one value: unwrap on the worker.
-            return [self._placed_remote(_only_value).remote(pack((fn, payload)))]
-        return list(self._placed_remote(fn, n).remote(pack(payload)))
+            return [self._placed_remote(_only_value).remote(self.pack((fn, payload)))]
+        return list(self._placed_remote(fn, n).remote(self.pack(payload)))
 
     def completed(self, value: Any) -> Any:
         import ray
@@ -261,7 +229,8 @@ class RayEngine(Engine):
 
     def get(self, handle: Any, timeout: float | None = None) -> Any:
         import ray
-        from ray.exceptions import GetTimeoutError, TaskCancelledError
+        from ray.exceptions import GetTimeoutError
+        from ray.exceptions import TaskCancelledError as RayCancelledError
 
         try:
             return ray.get(handle, timeout=timeout)
@@ -270,10 +239,8 @@ class RayEngine(Engine):
                 f"task not done within {timeout} s", field="timeout", value=timeout,
                 fix="wait longer, or cancel the task",
             ) from None
-        except TaskCancelledError:
-            from qtau.errors import TaskCancelledError as QtauCancelled
-
-            raise QtauCancelled("the task was cancelled before it finished") from None
+        except RayCancelledError:
+            raise TaskCancelledError("the task was cancelled before it finished") from None
         except Exception as err:
             raise as_qtau_error(err) from None
 
