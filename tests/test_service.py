@@ -124,10 +124,12 @@ def test_unsupported_circuit_object(pcs):
 def test_too_many_qubits_says_why_each_candidate_was_rejected(pcs):
     with pytest.raises(NoSuitableResourceError) as info:
         pcs.submit_quantum_task(QuantumTask(circuit=bell, num_qubits=40, gate_set=["h"]))
-    assert info.value.rejections == {
-        "qiskit:aer_simulator": "needs 40 qubits, has 30",
-        "qiskit:basic_simulator": "needs 40 qubits, has 24",
-    }
+    why = info.value.rejections
+    assert set(why) == {"qiskit:aer_simulator", "qiskit:basic_simulator"}
+    assert why["qiskit:aer_simulator"].startswith("needs 40 qubits, has 30; ")
+    assert why["qiskit:basic_simulator"].startswith("needs 40 qubits, has 24; ")
+    # ... and what the state would need in memory (tests/test_resource_limits.py checks the bytes).
+    assert all("as a statevector" in reason for reason in why.values())
 
 
 def test_a_bad_batch_member_fails_alone(pcs):
