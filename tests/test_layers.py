@@ -30,13 +30,7 @@ SDKS = frozenset({"qiskit", "qiskit_aer", "qiskit_ibm_runtime", "qiskit_addon_cu
                   "cirq", "pyquil", "ray", "boto3"})
 
 #: Import cycles (strongly connected components of the module graph) allowed for now, each named.
-KNOWN_CYCLES = {
-    # KNOWN EXCEPTION, exec-core (issue 24 items 2-3): the execution cycle, broken by moving Ray
-    # packing and actors under engines/ and by a worker that returns hand-overs instead of calling
-    # the tracker. Delete at merge.
-    frozenset({"qtau.coalesce", "qtau.engines", "qtau.engines.local", "qtau.engines.ray", "qtau.journaling",
-               "qtau.tracker", "qtau.worker"}),
-}
+KNOWN_CYCLES: set[frozenset[str]] = set()
 
 #: Imports of qtau modules inside a function: (file under qtau-core/src, function, imported module).
 ALLOWED_FUNCTION_IMPORTS = {
@@ -46,58 +40,17 @@ ALLOWED_FUNCTION_IMPORTS = {
     ("qtau/cli/__init__.py", "main", "qtau.cli.app"),
 }
 KNOWN_FUNCTION_IMPORTS = {
-    # KNOWN EXCEPTIONS, exec-core (issue 24 items 2-4): the execution cycle and the service's lazy
-    # collaborators. Delete at merge.
-    ("qtau/coalesce.py", "create_coalescer", "qtau.engines"),
-    ("qtau/coalesce.py", "submit", "qtau.worker"),
-    ("qtau/coalesce.py", "_run_gathered", "qtau.worker"),
-    ("qtau/coalesce.py", "submit", "qtau.engines.ray"),
-    ("qtau/coalesce.py", "_run", "qtau.engines.ray"),
-    ("qtau/coalesce.py", "_run_blobs", "qtau.engines.ray"),
-    ("qtau/coalesce.py", "_run_blobs", "qtau.worker"),
-    ("qtau/coalesce.py", "_run_one", "qtau.worker"),
-    ("qtau/coalesce.py", "_run_one", "qtau.errors"),
-    ("qtau/engines/__init__.py", "parse", "qtau.errors"),
-    ("qtau/engines/__init__.py", "create_engine", "qtau.engines.ray"),
-    ("qtau/engines/__init__.py", "create_engine", "qtau.engines.local"),
-    ("qtau/engines/base.py", "get_many", "qtau.errors"),
-    ("qtau/engines/base.py", "check_request", "qtau.resource_request"),
-    ("qtau/engines/local.py", "submit_remote", "qtau.tracker"),
-    ("qtau/engines/local.py", "submit_remote_batch", "qtau.tracker"),
-    ("qtau/engines/local.py", "shutdown", "qtau.tracker"),
-    ("qtau/engines/ray.py", "as_qtau_error", "qtau.errors"),
-    ("qtau/engines/ray.py", "as_qtau_error", "qtau.secrets"),
-    ("qtau/engines/ray.py", "check_request", "qtau.resource_request"),
-    ("qtau/engines/ray.py", "submit_requested", "qtau.resource_request"),
-    ("qtau/engines/ray.py", "_tracker", "qtau.tracker"),
-    ("qtau/engines/ray.py", "get", "qtau.errors"),
-    ("qtau/pilots.py", "_repr_html_", "qtau.render_html"),
-    ("qtau/service.py", "__init__", "qtau.journaling"),
-    ("qtau/service.py", "_coalescing", "qtau.coalesce"),
-    ("qtau/service.py", "recover", "qtau"),
-    ("qtau/split.py", "run_split", "qtau.worker"),
-    ("qtau/split.py", "_part_payload", "qtau.engines"),
-    ("qtau/split.py", "_part_payload", "qtau.payloads"),
-    ("qtau/split.py", "submit_split", "qtau.dreamer.admission"),
-    ("qtau/split.py", "submit_split", "qtau.payloads"),
-    ("qtau/tracker.py", "_transient", "qtau.errors"),
-    ("qtau/tracker.py", "__init__", "qtau.coalesce"),
-    ("qtau/tracker.py", "run_batch", "qtau.worker"),
-    ("qtau/tracker.py", "_ray_runner", "qtau.engines.ray"),
-    ("qtau/tracker.py", "hand_over", "qtau.engines.ray"),
-    ("qtau/tracker.py", "hand_over_batch", "qtau.engines.ray"),
-    ("qtau/worker.py", "run_task", "qtau.tracker"),
-    ("qtau/worker.py", "run_batch", "qtau.tracker"),
-    # KNOWN EXCEPTIONS, journal-pkg (issue 24 item 5): the journal becomes a package. Delete at merge.
+    # KNOWN EXCEPTIONS, the journal (issue 24 item 5): moved to module level when the journal
+    # becomes a package with recovery of its own.
     ("qtau/journal.py", "task_summary", "qtau.resource_request"),
-    ("qtau/journaling.py", "task_blob", "qtau.engines.ray"),
     ("qtau/journaling.py", "open", "qtau.journal"),
     ("qtau/journaling.py", "placement_for", "qtau.payloads"),
-    # KNOWN EXCEPTIONS, author-contract (qtau/testing): the conformance suite. Delete at merge.
+    ("qtau/service.py", "recover", "qtau"),
+    # KNOWN EXCEPTIONS, the conformance suite (qtau/testing).
     ("qtau/testing/__init__.py", "service", "qtau.service"),
-    ("qtau/testing/__init__.py", "test_circuit_format_recognised", "qtau.circuits"),
     ("qtau/testing/__init__.py", "test_backend_is_v2", "qtau.backend"),
     ("qtau/testing/__init__.py", "test_backend_is_v2", "qtau.plugins_v1"),
+    ("qtau/testing/__init__.py", "test_circuit_format_recognised", "qtau.circuits"),
 }
 
 #: Modules plugins may import (the `qtau` package itself is public too); pyproject.toml's

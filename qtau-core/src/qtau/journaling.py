@@ -23,7 +23,6 @@ from __future__ import annotations
 import concurrent.futures
 import json
 import logging
-import pickle
 import threading
 from pathlib import Path
 from typing import Any
@@ -36,6 +35,7 @@ from qtau.errors import (
     TaskCancelledError,
 )
 from qtau.journal import Journal, TaskRecord
+from qtau.packing import pack, unpack
 from qtau.payloads import TaskFailure
 from qtau.types import Attempt, QuantumTask, Result
 
@@ -82,10 +82,6 @@ def journal_for(key: str | None) -> Journal | None:
 def task_blob(task: QuantumTask) -> bytes | None:
     """The task pickled for running it again after a crash; None when it cannot be pickled
     (a lambda, a QNode); the journal also drops a blob that holds a known secret."""
-    from qtau.engines.ray import (
-        pack,  # the C pickler; cloudpickle for lambdas and __main__ functions
-    )
-
     try:
         return pack(task)
     except Exception:
@@ -273,7 +269,7 @@ def task_of(record: TaskRecord, journal: Journal) -> QuantumTask:
             value=record.task_id, fix="submit the task again yourself",
         )
     try:
-        return pickle.loads(record.payload)
+        return unpack(record.payload)
     except Exception as err:
         raise JournalError(
             f"task {record.task_id} cannot run again: its journaled circuit does not load here "

@@ -6,10 +6,10 @@ Importing this module does not import Ray; each function imports it when called.
 
 from __future__ import annotations
 
-import pickle
 from collections.abc import Callable
 from typing import Any
 
+from qtau import packing
 from qtau.errors import ExecutionError, QtauError
 from qtau.secrets import redact
 
@@ -18,25 +18,20 @@ _remote_cache: dict[Any, Any] = {}
 SYSTEM_RETRIES = 3
 
 
-def pack(payload: Any) -> bytes:
-    """Payload bytes for Ray. The C pickler is several times faster than the cloudpickle Ray uses
-    on arguments. Cloudpickle remains for what the C pickler cannot ship: lambdas and local
-    functions (it raises), and functions of the driver's `__main__`, which it would pickle by a
-    name that workers cannot import."""
-    try:
-        blob = pickle.dumps(payload, protocol=5)
-        if b"__main__" not in blob:
-            return blob
-    except Exception:
-        pass
+def _ray_cloudpickle(payload: Any) -> bytes:
     from ray import cloudpickle
 
     return cloudpickle.dumps(payload, protocol=5)
 
 
+def pack(payload: Any) -> bytes:
+    """Payload bytes for Ray (`qtau.packing.pack`, with the cloudpickle Ray's workers read)."""
+    return packing.pack(payload, _ray_cloudpickle)
+
+
 def _packed(fn: Callable[[Any], Any]) -> Callable[[bytes], Any]:
     def run(blob: bytes) -> Any:
-        return fn(pickle.loads(blob))
+        return fn(packing.unpack(blob))
 
     run.__name__ = run.__qualname__ = fn.__name__
     return run
