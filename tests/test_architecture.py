@@ -21,8 +21,9 @@ def modules_in_tree() -> set[str]:
 def rows() -> list[tuple[int | None, str, str]]:
     found, layer = [], None
     for line in PAGE.read_text().splitlines():
-        if heading := LAYER.match(line):
-            layer = int(heading.group(1))
+        if line.startswith("### "):
+            heading = LAYER.match(line)
+            layer = int(heading.group(1)) if heading else None
         elif row := ROW.match(line):
             found.append((layer, row.group(1), row.group(2).strip()))
     return found
