@@ -122,6 +122,8 @@ def test_a_task_moved_by_the_budget_fails_over_only_to_what_its_reservation_pays
         pcs.initialize_dreamer({"optimization_mode": "high_fidelity", "budget": {"USD": 1}})
         with pytest.raises(QtauError) as caught:
             pcs.get_result(pcs.submit_quantum_task(QuantumTask(circuit=bell(), shots=10)), timeout=30)
+        assert wait_idle(pcs, timeout=5) == {"scripted:best": 0, "scripted:cheap": 0, "scripted:mid": 0}, \
+            "the move took the task's in-flight count from `best` to `cheap`"
         info = settled(pcs)["service"]
         assert [a.resource_id for a in caught.value.attempts] == ["scripted:cheap"]
         assert state.runs["scripted:best"] == 0 and state.runs["scripted:mid"] == 0

@@ -1,6 +1,7 @@
 """A RemoteExecutor over an in-process "provider": jobs queue for `job_delay_s`, then run on
 BasicSimulator at fetch. Faults are scripted per resource: `behaviour="fail"` (the job fails at
-the provider), `"hang"` (it never leaves the queue), `poll_fault="raise"|"lost"`,
+the provider), `"hang"` (it never leaves the queue), `poll_fault="raise"|"lost"|"flaky"` (flaky: two of
+every three poll calls on the resource raise, the third answers),
 `cancel_fault="refuse"|"raise"`, `cancel_delay_s` (a slow cancel call), `bad_ref=True` (submit
 returns something that is not JSON).
 
@@ -49,6 +50,8 @@ class ScriptedRemoteExecutor(RemoteExecutor):
     def poll(self, refs: Sequence[Any]) -> list[JobState]:
         v = script.values(self.resource)
         state.count_call(self.resource.id, "poll")
+        if v["poll_fault"] == "flaky" and state.calls[(self.resource.id, "poll")] % 3:
+            raise ConnectionError(f"scripted flaky poll on {self.resource.id}")
         if v["poll_fault"] == "raise":
             raise ConnectionError(f"scripted poll failure on {self.resource.id}")
         out = []

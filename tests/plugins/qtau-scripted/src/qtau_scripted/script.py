@@ -57,7 +57,7 @@ DEFAULTS: dict[str, Any] = {
     "cancel_delay_s": 0.0,
     "bad_ref": False,
 }
-POLL_FAULTS = ("raise", "lost")
+POLL_FAULTS = ("raise", "lost", "flaky")
 CANCEL_FAULTS = ("refuse", "raise")
 REPORTS = ("status", "noise", "cost")
 NUMBERS = ("queue_wait_s", "queue_depth", "one_qubit_error", "two_qubit_error", "readout_error",

@@ -1,0 +1,100 @@
+"""Coalescing, provider jobs and result conversion: the cases that mutations of the coalescer,
+the remote-job tracker and the worker's result building survived (issue 23 item 7;
+scripts/mutation.py's `@coalesce`, `@tracker` and `@results` mutants). Each test names the wrong
+behaviour it catches.
+
+Everything runs through `PilotComputeService` on the real `scripted` plugin: its local executor
+runs BasicSimulator (`state.batches` records each executor call's job count), and its remote
+executor is a real `RemoteExecutor` over an in-process provider queue whose faults are scripted
+(the local stand-in for a cloud provider; nothing is mocked).
+"""
+
+from __future__ import annotations
+
+import pytest
+from qtau.errors import QtauError
+from qtau.service import PilotComputeService
+from qtau.types import QuantumTask
+from qtau_scripted import state
+from qtau_scripted.testing import host, pilot, resource, wait_idle
+from qtau_test_circuits import bell, x_on
+
+pytestmark = pytest.mark.usefixtures("clean_script")
+
+#: The coalescer's largest batch (`qtau.coalesce.MAX_BATCH`, documented in its module docstring).
+MAX_BATCH = 256
+
+
+def remote(name: str, **values):
+    return resource(name, remote=True, kind="qpu", **values)
+
+
+def test_tasks_with_different_timeouts_never_share_a_batch():
+    """One worker, busy: three tasks with timeout 60 and three with timeout 90 wait. They go as
+    two batches, one per timeout, so a batch's time limit is each member's own. Catches: batches
+    grouped by resource only."""
+    with PilotComputeService(plugins=host(), max_workers=1) as pcs:
+        pcs.create_pilot(pilot(resource("a", call_delay_s=0.3)))
+        tasks = [QuantumTask(circuit=x_on(0), shots=10)]
+        tasks += [QuantumTask(circuit=x_on(i % 3), shots=10, timeout=60 if i % 2 else 90) for i in range(6)]
+        results = pcs.get_results([pcs.submit_quantum_task(t) for t in tasks], timeout=120)
+        assert [r.task_id for r in results] == [t.task_id for t in tasks]
+        assert [n for _, n in state.batches] == [1, 3, 3]
+
+
+def test_a_burst_larger_than_the_batch_limit_goes_as_several_batches():
+    """300 tasks wait behind one running task: no batch holds more than MAX_BATCH of them, and
+    every task comes back once. Catches: the batch limit ignored."""
+    with PilotComputeService(plugins=host(), max_workers=1) as pcs:
+        pcs.create_pilot(pilot(resource("a", call_delay_s=0.2)))
+        tasks = [QuantumTask(circuit=x_on(i % 3), shots=5) for i in range(301)]
+        results = pcs.get_results([pcs.submit_quantum_task(t) for t in tasks], timeout=300)
+        sizes = [n for _, n in state.batches]
+        assert sum(sizes) == 301 and max(sizes) <= MAX_BATCH
+        assert sizes[0] == 1 and len(sizes) >= 3
+        assert [r.task_id for r in results] == [t.task_id for t in tasks]
+
+
+def test_poll_errors_that_a_good_poll_interrupts_never_add_up():
+    """Two of every three polls fail (a flaky network), the third answers: the consecutive-error
+    count restarts at every answer, so the job is never given up and the task gets its result.
+    Catches: poll errors counted across good polls."""
+    with PilotComputeService(plugins=host()) as pcs:
+        pcs.create_pilot(pilot(remote("flaky", poll_fault="flaky", job_delay_s=0.3)))
+        result = pcs.get_result(pcs.submit_quantum_task(QuantumTask(circuit=bell(), shots=10)), timeout=60)
+        assert result.resource_id == "scripted:flaky" and sum(result.counts.values()) == 10
+        assert state.calls[("scripted:flaky", "poll")] >= 3, "at least one poll failed and was retried"
+        assert wait_idle(pcs) == {"scripted:flaky": 0}
+
+
+def test_a_result_keeps_the_currency_of_its_price():
+    """A resource priced in EUR: the Result says EUR. Catches: a result's currency taken as USD."""
+    with PilotComputeService(plugins=host()) as pcs:
+        pcs.create_pilot(pilot(resource("eur", per_task=0.7, currency="EUR")))
+        result = pcs.get_result(pcs.submit_quantum_task(QuantumTask(circuit=bell(), shots=10)), timeout=60)
+        assert (result.cost, result.currency) == (pytest.approx(0.7), "EUR")
+
+
+def test_a_failed_poll_cancels_the_job_before_failing_over():
+    """Polling a job fails for good; the task fails over to another resource, and the job it left
+    is cancelled at the provider first (it could still run and bill). Catches: failover without
+    cancelling the first job."""
+    with PilotComputeService(plugins=host()) as pcs:
+        pcs.create_pilot(pilot(remote("broken", poll_fault="raise", job_delay_s=5.0, two_qubit_error=0.001),
+                               resource("local", two_qubit_error=0.05)))
+        pcs.initialize_dreamer({"optimization_mode": "high_fidelity"})
+        result = pcs.get_result(pcs.submit_quantum_task(QuantumTask(circuit=bell(), shots=10)), timeout=60)
+        assert [a.resource_id for a in result.attempts] == ["scripted:broken", "scripted:local"]
+        with state._lock:
+            left = [j["state"] for j in state.jobs.values() if j["resource"] == "scripted:broken"]
+        assert left == ["CANCELLED"]
+
+
+def test_a_job_the_provider_lost_is_not_polled_again():
+    """A job the provider answers "lost" for is given up at once (a JobLostError), not polled until
+    the poll-error limit. Catches: a lost job treated as a transient poll error."""
+    with PilotComputeService(plugins=host()) as pcs:
+        pcs.create_pilot(pilot(remote("gone", poll_fault="lost")))
+        with pytest.raises(QtauError, match="lost|404"):
+            pcs.get_result(pcs.submit_quantum_task(QuantumTask(circuit=bell(), shots=10)), timeout=60)
+    assert state.calls[("scripted:gone", "poll")] == 1
