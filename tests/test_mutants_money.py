@@ -64,6 +64,17 @@ def test_an_earlier_services_spend_counts_in_the_pilot_budget_of_its_resource():
     assert later.info()["pilot q"]["spent"] == pytest.approx(1.0)
 
 
+def test_jobs_carried_in_two_calls_are_each_reserved_once():
+    """Catches: a second `carry()` (more jobs read from the journal) reserving the first call's
+    jobs again."""
+    budgets = Budgets()
+    budgets.set_service(parse_budget({"USD": 10}))
+    budgets.carry([("t1", "braket:x", 1.0, "USD")])
+    budgets.carry([("t2", "braket:x", 2.0, "USD")])
+    info = budgets.info()["service"]
+    assert info["reserved"] == pytest.approx(3.0) and info["open_holds"] == 2
+
+
 def test_a_bill_in_its_own_currency_is_converted_at_the_budgets_rate():
     """Catches: a provider's bill read in the quote's currency (2 EUR billed counted as 2 USD)."""
     budgets = Budgets()

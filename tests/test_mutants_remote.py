@@ -91,10 +91,26 @@ def test_a_failed_poll_cancels_the_job_before_failing_over():
 
 
 def test_a_job_the_provider_lost_is_not_polled_again():
-    """A job the provider answers "lost" for is given up at once (a JobLostError), not polled until
-    the poll-error limit. Catches: a lost job treated as a transient poll error."""
+    """The plugin's poll raises JobLostError (the provider's 404): the task gives the job up at
+    once, not after the poll-error limit. Catches: a lost job treated as a transient poll error."""
+    from qtau import JobLostError
+
     with PilotComputeService(plugins=host()) as pcs:
-        pcs.create_pilot(pilot(remote("gone", poll_fault="lost")))
-        with pytest.raises(QtauError, match="lost|404"):
+        pcs.create_pilot(pilot(remote("gone", poll_fault="gone")))
+        with pytest.raises(QtauError) as caught:
             pcs.get_result(pcs.submit_quantum_task(QuantumTask(circuit=bell(), shots=10)), timeout=60)
+    assert [a.error_type for a in caught.value.attempts] == [JobLostError.__name__]
     assert state.calls[("scripted:gone", "poll")] == 1
+
+
+def test_a_provider_answering_more_outcomes_than_jobs_is_refused():
+    """fetch() answers two outcomes for a one-circuit job (a plugin bug): the attempt fails with
+    an error saying so and the task fails over, instead of taking the first outcome on trust.
+    Catches: only too few outcomes refused."""
+    with PilotComputeService(plugins=host()) as pcs:
+        pcs.create_pilot(pilot(remote("odd", extra_outcome=True, two_qubit_error=0.001),
+                               resource("local", two_qubit_error=0.05)))
+        pcs.initialize_dreamer({"optimization_mode": "high_fidelity"})
+        result = pcs.get_result(pcs.submit_quantum_task(QuantumTask(circuit=bell(), shots=10)), timeout=60)
+    assert [(a.resource_id, a.ok) for a in result.attempts] == [("scripted:odd", False), ("scripted:local", True)]
+    assert "2 outcomes for 1 jobs" in result.attempts[0].message
