@@ -5,6 +5,7 @@
     .venv/bin/python scripts/mutation.py --list           # what would run
     .venv/bin/python scripts/mutation.py --named-only     # the mutations issues 11 and 21 named
     .venv/bin/python scripts/mutation.py --only ranking   # mutants of files whose path contains this
+    .venv/bin/python scripts/mutation.py --group budget --group journal   # issue 23's groups (below)
 
 Each mutant is one small change to one module (a comparison made strict or loose, `and`/`or`
 swapped, `+`/`-` swapped, a `not` dropped, or one of the named realistic mutations that once
@@ -424,6 +425,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max", type=int, default=60, help="generated mutants to sample (0: all)")
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--only", default="", help="only files whose path contains this")
+    parser.add_argument("--group", action="append", default=[], choices=sorted(GROUPS),
+                        help="only this group's named mutants, and generated ones of its files that exist now")
     parser.add_argument("--timeout", type=float, default=300, help="seconds per pytest run")
     parser.add_argument("--list", action="store_true")
     parser.add_argument("--named-only", action="store_true", help="only the issue's named mutations")
@@ -434,6 +437,13 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     files = [f for f in TARGETS if args.only in f and (ROOT / f).exists()]
     mutants, lost = named(args.only)
+    if args.group:
+        chosen = {f"@{g}" for g in args.group}
+        mutants = [m for m in mutants if m.get("group") in chosen]
+        lost = [m for m in lost if m["file"] in chosen]
+        files = [f for f in files if any(TARGETS[f] == GROUPS[g][1] and f in
+                                         [str(p.relative_to(ROOT)) for glob in GROUPS[g][0] for p in ROOT.glob(glob)]
+                                         for g in args.group)]
     pool = [] if args.named_only else [m for f in files for m in generated(f)]
     if args.max and len(pool) > args.max:
         pool = random.Random(args.seed).sample(pool, args.max)
