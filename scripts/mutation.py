@@ -430,6 +430,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=300, help="seconds per pytest run")
     parser.add_argument("--list", action="store_true")
     parser.add_argument("--named-only", action="store_true", help="only the issue's named mutations")
+    parser.add_argument("--generated-only", action="store_true", help="only generated mutants")
     parser.add_argument("--skip-baseline", action="store_true", help="do not first run each module's tests unmutated")
     parser.add_argument("--report", default=str(ROOT / "benchmarks" / "results" / "mutation.json"))
     args = parser.parse_args(argv)
@@ -444,6 +445,8 @@ def main(argv: list[str] | None = None) -> int:
         files = [f for f in files if any(TARGETS[f] == GROUPS[g][1] and f in
                                          [str(p.relative_to(ROOT)) for glob in GROUPS[g][0] for p in ROOT.glob(glob)]
                                          for g in args.group)]
+    if args.generated_only:
+        mutants, lost = [], []
     pool = [] if args.named_only else [m for f in files for m in generated(f)]
     if args.max and len(pool) > args.max:
         pool = random.Random(args.seed).sample(pool, args.max)
