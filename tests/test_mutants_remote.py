@@ -11,6 +11,8 @@ executor is a real `RemoteExecutor` over an in-process provider queue whose faul
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from qtau.errors import QtauError
 from qtau.service import PilotComputeService
@@ -114,3 +116,22 @@ def test_a_provider_answering_more_outcomes_than_jobs_is_refused():
         result = pcs.get_result(pcs.submit_quantum_task(QuantumTask(circuit=bell(), shots=10)), timeout=60)
     assert [(a.resource_id, a.ok) for a in result.attempts] == [("scripted:odd", False), ("scripted:local", True)]
     assert "2 outcomes for 1 jobs" in result.attempts[0].message
+
+
+def test_remote_tasks_wait_for_the_create_call_in_progress_and_go_as_one_batch():
+    """The first task's create call takes 3 s at the provider. Two tasks submitted 0.3 s and 0.6 s
+    after it wait for that call to answer and then go as one provider batch: [1, 2] jobs, whatever
+    the loop's timing (each arrives well inside the call). Catches: gathered tasks sent at once
+    although a create call for their resource is in progress."""
+    with PilotComputeService(plugins=host()) as pcs:
+        pcs.create_pilot(pilot(remote("q", call_delay_s=3.0, job_delay_s=0.05)))
+        handles = []
+        for i in range(3):
+            handles.append(pcs.submit_quantum_task(QuantumTask(circuit=x_on(i), shots=10)))
+            time.sleep(0.3)
+        results = pcs.get_results(handles, timeout=60)
+        assert [r.counts for r in results] == [{"001": 10}, {"010": 10}, {"100": 10}]
+        with state._lock:
+            sizes = [len(j["jobs"]) for j in state.jobs.values() if j["resource"] == "scripted:q"]
+        assert sizes == [1, 2]
+        assert len({r.attempts[0].job for r in results[1:]}) == 1 != len({r.attempts[0].job for r in results})
