@@ -3,20 +3,26 @@
     .venv/bin/python scripts/mutation.py                 # the named mutants + a sample of 60 generated
     .venv/bin/python scripts/mutation.py --max 0          # every generated mutant (slow: hours)
     .venv/bin/python scripts/mutation.py --list           # what would run
-    .venv/bin/python scripts/mutation.py --named-only     # the mutations issues 11 and 21 named
+    .venv/bin/python scripts/mutation.py --named-only     # the named (hand-made) mutations, issues 11, 21, 23
     .venv/bin/python scripts/mutation.py --only ranking   # mutants of files whose path contains this
     .venv/bin/python scripts/mutation.py --group budget --group journal   # issue 23's groups (below)
 
 Each mutant is one small change to one module (a comparison made strict or loose, `and`/`or`
 swapped, `+`/`-` swapped, a `not` dropped, or one of the named realistic mutations that once
 survived the whole suite). The module is rewritten in place, the tests that cover it run with
-`-x`, and the original is restored. A mutant is killed when those tests fail (or time out).
+`-x`, and the original is restored (also on SIGTERM). A mutant is killed when those tests fail
+(or time out). The module is rewritten in place, so run the script on a copy of the checkout
+(`git archive HEAD | tar -x -C /tmp/copy`) when you work in the checkout meanwhile, and under
+`nice`. A named mutant that does not compile is reported as invalid, not as killed.
 Generated mutants are rewritten with `ast.unparse`, so formatting and comments differ while a
 mutant is applied; nothing else changes. The kill rate and each survivor are printed at the end
 and written to `--report` (JSON).
 
 Targets: qtau-core's dreamer/, worker.py, service.py, circuits.py, qasm_summary.py, qtau-qiskit's
-circuit summary (composite gates), and the plugins' bit-order code.
+circuit summary (composite gates), and the plugins' bit-order code; for issue 23, the groups in
+GROUPS (budget, admission, coalescing, tracker, journal and recovery, result conversion), whose
+mutants find their code by a unique snippet wherever it has moved. Results:
+benchmarks/results/mutation-issue21.json, mutation-issue23.json.
 The script is like mutmut, with the two things this project needs: test selection per module
 (the whole suite per mutant would take days on 2 cores) and the issue's named mutations.
 """
