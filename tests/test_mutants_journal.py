@@ -95,3 +95,66 @@ def test_a_jobs_money_is_carried_once_even_when_the_budget_is_set_twice(tmp_path
         pcs.initialize_dreamer({"budget": {"USD": 6}})
         info = pcs.qdreamer.budget_info()["service"]
         assert info["reserved"] == pytest.approx(2.0) and info["left"] == pytest.approx(4.0)
+
+
+def test_a_task_pinned_to_a_pilot_object_is_journaled_with_the_pilots_name(tmp_path):
+    """`QuantumTask(resource=pilot)` pins by the PilotCompute object: the journal's task summary
+    (what `qtau jobs` shows) names that pilot. Catches: only string pins journaled."""
+    with PilotComputeService(plugins=host(), working_directory=str(tmp_path)) as pcs:
+        chosen = pcs.create_pilot(pilot(resource("a"), name="mine"))
+        handle = pcs.submit_quantum_task(QuantumTask(circuit=bell(), shots=10, task_id="pinned", resource=chosen))
+        pcs.get_result(handle, timeout=60)
+        named = pcs.submit_quantum_task(QuantumTask(circuit=bell(), shots=10, task_id="by-id", resource="scripted:a"))
+        pcs.get_result(named, timeout=60)
+    with Journal.open(tmp_path, readonly=True) as journal:
+        assert journal.task("pinned").summary["resource"] == "mine"
+        assert journal.task("by-id").summary["resource"] == "scripted:a"
+
+
+def test_borrowing_a_journal_needs_the_file_and_writes_into_it(tmp_path):
+    """`Journal.borrow` (the Ray tracker actor's way in) writes into an existing journal, and
+    refuses a path with none, naming it. Catches: the existence check inverted."""
+    from qtau.errors import JournalError
+
+    with Journal.open(tmp_path) as owner:
+        owner.record_task(QuantumTask(circuit=QASM, shots=10, task_id="t"), durable=True)
+        borrowed = Journal.borrow(owner.path)
+        try:
+            borrowed.record_attempt("t", 1, "scripted:q", "scripted", state="submitted", job_ref={"job": "j-9"},
+                                    durable=True)
+        finally:
+            borrowed.close()
+        assert owner.task("t").last_attempt.job_ref == {"job": "j-9"}
+    missing = tmp_path / "elsewhere" / "qtau-journal.sqlite3"
+    with pytest.raises(JournalError, match="elsewhere"):
+        Journal.borrow(missing)
+
+
+def test_a_foreign_sqlite_file_is_refused_naming_its_tables(tmp_path):
+    """The refusal of another program's SQLite file at the journal path names the tables it holds,
+    so the user sees whose file it is. Catches: the message saying `none`."""
+    import sqlite3
+
+    from qtau.errors import JournalCorruptError
+    from qtau.journal import journal_path
+
+    other = sqlite3.connect(journal_path(tmp_path))
+    other.execute("CREATE TABLE invoices (id INTEGER PRIMARY KEY)")
+    other.commit()
+    other.close()
+    with pytest.raises(JournalCorruptError, match=r"tables: invoices"):
+        PilotComputeService(plugins=host(), working_directory=str(tmp_path))
+
+
+def test_a_recovered_remote_result_keeps_its_job_reference(tmp_path):
+    """A remote task finished but was never handed out: the recovered Result's attempt still names
+    the provider job it ran as (for the provider's console and for support). Catches: the job
+    reference dropped when a journaled attempt is read back."""
+    with PilotComputeService(plugins=host(), working_directory=str(tmp_path)) as pcs:
+        pcs.create_pilot(pilot(resource("q", remote=True, kind="qpu", job_delay_s=0.05)))
+        handle = pcs.submit_quantum_task(QuantumTask(circuit=bell(), shots=10))
+        pcs.wait_tasks([handle], timeout=60)  # finished, never handed out
+    with PilotComputeService(plugins=host(), working_directory=str(tmp_path)) as pcs:
+        pcs.create_pilot(pilot(resource("q", remote=True, kind="qpu")))
+        [result] = pcs.get_results(pcs.recover(), timeout=60)
+    assert result.metadata["recovered"] and "scripted:q/job-" in result.attempts[-1].job
