@@ -100,7 +100,9 @@ class LocalSimulatorExecutor(LocalExecutor):
         self.max_parallel = parallel
 
     def _prepare(self, job: CircuitJob):
-        circuit = job.circuit
+        from qtau_braket.controls import explicit_controls
+
+        circuit = explicit_controls(job.circuit)  # controlled gates: see qtau_braket.controls
         width = names.LOCAL_WIDTH[self.backend]
         if circuit.qubit_count > width:
             raise InvalidTaskError(

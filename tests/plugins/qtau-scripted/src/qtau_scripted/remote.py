@@ -1,6 +1,9 @@
 """A RemoteExecutor over an in-process "provider": jobs queue for `job_delay_s`, then run on
 BasicSimulator at fetch. Faults are scripted per resource: `behaviour="fail"` (the job fails at
-the provider), `"hang"` (it never leaves the queue), `poll_fault="raise"|"lost"`,
+the provider), `"hang"` (it never leaves the queue), `poll_fault="raise"|"lost"|"flaky"|"gone"` (flaky:
+two of every three poll calls on the resource raise, the third answers; gone: poll raises
+`JobLostError`, as a plugin does on the provider's 404), `extra_outcome=True` (fetch answers one
+outcome too many),
 `cancel_fault="refuse"|"raise"`, `cancel_delay_s` (a slow cancel call), `bad_ref=True` (submit
 returns something that is not JSON).
 
@@ -15,7 +18,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from qtau.errors import ExecutionError
+from qtau.errors import ExecutionError, JobLostError
 from qtau.executor import CircuitJob, JobState, RemoteExecutor
 from qtau.types import Outcome
 
@@ -49,6 +52,10 @@ class ScriptedRemoteExecutor(RemoteExecutor):
     def poll(self, refs: Sequence[Any]) -> list[JobState]:
         v = script.values(self.resource)
         state.count_call(self.resource.id, "poll")
+        if v["poll_fault"] == "flaky" and state.calls[(self.resource.id, "poll")] % 3:
+            raise ConnectionError(f"scripted flaky poll on {self.resource.id}")
+        if v["poll_fault"] == "gone":
+            raise JobLostError(f"scripted: the provider of {self.resource.id} no longer knows the job")
         if v["poll_fault"] == "raise":
             raise ConnectionError(f"scripted poll failure on {self.resource.id}")
         out = []
@@ -73,7 +80,10 @@ class ScriptedRemoteExecutor(RemoteExecutor):
             raise ExecutionError(f"job {ref['job']} is {record['state']}, not COMPLETED")
         state.count_run(self.resource.id, len(record["jobs"]))
         with self._sim._simulator_lock:
-            return self._sim._simulate(record["jobs"])
+            outcomes = self._sim._simulate(record["jobs"])
+        if script.values(self.resource)["extra_outcome"]:
+            outcomes = [*outcomes, outcomes[-1]]
+        return outcomes
 
     def cancel(self, ref: Any) -> bool:
         v = script.values(self.resource)
