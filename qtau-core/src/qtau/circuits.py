@@ -14,6 +14,7 @@ from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from qtau import path_hints
 from qtau.errors import CircuitConversionError, InvalidTaskError
 from qtau.plugins import PluginHost
 from qtau.qasm_includes import check_includes
@@ -22,16 +23,6 @@ from qtau.types import CircuitSummary, Converter
 
 OPENQASM2 = "openqasm2"
 OPENQASM3 = "openqasm3"
-
-#: Which distribution teaches QTAU a format: named when a conversion path is missing.
-FORMAT_DISTRIBUTIONS = {
-    "qiskit": "qtau-qiskit",
-    OPENQASM2: "qtau-qiskit",
-    OPENQASM3: "qtau-qiskit or qtau-braket",
-    "braket": "qtau-braket",
-    "pennylane_qnode": "qtau-pennylane",
-    "pennylane_tape": "qtau-pennylane",
-}
 
 _QASM_VERSION = re.compile(r"^\s*(?://[^\n]*\n\s*)*OPENQASM\s+(\d+)(?:\.\d+)?\s*;", re.IGNORECASE)
 
@@ -233,17 +224,8 @@ class Circuits:
 
 
 def missing_path_hint(source: str, targets: Sequence[str], graph: ConversionGraph) -> str:
-    """What to install for a path from `source` to `targets`: the distributions that teach QTAU the
-    formats no installed plugin converts from or to."""
-    needed = set()
-    if not graph.edges.get(source) and source in FORMAT_DISTRIBUTIONS:
-        needed.add(FORMAT_DISTRIBUTIONS[source])
-    for target in targets:
-        if target not in graph.formats() and target in FORMAT_DISTRIBUTIONS:
-            needed.add(FORMAT_DISTRIBUTIONS[target])
-    if needed:
-        return f"install {' and '.join(sorted(needed))} for a converter"
-    return "install the QTAU plugin of the circuit's SDK and of the target backend"
+    """What to install (or load) for a path from `source` to `targets` (qtau.path_hints)."""
+    return path_hints.missing_path_hint(source, targets, graph.edges, graph.formats())
 
 
 def missing_path(source: str, targets: Sequence[str], graph: ConversionGraph) -> CircuitConversionError:
