@@ -4,8 +4,9 @@ contract (pyproject.toml [tool.importlinter]) puts it: this keeps the page in st
 from __future__ import annotations
 
 import re
-import tomllib
 from pathlib import Path
+
+import tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
 SRC = ROOT / "qtau-core" / "src"

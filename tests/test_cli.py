@@ -154,6 +154,49 @@ def test_doctor_shows_every_package_version_and_json():
     assert any(line.split() == ["qtau-core", version_file()] for line in text.stdout.splitlines())
 
 
+def test_doctor_shows_the_sdk_versions_each_plugin_reports():
+    """Every QTAU plugin answers qtau_versions from package metadata; doctor shows them in its
+    table and its JSON, per plugin."""
+    from importlib import metadata
+
+    plugins = "qiskit,ibmq,braket,pennylane"
+    report = json.loads(qtau("doctor", "--json", env={"QTAU_PLUGINS": plugins}).stdout)
+    sdks = report["sdk_versions"]
+    assert set(sdks) == set(plugins.split(",")) and report["sdk_warnings"] == []
+    assert sdks["qiskit"]["qiskit"] == metadata.version("qiskit")
+    assert sdks["qiskit"]["qiskit-aer"] == metadata.version("qiskit-aer")
+    assert sdks["ibmq"]["qiskit-ibm-runtime"] == metadata.version("qiskit-ibm-runtime")
+    assert sdks["braket"]["amazon-braket-sdk"] == metadata.version("amazon-braket-sdk")
+    assert sdks["pennylane"]["pennylane"] == metadata.version("pennylane")
+    text = qtau("doctor", env={"QTAU_PLUGINS": plugins}).stdout.splitlines()
+    assert ["qiskit", "qiskit-aer", metadata.version("qiskit-aer")] in [line.split() for line in text]
+
+
+def test_doctor_keeps_the_other_plugins_sdk_versions_when_one_hook_fails():
+    from qtau import hookimpl
+    from qtau.cli.commands.doctor import sdk_versions
+    from qtau.plugins import PluginHost
+    from qtau.versions import NOT_INSTALLED, installed_versions
+
+    class Broken:
+        @hookimpl
+        def qtau_versions(self):
+            raise RuntimeError("no metadata today")
+
+    class Missing:
+        @hookimpl
+        def qtau_versions(self):
+            return installed_versions("qiskit", "no-such-sdk-for-qtau")
+
+    host = PluginHost(strict=True)
+    host.pm.register(Broken(), name="broken")
+    host.pm.register(Missing(), name="missing")
+    found, warnings = sdk_versions(host)
+    assert found == {"missing": {"qiskit": installed_versions("qiskit")["qiskit"],
+                                 "no-such-sdk-for-qtau": NOT_INSTALLED}}
+    assert warnings == ["broken could not list its SDK versions: RuntimeError: no metadata today"]
+
+
 # -- versions ---------------------------------------------------------------------------------
 
 def version_file() -> str:

@@ -111,7 +111,9 @@ def test_every_rejected_candidate_has_its_reason(plugins):
         assert why["scripted:small"] == "needs 2 qubits, has 1"
         assert why["scripted:down"].startswith("offline")
         assert why["scripted:braket_only"] == (
-            "no conversion path from qiskit to braket (install qtau-braket for a converter)")
+            "no conversion path from qiskit to braket (qtau-braket is installed but not loaded by this "
+            "plugin host (see `qtau plugins`, QTAU_PLUGINS, QTAU_BLOCK_PLUGINS; in qtau.testing, "
+            "companion_plugins))")
         assert why["scripted:pricey"] == "costs 1000 USD, over max_cost 10"
         assert why["scripted:noisy"].startswith("estimated fidelity 0.500 below min_fidelity 0.9")
         assert why["scripted:native_only"] == "gates cx, h are not native (ecr, rz, sx) and it does not transpile"

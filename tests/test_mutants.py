@@ -21,6 +21,7 @@ import pytest
 from qtau import ExecutionEngine, PilotComputeService, QuantumTask
 from qtau.circuits import Circuits, ConversionGraph, missing_path_hint
 from qtau.errors import InvalidTaskError, NoSuitableResourceError
+from qtau.path_hints import NOT_LOADED
 from qtau.payloads import BatchPayload, Placement, TaskFailure, TaskPayload
 from qtau.plugins import PluginHost
 from qtau.secrets import MASK, Secret
@@ -408,9 +409,9 @@ def test_a_pin_naming_nothing_lists_each_resources_executor_and_pilot(plugins):
 
 def test_a_missing_path_names_only_the_distributions_missing():
     """From qiskit (whose converters are installed) to braket (whose are not), the hint names
-    qtau-braket alone."""
+    qtau-braket alone (installed here, so it is named as not loaded rather than to install)."""
     host = PluginHost(strict=True)
     host.load_entry_points(allow={"qiskit"})
     graph = Circuits(host).graph
-    assert missing_path_hint("qiskit", ["braket"], graph) == "install qtau-braket for a converter"
-    assert missing_path_hint("braket", ["qiskit"], graph) == "install qtau-braket for a converter"
+    assert missing_path_hint("qiskit", ["braket"], graph) == f"qtau-braket is {NOT_LOADED}"
+    assert missing_path_hint("braket", ["qiskit"], graph) == f"qtau-braket is {NOT_LOADED}"

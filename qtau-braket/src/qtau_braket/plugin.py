@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from qtau import Backend, hookimpl
 from qtau.types import free
+from qtau.versions import installed_versions
 
 from qtau_braket import names
 
@@ -111,3 +112,9 @@ def qtau_circuit_converters():
     from qtau_braket.formats import converters
 
     return converters(PROVIDER)
+
+
+@hookimpl
+def qtau_versions():
+    """Versions of the Braket SDK, its local simulator and boto3, for `qtau doctor`."""
+    return installed_versions("amazon-braket-sdk", "amazon-braket-default-simulator", "boto3")

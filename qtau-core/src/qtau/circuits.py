@@ -16,6 +16,7 @@ from typing import Any
 
 import attrs
 
+from qtau import path_hints
 from qtau.errors import (
     CircuitConversionError,
     CircuitFunctionExitError,
@@ -35,15 +36,6 @@ from qtau.threads import CallTimedOut, call_with_timeout
 from qtau.types import CircuitSummary, Converter, QuantumTask, Resource
 from qtau.validation import unreadable_circuit
 
-#: Which distribution teaches QTAU a format: named when a conversion path is missing.
-FORMAT_DISTRIBUTIONS = {
-    "qiskit": "qtau-qiskit",
-    OPENQASM2: "qtau-qiskit",
-    OPENQASM3: "qtau-qiskit or qtau-braket",
-    "braket": "qtau-braket",
-    "pennylane_qnode": "qtau-pennylane",
-    "pennylane_tape": "qtau-pennylane",
-}
 
 def detect_format(host: PluginHost, circuit: Any) -> str:
     """The format name of `circuit`, or InvalidTaskError naming what would recognise it."""
@@ -333,17 +325,8 @@ def circuits_for(host: PluginHost) -> Circuits:
 
 
 def missing_path_hint(source: str, targets: Sequence[str], graph: ConversionGraph) -> str:
-    """What to install for a path from `source` to `targets`: the distributions that teach QTAU the
-    formats no installed plugin converts from or to."""
-    needed = set()
-    if not graph.edges.get(source) and source in FORMAT_DISTRIBUTIONS:
-        needed.add(FORMAT_DISTRIBUTIONS[source])
-    for target in targets:
-        if target not in graph.formats() and target in FORMAT_DISTRIBUTIONS:
-            needed.add(FORMAT_DISTRIBUTIONS[target])
-    if needed:
-        return f"install {' and '.join(sorted(needed))} for a converter"
-    return "install the QTAU plugin of the circuit's SDK and of the target backend"
+    """What to install (or load) for a path from `source` to `targets` (qtau.path_hints)."""
+    return path_hints.missing_path_hint(source, targets, graph.edges, graph.formats())
 
 
 def missing_path(source: str, targets: Sequence[str], graph: ConversionGraph) -> CircuitConversionError:

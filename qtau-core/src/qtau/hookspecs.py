@@ -42,6 +42,12 @@ def qtau_backends() -> Sequence[Backend]:
     """This plugin's Backend objects, one per provider. Every plugin's answer is collected."""
 
 
+@hookspec
+def qtau_versions() -> Mapping[str, str]:
+    """`{package: version}` of the SDKs this plugin runs on, shown by `qtau doctor`. Read from
+    package metadata (`qtau.versions.installed_versions`), never by importing the SDK. Collected."""
+
+
 # 2. Circuit formats ---------------------------------------------------------------------------
 
 

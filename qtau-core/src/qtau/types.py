@@ -18,6 +18,7 @@ from typing import Any, Literal
 import attrs
 
 from qtau.errors import InvalidTaskError
+from qtau.gate_noise import unlisted_gate_error
 from qtau.gates import DIRECTIVES, arity, normalize_gates
 from qtau.plotting import plot_result
 from qtau.qasm_header import qasm_format
@@ -111,7 +112,7 @@ class NoiseProfile:
     def gate_error(self, gate: str) -> float:
         if gate in self.gate_errors:
             return self.gate_errors[gate]
-        return self.two_qubit_error if arity(gate) >= 2 else self.one_qubit_error
+        return unlisted_gate_error(gate, self.gate_errors, self.one_qubit_error, self.two_qubit_error)
 
     def estimate_fidelity(self, summary: CircuitSummary) -> float:
         """Probability that no error happens: product of (1 - error) over gates and readouts."""

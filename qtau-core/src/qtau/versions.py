@@ -24,6 +24,24 @@ def core_version() -> str:
         return "unknown (qtau-core is not installed; pip install qtau-core)"
 
 
+#: What `installed_versions` reports for a package that is not installed.
+NOT_INSTALLED = "not installed"
+
+
+def installed_versions(*packages: str) -> dict[str, str]:
+    """`{package: version}` read from package metadata, NOT_INSTALLED for a missing one: what a
+    plugin's `qtau_versions` hook returns for its SDKs (imports none of them)."""
+    from importlib import metadata
+
+    out = {}
+    for name in packages:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = NOT_INSTALLED
+    return out
+
+
 def package_versions() -> dict[str, str]:
     """`{distribution: version}` for qtau-core and every distribution registering a `qtau` entry
     point, sorted by name, qtau-core first (test-only plugins only with QTAU_TEST_PLUGINS=1 or when

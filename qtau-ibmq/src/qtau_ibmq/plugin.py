@@ -10,6 +10,7 @@ a dependency of this package.
 from __future__ import annotations
 
 from qtau import Backend, hookimpl
+from qtau.versions import installed_versions
 
 PROVIDER = "ibmq"
 
@@ -61,3 +62,9 @@ class IbmqBackend(Backend):
 @hookimpl
 def qtau_backends():
     return [IbmqBackend()]
+
+
+@hookimpl
+def qtau_versions():
+    """Versions of the IBM runtime, Qiskit and Aer (which runs the fake backends), for `qtau doctor`."""
+    return installed_versions("qiskit-ibm-runtime", "qiskit", "qiskit-aer")

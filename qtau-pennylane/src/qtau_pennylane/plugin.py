@@ -7,6 +7,7 @@ is imported inside the functions that build tapes, devices or convert circuits.
 from __future__ import annotations
 
 from qtau import Backend, ExecutorInfo, hookimpl
+from qtau.versions import installed_versions
 
 from qtau_pennylane import catalog, formats, reporting
 
@@ -63,3 +64,9 @@ def qtau_circuit_summary(circuit, circuit_format):
 @hookimpl
 def qtau_circuit_converters():
     return formats.converters(PROVIDER)
+
+
+@hookimpl
+def qtau_versions():
+    """Versions of PennyLane, lightning and the optional device plugins (qiskit.*, braket.*), for `qtau doctor`."""
+    return installed_versions("pennylane", "pennylane-lightning", "pennylane-qiskit", "amazon-braket-pennylane-plugin")

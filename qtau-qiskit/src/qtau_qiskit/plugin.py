@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from qtau import Backend, hookimpl
 from qtau.types import free
+from qtau.versions import installed_versions
 
 from qtau_qiskit import settings
 
@@ -66,3 +67,9 @@ def qtau_circuit_converters():
     from qtau_qiskit.formats import converters
 
     return converters(PROVIDER)
+
+
+@hookimpl
+def qtau_versions():
+    """Versions of Qiskit, Aer and the OpenQASM 3 importer, for `qtau doctor`."""
+    return installed_versions("qiskit", "qiskit-aer", "qiskit-qasm3-import")

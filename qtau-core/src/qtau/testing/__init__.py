@@ -15,8 +15,17 @@ way); pytest collects the subclass and runs every check against the plugin's rea
         def x0_circuit(self): ...              # 3 qubits, X on qubit 0, all measured: reads "001"
         def x1_idle_circuit(self): ...         # 3 qubits, X on qubit 1, NO measurement: reads "010"
 
-The suite builds its own plugin host with only this plugin (it never autoloads what else is
-installed) and runs tasks through a LOCAL PilotComputeService.
+The suite builds its own plugin host with only this plugin and its companions, and runs tasks
+through a LOCAL PilotComputeService. Class attributes a suite may set besides the four above:
+
+- `companion_plugins`: `(name, module)` of the plugins the backend needs beside itself, such as
+  `(("qiskit", "qtau_qiskit.plugin"),)` for a backend whose circuits are Qiskit circuits. Left
+  unset (None), the suite finds them among the installed plugins: each one that recognises a test
+  circuit the plugin under test does not, or adds a missing conversion path from a test circuit
+  to the resources' formats (qtau.testing.companions). `()` loads the plugin under test alone.
+- `noisy`: True for a backend with noise: counts must be mostly (60%) the expected outcomes
+  instead of only them; the Bell check still needs both outcomes above 30%.
+- `shots`: shots per test task (default 1000); counts must add up to it.
 """
 
 from __future__ import annotations
@@ -29,6 +38,7 @@ import pytest
 
 from qtau.errors import InvalidTaskError, NoSuitableResourceError, QtauError, UnknownExecutorError
 from qtau.plugins import PluginHost
+from qtau.testing.companions import find_companions
 from qtau.types import (
     CostEstimate,
     ExecutorInfo,
@@ -47,7 +57,8 @@ class BackendConformance:
     executor: ClassVar[str]
     config: ClassVar[dict[str, Any]] = {}
     #: Plugins the backend relies on (as `(name, module)`), e.g. the one owning its circuit format.
-    companion_plugins: ClassVar[tuple[tuple[str, str], ...]] = ()
+    #: None: found among the installed plugins (qtau.testing.companions); (): none at all.
+    companion_plugins: ClassVar[tuple[tuple[str, str], ...] | None] = None
     #: Noisy backends: counts are checked for the dominant outcome, not for exactness.
     noisy: ClassVar[bool] = False
     shots: ClassVar[int] = 1000
@@ -69,7 +80,13 @@ class BackendConformance:
     def host(cls) -> PluginHost:
         host = PluginHost(strict=True)
         host.register_module(cls.plugin_name, cls.plugin_module)
-        for name, module in cls.companion_plugins:
+        companions = cls.companion_plugins
+        if companions is None:
+            suite = cls()
+            circuits = (suite.bell_circuit(), suite.x0_circuit(), suite.x1_idle_circuit())
+            offered = host.resources(cls.executor, {"executor": cls.executor, **cls.config})
+            companions = find_companions(host, circuits, (f for r in offered for f in r.circuit_formats))
+        for name, module in companions:
             host.register_module(name, module)
         return host
 

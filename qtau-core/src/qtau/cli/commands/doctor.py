@@ -1,4 +1,5 @@
-"""`qtau doctor`: versions, plugin imports, engines and optional extras, with what to install."""
+"""`qtau doctor`: versions (of QTAU's packages and, through `qtau_versions`, the SDKs each plugin
+runs on), plugin imports, engines and optional extras, with what to install."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ def doctor_report() -> dict[str, Any]:
     host = default_host()
     report = plugin_report(host)
     report["versions"] = package_versions()
+    report["sdk_versions"], report["sdk_warnings"] = sdk_versions(host)
     report["import_problems"] = missing_plugins(host.spec())
     report["extras"] = {module: {"installed": importlib.util.find_spec(module) is not None, "enables": what,
                                  "install": how} for module, what, how in EXTRAS}
@@ -44,6 +46,20 @@ def price_warnings(host: Any) -> list[str]:
     return warnings + list(stale_tables(tables))
 
 
+def sdk_versions(host: Any) -> tuple[dict[str, dict[str, str]], list[str]]:
+    """`{plugin: {package: version}}` from every plugin's `qtau_versions` hook, and a warning for
+    each plugin whose answer failed or was not a mapping of names to versions."""
+    found: dict[str, dict[str, str]] = {}
+    warnings = []
+    for impl in host.pm.hook.qtau_versions.get_hookimpls():
+        try:
+            answer = impl.function()
+            found[impl.plugin_name] = {str(name): str(version) for name, version in dict(answer).items()}
+        except Exception as err:  # one plugin's broken hook never hides the others' versions
+            warnings.append(f"{impl.plugin_name} could not list its SDK versions: {type(err).__name__}: {err}")
+    return dict(sorted(found.items())), warnings
+
+
 def register(app: typer.Typer) -> None:
     @app.command("doctor")
     def doctor(as_json: bool = JSON_OPTION) -> int:
@@ -53,11 +69,16 @@ def register(app: typer.Typer) -> None:
             print_json(report)
         else:
             print_table(("package", "version"), list(report["versions"].items()))
+            if report["sdk_versions"]:
+                print()
+                print_table(("plugin", "SDK package", "version"),
+                            [(plugin, name, version) for plugin, sdks in report["sdk_versions"].items()
+                             for name, version in sdks.items()])
             print()
             print_plugins(report)
             for problem in report["import_problems"]:
                 print(f"cannot import {problem}")
-            for warning in report["price_warnings"]:
+            for warning in report["sdk_warnings"] + report["price_warnings"]:
                 print(f"warning: {warning}")
             print()
             print_table(("extra", "status", "enables"),

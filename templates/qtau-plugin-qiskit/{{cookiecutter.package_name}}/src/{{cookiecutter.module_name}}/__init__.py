@@ -1,0 +1,1 @@
+"""QTAU backend plugin for {{ cookiecutter.sdk_name }}."""
