@@ -194,6 +194,23 @@ def test_a_batch_call_rejecting_input_runs_members_alone():
     assert all(v.resource_id == "scripted:a" for i, v in enumerate(out[True]) if i != 2)
 
 
+def test_a_submitted_batch_whose_call_rejects_input_ends_only_the_bad_task():
+    """The same rejection in a `submit_quantum_tasks` batch: the batch call fails, its members run
+    alone, the task with too many shots ends with its own InvalidTaskError (no failover to "b"),
+    and the other four run on "a" as they would have alone."""
+    state.reset()
+    pcs = service(False, workers=1)
+    pcs.create_pilot(pilot(resource("a", reject_shots_above=500), resource("b", one_qubit_error=0.3)))
+    pcs.initialize_dreamer(STEADY)
+    tasks = [QuantumTask(circuit=x_on(0), shots=900 if i == 2 else 10, task_id=f"b{i}") for i in range(5)]
+    out = pcs.get_results(pcs.submit_quantum_tasks(tasks), timeout=60, return_exceptions=True)
+    assert wait_idle(pcs) == {"scripted:a": 0, "scripted:b": 0}
+    pcs.close()
+    assert isinstance(out[2], InvalidTaskError) and "at most 500 shots" in str(out[2])
+    assert [v.resource_id for i, v in enumerate(out) if i != 2] == ["scripted:a"] * 4
+    assert all(v.counts == {"001": 10} for i, v in enumerate(out) if i != 2)
+
+
 @pytest.mark.ray
 def test_ray_coalesced_and_direct_give_the_same_results():
     ray = pytest.importorskip("ray")

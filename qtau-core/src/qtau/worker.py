@@ -79,13 +79,15 @@ def run_task(payload: TaskPayload) -> Result | HandOver:
     raise failed_everywhere(task, attempts)
 
 
-def run_batch(payload: BatchPayload, *, alone_on_input_error: bool = False) -> list[Entry]:
+def run_batch(payload: BatchPayload, *, alone_on_input_error: bool = True) -> list[Entry]:
     """Run tasks as one backend call on their shared first resource; one entry per task, in order.
 
     A task whose input is bad fails alone. If the batch call fails, the failed attempt is recorded
     for every member and the batch fails over as a batch: members whose next placements share a
-    resource run there together. With `alone_on_input_error` (coalesced tasks, which must end as
-    they would have alone), a batch call that rejects the input runs each member alone instead.
+    resource run there together. A batch call that rejects the input (`INPUT_ERRORS`) runs each
+    member alone instead, so only the task whose circuit is bad ends with that error, with no
+    failover, as it would have alone (coalesced tasks and `submit_quantum_tasks` batches alike;
+    `alone_on_input_error=False` keeps the batch failover).
     Members whose failover order reaches a remote resource come back as `HandOver`s.
     """
     host = host_for(payload.members[0].host)
