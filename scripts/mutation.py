@@ -101,8 +101,9 @@ NAMED: list[tuple[str, str, str, str]] = [
 NOT_RAY = ["-m", "not ray"]  # pytest arguments: these modules' Ray tests need a cluster per mutant
 JOURNAL_TESTS = ["tests/test_hostile_journal.py", "qtau-core/tests/test_journal.py", "tests/test_recovery.py", *NOT_RAY]
 TARGETS.update({
-    f"{CORE}/journal.py": JOURNAL_TESTS,
-    f"{CORE}/journaling.py": JOURNAL_TESTS,
+    f"{CORE}/journal/schema.py": JOURNAL_TESTS,
+    f"{CORE}/journal/service_journal.py": JOURNAL_TESTS,
+    f"{CORE}/journal/recovery.py": JOURNAL_TESTS,
     f"{CORE}/registry.py": ["tests/test_hostile_journal.py", "tests/test_budgets.py", "tests/test_service.py", *NOT_RAY],
     f"{CORE}/dreamer/budget.py": ["tests/test_budgets.py", "tests/test_hostile_journal.py", *NOT_RAY],
     f"{CORE}/dreamer/admission.py": ["tests/test_budgets.py", "tests/test_quotes.py", *NOT_RAY],
@@ -125,9 +126,9 @@ NAMED += [
      "first = self.journal.first_attempt(task)", "a task submitted twice under one journal overwrites its first attempts"),
     (f"{CORE}/registry.py", "self._unlearned[handle] = (task_id, first_attempt)",
      "self._unlearned[handle] = (task_id, 1)", "a second submission's attempts journaled over the first's"),
-    (f"{CORE}/journaling.py", "cancelled = isinstance(error, (TaskCancelledError, concurrent.futures.CancelledError))",
+    (f"{CORE}/journal/service_journal.py", "cancelled = isinstance(error, (TaskCancelledError, concurrent.futures.CancelledError))",
      "cancelled = isinstance(error, TaskCancelledError)", "a cancelled local task recovered as ExecutionError"),
-    (f"{CORE}/journaling.py", 'if record.state == "cancelled":', 'if record.state == "canceled":',
+    (f"{CORE}/journal/recovery.py", 'if record.state == "cancelled":', 'if record.state == "canceled":',
      "a journaled cancellation read back as a failure"),
     (f"{CORE}/tracker.py", '{"job": ref, "member": position}', '{"job": ref, "member": i}',
      "a batch member after one that failed preparation re-attached to the wrong outcome"),
@@ -136,11 +137,11 @@ NAMED += [
     # and the issue's other defects, undone one at a time
     (f"{CORE}/service.py", "self.qdreamer.budgets.carry(self.journal.carried)", "pass",
      "jobs left at a provider by a killed service not reserved"),
-    (f"{CORE}/service.py", "if not self.journal.recoverable(record.task_id):", "if False:",
+    (f"{CORE}/journal/recovery.py", "if not self.service_journal.recoverable(record.task_id):", "if False:",
      "recover() returns the service's own tasks"),
-    (f"{CORE}/journaling.py", "self.journal.mark_handed_out(task_ids, durable=True)",
+    (f"{CORE}/journal/service_journal.py", "self.journal.mark_handed_out(task_ids, durable=True)",
      "self.journal.mark_handed_out(task_ids)", "results handed out but not marked before a crash"),
-    (f"{CORE}/journal.py", "if readonly or names:", "if readonly:", "a foreign SQLite file adopted as a journal"),
+    (f"{CORE}/journal/schema.py", "if readonly or names:", "if readonly:", "a foreign SQLite file adopted as a journal"),
 ]
 
 SWAPS = {ast.Lt: ast.LtE, ast.LtE: ast.Lt, ast.Gt: ast.GtE, ast.GtE: ast.Gt, ast.Eq: ast.NotEq,

@@ -11,27 +11,12 @@ from collections.abc import Callable
 from typing import Any
 
 from qtau.errors import ExecutionError, QtauError
+from qtau.packing import pack  # noqa: F401  (importable from here, as before)
 from qtau.secrets import redact
 
 _remote_cache: dict[Any, Any] = {}
 #: Times Ray reruns a task whose worker or node died before giving up on it.
 SYSTEM_RETRIES = 3
-
-
-def pack(payload: Any) -> bytes:
-    """Payload bytes for Ray. The C pickler is several times faster than the cloudpickle Ray uses
-    on arguments. Cloudpickle remains for what the C pickler cannot ship: lambdas and local
-    functions (it raises), and functions of the driver's `__main__`, which it would pickle by a
-    name that workers cannot import."""
-    try:
-        blob = pickle.dumps(payload, protocol=5)
-        if b"__main__" not in blob:
-            return blob
-    except Exception:
-        pass
-    from ray import cloudpickle
-
-    return cloudpickle.dumps(payload, protocol=5)
 
 
 def _packed(fn: Callable[[Any], Any]) -> Callable[[bytes], Any]:
