@@ -74,7 +74,6 @@ KNOWN_FUNCTION_IMPORTS = {
     ("qtau/pilots.py", "_repr_html_", "qtau.render_html"),
     ("qtau/service.py", "__init__", "qtau.journaling"),
     ("qtau/service.py", "_coalescing", "qtau.coalesce"),
-    ("qtau/service.py", "recover", "qtau"),
     ("qtau/split.py", "run_split", "qtau.worker"),
     ("qtau/split.py", "_part_payload", "qtau.engines"),
     ("qtau/split.py", "_part_payload", "qtau.payloads"),
@@ -88,11 +87,6 @@ KNOWN_FUNCTION_IMPORTS = {
     ("qtau/tracker.py", "hand_over_batch", "qtau.engines.ray"),
     ("qtau/worker.py", "run_task", "qtau.tracker"),
     ("qtau/worker.py", "run_batch", "qtau.tracker"),
-    # KNOWN EXCEPTIONS, journal-pkg (issue 24 item 5): the journal becomes a package. Delete at merge.
-    ("qtau/journal.py", "task_summary", "qtau.resource_request"),
-    ("qtau/journaling.py", "task_blob", "qtau.engines.ray"),
-    ("qtau/journaling.py", "open", "qtau.journal"),
-    ("qtau/journaling.py", "placement_for", "qtau.payloads"),
     # KNOWN EXCEPTIONS, author-contract (qtau/testing): the conformance suite. Delete at merge.
     ("qtau/testing/__init__.py", "service", "qtau.service"),
     ("qtau/testing/__init__.py", "test_circuit_format_recognised", "qtau.circuits"),
