@@ -1,6 +1,6 @@
-"""What a service writes to its journal, and how `recover()` reads it back.
+"""What a service writes to its journal (`qtau.journal.recovery` reads it back for `recover()`).
 
-The journal itself (`qtau.journal`) is storage; this module is the service's side of it:
+The journal itself (`qtau.journal.store`) is storage; this module is the service's side of it:
 - at submission, each task (with the task itself pickled as the payload for running it again),
   committed before the submission returns unless the service was created with `durable=False`;
 - for remote attempts, from the tracker in this process: a durable `starting` record before the
@@ -12,7 +12,7 @@ The journal itself (`qtau.journal`) is storage; this module is the service's sid
 A provider job an earlier service started and nobody saw end keeps its quoted price reserved in
 this service's budgets (`carried`) until `recover()` re-attaches it and it settles.
 
-`recover()` then returns handles for what an earlier service submitted and never handed out:
+`recover()` (`qtau.journal.recovery`) then returns handles for what an earlier service submitted and never handed out:
 finished tasks from their journaled results, remote jobs re-attached by their job reference (never
 resubmitted), creates whose answer was lost sent again as the same try (Braket's clientToken makes
 it the same task), and unfinished local tasks run again.
