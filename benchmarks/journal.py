@@ -42,7 +42,7 @@ def per_call_cost(n: int = 2000) -> tuple[float, float]:
     (writes queued, each submission committed before it returns)."""
     from qtau import Attempt, QuantumTask, Result, Timings
     from qtau.journal import Journal
-    from qtau.journaling import task_blob
+    from qtau.journal.service_journal import task_blob
 
     now = time.time()
     out = []

@@ -56,6 +56,8 @@ TARGETS: dict[str, list[str]] = {
                           "tests/test_bad_input.py"],
     f"{CORE}/service.py": ["tests/test_service.py", "tests/test_bad_input.py", "tests/test_mutants.py",
                            "tests/test_dreamer_balance.py"],
+    f"{CORE}/dispatch.py": ["tests/test_service.py", "tests/test_bad_input.py", "tests/test_mutants.py",
+                            "tests/test_dreamer_balance.py"],
     f"{CORE}/circuits.py": ["tests/test_mutants.py", "tests/test_cross_format_matrix.py", "tests/test_bad_input.py"],
     f"{CORE}/qasm_summary.py": ["qtau-core/tests/test_qasm_summary.py", "tests/test_bad_input.py",
                                 "tests/test_real_world_corpus.py"],
@@ -81,7 +83,7 @@ NAMED: list[tuple[str, str, str, str]] = [
      "batch results matched by position instead of by job"),
     (f"{CORE}/worker.py", "type(err).__name__, redact(str(err))[:500])", "type(err).__name__, str(err)[:500])",
      "attempt messages from non-QTAU exceptions not redacted"),
-    (f"{CORE}/service.py", "size = max(1, math.ceil(len(members) / chunks))", "size = max(1, len(members))",
+    (f"{CORE}/dispatch.py", "size = max(1, math.ceil(len(members) / chunks))", "size = max(1, len(members))",
      "a burst to one resource never split into chunks"),
     (f"{CORE}/circuits.py", "(cost + conv.cost, tie,", "(conv.cost, tie,",
      "conversion path search ranks by the last step's cost instead of the total"),
@@ -129,9 +131,9 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
     "tracker": ([f"{CORE}/tracker.py", f"{CORE}/tracker/*.py", f"{CORE}/remote*.py", f"{CORE}/poll*.py",
                  f"{CORE}/attempt*.py", f"{CORE}/dispatch*.py"],
                 [*REMOTE_TESTS, "tests/test_hostile_journal.py", *NOT_RAY]),
-    "journal": ([f"{CORE}/journal.py", f"{CORE}/journaling.py", f"{CORE}/journal/*.py", f"{CORE}/service.py"],
+    "journal": ([f"{CORE}/journal/store.py", f"{CORE}/journal/*.py", f"{CORE}/service.py"],
                 [*JOURNAL_TESTS, *NOT_RAY]),
-    "results": ([f"{CORE}/worker.py", f"{CORE}/journaling.py", f"{CORE}/journal/*.py", f"{CORE}/attempt*.py",
+    "results": ([f"{CORE}/worker.py", f"{CORE}/journal/*.py", f"{CORE}/attempt*.py",
                  f"{CORE}/prepare*.py", f"{CORE}/results*.py"],
                 ["tests/test_mutants_journal.py", "tests/test_mutants_remote.py", "tests/test_hostile_journal.py",
                  "tests/test_recovery.py", "tests/test_service.py", *NOT_RAY]),
@@ -150,7 +152,8 @@ GROUPS["worker"] = ([f"{CORE}/worker.py", f"{CORE}/worker/*.py", f"{CORE}/attemp
 for _group, (_globs, _tests) in GROUPS.items():
     if _group not in ("results", "service", "registry", "simulators", "worker") and (ROOT / _globs[0]).exists():
         TARGETS[_globs[0]] = _tests
-TARGETS[f"{CORE}/journaling.py"] = GROUPS["journal"][1]
+for _name in ("schema", "codec", "writer", "service_journal", "recovery"):
+    TARGETS[f"{CORE}/journal/{_name}.py"] = GROUPS["journal"][1]
 # The issue 11 worker mutants found their lines in worker.py by texts that moved; now by group.
 NAMED = [m for m in NAMED if m[0] != f"{CORE}/worker.py"]
 NAMED += [
@@ -186,7 +189,7 @@ NAMED += [
     # -- the issue's other defects, undone one at a time
     ("@service", "self.qdreamer.budgets.carry(self.journal.carried)", "pass",
      "jobs left at a provider by a killed service not reserved"),
-    ("@service", "if not self.journal.recoverable(record.task_id):", "if False:",
+    ("@service", "if not self.service_journal.recoverable(record.task_id):", "if False:",
      "recover() returns the service's own tasks"),
     ("@journal", "self.journal.mark_handed_out(task_ids, durable=True)",
      "self.journal.mark_handed_out(task_ids)", "results handed out but not marked before a crash"),
@@ -260,7 +263,7 @@ NAMED += [
     ("@tracker", "if len(outcomes) != len(jobs):", "if len(outcomes) < len(jobs):",
      "a provider batch with more outcomes than jobs accepted"),
     # -- journal and recovery
-    ("@service", "            if record.task_id in self.journal.in_flight:\n                continue",
+    ("@service", "            if record.task_id in self.service_journal.in_flight:\n                continue",
      "            if False:\n                continue", "recover() takes a task another live service of this process runs"),
     ("@budget", "if ledger.name in split or not (", "if not (",
      "a carried job's money reserved again when the budget is set again"),

@@ -40,12 +40,6 @@ ALLOWED_FUNCTION_IMPORTS = {
     ("qtau/cli/__init__.py", "main", "qtau.cli.app"),
 }
 KNOWN_FUNCTION_IMPORTS = {
-    # KNOWN EXCEPTIONS, the journal (issue 24 item 5): moved to module level when the journal
-    # becomes a package with recovery of its own.
-    ("qtau/journal.py", "task_summary", "qtau.resource_request"),
-    ("qtau/journaling.py", "open", "qtau.journal"),
-    ("qtau/journaling.py", "placement_for", "qtau.payloads"),
-    ("qtau/service.py", "recover", "qtau"),
     # KNOWN EXCEPTIONS, the conformance suite (qtau/testing).
     ("qtau/testing/__init__.py", "service", "qtau.service"),
     ("qtau/testing/__init__.py", "test_backend_is_v2", "qtau.backend"),

@@ -30,7 +30,7 @@ from qtau.journal import (
     open_journal,
     to_json,
 )
-from qtau.journal_lock import pid_alive
+from qtau.journal.lock import pid_alive
 
 BELL = 'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[2];\ncreg c[2];\nh q[0];\ncx q[0],q[1];\nmeasure q -> c;\n'
 
@@ -368,7 +368,7 @@ def test_a_stale_lock_file_with_a_dead_pid_is_taken_over(tmp_path):
 
 
 def test_a_journal_opened_twice_directly_is_refused_even_in_one_process(journal, tmp_path):
-    """Journal.open itself stays exclusive; services of one process share through qtau.journaling."""
+    """Journal.open itself stays exclusive; services of one process share through qtau.journal.service_journal."""
     with pytest.raises(JournalLockedError, match=f"process {os.getpid()}"):
         Journal.open(tmp_path)
 

@@ -19,7 +19,7 @@ from qtau.registry import TaskRegistry, task_id_of
 
 
 class HandOutJournal(Protocol):
-    """What handing out results asks of the service's journal (`qtau.journaling.ServiceJournal`)."""
+    """What handing out results asks of the service's journal (`qtau.journal.service_journal.ServiceJournal`)."""
 
     def handed_out(self, task_ids: list[str]) -> None: ...
 

@@ -35,7 +35,7 @@ class Flushable(Protocol):
 
 
 class SubmissionJournal(Protocol):
-    """What submission asks of the service's journal (`qtau.journaling.ServiceJournal`)."""
+    """What submission asks of the service's journal (`qtau.journal.service_journal.ServiceJournal`)."""
 
     key: str
     journal: Flushable

@@ -13,7 +13,6 @@ functions); with LOCAL it is a `concurrent.futures.Future`.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -22,15 +21,14 @@ from qtau.circuits import Circuits
 from qtau.collect import Collector
 from qtau.dispatch import Dispatcher
 from qtau.dreamer import DreamerConfig, QDreamer
-from qtau.dreamer.admission import settler
 from qtau.dreamer.quote import Quote, quote_tasks
 from qtau.engines import ExecutionEngine, create_engine
 from qtau.errors import (
     ConfigurationError,
     QtauError,
 )
-from qtau.journaling import ServiceJournal
-from qtau.payloads import TaskPayload
+from qtau.journal.recovery import Recovery
+from qtau.journal.service_journal import ServiceJournal
 from qtau.pilots import PilotCompute, Pilots, offered_resources
 from qtau.plugins import PluginHost, default_host
 from qtau.registry import TaskRegistry, attempts_of
@@ -232,7 +230,7 @@ class PilotComputeService:
     def __exit__(self, *exc: Any) -> None:
         self.close()
 
-    # -- recovery (journal-pkg moves these to qtau/journal/recovery.py) --------------------------
+    # -- recovery (qtau.journal.recovery) --------------------------------------------------------
 
     def recover(self) -> list[Any]:
         """Handles for every task an earlier service on this `working_directory` submitted and
@@ -245,52 +243,8 @@ class PilotComputeService:
         unfinished local task runs again.
         """
         self._check_open()
-        if self.journal is None:
-            raise ConfigurationError(
-                "recover() reads the journal of the service's working_directory, and this service has none",
-                field="working_directory", value=None,
-                fix="create the service with PilotComputeService(working_directory=<the earlier service's>)",
-            )
-        from qtau import journaling
-
-        journal = self.journal.journal
-        handles = []
-        for record in journal.not_handed_out():
-            if record.task_id in self.journal.in_flight:
-                continue  # another live service of this process still runs it: its handle has it
-            if not self.journal.recoverable(record.task_id):
-                continue  # this service's own task (or one already recovered): its handle is live
-            try:
-                handle = self._recover_one(journaling, journal, record)
-            except QtauError as err:
-                handle = self.engine.completed(err)
-            self.registry.remember(handle, record.task_id)
-            handles.append(handle)
-        return handles
-
-    def _recover_one(self, journaling: Any, journal: Any, record: Any) -> Any:
-        if record.state == "done":
-            return self.engine.completed(journaling.result_of(journal, record))
-        if record.finished:
-            return self.engine.completed(journaling.error_of(record))
-        task = journaling.task_of(record, journal)
-        last = record.last_attempt
-        if record.remote or record.create_unsettled:
-            placement = journaling.placement_for(self, last.resource_id, task)
-            now = time.time()
-            tracker = self.engine.ensure_tracker() if self.execution_engine is ExecutionEngine.RAY else None
-            payload = TaskPayload(self.host.spec(), task, (placement,), now, tracker=tracker,
-                                  first_attempt=last.attempt, journal=self.journal.key,
-                                  attach=(last.attempt, last.job_ref) if record.remote else None)
-            handle = self.engine.submit_remote(payload)
-            # The job's carried reservation becomes its hold only once it is tracked again: a job
-            # that could not be re-attached may still bill, so its money stays reserved.
-            hold = self.qdreamer.budgets.take_carried(task.task_id)
-            self.qdreamer.task_started(placement.resource.id)
-            self.registry.track(handle, task.task_id, placement.resource.id, settler(self.qdreamer.budgets, hold),
-                                last.attempt)
-            return handle
-        return self.submit_quantum_task(task)
+        return Recovery(self.journal, self.engine, self.registry, self.qdreamer, self.host, self.pilots,
+                        self.submit_quantum_task).recover()
 
 def _call(packed: tuple) -> Any:
     func, args, kwargs = packed

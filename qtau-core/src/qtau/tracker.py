@@ -30,7 +30,6 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from qtau import journaling
 from qtau.attempt import INPUT_ERRORS, attempt_record, executor_for, failed_everywhere, make_result
 from qtau.backoff import intervals, job_error
 from qtau.circuits import circuits_for
@@ -45,6 +44,7 @@ from qtau.errors import (
     TaskTimeoutError,
 )
 from qtau.executor import JobState, RemoteExecutor, check_job_ref, job_state
+from qtau.journal import service_journal as journaling
 from qtau.payloads import BatchPayload, HandOver, Placement, TaskFailure, TaskPayload
 from qtau.plugins import host_for
 from qtau.secrets import redact

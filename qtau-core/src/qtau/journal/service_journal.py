@@ -1,6 +1,6 @@
-"""What a service writes to its journal, and how `recover()` reads it back.
+"""What a service writes to its journal (`qtau.journal.recovery` reads it back for `recover()`).
 
-The journal itself (`qtau.journal`) is storage; this module is the service's side of it:
+The journal itself (`qtau.journal.store`) is storage; this module is the service's side of it:
 - at submission, each task (with the task itself pickled as the payload for running it again),
   committed before the submission returns unless the service was created with `durable=False`;
 - for remote attempts, from the tracker in this process: a durable `starting` record before the
@@ -12,7 +12,7 @@ The journal itself (`qtau.journal`) is storage; this module is the service's sid
 A provider job an earlier service started and nobody saw end keeps its quoted price reserved in
 this service's budgets (`carried`) until `recover()` re-attaches it and it settles.
 
-`recover()` then returns handles for what an earlier service submitted and never handed out:
+`recover()` (`qtau.journal.recovery`) then returns handles for what an earlier service submitted and never handed out:
 finished tasks from their journaled results, remote jobs re-attached by their job reference (never
 resubmitted), creates whose answer was lost sent again as the same try (Braket's clientToken makes
 it the same task), and unfinished local tasks run again.
@@ -21,23 +21,20 @@ it the same task), and unfinished local tasks run again.
 from __future__ import annotations
 
 import concurrent.futures
-import json
 import logging
 import threading
 from pathlib import Path
 from typing import Any
 
 from qtau.errors import (
-    ExecutionError,
     JournalError,
-    NoSuitableResourceError,
     QtauError,
     TaskCancelledError,
 )
-from qtau.journal import Journal, TaskRecord
-from qtau.packing import pack, unpack
+from qtau.journal.store import Journal, journal_path, open_journal
+from qtau.packing import pack  # the C pickler; cloudpickle for lambdas and __main__ functions
 from qtau.payloads import TaskFailure
-from qtau.types import Attempt, QuantumTask, Result
+from qtau.types import QuantumTask, Result
 
 log = logging.getLogger("qtau")
 
@@ -145,8 +142,6 @@ class ServiceJournal:
         """The service's journal of `working_directory`: the one a live service of this process
         already holds (shared), else opened and locked (JournalLockedError when another live
         process holds it)."""
-        from qtau.journal import journal_path, open_journal
-
         key = str(journal_path(Path(working_directory).expanduser()))
         with _owned_lock:
             entry = _owned.get(key)
@@ -236,60 +231,3 @@ def attempt_submitted(key: str | None, task_id: str, number: int, job_ref: Any) 
 
 
 # -- recovery ---------------------------------------------------------------------------------------
-
-
-def result_of(journal: Journal, record: TaskRecord) -> Result:
-    stored = journal.result(record.task_id)
-    attempts = tuple(Attempt(a.resource_id, a.state == "done", a.started_at, a.ended_at or a.started_at,
-                             a.error_type or "", a.error_message or "",
-                             json.dumps(a.job_ref, sort_keys=True) if a.job_ref is not None else "")
-                     for a in record.attempts)
-    return Result(
-        task_id=record.task_id, resource_id=stored.resource_id, executor=stored.resource_id.split(":", 1)[0],
-        shots=stored.shots, counts=stored.counts, values=stored.values, cost=stored.cost or 0.0,
-        currency=stored.currency or "USD", attempts=attempts,
-        metadata={**(stored.metadata or {}), "recovered": True},
-    )
-
-
-def error_of(record: TaskRecord) -> QtauError:
-    last = record.last_attempt
-    detail = f": {last.error_type}: {last.error_message}" if last is not None and last.error_type else ""
-    if record.state == "cancelled":
-        return TaskCancelledError(f"task {record.task_id} was cancelled before the earlier service stopped")
-    return ExecutionError(f"task {record.task_id} failed in the earlier service{detail}", task_id=record.task_id,
-                          fix="see `qtau jobs --dir` for its attempts; submit it again if you still need it")
-
-
-def task_of(record: TaskRecord, journal: Journal) -> QuantumTask:
-    if record.payload is None:
-        raise JournalError(
-            f"task {record.task_id} cannot run again: its circuit was not journaled (a lambda, a QNode, or "
-            "a task carrying a credential is not written)", path=str(journal.path), field="task",
-            value=record.task_id, fix="submit the task again yourself",
-        )
-    try:
-        return unpack(record.payload)
-    except Exception as err:
-        raise JournalError(
-            f"task {record.task_id} cannot run again: its journaled circuit does not load here "
-            f"({type(err).__name__}: {err})", path=str(journal.path), field="task", value=record.task_id,
-            fix="install the same SDKs as the service that submitted it, or submit the task again",
-        ) from None
-
-
-def placement_for(service: Any, resource_id: str, task: QuantumTask) -> Any:
-    """The placement of a journaled attempt's resource among this service's pilots."""
-    from qtau.payloads import Placement
-
-    for pilot in service.pilots.values():
-        for res in pilot.resources:
-            if res.id == resource_id:
-                price = service.host.cost(res, pilot.config, task.shots)
-                if price is None:
-                    return Placement(res, pilot.config)
-                return Placement(res, pilot.config, price.total(task.shots), price.currency)
-    raise NoSuitableResourceError(
-        f"task {task.task_id} waits on {resource_id}, which no pilot of this service offers",
-        rejections={}, fix=f"create the pilot that offers {resource_id} (with its credentials) before recover()",
-    )

@@ -19,80 +19,41 @@ Only plain values are written: task fields are summarised (circuit type, width, 
 constraints, pin), job references and results go through `to_json`, which masks `Secret`s, and
 error messages through `redact()`. Credentials have no column.
 """
-
 from __future__ import annotations
 
-import hashlib
-import json
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 import attrs
 
 from qtau.errors import JournalCorruptError, JournalError, JournalVersionError, QtauError
-from qtau.journal_lock import JournalLock
-from qtau.secrets import MASK, Secret, redact
-from qtau.secrets import holds_secret as text_holds_secret
-
-FILE_NAME = "qtau-journal.sqlite3"
-LOCK_NAME = "qtau-journal.lock"
-#: Bumped when the tables change; a journal with a higher `PRAGMA user_version` is refused.
-SCHEMA_VERSION = 2
-ERROR_CHARS = 500
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS tasks (
-    task_id      TEXT PRIMARY KEY,
-    submitted_at REAL NOT NULL,
-    summary      TEXT NOT NULL,
-    circuit_hash TEXT,
-    shots        INTEGER NOT NULL,
-    constraints  TEXT NOT NULL,
-    state        TEXT NOT NULL,
-    handed_out   INTEGER NOT NULL DEFAULT 0,
-    updated_at   REAL NOT NULL,
-    payload      BLOB
-);
-CREATE TABLE IF NOT EXISTS attempts (
-    task_id       TEXT NOT NULL,
-    attempt       INTEGER NOT NULL,
-    resource_id   TEXT NOT NULL,
-    provider      TEXT NOT NULL,
-    job_ref       TEXT,
-    state         TEXT NOT NULL,
-    started_at    REAL NOT NULL,
-    ended_at      REAL,
-    cost          REAL,
-    currency      TEXT,
-    error_type    TEXT,
-    error_message TEXT,
-    quote         REAL,
-    quote_currency TEXT,
-    PRIMARY KEY (task_id, attempt)
-);
-CREATE TABLE IF NOT EXISTS results (
-    task_id     TEXT PRIMARY KEY,
-    resource_id TEXT NOT NULL,
-    shots       INTEGER NOT NULL,
-    counts      TEXT NOT NULL,
-    "values"    TEXT,
-    metadata    TEXT NOT NULL,
-    cost        REAL NOT NULL,
-    currency    TEXT NOT NULL,
-    finished_at REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS tasks_open ON tasks (handed_out, state);
-"""
-
-#: Task states. `submitted` and `running` are unfinished; the rest are final.
-UNFINISHED = ("submitted", "running")
-#: Attempt states: `starting` is written (durably) before a remote create, `submitted` once the
-#: provider answered with a job reference.
-ATTEMPT_STATES = ("starting", "submitted", "running", "done", "failed", "cancelled")
+from qtau.journal.codec import (
+    ERROR_CHARS,
+    circuit_hash,
+    from_json,
+    holds_secret,
+    redacted_error,
+    task_constraints,
+    task_summary,
+    to_json,
+)
+from qtau.journal.lock import JournalLock
+from qtau.journal.schema import (
+    ATTEMPT_STATES,
+    LOCK_NAME,
+    SCHEMA,
+    SCHEMA_VERSION,
+    UNFINISHED,
+    check_tables,
+    journal_path,
+    upgrade,
+)
+from qtau.journal.writer import GroupCommitWriter
+from qtau.secrets import redact
 
 _UPSERT_TASK = (
     "INSERT INTO tasks (task_id, submitted_at, summary, circuit_hash, shots, constraints, state, handed_out, updated_at,"
@@ -125,97 +86,11 @@ _SET_STATE = "UPDATE tasks SET state=?, updated_at=? WHERE task_id=?"
 _HANDED_OUT = "UPDATE tasks SET handed_out=1, updated_at=? WHERE task_id=?"
 
 
-# -- plain values ----------------------------------------------------------------------------------
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Secret):
-        return MASK
-    if attrs.has(type(value)):
-        return {f.name: getattr(value, f.name) for f in attrs.fields(type(value)) if f.repr is not False}
-    if isinstance(value, (set, frozenset, tuple)):
-        return list(value)
-    tolist = getattr(value, "tolist", None)  # numpy arrays and scalars, without importing numpy
-    if callable(tolist):
-        return tolist()
-    if isinstance(value, complex):
-        return [value.real, value.imag]
-    if isinstance(value, bytes):
-        return value.hex()
-    return redact(str(value))
-
-
-def to_json(value: Any) -> str | None:
-    """JSON for a job reference, counts, values or metadata: Secrets masked, unknowns as text."""
-    if value is None:
-        return None
-    try:
-        text = json.dumps(value, default=_plain)
-    except (TypeError, ValueError):  # keys JSON cannot hold (ints mixed with tuples, objects)
-        text = json.dumps(_string_keys(value), default=_plain)
-    return redact(text)
-
-
-def _string_keys(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {str(k): _string_keys(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_string_keys(v) for v in value]
-    return value
-
-
-def _from_json(text: str | None) -> Any:
-    return None if text is None else json.loads(text)
-
-
-def circuit_hash(circuit: Any) -> str | None:
-    """sha256 of a circuit given as text (OpenQASM) or bytes; None for objects and factories.
-
-    Hashing an SDK object would mean converting it on the submitting thread; the service can
-    pass a hash it computed elsewhere instead."""
-    if isinstance(circuit, str):
-        circuit = circuit.encode()
-    if isinstance(circuit, (bytes, bytearray)):
-        return "sha256:" + hashlib.sha256(circuit).hexdigest()
-    return None
-
-
-def task_summary(task: Any) -> dict[str, Any]:
-    """What the journal keeps of a QuantumTask: its shape and settings, never its arguments
-    or its resource_config values (either may hold anything, credentials included) beyond the
-    checked numeric resource request (num_qpus, num_cpus, num_gpus, memory)."""
-    from qtau.resource_request import request_of
-
-    circuit = task.circuit
-    kind = "factory" if callable(circuit) and not hasattr(circuit, "qubit_count") else "object"
-    if isinstance(circuit, str):
-        kind = "text"
-    summary = {
-        "circuit_type": f"{type(circuit).__module__}.{type(circuit).__qualname__}",
-        "circuit_kind": kind,
-        "circuit_format": task.circuit_format,
-        "num_qubits": task.num_qubits,
-        "gate_set": list(task.gate_set),
-        "resource_config_keys": sorted(str(k) for k in task.resource_config),
-        # Checked numbers only (see qtau.resource_request), so safe to keep.
-        "resource_request": request_of(task.resource_config),
-        "n_args": len(task.args) + len(task.kwargs),
-    }
-    policy = task.policy
-    if isinstance(policy, str) or (isinstance(policy, Mapping) and all(
-            isinstance(v, (int, float)) for v in policy.values())):
-        summary["policy"] = policy
-    pin = getattr(task, "resource", None)
-    if isinstance(pin, str):
-        summary["resource"] = pin
-    elif pin is not None:
-        summary["resource"] = getattr(pin, "name", None) or getattr(pin, "id", None) or type(pin).__name__
-    return summary
-
-
-def task_constraints(task: Any) -> dict[str, Any]:
-    return {name: getattr(task, name) for name in ("max_cost", "min_fidelity", "deadline", "timeout")
-            if getattr(task, name, None) is not None}
+def _prepared(row: tuple[str, tuple]) -> tuple[str, tuple]:
+    """The row the writer commits: a task's payload is pickled (and dropped if it holds a secret)
+    on the writer's thread, not the submitting one."""
+    sql, params = row
+    return (sql, _with_payload(params)) if sql is _UPSERT_TASK else row
 
 
 def _with_payload(params: tuple) -> tuple:
@@ -228,19 +103,6 @@ def _with_payload(params: tuple) -> tuple:
     if payload is not None and (not isinstance(payload, (bytes, bytearray)) or holds_secret(payload)):
         payload = None
     return params[:_PAYLOAD] + (payload,) + params[_PAYLOAD + 1:]
-
-
-def holds_secret(blob: bytes) -> bool:
-    """Whether any secret value this process knows, or a credential-shaped string, is in `blob`."""
-    return text_holds_secret(blob.decode("latin-1"))
-
-
-def _redacted_error(error: BaseException | str | None) -> tuple[str | None, str | None]:
-    if error is None:
-        return None, None
-    if isinstance(error, str):
-        return "Error", redact(error)[:ERROR_CHARS]
-    return type(error).__name__, redact(str(error))[:ERROR_CHARS]
 
 
 # -- records read back -----------------------------------------------------------------------------
@@ -323,60 +185,10 @@ class ResultRecord:
 def _attempt(row: sqlite3.Row) -> AttemptRecord:
     return AttemptRecord(
         task_id=row["task_id"], attempt=row["attempt"], resource_id=row["resource_id"], provider=row["provider"],
-        state=row["state"], started_at=row["started_at"], job_ref=_from_json(row["job_ref"]),
+        state=row["state"], started_at=row["started_at"], job_ref=from_json(row["job_ref"]),
         ended_at=row["ended_at"], cost=row["cost"], currency=row["currency"], error_type=row["error_type"],
         error_message=row["error_message"], quote=row["quote"], quote_currency=row["quote_currency"],
     )
-
-
-# -- the journal -----------------------------------------------------------------------------------
-
-
-#: The columns each table must have for the journal to be read (version 1's; later ones are added).
-_COLUMNS = {
-    "tasks": {"task_id", "submitted_at", "summary", "circuit_hash", "shots", "constraints", "state", "handed_out",
-              "updated_at", "payload"},
-    "attempts": {"task_id", "attempt", "resource_id", "provider", "job_ref", "state", "started_at", "ended_at",
-                 "cost", "currency", "error_type", "error_message"},
-    "results": {"task_id", "resource_id", "shots", "counts", "values", "metadata", "cost", "currency",
-                "finished_at"},
-}
-#: Columns added after version 1: (table, column, type), added to an older journal when it is opened.
-_ADDED = (("attempts", "quote", "REAL"), ("attempts", "quote_currency", "TEXT"))
-
-
-def _check_tables(db: sqlite3.Connection, version: int, readonly: bool) -> None:
-    """Refuse a file that is SQLite but not a QTAU journal (another program's database: QTAU's
-    tables are never written into it), or a journal with a table dropped or cut down: creating the
-    missing table again would open it silently with its data gone."""
-    names = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    if version == 0:
-        if readonly or names:
-            what = ", ".join(sorted(names)) or "none"
-            raise sqlite3.DatabaseError(f"it holds no QTAU tables (tables: {what})")
-        return
-    for table, needed in _COLUMNS.items():
-        if table not in names:
-            raise sqlite3.DatabaseError(f"its {table} table is missing")
-        have = {row[1] for row in db.execute(f'PRAGMA table_info("{table}")')}
-        if not needed <= have:
-            raise sqlite3.DatabaseError(f"its {table} table lacks {', '.join(sorted(needed - have))}")
-
-
-def _upgrade(db: sqlite3.Connection, version: int) -> str:
-    """The statements that bring an older journal's tables up to this schema."""
-    if version == 0:
-        return ""
-    statements = []
-    for table, column, kind in _ADDED:
-        have = {row[1] for row in db.execute(f'PRAGMA table_info("{table}")')}
-        if column not in have:
-            statements.append(f"ALTER TABLE {table} ADD COLUMN {column} {kind};")
-    return " ".join(statements)
-
-
-def journal_path(directory: str | Path) -> Path:
-    return Path(directory) / FILE_NAME
 
 
 def _corrupt(path: Path, err: BaseException) -> JournalCorruptError:
@@ -400,17 +212,12 @@ class Journal:
         self._db = connection
         self._lock = lock
         self._db_lock = threading.Lock()
-        self._cond = threading.Condition()
-        self._queue: list[tuple[str, tuple]] = []
-        self._queued = 0
-        self._committed = 0
-        self._failure: BaseException | None = None
-        self._closing = False
+        self._numbers_lock = threading.Lock()
         self._closed = False
         self._numbers: dict[str, int] = {}
-        self._writer: threading.Thread | None = None
+        self._writer = GroupCommitWriter(path, connection, self._db_lock, flush_interval=flush_interval,
+                                         max_batch=max_batch, prepare=_prepared)
         if not self.readonly:
-            self._writer = threading.Thread(target=self._write_loop, name="qtau-journal", daemon=True)
             self._writer.start()
 
     @classmethod
@@ -477,12 +284,12 @@ class Journal:
             check = db.execute("PRAGMA quick_check").fetchone()[0]
             if check != "ok":
                 raise sqlite3.DatabaseError(check)
-            _check_tables(db, version, readonly)
+            check_tables(db, version, readonly)
             if not readonly:
                 db.execute("PRAGMA journal_mode=WAL")
                 db.execute("PRAGMA synchronous=NORMAL")
                 db.execute("PRAGMA busy_timeout=5000")
-                db.executescript(f"BEGIN; {SCHEMA} {_upgrade(db, version)} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;")
+                db.executescript(f"BEGIN; {SCHEMA} {upgrade(db, version)} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;")
         except QtauError:
             raise
         except sqlite3.DatabaseError as err:
@@ -493,107 +300,26 @@ class Journal:
 
     def _put(self, rows: Iterable[tuple[str, tuple]], durable: bool = False) -> None:
         self._raise_failure()
-        if self.readonly or self._closing:
+        if self.readonly or self._writer.closing:
             raise JournalError(
                 f"the journal {self.path} is {'read-only' if self.readonly else 'closed'}", path=str(self.path),
                 fix="write through the service that opened the journal",
             )
-        with self._cond:
+        rows = list(rows)
+        with self._numbers_lock:
             for sql, params in rows:
                 if sql is _UPSERT_ATTEMPT and params[1] > self._numbers.get(params[0], 0):
                     self._numbers[params[0]] = params[1]
-            before = len(self._queue)
-            self._queue.extend(rows)
-            self._queued += len(self._queue) - before
-            target = self._queued
-            # Wake the writer when its queue was empty (it then gathers for one window) or when a
-            # window's batch is full; a caller that waits commits its write itself.
-            if before == 0 or len(self._queue) >= self.max_batch:
-                self._cond.notify_all()
-        if durable:
-            self._wait_committed(target)
-
-    def _write_loop(self) -> None:
-        while True:
-            with self._cond:
-                if not self._queue and not self._closing:
-                    self._cond.wait()
-                if not self._queue and self._closing:
-                    return
-            # A short window gathers the rows of many tasks into one transaction; a full batch
-            # ends the window early. A caller waiting for its write commits it itself.
-            with self._cond:
-                self._cond.wait_for(lambda: self._closing or len(self._queue) >= self.max_batch,
-                                    self.flush_interval)
-            self._commit_queued()
-            if self._failure is not None:
-                return
-
-    def _commit_queued(self, target: int | None = None) -> None:
-        """Commit every queued row on this thread, in one transaction: the background writer's
-        window, or a caller that must see its write on disk (a group commit with whatever else
-        is queued, without waiting for the writer thread to wake). Batches are taken from the
-        queue under the database lock, so they commit in queue order. With `target`, nothing is
-        done when the rows up to it are committed already."""
-        with self._db_lock:
-            with self._cond:
-                if self._failure is not None or (target is not None and self._committed >= target):
-                    return
-                batch, self._queue = self._queue, []
-            if not batch:
-                return
-            try:
-                self._commit(batch)
-            except BaseException as err:  # kept and raised to the next caller: never silent loss
-                with self._cond:
-                    self._failure = err
-                    self._committed += len(batch)
-                    self._cond.notify_all()
-                return
-            with self._cond:
-                self._committed += len(batch)
-                self._cond.notify_all()
-
-    def _commit(self, batch: list[tuple[str, tuple]]) -> None:
-        """Write `batch` in one transaction (the caller holds the database lock)."""
-        batch = [(sql, _with_payload(params)) if sql is _UPSERT_TASK else (sql, params) for sql, params in batch]
-        db = self._db
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            start = 0
-            while start < len(batch):
-                sql = batch[start][0]
-                end = start
-                while end < len(batch) and batch[end][0] == sql:
-                    end += 1
-                db.executemany(sql, [params for _, params in batch[start:end]])
-                start = end
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
-
-    def _wait_committed(self, target: int) -> None:
-        self._commit_queued(target)
-        self._raise_failure()
+        self._writer.put(rows, durable)
 
     def _raise_failure(self) -> None:
-        if self._failure is not None:
-            err = self._failure
-            raise JournalError(
-                f"the journal {self.path} could not be written: {type(err).__name__}: {err}", path=str(self.path),
-                field="working_directory", value=str(self.path.parent),
-                fix="check free disk space and permissions of the working directory, then start a new service "
-                "on it to recover",
-            )
+        self._writer.raise_failure()
 
     def flush(self) -> None:
         """Return once every write queued so far is committed."""
         if self.readonly:
             return
-        with self._cond:
-            target = self._queued
-        self._wait_committed(target)
+        self._writer.flush()
 
     def record_task(self, task: Any, *, submitted_at: float | None = None, circuit_hash_: str | None = None,
                     payload: bytes | Callable[[], bytes | None] | None = None, durable: bool = False) -> None:
@@ -619,7 +345,7 @@ class Journal:
         `quote` (in `quote_currency`) is the price reserved for the attempt: a recovering service
         keeps it reserved until the job ends, so a budget holds across crashes."""
         self._check_state(state)
-        error_type, message = _redacted_error(error)
+        error_type, message = redacted_error(error)
         row = (task_id, int(attempt), resource_id, provider, to_json(job_ref), state, started_at or time.time(),
                ended_at, cost, currency, error_type, message, quote or None, quote_currency if quote else None)
         rows = [(_UPSERT_ATTEMPT, row)]
@@ -632,7 +358,7 @@ class Journal:
                        error: BaseException | str | None = None, durable: bool = False) -> None:
         """Move an attempt on: its job reference once the provider answered, its end, cost, error."""
         self._check_state(state)
-        error_type, message = _redacted_error(error)
+        error_type, message = redacted_error(error)
         if ended_at is None and state in ("done", "failed", "cancelled"):
             ended_at = time.time()
         rows = [(_UPDATE_ATTEMPT, (state, to_json(job_ref), ended_at, cost, currency, error_type, message,
@@ -724,8 +450,8 @@ class Journal:
                 raise _corrupt(self.path, err) from None
         try:
             return [TaskRecord(
-                task_id=t["task_id"], submitted_at=t["submitted_at"], summary=_from_json(t["summary"]),
-                circuit_hash=t["circuit_hash"], shots=t["shots"], constraints=_from_json(t["constraints"]),
+                task_id=t["task_id"], submitted_at=t["submitted_at"], summary=from_json(t["summary"]),
+                circuit_hash=t["circuit_hash"], shots=t["shots"], constraints=from_json(t["constraints"]),
                 state=t["state"], handed_out=bool(t["handed_out"]), attempts=tuple(by_task.get(t["task_id"], ())),
                 payload=t["payload"],
             ) for t in tasks]
@@ -769,7 +495,7 @@ class Journal:
         # Attempts this journal queued are in `_numbers`; earlier services' are committed, so the
         # query needs no flush (which would wait for the writer on the submitting path).
         row = self._rows("SELECT MAX(attempt) AS n FROM attempts WHERE task_id = ?", (task_id,), flush=False)[0]
-        with self._cond:
+        with self._numbers_lock:
             mine = self._numbers.get(task_id, 0)
         return max(row["n"] or 0, mine) + 1
 
@@ -779,8 +505,8 @@ class Journal:
             return None
         r = rows[0]
         return ResultRecord(
-            task_id=r["task_id"], resource_id=r["resource_id"], shots=r["shots"], counts=_from_json(r["counts"]),
-            values=_from_json(r["values"]), metadata=_from_json(r["metadata"]), cost=r["cost"],
+            task_id=r["task_id"], resource_id=r["resource_id"], shots=r["shots"], counts=from_json(r["counts"]),
+            values=from_json(r["values"]), metadata=from_json(r["metadata"]), cost=r["cost"],
             currency=r["currency"], finished_at=r["finished_at"],
         )
 
@@ -802,11 +528,7 @@ class Journal:
             if not self.readonly:
                 self.flush()
         finally:
-            with self._cond:
-                self._closing = True
-                self._cond.notify_all()
-            if self._writer is not None:
-                self._writer.join()
+            self._writer.stop()
             with self._db_lock:
                 self._db.close()
             if self._lock is not None:
