@@ -144,10 +144,8 @@ class PilotComputeService:
         return self.dispatch.submit(task)
 
     def flush(self) -> None:
-        """Return once every journal write made so far is on disk (nothing to do without a
-        working_directory). Submissions are journaled before they return unless the service was
-        created with `durable=False`; such a service calls `flush()` where a crash must lose none
-        of the tasks submitted before it. Raises JournalError when the journal cannot be written."""
+        """Return once every journal write so far is on disk (for `durable=False` services, where a
+        crash must lose no task submitted before; docs/journal.md). JournalError if it cannot."""
         if self.journal is not None:
             self.journal.journal.flush()
 
@@ -233,18 +231,13 @@ class PilotComputeService:
     # -- recovery (qtau.journal.recovery) --------------------------------------------------------
 
     def recover(self) -> list[Any]:
-        """Handles for every task an earlier service on this `working_directory` submitted and
-        never handed out, in submission order. Call it after `create_pilot`: credentials are never
-        journaled, so the pilots bring what re-attaching remote jobs needs.
-
-        Finished tasks come back from their journaled results (or errors); a job waiting at a
-        provider is re-attached by its job reference, never resubmitted; a create whose answer was
-        lost is sent again as the same try (Braket's clientToken makes it the same task); an
-        unfinished local task runs again.
-        """
+        """Handles for every task an earlier service on this `working_directory` submitted and never
+        handed out, in submission order; call it after `create_pilot` (credentials are never
+        journaled). Remote jobs are re-attached, never resubmitted (docs/journal.md)."""
         self._check_open()
         return Recovery(self.journal, self.engine, self.registry, self.qdreamer, self.host, self.pilots,
                         self.submit_quantum_task).recover()
+
 
 def _call(packed: tuple) -> Any:
     func, args, kwargs = packed
