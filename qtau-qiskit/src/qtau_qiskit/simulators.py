@@ -97,6 +97,18 @@ class QiskitSimulatorExecutor(LocalExecutor):
         return outcomes  # type: ignore[return-value]
 
 
+def all_cores_for_batches(aer_options: Mapping[str, Any]) -> int:
+    """Aer's `max_parallel_experiments` when the pilot sets none: 0 (a batch's circuits run side by
+    side on every core Aer may use) on the CPU, Aer's own default of 1 on a GPU.
+
+    Aer runs every job of a process on one worker thread, so the LOCAL engine's batch chunks take
+    turns inside Aer and only parallel experiments use a second core; Aer still decides how many run
+    at once from the cores and memory it has (one at a time where a circuit needs the memory), and a
+    seeded run returns the same counts either way. On Ray, Aer sees the worker's OMP_NUM_THREADS.
+    """
+    return 1 if str(aer_options.get("device", "CPU")).upper() == "GPU" else 0
+
+
 def create_executor(resource: Resource, config: Mapping[str, Any]) -> QiskitSimulatorExecutor:
     opts = dict(config.get("backend_options") or {})
     opts.update({k: config[k] for k in ("method", "seed_simulator") if k in config})
@@ -121,4 +133,5 @@ def create_executor(resource: Resource, config: Mapping[str, Any]) -> QiskitSimu
     for key in ("device", "precision", "max_parallel_threads", "max_parallel_experiments"):
         if key in opts:
             aer_options[key] = opts[key]
+    aer_options.setdefault("max_parallel_experiments", all_cores_for_batches(aer_options))
     return QiskitSimulatorExecutor(resource, config, AerSimulator(**aer_options), run_options)
