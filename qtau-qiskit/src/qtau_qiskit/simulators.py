@@ -102,9 +102,10 @@ def all_cores_for_batches(aer_options: Mapping[str, Any]) -> int:
     side on every core Aer may use) on the CPU, Aer's own default of 1 on a GPU.
 
     Aer runs every job of a process on one worker thread, so the LOCAL engine's batch chunks take
-    turns inside Aer and only parallel experiments use a second core; Aer still decides how many run
-    at once from the cores and memory it has (one at a time where a circuit needs the memory), and a
-    seeded run returns the same counts either way. On Ray, Aer sees the worker's OMP_NUM_THREADS.
+    turns inside Aer and only parallel experiments use a second core (Aer's default spends its
+    threads within one experiment, which small circuits cannot use). Aer still decides how many run
+    at once from the threads and memory it has (one at a time where a circuit needs the memory), and
+    a seeded run returns the same counts either way.
     """
     return 1 if str(aer_options.get("device", "CPU")).upper() == "GPU" else 0
 
