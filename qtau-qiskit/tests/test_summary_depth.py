@@ -2,7 +2,7 @@
 counts: checked against Qiskit itself on real circuits (no mocks)."""
 
 import pytest
-from qiskit import QuantumCircuit
+from qiskit import QuantumCircuit, qasm2
 from qiskit.circuit import Parameter
 from qiskit.circuit.classical import expr, types
 from qiskit.circuit.library import MCXGate, PermutationGate, QFTGate
@@ -11,11 +11,8 @@ from qtau_qiskit.formats import summary
 
 
 def bell() -> QuantumCircuit:
-    qc = QuantumCircuit(2, 2)
-    qc.h(0)
-    qc.cx(0, 1)
-    qc.measure([0, 1], [0, 1])
-    return qc
+    return qasm2.loads('OPENQASM 2.0; include "qelib1.inc"; qreg q[2]; creg c[2]; '
+                       "h q[0]; cx q[0], q[1]; measure q -> c;")
 
 
 def with_barriers_and_resets() -> QuantumCircuit:
