@@ -41,6 +41,25 @@ def counts_in_common_order(counts: Mapping[str, int]) -> dict[str, int]:
     return out
 
 
+def counts_of(result, n: int) -> dict[str, int]:
+    """Experiment `n`'s counts in QTAU's order, read from the backend's hexadecimal counts: what
+    `counts_in_common_order(result.get_counts(n))` gives, without building Qiskit's `Counts` (which
+    inserts the spaces between registers that QTAU then takes out again). Anything else (no
+    `memory_slots` in the header, keys that are not hexadecimal) goes through `get_counts`."""
+    experiment = result.results[n]
+    raw = getattr(experiment.data, "counts", None)
+    header = getattr(experiment, "header", None)
+    slots = header.get("memory_slots") if isinstance(header, Mapping) else getattr(header, "memory_slots", None)
+    if not isinstance(raw, Mapping) or not isinstance(slots, int) or slots < 1 or not all(
+            isinstance(key, str) and key.startswith("0x") for key in raw):
+        return counts_in_common_order(result.get_counts(n))
+    out: dict[str, int] = {}
+    for key, count in raw.items():
+        bits = format(int(key, 16), f"0{slots}b")
+        out[bits] = out.get(bits, 0) + int(count)
+    return out
+
+
 def with_measurements(circuit):
     """Circuits without measurements get measure_all, so every backend returns counts."""
     if any(inst.operation.name == "measure" for inst in circuit.data):
@@ -90,7 +109,7 @@ class QiskitSimulatorExecutor(LocalExecutor):
                 raise ExecutionError(f"{self.resource.id} reported failure: {result.status}")
             for n, i in enumerate(indices):
                 outcomes[i] = Outcome(
-                    counts=counts_in_common_order(result.get_counts(n)),
+                    counts=counts_of(result, n),
                     metadata={"measure_all_added": prepared[i][1], "backend": self.backend.name},
                     raw=result.results[n],
                 )
