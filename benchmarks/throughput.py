@@ -1,15 +1,19 @@
-"""Throughput, round-trip and start-up of QTAU against plain Ray and plain Aer, measured in one run.
+"""Throughput, round-trip and start-up of QTAU against plain Aer and plain Ray, measured in one run.
 
-    python benchmarks/throughput.py [--tasks 1000] [--shots 1000]
+    python benchmarks/throughput.py [--tasks 300] [--shots 1000] [--rounds 3] [--skip-ray]
 
-Baselines, on the same machine and the same Ray:
-- plain Ray: one `@ray.remote` task per circuit, each running Aer (the simulator made once per worker);
-- batched Aer: one `AerSimulator.run` call with every circuit.
-QTAU is measured one task at a time (`submit_quantum_task` in a loop) with coalescing on (the
-default: tasks submitted while the engine is saturated go out as backend batches) and off
-(`PilotComputeService(coalesce=False)`), and as a batch (`submit_quantum_tasks`), on the LOCAL and
-RAY engines. The warm single-task round trip is measured with coalescing on and off, alternating,
-so a noisy neighbour slows both alike. Ratios > 1 mean QTAU is faster.
+Baselines, on the same machine (and, for the RAY rows, with the same Ray up):
+- Aer, one `AerSimulator.run` call with every circuit, twice: Aer's default (one experiment at a
+  time) and on all cores (`max_parallel_experiments=0`), the best plain Aer does here and the limit
+  every QTAU row's first ratio is taken against;
+- plain Ray: one `@ray.remote` task per circuit, each running Aer (the simulator made once per worker).
+QTAU runs as users run it: a `working_directory` (so the journal is on) and default coalescing
+(tasks submitted while the engine is saturated go out as backend batches), with the no-journal
+figure beside it and, one by one, the figure without journal or coalescing. Each path runs one task
+at a time (`submit_quantum_task` in a loop) and as a batch (`submit_quantum_tasks`), on LOCAL and
+RAY. Every measurement of an engine alternates with the others in each round, so a noisy neighbour
+slows all alike; medians are reported and every ratio comes from the same run. Ratios > 1 mean QTAU
+is faster. The warm single-task round trip is measured the same way.
 
 Scaling rows (`--scale 1000,10000,100000`, 100 shots): Bell tasks submitted one by one while the
 results are collected as they come (at most `--window` tasks in flight, the oldest half collected
@@ -65,10 +69,13 @@ def import_time() -> float:
     return statistics.median(runs)
 
 
-def plain_batched_aer(circuits, shots) -> float:
+def plain_batched_aer(circuits, shots, all_cores: bool = False) -> float:
+    """One `AerSimulator.run` call with every circuit: Aer's default runs one experiment at a time;
+    `all_cores` runs experiments in parallel on every core (`max_parallel_experiments=0`), the best
+    plain Aer does on this machine and the limit QTAU is measured against."""
     from qiskit_aer import AerSimulator
 
-    sim = AerSimulator()
+    sim = AerSimulator(max_parallel_experiments=0) if all_cores else AerSimulator()
     sim.run(circuits[:10], shots=shots).result()  # warm-up
     t = time.perf_counter()
     result = sim.run(circuits, shots=shots).result()
@@ -244,113 +251,140 @@ def batch_sizes(pcs) -> str:
             f"(mean {statistics.mean(sizes):.0f}, max {max(sizes)})")
 
 
+def services(engine, plugins, tmp: str) -> dict:
+    """The services measured on one engine: as users run QTAU (a working directory, so the journal is
+    on; default coalescing), the same without the journal, and without journal or coalescing."""
+    from qtau import PilotComputeService
+
+    made = {"journal": PilotComputeService(execution_engine=engine, plugins=plugins,
+                                           working_directory=tempfile.mkdtemp(dir=tmp)),
+            "plain": PilotComputeService(execution_engine=engine, plugins=plugins),
+            "nocoal": PilotComputeService(execution_engine=engine, plugins=plugins, coalesce=False)}
+    for pcs in made.values():
+        pcs.create_pilot(QISKIT)
+    return made
+
+
+def engine_rows(name: str, made: dict, circuits, shots: int, rounds: int, extra: dict) -> tuple[dict, list]:
+    """One engine's rows, each measured in alternating rounds beside both Aer baselines."""
+    n = len(circuits)
+    for pcs in made.values():
+        qtau_one_by_one(pcs, circuits[:50], shots)  # warm-up
+        qtau_batch(pcs, circuits[:50], shots)
+    fns = {"aer": lambda: plain_batched_aer(circuits, shots),
+           "aer_all": lambda: plain_batched_aer(circuits, shots, all_cores=True),
+           "one_j": lambda: qtau_one_by_one(made["journal"], circuits, shots),
+           "one": lambda: qtau_one_by_one(made["plain"], circuits, shots),
+           "one_nc": lambda: qtau_one_by_one(made["nocoal"], circuits, shots),
+           "batch_j": lambda: qtau_batch(made["journal"], circuits, shots),
+           "batch": lambda: qtau_batch(made["plain"], circuits, shots),
+           **extra}
+    runs = alternate(fns, rounds)
+    rates = {key: rate(n, seconds) for key, seconds in runs.items()}
+    rows = [(f"QTAU {name}, one by one, journal", rates["one_j"]),
+            (f"QTAU {name}, one by one, no journal", rates["one"]),
+            ("  same, coalesce=False", rates["one_nc"]),
+            (f"QTAU {name}, batch, journal", rates["batch_j"]),
+            (f"QTAU {name}, batch, no journal", rates["batch"])]
+    return rates, rows
+
+
+def print_rows(title: str, rates: dict, rows: list, plain_ray: float | None = None) -> None:
+    """The rows with their ratios to Aer on all cores (the limit here), to Aer's default, and to
+    plain Ray where measured; every ratio is from the same alternating run."""
+    print(f"\n{title}")
+    print(f"  {'Aer, one run call, default (one experiment at a time)':58} {rates['aer']:8.0f} circuits/s")
+    print(f"  {'Aer, one run call, all cores (max_parallel_experiments=0)':58} {rates['aer_all']:8.0f} circuits/s")
+    if plain_ray:
+        print(f"  {'plain Ray, one @ray.remote Aer task per circuit':58} {plain_ray:8.0f} circuits/s")
+    head = f"  {'path':38} {'circuits/s':>10} {'vs Aer all cores':>17} {'vs Aer default':>15}"
+    print(head + (f" {'vs plain Ray':>13}" if plain_ray else ""))
+    for label, r in rows:
+        line = f"  {label:38} {r:10.0f} {r / rates['aer_all']:17.2f} {r / rates['aer']:15.2f}"
+        print(line + (f" {r / plain_ray:13.2f}" if plain_ray else ""))
+    print(f"  journal cost: one by one {1 - rates['one_j'] / rates['one']:+.0%}, "
+          f"batch {1 - rates['batch_j'] / rates['batch']:+.0%} (of the no-journal rate)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--tasks", type=int, default=1000)
+    parser.add_argument("--tasks", type=int, default=300, help="circuits per measurement")
     parser.add_argument("--shots", type=int, default=1000)
     parser.add_argument("--skip-ray", action="store_true")
-    parser.add_argument("--rounds", type=int, default=3, help="alternating plain-Ray / QTAU rounds")
-    parser.add_argument("--scale", default="1000,10000,100000",
-                        help="task counts of the scaling rows (comma-separated; empty to skip)")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds; medians are reported")
+    parser.add_argument("--scale", default=None,
+                        help="task counts of the scaling rows (comma-separated; default: none, or "
+                             "1000,10000,100000 with --only-scale)")
     parser.add_argument("--window", type=int, default=2000, help="most tasks in flight in the scaling rows")
     parser.add_argument("--in-flight", type=int, default=30000,
                         help="tasks in flight at once in the last scaling row (0 to skip)")
     parser.add_argument("--only-scale", action="store_true", help="run the scaling rows only")
     parser.add_argument("--engines", default="local,ray", help="engines of --only-scale (comma-separated)")
     args = parser.parse_args()
-    scale = [int(x) for x in args.scale.split(",") if x.strip()]
+    default_scale = "1000,10000,100000" if args.only_scale else ""
+    scale = [int(x) for x in (args.scale if args.scale is not None else default_scale).split(",") if x.strip()]
     if args.only_scale:
         return scale_only(args, scale)
     n, shots = args.tasks, args.shots
-    print(f"QTAU throughput benchmark: {n} Bell circuits x {shots} shots, {os.cpu_count()} CPUs\n")
+    print(f"QTAU throughput benchmark: {n} Bell circuits x {shots} shots, {os.cpu_count()} CPUs, "
+          f"medians of {args.rounds} alternating rounds\n")
     print(f"import qtau: {import_time() * 1000:.1f} ms (median of 5 fresh interpreters)")
 
     from qtau import ExecutionEngine, PilotComputeService
 
     circuits = [bell() for _ in range(n)]
     plugins = host()
+    tmp = tempfile.mkdtemp(prefix="qtau-bench-")
 
     t = time.perf_counter()
-    local = PilotComputeService(execution_engine=ExecutionEngine.LOCAL, plugins=plugins)
-    local.create_pilot(QISKIT)
-    local_start = time.perf_counter() - t
-    print(f"service + pilot ready, LOCAL: {local_start * 1000:.1f} ms")
-
-    local_off = PilotComputeService(execution_engine=ExecutionEngine.LOCAL, plugins=plugins, coalesce=False)
-    local_off.create_pilot(QISKIT)
-    qtau_one_by_one(local, circuits[:50], shots)  # warm-up
-    qtau_one_by_one(local_off, circuits[:50], shots)
-    qtau_batch(local, circuits[:50], shots)
-    # Batched Aer and QTAU alternate, so a noisy neighbour slows both alike; medians are reported.
-    local_runs = alternate({"aer": lambda: plain_batched_aer(circuits, shots),
-                            "batch": lambda: qtau_batch(local, circuits, shots),
-                            "on": lambda: qtau_one_by_one(local, circuits, shots),
-                            "off": lambda: qtau_one_by_one(local_off, circuits, shots)}, args.rounds)
-    aer_rate = rate(n, local_runs["aer"])
-    print(f"\nplain batched Aer (one run call): {aer_rate:8.0f} circuits/s (median of {args.rounds} rounds)")
-    # Each row: (name, circuits/s, the batched-Aer rate measured beside it).
-    rows = [("QTAU LOCAL, one by one", rate(n, local_runs["on"]), aer_rate),
-            ("  same, coalesce=False", rate(n, local_runs["off"]), aer_rate),
-            ("QTAU LOCAL, batch", rate(n, local_runs["batch"]), aer_rate)]
-    local_batches = batch_sizes(local)
-    local_trips = alternate({"on": lambda: qtau_round_trip(local, circuits[0], shots),
-                             "off": lambda: qtau_round_trip(local_off, circuits[0], shots)}, args.rounds)
-    scaled = scaling_rows(local, "LOCAL", scale, args.in_flight, args.window) if scale else []
-    local.close()
-    local_off.close()
-    plain_rate = None
+    first = PilotComputeService(execution_engine=ExecutionEngine.LOCAL, plugins=plugins)
+    first.create_pilot(QISKIT)
+    print(f"service + pilot ready, LOCAL: {(time.perf_counter() - t) * 1000:.1f} ms")
+    first.close()
+    local = services(ExecutionEngine.LOCAL, plugins, tmp)
+    local_rates, local_rows = engine_rows("LOCAL", local, circuits, shots, args.rounds, {})
+    local_batches = batch_sizes(local["plain"])
+    local_trips = alternate({"on": lambda: qtau_round_trip(local["plain"], circuits[0], shots),
+                             "off": lambda: qtau_round_trip(local["nocoal"], circuits[0], shots),
+                             "journal": lambda: qtau_round_trip(local["journal"], circuits[0], shots)},
+                            args.rounds)
+    scaled = scaling_rows(local["journal"], "LOCAL", scale, args.in_flight, args.window) if scale else []
+    for pcs in local.values():
+        pcs.close()
+    print_rows("LOCAL engine", local_rates, local_rows)
     if not args.skip_ray:
         import ray
 
         t = time.perf_counter()
-        pcs = PilotComputeService(execution_engine=ExecutionEngine.RAY, plugins=plugins)
-        pcs.create_pilot(QISKIT)
-        ray_start = time.perf_counter() - t
-        pcs_off = PilotComputeService(execution_engine=ExecutionEngine.RAY, plugins=plugins, coalesce=False)
-        pcs_off.create_pilot(QISKIT)
-        print(f"service + pilot ready, RAY (includes ray.init): {ray_start:.2f} s")
+        first = PilotComputeService(execution_engine=ExecutionEngine.RAY, plugins=plugins)
+        first.create_pilot(QISKIT)
+        print(f"\nservice + pilot ready, RAY (includes ray.init): {time.perf_counter() - t:.2f} s")
+        ray_services = services(ExecutionEngine.RAY, plugins, tmp)
         noop = ray.remote(_noop)
         aer = ray.remote(_aer_counts)
         ray.get([aer.remote(qc, shots) for qc in circuits[:50]])
-        qtau_one_by_one(pcs, circuits[:50], shots)
-        qtau_one_by_one(pcs_off, circuits[:50], shots)
-        # Plain Ray and QTAU alternate, so a noisy neighbour slows both alike; medians are reported.
-        qtau_batch(pcs, circuits[:50], shots)
-        ray_runs = alternate({"plain": lambda: plain_ray_round(aer, circuits, shots),
-                              "on": lambda: qtau_one_by_one(pcs, circuits, shots),
-                              "off": lambda: qtau_one_by_one(pcs_off, circuits, shots),
-                              "aer": lambda: plain_batched_aer(circuits, shots),
-                              "batch": lambda: qtau_batch(pcs, circuits, shots)}, args.rounds)
-        plain_rate = rate(n, ray_runs["plain"])
-        print(f"plain Ray, one task per circuit: {plain_rate:8.0f} circuits/s (median of {args.rounds} rounds)")
-        ray_aer_rate = rate(n, ray_runs["aer"])
-        print(f"plain batched Aer, measured beside RAY: {ray_aer_rate:8.0f} circuits/s")
-        rows += [("QTAU RAY, one by one", rate(n, ray_runs["on"]), ray_aer_rate),
-                 ("  same, coalesce=False", rate(n, ray_runs["off"]), ray_aer_rate),
-                 ("QTAU RAY, batch", rate(n, ray_runs["batch"]), ray_aer_rate)]
-        ray_batches = batch_sizes(pcs)
+        ray_rates, ray_rows = engine_rows("RAY", ray_services, circuits, shots, args.rounds,
+                                          {"plain": lambda: plain_ray_round(aer, circuits, shots)})
+        ray_batches = batch_sizes(ray_services["plain"])
         plain_trip = round_trips(lambda: ray.get(aer.remote(circuits[0], shots)))
-        ray_trips = alternate({"on": lambda: qtau_round_trip(pcs, circuits[0], shots),
-                               "off": lambda: qtau_round_trip(pcs_off, circuits[0], shots)}, args.rounds)
+        ray_trips = alternate({"on": lambda: qtau_round_trip(ray_services["plain"], circuits[0], shots),
+                               "off": lambda: qtau_round_trip(ray_services["nocoal"], circuits[0], shots)},
+                              args.rounds)
         noop_trip = round_trips(lambda: ray.get(noop.remote()), 200)
-        scaled += scaling_rows(pcs, "RAY", scale, args.in_flight, args.window) if scale else []
-        pcs.close()
-        pcs_off.close()
+        scaled += scaling_rows(ray_services["journal"], "RAY", scale, args.in_flight, args.window) if scale else []
+        for pcs in (first, *ray_services.values()):
+            pcs.close()
         if ray.is_initialized():
             ray.shutdown()
-
-    print(f"\n{'mode':28} {'circuits/s':>10} {'vs batched Aer':>15} {'vs plain Ray':>13}")
-    for name, r, aer_base in rows:
-        vs_ray = f"{r / plain_rate:13.2f}" if plain_rate else f"{'-':>13}"
-        print(f"{name:28} {r:10.0f} {r / aer_base:15.2f} {vs_ray}")
-    print(f"\ncoalesced batches, LOCAL one by one: {local_batches}")
-    if plain_rate:
-        print(f"coalesced batches, RAY one by one:   {ray_batches}")
+        print_rows("RAY engine (Aer measured with Ray up)", ray_rates, ray_rows, ray_rates["plain"])
+    print(f"\ncoalesced batches, LOCAL one by one, no journal: {local_batches}")
+    if not args.skip_ray:
+        print(f"coalesced batches, RAY one by one, no journal:   {ray_batches}")
     print(f"\nwarm single-task round-trip, LOCAL: {local_trips['on'] * 1000:.2f} ms "
-          f"(coalesce=False: {local_trips['off'] * 1000:.2f} ms, ratio {local_trips['on'] / local_trips['off']:.2f})")
-    if plain_rate:
+          f"(coalesce=False: {local_trips['off'] * 1000:.2f} ms; journal: {local_trips['journal'] * 1000:.2f} ms)")
+    if not args.skip_ray:
         print(f"warm single-task round-trip, RAY:   {ray_trips['on'] * 1000:.2f} ms "
-              f"(coalesce=False: {ray_trips['off'] * 1000:.2f} ms, ratio {ray_trips['on'] / ray_trips['off']:.2f}; "
+              f"(coalesce=False: {ray_trips['off'] * 1000:.2f} ms; "
               f"plain Ray task running the same Aer circuit: {plain_trip * 1000:.2f} ms, "
               f"ratio {ray_trips['on'] / plain_trip:.2f})")
         print(f"plain Ray no-op task round-trip:    {noop_trip * 1000:.2f} ms")

@@ -20,12 +20,18 @@ def _load(circuit, circuit_format: str):
 CONTROL_FLOW = frozenset({"if_else", "while_loop", "for_loop", "switch_case", "box"})
 
 
-def _walk(qc, counts: dict[str, int], measured: set, state: dict[str, bool], outer_qubits=None) -> None:
+def _walk(qc, counts: dict[str, int], measured: set, state: dict[str, bool], outer_qubits=None) -> int | None:
     """Count gates, including those inside control-flow blocks and composite gates' definitions;
-    note measurement shape."""
+    note measurement shape. At the top level (no `outer_qubits`) also return the circuit's depth as
+    `QuantumCircuit.depth()` counts it, measured in the same pass over the instructions (the second
+    pass cost as much as the count); None where an instruction needs Qiskit's own rules (control
+    flow, a condition, a `Store`), and the caller asks `depth()`."""
+    levels: dict | None = {} if outer_qubits is None else None
     for inst in qc.data:
         op = inst.operation
         name = op.name
+        if levels is not None:
+            levels = _deeper(levels, inst, op, name)
         qubits = inst.qubits if outer_qubits is None else [outer_qubits[qc.find_bit(q).index] for q in inst.qubits]
         if name in CONTROL_FLOW:
             state["control"] = True
@@ -44,6 +50,22 @@ def _walk(qc, counts: dict[str, int], measured: set, state: dict[str, bool], out
             state["mid"] = True
         key = normalize_gate(name)
         counts[key] = counts.get(key, 0) + 1
+    return None if levels is None else max(levels.values(), default=0)
+
+
+def _deeper(levels: dict, inst, op, name: str) -> dict | None:
+    """`levels` (each bit's depth so far) after `inst`, by `QuantumCircuit.depth()`'s rule: one more
+    than the deepest bit it touches, a directive (barrier) only synchronising its bits. None for an
+    instruction whose bits depth() reads from expressions (control flow, conditions, stores)."""
+    if name in CONTROL_FLOW or name == "store" or getattr(op, "_condition", None) is not None:
+        return None
+    bits = (*inst.qubits, *inst.clbits)
+    level = max((levels.get(bit, 0) for bit in bits), default=0)
+    if not getattr(op, "_directive", False):
+        level += 1
+    for bit in bits:
+        levels[bit] = level
+    return levels
 
 
 def summary(circuit, circuit_format: str) -> CircuitSummary:
@@ -51,10 +73,10 @@ def summary(circuit, circuit_format: str) -> CircuitSummary:
     counts: dict[str, int] = {}
     measured: set = set()
     state = {"mid": False, "control": False}
-    _walk(qc, counts, measured, state)
+    depth = _walk(qc, counts, measured, state)
     return CircuitSummary(
-        num_qubits=qc.num_qubits, gate_counts=counts, depth=qc.depth(), num_measured=len(measured),
-        mid_circuit_measurement=state["mid"], classical_control=state["control"],
+        num_qubits=qc.num_qubits, gate_counts=counts, depth=qc.depth() if depth is None else depth,
+        num_measured=len(measured), mid_circuit_measurement=state["mid"], classical_control=state["control"],
     )
 
 

@@ -41,6 +41,25 @@ def counts_in_common_order(counts: Mapping[str, int]) -> dict[str, int]:
     return out
 
 
+def counts_of(result, n: int) -> dict[str, int]:
+    """Experiment `n`'s counts in QTAU's order, read from the backend's hexadecimal counts: what
+    `counts_in_common_order(result.get_counts(n))` gives, without building Qiskit's `Counts` (which
+    inserts the spaces between registers that QTAU then takes out again). Anything else (no
+    `memory_slots` in the header, keys that are not hexadecimal) goes through `get_counts`."""
+    experiment = result.results[n]
+    raw = getattr(experiment.data, "counts", None)
+    header = getattr(experiment, "header", None)
+    slots = header.get("memory_slots") if isinstance(header, Mapping) else getattr(header, "memory_slots", None)
+    if not isinstance(raw, Mapping) or not isinstance(slots, int) or slots < 1 or not all(
+            isinstance(key, str) and key.startswith("0x") for key in raw):
+        return counts_in_common_order(result.get_counts(n))
+    out: dict[str, int] = {}
+    for key, count in raw.items():
+        bits = format(int(key, 16), f"0{slots}b")
+        out[bits] = out.get(bits, 0) + int(count)
+    return out
+
+
 def with_measurements(circuit):
     """Circuits without measurements get measure_all, so every backend returns counts."""
     if any(inst.operation.name == "measure" for inst in circuit.data):
@@ -90,11 +109,24 @@ class QiskitSimulatorExecutor(LocalExecutor):
                 raise ExecutionError(f"{self.resource.id} reported failure: {result.status}")
             for n, i in enumerate(indices):
                 outcomes[i] = Outcome(
-                    counts=counts_in_common_order(result.get_counts(n)),
+                    counts=counts_of(result, n),
                     metadata={"measure_all_added": prepared[i][1], "backend": self.backend.name},
                     raw=result.results[n],
                 )
         return outcomes  # type: ignore[return-value]
+
+
+def all_cores_for_batches(aer_options: Mapping[str, Any]) -> int:
+    """Aer's `max_parallel_experiments` when the pilot sets none: 0 (a batch's circuits run side by
+    side on every core Aer may use) on the CPU, Aer's own default of 1 on a GPU.
+
+    Aer runs every job of a process on one worker thread, so the LOCAL engine's batch chunks take
+    turns inside Aer and only parallel experiments use a second core (Aer's default spends its
+    threads within one experiment, which small circuits cannot use). Aer still decides how many run
+    at once from the threads and memory it has (one at a time where a circuit needs the memory), and
+    a seeded run returns the same counts either way.
+    """
+    return 1 if str(aer_options.get("device", "CPU")).upper() == "GPU" else 0
 
 
 def create_executor(resource: Resource, config: Mapping[str, Any]) -> QiskitSimulatorExecutor:
@@ -121,4 +153,5 @@ def create_executor(resource: Resource, config: Mapping[str, Any]) -> QiskitSimu
     for key in ("device", "precision", "max_parallel_threads", "max_parallel_experiments"):
         if key in opts:
             aer_options[key] = opts[key]
+    aer_options.setdefault("max_parallel_experiments", all_cores_for_batches(aer_options))
     return QiskitSimulatorExecutor(resource, config, AerSimulator(**aer_options), run_options)
