@@ -39,13 +39,7 @@ ALLOWED_FUNCTION_IMPORTS = {
     # (tests/test_cli_install.py, tests/test_cli.py). Permanent.
     ("qtau/cli/__init__.py", "main", "qtau.cli.app"),
 }
-KNOWN_FUNCTION_IMPORTS = {
-    # KNOWN EXCEPTIONS, the conformance suite (qtau/testing).
-    ("qtau/testing/__init__.py", "service", "qtau.service"),
-    ("qtau/testing/__init__.py", "test_backend_is_v2", "qtau.backend"),
-    ("qtau/testing/__init__.py", "test_backend_is_v2", "qtau.plugins_v1"),
-    ("qtau/testing/__init__.py", "test_circuit_format_recognised", "qtau.circuits"),
-}
+KNOWN_FUNCTION_IMPORTS: set[tuple[str, str, str]] = set()
 
 #: Modules plugins may import (the `qtau` package itself is public too); pyproject.toml's
 #: `plugin-api` contract forbids every other qtau module.

@@ -36,8 +36,12 @@ from typing import Any, ClassVar
 
 import pytest
 
+from qtau.backend import Backend
+from qtau.circuits import detect_format
 from qtau.errors import InvalidTaskError, NoSuitableResourceError, QtauError, UnknownExecutorError
 from qtau.plugins import PluginHost
+from qtau.plugins_v1 import V1Backend
+from qtau.service import PilotComputeService
 from qtau.testing.companions import find_companions
 from qtau.types import (
     CostEstimate,
@@ -93,7 +97,6 @@ class BackendConformance:
     @pytest.fixture(scope="class")
     @classmethod
     def service(cls, host):
-        from qtau.service import PilotComputeService
 
         pcs = PilotComputeService(execution_engine="local", plugins=host)
         pcs.create_pilot({"resource_type": "quantum", "quantum": {"executor": cls.executor, **cls.config}})
@@ -153,7 +156,6 @@ class BackendConformance:
         assert [r.id for r in again] == [r.id for r in resources]
 
     def test_circuit_format_recognised(self, host) -> None:
-        from qtau.circuits import detect_format
 
         assert detect_format(host, self.bell_circuit())
         assert host.call("qtau_circuit_format", circuit=object()) is None
@@ -182,8 +184,6 @@ class BackendConformance:
 
     def test_backend_is_v2(self, host) -> None:
         """The plugin registers a qtau.Backend through qtau_backends (not the deprecated v1 hooks)."""
-        from qtau.backend import Backend
-        from qtau.plugins_v1 import V1Backend
 
         backend = host.backend(self.plugin_name)
         assert isinstance(backend, Backend) and not isinstance(backend, V1Backend)
