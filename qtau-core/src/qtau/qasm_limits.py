@@ -18,6 +18,9 @@ MAX_EXPANDED_GATES = 10_000_000
 _GATE_DEF = re.compile(r"\bgate\s+([A-Za-z_]\w*)[^{;]*\{([^}]*)\}")
 _CALL = re.compile(r"^\s*([A-Za-z_]\w*)")
 _COMMENTS = re.compile(r"//[^\n]*|/\*.*?\*/", re.DOTALL)
+#: OpenQASM 3 gate modifiers (`ctrl @`, `negctrl(2) @`, `inv @`, `pow(3) @`): the gate after them
+#: is the one expanded, so they are removed before calls are counted.
+_MODIFIERS = re.compile(r"\b(?:ctrl|negctrl|inv|pow)\s*(?:\([^)]*\))?\s*@\s*")
 
 
 def check_size(text: str) -> None:
@@ -29,7 +32,7 @@ def check_size(text: str) -> None:
         )
     if "gate" not in text:
         return
-    text = _COMMENTS.sub("", text)
+    text = _MODIFIERS.sub("", _COMMENTS.sub("", text))
     bodies = {name: [m.group(1) for s in body.split(";") if (m := _CALL.match(s))]
               for name, body in _GATE_DEF.findall(text)}
     sizes: dict[str, int] = {}
