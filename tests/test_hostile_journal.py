@@ -22,6 +22,7 @@ from qtau.plugins import PluginHost
 from qtau.service import PilotComputeService
 from qtau.types import QuantumTask
 from qtau_braket.testing.stub_server import BraketStub
+from qtau_test_circuits import bell
 
 IONQ_PRICE = 1.10  # Forte-1: 0.30 per task + 0.08 per shot, 10 shots
 
@@ -396,23 +397,13 @@ def _scripted_service(workdir: Path, **values) -> PilotComputeService:
     return pcs
 
 
-def _bell():
-    from qiskit import QuantumCircuit
-
-    qc = QuantumCircuit(2, 2)
-    qc.h(0)
-    qc.cx(0, 1)
-    qc.measure([0, 1], [0, 1])
-    return qc
-
-
 def test_a_task_submitted_twice_keeps_both_attempts_in_the_journal(tmp_path, clean_script):
     """The same task object submitted again while its first run is in flight gets the next attempt
     number; its first attempt is never overwritten (nor its idempotency token reused)."""
     from qtau.journal import Journal
 
     with _scripted_service(tmp_path, call_delay_s=0.3) as pcs:
-        task = QuantumTask(circuit=_bell(), shots=10, task_id="twice")
+        task = QuantumTask(circuit=bell(), shots=10, task_id="twice")
         first = pcs.submit_quantum_task(task)
         second = pcs.submit_quantum_task(task)
         pcs.wait_tasks([first, second], timeout=60)
@@ -426,8 +417,8 @@ def test_a_cancelled_local_task_is_recovered_as_cancelled(tmp_path, clean_script
     from qtau.errors import ExecutionError, TaskCancelledError
 
     with _scripted_service(tmp_path, call_delay_s=0.5) as pcs:
-        running = pcs.submit_quantum_task(QuantumTask(circuit=_bell(), shots=10, task_id="ran"))
-        queued = pcs.submit_quantum_task(QuantumTask(circuit=_bell(), shots=10, task_id="cancelled"))
+        running = pcs.submit_quantum_task(QuantumTask(circuit=bell(), shots=10, task_id="ran"))
+        queued = pcs.submit_quantum_task(QuantumTask(circuit=bell(), shots=10, task_id="cancelled"))
         pcs.cancel([queued])
         assert queued.cancelled()
         pcs.wait_tasks([running], timeout=60)
@@ -451,7 +442,7 @@ def test_a_recovered_result_keeps_its_cost_and_currency_and_its_spend_counts(tmp
         return pcs
 
     with service() as first:
-        first.wait_tasks([first.submit_quantum_task(QuantumTask(circuit=_bell(), shots=10))], timeout=60)
+        first.wait_tasks([first.submit_quantum_task(QuantumTask(circuit=bell(), shots=10))], timeout=60)
     with service() as second:
         assert second.qdreamer.budget_info()["service"]["spent"] == pytest.approx(3.0)
         [result] = second.get_results(second.recover())
@@ -467,7 +458,7 @@ def test_a_service_remembering_three_tasks_remembers_exactly_three(tmp_path, cle
     with PilotComputeService(plugins=host(), working_directory=str(tmp_path), task_id_memory=3) as pcs:
         pcs.create_pilot(pilot(resource("a")))
         for i in range(3):
-            pcs.submit_quantum_task(QuantumTask(circuit=_bell(), shots=10, task_id=f"t{i}"))
+            pcs.submit_quantum_task(QuantumTask(circuit=bell(), shots=10, task_id=f"t{i}"))
         assert len(pcs.get_results(["t0", "t1", "t2"], timeout=60)) == 3
         for i in range(3):
             with pytest.raises(InvalidTaskError, match="already collected"):
