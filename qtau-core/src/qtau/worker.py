@@ -79,15 +79,14 @@ def run_task(payload: TaskPayload) -> Result | HandOver:
     raise failed_everywhere(task, attempts)
 
 
-def run_batch(payload: BatchPayload, *, alone_on_input_error: bool = True) -> list[Entry]:
+def run_batch(payload: BatchPayload) -> list[Entry]:
     """Run tasks as one backend call on their shared first resource; one entry per task, in order.
 
     A task whose input is bad fails alone. If the batch call fails, the failed attempt is recorded
     for every member and the batch fails over as a batch: members whose next placements share a
     resource run there together. A batch call that rejects the input (`INPUT_ERRORS`) runs each
     member alone instead, so only the task whose circuit is bad ends with that error, with no
-    failover, as it would have alone (coalesced tasks and `submit_quantum_tasks` batches alike;
-    `alone_on_input_error=False` keeps the batch failover).
+    failover, as it would have alone (coalesced tasks and `submit_quantum_tasks` batches alike).
     Members whose failover order reaches a remote resource come back as `HandOver`s.
     """
     host = host_for(payload.members[0].host)
@@ -113,7 +112,7 @@ def run_batch(payload: BatchPayload, *, alone_on_input_error: bool = True) -> li
     try:
         outcomes = run_jobs(executor_for(host, first), jobs, max(timeouts) if timeouts else None) if jobs else []
     except Exception as err:
-        if alone_on_input_error and isinstance(err, INPUT_ERRORS):
+        if isinstance(err, INPUT_ERRORS):
             for i in slots:  # alone, the culprit fails with this error and the others run
                 try:
                     out[i] = run_task(payload.members[i]) if len(slots) > 1 else TaskFailure(
@@ -123,7 +122,7 @@ def run_batch(payload: BatchPayload, *, alone_on_input_error: bool = True) -> li
             return out  # type: ignore[return-value]
         failed = attempt_record(first.resource.id, started, err)
         retry = [(i, payload.members[i].rest((*payload.members[i].attempts, failed), 1)) for i in slots]
-        for i, value in fail_over_batch(retry, alone_on_input_error=alone_on_input_error):
+        for i, value in fail_over_batch(retry):
             out[i] = value
         return out  # type: ignore[return-value]
     for n, i in enumerate(slots):
@@ -134,8 +133,7 @@ def run_batch(payload: BatchPayload, *, alone_on_input_error: bool = True) -> li
     return out  # type: ignore[return-value]
 
 
-def fail_over_batch(members: list[tuple[int, TaskPayload]], *, alone_on_input_error: bool = False
-                    ) -> list[tuple[int, Entry]]:
+def fail_over_batch(members: list[tuple[int, TaskPayload]]) -> list[tuple[int, Entry]]:
     """Members of a failed batch, each with its remaining placements: grouped by next resource and
     run there as batches; a member with no placement left fails with every attempt it made."""
     out: list[tuple[int, Entry]] = []
@@ -146,6 +144,6 @@ def fail_over_batch(members: list[tuple[int, TaskPayload]], *, alone_on_input_er
         else:
             groups.setdefault(member.placements[0].resource.id, []).append((i, member))
     for group in groups.values():
-        values = run_batch(BatchPayload(tuple(m for _, m in group)), alone_on_input_error=alone_on_input_error)
+        values = run_batch(BatchPayload(tuple(m for _, m in group)))
         out.extend((i, v) for (i, _), v in zip(group, values, strict=True))
     return out

@@ -101,7 +101,7 @@ def _run_gathered(batch: list[tuple[TaskPayload, cf.Future]]) -> None:
             handle.set_exception(err)
         return
     try:
-        values = run_batch(BatchPayload(tuple(p for p, _ in live)), alone_on_input_error=True)
+        values = run_batch(BatchPayload(tuple(p for p, _ in live)))
     except BaseException as err:
         for _, handle in live:
             handle.set_exception(err)

@@ -193,7 +193,7 @@ def _run_blobs(blobs: list[bytes]) -> list:
         except Exception as err:
             out[i] = as_qtau_error(err)
     if members:
-        values = run_batch(BatchPayload(tuple(m for _, m in members)), alone_on_input_error=True)
+        values = run_batch(BatchPayload(tuple(m for _, m in members)))
         for (i, _), value in zip(members, values, strict=True):
             out[i] = value
     return out

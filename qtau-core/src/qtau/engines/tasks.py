@@ -22,10 +22,10 @@ def run_task(payload: TaskPayload) -> Result:
     return hand_over(value.payload) if isinstance(value, HandOver) else value
 
 
-def run_batch(payload: BatchPayload, *, alone_on_input_error: bool = True) -> list[Result | TaskFailure]:
+def run_batch(payload: BatchPayload) -> list[Result | TaskFailure]:
     """`worker.run_batch` with every handed-over member finished by the tracker: members that share
     their next resource go there as one provider batch. One entry per member, in order."""
-    entries = worker.run_batch(payload, alone_on_input_error=alone_on_input_error)
+    entries = worker.run_batch(payload)
     groups: dict[str, list[tuple[int, TaskPayload]]] = {}
     for i, entry in enumerate(entries):
         if isinstance(entry, HandOver):
