@@ -34,7 +34,7 @@ PILOT_KEYS = frozenset({
 })
 RESOURCE_TYPES = ("quantum",)
 #: `quantum` section keys QTAU itself reads (plugins check their own).
-CORE_QUANTUM_KEYS = ("executor", "noise", "backend_options")
+CORE_QUANTUM_KEYS = ("executor", "noise", "backend_options", "max_qubits")
 
 
 def is_secret_key(key: str) -> bool:
@@ -59,6 +59,7 @@ def redacted_description(description: Mapping[str, Any]) -> dict[str, Any]:
 def backend_config(description: Mapping[str, Any]) -> dict[str, Any]:
     """What the Backend sees: the `quantum` section plus credentials and other backend keys."""
     config = dict(description["quantum"])
+    config.pop("max_qubits", None)  # QTAU's cap on the pilot's resources (`cap_width`), not the backend's
     for key, value in description.items():
         if key not in PILOT_KEYS and key not in config:
             config[key] = value
@@ -148,12 +149,34 @@ def _rebuild_pilot(name, executor, resources, description, config, state, create
     return PilotCompute(name, executor, resources, description, config, state, created_at)
 
 
+def cap_width(resources: list[Resource], max_qubits: Any) -> list[Resource]:
+    """The resources with at most `max_qubits` qubits each (`quantum.max_qubits`): how a user
+    emulates a fleet of small devices with simulators, and how a circuit wider than every capped
+    resource gets cut (docs/cutting.md). A coupling map keeps only its edges inside the cap."""
+    if max_qubits is None:
+        return resources
+    if isinstance(max_qubits, bool) or not isinstance(max_qubits, int) or max_qubits < 1:
+        raise ConfigurationError(
+            "quantum.max_qubits must be a positive whole number of qubits", field="quantum.max_qubits",
+            value=max_qubits, fix="pass e.g. 'max_qubits': 5, or leave it out",
+        )
+    capped = []
+    for res in resources:
+        if res.num_qubits <= max_qubits:
+            capped.append(res)
+            continue
+        edges = None if res.coupling_map is None else tuple(
+            (a, b) for a, b in res.coupling_map if a < max_qubits and b < max_qubits)
+        capped.append(attrs.evolve(res, num_qubits=max_qubits, coupling_map=edges))
+    return capped
+
+
 def offered_resources(host: PluginHost, desc: Mapping[str, Any]) -> tuple[str, dict[str, Any], list[Resource]]:
     """A checked description's executor, its backend config and the resources its Backend offers
     (ConfigurationError when it offers none)."""
     executor = check_description(desc)
     config = backend_config(desc)
-    offered = host.resources(executor, config)
+    offered = cap_width(host.resources(executor, config), desc["quantum"].get("max_qubits"))
     if not offered:
         info = host.find_executor(executor)
         raise ConfigurationError(

@@ -61,6 +61,7 @@ from qiskit.primitives.containers.estimator_pub import EstimatorPub
 from qiskit.primitives.containers.sampler_pub import SamplerPub
 from qiskit.quantum_info import Pauli, PauliList
 from qtau import interop
+from qtau.cutting import cut_options, run_cut
 from qtau.errors import InvalidTaskError
 from qtau.types import QuantumTask
 
@@ -336,6 +337,21 @@ def _measure_basis(circuit: QuantumCircuit, basis: Pauli) -> tuple[QuantumCircui
     return out, qubits
 
 
+def _bindings(pub: EstimatorPub) -> tuple[np.ndarray, np.ndarray, dict[tuple, set[str]]]:
+    """The pub's parameter indices and observables broadcast together, and the Pauli labels each
+    parameter binding needs."""
+    params = pub.parameter_values
+    indices = np.fromiter(np.ndindex(params.shape), dtype=object).reshape(params.shape) \
+        if params.shape else np.array(None, dtype=object)
+    if not params.shape:
+        indices[()] = ()
+    bc_index, bc_obs = np.broadcast_arrays(indices, pub.observables)
+    needed: dict[tuple, set[str]] = {}
+    for index in np.ndindex(*bc_index.shape):
+        needed.setdefault(bc_index[index], set()).update(bc_obs[index])
+    return bc_index, bc_obs, needed
+
+
 class QtauEstimator(_QtauPrimitive, BaseEstimatorV2):
     """Qiskit EstimatorV2 on a QTAU service: Pauli expectation values from sampled counts.
 
@@ -347,13 +363,21 @@ class QtauEstimator(_QtauPrimitive, BaseEstimatorV2):
     placed by QDREAMER, and its `qtau` provenance says `"exact": True`. With `exact=False` precision
     0 is refused with a ValueError, as BackendEstimatorV2 refuses it: every value then comes from
     shots on a resource QDREAMER placed.
+
+    `cutting`: "auto" (the default) cuts a circuit wider than every resource of the service into
+    pieces that fit (`qtau.cutting`; needs qiskit-addon-cutting), False never cuts, True or a dict of
+    cut options (`max_width`, `max_overhead`, ...) always plans cuts. A cut pub runs
+    `ceil(1 / precision**2)` shots per subexperiment; its `stds` are the reconstruction's bootstrap
+    errors and its `qtau` provenance carries the plan (`"cut"`).
     """
 
     def __init__(self, *, executors=None, mode=None, service=None, default_precision: float = DEFAULT_PRECISION,
-                 seed=None, exact: bool = True):
+                 seed=None, exact: bool = True, cutting: Any = "auto"):
         super().__init__(executors, mode, service, seed)
         self._default_precision = default_precision
         self._exact = bool(exact)
+        cut_options(cutting)  # a bad value fails here, where it was written
+        self._cutting = cutting
 
     @property
     def default_precision(self) -> float:
@@ -381,10 +405,58 @@ class QtauEstimator(_QtauPrimitive, BaseEstimatorV2):
         return job
 
     def _run(self, pubs: list[EstimatorPub]) -> PrimitiveResult:
-        sampled, everything = self._run_sampled([pub for pub in pubs if pub.precision > 0])
+        cut = [pub.precision > 0 and self._needs_cut(pub) for pub in pubs]
+        sampled, everything = self._run_sampled([p for p, c in zip(pubs, cut, strict=True) if p.precision > 0 and not c])
         exact = iter(self._run_exact([pub for pub in pubs if pub.precision == 0]))
-        out = [next(exact) if pub.precision == 0 else sampled.pop(0) for pub in pubs]
+        out = []
+        for pub, cutting in zip(pubs, cut, strict=True):
+            if cutting:
+                result, records = self._run_cut(pub)
+                everything.extend(records)
+                out.append(result)
+            else:
+                out.append(next(exact) if pub.precision == 0 else sampled.pop(0))
         return QtauPrimitiveResult(out, metadata={"version": 2}, qtau=_summary(everything))
+
+    def _needs_cut(self, pub: EstimatorPub) -> bool:
+        """Whether `pub` goes through `qtau.cutting`: always with cutting on, with "auto" when its
+        circuit is wider than every resource of the service."""
+        if self._cutting is False or self._cutting == "never":
+            return False
+        if self._cutting == "auto" or self._cutting is None:
+            widest = max((r.num_qubits for r in self.service.quantum_resources.values()), default=0)
+            return pub.circuit.num_qubits > widest
+        return True
+
+    def _run_cut(self, pub: EstimatorPub) -> tuple[PubResult, list[dict]]:
+        """One pub through `qtau.cutting.run_cut`, one cut run per parameter binding."""
+        shots = math.ceil(1.0 / pub.precision**2)
+        params = pub.parameter_values
+        bc_index, bc_obs, needed = _bindings(pub)
+        values: dict[tuple, tuple[float, float]] = {}
+        records, plans = [], []
+        seed = self._seed if isinstance(self._seed, (int, np.integer)) else None
+        for param_index, labels in needed.items():
+            labels = sorted(labels)
+            done = run_cut(self.service, params.bind(pub.circuit, param_index), labels, shots=shots,
+                           cut=self._cutting, seed=seed)
+            for label, value, error in zip(labels, done.values, done.standard_errors, strict=True):
+                values[param_index, label] = (value, error)
+            records.extend(interop.provenance(r) for r in done.results)
+            plans.append({"cuts": done.plan.num_cuts, "sampling_overhead": done.plan.sampling_overhead,
+                          "subexperiments": done.plan.num_circuits, "width": done.plan.width,
+                          "resources": done.resources})
+        evs = np.zeros(bc_index.shape, dtype=float)
+        variance = np.zeros(bc_index.shape, dtype=float)
+        for index in np.ndindex(*bc_index.shape):
+            for label, coeff in bc_obs[index].items():
+                value, error = values[bc_index[index], label]
+                evs[index] += value * coeff
+                variance[index] += (coeff * error) ** 2
+        metadata = {"target_precision": pub.precision, "shots": shots, "circuit_metadata": pub.circuit.metadata}
+        result = QtauPubResult(DataBin(evs=evs, stds=np.sqrt(variance), shape=evs.shape), metadata=metadata,
+                               qtau={**_summary(records), "tasks": records, "cut": plans})
+        return result, records
 
     def _run_exact(self, pubs: list[EstimatorPub]) -> list[PubResult]:
         """Exact expectation values of precision-0 pubs from Qiskit's StatevectorEstimator."""
@@ -401,14 +473,7 @@ class QtauEstimator(_QtauPrimitive, BaseEstimatorV2):
         for pub in pubs:
             shots = math.ceil(1.0 / pub.precision**2)
             params = pub.parameter_values
-            indices = np.fromiter(np.ndindex(params.shape), dtype=object).reshape(params.shape) \
-                if params.shape else np.array(None, dtype=object)
-            if not params.shape:
-                indices[()] = ()
-            bc_index, bc_obs = np.broadcast_arrays(indices, pub.observables)
-            needed: dict[tuple, set[str]] = {}
-            for index in np.ndindex(*bc_index.shape):
-                needed.setdefault(bc_index[index], set()).update(bc_obs[index])
+            bc_index, bc_obs, needed = _bindings(pub)
             groups = []
             for param_index, labels in needed.items():
                 bound = params.bind(pub.circuit, param_index)

@@ -1,0 +1,231 @@
+"""A cut plan: where to cut a circuit so every piece fits a resource QDREAMER can place it on, what
+the pieces cost before anything is sent, and the subexperiments that carry it out.
+
+The width a piece may have is the widest running resource that can measure mid-circuit (a cut
+piece measures its cut qubits mid-circuit), or the `max_width` the user gives. Cuts are found by
+qiskit-addon-cutting's cut finder (gate cuts by quasi-probability decomposition, wire cuts by
+teleportation-free measure-and-prepare; the add-on picks the cheapest combination). The plan is
+priced with the service's own `quote()`: the same ranking, prices and budgets each subexperiment
+meets when it is submitted.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import Counter
+from typing import Any, Protocol
+
+import attrs
+
+from qtau.cutting.inputs import CutOptions, as_circuit, as_observables, cut_options, require_sdk
+from qtau.errors import NoSuitableResourceError
+from qtau.types import QuantumTask, Resource
+
+
+class CutService(Protocol):
+    """What planning and running a cut asks of a `PilotComputeService`."""
+
+    @property
+    def quantum_resources(self) -> dict[str, Resource]: ...
+    def quote(self, tasks: Any) -> Any: ...
+    def submit_quantum_tasks(self, tasks: Any) -> list[Any]: ...
+    def get_results(self, tasks: Any, timeout: float | None = None, return_exceptions: bool = False) -> list[Any]: ...
+
+
+@attrs.frozen(eq=False)
+class CutPlan:
+    """Where a circuit is cut and what running it costs, before anything runs.
+
+    `cuts`: one dict per cut (`kind` "gate" or "wire", the instruction, its qubits).
+    `sampling_overhead`: how many more shots the reconstruction needs for the same error (9 per
+    cut CNOT). `subsystems`: each piece's label and width; `subexperiments`: how many circuits each
+    piece runs. `placement`: where QDREAMER's quote puts those circuits now (resource id: count).
+    `expected_error`: one standard error of the estimate of a unit-weight Pauli observable at
+    `shots` per subexperiment (first-order error propagation over the pieces).
+    """
+
+    circuit_qubits: int
+    width: int
+    cuts: tuple[dict[str, Any], ...]
+    sampling_overhead: float
+    subsystems: dict[str, int]
+    subexperiments: dict[str, int]
+    shots: int
+    placement: dict[str, int]
+    price: dict[str, float]
+    expected_wait_s: float
+    expected_error: float
+    reason: str
+    search_seconds: float
+    #: The add-on's subexperiments, coefficients and sub-observables, and the observables as
+    #: `SparsePauliOp`s: what `run_cut` submits and reconstructs from (not shown, not compared).
+    experiments: dict[Any, list[Any]] = attrs.field(repr=False, factory=dict)
+    coefficients: list[Any] = attrs.field(repr=False, factory=list)
+    subobservables: dict[Any, Any] = attrs.field(repr=False, factory=dict)
+    observables: tuple[Any, ...] = attrs.field(repr=False, default=())
+    paulis: Any = attrs.field(repr=False, default=None)
+
+    @property
+    def num_cuts(self) -> int:
+        return len(self.cuts)
+
+    @property
+    def num_circuits(self) -> int:
+        return sum(self.subexperiments.values())
+
+    def tasks(self) -> list[tuple[Any, int, QuantumTask]]:
+        """(piece label, index, task) for every subexperiment, in the add-on's order."""
+        return [(label, i, QuantumTask(circuit=c, num_qubits=c.num_qubits, shots=self.shots))
+                for label, circuits in self.experiments.items() for i, c in enumerate(circuits)]
+
+    def explain(self) -> str:
+        """The plan in words: cuts, pieces, overhead, where the circuits go, price and error."""
+        cuts = ", ".join(f"{c['kind']} cut at {c['gate']}{tuple(c['qubits'])}" for c in self.cuts) or "none"
+        pieces = ", ".join(f"{k}: {w} qubits x {self.subexperiments[k]} circuits" for k, w in self.subsystems.items())
+        where = ", ".join(f"{rid} {n}" for rid, n in sorted(self.placement.items())) or "-"
+        price = ", ".join(f"{v:.4g} {c}" for c, v in sorted(self.price.items())) or "0"
+        return (f"cut plan for {self.circuit_qubits} qubits, pieces of at most {self.width}: {self.reason}\n"
+                f"  cuts ({self.num_cuts}): {cuts}\n"
+                f"  sampling overhead {self.sampling_overhead:.4g}x; pieces {pieces}\n"
+                f"  {self.num_circuits} circuits x {self.shots} shots, placed now on: {where}\n"
+                f"  price {price}; expected wait {self.expected_wait_s:.3g} s; expected error "
+                f"+/-{self.expected_error:.3g} per unit Pauli term; search {self.search_seconds * 1e3:.0f} ms")
+
+
+def _rejections(resources: list[Resource]) -> dict[str, str]:
+    return {r.id: f"{r.num_qubits} qubits" + ("" if r.supports_mid_circuit_measurement
+                                              else ", no mid-circuit measurement") for r in resources}
+
+
+def _widths(resources: list[Resource]) -> tuple[int, int]:
+    """(widest resource, widest resource that measures mid-circuit)."""
+    return (max((r.num_qubits for r in resources), default=0),
+            max((r.num_qubits for r in resources if r.supports_mid_circuit_measurement), default=0))
+
+
+def _cut_width(opts: CutOptions, n: int, resources: list[Resource]) -> int | None:
+    """The widest piece allowed, or None when the circuit runs whole."""
+    widest, widest_mcm = _widths(resources)
+    fits = n <= widest
+    if opts.mode == "never" or (opts.mode == "auto" and fits):
+        if not fits:
+            raise NoSuitableResourceError(
+                f"the circuit has {n} qubits and the widest resource {widest}; cutting is off",
+                field="cut", value=False, fix="pass cut='auto' to cut it, or add a wider resource",
+                rejections=_rejections(resources),
+            )
+        return None
+    if widest_mcm < 1:
+        raise NoSuitableResourceError(
+            "the pieces of a cut circuit measure mid-circuit, and no running resource can",
+            field="cut", value=opts.mode,
+            fix="add a pilot whose simulator measures mid-circuit (e.g. qiskit_local or pennylane_default)",
+            rejections=_rejections(resources),
+        )
+    width = min(opts.max_width or widest_mcm, widest_mcm)
+    return min(width, n)
+
+
+def _find(qc: Any, opts: CutOptions, width: int, resources: list[Resource]) -> tuple[Any, list[dict[str, Any]], float]:
+    from qiskit_addon_cutting.automated_cut_finding import (
+        DeviceConstraints,
+        OptimizationParameters,
+        find_cuts,
+    )
+
+    params = OptimizationParameters(seed=opts.seed, gate_lo=opts.gate_cuts, wire_lo=opts.wire_cuts,
+                                    max_gamma=1024.0 if opts.max_overhead is None else math.sqrt(opts.max_overhead))
+    try:
+        cut, meta = find_cuts(qc, params, DeviceConstraints(qubits_per_subcircuit=width))
+    except ValueError as err:
+        raise NoSuitableResourceError(
+            f"no cuts into pieces of {width} qubits were found within the limits: {err}", field="cut",
+            value={"max_width": width, "max_overhead": opts.max_overhead},
+            fix="allow a larger max_overhead or wire cuts, or add wider resources",
+            rejections=_rejections(resources),
+        ) from err
+    overhead = float(meta["sampling_overhead"])
+    if opts.max_overhead is not None and overhead > opts.max_overhead:
+        raise NoSuitableResourceError(
+            f"the cheapest cuts found need {overhead:.4g}x more shots, over max_overhead={opts.max_overhead}",
+            field="cut.max_overhead", value=opts.max_overhead, fix="raise max_overhead or add wider resources",
+            rejections=_rejections(resources),
+        )
+    cuts = []
+    for kind, index in meta["cuts"]:
+        inst = qc.data[index] if kind == "Gate Cut" else cut.data[index]
+        cuts.append({"kind": "gate" if kind == "Gate Cut" else "wire", "index": int(index),
+                     "gate": inst.operation.name, "qubits": tuple(qc.find_bit(q).index for q in inst.qubits)
+                     if kind == "Gate Cut" else tuple(cut.find_bit(q).index for q in inst.qubits)})
+    return cut, cuts, overhead
+
+
+def _experiments(qc: Any, cut: Any | None, paulis: Any) -> tuple[dict, list, dict]:
+    import numpy as np
+    from qiskit_addon_cutting import (
+        cut_wires,
+        expand_observables,
+        generate_cutting_experiments,
+        partition_problem,
+    )
+
+    if cut is None:
+        problem = partition_problem(circuit=qc, partition_labels="A" * qc.num_qubits, observables=paulis)
+    else:
+        wired = cut_wires(cut)
+        problem = partition_problem(circuit=wired, observables=expand_observables(paulis, qc, wired))
+    experiments, coefficients = generate_cutting_experiments(
+        circuits=problem.subcircuits, observables=problem.subobservables, num_samples=np.inf)
+    return experiments, coefficients, problem.subobservables
+
+
+def _error(coefficients: list, pieces: int, shots: int) -> float:
+    return math.sqrt(sum(float(c) ** 2 for c, _ in coefficients) * pieces / shots)
+
+
+def plan_cut(service: CutService, circuit: Any, observables: Any, *, shots: int = 4000,
+             cut: Any = "auto") -> CutPlan:
+    """Plan `circuit`'s expectation values of `observables` over the service's running resources.
+
+    `cut`: "auto" cuts only when no resource is wide enough; True or a dict (`max_width`,
+    `gate_cuts`, `wire_cuts`, `max_overhead`, `seed`) always plans; False never cuts. Nothing is
+    submitted: the subexperiments are quoted with `service.quote`.
+    """
+    opts = cut_options(cut)
+    require_sdk()
+    from qiskit.quantum_info import PauliList
+
+    qc = as_circuit(circuit)
+    ops = as_observables(observables, qc.num_qubits)
+    resources = list(service.quantum_resources.values())
+    widest, widest_mcm = _widths(resources)
+    if not resources:
+        raise NoSuitableResourceError("no pilot is running", field="pilots", value=0,
+                                      fix="create_pilot({...}) before cutting a circuit", rejections={})
+    started = time.perf_counter()
+    width = _cut_width(opts, qc.num_qubits, resources)
+    if width is None:
+        cut_circuit, cuts, overhead = None, [], 1.0
+        reason = f"no cut: a resource is {widest} qubits wide"
+    else:
+        cut_circuit, cuts, overhead = _find(qc, opts, width, resources)
+        reason = (f"the widest resource has {widest} qubits" if qc.num_qubits > widest
+                  else "cutting asked for") + f"; pieces measure mid-circuit (at most {widest_mcm} qubits)"
+    paulis = PauliList(sorted({p.to_label() for op in ops for p in op.paulis}))
+    experiments, coefficients, subobservables = _experiments(qc, cut_circuit, paulis)
+    searched = time.perf_counter() - started
+    plan = CutPlan(
+        circuit_qubits=qc.num_qubits, width=width or qc.num_qubits, cuts=tuple(cuts),
+        sampling_overhead=overhead,
+        subsystems={str(k): v[0].num_qubits for k, v in experiments.items()},
+        subexperiments={str(k): len(v) for k, v in experiments.items()}, shots=shots,
+        placement={}, price={}, expected_wait_s=0.0,
+        expected_error=_error(coefficients, len(experiments), shots), reason=reason,
+        search_seconds=searched, experiments=experiments, coefficients=list(coefficients),
+        subobservables=subobservables, observables=tuple(ops), paulis=paulis,
+    )
+    quote = service.quote([task for _, _, task in plan.tasks()])
+    placement = Counter(tq.chosen for tq in quote.tasks if tq.chosen)
+    return attrs.evolve(plan, placement=dict(placement), price=dict(quote.totals),
+                        expected_wait_s=max((tq.wait_s for tq in quote.tasks), default=0.0))

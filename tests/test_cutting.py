@@ -1,0 +1,153 @@
+"""Issue 28: circuits wider than every resource are cut, the pieces run across backends of
+different vendors, and the expectation values are reconstructed within their error bars.
+
+Pilots capped with `quantum.max_qubits` emulate a fleet of small devices with the local
+simulators (Aer, Qiskit's BasicSimulator, Braket's local simulator); nothing is mocked. Exact
+values come from a statevector of the whole circuit.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytest.importorskip("qiskit_addon_cutting")
+
+from qiskit.circuit.library import efficient_su2  # noqa: E402
+from qiskit.quantum_info import SparsePauliOp, Statevector  # noqa: E402
+from qtau import ExecutionEngine, PilotComputeService  # noqa: E402
+from qtau.cutting import plan_cut, run_cut  # noqa: E402
+from qtau.errors import ConfigurationError, InvalidTaskError, NoSuitableResourceError  # noqa: E402
+
+
+def ansatz(n: int, seed: int = 3):
+    qc = efficient_su2(n, entanglement="linear", reps=1)
+    return qc.assign_parameters(np.random.default_rng(seed).uniform(0, np.pi, qc.num_parameters))
+
+
+def exact(qc, observable) -> float:
+    op = SparsePauliOp(observable) if isinstance(observable, str) else observable
+    return float(Statevector(qc).expectation_value(op).real)
+
+
+@pytest.fixture
+def fleet():
+    """Three 4-qubit simulators from two vendors."""
+    pcs = PilotComputeService(execution_engine=ExecutionEngine.LOCAL)
+    for executor in ("qiskit_local", "braket_local"):
+        pcs.create_pilot({"resource_type": "quantum", "quantum": {"executor": executor, "max_qubits": 4}})
+    pcs.initialize_dreamer()
+    yield pcs
+    pcs.cancel()
+
+
+def test_max_qubits_caps_every_resource_of_the_pilot_and_stays_out_of_the_backend_config():
+    with PilotComputeService(execution_engine=ExecutionEngine.LOCAL) as pcs:
+        pilot = pcs.create_pilot({"resource_type": "quantum", "quantum": {"executor": "qiskit_local", "max_qubits": 3}})
+        assert pilot.resources and all(r.num_qubits == 3 for r in pilot.resources)
+        assert "max_qubits" not in pilot.config
+
+
+@pytest.mark.parametrize("bad", [0, -2, 2.5, "5", True])
+def test_a_bad_max_qubits_is_refused_naming_the_field(bad):
+    with PilotComputeService(execution_engine=ExecutionEngine.LOCAL) as pcs:
+        with pytest.raises(ConfigurationError) as err:
+            pcs.create_pilot({"resource_type": "quantum", "quantum": {"executor": "qiskit_local", "max_qubits": bad}})
+    assert err.value.field == "quantum.max_qubits"
+
+
+def test_a_plan_cuts_only_what_does_not_fit_and_prices_it_before_anything_runs(fleet):
+    qc = ansatz(6)
+    plan = plan_cut(fleet, qc, ["ZIIIIZ", "IIZZII"], shots=1000)
+    assert plan.num_cuts >= 1 and plan.sampling_overhead >= 9
+    assert all(w <= 4 for w in plan.subsystems.values()) and len(plan.subsystems) >= 2
+    assert plan.num_circuits == sum(plan.subexperiments.values()) == len(plan.tasks())
+    assert sum(plan.placement.values()) == plan.num_circuits  # every subexperiment was quoted
+    assert plan.price == {"USD": 0.0} or plan.price == {}
+    text = plan.explain()
+    assert "sampling overhead" in text and "gate cut" in text
+    assert all(task.num_qubits <= 4 for _, _, task in plan.tasks())
+    narrow = plan_cut(fleet, ansatz(4), ["ZZZZ"], shots=1000)
+    assert narrow.num_cuts == 0 and narrow.sampling_overhead == 1.0 and "no cut" in narrow.reason
+
+
+def test_cut_pieces_run_on_two_vendors_and_reconstruct_within_their_error_bars(fleet):
+    qc = ansatz(6)
+    observables = ["ZIIIIZ", "IIZZII", SparsePauliOp(["XIIIII", "IIIIZZ"], [0.5, -1.0])]
+    result = run_cut(fleet, qc, observables, shots=3000, seed=7)
+    assert result.plan.num_cuts >= 1
+    providers = {rid.split(":")[0] for rid in result.resources}
+    assert providers == {"qiskit", "braket"}, result.resources  # QDREAMER spread the pieces
+    assert len(result.pieces) == result.plan.num_circuits
+    for value, error, observable in zip(result.values, result.standard_errors, observables, strict=True):
+        assert 0 < error < 0.2
+        assert abs(value - exact(qc, observable)) < 4 * error + 0.01, (value, exact(qc, observable), error)
+
+
+def test_cut_false_refuses_a_circuit_wider_than_every_resource_and_names_the_fix(fleet):
+    with pytest.raises(NoSuitableResourceError) as err:
+        plan_cut(fleet, ansatz(6), ["ZIIIIZ"], cut=False)
+    assert err.value.field == "cut" and "cut='auto'" in err.value.fix
+
+
+def test_pieces_need_a_resource_that_measures_mid_circuit():
+    with PilotComputeService(execution_engine=ExecutionEngine.LOCAL) as pcs:
+        pcs.create_pilot({"resource_type": "quantum", "quantum": {"executor": "braket_local", "max_qubits": 4}})
+        with pytest.raises(NoSuitableResourceError) as err:
+            plan_cut(pcs, ansatz(6), ["ZIIIIZ"])
+    assert "mid-circuit" in str(err.value)
+
+
+@pytest.mark.parametrize("cut, field", [
+    ({"max_widht": 3}, "cut"), ({"max_width": 0}, "cut.max_width"), ({"max_overhead": 0.5}, "cut.max_overhead"),
+    ({"gate_cuts": False, "wire_cuts": False}, "cut"), ("sometimes", "cut"),
+])
+def test_bad_cut_options_are_refused_naming_the_field(fleet, cut, field):
+    with pytest.raises(InvalidTaskError) as err:
+        plan_cut(fleet, ansatz(6), ["ZIIIIZ"], cut=cut)
+    assert err.value.field == field
+
+
+@pytest.mark.parametrize("observables", [["ZZ"], [], ["ZQIIII"]])
+def test_bad_observables_are_refused(fleet, observables):
+    with pytest.raises(InvalidTaskError) as err:
+        plan_cut(fleet, ansatz(6), observables)
+    assert err.value.field == "observables"
+
+
+def test_a_max_overhead_below_the_cheapest_cut_is_refused_before_anything_runs(fleet):
+    with pytest.raises(NoSuitableResourceError) as err:
+        plan_cut(fleet, ansatz(8), ["ZIIIIIIZ"], cut={"max_overhead": 2})
+    assert err.value.field in ("cut", "cut.max_overhead")
+
+
+def test_an_openqasm_program_is_cut_like_the_circuit_it_describes(fleet):
+    from qiskit import qasm2, transpile
+
+    qc = transpile(ansatz(6), basis_gates=["u", "cx"], optimization_level=0)
+    plan = plan_cut(fleet, qasm2.dumps(qc), ["ZIIIIZ"], shots=500)
+    assert plan.num_cuts >= 1 and plan.circuit_qubits == 6
+
+
+def test_qtau_estimator_cuts_a_pub_wider_than_every_resource_and_says_so(fleet):
+    from qtau_qiskit.primitives import QtauEstimator
+
+    qc = efficient_su2(6, entanglement="linear", reps=1)
+    values = np.random.default_rng(4).uniform(0, np.pi, qc.num_parameters)
+    observable = SparsePauliOp(["ZZIIII", "IIIIZZ", "XIIIIX"], [1.0, 0.5, -0.3])
+    result = QtauEstimator(service=fleet, seed=5).run([(qc, observable, values)], precision=0.03).result()
+    [pub] = result
+    target = exact(qc.assign_parameters(values), observable)
+    assert pub.qtau["cut"][0]["cuts"] >= 1 and pub.qtau["cut"][0]["width"] <= 4
+    assert 0 < float(pub.data.stds) < 0.2
+    assert abs(float(pub.data.evs) - target) < 4 * float(pub.data.stds) + 0.01
+    with pytest.raises(NoSuitableResourceError):
+        QtauEstimator(service=fleet, cutting=False).run([(qc, observable, values)], precision=0.03).result()
+
+
+def test_qtau_estimator_refuses_bad_cutting_where_it_is_written():
+    from qtau_qiskit.primitives import QtauEstimator
+
+    with pytest.raises(InvalidTaskError) as err:
+        QtauEstimator(cutting="maybe")
+    assert err.value.field == "cut"
