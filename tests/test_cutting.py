@@ -15,7 +15,7 @@ pytest.importorskip("qiskit_addon_cutting")
 
 from qiskit.circuit.library import efficient_su2  # noqa: E402
 from qiskit.quantum_info import SparsePauliOp, Statevector  # noqa: E402
-from qtau import ExecutionEngine, PilotComputeService  # noqa: E402
+from qtau import ExecutionEngine, PilotComputeService, QuantumTask  # noqa: E402
 from qtau.cutting import plan_cut, run_cut  # noqa: E402
 from qtau.errors import ConfigurationError, InvalidTaskError, NoSuitableResourceError  # noqa: E402
 
@@ -151,3 +151,79 @@ def test_qtau_estimator_refuses_bad_cutting_where_it_is_written():
     with pytest.raises(InvalidTaskError) as err:
         QtauEstimator(cutting="maybe")
     assert err.value.field == "cut"
+
+
+def test_a_qubit_read_twice_counts_as_a_mid_circuit_measurement_so_braket_is_not_chosen_for_it():
+    """A cut piece measures a cut qubit and then reads it again as an observable; Braket's local
+    simulator cannot measure a qubit twice. Both summaries (Qiskit's and OpenQASM's) say so."""
+    from qiskit import QuantumCircuit, qasm3
+    from qtau.qasm_summary import summarize
+    from qtau_qiskit.formats import summary
+
+    qc = QuantumCircuit(2, 2)
+    qc.h(0)
+    qc.measure(0, 0)
+    qc.measure(0, 1)
+    assert summary(qc, "qiskit").mid_circuit_measurement
+    assert summarize(qasm3.dumps(qc), "3").mid_circuit_measurement
+    once = QuantumCircuit(2, 2)
+    once.h(0)
+    once.measure([0, 1], [0, 1])
+    assert not summary(once, "qiskit").mid_circuit_measurement
+    assert not summarize(qasm3.dumps(once), "3").mid_circuit_measurement
+
+
+def test_a_quantum_task_with_observables_is_cut_and_comes_back_as_one_result(fleet):
+    qc = ansatz(6)
+    observables = ["ZIIIIZ", "IIZZII"]
+    handle = fleet.submit_quantum_task(QuantumTask(circuit=qc, num_qubits=6, observables=observables, shots=3000))
+    [result] = fleet.get_results([handle])
+    assert result.task_id == handle.task_id and len(result.values) == 2
+    assert result.metadata["cut"]["cuts"] and result.metadata["cut"]["width"] <= 4
+    assert len(result.parts) == result.metadata["cut"]["subexperiments"]
+    assert {p.resource_id for p in result.parts} == set(result.resource_id.split(","))
+    for value, error, observable in zip(result.values, result.metadata["standard_errors"], observables, strict=True):
+        assert abs(value - exact(qc, observable)) < 4 * error + 0.01
+
+
+def test_observables_on_a_wide_enough_resource_are_measured_without_cutting_beside_plain_tasks():
+    from qtau_test_circuits import bell
+
+    qc = ansatz(3)
+    with PilotComputeService(execution_engine=ExecutionEngine.LOCAL) as pcs:
+        pcs.create_pilot({"resource_type": "quantum", "quantum": {"executor": "qiskit_local"}})
+        tasks = [QuantumTask(circuit=bell(), num_qubits=2, shots=100),
+                 QuantumTask(circuit=qc, num_qubits=3, observables=["ZZI", "XIX", "IIY"], shots=4000),
+                 QuantumTask(circuit=lambda: qc, num_qubits=3, observables="ZZZ", shots=4000)]
+        plain, measured, from_function = pcs.get_results(pcs.submit_quantum_tasks(tasks))
+    assert sum(plain.counts.values()) == 100
+    assert not measured.metadata["cut"]["cuts"] and measured.metadata["cut"]["sampling_overhead"] == 1.0
+    for value, error, observable in zip(measured.values, measured.metadata["standard_errors"],
+                                        ["ZZI", "XIX", "IIY"], strict=True):
+        assert abs(value - exact(qc, observable)) < 4 * error + 0.01
+    assert abs(from_function.values[0] - exact(qc, "ZZZ")) < 4 * from_function.metadata["standard_errors"][0] + 0.01
+
+
+@pytest.mark.parametrize("observables", [[], ["ZQ"], [3], "xz"])
+def test_a_quantum_task_refuses_bad_observables_where_it_is_made(observables):
+    with pytest.raises(InvalidTaskError) as err:
+        QuantumTask(circuit="OPENQASM 2.0;", observables=observables)
+    assert err.value.field == "observables"
+
+
+def test_a_quantum_task_refuses_a_bad_cut_where_it_is_made():
+    with pytest.raises(InvalidTaskError) as err:
+        QuantumTask(circuit="OPENQASM 2.0;", observables=["Z"], cut={"max_width": -1})
+    assert err.value.field == "cut.max_width"
+
+
+def test_pieces_pinned_where_they_cannot_run_are_refused_and_nothing_stays_in_flight(fleet):
+    """Pinned to Braket's local simulator, which cannot measure mid-circuit: the pieces that must
+    are refused with NoSuitableResourceError, and no piece holds an in-flight slot afterwards."""
+    qc = ansatz(6)
+    before = fleet.qdreamer.in_flight()
+    with pytest.raises(NoSuitableResourceError) as err:
+        fleet.submit_quantum_task(QuantumTask(
+            circuit=qc, num_qubits=6, observables=["ZIIIIZ"], resource="braket:local_sv"))
+    assert "mid-circuit" in str(err.value)
+    assert fleet.qdreamer.in_flight() == before  # no piece was started

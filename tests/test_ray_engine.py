@@ -158,3 +158,19 @@ def test_resource_config_becomes_the_ray_request_and_the_cluster_is_asked_first(
         with pytest.raises(InvalidTaskError, match=f"the Ray cluster has {have}") as info:
             pcs.submit_quantum_task(QuantumTask(circuit=bell(), resource_config={key: value}))
         assert info.value.field == f"resource_config.{key}"
+
+
+def test_a_task_with_observables_runs_as_ray_tasks_and_comes_back_as_one_result(pcs):
+    pytest.importorskip("qiskit_addon_cutting")
+    from qiskit import QuantumCircuit
+    from qiskit.quantum_info import SparsePauliOp, Statevector
+
+    qc = QuantumCircuit(3)
+    qc.h(0)
+    qc.cx(0, 1)
+    qc.ry(0.7, 2)
+    handle = pcs.submit_quantum_task(QuantumTask(circuit=qc, num_qubits=3, observables=["IZZ", "XII"], shots=4000))
+    result = pcs.get_result(handle, timeout=120)
+    for value, error, label in zip(result.values, result.metadata["standard_errors"], ["IZZ", "XII"], strict=True):
+        assert abs(value - Statevector(qc).expectation_value(SparsePauliOp(label)).real) < 4 * error + 0.01
+    pcs.wait_tasks([handle])  # a composite handle waits like any other

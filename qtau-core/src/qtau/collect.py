@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from qtau import validation
+from qtau.composite import flatten, regroup
 from qtau.errors import QtauError, TaskTimeoutError
 from qtau.payloads import TaskFailure
 from qtau.progress import wait as wait_showing_progress
@@ -39,7 +40,7 @@ class Collector:
 
     def wait(self, tasks: Sequence[Any], timeout: float | None, progress: bool | None) -> None:
         timeout = validation.optional_timeout(timeout)
-        handles = self.handles(tasks, "wait_tasks")
+        handles = flatten(self.handles(tasks, "wait_tasks"))
         engine = self.registry.engine
         _, pending = wait_showing_progress(engine, handles, timeout, progress)
         engine.poll(force=True)
@@ -53,20 +54,21 @@ class Collector:
     def results(self, tasks: Sequence[Any], timeout: float | None, return_exceptions: bool,
                 progress: bool | None) -> list[Any]:
         timeout = validation.optional_timeout(timeout)
-        handles = self.handles(tasks, "get_results")
+        given = self.handles(tasks, "get_results")
+        handles = flatten(given)  # a task run as several (qtau.composite) is fetched as its parts
         engine = self.registry.engine
         values = engine.get_many(handles, wait_before_fetch(engine, handles, timeout, progress))
         self.check_plugins()
         if self.journal is not None:
             self.journal.handed_out([tid for tid in map(self.registry.task_id, handles) if tid])
-        out: list[Any] = []
+        settled: list[Any] = []
         for handle, value in zip(handles, values, strict=True):
             task_id = task_id_of(value) or self.registry.task_id(handle)
             self.registry.settle(handle, value)
             self.registry.release(task_id, handle)
-            if isinstance(value, TaskFailure):
-                value = value.error
-            if isinstance(value, QtauError) and not return_exceptions:
-                raise value
-            out.append(value)
+            settled.append(value.error if isinstance(value, TaskFailure) else value)
+        out = regroup(given, settled, lambda v: isinstance(v, QtauError))
+        failed = next((v for v in out if isinstance(v, QtauError)), None)
+        if failed is not None and not return_exceptions:
+            raise failed
         return out

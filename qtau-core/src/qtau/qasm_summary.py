@@ -142,7 +142,10 @@ class _Reader:
         return [offset + int(index)]
 
     def measure(self, operand: str) -> None:
-        self.measured.update(self.qubits(operand))
+        qubits = self.qubits(operand)
+        if self.measured.intersection(qubits):
+            self.mid = True  # a qubit read twice: the first reading is a mid-circuit measurement
+        self.measured.update(qubits)
 
     def gate_counts(self, gate: str, k: int, statement: str) -> dict[str, int]:
         """The gate counts one application of `gate` with `k` added controls stands for."""

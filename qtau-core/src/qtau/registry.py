@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from qtau import validation
+from qtau.composite import CompositeHandle
 from qtau.errors import InvalidTaskError
 from qtau.payloads import TaskFailure
 from qtau.types import QuantumTask
@@ -146,6 +147,8 @@ class TaskRegistry:
             return found
         if isinstance(task, QuantumTask):
             return self.resolve(task.task_id)
+        if isinstance(task, CompositeHandle):
+            return task
         if not self.engine.owns(task):
             raise validation.foreign_handle(task, "this call")
         return task

@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 import attrs
 
+from qtau.cut_options import cut_options
 from qtau.errors import InvalidTaskError
 from qtau.gate_noise import unlisted_gate_error
 from qtau.gates import DIRECTIVES, arity, normalize_gates
@@ -316,6 +317,25 @@ def _check_resource_config(instance, attribute, value):
             check_request(key, value[key])
 
 
+def _observables(value: Any) -> tuple[Any, ...] | None:
+    """Observables as a tuple: Pauli strings (I, X, Y, Z) or objects with `paulis` (SparsePauliOp)."""
+    if value is None:
+        return None
+    items = (value,) if isinstance(value, str) or hasattr(value, "paulis") else value
+    try:
+        items = tuple(items)
+    except TypeError:
+        items = ()
+    bad = next((o for o in items if not (hasattr(o, "paulis") or (
+        isinstance(o, str) and o and set(o) <= set("IXYZ")))), None) if items else value
+    if not items or bad is not None:
+        raise InvalidTaskError(
+            f"observables must be Pauli strings or SparsePauliOps, got {bad!r}", field="observables",
+            value=bad, fix="pass e.g. observables=['ZZII', 'IXXI'] (bit 0 rightmost)",
+        )
+    return items
+
+
 def _new_task_id() -> str:
     return uuid.uuid4().hex[:16]
 
@@ -351,6 +371,12 @@ class QuantumTask:
     resource: str | None = attrs.field(default=None, converter=_pin)
     #: Split the shots over resources QDREAMER ranks as interchangeable (see docs/dreamer.md).
     split: bool = attrs.field(default=False, validator=_check_flag)
+    #: Pauli observables (strings such as "ZIZ", bit 0 rightmost, or SparsePauliOps): the result's
+    #: `values` are their expectation values, measured by QTAU (docs/cutting.md).
+    observables: tuple[Any, ...] | None = attrs.field(default=None, converter=_observables)
+    #: How a task with observables may be cut: "auto" (only when no resource is wide enough),
+    #: True, False, or a dict of options (`qtau.cut_options`).
+    cut: Any = attrs.field(default="auto", validator=lambda _i, _a, value: cut_options(value))
 
     @property
     def pin(self) -> str | None:

@@ -45,6 +45,8 @@ def _walk(qc, counts: dict[str, int], measured: set, state: dict[str, bool], out
             _walk(definition, counts, measured, state, list(qubits))
             continue
         if name == "measure":
+            if any(q in measured for q in qubits):
+                state["mid"] = True  # a qubit read twice: the first reading is mid-circuit
             measured.update(qubits)
         elif name != "barrier" and any(q in measured for q in qubits):
             state["mid"] = True

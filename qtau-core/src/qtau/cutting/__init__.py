@@ -9,7 +9,7 @@ Qiskit and the add-on are imported only here, inside the functions (`pip install
 qtau-core[cutting]`); docs/cutting.md is the user's guide.
 """
 
-from qtau.cutting.inputs import CutOptions, cut_options
+from qtau.cut_options import CutOptions, cut_options
 from qtau.cutting.plan import CutPlan, plan_cut
 from qtau.cutting.run import CutPiece, CutResult, run_cut
 

@@ -1,5 +1,6 @@
 """What a cut task is given, checked where the user gives it: the circuit (a Qiskit circuit or an
-OpenQASM 2/3 program), its observables (Pauli strings or `SparsePauliOp`s) and the `cut` option.
+OpenQASM 2/3 program) and its observables (Pauli strings or `SparsePauliOp`s); the `cut` option is
+checked in `qtau.cut_options`, where `QuantumTask` checks it too.
 
 Errors name the field, the value and the fix (`InvalidTaskError`); without qiskit or
 qiskit-addon-cutting installed, the error says what to install.
@@ -7,28 +8,9 @@ qiskit-addon-cutting installed, the error says what to install.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
-import attrs
-
 from qtau.errors import ConfigurationError, InvalidTaskError
-
-#: Keys a `cut={...}` dict may hold.
-CUT_KEYS = ("max_width", "gate_cuts", "wire_cuts", "max_overhead", "seed", "spread")
-
-
-@attrs.frozen
-class CutOptions:
-    """`cut="auto"` cuts only when no resource is wide enough; `cut=True` or a dict always plans
-    (a circuit that fits gets no cuts); `cut=False` never cuts."""
-
-    mode: str = "auto"  # "auto" | "always" | "never"
-    max_width: int | None = None
-    gate_cuts: bool = True
-    wire_cuts: bool = True
-    max_overhead: float | None = None
-    seed: int = 111
 
 
 def require_sdk() -> None:
@@ -41,50 +23,6 @@ def require_sdk() -> None:
             f"cutting a circuit needs qiskit and qiskit-addon-cutting ({err.name} is not installed)",
             field="cut", value=None, fix="pip install 'qtau-core[cutting]' (qiskit and qiskit-addon-cutting)",
         ) from err
-
-
-def cut_options(cut: Any) -> CutOptions:
-    """`cut` as given by the user ("auto", True, False or a dict of CUT_KEYS)."""
-    if cut is None or cut == "auto":
-        return CutOptions()
-    if cut is True:
-        return CutOptions(mode="always")
-    if cut is False or cut == "never":
-        return CutOptions(mode="never")
-    if isinstance(cut, Mapping):
-        unknown = sorted(set(cut) - set(CUT_KEYS))
-        if unknown:
-            raise InvalidTaskError(
-                f"unknown cut option(s) {unknown}", field="cut", value=dict(cut),
-                fix=f"use only {', '.join(CUT_KEYS)}",
-            )
-        width = cut.get("max_width")
-        if width is not None and (isinstance(width, bool) or not isinstance(width, int) or width < 1):
-            raise InvalidTaskError("cut max_width must be a positive whole number of qubits",
-                                   field="cut.max_width", value=width, fix="pass e.g. {'max_width': 5}")
-        overhead = cut.get("max_overhead")
-        if overhead is not None and (isinstance(overhead, bool) or not isinstance(overhead, (int, float))
-                                     or overhead < 1):
-            raise InvalidTaskError("cut max_overhead must be a number of at least 1",
-                                   field="cut.max_overhead", value=overhead, fix="pass e.g. {'max_overhead': 1000}")
-        flags = {k: cut.get(k, True) for k in ("gate_cuts", "wire_cuts")}
-        for key, value in flags.items():
-            if not isinstance(value, bool):
-                raise InvalidTaskError(f"cut {key} must be True or False", field=f"cut.{key}",
-                                       value=value, fix=f"pass {{'{key}': True}} or leave it out")
-        if not any(flags.values()):
-            raise InvalidTaskError("cut allows neither gate nor wire cuts", field="cut", value=dict(cut),
-                                   fix="allow gate_cuts or wire_cuts, or pass cut=False")
-        seed = cut.get("seed", 111)
-        if isinstance(seed, bool) or not isinstance(seed, int):
-            raise InvalidTaskError("cut seed must be an integer", field="cut.seed", value=seed,
-                                   fix="pass e.g. {'seed': 7}")
-        return CutOptions("always", width, flags["gate_cuts"], flags["wire_cuts"],
-                          None if overhead is None else float(overhead), seed)
-    raise InvalidTaskError(
-        "cut must be 'auto', True, False or a dict of cut options", field="cut", value=cut,
-        fix="pass cut='auto' (cut only when no resource is wide enough), cut=False, or e.g. {'max_width': 5}",
-    )
 
 
 def as_circuit(circuit: Any) -> Any:

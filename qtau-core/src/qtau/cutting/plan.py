@@ -18,7 +18,8 @@ from typing import Any, Protocol
 
 import attrs
 
-from qtau.cutting.inputs import CutOptions, as_circuit, as_observables, cut_options, require_sdk
+from qtau.cut_options import CutOptions, cut_options
+from qtau.cutting.inputs import as_circuit, as_observables, require_sdk
 from qtau.errors import NoSuitableResourceError
 from qtau.types import QuantumTask, Resource
 
@@ -127,7 +128,7 @@ def _cut_width(opts: CutOptions, n: int, resources: list[Resource]) -> int | Non
     return min(width, n)
 
 
-def _find(qc: Any, opts: CutOptions, width: int, resources: list[Resource]) -> tuple[Any, list[dict[str, Any]], float]:
+def _find(qc: Any, opts: CutOptions, width: int, resources: list[Resource]) -> tuple[Any, list[dict[str, Any]], float, bool]:
     from qiskit_addon_cutting.automated_cut_finding import (
         DeviceConstraints,
         OptimizationParameters,
@@ -135,7 +136,8 @@ def _find(qc: Any, opts: CutOptions, width: int, resources: list[Resource]) -> t
     )
 
     params = OptimizationParameters(seed=opts.seed, gate_lo=opts.gate_cuts, wire_lo=opts.wire_cuts,
-                                    max_gamma=1024.0 if opts.max_overhead is None else math.sqrt(opts.max_overhead))
+                                    max_gamma=1024.0 if opts.max_overhead is None else math.sqrt(opts.max_overhead),
+                                    max_backjumps=opts.max_backjumps)
     try:
         cut, meta = find_cuts(qc, params, DeviceConstraints(qubits_per_subcircuit=width))
     except ValueError as err:
@@ -158,7 +160,7 @@ def _find(qc: Any, opts: CutOptions, width: int, resources: list[Resource]) -> t
         cuts.append({"kind": "gate" if kind == "Gate Cut" else "wire", "index": int(index),
                      "gate": inst.operation.name, "qubits": tuple(qc.find_bit(q).index for q in inst.qubits)
                      if kind == "Gate Cut" else tuple(cut.find_bit(q).index for q in inst.qubits)})
-    return cut, cuts, overhead
+    return cut, cuts, overhead, bool(meta.get("minimum_reached"))
 
 
 def _experiments(qc: Any, cut: Any | None, paulis: Any) -> tuple[dict, list, dict]:
@@ -209,12 +211,13 @@ def plan_cut(service: CutService, circuit: Any, observables: Any, *, shots: int 
         cut_circuit, cuts, overhead = None, [], 1.0
         reason = f"no cut: a resource is {widest} qubits wide"
     else:
-        cut_circuit, cuts, overhead = _find(qc, opts, width, resources)
+        cut_circuit, cuts, overhead, proven = _find(qc, opts, width, resources)
         reason = (f"the widest resource has {widest} qubits" if qc.num_qubits > widest
-                  else "cutting asked for") + f"; pieces measure mid-circuit (at most {widest_mcm} qubits)"
+                  else "cutting asked for") + (f"; pieces measure mid-circuit (at most {widest_mcm} qubits); "
+                  + ("cheapest cuts proven" if proven else "cheapest cuts found within the search limit"))
+    searched = time.perf_counter() - started
     paulis = PauliList(sorted({p.to_label() for op in ops for p in op.paulis}))
     experiments, coefficients, subobservables = _experiments(qc, cut_circuit, paulis)
-    searched = time.perf_counter() - started
     plan = CutPlan(
         circuit_qubits=qc.num_qubits, width=width or qc.num_qubits, cuts=tuple(cuts),
         sampling_overhead=overhead,
