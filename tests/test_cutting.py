@@ -30,13 +30,27 @@ def exact(qc, observable) -> float:
     return float(Statevector(qc).expectation_value(op).real)
 
 
+def capped(executors, width: int = 4) -> PilotComputeService:
+    pcs = PilotComputeService(execution_engine=ExecutionEngine.LOCAL)
+    for executor in executors:
+        pcs.create_pilot({"resource_type": "quantum", "quantum": {"executor": executor, "max_qubits": width}})
+    pcs.initialize_dreamer()
+    return pcs
+
+
 @pytest.fixture
 def fleet():
     """Three 4-qubit simulators from two vendors."""
-    pcs = PilotComputeService(execution_engine=ExecutionEngine.LOCAL)
-    for executor in ("qiskit_local", "braket_local"):
-        pcs.create_pilot({"resource_type": "quantum", "quantum": {"executor": executor, "max_qubits": 4}})
-    pcs.initialize_dreamer()
+    pcs = capped(("qiskit_local", "braket_local"))
+    yield pcs
+    pcs.cancel()
+
+
+@pytest.fixture
+def fleet3():
+    """Four 4-qubit simulators from three vendors (PennyLane's default.qubit runs pieces that
+    read a qubit twice through mid-circuit measurement values)."""
+    pcs = capped(("qiskit_local", "braket_local", "pennylane_default"))
     yield pcs
     pcs.cancel()
 
@@ -71,13 +85,13 @@ def test_a_plan_cuts_only_what_does_not_fit_and_prices_it_before_anything_runs(f
     assert narrow.num_cuts == 0 and narrow.sampling_overhead == 1.0 and "no cut" in narrow.reason
 
 
-def test_cut_pieces_run_on_two_vendors_and_reconstruct_within_their_error_bars(fleet):
+def test_cut_pieces_run_on_three_vendors_and_reconstruct_within_their_error_bars(fleet3):
     qc = ansatz(6)
     observables = ["ZIIIIZ", "IIZZII", SparsePauliOp(["XIIIII", "IIIIZZ"], [0.5, -1.0])]
-    result = run_cut(fleet, qc, observables, shots=3000, seed=7)
+    result = run_cut(fleet3, qc, observables, shots=3000, seed=7)
     assert result.plan.num_cuts >= 1
     providers = {rid.split(":")[0] for rid in result.resources}
-    assert providers == {"qiskit", "braket"}, result.resources  # QDREAMER spread the pieces
+    assert providers == {"qiskit", "braket", "pennylane"}, result.resources  # QDREAMER spread the pieces
     assert len(result.pieces) == result.plan.num_circuits
     for value, error, observable in zip(result.values, result.standard_errors, observables, strict=True):
         assert 0 < error < 0.2
@@ -227,3 +241,50 @@ def test_pieces_pinned_where_they_cannot_run_are_refused_and_nothing_stays_in_fl
             circuit=qc, num_qubits=6, observables=["ZIIIIZ"], resource="braket:local_sv"))
     assert "mid-circuit" in str(err.value)
     assert fleet.qdreamer.in_flight() == before  # no piece was started
+
+
+def test_qtau_qubit_cuts_a_tape_wider_than_every_resource(fleet):
+    """`qml.device("qtau.qubit", cutting="auto")` with 6 wires on pilots capped at 4 qubits: the
+    QNode's Pauli expectation values come back cut and reconstructed; default.qubit gives the exact
+    values."""
+    qml = pytest.importorskip("pennylane")
+
+    def circuit(weights):
+        for w in range(6):
+            qml.RY(weights[w], wires=w)
+        for w in range(5):
+            qml.CNOT(wires=[w, w + 1])
+        for w in range(6):
+            qml.RX(weights[6 + w], wires=w)
+        return qml.expval(qml.Z(0) @ qml.Z(5)), qml.expval(0.5 * qml.X(2) - qml.Z(3) @ qml.Z(4))
+
+    weights = np.random.default_rng(8).uniform(0, np.pi, 12)
+    dev = qml.device("qtau.qubit", wires=6, shots=4000, service=fleet)
+    got = qml.QNode(circuit, dev)(weights)
+    want = qml.QNode(circuit, qml.device("default.qubit", wires=6))(weights)
+    [record] = dev.last_cuts
+    assert record["cut"]["cuts"] and record["cut"]["width"] <= 4
+    spread = max(record["standard_errors"].values())
+    for g, w in zip(got, want, strict=True):
+        assert abs(float(g) - float(w)) < 6 * spread + 0.02
+    with pytest.raises(Exception) as err:
+        qml.device("qtau.qubit", wires=6, shots=100, service=fleet, cutting=False)
+    assert getattr(err.value, "field", None) == "wires"
+
+
+def test_pennylane_runs_a_qiskit_circuit_that_reads_a_qubit_twice():
+    """Bit 0 and bit 1 read qubit 0 twice (a CNOT between), bit 2 reads NOT qubit 1: only 011 and
+    100 can occur, on PennyLane as on Aer (before, the conversion named wire 0 twice and failed)."""
+    from qiskit import QuantumCircuit
+
+    qc = QuantumCircuit(2, 3)
+    qc.h(0)
+    qc.measure(0, 0)
+    qc.cx(0, 1)
+    qc.measure(0, 1)
+    qc.x(1)
+    qc.measure(1, 2)
+    with PilotComputeService(execution_engine=ExecutionEngine.LOCAL) as pcs:
+        pcs.create_pilot({"resource_type": "quantum", "quantum": {"executor": "pennylane_default"}})
+        counts = pcs.get_result(pcs.submit_quantum_task(QuantumTask(circuit=qc, num_qubits=2, shots=400))).counts
+    assert set(counts) == {"011", "100"} and sum(counts.values()) == 400

@@ -181,10 +181,20 @@ def test_unknown_mode_and_service_with_executors():
 
 
 def test_wires_beyond_every_resource():
+    """Refused at once with cutting off (or where qiskit-addon-cutting is not installed); with
+    cutting on, such a device is made and its wide tapes are cut (tests/test_cutting.py)."""
     with pytest.raises(WiresUnavailableError) as err:
-        qml.device("qtau.qubit", wires=200, shots=10)
+        qml.device("qtau.qubit", wires=200, shots=10, cutting=False)
     assert isinstance(err.value, QtauError) and isinstance(err.value, DeviceError)
     assert err.value.field == "wires" and "Fix:" in str(err.value)
+    from qtau_pennylane.cut_tapes import can_cut
+
+    if can_cut():
+        assert qml.device("qtau.qubit", wires=200, shots=10).cutting == "auto"
+    else:
+        with pytest.raises(WiresUnavailableError) as err:
+            qml.device("qtau.qubit", wires=200, shots=10)
+        assert "qtau-core[cutting]" in err.value.fix
 
 
 def test_analytic_mode_is_refused_before_anything_runs():

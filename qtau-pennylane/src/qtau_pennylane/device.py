@@ -49,10 +49,12 @@ from pennylane.transforms import (
 )
 from pennylane.transforms.core import CompilePipeline
 from qtau import interop
+from qtau.cutting import cut_options
 from qtau.errors import ConfigurationError, InvalidTaskError, NoSuitableResourceError
 from qtau.types import QuantumTask
 
 from qtau_pennylane import known_wires, zwords
+from qtau_pennylane.cut_tapes import can_cut, cut_wide_tapes
 from qtau_pennylane.threads import PENNYLANE
 
 #: Operations dropped before a tape leaves: they change no measured probability.
@@ -217,13 +219,20 @@ class QtauQubitDevice(Device):
             low_cost, balanced); default: the service's own.
         service: an existing `PilotComputeService` whose pilots run the tapes.
         seed: seeds the shuffle that turns counts into per-shot samples.
+        cutting: "auto" (default) runs a tape wider than every resource, measuring expectation
+            values of Pauli sums, through QTAU's circuit cutting (`qtau_pennylane.cut_tapes`);
+            False refuses such a device; True or a dict of cut options cuts every such tape.
     """
 
     name = "qtau.qubit"
     config_filepath = os.path.join(os.path.dirname(__file__), "qtau_qubit.toml")
 
-    def __init__(self, wires=None, shots=None, executors=None, mode=None, service=None, seed=None):
+    def __init__(self, wires=None, shots=None, executors=None, mode=None, service=None, seed=None,
+                 cutting="auto"):
         super().__init__(wires=wires, shots=shots)
+        self.cutting = cutting
+        cut_options(cutting)  # a bad value fails here, where it was written
+        self.last_cuts: list[dict[str, Any]] = []
         self.mode = interop.check_mode(mode)
         if service is not None and executors is not None:
             raise ConfigurationError(
@@ -239,7 +248,7 @@ class QtauQubitDevice(Device):
         self.service = service if service is not None else interop.shared_service(self.executors)
         self._rng = np.random.default_rng(seed)
         self.last_provenance: list[dict[str, Any]] = []
-        if self.wires is not None:
+        if self.wires is not None and (self.cutting is False or not can_cut()):
             self._check_width(len(self.wires))
 
     def _check_width(self, width: int) -> None:
@@ -249,7 +258,8 @@ class QtauQubitDevice(Device):
             raise WiresUnavailableError(
                 f"qtau.qubit has {width} wires but no resource of its pilots has more than {widest} qubits",
                 field="wires", value=width,
-                fix=f"use at most {widest} wires, or add a pilot with more qubits (offered: {offered})",
+                fix=f"use at most {widest} wires, or add a pilot with more qubits (offered: {offered})"
+                + ("" if can_cut() else "; or pip install 'qtau-core[cutting]' to cut wider circuits"),
             )
 
     # -- preprocessing ---------------------------------------------------------------------------
@@ -268,6 +278,11 @@ class QtauQubitDevice(Device):
     def preprocess_transforms(self, execution_config: ExecutionConfig | None = None) -> CompilePipeline:
         gates = frozenset(self.capabilities.gate_set())
         program = CompilePipeline()
+        self.last_cuts = []
+        program.add_transform(cut_wide_tapes, service=self.service, cutting=self.cutting,
+                              widest=interop.max_width(self.service), mode=self.mode,
+                              decompose=lambda t: decompose_for_qtau(t, target_gates=gates),
+                              error=QtauDeviceError, provenance=self.last_cuts)
         program.add_transform(require_shots)
         program.add_transform(validate_device_wires, wires=self.wires, name=self.name)
         program.add_transform(defer_measurements, allow_postselect=False)

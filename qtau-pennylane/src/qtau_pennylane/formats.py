@@ -175,8 +175,11 @@ def qiskit_to_tape(qc: Any, source: str = "qiskit") -> Any:
     qc = _known_gates_only(qc)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        qfunc = qml.from_qiskit(qc, measurements=[qml.counts(wires=measured)])
-        tape = qml.tape.make_qscript(qfunc)()
+        if len(set(measured)) < len(measured):
+            tape = _readings_tape(qc)  # a qubit read twice: each bit from its own reading
+        else:
+            qfunc = qml.from_qiskit(qc, measurements=[qml.counts(wires=measured)])
+            tape = qml.tape.make_qscript(qfunc)()
     if not tape.measurements:
         # pennylane-qiskit returns no measurements for a circuit without gates (only measures):
         # such a circuit still reads its qubits, all 0, shots times.
@@ -189,6 +192,51 @@ def qiskit_to_tape(qc: Any, source: str = "qiskit") -> Any:
             value=source, fix="decompose the circuit into standard gates first",
         )
     return tape
+
+
+#: The widest tape `_readings_tape` builds (a statevector of 2**26 amplitudes is 1 GiB).
+MAX_READING_WIRES = 26
+
+
+def _readings_tape(qc: Any) -> Any:
+    """A tape counting every classical bit from the measurement that last wrote it, for circuits
+    that read a qubit more than once (a cut circuit's pieces measure a cut qubit, then read it
+    again as an observable): `qml.counts(wires=...)` would name that wire twice.
+
+    pennylane-qiskit returns one MeasurementValue per measurement: first those it makes
+    mid-circuit (a later instruction other than a barrier touches the qubit), in circuit order,
+    then the terminal ones, in circuit order. The same rule here maps each to its bit."""
+    import pennylane as qml
+
+    data = list(qc.data)
+    mid, terminal = [], []
+    for at, inst in enumerate(data):
+        if inst.operation.name != "measure":
+            continue
+        qubits = set(inst.qubits)
+        later = any(qubits & set(nxt.qubits) for nxt in data[at + 1:]
+                    if nxt.operation.name not in ("barrier", "global_phase"))
+        (mid if later else terminal).append(inst)
+    order = mid + terminal
+
+    def qfunc():
+        values = qml.from_qiskit(qc)()
+        by_bit = {}
+        for inst in data:  # circuit order: a bit written twice keeps the later reading
+            if inst.operation.name == "measure":
+                by_bit[qc.find_bit(inst.clbits[0]).index] = values[order.index(inst)]
+        return qml.counts(op=[by_bit[bit] for bit in sorted(by_bit)])
+
+    # Deferred here (one extra wire per reading): executed as they are, PennyLane would sample
+    # mid-circuit measurement values one shot at a time (~300x slower on default.qubit).
+    [deferred], _ = qml.defer_measurements(qml.tape.make_qscript(qfunc)())
+    if len(deferred.wires) > MAX_READING_WIRES:
+        raise CircuitConversionError(
+            f"this circuit reads a qubit twice; PennyLane needs one extra wire per reading, "
+            f"{len(deferred.wires)} wires in all (at most {MAX_READING_WIRES} here)", field="circuit",
+            value="qiskit", fix="run it on a Qiskit or IBM resource, or measure each qubit once",
+        )
+    return deferred
 
 
 def _known_gates_only(qc: Any) -> Any:

@@ -102,8 +102,9 @@ def common_counts(tape: Any, result: Any) -> dict[str, int]:
     """Counts of the first bit-string measurement of `tape`, keys reversed to put wire 0 right."""
     many = len(tape.measurements) != 1
     for i, m in enumerate(tape.measurements):
-        if m.obs is not None or getattr(m, "mv", None) is not None:
-            continue
+        mv = getattr(m, "mv", None)
+        if m.obs is not None or (mv is not None and not isinstance(mv, (list, tuple))):
+            continue  # a list of measurement values is a bit string (formats._readings_tape)
         value = result[i] if many else result
         kind = type(m).__name__
         if kind == "CountsMP":
