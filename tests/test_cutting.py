@@ -288,3 +288,13 @@ def test_pennylane_runs_a_qiskit_circuit_that_reads_a_qubit_twice():
         pcs.create_pilot({"resource_type": "quantum", "quantum": {"executor": "pennylane_default"}})
         counts = pcs.get_result(pcs.submit_quantum_task(QuantumTask(circuit=qc, num_qubits=2, shots=400))).counts
     assert set(counts) == {"011", "100"} and sum(counts.values()) == 400
+
+
+def test_a_quote_of_a_task_with_observables_prices_its_pieces_and_shows_its_plan(fleet):
+    task = QuantumTask(circuit=ansatz(6), num_qubits=6, observables=["ZIIIIZ"], shots=500)
+    quote = fleet.quote([task, QuantumTask(circuit=ansatz(3), num_qubits=3, shots=10)])
+    notes = [w for w in quote.warnings if task.task_id in w]
+    assert len(notes) == 1 and "sampling overhead" in notes[0]
+    pieces = len(quote.tasks) - 1
+    assert pieces > 1 and all(q.chosen for q in quote.tasks)
+    assert "measured as" in str(quote)

@@ -16,10 +16,12 @@ import logging
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+import attrs
+
 from qtau import validation
 from qtau.circuits import Circuits
 from qtau.collect import Collector
-from qtau.cutting.tasks import submit_observables
+from qtau.cutting.tasks import quoted_pieces, submit_mixed, submit_observables
 from qtau.dispatch import Dispatcher
 from qtau.dreamer import DreamerConfig, QDreamer
 from qtau.dreamer.quote import Quote, quote_tasks
@@ -153,8 +155,10 @@ class PilotComputeService:
             self.journal.journal.flush()
 
     def quote(self, tasks: QuantumTask | Iterable[QuantumTask]) -> Quote:
-        """What `tasks` would cost, wait and score on every candidate now; submits nothing."""
-        return quote_tasks(self.qdreamer, tasks, plan_split, deadline_split)
+        """Cost, wait, score of `tasks` now (with observables: of their pieces); submits nothing."""
+        flat, notes = quoted_pieces(self, tasks)
+        quote = quote_tasks(self.qdreamer, flat, plan_split, deadline_split)
+        return attrs.evolve(quote, warnings=(*quote.warnings, *notes))
 
     def submit_quantum_tasks(self, tasks: Iterable[QuantumTask]) -> list[Any]:
         """Submit many tasks; those QDREAMER sends to the same resource run as backend batches.
@@ -167,9 +171,7 @@ class PilotComputeService:
         self._check_open()
         tasks = [self.dispatch.check(t) for t in validation.task_list(tasks)]
         if any(t.observables is not None for t in tasks):  # measured as several tasks each
-            plain = [t for t in tasks if t.observables is None]
-            handles = iter(self.submit_quantum_tasks(plain) if plain else [])
-            return [submit_observables(self, t) if t.observables is not None else next(handles) for t in tasks]
+            return submit_mixed(self, tasks)
         self.engine.poll()
         return self.dispatch.submit_many(tasks)
 

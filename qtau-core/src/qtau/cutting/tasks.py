@@ -47,6 +47,21 @@ def _finish(task: QuantumTask, plan: CutPlan, labels: list[Any], results: list[R
     )
 
 
+def quoted_pieces(service: CutService, tasks: Any) -> tuple[list[QuantumTask], list[str]]:
+    """`tasks` for a quote: each task with observables replaced by its pieces (the subexperiments
+    its plan would submit), and each such plan's explanation, for the quote's notes."""
+    flat, notes = [], []
+    for task in [tasks] if isinstance(tasks, QuantumTask) else list(tasks):
+        if not isinstance(task, QuantumTask) or task.observables is None:
+            flat.append(task)
+            continue
+        circuit = task.circuit(*task.args, **task.kwargs) if callable(task.circuit) else task.circuit
+        plan = plan_cut(service, circuit, list(task.observables), shots=task.shots, cut=task.cut)
+        flat.extend(_part_task(task, plan, t.circuit) for _, _, t in plan.tasks())
+        notes.append(f"task {task.task_id} is measured as {plan.num_circuits} pieces: " + plan.explain())
+    return flat, notes
+
+
 def submit_observables(service: CutService, task: QuantumTask) -> CompositeHandle:
     """Plan `task` (which has observables), submit its subexperiments, return its handle."""
     circuit = task.circuit(*task.args, **task.kwargs) if callable(task.circuit) else task.circuit
@@ -64,3 +79,10 @@ def submit_observables(service: CutService, task: QuantumTask) -> CompositeHandl
     labels = [label for label, _, _ in entries]
     return CompositeHandle(task.task_id, tuple(parts),
                            lambda results: _finish(task, plan, labels, results))
+
+
+def submit_mixed(service: CutService, tasks: list[QuantumTask]) -> list[Any]:
+    """Handles for `tasks` in order: those with observables as composites, the rest as one batch."""
+    plain = [t for t in tasks if t.observables is None]
+    handles = iter(service.submit_quantum_tasks(plain) if plain else [])
+    return [submit_observables(service, t) if t.observables is not None else next(handles) for t in tasks]
