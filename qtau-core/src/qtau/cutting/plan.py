@@ -59,6 +59,8 @@ class CutPlan:
     expected_error: float
     reason: str
     search_seconds: float
+    #: The fidelity QDREAMER expects of the whole estimate (product over the pieces).
+    expected_fidelity: float = 1.0
     #: The add-on's subexperiments, coefficients and sub-observables, and the observables as
     #: `SparsePauliOp`s: what `run_cut` submits and reconstructs from (not shown, not compared).
     experiments: dict[Any, list[Any]] = attrs.field(repr=False, factory=dict)
@@ -70,6 +72,12 @@ class CutPlan:
     @property
     def num_cuts(self) -> int:
         return len(self.cuts)
+
+    @property
+    def total_error(self) -> float:
+        """Expected error of a unit Pauli estimate: the bias lost fidelity may cause (at most
+        1 - fidelity) and the shot noise, added in quadrature."""
+        return math.hypot(1.0 - self.expected_fidelity, self.expected_error)
 
     @property
     def num_circuits(self) -> int:
@@ -90,8 +98,9 @@ class CutPlan:
                 f"  cuts ({self.num_cuts}): {cuts}\n"
                 f"  sampling overhead {self.sampling_overhead:.4g}x; pieces {pieces}\n"
                 f"  {self.num_circuits} circuits x {self.shots} shots, placed now on: {where}\n"
-                f"  price {price}; expected wait {self.expected_wait_s:.3g} s; expected error "
-                f"+/-{self.expected_error:.3g} per unit Pauli term; search {self.search_seconds * 1e3:.0f} ms")
+                f"  price {price}; expected wait {self.expected_wait_s:.3g} s; expected fidelity "
+                f"{self.expected_fidelity:.3f}; expected error +/-{self.expected_error:.3g} per unit Pauli term "
+                f"(total {self.total_error:.3g}); search {self.search_seconds * 1e3:.0f} ms")
 
 
 def _rejections(resources: list[Resource]) -> dict[str, str]:
@@ -186,34 +195,37 @@ def _error(coefficients: list, pieces: int, shots: int) -> float:
     return math.sqrt(sum(float(c) ** 2 for c, _ in coefficients) * pieces / shots)
 
 
-def plan_cut(service: CutService, circuit: Any, observables: Any, *, shots: int = 4000,
-             cut: Any = "auto") -> CutPlan:
-    """Plan `circuit`'s expectation values of `observables` over the service's running resources.
+def _priced(service: CutService, plan: CutPlan) -> CutPlan:
+    """`plan` with the service's quote of its subexperiments: where they go now, their price and
+    wait, and the fidelity QDREAMER expects (per piece the mean of its circuits' chosen resources,
+    multiplied over the pieces)."""
+    entries = plan.tasks()
+    quote = service.quote([task for _, _, task in entries])
+    per_piece: dict[Any, list[float]] = {}
+    for (label, _, _), tq in zip(entries, quote.tasks, strict=True):
+        line = next((x for x in tq.lines if x.resource_id == tq.chosen), None)
+        per_piece.setdefault(label, []).append(line.fidelity if line is not None else 0.0)
+    fidelity = math.prod(sum(v) / len(v) for v in per_piece.values()) if per_piece else 0.0
+    placement = Counter(tq.chosen for tq in quote.tasks if tq.chosen)
+    return attrs.evolve(plan, placement=dict(placement), price=dict(quote.totals),
+                        expected_wait_s=max((tq.wait_s for tq in quote.tasks), default=0.0),
+                        expected_fidelity=fidelity)
 
-    `cut`: "auto" cuts only when no resource is wide enough; True or a dict (`max_width`,
-    `gate_cuts`, `wire_cuts`, `max_overhead`, `seed`) always plans; False never cuts. Nothing is
-    submitted: the subexperiments are quoted with `service.quote`.
-    """
-    opts = cut_options(cut)
-    require_sdk()
+
+def _plan(service: CutService, qc: Any, ops: list[Any], opts: CutOptions, width: int | None,
+          resources: list[Resource], shots: int, why: str | None = None) -> CutPlan:
+    """The priced plan for pieces of at most `width` qubits (None: the circuit whole)."""
     from qiskit.quantum_info import PauliList
 
-    qc = as_circuit(circuit)
-    ops = as_observables(observables, qc.num_qubits)
-    resources = list(service.quantum_resources.values())
     widest, widest_mcm = _widths(resources)
-    if not resources:
-        raise NoSuitableResourceError("no pilot is running", field="pilots", value=0,
-                                      fix="create_pilot({...}) before cutting a circuit", rejections={})
     started = time.perf_counter()
-    width = _cut_width(opts, qc.num_qubits, resources)
     if width is None:
         cut_circuit, cuts, overhead = None, [], 1.0
         reason = f"no cut: a resource is {widest} qubits wide"
     else:
         cut_circuit, cuts, overhead, proven = _find(qc, opts, width, resources)
-        reason = (f"the widest resource has {widest} qubits" if qc.num_qubits > widest
-                  else "cutting asked for") + (f"; pieces measure mid-circuit (at most {widest_mcm} qubits); "
+        reason = (why or (f"the widest resource has {widest} qubits" if qc.num_qubits > widest
+                          else "cutting asked for")) + (f"; pieces measure mid-circuit (at most {widest_mcm} qubits); "
                   + ("cheapest cuts proven" if proven else "cheapest cuts found within the search limit"))
     searched = time.perf_counter() - started
     paulis = PauliList(sorted({p.to_label() for op in ops for p in op.paulis}))
@@ -228,7 +240,57 @@ def plan_cut(service: CutService, circuit: Any, observables: Any, *, shots: int 
         search_seconds=searched, experiments=experiments, coefficients=list(coefficients),
         subobservables=subobservables, observables=tuple(ops), paulis=paulis,
     )
-    quote = service.quote([task for _, _, task in plan.tasks()])
-    placement = Counter(tq.chosen for tq in quote.tasks if tq.chosen)
-    return attrs.evolve(plan, placement=dict(placement), price=dict(quote.totals),
-                        expected_wait_s=max((tq.wait_s for tq in quote.tasks), default=0.0))
+    return _priced(service, plan)
+
+
+#: "auto" cuts a circuit that fits only when cutting's expected total error is at most this share
+#: of running it whole (the models behind both are rough: cut only when clearly better).
+CUT_WHEN_BETTER = 0.8
+
+
+def _better_cut(service: CutService, qc: Any, ops: list[Any], opts: CutOptions, whole: CutPlan,
+                resources: list[Resource], shots: int) -> CutPlan | None:
+    """For "auto" with a circuit that fits: a plan on narrower, better resources whose expected
+    total error (bias from fidelity, and shot noise grown by the sampling overhead) is clearly
+    below running whole, or None. Tried only when the whole circuit is expected to lose fidelity."""
+    if whole.expected_fidelity >= 0.999:
+        return None
+    narrower = [r.num_qubits for r in resources if r.supports_mid_circuit_measurement and r.num_qubits < qc.num_qubits]
+    if not narrower:
+        return None
+    narrow = [r for r in resources if r.num_qubits <= max(narrower)]
+    try:
+        cut = _plan(service, qc, ops, attrs.evolve(opts, mode="always"), max(narrower), narrow, shots,
+                    why=f"cut on the {len(narrow)} narrower resource(s) although one is wide enough")
+    except NoSuitableResourceError:
+        return None
+    if cut.total_error > CUT_WHEN_BETTER * whole.total_error:
+        return None
+    return attrs.evolve(cut, reason=(
+        f"{cut.reason}; expected error {cut.total_error:.3g} (fidelity {cut.expected_fidelity:.3f}, "
+        f"overhead {cut.sampling_overhead:.4g}x) against {whole.total_error:.3g} whole (fidelity "
+        f"{whole.expected_fidelity:.3f})"))
+
+
+def plan_cut(service: CutService, circuit: Any, observables: Any, *, shots: int = 4000,
+             cut: Any = "auto") -> CutPlan:
+    """Plan `circuit`'s expectation values of `observables` over the service's running resources.
+
+    `cut`: "auto" cuts when no resource is wide enough, or when pieces on narrower resources are
+    expected to be clearly more accurate (`CUT_WHEN_BETTER`); True or a dict (`max_width`,
+    `gate_cuts`, `wire_cuts`, `max_overhead`, `seed`, `max_backjumps`) always plans; False never
+    cuts. Nothing is submitted: the subexperiments are quoted with `service.quote`.
+    """
+    opts = cut_options(cut)
+    require_sdk()
+    qc = as_circuit(circuit)
+    ops = as_observables(observables, qc.num_qubits)
+    resources = list(service.quantum_resources.values())
+    if not resources:
+        raise NoSuitableResourceError("no pilot is running", field="pilots", value=0,
+                                      fix="create_pilot({...}) before cutting a circuit", rejections={})
+    width = _cut_width(opts, qc.num_qubits, resources)
+    plan = _plan(service, qc, ops, opts, width, resources, shots)
+    if width is None and opts.mode == "auto":
+        return _better_cut(service, qc, ops, opts, plan, resources, shots) or plan
+    return plan
