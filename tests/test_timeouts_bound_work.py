@@ -1,0 +1,71 @@
+"""A timeout ends the work of a LOCAL task, not only the waiting (issue 23, item 2).
+
+Each case runs with timeout=2 and asserts on outcomes only: a specific QtauError, no marker file
+written after the timeout, no child process of ours left running, and the service still usable.
+No timed assertions; waits are generous.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import time
+from pathlib import Path
+
+import pytest
+from qtau import ExecutionEngine, PilotComputeService, QuantumTask
+from qtau.errors import TaskTimeoutError
+
+pytestmark = pytest.mark.skipif(
+    "fork" not in multiprocessing.get_all_start_methods(), reason="needs the fork start method")
+
+
+def _sleep_then_mark(marker: Path):
+    def circuit():
+        time.sleep(8)
+        marker.write_text("ran past its timeout")
+        raise AssertionError("unreachable within the timeout")
+    return circuit
+
+
+def _bell():
+    from qiskit import QuantumCircuit
+    qc = QuantumCircuit(2)
+    qc.h(0)
+    qc.cx(0, 1)
+    qc.measure_all()
+    return qc
+
+
+def _no_children_left() -> bool:
+    for _ in range(100):
+        if not [p for p in multiprocessing.active_children() if p.name.startswith("qtau-task-")]:
+            return True
+        time.sleep(0.1)
+    return False
+
+
+@pytest.fixture
+def pcs(tmp_path):
+    service = PilotComputeService(execution_engine=ExecutionEngine.LOCAL, working_directory=str(tmp_path))
+    service.create_pilot({"resource_type": "quantum", "quantum": {"executor": "qiskit_local"}})
+    yield service
+    service.cancel()
+
+
+def test_sleeping_circuit_function_is_ended_at_its_timeout(pcs, tmp_path):
+    marker = tmp_path / "marker"
+    handle = pcs.submit_quantum_task(QuantumTask(_sleep_then_mark(marker), num_qubits=2, shots=10,
+                                                 timeout=2))
+    with pytest.raises(TaskTimeoutError) as caught:
+        pcs.get_result(handle)
+    assert caught.value.field == "timeout" and caught.value.value == 2
+    assert _no_children_left()
+    time.sleep(8)  # long past when the function would have written the marker
+    assert not marker.exists()
+    ok = pcs.get_result(pcs.submit_quantum_task(QuantumTask(_bell, num_qubits=2, shots=20, timeout=60)))
+    assert sum(ok.counts.values()) == 20
+
+
+def test_task_with_timeout_returns_its_result_from_its_process(pcs):
+    result = pcs.get_result(pcs.submit_quantum_task(QuantumTask(_bell, num_qubits=2, shots=50, timeout=60)))
+    assert set(result.counts) <= {"00", "11"} and sum(result.counts.values()) == 50
