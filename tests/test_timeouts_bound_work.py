@@ -115,3 +115,27 @@ def test_a_commented_out_include_and_standard_libraries_are_accepted(pcs):
             'qreg q[1];\ncreg c[1];\nx q[0];\nmeasure q[0] -> c[0];\n')
     result = pcs.get_result(pcs.submit_quantum_task(QuantumTask(text, num_qubits=1, shots=10, timeout=60)))
     assert result.counts == {"1": 10}
+
+
+@pytest.mark.ray
+def test_on_ray_a_sleeping_circuit_function_never_writes_its_marker(tmp_path, qiskit_host):
+    """The Ray worker runs the task in a child it kills at the timeout: the Ray worker process,
+    which later tasks reuse, keeps no thread of the task."""
+    import ray
+    ray.init(address="local", num_cpus=2, include_dashboard=False, logging_level="ERROR")
+    try:
+        service = PilotComputeService(execution_engine=ExecutionEngine.RAY, plugins=qiskit_host)
+        service.create_pilot({"resource_type": "quantum", "quantum": {"executor": "qiskit_local"}})
+        marker = tmp_path / "marker"
+        handle = service.submit_quantum_task(QuantumTask(_sleep_then_mark(marker), num_qubits=2,
+                                                         shots=10, timeout=2))
+        with pytest.raises(TaskTimeoutError):
+            service.get_result(handle)
+        time.sleep(8)
+        assert not marker.exists()
+        ok = service.get_result(service.submit_quantum_task(QuantumTask(_bell, num_qubits=2, shots=20,
+                                                                        timeout=60)))
+        assert sum(ok.counts.values()) == 20
+        service.cancel()
+    finally:
+        ray.shutdown()

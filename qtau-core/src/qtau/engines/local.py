@@ -17,9 +17,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from qtau.coalesce import MAX_BATCH
-from qtau.engines import tasks
 from qtau.engines.base import Engine
-from qtau.engines.isolation import can_isolate, run_task_in_child
+from qtau.engines.isolation import bounded
 from qtau.engines.local_coalesce import LocalCoalescer
 from qtau.errors import TaskCancelledError, TaskTimeoutError
 from qtau.plugins import missing_plugins
@@ -45,9 +44,7 @@ class LocalEngine(Engine):
 
     def submit(self, fn: Callable[[Any], Any], payload: Any) -> cf.Future:
         self.start()
-        if fn is tasks.run_task and payload.task.timeout is not None and can_isolate():
-            fn = run_task_in_child  # a timeout ends the task's process, not only the waiting
-        future = self._pool.submit(fn, payload)
+        future = self._pool.submit(bounded(fn, payload), payload)  # a timeout ends a child process
         with self._lock:
             self._pending.add(future)
         future.add_done_callback(self._forget)
