@@ -24,7 +24,6 @@ before the process does:
 from __future__ import annotations
 
 import concurrent.futures as cf
-import os
 import queue
 import threading
 from collections.abc import Callable
@@ -78,11 +77,6 @@ class _ReusableThreads:
         inbox.put((fn, future))
         return future
 
-    def forget_threads(self) -> None:
-        """In a forked child: the parent's threads were not copied, so their inboxes go unread."""
-        self._idle = queue.SimpleQueue()
-        self._lock = threading.Lock()
-
     @property
     def started(self) -> int:
         """How many threads were ever started (they all still exist)."""
@@ -108,16 +102,3 @@ def call_with_timeout(fn: Callable[[], Any], timeout: float | None) -> Any:
         if future.done():
             raise
         raise CallTimedOut(f"not done within {timeout} s") from None
-
-
-def _after_fork_in_child() -> None:
-    """A child forked to run one task (`qtau.engines.isolation`) starts its own threads and pools:
-    the parent's were not copied, and work put in their queues would wait for ever."""
-    global _pools_lock
-    _pools.clear()
-    _pools_lock = threading.Lock()
-    long_lived.forget_threads()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork_in_child)

@@ -1,34 +1,48 @@
-"""A LOCAL task with a timeout runs in a forked child process that is killed when it expires.
+"""A task with a timeout runs in a process of its own that is killed when the timeout expires.
 
 Why: a thread cannot be stopped. A task whose circuit function, conversion (OpenQASM to an SDK's
 circuit, include reading, gate expansion) or simulation hangs would keep a core and its memory
 after `TaskTimeoutError` was raised (issue 23). Here the whole attempt chain of one task
-(`worker.run_task`: the factory call, `Circuits.prepare`, every local placement's simulation) runs
-in a child made with the `fork` start method, so closures and lambdas as circuit functions work
-unchanged (nothing of the task is pickled on the way in). The child sends back its `Result`,
-`HandOver` or error through a pipe; at expiry (plus `GRACE_S`) the parent kills the child (SIGKILL),
-reaps it and raises `TaskTimeoutError`; a child that answered is killed too if a thread of the
-task still runs in it. A `HandOver` (the failover order reached a remote resource) is finished
-here in the parent by the remote-job tracker, which cancels the provider job on its own timeout.
+(`worker.run_task`: the circuit function, `Circuits.prepare`, every local placement's simulation)
+runs in a child forked by QTAU's fork server (`qtau.engines.fork_server`: a fresh single-threaded
+process, so no lock of the submitting process's threads is copied into the child locked). The
+payload goes in packed (`qtau.packing`: closures, lambdas and `__main__` functions by value, the
+task's `Secret`s with their values); the child sends back its `Result`, `HandOver` or error. At
+expiry (plus `GRACE_S`) the parent kills the child (SIGKILL) and raises `TaskTimeoutError`; a
+child that answered is killed too if a thread of the task still runs in it. A `HandOver` (the
+failover order reached a remote resource) is finished here in the parent by the remote-job
+tracker, which cancels the provider job on its own timeout.
 
-On RAY the same happens inside the Ray worker: its child is killed at the timeout, so the Ray
-worker process (reused by later tasks) carries no leftover thread. Tasks without a timeout keep running on the shared thread pool (no fork cost). Where `fork` is not
-available (Windows, macOS's default of `spawn` aside: fork is asked for explicitly) the task runs
-on a thread as before and the timeout stops only the waiting.
+On RAY the same happens inside the Ray worker (each Ray worker process has its own fork server):
+the Ray worker, reused by later tasks, keeps no leftover thread. Tasks without a timeout keep
+running on the shared thread pool (no process cost).
+
+A payload that cannot be pickled even by cloudpickle (a circuit function closing over a lock, a
+socket, an open file) runs on a thread as before, with a `TaskNotIsolatedWarning` saying that its
+timeout then stops only the waiting: refusing a valid task would be worse. So does every task
+where the platform has no fork server (Windows).
+
+An error that comes back from the child holding a value of one of the task's secrets (a plugin
+that put its token in an exception's `value`) is replaced by a redacted `ExecutionError`.
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import os
 import pickle
+import sys
+import warnings
 from collections.abc import Callable
 from typing import Any
 
-from qtau import worker
+from qtau import packing, worker
 from qtau.engines import tasks
+from qtau.engines.fork_server import TaskProcess, loaded_modules
 from qtau.engines.tasks import hand_over
-from qtau.errors import ExecutionError, TaskTimeoutError
+from qtau.errors import ExecutionError, QtauError, TaskTimeoutError
 from qtau.payloads import HandOver, TaskPayload
+from qtau.secrets import MASK, holds_secret, redact, secrets_in
 
 #: How long a killed child may take to be reaped (seconds); SIGKILL cannot be ignored.
 _REAP_S = 30.0
@@ -36,11 +50,18 @@ _REAP_S = 30.0
 #: backend run are timed too, and their error (naming the function or the resource) is more
 #: specific than "its process was ended"; this leaves it time to arrive.
 GRACE_S = 1.0
+#: Modules the children reported importing: the fork server preloads them for later children.
+_children_loaded: set[str] = set()
+
+
+class TaskNotIsolatedWarning(UserWarning):
+    """A task with a timeout runs on a thread, not in a process of its own: its timeout stops only
+    the waiting, and work that hangs keeps its thread."""
 
 
 def can_isolate() -> bool:
-    """Whether this platform can fork a child that inherits the task's circuit function."""
-    return "fork" in multiprocessing.get_all_start_methods()
+    """Whether this platform has the fork server that task processes come from."""
+    return "forkserver" in multiprocessing.get_all_start_methods()
 
 
 def deadline(payload: TaskPayload) -> float:
@@ -57,39 +78,75 @@ def deadline(payload: TaskPayload) -> float:
 
 def bounded(fn: Callable[[Any], Any], payload: Any) -> Callable[[Any], Any]:
     """The function an engine should run for `payload`: `run_task_in_child` for a single task with
-    a timeout (where fork exists), else `fn` unchanged."""
+    a timeout, else `fn` unchanged."""
     timeout = getattr(getattr(payload, "task", None), "timeout", None)
-    if fn is tasks.run_task and timeout is not None and can_isolate():
+    if fn is tasks.run_task and timeout is not None:
         return run_task_in_child
     return fn
 
 
-def _child(payload: TaskPayload, conn: Any) -> None:
-    """Runs in the child: the worker's attempts, sent back whole (an error as an error)."""
+def _child(blob: bytes, conn: Any) -> None:
+    """Runs in the child: the worker's attempts, sent back whole (an error as an error); then the
+    process ends at once (nothing of the task may keep it alive)."""
     try:
-        value: Any = ("ok", worker.run_task(payload))
-    except BaseException as err:  # SystemExit from a circuit function included: sent, not lost
-        value = ("error", err)
+        value: Any = worker.run_task(packing.unpack(blob))
+        kind = "ok"
+    except Exception as err:
+        kind, value = "error", err
+    except BaseException as err:  # SystemExit from a plugin: the task fails, not the caller
+        kind, value = "error", ExecutionError(
+            f"the task's process raised {type(err).__name__}: {redact(str(err))}",
+            fix="return or raise an exception instead of calling sys.exit() in a plugin or circuit function",
+        )
     try:
-        data = pickle.dumps(value)
+        packed = packing.pack(value)
     except Exception as err:  # an unpicklable result or error: say what it was
-        data = pickle.dumps(("error", ExecutionError(
-            f"the task's outcome could not be sent back from its process: {value[1]!r} ({err})",
+        kind, packed = "error", packing.pack(ExecutionError(
+            f"the task's outcome could not be sent back from its process: {redact(repr(value))} ({err})",
             fix="return or raise picklable values from circuit functions and plugins",
-        )))
-    conn.send_bytes(data)
-    conn.close()
+        ))
+    try:
+        conn.send_bytes(pickle.dumps((kind, tuple(loaded_modules()), packed)))
+        conn.close()
+        sys.stdout.flush()
+        sys.stderr.flush()
+    finally:
+        os._exit(0)
 
 
 def run_task_in_child(payload: TaskPayload) -> Any:
     """`engines.tasks.run_task(payload)` with its local work in a child killed at the timeout."""
+    try:
+        blob = packing.pack(payload)
+    except Exception as err:
+        return _on_thread(payload, f"its payload cannot be pickled ({type(err).__name__}: {err})")
+    if not can_isolate():
+        return _on_thread(payload, "this platform has no fork server")
+    kind, packed = _run_child(payload, blob)
+    if kind == "error":
+        raise _without_secrets(payload, packed)
+    value = packing.unpack(packed)
+    return hand_over(value.payload) if isinstance(value, HandOver) else value
+
+
+def _on_thread(payload: TaskPayload, why: str) -> Any:
+    warnings.warn(TaskNotIsolatedWarning(
+        f"task {payload.task.task_id} runs on a thread, not in a process of its own: {why}; its "
+        f"timeout of {payload.task.timeout} s stops only the waiting. Make the circuit function "
+        "picklable (no locks, sockets or open files in its closure) to have it isolated"), stacklevel=2)
+    return tasks.run_task(payload)
+
+
+def _run_child(payload: TaskPayload, blob: bytes) -> tuple[str, bytes]:
+    """Start the child, wait for its answer until the deadline, and make sure it is gone."""
     timeout = payload.task.timeout
-    ctx = multiprocessing.get_context("fork")
-    receive, send = ctx.Pipe(duplex=False)
-    child = ctx.Process(target=_child, args=(payload, send), daemon=True,
-                        name=f"qtau-task-{payload.task.task_id}")
-    child.start()
-    send.close()
+    receive, send = multiprocessing.Pipe(duplex=False)
+    child = TaskProcess(target=_child, args=(blob, send), daemon=True, name=f"qtau-task-{payload.task.task_id}",
+                        preload=loaded_modules() | _children_loaded)
+    try:
+        child.start()
+    finally:
+        send.close()
     try:
         if not receive.poll(deadline(payload)):
             child.kill()
@@ -99,7 +156,7 @@ def run_task_in_child(payload: TaskPayload) -> Any:
                 fix="raise the task's timeout, or make the circuit smaller",
             )
         try:
-            kind, value = pickle.loads(receive.recv_bytes())
+            kind, modules, packed = pickle.loads(receive.recv_bytes())
         except EOFError:
             raise ExecutionError(
                 f"the process running task {payload.task.task_id} died (exit code "
@@ -109,9 +166,32 @@ def run_task_in_child(payload: TaskPayload) -> Any:
     finally:
         receive.close()
         child.join(GRACE_S)
-        if child.is_alive():  # it answered but a thread of the task still runs in it: end it
+        if child.is_alive():  # it answered but could not end (it ends itself at once): end it
             child.kill()
         child.join(_REAP_S)
-    if kind == "error":
-        raise value
-    return hand_over(value.payload) if isinstance(value, HandOver) else value
+    _children_loaded.update(modules)
+    return kind, packed
+
+
+def _without_secrets(payload: TaskPayload, packed: bytes) -> BaseException:
+    """The child's error, or a redacted ExecutionError in its place when it holds a value of one of
+    the task's secrets (or any secret QTAU knows of) anywhere, not only in its message."""
+    values = set()
+    for placement in payload.placements:
+        values |= secrets_in(placement.config)
+    text = packed.decode("latin-1")
+    if not any(value.encode() in packed for value in values) and not holds_secret(text):
+        return packing.unpack(packed)
+    try:
+        err = packing.unpack(packed)
+        what = f"{type(err).__name__}: {err}"
+        fields = f" (field {err.field!r}, value {MASK})" if isinstance(err, QtauError) and err.field else ""
+    except Exception:  # it cannot even be read here: say only that it held a secret
+        what, fields = "an error", ""
+    for value in sorted(values, key=len, reverse=True):
+        what = what.replace(value, MASK)
+    return ExecutionError(
+        f"task {payload.task.task_id} failed with {redact(what)}{fields}; the error held a secret of "
+        "the task's configuration and was redacted",
+        fix="see the plugin's log for the original error; a plugin must not put credentials in errors",
+    )
