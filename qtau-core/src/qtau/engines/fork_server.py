@@ -15,8 +15,8 @@ It is `multiprocessing`'s forkserver start method with three differences:
   script's module level again in every child): what a child needs comes in its payload, which
   carries `__main__` functions by value (`qtau.packing`);
 - the preload list grows: a child reports the SDK modules it had to import itself
-  (`loaded_modules`), and the next child comes from a server started with them too. The old server
-  ends once its last child has.
+  (`loaded_modules`), and a server with them too is started in the background; once it has done
+  its imports, children come from it, and the old server ends once its last child has.
 """
 
 from __future__ import annotations
@@ -25,10 +25,13 @@ import io
 import os
 import sys
 import threading
+import time
 from collections.abc import Iterable
 from multiprocessing import forkserver, popen_forkserver, process, reduction, util
 from multiprocessing.context import set_spawning_popen
 from typing import Any
+
+from qtau.threads import long_lived
 
 #: What every server imports: the module children run (it imports the worker and QTAU's core).
 BASE_PRELOAD = frozenset({"qtau.engines.isolation"})
@@ -46,41 +49,77 @@ def loaded_modules() -> frozenset[str]:
     return frozenset(plugins.union(name for name in SDK_MODULES if name in sys.modules))
 
 
+class _Probe:
+    """What a warming server's first child runs: nothing (`spawn._main` calls `_bootstrap`)."""
+
+    def _bootstrap(self, parent_sentinel: int | None = None) -> int:
+        return 0
+
+
+def _started(modules: frozenset[str]) -> forkserver.ForkServer:
+    """A server that has imported `modules`: it answers a probe child only after its imports."""
+    server = forkserver.ForkServer()
+    server.set_forkserver_preload(sorted(modules))  # no "__main__": see the module docstring
+    status_r, data_w = server.connect_to_new_process([])
+    try:
+        with open(data_w, "wb", closefd=True) as f:
+            reduction.dump({}, f)
+            reduction.dump(_Probe(), f)
+        forkserver.read_signed(status_r)  # the probe's pid: the server is past its imports
+        forkserver.read_signed(status_r)  # its exit code: reaped
+    finally:
+        os.close(status_r)
+    return server
+
+
 class _Servers:
-    """The current server, restarted with a larger preload list when children ask for more."""
+    """The current server; a server with a larger preload list is started beside it, in the
+    background, when children or this process have imported more (children keep coming from the
+    current one meanwhile, so no task waits for a server's imports but the very first)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._server: forkserver.ForkServer | None = None
         self.modules: frozenset[str] = frozenset()
+        self._warming = False
         self._retired: list[int] = []
 
     def connect(self, fds: list[int], wanted: Iterable[str]) -> tuple[int, int]:
-        """(status_r, data_w) of a new child of a server that has imported `wanted`."""
+        """(status_r, data_w) of a new child of the current server."""
         wanted = BASE_PRELOAD | frozenset(wanted)
         with self._lock:
-            if self._server is None or not wanted <= self.modules:
-                self._start(self.modules | wanted)
+            if self._server is None:
+                try:
+                    self._use(_started(wanted), wanted)
+                except (OSError, EOFError):  # an import crashed it: a server of QTAU's own modules
+                    self._use(_started(BASE_PRELOAD), BASE_PRELOAD)
+            elif not wanted <= self.modules and not self._warming:
+                self._warming = True
+                larger = self.modules | wanted
+                long_lived.submit(lambda: self._warm(larger))
             server = self._server
         try:
             return server.connect_to_new_process(fds)
         except (OSError, EOFError):  # the server died (an import that crashed it): start plainly
             with self._lock:
                 if self._server is server:
-                    self._start(BASE_PRELOAD)
+                    self._use(_started(BASE_PRELOAD), BASE_PRELOAD)
                 server = self._server
             return server.connect_to_new_process(fds)
 
-    def _start(self, modules: frozenset[str]) -> None:
-        self._retire()
-        server = forkserver.ForkServer()
-        server.set_forkserver_preload(sorted(modules))  # no "__main__": see the module docstring
-        server.ensure_running()
-        self._server, self.modules = server, modules
+    def _warm(self, modules: frozenset[str]) -> None:
+        try:
+            server = _started(modules)
+        except Exception:  # a module that crashes a server: keep the current one
+            server = None
+        with self._lock:
+            self._warming = False
+            if server is not None:
+                self._use(server, modules)
 
-    def _retire(self) -> None:
-        """Let the current server end (it does once its children have) and reap ended ones."""
-        old = self._server
+    def _use(self, server: forkserver.ForkServer, modules: frozenset[str]) -> None:
+        """Make `server` the current one; the old one ends once its children have."""
+        old, self._server, self.modules = self._server, server, modules
         if old is not None and old._forkserver_alive_fd is not None:
             os.close(old._forkserver_alive_fd)
             old._forkserver_alive_fd = None
@@ -96,6 +135,13 @@ class _Servers:
     def pid(self) -> int | None:
         """The current server's process id (None before the first child)."""
         return None if self._server is None else self._server._forkserver_pid
+
+    def wait_warm(self, timeout: float = 120.0) -> bool:
+        """Whether no larger server is being started (tests wait for one to be in use)."""
+        end = time.monotonic() + timeout
+        while self._warming and time.monotonic() < end:
+            time.sleep(0.05)
+        return not self._warming
 
 
 servers = _Servers()
