@@ -6,8 +6,8 @@ own process rebuilds it as it would an installed plugin.
 - `hanging_local`: `run` writes its process id to the pilot's `pid_file`, then waits for ever. No
   bound of its own: only the task's timeout can end it.
 - `leaky_local`: `run` raises an InvalidTaskError (which fails the task as it is, with no failover
-  record in between) whose `value` is the pilot's `api_token`, as a careless plugin might (the
-  message alone would be redacted by QtauError itself).
+  record in between) whose `value` and `response` attribute hold the pilot's `api_token`, as a
+  careless plugin might (QtauError itself redacts the message and a string `value`, not the rest).
 - `exiting_local`: `run` calls `sys.exit(3)`.
 - `converting_local`: takes only the `hangfmt` format, and the converter to it from a Qiskit
   circuit writes its process id to the circuit's `metadata["pid_file"]`, then waits for ever.
@@ -37,8 +37,10 @@ class _Executor(LocalExecutor):
     def run(self, jobs: Sequence[CircuitJob]) -> list[Outcome]:
         if self.resource.executor == "leaky_local":
             token = self.config["api_token"].reveal()
-            raise InvalidTaskError("the provider refused the circuit for this token", field="circuit",
+            err = InvalidTaskError("the provider refused the circuit for this token", field="circuit",
                                    value=token)
+            err.response = {"request": {"api_token": token}}  # as SDK errors carry their HTTP exchange
+            raise err
         if self.resource.executor == "exiting_local":
             sys.exit(3)
         with open(self.config["pid_file"], "w") as f:

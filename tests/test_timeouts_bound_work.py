@@ -128,23 +128,36 @@ def test_a_commented_out_include_and_standard_libraries_are_accepted(pcs):
 
 
 @pytest.mark.ray
-def test_on_ray_a_sleeping_circuit_function_never_writes_its_marker(tmp_path, qiskit_host):
-    """The Ray worker runs the task in a child it kills at the timeout: the Ray worker process,
-    which later tasks reuse, keeps no thread of the task."""
+def test_on_ray_a_sleeping_circuit_function_never_writes_its_marker(tmp_path, monkeypatch):
+    """The Ray worker runs the task in a process it kills at the timeout: the Ray worker process,
+    which later tasks reuse, keeps no thread of the task. Secrets reach the Ray worker and the
+    task's process (through qtau.packing) and come back out of neither."""
     import ray
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(Path(__file__).parent), os.environ.get("PYTHONPATH", "")]))
     ray.init(address="local", num_cpus=2, include_dashboard=False, logging_level="ERROR")
     try:
-        service = PilotComputeService(execution_engine=ExecutionEngine.RAY, plugins=qiskit_host)
+        host = PluginHost(strict=True)
+        host.register_module("hanging", "qtau_hanging_plugin")
+        host.register_module("qiskit", "qtau_qiskit.plugin")
+        service = PilotComputeService(execution_engine=ExecutionEngine.RAY, plugins=host)
         service.create_pilot({"resource_type": "quantum", "quantum": {"executor": "qiskit_local"}})
+        service.create_pilot({"resource_type": "quantum", "quantum": {"executor": "leaky_local",
+                                                                      "api_token": TOKEN}})
         marker = tmp_path / "marker"
         handle = service.submit_quantum_task(QuantumTask(_sleep_then_mark(marker), num_qubits=2,
-                                                         shots=10, timeout=2))
+                                                         shots=10, timeout=2, resource="qiskit_local"))
         with pytest.raises(TaskTimeoutError):
             service.get_result(handle)
+        for timeout in (None, 30):  # in the Ray worker, then in the task's process inside it
+            with pytest.raises(QtauError) as caught:
+                service.get_result(service.submit_quantum_task(QuantumTask(
+                    bell, num_qubits=2, shots=10, timeout=timeout, resource="leaky_local")))
+            assert "refused the circuit" in str(caught.value)  # the plugin revealed its token
+            assert TOKEN not in str(caught.value) and TOKEN not in repr(caught.value.value)
         time.sleep(8)
         assert not marker.exists()
         ok = service.get_result(service.submit_quantum_task(QuantumTask(bell, num_qubits=2, shots=20,
-                                                                        timeout=60)))
+                                                                        timeout=60, resource="qiskit_local")))
         assert sum(ok.counts.values()) == 20
         service.cancel()
     finally:
@@ -320,8 +333,9 @@ TOKEN = "tok-3f9c2a7e5d1b4c8a"
 
 
 def test_an_error_holding_the_task_secret_comes_back_redacted(hanging):
-    """The plugin puts its token in an InvalidTaskError's `value` (the message alone would be
-    redacted by QtauError): the error from the task's process holds it, so it is replaced."""
+    """The plugin puts its token in an InvalidTaskError's `value` and `response` (QtauError redacts
+    the message and a string value itself, not other attributes): the error from the task's
+    process holds it, so it is replaced."""
     hanging.create_pilot({"resource_type": "quantum", "quantum": {"executor": "leaky_local",
                                                                   "api_token": TOKEN}})
     with pytest.raises(QtauError) as caught:

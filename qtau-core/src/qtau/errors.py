@@ -32,7 +32,7 @@ class QtauError(Exception):
         fix: str | None = None,
     ) -> None:
         self.field = field
-        self.value = value
+        self.value = redact(value) if isinstance(value, str) else value  # a token given as the value
         self.fix = fix
         parts = [message]
         if field is not None and f"'{field}'" not in message and f"`{field}`" not in message:
