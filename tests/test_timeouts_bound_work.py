@@ -270,6 +270,50 @@ def test_an_unpicklable_circuit_function_runs_on_a_thread_with_a_warning(pcs):
     assert "cannot be pickled" in text and "stops only the waiting" in text and "lock" in text
 
 
+_BY_PATH = """
+def circuit():
+    from qtau_test_circuits import bell
+    return bell()
+"""
+
+
+def test_a_function_only_this_process_can_import_runs_on_a_thread_with_a_warning(pcs, tmp_path):
+    """A module loaded from a path that is not on sys.path is pickled by reference; the task's
+    process cannot import it, so the task runs here, on a thread, with the warning."""
+    import importlib.util
+
+    path = tmp_path / "bypath_circuits.py"
+    path.write_text(_BY_PATH)
+    spec = importlib.util.spec_from_file_location("bypath_circuits", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["bypath_circuits"] = module
+    try:
+        spec.loader.exec_module(module)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            result = pcs.get_result(pcs.submit_quantum_task(QuantumTask(module.circuit, num_qubits=2, shots=30,
+                                                                        timeout=60)))
+    finally:
+        del sys.modules["bypath_circuits"]
+    assert sum(result.counts.values()) == 30
+    [warning] = [w for w in caught if issubclass(w.category, TaskNotIsolatedWarning)]
+    assert "could not rebuild" in str(warning.message) and "bypath_circuits" in str(warning.message)
+
+
+def _starts_a_process():
+    child = multiprocessing.get_context("fork").Process(target=int)
+    child.start()
+    child.join()
+    assert child.exitcode == 0
+    return bell()
+
+
+def test_a_circuit_function_may_start_processes_of_its_own(pcs):
+    result = pcs.get_result(pcs.submit_quantum_task(QuantumTask(_starts_a_process, num_qubits=2, shots=30,
+                                                                timeout=60)))
+    assert sum(result.counts.values()) == 30
+
+
 def test_closures_and_lambdas_run_in_the_task_process(pcs):
     shots = 40
 

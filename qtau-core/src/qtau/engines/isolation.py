@@ -18,9 +18,10 @@ the Ray worker, reused by later tasks, keeps no leftover thread. Tasks without a
 running on the shared thread pool (no process cost).
 
 A payload that cannot be pickled even by cloudpickle (a circuit function closing over a lock, a
-socket, an open file) runs on a thread as before, with a `TaskNotIsolatedWarning` saying that its
-timeout then stops only the waiting: refusing a valid task would be worse. So does every task
-where the platform has no fork server (Windows).
+socket, an open file), or that the child cannot rebuild (a function of a module that only this
+process can import, loaded from a path), runs on a thread as before, with a
+`TaskNotIsolatedWarning` saying that its timeout then stops only the waiting: refusing a valid task
+would be worse. So does every task where the platform has no fork server (Windows).
 
 An error that comes back from the child holding a value of one of the task's secrets (a plugin
 that put its token in an exception's `value`) is replaced by a redacted `ExecutionError`.
@@ -32,6 +33,7 @@ import multiprocessing
 import os
 import pickle
 import sys
+import threading
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -52,6 +54,7 @@ _REAP_S = 30.0
 GRACE_S = 1.0
 #: Modules the children reported importing: the fork server preloads them for later children.
 _children_loaded: set[str] = set()
+_children_lock = threading.Lock()
 
 
 class TaskNotIsolatedWarning(UserWarning):
@@ -86,11 +89,28 @@ def bounded(fn: Callable[[Any], Any], payload: Any) -> Callable[[Any], Any]:
 
 
 def _child(blob: bytes, conn: Any) -> None:
-    """Runs in the child: the worker's attempts, sent back whole (an error as an error); then the
-    process ends at once (nothing of the task may keep it alive)."""
+    """Runs in the child: the task's outcome is sent back, then the process ends at once (nothing
+    of the task may keep it alive)."""
+    multiprocessing.current_process().daemon = False  # the task's own code may start processes
     try:
-        value: Any = worker.run_task(packing.unpack(blob))
-        kind = "ok"
+        kind, packed = _outcome(blob)
+        conn.send_bytes(pickle.dumps((kind, tuple(loaded_modules()), packed)))
+        conn.close()
+        sys.stdout.flush()
+        sys.stderr.flush()
+    finally:
+        os._exit(0)
+
+
+def _outcome(blob: bytes) -> tuple[str, bytes]:
+    """("ok", the packed Result or HandOver), ("error", the packed error) or ("unbuilt", why the
+    payload could not be rebuilt here: a function of a module only the parent can import)."""
+    try:
+        payload = packing.unpack(blob)
+    except Exception as err:
+        return "unbuilt", redact(f"{type(err).__name__}: {err}").encode()
+    try:
+        kind, value = "ok", worker.run_task(payload)
     except Exception as err:
         kind, value = "error", err
     except BaseException as err:  # SystemExit from a plugin: the task fails, not the caller
@@ -99,19 +119,12 @@ def _child(blob: bytes, conn: Any) -> None:
             fix="return or raise an exception instead of calling sys.exit() in a plugin or circuit function",
         )
     try:
-        packed = packing.pack(value)
+        return kind, packing.pack(value)
     except Exception as err:  # an unpicklable result or error: say what it was
-        kind, packed = "error", packing.pack(ExecutionError(
+        return "error", packing.pack(ExecutionError(
             f"the task's outcome could not be sent back from its process: {redact(repr(value))} ({err})",
             fix="return or raise picklable values from circuit functions and plugins",
         ))
-    try:
-        conn.send_bytes(pickle.dumps((kind, tuple(loaded_modules()), packed)))
-        conn.close()
-        sys.stdout.flush()
-        sys.stderr.flush()
-    finally:
-        os._exit(0)
 
 
 def run_task_in_child(payload: TaskPayload) -> Any:
@@ -123,6 +136,8 @@ def run_task_in_child(payload: TaskPayload) -> Any:
     if not can_isolate():
         return _on_thread(payload, "this platform has no fork server")
     kind, packed = _run_child(payload, blob)
+    if kind == "unbuilt":
+        return _on_thread(payload, f"its process could not rebuild it ({packed.decode()})")
     if kind == "error":
         raise _without_secrets(payload, packed)
     value = packing.unpack(packed)
@@ -142,7 +157,7 @@ def _run_child(payload: TaskPayload, blob: bytes) -> tuple[str, bytes]:
     timeout = payload.task.timeout
     receive, send = multiprocessing.Pipe(duplex=False)
     child = TaskProcess(target=_child, args=(blob, send), daemon=True, name=f"qtau-task-{payload.task.task_id}",
-                        preload=loaded_modules() | _children_loaded)
+                        preload=loaded_modules() | _reported())
     try:
         child.start()
     finally:
@@ -169,8 +184,14 @@ def _run_child(payload: TaskPayload, blob: bytes) -> tuple[str, bytes]:
         if child.is_alive():  # it answered but could not end (it ends itself at once): end it
             child.kill()
         child.join(_REAP_S)
-    _children_loaded.update(modules)
+    with _children_lock:
+        _children_loaded.update(modules)
     return kind, packed
+
+
+def _reported() -> frozenset[str]:
+    with _children_lock:
+        return frozenset(_children_loaded)
 
 
 def _without_secrets(payload: TaskPayload, packed: bytes) -> BaseException:
