@@ -140,7 +140,14 @@ def run_task_in_child(payload: TaskPayload) -> Any:
         return _on_thread(payload, f"its process could not rebuild it ({packed.decode()})")
     if kind == "error":
         raise _without_secrets(payload, packed)
-    value = packing.unpack(packed)
+    try:
+        value = packing.unpack(packed)
+    except Exception as err:  # a result type this process cannot import
+        raise ExecutionError(
+            f"the result of task {payload.task.task_id} could not be read back from its process: "
+            f"{type(err).__name__}: {redact(str(err))}",
+            fix="return results made of types that the submitting program can import",
+        ) from None
     return hand_over(value.payload) if isinstance(value, HandOver) else value
 
 
@@ -195,24 +202,49 @@ def _reported() -> frozenset[str]:
 
 
 def _without_secrets(payload: TaskPayload, packed: bytes) -> BaseException:
-    """The child's error, or a redacted ExecutionError in its place when it holds a value of one of
-    the task's secrets (or any secret QTAU knows of) anywhere, not only in its message."""
-    values = set()
+    """The child's error; where it holds a value of one of the task's secrets (or any secret QTAU
+    knows of) anywhere, not only in its message, the same QtauError with every such attribute
+    masked, or else a redacted ExecutionError in its place."""
+    values: set[str] = set()
     for placement in payload.placements:
         values |= secrets_in(placement.config)
-    text = packed.decode("latin-1")
-    if not any(value.encode() in packed for value in values) and not holds_secret(text):
+    if not _leaks(packed, values):
         return packing.unpack(packed)
     try:
         err = packing.unpack(packed)
-        what = f"{type(err).__name__}: {err}"
-        fields = f" (field {err.field!r}, value {MASK})" if isinstance(err, QtauError) and err.field else ""
     except Exception:  # it cannot even be read here: say only that it held a secret
-        what, fields = "an error", ""
-    for value in sorted(values, key=len, reverse=True):
-        what = what.replace(value, MASK)
+        err = None
+    if isinstance(err, QtauError):
+        clean = type(err).__new__(type(err))
+        Exception.__init__(clean, _masked(f"{err} (redacted: it held a secret of the task's configuration)", values))
+        clean.__dict__.update({key: _masked(item, values) if isinstance(item, str)
+                               else MASK if _leaks(_packed_or_none(item), values) else item
+                               for key, item in err.__dict__.items()})
+        if not _leaks(_packed_or_none(clean), values):
+            return clean
+    what = "an error" if err is None else _masked(f"{type(err).__name__}: {err}", values)
     return ExecutionError(
-        f"task {payload.task.task_id} failed with {redact(what)}{fields}; the error held a secret of "
-        "the task's configuration and was redacted",
+        f"task {payload.task.task_id} failed with {what}; the error held a secret of the task's "
+        "configuration and was redacted",
         fix="see the plugin's log for the original error; a plugin must not put credentials in errors",
     )
+
+
+def _packed_or_none(value: Any) -> bytes | None:
+    try:
+        return packing.pack(value)
+    except Exception:
+        return None
+
+
+def _leaks(blob: bytes | None, values: set[str]) -> bool:
+    """Whether pickle bytes hold one of `values` or any secret QTAU knows (None: cannot tell)."""
+    if blob is None:
+        return True
+    return any(value.encode() in blob for value in values) or holds_secret(blob.decode("latin-1"))
+
+
+def _masked(text: str, values: set[str]) -> str:
+    for value in sorted(values, key=len, reverse=True):
+        text = text.replace(value, MASK)
+    return redact(text)
