@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from qtau import secrets
 from qtau.secrets import redact
 
 
@@ -31,7 +32,7 @@ class QtauError(Exception):
         fix: str | None = None,
     ) -> None:
         self.field = field
-        self.value = value
+        self.value = redact(value) if isinstance(value, str) else value  # a token given as the value
         self.fix = fix
         parts = [message]
         if field is not None and f"'{field}'" not in message and f"`{field}`" not in message:
@@ -96,6 +97,20 @@ class ExecutionError(QtauError):
 
 class AuthenticationError(QtauError):
     """Credentials are missing or were refused by a provider. Never contains the secret itself."""
+
+
+class SecretWithheldError(AuthenticationError):
+    """A `Secret` rebuilt from a pickle made outside QTAU's transport has no value to reveal."""
+
+
+def _withheld_error() -> SecretWithheldError:
+    return SecretWithheldError(
+        "this secret came from a pickle, which never holds a secret's value", field="secret",
+        value=secrets.MASK, fix="pass the credential again (pilot description or environment)",
+    )
+
+
+secrets.withheld_error = _withheld_error  # Secret.reveal() raises this QtauError (secrets cannot import it)
 
 
 class BackendUnavailableError(QtauError):
@@ -217,6 +232,7 @@ __all__ = [
     "NoSuitableResourceError",
     "PluginError",
     "QtauError",
+    "SecretWithheldError",
     "TaskCancelledError",
     "TaskTimeoutError",
     "UnknownExecutorError",

@@ -5,14 +5,21 @@ remembered (by value, in memory only) so `redact()` can scrub it from any text Q
 an SDK's exception message that echoes the token back; credential-shaped strings (AWS access key
 ids, security tokens, Authorization headers, bearer tokens) are scrubbed even when QTAU never held
 them. Importing this module redacts the log records of QTAU and of the SDKs it drives.
+
+A pickle of a `Secret` holds its value only inside `transport()` (which `qtau.packing.pack` opens to
+send a task to a Ray worker or to the task's own process); any other pickle, `pickle.dumps(pilots)`
+for instance, holds a withheld secret whose `reveal()` raises instead of a value.
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import logging
 import os
 import re
 import threading
+from collections.abc import Callable, Iterator, Mapping
 
 MASK = "***"
 _known: set[str] = set()
@@ -26,6 +33,28 @@ def _remember(value: str) -> None:
             _known.add(value)
 
 
+#: True while `transport()` is open in this thread (or task): Secrets pickle with their value.
+_transport: contextvars.ContextVar[bool] = contextvars.ContextVar("qtau_secret_transport", default=False)
+
+
+@contextlib.contextmanager
+def transport() -> Iterator[None]:
+    """Within this block, pickles of `Secret`s carry their values (for QTAU's own transport only)."""
+    token = _transport.set(True)
+    try:
+        yield
+    finally:
+        _transport.reset(token)
+
+
+def _withheld_error() -> Exception:
+    return LookupError("this secret was pickled outside QTAU's transport, which withholds its value")
+
+
+#: Builds the error `reveal()` raises for a withheld secret; `qtau.errors` installs a QtauError.
+withheld_error: Callable[[], Exception] = _withheld_error
+
+
 class Secret:
     """A credential. `reveal()` gives the value to the code that must send it; nothing else does."""
 
@@ -36,7 +65,14 @@ class Secret:
         _remember(self._value)
 
     def reveal(self) -> str:
+        if self._value is None:
+            raise withheld_error()
         return self._value
+
+    @property
+    def withheld(self) -> bool:
+        """Whether this secret came from a pickle that did not carry its value."""
+        return self._value is None
 
     def __setattr__(self, name, value):
         raise AttributeError("Secret is immutable")
@@ -53,8 +89,37 @@ class Secret:
     __str__ = __repr__
 
     def __reduce__(self):
-        # Rebuilding through __init__ re-registers the value for redaction on Ray workers too.
-        return (Secret, (self._value,))
+        # In transport, rebuilding through __init__ re-registers the value for redaction on the
+        # receiving side (a Ray worker, a task's process); any other pickle withholds the value.
+        if _transport.get() and self._value is not None:
+            return (Secret, (self._value,))
+        return (_withheld, ())
+
+    def __copy__(self) -> Secret:
+        return self  # immutable: a copy (copy.copy, copy.deepcopy) is the same secret, never withheld
+
+    def __deepcopy__(self, memo: dict) -> Secret:
+        return self
+
+
+def _withheld() -> Secret:
+    """What a pickle of a Secret made outside `transport()` unpickles as: no value."""
+    secret = object.__new__(Secret)
+    object.__setattr__(secret, "_value", None)
+    return secret
+
+
+def secrets_in(value: object) -> set[str]:
+    """The values of the Secrets in `value`, a configuration of mappings and sequences."""
+    if isinstance(value, Secret):
+        return set() if value.withheld else {value.reveal()}
+    found: set[str] = set()
+    if isinstance(value, Mapping):
+        value = list(value.values())
+    if isinstance(value, (list, tuple, set, frozenset)):
+        for item in value:
+            found |= secrets_in(item)
+    return found
 
 
 #: Credential-shaped text that is redacted even when QTAU never saw the value: SDKs echo the

@@ -18,6 +18,7 @@ from typing import Any
 
 from qtau.coalesce import MAX_BATCH
 from qtau.engines.base import Engine
+from qtau.engines.isolation import bounded
 from qtau.engines.local_coalesce import LocalCoalescer
 from qtau.errors import TaskCancelledError, TaskTimeoutError
 from qtau.plugins import missing_plugins
@@ -43,7 +44,7 @@ class LocalEngine(Engine):
 
     def submit(self, fn: Callable[[Any], Any], payload: Any) -> cf.Future:
         self.start()
-        future = self._pool.submit(fn, payload)
+        future = self._pool.submit(bounded(fn, payload), payload)  # a timeout ends a child process
         with self._lock:
             self._pending.add(future)
         future.add_done_callback(self._forget)

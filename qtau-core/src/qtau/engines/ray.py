@@ -17,6 +17,7 @@ from typing import Any
 
 from qtau.coalesce import MAX_BATCH
 from qtau.engines.base import Engine
+from qtau.engines.isolation import bounded
 from qtau.engines.ray_coalesce import RayCoalescer
 from qtau.engines.ray_join import init_error, preflight
 from qtau.engines.ray_nodes import NodePlacement
@@ -136,7 +137,7 @@ class RayEngine(Engine):
         return found
 
     def submit(self, fn: Callable[[Any], Any], payload: Any) -> Any:
-        return self._placed_remote(fn).remote(self.pack(payload))
+        return self._placed_remote(bounded(fn, payload)).remote(self.pack(payload))
 
     def check_request(self, request: dict[str, float]) -> None:
         """Refuse what no single node of the cluster has (a task runs on one node), rather than
@@ -158,7 +159,8 @@ class RayEngine(Engine):
 
     def submit_requested(self, fn: Callable[[Any], Any], payload: Any, request: dict[str, float]) -> Any:
         """The task as a Ray task asking for the request's num_cpus, num_gpus and memory (bytes)."""
-        return remote_function(fn).options(**self._requested(request)).remote(self.pack(payload))
+        return remote_function(bounded(fn, payload)).options(**self._requested(request)).remote(
+            self.pack(payload))
 
     def _tracker(self) -> Any:
         """This service's remote-job tracker: an async actor holding no CPU, created on first use."""
