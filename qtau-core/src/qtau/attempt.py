@@ -13,8 +13,10 @@ import threading
 import time
 from collections.abc import Sequence
 
+from qtau.circuits import circuits_for
 from qtau.errors import CircuitConversionError, ExecutionError, InvalidTaskError
 from qtau.executor import Executor
+from qtau.mitigation.executors import with_mitigation
 from qtau.payloads import Placement
 from qtau.plugins import PluginHost, mapping_items
 from qtau.secrets import redact
@@ -34,7 +36,8 @@ def executor_for(host: PluginHost, placement: Placement) -> Executor:
         found = _executors.get(key)
     if found is not None:
         return found
-    created = host.create_executor(placement.resource, placement.config)
+    # Wrapped so a task's mitigation runs as one batch of expanded circuits (qtau.mitigation).
+    created = with_mitigation(host.create_executor(placement.resource, placement.config), circuits_for(host))
     with _lock:
         kept = _executors.setdefault(key, created)
     if kept is not created:

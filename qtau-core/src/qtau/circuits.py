@@ -284,11 +284,12 @@ class Circuits:
             )
         width = task.num_qubits or real
         native, native_fmt, path = self.convert(circuit, fmt, resource.circuit_formats)
+        mitigation = task.mitigation if task.mitigation.active else None
         if circuit is task.circuit:  # not a factory: the circuit object itself takes the arguments
             return Prepared(CircuitJob(task.task_id, native, native_fmt, task.shots, task.args,
-                                       dict(task.kwargs), width, attempt), path)
+                                       dict(task.kwargs), width, attempt, mitigation), path)
         return Prepared(CircuitJob(task.task_id, native, native_fmt, task.shots, width=width,
-                                   attempt=attempt), path)
+                                   attempt=attempt, mitigation=mitigation), path)
 
     def resolve(self, task: QuantumTask) -> tuple[Any, str]:
         """The task's circuit object and its format, calling a circuit factory if one was given."""

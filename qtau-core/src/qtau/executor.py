@@ -53,6 +53,9 @@ class CircuitJob:
     kwargs: dict[str, Any] = attrs.field(factory=dict)
     width: int | None = None
     attempt: int = 1
+    #: The task's error mitigation (a `qtau.mitigation_options.Mitigation`), None when it has none:
+    #: core expands such a job into the circuits its technique runs before the executor sees it.
+    mitigation: Any = None
 
 
 @attrs.frozen

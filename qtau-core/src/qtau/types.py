@@ -20,6 +20,7 @@ import attrs
 from qtau.errors import InvalidTaskError
 from qtau.gate_noise import unlisted_gate_error
 from qtau.gates import DIRECTIVES, arity, normalize_gates
+from qtau.mitigation_options import Mitigation, parse_mitigation
 from qtau.plotting import plot_result
 from qtau.qasm_header import qasm_format
 from qtau.render_html import result_html
@@ -330,7 +331,8 @@ class QuantumTask:
     currency), `min_fidelity` (0..1), `deadline` (seconds from submission), `timeout` (per attempt,
     seconds). `policy` overrides QDREAMER's optimisation mode for this task. `resource` pins the
     task to a resource id, an executor name or a pilot (object or name): QDREAMER then ranks and
-    fails over only among the matching resources.
+    fails over only among the matching resources. `mitigation` asks for error mitigation
+    (docs/mitigation.md).
     """
 
     circuit: Any
@@ -351,6 +353,10 @@ class QuantumTask:
     resource: str | None = attrs.field(default=None, converter=_pin)
     #: Split the shots over resources QDREAMER ranks as interchangeable (see docs/dreamer.md).
     split: bool = attrs.field(default=False, validator=_check_flag)
+    #: Error mitigation: "none" (the default: the task runs as written, as in Pilot-Quantum),
+    #: "auto", "readout", "trex", "zne", "zne+readout", "zne+trex" or a dict of settings
+    #: (qtau.mitigation_options; docs/mitigation.md).
+    mitigation: Mitigation = attrs.field(default="none", converter=parse_mitigation)
 
     @property
     def pin(self) -> str | None:

@@ -1,0 +1,76 @@
+"""Counts and distributions as dense vectors over bitstrings, and Z-string expectation values.
+
+Index k of a vector is the bitstring whose integer value is k, bit 0 rightmost (QTAU's counts
+convention). Quasi-probabilities may be negative; they sum to 1.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+from qtau.errors import MitigationError
+
+#: Widest register whose full distribution is held as a dense vector (2**20 floats, 8 MiB).
+MAX_DENSE_BITS = 20
+
+
+def clean_key(key: str) -> str:
+    """A counts key without the spaces some SDKs put between classical registers."""
+    return key.replace(" ", "")
+
+
+def width_of(counts: Mapping[str, int]) -> int:
+    return max((len(clean_key(k)) for k in counts), default=0)
+
+
+def check_width(bits: int, what: str) -> None:
+    if bits > MAX_DENSE_BITS:
+        raise MitigationError(
+            f"{what} needs the full distribution over {bits} classical bits, more than the {MAX_DENSE_BITS} "
+            "QTAU mitigates densely", field="mitigation", value=bits,
+            fix="measure fewer bits, or use mitigation='zne' (no readout correction)")
+
+
+def to_vector(counts: Mapping[str, int | float], bits: int) -> np.ndarray:
+    """Counts (or probabilities) as a normalised vector of length 2**bits."""
+    check_width(bits, "readout mitigation")
+    vec = np.zeros(2 ** bits)
+    for key, n in counts.items():
+        vec[int(clean_key(key), 2)] += n
+    total = vec.sum()
+    return vec / total if total else vec
+
+
+def to_dict(vec: np.ndarray, bits: int, cutoff: float = 1e-12) -> dict[str, float]:
+    """A vector as {bitstring: value}, dropping entries of magnitude below `cutoff`."""
+    return {format(i, f"0{bits}b"): float(v) for i, v in enumerate(vec) if abs(v) > cutoff}
+
+
+def z_expectation(dist: Mapping[str, float], mask: int | str) -> float:
+    """<Z_S>: the expectation of the product of Z on the bits set in `mask` (an int, or a string of
+    'Z'/'I' with bit 0 rightmost, as Qiskit writes Pauli labels), over probabilities or counts."""
+    if isinstance(mask, str):
+        mask = int("".join("1" if c.upper() == "Z" else "0" for c in mask), 2)
+    total = sum(dist.values()) if dist else 0.0
+    if not total:
+        return 0.0
+    value = 0.0
+    for key, p in dist.items():
+        parity = bin(int(clean_key(key), 2) & mask).count("1") & 1
+        value += -p if parity else p
+    return value / total
+
+
+def walsh_hadamard(vec: np.ndarray) -> np.ndarray:
+    """The unnormalised Walsh-Hadamard transform: entry S is sum_x (-1)^{|x & S|} vec[x], i.e.
+    <Z_S> of a probability vector. Its own inverse up to 1/len(vec)."""
+    out = np.array(vec, dtype=float)
+    n = len(out)
+    h = 1
+    while h < n:
+        out = out.reshape(-1, 2, h)
+        out = np.stack([out[:, 0] + out[:, 1], out[:, 0] - out[:, 1]], axis=1).reshape(n)
+        h *= 2
+    return out
