@@ -284,7 +284,7 @@ class Circuits:
             )
         width = task.num_qubits or real
         native, native_fmt, path = self.convert(circuit, fmt, resource.circuit_formats)
-        mitigation = task.mitigation if task.mitigation.active else None
+        mitigation = task.mitigation if task.mitigation.active or task.mitigation.auto else None
         if circuit is task.circuit:  # not a factory: the circuit object itself takes the arguments
             return Prepared(CircuitJob(task.task_id, native, native_fmt, task.shots, task.args,
                                        dict(task.kwargs), width, attempt, mitigation), path)

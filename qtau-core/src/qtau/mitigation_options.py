@@ -21,8 +21,10 @@ from qtau.errors import MitigationError
 
 #: Names a task may give; "auto" is resolved by QDREAMER before the task runs.
 TECHNIQUES = ("none", "auto", "readout", "trex", "zne", "zne+readout", "zne+trex")
-#: The concrete techniques "auto" chooses among (everything but "none" and "auto" itself).
+#: The concrete techniques (everything but "none" and "auto").
 CONCRETE = TECHNIQUES[2:]
+#: What "auto" chooses among: running unmitigated is a choice too (where mitigation only adds noise).
+AUTO_CHOICES = ("none", *CONCRETE)
 FITS = ("richardson", "linear")
 FOLDINGS = ("global", "local")
 SETTINGS = ("technique", "scale_factors", "fit", "folding", "twirls", "seed", "choices")
@@ -45,7 +47,8 @@ class Mitigation:
     values fold part of it). `fit`: "richardson" (the polynomial through every point) or "linear"
     (least squares). `folding`: "global" (U (U^-1 U)^k) or "local" (each gate). `twirls`: random
     bit-flip layers TREX averages over; `seed` makes them reproducible. `choices`: the techniques
-    "auto" may pick (all concrete ones by default).
+    "auto" may pick ("none" and every concrete one by default). `auto`: chosen by QDREAMER from
+    "auto".
     """
 
     technique: str = "none"
@@ -54,7 +57,8 @@ class Mitigation:
     folding: str = "global"
     twirls: int = 8
     seed: int | None = None
-    choices: tuple[str, ...] = CONCRETE
+    choices: tuple[str, ...] = AUTO_CHOICES
+    auto: bool = False
 
     @property
     def active(self) -> bool:
@@ -75,7 +79,7 @@ class Mitigation:
 
     def with_technique(self, technique: str) -> Mitigation:
         """The same settings with a concrete technique (what "auto" resolves to)."""
-        return attrs.evolve(self, technique=_technique(technique))
+        return attrs.evolve(self, technique=_technique(technique), auto=self.technique == "auto" or self.auto)
 
     def to_dict(self) -> dict[str, Any]:
         return attrs.asdict(self)
@@ -131,7 +135,7 @@ def _choices(value: Any) -> tuple[str, ...]:
     names = tuple(_technique(v) for v in value)
     if not names or any(n in ("auto",) for n in names):
         raise MitigationError("choices must name concrete techniques", field="mitigation.choices", value=value,
-                              fix=f"pass choices from {', '.join(CONCRETE)} (and 'none')")
+                              fix=f"pass choices from {', '.join(AUTO_CHOICES)}")
     return names
 
 

@@ -29,6 +29,7 @@ from qtau.errors import (
 )
 from qtau.journal.recovery import Recovery
 from qtau.journal.service_journal import ServiceJournal
+from qtau.mitigation.choice import resolve_auto
 from qtau.pilots import PilotCompute, Pilots, offered_resources
 from qtau.plugins import PluginHost, default_host
 from qtau.registry import TaskRegistry, attempts_of
@@ -139,7 +140,7 @@ class PilotComputeService:
         and waits without holding a worker; its handle is the same kind of ObjectRef or Future.
         """
         self._check_open()
-        task = self.dispatch.check(task)
+        task = resolve_auto(self.qdreamer, self.dispatch.check(task))
         self.engine.poll()
         return self.dispatch.submit(task)
 
@@ -151,6 +152,10 @@ class PilotComputeService:
 
     def quote(self, tasks: QuantumTask | Iterable[QuantumTask]) -> Quote:
         """What `tasks` would cost, wait and score on every candidate now; submits nothing."""
+        if isinstance(tasks, QuantumTask):
+            tasks = [tasks]
+        # mitigation="auto" is quoted as it would run: the chosen pair's technique and overhead.
+        tasks = [resolve_auto(self.qdreamer, t) if isinstance(t, QuantumTask) else t for t in tasks]
         return quote_tasks(self.qdreamer, tasks, plan_split, deadline_split)
 
     def submit_quantum_tasks(self, tasks: Iterable[QuantumTask]) -> list[Any]:
@@ -162,7 +167,7 @@ class PilotComputeService:
         a remote resource is one provider batch.
         """
         self._check_open()
-        tasks = [self.dispatch.check(t) for t in validation.task_list(tasks)]
+        tasks = [resolve_auto(self.qdreamer, self.dispatch.check(t)) for t in validation.task_list(tasks)]
         self.engine.poll()
         return self.dispatch.submit_many(tasks)
 

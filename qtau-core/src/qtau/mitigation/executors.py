@@ -64,7 +64,8 @@ class Expander:
         for job in jobs:
             m: Mitigation | None = job.mitigation
             if m is None or not m.active:
-                recipes.append({"plain": len(out)})
+                # "auto" chose to run unmitigated: the result still says so.
+                recipes.append({"plain": len(out), "auto": m is not None and m.auto})
                 out.append(job)
                 continue
             if m.technique == "auto":  # resolved by QDREAMER before submission; a safe default if not
@@ -85,7 +86,10 @@ class Expander:
         result = []
         for recipe in recipes:
             if "plain" in recipe:
-                result.append(outcomes[recipe["plain"]])
+                plain = outcomes[recipe["plain"]]
+                if recipe.get("auto"):
+                    plain = attrs.evolve(plain, metadata={**plain.metadata, "mitigation": plan.unmitigated(plain.counts)})
+                result.append(plain)
                 continue
             mine = outcomes[recipe["start"]:recipe["start"] + recipe["count"]]
             raw, report = plan.finish(recipe, [o.counts for o in mine], self.store)

@@ -16,7 +16,7 @@ import numpy as np
 
 from qtau.mitigation import readout, trex
 from qtau.mitigation.calibration import CalibrationStore
-from qtau.mitigation.distributions import clean_key, to_dict
+from qtau.mitigation.distributions import clean_key
 from qtau.mitigation.extrapolation import weights
 from qtau.mitigation.folding import Folded, fold
 from qtau.mitigation.overhead import Overhead
@@ -37,7 +37,7 @@ def build(m: Mitigation, text: str, shots: int, key: Sequence[str], store: Calib
     bits = prog.num_clbits
     folded = [fold(prog, s, m.folding) for s in m.scale_factors] if m.zne else [Folded(list(prog.body), [], 1.0)]
     recipe: dict[str, Any] = {
-        "technique": m.technique, "fit": m.fit, "folding": m.folding, "bits": bits,
+        "technique": m.technique, "auto": m.auto, "fit": m.fit, "folding": m.folding, "bits": bits,
         "scales": [f.scale for f in folded], "qubit_of_bit": prog.qubit_of_bit(), "task_shots": shots,
     }
     circuits: list[tuple[str, int]] = []
@@ -122,6 +122,7 @@ def finish(recipe: Mapping[str, Any], runs: Sequence[Mapping[str, int]], store: 
     raw = measured[0]
     report = {
         "technique": recipe["technique"],
+        "auto": recipe.get("auto", False),
         "overhead": recipe["overhead"],
         "scale_factors": scales if len(scales) > 1 else None,
         "fit": recipe["fit"] if len(scales) > 1 else None,
@@ -132,4 +133,11 @@ def finish(recipe: Mapping[str, Any], runs: Sequence[Mapping[str, int]], store: 
     return raw, report
 
 
-__all__ = ["build", "finish", "to_dict"]
+def unmitigated(counts: Mapping[str, int]) -> dict[str, Any]:
+    """The report of a task "auto" ran without mitigation (the predicted gain was not worth it)."""
+    probs = _probabilities(counts)
+    return {"technique": "none", "auto": True, "overhead": Overhead().to_dict(), "scale_factors": None,
+            "fit": None, "calibration": None, "quasi_probabilities": probs, "unmitigated_probabilities": probs}
+
+
+__all__ = ["build", "finish", "unmitigated"]

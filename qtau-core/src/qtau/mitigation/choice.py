@@ -1,0 +1,167 @@
+"""QDREAMER's (resource, technique) pairs: predicted error after mitigation, overhead, price, time.
+
+Mitigation helps as much as the device's noise allows (Russo et al., arXiv 2210.07194): the
+resource and the technique are chosen together. For each feasible resource and each technique
+the task allows, the error of a measured Z-string expectation is predicted from the resource's
+noise profile, the way each technique acts on it:
+
+- gates: a depolarised signal decays as F^scale (F: the gates' fidelity); ZNE's fit applied to
+  those values leaves |1 - sum_i w_i F^s_i|; without ZNE the bias is 1 - F;
+- readout: each measured bit multiplies the signal by (1 - 2r); readout correction and TREX remove
+  all but a residual share (calibration drift, correlated errors, layout: RESIDUAL);
+- shots: the statistical error 1/sqrt(shots per circuit), times the fit's weight norm for ZNE and
+  the readout inverse's gain (1 / (1-2r)^bits) for readout corrections.
+
+The predicted error is sqrt(bias^2 + statistical^2). "auto" takes the pair of least predicted
+error, and among pairs within `TOLERANCE` of it the cheapest (then the fewest shots): never more
+cost for a gain the model cannot tell apart. The overhead's price is the resource's CostEstimate
+over the technique's circuits and shots.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import attrs
+
+from qtau.dreamer.ranking import run_seconds
+from qtau.mitigation.extrapolation import weights
+from qtau.mitigation.overhead import Overhead, declared
+from qtau.mitigation_options import AUTO_CHOICES, Mitigation
+from qtau.tables import render
+from qtau.types import CircuitSummary, NoiseProfile, QuantumTask
+
+#: Share of the readout bias a correction leaves (tensored calibration: crosstalk, drift, layout).
+RESIDUAL = {"readout": 0.1, "trex": 0.05}
+#: Pairs whose predicted error is within this factor of the best are told apart by price.
+TOLERANCE = 1.1
+
+
+def gate_fidelity(noise: NoiseProfile | None, summary: CircuitSummary) -> float:
+    if noise is None:
+        return 1.0
+    log_f = 0.0
+    for gate, count in summary.gate_counts.items():
+        if gate in ("measure", "barrier", "reset"):
+            continue
+        log_f += count * math.log1p(-min(max(noise.gate_error(gate), 0.0), 0.999999))
+    return math.exp(log_f)
+
+
+def predict(noise: NoiseProfile | None, summary: CircuitSummary, m: Mitigation, shots: int) -> tuple[float, float]:
+    """(bias, statistical error) of a Z-string expectation under technique `m` (see the module)."""
+    fid = gate_fidelity(noise, summary)
+    r = min(max(noise.readout_error if noise else 0.0, 0.0), 0.499)
+    bits = summary.num_measured or summary.num_qubits
+    readout_kept = (1 - 2 * r) ** bits
+    gain = 1.0
+    if m.readout:
+        readout_kept = 1 - RESIDUAL[m.readout] * (1 - readout_kept)
+        gain = 1 / max((1 - 2 * r) ** bits, 1e-6)
+    overhead = declared(m, bits)
+    if m.zne:
+        w = weights(m.scale_factors, m.fit)
+        signal = float(sum(wi * fid ** s for wi, s in zip(w, m.scale_factors, strict=True)))
+        spread = math.sqrt(float((w ** 2).sum()))
+    else:
+        signal, spread = fid, 1.0
+    per_circuit = max(shots * overhead.shots_multiplier / overhead.circuits, 1.0)
+    if m.readout == "trex":  # twirls share the shots: all of them together estimate one value
+        per_circuit *= min(m.twirls, 2 ** bits)
+    stat = spread * gain / math.sqrt(per_circuit)
+    return abs(1 - signal * readout_kept), stat
+
+
+@attrs.frozen
+class Pair:
+    """One (resource, technique) pair as QDREAMER weighed it."""
+
+    resource_id: str
+    technique: str
+    predicted_error: float
+    bias: float
+    statistical: float
+    circuits: int
+    shots_multiplier: float
+    cost: float
+    currency: str
+    seconds: float
+
+
+@attrs.frozen
+class PairTable:
+    """Every pair, best first (the order "auto" prefers); `chosen` is the first."""
+
+    task_id: str
+    pairs: tuple[Pair, ...]
+
+    @property
+    def chosen(self) -> Pair | None:
+        return self.pairs[0] if self.pairs else None
+
+    def to_dicts(self) -> list[dict[str, Any]]:
+        return [attrs.asdict(p) for p in self.pairs]
+
+    def __str__(self) -> str:
+        head = ("rank", "resource", "technique", "pred. error", "bias", "stat", "circuits", "shots x", "cost", "time_s")
+        rows = [(str(i), p.resource_id, p.technique, f"{p.predicted_error:.4f}", f"{p.bias:.4f}", f"{p.statistical:.4f}",
+                 str(p.circuits), f"{p.shots_multiplier:g}", f"{p.cost:.4g} {p.currency}", f"{p.seconds:.3g}")
+                for i, p in enumerate(self.pairs, 1)]
+        return render(head, rows, f"mitigation pairs for task {self.task_id} (predicted error of a Z-string expectation)")
+
+
+def order(pairs: Sequence[Pair]) -> list[Pair]:
+    """Best first: the least predicted error, but the cheapest of those within TOLERANCE of it."""
+    if not pairs:
+        return []
+    best = min(p.predicted_error for p in pairs)
+    close = sorted((p for p in pairs if p.predicted_error <= best * TOLERANCE + 1e-12),
+                   key=lambda p: (p.cost, p.shots_multiplier, p.predicted_error))
+    rest = sorted((p for p in pairs if p not in close), key=lambda p: (p.predicted_error, p.cost))
+    return close + rest
+
+
+def rank_pairs(dreamer: Any, task: QuantumTask, rows: Sequence[Any]) -> PairTable:
+    """The pairs of `task` over the feasible rows of its explanation (unmitigated ranking)."""
+    m = task.mitigation
+    techniques = m.choices if m.technique == "auto" else (m.technique,)
+    summary, _ = dreamer.summarize(task)
+    candidates = dreamer.candidates()
+    bits = summary.num_measured or summary.num_qubits
+    pairs = []
+    for row in rows:
+        cand = candidates.get(row.resource_id)
+        if not row.feasible or cand is None:
+            continue
+        for technique in techniques:
+            tm = m.with_technique(technique)
+            over = declared(tm, bits) if tm.active else Overhead()
+            bias, stat = predict(cand.noise, summary, tm, task.shots)
+            shots_each = task.shots * over.shots_multiplier / over.circuits
+            cost = cand.cost.total(shots_each, tasks=over.circuits, summary=summary) if cand.cost else 0.0
+            if task.max_cost is not None and cost > task.max_cost:
+                continue
+            extra = run_seconds(cand.resource, int(task.shots * (over.shots_multiplier - 1)), summary)
+            seconds = row.wait_s + (extra if over.shots_multiplier > 1 else 0.0)
+            pairs.append(Pair(row.resource_id, technique, math.hypot(bias, stat), bias, stat, over.circuits,
+                              over.shots_multiplier, cost, row.currency, seconds))
+    return PairTable(task.task_id, tuple(order(pairs)))
+
+
+def resolve_auto(dreamer: Any, task: QuantumTask) -> QuantumTask:
+    """`task` with "auto" replaced by the best pair's technique, pinned to its resource unless the
+    task was pinned already (QDREAMER ranks only among the pin then). Other tasks as given."""
+    if task.mitigation.technique != "auto":
+        return task
+    plain = attrs.evolve(task, mitigation="none")
+    table = rank_pairs(dreamer, task, dreamer.explain(plain).rows)
+    best = table.chosen
+    if best is None:  # nothing feasible: placement raises NoSuitableResourceError with the reasons
+        return attrs.evolve(task, mitigation=task.mitigation.with_technique("none"))
+    pin = task.resource if task.pin is not None else best.resource_id
+    return attrs.evolve(task, mitigation=task.mitigation.with_technique(best.technique), resource=pin)
+
+
+__all__ = ["AUTO_CHOICES", "Pair", "PairTable", "predict", "rank_pairs", "resolve_auto"]
