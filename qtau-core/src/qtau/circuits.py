@@ -285,11 +285,12 @@ class Circuits:
         width = task.num_qubits or real
         native, native_fmt, path = self.convert(circuit, fmt, resource.circuit_formats)
         mitigation = task.mitigation if task.mitigation.active or task.mitigation.auto else None
+        source = (circuit, fmt) if mitigation is not None else None
         if circuit is task.circuit:  # not a factory: the circuit object itself takes the arguments
             return Prepared(CircuitJob(task.task_id, native, native_fmt, task.shots, task.args,
-                                       dict(task.kwargs), width, attempt, mitigation), path)
+                                       dict(task.kwargs), width, attempt, mitigation, source), path)
         return Prepared(CircuitJob(task.task_id, native, native_fmt, task.shots, width=width,
-                                   attempt=attempt, mitigation=mitigation), path)
+                                   attempt=attempt, mitigation=mitigation, source=source), path)
 
     def resolve(self, task: QuantumTask) -> tuple[Any, str]:
         """The task's circuit object and its format, calling a circuit factory if one was given."""

@@ -56,6 +56,9 @@ class CircuitJob:
     #: The task's error mitigation (a `qtau.mitigation_options.Mitigation`), None when it has none:
     #: core expands such a job into the circuits its technique runs before the executor sees it.
     mitigation: Any = None
+    #: With mitigation: the task's circuit before conversion and its format (`(circuit, format)`),
+    #: which mitigation rewrites (a round trip through the resource's format can lose gate names).
+    source: Any = None
 
 
 @attrs.frozen

@@ -74,3 +74,36 @@ def walsh_hadamard(vec: np.ndarray) -> np.ndarray:
         out = np.stack([out[:, 0] + out[:, 1], out[:, 0] - out[:, 1]], axis=1).reshape(n)
         h *= 2
     return out
+
+
+def nearest_probabilities(quasi: Mapping[str, float]) -> dict[str, float]:
+    """The probability distribution closest (in 2-norm) to quasi-probabilities: negative entries
+    set to 0 and their (negative) mass spread evenly over the rest (Smolin, Gambetta and
+    Smith, PRL 108, 070502)."""
+    items = sorted(quasi.items(), key=lambda kv: kv[1])
+    total = sum(v for _, v in items) or 1.0
+    values = [v / total for _, v in items]
+    deficit = 0.0
+    out = {}
+    n = len(values)
+    for i, v in enumerate(values):
+        remaining = n - i
+        if v + deficit / remaining < 0:
+            deficit += v
+            continue
+        shift = deficit / remaining
+        out[items[i][0]] = v + shift
+        for j in range(i + 1, n):
+            out[items[j][0]] = values[j] + shift
+        break
+    return out
+
+
+def rounded_counts(probs: Mapping[str, float], shots: int) -> dict[str, int]:
+    """Counts summing to `shots` whose shares are closest to `probs` (largest remainders)."""
+    raw = {k: p * shots for k, p in probs.items() if p > 0}
+    counts = {k: int(v) for k, v in raw.items()}
+    left = shots - sum(counts.values())
+    for k in sorted(raw, key=lambda k: raw[k] - counts[k], reverse=True)[:left]:
+        counts[k] += 1
+    return {k: n for k, n in counts.items() if n}

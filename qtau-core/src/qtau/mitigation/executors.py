@@ -44,12 +44,13 @@ class Expander:
                 "runs (a PennyLane QNode)", field="mitigation", value=job.mitigation.technique,
                 fix="pass a circuit function that returns a circuit for the arguments, or use the qtau.qubit "
                 "device's own mitigation= setting")
+        circuit, fmt = job.source if job.source is not None else (job.circuit, job.circuit_format)
         try:
-            text, _, _ = self.circuits.convert(job.circuit, job.circuit_format, [OPENQASM2])
+            text, _, _ = self.circuits.convert(circuit, fmt, [OPENQASM2])
         except CircuitConversionError as err:
             raise MitigationError(
                 f"task {job.task_id}: mitigation needs the circuit as OpenQASM 2, and no installed plugin "
-                f"writes {job.circuit_format} as OpenQASM 2 ({err})", field="mitigation",
+                f"writes {fmt} as OpenQASM 2 ({err})", field="mitigation",
                 value=job.mitigation.technique, fix="pass the circuit as Qiskit or OpenQASM 2, or use mitigation='none'",
             ) from err
         return text

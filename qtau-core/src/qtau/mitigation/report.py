@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from qtau.mitigation.distributions import z_expectation
+from qtau.mitigation.distributions import nearest_probabilities, rounded_counts, z_expectation
 from qtau.types import Result
 
 
@@ -21,3 +21,13 @@ def expectation(result: Result, pauli: str | int) -> tuple[float, float]:
     if not found:
         return raw, raw
     return z_expectation(found["quasi_probabilities"], pauli), raw
+
+
+def mitigated_counts(result: Result) -> dict[str, int]:
+    """Counts (summing to the task's shots) whose shares are the probability distribution nearest
+    to the mitigated quasi-probabilities: for code that reads samples or counts (PennyLane's
+    post-processing). The result's own counts when it ran without mitigation."""
+    found = report(result)
+    if not found:
+        return dict(result.counts)
+    return rounded_counts(nearest_probabilities(found["quasi_probabilities"]), sum(result.counts.values()))
