@@ -9,8 +9,11 @@ noise profile, the way each technique acts on it:
   those values leaves |1 - sum_i w_i F^s_i|; without ZNE the bias is 1 - F;
 - readout: each measured bit multiplies the signal by (1 - 2r); readout correction and TREX remove
   all but a residual share (calibration drift, correlated errors, layout: RESIDUAL);
-- shots: the statistical error 1/sqrt(shots per circuit), times the fit's weight norm for ZNE and
-  the readout inverse's gain (1 / (1-2r)^bits) for readout corrections.
+- routing: on a device with a coupling map, the SWAPs the best placement of the circuit's
+  interacting qubits needs (`qtau.mitigation.routing`) count as three more two-qubit gates each;
+- shots: a +-1 outcome of mean s has variance 1 - s^2; each scale's variance weighted by the
+  fit's squared weights, over the shots per circuit, times the readout inverse's gain
+  (1 / (1-2r)^bits) for readout corrections.
 
 The predicted error is sqrt(bias^2 + statistical^2). "auto" takes the pair of least predicted
 error, and among pairs within `TOLERANCE` of it the cheapest (then the fewest shots): never more
@@ -21,15 +24,19 @@ over the technique's circuits and shots.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
 import attrs
 
 from qtau.dreamer.ranking import run_seconds
+from qtau.errors import QtauError
 from qtau.mitigation.extrapolation import weights
 from qtau.mitigation.overhead import Overhead, declared
+from qtau.mitigation.routing import extra_two_qubit_gates, interactions
 from qtau.mitigation_options import AUTO_CHOICES, Mitigation
+from qtau.qasm_header import OPENQASM2
 from qtau.tables import render
 from qtau.types import CircuitSummary, NoiseProfile, QuantumTask
 
@@ -50,27 +57,30 @@ def gate_fidelity(noise: NoiseProfile | None, summary: CircuitSummary) -> float:
     return math.exp(log_f)
 
 
-def predict(noise: NoiseProfile | None, summary: CircuitSummary, m: Mitigation, shots: int) -> tuple[float, float]:
-    """(bias, statistical error) of a Z-string expectation under technique `m` (see the module)."""
+def predict(noise: NoiseProfile | None, summary: CircuitSummary, m: Mitigation, shots: int,
+            routed: int = 0) -> tuple[float, float]:
+    """(bias, statistical error) of a Z-string expectation under technique `m` (see the module).
+    `routed`: two-qubit gates routing adds on the resource (`qtau.mitigation.routing`)."""
     fid = gate_fidelity(noise, summary)
+    if routed and noise is not None:
+        fid *= (1 - min(max(noise.gate_error("cx"), 0.0), 0.999999)) ** routed
     r = min(max(noise.readout_error if noise else 0.0, 0.0), 0.499)
     bits = summary.num_measured or summary.num_qubits
-    readout_kept = (1 - 2 * r) ** bits
-    gain = 1.0
+    raw_readout = (1 - 2 * r) ** bits
+    readout_kept, gain = raw_readout, 1.0
     if m.readout:
-        readout_kept = 1 - RESIDUAL[m.readout] * (1 - readout_kept)
-        gain = 1 / max((1 - 2 * r) ** bits, 1e-6)
+        readout_kept = 1 - RESIDUAL[m.readout] * (1 - raw_readout)
+        gain = 1 / max(raw_readout, 1e-6)
     overhead = declared(m, bits)
-    if m.zne:
-        w = weights(m.scale_factors, m.fit)
-        signal = float(sum(wi * fid ** s for wi, s in zip(w, m.scale_factors, strict=True)))
-        spread = math.sqrt(float((w ** 2).sum()))
-    else:
-        signal, spread = fid, 1.0
+    scales = m.scale_factors if m.zne else (1.0,)
+    w = weights(scales, m.fit) if m.zne else [1.0]
+    signal = float(sum(wi * fid ** s for wi, s in zip(w, scales, strict=True)))
+    # A +-1 outcome of mean s has variance 1 - s^2: each scale's, weighted by the fit.
+    variance = float(sum(wi ** 2 * max(1 - (fid ** s * raw_readout) ** 2, 1e-3) for wi, s in zip(w, scales, strict=True)))
     per_circuit = max(shots * overhead.shots_multiplier / overhead.circuits, 1.0)
     if m.readout == "trex":  # twirls share the shots: all of them together estimate one value
         per_circuit *= min(m.twirls, 2 ** bits)
-    stat = spread * gain / math.sqrt(per_circuit)
+    stat = math.sqrt(variance / per_circuit) * gain
     return abs(1 - signal * readout_kept), stat
 
 
@@ -131,14 +141,17 @@ def rank_pairs(dreamer: Any, task: QuantumTask, rows: Sequence[Any]) -> PairTabl
     candidates = dreamer.candidates()
     bits = summary.num_measured or summary.num_qubits
     pairs = []
+    links = _interactions(dreamer, task)
     for row in rows:
         cand = candidates.get(row.resource_id)
         if not row.feasible or cand is None:
             continue
+        res = cand.resource
+        routed = extra_two_qubit_gates(links, res.coupling_map, res.num_qubits) if not res.kind == "simulator" else 0
         for technique in techniques:
             tm = m.with_technique(technique)
             over = declared(tm, bits) if tm.active else Overhead()
-            bias, stat = predict(cand.noise, summary, tm, task.shots)
+            bias, stat = predict(cand.noise, summary, tm, task.shots, routed)
             shots_each = task.shots * over.shots_multiplier / over.circuits
             cost = cand.cost.total(shots_each, tasks=over.circuits, summary=summary) if cand.cost else 0.0
             if task.max_cost is not None and cost > task.max_cost:
@@ -148,6 +161,21 @@ def rank_pairs(dreamer: Any, task: QuantumTask, rows: Sequence[Any]) -> PairTabl
             pairs.append(Pair(row.resource_id, technique, math.hypot(bias, stat), bias, stat, over.circuits,
                               over.shots_multiplier, cost, row.currency, seconds))
     return PairTable(task.task_id, tuple(order(pairs)))
+
+
+def _interactions(dreamer: Any, task: QuantumTask) -> Counter:
+    """The circuit's two-qubit interactions, read from its OpenQASM 2 (none when it has no such
+    form or is a circuit function, which runs only where the task runs)."""
+    circuit = task.circuit
+    if callable(circuit) and not isinstance(circuit, str) and task.circuit_format is None \
+            and not dreamer.host.call("qtau_circuit_format", circuit=circuit):
+        return Counter()
+    try:
+        circuit, fmt = dreamer.circuits.resolve(task)
+        text, _, _ = dreamer.circuits.convert(circuit, fmt, [OPENQASM2])
+    except QtauError:
+        return Counter()
+    return interactions(text) if isinstance(text, str) else Counter()
 
 
 def resolve_auto(dreamer: Any, task: QuantumTask) -> QuantumTask:
