@@ -240,12 +240,24 @@ def main(argv=None) -> dict:
         print(f"{name:12} {technique:12} {mit:10.4f} {raw:11.4f} {ratio:6.2f} {over:7.2f}")
     worse = [r for r in rows if r["technique"] != "none" and r["median_error"] > r["median_unmitigated"]]
     print("\nwhere mitigation made the median error worse:" if worse else "\nmitigation never made the median error worse")
+    rid_of = dict(made)
+    chosen_pairs = {(a[1], a[2]) for a in auto}
     for r in worse:
-        print(f"  {r['resource']} {r['technique']}: {r['median_error']:.4f} vs {r['median_unmitigated']:.4f} unmitigated")
+        picked = (rid_of.get(r["resource"]), r["technique"]) in chosen_pairs
+        print(f"  {r['resource']} {r['technique']}: {r['median_error']:.4f} vs {r['median_unmitigated']:.4f} "
+              f"unmitigated; auto {'chose it' if picked else 'never chose it'}")
     per_resource_none = {r["resource"]: r["median_error"] for r in rows if r["technique"] == "none"}
     best = min(rows, key=lambda r: r["median_error"])
     best_unmitigated = min(per_resource_none.values()) if per_resource_none else float("nan")
     summary = {"best_pair": best, "best_unmitigated_median": best_unmitigated}
+    # The per-circuit oracle: for each circuit the pair with the lowest median error on it.
+    per_case = defaultdict(lambda: defaultdict(list))
+    for (name, technique), entries in errors.items():
+        for case, mit, _, _ in entries:
+            per_case[case][name, technique].append(mit)
+    oracle = [min(statistics.median(v) for v in pairs.values()) for pairs in per_case.values()]
+    if oracle:
+        summary["oracle_median_error"] = statistics.median(oracle)
     if auto:
         auto_err = statistics.median(a[3] for a in auto)
         auto_shots = statistics.median(a[4] for a in auto) / args.shots
@@ -260,6 +272,8 @@ def main(argv=None) -> dict:
               f"{best_unmitigated / best['median_error']:.2f}x more)")
         print(f"auto: median error {auto_err:.4f} at {auto_shots:.2f}x shots = {summary['auto_vs_best']:.2f}x the "
               f"best pair's error; chose {dict(choices)}")
+        if oracle:
+            print(f"(the best pair of each circuit, chosen after the fact: median error {summary['oracle_median_error']:.4f})")
     out = {"args": vars(args), "rows": rows, "summary": summary,
            "auto": [{"case": a[0], "resource": a[1], "technique": a[2], "error": a[3], "shots": a[4]} for a in auto]}
     if args.json:

@@ -8,7 +8,8 @@ noise profile, the way each technique acts on it:
 - gates: a depolarised signal decays as F^scale (F: the gates' fidelity); ZNE's fit applied to
   those values leaves |1 - sum_i w_i F^s_i|; without ZNE the bias is 1 - F;
 - readout: each measured bit multiplies the signal by (1 - 2r); readout correction and TREX remove
-  all but a residual share (calibration drift, correlated errors, layout: RESIDUAL);
+  all but a residual share (RESIDUAL: correlated errors, drift, layout), and their calibration's
+  own shot noise adds to the statistical error;
 - routing: on a device with a coupling map, the SWAPs the best placement of the circuit's
   interacting qubits needs (`qtau.mitigation.routing`) count as three more two-qubit gates each;
 - shots: a +-1 outcome of mean s has variance 1 - s^2; each scale's variance weighted by the
@@ -40,8 +41,9 @@ from qtau.qasm_header import OPENQASM2
 from qtau.tables import render
 from qtau.types import CircuitSummary, NoiseProfile, QuantumTask
 
-#: Share of the readout bias a correction leaves (tensored calibration: crosstalk, drift, layout).
-RESIDUAL = {"readout": 0.1, "trex": 0.05}
+#: Share of the readout bias a correction leaves beyond its calibration's own shot noise
+#: (correlated errors, drift, the transpiler's layout).
+RESIDUAL = {"readout": 0.02, "trex": 0.02}
 #: Pairs whose predicted error is within this factor of the best are told apart by price.
 TOLERANCE = 1.1
 
@@ -81,6 +83,11 @@ def predict(noise: NoiseProfile | None, summary: CircuitSummary, m: Mitigation, 
     if m.readout == "trex":  # twirls share the shots: all of them together estimate one value
         per_circuit *= min(m.twirls, 2 ** bits)
     stat = math.sqrt(variance / per_circuit) * gain
+    if m.readout:
+        # The calibration's shots estimate each bit's (1 - 2r) with variance 4 r (1 - r) / shots:
+        # its relative error carries into the corrected value, once per measured bit.
+        calibration = bits * 4 * r * (1 - r) / (max(shots, 1) * max(1 - 2 * r, 1e-3) ** 2)
+        stat = math.hypot(stat, abs(signal) * math.sqrt(calibration))
     return abs(1 - signal * readout_kept), stat
 
 
