@@ -1,6 +1,6 @@
 """Error mitigation QTAU runs for a task: readout correction, TREX and zero-noise extrapolation.
 
-Own implementations on numpy (mitiq, GPL-3.0, is never required). A task's `mitigation` setting
+Own implementations in Python and numpy (mitiq, GPL-3.0, is never required). A task's `mitigation` setting
 (`qtau.mitigation_options`) is expanded where the task runs into the circuits its technique needs,
 sent as one backend batch with the rest of the task's batch (`qtau.mitigation.executors`), and the
 counts come back corrected: quasi-probabilities beside the unmitigated counts, with the technique

@@ -2,15 +2,21 @@
 
 Index k of a vector is the bitstring whose integer value is k, bit 0 rightmost (QTAU's counts
 convention). Quasi-probabilities may be negative; they sum to 1.
+
+numpy is imported by the functions that use it, where a mitigated task's counts are corrected:
+QDREAMER and the service import this package in the driver, and `import qtau` stays without numpy
+(qtau-core/tests/test_import.py).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from qtau.errors import MitigationError
+
+if TYPE_CHECKING:
+    import numpy as np
 
 #: Widest register whose full distribution is held as a dense vector (2**20 floats, 8 MiB).
 MAX_DENSE_BITS = 20
@@ -35,6 +41,8 @@ def check_width(bits: int, what: str) -> None:
 
 def to_vector(counts: Mapping[str, int | float], bits: int) -> np.ndarray:
     """Counts (or probabilities) as a normalised vector of length 2**bits."""
+    import numpy as np
+
     check_width(bits, "readout mitigation")
     vec = np.zeros(2 ** bits)
     for key, n in counts.items():
@@ -66,6 +74,8 @@ def z_expectation(dist: Mapping[str, float], mask: int | str) -> float:
 def walsh_hadamard(vec: np.ndarray) -> np.ndarray:
     """The unnormalised Walsh-Hadamard transform: entry S is sum_x (-1)^{|x & S|} vec[x], i.e.
     <Z_S> of a probability vector. Its own inverse up to 1/len(vec)."""
+    import numpy as np
+
     out = np.array(vec, dtype=float)
     n = len(out)
     h = 1

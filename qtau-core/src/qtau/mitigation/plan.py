@@ -12,12 +12,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import numpy as np
-
 from qtau.mitigation import readout, trex
 from qtau.mitigation.calibration import CalibrationStore
 from qtau.mitigation.distributions import clean_key
-from qtau.mitigation.extrapolation import weights
+from qtau.mitigation.extrapolation import extrapolate
 from qtau.mitigation.folding import Folded, fold
 from qtau.mitigation.overhead import Overhead
 from qtau.mitigation.qasm_program import Program
@@ -113,10 +111,9 @@ def finish(recipe: Mapping[str, Any], runs: Sequence[Mapping[str, int]], store: 
             calibration = info["counts"]
     dists = [_probabilities(c) if calibration is None else _corrected(recipe, c, calibration) for c in measured]
     if len(dists) > 1:
-        w = weights(scales, recipe["fit"])
         keys = sorted(set().union(*dists))
-        table = np.array([[d.get(k, 0.0) for k in keys] for d in dists])
-        mitigated = dict(zip(keys, (w @ table).tolist(), strict=True))
+        mitigated = dict(zip(keys, extrapolate(scales, [[d.get(k, 0.0) for k in keys] for d in dists],
+                                               recipe["fit"]), strict=True))
     else:
         mitigated = dists[0]
     raw = measured[0]

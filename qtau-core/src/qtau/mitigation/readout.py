@@ -12,12 +12,15 @@ Correlated readout errors (crosstalk) are outside this model; the full 2**n matr
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import attrs
-import numpy as np
 
 from qtau.errors import MitigationError
 from qtau.mitigation.distributions import to_dict, to_vector
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 def calibration_programs(width: int) -> tuple[str, str]:
@@ -63,6 +66,8 @@ class Assignment:
         return [(m[1][0] + m[0][1]) / 2 for m in self.matrices]
 
     def inverse(self, qubit: int) -> np.ndarray:
+        import numpy as np  # where counts are corrected, not where QTAU is imported
+
         mat = np.array(self.matrices[qubit], dtype=float)
         if abs(np.linalg.det(mat)) < 1e-6:
             raise MitigationError(
@@ -81,6 +86,8 @@ class Assignment:
 
 def apply_inverse(vec: np.ndarray, inverses: Sequence[np.ndarray]) -> np.ndarray:
     """(inverse of bit k applied along bit k's axis, every k): `inverses[k]` acts on bit k."""
+    import numpy as np
+
     bits = len(inverses)
     tensor = vec.reshape((2,) * bits) if bits else vec
     for k, inv in enumerate(inverses):
@@ -92,6 +99,8 @@ def apply_inverse(vec: np.ndarray, inverses: Sequence[np.ndarray]) -> np.ndarray
 def mitigate(counts: Mapping[str, float], assignment: Assignment, qubit_of_bit: Sequence[int | None]) -> dict[str, float]:
     """Quasi-probabilities of the counts of a circuit whose classical bit k read qubit
     `qubit_of_bit[k]`, corrected with that qubit's inverse assignment matrix."""
+    import numpy as np
+
     bits = len(qubit_of_bit)
     vec = to_vector(counts, bits)
     # A bit no measurement wrote reads 0 whatever the readout: nothing to correct.

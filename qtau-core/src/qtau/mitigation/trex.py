@@ -10,11 +10,13 @@ flip masks the average is exact; otherwise `masks` draws pairs of a random mask 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from qtau.errors import MitigationError
 from qtau.mitigation.distributions import check_width, clean_key, to_dict, to_vector, walsh_hadamard
+
+if TYPE_CHECKING:
+    import numpy as np
 
 #: Smallest calibration factor |f_S| divided by; below it the readout leaves no signal to recover.
 MIN_FACTOR = 1e-3
@@ -27,6 +29,8 @@ def masks(bits: int, twirls: int, seed: int | None) -> list[int]:
         return [0]
     if 2 ** bits <= twirls:
         return list(range(2 ** bits))
+    import numpy as np  # where a mitigated task runs, not where QTAU is imported
+
     rng = np.random.default_rng(seed)
     full = (1 << bits) - 1
     out: list[int] = []
@@ -65,6 +69,8 @@ def factors(calibration: Mapping[str, int], bits: int) -> np.ndarray:
 
 def correct(counts: Mapping[str, float], f: np.ndarray, bits: int) -> dict[str, float]:
     """Quasi-probabilities of merged twirled counts, each Z-string's expectation divided by f_S."""
+    import numpy as np
+
     small = np.abs(f) < MIN_FACTOR
     if small.any():
         raise MitigationError(
