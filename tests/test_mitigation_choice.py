@@ -90,6 +90,9 @@ def test_quote_prices_the_overhead_before_anything_is_sent():
         assert base == pytest.approx(0.3 + 1.0)
         assert zne == pytest.approx(3 * base)  # three circuits, each with the task's shots
         assert both == pytest.approx(5 * base)
+        # What the task is charged is the price with the overhead.
+        charged = pcs.get_result(pcs.submit_quantum_task(QuantumTask(circuit=ghz(2), shots=1000, mitigation="zne")))
+        assert charged.cost == pytest.approx(zne) and report(charged)["technique"] == "zne"
         # A cost ceiling the overhead breaks is refused before anything runs, naming the price.
         with pytest.raises(NoSuitableResourceError):
             pcs.submit_quantum_task(QuantumTask(circuit=ghz(2), shots=1000, mitigation="zne", max_cost=2.0))

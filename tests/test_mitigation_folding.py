@@ -147,3 +147,10 @@ def test_bad_settings_name_field_value_and_fix(value, field):
         QuantumTask(circuit=PROGRAM, mitigation=value)
     assert isinstance(err.value, InvalidTaskError)
     assert err.value.field == field and err.value.fix
+
+
+def test_split_and_mitigation_do_not_mix():
+    with pytest.raises(InvalidTaskError) as err:
+        QuantumTask(circuit=PROGRAM, split=True, mitigation="zne")
+    assert err.value.field == "split" and "mitigation='none'" in err.value.fix
+    assert QuantumTask(circuit=PROGRAM, split=True, mitigation="none").split

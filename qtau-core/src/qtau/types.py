@@ -369,6 +369,12 @@ class QuantumTask:
                 "a QuantumTask needs a circuit", field="circuit", value=None,
                 fix="pass a Qiskit/Braket/PennyLane circuit, OpenQASM text, or a function returning one",
             )
+        if self.split and self.mitigation.active:
+            raise InvalidTaskError(
+                "split=True cannot be combined with mitigation: each part would be mitigated on its own "
+                "resource, and the parts' corrections cannot be merged", field="split", value=True,
+                fix="drop split=True, or pass mitigation='none'",
+            )
         if isinstance(self.circuit, str) and self.circuit_format in ("openqasm2", "openqasm3"):
             written = qasm_format(self.circuit)
             if written is not None and written != self.circuit_format:
