@@ -100,3 +100,22 @@ def test_quote_prices_the_overhead_before_anything_is_sent():
         auto = QuantumTask(circuit=ghz(2), shots=1000, mitigation="auto", max_cost=2.0)
         assert all(p.cost <= 2.0 for p in pcs.qdreamer.explain(auto).pairs.pairs)
         assert pcs.quote(auto).tasks[0].price <= 2.0
+
+
+def test_pairs_learn_the_readout_error_a_calibration_measured():
+    """The scripted resource's profile says 3% readout error; it runs noiselessly, so its first
+    readout calibration measures 0 and later predictions use that."""
+    from qtau.mitigation.calibration import STORE
+
+    STORE.clear()
+    with PilotComputeService(execution_engine=ExecutionEngine.LOCAL) as pcs:
+        pcs.create_pilot(SCRIPTED)
+        task = QuantumTask(circuit=ghz(2), shots=1000, mitigation="readout")
+        [before] = pcs.qdreamer.explain(task).pairs.pairs
+        assert before.readout_source == "profile"
+        pcs.get_result(pcs.submit_quantum_task(task))
+        explained = pcs.qdreamer.explain(task).pairs
+    STORE.clear()
+    [after] = explained.pairs
+    assert after.readout_source == "observed (1 calibrations)" and "observed" in str(explained)
+    assert after.statistical < before.statistical  # no readout gain to pay for any more

@@ -5,6 +5,10 @@ config its executor was built with, what was calibrated (width, twirl masks) and
 calibration stamp: `metadata["calibrated_at"]` where its plugin reports one (IBM devices publish
 a calibration time), else the stamp of its noise settings. A new stamp means new circuits run;
 entries also expire after `max_age_s` (devices drift between published calibrations).
+
+Each calibration's mean readout error is also kept per resource (`observed`): QDREAMER predicts
+the error of a (resource, technique) pair with what was measured there, once it has been, rather
+than the plugin's profile (a median, or a fake backend's frozen snapshot).
 """
 
 from __future__ import annotations
@@ -37,6 +41,8 @@ class CalibrationStore:
         self.max_age_s = max_age_s
         self.clock = clock
         self._entries: OrderedDict[tuple, tuple[float, Any]] = OrderedDict()
+        #: resource id -> (mean readout error its latest calibration measured, calibrations seen)
+        self._observed: dict[str, tuple[float, int]] = {}
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
@@ -58,9 +64,22 @@ class CalibrationStore:
             while len(self._entries) > MAX_ENTRIES:
                 self._entries.popitem(last=False)
 
+    def observe(self, resource_id: str, readout_error: float) -> None:
+        """Record the mean readout error a calibration of `resource_id` measured."""
+        with self._lock:
+            _, seen = self._observed.get(resource_id, (0.0, 0))
+            self._observed[resource_id] = (float(readout_error), seen + 1)
+
+    def observed(self, resource_id: str) -> tuple[float, int] | None:
+        """(mean readout error of the latest calibration, calibrations seen), or None: what
+        QDREAMER predicts readout error with in place of the plugin's profile once it has one."""
+        with self._lock:
+            return self._observed.get(resource_id)
+
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+            self._observed.clear()
 
 
 #: The process's store (each worker process calibrates for itself).

@@ -16,6 +16,9 @@ noise profile, the way each technique acts on it:
   fit's squared weights, over the shots per circuit, times the readout inverse's gain
   (1 / (1-2r)^bits) for readout corrections.
 
+Once a readout calibration ran on a resource in this process (readout, TREX), its measured readout
+error replaces the profile's (`CalibrationStore.observed`; the pair table says which it used).
+
 The predicted error is sqrt(bias^2 + statistical^2). "auto" takes the pair of least predicted
 error, and among pairs within `TOLERANCE` of it the cheapest (then the fewest shots): never more
 cost for a gain the model cannot tell apart. The overhead's price is the resource's CostEstimate
@@ -33,6 +36,7 @@ import attrs
 
 from qtau.dreamer.ranking import run_seconds
 from qtau.errors import QtauError
+from qtau.mitigation.calibration import STORE
 from qtau.mitigation.extrapolation import weights
 from qtau.mitigation.overhead import Overhead, declared
 from qtau.mitigation.routing import extra_two_qubit_gates, interactions
@@ -60,13 +64,16 @@ def gate_fidelity(noise: NoiseProfile | None, summary: CircuitSummary) -> float:
 
 
 def predict(noise: NoiseProfile | None, summary: CircuitSummary, m: Mitigation, shots: int,
-            routed: int = 0) -> tuple[float, float]:
+            routed: int = 0, readout_error: float | None = None) -> tuple[float, float]:
     """(bias, statistical error) of a Z-string expectation under technique `m` (see the module).
-    `routed`: two-qubit gates routing adds on the resource (`qtau.mitigation.routing`)."""
+    `routed`: two-qubit gates routing adds on the resource (`qtau.mitigation.routing`);
+    `readout_error`: what a calibration measured there, in place of the profile's."""
     fid = gate_fidelity(noise, summary)
     if routed and noise is not None:
         fid *= (1 - min(max(noise.gate_error("cx"), 0.0), 0.999999)) ** routed
-    r = min(max(noise.readout_error if noise else 0.0, 0.0), 0.499)
+    if readout_error is None:
+        readout_error = noise.readout_error if noise else 0.0
+    r = min(max(readout_error, 0.0), 0.499)
     bits = summary.num_measured or summary.num_qubits
     raw_readout = (1 - 2 * r) ** bits
     readout_kept, gain = raw_readout, 1.0
@@ -105,6 +112,8 @@ class Pair:
     cost: float
     currency: str
     seconds: float
+    #: Where the readout error came from: "profile" (the plugin's) or "observed (n calibrations)".
+    readout_source: str = "profile"
 
 
 @attrs.frozen
@@ -122,10 +131,11 @@ class PairTable:
         return [attrs.asdict(p) for p in self.pairs]
 
     def __str__(self) -> str:
-        head = ("rank", "resource", "technique", "pred. error", "bias", "stat", "circuits", "shots x", "cost", "time_s")
+        head = ("rank", "resource", "technique", "pred. error", "bias", "stat", "circuits", "shots x", "cost", "time_s",
+                "readout error from")
         rows = [(str(i), p.resource_id, p.technique, f"{p.predicted_error:.4f}", f"{p.bias:.4f}", f"{p.statistical:.4f}",
-                 str(p.circuits), f"{p.shots_multiplier:g}", f"{p.cost:.4g} {p.currency}", f"{p.seconds:.3g}")
-                for i, p in enumerate(self.pairs, 1)]
+                 str(p.circuits), f"{p.shots_multiplier:g}", f"{p.cost:.4g} {p.currency}", f"{p.seconds:.3g}",
+                 p.readout_source) for i, p in enumerate(self.pairs, 1)]
         return render(head, rows, f"mitigation pairs for task {self.task_id} (predicted error of a Z-string expectation)")
 
 
@@ -155,10 +165,13 @@ def rank_pairs(dreamer: Any, task: QuantumTask, rows: Sequence[Any]) -> PairTabl
             continue
         res = cand.resource
         routed = extra_two_qubit_gates(links, res.coupling_map, res.num_qubits) if not res.kind == "simulator" else 0
+        seen = STORE.observed(res.id)
+        measured = None if seen is None else seen[0]
+        source = "profile" if seen is None else f"observed ({seen[1]} calibrations)"
         for technique in techniques:
             tm = m.with_technique(technique)
             over = declared(tm, bits) if tm.active else Overhead()
-            bias, stat = predict(cand.noise, summary, tm, task.shots, routed)
+            bias, stat = predict(cand.noise, summary, tm, task.shots, routed, measured)
             shots_each = task.shots * over.shots_multiplier / over.circuits
             cost = cand.cost.total(shots_each, tasks=over.circuits, summary=summary) if cand.cost else 0.0
             if task.max_cost is not None and cost > task.max_cost:
@@ -166,7 +179,7 @@ def rank_pairs(dreamer: Any, task: QuantumTask, rows: Sequence[Any]) -> PairTabl
             extra = run_seconds(cand.resource, int(task.shots * (over.shots_multiplier - 1)), summary)
             seconds = row.wait_s + (extra if over.shots_multiplier > 1 else 0.0)
             pairs.append(Pair(row.resource_id, technique, math.hypot(bias, stat), bias, stat, over.circuits,
-                              over.shots_multiplier, cost, row.currency, seconds))
+                              over.shots_multiplier, cost, row.currency, seconds, source))
     return PairTable(task.task_id, tuple(order(pairs)))
 
 

@@ -78,6 +78,18 @@ def _probabilities(counts: Mapping[str, float]) -> dict[str, float]:
     return out
 
 
+def _readout_error(recipe: Mapping[str, Any], calibration: list) -> float:
+    """The mean per-bit readout error a calibration measured."""
+    bits = recipe["bits"]
+    if recipe.get("masks") is not None:  # TREX: f of a single bit is 1 - 2 r
+        merged = trex.merged(calibration, recipe["masks"], bits)
+        total = sum(merged.values()) or 1
+        flips = [sum(n for k, n in merged.items() if k[-1 - b] == "1") / total for b in range(bits)]
+        return sum(flips) / max(bits, 1)
+    zeros, ones = calibration
+    return sum(readout.Assignment.calibrate(zeros, ones, recipe["width"]).errors()) / max(recipe["width"], 1)
+
+
 def _corrected(recipe: Mapping[str, Any], dist: Mapping[str, float], calibration: list) -> dict[str, float]:
     bits = recipe["bits"]
     if recipe.get("masks") is not None:
@@ -107,6 +119,7 @@ def finish(recipe: Mapping[str, Any], runs: Sequence[Mapping[str, int]], store: 
         if info["fresh"]:
             calibration = [dict(r) for r in runs[recipe["main"]:recipe["main"] + info["count"]]]
             store.put(tuple(info["key"]), calibration)
+            store.observe(info["key"][0], _readout_error(recipe, calibration))
         else:
             calibration = info["counts"]
     dists = [_probabilities(c) if calibration is None else _corrected(recipe, c, calibration) for c in measured]
