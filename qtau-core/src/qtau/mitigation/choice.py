@@ -38,7 +38,7 @@ from qtau.dreamer.ranking import run_seconds
 from qtau.errors import QtauError
 from qtau.mitigation.calibration import STORE
 from qtau.mitigation.extrapolation import weights
-from qtau.mitigation.overhead import Overhead, declared
+from qtau.mitigation.overhead import declared
 from qtau.mitigation.routing import extra_two_qubit_gates, interactions
 from qtau.mitigation_options import AUTO_CHOICES, Mitigation
 from qtau.qasm_header import OPENQASM2
@@ -159,6 +159,8 @@ def rank_pairs(dreamer: Any, task: QuantumTask, rows: Sequence[Any]) -> PairTabl
     bits = summary.num_measured or summary.num_qubits
     pairs = []
     links = _interactions(dreamer, task)
+    # The rows' times already hold the task's own technique's overhead (none for "auto").
+    priced = declared(m, bits).shots_multiplier
     for row in rows:
         cand = candidates.get(row.resource_id)
         if not row.feasible or cand is None:
@@ -170,14 +172,14 @@ def rank_pairs(dreamer: Any, task: QuantumTask, rows: Sequence[Any]) -> PairTabl
         source = "profile" if seen is None else f"observed ({seen[1]} calibrations)"
         for technique in techniques:
             tm = m.with_technique(technique)
-            over = declared(tm, bits) if tm.active else Overhead()
+            over = declared(tm, bits)
             bias, stat = predict(cand.noise, summary, tm, task.shots, routed, measured)
             shots_each = task.shots * over.shots_multiplier / over.circuits
             cost = cand.cost.total(shots_each, tasks=over.circuits, summary=summary) if cand.cost else 0.0
             if task.max_cost is not None and cost > task.max_cost:
                 continue
-            extra = run_seconds(cand.resource, int(task.shots * (over.shots_multiplier - 1)), summary)
-            seconds = row.wait_s + (extra if over.shots_multiplier > 1 else 0.0)
+            more = over.shots_multiplier - priced
+            seconds = row.wait_s + (run_seconds(res, int(task.shots * more), summary) if more > 0 else 0.0)
             pairs.append(Pair(row.resource_id, technique, math.hypot(bias, stat), bias, stat, over.circuits,
                               over.shots_multiplier, cost, row.currency, seconds, source))
     return PairTable(task.task_id, tuple(order(pairs)))

@@ -24,11 +24,15 @@ class Overhead:
         return {"circuits": self.circuits, "shots_multiplier": self.shots_multiplier}
 
 
+#: No mitigation: one circuit, the task's shots (shared, as QDREAMER asks for it on every decision).
+NO_OVERHEAD = Overhead()
+
+
 def declared(m: Mitigation, bits: int | None = None) -> Overhead:
     """The overhead of `m` with no cached calibration (the worst case), for `bits` measured bits
     (fewer twirls when all 2**bits masks are fewer than asked)."""
     if not m.active or m.technique == "auto":
-        return Overhead()
+        return NO_OVERHEAD
     scales = len(m.scale_factors) if m.zne else 1
     if m.readout == "trex":
         twirls = m.twirls if bits is None else min(m.twirls, 2 ** bits)
