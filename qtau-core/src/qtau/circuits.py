@@ -320,7 +320,7 @@ def circuits_for(host: PluginHost) -> Circuits:
     """The process's `Circuits` of a plugin host (one per host, so its conversion cache is shared)."""
     with _circuits_lock:
         found = _circuits.get(id(host))
-        if found is None:
+        if found is None or found.host is not host:  # an id reused by a newer host
             found = _circuits[id(host)] = Circuits(host)
         return found
 

@@ -174,3 +174,12 @@ def with_mitigation(executor: Executor, circuits: Circuits) -> Executor:
     if isinstance(executor, RemoteExecutor):
         return MitigatedRemote(executor, circuits)
     return executor
+
+
+def rebound(executor: Executor, circuits: Circuits) -> Executor:
+    """A cached executor, its mitigation converting with `circuits` (the plugin host asking now:
+    executors are shared by every host of the process, their plugins' formats are not)."""
+    expander = getattr(executor, "__dict__", {}).get("expander")
+    if expander is not None and expander.circuits is not circuits:
+        expander.circuits = circuits
+    return executor
