@@ -154,3 +154,15 @@ def test_split_and_mitigation_do_not_mix():
         QuantumTask(circuit=PROGRAM, split=True, mitigation="zne")
     assert err.value.field == "split" and "mitigation='none'" in err.value.fix
     assert QuantumTask(circuit=PROGRAM, split=True, mitigation="none").split
+
+
+def test_the_calibration_stamp_follows_the_resource():
+    from qtau.mitigation.calibration import stamp
+    from qtau.types import Resource
+
+    fake = Resource("ibmq:fake_x", "ibmq", "ibmq_fake_x", "simulator", 5, metadata={"calibrated": "2024-01-02"})
+    assert stamp(fake, {}) == "calibrated=2024-01-02"
+    later = Resource("ibmq:fake_x", "ibmq", "ibmq_fake_x", "simulator", 5, metadata={"calibrated": "2024-01-03"})
+    assert stamp(later, {}) != stamp(fake, {})
+    aer = Resource("qiskit:aer", "qiskit", "qiskit_local", "simulator", 5)
+    assert stamp(aer, {"noise": {"readout": 0.1}}) != stamp(aer, {"noise": {"readout": 0.2}})

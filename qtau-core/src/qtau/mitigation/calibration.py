@@ -28,7 +28,7 @@ MAX_ENTRIES = 256
 def stamp(resource: Resource, config: Any) -> str:
     """What identifies the resource's current calibration."""
     meta = resource.metadata
-    for key in ("calibrated_at", "calibration_time", "last_update_date"):
+    for key in ("calibrated_at", "calibrated", "calibration_time", "last_update_date"):
         if meta.get(key):
             return f"{key}={meta[key]}"
     return f"config={sorted((str(k), repr(v)) for k, v in dict(config or {}).items())!r}"

@@ -166,7 +166,8 @@ def rank_pairs(dreamer: Any, task: QuantumTask, rows: Sequence[Any]) -> PairTabl
         if not row.feasible or cand is None:
             continue
         res = cand.resource
-        routed = extra_two_qubit_gates(links, res.coupling_map, res.num_qubits) if not res.kind == "simulator" else 0
+        # Fakes of devices are simulators with the device's coupling map: they route too.
+        routed = extra_two_qubit_gates(links, res.coupling_map, res.num_qubits)
         seen = STORE.observed(res.id)
         measured = None if seen is None else seen[0]
         source = "profile" if seen is None else f"observed ({seen[1]} calibrations)"
