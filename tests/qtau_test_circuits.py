@@ -18,3 +18,15 @@ def x_on(qubit: int, width: int = 3):
     qc.x(qubit)
     qc.measure(range(width), range(width))
     return qc
+
+
+def ghz(n: int = 3):
+    """The n-qubit GHZ state, every qubit measured: ideal <Z_i Z_j> = 1."""
+    from qiskit import QuantumCircuit
+
+    circuit = QuantumCircuit(n)
+    circuit.h(0)
+    for q in range(n - 1):
+        circuit.cx(q, q + 1)
+    circuit.measure_all()
+    return circuit

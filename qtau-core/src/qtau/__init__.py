@@ -31,6 +31,7 @@ from qtau.errors import (
     JournalError,
     JournalLockedError,
     JournalVersionError,
+    MitigationError,
     NoSuitableResourceError,
     PluginError,
     QasmIncludeError,
@@ -103,5 +104,5 @@ __all__ = [
     "Resource", "ResourceStatus", "Result", "ResultPart", "Secret", "TaskCancelledError", "TaskFailure",
     "TaskTimeoutError", "Timings", "UnknownExecutorError", "hookimpl", "CancelRefusedError", "JobLostError",
     "CircuitFunctionTimeoutError", "InvalidArgumentError", "JournalError", "JournalCorruptError",
-    "JournalLockedError", "JournalVersionError",
+    "JournalLockedError", "JournalVersionError", "MitigationError",
 ]

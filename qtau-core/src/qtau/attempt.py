@@ -13,8 +13,10 @@ import threading
 import time
 from collections.abc import Sequence
 
+from qtau.circuits import circuits_for
 from qtau.errors import CircuitConversionError, ExecutionError, InvalidTaskError
 from qtau.executor import Executor
+from qtau.mitigation.executors import rebound, with_mitigation
 from qtau.payloads import Placement
 from qtau.plugins import PluginHost, mapping_items
 from qtau.secrets import redact
@@ -33,8 +35,9 @@ def executor_for(host: PluginHost, placement: Placement) -> Executor:
     with _lock:
         found = _executors.get(key)
     if found is not None:
-        return found
-    created = host.create_executor(placement.resource, placement.config)
+        return rebound(found, circuits_for(host))  # the formats of this host's plugins, not the first's
+    # Wrapped so a task's mitigation runs as one batch of expanded circuits (qtau.mitigation).
+    created = with_mitigation(host.create_executor(placement.resource, placement.config), circuits_for(host))
     with _lock:
         kept = _executors.setdefault(key, created)
     if kept is not created:

@@ -284,11 +284,13 @@ class Circuits:
             )
         width = task.num_qubits or real
         native, native_fmt, path = self.convert(circuit, fmt, resource.circuit_formats)
+        mitigation = task.mitigation if task.mitigation.active or task.mitigation.auto else None
+        source = (circuit, fmt) if mitigation is not None else None
         if circuit is task.circuit:  # not a factory: the circuit object itself takes the arguments
             return Prepared(CircuitJob(task.task_id, native, native_fmt, task.shots, task.args,
-                                       dict(task.kwargs), width, attempt), path)
+                                       dict(task.kwargs), width, attempt, mitigation, source), path)
         return Prepared(CircuitJob(task.task_id, native, native_fmt, task.shots, width=width,
-                                   attempt=attempt), path)
+                                   attempt=attempt, mitigation=mitigation, source=source), path)
 
     def resolve(self, task: QuantumTask) -> tuple[Any, str]:
         """The task's circuit object and its format, calling a circuit factory if one was given."""
@@ -318,7 +320,7 @@ def circuits_for(host: PluginHost) -> Circuits:
     """The process's `Circuits` of a plugin host (one per host, so its conversion cache is shared)."""
     with _circuits_lock:
         found = _circuits.get(id(host))
-        if found is None:
+        if found is None or found.host is not host:  # an id reused by a newer host
             found = _circuits[id(host)] = Circuits(host)
         return found
 

@@ -17,11 +17,16 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
+import attrs
+
+from qtau.cutting.tasks import quoted_pieces
 from qtau.dreamer import QDreamer
 from qtau.dreamer.admission import admit, settler
+from qtau.dreamer.quote import Quote, quote_tasks
 from qtau.engines.base import Engine
 from qtau.engines.tasks import run_batch, run_task
 from qtau.errors import InvalidTaskError, NoSuitableResourceError, QtauError
+from qtau.mitigation.choice import resolve_auto
 from qtau.payloads import BatchPayload, Placement, TaskPayload
 from qtau.plugins import PluginHost
 from qtau.registry import TaskRegistry
@@ -116,7 +121,8 @@ class Dispatcher:
     # -- submitting ------------------------------------------------------------------------------
 
     def check(self, task: Any) -> QuantumTask:
-        """`task` if it is a QuantumTask whose resource request the engine can meet."""
+        """`task` if it is a QuantumTask whose resource request the engine can meet, its
+        `mitigation="auto"` resolved to the technique it will run with."""
         if not isinstance(task, QuantumTask):
             raise InvalidTaskError(
                 f"submit_quantum_task takes a QuantumTask, not {type(task).__name__}", field="task",
@@ -125,7 +131,15 @@ class Dispatcher:
         request = request_of(task.resource_config)
         if request:  # refused here, where the task is given, not left pending or run short
             self.engine.check_request(request)
-        return task
+        return resolve_auto(self.dreamer, task)  # mitigation="auto": the pair QDREAMER chooses
+
+    def quote(self, service: Any, tasks: Any) -> Quote:
+        """`tasks` quoted now: a task with observables as the pieces it would run as (its plan in
+        the quote's notes), mitigation="auto" as it would run (the chosen pair's overhead)."""
+        flat, notes = quoted_pieces(service, tasks)
+        flat = [resolve_auto(self.dreamer, t) if isinstance(t, QuantumTask) else t for t in flat]
+        quote = quote_tasks(self.dreamer, flat, plan_split, deadline_split)
+        return attrs.evolve(quote, warnings=(*quote.warnings, *notes))
 
     def submit(self, task: QuantumTask) -> Any:
         """Place one checked task and start it; its handle."""

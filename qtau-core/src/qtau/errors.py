@@ -137,6 +137,11 @@ class CircuitWidthError(InvalidTaskError):
     Raised where the circuit is built, before any simulator allocates for the real width."""
 
 
+class MitigationError(InvalidTaskError):
+    """A task's `mitigation` is not a technique QTAU knows, or its technique cannot run the circuit
+    (a mid-circuit measurement under zero-noise extrapolation, a gate whose inverse is unknown)."""
+
+
 class QasmIncludeError(InvalidTaskError):
     """An OpenQASM program includes a file other than a standard library: refused before any SDK
     (which would open the path itself) or core reads it."""

@@ -53,6 +53,12 @@ class CircuitJob:
     kwargs: dict[str, Any] = attrs.field(factory=dict)
     width: int | None = None
     attempt: int = 1
+    #: The task's error mitigation (a `qtau.mitigation_options.Mitigation`), None when it has none:
+    #: core expands such a job into the circuits its technique runs before the executor sees it.
+    mitigation: Any = None
+    #: With mitigation: the task's circuit before conversion and its format (`(circuit, format)`),
+    #: which mitigation rewrites (a round trip through the resource's format can lose gate names).
+    source: Any = None
 
 
 @attrs.frozen

@@ -16,15 +16,13 @@ import logging
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-import attrs
-
 from qtau import validation
 from qtau.circuits import Circuits
 from qtau.collect import Collector
-from qtau.cutting.tasks import quoted_pieces, submit_mixed, submit_observables
+from qtau.cutting.tasks import submit_mixed, submit_observables
 from qtau.dispatch import Dispatcher
 from qtau.dreamer import DreamerConfig, QDreamer
-from qtau.dreamer.quote import Quote, quote_tasks
+from qtau.dreamer.quote import Quote
 from qtau.engines import ExecutionEngine, create_engine
 from qtau.errors import (
     ConfigurationError,
@@ -36,7 +34,6 @@ from qtau.pilots import PilotCompute, Pilots, offered_resources
 from qtau.plugins import PluginHost, default_host
 from qtau.registry import TaskRegistry, attempts_of
 from qtau.secrets import RedactingFilter
-from qtau.split import deadline_split, plan_split
 from qtau.startup import EngineStart
 from qtau.types import QuantumTask, Resource, Result
 
@@ -155,10 +152,8 @@ class PilotComputeService:
             self.journal.journal.flush()
 
     def quote(self, tasks: QuantumTask | Iterable[QuantumTask]) -> Quote:
-        """Cost, wait, score of `tasks` now (with observables: of their pieces); submits nothing."""
-        flat, notes = quoted_pieces(self, tasks)
-        quote = quote_tasks(self.qdreamer, flat, plan_split, deadline_split)
-        return attrs.evolve(quote, warnings=(*quote.warnings, *notes))
+        """What `tasks` would cost, wait and score on every candidate now; submits nothing."""
+        return self.dispatch.quote(self, tasks)
 
     def submit_quantum_tasks(self, tasks: Iterable[QuantumTask]) -> list[Any]:
         """Submit many tasks; those QDREAMER sends to the same resource run as backend batches.

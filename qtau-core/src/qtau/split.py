@@ -99,8 +99,9 @@ def plan_split(dreamer: QDreamer, task: QuantumTask) -> SplitPlan:
 
 
 def deadline_split(dreamer: QDreamer, task: QuantumTask, missed: NoSuitableResourceError) -> SplitPlan:
-    """A split that meets the task's deadline when no single resource does; else re-raise `missed`."""
-    if task.deadline is None:
+    """A split that meets the task's deadline when no single resource does; else re-raise `missed`.
+    A mitigated task is never split (each part would be corrected on its own resource)."""
+    if task.deadline is None or task.mitigation.active:
         raise missed
     relaxed = attrs.evolve(task, deadline=None)
     try:

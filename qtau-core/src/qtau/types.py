@@ -21,6 +21,7 @@ from qtau.cut_options import cut_options
 from qtau.errors import InvalidTaskError
 from qtau.gate_noise import unlisted_gate_error
 from qtau.gates import DIRECTIVES, arity, normalize_gates
+from qtau.mitigation_options import Mitigation, parse_mitigation
 from qtau.plotting import plot_result
 from qtau.qasm_header import qasm_format
 from qtau.render_html import result_html
@@ -350,7 +351,8 @@ class QuantumTask:
     currency), `min_fidelity` (0..1), `deadline` (seconds from submission), `timeout` (per attempt,
     seconds). `policy` overrides QDREAMER's optimisation mode for this task. `resource` pins the
     task to a resource id, an executor name or a pilot (object or name): QDREAMER then ranks and
-    fails over only among the matching resources.
+    fails over only among the matching resources. `mitigation` asks for error mitigation
+    (docs/mitigation.md).
     """
 
     circuit: Any
@@ -377,6 +379,10 @@ class QuantumTask:
     #: How a task with observables may be cut: "auto" (only when no resource is wide enough),
     #: True, False, or a dict of options (`qtau.cut_options`).
     cut: Any = attrs.field(default="auto", validator=lambda _i, _a, value: cut_options(value))
+    #: Error mitigation: "none" (the default: the task runs as written, as in Pilot-Quantum),
+    #: "auto", "readout", "trex", "zne", "zne+readout", "zne+trex" or a dict of settings
+    #: (qtau.mitigation_options; docs/mitigation.md).
+    mitigation: Mitigation = attrs.field(default="none", converter=parse_mitigation)
 
     @property
     def pin(self) -> str | None:
@@ -388,6 +394,12 @@ class QuantumTask:
             raise InvalidTaskError(
                 "a QuantumTask needs a circuit", field="circuit", value=None,
                 fix="pass a Qiskit/Braket/PennyLane circuit, OpenQASM text, or a function returning one",
+            )
+        if self.split and self.mitigation.active:
+            raise InvalidTaskError(
+                "split=True cannot be combined with mitigation: each part would be mitigated on its own "
+                "resource, and the parts' corrections cannot be merged", field="split", value=True,
+                fix="drop split=True, or pass mitigation='none'",
             )
         if isinstance(self.circuit, str) and self.circuit_format in ("openqasm2", "openqasm3"):
             written = qasm_format(self.circuit)

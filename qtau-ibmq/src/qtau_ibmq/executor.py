@@ -31,7 +31,7 @@ from qtau.executor import CircuitJob, Executor, JobState, LocalExecutor, RemoteE
 from qtau.types import Outcome, Resource
 from qtau_qiskit.composite import without_name_clashes
 
-from qtau_ibmq import backends, connect
+from qtau_ibmq import backends, connect, levels
 from qtau_ibmq.credentials import account_of
 
 CACHE_SIZE = 256
@@ -68,10 +68,11 @@ def fingerprint(circuit: Any) -> tuple:
 
 def _options(config: Mapping[str, Any]) -> dict[str, Any]:
     level = config.get("optimization_level", 1)
-    if isinstance(level, bool) or level not in (0, 1, 2, 3):
+    if isinstance(level, bool) or level not in (0, 1, 2, 3, "auto"):
         raise ConfigurationError(
-            "optimization_level must be 0, 1, 2 or 3", field="quantum.optimization_level", value=level,
-            fix="use 1 (the default) for fast transpilation, 3 for the shortest circuits",
+            "optimization_level must be 0, 1, 2, 3 or 'auto'", field="quantum.optimization_level", value=level,
+            fix="use 1 (the default) for fast transpilation, 3 for the shortest circuits, 'auto' for the level "
+            "whose circuit the device's calibration says runs best",
         )
     out = {"optimization_level": level}
     for key in ("seed_transpiler", "seed_simulator"):
@@ -92,33 +93,55 @@ class SamplerExecutor(Executor):
         self.options = _options(config)
         self.local = resource.metadata.get("source") in ("fake", "aer")
         self.account = None if self.local else account_of(config)
-        self._pm = None
+        self._pms: dict[int, Any] = {}
         self._pm_lock = threading.Lock()
+        #: id of an ISA circuit "auto" chose -> what was weighed (`levels.choose`), for the outcome.
+        self._levels: dict[int, dict[str, Any]] = {}
 
     # -- preparation ---------------------------------------------------------------------------
 
-    def pass_manager(self):
+    def pass_manager(self, level: int | None = None):
+        level = self.options["optimization_level"] if level is None else level
         with self._pm_lock:
-            if self._pm is None:
+            if level not in self._pms:
                 from qiskit.transpiler import generate_preset_pass_manager
 
-                self._pm = generate_preset_pass_manager(
-                    optimization_level=self.options["optimization_level"], backend=self.backend,
-                    seed_transpiler=self.options["seed_transpiler"],
+                self._pms[level] = generate_preset_pass_manager(
+                    optimization_level=level, backend=self.backend, seed_transpiler=self.options["seed_transpiler"],
                 )
-            return self._pm
+            return self._pms[level]
 
     def isa(self, circuit: Any) -> Any:
-        """The circuit transpiled for this backend, from the cache when seen before."""
-        key = (self.backend.name, self.options["optimization_level"], self.options["seed_transpiler"],
-               fingerprint(circuit))
+        """The circuit transpiled for this backend, from the cache when seen before; with
+        optimization_level="auto", at the level of highest estimated fidelity (`levels`)."""
+        if self.options["optimization_level"] != "auto":
+            return self._transpiled(circuit, self.options["optimization_level"])
+        key = (self.backend.name, "auto", self.options["seed_transpiler"], fingerprint(circuit))
+        with _isa_lock:
+            hit = _isa.get(key)
+        if hit is not None:
+            return hit
+        out, weighed = levels.choose(lambda level: self._transpiled(circuit, level), self.backend.target)
+        with _isa_lock:
+            _isa[key] = out
+            self._levels[id(out)] = weighed
+            if len(self._levels) > CACHE_SIZE:
+                self._levels.pop(next(iter(self._levels)))
+        return out
+
+    def level_info(self, isa: Any) -> dict[str, Any] | None:
+        """What "auto" weighed for an ISA circuit it chose (None for a fixed level)."""
+        return self._levels.get(id(isa))
+
+    def _transpiled(self, circuit: Any, level: int) -> Any:
+        key = (self.backend.name, level, self.options["seed_transpiler"], fingerprint(circuit))
         with _isa_lock:
             hit = _isa.get(key)
             if hit is not None:
                 _isa.move_to_end(key)
                 return hit
         try:
-            out = self.pass_manager().run(circuit)
+            out = self.pass_manager(level).run(circuit)
         except Exception as err:
             raise InvalidTaskError(
                 f"the circuit cannot be transpiled for {self.backend.name}: {type(err).__name__}: {err}",
@@ -156,21 +179,23 @@ class SamplerExecutor(Executor):
             sampler.options.simulator.seed_simulator = self.options["seed_simulator"]
         return sampler
 
-    def _pubs(self, jobs: Sequence[CircuitJob]) -> tuple[list, list[bool], list[int]]:
+    def _pubs(self, jobs: Sequence[CircuitJob]) -> tuple[list, list[bool], list[int], list[dict | None]]:
         prepared = [self.prepare(job) for job in jobs]
         pubs = [(isa, None, job.shots) for (isa, _), job in zip(prepared, jobs, strict=True)]
-        return pubs, [a for _, a in prepared], [int(isa.depth()) for isa, _ in prepared]
+        return (pubs, [a for _, a in prepared], [int(isa.depth()) for isa, _ in prepared],
+                [self.level_info(isa) for isa, _ in prepared])
 
-    def outcomes(self, primitive: Any, job_id: str, added: Sequence[bool], depths: Sequence[int]) -> list[Outcome]:
+    def outcomes(self, primitive: Any, job_id: str, added: Sequence[bool], depths: Sequence[int],
+                 weighed: Sequence[dict | None] | None = None) -> list[Outcome]:
         out = []
         for i, pub in enumerate(primitive):
             counts = {key: int(n) for key, n in pub.join_data().get_counts().items()}
-            out.append(Outcome(
-                counts=counts,
-                metadata={"backend": self.backend.name, "job_id": job_id, "measure_all_added": added[i],
-                          "isa_depth": depths[i], "local_mode": self.local},
-                raw=pub,
-            ))
+            metadata = {"backend": self.backend.name, "job_id": job_id, "measure_all_added": added[i],
+                        "isa_depth": depths[i], "local_mode": self.local}
+            if weighed and weighed[i]:
+                metadata["optimization_level"] = weighed[i]["optimization_level"]
+                metadata["estimated_fidelity_by_level"] = weighed[i]["estimated_fidelity"]
+            out.append(Outcome(counts=counts, metadata=metadata, raw=pub))
         return out
 
 
@@ -178,7 +203,7 @@ class LocalSamplerExecutor(SamplerExecutor, LocalExecutor):
     """Fake backends and the qasm simulator: Runtime's local mode, run in-process."""
 
     def run(self, jobs: Sequence[CircuitJob]) -> list[Outcome]:
-        pubs, added, depths = self._pubs(jobs)
+        pubs, added, depths, weighed = self._pubs(jobs)
         try:
             job = self._sampler().run(pubs)
             primitive = job.result()
@@ -189,7 +214,7 @@ class LocalSamplerExecutor(SamplerExecutor, LocalExecutor):
                 f"{self.resource.id} failed: {type(err).__name__}: {err}",
                 fix="see the cause; a circuit the simulator rejects fails the same way on every retry",
             ) from None
-        return self.outcomes(primitive, str(job.job_id()), added, depths)
+        return self.outcomes(primitive, str(job.job_id()), added, depths, weighed)
 
 
 class RuntimeExecutor(SamplerExecutor, RemoteExecutor):
@@ -203,7 +228,7 @@ class RuntimeExecutor(SamplerExecutor, RemoteExecutor):
     max_poll_interval = 30.0
 
     def submit(self, jobs: Sequence[CircuitJob]) -> dict[str, Any]:
-        pubs, added, depths = self._pubs(jobs)
+        pubs, added, depths, weighed = self._pubs(jobs)
         sampler = self._sampler()
         try:
             job = connect.bounded(lambda: sampler.run(pubs), self.account,
@@ -212,7 +237,12 @@ class RuntimeExecutor(SamplerExecutor, RemoteExecutor):
             raise
         except Exception as err:
             raise connect.classify(err, f"submitting to {self.backend.name}", self.account) from None
-        return {"job_id": str(job.job_id()), "measure_all_added": added, "isa_depths": depths}
+        ref = {"job_id": str(job.job_id()), "measure_all_added": added, "isa_depths": depths}
+        if any(weighed):
+            ref["levels"] = [w and {"optimization_level": w["optimization_level"],
+                                    "estimated_fidelity": {str(k): v for k, v in w["estimated_fidelity"].items()}}
+                             for w in weighed]
+        return ref
 
     def _job(self, ref: Mapping[str, Any]) -> Any:
         svc = connect.service(self.account)
@@ -242,7 +272,8 @@ class RuntimeExecutor(SamplerExecutor, RemoteExecutor):
             raise
         except Exception as err:
             raise connect.classify(err, f"reading job {ref['job_id']}", self.account) from None
-        outcomes = self.outcomes(primitive, ref["job_id"], ref["measure_all_added"], ref["isa_depths"])
+        outcomes = self.outcomes(primitive, ref["job_id"], ref["measure_all_added"], ref["isa_depths"],
+                                 ref.get("levels"))
         billed = self._billed(job, ref["job_id"], len(outcomes))
         return [attrs.evolve(o, metadata={**o.metadata, **billed}) for o in outcomes] if billed else outcomes
 

@@ -51,6 +51,8 @@ from pennylane.transforms.core import CompilePipeline
 from qtau import interop
 from qtau.cutting import cut_options
 from qtau.errors import ConfigurationError, InvalidTaskError, NoSuitableResourceError
+from qtau.mitigation import mitigated_counts, report
+from qtau.mitigation_options import parse_mitigation
 from qtau.types import QuantumTask
 
 from qtau_pennylane import known_wires, zwords
@@ -222,18 +224,23 @@ class QtauQubitDevice(Device):
         cutting: "auto" (default) runs a tape wider than every resource, measuring expectation
             values of Pauli sums, through QTAU's circuit cutting (`qtau_pennylane.cut_tapes`);
             False refuses such a device; True or a dict of cut options cuts every such tape.
+        mitigation: error mitigation for every tape ("none", "auto", "readout", "trex", "zne", ...
+            or a dict; docs/mitigation.md). Samples are then drawn from the probability
+            distribution nearest the mitigated quasi-probabilities (in proportion, not at random),
+            and each tape's provenance names the technique, its overhead and the raw counts.
     """
 
     name = "qtau.qubit"
     config_filepath = os.path.join(os.path.dirname(__file__), "qtau_qubit.toml")
 
     def __init__(self, wires=None, shots=None, executors=None, mode=None, service=None, seed=None,
-                 cutting="auto"):
+                 cutting="auto", mitigation="none"):
         super().__init__(wires=wires, shots=shots)
         self.cutting = cutting
         cut_options(cutting)  # a bad value fails here, where it was written
         self.last_cuts: list[dict[str, Any]] = []
         self.mode = interop.check_mode(mode)
+        self.mitigation = parse_mitigation(mitigation)
         if service is not None and executors is not None:
             raise ConfigurationError(
                 "pass either executors or service, not both", field="executors", value=list(executors),
@@ -314,6 +321,10 @@ class QtauQubitDevice(Device):
         self.last_provenance = []
         for tape, (_, measured), result in zip(batch, plans, results, strict=True):
             record = interop.provenance(result)
+            found = report(result)
+            if found:
+                record["mitigation"] = {"technique": found["technique"], "auto": found["auto"],
+                                        "overhead": found["overhead"], "unmitigated_counts": dict(result.counts)}
             self.last_provenance.append(record)
             outputs.append(self._samples(tape, measured, result))
         self._track(batch, outputs)
@@ -342,14 +353,15 @@ class QtauQubitDevice(Device):
         self._check_width(width)
         bit = {w: i for i, w in enumerate(order)}
         task = QuantumTask(circuit=job, num_qubits=width, shots=int(tape.shots.total_shots),
-                           policy=self.mode, circuit_format="pennylane_tape")
+                           policy=self.mode, circuit_format="pennylane_tape", mitigation=self.mitigation)
         return task, [bit[w] for w in measured]
 
     def _samples(self, tape: QuantumScript, columns: list[int], result: Any):
         """Per-shot samples (shots x measured wires, PennyLane's wire order) from QTAU's counts."""
         total = int(tape.shots.total_shots)
-        keys = list(result.counts)
-        reps = np.fromiter((result.counts[k] for k in keys), dtype=np.int64, count=len(keys))
+        counts = mitigated_counts(result)
+        keys = list(counts)
+        reps = np.fromiter((counts[k] for k in keys), dtype=np.int64, count=len(keys))
         if int(reps.sum()) != total:
             raise QtauDeviceError(
                 f"{result.resource_id} returned {int(reps.sum())} shots, {total} were asked for",

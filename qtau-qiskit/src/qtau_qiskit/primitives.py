@@ -63,6 +63,8 @@ from qiskit.quantum_info import Pauli, PauliList
 from qtau import interop
 from qtau.cutting import cut_options, run_cut
 from qtau.errors import InvalidTaskError
+from qtau.mitigation import report, z_expectation
+from qtau.mitigation_options import parse_mitigation
 from qtau.types import QuantumTask
 
 #: BackendEstimatorV2's default: 4096 shots per Pauli group.
@@ -130,8 +132,10 @@ def _coerce(kind: type, pub: Any, value: Any, position: int) -> Any:
 class _QtauPrimitive:
     """The service, QDREAMER mode and provenance shared by both primitives."""
 
-    def __init__(self, executors, mode, service, seed) -> None:
+    def __init__(self, executors, mode, service, seed, mitigation: Any = "none") -> None:
         self.mode = interop.check_mode(mode)
+        #: Error mitigation for every task this primitive runs (qtau.mitigation_options).
+        self.mitigation = parse_mitigation(mitigation)
         if service is not None and executors is not None:
             raise PubError(
                 "pass either executors or service, not both", field="executors", value=list(executors),
@@ -162,7 +166,7 @@ class _QtauPrimitive:
 
     def _task(self, circuit: QuantumCircuit, shots: int) -> QuantumTask:
         return QuantumTask(circuit=circuit, num_qubits=max(circuit.num_qubits, 1), shots=int(shots),
-                           policy=self.mode, circuit_format="qiskit")
+                           policy=self.mode, circuit_format="qiskit", mitigation=self.mitigation)
 
     def _samples(self, rng, counts: dict[str, int], width: int, shots: int) -> np.ndarray:
         """Per-shot bits (shots x width; column i is bit i) from QTAU counts, in random order."""
@@ -369,11 +373,15 @@ class QtauEstimator(_QtauPrimitive, BaseEstimatorV2):
     cut options (`max_width`, `max_overhead`, ...) always plans cuts. A cut pub runs
     `ceil(1 / precision**2)` shots per subexperiment; its `stds` are the reconstruction's bootstrap
     errors and its `qtau` provenance carries the plan (`"cut"`).
+
+    `mitigation` ("none", "auto", "readout", "trex", "zne", ... or a dict; docs/mitigation.md) is
+    applied to every task: `evs` are then the mitigated values, and each pub's
+    `metadata["mitigation"]` names the technique, its overhead and the unmitigated values.
     """
 
     def __init__(self, *, executors=None, mode=None, service=None, default_precision: float = DEFAULT_PRECISION,
-                 seed=None, exact: bool = True, cutting: Any = "auto"):
-        super().__init__(executors, mode, service, seed)
+                 seed=None, exact: bool = True, cutting: Any = "auto", mitigation: Any = "none"):
+        super().__init__(executors, mode, service, seed, mitigation)
         self._default_precision = default_precision
         self._exact = bool(exact)
         cut_options(cutting)  # a bad value fails here, where it was written
@@ -489,32 +497,44 @@ class QtauEstimator(_QtauPrimitive, BaseEstimatorV2):
         rng = self._new_rng()
         out, everything = [], []
         for pub, shots, bc_index, bc_obs, groups in plans:
-            expvals: dict[tuple, tuple[float, float]] = {}
+            expvals: dict[tuple, tuple[float, float, float]] = {}
             used = []
             for param_index, group, qubits, slot in groups:
-                samples = None
+                samples = quasi = None
                 if slot is not None:
                     used.append(results[slot])
                     samples = self._samples(rng, results[slot].counts, len(qubits), shots)
+                    found = report(results[slot])
+                    quasi = found["quasi_probabilities"] if found else None
                 for pauli in group:
                     support = [k for k, q in enumerate(qubits) if pauli.z[q] or pauli.x[q]]
                     if samples is None or not support:
-                        ev = 1.0
+                        ev = raw = 1.0
                     else:
                         parity = np.logical_xor.reduce(samples[:, support], axis=1)
-                        ev = float(1.0 - 2.0 * parity.mean())
+                        ev = raw = float(1.0 - 2.0 * parity.mean())
+                        if quasi is not None:  # the mitigated value; the sampled one stays beside it
+                            ev = z_expectation(quasi, sum(1 << k for k in support))
                     label = pauli.to_label().lstrip("-i")
-                    expvals[param_index, label] = (ev, max(1.0 - ev * ev, 0.0))
+                    expvals[param_index, label] = (ev, max(1.0 - raw * raw, 0.0), raw)
             evs = np.zeros(bc_index.shape, dtype=float)
+            raw_evs = np.zeros(bc_index.shape, dtype=float)
             spread = np.zeros(bc_index.shape, dtype=float)
             for index in np.ndindex(*bc_index.shape):
                 for label, coeff in bc_obs[index].items():
-                    ev, var = expvals[bc_index[index], label]
+                    ev, var, raw = expvals[bc_index[index], label]
                     evs[index] += ev * coeff
+                    raw_evs[index] += raw * coeff
                     spread[index] += abs(coeff) * var**0.5
             records = [interop.provenance(r) for r in used]
             everything.extend(records)
             metadata = {"target_precision": pub.precision, "shots": shots, "circuit_metadata": pub.circuit.metadata}
+            reports = [report(r) for r in used if report(r)]
+            if reports:
+                # Which technique ran, its overhead (stds are the unmitigated sampling's), and the
+                # unmitigated values beside the mitigated `evs`.
+                metadata["mitigation"] = {"technique": reports[0]["technique"], "auto": reports[0]["auto"],
+                                          "overhead": reports[0]["overhead"], "unmitigated_evs": raw_evs}
             out.append(QtauPubResult(DataBin(evs=evs, stds=spread / np.sqrt(shots), shape=evs.shape),
                                      metadata=metadata, qtau={**_summary(records), "tasks": records}))
         return out, everything

@@ -32,6 +32,8 @@ from qtau.dreamer.lateness import Lateness
 from qtau.dreamer.prices import apply_override
 from qtau.dreamer.ranking import Candidate, Plan, Shape, same_but_queues
 from qtau.errors import InvalidTaskError, NoSuitableResourceError, QtauError
+from qtau.mitigation.choice import rank_pairs
+from qtau.mitigation.overhead import declared
 from qtau.payloads import Placement
 from qtau.plugins import PluginHost
 from qtau.resource_limits import common_breach
@@ -293,14 +295,16 @@ class QDreamer:
         pin = task.pin
         memory = task.resource_config.get("memory")
         memory = None if memory is None else int(memory)
-        key = (skey, task.gate_set, task.num_qubits, task.shots, task.max_cost, task.min_fidelity, pin, memory)
+        overhead = declared(task.mitigation, summary.num_measured or summary.num_qubits)
+        key = (skey, task.gate_set, task.num_qubits, task.shots, task.max_cost, task.min_fidelity, pin, memory,
+               overhead)
         plan = snap.plans.get(key)
         if plan is None and key in snap.earlier:
             plan = snap.plans[key] = snap.earlier[key].with_queues(snap.candidates)
         if plan is None:
             gates = tuple(sorted(set(summary.gate_counts) | set(task.gate_set)))
             shape = Shape(summary, fmt, gates, max(summary.num_qubits, task.num_qubits or 0), task.shots,
-                          task.max_cost, task.min_fidelity, memory)
+                          task.max_cost, task.min_fidelity, memory, (overhead.circuits, overhead.shots_multiplier))
             candidates = snap.candidates if pin is None else self._pinned(snap.candidates, pin)
             plan = Plan(candidates, shape, self._path, self._path_hint)
             if len(snap.plans) >= MAX_PLANS:
@@ -329,7 +333,8 @@ class QDreamer:
         weights = self.weights(task)
         plan, fmt = self._plan(self._snapshot(), task)
         rows = plan.rows(weights, self._in_flight, task.deadline, self._note, self.lateness.late(self.clock()))
-        return Explanation(task.task_id, weights, tuple(rows), fmt)
+        pairs = rank_pairs(self, task, rows) if task.mitigation.active else None
+        return Explanation(task.task_id, weights, tuple(rows), fmt, pairs)
 
     def remember_decisions(self, limit: int = 1024) -> None:
         """Keep the ranking each of the last `limit` placements was decided by (`decision()`).

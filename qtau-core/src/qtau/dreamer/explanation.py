@@ -23,6 +23,8 @@ class Explanation:
     policy: dict[str, float]
     rows: tuple[Row, ...]
     circuit_format: str | None = None
+    #: A mitigated task's (resource, technique) pairs (`qtau.mitigation.choice.PairTable`), else None.
+    pairs: Any = None
 
     @property
     def chosen(self) -> Row | None:
@@ -50,4 +52,5 @@ class Explanation:
                 f"{r.score:.4f}", why,
             ))
         policy = ", ".join(f"{k}={v:.2f}" for k, v in self.policy.items())
-        return render(HEAD, cells, f"QDREAMER ranking for task {self.task_id} (weights: {policy})")
+        table = render(HEAD, cells, f"QDREAMER ranking for task {self.task_id} (weights: {policy})")
+        return table if self.pairs is None else f"{table}\n\n{self.pairs}"

@@ -255,6 +255,8 @@ class Shape:
     min_fidelity: float | None = None
     #: The task's resource_config['memory'] (bytes): a limit on a local simulator's run.
     memory: int | None = None
+    #: Error mitigation's (circuits, shots multiplier): priced and timed in (qtau.mitigation).
+    overhead: tuple[int, float] = (1, 1.0)
 
 
 def _noise_note(cand: Candidate) -> str:
@@ -316,11 +318,13 @@ class Plan:
         for cand in self.candidates:
             path = path_for(shape.circuit_format, cand.resource)
             fid = fidelity(cand.noise, shape.summary)
-            price = cand.cost.total(shape.shots, summary=shape.summary) if cand.cost else 0.0
+            circuits, more = shape.overhead
+            price = (cand.cost.total(shape.shots * more / circuits, tasks=circuits, summary=shape.summary)
+                     if cand.cost else 0.0)
             self.paths.append(path)
             self.fid.append(fid)
             self.price.append(price)
-            self.run.append(run_seconds(cand.resource, shape.shots, shape.summary))
+            self.run.append(run_seconds(cand.resource, round(shape.shots * more), shape.summary))
             self.queue.append(provider_wait(cand.status, cand.in_flight_at_report))
             hint = hint_for(shape.circuit_format, cand.resource) if path is None else ""
             self.reasons.append(static_reasons(cand, shape, path, fid, price, hint))

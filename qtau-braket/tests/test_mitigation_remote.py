@@ -1,0 +1,42 @@
+"""Mitigation on a remote resource (issue 27 item 4): a mitigated task's circuits go to the
+provider as one batch of the executor's `submit`, the job reference carries the recipe (plain
+JSON, so recovery can re-attach it), and the counts come back corrected. Against the Braket stub
+(real HTTP, programs run on Braket's local simulator); the qiskit plugin converts OpenQASM 2."""
+
+from __future__ import annotations
+
+import pytest
+from qtau.mitigation import report
+from qtau.plugins import PluginHost
+from qtau.service import PilotComputeService
+from qtau.types import QuantumTask
+
+X0 = 'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[2];\ncreg c[2];\nx q[0];\nh q[1];\nh q[1];\nmeasure q -> c;\n'
+
+
+@pytest.fixture(scope="module")
+def both() -> PluginHost:
+    pytest.importorskip("qiskit")
+    found = PluginHost(strict=True)
+    found.register_module("braket", "qtau_braket.plugin")
+    found.register_module("qiskit", "qtau_qiskit.plugin")
+    return found
+
+
+def test_a_zne_task_is_one_provider_batch_and_comes_back_corrected(both, fresh_stub):
+    pcs = PilotComputeService(execution_engine="local", plugins=both)
+    try:
+        pcs.create_pilot({"resource_type": "quantum", "quantum": {"executor": "braket_sv1"}, **fresh_stub.config()})
+        before = sum(call.startswith("POST quantum-task") for call in fresh_stub.calls)
+        result = pcs.get_result(pcs.submit_quantum_task(QuantumTask(circuit=X0, shots=200, mitigation="zne")),
+                                timeout=120)
+        created = sum(call.startswith("POST quantum-task") for call in fresh_stub.calls) - before
+    finally:
+        pcs.close()
+    assert created == 3  # scales 1, 3 and 5, created by one submit of the executor
+    found = report(result)
+    assert found["technique"] == "zne" and found["overhead"]["circuits"] == 3
+    assert result.get_counts() == {"01": 200}  # noiseless: every scale reads 01
+    assert found["quasi_probabilities"] == pytest.approx({"01": 1.0})
+    job = result.attempts[-1].job
+    assert "qtau_mitigation" in job  # the journalled reference carries the recipe

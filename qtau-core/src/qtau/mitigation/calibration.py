@@ -1,0 +1,99 @@
+"""Readout calibrations kept per resource, reused until the resource's calibration changes.
+
+A calibration (the counts of the calibration circuits) is keyed by the resource id, the pilot
+config its executor was built with, what was calibrated (width, twirl masks) and the resource's
+calibration stamp: `metadata["calibrated_at"]` where its plugin reports one (IBM devices publish
+a calibration time), else the stamp of its noise settings. A new stamp means new circuits run;
+entries also expire after `max_age_s` (devices drift between published calibrations).
+
+Each calibration's mean readout error is also kept per resource (`observed`): QDREAMER predicts
+the error of a (resource, technique) pair with what was measured there, once it has been, rather
+than the plugin's profile (a median, or a fake backend's frozen snapshot).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from typing import Any
+
+from qtau.types import Resource
+
+#: Seconds a calibration is trusted without a new stamp.
+MAX_AGE_S = 900.0
+MAX_ENTRIES = 256
+
+
+def stamp(resource: Resource, config: Any) -> str:
+    """What identifies the resource's current calibration."""
+    meta = resource.metadata
+    for key in ("calibrated_at", "calibrated", "calibration_time", "last_update_date"):
+        if meta.get(key):
+            return f"{key}={meta[key]}"
+    return f"config={sorted((str(k), repr(v)) for k, v in dict(config or {}).items())!r}"
+
+
+class CalibrationStore:
+    """Calibration counts by key, thread-safe, oldest dropped past MAX_ENTRIES."""
+
+    def __init__(self, max_age_s: float = MAX_AGE_S, clock: Any = time.monotonic) -> None:
+        self.max_age_s = max_age_s
+        self.clock = clock
+        self._entries: OrderedDict[tuple, tuple[float, Any]] = OrderedDict()
+        #: resource id -> (mean readout error its latest calibration measured, calibrations seen)
+        self._observed: dict[str, tuple[float, int]] = {}
+        #: resource id -> (circuit fidelity a ZNE run measured, that circuit's gate counts)
+        self._decays: dict[str, tuple[float, dict[str, int]]] = {}
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, key: tuple) -> Any:
+        with self._lock:
+            found = self._entries.get(key)
+            if found is not None and self.clock() - found[0] <= self.max_age_s:
+                self.hits += 1
+                return found[1]
+            self._entries.pop(key, None)
+            self.misses += 1
+            return None
+
+    def put(self, key: tuple, value: Any) -> None:
+        with self._lock:
+            self._entries[key] = (self.clock(), value)
+            self._entries.move_to_end(key)
+            while len(self._entries) > MAX_ENTRIES:
+                self._entries.popitem(last=False)
+
+    def observe(self, resource_id: str, readout_error: float) -> None:
+        """Record the mean readout error a calibration of `resource_id` measured."""
+        with self._lock:
+            _, seen = self._observed.get(resource_id, (0.0, 0))
+            self._observed[resource_id] = (float(readout_error), seen + 1)
+
+    def observed(self, resource_id: str) -> tuple[float, int] | None:
+        """(mean readout error of the latest calibration, calibrations seen), or None: what
+        QDREAMER predicts readout error with in place of the plugin's profile once it has one."""
+        with self._lock:
+            return self._observed.get(resource_id)
+
+    def observe_decay(self, resource_id: str, fidelity: float, gates: dict[str, int]) -> None:
+        """Record the fidelity a ZNE run measured for a circuit of `gates` on `resource_id`."""
+        with self._lock:
+            self._decays[resource_id] = (float(fidelity), dict(gates))
+
+    def observed_decay(self, resource_id: str) -> tuple[float, dict[str, int]] | None:
+        """(measured circuit fidelity, its gate counts) of the latest ZNE run there, or None."""
+        with self._lock:
+            return self._decays.get(resource_id)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self._observed.clear()
+            self._decays.clear()
+
+
+#: The process's store (each worker process calibrates for itself).
+STORE = CalibrationStore()

@@ -1,0 +1,238 @@
+"""QDREAMER's (resource, technique) pairs: predicted error after mitigation, overhead, price, time.
+
+Mitigation helps as much as the device's noise allows (Russo et al., arXiv 2210.07194): the
+resource and the technique are chosen together. For each feasible resource and each technique
+the task allows, the error of a measured Z-string expectation is predicted from the resource's
+noise profile, the way each technique acts on it:
+
+- gates: a depolarised signal decays as F^scale (F: the gates' fidelity); ZNE's fit applied to
+  those values leaves |1 - sum_i w_i F^s_i|; without ZNE the bias is 1 - F;
+- readout: each measured bit multiplies the signal by (1 - 2r); readout correction and TREX remove
+  all but a residual share (RESIDUAL: correlated errors, drift, layout), and their calibration's
+  own shot noise adds to the statistical error;
+- routing: on a device with a coupling map, the SWAPs the best placement of the circuit's
+  interacting qubits needs (`qtau.mitigation.routing`) count as three more two-qubit gates each;
+- shots: a +-1 outcome of mean s has variance 1 - s^2; each scale's variance weighted by the
+  fit's squared weights, over the shots per circuit, times the readout inverse's gain
+  (1 / (1-2r)^bits) for readout corrections.
+
+Once a readout calibration ran on a resource in this process (readout, TREX), its measured readout
+error replaces the profile's (`CalibrationStore.observed`); once a ZNE run there measured a
+circuit's fidelity (`plan.observed_fidelity`), the profile's gate infidelity is scaled by what it
+showed (`gate_scale`). The pair table says which it used.
+
+The predicted error is sqrt(bias^2 + statistical^2). "auto" takes the pair of least predicted
+error, and among pairs within `TOLERANCE` of it the cheapest (then the fewest shots): never more
+cost for a gain the model cannot tell apart. The overhead's price is the resource's CostEstimate
+over the technique's circuits and shots.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+import attrs
+
+from qtau.dreamer.ranking import run_seconds
+from qtau.errors import QtauError
+from qtau.mitigation.calibration import STORE
+from qtau.mitigation.extrapolation import weights
+from qtau.mitigation.overhead import declared
+from qtau.mitigation.routing import extra_two_qubit_gates, interactions
+from qtau.mitigation_options import AUTO_CHOICES, Mitigation
+from qtau.qasm_header import OPENQASM2
+from qtau.tables import render
+from qtau.types import CircuitSummary, NoiseProfile, QuantumTask
+
+#: Share of the readout bias a correction leaves beyond its calibration's own shot noise
+#: (correlated errors, drift, the transpiler's layout).
+RESIDUAL = {"readout": 0.02, "trex": 0.02}
+#: Pairs whose predicted error is within this factor of the best are told apart by price.
+TOLERANCE = 1.1
+
+
+def gate_fidelity(noise: NoiseProfile | None, summary: CircuitSummary) -> float:
+    if noise is None:
+        return 1.0
+    log_f = 0.0
+    for gate, count in summary.gate_counts.items():
+        if gate in ("measure", "barrier", "reset"):
+            continue
+        log_f += count * math.log1p(-min(max(noise.gate_error(gate), 0.0), 0.999999))
+    return math.exp(log_f)
+
+
+def predict(noise: NoiseProfile | None, summary: CircuitSummary, m: Mitigation, shots: int,
+            routed: int = 0, readout_error: float | None = None, gate_scale: float = 1.0) -> tuple[float, float]:
+    """(bias, statistical error) of a Z-string expectation under technique `m` (see the module).
+    `routed`: two-qubit gates routing adds on the resource (`qtau.mitigation.routing`);
+    `readout_error`: what a calibration measured there, in place of the profile's; `gate_scale`:
+    how much more (or less) infidelity the resource's gates showed than their profile says."""
+    fid = gate_fidelity(noise, summary) ** gate_scale
+    if routed and noise is not None:
+        fid *= (1 - min(max(noise.gate_error("cx"), 0.0), 0.999999)) ** routed
+    if readout_error is None:
+        readout_error = noise.readout_error if noise else 0.0
+    r = min(max(readout_error, 0.0), 0.499)
+    bits = summary.num_measured or summary.num_qubits
+    raw_readout = (1 - 2 * r) ** bits
+    readout_kept, gain = raw_readout, 1.0
+    if m.readout:
+        readout_kept = 1 - RESIDUAL[m.readout] * (1 - raw_readout)
+        gain = 1 / max(raw_readout, 1e-6)
+    overhead = declared(m, bits)
+    scales = m.scale_factors if m.zne else (1.0,)
+    w = weights(scales, m.fit) if m.zne else [1.0]
+    signal = float(sum(wi * fid ** s for wi, s in zip(w, scales, strict=True)))
+    # A +-1 outcome of mean s has variance 1 - s^2: each scale's, weighted by the fit.
+    variance = float(sum(wi ** 2 * max(1 - (fid ** s * raw_readout) ** 2, 1e-3) for wi, s in zip(w, scales, strict=True)))
+    per_circuit = max(shots * overhead.shots_multiplier / overhead.circuits, 1.0)
+    if m.readout == "trex":  # twirls share the shots: all of them together estimate one value
+        per_circuit *= min(m.twirls, 2 ** bits)
+    stat = math.sqrt(variance / per_circuit) * gain
+    if m.readout:
+        # The calibration's shots estimate each bit's (1 - 2r) with variance 4 r (1 - r) / shots:
+        # its relative error carries into the corrected value, once per measured bit.
+        calibration = bits * 4 * r * (1 - r) / (max(shots, 1) * max(1 - 2 * r, 1e-3) ** 2)
+        stat = math.hypot(stat, abs(signal) * math.sqrt(calibration))
+    return abs(1 - signal * readout_kept), stat
+
+
+@attrs.frozen
+class Pair:
+    """One (resource, technique) pair as QDREAMER weighed it."""
+
+    resource_id: str
+    technique: str
+    predicted_error: float
+    bias: float
+    statistical: float
+    circuits: int
+    shots_multiplier: float
+    cost: float
+    currency: str
+    seconds: float
+    #: Where the readout error came from: "profile" (the plugin's) or "observed (n calibrations)".
+    readout_source: str = "profile"
+    #: Where the gates' error came from: "profile", or "observed (xK)": a ZNE run there measured K
+    #: times the infidelity the profile predicts.
+    gates_source: str = "profile"
+
+
+@attrs.frozen
+class PairTable:
+    """Every pair, best first (the order "auto" prefers); `chosen` is the first."""
+
+    task_id: str
+    pairs: tuple[Pair, ...]
+
+    @property
+    def chosen(self) -> Pair | None:
+        return self.pairs[0] if self.pairs else None
+
+    def to_dicts(self) -> list[dict[str, Any]]:
+        return [attrs.asdict(p) for p in self.pairs]
+
+    def __str__(self) -> str:
+        head = ("rank", "resource", "technique", "pred. error", "bias", "stat", "circuits", "shots x", "cost", "time_s",
+                "readout error from", "gate error from")
+        rows = [(str(i), p.resource_id, p.technique, f"{p.predicted_error:.4f}", f"{p.bias:.4f}", f"{p.statistical:.4f}",
+                 str(p.circuits), f"{p.shots_multiplier:g}", f"{p.cost:.4g} {p.currency}", f"{p.seconds:.3g}",
+                 p.readout_source, p.gates_source) for i, p in enumerate(self.pairs, 1)]
+        return render(head, rows, f"mitigation pairs for task {self.task_id} (predicted error of a Z-string expectation)")
+
+
+def gate_scale(noise: NoiseProfile | None, decay: tuple[float, dict[str, int]] | None) -> tuple[float, str]:
+    """How many times the profile's log-infidelity a ZNE run measured on the resource (clamped to
+    [0.2, 5]: one circuit is a noisy witness), and the label saying so; (1, "profile") without one."""
+    if decay is None or noise is None:
+        return 1.0, "profile"
+    measured, gates = decay
+    predicted = gate_fidelity(noise, CircuitSummary(num_qubits=1, gate_counts=gates))
+    if not (0 < measured < 1 and 0 < predicted < 1):
+        return 1.0, "profile"
+    scale = min(max(math.log(measured) / math.log(predicted), 0.2), 5.0)
+    return scale, f"observed (x{scale:.2f})"
+
+
+def order(pairs: Sequence[Pair]) -> list[Pair]:
+    """Best first: the least predicted error, but the cheapest of those within TOLERANCE of it."""
+    if not pairs:
+        return []
+    best = min(p.predicted_error for p in pairs)
+    close = sorted((p for p in pairs if p.predicted_error <= best * TOLERANCE + 1e-12),
+                   key=lambda p: (p.cost, p.shots_multiplier, p.predicted_error))
+    rest = sorted((p for p in pairs if p not in close), key=lambda p: (p.predicted_error, p.cost))
+    return close + rest
+
+
+def rank_pairs(dreamer: Any, task: QuantumTask, rows: Sequence[Any]) -> PairTable:
+    """The pairs of `task` over the feasible rows of its explanation (unmitigated ranking)."""
+    m = task.mitigation
+    techniques = m.choices if m.technique == "auto" else (m.technique,)
+    summary, _ = dreamer.summarize(task)
+    candidates = dreamer.candidates()
+    bits = summary.num_measured or summary.num_qubits
+    pairs = []
+    links = _interactions(dreamer, task)
+    # The rows' times already hold the task's own technique's overhead (none for "auto").
+    priced = declared(m, bits).shots_multiplier
+    for row in rows:
+        cand = candidates.get(row.resource_id)
+        if not row.feasible or cand is None:
+            continue
+        res = cand.resource
+        # Fakes of devices are simulators with the device's coupling map: they route too.
+        routed = extra_two_qubit_gates(links, res.coupling_map, res.num_qubits)
+        seen = STORE.observed(res.id)
+        measured = None if seen is None else seen[0]
+        source = "profile" if seen is None else f"observed ({seen[1]} calibrations)"
+        scale, gates_source = gate_scale(cand.noise, STORE.observed_decay(res.id))
+        for technique in techniques:
+            tm = m.with_technique(technique)
+            over = declared(tm, bits)
+            bias, stat = predict(cand.noise, summary, tm, task.shots, routed, measured, scale)
+            shots_each = task.shots * over.shots_multiplier / over.circuits
+            cost = cand.cost.total(shots_each, tasks=over.circuits, summary=summary) if cand.cost else 0.0
+            if task.max_cost is not None and cost > task.max_cost:
+                continue
+            more = over.shots_multiplier - priced
+            seconds = row.wait_s + (run_seconds(res, int(task.shots * more), summary) if more > 0 else 0.0)
+            pairs.append(Pair(row.resource_id, technique, math.hypot(bias, stat), bias, stat, over.circuits,
+                              over.shots_multiplier, cost, row.currency, seconds, source, gates_source))
+    return PairTable(task.task_id, tuple(order(pairs)))
+
+
+def _interactions(dreamer: Any, task: QuantumTask) -> Counter:
+    """The circuit's two-qubit interactions, read from its OpenQASM 2 (none when it has no such
+    form or is a circuit function, which runs only where the task runs)."""
+    circuit = task.circuit
+    if callable(circuit) and not isinstance(circuit, str) and task.circuit_format is None \
+            and not dreamer.host.call("qtau_circuit_format", circuit=circuit):
+        return Counter()
+    try:
+        circuit, fmt = dreamer.circuits.resolve(task)
+        text, _, _ = dreamer.circuits.convert(circuit, fmt, [OPENQASM2])
+    except QtauError:
+        return Counter()
+    return interactions(text) if isinstance(text, str) else Counter()
+
+
+def resolve_auto(dreamer: Any, task: QuantumTask) -> QuantumTask:
+    """`task` with "auto" replaced by the best pair's technique, pinned to its resource unless the
+    task was pinned already (QDREAMER ranks only among the pin then). Other tasks as given."""
+    if task.mitigation.technique != "auto":
+        return task
+    plain = attrs.evolve(task, mitigation="none")
+    table = rank_pairs(dreamer, task, dreamer.explain(plain).rows)
+    best = table.chosen
+    if best is None:  # nothing feasible: placement raises NoSuitableResourceError with the reasons
+        return attrs.evolve(task, mitigation=task.mitigation.with_technique("none"))
+    pin = task.resource if task.pin is not None else best.resource_id
+    return attrs.evolve(task, mitigation=task.mitigation.with_technique(best.technique), resource=pin)
+
+
+__all__ = ["AUTO_CHOICES", "Pair", "PairTable", "predict", "rank_pairs", "resolve_auto"]

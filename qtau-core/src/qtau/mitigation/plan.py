@@ -1,0 +1,188 @@
+"""One task's mitigation as circuits to run and a recipe, as plain values, and the recipe applied.
+
+`build` turns a task's OpenQASM 2 program into the circuits its technique runs (folded copies,
+twirled copies, calibration circuits unless a calibration is cached) and a recipe (a JSON-ready
+dict). `finish` applies the recipe to the circuits' counts: corrected quasi-probabilities beside
+the unmitigated counts, and the report results carry. The recipe is plain data so a remote job's
+reference can carry it across a restart.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from qtau.mitigation import readout, trex
+from qtau.mitigation.calibration import CalibrationStore
+from qtau.mitigation.distributions import clean_key
+from qtau.mitigation.extrapolation import extrapolate
+from qtau.mitigation.folding import Folded, fold
+from qtau.mitigation.overhead import Overhead
+from qtau.mitigation.qasm_program import CALL, Program
+from qtau.mitigation_options import Mitigation
+
+
+def _split_shots(shots: int, parts: int) -> int:
+    """Shots per twirl: the task's shots shared out, at least one each."""
+    return max(1, shots // parts)
+
+
+def build(m: Mitigation, text: str, shots: int, key: Sequence[str], store: CalibrationStore
+          ) -> tuple[list[tuple[str, int]], dict[str, Any]]:
+    """The circuits (OpenQASM 2, shots) that `m` runs for the program `text`, and its recipe.
+    `key` identifies the resource's calibration (`calibration.stamp`)."""
+    prog = Program.parse(text).ensure_measured()
+    bits = prog.num_clbits
+    folded = [fold(prog, s, m.folding) for s in m.scale_factors] if m.zne else [Folded(list(prog.body), [], 1.0)]
+    recipe: dict[str, Any] = {
+        "resource": key[0] if key else "", "gates": gate_counts(prog),
+        "technique": m.technique, "auto": m.auto, "fit": m.fit, "folding": m.folding, "bits": bits,
+        "scales": [f.scale for f in folded], "qubit_of_bit": prog.qubit_of_bit(), "task_shots": shots,
+    }
+    circuits: list[tuple[str, int]] = []
+    method = m.readout
+    if method == "trex":
+        mask_list = trex.masks(bits, m.twirls, m.seed)
+        each = _split_shots(shots, len(mask_list))
+        recipe["masks"] = mask_list
+        for f in folded:
+            circuits += [(f.text(prog, _flips(mask)), each) for mask in mask_list]
+        cal_key = [*key, "trex", repr(prog.measures), repr(mask_list), str(each)]
+        cal_circuits = [(prog.text([], _flips(mask)), each) for mask in mask_list]
+    else:
+        circuits = [(f.text(prog), shots) for f in folded]
+        cal_key = [*key, "readout", str(prog.num_qubits), str(shots)]
+        cal_circuits = list(zip(readout.calibration_programs(prog.num_qubits), (shots, shots), strict=True))
+    recipe["main"] = len(circuits)
+    if method is not None:
+        recipe["width"] = prog.num_qubits
+        cached = store.get(tuple(cal_key))
+        if cached is None:
+            recipe["calibration"] = {"fresh": True, "key": cal_key, "count": len(cal_circuits)}
+            circuits += cal_circuits
+        else:
+            recipe["calibration"] = {"fresh": False, "counts": cached}
+    recipe["overhead"] = Overhead(len(circuits), sum(n for _, n in circuits) / shots).to_dict()
+    return circuits, recipe
+
+
+def _flips(mask: int) -> frozenset[int]:
+    return frozenset(i for i in range(mask.bit_length()) if mask >> i & 1)
+
+
+def _probabilities(counts: Mapping[str, float]) -> dict[str, float]:
+    total = sum(counts.values()) or 1
+    out: dict[str, float] = {}
+    for key, n in counts.items():
+        k = clean_key(key)
+        out[k] = out.get(k, 0.0) + n / total
+    return out
+
+
+def gate_counts(prog: Program) -> dict[str, int]:
+    """How often each gate is called in the program's body (what QDREAMER's profile prices)."""
+    counts: dict[str, int] = {}
+    for st in prog.gates():
+        m = CALL.match(st.rstrip(";").strip())
+        if m:
+            counts[m.group(1)] = counts.get(m.group(1), 0) + 1
+    return counts
+
+
+def observed_fidelity(scales: Sequence[float], dists: Sequence[Mapping[str, float]],
+                      zero: Mapping[str, float], bits: int) -> float | None:
+    """The circuit's fidelity F as ZNE saw it: each scale's distribution, less the uniform one, is
+    a_s times the extrapolated one's (least squares), and a_s = F^s (least squares through 0 in
+    the logarithm). None when the distributions carry no such signal."""
+    uniform = 2.0 ** -bits
+    keys = set(zero)
+    norm = sum((zero[k] - uniform) ** 2 for k in keys)
+    if norm <= 1e-9:
+        return None
+    num = den = 0.0
+    for s, dist in zip(scales, dists, strict=True):
+        a = sum((dist.get(k, 0.0) - uniform) * (zero[k] - uniform) for k in keys) / norm
+        if not 1e-3 < a <= 1.5:
+            return None
+        num += s * math.log(min(a, 1.0))
+        den += s * s
+    return math.exp(num / den) if den else None
+
+
+def _readout_error(recipe: Mapping[str, Any], calibration: list) -> float:
+    """The mean per-bit readout error a calibration measured."""
+    bits = recipe["bits"]
+    if recipe.get("masks") is not None:  # TREX: f of a single bit is 1 - 2 r
+        merged = trex.merged(calibration, recipe["masks"], bits)
+        total = sum(merged.values()) or 1
+        flips = [sum(n for k, n in merged.items() if k[-1 - b] == "1") / total for b in range(bits)]
+        return sum(flips) / max(bits, 1)
+    zeros, ones = calibration
+    return sum(readout.Assignment.calibrate(zeros, ones, recipe["width"]).errors()) / max(recipe["width"], 1)
+
+
+def _corrected(recipe: Mapping[str, Any], dist: Mapping[str, float], calibration: list) -> dict[str, float]:
+    bits = recipe["bits"]
+    if recipe.get("masks") is not None:
+        f = trex.factors(trex.merged(calibration, recipe["masks"], bits), bits)
+        return trex.correct(dist, f, bits)
+    zeros, ones = calibration
+    assignment = readout.Assignment.calibrate(zeros, ones, recipe["width"])
+    return readout.mitigate(dist, assignment, recipe["qubit_of_bit"])
+
+
+def finish(recipe: Mapping[str, Any], runs: Sequence[Mapping[str, int]], store: CalibrationStore
+           ) -> tuple[dict[str, int], dict[str, Any]]:
+    """The unmitigated counts (the circuit as written; twirls undone and added up) and the report:
+    technique, overhead, quasi-probabilities, the unmitigated probabilities beside them."""
+    main = list(runs[:recipe["main"]])
+    scales = recipe["scales"]
+    bits = recipe["bits"]
+    mask_list = recipe.get("masks")
+    if mask_list is not None:
+        per = len(mask_list)
+        measured = [trex.merged(main[i * per:(i + 1) * per], mask_list, bits) for i in range(len(scales))]
+    else:
+        measured = [{clean_key(k): int(n) for k, n in run.items()} for run in main]
+    info = recipe.get("calibration")
+    calibration = None
+    if info is not None:
+        if info["fresh"]:
+            calibration = [dict(r) for r in runs[recipe["main"]:recipe["main"] + info["count"]]]
+            store.put(tuple(info["key"]), calibration)
+            store.observe(info["key"][0], _readout_error(recipe, calibration))
+        else:
+            calibration = info["counts"]
+    dists = [_probabilities(c) if calibration is None else _corrected(recipe, c, calibration) for c in measured]
+    if len(dists) > 1:
+        keys = sorted(set().union(*dists))
+        mitigated = dict(zip(keys, extrapolate(scales, [[d.get(k, 0.0) for k in keys] for d in dists],
+                                               recipe["fit"]), strict=True))
+        decay = observed_fidelity(scales, dists, mitigated, bits)
+        if decay is not None and recipe.get("resource"):
+            store.observe_decay(recipe["resource"], decay, recipe.get("gates", {}))
+    else:
+        mitigated = dists[0]
+    raw = measured[0]
+    report = {
+        "technique": recipe["technique"],
+        "auto": recipe.get("auto", False),
+        "overhead": recipe["overhead"],
+        "scale_factors": scales if len(scales) > 1 else None,
+        "fit": recipe["fit"] if len(scales) > 1 else None,
+        "calibration": None if info is None else ("fresh" if info["fresh"] else "cached"),
+        "quasi_probabilities": {k: v for k, v in mitigated.items() if abs(v) > 1e-12},
+        "unmitigated_probabilities": _probabilities(raw),
+    }
+    return raw, report
+
+
+def unmitigated(counts: Mapping[str, int]) -> dict[str, Any]:
+    """The report of a task "auto" ran without mitigation (the predicted gain was not worth it)."""
+    probs = _probabilities(counts)
+    return {"technique": "none", "auto": True, "overhead": Overhead().to_dict(), "scale_factors": None,
+            "fit": None, "calibration": None, "quasi_probabilities": probs, "unmitigated_probabilities": probs}
+
+
+__all__ = ["build", "finish", "unmitigated"]

@@ -1,0 +1,87 @@
+"""How many two-qubit gates routing adds to a circuit on a device with limited connectivity.
+
+QDREAMER's gate counts are the circuit's own; on a device whose coupling map does not hold the
+circuit's interaction graph, the transpiler adds SWAPs (three CX each), and a GHZ chain on a
+T-shaped 5-qubit device pays for them. The estimate tries every placement of the interacting
+qubits on the device when there are few enough (small devices, where it matters most), charging
+each gate (distance - 1) SWAPs; otherwise it assumes a placement without SWAPs (a lower bound).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections import Counter, deque
+from collections.abc import Sequence
+
+from qtau.errors import QtauError
+from qtau.mitigation.qasm_program import CALL, Program, _split_top
+
+#: Most placements tried; beyond it no SWAPs are charged.
+MAX_PLACEMENTS = 20_000
+
+
+def interactions(text: str) -> Counter:
+    """(qubit, qubit) -> how many multi-qubit gates act on the pair, from OpenQASM 2 text."""
+    try:
+        prog = Program.parse(text)
+    except QtauError:
+        return Counter()
+    pairs: Counter = Counter()
+    for st in prog.gates():
+        m = CALL.match(st.rstrip(";").strip())
+        if not m:
+            continue
+        refs = _split_top(m.group(3))
+        try:
+            qubits = [prog.index(r, True) for r in refs]
+        except (QtauError, AttributeError):
+            continue  # a whole-register argument: broadcast gates are rare in 2q calls
+        for a, b in itertools.combinations(sorted(set(qubits)), 2):
+            pairs[a, b] += 1
+    return pairs
+
+
+def _distances(edges: Sequence[tuple[int, int]], size: int) -> list[list[float]]:
+    adj: dict[int, set[int]] = {q: set() for q in range(size)}
+    for a, b in edges:
+        if a < size and b < size:
+            adj[a].add(b)
+            adj[b].add(a)
+    out = []
+    for start in range(size):
+        dist = [math.inf] * size
+        dist[start] = 0
+        queue = deque([start])
+        while queue:
+            q = queue.popleft()
+            for n in adj[q]:
+                if dist[n] == math.inf:
+                    dist[n] = dist[q] + 1
+                    queue.append(n)
+        out.append(dist)
+    return out
+
+
+def extra_two_qubit_gates(pairs: Counter, coupling_map: Sequence[tuple[int, int]] | None, size: int) -> int:
+    """Two-qubit gates the best placement adds (3 per SWAP); 0 without a coupling map or when the
+    placements are too many to try."""
+    if not pairs or not coupling_map:
+        return 0
+    logical = sorted({q for pair in pairs for q in pair})
+    if len(logical) > size or math.perm(size, len(logical)) > MAX_PLACEMENTS:
+        return 0
+    dist = _distances(coupling_map, size)
+    index = {q: i for i, q in enumerate(logical)}
+    weighted = [(index[a], index[b], n) for (a, b), n in pairs.items()]
+    best = math.inf
+    for placement in itertools.permutations(range(size), len(logical)):
+        cost = 0.0
+        for a, b, n in weighted:
+            cost += n * (dist[placement[a]][placement[b]] - 1)
+            if cost >= best:
+                break
+        best = min(best, cost)
+        if best == 0:
+            break
+    return 0 if best == math.inf else int(3 * best)

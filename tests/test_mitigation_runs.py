@@ -1,0 +1,126 @@
+"""Mitigated tasks end to end on noisy simulators that run here (issue 27 items 2 and 3): one
+backend call per batch whatever the technique expands to, the report beside the unmitigated
+counts, and the errors a technique gives for circuits it cannot rewrite.
+
+The executors' `run` is wrapped by a counting spy that calls the real method (no part is faked):
+the count is how many backend calls the plugin made."""
+
+import pytest
+from qtau import ExecutionEngine, PilotComputeService, QuantumTask
+from qtau.errors import MitigationError
+from qtau.mitigation import expectation, report
+from qtau.mitigation.calibration import STORE
+from qtau_test_circuits import ghz
+
+qiskit = pytest.importorskip("qiskit")
+from qiskit import QuantumCircuit  # noqa: E402
+
+NOISY_AER = {"resource_type": "quantum", "quantum": {
+    "executor": "qiskit_local", "seed_simulator": 11,
+    "noise": {"depolarizing_1q": 0.004, "depolarizing_2q": 0.04, "readout": 0.05}}}
+FAKE = {"resource_type": "quantum", "quantum": {"executor": "ibmq_fake_manila", "seed_simulator": 5,
+                                                "seed_transpiler": 3}}
+
+
+@pytest.fixture
+def spy(monkeypatch):
+    calls = []
+
+    def install(cls):
+        real = cls.run
+
+        def run(self, jobs):
+            calls.append(len(jobs))
+            return real(self, jobs)
+
+        monkeypatch.setattr(cls, "run", run)
+        return calls
+
+    STORE.clear()
+    yield install
+    STORE.clear()
+
+
+def service(description, **kwargs):
+    pcs = PilotComputeService(execution_engine=ExecutionEngine.LOCAL, **kwargs)
+    pcs.create_pilot(description)
+    return pcs
+
+
+def test_a_zne_task_on_a_noisy_fake_is_one_backend_call(spy):
+    pytest.importorskip("qiskit_ibm_runtime")
+    from qtau_ibmq.executor import LocalSamplerExecutor
+
+    calls = spy(LocalSamplerExecutor)
+    with service(FAKE) as pcs:
+        result = pcs.get_result(pcs.submit_quantum_task(QuantumTask(circuit=ghz(), shots=2000, mitigation="zne")))
+    assert calls == [3]  # the circuit at scales 1, 3 and 5, in one sampler job
+    found = report(result)
+    assert found["technique"] == "zne" and found["scale_factors"] == [1.0, 3.0, 5.0]
+    assert found["overhead"] == {"circuits": 3, "shots_multiplier": 3.0}
+    assert sum(result.counts.values()) == 2000  # the circuit as written, unmitigated
+    assert found["unmitigated_probabilities"] == pytest.approx({k: n / 2000 for k, n in result.counts.items()})
+
+
+def test_many_mitigated_tasks_go_out_as_one_batch(spy):
+    from qtau_qiskit.simulators import QiskitSimulatorExecutor
+
+    calls = spy(QiskitSimulatorExecutor)
+    with service(NOISY_AER, batch_chunks=1) as pcs:
+        tasks = [QuantumTask(circuit=ghz(n), shots=1000, mitigation="zne+readout") for n in (2, 3, 4)]
+        results = pcs.get_results(pcs.submit_quantum_tasks(tasks))
+    # 3 tasks x 3 scales, plus readout calibrations (2 per width, each calibrated once).
+    assert calls == [3 * 3 + 2 * 3]
+    assert [report(r)["calibration"] for r in results] == ["fresh"] * 3
+
+
+def test_readout_mitigation_removes_readout_error():
+    description = {"resource_type": "quantum", "quantum": {"executor": "qiskit_local", "seed_simulator": 3,
+                                                           "noise": {"readout": 0.08}}}
+    with service(description) as pcs:
+        qc = QuantumCircuit(3)
+        qc.x(0)
+        qc.measure_all()
+        result = pcs.get_result(pcs.submit_quantum_task(QuantumTask(circuit=qc, shots=20000, mitigation="readout")))
+        again = pcs.get_result(pcs.submit_quantum_task(QuantumTask(circuit=qc, shots=20000, mitigation="readout")))
+    probs = report(result)["quasi_probabilities"]
+    assert result.get_probabilities()["001"] < 0.9  # three bits, each read wrong 8% of the time
+    assert probs["001"] == pytest.approx(1.0, abs=0.02)
+    mitigated, raw = expectation(result, "ZZZ")
+    assert abs(mitigated + 1) < abs(raw + 1) / 5
+    assert report(again)["calibration"] == "cached"
+    assert report(again)["overhead"]["circuits"] == 1
+
+
+def test_trex_and_zne_improve_a_ghz_parity():
+    with service(NOISY_AER) as pcs:
+        out = {}
+        for technique in ("trex", "zne+trex"):
+            result = pcs.get_result(pcs.submit_quantum_task(
+                QuantumTask(circuit=ghz(3), shots=8000, mitigation={"technique": technique, "seed": 1})))
+            out[technique] = expectation(result, "ZZI")
+    for mitigated, raw in out.values():
+        assert abs(1 - mitigated) < abs(1 - raw) / 2
+
+
+def test_results_without_mitigation_carry_no_report():
+    with service(NOISY_AER) as pcs:
+        result = pcs.get_result(pcs.submit_quantum_task(QuantumTask(circuit=ghz(2), shots=100)))
+    assert report(result) is None
+    assert expectation(result, "ZZ")[0] == expectation(result, "ZZ")[1]
+
+
+def test_a_circuit_zne_cannot_fold_fails_with_the_reason():
+    qc = QuantumCircuit(1, 2)
+    qc.h(0)
+    qc.measure(0, 0)
+    qc.h(0)
+    qc.measure(0, 1)
+    with service(NOISY_AER) as pcs:
+        with pytest.raises(MitigationError) as err:
+            pcs.get_result(pcs.submit_quantum_task(QuantumTask(circuit=qc, mitigation="zne")))
+    assert "measure" in str(err.value) and err.value.fix
+    # Readout mitigation does not rewrite gates: the same circuit runs.
+    with service(NOISY_AER) as pcs:
+        result = pcs.get_result(pcs.submit_quantum_task(QuantumTask(circuit=qc, mitigation="readout")))
+    assert report(result)["technique"] == "readout"
