@@ -31,12 +31,11 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import attrs
 
-from qtau.dreamer.ranking import run_seconds
 from qtau.errors import QtauError
 from qtau.mitigation.calibration import STORE
 from qtau.mitigation.extrapolation import weights
@@ -169,8 +168,10 @@ def order(pairs: Sequence[Pair]) -> list[Pair]:
     return close + rest
 
 
-def rank_pairs(dreamer: Any, task: QuantumTask, rows: Sequence[Any]) -> PairTable:
-    """The pairs of `task` over the feasible rows of its explanation (unmitigated ranking)."""
+def rank_pairs(dreamer: Any, task: QuantumTask, rows: Sequence[Any],
+               run_seconds: Callable[[Any, int, CircuitSummary], float]) -> PairTable:
+    """The pairs of `task` over the feasible rows of its explanation; `run_seconds(resource, shots,
+    summary)` is QDREAMER's run-time estimate (given by QDREAMER, which this module sits beside)."""
     m = task.mitigation
     techniques = m.choices if m.technique == "auto" else (m.technique,)
     summary, _ = dreamer.summarize(task)
@@ -226,9 +227,7 @@ def resolve_auto(dreamer: Any, task: QuantumTask) -> QuantumTask:
     task was pinned already (QDREAMER ranks only among the pin then). Other tasks as given."""
     if task.mitigation.technique != "auto":
         return task
-    plain = attrs.evolve(task, mitigation="none")
-    table = rank_pairs(dreamer, task, dreamer.explain(plain).rows)
-    best = table.chosen
+    best = dreamer.explain(task).pairs.chosen
     if best is None:  # nothing feasible: placement raises NoSuitableResourceError with the reasons
         return attrs.evolve(task, mitigation=task.mitigation.with_technique("none"))
     pin = task.resource if task.pin is not None else best.resource_id
