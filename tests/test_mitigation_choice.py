@@ -119,23 +119,3 @@ def test_pairs_learn_the_readout_error_a_calibration_measured():
     [after] = explained.pairs
     assert after.readout_source == "observed (1 calibrations)" and "observed" in str(explained)
     assert after.statistical < before.statistical  # no readout gain to pay for any more
-
-
-def test_pairs_learn_the_gate_error_a_zne_run_measured():
-    """Aer's depolarising model attenuates a Pauli expectation by less than its rate p per gate (a
-    depolarised two-qubit gate leaves 1/16 of the state as it was), so a ZNE run there measures
-    fewer errors than the profile's p per gate; later predictions scale the profile by that."""
-    from qtau.mitigation.calibration import STORE
-
-    STORE.clear()
-    with PilotComputeService(execution_engine=ExecutionEngine.LOCAL) as pcs:
-        pcs.create_pilot(noisy("aer", 0.04, 0.03))
-        task = QuantumTask(circuit=ghz(3), shots=8000, mitigation="zne+readout")
-        [before] = pcs.qdreamer.explain(task).pairs.pairs
-        result = pcs.get_result(pcs.submit_quantum_task(task))
-        [after] = pcs.qdreamer.explain(task).pairs.pairs
-    STORE.clear()
-    assert report(result)["technique"] == "zne+readout"
-    assert before.gates_source == "profile" and after.gates_source.startswith("observed (x")
-    scale = float(after.gates_source.split("x")[1].rstrip(")"))
-    assert 0.4 < scale < 1.0

@@ -30,7 +30,7 @@ from qtau.dreamer.config import DreamerConfig, weights_for
 from qtau.dreamer.explanation import Explanation
 from qtau.dreamer.lateness import Lateness
 from qtau.dreamer.prices import apply_override
-from qtau.dreamer.ranking import Candidate, Plan, Shape, same_but_queues
+from qtau.dreamer.ranking import Candidate, Plan, Shape, run_seconds, same_but_queues
 from qtau.errors import InvalidTaskError, NoSuitableResourceError, QtauError
 from qtau.mitigation.choice import rank_pairs
 from qtau.mitigation.overhead import declared
@@ -333,7 +333,7 @@ class QDreamer:
         weights = self.weights(task)
         plan, fmt = self._plan(self._snapshot(), task)
         rows = plan.rows(weights, self._in_flight, task.deadline, self._note, self.lateness.late(self.clock()))
-        pairs = rank_pairs(self, task, rows) if task.mitigation.active else None
+        pairs = rank_pairs(self, task, rows, run_seconds) if task.mitigation.active else None
         return Explanation(task.task_id, weights, tuple(rows), fmt, pairs)
 
     def remember_decisions(self, limit: int = 1024) -> None:

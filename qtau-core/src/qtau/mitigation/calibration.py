@@ -43,8 +43,6 @@ class CalibrationStore:
         self._entries: OrderedDict[tuple, tuple[float, Any]] = OrderedDict()
         #: resource id -> (mean readout error its latest calibration measured, calibrations seen)
         self._observed: dict[str, tuple[float, int]] = {}
-        #: resource id -> (circuit fidelity a ZNE run measured, that circuit's gate counts)
-        self._decays: dict[str, tuple[float, dict[str, int]]] = {}
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
@@ -78,21 +76,10 @@ class CalibrationStore:
         with self._lock:
             return self._observed.get(resource_id)
 
-    def observe_decay(self, resource_id: str, fidelity: float, gates: dict[str, int]) -> None:
-        """Record the fidelity a ZNE run measured for a circuit of `gates` on `resource_id`."""
-        with self._lock:
-            self._decays[resource_id] = (float(fidelity), dict(gates))
-
-    def observed_decay(self, resource_id: str) -> tuple[float, dict[str, int]] | None:
-        """(measured circuit fidelity, its gate counts) of the latest ZNE run there, or None."""
-        with self._lock:
-            return self._decays.get(resource_id)
-
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
             self._observed.clear()
-            self._decays.clear()
 
 
 #: The process's store (each worker process calibrates for itself).

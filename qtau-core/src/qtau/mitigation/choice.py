@@ -17,9 +17,7 @@ noise profile, the way each technique acts on it:
   (1 / (1-2r)^bits) for readout corrections.
 
 Once a readout calibration ran on a resource in this process (readout, TREX), its measured readout
-error replaces the profile's (`CalibrationStore.observed`); once a ZNE run there measured a
-circuit's fidelity (`plan.observed_fidelity`), the profile's gate infidelity is scaled by what it
-showed (`gate_scale`). The pair table says which it used.
+error replaces the profile's (`CalibrationStore.observed`; the pair table says which it used).
 
 The predicted error is sqrt(bias^2 + statistical^2). "auto" takes the pair of least predicted
 error, and among pairs within `TOLERANCE` of it the cheapest (then the fewest shots): never more
@@ -31,12 +29,11 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import attrs
 
-from qtau.dreamer.ranking import run_seconds
 from qtau.errors import QtauError
 from qtau.mitigation.calibration import STORE
 from qtau.mitigation.extrapolation import weights
@@ -66,12 +63,11 @@ def gate_fidelity(noise: NoiseProfile | None, summary: CircuitSummary) -> float:
 
 
 def predict(noise: NoiseProfile | None, summary: CircuitSummary, m: Mitigation, shots: int,
-            routed: int = 0, readout_error: float | None = None, gate_scale: float = 1.0) -> tuple[float, float]:
+            routed: int = 0, readout_error: float | None = None) -> tuple[float, float]:
     """(bias, statistical error) of a Z-string expectation under technique `m` (see the module).
     `routed`: two-qubit gates routing adds on the resource (`qtau.mitigation.routing`);
-    `readout_error`: what a calibration measured there, in place of the profile's; `gate_scale`:
-    how much more (or less) infidelity the resource's gates showed than their profile says."""
-    fid = gate_fidelity(noise, summary) ** gate_scale
+    `readout_error`: what a calibration measured there, in place of the profile's."""
+    fid = gate_fidelity(noise, summary)
     if routed and noise is not None:
         fid *= (1 - min(max(noise.gate_error("cx"), 0.0), 0.999999)) ** routed
     if readout_error is None:
@@ -117,9 +113,6 @@ class Pair:
     seconds: float
     #: Where the readout error came from: "profile" (the plugin's) or "observed (n calibrations)".
     readout_source: str = "profile"
-    #: Where the gates' error came from: "profile", or "observed (xK)": a ZNE run there measured K
-    #: times the infidelity the profile predicts.
-    gates_source: str = "profile"
 
 
 @attrs.frozen
@@ -138,24 +131,11 @@ class PairTable:
 
     def __str__(self) -> str:
         head = ("rank", "resource", "technique", "pred. error", "bias", "stat", "circuits", "shots x", "cost", "time_s",
-                "readout error from", "gate error from")
+                "readout error from")
         rows = [(str(i), p.resource_id, p.technique, f"{p.predicted_error:.4f}", f"{p.bias:.4f}", f"{p.statistical:.4f}",
                  str(p.circuits), f"{p.shots_multiplier:g}", f"{p.cost:.4g} {p.currency}", f"{p.seconds:.3g}",
-                 p.readout_source, p.gates_source) for i, p in enumerate(self.pairs, 1)]
+                 p.readout_source) for i, p in enumerate(self.pairs, 1)]
         return render(head, rows, f"mitigation pairs for task {self.task_id} (predicted error of a Z-string expectation)")
-
-
-def gate_scale(noise: NoiseProfile | None, decay: tuple[float, dict[str, int]] | None) -> tuple[float, str]:
-    """How many times the profile's log-infidelity a ZNE run measured on the resource (clamped to
-    [0.2, 5]: one circuit is a noisy witness), and the label saying so; (1, "profile") without one."""
-    if decay is None or noise is None:
-        return 1.0, "profile"
-    measured, gates = decay
-    predicted = gate_fidelity(noise, CircuitSummary(num_qubits=1, gate_counts=gates))
-    if not (0 < measured < 1 and 0 < predicted < 1):
-        return 1.0, "profile"
-    scale = min(max(math.log(measured) / math.log(predicted), 0.2), 5.0)
-    return scale, f"observed (x{scale:.2f})"
 
 
 def order(pairs: Sequence[Pair]) -> list[Pair]:
@@ -169,8 +149,10 @@ def order(pairs: Sequence[Pair]) -> list[Pair]:
     return close + rest
 
 
-def rank_pairs(dreamer: Any, task: QuantumTask, rows: Sequence[Any]) -> PairTable:
-    """The pairs of `task` over the feasible rows of its explanation (unmitigated ranking)."""
+def rank_pairs(dreamer: Any, task: QuantumTask, rows: Sequence[Any],
+               run_seconds: Callable[[Any, int, CircuitSummary], float]) -> PairTable:
+    """The pairs of `task` over the feasible rows of its explanation; `run_seconds(resource, shots,
+    summary)` is QDREAMER's run-time estimate (given by QDREAMER, which this module sits beside)."""
     m = task.mitigation
     techniques = m.choices if m.technique == "auto" else (m.technique,)
     summary, _ = dreamer.summarize(task)
@@ -190,11 +172,10 @@ def rank_pairs(dreamer: Any, task: QuantumTask, rows: Sequence[Any]) -> PairTabl
         seen = STORE.observed(res.id)
         measured = None if seen is None else seen[0]
         source = "profile" if seen is None else f"observed ({seen[1]} calibrations)"
-        scale, gates_source = gate_scale(cand.noise, STORE.observed_decay(res.id))
         for technique in techniques:
             tm = m.with_technique(technique)
             over = declared(tm, bits)
-            bias, stat = predict(cand.noise, summary, tm, task.shots, routed, measured, scale)
+            bias, stat = predict(cand.noise, summary, tm, task.shots, routed, measured)
             shots_each = task.shots * over.shots_multiplier / over.circuits
             cost = cand.cost.total(shots_each, tasks=over.circuits, summary=summary) if cand.cost else 0.0
             if task.max_cost is not None and cost > task.max_cost:
@@ -202,7 +183,7 @@ def rank_pairs(dreamer: Any, task: QuantumTask, rows: Sequence[Any]) -> PairTabl
             more = over.shots_multiplier - priced
             seconds = row.wait_s + (run_seconds(res, int(task.shots * more), summary) if more > 0 else 0.0)
             pairs.append(Pair(row.resource_id, technique, math.hypot(bias, stat), bias, stat, over.circuits,
-                              over.shots_multiplier, cost, row.currency, seconds, source, gates_source))
+                              over.shots_multiplier, cost, row.currency, seconds, source))
     return PairTable(task.task_id, tuple(order(pairs)))
 
 
@@ -226,9 +207,7 @@ def resolve_auto(dreamer: Any, task: QuantumTask) -> QuantumTask:
     task was pinned already (QDREAMER ranks only among the pin then). Other tasks as given."""
     if task.mitigation.technique != "auto":
         return task
-    plain = attrs.evolve(task, mitigation="none")
-    table = rank_pairs(dreamer, task, dreamer.explain(plain).rows)
-    best = table.chosen
+    best = dreamer.explain(task).pairs.chosen
     if best is None:  # nothing feasible: placement raises NoSuitableResourceError with the reasons
         return attrs.evolve(task, mitigation=task.mitigation.with_technique("none"))
     pin = task.resource if task.pin is not None else best.resource_id

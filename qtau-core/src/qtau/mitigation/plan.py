@@ -9,7 +9,6 @@ reference can carry it across a restart.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -19,7 +18,7 @@ from qtau.mitigation.distributions import clean_key
 from qtau.mitigation.extrapolation import extrapolate
 from qtau.mitigation.folding import Folded, fold
 from qtau.mitigation.overhead import Overhead
-from qtau.mitigation.qasm_program import CALL, Program
+from qtau.mitigation.qasm_program import Program
 from qtau.mitigation_options import Mitigation
 
 
@@ -36,7 +35,6 @@ def build(m: Mitigation, text: str, shots: int, key: Sequence[str], store: Calib
     bits = prog.num_clbits
     folded = [fold(prog, s, m.folding) for s in m.scale_factors] if m.zne else [Folded(list(prog.body), [], 1.0)]
     recipe: dict[str, Any] = {
-        "resource": key[0] if key else "", "gates": gate_counts(prog),
         "technique": m.technique, "auto": m.auto, "fit": m.fit, "folding": m.folding, "bits": bits,
         "scales": [f.scale for f in folded], "qubit_of_bit": prog.qubit_of_bit(), "task_shots": shots,
     }
@@ -78,36 +76,6 @@ def _probabilities(counts: Mapping[str, float]) -> dict[str, float]:
         k = clean_key(key)
         out[k] = out.get(k, 0.0) + n / total
     return out
-
-
-def gate_counts(prog: Program) -> dict[str, int]:
-    """How often each gate is called in the program's body (what QDREAMER's profile prices)."""
-    counts: dict[str, int] = {}
-    for st in prog.gates():
-        m = CALL.match(st.rstrip(";").strip())
-        if m:
-            counts[m.group(1)] = counts.get(m.group(1), 0) + 1
-    return counts
-
-
-def observed_fidelity(scales: Sequence[float], dists: Sequence[Mapping[str, float]],
-                      zero: Mapping[str, float], bits: int) -> float | None:
-    """The circuit's fidelity F as ZNE saw it: each scale's distribution, less the uniform one, is
-    a_s times the extrapolated one's (least squares), and a_s = F^s (least squares through 0 in
-    the logarithm). None when the distributions carry no such signal."""
-    uniform = 2.0 ** -bits
-    keys = set(zero)
-    norm = sum((zero[k] - uniform) ** 2 for k in keys)
-    if norm <= 1e-9:
-        return None
-    num = den = 0.0
-    for s, dist in zip(scales, dists, strict=True):
-        a = sum((dist.get(k, 0.0) - uniform) * (zero[k] - uniform) for k in keys) / norm
-        if not 1e-3 < a <= 1.5:
-            return None
-        num += s * math.log(min(a, 1.0))
-        den += s * s
-    return math.exp(num / den) if den else None
 
 
 def _readout_error(recipe: Mapping[str, Any], calibration: list) -> float:
@@ -159,9 +127,6 @@ def finish(recipe: Mapping[str, Any], runs: Sequence[Mapping[str, int]], store: 
         keys = sorted(set().union(*dists))
         mitigated = dict(zip(keys, extrapolate(scales, [[d.get(k, 0.0) for k in keys] for d in dists],
                                                recipe["fit"]), strict=True))
-        decay = observed_fidelity(scales, dists, mitigated, bits)
-        if decay is not None and recipe.get("resource"):
-            store.observe_decay(recipe["resource"], decay, recipe.get("gates", {}))
     else:
         mitigated = dists[0]
     raw = measured[0]
