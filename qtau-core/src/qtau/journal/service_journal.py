@@ -147,9 +147,13 @@ class ServiceJournal:
             entry = _owned.get(key)
             return cls(entry[0] if entry is not None else open_journal(working_directory))
 
-    def first_attempt(self, task: QuantumTask) -> int:
-        """The number of the next attempt of `task`, one past every attempt journaled for it."""
-        return self.journal.next_attempt(task.task_id)
+    def first_attempt(self, task: QuantumTask, tries: int = 1, at_least: int = 1) -> int:
+        """The number of the next attempt of `task`: one past every attempt journaled for it, and
+        `at_least`. The `tries` numbers from it on are taken (another process may journal them:
+        the Ray tracker actor), so a later submission of the task is numbered past them."""
+        first = max(at_least, self.journal.next_attempt(task.task_id))
+        self.journal.reserve_attempts(task.task_id, first + tries - 1)
+        return first
 
     def submitted(self, task: QuantumTask, submitted_at: float, durable: bool = True) -> None:
         """Journal a submission. Durable by default: the call returns once the task is committed
