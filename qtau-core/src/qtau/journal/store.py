@@ -7,12 +7,16 @@ their provider job reference, local tasks to run again. Without a working direct
 keeps no journal: nothing is written behind the user's back to a per-user folder.
 
 Writes are queued and committed by one background thread in small transactions (every
-`flush_interval` seconds or `max_batch` rows). A write that must be on disk before the caller goes
-on (a submission the service acknowledges, the attempt record before a paid remote create, the
-hand-out of results) passes `durable=True`: the caller commits everything queued itself, one group
-commit, without waiting for the writer to wake. `flush()` does the same for every queued write;
-`close()` flushes. A write that cannot be committed is never dropped silently: the next call
-raises `JournalError`. A file that is not a QTAU journal, or one missing a table, is refused
+`flush_interval` seconds or `max_batch` rows). A write that must survive a crash of the process
+before the caller goes on (a submission the service acknowledges, the attempt record before a paid
+remote create, the hand-out of results) passes `durable=True`: it is copied into the
+acknowledgement log (`qtau.journal.acklog`, `qtau-journal.log`, a shared memory mapping of a file)
+with every row queued before it, and reaches SQLite with the writer's next transaction; opening
+the journal again applies what the log holds and SQLite lacks. A borrowed journal (another
+process's) has no log: there the caller commits everything queued itself. `persist()` does the
+same for every queued write; `flush()` commits every queued write to SQLite (what readers see);
+`close()` flushes and removes the log. A write that cannot be written is never dropped silently:
+the next call raises `JournalError`. A file that is not a QTAU journal, or one missing a table, is refused
 (`JournalCorruptError`) and never written to.
 
 Only plain values are written: task fields are summarised (circuit type, width, gate set, shots,
