@@ -106,6 +106,28 @@ def _prepared(row: tuple[str, tuple]) -> tuple[str, tuple]:
     return (sql, _with_payload(params)) if sql is _UPSERT_TASK and callable(params[_PAYLOAD]) else row
 
 
+def _prepared_batch(rows: list[tuple[str, tuple]]) -> list[tuple[str, tuple]]:
+    """A transaction's rows prepared. A queued (not yet logged) submission whose task ends later in
+    the same transaction is written without its payload: recovery returns a finished task from
+    its journaled result and never runs it again, so pickling it would be work for nothing (most
+    tasks of a service created with `durable=False` finish within the writer's window)."""
+    ended: set[str] = set()
+    out = list(rows)
+    for i in range(len(out) - 1, -1, -1):
+        sql, params = out[i]
+        if sql is _INSERT_RESULT:
+            ended.add(params[0])
+        elif sql is _SET_STATE and params[0] not in UNFINISHED:
+            ended.add(params[2])
+        elif sql is _UPSERT_TASK:
+            if callable(params[_PAYLOAD]) and params[0] in ended:
+                out[i] = (sql, params[:_PAYLOAD] + (None,) + params[_PAYLOAD + 1:])
+            else:
+                out[i] = _prepared(out[i])
+            ended.discard(params[0])
+    return out
+
+
 def _with_payload(params: tuple) -> tuple:
     payload = params[_PAYLOAD]
     if callable(payload):
@@ -258,7 +280,8 @@ class Journal:
             connection.execute("SELECT task_id, MAX(attempt) FROM attempts GROUP BY task_id").fetchall())
         self._log = log
         self._writer = GroupCommitWriter(path, connection, self._db_lock, flush_interval=flush_interval,
-                                         max_batch=max_batch, prepare=_prepared, log=log,
+                                         max_batch=max_batch, prepare=_prepared, prepare_batch=_prepared_batch,
+                                         log=log,
                                          statements=_STATEMENT_INDEX, mark_sql=_MARK_APPLIED, first=first)
         if not self.readonly:
             self._writer.start()

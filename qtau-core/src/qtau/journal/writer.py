@@ -25,7 +25,9 @@ class GroupCommitWriter:
     """Queues `(sql, params)` rows and commits them on `connection` in queue order.
 
     `prepare` turns a queued row into the one written (the journal pickles a task's payload there;
-    a prepared row is prepared again at no cost). `db_lock` serialises every use of the connection.
+    a prepared row is prepared again at no cost); `prepare_batch`, given a transaction's rows,
+    prepares them all (the journal skips the payloads nobody will need). `db_lock` serialises
+    every use of the connection.
 
     Rows are numbered in queue order from `first` on: `_queued` rows were queued, `_taken` taken
     into a transaction, `_committed` committed, `_logged` appended to the log (or committed). With
@@ -34,7 +36,7 @@ class GroupCommitWriter:
 
     def __init__(self, path: Path, connection: sqlite3.Connection, db_lock: threading.Lock, *,
                  flush_interval: float, max_batch: int, prepare: Callable[[Row], Row],
-                 log: AckLog | None = None, statements: dict[str, int] | None = None, mark_sql: str = "",
+                 prepare_batch: Callable[[list[Row]], list[Row]] | None = None, log: AckLog | None = None, statements: dict[str, int] | None = None, mark_sql: str = "",
                  first: int = 0) -> None:
         self.path = path
         self.flush_interval = flush_interval
@@ -42,6 +44,7 @@ class GroupCommitWriter:
         self._db = connection
         self._db_lock = db_lock
         self._prepare = prepare
+        self._prepare_batch = prepare_batch or (lambda rows: [prepare(row) for row in rows])
         self.log = log
         self._statements = statements or {}
         self._mark_sql = mark_sql
@@ -149,7 +152,7 @@ class GroupCommitWriter:
     def _commit(self, batch: list[Row], last: int) -> None:
         """Write `batch` (its last row numbered `last`) in one transaction (the caller holds the
         database lock)."""
-        batch = [self._prepare(row) for row in batch]
+        batch = self._prepare_batch(batch)
         if self.log is not None:
             batch.append((self._mark_sql, (last,)))
         db = self._db
