@@ -124,7 +124,11 @@ def _allocate(fd: int, start: int, end: int) -> None:
     """Write zeros from `start` to `end`, so the mapping never touches a block the disk lacks."""
     zeros = bytes(end - start)
     while zeros:
-        written = os.pwrite(fd, zeros, start)
+        if hasattr(os, "pwrite"):
+            written = os.pwrite(fd, zeros, start)
+        else:  # pragma: no cover - Windows has no pwrite
+            os.lseek(fd, start, os.SEEK_SET)
+            written = os.write(fd, zeros)
         if written <= 0:
             raise OSError(28, "no space left on device")
         start, zeros = start + written, zeros[written:]
