@@ -23,7 +23,10 @@ from pathlib import Path
 import pytest
 from qtau.journal import Journal, acklog
 from qtau.journal.schema import LOG_NAME
+from qtau.journal.store import STATEMENTS
 from qtau.service import PilotComputeService
+from qtau.types import QuantumTask
+from qtau_scripted import state
 from qtau_scripted.testing import host, pilot, resource, wait_idle
 
 pytestmark = pytest.mark.usefixtures("clean_script")
@@ -102,8 +105,6 @@ def test_every_acknowledged_task_is_recovered_once_and_run_once(tmp_path, mode):
     returned, all 40 tasks still running: a new service's `recover()` returns each of them once,
     runs each once (1 USD each, spent exactly once within a budget of exactly 40 USD), and a
     second `recover()` returns nothing."""
-    from qtau_scripted import state
-
     n = 40
     workdir = _killed(tmp_path, mode, n)
     assert (workdir / LOG_NAME).exists(), "the acknowledged tasks were (also) in the log when it died"
@@ -126,8 +127,6 @@ def test_results_handed_out_before_the_kill_stay_handed_out(tmp_path):
     """The driver collected 10 results, then acknowledged 10 more tasks and died: only those 10
     come back, the collected ones are neither returned nor run again, and the budget counts the
     10 USD spent before the kill and the 10 spent after, nothing twice."""
-    from qtau_scripted import state
-
     workdir = _killed(tmp_path, "mixed", 10)
     with _recovering(workdir, budget=20) as pcs:
         assert pcs.qdreamer.budget_info()["service"]["spent"] == pytest.approx(10)
@@ -175,9 +174,7 @@ def test_a_journal_log_of_plain_values_only(tmp_path):
     """The log holds rows as `marshal` writes plain values (no pickle of any object but the
     task's payload bytes, which are checked for secrets before they are written)."""
     workdir = _killed(tmp_path, "journal", 0)
-    from qtau.journal.store import _STATEMENTS
-
-    rows = acklog.read(workdir / LOG_NAME, _STATEMENTS)
+    rows = acklog.read(workdir / LOG_NAME, STATEMENTS)
     # Numbered in queue order; row 2 (the hand-out, written without durable=) is not in the log.
     assert [number for number, _ in rows] == [1, 3, 4, 5]
     plain = (str, int, float, bytes, type(None))
@@ -198,3 +195,21 @@ def test_the_log_grows_and_is_compacted_without_losing_a_row(tmp_path):
         tasks = journal.tasks()
     assert sorted(t.task_id for t in tasks) == sorted(f"g{i}" for i in range(1500))
     assert all(t.payload == b"p" * 2048 for t in tasks)
+
+
+def test_a_task_resubmitted_by_a_later_service_is_numbered_past_every_journaled_attempt(tmp_path):
+    """Attempt numbers are kept in memory, read from the journal when it opens: an earlier service
+    journaled two failed tries of task `again`; this service's submission of the same task is
+    try 3 (a new idempotency token), and the earlier two stay as they were."""
+    qasm = 'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[2];\ncreg c[2];\nx q[0];\nmeasure q -> c;\n'
+    with Journal.open(tmp_path) as journal:
+        journal.record_task(QuantumTask(circuit=qasm, shots=5, task_id="again"), durable=True)
+        for number in (1, 2):
+            journal.record_attempt("again", number, "scripted:r", "scripted", state="failed", durable=True)
+    with PilotComputeService(plugins=host(), working_directory=str(tmp_path)) as pcs:
+        pcs.create_pilot(pilot(resource("r", qubits=3)))
+        assert pcs.get_result(pcs.submit_quantum_task(QuantumTask(circuit=qasm, shots=5, task_id="again")),
+                              timeout=60).counts == {"01": 5}
+    with Journal.open(tmp_path, readonly=True) as seen:
+        assert [(a.attempt, a.state) for a in seen.task("again").attempts] == [(1, "failed"), (2, "failed"),
+                                                                                (3, "done")]

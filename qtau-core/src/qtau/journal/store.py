@@ -93,8 +93,8 @@ _INSERT_RESULT = (
 _SET_STATE = "UPDATE tasks SET state=?, updated_at=? WHERE task_id=?"
 _HANDED_OUT = "UPDATE tasks SET handed_out=1, updated_at=? WHERE task_id=?"
 #: Every statement a row may carry, by the index the acknowledgement log writes for it.
-_STATEMENTS = (_UPSERT_TASK, _UPSERT_ATTEMPT, _UPDATE_ATTEMPT, _INSERT_RESULT, _SET_STATE, _HANDED_OUT)
-_STATEMENT_INDEX = {sql: i for i, sql in enumerate(_STATEMENTS)}
+STATEMENTS = (_UPSERT_TASK, _UPSERT_ATTEMPT, _UPDATE_ATTEMPT, _INSERT_RESULT, _SET_STATE, _HANDED_OUT)
+_STATEMENT_INDEX = {sql: i for i, sql in enumerate(STATEMENTS)}
 #: The number of the last row SQLite holds, set in every transaction of a journal with a log.
 _MARK_APPLIED = "UPDATE acks SET applied=? WHERE id=0"
 
@@ -149,7 +149,7 @@ def _replay(db: sqlite3.Connection, log: Path) -> int:
     """Apply the rows of the acknowledgement log at `log` that SQLite has not got (numbered past
     `acks.applied`), in order, in one transaction; the number of the last row either holds."""
     applied = db.execute("SELECT applied FROM acks WHERE id=0").fetchone()[0]
-    rows = acklog.read(log, _STATEMENTS)
+    rows = acklog.read(log, STATEMENTS)
     todo = [(number, row) for number, row in rows if number > applied]
     if todo:
         db.execute("BEGIN IMMEDIATE")
