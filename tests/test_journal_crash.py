@@ -213,3 +213,22 @@ def test_a_task_resubmitted_by_a_later_service_is_numbered_past_every_journaled_
     with Journal.open(tmp_path, readonly=True) as seen:
         assert [(a.attempt, a.state) for a in seen.task("again").attempts] == [(1, "failed"), (2, "failed"),
                                                                                 (3, "done")]
+
+
+def test_where_the_log_cannot_be_mapped_it_is_written(tmp_path, monkeypatch):
+    """Some file systems (FUSE, some network mounts) refuse a shared writable mapping: the log is
+    then written with one call a frame, and still holds every acknowledged row, in order. The
+    refusal is simulated (`mmap.mmap` raising, as it does there): no such file system is here."""
+    def refuse(*args, **kwargs):
+        raise OSError(19, "No such device")
+
+    monkeypatch.setattr(acklog.mmap, "mmap", refuse)
+    qasm = 'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[2];\ncreg c[2];\nx q[0];\nmeasure q -> c;\n'
+    with Journal.open(tmp_path, flush_interval=3600) as journal:
+        for i in range(40):
+            journal.record_task(QuantumTask(circuit=qasm, shots=5, task_id=f"w{i}"), payload=b"x" * 3000,
+                                durable=True)
+        rows = acklog.read(tmp_path / LOG_NAME, STATEMENTS)
+        assert [params[0] for _, (_, params) in rows] == [f"w{i}" for i in range(40)]
+    with Journal.open(tmp_path, readonly=True) as seen:
+        assert len(seen.tasks()) == 40

@@ -84,11 +84,14 @@ class AckLog:
 
     def append(self, last: int, frame: bytes) -> None:
         """Copy `frame` (its last row numbered `last`) into the log; OSError when the log must
-        grow and the disk has no room."""
+        grow and the disk has no room. Where the file cannot be mapped, it is written."""
         end = self._size + len(frame)
-        if end + HEADER.size > len(self._map):
-            self._grow(end + HEADER.size)
-        self._map[self._size:end] = frame
+        if self._map is None:
+            _write_at(self._fd, frame, self._size)
+        else:
+            if end + HEADER.size > len(self._map):
+                self._grow(end + HEADER.size)
+            self._map[self._size:end] = frame
         self._frames.append((last, frame))
         self._size = end
 
@@ -108,13 +111,15 @@ class AckLog:
         fresh = self.path.with_name(self.path.name + ".new")
         fd, mapped = _mapped(fresh, data)
         os.replace(fresh, self.path)
-        self._map.close()
+        if self._map is not None:
+            self._map.close()
         os.close(self._fd)
         self._fd, self._map, self._frames, self._size = fd, mapped, left, len(data)
 
     def close(self, remove: bool) -> None:
         """Close the log; with `remove` (SQLite holds every row) delete it too."""
-        self._map.close()
+        if self._map is not None:
+            self._map.close()
         os.close(self._fd)
         if remove:
             self.path.unlink(missing_ok=True)
@@ -122,25 +127,34 @@ class AckLog:
 
 def _allocate(fd: int, start: int, end: int) -> None:
     """Write zeros from `start` to `end`, so the mapping never touches a block the disk lacks."""
-    zeros = bytes(end - start)
-    while zeros:
+    _write_at(fd, bytes(end - start), start)
+
+
+def _write_at(fd: int, data: bytes, at: int) -> None:
+    """Write all of `data` at offset `at`; OSError when the disk has no room for it."""
+    while data:
         if hasattr(os, "pwrite"):
-            written = os.pwrite(fd, zeros, start)
+            written = os.pwrite(fd, data, at)
         else:  # pragma: no cover - Windows has no pwrite
-            os.lseek(fd, start, os.SEEK_SET)
-            written = os.write(fd, zeros)
+            os.lseek(fd, at, os.SEEK_SET)
+            written = os.write(fd, data)
         if written <= 0:
             raise OSError(28, "no space left on device")
-        start, zeros = start + written, zeros[written:]
+        at, data = at + written, data[written:]
 
 
-def _mapped(path: Path, data: bytes) -> tuple[int, mmap.mmap]:
-    """A new log file at `path` holding `data`, its space allocated, mapped for writing."""
+def _mapped(path: Path, data: bytes) -> tuple[int, mmap.mmap | None]:
+    """A new log file at `path` holding `data`, its space allocated, mapped for writing (None
+    where the file system cannot map it shared: then the log is written, one call a frame)."""
     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
         size = max(GROW_BYTES, len(data) + GROW_BYTES)
         _allocate(fd, 0, size)
-        mapped = mmap.mmap(fd, size, access=mmap.ACCESS_WRITE)
+        try:
+            mapped = mmap.mmap(fd, size, access=mmap.ACCESS_WRITE)
+        except (OSError, ValueError):
+            _write_at(fd, data, 0)
+            return fd, None
         mapped[:len(data)] = data
     except BaseException:
         os.close(fd)
