@@ -1,7 +1,7 @@
 """The journal's group-commit writer: one background thread that commits queued rows in small
 transactions (every `flush_interval` seconds or `max_batch` rows). A write that must survive a
 crash of the process before the caller goes on is appended to the acknowledgement log
-(`qtau.journal.acklog`, one `write()`) when the journal has one; without a log (a journal borrowed
+(`qtau.journal.acklog`, one copy into a mapped file) when the journal has one; without a log (a journal borrowed
 by another process) the caller commits everything queued itself, without waiting for the thread.
 
 A batch that cannot be committed is never dropped silently: `raise_failure()` (called before every
@@ -36,8 +36,8 @@ class GroupCommitWriter:
 
     def __init__(self, path: Path, connection: sqlite3.Connection, db_lock: threading.Lock, *,
                  flush_interval: float, max_batch: int, prepare: Callable[[Row], Row],
-                 prepare_batch: Callable[[list[Row]], list[Row]] | None = None, log: AckLog | None = None, statements: dict[str, int] | None = None, mark_sql: str = "",
-                 first: int = 0) -> None:
+                 prepare_batch: Callable[[list[Row]], list[Row]] | None = None, log: AckLog | None = None,
+                 statements: dict[str, int] | None = None, mark_sql: str = "", first: int = 0) -> None:
         self.path = path
         self.flush_interval = flush_interval
         self.max_batch = max_batch
