@@ -1,101 +1,139 @@
-"""What the journal costs the local-simulator benchmark: the same loop with and without it, one run.
+"""What the journal costs: the same loops with and without it, on LOCAL and RAY, in one run.
 
-    python benchmarks/journal.py [--tasks 1000] [--rounds 5] [--shots 1000]
+    python benchmarks/journal.py [--tasks 1000] [--rounds 3] [--shots 1000] [--skip-ray]
 
-The loop is benchmarks/throughput.py's "QTAU LOCAL, one by one" (Bell circuits on Aer through
-`submit_quantum_task`, then `get_results`), run by a service without a working_directory and by one
-with a journal, which does what any journaled service does: each `submit_quantum_task` returns once
-its task is committed (durable acknowledgement, group commits), each result is journaled from its
-completion callback, and `get_results` marks what it hands out, durably. Rounds alternate (plain,
-journaled) so a noisy neighbour slows both alike; medians are compared. The goal is an overhead of
-5% or less.
+Each engine runs three services side by side: one without a working_directory (no journal), one
+with it, which does what any journaled service does: each `submit_quantum_task` returns once its
+task is on disk (durable acknowledgement), `submit_quantum_tasks` once the whole burst is, each
+result is journaled as it completes, and `get_results` marks what it hands out before it returns;
+and one created with `durable=False`, whose submissions are only queued (a crash may lose those of
+the last writer window; docs/journal.md).
+Two loops, as benchmarks/throughput.py runs them: one by one (`submit_quantum_task` in a loop,
+then `get_results`) and batch (`submit_quantum_tasks`, then `get_results`), Bell circuits on Aer.
+Rounds alternate (plain, journaled) so a noisy neighbour slows both alike; the best of `--rounds`
+is compared, and every ratio comes from the same run. RAY is Ray on this machine
+(`ray.init(num_cpus=2)`). The goal is a cost of 5% or less in every row.
+
+The last line times the journal's own calls per task, without any engine (what the submitting
+thread pays, and what the writer thread pays for the result and the hand-out).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 import tempfile
 import time
 
+os.environ.setdefault("RAY_TMPDIR", tempfile.mkdtemp(prefix="qtau-bench-ray-"))
+os.environ.pop("RAY_ADDRESS", None)
 sys.path.insert(0, os.path.dirname(__file__))
 
-from throughput import QISKIT, bell, host  # noqa: E402
+from throughput import QISKIT, bell, host, qtau_batch, qtau_one_by_one  # noqa: E402
 
 
-def one_by_one(pcs, circuits, shots) -> float:
-    from qtau import QuantumTask
-
-    t = time.perf_counter()
-    refs = [pcs.submit_quantum_task(QuantumTask(circuit=qc, shots=shots)) for qc in circuits]
-    results = pcs.get_results(refs)
-    elapsed = time.perf_counter() - t
-    assert all(sum(r.counts.values()) == shots for r in results)
-    return elapsed
-
-
-def per_call_cost(n: int = 2000) -> tuple[float, float]:
-    """Microseconds the submitting thread spends per task in the journal's calls, as a service
-    makes them (the task's payload pickled and checked for secrets, its result, the hand-out):
-    (writes queued, each submission committed before it returns)."""
+def per_call_cost(n: int = 2000) -> float:
+    """Microseconds per task of the journal's calls as a service makes them: the submission
+    (payload pickled, checked for secrets, on disk before it returns), the result, the hand-out
+    (durable), all committed."""
     from qtau import Attempt, QuantumTask, Result, Timings
     from qtau.journal import Journal
     from qtau.journal.service_journal import task_blob
 
     now = time.time()
-    out = []
-    for durable in (False, True):
-        tasks = [QuantumTask(circuit=bell(), shots=1000) for _ in range(n)]
-        results = [Result(task_id=t.task_id, resource_id="qiskit:aer_simulator", executor="qiskit_local",
-                          shots=1000, counts={"00": 500, "11": 500}, timings=Timings(now, now, now),
-                          attempts=[Attempt("qiskit:aer_simulator", True, now, now)]) for t in tasks]
-        with tempfile.TemporaryDirectory() as folder, Journal.open(folder) as journal:
-            t = time.perf_counter()
-            for task, result in zip(tasks, results, strict=True):
-                journal.record_task(task, payload=lambda task=task: task_blob(task), durable=durable)
-                journal.record_result(result)
-            journal.mark_handed_out([t.task_id for t in tasks], durable=durable)
-            journal.flush()
-            out.append((time.perf_counter() - t) / n * 1e6)
-    return out[0], out[1]
+    tasks = [QuantumTask(circuit=bell(), shots=1000) for _ in range(n)]
+    results = [Result(task_id=t.task_id, resource_id="qiskit:aer_simulator", executor="qiskit_local",
+                      shots=1000, counts={"00": 500, "11": 500}, timings=Timings(now, now, now),
+                      attempts=[Attempt("qiskit:aer_simulator", True, now, now)]) for t in tasks]
+    with tempfile.TemporaryDirectory() as folder, Journal.open(folder) as journal:
+        t = time.perf_counter()
+        for task, result in zip(tasks, results, strict=True):
+            journal.record_task(task, payload=lambda task=task: task_blob(task), durable=True)
+            journal.record_result(result)
+        journal.mark_handed_out([t.task_id for t in tasks], durable=True)
+        journal.flush()
+        return (time.perf_counter() - t) / n * 1e6
+
+
+def measure(engine, circuits, shots: int, rounds: int, folder: str) -> dict[str, list[float]]:
+    """Seconds per round of each loop on a plain and a journaled service of `engine`."""
+    from qtau import PilotComputeService
+    from qtau.journal import Journal
+
+    made = {"plain": PilotComputeService(execution_engine=engine, plugins=host()),
+            "journal": PilotComputeService(execution_engine=engine, plugins=host(),
+                                           working_directory=os.path.join(folder, "durable")),
+            "queued": PilotComputeService(execution_engine=engine, plugins=host(), durable=False,
+                                          working_directory=os.path.join(folder, "queued"))}
+    for pcs in made.values():
+        pcs.create_pilot(QISKIT)
+        qtau_one_by_one(pcs, circuits[:100], shots)  # warm-up
+        qtau_batch(pcs, circuits[:100], shots)
+    runs: dict[str, list[float]] = {}
+    for _ in range(rounds):
+        for loop, fn in (("one", qtau_one_by_one), ("batch", qtau_batch)):
+            for name, pcs in made.items():
+                cpu = time.process_time()
+                runs.setdefault(f"{loop}_{name}", []).append(fn(pcs, circuits, shots))
+                runs.setdefault(f"{loop}_{name}_cpu", []).append(time.process_time() - cpu)
+    for pcs in made.values():
+        pcs.close()
+    for name in ("durable", "queued"):
+        with Journal.open(os.path.join(folder, name), readonly=True) as journal:
+            records = journal.tasks()
+        expected = 2 * 100 + 2 * rounds * len(circuits)
+        assert len(records) == expected and all(r.handed_out and r.state == "done" for r in records), (
+            f"{len(records)} journaled tasks, {expected} expected, all done and handed out")
+    return runs
+
+
+def table(engine: str, runs: dict[str, list[float]], n: int) -> list[str]:
+    """Per loop: circuits/s (best round) and the cost in wall time and in the driver's CPU time
+    (best round; the CPU figure is steadier on a shared machine, but counts the driver process
+    only: on RAY the workers' CPU is not in it)."""
+    rows = []
+    for loop, label in (("one", "one by one"), ("batch", "batch")):
+        base, ours, queued = (min(runs[f"{loop}_{name}"]) for name in ("plain", "journal", "queued"))
+        cpu = {name: min(runs[f"{loop}_{name}_cpu"]) for name in ("plain", "journal", "queued")}
+        rows.append(
+            f"| {engine} | {label} | {n / base:,.0f} | {n / ours:,.0f} | {(ours / base - 1) * 100:+.1f}% "
+            f"| {(cpu['journal'] / cpu['plain'] - 1) * 100:+.1f}% | {n / queued:,.0f} "
+            f"| {(queued / base - 1) * 100:+.1f}% | {(cpu['queued'] / cpu['plain'] - 1) * 100:+.1f}% |")
+    return rows
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tasks", type=int, default=1000)
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--shots", type=int, default=1000)
+    parser.add_argument("--skip-ray", action="store_true")
     args = parser.parse_args()
 
-    from qtau import ExecutionEngine, PilotComputeService
-    from qtau.journal import Journal
+    from qtau import ExecutionEngine
 
     circuits = [bell() for _ in range(args.tasks)]
-    pcs = PilotComputeService(execution_engine=ExecutionEngine.LOCAL, plugins=host())
-    pcs.create_pilot(QISKIT)
-    one_by_one(pcs, circuits[:100], args.shots)  # warm-up
-    plain, journaled = [], []
+    lines = []
     with tempfile.TemporaryDirectory() as folder:
-        kept = PilotComputeService(execution_engine=ExecutionEngine.LOCAL, plugins=host(), working_directory=folder)
-        kept.create_pilot(QISKIT)
-        one_by_one(kept, circuits[:100], args.shots)
-        for _ in range(args.rounds):
-            plain.append(one_by_one(pcs, circuits, args.shots))
-            journaled.append(one_by_one(kept, circuits, args.shots))
-        kept.close()
-        rows = len(Journal.open(folder, readonly=True).tasks())
-    pcs.close()
-    base, ours = statistics.median(plain), statistics.median(journaled)
-    print(f"journal overhead, {args.tasks} Bell tasks one by one on LOCAL/Aer, {os.cpu_count()} CPUs, "
-          f"median of {args.rounds} alternating rounds")
-    print(f"  without journal: {args.tasks / base:8.0f} tasks/s  ({', '.join(f'{x:.2f}' for x in plain)} s)")
-    print(f"  with journal:    {args.tasks / ours:8.0f} tasks/s  ({', '.join(f'{x:.2f}' for x in journaled)} s)")
-    print(f"  overhead: {(ours / base - 1) * 100:+.1f}% (goal: at most +5%); {rows} tasks journaled")
-    queued, durable = per_call_cost()
-    print(f"  journal calls alone, per task: {queued:.1f} us with writes queued, {durable:.1f} us with each "
-          "submission committed before it returns (what a service does)")
+        lines += table("LOCAL", measure(ExecutionEngine.LOCAL, circuits, args.shots, args.rounds,
+                                        os.path.join(folder, "local")), args.tasks)
+        if not args.skip_ray:
+            import ray
+
+            ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+            try:
+                lines += table("RAY", measure(ExecutionEngine.RAY, circuits, args.shots, args.rounds,
+                                              os.path.join(folder, "ray")), args.tasks)
+            finally:
+                ray.shutdown()
+    print(f"journal on vs off, {args.tasks} Bell circuits x {args.shots} shots on Aer, {os.cpu_count()} CPUs, "
+          f"best of {args.rounds} alternating rounds (goal: a cost of at most 5%)\n")
+    print("| engine | loop | no journal (circuits/s) | journal (circuits/s) | cost, wall | cost, driver CPU "
+          "| journal, durable=False (circuits/s) | cost, wall | cost, driver CPU |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("\n".join(lines))
+    print(f"\njournal calls alone (submission durable, result, hand-out): {per_call_cost():.0f} us per task")
 
 
 if __name__ == "__main__":

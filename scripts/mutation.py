@@ -118,7 +118,7 @@ NAMED: list[tuple[str, str, str, str]] = [
 NOT_RAY = ["-m", "not ray"]  # pytest arguments: these modules' Ray tests need a cluster per mutant
 MONEY_TESTS = ["tests/test_mutants_money.py", "tests/test_budgets.py"]
 JOURNAL_TESTS = ["tests/test_mutants_journal.py", "tests/test_hostile_journal.py", "qtau-core/tests/test_journal.py",
-                 "tests/test_recovery.py"]
+                 "tests/test_recovery.py", "tests/test_journal_crash.py"]
 REMOTE_TESTS = ["tests/test_mutants_remote.py", "tests/test_remote_lifecycle.py", "tests/test_coalesce.py"]
 #: group -> (candidate files, as globs relative to the repository root; the tests that cover it)
 GROUPS: dict[str, tuple[list[str], list[str]]] = {
@@ -141,7 +141,7 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
                  ["tests/test_hostile_journal.py", "tests/test_budgets.py", "tests/test_service.py", *NOT_RAY]),
     "service": ([f"{CORE}/service.py", f"{CORE}/journal/recovery.py", f"{CORE}/journal/*.py"],
                 ["tests/test_mutants_journal.py", "tests/test_hostile_journal.py", "tests/test_service.py",
-                 "tests/test_recovery.py", *NOT_RAY]),
+                 "tests/test_recovery.py", "tests/test_journal_crash.py", *NOT_RAY]),
     "simulators": (["qtau-qiskit/src/qtau_qiskit/simulators.py", "qtau-qiskit/src/qtau_qiskit/*.py"],
                    ["tests/test_mutants_remote.py", "qtau-qiskit/tests", "tests/test_measurement_semantics.py"]),
 }
@@ -174,8 +174,8 @@ NAMED += [
      "a coalesced Aer batch of several shot counts grouped by the first job's shots"),
     ("@budget", "ledger.spent += fallback.get(ledger.name, 0.0)", "ledger.spent += 0.0",
      "a bill in a currency with no rate counted as free"),
-    ("@service", "first = max(first, self.journal.first_attempt(task))",
-     "first = self.journal.first_attempt(task)", "a task submitted twice under one journal overwrites its first attempts"),
+    ("@service", "first = max(at_least, self.journal.next_attempt(task.task_id))",
+     "first = at_least", "a task submitted again by a later service overwrites its journaled attempts"),
     ("@registry", "self._unlearned[handle] = (task_id, first_attempt)",
      "self._unlearned[handle] = (task_id, 1)", "a second submission's attempts journaled over the first's"),
     ("@journal", "cancelled = isinstance(error, (TaskCancelledError, concurrent.futures.CancelledError))",

@@ -26,11 +26,14 @@ from qtau.journal import (
     LOCK_NAME,
     SCHEMA_VERSION,
     Journal,
+    acklog,
     circuit_hash,
     open_journal,
     to_json,
 )
 from qtau.journal.lock import pid_alive
+from qtau.journal.schema import LOG_NAME
+from qtau.journal.store import STATEMENTS
 
 BELL = 'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[2];\ncreg c[2];\nh q[0];\ncx q[0],q[1];\nmeasure q -> c;\n'
 
@@ -218,10 +221,14 @@ def test_many_threads_write_and_close_flushes_everything(tmp_path):
     db.close()
 
 
-def test_durable_write_is_on_disk_before_the_call_returns(tmp_path):
-    # A long window: only durable=True can make the row visible to another connection at once.
+def test_durable_write_is_in_the_log_before_the_call_returns(tmp_path):
+    # A long window: only durable=True puts the row where a crash cannot take it (the log, which
+    # the next opener applies: tests/test_journal_crash.py) before the call returns.
     with Journal.open(tmp_path, flush_interval=30) as journal:
         journal.record_attempt("t1", 1, "braket:sv1", "braket", durable=True)
+        rows = acklog.read(tmp_path / LOG_NAME, STATEMENTS)
+        assert [(params[0], params[1], params[5]) for _, (_, params) in rows] == [("t1", 1, "starting")]
+        journal.flush()  # and in SQLite, for readers, once flushed
         other = sqlite3.connect(journal.path)
         assert other.execute("SELECT state FROM attempts WHERE task_id='t1'").fetchone() == ("starting",)
         other.close()

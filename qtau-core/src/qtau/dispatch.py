@@ -38,6 +38,8 @@ from qtau.types import QuantumTask
 class Flushable(Protocol):
     def flush(self) -> None: ...
 
+    def persist(self) -> None: ...
+
 
 class SubmissionJournal(Protocol):
     """What submission asks of the service's journal (`qtau.journal.service_journal.ServiceJournal`)."""
@@ -47,7 +49,7 @@ class SubmissionJournal(Protocol):
 
     def submitted(self, task: QuantumTask, submitted_at: float, durable: bool = True) -> None: ...
 
-    def first_attempt(self, task: QuantumTask) -> int: ...
+    def first_attempt(self, task: QuantumTask, tries: int = 1, at_least: int = 1) -> int: ...
 
 
 class AttemptNumbers:
@@ -114,7 +116,7 @@ class Dispatcher:
         first = self.numbers.take(task.task_id)
         if self.journal is not None:
             self.journal.submitted(task, now, durable and self.durable)
-            first = max(first, self.journal.first_attempt(task))
+            first = self.journal.first_attempt(task, len(placements), at_least=first)
         self.numbers.keep(task.task_id, first + len(placements))
         return self.payload(task, placements, now, first_attempt=first, journaled=True, coalesce=self.coalesce)
 
@@ -217,7 +219,7 @@ class Dispatcher:
                 request = tuple(sorted(request_of(task.resource_config).items()))
                 groups.setdefault((placements[0].resource.id, request), []).append((i, payload))
             if self.journal is not None:
-                self.journal.journal.flush()  # one commit for the burst before any of it starts
+                self.journal.journal.persist()  # the burst on disk (one log write) before any of it starts
         except QtauError:
             undo()
             raise

@@ -147,11 +147,20 @@ ENV_CREDENTIALS = (
 )
 
 
+#: The same names as keys of the environment's own mapping (bytes on POSIX), looked up directly:
+#: `os.environ.get` encodes and decodes on every call, and this runs on every `redact()`.
+_ENV_KEYS = tuple(os.environ.encodekey(name) for name in ENV_CREDENTIALS) if hasattr(os.environ, "encodekey") else ()
+
+
 def remember_environment_credentials() -> None:
     """Register the credentials now in the environment for redaction. Called on every `redact()`
     because a program may export them after QTAU was imported."""
-    for name in ENV_CREDENTIALS:
-        value = os.environ.get(name)
+    data = getattr(os.environ, "_data", None)
+    if data is None or len(_ENV_KEYS) != len(ENV_CREDENTIALS):
+        values = [os.environ.get(name) for name in ENV_CREDENTIALS]
+    else:
+        values = [os.environ.decodevalue(raw) for raw in map(data.get, _ENV_KEYS) if raw]
+    for value in values:
         if value and value not in _known:
             _remember(value)
 

@@ -5,6 +5,7 @@ One module per job:
   file that is not a QTAU journal;
 - `codec`: plain JSON, task summaries, circuit hashes, secret detection and redaction of errors;
 - `writer`: the group-commit writer thread;
+- `acklog`: the acknowledgement log that makes a durable write one copy into memory;
 - `store`: the `Journal` (open, borrow, record_*, queries);
 - `lock`: the lock that keeps one live service per journal;
 - `service_journal`: the service's side (what it writes when, same-process sharing);

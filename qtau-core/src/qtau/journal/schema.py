@@ -10,8 +10,10 @@ from pathlib import Path
 
 FILE_NAME = "qtau-journal.sqlite3"
 LOCK_NAME = "qtau-journal.lock"
+#: The acknowledgement log (`qtau.journal.acklog`): durable writes SQLite has not got yet.
+LOG_NAME = "qtau-journal.log"
 #: Bumped when the tables change; a journal with a higher `PRAGMA user_version` is refused.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS tasks (
@@ -55,6 +57,11 @@ CREATE TABLE IF NOT EXISTS results (
     finished_at REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS tasks_open ON tasks (handed_out, state);
+CREATE TABLE IF NOT EXISTS acks (
+    id      INTEGER PRIMARY KEY CHECK (id = 0),
+    applied INTEGER NOT NULL
+);
+INSERT OR IGNORE INTO acks (id, applied) VALUES (0, 0);
 """
 
 #: Task states. `submitted` and `running` are unfinished; the rest are final.

@@ -2,7 +2,8 @@
 
 The journal itself (`qtau.journal.store`) is storage; this module is the service's side of it:
 - at submission, each task (with the task itself pickled as the payload for running it again),
-  committed before the submission returns unless the service was created with `durable=False`;
+  on disk (the acknowledgement log) before the submission returns unless the service was created
+  with `durable=False`;
 - for remote attempts, from the tracker in this process: a durable `starting` record before the
   paid create, then the provider's job reference as soon as it answers (so a crash while a job
   waits at the provider still knows the job);
@@ -147,14 +148,18 @@ class ServiceJournal:
             entry = _owned.get(key)
             return cls(entry[0] if entry is not None else open_journal(working_directory))
 
-    def first_attempt(self, task: QuantumTask) -> int:
-        """The number of the next attempt of `task`, one past every attempt journaled for it."""
-        return self.journal.next_attempt(task.task_id)
+    def first_attempt(self, task: QuantumTask, tries: int = 1, at_least: int = 1) -> int:
+        """The number of the next attempt of `task`: one past every attempt journaled for it, and
+        `at_least`. The `tries` numbers from it on are taken (another process may journal them:
+        the Ray tracker actor), so a later submission of the task is numbered past them."""
+        first = max(at_least, self.journal.next_attempt(task.task_id))
+        self.journal.reserve_attempts(task.task_id, first + tries - 1)
+        return first
 
     def submitted(self, task: QuantumTask, submitted_at: float, durable: bool = True) -> None:
-        """Journal a submission. Durable by default: the call returns once the task is committed
-        (a group commit with every other waiting write), so an acknowledged task survives a crash
-        of the driver. Raises JournalError when the journal cannot be written."""
+        """Journal a submission. Durable by default: the call returns once the task is in the
+        journal's acknowledgement log (one copy into memory, no commit), so an acknowledged task
+        survives a crash of the driver. Raises JournalError when the journal cannot be written."""
         with self._lock:
             self._recoverable.discard(task.task_id)
         with _live_lock:
@@ -178,7 +183,7 @@ class ServiceJournal:
                 self.in_flight.discard(task_id)
 
     def handed_out(self, task_ids: list[str]) -> None:
-        """Mark results handed to the user, durably (one commit for the call), so a crash right
+        """Mark results handed to the user, durably (one log frame for the call), so a crash right
         after `get_results` returned does not run them again at recovery."""
         if task_ids:
             try:

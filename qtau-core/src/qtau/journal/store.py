@@ -7,12 +7,16 @@ their provider job reference, local tasks to run again. Without a working direct
 keeps no journal: nothing is written behind the user's back to a per-user folder.
 
 Writes are queued and committed by one background thread in small transactions (every
-`flush_interval` seconds or `max_batch` rows). A write that must be on disk before the caller goes
-on (a submission the service acknowledges, the attempt record before a paid remote create, the
-hand-out of results) passes `durable=True`: the caller commits everything queued itself, one group
-commit, without waiting for the writer to wake. `flush()` does the same for every queued write;
-`close()` flushes. A write that cannot be committed is never dropped silently: the next call
-raises `JournalError`. A file that is not a QTAU journal, or one missing a table, is refused
+`flush_interval` seconds or `max_batch` rows). A write that must survive a crash of the process
+before the caller goes on (a submission the service acknowledges, the attempt record before a paid
+remote create, the hand-out of results) passes `durable=True`: it is copied into the
+acknowledgement log (`qtau.journal.acklog`, `qtau-journal.log`, a shared memory mapping of a file)
+with every row queued before it, and reaches SQLite with the writer's next transaction; opening
+the journal again applies what the log holds and SQLite lacks. A borrowed journal (another
+process's) has no log: there the caller commits everything queued itself. `persist()` does the
+same for every queued write; `flush()` commits every queued write to SQLite (what readers see);
+`close()` flushes and removes the log. A write that cannot be written is never dropped silently:
+the next call raises `JournalError`. A file that is not a QTAU journal, or one missing a table, is refused
 (`JournalCorruptError`) and never written to.
 
 Only plain values are written: task fields are summarised (circuit type, width, gate set, shots,
@@ -31,6 +35,8 @@ from typing import Any
 import attrs
 
 from qtau.errors import JournalCorruptError, JournalError, JournalVersionError, QtauError
+from qtau.journal import acklog
+from qtau.journal.acklog import AckLog
 from qtau.journal.codec import (
     ERROR_CHARS,
     circuit_hash,
@@ -44,7 +50,9 @@ from qtau.journal.codec import (
 from qtau.journal.lock import JournalLock
 from qtau.journal.schema import (
     ATTEMPT_STATES,
+    FILE_NAME,
     LOCK_NAME,
+    LOG_NAME,
     SCHEMA,
     SCHEMA_VERSION,
     UNFINISHED,
@@ -84,13 +92,40 @@ _INSERT_RESULT = (
 )
 _SET_STATE = "UPDATE tasks SET state=?, updated_at=? WHERE task_id=?"
 _HANDED_OUT = "UPDATE tasks SET handed_out=1, updated_at=? WHERE task_id=?"
+#: Every statement a row may carry, by the index the acknowledgement log writes for it.
+STATEMENTS = (_UPSERT_TASK, _UPSERT_ATTEMPT, _UPDATE_ATTEMPT, _INSERT_RESULT, _SET_STATE, _HANDED_OUT)
+_STATEMENT_INDEX = {sql: i for i, sql in enumerate(STATEMENTS)}
+#: The number of the last row SQLite holds, set in every transaction of a journal with a log.
+_MARK_APPLIED = "UPDATE acks SET applied=? WHERE id=0"
 
 
 def _prepared(row: tuple[str, tuple]) -> tuple[str, tuple]:
-    """The row the writer commits: a task's payload is pickled (and dropped if it holds a secret)
-    on the writer's thread, not the submitting one."""
+    """The row the writer commits or logs: a task's payload made (pickled, and dropped if it holds
+    a secret) by the thread that writes it first. A prepared row comes back unchanged."""
     sql, params = row
-    return (sql, _with_payload(params)) if sql is _UPSERT_TASK else row
+    return (sql, _with_payload(params)) if sql is _UPSERT_TASK and callable(params[_PAYLOAD]) else row
+
+
+def _prepared_batch(rows: list[tuple[str, tuple]]) -> list[tuple[str, tuple]]:
+    """A transaction's rows prepared. A queued (not yet logged) submission whose task ends later in
+    the same transaction is written without its payload: recovery returns a finished task from
+    its journaled result and never runs it again, so pickling it would be work for nothing (most
+    tasks of a service created with `durable=False` finish within the writer's window)."""
+    ended: set[str] = set()
+    out = list(rows)
+    for i in range(len(out) - 1, -1, -1):
+        sql, params = out[i]
+        if sql is _INSERT_RESULT:
+            ended.add(params[0])
+        elif sql is _SET_STATE and params[0] not in UNFINISHED:
+            ended.add(params[2])
+        elif sql is _UPSERT_TASK:
+            if callable(params[_PAYLOAD]) and params[0] in ended:
+                out[i] = (sql, params[:_PAYLOAD] + (None,) + params[_PAYLOAD + 1:])
+            else:
+                out[i] = _prepared(out[i])
+            ended.discard(params[0])
+    return out
 
 
 def _with_payload(params: tuple) -> tuple:
@@ -100,9 +135,33 @@ def _with_payload(params: tuple) -> tuple:
             payload = payload()
         except Exception:  # an unpicklable circuit just has no payload; it never stops the writer
             payload = None
-    if payload is not None and (not isinstance(payload, (bytes, bytearray)) or holds_secret(payload)):
-        payload = None
-    return params[:_PAYLOAD] + (payload,) + params[_PAYLOAD + 1:]
+    return params[:_PAYLOAD] + (_checked(payload),) + params[_PAYLOAD + 1:]
+
+
+def _checked(payload: Any) -> bytes | None:
+    """`payload` as bytes, or None when it is not bytes or holds a secret."""
+    if payload is None or not isinstance(payload, (bytes, bytearray)) or holds_secret(payload):
+        return None
+    return bytes(payload)
+
+
+def _replay(db: sqlite3.Connection, log: Path) -> int:
+    """Apply the rows of the acknowledgement log at `log` that SQLite has not got (numbered past
+    `acks.applied`), in order, in one transaction; the number of the last row either holds."""
+    applied = db.execute("SELECT applied FROM acks WHERE id=0").fetchone()[0]
+    rows = acklog.read(log, STATEMENTS)
+    todo = [(number, row) for number, row in rows if number > applied]
+    if todo:
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            for _, (sql, params) in todo:
+                db.execute(sql, params)
+            db.execute(_MARK_APPLIED, (todo[-1][0],))
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+    return max([applied] + [number for number, _ in rows])
 
 
 # -- records read back -----------------------------------------------------------------------------
@@ -204,7 +263,8 @@ class Journal:
     """A service's journal in `directory`. Open with `Journal.open(directory)`; close when done."""
 
     def __init__(self, path: Path, connection: sqlite3.Connection, lock: JournalLock | None,
-                 flush_interval: float, max_batch: int, *, borrowed: bool = False) -> None:
+                 flush_interval: float, max_batch: int, *, borrowed: bool = False, log: AckLog | None = None,
+                 first: int = 0) -> None:
         self.path = path
         self.readonly = lock is None and not borrowed
         self.flush_interval = flush_interval
@@ -214,9 +274,15 @@ class Journal:
         self._db_lock = threading.Lock()
         self._numbers_lock = threading.Lock()
         self._closed = False
-        self._numbers: dict[str, int] = {}
+        #: The highest attempt number of each task journaled so far, by any service (read once at
+        #: open, then kept here as attempts are written): `next_attempt` asks no query.
+        self._numbers: dict[str, int] = dict(
+            connection.execute("SELECT task_id, MAX(attempt) FROM attempts GROUP BY task_id").fetchall())
+        self._log = log
         self._writer = GroupCommitWriter(path, connection, self._db_lock, flush_interval=flush_interval,
-                                         max_batch=max_batch, prepare=_prepared)
+                                         max_batch=max_batch, prepare=_prepared, prepare_batch=_prepared_batch,
+                                         log=log,
+                                         statements=_STATEMENT_INDEX, mark_sql=_MARK_APPLIED, first=first)
         if not self.readonly:
             self._writer.start()
 
@@ -236,6 +302,7 @@ class Journal:
                     f"no QTAU journal in {directory}", path=str(path), field="dir", value=str(directory),
                     fix="name the working_directory a service ran with (qtau jobs --dir DIR)",
                 )
+            cls._apply_log(directory, path)
             return cls(path, cls._connect(path, readonly=True), None, flush_interval, max_batch)
         try:
             directory.mkdir(parents=True, exist_ok=True)
@@ -247,10 +314,59 @@ class Journal:
         lock = JournalLock(directory / LOCK_NAME, path)
         lock.acquire()
         try:
-            return cls(path, cls._connect(path, readonly=False), lock, flush_interval, max_batch)
+            db = cls._connect(path, readonly=False)
+            try:
+                first = cls._replayed(db, directory / LOG_NAME)
+                log = AckLog(directory / LOG_NAME)
+            except BaseException:
+                db.close()
+                raise
+            return cls(path, db, lock, flush_interval, max_batch, log=log, first=first)
         except BaseException:
             lock.release()
             raise
+
+    @staticmethod
+    def _replayed(db: sqlite3.Connection, log: Path) -> int:
+        """Apply what the acknowledgement log holds and SQLite has not (an earlier service was
+        killed); the number of the last row journaled."""
+        try:
+            return _replay(db, log)
+        except OSError as err:
+            raise JournalError(
+                f"the journal's log {log} cannot be read: {err.strerror}", path=str(log), field="working_directory",
+                value=str(log.parent), fix="check the permissions of the working directory",
+            ) from None
+        except sqlite3.DatabaseError as err:
+            raise _corrupt(log.with_name(FILE_NAME), err) from None
+
+    @classmethod
+    def _apply_log(cls, directory: Path, path: Path) -> None:
+        """Before reading a journal whose owner died, apply its acknowledgement log (so a listing
+        shows every acknowledged task). Skipped while a live service owns it (its writer applies
+        the log within one window) or when this user may not write the directory."""
+        log = directory / LOG_NAME
+        try:
+            if log.stat().st_size == 0:
+                return
+        except OSError:
+            return
+        lock = JournalLock(directory / LOCK_NAME, path)
+        try:
+            lock.acquire()
+        except QtauError:
+            return
+        try:
+            db = cls._connect(path, readonly=False)
+            try:
+                cls._replayed(db, log)
+            finally:
+                db.close()
+            log.unlink(missing_ok=True)
+        except (QtauError, OSError):
+            pass  # the read-only open below reports a damaged journal
+        finally:
+            lock.release()
 
     @classmethod
     def borrow(cls, path: str | Path) -> Journal:
@@ -315,11 +431,18 @@ class Journal:
     def _raise_failure(self) -> None:
         self._writer.raise_failure()
 
-    def flush(self) -> None:
-        """Return once every write queued so far is committed."""
+    def persist(self) -> None:
+        """Return once every write queued so far survives a crash of this process: in the
+        acknowledgement log (one `write()`), or committed."""
         if self.readonly:
             return
         self._writer.flush()
+
+    def flush(self) -> None:
+        """Return once every write queued so far is committed to SQLite (what readers see)."""
+        if self.readonly:
+            return
+        self._writer.commit()
 
     def record_task(self, task: Any, *, submitted_at: float | None = None, circuit_hash_: str | None = None,
                     payload: bytes | Callable[[], bytes | None] | None = None, durable: bool = False) -> None:
@@ -332,6 +455,8 @@ class Journal:
         secret or a credential-shaped string, is stored as NULL."""
         now = time.time()
         digest = circuit_hash_ if circuit_hash_ is not None else circuit_hash(task.circuit)
+        if not callable(payload):
+            payload = _checked(payload)
         self._put([(_UPSERT_TASK, (task.task_id, submitted_at or now, to_json(task_summary(task)), digest,
                                    task.shots, to_json(task_constraints(task)), now, payload))], durable)
 
@@ -422,9 +547,8 @@ class Journal:
 
     # -- reading -----------------------------------------------------------------------------------
 
-    def _rows(self, sql: str, params: Sequence[Any] = (), flush: bool = True) -> list[sqlite3.Row]:
-        if flush:
-            self.flush()
+    def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        self.flush()
         self._raise_failure()
         try:
             with self._db_lock:
@@ -491,13 +615,17 @@ class Journal:
 
     def next_attempt(self, task_id: str) -> int:
         """The number the next attempt of `task_id` gets: one past every attempt journaled for it,
-        in this service or an earlier one, so idempotency tokens never repeat across submissions."""
-        # Attempts this journal queued are in `_numbers`; earlier services' are committed, so the
-        # query needs no flush (which would wait for the writer on the submitting path).
-        row = self._rows("SELECT MAX(attempt) AS n FROM attempts WHERE task_id = ?", (task_id,), flush=False)[0]
+        in this service or an earlier one, so idempotency tokens never repeat across submissions.
+        Answered from memory (the journal's attempts were read once when it was opened)."""
         with self._numbers_lock:
-            mine = self._numbers.get(task_id, 0)
-        return max(row["n"] or 0, mine) + 1
+            return self._numbers.get(task_id, 0) + 1
+
+    def reserve_attempts(self, task_id: str, last: int) -> None:
+        """Attempt numbers up to `last` of `task_id` are taken (a submission's tries, which another
+        process may journal: the Ray tracker actor), so `next_attempt` answers past them."""
+        with self._numbers_lock:
+            if last > self._numbers.get(task_id, 0):
+                self._numbers[task_id] = last
 
     def result(self, task_id: str) -> ResultRecord | None:
         rows = self._rows("SELECT * FROM results WHERE task_id = ?", (task_id,))
@@ -531,6 +659,8 @@ class Journal:
             self._writer.stop()
             with self._db_lock:
                 self._db.close()
+            if self._log is not None:  # kept when SQLite lacks a row of it: the next open applies it
+                self._log.close(remove=self._writer.drained)
             if self._lock is not None:
                 self._lock.release()
 

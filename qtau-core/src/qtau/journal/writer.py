@@ -1,6 +1,8 @@
 """The journal's group-commit writer: one background thread that commits queued rows in small
-transactions (every `flush_interval` seconds or `max_batch` rows), and lets a caller that must see
-its write on disk commit everything queued itself, without waiting for the thread to wake.
+transactions (every `flush_interval` seconds or `max_batch` rows). A write that must survive a
+crash of the process before the caller goes on is appended to the acknowledgement log
+(`qtau.journal.acklog`, one copy into a mapped file) when the journal has one; without a log (a journal borrowed
+by another process) the caller commits everything queued itself, without waiting for the thread.
 
 A batch that cannot be committed is never dropped silently: `raise_failure()` (called before every
 later write or read) raises `JournalError` naming the file.
@@ -14,6 +16,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from qtau.errors import JournalError
+from qtau.journal.acklog import AckLog, encode
 
 Row = tuple[str, tuple]
 
@@ -21,21 +24,33 @@ Row = tuple[str, tuple]
 class GroupCommitWriter:
     """Queues `(sql, params)` rows and commits them on `connection` in queue order.
 
-    `prepare` turns a queued row into the one written (the journal pickles a task's payload there,
-    off the submitting thread). `db_lock` serialises every use of the connection."""
+    `prepare` turns a queued row into the one written (the journal pickles a task's payload there;
+    a prepared row is prepared again at no cost); `prepare_batch`, given a transaction's rows,
+    prepares them all (the journal skips the payloads nobody will need). `db_lock` serialises
+    every use of the connection.
+
+    Rows are numbered in queue order from `first` on: `_queued` rows were queued, `_taken` taken
+    into a transaction, `_committed` committed, `_logged` appended to the log (or committed). With
+    a `log`, each transaction also sets `mark_sql`'s parameter to the number of its last row, so
+    opening the journal again applies only the log's rows SQLite has not got."""
 
     def __init__(self, path: Path, connection: sqlite3.Connection, db_lock: threading.Lock, *,
-                 flush_interval: float, max_batch: int, prepare: Callable[[Row], Row]) -> None:
+                 flush_interval: float, max_batch: int, prepare: Callable[[Row], Row],
+                 prepare_batch: Callable[[list[Row]], list[Row]] | None = None, log: AckLog | None = None,
+                 statements: dict[str, int] | None = None, mark_sql: str = "", first: int = 0) -> None:
         self.path = path
         self.flush_interval = flush_interval
         self.max_batch = max_batch
         self._db = connection
         self._db_lock = db_lock
         self._prepare = prepare
+        self._prepare_batch = prepare_batch or (lambda rows: [prepare(row) for row in rows])
+        self.log = log
+        self._statements = statements or {}
+        self._mark_sql = mark_sql
         self._cond = threading.Condition()
         self._queue: list[Row] = []
-        self._queued = 0
-        self._committed = 0
+        self._queued = self._taken = self._committed = self._logged = first
         self._failure: BaseException | None = None
         self.closing = False
         self._thread: threading.Thread | None = None
@@ -45,18 +60,45 @@ class GroupCommitWriter:
         self._thread.start()
 
     def put(self, rows: Iterable[Row], durable: bool = False) -> None:
-        """Queue `rows`; with `durable`, return once they are committed."""
+        """Queue `rows`; with `durable`, return once they survive a crash of the process: appended
+        to the log with every row queued before them and not yet taken, or (no log) committed."""
+        rows = list(rows)
+        if durable and self.log is not None:
+            rows = [self._prepare(row) for row in rows]  # outside the lock: a payload is pickled here
         with self._cond:
+            self.raise_failure()
             before = len(self._queue)
             self._queue.extend(rows)
-            self._queued += len(self._queue) - before
+            self._queued += len(rows)
             target = self._queued
+            if durable and self.log is not None:
+                self._log_queued()
             # Wake the writer when its queue was empty (it then gathers for one window) or when a
-            # window's batch is full; a caller that waits commits its write itself.
+            # window's batch is full.
             if before == 0 or len(self._queue) >= self.max_batch:
                 self._cond.notify_all()
-        if durable:
+        if durable and self.log is None:
             self.wait_committed(target)
+
+    def _log_queued(self) -> None:
+        """Append every queued row not in the log yet, as one frame (the caller holds `_cond`).
+        A write that fails leaves the rows unacknowledged and the writer failed: JournalError."""
+        start = max(self._logged, self._taken)
+        pending = self._queue[start - self._taken:]
+        if not pending:
+            return
+        for i, row in enumerate(pending):
+            pending[i] = self._queue[start - self._taken + i] = self._prepare(row)
+        try:
+            self.log.append(self._queued, encode(start + 1, pending, self._statements))
+        except BaseException as err:
+            # The rows stay queued but are never committed: the writer stops at the failure.
+            self._failure = err
+            self._queue = self._queue[:start - self._taken]
+            self._queued = start
+            self._cond.notify_all()
+            self.raise_failure()
+        self._logged = self._queued
 
     def _write_loop(self) -> None:
         while True:
@@ -76,7 +118,7 @@ class GroupCommitWriter:
 
     def _commit_queued(self, target: int | None = None) -> None:
         """Commit every queued row on this thread, in one transaction: the background writer's
-        window, or a caller that must see its write on disk (a group commit with whatever else
+        window, or a caller that must see its write in SQLite (a group commit with whatever else
         is queued, without waiting for the writer thread to wake). Batches are taken from the
         queue under the database lock, so they commit in queue order. With `target`, nothing is
         done when the rows up to it are committed already."""
@@ -85,23 +127,34 @@ class GroupCommitWriter:
                 if self._failure is not None or (target is not None and self._committed >= target):
                     return
                 batch, self._queue = self._queue, []
+                self._taken += len(batch)
+                last = self._taken
             if not batch:
                 return
             try:
-                self._commit(batch)
+                self._commit(batch, last)
             except BaseException as err:  # kept and raised to the next caller: never silent loss
                 with self._cond:
                     self._failure = err
-                    self._committed += len(batch)
+                    self._committed = last
                     self._cond.notify_all()
                 return
             with self._cond:
-                self._committed += len(batch)
+                self._committed = last
+                self._logged = max(self._logged, last)
+                if self.log is not None:
+                    try:
+                        self.log.applied(last)
+                    except OSError as err:
+                        self._failure = err
                 self._cond.notify_all()
 
-    def _commit(self, batch: list[Row]) -> None:
-        """Write `batch` in one transaction (the caller holds the database lock)."""
-        batch = [self._prepare(row) for row in batch]
+    def _commit(self, batch: list[Row], last: int) -> None:
+        """Write `batch` (its last row numbered `last`) in one transaction (the caller holds the
+        database lock)."""
+        batch = self._prepare_batch(batch)
+        if self.log is not None:
+            batch.append((self._mark_sql, (last,)))
         db = self._db
         db.execute("BEGIN IMMEDIATE")
         try:
@@ -133,10 +186,29 @@ class GroupCommitWriter:
             )
 
     def flush(self) -> None:
-        """Return once every row queued so far is committed."""
+        """Return once every row queued so far survives a crash of the process: appended to the
+        log (and the rows a transaction in progress holds, committed), or without a log committed."""
+        if self.log is None:
+            self.commit()
+            return
+        with self._cond:
+            self.raise_failure()
+            self._log_queued()
+            taken = self._taken
+            self._cond.wait_for(lambda: self._committed >= taken or self._failure is not None)
+        self.raise_failure()
+
+    def commit(self) -> None:
+        """Return once every row queued so far is committed to SQLite (for readers)."""
         with self._cond:
             target = self._queued
         self.wait_committed(target)
+
+    @property
+    def drained(self) -> bool:
+        """Every row queued is committed and no write failed."""
+        with self._cond:
+            return self._failure is None and self._committed == self._queued
 
     def stop(self) -> None:
         """Let the thread commit what is queued and end; return once it has."""
