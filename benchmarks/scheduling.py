@@ -104,6 +104,7 @@ if str(HERE) not in sys.path:
 
 import scheduling_pool as poolmod  # noqa: E402
 from qtau.errors import ConfigurationError  # noqa: E402
+from qtau.types import Attempt  # noqa: E402
 
 QDREAMER_POLICIES = ("high_fidelity", "balanced", "high_speed", "low_cost")
 BASELINES = ("fidelity-only", "least_busy", "round-robin", "random")
@@ -135,6 +136,9 @@ class Params:
     warmup_s: float = WARMUP_S
     status_ttl_s: float = STATUS_TTL_S
     shots: tuple[int, ...] = SHOTS
+    #: QDREAMER learns each device's unreported wait from its finished jobs (`dreamer.wait_model`),
+    #: as in real runs; False: the reports and the lateness rule alone (the heuristic).
+    learn_waits: bool = True
 
     def check(self) -> Params:
         _integer("jobs", self.jobs, low=1)
@@ -331,12 +335,16 @@ class RunResult:
     unstable: bool
     jobs: int
     decisions_per_s: float = 0.0
+    #: Share of jobs whose completion came within 20% of QDREAMER's estimate at placement (nan for
+    #: the baselines, which estimate nothing).
+    within_20: float = math.nan
+    learn_waits: bool = True
 
     def record(self) -> dict:
         return {"policy": self.policy, "load": self.load, "seed": self.seed,
                 "mean_completion_s": self.mean_completion_s, "p95_completion_s": self.p95_completion_s,
                 "mean_fidelity": self.mean_fidelity, "cost": self.cost, "unstable": self.unstable,
-                "jobs": self.jobs}
+                "jobs": self.jobs, "within_20": self.within_20, "learn_waits": self.learn_waits}
 
 
 class Simulation:
@@ -373,6 +381,8 @@ class Simulation:
         self.rate = spare / mean_run / (1.0 - params.simulator_share)
         self.offered = load
         self.completions: list[float] = [math.nan] * params.jobs
+        #: QDREAMER's expected completion of each job at its placement (the chosen row's wait_s).
+        self.estimates: list[float] = [math.nan] * params.jobs
         self.fidelities: list[float] = []
         self.cost = 0.0
         self.arrived = 0
@@ -380,6 +390,7 @@ class Simulation:
         self.backlog_at_middle = 0
         self.backlog_at_last_arrival = 0
         self.decide_s = 0.0
+        self.estimate = math.nan
         self._choose = self._chooser()
 
     # -- policies --------------------------------------------------------------------------------
@@ -422,6 +433,9 @@ class Simulation:
         hardware.add_resources([d.resource for d in devs if d.qpu], {})
         anything = QDreamer(host, Circuits(host), config, clock=clock)
         anything.add_resources([d.resource for d in devs], {})
+        anything.waits = hardware.waits  # one user: what either learns about a device, both use
+        for d in (hardware, anything):
+            d.remember_decisions(1)  # the decision's table holds its expected completion
         self.dreamers = (hardware, anything)
         # Circuit summaries come from the qiskit plugin (computed once per circuit in `world`): a
         # hook in front of it answers from that memo, so each run does not re-read every circuit.
@@ -436,6 +450,7 @@ class Simulation:
             mine, other = (anything, hardware) if sim_ok else (hardware, anything)
             rid = mine.place(task, reserve=True)[0].resource.id
             other.task_started(rid)
+            self.estimate = mine.decision(task.task_id).chosen.wait_s
             return index[rid]
 
         return choose
@@ -474,6 +489,7 @@ class Simulation:
             t0 = time.perf_counter()
             i = self._choose(j, s, sim_ok)
             self.decide_s += time.perf_counter() - t0
+            self.estimates[n] = self.estimate
             self.arrived += 1
             env.process(self._job(n, i, j, s))
             if n == p.jobs // 2:
@@ -492,8 +508,10 @@ class Simulation:
         self.finished += 1
         if self.policy in QDREAMER_POLICIES:
             rid = self.world.devices[i].id
+            # The job's attempt, as a real run's Result carries it: QDREAMER learns from it.
+            done = (Attempt(rid, True, start, env.now),) if self.params.learn_waits else ()
             for d in self.dreamers:
-                d.task_finished(rid)
+                d.task_finished(rid, done)
 
     def run(self) -> RunResult:
         for i in range(len(self.world.devices)):
@@ -515,8 +533,17 @@ class Simulation:
         return RunResult(
             self.policy, self.load, self.seed, statistics.fmean(done), ordered[min(int(0.95 * n), n - 1)],
             statistics.fmean(self.fidelities), self.cost, unstable, n,
-            n / self.decide_s if self.decide_s else 0.0,
+            n / self.decide_s if self.decide_s else 0.0, within(self.estimates, done), self.params.learn_waits,
         )
+
+
+def within(estimates: Sequence[float], actual: Sequence[float], share: float = 0.2) -> float:
+    """The share of jobs whose actual completion came within `share` (20%) of the estimate made at
+    placement: |estimate - actual| <= share x actual (nan when nothing was estimated)."""
+    pairs = [(e, a) for e, a in zip(estimates, actual, strict=True) if math.isfinite(e)]
+    if not pairs:
+        return math.nan
+    return sum(abs(e - a) <= share * a for e, a in pairs) / len(pairs)
 
 
 def run_one(args: tuple[str, float, int, Params]) -> RunResult:
