@@ -593,7 +593,9 @@ def sustainable_fidelity(load: float, seed: int, params: Params, utilisation: fl
 
 
 def experiment(policies: Sequence[str], loads: Sequence[float], seeds: Sequence[int], params: Params,
-               workers: int = 1) -> list[RunResult]:
+               workers: int = 1, heuristic: bool = False) -> list[RunResult]:
+    """Every policy at every load and seed; `heuristic`: QDREAMER's policies once more without
+    learning waits (`Params.learn_waits` False), to compare with."""
     params = params.check()
     loads, seeds = check_loads(loads), check_seeds(seeds)
     for p in policies:
@@ -602,6 +604,9 @@ def experiment(policies: Sequence[str], loads: Sequence[float], seeds: Sequence[
                                            fix=f"use names from {', '.join(POLICIES)}")
     world(params.shots)  # built before forking, so workers share it
     runs = [(p, load, seed, params) for load in loads for seed in seeds for p in policies]
+    if heuristic and params.learn_waits:
+        plain = attrs.evolve(params, learn_waits=False)
+        runs += [(p, load, seed, plain) for load in loads for seed in seeds for p in policies if p in QDREAMER_POLICIES]
     if workers > 1 and len(runs) > 1:
         import multiprocessing
 
@@ -612,13 +617,14 @@ def experiment(policies: Sequence[str], loads: Sequence[float], seeds: Sequence[
 
 def summarize(results: Sequence[RunResult]) -> list[dict]:
     """Mean over seeds per (policy, load), with the number of unstable seeds."""
-    groups: dict[tuple[str, float], list[RunResult]] = {}
+    groups: dict[tuple[str, float, bool], list[RunResult]] = {}
     for r in results:
-        groups.setdefault((r.policy, r.load), []).append(r)
+        groups.setdefault((r.policy, r.load, r.learn_waits), []).append(r)
     rows = []
-    for (policy, load), rs in groups.items():
+    for (policy, load, learn), rs in groups.items():
         rows.append({
-            "policy": policy, "load": load, "seeds": len(rs),
+            "policy": policy if learn else f"{policy} (heuristic)", "load": load, "seeds": len(rs),
+            "within_20": statistics.fmean(r.within_20 for r in rs),
             "mean_completion_s": statistics.fmean(r.mean_completion_s for r in rs),
             "p95_completion_s": statistics.fmean(r.p95_completion_s for r in rs),
             "mean_fidelity": statistics.fmean(r.mean_fidelity for r in rs),
@@ -626,19 +632,45 @@ def summarize(results: Sequence[RunResult]) -> list[dict]:
             "unstable": sum(r.unstable for r in rs),
         })
     order = {p: k for k, p in enumerate(POLICIES)}
-    rows.sort(key=lambda row: (row["load"], order[row["policy"]]))
+    rows.sort(key=lambda row: (row["load"], order[row["policy"].split(" ")[0]], row["policy"]))
     return rows
 
 
 def table(rows: Sequence[dict]) -> str:
-    head = ("load", "policy", "mean_completion_s", "p95_completion_s", "mean_fidelity", "cost_usd", "unstable")
+    head = ("load", "policy", "mean_completion_s", "p95_completion_s", "mean_fidelity", "cost_usd", "within_20%",
+            "unstable")
     lines = [head]
     for r in rows:
         lines.append((f"{r['load']:g}", r["policy"], f"{r['mean_completion_s']:.1f}", f"{r['p95_completion_s']:.1f}",
                       f"{r['mean_fidelity']:.4f}", f"{r['cost']:.0f}",
+                      "-" if math.isnan(r["within_20"]) else f"{100 * r['within_20']:.0f}%",
                       f"{r['unstable']}/{r['seeds']}" if r["unstable"] else "-"))
     widths = [max(len(line[c]) for line in lines) for c in range(len(head))]
     return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip() for line in lines)
+
+
+def claim_lines(rows: Sequence[dict], bounds: dict[float, float]) -> list[str]:
+    """The scheduling claim per load, each part with its goal: `balanced` at >= 95% of the
+    sustainable bound, >= 50% lower mean completion than fidelity-only, no slower than least_busy
+    on mean completion with >= 10% higher fidelity, p95 <= 1.2x least_busy's."""
+    out = []
+    for load, bound in bounds.items():
+        by = {r["policy"]: r for r in rows if r["load"] == load}
+        if not {"balanced", "least_busy", "fidelity-only"} <= by.keys():
+            continue
+        b, lb, fo = by["balanced"], by["least_busy"], by["fidelity-only"]
+        parts = [
+            (b["mean_fidelity"] / bound, 0.95, "of the sustainable bound", ">="),
+            (1 - b["mean_completion_s"] / fo["mean_completion_s"], 0.5, "lower mean completion than fidelity-only", ">="),
+            (b["mean_completion_s"] / lb["mean_completion_s"], 1.0, "of least_busy's mean completion", "<="),
+            (b["mean_fidelity"] / lb["mean_fidelity"] - 1, 0.10, "higher fidelity than least_busy", ">="),
+            (b["p95_completion_s"] / lb["p95_completion_s"], 1.2, "of least_busy's p95 (as a ratio)", "<="),
+        ]
+        text = "; ".join(
+            f"{v:.2f} {what} ({'met' if (v >= goal if op == '>=' else v <= goal) else 'NOT met'}: goal {op} {goal:g})"
+            for v, goal, what, op in parts)
+        out.append(f"claim at load {load:g}, balanced: {text}")
+    return out
 
 
 def plot(rows: Sequence[dict], path: Path, bounds: dict[float, float] | None = None) -> None:
@@ -654,6 +686,8 @@ def plot(rows: Sequence[dict], path: Path, bounds: dict[float, float] | None = N
     colours = plt.get_cmap("viridis")([0.1 + 0.8 * k / max(len(loads) - 1, 1) for k in range(len(loads))])
     fig, ax = plt.subplots(figsize=(8, 5.5))
     for r in rows:
+        if r["policy"] not in markers:
+            continue  # the heuristic's rows are in the table only
         ax.scatter(r["mean_completion_s"], r["mean_fidelity"], marker=markers[r["policy"]], s=60,
                    color=colours[loads.index(r["load"])], edgecolors="black" if r["policy"] in QDREAMER_POLICIES else "none")
     for load, bound in (bounds or {}).items():
@@ -688,12 +722,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--status-ttl", type=float, default=STATUS_TTL_S, help="QDREAMER's cache TTL, s")
     parser.add_argument("--background-share", type=float, default=BACKGROUND_SHARE)
     parser.add_argument("--simulator-share", type=float, default=SIMULATOR_SHARE)
+    parser.add_argument("--no-learn-waits", action="store_true",
+                        help="QDREAMER does not learn waits from its finished jobs (the heuristic alone)")
+    parser.add_argument("--heuristic", action="store_true",
+                        help="also run QDREAMER's policies without learning waits, as '<policy> (heuristic)' rows")
     args = parser.parse_args(argv)
     params = Params(jobs=args.jobs, status_ttl_s=args.status_ttl, background_share=args.background_share,
-                    simulator_share=args.simulator_share)
+                    simulator_share=args.simulator_share, learn_waits=not args.no_learn_waits)
     started = time.perf_counter()
     try:
-        results = experiment(args.policies, args.loads, args.seeds, params, workers=max(args.workers, 1))
+        results = experiment(args.policies, args.loads, args.seeds, params, workers=max(args.workers, 1),
+                             heuristic=args.heuristic)
     except SimulationParameterError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
@@ -708,6 +747,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     for load, bound in bounds.items():
         print(f"load {load:g}: the highest mean fidelity any policy can sustain (every device at most 99% "
               f"busy, knowing every queue) is {bound:.4f}")
+    for line in claim_lines(rows, bounds):
+        print(line)
     unstable = [r for r in rows if r["unstable"]]
     for r in unstable:
         print(f"UNSTABLE: {r['policy']} at load {r['load']:g} in {r['unstable']} of {r['seeds']} seeds "
