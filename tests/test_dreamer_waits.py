@@ -12,7 +12,6 @@ import json
 import math
 
 import pytest
-from qiskit import QuantumCircuit
 from qtau.circuits import Circuits
 from qtau.dreamer import DreamerConfig, QDreamer
 from qtau.dreamer.wait_model import HALF_LIFE_S, WaitModel, default_path, hour_of_week
@@ -20,16 +19,9 @@ from qtau.service import PilotComputeService
 from qtau.types import Attempt, QuantumTask
 from qtau_scripted import state
 from qtau_scripted.testing import host, pilot, resource
+from qtau_test_circuits import bell
 
 pytestmark = pytest.mark.usefixtures("clean_script")
-
-
-def bell() -> QuantumCircuit:
-    qc = QuantumCircuit(2, 2)
-    qc.h(0)
-    qc.cx(0, 1)
-    qc.measure([0, 1], [0, 1])
-    return qc
 
 
 def remote(name: str, **values):
