@@ -171,9 +171,7 @@ class WaitModel:
         self._loaded = path is None
         self._dirty = False
         self._saved_at = -math.inf
-        if path is not None:
-            ref = weakref.ref(self)
-            atexit.register(lambda: (m := ref()) is not None and m.flush())
+        self._flush_at_exit = False
 
     # -- learning --------------------------------------------------------------------------------
 
@@ -190,6 +188,11 @@ class WaitModel:
             self._buckets.setdefault(f"{hour_of_week(at)}|{resource_id}", _Stat()).add(
                 late_s, at, self.bucket_half_life_s)
             self._dirty = True
+            register = self.path is not None and not self._flush_at_exit
+            self._flush_at_exit = self._flush_at_exit or register
+        if register:  # what is learned after the last write is written at exit
+            ref = weakref.ref(self)
+            atexit.register(lambda: (m := ref()) is not None and m.flush())
         if self.path is not None and time.monotonic() - self._saved_at >= SAVE_INTERVAL_S:
             self.flush()
 
