@@ -104,6 +104,7 @@ if str(HERE) not in sys.path:
 
 import scheduling_pool as poolmod  # noqa: E402
 from qtau.errors import ConfigurationError  # noqa: E402
+from qtau.types import Attempt  # noqa: E402
 
 QDREAMER_POLICIES = ("high_fidelity", "balanced", "high_speed", "low_cost")
 BASELINES = ("fidelity-only", "least_busy", "round-robin", "random")
@@ -135,6 +136,9 @@ class Params:
     warmup_s: float = WARMUP_S
     status_ttl_s: float = STATUS_TTL_S
     shots: tuple[int, ...] = SHOTS
+    #: QDREAMER learns each device's unreported wait from its finished jobs (`dreamer.wait_model`),
+    #: as in real runs; False: the reports and the lateness rule alone (the heuristic).
+    learn_waits: bool = True
 
     def check(self) -> Params:
         _integer("jobs", self.jobs, low=1)
@@ -331,12 +335,16 @@ class RunResult:
     unstable: bool
     jobs: int
     decisions_per_s: float = 0.0
+    #: Share of jobs whose completion came within 20% of QDREAMER's estimate at placement (nan for
+    #: the baselines, which estimate nothing).
+    within_20: float = math.nan
+    learn_waits: bool = True
 
     def record(self) -> dict:
         return {"policy": self.policy, "load": self.load, "seed": self.seed,
                 "mean_completion_s": self.mean_completion_s, "p95_completion_s": self.p95_completion_s,
                 "mean_fidelity": self.mean_fidelity, "cost": self.cost, "unstable": self.unstable,
-                "jobs": self.jobs}
+                "jobs": self.jobs, "within_20": self.within_20, "learn_waits": self.learn_waits}
 
 
 class Simulation:
@@ -373,6 +381,8 @@ class Simulation:
         self.rate = spare / mean_run / (1.0 - params.simulator_share)
         self.offered = load
         self.completions: list[float] = [math.nan] * params.jobs
+        #: QDREAMER's expected completion of each job at its placement (the chosen row's wait_s).
+        self.estimates: list[float] = [math.nan] * params.jobs
         self.fidelities: list[float] = []
         self.cost = 0.0
         self.arrived = 0
@@ -380,6 +390,7 @@ class Simulation:
         self.backlog_at_middle = 0
         self.backlog_at_last_arrival = 0
         self.decide_s = 0.0
+        self.estimate = math.nan
         self._choose = self._chooser()
 
     # -- policies --------------------------------------------------------------------------------
@@ -422,6 +433,9 @@ class Simulation:
         hardware.add_resources([d.resource for d in devs if d.qpu], {})
         anything = QDreamer(host, Circuits(host), config, clock=clock)
         anything.add_resources([d.resource for d in devs], {})
+        anything.waits = hardware.waits  # one user: what either learns about a device, both use
+        for d in (hardware, anything):
+            d.remember_decisions(1)  # the decision's table holds its expected completion
         self.dreamers = (hardware, anything)
         # Circuit summaries come from the qiskit plugin (computed once per circuit in `world`): a
         # hook in front of it answers from that memo, so each run does not re-read every circuit.
@@ -436,6 +450,7 @@ class Simulation:
             mine, other = (anything, hardware) if sim_ok else (hardware, anything)
             rid = mine.place(task, reserve=True)[0].resource.id
             other.task_started(rid)
+            self.estimate = mine.decision(task.task_id).chosen.wait_s
             return index[rid]
 
         return choose
@@ -474,6 +489,7 @@ class Simulation:
             t0 = time.perf_counter()
             i = self._choose(j, s, sim_ok)
             self.decide_s += time.perf_counter() - t0
+            self.estimates[n] = self.estimate
             self.arrived += 1
             env.process(self._job(n, i, j, s))
             if n == p.jobs // 2:
@@ -492,8 +508,10 @@ class Simulation:
         self.finished += 1
         if self.policy in QDREAMER_POLICIES:
             rid = self.world.devices[i].id
+            # The job's attempt, as a real run's Result carries it: QDREAMER learns from it.
+            done = (Attempt(rid, True, start, env.now),) if self.params.learn_waits else ()
             for d in self.dreamers:
-                d.task_finished(rid)
+                d.task_finished(rid, done)
 
     def run(self) -> RunResult:
         for i in range(len(self.world.devices)):
@@ -515,8 +533,17 @@ class Simulation:
         return RunResult(
             self.policy, self.load, self.seed, statistics.fmean(done), ordered[min(int(0.95 * n), n - 1)],
             statistics.fmean(self.fidelities), self.cost, unstable, n,
-            n / self.decide_s if self.decide_s else 0.0,
+            n / self.decide_s if self.decide_s else 0.0, within(self.estimates, done), self.params.learn_waits,
         )
+
+
+def within(estimates: Sequence[float], actual: Sequence[float], share: float = 0.2) -> float:
+    """The share of jobs whose actual completion came within `share` (20%) of the estimate made at
+    placement: |estimate - actual| <= share x actual (nan when nothing was estimated)."""
+    pairs = [(e, a) for e, a in zip(estimates, actual, strict=True) if math.isfinite(e)]
+    if not pairs:
+        return math.nan
+    return sum(abs(e - a) <= share * a for e, a in pairs) / len(pairs)
 
 
 def run_one(args: tuple[str, float, int, Params]) -> RunResult:
@@ -566,7 +593,9 @@ def sustainable_fidelity(load: float, seed: int, params: Params, utilisation: fl
 
 
 def experiment(policies: Sequence[str], loads: Sequence[float], seeds: Sequence[int], params: Params,
-               workers: int = 1) -> list[RunResult]:
+               workers: int = 1, heuristic: bool = False) -> list[RunResult]:
+    """Every policy at every load and seed; `heuristic`: QDREAMER's policies once more without
+    learning waits (`Params.learn_waits` False), to compare with."""
     params = params.check()
     loads, seeds = check_loads(loads), check_seeds(seeds)
     for p in policies:
@@ -575,6 +604,9 @@ def experiment(policies: Sequence[str], loads: Sequence[float], seeds: Sequence[
                                            fix=f"use names from {', '.join(POLICIES)}")
     world(params.shots)  # built before forking, so workers share it
     runs = [(p, load, seed, params) for load in loads for seed in seeds for p in policies]
+    if heuristic and params.learn_waits:
+        plain = attrs.evolve(params, learn_waits=False)
+        runs += [(p, load, seed, plain) for load in loads for seed in seeds for p in policies if p in QDREAMER_POLICIES]
     if workers > 1 and len(runs) > 1:
         import multiprocessing
 
@@ -585,13 +617,14 @@ def experiment(policies: Sequence[str], loads: Sequence[float], seeds: Sequence[
 
 def summarize(results: Sequence[RunResult]) -> list[dict]:
     """Mean over seeds per (policy, load), with the number of unstable seeds."""
-    groups: dict[tuple[str, float], list[RunResult]] = {}
+    groups: dict[tuple[str, float, bool], list[RunResult]] = {}
     for r in results:
-        groups.setdefault((r.policy, r.load), []).append(r)
+        groups.setdefault((r.policy, r.load, r.learn_waits), []).append(r)
     rows = []
-    for (policy, load), rs in groups.items():
+    for (policy, load, learn), rs in groups.items():
         rows.append({
-            "policy": policy, "load": load, "seeds": len(rs),
+            "policy": policy if learn else f"{policy} (heuristic)", "load": load, "seeds": len(rs),
+            "within_20": statistics.fmean(r.within_20 for r in rs),
             "mean_completion_s": statistics.fmean(r.mean_completion_s for r in rs),
             "p95_completion_s": statistics.fmean(r.p95_completion_s for r in rs),
             "mean_fidelity": statistics.fmean(r.mean_fidelity for r in rs),
@@ -599,19 +632,45 @@ def summarize(results: Sequence[RunResult]) -> list[dict]:
             "unstable": sum(r.unstable for r in rs),
         })
     order = {p: k for k, p in enumerate(POLICIES)}
-    rows.sort(key=lambda row: (row["load"], order[row["policy"]]))
+    rows.sort(key=lambda row: (row["load"], order[row["policy"].split(" ")[0]], row["policy"]))
     return rows
 
 
 def table(rows: Sequence[dict]) -> str:
-    head = ("load", "policy", "mean_completion_s", "p95_completion_s", "mean_fidelity", "cost_usd", "unstable")
+    head = ("load", "policy", "mean_completion_s", "p95_completion_s", "mean_fidelity", "cost_usd", "within_20%",
+            "unstable")
     lines = [head]
     for r in rows:
         lines.append((f"{r['load']:g}", r["policy"], f"{r['mean_completion_s']:.1f}", f"{r['p95_completion_s']:.1f}",
                       f"{r['mean_fidelity']:.4f}", f"{r['cost']:.0f}",
+                      "-" if math.isnan(r["within_20"]) else f"{100 * r['within_20']:.0f}%",
                       f"{r['unstable']}/{r['seeds']}" if r["unstable"] else "-"))
     widths = [max(len(line[c]) for line in lines) for c in range(len(head))]
     return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip() for line in lines)
+
+
+def claim_lines(rows: Sequence[dict], bounds: dict[float, float]) -> list[str]:
+    """The scheduling claim per load, each part with its goal: `balanced` at >= 95% of the
+    sustainable bound, >= 50% lower mean completion than fidelity-only, no slower than least_busy
+    on mean completion with >= 10% higher fidelity, p95 <= 1.2x least_busy's."""
+    out = []
+    for load, bound in bounds.items():
+        by = {r["policy"]: r for r in rows if r["load"] == load}
+        if not {"balanced", "least_busy", "fidelity-only"} <= by.keys():
+            continue
+        b, lb, fo = by["balanced"], by["least_busy"], by["fidelity-only"]
+        parts = [
+            (b["mean_fidelity"] / bound, 0.95, "of the sustainable bound", ">="),
+            (1 - b["mean_completion_s"] / fo["mean_completion_s"], 0.5, "lower mean completion than fidelity-only", ">="),
+            (b["mean_completion_s"] / lb["mean_completion_s"], 1.0, "of least_busy's mean completion", "<="),
+            (b["mean_fidelity"] / lb["mean_fidelity"] - 1, 0.10, "higher fidelity than least_busy", ">="),
+            (b["p95_completion_s"] / lb["p95_completion_s"], 1.2, "of least_busy's p95 (as a ratio)", "<="),
+        ]
+        text = "; ".join(
+            f"{v:.2f} {what} ({'met' if (v >= goal if op == '>=' else v <= goal) else 'NOT met'}: goal {op} {goal:g})"
+            for v, goal, what, op in parts)
+        out.append(f"claim at load {load:g}, balanced: {text}")
+    return out
 
 
 def plot(rows: Sequence[dict], path: Path, bounds: dict[float, float] | None = None) -> None:
@@ -627,6 +686,8 @@ def plot(rows: Sequence[dict], path: Path, bounds: dict[float, float] | None = N
     colours = plt.get_cmap("viridis")([0.1 + 0.8 * k / max(len(loads) - 1, 1) for k in range(len(loads))])
     fig, ax = plt.subplots(figsize=(8, 5.5))
     for r in rows:
+        if r["policy"] not in markers:
+            continue  # the heuristic's rows are in the table only
         ax.scatter(r["mean_completion_s"], r["mean_fidelity"], marker=markers[r["policy"]], s=60,
                    color=colours[loads.index(r["load"])], edgecolors="black" if r["policy"] in QDREAMER_POLICIES else "none")
     for load, bound in (bounds or {}).items():
@@ -661,12 +722,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--status-ttl", type=float, default=STATUS_TTL_S, help="QDREAMER's cache TTL, s")
     parser.add_argument("--background-share", type=float, default=BACKGROUND_SHARE)
     parser.add_argument("--simulator-share", type=float, default=SIMULATOR_SHARE)
+    parser.add_argument("--no-learn-waits", action="store_true",
+                        help="QDREAMER does not learn waits from its finished jobs (the heuristic alone)")
+    parser.add_argument("--heuristic", action="store_true",
+                        help="also run QDREAMER's policies without learning waits, as '<policy> (heuristic)' rows")
     args = parser.parse_args(argv)
     params = Params(jobs=args.jobs, status_ttl_s=args.status_ttl, background_share=args.background_share,
-                    simulator_share=args.simulator_share)
+                    simulator_share=args.simulator_share, learn_waits=not args.no_learn_waits)
     started = time.perf_counter()
     try:
-        results = experiment(args.policies, args.loads, args.seeds, params, workers=max(args.workers, 1))
+        results = experiment(args.policies, args.loads, args.seeds, params, workers=max(args.workers, 1),
+                             heuristic=args.heuristic)
     except SimulationParameterError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
@@ -681,6 +747,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     for load, bound in bounds.items():
         print(f"load {load:g}: the highest mean fidelity any policy can sustain (every device at most 99% "
               f"busy, knowing every queue) is {bound:.4f}")
+    for line in claim_lines(rows, bounds):
+        print(line)
     unstable = [r for r in rows if r["unstable"]]
     for r in unstable:
         print(f"UNSTABLE: {r['policy']} at load {r['load']:g} in {r['unstable']} of {r['seeds']} seeds "

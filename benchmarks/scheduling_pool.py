@@ -231,7 +231,7 @@ def ibm_device(name: str, backend: Any) -> Device | None:
     meta.update(source="runtime", rep_delay_s=rep, seconds_per_task=float(prices["task_overhead_s"]),
                 seconds_per_shot=rep)
     resource = attrs.evolve(fake, id=f"ibmq:{meta.get('mimics') or name}", kind="qpu", executor=f"ibmq_{name}",
-                            metadata=meta)
+                            metadata=meta, remote=True)
     profile = noise.profile(resource.id, target, f"calibration snapshot of {meta.get('mimics') or name}")
     return Device(
         resource=resource, noise=profile, cost=pricing.estimate(resource, {}, 1000), servers=1,
@@ -292,7 +292,7 @@ def braket_device(key: str) -> Device:
     resource = Resource(
         id=rid, provider="braket", executor=f"braket_{key.split('/')[1]}", kind="simulator" if simulator else "qpu",
         num_qubits=qubits, circuit_formats=("qiskit",), transpiles=True, supports_mid_circuit_measurement=False,
-        metadata={"arn": arn, "region": "us-east-1", **timing},
+        metadata={"arn": arn, "region": "us-east-1", **timing}, remote=True,
     )
     cost = pricing.estimate(resource, {}, 1000)
     per_queued = reporting.SECONDS_PER_QUEUED_TASK[resource.kind]

@@ -9,6 +9,8 @@ from qtau.plugins import PluginHost
 # Test-only plugins (tests/plugins/qtau-scripted) stay hidden from users' installs unless this is
 # set (qtau.test_plugins); the suite and the `qtau` subprocesses its tests start use them.
 os.environ.setdefault("QTAU_TEST_PLUGINS", "1")
+# QDREAMER's learned models go to a per-run directory, never the user's cache (qtau.dreamer.wait_model).
+os.environ.setdefault("QTAU_CACHE_DIR", tempfile.mkdtemp(prefix="qtau-cache-"))
 
 @pytest.fixture(scope="session", autouse=True)
 def private_ray_tmpdir():

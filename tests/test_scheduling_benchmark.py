@@ -66,7 +66,8 @@ def test_cost_ordering_matches_the_full_run(small_run):
 @pytest.mark.slow
 def test_no_stable_policy_reaches_fidelity_onlys_fidelity(scheduling, small_run):
     """The linear-program bound: what any policy could sustain at load 0.9 (every device at most
-    99% busy), far below fidelity-only's fidelity, and balanced close to it (96% in the full run)."""
+    99% busy), far below fidelity-only's fidelity, and balanced close to it (95% in the full run, 93% on
+    the untuned seeds 4-9)."""
     bound = scheduling.sustainable_fidelity(0.9, 1, scheduling.Params(jobs=600))
     assert small_run["balanced"].mean_fidelity > 0.93 * bound
     assert bound < 0.9 * small_run["fidelity-only"].mean_fidelity
@@ -123,3 +124,26 @@ def test_unknown_policy_is_named(scheduling):
 def test_an_overloaded_pool_is_reported_unstable_not_hidden(scheduling):
     (result,) = scheduling.experiment(["least_busy"], [1.2], [1], scheduling.Params(jobs=200))
     assert result.unstable
+
+
+@pytest.mark.slow
+def test_qdreamer_runs_record_how_often_their_estimates_came_true(small_run):
+    """Each QDREAMER job's expected completion at placement is kept; the baselines estimate nothing."""
+    assert 0.5 < small_run["balanced"].within_20 <= 1.0 and small_run["balanced"].learn_waits
+    assert math.isnan(small_run["least_busy"].within_20)
+
+
+def test_within_20_percent_is_judged_against_the_actual_completion(scheduling):
+    # 10 for 9 is within 20% of 9; 10 for 13 is not (23%); a job without an estimate is left out.
+    assert scheduling.within([10.0, 10.0, math.nan], [9.0, 13.0, 5.0]) == 0.5
+    assert math.isnan(scheduling.within([math.nan], [1.0]))
+
+
+def test_the_claim_is_printed_part_by_part_against_its_goals(scheduling):
+    rows = [{"policy": "balanced", "load": 0.9, "mean_completion_s": 6.0, "p95_completion_s": 15.0, "mean_fidelity": 0.63},
+            {"policy": "least_busy", "load": 0.9, "mean_completion_s": 7.0, "p95_completion_s": 12.0, "mean_fidelity": 0.55},
+            {"policy": "fidelity-only", "load": 0.9, "mean_completion_s": 2000.0, "p95_completion_s": 4000.0,
+             "mean_fidelity": 0.8}]
+    (line,) = scheduling.claim_lines(rows, {0.9: 0.65})
+    assert "0.97 of the sustainable bound (met" in line and "1.25 of least_busy's p95 (as a ratio) (NOT met" in line
+    assert scheduling.claim_lines(rows[:1], {0.9: 0.65}) == []

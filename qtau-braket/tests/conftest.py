@@ -27,6 +27,7 @@ def clean_aws_env(monkeypatch, tmp_path):
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("QTAU_CACHE_DIR", str(tmp_path / "qtau-cache"))  # learned waits: never the user's
     session.forget()
     yield
     session.forget()

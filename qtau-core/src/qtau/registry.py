@@ -95,8 +95,8 @@ class TaskRegistry:
             rid = self._in_flight.pop(handle, None)
             pending = self._unlearned.pop(handle, None) if outcome is not None else None
         dreamer = self.dreamer()
-        if rid is not None:
-            dreamer.task_finished(rid)
+        if rid is not None:  # with the attempts, so QDREAMER learns the wait of a task that succeeded
+            dreamer.task_finished(rid, attempts_of(outcome) if outcome is not None else ())
         if pending is not None:
             dreamer.record_failures(attempts_of(outcome))
             if self.on_settled is not None:

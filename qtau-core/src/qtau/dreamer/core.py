@@ -31,6 +31,7 @@ from qtau.dreamer.explanation import Explanation
 from qtau.dreamer.lateness import Lateness
 from qtau.dreamer.prices import apply_override
 from qtau.dreamer.ranking import Candidate, Plan, Shape, run_seconds, same_but_queues
+from qtau.dreamer.wait_model import WaitModel, default_path
 from qtau.errors import InvalidTaskError, NoSuitableResourceError, QtauError
 from qtau.mitigation.choice import rank_pairs
 from qtau.mitigation.overhead import declared
@@ -87,6 +88,9 @@ class QDreamer:
         self._in_flight: dict[str, int] = {}
         #: When this service's in-flight tasks were expected to complete (see dreamer/lateness.py).
         self.lateness = Lateness()
+        #: How late tasks on each remote resource end, learned (see dreamer/wait_model.py): per
+        #: user on the real clock, in memory on an injected (simulated) one.
+        self.waits = WaitModel(default_path() if clock is None else None, time.time if clock is None else self.clock)
         #: resource id -> in-flight tasks when its status was last fetched (see ranking.provider_wait)
         self._in_flight_at_status: dict[str, int] = {}
         #: resource id -> (consecutive failures, clock time of the last, its attempt's end time)
@@ -332,7 +336,7 @@ class QDreamer:
         validation.require_task(task, "explain")
         weights = self.weights(task)
         plan, fmt = self._plan(self._snapshot(), task)
-        rows = plan.rows(weights, self._in_flight, task.deadline, self._note, self.lateness.late(self.clock()))
+        rows = plan.rows(weights, self._in_flight, task.deadline, self._note, self._behind())
         pairs = rank_pairs(self, task, rows, run_seconds) if task.mitigation.active else None
         return Explanation(task.task_id, weights, tuple(rows), fmt, pairs)
 
@@ -383,7 +387,7 @@ class QDreamer:
         keep = self._decided is not None
         # A copy when the decision is kept: its table shows the counts it saw, not later ones.
         in_flight = self.in_flight() if keep else self._in_flight
-        late = self.lateness.late(self.clock())
+        late = self._behind()
         scored = plan.scored(weights, in_flight, task.deadline, late)
         if not scored[0]:
             self._nothing_fits(task, plan, weights)
@@ -393,6 +397,11 @@ class QDreamer:
         with self._lock:
             self.decisions += 1
         return heapq.nsmallest(self.config.max_attempts, scored[0])
+
+    def _behind(self) -> dict[str, float]:
+        """Seconds each resource is behind its report: lateness of this service's oldest task
+        there, and how much longer such waits last there (learned: dreamer/wait_model.py)."""
+        return self.waits.behind(self.lateness.late(self.clock()))
 
     def _remember(self, explanation: Explanation) -> None:
         with self._lock:
@@ -407,7 +416,7 @@ class QDreamer:
                 "no resources: create a pilot with a quantum executor first", rejections={},
                 fix="call create_pilot({'resource_type': 'quantum', 'quantum': {'executor': 'qiskit_local'}})",
             )
-        rows = plan.rows(weights, self._in_flight, task.deadline, behind=self.lateness.late(self.clock()))
+        rows = plan.rows(weights, self._in_flight, task.deadline, behind=self._behind())
         shape = plan.shape
         limit = common_breach([c.resource.metadata for c in plan.candidates], shape.width, shape.shots, shape.memory)
         named = {} if limit is None else {"field": limit.field, "value": limit.value}
@@ -429,7 +438,13 @@ class QDreamer:
     def task_finished(self, resource_id: str, attempts: tuple[Attempt, ...] = ()) -> None:
         with self._lock:
             self._in_flight[resource_id] = max(self._in_flight.get(resource_id, 0) - 1, 0)
-        self.lateness.finished(resource_id)
+        due = self.lateness.finished(resource_id)
+        # A task placed with an expectation that succeeded on a remote resource: how late it
+        # ended is what the wait model learns (attempts given by the registry and the simulation).
+        if math.isfinite(due) and any(a.ok and a.resource_id == resource_id for a in attempts):
+            res = self._pool.get(resource_id)
+            if res is not None and res[0].remote:
+                self.waits.observe(resource_id, self.clock() - due)
         self.record_failures(attempts)
 
     def record_failures(self, attempts: Iterable[Attempt]) -> None:
@@ -473,10 +488,12 @@ class QDreamer:
         info = self.cache.info()
         info["decisions"] = self.decisions
         info["in_flight"] = self.in_flight()
+        info["waits"] = self.waits.info()
         return info
 
     def clear_cache(self) -> None:
         self.cache.clear()
+        self.waits.clear()
 
     def start_background_monitoring(self, interval_seconds: float = 60) -> None:
         """Refresh every candidate's reports each `interval_seconds` in one daemon thread."""

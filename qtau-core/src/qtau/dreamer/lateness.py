@@ -17,6 +17,9 @@ admission) is never late.
 
 Tasks on one resource are assumed to finish in the order they started (one provider queue); a
 task that finishes out of order ends the oldest expectation, which errs towards "not late".
+
+How late a resource's tasks end once they are late is learned by `dreamer.wait_model`, from the
+expectation `finished` hands back; lateness now is one input of its estimate.
 """
 
 from __future__ import annotations
@@ -45,15 +48,18 @@ class Lateness:
             queue.extend([due] * n)
             self._next_due = min(self._next_due, due)
 
-    def finished(self, resource_id: str) -> None:
-        """One task on the resource ended (its oldest expectation goes)."""
+    def finished(self, resource_id: str) -> float:
+        """One task on the resource ended: its oldest expectation goes. Returns when that task was
+        expected to complete (inf: without an expectation, or none was in flight)."""
         with self._lock:
             queue = self._due.get(resource_id)
-            if queue:
-                queue.popleft()
-                if not queue:
-                    del self._due[resource_id]
-                self._next_due = -math.inf  # the resource's oldest task changed
+            if not queue:
+                return math.inf
+            due = queue.popleft()
+            if not queue:
+                del self._due[resource_id]
+            self._next_due = -math.inf  # the resource's oldest task changed
+            return due
 
     def late(self, now: float) -> dict[str, float]:
         """Seconds by which the oldest in-flight task of each resource is past its expected

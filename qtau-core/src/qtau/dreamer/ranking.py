@@ -13,7 +13,8 @@ of an amount where lower is better, so each lies in (0, 1] and the best candidat
   below the best, 1/3 at 4 points;
 - speed: (fastest + SPEED_OFFSET_S) / (this + SPEED_OFFSET_S) of the expected completion =
   provider queue wait + this service's in-flight tasks on the resource x estimated run time +
-  estimated run time (+ how late its oldest in-flight task is, `dreamer.lateness`); the offset
+  estimated run time (+ how late its oldest in-flight task is, `dreamer.lateness`, and how much
+  longer such a wait lasts there, `dreamer.wait_model`); the offset
   of 1 s keeps milliseconds against milliseconds from counting as a tenfold wait;
 - cost: cheapest / this price (a free candidate counts as FREE_SHARE of the cheapest priced one,
   so free against priced is a finite difference).
@@ -370,9 +371,9 @@ class Plan:
     ) -> tuple[list[tuple[float, int, int, float]], dict[int, float]]:
         """Feasible candidates as sortable (units behind, in-flight, index, wait), and the waits of
         those the deadline rejects (by index). Sorting the first list ranks them best first; a
-        candidate's score is 2 ** -(units behind). `late`: by resource, how far this service's
-        oldest task there is past its expected completion (`dreamer.lateness`), added to the
-        expected completion."""
+        candidate's score is 2 ** -(units behind). `late`: by resource, seconds added to the
+        expected completion: how far this service's oldest task there is past its expected
+        completion (`dreamer.lateness`) and how much longer such a wait lasts (`dreamer.wait_model`)."""
         counts = [in_flight.get(rid, 0) for rid in self.ok_ids]
         waits = [q + (n + 1) * r for q, n, r in zip(self.ok_queue, counts, self.ok_run, strict=True)]
         if late:
