@@ -36,3 +36,36 @@ def test_a_task_id_resolves_until_its_result_is_collected(qiskit_host):
         pcs.wait_tasks([task.task_id], timeout=120)
         assert pcs.get_result(task.task_id).shots == 7
         assert pcs.get_result(handle).shots == 7  # the handle itself keeps working
+
+
+def test_closing_records_a_finished_task_whose_callback_has_not_run_yet():
+    """A waiter can wake before the done-callbacks of the future it waited for; a service closed
+    at that moment must still journal the task's outcome (else recovery runs it again).
+
+    The callback's delay cannot be forced through a real engine, so this engine stand-in never
+    runs callbacks (a mock, where no real part can hold a callback back): `drain` must settle."""
+    import concurrent.futures as cf
+
+    from qtau.registry import TaskRegistry
+
+    class HeldCallbacks:
+        def on_done(self, handle, callback):
+            pass
+
+    class Dreamer:
+        def task_finished(self, rid, attempts):
+            pass
+
+        def record_failures(self, attempts):
+            pass
+
+    journaled = []
+    registry = TaskRegistry(HeldCallbacks(), Dreamer, on_settled=lambda tid, outcome, first: journaled.append(tid))
+    done, running = cf.Future(), cf.Future()
+    registry.track(done, "finished", "r")
+    registry.track(running, "running", "r")
+    done.set_result("a result")
+    registry.drain(timeout=1.0)
+    assert journaled == ["finished"]
+    registry.drain(timeout=1.0)  # once only
+    assert journaled == ["finished"]

@@ -10,6 +10,7 @@ learns from its attempts.
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
@@ -57,6 +58,9 @@ class TaskRegistry:
         #: journal have not seen yet (Ray callbacks carry none)
         self._unlearned: OrderedDict[Any, tuple[str, int]] = OrderedDict()
         self._lock = threading.Lock()
+        #: Settlements whose journal record is being written now (`drain` waits for them).
+        self._settling = 0
+        self._settled = threading.Condition(self._lock)
 
     def track(self, handle: Any, task_id: str, resource_id: str,
               also: Callable[[Any], None] | None = None, first_attempt: int = 1) -> None:
@@ -94,13 +98,38 @@ class TaskRegistry:
         with self._lock:
             rid = self._in_flight.pop(handle, None)
             pending = self._unlearned.pop(handle, None) if outcome is not None else None
-        dreamer = self.dreamer()
-        if rid is not None:  # with the attempts, so QDREAMER learns the wait of a task that succeeded
-            dreamer.task_finished(rid, attempts_of(outcome) if outcome is not None else ())
-        if pending is not None:
-            dreamer.record_failures(attempts_of(outcome))
-            if self.on_settled is not None:
-                self.on_settled(pending[0], outcome, pending[1])
+            if pending is not None:
+                self._settling += 1
+        try:
+            dreamer = self.dreamer()
+            if rid is not None:  # with the attempts, so QDREAMER learns the wait of a task that succeeded
+                dreamer.task_finished(rid, attempts_of(outcome) if outcome is not None else ())
+            if pending is not None:
+                dreamer.record_failures(attempts_of(outcome))
+                if self.on_settled is not None:
+                    self.on_settled(pending[0], outcome, pending[1])
+        finally:
+            if pending is not None:
+                with self._lock:
+                    self._settling -= 1
+                    self._settled.notify_all()
+
+    def drain(self, timeout: float = 5.0) -> None:
+        """Before the journal closes: settle each finished submission whose done-callback has not
+        run yet (a waiter can wake before the callbacks of the future it waited for), and wait up
+        to `timeout` for settlements under way, so no finished task's outcome misses the journal."""
+        with self._lock:
+            finished = [h for h in self._unlearned if callable(getattr(h, "done", None)) and h.done()]
+        for handle in finished:
+            try:
+                value = handle.result(timeout=0)
+            except BaseException as err:  # the task's error is its outcome
+                value = err
+            self.settle(handle, value)
+        deadline = time.monotonic() + timeout
+        with self._settled:
+            while self._settling and time.monotonic() < deadline:
+                self._settled.wait(deadline - time.monotonic())
 
     def remember(self, handle: Any, task_id: str) -> None:
         """Track a handle that holds no in-flight slot (a recovered task) for id lookups."""

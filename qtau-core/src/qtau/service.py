@@ -224,6 +224,7 @@ class PilotComputeService:
         self.dispatch.close()
         self.engine.shutdown()
         if self.journal is not None:
+            self.registry.drain()  # finished tasks' outcomes reach the journal before it closes
             self.journal.close()
 
     def __enter__(self) -> PilotComputeService:
