@@ -314,7 +314,7 @@ class QDreamer:
             if len(snap.plans) >= MAX_PLANS:
                 snap.plans.clear()
             snap.plans[key] = plan
-        elif plan.model_version != self.runtime.version:
+        if plan.model_version != self.runtime.version:
             plan.refresh_runs(self.runtime)
         return plan, fmt
 

@@ -428,7 +428,10 @@ class Plan:
         else:
             waits = [q + (n + 1) * r for q, n, r in zip(self.ok_queue, counts, self.ok_run, strict=True)]
         if late:
-            waits = [w + late.get(rid, 0.0) for w, rid in zip(waits, self.ok_ids, strict=True)]
+            # Not on local simulators: all their work is this service's own and counted already,
+            # and a burst's first tasks are "late" only because the batch they wait for is filling.
+            waits = [w + (0.0 if s else late.get(rid, 0.0))
+                     for w, rid, s in zip(waits, self.ok_ids, self.ok_shared, strict=True)]
         ws = weights.get("speed", 0.0)
         if deadline is None or all(w <= deadline for w in waits):
             key = (weights.get("fidelity", 0.0), ws, weights.get("cost", 0.0))

@@ -80,7 +80,7 @@ REJECT_SDS = 6.0
 KEEP = 64
 MAX_AGE_S = 30 * 86400.0
 EXPLORE_TRIES = 3
-RECHECK_EVERY = 1000
+RECHECK_EVERY = 5000
 #: At most one write of the cache file per this many seconds (and one at exit).
 SAVE_EVERY_S = 2.0
 FILE_NAME = "runtime_models.json"
@@ -173,8 +173,8 @@ def fit(rows: list[tuple[tuple[float, ...], float]], tasks: int) -> Fit:
     keep = [abs(y - center) <= REJECT_SDS * sd for y in ys]
     resid = [y - center for y in ys]
     coef = [0.0] * DIMS
-    cov = [[0.0] * DIMS for _ in range(DIMS)]
-    for _ in range(6):
+    a: list[list[float]] = []
+    for _ in range(5):
         weights = [0.0 if not k else min(1.0, HUBER_K * sd / abs(r)) if r else 1.0
                    for k, r in zip(keep, resid, strict=True)]
         a = [[(1.0 / PRIOR_SD[i] ** 2 if i == j else 0.0) for j in range(DIMS)] for i in range(DIMS)]
@@ -188,13 +188,13 @@ def fit(rows: list[tuple[tuple[float, ...], float]], tasks: int) -> Fit:
                 for j in range(DIMS):
                     a[i][j] += w * x[i] * x[j]
         coef = _solve(a, b)
-        cov = [_solve(a, [1.0 if i == j else 0.0 for i in range(DIMS)]) for j in range(DIMS)]
         resid = [y - sum(c * v for c, v in zip(coef, x, strict=True)) for x, y in rows]
         used = [abs(r) for r, k in zip(resid, keep, strict=True) if k]
         mad = 1.4826 * _median(used) if used else 0.0
         m = len(used)
         sd = max(math.sqrt((m * mad ** 2 + PRIOR_NOISE_WEIGHT * PRIOR_NOISE_SD ** 2) / (m + PRIOR_NOISE_WEIGHT)),
                  MIN_NOISE_SD)
+    cov = [_solve(a, [1.0 if i == j else 0.0 for i in range(DIMS)]) for j in range(DIMS)]
     return Fit(tuple(coef), tuple(tuple(row) for row in cov), sd, tasks)
 
 
@@ -317,7 +317,7 @@ class RuntimeModels:
             self._dirty.add(resource_id)
             # A new estimate reaches plans on a schedule that thins out as the model settles.
             n = model.tasks
-            if n <= EXPLORE_TRIES + 1 or n & (n - 1) == 0 or n % 32 == 0 or self.tick % RECHECK_EVERY == 0:
+            if n <= EXPLORE_TRIES + 1 or n & (n - 1) == 0 or n % 256 == 0 or self.tick % RECHECK_EVERY == 0:
                 self.version += 1
                 if self.clock() - self._last_save >= SAVE_EVERY_S:
                     self.save()
