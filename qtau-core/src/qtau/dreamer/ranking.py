@@ -500,6 +500,13 @@ class Plan:
             rows.append(self._row(i, False, reason, wait, 0.0, in_flight, note_for))
         return rows
 
+    def _trying_note(self, i: int) -> str:
+        try:
+            quota = self.explore.get(self.ok.index(i))
+        except ValueError:
+            return ""
+        return "" if quota is None else f"untried: ranked as fast as the fastest for {quota} more task(s)"
+
     def _row(self, i: int, feasible: bool, reason: str, wait: float, score: float,
              in_flight: Mapping[str, int], note_for: Callable[[str], str]) -> Row:
         cand = self.candidates[i]
@@ -508,6 +515,7 @@ class Plan:
         return Row(
             rid, cand.resource.executor, feasible, reason, self.fid[i], wait, self.price[i], score,
             in_flight.get(rid, 0), self.paths[i] or (), cand.cost.currency if cand.cost else "USD",
-            cand.penalty, "; ".join(filter(None, (note_for(rid) if cand.penalty != 1.0 else "", _noise_note(cand)))),
+            cand.penalty, "; ".join(filter(None, (note_for(rid) if cand.penalty != 1.0 else "", _noise_note(cand),
+                                                  self._trying_note(i)))),
             self.run[i], est.describe() if est is not None else "plugin prior", est.error if est is not None else 0.0,
         )

@@ -23,9 +23,10 @@ ran in one backend call: a call's fixed cost (start-up, a transpiler pass) share
 each member cheaper, and ranking needs both the time of a task alone and its marginal time in a
 burst (`ranking.Plan`: a batch of k costs call + k x task). `first` marks the process's first
 batch on the resource, which also pays for creating its executor (importing the SDK, building the
-simulator): estimates are made at first = 0, and b5's wide prior takes most of a first batch's
-excess, so the first observation of a simulator whose SDK is slow to import does not make it look
-slow. The fit is the posterior mode under
+simulator): estimates are made at first = 0, and b5's wide prior takes almost all of a first
+batch's excess, so the first observation of a simulator whose SDK is slow to import does not make
+it look slow (until a later batch is seen, its estimate stays near its plugin's figure, so it is
+tried again in steady state). The fit is the posterior mode under
 Gaussian priors on b (sd PRIOR_SD), by iteratively reweighted least squares with Huber weights
 from a median start, and observations further than REJECT_SDS robust deviations from it ignored:
 a first task that pays the SDK's import, or a pause of the machine, must not make a simulator
@@ -42,8 +43,10 @@ mostly the provider's queue, which is the wait's model, not the run's.
 Exploration: a model that is never tried never learns. A free local simulator with fewer than
 EXPLORE_TRIES observed tasks is ranked as if it were as fast as the fastest candidate for that
 many tasks (optimism under uncertainty, deterministic: ties go to the resource with fewer tasks in
-flight), and a simulator not run for RECHECK_EVERY of the store's observations gets one such task
-again. Warm-up with four local simulators and their resources is about fifteen tasks.
+flight); one seen only in its first batch (which paid for its executor too) gets one more such
+task, and a simulator not run for RECHECK_EVERY of the store's observations gets one again. The
+first burst of a new service tries every simulator (three tasks each, fifteen for the five local
+simulators of the four plugins), the next one the rest.
 """
 
 from __future__ import annotations
@@ -67,8 +70,8 @@ from qtau.types import CircuitSummary, Resource
 
 #: Prior standard deviations of the correction's terms (log units): the plugin's figure is right
 #: within a factor of e**1.5 (4.5) either way; its scaling per e-fold of shots, of gates and of
-#: batch size within e**0.5, per qubit within e**0.35.
-PRIOR_SD = (1.5, 0.5, 0.35, 0.5, 0.5, 3.0)
+#: batch size within e**0.5, per qubit within e**0.35; a first batch's excess is anything.
+PRIOR_SD = (1.5, 0.5, 0.35, 0.5, 0.5, 6.0)
 DIMS = len(PRIOR_SD)
 #: Noise (log sd) assumed before observations say otherwise, worth PRIOR_NOISE_WEIGHT observations.
 PRIOR_NOISE_SD = 0.3
@@ -226,6 +229,8 @@ class ResourceModel:
     tasks: int = 0
     last_tick: int = 0
     fitted: Fit | None = None
+    #: Tasks seen in batches other than a process's first (which also paid for the executor).
+    steady: int = 0
 
 
 def cache_directory() -> Path | None:
@@ -281,7 +286,7 @@ class RuntimeModels:
             model = self._models.get(resource_id)
             if model is None or model.tasks < EXPLORE_TRIES:
                 return EXPLORE_TRIES - (model.tasks if model else 0)
-            return 1 if self.tick - model.last_tick >= RECHECK_EVERY else 0
+            return 1 if not model.steady or self.tick - model.last_tick >= RECHECK_EVERY else 0
 
     # -- learning ----------------------------------------------------------------------------------
 
@@ -312,6 +317,7 @@ class RuntimeModels:
                 model.observations.append(batch)
                 del model.observations[:-KEEP]
             model.tasks += 1
+            model.steady += not batch.first
             model.last_tick = self.tick = self.tick + 1
             model.fitted = None
             self._dirty.add(resource_id)
@@ -369,7 +375,8 @@ class RuntimeModels:
             try:
                 observations = [Observation(float(o[0]), float(o[1]), int(o[2]), *map(float, o[3:7]), bool(o[7]))
                                 for o in entry["observations"] if float(o[1]) >= oldest]
-                model = ResourceModel(observations[-KEEP:], int(entry["tasks"]), int(entry["last_tick"]))
+                model = ResourceModel(observations[-KEEP:], int(entry["tasks"]), int(entry["last_tick"]),
+                                      steady=int(entry.get("steady", 0)))
             except (KeyError, TypeError, ValueError, IndexError):
                 continue  # a model this version cannot read is learned again
             self._models[str(rid)] = model
@@ -393,7 +400,8 @@ class RuntimeModels:
             for rid in self._dirty:
                 model = self._models.get(rid)
                 if model is not None:
-                    resources[rid] = {"tasks": model.tasks, "last_tick": model.last_tick, "observations": [
+                    resources[rid] = {"tasks": model.tasks, "steady": model.steady, "last_tick": model.last_tick,
+                                      "observations": [
                         [o.started, o.ended, o.members, o.shots, o.width, o.gates, o.prior_s, o.first]
                         for o in model.observations]}
             try:
