@@ -22,7 +22,10 @@ def run_example(name: str, *args: str) -> str:
     return out.stdout
 
 
-def test_sampler_bindings_spread_over_qiskit_braket_and_pennylane():
+def test_sampler_bindings_spread_over_qiskit_braket_and_pennylane_on_a_new_service():
+    """A new service (and an empty store of learned run times: tests/conftest.py) tries every
+    simulator in its first burst, three tasks each, so 16 bindings reach all three SDKs."""
+    from qtau import PilotComputeService
     from qtau_qiskit.primitives import QtauSampler
 
     t = Parameter("t")
@@ -31,7 +34,10 @@ def test_sampler_bindings_spread_over_qiskit_braket_and_pennylane():
     qc.cx(0, 1)
     qc.measure([0, 1], [0, 1])
     thetas = np.linspace(0, math.pi, 16)
-    [result] = QtauSampler().run([(qc, thetas)], shots=1000).result()  # unseeded: Braket too
+    with PilotComputeService(execution_engine="local") as pcs:
+        for executor in ("qiskit_local", "braket_local", "pennylane_lightning"):
+            pcs.create_pilot({"resource_type": "quantum", "quantum": {"executor": executor}})
+        [result] = QtauSampler(service=pcs).run([(qc, thetas)], shots=1000).result()  # unseeded: Braket too
     providers = {rid.split(":")[0] for rid in result.qtau["resources"]}
     assert providers >= {"qiskit", "braket", "pennylane"}
     for i, theta in enumerate(thetas):
