@@ -112,6 +112,13 @@ def no_pinning(name: str, pinned: float, default: float, goal: float = 0.9) -> N
     print(f"  {name:50s} default / pinned-to-fastest {ratio:.2f}x  ({verdict} the {goal}x goal)")
 
 
+def learned(service) -> None:
+    """Where the default executors' tasks ran: tasks each run-time model learned from."""
+    models = service.qdreamer.get_cache_info()["runtime_models"]["resources"]
+    print("  default executors' tasks by resource: " + ", ".join(
+        f"{rid} {m['tasks']}" for rid, m in sorted(models.items(), key=lambda kv: -kv[1]["tasks"])))
+
+
 def fastest(make, names, label: str) -> str:
     """The executor whose pinned workload (`make(name)`, a tenth of the full one) runs fastest."""
     probes = {name: timed(make(name)) for name in names}
@@ -134,8 +141,10 @@ def main() -> None:
 
     simulators = installed_local_simulators()
     fresh_model_store()  # the default-executor interfaces learn from their own warm-up only
-    default_grad = gradient_workload(qml.device("qtau.qubit", wires=4, mode="high_speed"), args.grads, args.shots)
-    default_sampler = sampler_workload(QtauSampler(), args.pubs, args.shots)
+    default_device = qml.device("qtau.qubit", wires=4, mode="high_speed")
+    default_grad = gradient_workload(default_device, args.grads, args.shots)
+    sampler = QtauSampler()
+    default_sampler = sampler_workload(sampler, args.pubs, args.shots)
     fresh_model_store()
 
     def pinned_grad(name: str, grads: int):
@@ -154,6 +163,7 @@ def main() -> None:
                    {pinned_key: pinned_grad(grad_pin, args.grads), "qtau.qubit, default executors": default_grad},
                    args.rounds, 0.5)
     no_pinning("qtau.qubit gradients", best[pinned_key], best["qtau.qubit, default executors"])
+    learned(default_device.service)
 
     sampler_pin = fastest(lambda n: pinned_sampler(n, max(args.pubs // 10, 1)), simulators,
                           "QtauSampler pinned, a tenth of the pubs")
@@ -163,6 +173,7 @@ def main() -> None:
                    {pinned_key: pinned_sampler(sampler_pin, args.pubs), "QtauSampler, default executors": default_sampler},
                    args.rounds, 0.75)
     no_pinning("QtauSampler", best[pinned_key], best["QtauSampler, default executors"])
+    learned(sampler.service)
 
 
 if __name__ == "__main__":

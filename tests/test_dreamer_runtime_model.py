@@ -118,7 +118,10 @@ def test_the_cache_directory_follows_qtau_cache_dir(monkeypatch, tmp_path):
 def test_exploration_tries_each_simulator_then_rechecks_rarely():
     models = RuntimeModels(None)
     assert models.explore_quota(SIM.id) == EXPLORE_TRIES
-    feed(models, lambda w: 0.01, EXPLORE_TRIES)
+    for _ in range(EXPLORE_TRIES):  # one batch: the process's first, which paid for the executor too
+        models.observe(SIM.id, 5.0, 5.1, 0.002, 1000, summary(4))
+    assert models.explore_quota(SIM.id) == 1  # one task at a time until two more batches are seen
+    feed(models, lambda w: 0.01, runtime_model.STEADY_BATCHES)
     assert models.explore_quota(SIM.id) == 0
     other = Resource("test:other", "test", "test", "simulator", 20)
     for i in range(runtime_model.RECHECK_EVERY):

@@ -43,8 +43,9 @@ mostly the provider's queue, which is the wait's model, not the run's.
 Exploration: a model that is never tried never learns. A free local simulator with fewer than
 EXPLORE_TRIES observed tasks is ranked as if it were as fast as the fastest candidate for that
 many tasks (optimism under uncertainty, deterministic: ties go to the resource with fewer tasks in
-flight); one seen only in its first batch (which paid for its executor too) gets one more such
-task, and a simulator not run for RECHECK_EVERY of the store's observations gets one again. The
+flight); one seen in fewer than STEADY_BATCHES batches besides its first (which paid for its
+executor too) gets one such task at a time until it has been, and a simulator not run for
+RECHECK_EVERY of the store's observations gets one again. The
 first burst of a new service tries every simulator (three tasks each, fifteen for the five local
 simulators of the four plugins), the next one the rest.
 """
@@ -83,6 +84,9 @@ REJECT_SDS = 6.0
 KEEP = 64
 MAX_AGE_S = 30 * 86400.0
 EXPLORE_TRIES = 3
+#: Batches besides a process's first that a simulator is tried in, one task at a time, before its
+#: model is trusted (one batch on a busy machine can be a stall).
+STEADY_BATCHES = 2
 RECHECK_EVERY = 5000
 #: At most one write of the cache file per this many seconds (and one at exit).
 SAVE_EVERY_S = 2.0
@@ -286,7 +290,8 @@ class RuntimeModels:
             model = self._models.get(resource_id)
             if model is None or model.tasks < EXPLORE_TRIES:
                 return EXPLORE_TRIES - (model.tasks if model else 0)
-            return 1 if not model.steady or self.tick - model.last_tick >= RECHECK_EVERY else 0
+            steady = sum(1 for o in model.observations[-STEADY_BATCHES:] if not o.first)
+            return 1 if steady < STEADY_BATCHES or self.tick - model.last_tick >= RECHECK_EVERY else 0
 
     # -- learning ----------------------------------------------------------------------------------
 
