@@ -141,6 +141,12 @@ def service(plugins):
     return pcs
 
 
+def model_of(info: dict, resource_id: str) -> dict:
+    """The one model of `resource_id` in `info` (models are per resource and circuit format)."""
+    [found] = [m for key, m in info["resources"].items() if key.split(runtime_model.KEY_SEP)[0] == resource_id]
+    return found
+
+
 def run_one_by_one(pcs, n: int) -> list[str]:
     return [pcs.get_results([pcs.submit_quantum_task(QuantumTask(circuit=bell(), shots=10))])[0].resource_id
             for _ in range(n)]
@@ -165,9 +171,10 @@ def test_after_trying_both_simulators_every_task_goes_to_the_learned_fastest(plu
 def test_cache_info_shows_the_models_and_clear_cache_forgets_them_only_when_asked(plugins):
     with service(plugins) as pcs:
         run_one_by_one(pcs, 2 * EXPLORE_TRIES)
-        models = pcs.qdreamer.get_cache_info()["runtime_models"]["resources"]
-        assert models["scripted:slow"]["tasks"] == models["scripted:fast"]["tasks"] == EXPLORE_TRIES
-        assert models["scripted:slow"]["last_seconds_per_task"] > 0.04
+        info = pcs.qdreamer.get_cache_info()["runtime_models"]
+        assert [key.split(runtime_model.KEY_SEP)[1] for key in info["resources"]] == ["qiskit", "qiskit"]
+        assert model_of(info, "scripted:slow")["tasks"] == model_of(info, "scripted:fast")["tasks"] == EXPLORE_TRIES
+        assert model_of(info, "scripted:slow")["last_seconds_per_task"] > 0.04
         pcs.qdreamer.clear_cache()
         assert pcs.qdreamer.get_cache_info()["runtime_models"]["resources"]
         with pytest.raises(ConfigurationError, match="runtime_models"):
@@ -185,5 +192,5 @@ def test_a_new_service_in_a_new_process_starts_from_what_earlier_ones_learned(pl
         pcs.qdreamer.runtime.save()
     monkeypatch.setattr(runtime_model, "_stores", {})  # as a new process: the store is read from the file
     with service(plugins) as pcs:
-        assert pcs.qdreamer.runtime.info()["resources"]["scripted:slow"]["tasks"] == EXPLORE_TRIES
+        assert model_of(pcs.qdreamer.runtime.info(), "scripted:slow")["tasks"] == EXPLORE_TRIES
         assert run_one_by_one(pcs, 5) == ["scripted:fast"] * 5

@@ -79,7 +79,7 @@ class QDreamer:
         #: in the per-user cache, so every service learns from what the others saw.
         self.runtime = runtime if runtime is not None else shared_models()
         #: task id -> (summary, shots) of placed tasks, until their result is learned from
-        self._shapes: OrderedDict[str, tuple[CircuitSummary, int]] = OrderedDict()
+        self._shapes: OrderedDict[str, tuple[CircuitSummary, int, str | None]] = OrderedDict()
         self.circuits = circuits
         self.config = config or DreamerConfig()
         self.clock = clock or time.monotonic
@@ -368,7 +368,7 @@ class QDreamer:
         weights = self.weights(task)
         plan, _ = self._plan(self._snapshot(), task)
         with self._lock:
-            self._shapes[task.task_id] = (plan.shape.summary, task.shots)
+            self._shapes[task.task_id] = (plan.shape.summary, task.shots, plan.shape.circuit_format)
             if len(self._shapes) > MAX_PENDING_SHAPES:
                 self._shapes.popitem(last=False)
         if reserve:
@@ -484,17 +484,17 @@ class QDreamer:
         found = self._pool.get(last.resource_id)
         if shape is None or found is None or not last.ok or found[0].remote:
             return
-        summary, shots = shape
+        summary, shots, fmt = shape
         prior = run_seconds(found[0], shots, summary)
-        self.runtime.observe(last.resource_id, last.started_at, last.ended_at, prior, shots, summary)
+        self.runtime.observe(last.resource_id, last.started_at, last.ended_at, prior, shots, summary, fmt)
 
     def run_estimate(self, task: QuantumTask, resource_id: str) -> RuntimeEstimate:
         """The expected run time of `task` on one of this service's resources: seconds, source
         (plugin prior, or learned from N tasks) and expected relative error."""
         resource = self._pool[resource_id][0]
-        summary, _ = self.summarize(task)
+        summary, fmt = self.summarize(task)
         prior = run_seconds(resource, task.shots, summary)
-        return self.runtime.estimate(resource, prior, task.shots, summary)
+        return self.runtime.estimate(resource, prior, task.shots, summary, circuit_format=fmt)
 
     def in_flight(self) -> dict[str, int]:
         with self._lock:

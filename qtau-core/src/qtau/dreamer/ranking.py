@@ -362,16 +362,17 @@ class Plan:
             self.model_version = -1
         else:
             self.model_version = runtime.version
-            self.estimates = [runtime.estimate(c.resource, p, shape.shots, shape.summary)
+            fmt = shape.circuit_format
+            self.estimates = [runtime.estimate(c.resource, p, shape.shots, shape.summary, circuit_format=fmt)
                               for c, p in zip(self.candidates, priors, strict=True)]
             self.run = [e.seconds for e in self.estimates]
             for j, i in enumerate(self.ok):
                 if not self.ok_shared[j]:
                     continue
                 burst[i] = runtime.estimate(self.candidates[i].resource, priors[i], shape.shots, shape.summary,
-                                            BURST).seconds
+                                            BURST, fmt).seconds
                 if self.price[i] == 0:
-                    quota = runtime.explore_quota(self.candidates[i].resource.id)
+                    quota = runtime.explore_quota(self.candidates[i].resource.id, fmt)
                     if quota:
                         self.explore[j] = quota
         self.ok_run = [self.run[i] for i in self.ok]

@@ -7,7 +7,9 @@ an OpenQASM round trip, a PennyLane tape converted to Qiskit pays the transpiler
 result of a local resource is an observation: the time from the worker's preparation of the task
 (conversion counts) to its result, a batch's time shared equally among its members.
 
-The model, per resource, is a correction of the prior in log space:
+The model, per resource and circuit format (what converting a task costs depends on the format it
+comes in: a PennyLane tape for Aer goes through OpenQASM, a Qiskit circuit does not), is a
+correction of the prior in log space:
 
     ln(observed / prior) = b0 + b1 ln(shots+1 / 1001) + b2 (width - 4) + b3 ln(gates+1 / 11)
                            + b4 ln(batch) + b5 first
@@ -237,6 +239,15 @@ class ResourceModel:
     steady: int = 0
 
 
+KEY_SEP = " <- "
+
+
+def model_key(resource_id: str, circuit_format: str | None) -> str:
+    """The name of the model of tasks in `circuit_format` on the resource (`qiskit:aer_simulator
+    <- pennylane_tape`); the resource id alone when the format is not known."""
+    return resource_id if not circuit_format else f"{resource_id}{KEY_SEP}{circuit_format}"
+
+
 def cache_directory() -> Path | None:
     """Where models persist: `QTAU_CACHE_DIR` (`none`: nowhere), else the user cache directory."""
     chosen = os.environ.get("QTAU_CACHE_DIR")
@@ -267,12 +278,12 @@ class RuntimeModels:
 
     # -- estimates ---------------------------------------------------------------------------------
 
-    def estimate(self, resource: Resource, prior_s: float, shots: int,
-                 summary: CircuitSummary | None = None, batch: int = 1) -> RuntimeEstimate:
-        """The expected run time of a task of this shape on `resource`, whose plugin prior is
-        `prior_s`, when it runs in a backend call with `batch` tasks of its shape (per task)."""
+    def estimate(self, resource: Resource, prior_s: float, shots: int, summary: CircuitSummary | None = None,
+                 batch: int = 1, circuit_format: str | None = None) -> RuntimeEstimate:
+        """The expected run time of a task of this shape and format on `resource`, whose plugin
+        prior is `prior_s`, when it runs in a backend call with `batch` tasks of its shape (per task)."""
         with self._lock:
-            model = self._models.get(resource.id)
+            model = self._models.get(model_key(resource.id, circuit_format))
             if model is None or not model.observations:
                 learned = Fit.prior()
             else:
@@ -284,10 +295,10 @@ class RuntimeModels:
         source = "learned" if learned.tasks else "plugin prior"
         return RuntimeEstimate(resource.id, seconds, source, learned.tasks, math.expm1(sd), prior_s)
 
-    def explore_quota(self, resource_id: str) -> int:
+    def explore_quota(self, resource_id: str, circuit_format: str | None = None) -> int:
         """Tasks still to try on the resource before its model is trusted (see the module docstring)."""
         with self._lock:
-            model = self._models.get(resource_id)
+            model = self._models.get(model_key(resource_id, circuit_format))
             if model is None or model.tasks < EXPLORE_TRIES:
                 return EXPLORE_TRIES - (model.tasks if model else 0)
             steady = sum(1 for o in model.observations[-STEADY_BATCHES:] if not o.first)
@@ -296,15 +307,17 @@ class RuntimeModels:
     # -- learning ----------------------------------------------------------------------------------
 
     def observe(self, resource_id: str, started: float, ended: float, prior_s: float, shots: int,
-                summary: CircuitSummary | None = None) -> None:
+                summary: CircuitSummary | None = None, circuit_format: str | None = None) -> None:
         """One task's run on the resource, from `started` (its preparation) to `ended` (epoch
         seconds). Tasks of one batch share `started`: they count as one observation whose time is
-        shared among them."""
+        shared among them. Tasks in `circuit_format` have a model of their own on the resource: what
+        converting them costs depends on it."""
         shape = shape_of(shots, summary)
+        name = model_key(resource_id, circuit_format)
         with self._lock:
-            self._cleared.discard(resource_id)
-            model = self._models.setdefault(resource_id, ResourceModel())
-            key = (resource_id, started)
+            self._cleared.discard(name)
+            model = self._models.setdefault(name, ResourceModel())
+            key = (name, started)
             batch = self._open.get(key)
             if batch is not None:
                 k = batch.members
@@ -325,7 +338,7 @@ class RuntimeModels:
             model.steady += not batch.first
             model.last_tick = self.tick = self.tick + 1
             model.fitted = None
-            self._dirty.add(resource_id)
+            self._dirty.add(name)
             # A new estimate reaches plans on a schedule that thins out as the model settles.
             n = model.tasks
             if n <= EXPLORE_TRIES + 1 or n & (n - 1) == 0 or n % 256 == 0 or self.tick % RECHECK_EVERY == 0:
@@ -339,7 +352,8 @@ class RuntimeModels:
         """Each model: tasks and observations it learned from, its correction of the plugin's figure
         (a factor, at the reference shape of 1000 shots, 4 qubits, 10 gates) and its noise."""
         with self._lock:
-            ids = sorted(self._models) if resource_ids is None else [r for r in resource_ids if r in self._models]
+            wanted = None if resource_ids is None else set(resource_ids)
+            ids = sorted(k for k in self._models if wanted is None or k.split(KEY_SEP)[0] in wanted)
             out = {}
             for rid in ids:
                 model = self._models[rid]
@@ -357,7 +371,10 @@ class RuntimeModels:
     def clear(self, resource_ids: list[str] | None = None) -> None:
         """Forget the models of `resource_ids` (every model when None), here and in the cache file."""
         with self._lock:
-            ids = list(self._models) if resource_ids is None else list(resource_ids)
+            wanted = None if resource_ids is None else set(resource_ids)
+            ids = [k for k in self._models if wanted is None or k.split(KEY_SEP)[0] in wanted]
+            if resource_ids is not None:
+                ids.extend(r for r in resource_ids if r not in ids)
             for rid in ids:
                 self._models.pop(rid, None)
                 self._cleared.add(rid)
