@@ -183,7 +183,7 @@ def test_cache_info_shows_the_models_and_clear_cache_forgets_them_only_when_aske
         assert pcs.qdreamer.get_cache_info()["runtime_models"]["resources"] == {}
         row = pcs.qdreamer.explain(QuantumTask(circuit=bell(), shots=10)).rows[0]
         assert row.run_source.startswith("plugin prior")
-        assert f"untried: ranked as fast as the fastest for {EXPLORE_TRIES} more task(s)" in row.note
+        assert f"untried: ranked as fast as the fastest for {EXPLORE_TRIES} more task(s)" in row.run_source
 
 
 def test_a_new_service_in_a_new_process_starts_from_what_earlier_ones_learned(plugins, monkeypatch):

@@ -85,7 +85,8 @@ class Row:
     #: Why a penalty applies (cool-down), empty otherwise.
     note: str = ""
     #: Expected run time of the task there (s), where it comes from (`RuntimeEstimate.describe`:
-    #: plugin prior, or learned from N tasks) and its expected relative error.
+    #: plugin prior, or learned from N tasks; "untried: ..." while it is being tried, see
+    #: dreamer/runtime_model.py) and its expected relative error.
     run_s: float = 0.0
     run_source: str = ""
     run_error: float = 0.0
@@ -516,7 +517,8 @@ class Plan:
         return Row(
             rid, cand.resource.executor, feasible, reason, self.fid[i], wait, self.price[i], score,
             in_flight.get(rid, 0), self.paths[i] or (), cand.cost.currency if cand.cost else "USD",
-            cand.penalty, "; ".join(filter(None, (note_for(rid) if cand.penalty != 1.0 else "", _noise_note(cand),
-                                                  self._trying_note(i)))),
-            self.run[i], est.describe() if est is not None else "plugin prior", est.error if est is not None else 0.0,
+            cand.penalty, "; ".join(filter(None, (note_for(rid) if cand.penalty != 1.0 else "", _noise_note(cand)))),
+            self.run[i], "; ".join(filter(None, (est.describe() if est is not None else "plugin prior",
+                                                 self._trying_note(i)))),
+            est.error if est is not None else 0.0,
         )
