@@ -174,6 +174,10 @@ SPEED_OFFSET_S = 1.0
 FREE_SHARE = 0.5
 #: The batch size at which a local simulator's marginal time per task is estimated (`Plan.refresh_runs`).
 BURST = 16
+#: A simulator still being tried takes more tasks than its tries only at this multiple of its
+#: estimate (the top of the plugin prior's range, e**1.5: `runtime_model.PRIOR_SD`): one batch seen
+#: on a busy machine must not send it a whole burst.
+UNTRUSTED = 4.5
 
 
 def fidelity_units(fid: float, best: float) -> float:
@@ -465,7 +469,7 @@ class Plan:
         the fastest takes every task and equal ones share by the in-flight tie-break. A task adds
         its marginal time to a simulator with tasks in flight (it joins their batch) and the
         call's fixed time as well to an idle one. A simulator still being explored counts as fast
-        as the fastest for its remaining tries."""
+        as the fastest for its remaining tries, and UNTRUSTED times slower beyond them."""
         calls, tasks, shared = self.ok_call, self.ok_task, self.ok_shared
         backlog = sum(n * t + (c if n else 0.0) for n, c, t, s in zip(counts, calls, tasks, shared, strict=True) if s)
         waits = [q + (backlog + t + (0.0 if n else c) if s else (n + 1) * r)
@@ -475,6 +479,8 @@ class Plan:
             for j, quota in self.explore.items():
                 if counts[j] < quota:
                     waits[j] = best
+                else:  # beyond its tries, an untrusted model is charged the top of its range
+                    waits[j] += (UNTRUSTED - 1.0) * (tasks[j] + (0.0 if counts[j] else calls[j]))
         return waits
 
     def rows(
