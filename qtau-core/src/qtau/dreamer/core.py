@@ -393,6 +393,7 @@ class QDreamer:
         # A copy when the decision is kept: its table shows the counts it saw, not later ones.
         in_flight = self.in_flight() if keep else self._in_flight
         late = self.lateness.late(self.clock())
+        plan.count_decision(in_flight)
         scored = plan.scored(weights, in_flight, task.deadline, late)
         if not scored[0]:
             self._nothing_fits(task, plan, weights)

@@ -353,6 +353,10 @@ class Plan:
         self._static: dict[tuple[float, float], list[float]] = {}
         #: The caller's per-candidate objects built from this plan (QDREAMER keeps Placements here).
         self.placements: dict[int, Any] = {}
+        #: Tasks of this shape placed in the last burst (placed while local simulators had work in
+        #: flight), and so far in this one: a burst's first task is placed for the whole burst.
+        self.last_burst = 1
+        self.this_burst = 0
 
     def refresh_runs(self, runtime: RuntimeModels | None) -> None:
         """Every candidate's expected run time from `runtime`'s models (the plugin prior without
@@ -463,15 +467,31 @@ class Plan:
                  for s, j in zip(static, positions, strict=True)]
         return items, late_ones
 
+    def count_decision(self, in_flight: Mapping[str, int]) -> None:
+        """Count one placement of this shape in the current burst (a new one starts when no local
+        simulator candidate has work in flight)."""
+        if not self.any_shared:
+            return
+        if any(in_flight.get(rid, 0) for rid, s in zip(self.ok_ids, self.ok_shared, strict=True) if s):
+            self.this_burst += 1
+        else:
+            self.last_burst, self.this_burst = max(self.this_burst, 1), 1
+
     def _shared_waits(self, counts: list[int]) -> list[float]:
         """Expected completions when some candidates are local simulators: each of those waits for
         the work in flight on all of them (one pool of workers runs them all), so among simulators
         the fastest takes every task and equal ones share by the in-flight tie-break. A task adds
         its marginal time to a simulator with tasks in flight (it joins their batch) and the
-        call's fixed time as well to an idle one. A simulator still being explored counts as fast
+        call's fixed time as well to an idle one (a burst's first task: its share of the call
+        over the burst, see `count_decision`). A simulator still being explored counts as fast
         as the fastest for its remaining tries, and UNTRUSTED times slower beyond them."""
         calls, tasks, shared = self.ok_call, self.ok_task, self.ok_shared
         backlog = sum(n * t + (c if n else 0.0) for n, c, t, s in zip(counts, calls, tasks, shared, strict=True) if s)
+        if not backlog and self.last_burst > 1:
+            # A burst's first task: bursts of a shape repeat, so it goes where the whole burst
+            # (call + k x task, k the last burst's size) is done first, and the rest follow it.
+            k = self.last_burst
+            calls = [c / k for c in calls]
         waits = [q + (backlog + t + (0.0 if n else c) if s else (n + 1) * r)
                  for q, n, r, c, t, s in zip(self.ok_queue, counts, self.ok_run, calls, tasks, shared, strict=True)]
         if self.explore:
