@@ -9,8 +9,15 @@ from qtau.plugins import PluginHost
 # Test-only plugins (tests/plugins/qtau-scripted) stay hidden from users' installs unless this is
 # set (qtau.test_plugins); the suite and the `qtau` subprocesses its tests start use them.
 os.environ.setdefault("QTAU_TEST_PLUGINS", "1")
-# QDREAMER's learned models go to a per-run directory, never the user's cache (qtau.dreamer.wait_model).
-os.environ.setdefault("QTAU_CACHE_DIR", tempfile.mkdtemp(prefix="qtau-cache-"))
+# QDREAMER's learned run times (dreamer/runtime_model.py) never come from or go to the user's cache.
+os.environ["QTAU_CACHE_DIR"] = tempfile.mkdtemp(prefix="qtau-runtime-models-")
+
+
+@pytest.fixture(autouse=True)
+def private_runtime_models(monkeypatch, tmp_path_factory):
+    """Each test's new services start from an empty store of learned run times."""
+    monkeypatch.setenv("QTAU_CACHE_DIR", str(tmp_path_factory.mktemp("runtime-models")))
+
 
 @pytest.fixture(scope="session", autouse=True)
 def private_ray_tmpdir():

@@ -9,6 +9,7 @@ import pytest
 from qtau import ExecutionEngine, PilotComputeService, QuantumTask
 from qtau.circuits import Circuits
 from qtau.dreamer import DreamerConfig, QDreamer
+from qtau.engines.fork_server import servers
 from qtau.errors import ExecutionError
 from qtau.types import Attempt
 from qtau_scripted import state
@@ -31,6 +32,12 @@ def service(plugins, *resources, **config):
 
 
 def test_fail_then_hang_then_success_records_every_attempt(plugins):
+    # The first timed task of a process waits for QTAU's fork server to start (it preloads the
+    # SDKs the program uses: seconds on a loaded machine; docs/guide.md). A timed task on a
+    # service of its own starts it first, so the time measured below is the task's own.
+    with service(plugins, resource("warm")) as warm:
+        warm.get_result(warm.submit_quantum_task(QuantumTask(circuit=bell(), shots=10, timeout=60)), timeout=120)
+    servers.wait_warm()
     pcs = service(
         plugins,
         resource("bad", behaviour="fail", queue_wait_s=0),

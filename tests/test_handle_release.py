@@ -59,6 +59,9 @@ def test_closing_records_a_finished_task_whose_callback_has_not_run_yet():
         def record_failures(self, attempts):
             pass
 
+        def learn(self, outcome):
+            pass
+
     journaled = []
     registry = TaskRegistry(HeldCallbacks(), Dreamer, on_settled=lambda tid, outcome, first: journaled.append(tid))
     done, running = cf.Future(), cf.Future()

@@ -1,6 +1,7 @@
-"""The host-library interfaces with every plugin installed: QDREAMER spreads Qiskit pubs and
-PennyLane tapes over Aer, Braket's local simulator and PennyLane's devices, and the two
-interface examples run as users run them."""
+"""The host-library interfaces with every plugin installed: QDREAMER places Qiskit pubs and
+PennyLane tapes on Aer, Braket's local simulator and PennyLane's devices (a new service tries each
+before it learns which is fastest: dreamer/runtime_model.py), and the two interface examples run
+as users run them."""
 
 import math
 import os
@@ -21,7 +22,10 @@ def run_example(name: str, *args: str) -> str:
     return out.stdout
 
 
-def test_sampler_bindings_spread_over_qiskit_braket_and_pennylane():
+def test_sampler_bindings_spread_over_qiskit_braket_and_pennylane_on_a_new_service():
+    """A new service (and an empty store of learned run times: tests/conftest.py) tries every
+    simulator in its first burst, three tasks each, so 16 bindings reach all three SDKs."""
+    from qtau import PilotComputeService
     from qtau_qiskit.primitives import QtauSampler
 
     t = Parameter("t")
@@ -30,7 +34,10 @@ def test_sampler_bindings_spread_over_qiskit_braket_and_pennylane():
     qc.cx(0, 1)
     qc.measure([0, 1], [0, 1])
     thetas = np.linspace(0, math.pi, 16)
-    [result] = QtauSampler().run([(qc, thetas)], shots=1000).result()  # unseeded: Braket too
+    with PilotComputeService(execution_engine="local") as pcs:
+        for executor in ("qiskit_local", "braket_local", "pennylane_lightning"):
+            pcs.create_pilot({"resource_type": "quantum", "quantum": {"executor": executor}})
+        [result] = QtauSampler(service=pcs).run([(qc, thetas)], shots=1000).result()  # unseeded: Braket too
     providers = {rid.split(":")[0] for rid in result.qtau["resources"]}
     assert providers >= {"qiskit", "braket", "pennylane"}
     for i, theta in enumerate(thetas):
@@ -78,13 +85,15 @@ def test_estimator_on_every_local_simulator_matches_statevector_estimator():
     observables = [SparsePauliOp.from_list([("ZZ", 1.0), ("XX", 0.5)]), SparsePauliOp("YY"), SparsePauliOp("IZ")]
     values = np.linspace(0.3, 2.7, 4).reshape(4, 1, 1)
     pub = (qc, [observables], values)
-    [ours] = QtauEstimator().run([pub], precision=0.02).result()  # unseeded: Braket too
     [ref] = StatevectorEstimator().run([pub]).result()
-    assert ours.data.evs.shape == ref.data.evs.shape == (4, 3)
-    # 2500 shots per group: 5 standard errors of a +-1 observable is 0.1 (0.15 with coefficient 1.5).
-    assert np.max(np.abs(ours.data.evs - ref.data.evs)) < 0.15
-    providers = {rid.split(":")[0] for rid in ours.qtau["resources"]}
-    assert providers >= {"qiskit", "braket", "pennylane"}
+    # Pinned to each: by default QDREAMER sends the tasks to the simulator it learned is fastest.
+    for executor, provider in [("qiskit_local", "qiskit"), ("braket_local", "braket"),
+                               ("pennylane_lightning", "pennylane")]:
+        [ours] = QtauEstimator(executors=[executor]).run([pub], precision=0.02).result()  # unseeded
+        assert ours.data.evs.shape == ref.data.evs.shape == (4, 3)
+        # 2500 shots per group: 5 standard errors of a +-1 observable is 0.1 (0.15 with coefficient 1.5).
+        assert np.max(np.abs(ours.data.evs - ref.data.evs)) < 0.15, executor
+        assert {rid.split(":")[0] for rid in ours.qtau["resources"]} == {provider}
 
 
 def failing_first_service():

@@ -6,11 +6,16 @@ each device is built once.
 
 from __future__ import annotations
 
+import os
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 from qtau.plugins import PluginHost
+
+# QDREAMER's learned run times (dreamer/runtime_model.py) never come from or go to the user's cache.
+os.environ["QTAU_CACHE_DIR"] = tempfile.mkdtemp(prefix="qtau-runtime-models-")
 
 # --import-mode=importlib puts no test folder on sys.path; the shared circuits live beside this file.
 sys.path.insert(0, str(Path(__file__).parent))

@@ -4,7 +4,7 @@ A task id resolves to its handle for the most recent `memory` tasks (holding eve
 pin every result, in Ray's object store too). Completion is settled once per task: the engine's
 done-callback frees the task's in-flight slot, and the first time its outcome is seen (in the
 callback on LOCAL; when results are fetched on RAY, whose callbacks carry no value) QDREAMER
-learns from its attempts.
+learns from its attempts (failures) and its run time.
 """
 
 from __future__ import annotations
@@ -106,6 +106,7 @@ class TaskRegistry:
                 dreamer.task_finished(rid, attempts_of(outcome) if outcome is not None else ())
             if pending is not None:
                 dreamer.record_failures(attempts_of(outcome))
+                dreamer.learn(outcome)
                 if self.on_settled is not None:
                     self.on_settled(pending[0], outcome, pending[1])
         finally:

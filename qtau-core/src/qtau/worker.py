@@ -95,6 +95,7 @@ def run_batch(payload: BatchPayload) -> list[Entry]:
     if first.remote:
         return [HandOver(member) for member in payload.members]
     out: list[Entry | None] = [None] * len(payload.members)
+    started = time.time()  # before preparing: conversion is part of the run QDREAMER learns
     jobs: list[CircuitJob] = []
     paths: list[tuple[str, ...]] = []
     slots: list[int] = []
@@ -107,7 +108,6 @@ def run_batch(payload: BatchPayload) -> list[Entry]:
         jobs.append(ready.job)
         paths.append(ready.path)
         slots.append(i)
-    started = time.time()
     timeouts = [payload.members[i].task.timeout for i in slots if payload.members[i].task.timeout is not None]
     try:
         outcomes = run_jobs(executor_for(host, first), jobs, max(timeouts) if timeouts else None) if jobs else []

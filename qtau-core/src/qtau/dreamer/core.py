@@ -31,6 +31,7 @@ from qtau.dreamer.explanation import Explanation
 from qtau.dreamer.lateness import Lateness
 from qtau.dreamer.prices import apply_override
 from qtau.dreamer.ranking import Candidate, Plan, Shape, run_seconds, same_but_queues
+from qtau.dreamer.runtime_model import RuntimeEstimate, RuntimeModels, shared_models
 from qtau.dreamer.wait_model import WaitModel, default_path
 from qtau.errors import InvalidTaskError, NoSuitableResourceError, QtauError
 from qtau.mitigation.choice import rank_pairs
@@ -38,7 +39,7 @@ from qtau.mitigation.overhead import declared
 from qtau.payloads import Placement
 from qtau.plugins import PluginHost
 from qtau.resource_limits import common_breach
-from qtau.types import Attempt, CircuitSummary, QuantumTask, Resource
+from qtau.types import Attempt, CircuitSummary, QuantumTask, Resource, Result
 
 #: Shots at which cost estimates are fetched; totals for other shot counts come from the rates.
 REFERENCE_SHOTS = 1000
@@ -46,6 +47,8 @@ REFERENCE_SHOTS = 1000
 
 #: Plans kept per snapshot (one per task shape); a workload of many shapes starts over past this.
 MAX_PLANS = 256
+#: Placed tasks whose shape is kept until their result teaches the run-time model.
+MAX_PENDING_SHAPES = 100_000
 
 
 @attrs.frozen
@@ -72,9 +75,14 @@ class QDreamer:
 
     def __init__(
         self, host: PluginHost, circuits: Circuits, config: DreamerConfig | None = None, *,
-        clock: Callable[[], float] | None = None,
+        clock: Callable[[], float] | None = None, runtime: RuntimeModels | None = None,
     ) -> None:
         self.host = host
+        #: Learned run times (dreamer/runtime_model.py): by default the process's store, persisted
+        #: in the per-user cache, so every service learns from what the others saw.
+        self.runtime = runtime if runtime is not None else shared_models()
+        #: task id -> (summary, shots) of placed tasks, until their result is learned from
+        self._shapes: OrderedDict[str, tuple[CircuitSummary, int, str | None]] = OrderedDict()
         self.circuits = circuits
         self.config = config or DreamerConfig()
         self.clock = clock or time.monotonic
@@ -310,10 +318,12 @@ class QDreamer:
             shape = Shape(summary, fmt, gates, max(summary.num_qubits, task.num_qubits or 0), task.shots,
                           task.max_cost, task.min_fidelity, memory, (overhead.circuits, overhead.shots_multiplier))
             candidates = snap.candidates if pin is None else self._pinned(snap.candidates, pin)
-            plan = Plan(candidates, shape, self._path, self._path_hint)
+            plan = Plan(candidates, shape, self._path, self._path_hint, self.runtime)
             if len(snap.plans) >= MAX_PLANS:
                 snap.plans.clear()
             snap.plans[key] = plan
+        if plan.model_version != self.runtime.version:
+            plan.refresh_runs(self.runtime)
         return plan, fmt
 
     # -- decisions -------------------------------------------------------------------------------
@@ -366,6 +376,10 @@ class QDreamer:
         """
         weights = self.weights(task)
         plan, _ = self._plan(self._snapshot(), task)
+        with self._lock:
+            self._shapes[task.task_id] = (plan.shape.summary, task.shots, plan.shape.circuit_format)
+            if len(self._shapes) > MAX_PENDING_SHAPES:
+                self._shapes.popitem(last=False)
         if reserve:
             with self._decide_lock:
                 top = self._top(task, plan, weights)
@@ -388,6 +402,7 @@ class QDreamer:
         # A copy when the decision is kept: its table shows the counts it saw, not later ones.
         in_flight = self.in_flight() if keep else self._in_flight
         late = self._behind()
+        plan.count_decision(in_flight)
         scored = plan.scored(weights, in_flight, task.deadline, late)
         if not scored[0]:
             self._nothing_fits(task, plan, weights)
@@ -478,6 +493,30 @@ class QDreamer:
         for rid in failed:
             self.cache.invalidate(rid, "status")
 
+    def learn(self, outcome: Any) -> None:
+        """Teach the run-time model from a task's Result (once per task; anything else is ignored):
+        the time of its successful attempt on a local resource, from the worker's preparation of
+        the task to its result, with the shape QDREAMER placed it by."""
+        if not isinstance(outcome, Result) or not outcome.attempts:
+            return
+        with self._lock:
+            shape = self._shapes.pop(outcome.task_id, None)
+        last = outcome.attempts[-1]
+        found = self._pool.get(last.resource_id)
+        if shape is None or found is None or not last.ok or found[0].remote:
+            return
+        summary, shots, fmt = shape
+        prior = run_seconds(found[0], shots, summary)
+        self.runtime.observe(last.resource_id, last.started_at, last.ended_at, prior, shots, summary, fmt)
+
+    def run_estimate(self, task: QuantumTask, resource_id: str) -> RuntimeEstimate:
+        """The expected run time of `task` on one of this service's resources: seconds, source
+        (plugin prior, or learned from N tasks) and expected relative error."""
+        resource = self._pool[resource_id][0]
+        summary, fmt = self.summarize(task)
+        prior = run_seconds(resource, task.shots, summary)
+        return self.runtime.estimate(resource, prior, task.shots, summary, circuit_format=fmt)
+
     def in_flight(self) -> dict[str, int]:
         with self._lock:
             return dict(self._in_flight)
@@ -489,11 +528,16 @@ class QDreamer:
         info["decisions"] = self.decisions
         info["in_flight"] = self.in_flight()
         info["waits"] = self.waits.info()
+        info["runtime_models"] = self.runtime.info(list(self._pool))
         return info
 
-    def clear_cache(self) -> None:
+    def clear_cache(self, runtime_models: bool = False) -> None:
+        """Forget every cached provider report; with `runtime_models=True` also the learned run
+        times of this service's resources (here and in the per-user cache file)."""
         self.cache.clear()
         self.waits.clear()
+        if validation.flag(runtime_models, "runtime_models"):
+            self.runtime.clear(list(self._pool))
 
     def start_background_monitoring(self, interval_seconds: float = 60) -> None:
         """Refresh every candidate's reports each `interval_seconds` in one daemon thread."""

@@ -11,8 +11,8 @@ from qtau.dreamer.ranking import Row
 from qtau.render_html import explanation_html
 from qtau.tables import render
 
-HEAD = ("rank", "resource", "feasible", "fidelity", "wait_s", "cost", "in_flight", "penalty", "score",
-        "path / reason")
+HEAD = ("rank", "resource", "feasible", "fidelity", "wait_s", "run_s (source, error)", "cost", "in_flight",
+        "penalty", "score", "path / reason")
 
 
 @attrs.frozen
@@ -48,7 +48,7 @@ class Explanation:
                 why = f"{why}; {r.note}"
             cells.append((
                 str(i), r.resource_id, "yes" if r.feasible else "no", f"{r.fidelity:.4f}", f"{r.wait_s:.3g}",
-                f"{r.cost:.4g} {r.currency}", str(r.in_flight), "-" if r.penalty == 1.0 else f"x{r.penalty:g}",
+                f"{r.run_s:.3g} ({r.run_source})", f"{r.cost:.4g} {r.currency}", str(r.in_flight), "-" if r.penalty == 1.0 else f"x{r.penalty:g}",
                 f"{r.score:.4f}", why,
             ))
         policy = ", ".join(f"{k}={v:.2f}" for k, v in self.policy.items())

@@ -14,8 +14,11 @@ of an amount where lower is better, so each lies in (0, 1] and the best candidat
 - speed: (fastest + SPEED_OFFSET_S) / (this + SPEED_OFFSET_S) of the expected completion =
   provider queue wait + this service's in-flight tasks on the resource x estimated run time +
   estimated run time (+ how late its oldest in-flight task is, `dreamer.lateness`, and how much
-  longer such a wait lasts there, `dreamer.wait_model`); the offset
-  of 1 s keeps milliseconds against milliseconds from counting as a tenfold wait;
+  longer such a wait lasts there, `dreamer.wait_model`); the offset of 1 s keeps milliseconds
+  against milliseconds from counting as a tenfold wait. Run times are learned from results
+  (`dreamer.runtime_model`: the plugin's figure until there are observations). Local simulators
+  share one pool of workers, so for them the in-flight term is the work in flight on all local
+  simulators, and the fastest one takes the stream;
 - cost: cheapest / this price (a free candidate counts as FREE_SHARE of the cheapest priced one,
   so free against priced is a finite difference).
 score = fidelity^w_fidelity x speed^w_speed x cost^w_cost (weights summing to 1), times a
@@ -51,6 +54,7 @@ from typing import Any
 
 import attrs
 
+from qtau.dreamer.runtime_model import RuntimeEstimate, RuntimeModels
 from qtau.gates import DIRECTIVES, STANDARD_GATES, arity
 from qtau.resource_limits import reasons as limit_reasons
 from qtau.types import (
@@ -81,6 +85,12 @@ class Row:
     penalty: float = 1.0
     #: Why a penalty applies (cool-down), empty otherwise.
     note: str = ""
+    #: Expected run time of the task there (s), where it comes from (`RuntimeEstimate.describe`:
+    #: plugin prior, or learned from N tasks; "untried: ..." while it is being tried, see
+    #: dreamer/runtime_model.py) and its expected relative error.
+    run_s: float = 0.0
+    run_source: str = ""
+    run_error: float = 0.0
 
 
 def run_seconds(resource: Resource, shots: int, summary: CircuitSummary | None = None) -> float:
@@ -163,6 +173,12 @@ FIDELITY_STEP = 0.02
 SPEED_OFFSET_S = 1.0
 #: A free candidate counts as costing this share of the cheapest priced candidate (one halving).
 FREE_SHARE = 0.5
+#: The batch size at which a local simulator's marginal time per task is estimated (`Plan.refresh_runs`).
+BURST = 16
+#: A simulator still being tried takes more tasks than its tries only at this multiple of its
+#: estimate (the top of the plugin prior's range, e**1.5: `runtime_model.PRIOR_SD`): one batch seen
+#: on a busy machine must not send it a whole burst.
+UNTRUSTED = 4.5
 
 
 def fidelity_units(fid: float, best: float) -> float:
@@ -307,6 +323,7 @@ class Plan:
         self, candidates: Sequence[Candidate], shape: Shape,
         path_for: Callable[[str | None, Resource], tuple[str, ...] | None],
         hint_for: Callable[[str | None, Resource], str] = lambda fmt, res: "",
+        runtime: RuntimeModels | None = None,
     ) -> None:
         self.candidates = list(candidates)
         self.shape = shape
@@ -325,18 +342,65 @@ class Plan:
             self.paths.append(path)
             self.fid.append(fid)
             self.price.append(price)
-            self.run.append(run_seconds(cand.resource, round(shape.shots * more), shape.summary))
             self.queue.append(provider_wait(cand.status, cand.in_flight_at_report))
             hint = hint_for(shape.circuit_format, cand.resource) if path is None else ""
             self.reasons.append(static_reasons(cand, shape, path, fid, price, hint))
         self.ok = [i for i, why in enumerate(self.reasons) if not why]
         self.ok_ids = [self.candidates[i].resource.id for i in self.ok]
         self.ok_queue = [self.queue[i] for i in self.ok]
-        self.ok_run = [self.run[i] for i in self.ok]
         self.ok_penalty = [self.candidates[i].penalty for i in self.ok]
+        #: Feasible local simulators (positions in `ok`): they share this machine's (or cluster's)
+        #: workers, so work in flight on any of them delays a task on each (see `scored`).
+        self.ok_shared = [self.candidates[i].resource.kind == "simulator" and not self.candidates[i].resource.remote
+                          for i in self.ok]
+        self.any_shared = any(self.ok_shared)
+        self.refresh_runs(runtime)
         self._static: dict[tuple[float, float], list[float]] = {}
         #: The caller's per-candidate objects built from this plan (QDREAMER keeps Placements here).
         self.placements: dict[int, Any] = {}
+        #: Tasks of this shape placed in the last burst (placed while local simulators had work in
+        #: flight), and so far in this one: a burst's first task is placed for the whole burst.
+        self.last_burst = 1
+        self.this_burst = 0
+
+    def refresh_runs(self, runtime: RuntimeModels | None) -> None:
+        """Every candidate's expected run time from `runtime`'s models (the plugin prior without
+        one), and the free local simulators still to be tried (`runtime_model`: exploration)."""
+        shape = self.shape
+        shots = round(shape.shots * shape.overhead[1])  # a mitigated task runs its overhead's shots
+        priors = [run_seconds(c.resource, shots, shape.summary) for c in self.candidates]
+        self.explore: dict[int, int] = {}
+        burst: dict[int, float] = {}
+        if runtime is None:
+            self.estimates: list[RuntimeEstimate | None] = [None] * len(priors)
+            self.run = priors
+            self.model_version = -1
+        else:
+            self.model_version = runtime.version
+            fmt = shape.circuit_format
+            self.estimates = [runtime.estimate(c.resource, p, shots, shape.summary, circuit_format=fmt)
+                              for c, p in zip(self.candidates, priors, strict=True)]
+            self.run = [e.seconds for e in self.estimates]
+            for j, i in enumerate(self.ok):
+                if not self.ok_shared[j]:
+                    continue
+                burst[i] = runtime.estimate(self.candidates[i].resource, priors[i], shots, shape.summary,
+                                            BURST, fmt).seconds
+                if self.price[i] == 0:
+                    quota = runtime.explore_quota(self.candidates[i].resource.id, fmt)
+                    if quota:
+                        self.explore[j] = quota
+        self.ok_run = [self.run[i] for i in self.ok]
+        # A backend call of k tasks as call + k x task, from the estimates alone (k = 1) and in a
+        # burst (k = BURST): what a task adds to a local simulator that has work in flight or none.
+        self.ok_call: list[float] = []
+        self.ok_task: list[float] = []
+        for i in self.ok:
+            alone = self.run[i]
+            many = min(burst.get(i, alone), alone)
+            call = (alone - many) * BURST / (BURST - 1)
+            self.ok_call.append(call)
+            self.ok_task.append(max(alone - call, 0.0))
 
     def with_queues(self, candidates: Sequence[Candidate]) -> Plan:
         """This plan for candidates that differ from its own only in their queues (see
@@ -375,9 +439,15 @@ class Plan:
         expected completion: how far this service's oldest task there is past its expected
         completion (`dreamer.lateness`) and how much longer such a wait lasts (`dreamer.wait_model`)."""
         counts = [in_flight.get(rid, 0) for rid in self.ok_ids]
-        waits = [q + (n + 1) * r for q, n, r in zip(self.ok_queue, counts, self.ok_run, strict=True)]
+        if self.any_shared:
+            waits = self._shared_waits(counts)
+        else:
+            waits = [q + (n + 1) * r for q, n, r in zip(self.ok_queue, counts, self.ok_run, strict=True)]
         if late:
-            waits = [w + late.get(rid, 0.0) for w, rid in zip(waits, self.ok_ids, strict=True)]
+            # Not on local simulators: all their work is this service's own and counted already,
+            # and a burst's first tasks are "late" only because the batch they wait for is filling.
+            waits = [w + (0.0 if s else late.get(rid, 0.0))
+                     for w, rid, s in zip(waits, self.ok_ids, self.ok_shared, strict=True)]
         ws = weights.get("speed", 0.0)
         if deadline is None or all(w <= deadline for w in waits):
             key = (weights.get("fidelity", 0.0), ws, weights.get("cost", 0.0))
@@ -402,6 +472,42 @@ class Plan:
         items = [(s + ws * speed_units(waits[j], fastest), counts[j], self.ok[j], waits[j])
                  for s, j in zip(static, positions, strict=True)]
         return items, late_ones
+
+    def count_decision(self, in_flight: Mapping[str, int]) -> None:
+        """Count one placement of this shape in the current burst (a new one starts when no local
+        simulator candidate has work in flight)."""
+        if not self.any_shared:
+            return
+        if any(in_flight.get(rid, 0) for rid, s in zip(self.ok_ids, self.ok_shared, strict=True) if s):
+            self.this_burst += 1
+        else:
+            self.last_burst, self.this_burst = max(self.this_burst, 1), 1
+
+    def _shared_waits(self, counts: list[int]) -> list[float]:
+        """Expected completions when some candidates are local simulators: each of those waits for
+        the work in flight on all of them (one pool of workers runs them all), so among simulators
+        the fastest takes every task and equal ones share by the in-flight tie-break. A task adds
+        its marginal time to a simulator with tasks in flight (it joins their batch) and the
+        call's fixed time as well to an idle one (a burst's first task: its share of the call
+        over the burst, see `count_decision`). A simulator still being explored counts as fast
+        as the fastest for its remaining tries, and UNTRUSTED times slower beyond them."""
+        calls, tasks, shared = self.ok_call, self.ok_task, self.ok_shared
+        backlog = sum(n * t + (c if n else 0.0) for n, c, t, s in zip(counts, calls, tasks, shared, strict=True) if s)
+        if not backlog and self.last_burst > 1:
+            # A burst's first task: bursts of a shape repeat, so it goes where the whole burst
+            # (call + k x task, k the last burst's size) is done first, and the rest follow it.
+            k = self.last_burst
+            calls = [c / k for c in calls]
+        waits = [q + (backlog + t + (0.0 if n else c) if s else (n + 1) * r)
+                 for q, n, r, c, t, s in zip(self.ok_queue, counts, self.ok_run, calls, tasks, shared, strict=True)]
+        if self.explore:
+            best = min(w for w, s in zip(waits, shared, strict=True) if s)
+            for j, quota in self.explore.items():
+                if counts[j] < quota:
+                    waits[j] = best
+                else:  # beyond its tries, an untrusted model is charged the top of its range
+                    waits[j] += (UNTRUSTED - 1.0) * (tasks[j] + (0.0 if counts[j] else calls[j]))
+        return waits
 
     def rows(
         self, weights: Mapping[str, float], in_flight: Mapping[str, int], deadline: float | None = None,
@@ -428,12 +534,23 @@ class Plan:
             rows.append(self._row(i, False, reason, wait, 0.0, in_flight, note_for))
         return rows
 
+    def _trying_note(self, i: int) -> str:
+        try:
+            quota = self.explore.get(self.ok.index(i))
+        except ValueError:
+            return ""
+        return "" if quota is None else f"untried: ranked as fast as the fastest for {quota} more task(s)"
+
     def _row(self, i: int, feasible: bool, reason: str, wait: float, score: float,
              in_flight: Mapping[str, int], note_for: Callable[[str], str]) -> Row:
         cand = self.candidates[i]
         rid = cand.resource.id
+        est = self.estimates[i]
         return Row(
             rid, cand.resource.executor, feasible, reason, self.fid[i], wait, self.price[i], score,
             in_flight.get(rid, 0), self.paths[i] or (), cand.cost.currency if cand.cost else "USD",
             cand.penalty, "; ".join(filter(None, (note_for(rid) if cand.penalty != 1.0 else "", _noise_note(cand)))),
+            self.run[i], "; ".join(filter(None, (est.describe() if est is not None else "plugin prior",
+                                                 self._trying_note(i)))),
+            est.error if est is not None else 0.0,
         )

@@ -1,0 +1,463 @@
+"""Run time of a task on a resource, learned from every result: what QDREAMER's speed term uses.
+
+A plugin states a run time in its resources' metadata (`seconds_per_task`, `seconds_per_shot`,
+`gate_seconds`, `seconds_per_amplitude_gate` with `state_base`: `ranking.run_seconds`); that is
+the prior. No plugin knows what its figure misses on this machine (Braket's local simulator pays
+an OpenQASM round trip, a PennyLane tape converted to Qiskit pays the transpiler), so every
+result of a local resource is an observation: the time from the worker's preparation of the task
+(conversion counts) to its result, a batch's time shared equally among its members.
+
+The model, per resource and circuit format (what converting a task costs depends on the format it
+comes in: a PennyLane tape for Aer goes through OpenQASM, a Qiskit circuit does not), is a
+correction of the prior in log space:
+
+    ln(observed / prior) = b0 + b1 ln(shots+1 / 1001) + b2 (width - 4) + b3 ln(gates+1 / 11)
+                           + b4 ln(batch) + b5 first
+
+Why this shape: run times span orders of magnitude and their errors are multiplicative (a factor
+of two either way), so residuals are compared as logs; the prior already carries the physics a
+plugin knows (shots, 2^n amplitudes, gate durations), so with no observations the correction is 0
+and the estimate is the plugin's; the intercept learns a constant factor from a handful of tasks,
+and the slopes learn how the plugin's scaling in shots, width (a state vector doubles per qubit)
+and gate count is off, but only as far as the data spread over shapes (a ridge prior keeps them
+near 0: a workload of one shape moves mostly the intercept). `batch` is the number of tasks that
+ran in one backend call: a call's fixed cost (start-up, a transpiler pass) shared by a batch makes
+each member cheaper, and ranking needs both the time of a task alone and its marginal time in a
+burst (`ranking.Plan`: a batch of k costs call + k x task). `first` marks the process's first
+batch on the resource, which also pays for creating its executor (importing the SDK, building the
+simulator): estimates are made at first = 0, and b5's wide prior takes almost all of a first
+batch's excess, so the first observation of a simulator whose SDK is slow to import does not make
+it look slow (until a later batch is seen, its estimate stays near its plugin's figure, so it is
+tried again in steady state). The fit is the posterior mode under
+Gaussian priors on b (sd PRIOR_SD), by iteratively reweighted least squares with Huber weights
+from a median start, and observations further than REJECT_SDS robust deviations from it ignored:
+a first task that pays the SDK's import, or a pause of the machine, must not make a simulator
+look slow for the next sixty tasks. Its expected error is the predictive spread (noise plus the
+uncertainty of b at this shape) as a relative error, exp(sd) - 1.
+
+Each resource keeps its last KEEP observations (older ones and those older than MAX_AGE_S are
+forgotten, so a model follows a changed machine) in a per-user cache file
+(platformdirs' user cache directory, or `QTAU_CACHE_DIR`; `QTAU_CACHE_DIR=none` keeps models in
+memory only), shared by every service of the process and read by the next process's: a new
+service starts from what earlier ones saw. Only local resources learn: a remote job's time is
+mostly the provider's queue, which is the wait's model, not the run's.
+
+Exploration: a model that is never tried never learns. A free local simulator with fewer than
+EXPLORE_TRIES observed tasks is ranked as if it were as fast as the fastest candidate for that
+many tasks (optimism under uncertainty, deterministic: ties go to the resource with fewer tasks in
+flight); one seen in fewer than STEADY_BATCHES batches besides its first (which paid for its
+executor too) gets one such task at a time until it has been, and a simulator not run for
+RECHECK_EVERY of the store's observations gets one again. The
+first burst of a new service tries every simulator (three tasks each, fifteen for the five local
+simulators of the four plugins), the next one the rest.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import math
+import os
+import tempfile
+import threading
+import time
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any
+
+import attrs
+import platformdirs
+
+from qtau.gates import DIRECTIVES
+from qtau.types import CircuitSummary, Resource
+
+#: Prior standard deviations of the correction's terms (log units): the plugin's figure is right
+#: within a factor of e**1.5 (4.5) either way; its scaling per e-fold of shots, of gates and of
+#: batch size within e**0.5, per qubit within e**0.35; a first batch's excess is anything.
+PRIOR_SD = (1.5, 0.5, 0.35, 0.5, 0.5, 6.0)
+DIMS = len(PRIOR_SD)
+#: Noise (log sd) assumed before observations say otherwise, worth PRIOR_NOISE_WEIGHT observations.
+PRIOR_NOISE_SD = 0.3
+PRIOR_NOISE_WEIGHT = 2.0
+MIN_NOISE_SD = 0.05
+HUBER_K = 1.345
+REJECT_SDS = 6.0
+#: Observations (batches) kept per resource, and how old one may be.
+KEEP = 64
+MAX_AGE_S = 30 * 86400.0
+EXPLORE_TRIES = 3
+#: Batches besides a process's first that a simulator is tried in, one task at a time, before its
+#: model is trusted (one batch on a busy machine can be a stall).
+STEADY_BATCHES = 2
+RECHECK_EVERY = 5000
+#: At most one write of the cache file per this many seconds (and one at exit).
+SAVE_EVERY_S = 2.0
+FILE_NAME = "runtime_models.json"
+#: Batches whose members may still arrive (per resource, by start time).
+OPEN_BATCHES = 64
+
+
+@attrs.frozen
+class RuntimeEstimate:
+    """Expected run time of one task on one resource, where it comes from and how far off it may be."""
+
+    resource_id: str
+    seconds: float
+    #: "plugin prior", or "learned" (from `observations` tasks)
+    source: str
+    observations: int
+    #: Expected relative error (0.25: within about 25% either way; one predictive sd in log space).
+    error: float
+    prior_seconds: float
+
+    def describe(self) -> str:
+        where = "plugin prior" if self.observations == 0 else f"learned from {self.observations} tasks"
+        return f"{where}, ±{self.error:.0%}"
+
+
+def shape_of(shots: int, summary: CircuitSummary | None) -> tuple[float, float, float]:
+    """(shots, width, gates) of a task: what the model's features are computed from."""
+    if summary is None:
+        return float(shots), 0.0, 0.0
+    gates = sum(n for g, n in summary.gate_counts.items() if g not in DIRECTIVES)
+    return float(shots), float(summary.num_qubits), float(gates)
+
+
+def features(shots: float, width: float, gates: float, batch: float = 1.0, first: bool = False) -> tuple[float, ...]:
+    return (1.0, math.log((shots + 1) / 1001), width - 4.0, math.log((gates + 1) / 11), math.log(max(batch, 1.0)),
+            1.0 if first else 0.0)
+
+
+def _solve(a: list[list[float]], b: list[float]) -> list[float]:
+    """x with a x = b (a small symmetric positive definite matrix; Gaussian elimination)."""
+    n = len(b)
+    m = [row[:] + [b[i]] for i, row in enumerate(a)]
+    for col in range(n):
+        pivot = max(range(col, n), key=lambda r: abs(m[r][col]))
+        m[col], m[pivot] = m[pivot], m[col]
+        for r in range(n):
+            if r != col and m[r][col]:
+                f = m[r][col] / m[col][col]
+                m[r] = [x - f * y for x, y in zip(m[r], m[col], strict=True)]
+    return [m[i][n] / m[i][i] for i in range(n)]
+
+
+def _median(values: list[float]) -> float:
+    s = sorted(values)
+    mid = len(s) // 2
+    return s[mid] if len(s) % 2 else 0.5 * (s[mid - 1] + s[mid])
+
+
+@attrs.frozen
+class Fit:
+    """A resource's correction: coefficients, their covariance, the noise sd, tasks seen."""
+
+    coef: tuple[float, ...]
+    cov: tuple[tuple[float, ...], ...]
+    noise_sd: float
+    tasks: int
+
+    @classmethod
+    def prior(cls) -> Fit:
+        return cls((0.0,) * DIMS, tuple(tuple(sd * sd if i == j else 0.0 for j in range(DIMS))
+                                     for i, sd in enumerate(PRIOR_SD)), PRIOR_NOISE_SD, 0)
+
+    def predict(self, x: tuple[float, ...]) -> tuple[float, float]:
+        """(log correction, its predictive sd) at features `x`."""
+        mean = sum(c * v for c, v in zip(self.coef, x, strict=True))
+        var = sum(x[i] * self.cov[i][j] * x[j] for i in range(DIMS) for j in range(DIMS))
+        return mean, math.sqrt(max(var, 0.0) + self.noise_sd ** 2)
+
+
+def fit(rows: list[tuple[tuple[float, ...], float]], tasks: int) -> Fit:
+    """The posterior mode of the correction given (features, log residual) rows (see the module docstring)."""
+    if not rows:
+        return Fit.prior()
+    ys = [y for _, y in rows]
+    center = _median(ys)
+    mad = 1.4826 * _median([abs(y - center) for y in ys])
+    n = len(rows)
+    sd = math.sqrt((n * mad ** 2 + PRIOR_NOISE_WEIGHT * PRIOR_NOISE_SD ** 2) / (n + PRIOR_NOISE_WEIGHT))
+    sd = max(sd, MIN_NOISE_SD)
+    keep = [abs(y - center) <= REJECT_SDS * sd for y in ys]
+    resid = [y - center for y in ys]
+    coef = [0.0] * DIMS
+    a: list[list[float]] = []
+    for _ in range(5):
+        weights = [0.0 if not k else min(1.0, HUBER_K * sd / abs(r)) if r else 1.0
+                   for k, r in zip(keep, resid, strict=True)]
+        a = [[(1.0 / PRIOR_SD[i] ** 2 if i == j else 0.0) for j in range(DIMS)] for i in range(DIMS)]
+        b = [0.0] * DIMS
+        for (x, y), w in zip(rows, weights, strict=True):
+            if not w:
+                continue
+            w /= sd * sd
+            for i in range(DIMS):
+                b[i] += w * x[i] * y
+                for j in range(DIMS):
+                    a[i][j] += w * x[i] * x[j]
+        coef = _solve(a, b)
+        resid = [y - sum(c * v for c, v in zip(coef, x, strict=True)) for x, y in rows]
+        used = [abs(r) for r, k in zip(resid, keep, strict=True) if k]
+        mad = 1.4826 * _median(used) if used else 0.0
+        m = len(used)
+        sd = max(math.sqrt((m * mad ** 2 + PRIOR_NOISE_WEIGHT * PRIOR_NOISE_SD ** 2) / (m + PRIOR_NOISE_WEIGHT)),
+                 MIN_NOISE_SD)
+    cov = [_solve(a, [1.0 if i == j else 0.0 for i in range(DIMS)]) for j in range(DIMS)]
+    return Fit(tuple(coef), tuple(tuple(row) for row in cov), sd, tasks)
+
+
+@attrs.define
+class Observation:
+    """One batch on one resource (a single task is a batch of one): per-member run time and shape."""
+
+    started: float
+    ended: float
+    members: int
+    shots: float
+    width: float
+    gates: float
+    prior_s: float
+    #: The process's first batch on the resource (it paid for the executor's creation too).
+    first: bool = False
+
+    @property
+    def seconds(self) -> float:
+        return max(self.ended - self.started, 1e-6) / self.members
+
+    def row(self) -> tuple[tuple[float, ...], float]:
+        return features(self.shots, self.width, self.gates, self.members, self.first), math.log(self.seconds / max(self.prior_s, 1e-9))
+
+
+@attrs.define
+class ResourceModel:
+    observations: list[Observation] = attrs.field(factory=list)
+    tasks: int = 0
+    last_tick: int = 0
+    fitted: Fit | None = None
+    #: Tasks seen in batches other than a process's first (which also paid for the executor).
+    steady: int = 0
+
+
+KEY_SEP = " <- "
+
+
+def model_key(resource_id: str, circuit_format: str | None) -> str:
+    """The name of the model of tasks in `circuit_format` on the resource (`qiskit:aer_simulator
+    <- pennylane_tape`); the resource id alone when the format is not known."""
+    return resource_id if not circuit_format else f"{resource_id}{KEY_SEP}{circuit_format}"
+
+
+def cache_directory() -> Path | None:
+    """Where models persist: `QTAU_CACHE_DIR` (`none`: nowhere), else the user cache directory."""
+    chosen = os.environ.get("QTAU_CACHE_DIR")
+    if chosen is not None:
+        return None if chosen.strip().lower() in ("", "none") else Path(chosen).expanduser()
+    return Path(platformdirs.user_cache_dir("qtau", appauthor=False))
+
+
+class RuntimeModels:
+    """Every resource's learned run-time model, persisted in `directory` (None: memory only)."""
+
+    def __init__(self, directory: Path | None = None, clock=time.time) -> None:
+        self.path = None if directory is None else Path(directory) / FILE_NAME
+        self.clock = clock
+        self._models: dict[str, ResourceModel] = {}
+        self._open: OrderedDict[tuple[str, float], Observation] = OrderedDict()
+        self._lock = threading.RLock()
+        self._dirty: set[str] = set()
+        self._cleared: set[str] = set()
+        #: Resources this process has run a batch on (the next one's executor exists already).
+        self._warm: set[str] = set()
+        self._last_save = -math.inf
+        #: Observations of every resource (the clock of re-checks).
+        self.tick = 0
+        #: Bumped whenever an estimate or an exploration quota may have changed.
+        self.version = 0
+        self._load()
+
+    # -- estimates ---------------------------------------------------------------------------------
+
+    def estimate(self, resource: Resource, prior_s: float, shots: int, summary: CircuitSummary | None = None,
+                 batch: int = 1, circuit_format: str | None = None) -> RuntimeEstimate:
+        """The expected run time of a task of this shape and format on `resource`, whose plugin
+        prior is `prior_s`, when it runs in a backend call with `batch` tasks of its shape (per task)."""
+        with self._lock:
+            model = self._models.get(model_key(resource.id, circuit_format))
+            if model is None or not model.observations:
+                learned = Fit.prior()
+            else:
+                if model.fitted is None:
+                    model.fitted = fit([o.row() for o in model.observations], model.tasks)
+                learned = model.fitted
+        mean, sd = learned.predict(features(*shape_of(shots, summary), batch))
+        seconds = max(prior_s, 1e-9) * math.exp(mean)
+        source = "learned" if learned.tasks else "plugin prior"
+        return RuntimeEstimate(resource.id, seconds, source, learned.tasks, math.expm1(sd), prior_s)
+
+    def explore_quota(self, resource_id: str, circuit_format: str | None = None) -> int:
+        """Tasks still to try on the resource before its model is trusted (see the module docstring)."""
+        with self._lock:
+            model = self._models.get(model_key(resource_id, circuit_format))
+            if model is None or model.tasks < EXPLORE_TRIES:
+                return EXPLORE_TRIES - (model.tasks if model else 0)
+            steady = sum(1 for o in model.observations[-STEADY_BATCHES:] if not o.first)
+            return 1 if steady < STEADY_BATCHES or self.tick - model.last_tick >= RECHECK_EVERY else 0
+
+    # -- learning ----------------------------------------------------------------------------------
+
+    def observe(self, resource_id: str, started: float, ended: float, prior_s: float, shots: int,
+                summary: CircuitSummary | None = None, circuit_format: str | None = None) -> None:
+        """One task's run on the resource, from `started` (its preparation) to `ended` (epoch
+        seconds). Tasks of one batch share `started`: they count as one observation whose time is
+        shared among them. Tasks in `circuit_format` have a model of their own on the resource: what
+        converting them costs depends on it."""
+        shape = shape_of(shots, summary)
+        name = model_key(resource_id, circuit_format)
+        with self._lock:
+            self._cleared.discard(name)
+            model = self._models.setdefault(name, ResourceModel())
+            key = (name, started)
+            batch = self._open.get(key)
+            if batch is not None:
+                k = batch.members
+                batch.shots, batch.width, batch.gates = ((old * k + new) / (k + 1) for old, new in
+                                                         zip((batch.shots, batch.width, batch.gates), shape, strict=True))
+                batch.prior_s = (batch.prior_s * k + prior_s) / (k + 1)
+                batch.members += 1
+                batch.ended = max(batch.ended, ended)
+            else:
+                batch = Observation(started, ended, 1, *shape, prior_s, resource_id not in self._warm)
+                self._warm.add(resource_id)
+                self._open[key] = batch
+                while len(self._open) > OPEN_BATCHES:
+                    self._open.popitem(last=False)
+                model.observations.append(batch)
+                del model.observations[:-KEEP]
+            model.tasks += 1
+            model.steady += not batch.first
+            model.last_tick = self.tick = self.tick + 1
+            model.fitted = None
+            self._dirty.add(name)
+            # A new estimate reaches plans on a schedule that thins out as the model settles.
+            n = model.tasks
+            if n <= EXPLORE_TRIES + 1 or n & (n - 1) == 0 or n % 256 == 0 or self.tick % RECHECK_EVERY == 0:
+                self.version += 1
+                if self.clock() - self._last_save >= SAVE_EVERY_S:
+                    self.save()
+
+    # -- what users see ----------------------------------------------------------------------------
+
+    def info(self, resource_ids: list[str] | None = None) -> dict[str, Any]:
+        """Each model: tasks and observations it learned from, its correction of the plugin's figure
+        (a factor, at the reference shape of 1000 shots, 4 qubits, 10 gates) and its noise."""
+        with self._lock:
+            wanted = None if resource_ids is None else set(resource_ids)
+            ids = sorted(k for k in self._models if wanted is None or k.split(KEY_SEP)[0] in wanted)
+            out = {}
+            for rid in ids:
+                model = self._models[rid]
+                if model.fitted is None and model.observations:
+                    model.fitted = fit([o.row() for o in model.observations], model.tasks)
+                learned = model.fitted or Fit.prior()
+                recent = model.observations[-1].seconds if model.observations else None
+                out[rid] = {"tasks": model.tasks, "observations": len(model.observations),
+                            "factor_over_prior": round(math.exp(learned.coef[0]), 4),
+                            "noise_sd_log": round(learned.noise_sd, 4), "last_seconds_per_task": recent,
+                            "exploring": self.explore_quota(rid) > 0}
+            return {"file": None if self.path is None else str(self.path), "observed_tasks": self.tick,
+                    "resources": out}
+
+    def clear(self, resource_ids: list[str] | None = None) -> None:
+        """Forget the models of `resource_ids` (every model when None), here and in the cache file."""
+        with self._lock:
+            wanted = None if resource_ids is None else set(resource_ids)
+            ids = [k for k in self._models if wanted is None or k.split(KEY_SEP)[0] in wanted]
+            if resource_ids is not None:
+                ids.extend(r for r in resource_ids if r not in ids)
+            for rid in ids:
+                self._models.pop(rid, None)
+                self._cleared.add(rid)
+                self._dirty.discard(rid)
+            self._open = OrderedDict((k, v) for k, v in self._open.items() if k[0] not in ids)
+            self.version += 1
+            self.save()
+
+    # -- persistence -------------------------------------------------------------------------------
+
+    def _load(self) -> None:
+        if self.path is None:
+            return
+        try:
+            data = json.loads(self.path.read_text())
+        except (OSError, ValueError):
+            return
+        oldest = self.clock() - MAX_AGE_S
+        for rid, entry in (data.get("resources") or {}).items() if isinstance(data, dict) else ():
+            try:
+                observations = [Observation(float(o[0]), float(o[1]), int(o[2]), *map(float, o[3:7]), bool(o[7]))
+                                for o in entry["observations"] if float(o[1]) >= oldest]
+                model = ResourceModel(observations[-KEEP:], int(entry["tasks"]), int(entry["last_tick"]),
+                                      steady=int(entry.get("steady", 0)))
+            except (KeyError, TypeError, ValueError, IndexError):
+                continue  # a model this version cannot read is learned again
+            self._models[str(rid)] = model
+        tick = data.get("tick", 0) if isinstance(data, dict) else 0
+        self.tick = int(tick) if isinstance(tick, int) else 0
+
+    def save(self) -> None:
+        """Write the models this store changed into the cache file (merged with what other processes
+        wrote there; atomic replace). Failing to write is not an error: the models stay in memory."""
+        with self._lock:
+            self._last_save = self.clock()
+            if self.path is None or not (self._dirty or self._cleared):
+                return
+            try:
+                data = json.loads(self.path.read_text())
+                resources = data["resources"] if isinstance(data, dict) and isinstance(data.get("resources"), dict) else {}
+            except (OSError, ValueError):
+                resources = {}
+            for rid in self._cleared:
+                resources.pop(rid, None)
+            for rid in self._dirty:
+                model = self._models.get(rid)
+                if model is not None:
+                    resources[rid] = {"tasks": model.tasks, "steady": model.steady, "last_tick": model.last_tick,
+                                      "observations": [
+                        [o.started, o.ended, o.members, o.shots, o.width, o.gates, o.prior_s, o.first]
+                        for o in model.observations]}
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".runtime_models.")
+                with os.fdopen(fd, "w") as out:
+                    json.dump({"format": 1, "tick": self.tick, "resources": resources}, out)
+                os.replace(tmp, self.path)
+            except OSError:
+                return
+            self._dirty.clear()
+            self._cleared.clear()
+
+
+_stores: dict[Path | None, RuntimeModels] = {}
+_stores_lock = threading.Lock()
+
+
+def shared_models() -> RuntimeModels:
+    """The process's store for the current cache directory: every service of the process learns
+    into one and reads what the others learned."""
+    directory = cache_directory()
+    with _stores_lock:
+        store = _stores.get(directory)
+        if store is None:
+            store = _stores[directory] = RuntimeModels(directory)
+        return store
+
+
+def _save_all() -> None:
+    with _stores_lock:
+        stores = list(_stores.values())
+    for store in stores:
+        store.save()
+
+
+atexit.register(_save_all)

@@ -1,0 +1,196 @@
+"""QDREAMER learns run times from results (dreamer/runtime_model.py): the model's maths on synthetic
+observations, its persistence across services, ranking by the learned-fastest simulator, and what
+explain(), get_cache_info() and clear_cache() show of it."""
+
+import math
+import random
+import time
+
+import pytest
+from qtau import ExecutionEngine, PilotComputeService, QuantumTask
+from qtau.dreamer import runtime_model
+from qtau.dreamer.runtime_model import EXPLORE_TRIES, RuntimeModels
+from qtau.errors import ConfigurationError
+from qtau.types import CircuitSummary, Resource
+from qtau_scripted import state
+from qtau_scripted.testing import pilot, resource
+from qtau_test_circuits import bell
+
+SIM = Resource("test:sim", "test", "test", "simulator", 20)
+
+
+def summary(width: int, gates: int = 10) -> CircuitSummary:
+    return CircuitSummary(num_qubits=width, gate_counts={"h": gates}, num_measured=width)
+
+
+def feed(models: RuntimeModels, seconds, n: int, width: int = 4, shots: int = 1000, prior: float = 0.002,
+         seed: int = 1, start: float | None = None) -> float:
+    """`n` single tasks whose run time is seconds(width) x lognormal noise (sd 0.2), started a second
+    apart from `start` (epoch seconds; default: an hour ago); returns the next start."""
+    rng = random.Random(seed)
+    start = time.time() - 3600 if start is None else start
+    for _ in range(n):
+        took = seconds(width) * math.exp(rng.gauss(0, 0.2))
+        models.observe(SIM.id, start, start + took, prior, shots, summary(width))
+        start += 1.0
+    return start
+
+
+def test_without_observations_the_estimate_is_the_plugin_prior_with_a_wide_error():
+    est = RuntimeModels(None).estimate(SIM, 0.002, 1000, summary(4))
+    assert est.seconds == pytest.approx(0.002)
+    assert est.source == "plugin prior" and est.observations == 0
+    assert est.error > 2  # the prior is trusted within a factor of about 4.5 only
+    assert est.describe().startswith("plugin prior, ±")
+
+
+def test_the_estimate_converges_on_the_observed_run_time_and_its_error_shrinks():
+    models = RuntimeModels(None)
+    feed(models, lambda w: 0.010, 40)
+    est = models.estimate(SIM, 0.002, 1000, summary(4))
+    assert est.seconds == pytest.approx(0.010, rel=0.15)
+    assert est.source == "learned" and est.observations == 40
+    assert 0.1 < est.error < 0.5  # the noise fed was a log sd of 0.2
+    assert est.describe() == f"learned from 40 tasks, ±{est.error:.0%}"
+
+
+def test_the_model_learns_how_run_time_grows_with_width():
+    models = RuntimeModels(None)
+    start = 0.0
+    for width in range(2, 11):  # a state vector: twice the time per qubit, the prior says flat
+        start = feed(models, lambda w: 1e-4 * 2 ** w, 6, width=width, seed=width, start=start)
+    wide = models.estimate(SIM, 0.002, 1000, summary(12)).seconds
+    assert wide == pytest.approx(1e-4 * 2 ** 12, rel=0.5)
+    assert models.estimate(SIM, 0.002, 1000, summary(3)).seconds == pytest.approx(1e-4 * 2 ** 3, rel=0.3)
+
+
+def test_an_outlier_such_as_a_first_run_importing_its_sdk_does_not_make_a_simulator_look_slow():
+    models = RuntimeModels(None)
+    models.observe(SIM.id, 0.0, 3.0, 0.002, 1000, summary(4))  # 3 s: importing the SDK
+    feed(models, lambda w: 0.004, 4, start=10.0)
+    assert models.estimate(SIM, 0.002, 1000, summary(4)).seconds == pytest.approx(0.004, rel=0.3)
+
+
+def test_members_of_one_batch_share_its_time_and_a_burst_is_cheaper_per_task_than_one_alone():
+    models = RuntimeModels(None)
+    start = 0.0
+    for i in range(12):  # a call costs 20 ms, each task 1 ms more: alone 21 ms, in a batch of 16 2.25 ms
+        k = 1 if i % 2 else 16
+        for _ in range(k):
+            models.observe(SIM.id, start, start + 0.020 + 0.001 * k, 0.002, 1000, summary(4))
+        start += 1.0
+    info = models.info()["resources"][SIM.id]
+    assert info["tasks"] == 6 * 17 and info["observations"] == 12
+    alone = models.estimate(SIM, 0.002, 1000, summary(4)).seconds
+    burst = models.estimate(SIM, 0.002, 1000, summary(4), batch=16).seconds
+    assert alone == pytest.approx(0.021, rel=0.3)
+    assert burst == pytest.approx(0.020 / 16 + 0.001, rel=0.3)
+
+
+def test_models_persist_in_the_cache_directory_and_clear_forgets_them_there(tmp_path):
+    first = RuntimeModels(tmp_path)
+    feed(first, lambda w: 0.010, 10)
+    first.save()
+    again = RuntimeModels(tmp_path)
+    assert again.estimate(SIM, 0.002, 1000, summary(4)) == first.estimate(SIM, 0.002, 1000, summary(4))
+    assert again.info()["resources"][SIM.id]["tasks"] == 10
+    again.clear([SIM.id])
+    assert RuntimeModels(tmp_path).estimate(SIM, 0.002, 1000, summary(4)).source == "plugin prior"
+
+
+def test_an_unreadable_cache_file_is_ignored_and_replaced(tmp_path):
+    (tmp_path / runtime_model.FILE_NAME).write_text("{not json")
+    models = RuntimeModels(tmp_path)
+    feed(models, lambda w: 0.010, 3)
+    models.save()
+    assert RuntimeModels(tmp_path).info()["resources"][SIM.id]["tasks"] == 3
+
+
+def test_the_cache_directory_follows_qtau_cache_dir(monkeypatch, tmp_path):
+    monkeypatch.setenv("QTAU_CACHE_DIR", str(tmp_path))
+    assert runtime_model.cache_directory() == tmp_path
+    monkeypatch.setenv("QTAU_CACHE_DIR", "none")
+    assert runtime_model.cache_directory() is None
+    monkeypatch.delenv("QTAU_CACHE_DIR")
+    assert "qtau" in str(runtime_model.cache_directory())
+
+
+def test_exploration_tries_each_simulator_then_rechecks_rarely():
+    models = RuntimeModels(None)
+    assert models.explore_quota(SIM.id) == EXPLORE_TRIES
+    for _ in range(EXPLORE_TRIES):  # one batch: the process's first, which paid for the executor too
+        models.observe(SIM.id, 5.0, 5.1, 0.002, 1000, summary(4))
+    assert models.explore_quota(SIM.id) == 1  # one task at a time until two more batches are seen
+    feed(models, lambda w: 0.01, runtime_model.STEADY_BATCHES)
+    assert models.explore_quota(SIM.id) == 0
+    other = Resource("test:other", "test", "test", "simulator", 20)
+    for i in range(runtime_model.RECHECK_EVERY):
+        models.observe(other.id, float(i), i + 0.001, 0.002, 1000, summary(4))
+    assert models.explore_quota(SIM.id) == 1
+
+
+# -- through a service: the scripted plugin's local simulators, one slowed by call_delay_s -------------
+
+pytestmark = pytest.mark.usefixtures("clean_script")
+
+
+def service(plugins):
+    pcs = PilotComputeService(execution_engine=ExecutionEngine.LOCAL, plugins=plugins)
+    pcs.create_pilot(pilot(resource("slow", kind="simulator"), resource("fast", kind="simulator")))
+    state.script("scripted:slow", call_delay_s=0.05)
+    return pcs
+
+
+def model_of(info: dict, resource_id: str) -> dict:
+    """The one model of `resource_id` in `info` (models are per resource and circuit format)."""
+    [found] = [m for key, m in info["resources"].items() if key.split(runtime_model.KEY_SEP)[0] == resource_id]
+    return found
+
+
+def run_one_by_one(pcs, n: int) -> list[str]:
+    return [pcs.get_results([pcs.submit_quantum_task(QuantumTask(circuit=bell(), shots=10))])[0].resource_id
+            for _ in range(n)]
+
+
+def test_after_trying_both_simulators_every_task_goes_to_the_learned_fastest(plugins):
+    with service(plugins) as pcs:
+        warm = run_one_by_one(pcs, 2 * EXPLORE_TRIES)
+        assert warm.count("scripted:slow") == EXPLORE_TRIES  # tried, although its plugin says nothing
+        assert run_one_by_one(pcs, 10) == ["scripted:fast"] * 10
+        # A burst too: the simulators share the machine, so the slow one's idle time is no gain.
+        burst = pcs.get_results(pcs.submit_quantum_tasks([QuantumTask(circuit=bell(), shots=10) for _ in range(20)]))
+        assert {r.resource_id for r in burst} == {"scripted:fast"}
+        rows = {r.resource_id: r for r in pcs.qdreamer.explain(QuantumTask(circuit=bell(), shots=10)).rows}
+        assert rows["scripted:slow"].run_s > 0.03 > rows["scripted:fast"].run_s
+        assert rows["scripted:fast"].run_source.startswith("learned from ")
+        assert "run_s (source, error)" in str(pcs.qdreamer.explain(QuantumTask(circuit=bell(), shots=10)))
+        est = pcs.qdreamer.run_estimate(QuantumTask(circuit=bell(), shots=10), "scripted:slow")
+        assert est.source == "learned" and est.observations == EXPLORE_TRIES and est.seconds > 0.03
+
+
+def test_cache_info_shows_the_models_and_clear_cache_forgets_them_only_when_asked(plugins):
+    with service(plugins) as pcs:
+        run_one_by_one(pcs, 2 * EXPLORE_TRIES)
+        info = pcs.qdreamer.get_cache_info()["runtime_models"]
+        assert [key.split(runtime_model.KEY_SEP)[1] for key in info["resources"]] == ["qiskit", "qiskit"]
+        assert model_of(info, "scripted:slow")["tasks"] == model_of(info, "scripted:fast")["tasks"] == EXPLORE_TRIES
+        assert model_of(info, "scripted:slow")["last_seconds_per_task"] > 0.04
+        pcs.qdreamer.clear_cache()
+        assert pcs.qdreamer.get_cache_info()["runtime_models"]["resources"]
+        with pytest.raises(ConfigurationError, match="runtime_models"):
+            pcs.qdreamer.clear_cache(runtime_models="yes")
+        pcs.qdreamer.clear_cache(runtime_models=True)
+        assert pcs.qdreamer.get_cache_info()["runtime_models"]["resources"] == {}
+        row = pcs.qdreamer.explain(QuantumTask(circuit=bell(), shots=10)).rows[0]
+        assert row.run_source.startswith("plugin prior")
+        assert f"untried: ranked as fast as the fastest for {EXPLORE_TRIES} more task(s)" in row.run_source
+
+
+def test_a_new_service_in_a_new_process_starts_from_what_earlier_ones_learned(plugins, monkeypatch):
+    with service(plugins) as pcs:
+        run_one_by_one(pcs, 2 * EXPLORE_TRIES)
+        pcs.qdreamer.runtime.save()
+    monkeypatch.setattr(runtime_model, "_stores", {})  # as a new process: the store is read from the file
+    with service(plugins) as pcs:
+        assert model_of(pcs.qdreamer.runtime.info(), "scripted:slow")["tasks"] == EXPLORE_TRIES
+        assert run_one_by_one(pcs, 5) == ["scripted:fast"] * 5
