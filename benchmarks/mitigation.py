@@ -275,6 +275,8 @@ def main(argv=None) -> dict:
         if oracle:
             print(f"(the best pair of each circuit, chosen after the fact: median error {summary['oracle_median_error']:.4f})")
     out = {"args": vars(args), "rows": rows, "summary": summary,
+           "per_case": {case: {f"{n} {t}": statistics.median(v) for (n, t), v in pairs.items()}
+                        for case, pairs in per_case.items()},
            "auto": [{"case": a[0], "resource": a[1], "technique": a[2], "error": a[3], "shots": a[4]} for a in auto]}
     if args.json:
         Path(args.json).write_text(json.dumps(out, indent=1, default=float))

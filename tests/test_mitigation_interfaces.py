@@ -21,6 +21,16 @@ def pcs():
     service.close()
 
 
+def ghz3():
+    from qiskit import QuantumCircuit
+
+    qc = QuantumCircuit(3)
+    qc.h(0)
+    qc.cx(0, 1)
+    qc.cx(1, 2)
+    return qc
+
+
 def test_nearest_probabilities_and_rounding():
     probs = nearest_probabilities({"00": 0.6, "11": 0.5, "01": -0.1})
     assert probs == pytest.approx({"00": 0.55, "11": 0.45})
@@ -31,14 +41,10 @@ def test_nearest_probabilities_and_rounding():
 
 def test_estimator_returns_mitigated_values_beside_the_unmitigated(pcs):
     pytest.importorskip("qiskit")
-    from qiskit import QuantumCircuit
     from qiskit.quantum_info import SparsePauliOp
     from qtau_qiskit.primitives import QtauEstimator
 
-    qc = QuantumCircuit(3)
-    qc.h(0)
-    qc.cx(0, 1)
-    qc.cx(1, 2)
+    qc = ghz3()
     obs = SparsePauliOp(["ZZI", "IZZ", "XXX"])  # exact value 3
     res = QtauEstimator(service=pcs, mitigation="zne+readout", seed=3).run([(qc, obs)], precision=0.01).result()[0]
     info = res.metadata["mitigation"]
@@ -91,13 +97,9 @@ def test_mitigated_counts_sum_to_the_shots(pcs):
 
 def test_sampler_bits_follow_the_mitigated_distribution(pcs):
     pytest.importorskip("qiskit")
-    from qiskit import QuantumCircuit
     from qtau_qiskit.primitives import QtauSampler
 
-    qc = QuantumCircuit(3)
-    qc.h(0)
-    qc.cx(0, 1)
-    qc.cx(1, 2)
+    qc = ghz3()
     qc.measure_all()
 
     def zz_parity(bits):  # <Z1 Z0>: exactly 1 for a GHZ state

@@ -175,6 +175,8 @@ def resource_for(backend: Any, executor: str, account: Account | None,
     if rep:
         meta["rep_delay_s"] = rep
     meta["gate_seconds"] = gate_seconds(backend)
+    # What the transpiler will do to a circuit (QDREAMER's mitigation pairs: `qtau.mitigation.as_run`).
+    meta["optimization_level"] = (config or {}).get("optimization_level", 1)
     if fake:
         meta["mimics"] = mimics(backend)
         meta["calibrated"] = snapshot(backend).get("last_update_date")

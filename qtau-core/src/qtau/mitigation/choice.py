@@ -19,7 +19,11 @@ noise profile, the way each technique acts on it:
 Once a readout calibration ran on a resource in this process (readout, TREX), its measured readout
 error replaces the profile's (`CalibrationStore.observed`; the pair table says which it used).
 
-The predicted error is sqrt(bias^2 + statistical^2). "auto" takes the pair of least predicted
+The predicted error is the typical (median) absolute error, sqrt(bias^2 + (0.6745 statistical)^2):
+exact without bias (the median of |N(0, s)| is 0.6745 s) and without shot noise. The RMS
+sqrt(bias^2 + statistical^2) ranked a pair with a small bias and some shot noise (ZNE on a
+simulator) above one with less shot noise and a larger bias more often than their errors justify.
+"auto" takes the pair of least predicted
 error, and among pairs within `TOLERANCE` of it the cheapest (then the fewest shots): never more
 cost for a gain the model cannot tell apart. The overhead's price is the resource's CostEstimate
 over the technique's circuits and shots.
@@ -35,6 +39,7 @@ from typing import Any
 import attrs
 
 from qtau.errors import QtauError
+from qtau.mitigation.as_run import cancelled_counts, cancelled_interactions, optimises
 from qtau.mitigation.calibration import STORE
 from qtau.mitigation.extrapolation import weights
 from qtau.mitigation.overhead import declared
@@ -47,6 +52,8 @@ from qtau.types import CircuitSummary, NoiseProfile, QuantumTask
 #: Share of the readout bias a correction leaves beyond its calibration's own shot noise
 #: (correlated errors, drift, the transpiler's layout).
 RESIDUAL = {"readout": 0.02, "trex": 0.02}
+#: The median of |N(0, 1)|: a Gaussian error of deviation s is typically 0.6745 s in size.
+MEDIAN_ABS = 0.6745
 #: Pairs whose predicted error is within this factor of the best are told apart by price.
 TOLERANCE = 1.1
 
@@ -159,7 +166,11 @@ def rank_pairs(dreamer: Any, task: QuantumTask, rows: Sequence[Any],
     candidates = dreamer.candidates()
     bits = summary.num_measured or summary.num_qubits
     pairs = []
-    links = _interactions(dreamer, task)
+    text = _qasm(dreamer, task)
+    links = interactions(text) if text else Counter()
+    # On resources whose transpiler optimises, the gates that run are those left once inverse
+    # pairs cancel (`qtau.mitigation.as_run`): a mirror circuit runs almost no gates there.
+    as_run = (cancelled_counts(text), cancelled_interactions(text)) if text else (None, None)
     # The rows' times already hold the task's own technique's overhead (none for "auto").
     priced = declared(m, bits).shots_multiplier
     for row in rows:
@@ -168,38 +179,42 @@ def rank_pairs(dreamer: Any, task: QuantumTask, rows: Sequence[Any],
             continue
         res = cand.resource
         # Fakes of devices are simulators with the device's coupling map: they route too.
-        routed = extra_two_qubit_gates(links, res.coupling_map, res.num_qubits)
+        shape, pairs_run = summary, links
+        if as_run[0] is not None and optimises(res.metadata):
+            shape = attrs.evolve(summary, gate_counts=dict(as_run[0]))
+            pairs_run = as_run[1]
+        routed = extra_two_qubit_gates(pairs_run, res.coupling_map, res.num_qubits)
         seen = STORE.observed(res.id)
         measured = None if seen is None else seen[0]
         source = "profile" if seen is None else f"observed ({seen[1]} calibrations)"
         for technique in techniques:
             tm = m.with_technique(technique)
             over = declared(tm, bits)
-            bias, stat = predict(cand.noise, summary, tm, task.shots, routed, measured)
+            bias, stat = predict(cand.noise, shape, tm, task.shots, routed, measured)
             shots_each = task.shots * over.shots_multiplier / over.circuits
             cost = cand.cost.total(shots_each, tasks=over.circuits, summary=summary) if cand.cost else 0.0
             if task.max_cost is not None and cost > task.max_cost:
                 continue
             more = over.shots_multiplier - priced
             seconds = row.wait_s + (run_seconds(res, int(task.shots * more), summary) if more > 0 else 0.0)
-            pairs.append(Pair(row.resource_id, technique, math.hypot(bias, stat), bias, stat, over.circuits,
+            pairs.append(Pair(row.resource_id, technique, math.hypot(bias, MEDIAN_ABS * stat), bias, stat, over.circuits,
                               over.shots_multiplier, cost, row.currency, seconds, source))
     return PairTable(task.task_id, tuple(order(pairs)))
 
 
-def _interactions(dreamer: Any, task: QuantumTask) -> Counter:
-    """The circuit's two-qubit interactions, read from its OpenQASM 2 (none when it has no such
-    form or is a circuit function, which runs only where the task runs)."""
+def _qasm(dreamer: Any, task: QuantumTask) -> str | None:
+    """The circuit as OpenQASM 2 (None when it has no such form or is a circuit function, which
+    runs only where the task runs)."""
     circuit = task.circuit
     if callable(circuit) and not isinstance(circuit, str) and task.circuit_format is None \
             and not dreamer.host.call("qtau_circuit_format", circuit=circuit):
-        return Counter()
+        return None
     try:
         circuit, fmt = dreamer.circuits.resolve(task)
         text, _, _ = dreamer.circuits.convert(circuit, fmt, [OPENQASM2])
     except QtauError:
-        return Counter()
-    return interactions(text) if isinstance(text, str) else Counter()
+        return None
+    return text if isinstance(text, str) else None
 
 
 def resolve_auto(dreamer: Any, task: QuantumTask) -> QuantumTask:
