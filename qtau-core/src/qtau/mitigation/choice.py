@@ -17,7 +17,10 @@ noise profile, the way each technique acts on it:
   (1 / (1-2r)^bits) for readout corrections.
 
 Once a readout calibration ran on a resource in this process (readout, TREX), its measured readout
-error replaces the profile's (`CalibrationStore.observed`; the pair table says which it used).
+error replaces the profile's (`CalibrationStore.observed`); once ZNE runs there measured their
+circuits' fidelity (`plan.observed_fidelity`), the profile's gate infidelity is scaled by the
+median of what they showed against what the profile predicted for the gates as they ran
+(`gate_scale`). The pair table says which source each prediction used.
 
 The predicted error is the typical (median) absolute error, sqrt(bias^2 + (0.6745 statistical)^2):
 exact without bias (the median of |N(0, s)| is 0.6745 s) and without shot noise. The RMS
@@ -32,6 +35,7 @@ over the technique's circuits and shots.
 from __future__ import annotations
 
 import math
+import statistics
 from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -52,6 +56,8 @@ from qtau.types import CircuitSummary, NoiseProfile, QuantumTask
 #: Share of the readout bias a correction leaves beyond its calibration's own shot noise
 #: (correlated errors, drift, the transpiler's layout).
 RESIDUAL = {"readout": 0.02, "trex": 0.02}
+#: A ZNE run whose gates the profile predicts under this infidelity is no witness of them.
+WITNESS = 0.005
 #: The median of |N(0, 1)|: a Gaussian error of deviation s is typically 0.6745 s in size.
 MEDIAN_ABS = 0.6745
 #: Pairs whose predicted error is within this factor of the best are told apart by price.
@@ -69,14 +75,34 @@ def gate_fidelity(noise: NoiseProfile | None, summary: CircuitSummary) -> float:
     return math.exp(log_f)
 
 
+def gate_scale(noise: NoiseProfile | None, decays: Sequence[tuple[float, dict, dict]],
+               optimising: bool) -> tuple[float, str]:
+    """How many times the profile's log-infidelity the resource's gates showed in ZNE runs there:
+    the median over runs of log(measured F) / log(predicted F), each predicted from the gates as
+    they ran (`optimising`: inverse pairs cancelled). A run whose gates the profile predicts
+    under WITNESS infidelity says nothing about them and is left out; the median is clamped to
+    [0.2, 5]. (1, "profile") without a witness."""
+    ratios = []
+    for measured, written, as_run in decays:
+        predicted = gate_fidelity(noise, CircuitSummary(num_qubits=1, gate_counts=as_run if optimising else written))
+        if noise is not None and 0 < measured < 1 and 0 < predicted < 1 - WITNESS:
+            ratios.append(math.log(measured) / math.log(predicted))
+    if not ratios:
+        return 1.0, "profile"
+    scale = min(max(statistics.median(ratios), 0.2), 5.0)
+    return scale, f"observed (x{scale:.2f}, {len(ratios)} runs)"
+
+
 def predict(noise: NoiseProfile | None, summary: CircuitSummary, m: Mitigation, shots: int,
-            routed: int = 0, readout_error: float | None = None) -> tuple[float, float]:
+            routed: int = 0, readout_error: float | None = None, scale: float = 1.0) -> tuple[float, float]:
     """(bias, statistical error) of a Z-string expectation under technique `m` (see the module).
     `routed`: two-qubit gates routing adds on the resource (`qtau.mitigation.routing`);
-    `readout_error`: what a calibration measured there, in place of the profile's."""
+    `readout_error`: what a calibration measured there, in place of the profile's; `scale`: how
+    many times the profile's gate infidelity the resource showed (`gate_scale`)."""
     fid = gate_fidelity(noise, summary)
     if routed and noise is not None:
         fid *= (1 - min(max(noise.gate_error("cx"), 0.0), 0.999999)) ** routed
+    fid **= scale
     if readout_error is None:
         readout_error = noise.readout_error if noise else 0.0
     r = min(max(readout_error, 0.0), 0.499)
@@ -120,6 +146,9 @@ class Pair:
     seconds: float
     #: Where the readout error came from: "profile" (the plugin's) or "observed (n calibrations)".
     readout_source: str = "profile"
+    #: Where the gates' error came from: "profile", or "observed (xK, n runs)": ZNE runs there
+    #: measured K times the infidelity the profile predicts.
+    gates_source: str = "profile"
 
 
 @attrs.frozen
@@ -138,10 +167,10 @@ class PairTable:
 
     def __str__(self) -> str:
         head = ("rank", "resource", "technique", "pred. error", "bias", "stat", "circuits", "shots x", "cost", "time_s",
-                "readout error from")
+                "readout error from", "gate error from")
         rows = [(str(i), p.resource_id, p.technique, f"{p.predicted_error:.4f}", f"{p.bias:.4f}", f"{p.statistical:.4f}",
                  str(p.circuits), f"{p.shots_multiplier:g}", f"{p.cost:.4g} {p.currency}", f"{p.seconds:.3g}",
-                 p.readout_source) for i, p in enumerate(self.pairs, 1)]
+                 p.readout_source, p.gates_source) for i, p in enumerate(self.pairs, 1)]
         return render(head, rows, f"mitigation pairs for task {self.task_id} (predicted error of a Z-string expectation)")
 
 
@@ -187,10 +216,11 @@ def rank_pairs(dreamer: Any, task: QuantumTask, rows: Sequence[Any],
         seen = STORE.observed(res.id)
         measured = None if seen is None else seen[0]
         source = "profile" if seen is None else f"observed ({seen[1]} calibrations)"
+        scale, gates_source = gate_scale(cand.noise, STORE.observed_decays(res.id), optimises(res.metadata))
         for technique in techniques:
             tm = m.with_technique(technique)
             over = declared(tm, bits)
-            bias, stat = predict(cand.noise, shape, tm, task.shots, routed, measured)
+            bias, stat = predict(cand.noise, shape, tm, task.shots, routed, measured, scale)
             shots_each = task.shots * over.shots_multiplier / over.circuits
             cost = cand.cost.total(shots_each, tasks=over.circuits, summary=summary) if cand.cost else 0.0
             if task.max_cost is not None and cost > task.max_cost:
@@ -198,7 +228,7 @@ def rank_pairs(dreamer: Any, task: QuantumTask, rows: Sequence[Any],
             more = over.shots_multiplier - priced
             seconds = row.wait_s + (run_seconds(res, int(task.shots * more), summary) if more > 0 else 0.0)
             pairs.append(Pair(row.resource_id, technique, math.hypot(bias, MEDIAN_ABS * stat), bias, stat, over.circuits,
-                              over.shots_multiplier, cost, row.currency, seconds, source))
+                              over.shots_multiplier, cost, row.currency, seconds, source, gates_source))
     return PairTable(task.task_id, tuple(order(pairs)))
 
 
