@@ -319,10 +319,11 @@ def over_seeds(args, argv) -> dict:
             continue
         if not item.startswith(("--seeds=", "--seed=", "--json=")):
             base.append(item)
-    runs = {}
+    runs, rows = {}, {}
     for seed in seeds:
         print(f"\n== seed {seed} ==")
-        runs[seed] = main([*base, "--seed", str(seed)])["summary"]
+        one = main([*base, "--seed", str(seed)])
+        runs[seed], rows[seed] = one["summary"], one["rows"]
     print("\nseed   auto/best  auto shots x  best pair (shots x)            best pair again/best")
     for seed, summary in runs.items():
         best = summary["best_pair"]
@@ -332,6 +333,7 @@ def over_seeds(args, argv) -> dict:
     ratios = [s["auto_vs_best"] for s in runs.values() if "auto_vs_best" in s]
     control = [s["best_pair_rerun_vs_best"] for s in runs.values() if "best_pair_rerun_vs_best" in s]
     out = {"args": vars(args), "runs": {str(k): v for k, v in runs.items()},
+           "rows": {str(k): v for k, v in rows.items()},
            "median_auto_vs_best": statistics.median(ratios) if ratios else None,
            "median_best_pair_rerun_vs_best": statistics.median(control) if control else None}
     if ratios:
