@@ -73,6 +73,9 @@ def test_ibm_pairs_predict_the_mirror_circuit_the_transpiler_runs():
                               "quantum": {"executor": "ibmq_fake_manila", "optimization_level": level}})
             [res] = [r for p in pcs.pilots.values() for r in p.resources]
             assert res.metadata["optimization_level"] == level
+            links = res.metadata["two_qubit_errors"]  # manila is a line of 5: 4 links
+            assert [link[:2] for link in links] == [[0, 1], [1, 2], [2, 3], [3, 4]]
+            assert all(0 < link[2] < 0.1 for link in links)
             task = QuantumTask(circuit=program(*HALF, *INVERSE), shots=4000, mitigation="auto")
             pairs = {p.technique: p for p in pcs.qdreamer.explain(task).pairs.pairs}
             biases[level] = pairs["trex"].bias

@@ -46,7 +46,8 @@ class CalibrationStore:
         self._entries: OrderedDict[tuple, tuple[float, Any]] = OrderedDict()
         #: resource id -> (mean readout error its latest calibration measured, calibrations seen)
         self._observed: dict[str, tuple[float, int]] = {}
-        #: resource id -> the latest ZNE runs' (measured circuit fidelity, gates as written, as run)
+        #: resource id -> the latest ZNE runs' (measured circuit fidelity, gates as written, as run,
+        #: two-qubit pairs as run)
         self._decays: dict[str, deque] = {}
         self._lock = threading.Lock()
         self.hits = 0
@@ -82,14 +83,15 @@ class CalibrationStore:
             return self._observed.get(resource_id)
 
     def observe_decay(self, resource_id: str, fidelity: float, written: dict[str, int],
-                      as_run: dict[str, int]) -> None:
+                      as_run: dict[str, int], pairs: list | None = None) -> None:
         """Record the circuit fidelity a ZNE run on `resource_id` measured, with the circuit's gates
-        as written and as an optimising transpiler runs them (`qtau.mitigation.as_run`)."""
+        as written and as an optimising transpiler runs them (`qtau.mitigation.as_run`), and the
+        qubit pairs its two-qubit gates act on as they run ([a, b, count] each)."""
         with self._lock:
             self._decays.setdefault(resource_id, deque(maxlen=MAX_DECAYS)).append(
-                (float(fidelity), dict(written), dict(as_run)))
+                (float(fidelity), dict(written), dict(as_run), [list(p) for p in pairs or ()]))
 
-    def observed_decays(self, resource_id: str) -> list[tuple[float, dict[str, int], dict[str, int]]]:
+    def observed_decays(self, resource_id: str) -> list[tuple[float, dict[str, int], dict[str, int], list]]:
         """The latest ZNE runs' measurements on `resource_id`, oldest first (empty when none)."""
         with self._lock:
             return list(self._decays.get(resource_id, ()))

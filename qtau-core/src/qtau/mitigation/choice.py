@@ -12,6 +12,8 @@ noise profile, the way each technique acts on it:
   own shot noise adds to the statistical error;
 - routing: on a device with a coupling map, the SWAPs the best placement of the circuit's
   interacting qubits needs (`qtau.mitigation.routing`) count as three more two-qubit gates each;
+  where the resource publishes its links' errors (`metadata["two_qubit_errors"]`, IBM's) and a
+  placement needs no SWAP, the two-qubit error is that of the best placement's links;
 - shots: a +-1 outcome of mean s has variance 1 - s^2, at most 1, and a counts task does not say
   which Z-string will be read (those of value near 0 have variance 1): each scale's variance is
   taken at that bound, weighted by the fit's squared weights, over the shots per circuit, times
@@ -44,11 +46,12 @@ from typing import Any
 import attrs
 
 from qtau.errors import QtauError
+from qtau.gates import arity
 from qtau.mitigation.as_run import cancelled_counts, cancelled_interactions, optimises
 from qtau.mitigation.calibration import STORE
 from qtau.mitigation.extrapolation import weights
 from qtau.mitigation.overhead import declared
-from qtau.mitigation.routing import extra_two_qubit_gates, interactions
+from qtau.mitigation.routing import extra_two_qubit_gates, interactions, placed_two_qubit_error
 from qtau.mitigation_options import AUTO_CHOICES, Mitigation
 from qtau.qasm_header import OPENQASM2
 from qtau.tables import render
@@ -76,16 +79,20 @@ def gate_fidelity(noise: NoiseProfile | None, summary: CircuitSummary) -> float:
     return math.exp(log_f)
 
 
-def gate_scale(noise: NoiseProfile | None, decays: Sequence[tuple[float, dict, dict]],
-               optimising: bool) -> tuple[float, str]:
+def gate_scale(noise: NoiseProfile | None, decays: Sequence[tuple], optimising: bool,
+               place: Callable[[NoiseProfile, Counter], NoiseProfile] | None = None) -> tuple[float, str]:
     """How many times the profile's log-infidelity the resource's gates showed in ZNE runs there:
     the median over runs of log(measured F) / log(predicted F), each predicted from the gates as
     they ran (`optimising`: inverse pairs cancelled). A run whose gates the profile predicts
     under WITNESS infidelity says nothing about them and is left out; the median is clamped to
-    [0.2, 5]. (1, "profile") without a witness."""
+    [0.2, 5]. (1, "profile") without a witness. `place(noise, pairs)`: the profile with the
+    two-qubit error of the placement the run's circuit got (`placed`), as predictions use it."""
     ratios = []
-    for measured, written, as_run in decays:
-        predicted = gate_fidelity(noise, CircuitSummary(num_qubits=1, gate_counts=as_run if optimising else written))
+    for measured, written, as_run, *rest in decays:
+        used = noise
+        if place is not None and noise is not None and rest and optimising:
+            used = place(noise, Counter({(a, b): n for a, b, n in rest[0]}))
+        predicted = gate_fidelity(used, CircuitSummary(num_qubits=1, gate_counts=as_run if optimising else written))
         if noise is not None and 0 < measured < 1 and 0 < predicted < 1 - WITNESS:
             ratios.append(math.log(measured) / math.log(predicted))
     if not ratios:
@@ -177,6 +184,15 @@ class PairTable:
         return render(head, rows, f"mitigation pairs for task {self.task_id} (predicted error of a Z-string expectation)")
 
 
+def placed(noise: NoiseProfile, error: float | None) -> NoiseProfile:
+    """`noise` with `error` as every two-qubit gate's error (as is when None): the error of the
+    links the circuit's placement uses (`routing.placed_two_qubit_error`)."""
+    if error is None:
+        return noise
+    return attrs.evolve(noise, two_qubit_error=error,
+                        gate_errors={g: (error if arity(g) >= 2 else e) for g, e in noise.gate_errors.items()})
+
+
 def order(pairs: Sequence[Pair]) -> list[Pair]:
     """Best first: the least predicted error, but the cheapest of those within TOLERANCE of it."""
     if not pairs:
@@ -216,14 +232,20 @@ def rank_pairs(dreamer: Any, task: QuantumTask, rows: Sequence[Any],
             shape = attrs.evolve(summary, gate_counts=dict(as_run[0]))
             pairs_run = as_run[1]
         routed = extra_two_qubit_gates(pairs_run, res.coupling_map, res.num_qubits)
+        links_known = res.metadata.get("two_qubit_errors") or ()
+
+        def place(noise: NoiseProfile, pairs: Counter, links_known=links_known, size=res.num_qubits) -> NoiseProfile:
+            return placed(noise, placed_two_qubit_error(pairs, links_known, size))
+
+        noise = place(cand.noise, pairs_run) if cand.noise is not None and not routed else cand.noise
         seen = STORE.observed(res.id)
         measured = None if seen is None else seen[0]
         source = "profile" if seen is None else f"observed ({seen[1]} calibrations)"
-        scale, gates_source = gate_scale(cand.noise, STORE.observed_decays(res.id), optimises(res.metadata))
+        scale, gates_source = gate_scale(cand.noise, STORE.observed_decays(res.id), optimises(res.metadata), place)
         for technique in techniques:
             tm = m.with_technique(technique)
             over = declared(tm, bits)
-            bias, stat = predict(cand.noise, shape, tm, task.shots, routed, measured, scale)
+            bias, stat = predict(noise, shape, tm, task.shots, routed, measured, scale)
             shots_each = task.shots * over.shots_multiplier / over.circuits
             cost = cand.cost.total(shots_each, tasks=over.circuits, summary=summary) if cand.cost else 0.0
             if task.max_cost is not None and cost > task.max_cost:

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from qtau.mitigation import readout, trex
-from qtau.mitigation.as_run import cancelled_counts
+from qtau.mitigation.as_run import cancelled_counts, cancelled_interactions
 from qtau.mitigation.calibration import CalibrationStore
 from qtau.mitigation.distributions import clean_key
 from qtau.mitigation.extrapolation import extrapolate
@@ -60,6 +60,7 @@ def build(m: Mitigation, text: str, shots: int, key: Sequence[str], store: Calib
         written = gate_counts(prog)
         recipe["gates"] = written
         recipe["gates_as_run"] = dict(cancelled_counts(text) or written)
+        recipe["pairs_as_run"] = [[a, b, n] for (a, b), n in sorted((cancelled_interactions(text) or {}).items())]
     if method is not None:
         recipe["width"] = prog.num_qubits
         cached = store.get(tuple(cal_key))
@@ -172,7 +173,8 @@ def finish(recipe: Mapping[str, Any], runs: Sequence[Mapping[str, int]], store: 
                                                recipe["fit"]), strict=True))
         decay = observed_fidelity(scales, dists, bits)
         if decay is not None and recipe.get("resource") and "gates" in recipe:
-            store.observe_decay(recipe["resource"], decay, recipe["gates"], recipe["gates_as_run"])
+            store.observe_decay(recipe["resource"], decay, recipe["gates"], recipe["gates_as_run"],
+                                recipe.get("pairs_as_run", []))
     else:
         mitigated = dists[0]
     raw = measured[0]
