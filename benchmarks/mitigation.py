@@ -320,8 +320,11 @@ def over_seeds(args, argv) -> dict:
         if not item.startswith(("--seeds=", "--seed=", "--json=")):
             base.append(item)
     runs, rows = {}, {}
+    from qtau.mitigation.calibration import STORE
+
     for seed in seeds:
         print(f"\n== seed {seed} ==")
+        STORE.clear()  # calibrations and what was learned stay in the process: start each run bare
         one = main([*base, "--seed", str(seed)])
         runs[seed], rows[seed] = one["summary"], one["rows"]
     print("\nseed   auto/best  auto shots x  best pair (shots x)            best pair again/best")
