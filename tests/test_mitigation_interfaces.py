@@ -21,6 +21,16 @@ def pcs():
     service.close()
 
 
+def ghz3():
+    from qiskit import QuantumCircuit
+
+    qc = QuantumCircuit(3)
+    qc.h(0)
+    qc.cx(0, 1)
+    qc.cx(1, 2)
+    return qc
+
+
 def test_nearest_probabilities_and_rounding():
     probs = nearest_probabilities({"00": 0.6, "11": 0.5, "01": -0.1})
     assert probs == pytest.approx({"00": 0.55, "11": 0.45})
@@ -31,14 +41,10 @@ def test_nearest_probabilities_and_rounding():
 
 def test_estimator_returns_mitigated_values_beside_the_unmitigated(pcs):
     pytest.importorskip("qiskit")
-    from qiskit import QuantumCircuit
     from qiskit.quantum_info import SparsePauliOp
     from qtau_qiskit.primitives import QtauEstimator
 
-    qc = QuantumCircuit(3)
-    qc.h(0)
-    qc.cx(0, 1)
-    qc.cx(1, 2)
+    qc = ghz3()
     obs = SparsePauliOp(["ZZI", "IZZ", "XXX"])  # exact value 3
     res = QtauEstimator(service=pcs, mitigation="zne+readout", seed=3).run([(qc, obs)], precision=0.01).result()[0]
     info = res.metadata["mitigation"]
@@ -87,3 +93,35 @@ def test_mitigated_counts_sum_to_the_shots(pcs):
     result = pcs.get_result(pcs.submit_quantum_task(QuantumTask(circuit=ghz(2), shots=999, mitigation="readout")))
     counts = mitigated_counts(result)
     assert sum(counts.values()) == 999 and all(n > 0 for n in counts.values())
+
+
+def test_sampler_bits_follow_the_mitigated_distribution(pcs):
+    pytest.importorskip("qiskit")
+    from qtau_qiskit.primitives import QtauSampler
+
+    qc = ghz3()
+    qc.measure_all()
+
+    def zz_parity(bits):  # <Z1 Z0>: exactly 1 for a GHZ state
+        counts = bits.get_counts()
+        return sum((1 if (k[-1] == k[-2]) else -1) * v for k, v in counts.items()) / bits.num_shots
+
+    res = QtauSampler(service=pcs, mitigation="zne+readout", seed=2).run([qc], shots=8000).result()[0]
+    info = res.metadata["mitigation"]
+    assert info["technique"] == "zne+readout" and info["auto"] is False
+    assert info["overhead"]["circuits"] in (3, 5)  # 5 with a fresh readout calibration, 3 once cached
+    [raw] = info["unmitigated_counts"]
+    assert sum(raw.values()) == 8000 == res.data.meas.num_shots
+    raw_parity = sum((1 if k[-1] == k[-2] else -1) * v for k, v in raw.items()) / 8000
+    assert abs(1 - zz_parity(res.data.meas)) < abs(1 - raw_parity) / 3
+    plain = QtauSampler(service=pcs, seed=2).run([qc], shots=1000).result()[0]
+    assert "mitigation" not in plain.metadata and plain.data.meas.num_shots == 1000
+
+
+def test_sampler_refuses_a_bad_setting_where_it_is_given():
+    pytest.importorskip("qiskit")
+    from qtau_qiskit.primitives import QtauSampler
+
+    with pytest.raises(MitigationError) as err:
+        QtauSampler(mitigation={"technique": "readout", "twirls": 0})
+    assert err.value.field.startswith("mitigation")

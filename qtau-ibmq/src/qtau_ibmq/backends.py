@@ -161,6 +161,24 @@ def device_max_shots(backend: Any) -> int | None:
     return int(shots) if isinstance(shots, int) and shots > 0 else None
 
 
+def link_errors(target: Any) -> list[list[float]]:
+    """[a, b, error] per coupled pair of `target`: its least two-qubit gate error there (a
+    calibration of 1.0 or more, placeholder data, is left out)."""
+    best: dict[tuple[int, int], float] = {}
+    for name in target.operation_names:
+        try:
+            props = target[name]
+        except KeyError:
+            continue
+        for qargs, p in (props or {}).items():
+            err = getattr(p, "error", None)
+            if qargs is None or len(qargs) != 2 or err is None or not 0 <= err < 1:
+                continue
+            key = (min(qargs), max(qargs))
+            best[key] = min(best.get(key, 1.0), float(err))
+    return [[a, b, err] for (a, b), err in sorted(best.items())]
+
+
 def resource_for(backend: Any, executor: str, account: Account | None,
                  config: Mapping[str, Any] | None = None) -> Resource:
     """A Resource from a backend's Target: native gates, coupling map, width, kind, and limits: a
@@ -175,6 +193,10 @@ def resource_for(backend: Any, executor: str, account: Account | None,
     if rep:
         meta["rep_delay_s"] = rep
     meta["gate_seconds"] = gate_seconds(backend)
+    # What the transpiler will do to a circuit, and the links it may place it on (QDREAMER's
+    # mitigation pairs: `qtau.mitigation.as_run`, `qtau.mitigation.routing.placed_two_qubit_error`).
+    meta["optimization_level"] = (config or {}).get("optimization_level", 1)
+    meta["two_qubit_errors"] = link_errors(target)
     if fake:
         meta["mimics"] = mimics(backend)
         meta["calibrated"] = snapshot(backend).get("last_update_date")

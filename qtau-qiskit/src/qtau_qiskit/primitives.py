@@ -63,7 +63,7 @@ from qiskit.quantum_info import Pauli, PauliList
 from qtau import interop
 from qtau.cutting import cut_options, run_cut
 from qtau.errors import InvalidTaskError
-from qtau.mitigation import report, z_expectation
+from qtau.mitigation import mitigated_counts, report, z_expectation
 from qtau.mitigation_options import parse_mitigation
 from qtau.types import QuantumTask
 
@@ -258,10 +258,16 @@ class QtauSampler(_QtauPrimitive, BaseSamplerV2):
         service: an existing PilotComputeService to run on instead.
         default_shots: shots when neither the pub nor `run` names them.
         seed: seeds the shuffle that turns counts into per-shot bits.
+        mitigation: error mitigation for every binding ("none", "auto", "readout", "trex", "zne", ...
+            or a dict; docs/mitigation.md). The bits are then those of the probability
+            distribution nearest the mitigated quasi-probabilities (in proportion, not drawn at
+            random), and the pub's `metadata["mitigation"]` names the technique, its overhead and
+            the unmitigated counts of each binding.
     """
 
-    def __init__(self, *, executors=None, mode=None, service=None, default_shots: int = 1024, seed=None):
-        super().__init__(executors, mode, service, seed)
+    def __init__(self, *, executors=None, mode=None, service=None, default_shots: int = 1024, seed=None,
+                 mitigation: Any = "none"):
+        super().__init__(executors, mode, service, seed, mitigation)
         self._default_shots = default_shots
 
     @property
@@ -311,7 +317,7 @@ class QtauSampler(_QtauPrimitive, BaseSamplerV2):
         size = int(np.prod(pub.shape, dtype=int))
         bools = {name: np.zeros((size, pub.shots, bits), dtype=bool) for name, bits in registers.items()}
         for n, result in enumerate(results):
-            samples = self._samples(rng, result.counts, width, pub.shots)
+            samples = self._samples(rng, mitigated_counts(result), width, pub.shots)
             for name, bit, column in plan:
                 if column is not None:
                     bools[name][n, :, bit] = samples[:, column]
@@ -320,6 +326,11 @@ class QtauSampler(_QtauPrimitive, BaseSamplerV2):
             for name, array in bools.items()
         }
         metadata = {"shots": pub.shots, "circuit_metadata": pub.circuit.metadata}
+        reports = [report(r) for r in results if report(r)]
+        if reports:
+            metadata["mitigation"] = {"technique": reports[0]["technique"], "auto": reports[0]["auto"],
+                                      "overhead": reports[0]["overhead"],
+                                      "unmitigated_counts": [dict(r.counts) for r in results]}
         return QtauSamplerPubResult(DataBin(**data, shape=pub.shape), metadata=metadata,
                                     qtau={**_summary(records), "tasks": records})
 

@@ -26,6 +26,7 @@ from qtau.errors import (
 )
 from qtau.journal.service_journal import ServiceJournal
 from qtau.journal.store import Journal, TaskRecord
+from qtau.mitigation.overhead import declared
 from qtau.packing import unpack
 from qtau.payloads import Placement, TaskPayload
 from qtau.types import Attempt, QuantumTask, Result
@@ -175,14 +176,17 @@ def task_of(record: TaskRecord, journal: Journal) -> QuantumTask:
 
 
 def placement_for(pilots: Mapping[str, Any], host: CostHost, resource_id: str, task: QuantumTask) -> Placement:
-    """The placement of a journaled attempt's resource among this service's pilots."""
+    """The placement of a journaled attempt's resource among this service's pilots, priced as
+    QDREAMER prices it: with the mitigation's circuits and shots (its declared worst case)."""
+    over = declared(task.mitigation)
     for pilot in pilots.values():
         for res in pilot.resources:
             if res.id == resource_id:
                 price = host.cost(res, pilot.config, task.shots)
                 if price is None:
                     return Placement(res, pilot.config)
-                return Placement(res, pilot.config, price.total(task.shots), price.currency)
+                total = price.total(task.shots * over.shots_multiplier / over.circuits, tasks=over.circuits)
+                return Placement(res, pilot.config, total, price.currency)
     raise NoSuitableResourceError(
         f"task {task.task_id} waits on {resource_id}, which no pilot of this service offers",
         rejections={}, fix=f"create the pilot that offers {resource_id} (with its credentials) before recover()",

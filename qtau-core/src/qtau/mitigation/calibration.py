@@ -8,14 +8,15 @@ entries also expire after `max_age_s` (devices drift between published calibrati
 
 Each calibration's mean readout error is also kept per resource (`observed`): QDREAMER predicts
 the error of a (resource, technique) pair with what was measured there, once it has been, rather
-than the plugin's profile (a median, or a fake backend's frozen snapshot).
+than the plugin's profile (a median, or a fake backend's frozen snapshot). So are the latest
+ZNE runs' measured circuit fidelities (`observed_decays`): how the resource's gates ran.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from typing import Any
 
 from qtau.types import Resource
@@ -23,6 +24,8 @@ from qtau.types import Resource
 #: Seconds a calibration is trusted without a new stamp.
 MAX_AGE_S = 900.0
 MAX_ENTRIES = 256
+#: ZNE measurements kept per resource (QDREAMER takes their median).
+MAX_DECAYS = 32
 
 
 def stamp(resource: Resource, config: Any) -> str:
@@ -43,6 +46,9 @@ class CalibrationStore:
         self._entries: OrderedDict[tuple, tuple[float, Any]] = OrderedDict()
         #: resource id -> (mean readout error its latest calibration measured, calibrations seen)
         self._observed: dict[str, tuple[float, int]] = {}
+        #: resource id -> the latest ZNE runs' (measured circuit fidelity, gates as written, as run,
+        #: two-qubit pairs as run)
+        self._decays: dict[str, deque] = {}
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
@@ -76,10 +82,25 @@ class CalibrationStore:
         with self._lock:
             return self._observed.get(resource_id)
 
+    def observe_decay(self, resource_id: str, fidelity: float, written: dict[str, int],
+                      as_run: dict[str, int], pairs: list | None = None) -> None:
+        """Record the circuit fidelity a ZNE run on `resource_id` measured, with the circuit's gates
+        as written and as an optimising transpiler runs them (`qtau.mitigation.as_run`), and the
+        qubit pairs its two-qubit gates act on as they run ([a, b, count] each)."""
+        with self._lock:
+            self._decays.setdefault(resource_id, deque(maxlen=MAX_DECAYS)).append(
+                (float(fidelity), dict(written), dict(as_run), [list(p) for p in pairs or ()]))
+
+    def observed_decays(self, resource_id: str) -> list[tuple[float, dict[str, int], dict[str, int], list]]:
+        """The latest ZNE runs' measurements on `resource_id`, oldest first (empty when none)."""
+        with self._lock:
+            return list(self._decays.get(resource_id, ()))
+
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
             self._observed.clear()
+            self._decays.clear()
 
 
 #: The process's store (each worker process calibrates for itself).

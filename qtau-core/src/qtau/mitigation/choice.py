@@ -12,14 +12,24 @@ noise profile, the way each technique acts on it:
   own shot noise adds to the statistical error;
 - routing: on a device with a coupling map, the SWAPs the best placement of the circuit's
   interacting qubits needs (`qtau.mitigation.routing`) count as three more two-qubit gates each;
-- shots: a +-1 outcome of mean s has variance 1 - s^2; each scale's variance weighted by the
-  fit's squared weights, over the shots per circuit, times the readout inverse's gain
-  (1 / (1-2r)^bits) for readout corrections.
+  where the resource publishes its links' errors (`metadata["two_qubit_errors"]`, IBM's) and a
+  placement needs no SWAP, the two-qubit error is that of the best placement's links;
+- shots: a +-1 outcome of mean s has variance 1 - s^2, at most 1, and a counts task does not say
+  which Z-string will be read (those of value near 0 have variance 1): each scale's variance is
+  taken at that bound, weighted by the fit's squared weights, over the shots per circuit, times
+  the readout inverse's gain (1 / (1-2r)^bits) for readout corrections.
 
 Once a readout calibration ran on a resource in this process (readout, TREX), its measured readout
-error replaces the profile's (`CalibrationStore.observed`; the pair table says which it used).
+error replaces the profile's (`CalibrationStore.observed`); once ZNE runs there measured their
+circuits' fidelity (`plan.observed_fidelity`), the profile's gate infidelity is scaled by the
+median of what they showed against what the profile predicted for the gates as they ran
+(`gate_scale`). The pair table says which source each prediction used.
 
-The predicted error is sqrt(bias^2 + statistical^2). "auto" takes the pair of least predicted
+The predicted error is the typical (median) absolute error, sqrt(bias^2 + (0.6745 statistical)^2):
+exact without bias (the median of |N(0, s)| is 0.6745 s) and without shot noise. The RMS
+sqrt(bias^2 + statistical^2) ranked a pair with a small bias and some shot noise (ZNE on a
+simulator) above one with less shot noise and a larger bias more often than their errors justify.
+"auto" takes the pair of least predicted
 error, and among pairs within `TOLERANCE` of it the cheapest (then the fewest shots): never more
 cost for a gain the model cannot tell apart. The overhead's price is the resource's CostEstimate
 over the technique's circuits and shots.
@@ -28,6 +38,7 @@ over the technique's circuits and shots.
 from __future__ import annotations
 
 import math
+import statistics
 from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -35,10 +46,12 @@ from typing import Any
 import attrs
 
 from qtau.errors import QtauError
+from qtau.gates import arity
+from qtau.mitigation.as_run import cancelled_counts, cancelled_interactions, optimises
 from qtau.mitigation.calibration import STORE
 from qtau.mitigation.extrapolation import weights
 from qtau.mitigation.overhead import declared
-from qtau.mitigation.routing import extra_two_qubit_gates, interactions
+from qtau.mitigation.routing import extra_two_qubit_gates, interactions, placed_two_qubit_error
 from qtau.mitigation_options import AUTO_CHOICES, Mitigation
 from qtau.qasm_header import OPENQASM2
 from qtau.tables import render
@@ -47,6 +60,10 @@ from qtau.types import CircuitSummary, NoiseProfile, QuantumTask
 #: Share of the readout bias a correction leaves beyond its calibration's own shot noise
 #: (correlated errors, drift, the transpiler's layout).
 RESIDUAL = {"readout": 0.02, "trex": 0.02}
+#: A ZNE run whose gates the profile predicts under this infidelity is no witness of them.
+WITNESS = 0.005
+#: The median of |N(0, 1)|: a Gaussian error of deviation s is typically 0.6745 s in size.
+MEDIAN_ABS = 0.6745
 #: Pairs whose predicted error is within this factor of the best are told apart by price.
 TOLERANCE = 1.1
 
@@ -62,14 +79,38 @@ def gate_fidelity(noise: NoiseProfile | None, summary: CircuitSummary) -> float:
     return math.exp(log_f)
 
 
+def gate_scale(noise: NoiseProfile | None, decays: Sequence[tuple], optimising: bool,
+               place: Callable[[NoiseProfile, Counter], NoiseProfile] | None = None) -> tuple[float, str]:
+    """How many times the profile's log-infidelity the resource's gates showed in ZNE runs there:
+    the median over runs of log(measured F) / log(predicted F), each predicted from the gates as
+    they ran (`optimising`: inverse pairs cancelled). A run whose gates the profile predicts
+    under WITNESS infidelity says nothing about them and is left out; the median is clamped to
+    [0.2, 5]. (1, "profile") without a witness. `place(noise, pairs)`: the profile with the
+    two-qubit error of the placement the run's circuit got (`placed`), as predictions use it."""
+    ratios = []
+    for measured, written, as_run, *rest in decays:
+        used = noise
+        if place is not None and noise is not None and rest and optimising:
+            used = place(noise, Counter({(a, b): n for a, b, n in rest[0]}))
+        predicted = gate_fidelity(used, CircuitSummary(num_qubits=1, gate_counts=as_run if optimising else written))
+        if noise is not None and 0 < measured < 1 and 0 < predicted < 1 - WITNESS:
+            ratios.append(math.log(measured) / math.log(predicted))
+    if not ratios:
+        return 1.0, "profile"
+    scale = min(max(statistics.median(ratios), 0.2), 5.0)
+    return scale, f"observed (x{scale:.2f}, {len(ratios)} runs)"
+
+
 def predict(noise: NoiseProfile | None, summary: CircuitSummary, m: Mitigation, shots: int,
-            routed: int = 0, readout_error: float | None = None) -> tuple[float, float]:
+            routed: int = 0, readout_error: float | None = None, scale: float = 1.0) -> tuple[float, float]:
     """(bias, statistical error) of a Z-string expectation under technique `m` (see the module).
     `routed`: two-qubit gates routing adds on the resource (`qtau.mitigation.routing`);
-    `readout_error`: what a calibration measured there, in place of the profile's."""
+    `readout_error`: what a calibration measured there, in place of the profile's; `scale`: how
+    many times the profile's gate infidelity the resource showed (`gate_scale`)."""
     fid = gate_fidelity(noise, summary)
     if routed and noise is not None:
         fid *= (1 - min(max(noise.gate_error("cx"), 0.0), 0.999999)) ** routed
+    fid **= scale
     if readout_error is None:
         readout_error = noise.readout_error if noise else 0.0
     r = min(max(readout_error, 0.0), 0.499)
@@ -83,8 +124,10 @@ def predict(noise: NoiseProfile | None, summary: CircuitSummary, m: Mitigation, 
     scales = m.scale_factors if m.zne else (1.0,)
     w = weights(scales, m.fit) if m.zne else [1.0]
     signal = float(sum(wi * fid ** s for wi, s in zip(w, scales, strict=True)))
-    # A +-1 outcome of mean s has variance 1 - s^2: each scale's, weighted by the fit.
-    variance = float(sum(wi ** 2 * max(1 - (fid ** s * raw_readout) ** 2, 1e-3) for wi, s in zip(w, scales, strict=True)))
+    # A +-1 outcome of mean s has variance 1 - s^2, at most 1. A counts task does not say which
+    # Z-string will be read, and those of value near 0 (a GHZ state's Z1, an Ising state's X
+    # terms) have variance 1: each scale's variance is taken at that bound, weighted by the fit.
+    variance = float(sum(wi ** 2 for wi in w))
     per_circuit = max(shots * overhead.shots_multiplier / overhead.circuits, 1.0)
     if m.readout == "trex":  # twirls share the shots: all of them together estimate one value
         per_circuit *= min(m.twirls, 2 ** bits)
@@ -113,6 +156,9 @@ class Pair:
     seconds: float
     #: Where the readout error came from: "profile" (the plugin's) or "observed (n calibrations)".
     readout_source: str = "profile"
+    #: Where the gates' error came from: "profile", or "observed (xK, n runs)": ZNE runs there
+    #: measured K times the infidelity the profile predicts.
+    gates_source: str = "profile"
 
 
 @attrs.frozen
@@ -131,11 +177,20 @@ class PairTable:
 
     def __str__(self) -> str:
         head = ("rank", "resource", "technique", "pred. error", "bias", "stat", "circuits", "shots x", "cost", "time_s",
-                "readout error from")
+                "readout error from", "gate error from")
         rows = [(str(i), p.resource_id, p.technique, f"{p.predicted_error:.4f}", f"{p.bias:.4f}", f"{p.statistical:.4f}",
                  str(p.circuits), f"{p.shots_multiplier:g}", f"{p.cost:.4g} {p.currency}", f"{p.seconds:.3g}",
-                 p.readout_source) for i, p in enumerate(self.pairs, 1)]
+                 p.readout_source, p.gates_source) for i, p in enumerate(self.pairs, 1)]
         return render(head, rows, f"mitigation pairs for task {self.task_id} (predicted error of a Z-string expectation)")
+
+
+def placed(noise: NoiseProfile, error: float | None) -> NoiseProfile:
+    """`noise` with `error` as every two-qubit gate's error (as is when None): the error of the
+    links the circuit's placement uses (`routing.placed_two_qubit_error`)."""
+    if error is None:
+        return noise
+    return attrs.evolve(noise, two_qubit_error=error,
+                        gate_errors={g: (error if arity(g) >= 2 else e) for g, e in noise.gate_errors.items()})
 
 
 def order(pairs: Sequence[Pair]) -> list[Pair]:
@@ -159,7 +214,11 @@ def rank_pairs(dreamer: Any, task: QuantumTask, rows: Sequence[Any],
     candidates = dreamer.candidates()
     bits = summary.num_measured or summary.num_qubits
     pairs = []
-    links = _interactions(dreamer, task)
+    text = _qasm(dreamer, task)
+    links = interactions(text) if text else Counter()
+    # On resources whose transpiler optimises, the gates that run are those left once inverse
+    # pairs cancel (`qtau.mitigation.as_run`): a mirror circuit runs almost no gates there.
+    as_run = (cancelled_counts(text), cancelled_interactions(text)) if text else (None, None)
     # The rows' times already hold the task's own technique's overhead (none for "auto").
     priced = declared(m, bits).shots_multiplier
     for row in rows:
@@ -168,38 +227,49 @@ def rank_pairs(dreamer: Any, task: QuantumTask, rows: Sequence[Any],
             continue
         res = cand.resource
         # Fakes of devices are simulators with the device's coupling map: they route too.
-        routed = extra_two_qubit_gates(links, res.coupling_map, res.num_qubits)
+        shape, pairs_run = summary, links
+        if as_run[0] is not None and optimises(res.metadata):
+            shape = attrs.evolve(summary, gate_counts=dict(as_run[0]))
+            pairs_run = as_run[1]
+        routed = extra_two_qubit_gates(pairs_run, res.coupling_map, res.num_qubits)
+        links_known = res.metadata.get("two_qubit_errors") or ()
+
+        def place(noise: NoiseProfile, pairs: Counter, links_known=links_known, size=res.num_qubits) -> NoiseProfile:
+            return placed(noise, placed_two_qubit_error(pairs, links_known, size))
+
+        noise = place(cand.noise, pairs_run) if cand.noise is not None and not routed else cand.noise
         seen = STORE.observed(res.id)
         measured = None if seen is None else seen[0]
         source = "profile" if seen is None else f"observed ({seen[1]} calibrations)"
+        scale, gates_source = gate_scale(cand.noise, STORE.observed_decays(res.id), optimises(res.metadata), place)
         for technique in techniques:
             tm = m.with_technique(technique)
             over = declared(tm, bits)
-            bias, stat = predict(cand.noise, summary, tm, task.shots, routed, measured)
+            bias, stat = predict(noise, shape, tm, task.shots, routed, measured, scale)
             shots_each = task.shots * over.shots_multiplier / over.circuits
             cost = cand.cost.total(shots_each, tasks=over.circuits, summary=summary) if cand.cost else 0.0
             if task.max_cost is not None and cost > task.max_cost:
                 continue
             more = over.shots_multiplier - priced
             seconds = row.wait_s + (run_seconds(res, int(task.shots * more), summary) if more > 0 else 0.0)
-            pairs.append(Pair(row.resource_id, technique, math.hypot(bias, stat), bias, stat, over.circuits,
-                              over.shots_multiplier, cost, row.currency, seconds, source))
+            pairs.append(Pair(row.resource_id, technique, math.hypot(bias, MEDIAN_ABS * stat), bias, stat, over.circuits,
+                              over.shots_multiplier, cost, row.currency, seconds, source, gates_source))
     return PairTable(task.task_id, tuple(order(pairs)))
 
 
-def _interactions(dreamer: Any, task: QuantumTask) -> Counter:
-    """The circuit's two-qubit interactions, read from its OpenQASM 2 (none when it has no such
-    form or is a circuit function, which runs only where the task runs)."""
+def _qasm(dreamer: Any, task: QuantumTask) -> str | None:
+    """The circuit as OpenQASM 2 (None when it has no such form or is a circuit function, which
+    runs only where the task runs)."""
     circuit = task.circuit
     if callable(circuit) and not isinstance(circuit, str) and task.circuit_format is None \
             and not dreamer.host.call("qtau_circuit_format", circuit=circuit):
-        return Counter()
+        return None
     try:
         circuit, fmt = dreamer.circuits.resolve(task)
         text, _, _ = dreamer.circuits.convert(circuit, fmt, [OPENQASM2])
     except QtauError:
-        return Counter()
-    return interactions(text) if isinstance(text, str) else Counter()
+        return None
+    return text if isinstance(text, str) else None
 
 
 def resolve_auto(dreamer: Any, task: QuantumTask) -> QuantumTask:

@@ -9,16 +9,18 @@ reference can carry it across a restart.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from qtau.mitigation import readout, trex
+from qtau.mitigation.as_run import cancelled_counts, cancelled_interactions
 from qtau.mitigation.calibration import CalibrationStore
 from qtau.mitigation.distributions import clean_key
 from qtau.mitigation.extrapolation import extrapolate
 from qtau.mitigation.folding import Folded, fold
 from qtau.mitigation.overhead import Overhead
-from qtau.mitigation.qasm_program import Program
+from qtau.mitigation.qasm_program import CALL, Program
 from qtau.mitigation_options import Mitigation
 
 
@@ -35,6 +37,7 @@ def build(m: Mitigation, text: str, shots: int, key: Sequence[str], store: Calib
     bits = prog.num_clbits
     folded = [fold(prog, s, m.folding) for s in m.scale_factors] if m.zne else [Folded(list(prog.body), [], 1.0)]
     recipe: dict[str, Any] = {
+        "resource": key[0] if key else "",
         "technique": m.technique, "auto": m.auto, "fit": m.fit, "folding": m.folding, "bits": bits,
         "scales": [f.scale for f in folded], "qubit_of_bit": prog.qubit_of_bit(), "task_shots": shots,
     }
@@ -53,6 +56,11 @@ def build(m: Mitigation, text: str, shots: int, key: Sequence[str], store: Calib
         cal_key = [*key, "readout", str(prog.num_qubits), str(shots)]
         cal_circuits = list(zip(readout.calibration_programs(prog.num_qubits), (shots, shots), strict=True))
     recipe["main"] = len(circuits)
+    if m.zne:  # what the measured decay is a witness of: the gates as written and as they run
+        written = gate_counts(prog)
+        recipe["gates"] = written
+        recipe["gates_as_run"] = dict(cancelled_counts(text) or written)
+        recipe["pairs_as_run"] = [[a, b, n] for (a, b), n in sorted((cancelled_interactions(text) or {}).items())]
     if method is not None:
         recipe["width"] = prog.num_qubits
         cached = store.get(tuple(cal_key))
@@ -76,6 +84,42 @@ def _probabilities(counts: Mapping[str, float]) -> dict[str, float]:
         k = clean_key(key)
         out[k] = out.get(k, 0.0) + n / total
     return out
+
+
+def gate_counts(prog: Program) -> dict[str, int]:
+    """How often each gate is called in the program's body, as written."""
+    counts: dict[str, int] = {}
+    for st in prog.gates():
+        m = CALL.match(st.rstrip(";").strip())
+        if m:
+            counts[m.group(1)] = counts.get(m.group(1), 0) + 1
+    return counts
+
+
+def observed_fidelity(scales: Sequence[float], dists: Sequence[Mapping[str, float]], bits: int) -> float | None:
+    """The circuit's fidelity F as ZNE saw it: each scale's distribution, less the uniform one, is
+    a_s times the first scale's (least squares), and log a_s = c + s log F (least squares: the
+    intercept c takes what does not scale with folding, such as uncorrected readout error). None
+    when the distributions carry no such signal."""
+    uniform = 2.0 ** -bits
+    first = dists[0]
+    keys = set(first)
+    norm = sum((first[k] - uniform) ** 2 for k in keys)
+    if norm <= 1e-9:
+        return None
+    logs = []
+    for dist in dists:
+        a = sum((dist.get(k, 0.0) - uniform) * (first[k] - uniform) for k in keys) / norm
+        if not 1e-3 < a <= 1.5:
+            return None
+        logs.append(math.log(a))
+    mean_s = sum(scales) / len(scales)
+    mean_l = sum(logs) / len(logs)
+    den = sum((s - mean_s) ** 2 for s in scales)
+    if den <= 0:
+        return None
+    slope = sum((s - mean_s) * (y - mean_l) for s, y in zip(scales, logs, strict=True)) / den
+    return min(math.exp(slope), 1.0)
 
 
 def _readout_error(recipe: Mapping[str, Any], calibration: list) -> float:
@@ -127,6 +171,10 @@ def finish(recipe: Mapping[str, Any], runs: Sequence[Mapping[str, int]], store: 
         keys = sorted(set().union(*dists))
         mitigated = dict(zip(keys, extrapolate(scales, [[d.get(k, 0.0) for k in keys] for d in dists],
                                                recipe["fit"]), strict=True))
+        decay = observed_fidelity(scales, dists, bits)
+        if decay is not None and recipe.get("resource") and "gates" in recipe:
+            store.observe_decay(recipe["resource"], decay, recipe["gates"], recipe["gates_as_run"],
+                                recipe.get("pairs_as_run", []))
     else:
         mitigated = dists[0]
     raw = measured[0]

@@ -13,6 +13,7 @@ import itertools
 import math
 from collections import Counter, deque
 from collections.abc import Sequence
+from typing import Any
 
 from qtau.errors import QtauError
 from qtau.mitigation.qasm_program import CALL, Program, _split_top
@@ -72,16 +73,49 @@ def extra_two_qubit_gates(pairs: Counter, coupling_map: Sequence[tuple[int, int]
     if len(logical) > size or math.perm(size, len(logical)) > MAX_PLACEMENTS:
         return 0
     dist = _distances(coupling_map, size)
+    best = _least(pairs, logical, size, lambda a, b: dist[a][b] - 1)
+    return 0 if best == math.inf else int(3 * best)
+
+
+def _least(pairs: Counter, logical: list, size: int, cost: Any) -> float:
+    """The least sum over interacting pairs of count x cost(physical a, physical b) over every
+    placement of the `logical` qubits on `size` physical ones (stops early at 0)."""
     index = {q: i for i, q in enumerate(logical)}
     weighted = [(index[a], index[b], n) for (a, b), n in pairs.items()]
     best = math.inf
     for placement in itertools.permutations(range(size), len(logical)):
-        cost = 0.0
+        total = 0.0
         for a, b, n in weighted:
-            cost += n * (dist[placement[a]][placement[b]] - 1)
-            if cost >= best:
+            total += n * cost(placement[a], placement[b])
+            if total >= best:
                 break
-        best = min(best, cost)
+        best = min(best, total)
         if best == 0:
             break
-    return 0 if best == math.inf else int(3 * best)
+    return best
+
+
+def placed_two_qubit_error(pairs: Counter, edge_errors: Sequence[Sequence[float]], size: int) -> float | None:
+    """The two-qubit error of the circuit on the best SWAP-free placement of its interacting
+    qubits, weighted by how often each pair interacts: 1 - exp(-sum n_e * -log(1 - err_e) / sum n_e).
+
+    A transpiler that knows the calibration places the circuit on the qubits of least error
+    (Qiskit's VF2PostLayout), so the device's median two-qubit error says little about a small
+    circuit on a device with a few good and a few bad links (a GHZ chain on `fake_lima`'s T runs on
+    its worst link; on `fake_manila`'s line it can avoid it). `edge_errors`: (a, b, error) per
+    coupled pair. None when no placement avoids SWAPs, the placements are too many to try, or the
+    circuit has no two-qubit gate: the profile's median then stands."""
+    if not pairs or not edge_errors:
+        return None
+    cost_of = {}
+    for a, b, err in edge_errors:
+        weight = -math.log1p(-min(max(float(err), 0.0), 0.999999))
+        for key in ((int(a), int(b)), (int(b), int(a))):
+            cost_of[key] = min(cost_of.get(key, math.inf), weight)
+    logical = sorted({q for pair in pairs for q in pair})
+    if len(logical) > size or math.perm(size, len(logical)) > MAX_PLACEMENTS:
+        return None
+    best = _least(pairs, logical, size, lambda a, b: cost_of.get((a, b), math.inf))
+    if best == math.inf:
+        return None
+    return 1 - math.exp(-best / sum(pairs.values()))
