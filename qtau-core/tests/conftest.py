@@ -120,3 +120,10 @@ def plugin_dir(tmp_path, monkeypatch):
         (tmp_path / f"{name}.py").write_text(textwrap.dedent(body))
     monkeypatch.syspath_prepend(str(tmp_path))
     return tmp_path
+
+
+@pytest.fixture(autouse=True)
+def private_qtau_cache(monkeypatch, tmp_path_factory):
+    """QDREAMER's learned run times and waits never come from or go to the user's cache."""
+    monkeypatch.setenv("QTAU_CACHE_DIR", str(tmp_path_factory.mktemp("qtau-cache")))
+

@@ -51,3 +51,10 @@ def bell():
 @pytest.fixture
 def x0():
     return _x0
+
+
+@pytest.fixture(autouse=True)
+def private_qtau_cache(monkeypatch, tmp_path_factory):
+    """QDREAMER's learned run times and waits never come from or go to the user's cache."""
+    monkeypatch.setenv("QTAU_CACHE_DIR", str(tmp_path_factory.mktemp("qtau-cache")))
+
