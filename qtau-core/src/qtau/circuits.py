@@ -305,7 +305,13 @@ class Circuits:
         return circuit, self.detect(circuit)
 
     def _width(self, circuit: Any, fmt: str) -> int | None:
+        """The circuit's width: a plugin's cheap `qtau_circuit_width` read of an object, else its
+        summary (OpenQASM text core reads itself). None when neither can tell."""
         try:
+            if not isinstance(circuit, str):
+                width = self.host.call("qtau_circuit_width", circuit=circuit, circuit_format=fmt)
+                if width is not None:
+                    return width
             summary = self.summary(circuit, fmt)
         except QtauError:
             return None

@@ -81,6 +81,17 @@ def qtau_circuit_summary(circuit: object, circuit_format: str) -> CircuitSummary
 # 3. Deprecated v1 hooks (adapter: qtau.plugins_v1) ---------------------------------------------
 
 
+@hookspec(firstresult=True)
+def qtau_circuit_width(circuit: object, circuit_format: str) -> int | None:
+    """The number of qubits of `circuit`, given its format: optional, a cheap read for the worker.
+
+    A worker needs only the width of a task's circuit (to check the task's `num_qubits` and to pad
+    the counts' keys), not its gate counts: answer when your SDK's object knows its width without
+    walking its gates; return None for formats you do not own, and core falls back to
+    `qtau_circuit_summary`. First answer wins.
+    """
+
+
 @hookspec
 def qtau_executors() -> Sequence[ExecutorInfo]:
     """Deprecated (v1): executor names this plugin serves. Use `Backend.executor_names`."""

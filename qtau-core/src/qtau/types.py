@@ -11,7 +11,8 @@ bit 0 as the rightmost character (Qiskit's order). An X on qubit 0 of three meas
 from __future__ import annotations
 
 import math
-import uuid
+import os
+import random
 from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
@@ -337,8 +338,16 @@ def _observables(value: Any) -> tuple[Any, ...] | None:
     return items
 
 
+#: Task ids: 64 random bits from a generator of this process's own, seeded from the OS (reseeded in
+#: a forked child, never by the user's `random.seed`). `uuid4` reads `os.urandom` on every call,
+#: which releases the GIL: with pool threads busy, the submitting thread then waits up to a switch
+#: interval (5 ms) to get it back, the largest single cost of a one-by-one submission.
+_ids = random.Random(os.urandom(32))
+os.register_at_fork(after_in_child=lambda: _ids.seed(os.urandom(32)))
+
+
 def _new_task_id() -> str:
-    return uuid.uuid4().hex[:16]
+    return f"{_ids.getrandbits(64):016x}"
 
 
 @attrs.frozen(eq=False)

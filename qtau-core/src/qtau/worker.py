@@ -63,7 +63,7 @@ def run_task(payload: TaskPayload) -> Result | HandOver:
     task = payload.task
     attempts = list(payload.attempts)
     for i, placement in enumerate(payload.placements):
-        if placement.remote:
+        if placement.resource.remote:
             return HandOver(payload.rest(attempts, i))
         started = time.time()
         try:

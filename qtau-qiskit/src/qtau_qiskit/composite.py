@@ -13,6 +13,7 @@ it for its matrix instruction and fails (IndexError: no matrix). Such gates are 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection
 
 from qtau.gates import STANDARD_GATES, normalize_gate
@@ -25,9 +26,17 @@ MAX_NESTING = 16
 
 def user_defined(op) -> bool:
     """Whether `op` is a gate its circuit defines (`to_gate()`, an OpenQASM `gate` read back)."""
+    kind = type(op)
+    return kind in _plain_classes() or kind.__name__ == "_DefinedGate"
+
+
+@functools.cache
+def _plain_classes() -> tuple:
+    """Qiskit's plain `Gate` and `Instruction` classes, imported once (`user_defined` runs per
+    instruction on the run path, where the import statement cost more than the test)."""
     from qiskit.circuit import Gate, Instruction
 
-    return type(op) in (Gate, Instruction) or type(op).__name__ == "_DefinedGate"
+    return (Gate, Instruction)
 
 
 def definition(op):

@@ -63,6 +63,12 @@ def qtau_circuit_summary(circuit, circuit_format):
 
 
 @hookimpl
+def qtau_circuit_width(circuit, circuit_format):
+    """A Qiskit circuit's width, read from the object (the worker's check; no gate walk)."""
+    return circuit.num_qubits if circuit_format == "qiskit" else None
+
+
+@hookimpl
 def qtau_circuit_converters():
     from qtau_qiskit.formats import converters
 
