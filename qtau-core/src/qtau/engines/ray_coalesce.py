@@ -128,7 +128,7 @@ class BatchingActor:
         self._waiting = Gathered(max_batch)
         self._running = 0
         self._flush_scheduled = False
-        self.batches: list[int] = []
+        self.batches: deque[int] = deque(maxlen=10_000)  # the latest batches' sizes (memory stays flat)
         self.per_node: Counter[str] = Counter()  # node id -> members sent there
         self._selector: dict[str, str] | None = None
         self._held: Counter[str] = Counter()  # node id -> this actor's batches running there
