@@ -1,19 +1,20 @@
-"""Throughput on two Ray nodes against one, with node-bound tasks, measured in one run.
+"""Throughput on 1, 2 and 4 Ray nodes with node-bound tasks, coalescing on and off, journal on
+(as users run QTAU: with a working_directory) and off, measured in one run.
 
-    python benchmarks/cluster.py [--tasks 120] [--sleep-ms 50] [--rounds 3]
+    python benchmarks/cluster.py [--tasks 40] [--sleep-ms 100] [--rounds 3] [--nodes 1,2,4]
 
-A `ray.cluster_utils.Cluster` (real raylets on this machine) starts with one node of one CPU; QTAU
-joins it at its address. Each task is a circuit function that sleeps `--sleep-ms` on the node and
-returns a Bell circuit (100 shots on Aer), so a node runs one task at a time. Rounds alternate: one
-node, then a second one-CPU node added, then removed again, and so on; the medians are compared.
-The goal is >= 1.8x on two nodes: QTAU spreads tasks over the nodes that pass its plugin check.
+A `ray.cluster_utils.Cluster` (real raylets on this machine) starts with a head of no CPUs, so
+every task runs on one-CPU worker nodes; QTAU joins it at its address. Each task is a circuit
+function that sleeps `--sleep-ms` on its node and returns a Bell circuit (100 shots on Aer), so a
+node runs one task at a time. For each node count and setting the best of `--rounds` runs is kept;
+ratios are against one node with the same setting. The goal is >= 1.8x on two nodes, coalescing
+on: coalesced batches are split over the nodes in proportion to their free CPUs.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import tempfile
 import time
 
@@ -98,45 +99,72 @@ def wait_for_nodes(pcs, count: int, timeout: float = 120) -> None:
     assert len(pcs.engine.placement.passed) == count, pcs.engine.placement.passed
 
 
+SETTINGS = (("coalescing on, journal on", True, True), ("coalescing on, journal off", True, False),
+            ("coalescing off, journal on", False, True), ("coalescing off, journal off", False, False))
+
+
+def services(host, address: str):
+    """One service per setting, all joined to the cluster (journal: a working_directory)."""
+    from qtau import PilotComputeService
+
+    out = {}
+    for name, coalesce, journal in SETTINGS:
+        workdir = tempfile.mkdtemp(prefix="qtau-bench-cluster-wd-") if journal else None
+        pcs = PilotComputeService(execution_engine="ray", plugins=host, ray_address=address,
+                                  working_directory=workdir, coalesce=coalesce)
+        pcs.create_pilot(QISKIT)
+        out[name] = pcs
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--tasks", type=int, default=120)
-    parser.add_argument("--sleep-ms", type=float, default=50)
+    parser.add_argument("--tasks", type=int, default=40)
+    parser.add_argument("--sleep-ms", type=float, default=100)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--nodes", default="1,2,4")
     args = parser.parse_args()
     sleep_s = args.sleep_ms / 1000
+    counts = sorted({int(n) for n in args.nodes.split(",")})
 
     import ray
-    from qtau import PilotComputeService
     from qtau.plugins import PluginHost
     from ray.cluster_utils import Cluster
 
     host = PluginHost(strict=True)
     host.register_module("qiskit", "qtau_qiskit.plugin")
-    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 0})
+    nodes = []
+    best: dict[tuple[str, int], float] = {}
     try:
-        pcs = PilotComputeService(execution_engine="ray", plugins=host, ray_address=cluster.address)
-        pcs.create_pilot(QISKIT)
-        print(f"QTAU cluster benchmark: {args.tasks} tasks x {args.sleep_ms:g} ms node-bound, one CPU per node, "
-              f"{os.cpu_count()} CPUs on this machine\n")
-        run_round(pcs, 20, sleep_s)  # warm-up: worker processes, plugin imports
-        one, two = [], []
-        for i in range(args.rounds):
-            one.append(run_round(pcs, args.tasks, sleep_s))
-            second = cluster.add_node(num_cpus=1)
-            wait_for_nodes(pcs, 2)
-            warm_up(pcs, second.node_id)
-            two.append(run_round(pcs, args.tasks, sleep_s))
-            cluster.remove_node(second)
-            wait_for_nodes(pcs, 1)
-            print(f"round {i + 1}: one node {args.tasks / one[-1]:6.1f} tasks/s, two nodes {args.tasks / two[-1]:6.1f} tasks/s",
-                  flush=True)
-        rate_one, rate_two = args.tasks / statistics.median(one), args.tasks / statistics.median(two)
-        ideal = 1 / sleep_s
-        print(f"\none node of one CPU:   {rate_one:6.1f} tasks/s (ideal {ideal:.1f})")
-        print(f"two nodes of one CPU:  {rate_two:6.1f} tasks/s (ideal {2 * ideal:.1f})")
-        print(f"ratio two/one: {rate_two / rate_one:.2f}x (goal >= 1.8x; medians of {args.rounds} rounds)")
-        pcs.close()
+        nodes.append(cluster.add_node(num_cpus=1))
+        cluster.wait_for_nodes()
+        pcs_by = services(host, cluster.address)
+        print(f"QTAU cluster benchmark: {args.tasks} tasks x {args.sleep_ms:g} ms node-bound, head with no CPU, "
+              f"one CPU per worker node, {os.cpu_count()} CPUs on this machine (best of {args.rounds})\n")
+        for count in counts:
+            while len(nodes) < count:
+                nodes.append(cluster.add_node(num_cpus=1))
+            cluster.wait_for_nodes()
+            for pcs in pcs_by.values():
+                wait_for_nodes(pcs, count + 1)  # the head passes the check too (no CPU: no task)
+            for node in nodes:
+                warm_up(next(iter(pcs_by.values())), node.node_id)
+            for name, pcs in pcs_by.items():
+                run_round(pcs, min(args.tasks, 8), sleep_s)  # this service's actors and workers
+                times = [run_round(pcs, args.tasks, sleep_s) for _ in range(args.rounds)]
+                best[name, count] = min(times)
+                print(f"{count} node(s), {name:28s} {min(times):6.2f} s  {args.tasks / min(times):6.1f} tasks/s",
+                      flush=True)
+        print(f"\n| setting | {' | '.join(f'{c} node(s)' for c in counts)} |")
+        print(f"| --- | {' | '.join('---' for _ in counts)} |")
+        for name, _, _ in SETTINGS:
+            cells = [f"{best[name, c]:.2f} s ({best[name, counts[0]] / best[name, c]:.2f}x)" for c in counts]
+            print(f"| {name} | {' | '.join(cells)} |")
+        ideal = args.tasks * sleep_s
+        print(f"\nideal on one node: {ideal:.1f} s; goal: two nodes >= 1.8x one node, coalescing on")
+        for pcs in reversed(list(pcs_by.values())):  # the first one started Ray: it closes last
+            pcs.close()
     finally:
         if ray.is_initialized():
             ray.shutdown()

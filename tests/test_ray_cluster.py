@@ -4,11 +4,13 @@ The head node lacks a plugin the service uses (its folder is not on the head's P
 nodes have it. Circuit functions record the node id they ran on, so each test sees where tasks went.
 """
 
+import os
 import tempfile
 import time
 
 import pytest
 from qtau import PilotComputeService, QuantumTask
+from qtau.coalesce import split_in_proportion
 from qtau.errors import BackendUnavailableError
 from qtau.plugins import PluginHost
 from ray_nodes_helpers import PLUGIN_MODULE, node_recording_bell, recorded_nodes, write_plugin
@@ -29,7 +31,8 @@ def plugin_dir(tmp_path_factory):
 def cluster(plugin_dir):
     assert not ray.is_initialized()
     c = cluster_utils.Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
-    with_plugin = {"PYTHONPATH": plugin_dir}
+    # The plugin's folder added to the driver's own path (a worktree's sources stay first).
+    with_plugin = {"PYTHONPATH": os.pathsep.join(p for p in (plugin_dir, os.environ.get("PYTHONPATH")) if p)}
     workers = [c.add_node(num_cpus=1, env_vars=with_plugin) for _ in range(2)]
     c.wait_for_nodes()
     c.with_plugin = with_plugin
@@ -76,6 +79,30 @@ def test_tasks_spread_over_nodes_and_avoid_the_node_without_the_plugin(cluster, 
     assert not set(ran_on) & head, "no task goes to the node without the plugin"
     report = pcs.engine.node_report()
     assert len(report) == 1 and next(iter(head))[:12] in report[0] and PLUGIN_MODULE in report[0]
+
+
+def test_a_coalesced_burst_is_split_over_the_nodes_in_proportion_to_their_free_cpus(cluster, pcs):
+    """A loop of 40 node-bound submits is gathered into batches; each batch is cut into parts, one
+    per plugin-checked node (two one-CPU workers: halves), so both nodes run the burst side by side."""
+    workers = node_ids(cluster, cluster.first_workers)
+    ran_on = run_recorded(pcs, 40, 0.1)
+    stats = pcs._coalescer.stats()
+    assert any(size > 1 for size in stats["batches"]), "the burst was coalesced"
+    assert set(stats["per_node"]) == workers, "batch parts went to both workers, never the head"
+    assert head_not_used(cluster, ran_on)
+    assert min(ran_on.count(w) for w in workers) >= 40 // 4, "each one-CPU worker ran about half"
+
+
+def test_split_in_proportion_sizes_parts_by_weight_and_skips_nodes_with_none_free():
+    members = list(range(10))
+    parts = split_in_proportion(members, {"a": 1.0, "b": 1.0, "full": 0.0})
+    assert parts == [("a", [0, 1, 2, 3, 4]), ("b", [5, 6, 7, 8, 9])]
+    parts = split_in_proportion(members, {"a": 3.0, "b": 1.0})
+    assert [(k, len(p)) for k, p in parts] == [("a", 8), ("b", 2)]  # 7.5 / 2.5: largest remainder
+    assert [m for _, p in split_in_proportion(members, {"a": 4.0, "b": 1.0, "c": 1.0}) for m in p] == members
+    assert split_in_proportion([1, 2], {"a": 1.0, "b": 1.0, "c": 1.0}) == [("a", [1]), ("b", [2])]
+    assert split_in_proportion(members, {"a": 0.0, "b": 0.0}) == [("a", members)], "none free: one part"
+    assert split_in_proportion([], {"a": 1.0}) == []
 
 
 def test_a_node_added_mid_run_is_used_and_one_without_the_plugin_is_not(cluster, pcs, plugin_dir):

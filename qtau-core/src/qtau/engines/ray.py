@@ -61,6 +61,7 @@ class RayEngine(Engine):
         self.tracker_name: str | None = None
         #: Remote-task handles not yet seen done: cancelled at the provider by shutdown.
         self._remote: set[Any] = set()
+        self._remote_prune_at = 1000
 
     def start(self) -> None:
         try:
@@ -190,13 +191,16 @@ class RayEngine(Engine):
 
     def _remember(self, refs: list[Any]) -> None:
         """Remote-task handles in flight (what shutdown cancels); finished ones are dropped as the
-        set grows, so holding them never pins results for the life of the service."""
-        if len(self._remote) > 1000:
+        set grows, so holding them never pins results for the life of the service. The set is
+        looked over when it doubled since the last look, so with 100k in flight a submission
+        costs the same as with 1k (a look at every call past a fixed size would cost O(n) each)."""
+        if len(self._remote) > self._remote_prune_at:
             import ray
 
             pending = list(self._remote)
             ready, _ = ray.wait(pending, num_returns=len(pending), timeout=0, fetch_local=False)
             self._remote.difference_update(ready)
+            self._remote_prune_at = max(1000, 2 * len(self._remote))
         self._remote.update(refs)
 
     def submit_requested_batch(self, fn: Callable[[Any], list], payload: Any, n: int,

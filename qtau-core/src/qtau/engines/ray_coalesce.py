@@ -13,13 +13,20 @@ import asyncio
 import pickle
 import threading
 import time
+from collections import Counter, deque
 from typing import Any, Protocol
 
-from qtau.coalesce import LINGER_S, MAX_BATCH, Gathered, group_key
+from qtau.coalesce import LINGER_S, MAX_BATCH, Gathered, group_key, split_in_proportion
+from qtau.engines.ray_nodes import cpus_per_node, selected_nodes
 from qtau.engines.ray_remote import as_qtau_error, cluster_cpus, pinned_actor, remote_function
 from qtau.engines.tasks import run_batch, run_task
 from qtau.errors import QtauError
 from qtau.payloads import BatchPayload, TaskFailure, TaskPayload
+
+#: Seconds between looks at the cluster's CPUs (nodes join and leave; Ray's view lags anyway).
+NODE_VIEW_S = 0.5
+#: Views of Ray's free CPUs that must agree before a node counts as held by other work.
+OTHER_VIEWS = 4
 
 
 class DirectEngine(Protocol):
@@ -43,6 +50,7 @@ class RayCoalescer:
         self.capacity: int | None = None
         self._direct: list[Any] = []
         self._last_check = 0.0
+        self._capacity_at = -1e9
         self._last_gathered = -1e9
         self._actor: Any = None
         self._lock = threading.Lock()
@@ -56,8 +64,8 @@ class RayCoalescer:
 
     def _go_direct(self) -> bool:
         now = time.monotonic()
-        if self.capacity is None:
-            self.capacity = cluster_cpus()
+        if self.capacity is None or now - self._capacity_at > NODE_VIEW_S:
+            self.capacity, self._capacity_at = cluster_cpus(), now  # nodes join and leave
         if now - self._last_gathered < LINGER_S:
             self._last_gathered = now
             return False
@@ -108,15 +116,26 @@ class RayCoalescer:
 
 class BatchingActor:
     """Gathers single tasks per (resource, timeout) and runs them as `run_batch` Ray tasks, at most
-    `capacity` at once; each caller gets its own member's outcome. Created with num_cpus=0."""
+    `capacity` at once; each caller gets its own member's outcome. Created with num_cpus=0.
+
+    A batch is split over the plugin-checked nodes in proportion to the CPUs free there for this
+    service (the node's CPUs less those other work holds, in Ray's view), each part pinned to its
+    node, so two nodes run a burst of tasks side by side rather than one node all of it. `capacity`
+    follows the CPUs of those nodes as they join and leave."""
 
     def __init__(self, capacity: int, max_batch: int = MAX_BATCH) -> None:
         self.capacity = max(int(capacity), 1)
         self._waiting = Gathered(max_batch)
         self._running = 0
         self._flush_scheduled = False
-        self.batches: list[int] = []
+        self.batches: deque[int] = deque(maxlen=10_000)  # the latest batches' sizes (memory stays flat)
+        self.per_node: Counter[str] = Counter()  # node id -> members sent there
         self._selector: dict[str, str] | None = None
+        self._held: Counter[str] = Counter()  # node id -> this actor's batches running there
+        self._total: dict[str, float] = {}
+        self._others: dict[str, float] = {}  # node id -> CPUs held by other work (every view agrees)
+        self._views: deque[dict[str, float]] = deque(maxlen=OTHER_VIEWS)  # the same, view by view
+        self._viewed = -1e9
 
     async def submit(self, resource_id: str, timeout: float | None, blob: bytes,
                      selector: dict[str, str] | None = None) -> Any:
@@ -141,6 +160,29 @@ class BatchingActor:
             self._flush_scheduled = True
             asyncio.get_running_loop().call_soon(self._flush)
 
+    def _node_weights(self) -> dict[str, float]:
+        """CPUs free for this service per node: its CPUs less those other work holds.
+
+        Other work on a node is what Ray's view shows busy beyond this actor's own batches there.
+        Ray's view lags a batch's start and end, and this service's direct tasks are short, so
+        only what the last OTHER_VIEWS views (NODE_VIEW_S apart) all agree on counts: a batch that
+        just ended does not make its node look taken, another job that holds it for seconds does."""
+        now = time.monotonic()
+        if now - self._viewed > NODE_VIEW_S:
+            self._viewed = now
+            try:
+                total, free = cpus_per_node(selected_nodes(self._selector))
+            except Exception:  # GCS busy or gone: keep the last view
+                total, free = self._total, {}
+            if free:
+                self._views.append({n: max(total[n] - free[n] - self._held[n], 0.0) for n in total})
+                self._others = {n: min(v.get(n, 0.0) for v in self._views) for n in total}
+                self._total = total
+            if self._total:
+                self.capacity = max(int(sum(self._total.values())), 1)
+        weights = {n: cpus - self._others.get(n, 0.0) for n, cpus in self._total.items()}
+        return weights if any(w > 0 for w in weights.values()) else dict(self._total)
+
     def _flush(self) -> None:
         self._flush_scheduled = False
         while self._running < self.capacity:
@@ -150,22 +192,42 @@ class BatchingActor:
             live = [item for item in batch if not item[1].done()]
             if not live:
                 continue
-            self._running += 1
-            self.batches.append(len(live))
-            asyncio.get_running_loop().create_task(self._run(live))
+            parts = split_in_proportion(live, self._node_weights()) or [(None, live)]
+            for node, part in parts:
+                self._running += 1
+                if node is not None:
+                    self._held[node] += 1
+                    self.per_node[node] += len(part)
+                self.batches.append(len(part))
+                asyncio.get_running_loop().create_task(self._run(part, node))
 
-    async def _run(self, batch: list[tuple[bytes, Any]]) -> None:
-        try:
+    async def _call(self, batch: list[tuple[bytes, Any]], node: str | None) -> list:
+        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+        if node is not None:  # this part's node; a node that left fails it, then it goes anywhere
+            options: dict[str, Any] = {"scheduling_strategy": NodeAffinitySchedulingStrategy(node, soft=False)}
+        else:
             options = {"label_selector": self._selector} if self._selector else {}
-            if len(batch) == 1:  # the blob is the packed payload the worker unpickles
-                values = [await remote_function(_run_one).options(**options).remote(batch[0][0])]
-            else:
-                blobs = pickle.dumps([b for b, _ in batch], protocol=5)
-                values = await remote_function(_run_blobs).options(**options).remote(blobs)
+        if len(batch) == 1:  # the blob is the packed payload the worker unpickles
+            return [await remote_function(_run_one).options(**options).remote(batch[0][0])]
+        blobs = pickle.dumps([b for b, _ in batch], protocol=5)
+        return await remote_function(_run_blobs).options(**options).remote(blobs)
+
+    async def _run(self, batch: list[tuple[bytes, Any]], node: str | None) -> None:
+        try:
+            try:
+                values = await self._call(batch, node)
+            except Exception:
+                if node is None:
+                    raise
+                self._viewed = -1e9  # the node may have left: look again before the next split
+                values = await self._call(batch, None)
         except Exception as err:
             values = [as_qtau_error(err)] * len(batch)
         finally:
             self._running -= 1
+            if node is not None:
+                self._held[node] -= 1
             self._schedule()
         for (_, future), value in zip(batch, values, strict=True):
             if future.done():
@@ -176,7 +238,8 @@ class BatchingActor:
                 future.set_result(value)
 
     def stats(self) -> dict[str, Any]:
-        return {"batches": list(self.batches), "running": self._running}
+        return {"batches": list(self.batches), "running": self._running, "per_node": dict(self.per_node),
+                "capacity": self.capacity}
 
 
 def _run_blobs(blobs: list[bytes]) -> list:

@@ -188,3 +188,31 @@ class NodePlacement:
             if self._selector is None:
                 self._selector = {NODE_ID_LABEL: f"in({','.join(sorted(self.passed))})"}
             return self._selector
+
+
+# -- free CPUs per node (the batching actor splits coalesced batches by them) ----------------------
+
+
+def selected_nodes(selector: dict[str, str] | None) -> list[str]:
+    """The node ids a `NodePlacement.selector()` names (empty: no selector, every node)."""
+    value = (selector or {}).get(NODE_ID_LABEL, "")
+    if not value.startswith("in(") or not value.endswith(")"):
+        return []
+    return [n for n in value[3:-1].split(",") if n]
+
+
+def cpus_per_node(nodes: list[str]) -> tuple[dict[str, float], dict[str, float]]:
+    """(total, available) CPUs of each of `nodes` that is alive (all alive nodes when `nodes` is
+    empty). Available comes from Ray's resource view, which lags task starts and ends a little."""
+    import ray
+
+    alive = {n["NodeID"]: float(n.get("Resources", {}).get("CPU", 0)) for n in ray.nodes() if n.get("Alive")}
+    wanted = [n for n in nodes if n in alive] if nodes else list(alive)
+    try:
+        from ray._private.state import available_resources_per_node
+
+        free = available_resources_per_node()
+    except Exception:  # a Ray without the per-node view: every CPU counts as free
+        free = {n: {"CPU": alive[n]} for n in wanted}
+    return ({n: alive[n] for n in wanted},
+            {n: float(free.get(n, {}).get("CPU", 0)) for n in wanted})

@@ -1,0 +1,108 @@
+"""Growth: tasks/s and driver memory per task in flight from 1k to 100k tasks, journal on.
+
+    python benchmarks/growth.py [--sizes 1000,10000,100000] [--engines local,ray] [--modes batch,one]
+                                [--shots 10] [--rounds 3] [--tracemalloc]
+
+QTAU runs as users run it: a `working_directory` (the journal on) and default coalescing. Each task
+is a 2-qubit Bell circuit on Aer with `--shots` shots (cheap, so QTAU's own per-task cost shows).
+For each engine, mode and size N, a fresh service (fresh journal) submits N tasks, either with one
+`submit_quantum_tasks` call ("batch") or `submit_quantum_task` in a loop ("one"), and only then
+collects every result: all N are in flight at once. Reported per row: tasks/s from the first
+submission to the last result, and the driver's memory per task in flight, i.e. the growth of its
+resident set (and, with `--tracemalloc`, of Python's traced allocations, which slows every row
+alike) between before the submission and once all N are submitted. Flat tasks/s from 1k to 100k
+means no per-task cost grows with the number of tasks; the ratio column is each row against the
+smallest size of the same engine and mode, measured in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import tempfile
+import time
+import tracemalloc
+
+os.environ.setdefault("RAY_TMPDIR", tempfile.mkdtemp(prefix="qtau-bench-growth-"))
+os.environ.pop("RAY_ADDRESS", None)
+os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+
+from throughput import QISKIT, bell, host  # noqa: E402  (the same Bell and plugins as throughput.py)
+
+
+def rss_bytes() -> int:
+    """The driver's resident set now (Linux /proc; 0 where it cannot be read)."""
+    try:
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError):
+        return 0
+
+
+def one_row(engine: str, mode: str, n: int, shots: int, traced: bool) -> tuple[float, float, float]:
+    """(tasks/s, RSS bytes per task in flight, traced bytes per task in flight) for one size."""
+    from qtau import PilotComputeService, QuantumTask
+
+    workdir = tempfile.mkdtemp(prefix="qtau-bench-growth-wd-")
+    pcs = PilotComputeService(execution_engine=engine, working_directory=workdir, plugins=host())
+    try:
+        pcs.create_pilot(QISKIT)
+        circuit = bell()
+        pcs.get_results([pcs.submit_quantum_task(QuantumTask(circuit=circuit, shots=shots)) for _ in range(20)])
+        tasks = [QuantumTask(circuit=circuit, shots=shots) for _ in range(n)]
+        gc.collect()
+        rss0 = rss_bytes()
+        traced0 = tracemalloc.get_traced_memory()[0] if traced else 0
+        start = time.perf_counter()
+        if mode == "batch":
+            handles = pcs.submit_quantum_tasks(tasks)
+        else:
+            handles = [pcs.submit_quantum_task(task) for task in tasks]
+        rss1 = rss_bytes()
+        traced1 = tracemalloc.get_traced_memory()[0] if traced else 0
+        results = pcs.get_results(handles)
+        seconds = time.perf_counter() - start
+        assert sum(sum(r.counts.values()) for r in results) == n * shots
+        return n / seconds, (rss1 - rss0) / n, (traced1 - traced0) / n
+    finally:
+        pcs.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="1000,10000,100000")
+    parser.add_argument("--engines", default="local,ray")
+    parser.add_argument("--modes", default="batch,one")
+    parser.add_argument("--shots", type=int, default=10)
+    parser.add_argument("--tracemalloc", action="store_true")
+    parser.add_argument("--rounds", type=int, default=3, help="best of this many runs of each row")
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    if args.tracemalloc:
+        tracemalloc.start()
+    print(f"QTAU growth: Bell x {args.shots} shots, journal on, {os.cpu_count()} CPUs on this machine, "
+          f"best of {args.rounds} (the sizes alternate within each round)\n")
+    print("| engine | mode | tasks | tasks/s | vs smallest | driver RSS / task in flight | traced / task |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    for engine in args.engines.split(","):
+        for mode in args.modes.split(","):
+            best: dict[int, tuple[float, float, float]] = {}
+            for _ in range(args.rounds):
+                for n in sizes:
+                    row = one_row(engine, mode, n, args.shots, args.tracemalloc)
+                    if n not in best or row[0] > best[n][0]:
+                        best[n] = row
+            for n in sizes:
+                rate, rss, traced = best[n]
+                traced_cell = f"{traced / 1024:.1f} KiB" if args.tracemalloc else "-"
+                print(f"| {engine.upper()} | {mode} | {n:,} | {rate:.0f} | {rate / best[sizes[0]][0]:.2f}x | "
+                      f"{rss / 1024:.1f} KiB | {traced_cell} |", flush=True)
+            if engine == "ray":
+                import ray
+
+                ray.shutdown()  # each service started and stopped its own Ray; nothing is left
+
+
+if __name__ == "__main__":
+    main()
