@@ -9,6 +9,7 @@ learns from its attempts (failures) and its run time.
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 import threading
 import time
 from collections import OrderedDict
@@ -28,6 +29,18 @@ def attempts_of(outcome: Any) -> tuple:
     if isinstance(outcome, TaskFailure):
         outcome = outcome.error
     return tuple(getattr(outcome, "attempts", None) or ())
+
+
+def _finished(outcome: Any) -> cf.Future:
+    """A done future holding `outcome` (its error raised, for a failure), for a budget settlement
+    that reads the engine's future."""
+    future: cf.Future = cf.Future()
+    error = outcome.error if isinstance(outcome, TaskFailure) else outcome
+    if isinstance(error, BaseException):
+        future.set_exception(error)
+    else:
+        future.set_result(outcome)
+    return future
 
 
 def task_id_of(outcome: Any) -> str | None:
@@ -57,6 +70,8 @@ class TaskRegistry:
         #: handle -> (task id, first attempt number) of submissions whose outcome QDREAMER and the
         #: journal have not seen yet (Ray callbacks carry none)
         self._unlearned: OrderedDict[Any, tuple[str, int]] = OrderedDict()
+        #: handle -> its budget settlement, until it ran (`_settle_money`)
+        self._also: dict[Any, Callable[[Any], None]] = {}
         self._lock = threading.Lock()
         #: Settlements whose journal record is being written now (`drain` waits for them).
         self._settling = 0
@@ -76,6 +91,8 @@ class TaskRegistry:
                 self._ids.popitem(last=False)
             self._in_flight[handle] = resource_id
             self._unlearned[handle] = (task_id, first_attempt)
+            if also is not None:
+                self._also[handle] = also
             if len(self._unlearned) > self.memory:
                 self._unlearned.popitem(last=False)
 
@@ -86,15 +103,25 @@ class TaskRegistry:
                     value = future.result()
                 except BaseException as err:
                     value = err
+            self._settle_money(handle, future)
             self.settle(handle, value)
-            if also is not None:
-                also(future)
 
         self.engine.on_done(handle, done)
 
+    def _settle_money(self, handle: Any, future: Any) -> None:
+        """Run the submission's budget settlement (`track`'s `also`) once, whoever comes first: the
+        engine's done-callback, or the collection of its result (a waiter can wake before the
+        callbacks run, and a budget must show the spend when the result is handed out)."""
+        with self._lock:
+            also = self._also.pop(handle, None)
+        if also is not None:
+            also(future)
+
     def settle(self, handle: Any, outcome: Any = None) -> None:
-        """Free the submission's in-flight slot (once) and, once its outcome is known, let QDREAMER
-        learn from its attempts and the journal record it (once)."""
+        """Free the submission's in-flight slot (once) and, once its outcome is known, settle its
+        budget hold, let QDREAMER learn from its attempts and the journal record it (once each)."""
+        if outcome is not None:
+            self._settle_money(handle, handle if isinstance(handle, cf.Future) else _finished(outcome))
         with self._lock:
             rid = self._in_flight.pop(handle, None)
             pending = self._unlearned.pop(handle, None) if outcome is not None else None

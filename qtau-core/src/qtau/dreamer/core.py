@@ -377,7 +377,9 @@ class QDreamer:
         weights = self.weights(task)
         plan, _ = self._plan(self._snapshot(), task)
         with self._lock:
-            self._shapes[task.task_id] = (plan.shape.summary, task.shots, plan.shape.circuit_format)
+            # A circuit function (no format until it runs): its own time is not the resource's.
+            if plan.shape.circuit_format is not None or not callable(task.circuit):
+                self._shapes[task.task_id] = (plan.shape.summary, task.shots, plan.shape.circuit_format)
             if len(self._shapes) > MAX_PENDING_SHAPES:
                 self._shapes.popitem(last=False)
         if reserve:
