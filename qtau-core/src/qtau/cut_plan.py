@@ -1,8 +1,8 @@
 """Circuit-cutting plans: how many gate cuts split a circuit into fragments that fit given devices.
 
-QTAU runs no cut circuits yet (issue 28 brings a planner into QDREAMER). This module answers
-Pilot-Quantum's `get_cut_plan` from qiskit-addon-cutting's automated cut finder, which searches
-for the cheapest gate cuts (sampling overhead) whose fragments fit a device width. Qiskit and the
+QDREAMER plans and runs cut circuits itself (`qtau.cutting`, docs/cutting.md). This module answers
+Pilot-Quantum's `get_cut_plan` from the same cut search (`qtau.cut_search`, qiskit-addon-cutting's
+cut finder): the cheapest gate cuts (sampling overhead) whose fragments fit a device width. Qiskit and the
 add-on are imported only when a plan is asked for; without the add-on the error names the package.
 
 The plan is a plain dict with Pilot-Quantum's keys: `number_of_cuts`, `selected_cuts`,
@@ -16,6 +16,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+from qtau.cut_search import find_cuts
 from qtau.errors import ConfigurationError, InvalidTaskError
 
 #: Tolerance on device capacities Pilot-Quantum applied (transpilation may shrink a fragment).
@@ -113,7 +114,7 @@ def get_cut_plan(circuit: Any, qpus_count: int, qpu_capacities: Sequence[int] | 
     if not (hasattr(circuit, "data") and hasattr(circuit, "num_qubits")):
         raise InvalidTaskError("get_cut_plan takes a Qiskit QuantumCircuit", field="circuit",
                                value=type(circuit).__name__, fix="pass a qiskit.QuantumCircuit")
-    finder = _require_addon()
+    _require_addon()
     n = circuit.num_qubits
     touched = {q for pair in _two_qubit_pairs(circuit, set()) for q in pair}
     active = touched if active_only else set(range(n))
@@ -133,11 +134,8 @@ def get_cut_plan(circuit: Any, qpus_count: int, qpu_capacities: Sequence[int] | 
     for inst in circuit.data:
         if len(inst.qubits) <= 2 and inst.operation.name not in ("measure", "barrier", "reset"):
             plain.append(inst.operation, inst.qubits)
-    max_gamma = 1024.0 if max_overhead is None else math.sqrt(max_overhead)
-    try:
-        cut, meta = finder.find_cuts(
-            plain, finder.OptimizationParameters(seed=seed, max_gamma=max_gamma, gate_lo=True, wire_lo=False),
-            finder.DeviceConstraints(qubits_per_subcircuit=width))
+    try:  # the same search as QDREAMER's planner (qtau.cut_search), gate cuts only as Pilot-Quantum
+        cut, meta = find_cuts(plain, width, gate_cuts=True, wire_cuts=False, max_overhead=max_overhead, seed=seed)
     except ValueError as err:
         return _infeasible(str(err))
     if max_overhead is not None and float(meta["sampling_overhead"]) > max_overhead:

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 import attrs
 
 from qtau.cut_options import CutOptions, cut_options
+from qtau.cut_search import find_cuts
 from qtau.cutting.inputs import as_circuit, as_observables, require_sdk
 from qtau.errors import NoSuitableResourceError
 from qtau.types import QuantumTask, Resource
@@ -138,17 +139,9 @@ def _cut_width(opts: CutOptions, n: int, resources: list[Resource]) -> int | Non
 
 
 def _find(qc: Any, opts: CutOptions, width: int, resources: list[Resource]) -> tuple[Any, list[dict[str, Any]], float, bool]:
-    from qiskit_addon_cutting.automated_cut_finding import (
-        DeviceConstraints,
-        OptimizationParameters,
-        find_cuts,
-    )
-
-    params = OptimizationParameters(seed=opts.seed, gate_lo=opts.gate_cuts, wire_lo=opts.wire_cuts,
-                                    max_gamma=1024.0 if opts.max_overhead is None else math.sqrt(opts.max_overhead),
-                                    max_backjumps=opts.max_backjumps)
     try:
-        cut, meta = find_cuts(qc, params, DeviceConstraints(qubits_per_subcircuit=width))
+        cut, meta = find_cuts(qc, width, gate_cuts=opts.gate_cuts, wire_cuts=opts.wire_cuts,
+                              max_overhead=opts.max_overhead, seed=opts.seed, max_backjumps=opts.max_backjumps)
     except ValueError as err:
         raise NoSuitableResourceError(
             f"no cuts into pieces of {width} qubits were found within the limits: {err}", field="cut",
