@@ -87,13 +87,9 @@ def test_a_seed_repeats_a_run_across_two_samplers(seed):
         sampler = QtauSampler(seed=seed)
         assert sampler.seed == seed
         runs.append(sampler.run([qc] * 6, shots=2000).result())
-    # QDREAMER learns run times between the runs and may place a task elsewhere the second time
-    # (docs/interfaces.md); wherever both runs used the same resource, they repeat exactly.
-    same = [(a, b) for a, b in zip(*runs, strict=True)
-            if a.qtau["tasks"][0]["resource"] == b.qtau["tasks"][0]["resource"]]
-    for a, b in same:
-        assert a.data.meas.get_counts() == b.data.meas.get_counts()
-        assert np.array_equal(a.data.meas.array, b.data.meas.array)  # the shuffle too
+    # QDREAMER learns run times between the runs and may place a task elsewhere (or batch it
+    # with others: Aer seeds a batch's circuits by position) the second time (docs/interfaces.md):
+    # only the resources are checked here; one seeded resource repeats a run exactly (below).
     resources = {r.qtau["tasks"][0]["resource"] for run in runs for r in run}
     assert "braket:local_sv" not in resources  # Braket's LocalSimulator takes no seed
     # One seeded resource repeats every task of a run.
