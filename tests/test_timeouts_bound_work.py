@@ -4,7 +4,9 @@ Each case runs with timeout=2 and asserts on outcomes only: a specific QtauError
 written after the timeout, no child process of ours left running, and the service still usable.
 No timed assertions; waits are generous. Tasks run in children of QTAU's fork server
 (`qtau.engines.fork_server`); `qtau_hanging_plugin` (in tests/) is a real plugin that hangs, exits
-or leaks its token.
+or leaks its token. Hostile OpenQASM (includes of FIFOs and devices however the path is written,
+gates whose expansion doubles thirty times, plainly or through modifiers) is refused at submission,
+before any SDK opens or expands it; a commented-out include is not an include.
 """
 
 from __future__ import annotations
@@ -97,11 +99,13 @@ def fifo(tmp_path):
     return str(path)
 
 
+@pytest.mark.timeout(60)
 @pytest.mark.parametrize("header", ['OPENQASM 2.0;\ninclude "qelib1.inc";', 'OPENQASM 3.0;'])
 @pytest.mark.parametrize("include", ['include "{fifo}";', 'include "/dev/zero";',
                                      "include '{fifo}';", 'include "{slashes}";'])
 def test_hostile_includes_are_refused_before_any_sdk_opens_them(pcs, fifo, header, include):
-    """A FIFO, a device, a single-quoted path and a path with `//` (once mistaken for a comment)."""
+    """A FIFO (reading it would block for ever), a device (reading it never ends), a single-quoted
+    path (OpenQASM 3 allows it) and a path with `//` (once mistaken for a comment)."""
     slashes = fifo.replace("/fifo.inc", "//fifo.inc")
     text = f"{header}\n{include.format(fifo=fifo, slashes=slashes)}\nqreg q[1];\n"
     with pytest.raises(QasmIncludeError) as caught:  # at submission, where the mistake is made
@@ -112,6 +116,7 @@ def test_hostile_includes_are_refused_before_any_sdk_opens_them(pcs, fifo, heade
     assert sum(ok.counts.values()) == 20
 
 
+@pytest.mark.timeout(60)
 @pytest.mark.parametrize("modifier", ["", "inv @ ", "pow(1) @ "])
 def test_thirty_doubling_nested_gates_are_refused_by_their_expanded_size(pcs, modifier):
     task = QuantumTask(_doubling_gates(30, modifier), num_qubits=1, shots=10, timeout=2)
