@@ -11,6 +11,7 @@ import pytest
 from qtau import ExecutionEngine, PilotComputeService, QuantumTask
 from qtau import resource_limits as limits
 from qtau.errors import CircuitWidthError, ConfigurationError, NoSuitableResourceError
+from qtau_test_circuits import ghz
 
 LOCAL_EXECUTORS = ["qiskit_local", "braket_local", "braket_local_dm", "pennylane_default",
                    "pennylane_lightning", "ibmq_fake_manila", "ibmq_qasm_simulator"]
@@ -116,31 +117,18 @@ def test_a_task_resource_config_memory_is_a_limit(service):
 # -- valid big tasks still run -----------------------------------------------------------------
 
 
-def ghz(n):
-    def build():
-        from qiskit import QuantumCircuit
-
-        circuit = QuantumCircuit(n)
-        circuit.h(0)
-        for q in range(n - 1):
-            circuit.cx(q, q + 1)
-        circuit.measure_all()
-        return circuit
-    return build
-
-
 @pytest.mark.timeout(300)
 @pytest.mark.parametrize("method", ["matrix_product_state", "stabilizer"])
 def test_30_qubits_on_mps_and_stabilizer_are_accepted_and_run(service, method):
     pilot(service, "qiskit_local", method=method, memory=2**30)  # 16 GiB as a statevector
-    result = service.get_result(service.submit_quantum_task(QuantumTask(circuit=ghz(30)(), shots=20)), timeout=240)
+    result = service.get_result(service.submit_quantum_task(QuantumTask(circuit=ghz(30), shots=20)), timeout=240)
     assert set(result.counts) <= {"0" * 30, "1" * 30} and sum(result.counts.values()) == 20
 
 
 @pytest.mark.timeout(300)
 def test_20_qubits_as_a_statevector_is_accepted_and_runs(service):
     pilot(service, "qiskit_local", method="statevector")
-    result = service.get_result(service.submit_quantum_task(QuantumTask(circuit=ghz(20)(), shots=20)), timeout=240)
+    result = service.get_result(service.submit_quantum_task(QuantumTask(circuit=ghz(20), shots=20)), timeout=240)
     assert set(result.counts) <= {"0" * 20, "1" * 20} and sum(result.counts.values()) == 20
 
 
@@ -159,7 +147,7 @@ def test_limits_accept_a_20_qubit_ten_million_shot_plan(service, executor):
 
 
 def qiskit_34():
-    return ghz(34)()
+    return ghz(34)
 
 
 def braket_34():
