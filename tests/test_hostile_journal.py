@@ -374,6 +374,8 @@ def test_results_handed_out_are_not_run_again_after_a_kill(tmp_path):
     "aws key AKIAABCDEFGHIJKLMNOP in a pickle", "X-Amz-Security-Token: FwoGZXIvYXdzEBYaDH", "apikey=abcdef123456",
     "Authorization: Bearer abcdefghijkl", "'aws_session_token': 'IQoJb3JpZ2luX2VjEJr'", "bearer xyzxyzxyz123",
     "plain circuit bytes h q[0]; cx q[0], q[1];", "AKIA too short", "signature", "",
+    "SIGNATURE=abcdef0123", "Api_Key: 'zzzzzzzz'", "akiaabcdefghijklmnop lower case is no key id",
+    "BEARER ABCDEFGHIJKLMNOP", "authorization", "X-AMZ-SECURITY-TOKEN=***",
 ])
 def test_the_payload_secret_check_agrees_with_redaction(text):
     """Journal payloads are checked with `holds_secret` (fast, per task); it must say yes exactly
@@ -384,6 +386,24 @@ def test_the_payload_secret_check_agrees_with_redaction(text):
     Secret("journal-payload-secret-value")
     for sample in (text, text + " journal-payload-secret-value"):
         assert holds_secret(sample.encode("latin-1")) == (redact(sample) != sample), sample
+
+
+def test_the_payload_secret_check_finds_secrets_in_real_pickles():
+    """The check runs on pickled task payloads (bytes): a known secret is found there whether the
+    pickle holds it as UTF-8 (any non-ASCII secret) or ASCII, inside a real task's pickle."""
+    import pickle
+
+    from qtau.journal import holds_secret
+    from qtau.secrets import Secret
+
+    Secret("clé-secrète-ünïcode-42")
+    Secret("ascii-only-secret-value-42")
+    assert holds_secret(pickle.dumps({"token": "clé-secrète-ünïcode-42"}, protocol=5))
+    assert holds_secret(pickle.dumps(["x", "ascii-only-secret-value-42"], protocol=5))
+    task = QuantumTask(circuit="OPENQASM 2.0;\n// apikey=shouldnotbejournaled\nqreg q[1];", num_qubits=1)
+    assert holds_secret(pickle.dumps(task, protocol=5))
+    assert not holds_secret(pickle.dumps(QuantumTask(circuit="OPENQASM 2.0; qreg q[1];", num_qubits=1),
+                                         protocol=5))
 
 
 # -- attempts and outcomes as journaled ------------------------------------------------------------

@@ -190,6 +190,30 @@ def holds_secret(text: str) -> bool:
                for (pattern, _), hints in zip(CREDENTIAL_PATTERNS, PATTERN_HINTS, strict=True))
 
 
+#: PATTERN_HINTS as bytes, for `blob_holds_secret`.
+_HINT_BYTES: tuple[bytes, ...] = tuple(hint.encode() for hints in PATTERN_HINTS for hint in hints)
+
+
+def blob_holds_secret(blob: bytes) -> bool:
+    """`holds_secret` for bytes (a pickled payload): a known secret value, UTF-8 or Latin-1 encoded,
+    is in it, or a credential-shaped string is in it read as Latin-1. Only a blob that holds a
+    pattern's literal part is decoded and scanned for the patterns."""
+    remember_environment_credentials()
+    if _known:
+        with _lock:
+            values = list(_known)
+        for value in values:
+            if value.encode() in blob:
+                return True
+            try:
+                if value.encode("latin-1") in blob:
+                    return True
+            except UnicodeEncodeError:
+                pass
+    lower = blob.lower()
+    return any(hint in lower for hint in _HINT_BYTES) and holds_secret(blob.decode("latin-1"))
+
+
 def redact(text: str) -> str:
     """Replace every known secret value and every credential-shaped string in `text` with the mask."""
     remember_environment_credentials()

@@ -44,7 +44,7 @@ from qtau.engines.fork_server import TaskProcess, loaded_modules
 from qtau.engines.tasks import hand_over
 from qtau.errors import ExecutionError, QtauError, TaskTimeoutError
 from qtau.payloads import HandOver, TaskPayload
-from qtau.secrets import MASK, holds_secret, redact, secrets_in
+from qtau.secrets import MASK, blob_holds_secret, redact, secrets_in
 
 #: How long a killed child may take to be reaped (seconds); SIGKILL cannot be ignored.
 _REAP_S = 30.0
@@ -241,7 +241,7 @@ def _leaks(blob: bytes | None, values: set[str]) -> bool:
     """Whether pickle bytes hold one of `values` or any secret QTAU knows (None: cannot tell)."""
     if blob is None:
         return True
-    return any(value.encode() in blob for value in values) or holds_secret(blob.decode("latin-1"))
+    return any(value.encode() in blob for value in values) or blob_holds_secret(blob)
 
 
 def _masked(text: str, values: set[str]) -> str:

@@ -15,6 +15,7 @@ import attrs
 
 from qtau.resource_request import request_of
 from qtau.secrets import MASK, Secret, redact
+from qtau.secrets import blob_holds_secret
 from qtau.secrets import holds_secret as text_holds_secret
 
 #: Error messages are kept up to this many characters.
@@ -112,7 +113,7 @@ def task_constraints(task: Any) -> dict[str, Any]:
 
 def holds_secret(blob: bytes) -> bool:
     """Whether any secret value this process knows, or a credential-shaped string, is in `blob`."""
-    return text_holds_secret(blob.decode("latin-1"))
+    return blob_holds_secret(blob)
 
 
 def redacted_error(error: BaseException | str | None) -> tuple[str | None, str | None]:
