@@ -14,8 +14,7 @@ from typing import Any
 import attrs
 
 from qtau.resource_request import request_of
-from qtau.secrets import MASK, Secret, redact
-from qtau.secrets import blob_holds_secret
+from qtau.secrets import MASK, Secret, blob_holds_secret, redact
 from qtau.secrets import holds_secret as text_holds_secret
 
 #: Error messages are kept up to this many characters.
