@@ -1,0 +1,16 @@
+"""Settings for every pytest run in this repository (the suite, and each plugin's tests alone).
+
+The suite runs on pytest-xdist's workers (`-n auto --dist loadfile` in pyproject.toml): most of its
+time is spent waiting for Ray nodes, subprocesses and sleeping circuit functions, which overlap on
+two workers. Each test file stays on one worker, so a module's own Ray and fixtures are private
+to it. "auto" means one worker per CPU, at most four: more Ray instances at once than that cost
+more memory than they save time.
+"""
+
+import os
+
+MAX_WORKERS = 4
+
+
+def pytest_xdist_auto_num_workers(config):
+    return max(1, min(MAX_WORKERS, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1))
