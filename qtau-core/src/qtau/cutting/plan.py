@@ -301,7 +301,8 @@ def plan_cut(service: CutService, circuit: Any, observables: Any, *, shots: int 
     `cut`: "auto" cuts when no resource is wide enough, or when pieces on narrower resources are
     expected to be clearly more accurate (`CUT_WHEN_BETTER`); True or a dict (`max_width`,
     `gate_cuts`, `wire_cuts`, `max_overhead`, `seed`, `max_backjumps`) always plans; False never
-    cuts. Nothing is submitted: the subexperiments are quoted with `service.quote`.
+    cuts. Nothing is submitted and no subexperiment circuit is made: each piece is quoted once with
+    `service.quote` (its most demanding subexperiment, times its count).
     """
     opts = cut_options(cut)
     require_sdk()
