@@ -97,8 +97,9 @@ def _check_values(recovered, workdir_spend: dict[str, float], pieces: int) -> No
     qc = circuit()
     exact = [float(Statevector(qc).expectation_value(SparsePauliOp(o)).real) for o in OBSERVABLES]
     with _service(None, budget=pieces) as pcs:
-        plain = pcs.get_result(pcs.submit_quantum_task(QuantumTask(
-            circuit=qc, observables=OBSERVABLES, shots=SHOTS, cut={"wire_cuts": False})))
+        task = QuantumTask(circuit=qc, observables=OBSERVABLES, shots=SHOTS, cut={"wire_cuts": False})
+        pcs.submit_quantum_task(task)
+        [plain] = pcs.get_results([task.task_id])  # a cut task's id resolves like any task's
     assert len(plain.parts) == pieces
     for v, s, p, ps, e in zip(recovered.values, recovered.metadata["standard_errors"], plain.values,
                               plain.metadata["standard_errors"], exact, strict=True):
@@ -115,7 +116,7 @@ def test_a_cut_task_killed_mid_run_is_recovered_without_running_finished_pieces_
     assert len(ids) == pieces and 3 <= len(finished) < pieces, "some pieces, not all, finished before the kill"
     with _service(workdir, budget=pieces) as pcs:  # exactly one USD per piece: a piece billed twice is refused
         handles = pcs.recover()
-        assert [h.task_id for h in handles] == ["cut"], "one cut task comes back, not its pieces"
+        assert [getattr(h, "task_id", h) for h in handles] == ["cut"], "one cut task comes back, not its pieces"
         [result] = pcs.get_results(["cut"], timeout=120)  # by the task's own id, as before the crash
         assert result.task_id == "cut" and len(result.parts) == pieces
         assert state.runs["scripted:r"] == pieces - len(finished), "only the unfinished pieces ran again"
@@ -125,6 +126,9 @@ def test_a_cut_task_killed_mid_run_is_recovered_without_running_finished_pieces_
     with Journal.open(workdir, readonly=True) as journal:
         assert journal.task("cut").state == "done" and journal.task("cut").handed_out
         spend = journal.spend()
+    with _service(workdir, budget=pieces) as pcs:
+        assert pcs.recover() == [], "a cut task handed out is not recovered again, nor are its pieces"
+    assert state.runs["scripted:r"] == pieces - len(finished)
     _check_values(result, spend, pieces)
 
 
