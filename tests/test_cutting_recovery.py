@@ -4,9 +4,11 @@ directory gives back the one task, under its own id, with the reconstructed valu
 before the crash are neither run nor billed again, the others run once.
 
 Each test starts a driver (a subprocess it owns) that SIGKILLs itself mid-run, then recovers in a
-new service. Pieces run on the real `scripted` plugin (Qiskit's BasicSimulator, which measures
-mid-circuit) as a 2-qubit resource at 1 USD a piece; nothing is mocked. Exact values come from a
-statevector of the whole circuit.
+new service: after 3 of the 12 pieces finished, or at the moment between journaling the cut task
+and submitting its pieces (the driver's `submit_quantum_tasks` replaced by the SIGKILL: the only
+stand-in here, for a crash at that instant). Pieces run on the real `scripted` plugin (Qiskit's
+BasicSimulator, which measures mid-circuit) as a 2-qubit resource at 1 USD a piece. Exact values
+come from a statevector of the whole circuit.
 """
 
 from __future__ import annotations
