@@ -325,3 +325,59 @@ def test_auto_cuts_a_circuit_that_fits_when_pieces_on_better_resources_are_expec
 
 def test_auto_keeps_a_circuit_whole_on_noiseless_resources(fleet):
     assert plan_cut(fleet, ansatz(4), ["ZZZZ"]).num_cuts == 0
+
+
+def test_a_plan_generates_no_subexperiment_until_it_runs_and_then_the_ones_it_counted(fleet):
+    """Planning describes the subexperiments without making them (issue 28: a 60-qubit plan within
+    1 s); the circuits made when the plan runs are the ones the plan counted, priced and measured."""
+    plan = plan_cut(fleet, ansatz(6), ["ZIIIIZ", "IIZZII"], shots=1000)
+    assert not plan.generated
+    assert "sampling overhead" in plan.explain() and sum(plan.placement.values()) == plan.num_circuits
+    assert not plan.generated, "explaining a plan makes no circuit"
+    tasks = plan.tasks()
+    assert plan.generated and len(tasks) == plan.num_circuits
+    assert {str(k): len(v) for k, v in plan.experiments.items()} == plan.subexperiments
+    assert {str(k): v[0].num_qubits for k, v in plan.experiments.items()} == plan.subsystems
+    squared = sum(float(c) ** 2 for c, _ in plan.coefficients)
+    assert plan.expected_error == pytest.approx((squared * len(plan.experiments) / plan.shots) ** 0.5)
+    for label, circuits in plan.experiments.items():  # each piece is priced as its most demanding circuit
+        rep = plan.representatives[label]
+        measured = max(sum(i.operation.name == "measure" for i in c.data) for c in circuits)
+        assert rep.num_qubits == circuits[0].num_qubits
+        assert sum(i.operation.name == "measure" for i in rep.data) >= measured
+
+
+def test_a_pickled_plan_generates_the_same_subexperiments_in_the_same_order(fleet):
+    """The journal keeps a cut task's plan pickled as its inputs; recovery reconstructs from the
+    circuits and coefficients it generates again, so they must be the original ones."""
+    import pickle
+
+    plan = plan_cut(fleet, ansatz(6), ["ZIIIIZ", "XXIIII"], shots=1000)
+    again = pickle.loads(pickle.dumps(plan))
+    assert not again.generated and again.subexperiments == plan.subexperiments
+    assert [list(map(str, c)) for c in again.coefficients] == [list(map(str, c)) for c in plan.coefficients]
+    assert list(again.experiments) == list(plan.experiments)
+
+    def instructions(circuit):  # what runs (QuantumCircuit's == also compares generated names)
+        return [(i.operation.name, [float(p) for p in i.operation.params], [circuit.find_bit(b).index for b in i.qubits],
+                 [circuit.find_bit(b).index for b in i.clbits]) for i in circuit.data]
+
+    for label, circuits in plan.experiments.items():
+        assert [instructions(c) for c in again.experiments[label]] == [instructions(c) for c in circuits]
+
+
+@pytest.mark.usefixtures("clean_script")
+def test_a_plan_prices_each_piece_once_times_its_count():
+    """On a priced resource (the scripted plugin, 1 USD a task) the plan's price is one USD per
+    subexperiment, and a quote of the task lists every subexperiment at that price."""
+    from qtau_scripted.testing import host, pilot, resource
+
+    with PilotComputeService(plugins=host(), execution_engine=ExecutionEngine.LOCAL) as pcs:
+        pcs.create_pilot(pilot(resource("r", qubits=2, per_task=1.0, mid_circuit=True)))
+        plan = plan_cut(pcs, ansatz(4), ["ZZII", "IIZZ"], shots=100, cut={"wire_cuts": False})
+        assert plan.num_cuts >= 1 and not plan.generated
+        assert plan.price == {"USD": pytest.approx(plan.num_circuits)}
+        assert plan.placement == {"scripted:r": plan.num_circuits}
+        quote = pcs.quote(QuantumTask(circuit=ansatz(4), observables=["ZZII", "IIZZ"], shots=100,
+                                      cut={"wire_cuts": False}))
+        assert len(quote.tasks) == plan.num_circuits and quote.totals == {"USD": pytest.approx(plan.num_circuits)}

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from qtau import validation
-from qtau.composite import flatten, regroup
+from qtau.composite import composites, flatten, regroup
 from qtau.errors import QtauError, TaskTimeoutError
 from qtau.payloads import TaskFailure
 from qtau.progress import wait as wait_showing_progress
@@ -60,7 +60,8 @@ class Collector:
         values = engine.get_many(handles, wait_before_fetch(engine, handles, timeout, progress))
         self.check_plugins()
         if self.journal is not None:
-            self.journal.handed_out([tid for tid in map(self.registry.task_id, handles) if tid])
+            self.journal.handed_out([tid for tid in map(self.registry.task_id, handles) if tid]
+                                    + [c.task_id for c in composites(given)])
         settled: list[Any] = []
         for handle, value in zip(handles, values, strict=True):
             task_id = task_id_of(value) or self.registry.task_id(handle)
@@ -68,6 +69,8 @@ class Collector:
             self.registry.release(task_id, handle)
             settled.append(value.error if isinstance(value, TaskFailure) else value)
         out = regroup(given, settled, lambda v: isinstance(v, QtauError))
+        for composite in composites(given):
+            self.registry.release(composite.task_id, composite)
         failed = next((v for v in out if isinstance(v, QtauError)), None)
         if failed is not None and not return_exceptions:
             raise failed

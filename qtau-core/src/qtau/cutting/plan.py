@@ -5,8 +5,10 @@ The width a piece may have is the widest running resource that can measure mid-c
 piece measures its cut qubits mid-circuit), or the `max_width` the user gives. Cuts are found by
 qiskit-addon-cutting's cut finder (gate cuts by quasi-probability decomposition, wire cuts by
 teleportation-free measure-and-prepare; the add-on picks the cheapest combination). The plan is
-priced with the service's own `quote()`: the same ranking, prices and budgets each subexperiment
-meets when it is submitted.
+priced with the service's own `quote()` (the same ranking, prices and budgets each subexperiment
+meets when it is submitted), one quote per piece: its most demanding subexperiment times the
+piece's count. Planning generates no subexperiment circuit (`qtau.cutting.subexperiments`): they
+are made when the plan runs, or when `tasks()` or `experiments` is first read.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import math
 import time
 from collections import Counter
+from collections.abc import Callable
 from typing import Any, Protocol
 
 import attrs
@@ -21,12 +24,18 @@ import attrs
 from qtau.cut_options import CutOptions, cut_options
 from qtau.cut_search import find_cuts
 from qtau.cutting.inputs import as_circuit, as_observables, require_sdk
+from qtau.cutting.subexperiments import Subexperiments
 from qtau.errors import NoSuitableResourceError
 from qtau.types import QuantumTask, Resource
 
 
 class CutService(Protocol):
-    """What planning and running a cut asks of a `PilotComputeService`."""
+    """What planning and running a cut asks of a `PilotComputeService` (submitting a task with
+    observables also reads its `journal`, `durable` and `registry`)."""
+
+    journal: Any
+    durable: bool
+    registry: Any
 
     @property
     def quantum_resources(self) -> dict[str, Resource]: ...
@@ -44,7 +53,9 @@ class CutPlan:
     cut CNOT). `subsystems`: each piece's label and width; `subexperiments`: how many circuits each
     piece runs. `placement`: where QDREAMER's quote puts those circuits now (resource id: count).
     `expected_error`: one standard error of the estimate of a unit-weight Pauli observable at
-    `shots` per subexperiment (first-order error propagation over the pieces).
+    `shots` per subexperiment (first-order error propagation over the pieces). Everything here is
+    known before any subexperiment circuit exists; `tasks()`, `experiments`, `coefficients` and
+    `subobservables` generate them on first use (`generated` says whether they were).
     """
 
     circuit_qubits: int
@@ -62,11 +73,9 @@ class CutPlan:
     search_seconds: float
     #: The fidelity QDREAMER expects of the whole estimate (product over the pieces).
     expected_fidelity: float = 1.0
-    #: The add-on's subexperiments, coefficients and sub-observables, and the observables as
-    #: `SparsePauliOp`s: what `run_cut` submits and reconstructs from (not shown, not compared).
-    experiments: dict[Any, list[Any]] = attrs.field(repr=False, factory=dict)
-    coefficients: list[Any] = attrs.field(repr=False, factory=list)
-    subobservables: dict[Any, Any] = attrs.field(repr=False, factory=dict)
+    #: The subexperiments, described now and generated on first use (`Subexperiments`), and the
+    #: observables as `SparsePauliOp`s: what `run_cut` submits and reconstructs from.
+    source: Subexperiments | None = attrs.field(repr=False, default=None)
     observables: tuple[Any, ...] = attrs.field(repr=False, default=())
     paulis: Any = attrs.field(repr=False, default=None)
 
@@ -84,8 +93,38 @@ class CutPlan:
     def num_circuits(self) -> int:
         return sum(self.subexperiments.values())
 
+    @property
+    def generated(self) -> bool:
+        """Whether the subexperiment circuits exist yet (planning makes none; running makes them)."""
+        return self.source is not None and self.source.generated
+
+    @property
+    def experiments(self) -> dict[Any, list[Any]]:
+        """Piece label: its subexperiment circuits, in the add-on's order (generated on first use)."""
+        return self._source().generate()[0]
+
+    @property
+    def coefficients(self) -> list[Any]:
+        """The QPD coefficient of each term, as the add-on's reconstruction reads them."""
+        return self._source().generate()[1]
+
+    @property
+    def subobservables(self) -> dict[Any, Any]:
+        return self._source().generate()[2]
+
+    @property
+    def representatives(self) -> dict[Any, Any]:
+        """Piece label: the one circuit each piece is priced with (`subexperiments.representative`)."""
+        return self._source().representatives
+
+    def _source(self) -> Subexperiments:
+        if self.source is None:
+            raise ValueError("this CutPlan was made without its subexperiments; plan it with plan_cut")
+        return self.source
+
     def tasks(self) -> list[tuple[Any, int, QuantumTask]]:
-        """(piece label, index, task) for every subexperiment, in the add-on's order."""
+        """(piece label, index, task) for every subexperiment, in the add-on's order (generating
+        the circuits if they were not yet)."""
         return [(label, i, QuantumTask(circuit=c, num_qubits=c.num_qubits, shots=self.shots))
                 for label, circuits in self.experiments.items() for i, c in enumerate(circuits)]
 
@@ -165,44 +204,36 @@ def _find(qc: Any, opts: CutOptions, width: int, resources: list[Resource]) -> t
     return cut, cuts, overhead, bool(meta.get("minimum_reached"))
 
 
-def _experiments(qc: Any, cut: Any | None, paulis: Any) -> tuple[dict, list, dict]:
-    import numpy as np
-    from qiskit_addon_cutting import (
-        cut_wires,
-        expand_observables,
-        generate_cutting_experiments,
-        partition_problem,
-    )
-
-    if cut is None:
-        problem = partition_problem(circuit=qc, partition_labels="A" * qc.num_qubits, observables=paulis)
-    else:
-        wired = cut_wires(cut)
-        problem = partition_problem(circuit=wired, observables=expand_observables(paulis, qc, wired))
-    experiments, coefficients = generate_cutting_experiments(
-        circuits=problem.subcircuits, observables=problem.subobservables, num_samples=np.inf)
-    return experiments, coefficients, problem.subobservables
+def _error(squared_coefficients: float, pieces: int, shots: int) -> float:
+    return math.sqrt(squared_coefficients * pieces / shots)
 
 
-def _error(coefficients: list, pieces: int, shots: int) -> float:
-    return math.sqrt(sum(float(c) ** 2 for c, _ in coefficients) * pieces / shots)
+def piece_quote(service: CutService, plan: CutPlan, task_for: Callable[[Any], QuantumTask]) -> list[tuple[Any, int, Any]]:
+    """(piece label, its number of circuits, the quote of its representative circuit made a task
+    by `task_for`): one quote per piece, standing for all of its subexperiments."""
+    labels = list(plan.representatives)
+    quote = service.quote([task_for(plan.representatives[label]) for label in labels])
+    return [(label, plan.subexperiments[str(label)], tq) for label, tq in zip(labels, quote.tasks, strict=True)]
 
 
 def _priced(service: CutService, plan: CutPlan) -> CutPlan:
-    """`plan` with the service's quote of its subexperiments: where they go now, their price and
-    wait, and the fidelity QDREAMER expects (per piece the mean of its circuits' chosen resources,
-    multiplied over the pieces)."""
-    entries = plan.tasks()
-    quote = service.quote([task for _, _, task in entries])
-    per_piece: dict[Any, list[float]] = {}
-    for (label, _, _), tq in zip(entries, quote.tasks, strict=True):
+    """`plan` with the service's quote of its pieces: where their circuits go now, their price and
+    wait, and the fidelity QDREAMER expects (per piece its chosen resource's, multiplied over the
+    pieces). Each piece is quoted once, with its most demanding subexperiment, times its count:
+    the price and wait are an upper bound, the fidelity a lower one."""
+    placement: Counter[str] = Counter()
+    price: dict[str, float] = {}
+    fidelities, waits = [], []
+    for _, count, tq in piece_quote(service, plan, lambda c: QuantumTask(circuit=c, num_qubits=c.num_qubits,
+                                                                           shots=plan.shots)):
         line = next((x for x in tq.lines if x.resource_id == tq.chosen), None)
-        per_piece.setdefault(label, []).append(line.fidelity if line is not None else 0.0)
-    fidelity = math.prod(sum(v) / len(v) for v in per_piece.values()) if per_piece else 0.0
-    placement = Counter(tq.chosen for tq in quote.tasks if tq.chosen)
-    return attrs.evolve(plan, placement=dict(placement), price=dict(quote.totals),
-                        expected_wait_s=max((tq.wait_s for tq in quote.tasks), default=0.0),
-                        expected_fidelity=fidelity)
+        fidelities.append(line.fidelity if line is not None else 0.0)
+        waits.append(tq.wait_s)
+        if tq.chosen:
+            placement[tq.chosen] += count
+            price[tq.currency] = price.get(tq.currency, 0.0) + tq.price * count
+    return attrs.evolve(plan, placement=dict(placement), price=price, expected_wait_s=max(waits, default=0.0),
+                        expected_fidelity=math.prod(fidelities) if fidelities else 0.0)
 
 
 def _plan(service: CutService, qc: Any, ops: list[Any], opts: CutOptions, width: int | None,
@@ -222,16 +253,14 @@ def _plan(service: CutService, qc: Any, ops: list[Any], opts: CutOptions, width:
                   + ("cheapest cuts proven" if proven else "cheapest cuts found within the search limit"))
     searched = time.perf_counter() - started
     paulis = PauliList(sorted({p.to_label() for op in ops for p in op.paulis}))
-    experiments, coefficients, subobservables = _experiments(qc, cut_circuit, paulis)
+    source = Subexperiments(qc, cut_circuit, paulis)  # described now, generated when the plan runs
     plan = CutPlan(
         circuit_qubits=qc.num_qubits, width=width or qc.num_qubits, cuts=tuple(cuts),
-        sampling_overhead=overhead,
-        subsystems={str(k): v[0].num_qubits for k, v in experiments.items()},
-        subexperiments={str(k): len(v) for k, v in experiments.items()}, shots=shots,
+        sampling_overhead=overhead, subsystems={str(k): w for k, w in source.widths.items()},
+        subexperiments={str(k): n for k, n in source.counts.items()}, shots=shots,
         placement={}, price={}, expected_wait_s=0.0,
-        expected_error=_error(coefficients, len(experiments), shots), reason=reason,
-        search_seconds=searched, experiments=experiments, coefficients=list(coefficients),
-        subobservables=subobservables, observables=tuple(ops), paulis=paulis,
+        expected_error=_error(source.squared_coefficients, len(source.labels), shots), reason=reason,
+        search_seconds=searched, source=source, observables=tuple(ops), paulis=paulis,
     )
     return _priced(service, plan)
 
@@ -272,7 +301,8 @@ def plan_cut(service: CutService, circuit: Any, observables: Any, *, shots: int 
     `cut`: "auto" cuts when no resource is wide enough, or when pieces on narrower resources are
     expected to be clearly more accurate (`CUT_WHEN_BETTER`); True or a dict (`max_width`,
     `gate_cuts`, `wire_cuts`, `max_overhead`, `seed`, `max_backjumps`) always plans; False never
-    cuts. Nothing is submitted: the subexperiments are quoted with `service.quote`.
+    cuts. Nothing is submitted and no subexperiment circuit is made: each piece is quoted once with
+    `service.quote` (its most demanding subexperiment, times its count).
     """
     opts = cut_options(cut)
     require_sdk()

@@ -5,80 +5,74 @@ submitted as one batch of ordinary tasks, and its handle is a `CompositeHandle` 
 `metadata["cut"]` the plan, `parts` each subexperiment's resource, shots, counts and cost.
 
 Each subexperiment inherits the task's policy, constraints (`min_fidelity`, `deadline`,
-`timeout`, its share of `max_cost`) and pin. A crash loses the composite, not its parts: the
-journal recovers the subexperiments as tasks of their own.
+`timeout`, its share of `max_cost`) and pin. With a journal, the task itself is journaled (its
+plan and its subexperiments' ids: `qtau.cutting.cut_task`) before any piece is submitted, so a
+crash loses nothing: `recover()` gives back the task's handle under its own id.
 """
 
 from __future__ import annotations
 
-from collections import Counter
+import time
 from typing import Any
 
 from qtau.composite import CompositeHandle
-from qtau.cutting import reconstruct
-from qtau.cutting.plan import CutPlan, CutService, plan_cut
+from qtau.cutting.cut_task import CutTask, part_task
+from qtau.cutting.plan import CutPlan, CutService, piece_quote, plan_cut
 from qtau.errors import NoSuitableResourceError
-from qtau.types import QuantumTask, Result, ResultPart
+from qtau.packing import pack
+from qtau.types import QuantumTask
 
 
-def _part_task(task: QuantumTask, plan: CutPlan, circuit: Any) -> QuantumTask:
-    share = None if task.max_cost is None else task.max_cost / max(plan.num_circuits, 1)
-    return QuantumTask(circuit=circuit, num_qubits=circuit.num_qubits, shots=task.shots, policy=task.policy,
-                       min_fidelity=task.min_fidelity, deadline=task.deadline, timeout=task.timeout,
-                       max_cost=share, resource=task.resource, resource_config=task.resource_config)
-
-
-def _finish(task: QuantumTask, plan: CutPlan, labels: list[Any], results: list[Result]) -> Result:
-    counts: dict[Any, list[dict[str, int]]] = {label: [] for label in plan.experiments}
-    for label, result in zip(labels, results, strict=True):
-        counts[label].append(dict(result.counts))
-    values = reconstruct.values(plan, counts)
-    errors = reconstruct.standard_errors(plan, counts)
-    used = Counter(r.resource_id for r in results)
-    currency = results[0].currency if results else "USD"
-    return Result(
-        task_id=task.task_id, resource_id=",".join(sorted(used)),
-        executor=",".join(sorted({r.executor for r in results})), shots=task.shots,
-        values=tuple(float(v) for v in values), cost=sum(r.cost for r in results), currency=currency,
-        metadata={"standard_errors": tuple(float(e) for e in errors),
-                  "cut": {"cuts": plan.cuts, "sampling_overhead": plan.sampling_overhead,
-                          "subexperiments": plan.num_circuits, "width": plan.width, "resources": dict(used)}},
-        parts=tuple(ResultPart(r.resource_id, r.shots, r.counts, r.cost, r.currency, r.attempts) for r in results),
-    )
+def _planned(service: CutService, task: QuantumTask) -> CutPlan:
+    circuit = task.circuit(*task.args, **task.kwargs) if callable(task.circuit) else task.circuit
+    return plan_cut(service, circuit, list(task.observables or ()), shots=task.shots, cut=task.cut)
 
 
 def quoted_pieces(service: CutService, tasks: Any) -> tuple[list[QuantumTask], list[str]]:
-    """`tasks` for a quote: each task with observables replaced by its pieces (the subexperiments
-    its plan would submit), and each such plan's explanation, for the quote's notes."""
+    """`tasks` for a quote: each task with observables replaced by its pieces, and each such plan's
+    explanation, for the quote's notes. A piece stands as many times as it has subexperiments, each
+    time as its most demanding one (the same circuit object, so the quote prices it once)."""
     flat, notes = [], []
     for task in [tasks] if isinstance(tasks, QuantumTask) else list(tasks):
         if not isinstance(task, QuantumTask) or task.observables is None:
             flat.append(task)
             continue
-        circuit = task.circuit(*task.args, **task.kwargs) if callable(task.circuit) else task.circuit
-        plan = plan_cut(service, circuit, list(task.observables), shots=task.shots, cut=task.cut)
-        flat.extend(_part_task(task, plan, t.circuit) for _, _, t in plan.tasks())
+        plan = _planned(service, task)
+        for label, circuit in plan.representatives.items():
+            flat.extend(part_task(task, plan, circuit) for _ in range(plan.subexperiments[str(label)]))
         notes.append(f"task {task.task_id} is measured as {plan.num_circuits} pieces: " + plan.explain())
     return flat, notes
 
 
+def _refuse_unplaced(service: CutService, task: QuantumTask, plan: CutPlan) -> None:
+    """Refuse the whole task before any piece starts when a piece can run nowhere (each piece
+    quoted once, as its most demanding subexperiment, with the task's constraints)."""
+    for _, _, quoted in piece_quote(service, plan, lambda circuit: part_task(task, plan, circuit)):
+        if not quoted.chosen:
+            raise NoSuitableResourceError(
+                f"a piece of task {task.task_id} can run nowhere: {quoted.problem}", field="resource",
+                value=task.resource, fix="unpin the task, relax its constraints, or add a resource that fits",
+                rejections={line.resource_id: line.reason for line in quoted.lines if not line.feasible},
+            )
+
+
 def submit_observables(service: CutService, task: QuantumTask) -> CompositeHandle:
-    """Plan `task` (which has observables), submit its subexperiments, return its handle."""
-    circuit = task.circuit(*task.args, **task.kwargs) if callable(task.circuit) else task.circuit
-    plan = plan_cut(service, circuit, list(task.observables or ()), shots=task.shots, cut=task.cut)
-    entries = plan.tasks()
-    tasks = [_part_task(task, plan, t.circuit) for _, _, t in entries]
-    unplaced = next((q for q in service.quote(tasks).tasks if not q.chosen), None)
-    if unplaced is not None:  # refuse the whole task before any piece starts
-        raise NoSuitableResourceError(
-            f"a piece of task {task.task_id} can run nowhere: {unplaced.problem}", field="resource",
-            value=task.resource, fix="unpin the task, relax its constraints, or add a resource that fits",
-            rejections={line.resource_id: line.reason for line in unplaced.lines if not line.feasible},
-        )
-    parts = service.submit_quantum_tasks(tasks)
-    labels = [label for label, _, _ in entries]
-    return CompositeHandle(task.task_id, tuple(parts),
-                           lambda results: _finish(task, plan, labels, results))
+    """Plan `task` (which has observables), journal it, submit its subexperiments, return its handle."""
+    plan = _planned(service, task)
+    _refuse_unplaced(service, task, plan)
+    record, tasks = CutTask.of(task, plan)
+    journal = service.journal
+    if journal is not None:  # before any piece: recovery then knows every piece, submitted or not
+        journal.submitted(task, time.time(), durable=service.durable, payload=lambda: pack(record))
+    try:
+        parts = service.submit_quantum_tasks(tasks)
+    except BaseException as err:  # nothing of it runs: recovery must not submit its pieces again
+        if journal is not None:
+            journal.settled(task.task_id, err)
+        raise
+    handle = record.handle(parts, journal)
+    service.registry.remember(handle, task.task_id)
+    return handle
 
 
 def submit_mixed(service: CutService, tasks: list[QuantumTask]) -> list[Any]:

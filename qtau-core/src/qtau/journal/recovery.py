@@ -3,6 +3,8 @@
 Finished tasks come back from their journaled results (or errors); a job waiting at a provider is
 re-attached by its job reference, never resubmitted; a create whose answer was lost is sent again
 as the same try (Braket's clientToken makes it the same task); an unfinished local task runs again.
+A task run as several (a `Composite`: a task with observables, whose journaled payload names its
+parts) comes back as one handle over its parts' recovered handles, not as its parts.
 
 The service's collaborators come in typed (the Protocols below), so this module imports no engine,
 tracker or service.
@@ -13,7 +15,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Mapping
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from qtau.dreamer.admission import settler
 from qtau.errors import (
@@ -71,6 +73,17 @@ class CostHost(Protocol):
     def cost(self, resource: Any, config: Any, shots: int) -> Any: ...
 
 
+@runtime_checkable
+class Composite(Protocol):
+    """A task run as several, as journaled (`qtau.cutting.cut_task.CutTask`): its parts' task ids,
+    and its handle rebuilt from the parts' handles recovery found (`resubmit` runs the others)."""
+
+    part_ids: tuple[str, ...]
+
+    def recover(self, parts: Mapping[str, Any], resubmit: Callable[[QuantumTask], Any],
+                journal: ServiceJournal | None) -> Any: ...
+
+
 class Recovery:
     """One `recover()` call's collaborators: the service's journal, engine, registry, QDREAMER,
     plugin host and pilots, and `resubmit` (the service's `submit_quantum_task`) for a local task
@@ -97,19 +110,39 @@ class Recovery:
                 fix="create the service with PilotComputeService(working_directory=<the earlier service's>)",
             )
         journal = self.service_journal.journal
-        handles = []
+        found: dict[str, Any] = {}
         for record in journal.not_handed_out():
             if record.task_id in self.service_journal.in_flight:
                 continue  # another live service of this process still runs it: its handle has it
             if not self.service_journal.recoverable(record.task_id):
                 continue  # this service's own task (or one already recovered): its handle is live
-            try:
-                handle = self._recover_one(journal, record)
-            except QtauError as err:
-                handle = self.engine.completed(err)
-            self.registry.remember(handle, record.task_id)
-            handles.append(handle)
-        return handles
+            found[record.task_id] = self._recovered(journal, record)
+        composites = {tid: c for tid, c in found.items() if isinstance(c, Composite)}
+        for task_id, composite in composites.items():
+            found[task_id] = self._composite(journal, composite, found)
+        parts = {pid for composite in composites.values() for pid in composite.part_ids}
+        for task_id, handle in found.items():
+            self.registry.remember(handle, task_id)
+        return [handle for task_id, handle in found.items() if task_id not in parts]
+
+    def _recovered(self, journal: Journal, record: TaskRecord) -> Any:
+        try:
+            return self._recover_one(journal, record)
+        except QtauError as err:
+            return self.engine.completed(err)
+
+    def _composite(self, journal: Journal, composite: Composite, found: dict[str, Any]) -> Any:
+        """A composite's handle: its parts recovered above, or (handed out with an earlier
+        collection, so done) from their journaled results; parts never journaled it submits."""
+        for pid in composite.part_ids:
+            record = journal.task(pid) if pid not in found else None
+            if record is not None:
+                found[pid] = self._recovered(journal, record)
+        try:
+            return composite.recover({pid: found[pid] for pid in composite.part_ids if pid in found},
+                                     self.resubmit, self.service_journal)
+        except QtauError as err:
+            return self.engine.completed(err)
 
     def _recover_one(self, journal: Journal, record: TaskRecord) -> Any:
         if record.state == "done":
@@ -117,6 +150,8 @@ class Recovery:
         if record.finished:
             return self.engine.completed(error_of(record))
         task = task_of(record, journal)
+        if isinstance(task, Composite):
+            return task  # its parts are recovered first (`recover`)
         last = record.last_attempt
         if record.remote or record.create_unsettled:
             placement = placement_for(self.pilots, self.host, last.resource_id, task)

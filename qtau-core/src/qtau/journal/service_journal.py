@@ -24,6 +24,7 @@ from __future__ import annotations
 import concurrent.futures
 import logging
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -156,15 +157,19 @@ class ServiceJournal:
         self.journal.reserve_attempts(task.task_id, first + tries - 1)
         return first
 
-    def submitted(self, task: QuantumTask, submitted_at: float, durable: bool = True) -> None:
+    def submitted(self, task: QuantumTask, submitted_at: float, durable: bool = True,
+                  payload: Callable[[], bytes | None] | None = None) -> None:
         """Journal a submission. Durable by default: the call returns once the task is in the
         journal's acknowledgement log (one copy into memory, no commit), so an acknowledged task
-        survives a crash of the driver. Raises JournalError when the journal cannot be written."""
+        survives a crash of the driver. `payload` makes what recovery reads back (default: the
+        task pickled; a cut task's is its plan and pieces, `qtau.cutting.cut_task`). Raises
+        JournalError when the journal cannot be written."""
         with self._lock:
             self._recoverable.discard(task.task_id)
         with _live_lock:
             self.in_flight.add(task.task_id)
-        self.journal.record_task(task, submitted_at=submitted_at, payload=lambda: task_blob(task), durable=durable)
+        self.journal.record_task(task, submitted_at=submitted_at, payload=payload or (lambda: task_blob(task)),
+                                 durable=durable)
 
     def settled(self, task_id: str, outcome: Any, first: int = 1) -> None:
         """A submission ended: its result or failure, with its attempts numbered from `first`."""

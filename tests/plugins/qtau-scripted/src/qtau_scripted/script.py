@@ -58,6 +58,8 @@ DEFAULTS: dict[str, Any] = {
     "bad_ref": False,
     # fetch() answers one outcome more than the job had circuits (a plugin bug core must refuse).
     "extra_outcome": False,
+    # Resource.supports_mid_circuit_measurement (BasicSimulator measures mid-circuit; cut pieces need it).
+    "mid_circuit": False,
 }
 POLL_FAULTS = ("raise", "lost", "flaky", "gone")
 CANCEL_FAULTS = ("refuse", "raise")
@@ -158,6 +160,7 @@ def resources(config: Mapping[str, Any]) -> list[Resource]:
                 num_qubits=script["qubits"], native_gates=tuple(script["native_gates"]),
                 circuit_formats=tuple(script["formats"]), transpiles=bool(script["transpiles"]),
                 metadata=metadata, remote=bool(script["remote"]),
+                supports_mid_circuit_measurement=bool(script["mid_circuit"]),
             )
         )
     return offered
