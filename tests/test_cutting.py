@@ -381,3 +381,30 @@ def test_a_plan_prices_each_piece_once_times_its_count():
         quote = pcs.quote(QuantumTask(circuit=ansatz(4), observables=["ZZII", "IIZZ"], shots=100,
                                       cut={"wire_cuts": False}))
         assert len(quote.tasks) == plan.num_circuits and quote.totals == {"USD": pytest.approx(plan.num_circuits)}
+
+
+def test_a_cut_task_collected_twice_has_the_same_values_and_error_bars(fleet):
+    handle = fleet.submit_quantum_task(QuantumTask(circuit=ansatz(6), num_qubits=6, observables=["ZIIIIZ"], shots=2000))
+    [first] = fleet.get_results([handle])
+    [again] = fleet.get_results([handle])
+    assert first.values == again.values
+    assert first.metadata["standard_errors"] == again.metadata["standard_errors"]
+
+
+@pytest.mark.usefixtures("clean_script")
+def test_cancelling_a_cut_task_cancels_its_pieces():
+    """Its pieces wait at a (scripted, in-process) provider; cancelling the task's one handle
+    cancels each of them, and collecting it gives TaskCancelledError, not a partial value."""
+    from qtau.errors import TaskCancelledError
+    from qtau_scripted.testing import host, pilot, resource
+
+    with PilotComputeService(plugins=host(), execution_engine=ExecutionEngine.LOCAL) as pcs:
+        pcs.create_pilot(pilot(resource("q", qubits=2, remote=True, kind="qpu", job_delay_s=30, mid_circuit=True)))
+        handle = pcs.submit_quantum_task(QuantumTask(circuit=ansatz(4), num_qubits=4, observables=["ZZII"], shots=100,
+                                                     cut={"wire_cuts": False}))
+        assert len(handle.parts) > 1
+        pcs.cancel([handle])
+        [value] = pcs.get_results([handle], timeout=60, return_exceptions=True)
+        assert isinstance(value, TaskCancelledError)
+        with pytest.raises(TaskCancelledError):
+            pcs.get_results([handle], timeout=60)

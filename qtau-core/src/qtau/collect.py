@@ -38,9 +38,13 @@ class Collector:
     def handles(self, tasks: Sequence[Any], what: str) -> list[Any]:
         return [self.registry.resolve(t) for t in validation.handle_list(tasks, what)]
 
+    def parts(self, tasks: Sequence[Any], what: str) -> list[Any]:
+        """The handles of `tasks` with a task run as several (qtau.composite) as its parts."""
+        return flatten(self.handles(tasks, what))
+
     def wait(self, tasks: Sequence[Any], timeout: float | None, progress: bool | None) -> None:
         timeout = validation.optional_timeout(timeout)
-        handles = flatten(self.handles(tasks, "wait_tasks"))
+        handles = self.parts(tasks, "wait_tasks")
         engine = self.registry.engine
         _, pending = wait_showing_progress(engine, handles, timeout, progress)
         engine.poll(force=True)

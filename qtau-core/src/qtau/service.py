@@ -207,7 +207,7 @@ class PilotComputeService:
         every provider job still in flight and waits (bounded) until the provider has them.
         """
         if tasks is not None:
-            for handle in self.collect.handles(tasks, "cancel"):
+            for handle in self.collect.parts(tasks, "cancel"):
                 self.engine.cancel(handle)
             return
         self.close()

@@ -11,6 +11,7 @@ ids, and the result is reconstructed under the task's own id.
 
 from __future__ import annotations
 
+import zlib
 from collections import Counter
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
@@ -63,7 +64,8 @@ class CutTask:
         for label, result in zip(self.labels(), results, strict=True):
             counts[label].append(dict(result.counts))
         values = reconstruct.values(plan, counts)
-        errors = reconstruct.standard_errors(plan, counts)
+        # Seeded by the task: the same task's result collected twice has the same error bars.
+        errors = reconstruct.standard_errors(plan, counts, seed=zlib.crc32(task.task_id.encode()))
         used = Counter(r.resource_id for r in results)
         currency = results[0].currency if results else "USD"
         return Result(
