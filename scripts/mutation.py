@@ -118,7 +118,7 @@ NAMED: list[tuple[str, str, str, str]] = [
 NOT_RAY = ["-m", "not ray"]  # pytest arguments: these modules' Ray tests need a cluster per mutant
 MONEY_TESTS = ["tests/test_mutants_money.py", "tests/test_budgets.py"]
 JOURNAL_TESTS = ["tests/test_mutants_journal.py", "tests/test_hostile_journal.py", "qtau-core/tests/test_journal.py",
-                 "tests/test_recovery.py", "tests/test_journal_crash.py"]
+                 "tests/test_recovery.py", "tests/test_journal_crash.py", "tests/test_cutting_recovery.py"]
 REMOTE_TESTS = ["tests/test_mutants_remote.py", "tests/test_remote_lifecycle.py", "tests/test_coalesce.py"]
 #: group -> (candidate files, as globs relative to the repository root; the tests that cover it)
 GROUPS: dict[str, tuple[list[str], list[str]]] = {
