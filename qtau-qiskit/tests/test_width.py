@@ -32,7 +32,7 @@ def test_width_answers_only_for_qiskit_objects():
     assert plugin.qtau_circuit_width(text, "openqasm2") is None
     host = PluginHost(strict=True)
     host.register_module("qiskit", "qtau_qiskit.plugin")
-    assert Circuits(host)._width(text, "openqasm2") == 3  # text: core's own summary
+    assert Circuits(host).width(text, "openqasm2") == 3  # text: core's own summary
 
 
 def build_wide():

@@ -1,9 +1,13 @@
 """One attempt of a task on one placement: what the worker and the remote-job tracker share.
 
 Both run a task's failover order, one placement at a time. Here is what an attempt needs on either
-side: the process's executor for a placement (created once, closed at exit), the record of an
-attempt, the Result of a successful one, the error of a task that failed everywhere, and which
-errors end a task instead of failing it over.
+side: the process's executor for a placement (created once, closed at exit), a local attempt from
+job to Result (`run_local`), the record of an attempt, the Result of a successful one (built here
+only), the error of a task that failed everywhere, and which errors end a task instead of failing
+it over.
+
+A task without mitigation runs on the plugin's executor itself; only a batch with a mitigated job
+goes through the mitigation wrapper (`qtau.mitigation.executors`), which expands it.
 """
 
 from __future__ import annotations
@@ -11,44 +15,72 @@ from __future__ import annotations
 import atexit
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
-from qtau.circuits import circuits_for
-from qtau.errors import CircuitConversionError, ExecutionError, InvalidTaskError
-from qtau.executor import Executor
+from qtau.circuits import circuits_for, prepare
+from qtau.errors import CircuitConversionError, ExecutionError, InvalidTaskError, TaskTimeoutError
+from qtau.executor import CircuitJob, Executor, LocalExecutor
 from qtau.mitigation.executors import rebound, with_mitigation
-from qtau.payloads import Placement
-from qtau.plugins import PluginHost, mapping_items
+from qtau.payloads import Placement, TaskPayload
+from qtau.plugins import HostSpec, host_for
 from qtau.secrets import redact
+from qtau.threads import CallTimedOut, call_with_timeout
 from qtau.types import Attempt, Outcome, QuantumTask, Result, Timings
 
 #: Errors that mean the input is wrong: failing over would fail again, so they end the task.
 INPUT_ERRORS = (InvalidTaskError, CircuitConversionError)
 
-_executors: dict[tuple, Executor] = {}
+#: Per (resource, config): the plugin's executor, and the same wrapped for mitigated jobs.
+_executors: dict[tuple, tuple[Executor, Executor]] = {}
 _lock = threading.Lock()
 
 
-def executor_for(host: PluginHost, placement: Placement) -> Executor:
-    """The process's executor for a placement, created on first use."""
-    key = (placement.resource.id, mapping_items(placement.config))
+def config_key(config: Mapping[str, Any]) -> tuple:
+    """A hashable, order-independent key of a config mapping (for per-resource caches)."""
+
+    def freeze(value: Any) -> Any:
+        if isinstance(value, Mapping):
+            return tuple(sorted((str(k), freeze(v)) for k, v in value.items()))
+        if isinstance(value, (list, tuple, set, frozenset)):
+            return tuple(freeze(v) for v in value)
+        try:
+            hash(value)
+        except TypeError:
+            return repr(value)
+        return value
+
+    return freeze(config)
+
+
+def _kept(host: HostSpec, placement: Placement) -> tuple[Executor, Executor]:
+    """The process's (executor, mitigation-wrapped executor) of a placement, created on first use
+    by the plugins of `host`."""
+    key = (placement.resource.id, config_key(placement.config))
     with _lock:
         found = _executors.get(key)
     if found is not None:
-        return rebound(found, circuits_for(host))  # the formats of this host's plugins, not the first's
-    # Wrapped so a task's mitigation runs as one batch of expanded circuits (qtau.mitigation).
-    created = with_mitigation(host.create_executor(placement.resource, placement.config), circuits_for(host))
+        return found
+    plugins = host_for(host)
+    plain = plugins.create_executor(placement.resource, placement.config)
+    created = (plain, with_mitigation(plain, circuits_for(plugins)))
     with _lock:
         kept = _executors.setdefault(key, created)
     if kept is not created:
-        created.close()
+        plain.close()
     return kept
+
+
+def executor_for(host: HostSpec, placement: Placement) -> Executor:
+    """The process's executor for a placement, wrapped so a mitigated job runs as one batch of its
+    expanded circuits (`qtau.mitigation.executors`), converting with `host`'s plugins."""
+    return rebound(_kept(host, placement)[1], circuits_for(host_for(host)))
 
 
 def close_executors() -> None:
     """Close every executor this process created (at exit, and in tests)."""
     with _lock:
-        found = list(_executors.values())
+        found = [plain for plain, _ in _executors.values()]
         _executors.clear()
     for executor in found:
         try:
@@ -58,6 +90,49 @@ def close_executors() -> None:
 
 
 atexit.register(close_executors)
+
+
+def within(timeout: float | None, what: str, fn: Callable[[], Any]) -> Any:
+    """`fn()`, or TaskTimeoutError once `timeout` seconds pass. A hung backend must not hang the
+    task: the call runs on a long-lived thread (`qtau.threads`: threads that ran SDK code never
+    exit, which qiskit 2.6 needs) and is left to finish on its own."""
+    try:
+        return call_with_timeout(fn, timeout)
+    except CallTimedOut:
+        raise TaskTimeoutError(
+            f"{what} did not finish within {timeout} s", field="timeout", value=timeout,
+            fix="raise the task's timeout, or let QDREAMER fail over to another resource",
+        ) from None
+
+
+def run_jobs(host: HostSpec, placement: Placement, jobs: Sequence[CircuitJob],
+             timeout: float | None) -> list[Outcome]:
+    """Outcomes of `jobs` on the placement's local (or v1 blocking) executor, within `timeout`."""
+    if any(job.mitigation is not None for job in jobs):
+        executor = executor_for(host, placement)
+    else:
+        executor = _kept(host, placement)[0]
+    if isinstance(executor, LocalExecutor):
+        outcomes = within(timeout, executor.resource.id, lambda: executor.run(jobs))
+    else:  # a v1 executor: submit, then block for its result
+        outcomes = within(timeout, executor.resource.id, lambda: executor.result(executor.submit(jobs), timeout))
+    if len(outcomes) != len(jobs):
+        raise ExecutionError(
+            f"the executor of {executor.resource.id} returned {len(outcomes)} outcomes for {len(jobs)} jobs",
+            fix="a plugin's run() must return one Outcome per job, in order",
+        )
+    return outcomes
+
+
+def run_local(payload: TaskPayload, placement: Placement, attempts: Sequence[Attempt], started: float) -> Result:
+    """One attempt of the payload's task on a local placement, `attempts` made before it: the job
+    prepared (`qtau.circuits.prepare`), run on the placement's executor within the task's timeout,
+    and its Result. Raises what failed; the caller decides whether to fail over."""
+    task = payload.task
+    ready = prepare(task, placement.resource, payload.host, payload.first_attempt + len(attempts))
+    outcome = run_jobs(payload.host, placement, [ready.job], task.timeout)[0]
+    done = (*attempts, attempt_record(placement.resource.id, started))
+    return make_result(task, placement, outcome, ready.path, done, payload.submitted_at, started)
 
 
 def attempt_record(resource_id: str, started: float, err: BaseException | None = None, job: str = "") -> Attempt:

@@ -1,5 +1,5 @@
 """Circuit formats: recognise what a circuit object is, find the cheapest conversion path, and
-prepare a task's job for one resource (`Circuits.prepare`: the one call a worker makes).
+prepare a task's job for one resource (`prepare`: the one call a worker makes).
 
 Core knows OpenQASM text itself; plugins recognise their SDK's objects (`qtau_circuit_format`)
 and offer conversion edges (`qtau_circuit_converters`). Conversion runs where the circuit runs
@@ -26,7 +26,8 @@ from qtau.errors import (
     QtauError,
 )
 from qtau.executor import CircuitJob
-from qtau.plugins import PluginHost
+from qtau.mitigation_options import NONE as NO_MITIGATION
+from qtau.plugins import HostSpec, PluginHost, host_for
 from qtau.qasm_header import OPENQASM2, OPENQASM3, qasm_format
 from qtau.qasm_includes import check_includes
 from qtau.qasm_limits import check_size
@@ -51,8 +52,13 @@ def detect_format(host: PluginHost, circuit: Any) -> str:
     fmt = host.call("qtau_circuit_format", circuit=circuit)
     if fmt:
         return fmt
+    raise unsupported_circuit(circuit)
+
+
+def unsupported_circuit(circuit: Any) -> InvalidTaskError:
+    """The error for a circuit object no installed plugin recognises."""
     kind = f"{type(circuit).__module__}.{type(circuit).__qualname__}"
-    raise InvalidTaskError(
+    return InvalidTaskError(
         f"unsupported circuit object of type {kind}",
         field="circuit", value=kind,
         fix="pass a Qiskit QuantumCircuit, Braket Circuit, PennyLane QNode or tape, or OpenQASM text, "
@@ -267,31 +273,6 @@ class Circuits:
                     self._cache.popitem(last=False)
         return value, path[-1], path
 
-    # -- a task's job for one resource -----------------------------------------------------------
-
-    def prepare(self, task: QuantumTask, resource: Resource, attempt: int = 1) -> Prepared:
-        """The task as a job in a format `resource` accepts, with the conversion path taken: the
-        circuit resolved (a circuit function called within the task's timeout), its width read and
-        checked against the task's `num_qubits`, and converted. Workers and the remote-job tracker
-        call this once per attempt."""
-        circuit, fmt = self.resolve(task)
-        real = self._width(circuit, fmt)
-        if task.num_qubits and real is not None and real > task.num_qubits:
-            raise CircuitWidthError(
-                f"task {task.task_id} declared num_qubits={task.num_qubits} but its circuit has {real} qubits",
-                field="num_qubits", value=real,
-                fix=f"declare num_qubits={real} (or more) or return a circuit of at most {task.num_qubits} qubits",
-            )
-        width = task.num_qubits or real
-        native, native_fmt, path = self.convert(circuit, fmt, resource.circuit_formats)
-        mitigation = task.mitigation if task.mitigation.active or task.mitigation.auto else None
-        source = (circuit, fmt) if mitigation is not None else None
-        if circuit is task.circuit:  # not a factory: the circuit object itself takes the arguments
-            return Prepared(CircuitJob(task.task_id, native, native_fmt, task.shots, task.args,
-                                       dict(task.kwargs), width, attempt, mitigation, source), path)
-        return Prepared(CircuitJob(task.task_id, native, native_fmt, task.shots, width=width,
-                                   attempt=attempt, mitigation=mitigation, source=source), path)
-
     def resolve(self, task: QuantumTask) -> tuple[Any, str]:
         """The task's circuit object and its format, calling a circuit factory if one was given."""
         circuit = task.circuit
@@ -304,14 +285,10 @@ class Circuits:
             circuit = _call_factory(task, circuit)
         return circuit, self.detect(circuit)
 
-    def _width(self, circuit: Any, fmt: str) -> int | None:
-        """The circuit's width: a plugin's cheap `qtau_circuit_width` read of an object, else its
-        summary (OpenQASM text core reads itself). None when neither can tell."""
+    def width(self, circuit: Any, fmt: str) -> int | None:
+        """The width of `circuit` from its summary (OpenQASM text core reads itself, other formats
+        the plugins' `qtau_circuit_summary`), or None when neither can tell."""
         try:
-            if not isinstance(circuit, str):
-                width = self.host.call("qtau_circuit_width", circuit=circuit, circuit_format=fmt)
-                if width is not None:
-                    return width
             summary = self.summary(circuit, fmt)
         except QtauError:
             return None
@@ -330,6 +307,61 @@ def circuits_for(host: PluginHost) -> Circuits:
             found = _circuits[id(host)] = Circuits(host)
         return found
 
+
+# -- a task's job for one resource ---------------------------------------------------------------
+
+
+def prepare(task: QuantumTask, resource: Resource, host: HostSpec, attempt: int = 1) -> Prepared:
+    """The task as a job in a format `resource` accepts, with the conversion path taken: the one
+    call a worker or the remote-job tracker makes per attempt.
+
+    The circuit is resolved (a circuit function called within the task's timeout) and the plugins
+    of `host` (this process's host rebuilt from the payload's spec) are asked once for its format
+    and width (`PluginHost.read_circuit`); the width is checked against the task's `num_qubits`,
+    and the circuit converted (`Circuits.convert`, cached per host). A task without mitigation
+    carries none in its job, so nothing on its way touches the mitigation modules.
+    """
+    plugins, circuit, fmt, real = _read(task, host)
+    if real is None:
+        real = circuits_for(plugins).width(circuit, fmt)
+    if task.num_qubits and real is not None and real > task.num_qubits:
+        raise CircuitWidthError(
+            f"task {task.task_id} declared num_qubits={task.num_qubits} but its circuit has {real} qubits",
+            field="num_qubits", value=real,
+            fix=f"declare num_qubits={real} (or more) or return a circuit of at most {task.num_qubits} qubits",
+        )
+    width = task.num_qubits or real
+    native, native_fmt, path = circuits_for(plugins).convert(circuit, fmt, resource.circuit_formats)
+    m = task.mitigation  # most tasks carry the default (== NONE); only another setting is asked
+    mitigation = None if m == NO_MITIGATION or not (m.active or m.auto) else m
+    source = (circuit, fmt) if mitigation is not None else None
+    if circuit is task.circuit:  # not a factory: the circuit object itself takes the arguments
+        return Prepared(CircuitJob(task.task_id, native, native_fmt, task.shots, task.args,
+                                   dict(task.kwargs), width, attempt, mitigation, source), path)
+    return Prepared(CircuitJob(task.task_id, native, native_fmt, task.shots, width=width,
+                               attempt=attempt, mitigation=mitigation, source=source), path)
+
+
+def _read(task: QuantumTask, host: HostSpec) -> tuple[PluginHost, Any, str, int | None]:
+    """This process's host of `host`, the task's circuit (a circuit function called), its format,
+    and its width where a plugin reads it cheaply (None: from the summary, or unknown). OpenQASM
+    text is read by core."""
+    plugins = host_for(host)
+    circuit = task.circuit
+    if isinstance(circuit, str):
+        return plugins, circuit, task.circuit_format or detect_format(plugins, circuit), None
+    fmt, width = plugins.read_circuit(circuit, task.circuit_format)
+    if fmt is not None:
+        return plugins, circuit, fmt, width
+    if not callable(circuit):
+        raise unsupported_circuit(circuit)
+    circuit = _call_factory(task, circuit)
+    if isinstance(circuit, str):
+        return plugins, circuit, detect_format(plugins, circuit), None
+    fmt, width = plugins.read_circuit(circuit)
+    if fmt is None:
+        raise unsupported_circuit(circuit)
+    return plugins, circuit, fmt, width
 
 
 def missing_path_hint(source: str, targets: Sequence[str], graph: ConversionGraph) -> str:

@@ -205,6 +205,19 @@ class PluginHost:
                               fix=f"report it to the plugin's authors; QTAU_BLOCK_PLUGINS={name} leaves it out")
         return answer
 
+    def read_circuit(self, circuit: Any, circuit_format: str | None = None) -> tuple[str | None, int | None]:
+        """What preparing a task asks of the plugins about a circuit object, in one call: its format
+        (`circuit_format` when declared, else `qtau_circuit_format`) and its width where a plugin
+        reads it cheaply (`qtau_circuit_width`). (None, None) when no plugin recognises it; a width
+        of None when none reads it (a width read that raises a QtauError counts as none)."""
+        fmt = circuit_format or self.call("qtau_circuit_format", circuit=circuit)
+        if not fmt:
+            return None, None
+        try:
+            return fmt, self.call("qtau_circuit_width", circuit=circuit, circuit_format=fmt)
+        except QtauError:
+            return fmt, None
+
     def _guard_impls(self, plugin: Any) -> None:
         """Wrap each of `plugin`'s hook implementations once, at registration, so that its failure
         leaves only that plugin out of a call (pluggy itself aborts the whole call). The v1 hooks
@@ -446,20 +459,3 @@ def missing_plugins(spec: HostSpec) -> list[str]:
         except Exception as err:
             missing.append(f"{name} ({module_path}): {type(err).__name__}: {err}")
     return missing
-
-
-def mapping_items(config: Mapping[str, Any]) -> tuple:
-    """A hashable, order-independent key of a config mapping (for per-resource caches)."""
-
-    def freeze(value: Any) -> Any:
-        if isinstance(value, Mapping):
-            return tuple(sorted((str(k), freeze(v)) for k, v in value.items()))
-        if isinstance(value, (list, tuple, set, frozenset)):
-            return tuple(freeze(v) for v in value)
-        try:
-            hash(value)
-        except TypeError:
-            return repr(value)
-        return value
-
-    return freeze(config)

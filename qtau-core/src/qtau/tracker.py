@@ -32,7 +32,7 @@ from typing import Any
 
 from qtau.attempt import INPUT_ERRORS, attempt_record, executor_for, failed_everywhere, make_result
 from qtau.backoff import intervals, job_error
-from qtau.circuits import circuits_for
+from qtau.circuits import prepare
 from qtau.coalesce import RemoteGathering
 from qtau.errors import (
     BackendUnavailableError,
@@ -46,7 +46,6 @@ from qtau.errors import (
 from qtau.executor import JobState, RemoteExecutor, check_job_ref, job_state
 from qtau.journal import service_journal as journaling
 from qtau.payloads import BatchPayload, HandOver, Placement, TaskFailure, TaskPayload
-from qtau.plugins import host_for
 from qtau.secrets import redact
 from qtau.types import Result
 from qtau.worker import run_batch as run_local_batch
@@ -241,8 +240,7 @@ class Tracker:
         """One provider batch on `placement`. Returns the list of entries when it ran, else
         (failed entries, members to retry with the failed attempt recorded)."""
         members = payload.members
-        host = host_for(members[0].host)
-        circuits = circuits_for(host)
+        host = members[0].host
         started = time.time()
         failed: list[tuple[int, Any]] = []
         jobs, paths, slots = [], [], []
@@ -254,7 +252,7 @@ class Tracker:
                 slots.append(i)
                 continue
             try:
-                ready = await self.io(circuits.prepare, member.task, placement.resource, member.next_attempt)
+                ready = await self.io(prepare, member.task, placement.resource, host, member.next_attempt)
             except QtauError as err:
                 failed.append((i, TaskFailure(member.task.task_id, err)))
                 continue

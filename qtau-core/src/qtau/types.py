@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import os
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any, Literal
 
 import attrs
@@ -31,8 +31,8 @@ from qtau.resource_request import REQUEST_KEYS, check_request
 ResourceKind = Literal["simulator", "qpu"]
 
 
-def _frozen_mapping(value: Mapping | None) -> dict:
-    return dict(value or {})
+#: A mapping field's converter: a dict copy of the value, {} for None (attrs' own converters).
+_frozen_mapping = attrs.converters.pipe(attrs.converters.default_if_none(factory=dict), dict)
 
 
 @attrs.frozen(eq=True, hash=False)

@@ -1,82 +1,51 @@
-"""What runs where a local task executes (a Ray worker or a LOCAL pool thread).
+"""What runs where a local task executes (a Ray worker or a LOCAL pool thread): a task's failover.
 
 The driver decides; the worker obeys. A payload carries the task, its ranked placements (the
 failover order) and the plugin host's spec, so a Ray worker rebuilds the same plugins. For each
-placement the worker prepares the task's job (`Circuits.prepare`), runs it through the resource's
-executor (`qtau.attempt`, cached per process) and returns a `Result` recording every attempt. Bad
-input fails at once; backend faults fail over. When the failover order reaches a remote resource
-the worker stops and returns a `HandOver` with the rest of the task: the engine that ran it hands
-that to the remote-job tracker, which waits for provider queues without holding a worker.
+placement the worker makes one attempt (`qtau.attempt.run_local`: the job prepared, run on the
+resource's executor, its Result built) and returns the first Result, which records every attempt.
+Bad input fails at once; backend faults fail over. When the failover order reaches a remote
+resource the worker stops and returns a `HandOver` with the rest of the task: the engine that ran
+it hands that to the remote-job tracker, which waits for provider queues without holding a worker.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
-from typing import Any
 
-from qtau.attempt import INPUT_ERRORS, attempt_record, executor_for, failed_everywhere, make_result
-from qtau.circuits import circuits_for
-from qtau.errors import ExecutionError, QtauError, TaskTimeoutError
-from qtau.executor import CircuitJob, Executor, LocalExecutor
+from qtau.attempt import (
+    INPUT_ERRORS,
+    attempt_record,
+    failed_everywhere,
+    make_result,
+    run_jobs,
+    run_local,
+)
+from qtau.circuits import prepare
+from qtau.errors import QtauError
+from qtau.executor import CircuitJob
 from qtau.payloads import BatchPayload, HandOver, TaskFailure, TaskPayload
-from qtau.plugins import host_for
-from qtau.threads import CallTimedOut, call_with_timeout
-from qtau.types import Outcome, Result
+from qtau.types import Result
 
 #: One batch member's entry: its Result, its failure, or its hand-over to the tracker.
 Entry = Result | TaskFailure | HandOver
 
 
-def within(timeout: float | None, what: str, fn: Callable[[], Any]) -> Any:
-    """`fn()`, or TaskTimeoutError once `timeout` seconds pass. A hung backend must not hang the
-    task: the call runs on a long-lived thread (`qtau.threads`: threads that ran SDK code never
-    exit, which qiskit 2.6 needs) and is left to finish on its own."""
-    try:
-        return call_with_timeout(fn, timeout)
-    except CallTimedOut:
-        raise TaskTimeoutError(
-            f"{what} did not finish within {timeout} s", field="timeout", value=timeout,
-            fix="raise the task's timeout, or let QDREAMER fail over to another resource",
-        ) from None
-
-
-def run_jobs(executor: Executor, jobs: Sequence[CircuitJob], timeout: float | None) -> list[Outcome]:
-    """Outcomes of `jobs` on a local (or v1 blocking) executor, within `timeout`."""
-    if isinstance(executor, LocalExecutor):
-        outcomes = within(timeout, executor.resource.id, lambda: executor.run(jobs))
-    else:  # a v1 executor: submit, then block for its result
-        outcomes = within(timeout, executor.resource.id, lambda: executor.result(executor.submit(jobs), timeout))
-    if len(outcomes) != len(jobs):
-        raise ExecutionError(
-            f"the executor of {executor.resource.id} returned {len(outcomes)} outcomes for {len(jobs)} jobs",
-            fix="a plugin's run() must return one Outcome per job, in order",
-        )
-    return outcomes
-
-
 def run_task(payload: TaskPayload) -> Result | HandOver:
     """Run one task, failing over along its placements. Raises ExecutionError when all fail; a
     HandOver when the failover order reaches a remote resource."""
-    host = host_for(payload.host)
-    circuits = circuits_for(host)
-    task = payload.task
     attempts = list(payload.attempts)
     for i, placement in enumerate(payload.placements):
         if placement.resource.remote:
             return HandOver(payload.rest(attempts, i))
         started = time.time()
         try:
-            ready = circuits.prepare(task, placement.resource, payload.first_attempt + len(attempts))
-            outcome = run_jobs(executor_for(host, placement), [ready.job], task.timeout)[0]
+            return run_local(payload, placement, attempts, started)
         except INPUT_ERRORS:
             raise
         except Exception as err:
             attempts.append(attempt_record(placement.resource.id, started, err))
-            continue
-        attempts.append(attempt_record(placement.resource.id, started))
-        return make_result(task, placement, outcome, ready.path, attempts, payload.submitted_at, started)
-    raise failed_everywhere(task, attempts)
+    raise failed_everywhere(payload.task, attempts)
 
 
 def run_batch(payload: BatchPayload) -> list[Entry]:
@@ -89,8 +58,7 @@ def run_batch(payload: BatchPayload) -> list[Entry]:
     failover, as it would have alone (coalesced tasks and `submit_quantum_tasks` batches alike).
     Members whose failover order reaches a remote resource come back as `HandOver`s.
     """
-    host = host_for(payload.members[0].host)
-    circuits = circuits_for(host)
+    host = payload.members[0].host
     first = payload.members[0].placements[0]
     if first.remote:
         return [HandOver(member) for member in payload.members]
@@ -101,7 +69,7 @@ def run_batch(payload: BatchPayload) -> list[Entry]:
     slots: list[int] = []
     for i, member in enumerate(payload.members):
         try:
-            ready = circuits.prepare(member.task, first.resource, member.next_attempt)
+            ready = prepare(member.task, first.resource, host, member.next_attempt)
         except QtauError as err:
             out[i] = TaskFailure(member.task.task_id, err)
             continue
@@ -110,7 +78,7 @@ def run_batch(payload: BatchPayload) -> list[Entry]:
         slots.append(i)
     timeouts = [payload.members[i].task.timeout for i in slots if payload.members[i].task.timeout is not None]
     try:
-        outcomes = run_jobs(executor_for(host, first), jobs, max(timeouts) if timeouts else None) if jobs else []
+        outcomes = run_jobs(host, first, jobs, max(timeouts) if timeouts else None) if jobs else []
     except Exception as err:
         if isinstance(err, INPUT_ERRORS):
             for i in slots:  # alone, the culprit fails with this error and the others run

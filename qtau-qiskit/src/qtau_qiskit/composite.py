@@ -26,17 +26,17 @@ MAX_NESTING = 16
 
 def user_defined(op) -> bool:
     """Whether `op` is a gate its circuit defines (`to_gate()`, an OpenQASM `gate` read back)."""
-    kind = type(op)
-    return kind in _plain_classes() or kind.__name__ == "_DefinedGate"
+    return defines_itself(type(op))
 
 
 @functools.cache
-def _plain_classes() -> tuple:
-    """Qiskit's plain `Gate` and `Instruction` classes, imported once (`user_defined` runs per
-    instruction on the run path, where the import statement cost more than the test)."""
+def defines_itself(kind: type) -> bool:
+    """Whether instructions of class `kind` are gates their circuit defines: Qiskit's plain `Gate`
+    and `Instruction` (what `to_gate()` makes) or an OpenQASM `gate` read back. Answered once per
+    class: the simulators ask for every instruction they run."""
     from qiskit.circuit import Gate, Instruction
 
-    return (Gate, Instruction)
+    return kind in (Gate, Instruction) or kind.__name__ == "_DefinedGate"
 
 
 def definition(op):

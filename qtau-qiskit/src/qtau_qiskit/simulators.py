@@ -11,7 +11,7 @@ from qtau.errors import ExecutionError
 from qtau.executor import CircuitJob, LocalExecutor
 from qtau.types import Outcome, Resource
 
-from qtau_qiskit.composite import user_defined, without_name_clashes
+from qtau_qiskit.composite import defines_itself, without_name_clashes
 from qtau_qiskit.settings import noise_settings
 
 
@@ -86,7 +86,7 @@ class QiskitSimulatorExecutor(LocalExecutor):
         own = False
         for inst in circuit.data:  # one pass: the names, and whether the circuit defines gates
             names.add(inst.operation.name)
-            own = own or user_defined(inst.operation)
+            own = own or defines_itself(type(inst.operation))
         if own:  # only a gate the circuit defines can clash with a simulator's reserved name
             circuit = without_name_clashes(circuit, self.supported)
             names = {inst.operation.name for inst in circuit.data}

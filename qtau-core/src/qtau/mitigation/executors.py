@@ -2,8 +2,10 @@
 circuits sent in ONE backend call (or one provider batch), the counts folded back into one
 Outcome per job.
 
-Every executor core creates is wrapped (`with_mitigation`); jobs without mitigation pass straight
-through. A job's circuit is written as OpenQASM 2 by the plugins' converters, rewritten
+Every executor core creates is kept with its wrapped twin (`with_mitigation`, `qtau.attempt`): a
+batch with a mitigated job runs on the wrapper, which passes jobs without mitigation straight
+through; a batch without one runs on the executor itself. The remote-job tracker always uses the
+wrapper, whose job references it re-attaches. A job's circuit is written as OpenQASM 2 by the plugins' converters, rewritten
 (`qtau.mitigation.plan`), and converted back into a format the resource accepts, so the technique
 works on every backend QTAU runs, local or remote. A remote job's reference carries the recipes
 (plain data), so a job re-attached after a restart is corrected the same way.
