@@ -3,7 +3,7 @@
 Why: a thread cannot be stopped. A task whose circuit function, conversion (OpenQASM to an SDK's
 circuit, include reading, gate expansion) or simulation hangs would keep a core and its memory
 after `TaskTimeoutError` was raised (issue 23). Here the whole attempt chain of one task
-(`worker.run_task`: the circuit function, `Circuits.prepare`, every local placement's simulation)
+(`worker.run_task`: the circuit function, `qtau.circuits.prepare`, every local placement's simulation)
 runs in a child forked by QTAU's fork server (`qtau.engines.fork_server`: a fresh single-threaded
 process, so no lock of the submitting process's threads is copied into the child locked). The
 payload goes in packed (`qtau.packing`: closures, lambdas and `__main__` functions by value, the
