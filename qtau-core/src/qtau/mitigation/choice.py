@@ -19,6 +19,11 @@ noise profile, the way each technique acts on it:
   taken at that bound, weighted by the fit's squared weights, over the shots per circuit, times
   the readout inverse's gain (1 / (1-2r)^bits) for readout corrections.
 
+Where the resource's plugin weighs its transpiler's optimisation levels (`qtau_optimisation_levels`:
+qtau-ibmq with `optimization_level="auto"`), the gate fidelity of the circuit as transpiled at the
+chosen level (`LevelEstimates.gate_fidelity`: placement, routing and cancellations already in it)
+replaces the profile's estimate and the routing term.
+
 Once a readout calibration ran on a resource in this process (readout, TREX), its measured readout
 error replaces the profile's (`CalibrationStore.observed`); once ZNE runs there measured their
 circuits' fidelity (`plan.observed_fidelity`), the profile's gate infidelity is scaled by the
@@ -102,14 +107,20 @@ def gate_scale(noise: NoiseProfile | None, decays: Sequence[tuple], optimising: 
 
 
 def predict(noise: NoiseProfile | None, summary: CircuitSummary, m: Mitigation, shots: int,
-            routed: int = 0, readout_error: float | None = None, scale: float = 1.0) -> tuple[float, float]:
+            routed: int = 0, readout_error: float | None = None, scale: float = 1.0,
+            transpiled: float | None = None) -> tuple[float, float]:
     """(bias, statistical error) of a Z-string expectation under technique `m` (see the module).
     `routed`: two-qubit gates routing adds on the resource (`qtau.mitigation.routing`);
     `readout_error`: what a calibration measured there, in place of the profile's; `scale`: how
-    many times the profile's gate infidelity the resource showed (`gate_scale`)."""
-    fid = gate_fidelity(noise, summary)
-    if routed and noise is not None:
-        fid *= (1 - min(max(noise.gate_error("cx"), 0.0), 0.999999)) ** routed
+    many times the profile's gate infidelity the resource showed (`gate_scale`); `transpiled`: the
+    gates' fidelity as the plugin's transpiler will run them (`LevelEstimates.gate_fidelity`), in
+    place of the profile's estimate and `routed`."""
+    if transpiled is not None:
+        fid = min(max(transpiled, 1e-12), 1.0)
+    else:
+        fid = gate_fidelity(noise, summary)
+        if routed and noise is not None:
+            fid *= (1 - min(max(noise.gate_error("cx"), 0.0), 0.999999)) ** routed
     fid **= scale
     if readout_error is None:
         readout_error = noise.readout_error if noise else 0.0
@@ -242,10 +253,14 @@ def rank_pairs(dreamer: Any, task: QuantumTask, rows: Sequence[Any],
         measured = None if seen is None else seen[0]
         source = "profile" if seen is None else f"observed ({seen[1]} calibrations)"
         scale, gates_source = gate_scale(cand.noise, STORE.observed_decays(res.id), optimises(res.metadata), place)
+        levels = getattr(row, "levels", None)
+        transpiled = None if levels is None else levels.gate_fidelity
+        if transpiled is not None:
+            gates_source = f"transpiled at level {levels.chosen}" + ("" if scale == 1.0 else f"; {gates_source}")
         for technique in techniques:
             tm = m.with_technique(technique)
             over = declared(tm, bits)
-            bias, stat = predict(noise, shape, tm, task.shots, routed, measured, scale)
+            bias, stat = predict(noise, shape, tm, task.shots, routed, measured, scale, transpiled)
             shots_each = task.shots * over.shots_multiplier / over.circuits
             cost = cand.cost.total(shots_each, tasks=over.circuits, summary=summary) if cand.cost else 0.0
             if task.max_cost is not None and cost > task.max_cost:
