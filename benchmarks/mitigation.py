@@ -26,6 +26,14 @@ task's shots), their ratio, and the technique's shot overhead. Then `mitigation=
 choice of (resource, technique) per circuit, its median error against the best fixed pair (the
 pair with the lowest median error over all circuits), and its shots against that pair's.
 
+How far to trust that comparison: the best pair is the least of 24 noisy medians picked after the
+fact, so it is also run again (the control) and auto is reported against that rerun, with 90%
+bootstrap intervals (each pair's and auto's errors resampled within each circuit). Per circuit,
+the benchmark prints how well the predicted errors rank the pairs (Spearman's rho against the
+observed medians), the regret of the predicted best (its observed error over the observed best's)
+and how often the observed best stays best when its repeats are resampled: a low share means the
+pairs cannot be told apart at this many repeats. The JSON keeps every error and prediction.
+
 The machine is shared: timings are not reported, only errors and shot counts.
 """
 
