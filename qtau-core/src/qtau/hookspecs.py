@@ -21,6 +21,7 @@ import pluggy
 if TYPE_CHECKING:
     from qtau.backend import Backend
     from qtau.executor import Executor
+    from qtau.optimisation_levels import LevelEstimates
     from qtau.types import (
         CircuitSummary,
         Converter,
@@ -75,6 +76,24 @@ def qtau_circuit_summary(circuit: object, circuit_format: str) -> CircuitSummary
     Return None for formats you do not own. Count a composite gate as the gates of its
     definition; keep only the names of gates without one. Core summarises OpenQASM 2/3 text
     itself when no plugin answers. First answer wins.
+    """
+
+
+@hookspec(firstresult=True)
+def qtau_optimisation_levels(
+    resource: Resource, config: Mapping[str, Any], circuit: object, circuit_format: str,
+) -> LevelEstimates | None:
+    """Optional: the estimated fidelity of `circuit` (in `circuit_format`, one of the resource's
+    `circuit_formats`, converted as a worker would) at each optimisation level of your transpiler
+    on `resource` (one of yours, with its pilot's `config`), and the level it would run at.
+
+    Called by QDREAMER in the driver when it ranks a task's shape on a resource that passes every
+    other check (once per task shape and snapshot of provider reports, and by `explain()`), only for
+    resources of a plugin that implements it. Return None when you do not weigh levels there
+    (another provider's resource, a fixed level, a format you do not read). The chosen level's
+    estimate replaces the noise profile's in the ranking and in error mitigation's predictions;
+    `explain()` shows every level. Cache what you transpile, so the run reuses it. A raise is
+    logged as a warning and the resource is ranked as without this hook. First answer wins.
     """
 
 

@@ -28,6 +28,7 @@ from qtau.errors import (
     QtauError,
 )
 from qtau.executor import CircuitJob, Executor, JobState, LocalExecutor, RemoteExecutor
+from qtau.optimisation_levels import LevelEstimates
 from qtau.types import Outcome, Resource
 from qtau_qiskit.composite import without_name_clashes
 
@@ -37,6 +38,11 @@ from qtau_ibmq.credentials import account_of
 CACHE_SIZE = 256
 _isa: OrderedDict[tuple, Any] = OrderedDict()
 _isa_lock = threading.Lock()
+#: id of an ISA circuit "auto" chose (held in `_isa`) -> what was weighed (`levels.choose`), for
+#: every executor of the process: QDREAMER's weighing (`level_estimates`) and the run's share it.
+_weighed: OrderedDict[int, dict[str, Any]] = OrderedDict()
+#: Executors `level_estimates` weighs with, per resource id and transpiler options (local ones only).
+_weighers: dict[tuple, SamplerExecutor] = {}
 _STATES = {"INITIALIZING": "queued", "QUEUED": "queued", "VALIDATING": "queued", "RUNNING": "running",
            "DONE": "done", "ERROR": "failed", "CANCELLED": "cancelled"}
 
@@ -95,8 +101,6 @@ class SamplerExecutor(Executor):
         self.account = None if self.local else account_of(config)
         self._pms: dict[int, Any] = {}
         self._pm_lock = threading.Lock()
-        #: id of an ISA circuit "auto" chose -> what was weighed (`levels.choose`), for the outcome.
-        self._levels: dict[int, dict[str, Any]] = {}
 
     # -- preparation ---------------------------------------------------------------------------
 
@@ -124,14 +128,30 @@ class SamplerExecutor(Executor):
         out, weighed = levels.choose(lambda level: self._transpiled(circuit, level), self.backend.target)
         with _isa_lock:
             _isa[key] = out
-            self._levels[id(out)] = weighed
-            if len(self._levels) > CACHE_SIZE:
-                self._levels.pop(next(iter(self._levels)))
+            _weighed[id(out)] = weighed
+            while len(_weighed) > CACHE_SIZE:
+                _weighed.popitem(last=False)
         return out
 
     def level_info(self, isa: Any) -> dict[str, Any] | None:
         """What "auto" weighed for an ISA circuit it chose (None for a fixed level)."""
-        return self._levels.get(id(isa))
+        with _isa_lock:
+            return _weighed.get(id(isa))
+
+    def level_estimates(self, circuit: Any) -> LevelEstimates | None:
+        """With optimization_level="auto": every level's estimated fidelity for `circuit` prepared
+        as a job's would be (measurements added when it has none), and the level its run will use;
+        the chosen ISA circuit stays cached for that run. None for a fixed level."""
+        if self.options["optimization_level"] != "auto":
+            return None
+        prepared = self.prepared(circuit)[0]
+        isa = self.isa(prepared)
+        weighed = self.level_info(isa)
+        if weighed is None:  # evicted between the two reads: weigh again
+            _, weighed = levels.choose(lambda level: self._transpiled(prepared, level), self.backend.target)
+        return LevelEstimates(weighed["estimated_fidelity"], weighed["optimization_level"],
+                              levels.estimated_fidelity(isa, self.backend.target, readout=False),
+                              "auto: the highest estimate runs")
 
     def _transpiled(self, circuit: Any, level: int) -> Any:
         key = (self.backend.name, level, self.options["seed_transpiler"], fingerprint(circuit))
@@ -155,7 +175,12 @@ class SamplerExecutor(Executor):
         return out
 
     def prepare(self, job: CircuitJob) -> tuple[Any, bool]:
-        circuit = job.circuit
+        circuit, added = self.prepared(job.circuit)
+        return self.isa(circuit), added
+
+    def prepared(self, circuit: Any) -> tuple[Any, bool]:
+        """`circuit` as it is transpiled: measurements added when it has none, gate names that
+        clash with the device's renamed; and whether measurements were added."""
         width = int(self.backend.num_qubits)
         if circuit.num_qubits > width:
             raise InvalidTaskError(
@@ -166,8 +191,7 @@ class SamplerExecutor(Executor):
         added = not any(inst.operation.name == "measure" for inst in circuit.data)
         if added:
             circuit = circuit.measure_all(inplace=False)
-        circuit = without_name_clashes(circuit, self.backend.target.operation_names)
-        return self.isa(circuit), added
+        return without_name_clashes(circuit, self.backend.target.operation_names), added
 
     # -- execution -----------------------------------------------------------------------------
 
@@ -304,3 +328,23 @@ class RuntimeExecutor(SamplerExecutor, RemoteExecutor):
 def create_executor(resource: Resource, config: Mapping[str, Any]) -> SamplerExecutor:
     cls = RuntimeExecutor if resource.remote else LocalSamplerExecutor
     return cls(resource, config, backends.backend_for(resource, config))
+
+
+def level_estimates(resource: Resource, config: Mapping[str, Any], circuit: Any) -> LevelEstimates | None:
+    """The `qtau_optimisation_levels` answer for a Qiskit `circuit` on `resource` (see
+    `SamplerExecutor.level_estimates`); None unless the pilot's optimization_level is "auto".
+    Local resources' executors are kept per resource and options, so their pass managers are
+    built once."""
+    options = _options(config)
+    if options["optimization_level"] != "auto":
+        return None
+    if resource.remote:
+        return create_executor(resource, config).level_estimates(circuit)
+    key = (resource.id, tuple(sorted(options.items())))
+    with _isa_lock:
+        found = _weighers.get(key)
+    if found is None:
+        found = create_executor(resource, config)
+        with _isa_lock:
+            found = _weighers.setdefault(key, found)
+    return found.level_estimates(circuit)

@@ -7,6 +7,11 @@ or spend more two-qubit gates than it saves). The estimate multiplies (1 - error
 instruction of the transpiled circuit on the physical qubits it landed on, readout included, from
 the backend's Target: the calibration data the device (or fake) publishes. The level with the
 highest estimate runs (a tie goes to the lower level: less transpile work and the same gates).
+
+QDREAMER asks for the same weighing before the task runs (the `qtau_optimisation_levels` hook,
+`executor.level_estimates`): it ranks the resource by the chosen level's estimate and `explain()`
+shows every level's. The transpiled circuits are cached per circuit and resource, so the run that
+follows in the same process runs the chosen level's circuit without transpiling it again.
 """
 
 from __future__ import annotations
@@ -20,13 +25,14 @@ LEVELS = (0, 1, 2, 3)
 FREE = frozenset({"barrier", "delay"})
 
 
-def estimated_fidelity(isa: Any, target: Any) -> float:
+def estimated_fidelity(isa: Any, target: Any, readout: bool = True) -> float:
     """Product of (1 - error) over the ISA circuit's instructions, errors from `target` (an
-    instruction the target gives no error for counts as error-free)."""
+    instruction the target gives no error for counts as error-free); without the measurements'
+    errors when `readout` is False (the gates' fidelity, which error mitigation predicts apart)."""
     log_f = 0.0
     for inst in isa.data:
         name = inst.operation.name
-        if name in FREE:
+        if name in FREE or (not readout and name == "measure"):
             continue
         qargs = tuple(isa.find_bit(q).index for q in inst.qubits)
         try:

@@ -65,6 +65,17 @@ def qtau_backends():
 
 
 @hookimpl
+def qtau_optimisation_levels(resource, config, circuit, circuit_format):
+    """With `optimization_level="auto"`: each transpiler level's estimated fidelity of `circuit`
+    on the device's calibration and the level its run will use (`qtau_ibmq.levels`)."""
+    if resource.provider != PROVIDER or circuit_format != "qiskit":
+        return None
+    from qtau_ibmq.executor import level_estimates
+
+    return level_estimates(resource, config, circuit)
+
+
+@hookimpl
 def qtau_versions():
     """Versions of the IBM runtime, Qiskit and Aer (which runs the fake backends), for `qtau doctor`."""
     return installed_versions("qiskit-ibm-runtime", "qiskit", "qiskit-aer")

@@ -29,6 +29,7 @@ from qtau.dreamer.cache import KINDS, ProviderCache
 from qtau.dreamer.config import DreamerConfig, weights_for
 from qtau.dreamer.explanation import Explanation
 from qtau.dreamer.lateness import Lateness
+from qtau.dreamer.levels import asker
 from qtau.dreamer.prices import apply_override
 from qtau.dreamer.ranking import Candidate, Plan, Shape, run_seconds, same_but_queues
 from qtau.dreamer.runtime_model import RuntimeEstimate, RuntimeModels, shared_models
@@ -318,7 +319,8 @@ class QDreamer:
             shape = Shape(summary, fmt, gates, max(summary.num_qubits, task.num_qubits or 0), task.shots,
                           task.max_cost, task.min_fidelity, memory, (overhead.circuits, overhead.shots_multiplier))
             candidates = snap.candidates if pin is None else self._pinned(snap.candidates, pin)
-            plan = Plan(candidates, shape, self._path, self._path_hint, self.runtime)
+            plan = Plan(candidates, shape, self._path, self._path_hint, self.runtime,
+                        asker(self.host, self.circuits, task))
             if len(snap.plans) >= MAX_PLANS:
                 snap.plans.clear()
             snap.plans[key] = plan

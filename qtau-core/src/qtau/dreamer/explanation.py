@@ -1,4 +1,8 @@
-"""`Explanation`: the ranked table QDREAMER built for a task, as data that prints."""
+"""`Explanation`: the ranked table QDREAMER built for a task, as data that prints.
+
+Below the ranking: the estimated fidelity per optimisation level of each resource whose plugin
+weighs them (`qtau_optimisation_levels`), the chosen level marked, then a mitigated task's
+(resource, technique) pairs."""
 
 from __future__ import annotations
 
@@ -52,5 +56,25 @@ class Explanation:
                 f"{r.score:.4f}", why,
             ))
         policy = ", ".join(f"{k}={v:.2f}" for k, v in self.policy.items())
-        table = render(HEAD, cells, f"QDREAMER ranking for task {self.task_id} (weights: {policy})")
-        return table if self.pairs is None else f"{table}\n\n{self.pairs}"
+        parts = [render(HEAD, cells, f"QDREAMER ranking for task {self.task_id} (weights: {policy})")]
+        levels = self.levels_table()
+        if levels:
+            parts.append(levels)
+        if self.pairs is not None:
+            parts.append(str(self.pairs))
+        return "\n\n".join(parts)
+
+    def levels_table(self) -> str:
+        """Each weighed resource's estimated fidelity per optimisation level ("*" marks the level
+        its run uses, whose estimate is the ranking's fidelity); empty when no plugin weighed any."""
+        weighed = [r for r in self.rows if r.levels is not None]
+        if not weighed:
+            return ""
+        names = sorted({k for r in weighed for k, _ in r.levels.estimated_fidelity})
+        head = ("resource", *(f"level {k}" for k in names), "chosen", "how")
+        cells = []
+        for r in weighed:
+            by = r.levels.by_level
+            cells.append((r.resource_id, *(("-" if k not in by else f"{by[k]:.4f}" + ("*" if k == r.levels.chosen else ""))
+                                           for k in names), str(r.levels.chosen), r.levels.note))
+        return render(head, cells, f"estimated fidelity per optimisation level for task {self.task_id}")

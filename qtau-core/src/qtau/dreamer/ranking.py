@@ -10,7 +10,9 @@ of an amount where lower is better, so each lies in (0, 1] and the best candidat
 - fidelity: FIDELITY_STEP / (FIDELITY_STEP + points of estimated fidelity below the best
   candidate's), the estimated fidelity being the noise profile applied to the circuit's gate
   counts and readouts (the share of shots expected to run without an error): 1/2 at 2 points
-  below the best, 1/3 at 4 points;
+  below the best, 1/3 at 4 points. Where the resource's plugin weighs its transpiler's
+  optimisation levels (the `qtau_optimisation_levels` hook, `dreamer.levels`), the estimate of the
+  level it will run, for the circuit as transpiled there, replaces the profile's;
 - speed: (fastest + SPEED_OFFSET_S) / (this + SPEED_OFFSET_S) of the expected completion =
   provider queue wait + this service's in-flight tasks on the resource x estimated run time +
   estimated run time (+ how late its oldest in-flight task is, `dreamer.lateness`, and how much
@@ -56,6 +58,7 @@ import attrs
 
 from qtau.dreamer.runtime_model import RuntimeEstimate, RuntimeModels
 from qtau.gates import DIRECTIVES, STANDARD_GATES, arity
+from qtau.optimisation_levels import LevelEstimates
 from qtau.resource_limits import reasons as limit_reasons
 from qtau.types import (
     CircuitSummary,
@@ -91,6 +94,9 @@ class Row:
     run_s: float = 0.0
     run_source: str = ""
     run_error: float = 0.0
+    #: The plugin's estimate per optimisation level and the level it will run (the fidelity
+    #: column is the chosen level's), None when its plugin does not weigh levels.
+    levels: LevelEstimates | None = None
 
 
 def run_seconds(resource: Resource, shots: int, summary: CircuitSummary | None = None) -> float:
@@ -324,6 +330,7 @@ class Plan:
         path_for: Callable[[str | None, Resource], tuple[str, ...] | None],
         hint_for: Callable[[str | None, Resource], str] = lambda fmt, res: "",
         runtime: RuntimeModels | None = None,
+        levels_for: Callable[[Candidate], LevelEstimates | None] | None = None,
     ) -> None:
         self.candidates = list(candidates)
         self.shape = shape
@@ -333,12 +340,21 @@ class Plan:
         self.price: list[float] = []
         self.run: list[float] = []
         self.queue: list[float] = []
+        #: The plugin's LevelEstimates per candidate (`levels_for`), asked of those that pass
+        #: every other check; None elsewhere.
+        self.levels: list[LevelEstimates | None] = []
         for cand in self.candidates:
             path = path_for(shape.circuit_format, cand.resource)
             fid = fidelity(cand.noise, shape.summary)
             circuits, more = shape.overhead
             price = (cand.cost.total(shape.shots * more / circuits, tasks=circuits, summary=shape.summary)
                      if cand.cost else 0.0)
+            levels = None
+            if levels_for is not None and not static_reasons(cand, shape, path, 1.0, price):
+                levels = levels_for(cand)
+                if levels is not None:
+                    fid = levels.fidelity
+            self.levels.append(levels)
             self.paths.append(path)
             self.fid.append(fid)
             self.price.append(price)
@@ -552,5 +568,5 @@ class Plan:
             cand.penalty, "; ".join(filter(None, (note_for(rid) if cand.penalty != 1.0 else "", _noise_note(cand)))),
             self.run[i], "; ".join(filter(None, (est.describe() if est is not None else "plugin prior",
                                                  self._trying_note(i)))),
-            est.error if est is not None else 0.0,
+            est.error if est is not None else 0.0, self.levels[i],
         )

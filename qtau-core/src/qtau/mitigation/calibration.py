@@ -9,11 +9,14 @@ entries also expire after `max_age_s` (devices drift between published calibrati
 Each calibration's mean readout error is also kept per resource (`observed`): QDREAMER predicts
 the error of a (resource, technique) pair with what was measured there, once it has been, rather
 than the plugin's profile (a median, or a fake backend's frozen snapshot). So are the latest
-ZNE runs' measured circuit fidelities (`observed_decays`): how the resource's gates ran.
+ZNE runs' measured circuit fidelities (`observed_decays`): how the resource's gates ran. And, per
+circuit (by its OpenQASM 2 text's digest), the spread of its local observables a mitigated run
+measured (`observed_spread`): the shot noise a prediction for that circuit expects.
 """
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 from collections import OrderedDict, deque
@@ -26,6 +29,11 @@ MAX_AGE_S = 900.0
 MAX_ENTRIES = 256
 #: ZNE measurements kept per resource (QDREAMER takes their median).
 MAX_DECAYS = 32
+
+
+def digest(text: str) -> str:
+    """The key a circuit's observations are kept by: a digest of its OpenQASM 2 text."""
+    return hashlib.sha256(text.encode()).hexdigest()[:24]
 
 
 def stamp(resource: Resource, config: Any) -> str:
@@ -49,6 +57,8 @@ class CalibrationStore:
         #: resource id -> the latest ZNE runs' (measured circuit fidelity, gates as written, as run,
         #: two-qubit pairs as run)
         self._decays: dict[str, deque] = {}
+        #: circuit digest -> the spread of its local observables a run measured (latest)
+        self._spreads: OrderedDict[str, float] = OrderedDict()
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
@@ -96,8 +106,23 @@ class CalibrationStore:
         with self._lock:
             return list(self._decays.get(resource_id, ()))
 
+    def observe_spread(self, circuit: str, spread: float) -> None:
+        """Record the spread (`distributions.local_spread`) a run of the circuit of digest
+        `circuit` measured; the latest is kept, MAX_ENTRIES circuits at most."""
+        with self._lock:
+            self._spreads[circuit] = float(spread)
+            self._spreads.move_to_end(circuit)
+            while len(self._spreads) > MAX_ENTRIES:
+                self._spreads.popitem(last=False)
+
+    def observed_spread(self, circuit: str) -> float | None:
+        """The spread a run of the circuit of digest `circuit` measured, or None."""
+        with self._lock:
+            return self._spreads.get(circuit)
+
     def clear(self) -> None:
         with self._lock:
+            self._spreads.clear()
             self._entries.clear()
             self._observed.clear()
             self._decays.clear()

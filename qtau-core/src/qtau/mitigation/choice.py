@@ -17,7 +17,15 @@ noise profile, the way each technique acts on it:
 - shots: a +-1 outcome of mean s has variance 1 - s^2, at most 1, and a counts task does not say
   which Z-string will be read (those of value near 0 have variance 1): each scale's variance is
   taken at that bound, weighted by the fit's squared weights, over the shots per circuit, times
-  the readout inverse's gain (1 / (1-2r)^bits) for readout corrections.
+  the readout inverse's gain (1 / (1-2r)^bits) for readout corrections. Once a mitigated run of
+  the same circuit (same OpenQASM 2 text) measured the spread of its local observables, the mean
+  of 1 - <Z_S>^2 over its one- and two-qubit Z-strings (`distributions.local_spread`), that spread
+  (at least SPREAD_FLOOR) replaces the bound: a GHZ state's ZZ terms, near +-1, vary far less.
+
+Where the resource's plugin weighs its transpiler's optimisation levels (`qtau_optimisation_levels`:
+qtau-ibmq with `optimization_level="auto"`), the gate fidelity of the circuit as transpiled at the
+chosen level (`LevelEstimates.gate_fidelity`: placement, routing and cancellations already in it)
+replaces the profile's estimate and the routing term.
 
 Once a readout calibration ran on a resource in this process (readout, TREX), its measured readout
 error replaces the profile's (`CalibrationStore.observed`); once ZNE runs there measured their
@@ -48,7 +56,7 @@ import attrs
 from qtau.errors import QtauError
 from qtau.gates import arity
 from qtau.mitigation.as_run import cancelled_counts, cancelled_interactions, optimises
-from qtau.mitigation.calibration import STORE
+from qtau.mitigation.calibration import STORE, digest
 from qtau.mitigation.extrapolation import weights
 from qtau.mitigation.overhead import declared
 from qtau.mitigation.routing import extra_two_qubit_gates, interactions, placed_two_qubit_error
@@ -66,6 +74,9 @@ WITNESS = 0.005
 MEDIAN_ABS = 0.6745
 #: Pairs whose predicted error is within this factor of the best are told apart by price.
 TOLERANCE = 1.1
+#: The least spread (per-shot variance) a measured one stands for: a spread measured near 0 is
+#: itself uncertain, and the task may read other strings than those measured.
+SPREAD_FLOOR = 0.05
 
 
 def gate_fidelity(noise: NoiseProfile | None, summary: CircuitSummary) -> float:
@@ -102,14 +113,21 @@ def gate_scale(noise: NoiseProfile | None, decays: Sequence[tuple], optimising: 
 
 
 def predict(noise: NoiseProfile | None, summary: CircuitSummary, m: Mitigation, shots: int,
-            routed: int = 0, readout_error: float | None = None, scale: float = 1.0) -> tuple[float, float]:
+            routed: int = 0, readout_error: float | None = None, scale: float = 1.0,
+            transpiled: float | None = None, spread: float = 1.0) -> tuple[float, float]:
     """(bias, statistical error) of a Z-string expectation under technique `m` (see the module).
     `routed`: two-qubit gates routing adds on the resource (`qtau.mitigation.routing`);
     `readout_error`: what a calibration measured there, in place of the profile's; `scale`: how
-    many times the profile's gate infidelity the resource showed (`gate_scale`)."""
-    fid = gate_fidelity(noise, summary)
-    if routed and noise is not None:
-        fid *= (1 - min(max(noise.gate_error("cx"), 0.0), 0.999999)) ** routed
+    many times the profile's gate infidelity the resource showed (`gate_scale`); `transpiled`: the
+    gates' fidelity as the plugin's transpiler will run them (`LevelEstimates.gate_fidelity`), in
+    place of the profile's estimate and `routed`; `spread`: the per-shot variance of a Z-string
+    (1, the bound, unless a run of the circuit measured it)."""
+    if transpiled is not None:
+        fid = min(max(transpiled, 1e-12), 1.0)
+    else:
+        fid = gate_fidelity(noise, summary)
+        if routed and noise is not None:
+            fid *= (1 - min(max(noise.gate_error("cx"), 0.0), 0.999999)) ** routed
     fid **= scale
     if readout_error is None:
         readout_error = noise.readout_error if noise else 0.0
@@ -127,7 +145,7 @@ def predict(noise: NoiseProfile | None, summary: CircuitSummary, m: Mitigation, 
     # A +-1 outcome of mean s has variance 1 - s^2, at most 1. A counts task does not say which
     # Z-string will be read, and those of value near 0 (a GHZ state's Z1, an Ising state's X
     # terms) have variance 1: each scale's variance is taken at that bound, weighted by the fit.
-    variance = float(sum(wi ** 2 for wi in w))
+    variance = float(sum(wi ** 2 for wi in w)) * min(max(spread, SPREAD_FLOOR), 1.0)
     per_circuit = max(shots * overhead.shots_multiplier / overhead.circuits, 1.0)
     if m.readout == "trex":  # twirls share the shots: all of them together estimate one value
         per_circuit *= min(m.twirls, 2 ** bits)
@@ -159,6 +177,8 @@ class Pair:
     #: Where the gates' error came from: "profile", or "observed (xK, n runs)": ZNE runs there
     #: measured K times the infidelity the profile predicts.
     gates_source: str = "profile"
+    #: Where the per-shot variance came from: "bound" (1), or "observed (v)": a run of the circuit.
+    spread_source: str = "bound"
 
 
 @attrs.frozen
@@ -177,10 +197,10 @@ class PairTable:
 
     def __str__(self) -> str:
         head = ("rank", "resource", "technique", "pred. error", "bias", "stat", "circuits", "shots x", "cost", "time_s",
-                "readout error from", "gate error from")
+                "readout error from", "gate error from", "shot noise from")
         rows = [(str(i), p.resource_id, p.technique, f"{p.predicted_error:.4f}", f"{p.bias:.4f}", f"{p.statistical:.4f}",
                  str(p.circuits), f"{p.shots_multiplier:g}", f"{p.cost:.4g} {p.currency}", f"{p.seconds:.3g}",
-                 p.readout_source, p.gates_source) for i, p in enumerate(self.pairs, 1)]
+                 p.readout_source, p.gates_source, p.spread_source) for i, p in enumerate(self.pairs, 1)]
         return render(head, rows, f"mitigation pairs for task {self.task_id} (predicted error of a Z-string expectation)")
 
 
@@ -221,6 +241,9 @@ def rank_pairs(dreamer: Any, task: QuantumTask, rows: Sequence[Any],
     as_run = (cancelled_counts(text), cancelled_interactions(text)) if text else (None, None)
     # The rows' times already hold the task's own technique's overhead (none for "auto").
     priced = declared(m, bits).shots_multiplier
+    seen_spread = STORE.observed_spread(digest(text)) if text else None
+    spread = 1.0 if seen_spread is None else seen_spread
+    spread_source = "bound" if seen_spread is None else f"observed ({seen_spread:.2f})"
     for row in rows:
         cand = candidates.get(row.resource_id)
         if not row.feasible or cand is None:
@@ -242,10 +265,14 @@ def rank_pairs(dreamer: Any, task: QuantumTask, rows: Sequence[Any],
         measured = None if seen is None else seen[0]
         source = "profile" if seen is None else f"observed ({seen[1]} calibrations)"
         scale, gates_source = gate_scale(cand.noise, STORE.observed_decays(res.id), optimises(res.metadata), place)
+        levels = getattr(row, "levels", None)
+        transpiled = None if levels is None else levels.gate_fidelity
+        if transpiled is not None:
+            gates_source = f"transpiled at level {levels.chosen}" + ("" if scale == 1.0 else f"; {gates_source}")
         for technique in techniques:
             tm = m.with_technique(technique)
             over = declared(tm, bits)
-            bias, stat = predict(noise, shape, tm, task.shots, routed, measured, scale)
+            bias, stat = predict(noise, shape, tm, task.shots, routed, measured, scale, transpiled, spread)
             shots_each = task.shots * over.shots_multiplier / over.circuits
             cost = cand.cost.total(shots_each, tasks=over.circuits, summary=summary) if cand.cost else 0.0
             if task.max_cost is not None and cost > task.max_cost:
@@ -253,7 +280,8 @@ def rank_pairs(dreamer: Any, task: QuantumTask, rows: Sequence[Any],
             more = over.shots_multiplier - priced
             seconds = row.wait_s + (run_seconds(res, int(task.shots * more), summary) if more > 0 else 0.0)
             pairs.append(Pair(row.resource_id, technique, math.hypot(bias, MEDIAN_ABS * stat), bias, stat, over.circuits,
-                              over.shots_multiplier, cost, row.currency, seconds, source, gates_source))
+                              over.shots_multiplier, cost, row.currency, seconds, source, gates_source,
+                              spread_source))
     return PairTable(task.task_id, tuple(order(pairs)))
 
 

@@ -71,6 +71,29 @@ def z_expectation(dist: Mapping[str, float], mask: int | str) -> float:
     return value / total
 
 
+def local_spread(dist: Mapping[str, float], bits: int) -> float | None:
+    """The mean of 1 - <Z_S>^2 over the Z-strings S of weight 1 and 2 on `bits` bits: the
+    per-shot variance of the local observables (one- and two-body terms, what Hamiltonians and
+    parities read) of the state `dist` describes (probabilities, quasi-probabilities or counts).
+    None for an empty distribution or no bits."""
+    if bits < 1 or not dist:
+        return None
+    import numpy as np
+
+    keys = list(dist)
+    p = np.array([float(dist[k]) for k in keys])
+    total = p.sum()
+    if not total:
+        return None
+    ints = np.array([int(clean_key(k), 2) for k in keys], dtype=np.int64)
+    signs = 1.0 - 2.0 * ((ints[:, None] >> np.arange(bits)) & 1)  # (keys, bits): +-1 per bit
+    one = np.clip(p @ signs / total, -1.0, 1.0)
+    two = np.clip((signs * p[:, None]).T @ signs / total, -1.0, 1.0)
+    upper = two[np.triu_indices(bits, 1)]
+    values = np.concatenate([1.0 - one ** 2, 1.0 - upper ** 2])
+    return float(values.mean())
+
+
 def walsh_hadamard(vec: np.ndarray) -> np.ndarray:
     """The unnormalised Walsh-Hadamard transform: entry S is sum_x (-1)^{|x & S|} vec[x], i.e.
     <Z_S> of a probability vector. Its own inverse up to 1/len(vec)."""

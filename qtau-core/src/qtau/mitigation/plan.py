@@ -15,13 +15,16 @@ from typing import Any
 
 from qtau.mitigation import readout, trex
 from qtau.mitigation.as_run import cancelled_counts, cancelled_interactions
-from qtau.mitigation.calibration import CalibrationStore
-from qtau.mitigation.distributions import clean_key
+from qtau.mitigation.calibration import CalibrationStore, digest
+from qtau.mitigation.distributions import clean_key, local_spread
 from qtau.mitigation.extrapolation import extrapolate
 from qtau.mitigation.folding import Folded, fold
 from qtau.mitigation.overhead import Overhead
 from qtau.mitigation.qasm_program import CALL, Program
 from qtau.mitigation_options import Mitigation
+
+#: Widest circuit whose local spread is measured (its cost grows as bits^2 x outcomes).
+MAX_SPREAD_BITS = 24
 
 
 def _split_shots(shots: int, parts: int) -> int:
@@ -40,6 +43,7 @@ def build(m: Mitigation, text: str, shots: int, key: Sequence[str], store: Calib
         "resource": key[0] if key else "",
         "technique": m.technique, "auto": m.auto, "fit": m.fit, "folding": m.folding, "bits": bits,
         "scales": [f.scale for f in folded], "qubit_of_bit": prog.qubit_of_bit(), "task_shots": shots,
+        "circuit": digest(text),
     }
     circuits: list[tuple[str, int]] = []
     method = m.readout
@@ -177,6 +181,9 @@ def finish(recipe: Mapping[str, Any], runs: Sequence[Mapping[str, int]], store: 
                                 recipe.get("pairs_as_run", []))
     else:
         mitigated = dists[0]
+    spread = local_spread(mitigated, bits) if recipe.get("circuit") and bits <= MAX_SPREAD_BITS else None
+    if spread is not None:
+        store.observe_spread(recipe["circuit"], spread)
     raw = measured[0]
     report = {
         "technique": recipe["technique"],
