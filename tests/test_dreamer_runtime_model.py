@@ -120,9 +120,9 @@ def test_exploration_tries_each_simulator_then_rechecks_rarely():
     assert models.explore_quota(SIM.id) == EXPLORE_TRIES
     for _ in range(EXPLORE_TRIES):  # one batch: the process's first, which paid for the executor too
         models.observe(SIM.id, 5.0, 5.1, 0.002, 1000, summary(4))
-    assert models.explore_quota(SIM.id) == 1  # one task at a time until two more batches are seen
-    feed(models, lambda w: 0.01, runtime_model.STEADY_BATCHES)
-    assert models.explore_quota(SIM.id) == 0
+    assert models.explore_quota(SIM.id) == 1  # every try paid for the executor: one more, later
+    feed(models, lambda w: 0.01, 1)
+    assert models.explore_quota(SIM.id) == 0  # at most EXPLORE_TRIES + 1 tasks, then exploited
     other = Resource("test:other", "test", "test", "simulator", 20)
     for i in range(runtime_model.RECHECK_EVERY):
         models.observe(other.id, float(i), i + 0.001, 0.002, 1000, summary(4))

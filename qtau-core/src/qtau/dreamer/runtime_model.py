@@ -8,32 +8,38 @@ result of a local resource is an observation: the time from the worker's prepara
 (conversion counts) to its result, a batch's time shared equally among its members.
 
 The model, per resource and circuit format (what converting a task costs depends on the format it
-comes in: a PennyLane tape for Aer goes through OpenQASM, a Qiskit circuit does not), is a
-correction of the prior in log space:
+comes in: a PennyLane tape for Aer goes through OpenQASM, a Qiskit circuit does not), says what a
+backend call of k tasks of one shape costs: a fixed part (start-up, a transpiler pass, a device
+built per call) and a part per task,
 
-    ln(observed / prior) = b0 + b1 ln(shots+1 / 1001) + b2 (width - 4) + b3 ln(gates+1 / 11)
-                           + b4 ln(batch) + b5 first
+    call(k) = alone x (rho + k) / (rho + 1),   ln(alone / prior) = b0 + b1 ln(shots+1 / 1001)
+                                              + b2 (width - 4) + b3 ln(gates+1 / 11) + b4 first
 
-Why this shape: run times span orders of magnitude and their errors are multiplicative (a factor
-of two either way), so residuals are compared as logs; the prior already carries the physics a
-plugin knows (shots, 2^n amplitudes, gate durations), so with no observations the correction is 0
-and the estimate is the plugin's; the intercept learns a constant factor from a handful of tasks,
-and the slopes learn how the plugin's scaling in shots, width (a state vector doubles per qubit)
-and gate count is off, but only as far as the data spread over shapes (a ridge prior keeps them
-near 0: a workload of one shape moves mostly the intercept). `batch` is the number of tasks that
-ran in one backend call: a call's fixed cost (start-up, a transpiler pass) shared by a batch makes
-each member cheaper, and ranking needs both the time of a task alone and its marginal time in a
-burst (`ranking.Plan`: a batch of k costs call + k x task). `first` marks the process's first
-batch on the resource, which also pays for creating its executor (importing the SDK, building the
-simulator): estimates are made at first = 0, and b5's wide prior takes almost all of a first
-batch's excess, so the first observation of a simulator whose SDK is slow to import does not make
-it look slow (until a later batch is seen, its estimate stays near its plugin's figure, so it is
-tried again in steady state). The fit is the posterior mode under
-Gaussian priors on b (sd PRIOR_SD), by iteratively reweighted least squares with Huber weights
-from a median start, and observations further than REJECT_SDS robust deviations from it ignored:
-a first task that pays the SDK's import, or a pause of the machine, must not make a simulator
-look slow for the next sixty tasks. Its expected error is the predictive spread (noise plus the
-uncertainty of b at this shape) as a relative error, exp(sd) - 1.
+where `alone` is a task's time in a call of its own, so one member of a batch of k costs
+alone x (1 + rho / k) / (1 + rho). Why this shape: a batch's time is, on
+every simulator measured here, a call's fixed cost plus a cost per circuit (Bell pubs on
+lightning.qubit: 2.1 ms alone, 0.94 ms each in fours, 0.55-0.7 ms each in hundreds; on Braket's
+LocalSimulator 15 ms alone, 9-10 ms each in a batch), and ranking a burst needs exactly these two
+numbers (`ranking.Plan`: a burst of k on a simulator costs call + k x task), which a power law in k
+extrapolates badly from the small batches of a warm-up to the big ones of a sweep. rho, the fixed
+part in units of one task, is one number per model, chosen on a grid (posterior mode, log-normal
+prior around 1); seen in batches of one size only it stays near its prior, and the model still
+gives that size's time. The time alone is a correction of the plugin's figure in log space: run
+times span orders of magnitude and their errors are multiplicative (a factor of two either way),
+so residuals are compared as logs; the prior already carries the physics a plugin knows (shots,
+2^n amplitudes, gate durations), so with no observations the correction is 0 and the estimate is
+the plugin's; the intercept learns a constant factor from a handful of tasks, and the slopes
+learn how the plugin's scaling in shots, width (a state vector doubles per qubit) and gate count
+is off, but only as far as the data spread over shapes (a ridge prior keeps them near 0: a
+workload of one shape moves mostly the intercept). `first` marks the process's first batch on the
+resource, which also pays for creating its executor (importing the SDK, building the simulator):
+estimates are made at first = 0, and b4's wide prior takes almost all of a first batch's excess,
+so the first observation of a simulator whose SDK is slow to import does not make it look slow.
+The fit is the posterior mode under Gaussian priors on b (sd PRIOR_SD), by iteratively reweighted
+least squares with Huber weights from a median start, and observations further than REJECT_SDS
+robust deviations from it ignored: a first task that pays the SDK's import, or a pause of the
+machine, must not make a simulator look slow for the next sixty tasks. Its expected error is the
+predictive spread (noise plus the uncertainty of b at this shape) as a relative error, exp(sd) - 1.
 
 Each resource keeps its last KEEP observations (older ones and those older than MAX_AGE_S are
 forgotten, so a model follows a changed machine) in a per-user cache file
@@ -42,14 +48,15 @@ memory only), shared by every service of the process and read by the next proces
 service starts from what earlier ones saw. Only local resources learn: a remote job's time is
 mostly the provider's queue, which is the wait's model, not the run's.
 
-Exploration: a model that is never tried never learns. A free local simulator with fewer than
-EXPLORE_TRIES observed tasks is ranked as if it were as fast as the fastest candidate for that
-many tasks (optimism under uncertainty, deterministic: ties go to the resource with fewer tasks in
-flight); one seen in fewer than STEADY_BATCHES batches besides its first (which paid for its
-executor too) gets one such task at a time until it has been, and a simulator not run for
-RECHECK_EVERY of the store's observations gets one again. The
-first burst of a new service tries every simulator (three tasks each, fifteen for the five local
-simulators of the four plugins), the next one the rest.
+Exploration, bounded: a model that is never tried never learns, and one tried for ever costs the
+user. A free local simulator whose model has seen fewer than EXPLORE_TRIES tasks is ranked as if it
+were as fast as the fastest candidate for that many tasks (optimism under uncertainty,
+deterministic: ties go to the resource with fewer tasks in flight); one whose tasks all ran in a
+process's first batch (which paid for its executor too, so it barely counts) gets one task more,
+in a later batch. That is at most EXPLORE_TRIES + 1 tasks per simulator and circuit format: the
+first 20 tasks of a new service's format on the five local simulators of the four plugins, after
+which every burst goes to the simulator that runs it fastest. A simulator not run for
+RECHECK_EVERY of the store's observations gets one task again, in case it became faster.
 """
 
 from __future__ import annotations
@@ -72,10 +79,14 @@ from qtau.gates import DIRECTIVES
 from qtau.types import CircuitSummary, Resource
 
 #: Prior standard deviations of the correction's terms (log units): the plugin's figure is right
-#: within a factor of e**1.5 (4.5) either way; its scaling per e-fold of shots, of gates and of
-#: batch size within e**0.5, per qubit within e**0.35; a first batch's excess is anything.
-PRIOR_SD = (1.5, 0.5, 0.35, 0.5, 0.5, 6.0)
+#: within a factor of e**1.5 (4.5) either way; its scaling per e-fold of shots and of gates within
+#: e**0.5, per qubit within e**0.35; a first batch's excess is anything.
+PRIOR_SD = (1.5, 0.5, 0.35, 0.5, 6.0)
 DIMS = len(PRIOR_SD)
+#: The candidates for rho (a call's fixed cost in units of one task: 1/16 to 256) and its prior
+#: (log-normal around 1: a call costs about as much as a task, within a factor of e**2 either way).
+RHO_GRID = tuple(2.0 ** (i / 2) for i in range(-8, 17))
+RHO_PRIOR_SD = 2.0
 #: Noise (log sd) assumed before observations say otherwise, worth PRIOR_NOISE_WEIGHT observations.
 PRIOR_NOISE_SD = 0.3
 PRIOR_NOISE_WEIGHT = 2.0
@@ -85,10 +96,9 @@ REJECT_SDS = 6.0
 #: Observations (batches) kept per resource, and how old one may be.
 KEEP = 64
 MAX_AGE_S = 30 * 86400.0
+#: Tasks each free local simulator is tried with per circuit format (one more when all of them ran
+#: in a process's first batch): at most 4 x 5 = 20 for the five local simulators of the plugins.
 EXPLORE_TRIES = 3
-#: Batches besides a process's first that a simulator is tried in, one task at a time, before its
-#: model is trusted (one batch on a busy machine can be a stall).
-STEADY_BATCHES = 2
 RECHECK_EVERY = 5000
 #: At most one write of the cache file per this many seconds (and one at exit).
 SAVE_EVERY_S = 2.0
@@ -109,6 +119,10 @@ class RuntimeEstimate:
     #: Expected relative error (0.25: within about 25% either way; one predictive sd in log space).
     error: float
     prior_seconds: float
+    #: Seconds of a backend call's fixed part (start-up, conversion set-up): a batch of k tasks of
+    #: this shape costs call_seconds + k x task_seconds, and `seconds` is that over k.
+    call_seconds: float = 0.0
+    task_seconds: float = 0.0
 
     def describe(self) -> str:
         where = "plugin prior" if self.observations == 0 else f"learned from {self.observations} tasks"
@@ -123,9 +137,8 @@ def shape_of(shots: int, summary: CircuitSummary | None) -> tuple[float, float, 
     return float(shots), float(summary.num_qubits), float(gates)
 
 
-def features(shots: float, width: float, gates: float, batch: float = 1.0, first: bool = False) -> tuple[float, ...]:
-    return (1.0, math.log((shots + 1) / 1001), width - 4.0, math.log((gates + 1) / 11), math.log(max(batch, 1.0)),
-            1.0 if first else 0.0)
+def features(shots: float, width: float, gates: float, first: bool = False) -> tuple[float, ...]:
+    return (1.0, math.log((shots + 1) / 1001), width - 4.0, math.log((gates + 1) / 11), 1.0 if first else 0.0)
 
 
 def _solve(a: list[list[float]], b: list[float]) -> list[float]:
@@ -150,12 +163,14 @@ def _median(values: list[float]) -> float:
 
 @attrs.frozen
 class Fit:
-    """A resource's correction: coefficients, their covariance, the noise sd, tasks seen."""
+    """A resource's correction: coefficients, their covariance, the noise sd, tasks seen, and rho
+    (a backend call's fixed cost in units of one task)."""
 
     coef: tuple[float, ...]
     cov: tuple[tuple[float, ...], ...]
     noise_sd: float
     tasks: int
+    rho: float = 1.0
 
     @classmethod
     def prior(cls) -> Fit:
@@ -163,32 +178,35 @@ class Fit:
                                      for i, sd in enumerate(PRIOR_SD)), PRIOR_NOISE_SD, 0)
 
     def predict(self, x: tuple[float, ...]) -> tuple[float, float]:
-        """(log correction, its predictive sd) at features `x`."""
+        """(log correction of a task's time alone, its predictive sd) at features `x`."""
         mean = sum(c * v for c, v in zip(self.coef, x, strict=True))
         var = sum(x[i] * self.cov[i][j] * x[j] for i in range(DIMS) for j in range(DIMS))
         return mean, math.sqrt(max(var, 0.0) + self.noise_sd ** 2)
 
 
-def fit(rows: list[tuple[tuple[float, ...], float]], tasks: int) -> Fit:
-    """The posterior mode of the correction given (features, log residual) rows (see the module docstring)."""
-    if not rows:
-        return Fit.prior()
-    ys = [y for _, y in rows]
+def _noise(abs_resid: list[float]) -> float:
+    """The robust noise sd of residuals, shrunk towards PRIOR_NOISE_SD while they are few."""
+    mad = 1.4826 * _median(abs_resid) if abs_resid else 0.0
+    m = len(abs_resid)
+    return max(math.sqrt((m * mad ** 2 + PRIOR_NOISE_WEIGHT * PRIOR_NOISE_SD ** 2) / (m + PRIOR_NOISE_WEIGHT)),
+               MIN_NOISE_SD)
+
+
+def _irls(xs: list[tuple[float, ...]], ys: list[float], rounds: int) -> tuple[list[float], list[list[float]], float, float]:
+    """The posterior mode of b for targets `ys` (coef, the normal matrix, noise sd, and the
+    penalised robust loss that compares fits of different rho)."""
     center = _median(ys)
-    mad = 1.4826 * _median([abs(y - center) for y in ys])
-    n = len(rows)
-    sd = math.sqrt((n * mad ** 2 + PRIOR_NOISE_WEIGHT * PRIOR_NOISE_SD ** 2) / (n + PRIOR_NOISE_WEIGHT))
-    sd = max(sd, MIN_NOISE_SD)
+    sd = _noise([abs(y - center) for y in ys])
     keep = [abs(y - center) <= REJECT_SDS * sd for y in ys]
     resid = [y - center for y in ys]
     coef = [0.0] * DIMS
     a: list[list[float]] = []
-    for _ in range(5):
+    for _ in range(rounds):
         weights = [0.0 if not k else min(1.0, HUBER_K * sd / abs(r)) if r else 1.0
                    for k, r in zip(keep, resid, strict=True)]
         a = [[(1.0 / PRIOR_SD[i] ** 2 if i == j else 0.0) for j in range(DIMS)] for i in range(DIMS)]
         b = [0.0] * DIMS
-        for (x, y), w in zip(rows, weights, strict=True):
+        for x, y, w in zip(xs, ys, weights, strict=True):
             if not w:
                 continue
             w /= sd * sd
@@ -197,14 +215,31 @@ def fit(rows: list[tuple[tuple[float, ...], float]], tasks: int) -> Fit:
                 for j in range(DIMS):
                     a[i][j] += w * x[i] * x[j]
         coef = _solve(a, b)
-        resid = [y - sum(c * v for c, v in zip(coef, x, strict=True)) for x, y in rows]
-        used = [abs(r) for r, k in zip(resid, keep, strict=True) if k]
-        mad = 1.4826 * _median(used) if used else 0.0
-        m = len(used)
-        sd = max(math.sqrt((m * mad ** 2 + PRIOR_NOISE_WEIGHT * PRIOR_NOISE_SD ** 2) / (m + PRIOR_NOISE_WEIGHT)),
-                 MIN_NOISE_SD)
+        resid = [y - sum(c * v for c, v in zip(coef, x, strict=True)) for x, y in zip(xs, ys, strict=True)]
+        sd = _noise([abs(r) for r, k in zip(resid, keep, strict=True) if k])
+    used = [abs(r) / sd for r, k in zip(resid, keep, strict=True) if k]
+    huber = sum(0.5 * u * u if u <= HUBER_K else HUBER_K * (u - 0.5 * HUBER_K) for u in used)
+    ridge = 0.5 * sum((c / p) ** 2 for c, p in zip(coef, PRIOR_SD, strict=True))
+    return coef, a, sd, huber + len(used) * math.log(sd) + ridge
+
+
+def fit(rows: list[tuple[tuple[float, ...], float, int]], tasks: int) -> Fit:
+    """The posterior mode of the model given (features, log of a member's time over the prior,
+    batch size) rows (see the module docstring): for each rho on RHO_GRID the correction of a
+    task's time alone, and the rho whose fit (with rho's own prior) explains the rows best."""
+    if not rows:
+        return Fit.prior()
+    xs = [x for x, _, _ in rows]
+    best: tuple[float, float] | None = None
+    for rho in RHO_GRID:
+        ys = [y - math.log1p(rho / k) + math.log1p(rho) for _, y, k in rows]
+        loss = _irls(xs, ys, 2)[3] + 0.5 * (math.log(rho) / RHO_PRIOR_SD) ** 2
+        if best is None or loss < best[0]:
+            best = (loss, rho)
+    rho = best[1]  # type: ignore[index]
+    coef, a, sd, _ = _irls(xs, [y - math.log1p(rho / k) + math.log1p(rho) for _, y, k in rows], 5)
     cov = [_solve(a, [1.0 if i == j else 0.0 for i in range(DIMS)]) for j in range(DIMS)]
-    return Fit(tuple(coef), tuple(tuple(row) for row in cov), sd, tasks)
+    return Fit(tuple(coef), tuple(tuple(row) for row in cov), sd, tasks, rho)
 
 
 @attrs.define
@@ -225,8 +260,9 @@ class Observation:
     def seconds(self) -> float:
         return max(self.ended - self.started, 1e-6) / self.members
 
-    def row(self) -> tuple[tuple[float, ...], float]:
-        return features(self.shots, self.width, self.gates, self.members, self.first), math.log(self.seconds / max(self.prior_s, 1e-9))
+    def row(self) -> tuple[tuple[float, ...], float, int]:
+        return (features(self.shots, self.width, self.gates, self.first),
+                math.log(self.seconds / max(self.prior_s, 1e-9)), self.members)
 
 
 @attrs.define
@@ -290,10 +326,13 @@ class RuntimeModels:
                 if model.fitted is None:
                     model.fitted = fit([o.row() for o in model.observations], model.tasks)
                 learned = model.fitted
-        mean, sd = learned.predict(features(*shape_of(shots, summary), batch))
-        seconds = max(prior_s, 1e-9) * math.exp(mean)
+        mean, sd = learned.predict(features(*shape_of(shots, summary)))
+        alone = max(prior_s, 1e-9) * math.exp(mean)
+        task = alone / (1.0 + learned.rho)
+        call = alone - task
         source = "learned" if learned.tasks else "plugin prior"
-        return RuntimeEstimate(resource.id, seconds, source, learned.tasks, math.expm1(sd), prior_s)
+        return RuntimeEstimate(resource.id, task + call / max(batch, 1), source, learned.tasks, math.expm1(sd),
+                               prior_s, call, task)
 
     def explore_quota(self, resource_id: str, circuit_format: str | None = None) -> int:
         """Tasks still to try on the resource before its model is trusted (see the module docstring)."""
@@ -301,8 +340,9 @@ class RuntimeModels:
             model = self._models.get(model_key(resource_id, circuit_format))
             if model is None or model.tasks < EXPLORE_TRIES:
                 return EXPLORE_TRIES - (model.tasks if model else 0)
-            steady = sum(1 for o in model.observations[-STEADY_BATCHES:] if not o.first)
-            return 1 if steady < STEADY_BATCHES or self.tick - model.last_tick >= RECHECK_EVERY else 0
+            if not model.steady:
+                return 1  # every try paid for the executor too: one more, in a later batch
+            return 1 if self.tick - model.last_tick >= RECHECK_EVERY else 0
 
     # -- learning ----------------------------------------------------------------------------------
 
