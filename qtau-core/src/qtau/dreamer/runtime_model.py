@@ -5,7 +5,10 @@ A plugin states a run time in its resources' metadata (`seconds_per_task`, `seco
 the prior. No plugin knows what its figure misses on this machine (Braket's local simulator pays
 an OpenQASM round trip, a PennyLane tape converted to Qiskit pays the transpiler), so every
 result of a local resource is an observation: the time from the worker's preparation of the task
-(conversion counts) to its result, a batch's time shared equally among its members.
+(conversion counts) to its result, a batch's time shared equally among its members. Local
+simulators share one pool of workers, so a stretch a batch ran beside n others is charged 1/(n+1)
+(`shared_seconds`): the tries of a burst spread over every simulator run side by side, and a
+simulator tried beside a slow one must not look slow for it.
 
 The model, per resource and circuit format (what converting a task costs depends on the format it
 comes in: a PennyLane tape for Aer goes through OpenQASM, a Qiskit circuit does not), says what a
@@ -85,7 +88,7 @@ PRIOR_SD = (1.5, 0.5, 0.35, 0.5, 6.0)
 DIMS = len(PRIOR_SD)
 #: The candidates for rho (a call's fixed cost in units of one task: 1/16 to 256) and its prior
 #: (log-normal around 1: a call costs about as much as a task, within a factor of e**2 either way).
-RHO_GRID = tuple(2.0 ** (i / 2) for i in range(-8, 17))
+RHO_GRID = tuple(2.0 ** i for i in range(-4, 9))
 RHO_PRIOR_SD = 2.0
 #: Noise (log sd) assumed before observations say otherwise, worth PRIOR_NOISE_WEIGHT observations.
 PRIOR_NOISE_SD = 0.3
@@ -192,35 +195,32 @@ def _noise(abs_resid: list[float]) -> float:
                MIN_NOISE_SD)
 
 
-def _irls(xs: list[tuple[float, ...]], ys: list[float], rounds: int) -> tuple[list[float], list[list[float]], float, float]:
+def _irls(xs: list[tuple[float, ...]], outer: list[list[float]], ys: list[float], rounds: int
+          ) -> tuple[list[float], list[list[float]], float, float]:
     """The posterior mode of b for targets `ys` (coef, the normal matrix, noise sd, and the
-    penalised robust loss that compares fits of different rho)."""
+    penalised robust loss that compares fits of different rho); `outer`: each row's x x^T, flat."""
     center = _median(ys)
     sd = _noise([abs(y - center) for y in ys])
     keep = [abs(y - center) <= REJECT_SDS * sd for y in ys]
     resid = [y - center for y in ys]
     coef = [0.0] * DIMS
-    a: list[list[float]] = []
+    flat = [0.0] * (DIMS * DIMS)
     for _ in range(rounds):
-        weights = [0.0 if not k else min(1.0, HUBER_K * sd / abs(r)) if r else 1.0
+        weights = [0.0 if not k else min(1.0, HUBER_K * sd / abs(r)) / (sd * sd) if r else 1.0 / (sd * sd)
                    for k, r in zip(keep, resid, strict=True)]
-        a = [[(1.0 / PRIOR_SD[i] ** 2 if i == j else 0.0) for j in range(DIMS)] for i in range(DIMS)]
+        flat = [1.0 / PRIOR_SD[i] ** 2 if i == j else 0.0 for i in range(DIMS) for j in range(DIMS)]
         b = [0.0] * DIMS
-        for x, y, w in zip(xs, ys, weights, strict=True):
-            if not w:
-                continue
-            w /= sd * sd
-            for i in range(DIMS):
-                b[i] += w * x[i] * y
-                for j in range(DIMS):
-                    a[i][j] += w * x[i] * x[j]
-        coef = _solve(a, b)
+        for x, xx, y, w in zip(xs, outer, ys, weights, strict=True):
+            if w:
+                b = [bi + w * xi * y for bi, xi in zip(b, x, strict=True)]
+                flat = [f + w * v for f, v in zip(flat, xx, strict=True)]
+        coef = _solve([flat[i * DIMS:(i + 1) * DIMS] for i in range(DIMS)], b)
         resid = [y - sum(c * v for c, v in zip(coef, x, strict=True)) for x, y in zip(xs, ys, strict=True)]
         sd = _noise([abs(r) for r, k in zip(resid, keep, strict=True) if k])
     used = [abs(r) / sd for r, k in zip(resid, keep, strict=True) if k]
     huber = sum(0.5 * u * u if u <= HUBER_K else HUBER_K * (u - 0.5 * HUBER_K) for u in used)
     ridge = 0.5 * sum((c / p) ** 2 for c, p in zip(coef, PRIOR_SD, strict=True))
-    return coef, a, sd, huber + len(used) * math.log(sd) + ridge
+    return coef, [flat[i * DIMS:(i + 1) * DIMS] for i in range(DIMS)], sd, huber + len(used) * math.log(sd) + ridge
 
 
 def fit(rows: list[tuple[tuple[float, ...], float, int]], tasks: int) -> Fit:
@@ -230,14 +230,16 @@ def fit(rows: list[tuple[tuple[float, ...], float, int]], tasks: int) -> Fit:
     if not rows:
         return Fit.prior()
     xs = [x for x, _, _ in rows]
-    best: tuple[float, float] | None = None
-    for rho in RHO_GRID:
-        ys = [y - math.log1p(rho / k) + math.log1p(rho) for _, y, k in rows]
-        loss = _irls(xs, ys, 2)[3] + 0.5 * (math.log(rho) / RHO_PRIOR_SD) ** 2
-        if best is None or loss < best[0]:
-            best = (loss, rho)
-    rho = best[1]  # type: ignore[index]
-    coef, a, sd, _ = _irls(xs, [y - math.log1p(rho / k) + math.log1p(rho) for _, y, k in rows], 5)
+    outer = [[xi * xj for xi in x for xj in x] for x in xs]
+    rho = 1.0  # batches of one size say nothing of rho: its prior's mode
+    if len({k for _, _, k in rows}) > 1:
+        best = math.inf
+        for candidate in RHO_GRID:
+            ys = [y - math.log1p(candidate / k) + math.log1p(candidate) for _, y, k in rows]
+            loss = _irls(xs, outer, ys, 1)[3] + 0.5 * (math.log(candidate) / RHO_PRIOR_SD) ** 2
+            if loss < best:
+                best, rho = loss, candidate
+    coef, a, sd, _ = _irls(xs, outer, [y - math.log1p(rho / k) + math.log1p(rho) for _, y, k in rows], 5)
     cov = [_solve(a, [1.0 if i == j else 0.0 for i in range(DIMS)]) for j in range(DIMS)]
     return Fit(tuple(coef), tuple(tuple(row) for row in cov), sd, tasks, rho)
 
@@ -260,9 +262,36 @@ class Observation:
     def seconds(self) -> float:
         return max(self.ended - self.started, 1e-6) / self.members
 
-    def row(self) -> tuple[tuple[float, ...], float, int]:
+    def row(self, others: list[Observation] = ()) -> tuple[tuple[float, ...], float, int]:
+        """(features, log of a member's time over the prior, batch size); with `others` (every
+        batch of the store), the batch's time is its share of the workers (`shared_seconds`)."""
+        took = shared_seconds(self, others) if others else max(self.ended - self.started, 1e-6)
         return (features(self.shots, self.width, self.gates, self.first),
-                math.log(self.seconds / max(self.prior_s, 1e-9)), self.members)
+                math.log(took / self.members / max(self.prior_s, 1e-9)), self.members)
+
+
+def shared_seconds(batch: Observation, others: list[Observation]) -> float:
+    """The batch's time with every stretch it ran beside n other batches counted 1/(n+1).
+
+    Local simulators share one pool of workers (and Python's lock, and PennyLane's): a batch that
+    ran beside others, as the tries of a burst spread over every simulator do, took longer than it
+    would have alone, by how much it shared the machine, and a simulator tried beside a slow one
+    must not look slow for it. A stretch of n + 1 batches at once is charged equally to each
+    (processor sharing), so the batches of a burst together are charged the burst's wall time."""
+    start, end = batch.started, max(batch.ended, batch.started + 1e-6)
+    edges = []
+    for other in others:
+        if other is not batch and other.started < end and other.ended > start:
+            edges.append((max(other.started, start), 1))
+            edges.append((min(other.ended, end), -1))
+    if not edges:
+        return end - start
+    edges.sort()
+    total, at, running = 0.0, start, 0
+    for when, step in edges:
+        total += (when - at) / (running + 1)
+        at, running = when, running + step
+    return max(total + (end - at) / (running + 1), 1e-6)
 
 
 @attrs.define
@@ -324,7 +353,7 @@ class RuntimeModels:
                 learned = Fit.prior()
             else:
                 if model.fitted is None:
-                    model.fitted = fit([o.row() for o in model.observations], model.tasks)
+                    model.fitted = fit(self._rows(model), model.tasks)
                 learned = model.fitted
         mean, sd = learned.predict(features(*shape_of(shots, summary)))
         alone = max(prior_s, 1e-9) * math.exp(mean)
@@ -333,6 +362,11 @@ class RuntimeModels:
         source = "learned" if learned.tasks else "plugin prior"
         return RuntimeEstimate(resource.id, task + call / max(batch, 1), source, learned.tasks, math.expm1(sd),
                                prior_s, call, task)
+
+    def _rows(self, model: ResourceModel) -> list[tuple[tuple[float, ...], float, int]]:
+        """The model's observations as fit rows, each batch charged its share of the workers."""
+        everything = [o for m in self._models.values() for o in m.observations]
+        return [o.row(everything) for o in model.observations]
 
     def explore_quota(self, resource_id: str, circuit_format: str | None = None) -> int:
         """Tasks still to try on the resource before its model is trusted (see the module docstring)."""
@@ -374,6 +408,9 @@ class RuntimeModels:
                     self._open.popitem(last=False)
                 model.observations.append(batch)
                 del model.observations[:-KEEP]
+                for other in self._models.values():  # batches beside this one: their shares change
+                    if other.observations and other.observations[-1].ended > started:
+                        other.fitted = None
             model.tasks += 1
             model.steady += not batch.first
             model.last_tick = self.tick = self.tick + 1
@@ -398,7 +435,7 @@ class RuntimeModels:
             for rid in ids:
                 model = self._models[rid]
                 if model.fitted is None and model.observations:
-                    model.fitted = fit([o.row() for o in model.observations], model.tasks)
+                    model.fitted = fit(self._rows(model), model.tasks)
                 learned = model.fitted or Fit.prior()
                 recent = model.observations[-1].seconds if model.observations else None
                 out[rid] = {"tasks": model.tasks, "observations": len(model.observations),
