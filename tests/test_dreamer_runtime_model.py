@@ -100,6 +100,18 @@ def test_the_time_per_task_of_a_big_burst_is_learned_from_its_batches_not_from_t
     assert models.estimate(SIM, 0.003, 1000, summary(4)).seconds == pytest.approx(0.0026, rel=0.3)
 
 
+def test_a_formats_first_batch_on_a_warm_simulator_pays_its_conversion_path_and_barely_counts():
+    models = RuntimeModels(None)
+    feed(models, lambda w: 0.002, 6)  # the simulator is warm for tapes of one format...
+    start = time.time()
+    for _ in range(3):  # ...but the first batch of another format imports its converter: 1.2 s
+        models.observe(SIM.id, start, start + 1.2, 0.002, 1000, summary(4), circuit_format="qiskit")
+    assert models.explore_quota(SIM.id, "qiskit") == 1  # tried once more, in a later batch
+    assert models.estimate(SIM, 0.002, 1000, summary(4), circuit_format="qiskit").seconds < 0.02
+    models.observe(SIM.id, start + 5, start + 5.002, 0.002, 1000, summary(4), circuit_format="qiskit")
+    assert models.explore_quota(SIM.id, "qiskit") == 0
+
+
 def test_batches_that_ran_side_by_side_are_each_charged_their_share_of_the_workers():
     alone = runtime_model.Observation(0.0, 1.0, 1, 1000, 4, 10, 0.002)
     beside = runtime_model.Observation(0.5, 1.5, 1, 1000, 4, 10, 0.002)

@@ -34,8 +34,10 @@ so residuals are compared as logs; the prior already carries the physics a plugi
 the plugin's; the intercept learns a constant factor from a handful of tasks, and the slopes
 learn how the plugin's scaling in shots, width (a state vector doubles per qubit) and gate count
 is off, but only as far as the data spread over shapes (a ridge prior keeps them near 0: a
-workload of one shape moves mostly the intercept). `first` marks the process's first batch on the
-resource, which also pays for creating its executor (importing the SDK, building the simulator):
+workload of one shape moves mostly the intercept). `first` marks the process's first batch of the
+format on the resource, which also pays for creating its executor (importing the SDK, building the
+simulator) or its conversion path (a Qiskit circuit's first trip to a PennyLane device imports
+PennyLane's Qiskit converter: 1.2 s, on a device that was warm):
 estimates are made at first = 0, and b4's wide prior takes almost all of a first batch's excess,
 so the first observation of a simulator whose SDK is slow to import does not make it look slow.
 The fit is the posterior mode under Gaussian priors on b (sd PRIOR_SD), by iteratively reweighted
@@ -332,7 +334,9 @@ class RuntimeModels:
         self._lock = threading.RLock()
         self._dirty: set[str] = set()
         self._cleared: set[str] = set()
-        #: Resources this process has run a batch on (the next one's executor exists already).
+        #: Models (resource and circuit format) this process has run a batch of: the next one's
+        #: executor exists already, and so does its conversion path (a Qiskit circuit's first trip
+        #: to a PennyLane device imports PennyLane's Qiskit converter, on a warm device).
         self._warm: set[str] = set()
         self._last_save = -math.inf
         #: Observations of every resource (the clock of re-checks).
@@ -401,8 +405,8 @@ class RuntimeModels:
                 batch.members += 1
                 batch.ended = max(batch.ended, ended)
             else:
-                batch = Observation(started, ended, 1, *shape, prior_s, resource_id not in self._warm)
-                self._warm.add(resource_id)
+                batch = Observation(started, ended, 1, *shape, prior_s, name not in self._warm)
+                self._warm.add(name)
                 self._open[key] = batch
                 while len(self._open) > OPEN_BATCHES:
                     self._open.popitem(last=False)
