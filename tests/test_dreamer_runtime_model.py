@@ -106,7 +106,7 @@ def test_a_formats_first_batch_on_a_warm_simulator_pays_its_conversion_path_and_
     start = time.time()
     for _ in range(3):  # ...but the first batch of another format imports its converter: 1.2 s
         models.observe(SIM.id, start, start + 1.2, 0.002, 1000, summary(4), circuit_format="qiskit")
-    assert models.explore_quota(SIM.id, "qiskit") == 1  # tried once more, in a later batch
+    assert models.explore_quota(SIM.id, "qiskit") == EXPLORE_TRIES  # tried again, in a later batch
     assert models.estimate(SIM, 0.002, 1000, summary(4), circuit_format="qiskit").seconds < 0.02
     models.observe(SIM.id, start + 5, start + 5.002, 0.002, 1000, summary(4), circuit_format="qiskit")
     assert models.explore_quota(SIM.id, "qiskit") == 0
@@ -168,7 +168,7 @@ def test_exploration_tries_each_simulator_then_rechecks_rarely():
     assert models.explore_quota(SIM.id) == EXPLORE_TRIES
     for _ in range(EXPLORE_TRIES):  # one batch: the process's first, which paid for the executor too
         models.observe(SIM.id, 5.0, 5.1, 0.002, 1000, summary(4))
-    assert models.explore_quota(SIM.id) == 1  # every try paid for the executor: one more, later
+    assert models.explore_quota(SIM.id) == EXPLORE_TRIES  # every try paid for the executor: again, later
     feed(models, lambda w: 0.01, 1)
     assert models.explore_quota(SIM.id) == 0  # at most EXPLORE_TRIES + 1 tasks, then exploited
     other = Resource("test:other", "test", "test", "simulator", 20)

@@ -57,8 +57,8 @@ Exploration, bounded: a model that is never tried never learns, and one tried fo
 user. A free local simulator whose model has seen fewer than EXPLORE_TRIES tasks is ranked as if it
 were as fast as the fastest candidate for that many tasks (optimism under uncertainty,
 deterministic: ties go to the resource with fewer tasks in flight); one whose tasks all ran in a
-process's first batch (which paid for its executor too, so it barely counts) gets one task more,
-in a later batch. That is at most EXPLORE_TRIES + 1 tasks per simulator and circuit format: the
+process's first batch (which paid for its executor too, so it barely counts) gets EXPLORE_TRIES
+more, in a later batch. That is at most 2 x EXPLORE_TRIES tasks per simulator and circuit format: the
 first 20 tasks of a new service's format on the five local simulators of the four plugins, after
 which every burst goes to the simulator that runs it fastest. A simulator not run for
 RECHECK_EVERY of the store's observations gets one task again, in case it became faster.
@@ -101,9 +101,9 @@ REJECT_SDS = 6.0
 #: Observations (batches) kept per resource, and how old one may be.
 KEEP = 64
 MAX_AGE_S = 30 * 86400.0
-#: Tasks each free local simulator is tried with per circuit format (one more when all of them ran
-#: in a process's first batch): at most 4 x 5 = 20 for the five local simulators of the plugins.
-EXPLORE_TRIES = 3
+#: Tasks each free local simulator is tried with per circuit format (as many again when all of them
+#: ran in a process's first batch): at most 4 x 5 = 20 for the five local simulators of the plugins.
+EXPLORE_TRIES = 2
 RECHECK_EVERY = 5000
 #: At most one write of the cache file per this many seconds (and one at exit).
 SAVE_EVERY_S = 2.0
@@ -379,7 +379,9 @@ class RuntimeModels:
             if model is None or model.tasks < EXPLORE_TRIES:
                 return EXPLORE_TRIES - (model.tasks if model else 0)
             if not model.steady:
-                return 1  # every try paid for the executor too: one more, in a later batch
+                # Every try paid for the executor too: as many again, in a later batch (more than
+                # one, so the call's fixed part and a task's part are not one number).
+                return EXPLORE_TRIES
             return 1 if self.tick - model.last_tick >= RECHECK_EVERY else 0
 
     # -- learning ----------------------------------------------------------------------------------
