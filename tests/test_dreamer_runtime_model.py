@@ -87,6 +87,54 @@ def test_members_of_one_batch_share_its_time_and_a_burst_is_cheaper_per_task_tha
     assert burst == pytest.approx(0.020 / 16 + 0.001, rel=0.3)
 
 
+def test_the_time_per_task_of_a_big_burst_is_learned_from_its_batches_not_from_tasks_alone():
+    models = RuntimeModels(None)
+    start = 0.0
+    for k in (1, 3, 1, 3, 500, 500):  # a call costs 2 ms, each task 0.6 ms more (lightning's figures)
+        for _ in range(k):
+            models.observe(SIM.id, start, start + 0.002 + 0.0006 * k, 0.003, 1000, summary(4))
+        start += 10.0
+    est = models.estimate(SIM, 0.003, 1000, summary(4), batch=500)
+    assert est.task_seconds == pytest.approx(0.0006, rel=0.25)
+    assert est.seconds == pytest.approx(0.002 / 500 + 0.0006, rel=0.25)
+    assert models.estimate(SIM, 0.003, 1000, summary(4)).seconds == pytest.approx(0.0026, rel=0.3)
+
+
+def test_a_formats_first_batch_on_a_warm_simulator_pays_its_conversion_path_and_barely_counts():
+    models = RuntimeModels(None)
+    feed(models, lambda w: 0.002, 6)  # the simulator is warm for tapes of one format...
+    start = time.time()
+    for _ in range(3):  # ...but the first batch of another format imports its converter: 1.2 s
+        models.observe(SIM.id, start, start + 1.2, 0.002, 1000, summary(4), circuit_format="qiskit")
+    assert models.explore_quota(SIM.id, "qiskit") == EXPLORE_TRIES  # tried again, in a later batch
+    assert models.estimate(SIM, 0.002, 1000, summary(4), circuit_format="qiskit").seconds < 0.02
+    models.observe(SIM.id, start + 5, start + 5.002, 0.002, 1000, summary(4), circuit_format="qiskit")
+    assert models.explore_quota(SIM.id, "qiskit") == 0
+
+
+def test_batches_that_ran_side_by_side_are_each_charged_their_share_of_the_workers():
+    alone = runtime_model.Observation(0.0, 1.0, 1, 1000, 4, 10, 0.002)
+    beside = runtime_model.Observation(0.5, 1.5, 1, 1000, 4, 10, 0.002)
+    later = runtime_model.Observation(2.0, 3.0, 1, 1000, 4, 10, 0.002)
+    everything = [alone, beside, later]
+    # Half of each ran beside the other: 0.5 s alone + 0.5 s / 2.
+    assert runtime_model.shared_seconds(alone, everything) == pytest.approx(0.75)
+    assert runtime_model.shared_seconds(beside, everything) == pytest.approx(0.75)
+    assert runtime_model.shared_seconds(later, everything) == pytest.approx(1.0)
+    # The burst's wall time (1.5 s) is charged in full, no more.
+    assert sum(runtime_model.shared_seconds(o, everything) for o in everything[:2]) == pytest.approx(1.5)
+
+
+def test_a_simulator_tried_beside_a_slow_one_is_not_made_to_look_slow_by_it():
+    models = RuntimeModels(None)
+    other = Resource("test:other", "test", "test", "simulator", 20)
+    for i in range(6):  # each 10 ms alone; the other simulator's batch runs beside it the whole time
+        start = 10.0 * i
+        models.observe(SIM.id, start, start + 0.020, 0.002, 1000, summary(4))
+        models.observe(other.id, start, start + 0.020, 0.002, 1000, summary(4))
+    assert models.estimate(SIM, 0.002, 1000, summary(4)).seconds == pytest.approx(0.010, rel=0.2)
+
+
 def test_models_persist_in_the_cache_directory_and_clear_forgets_them_there(tmp_path):
     first = RuntimeModels(tmp_path)
     feed(first, lambda w: 0.010, 10)
@@ -120,9 +168,9 @@ def test_exploration_tries_each_simulator_then_rechecks_rarely():
     assert models.explore_quota(SIM.id) == EXPLORE_TRIES
     for _ in range(EXPLORE_TRIES):  # one batch: the process's first, which paid for the executor too
         models.observe(SIM.id, 5.0, 5.1, 0.002, 1000, summary(4))
-    assert models.explore_quota(SIM.id) == 1  # one task at a time until two more batches are seen
-    feed(models, lambda w: 0.01, runtime_model.STEADY_BATCHES)
-    assert models.explore_quota(SIM.id) == 0
+    assert models.explore_quota(SIM.id) == EXPLORE_TRIES  # every try paid for the executor: again, later
+    feed(models, lambda w: 0.01, 1)
+    assert models.explore_quota(SIM.id) == 0  # at most EXPLORE_TRIES + 1 tasks, then exploited
     other = Resource("test:other", "test", "test", "simulator", 20)
     for i in range(runtime_model.RECHECK_EVERY):
         models.observe(other.id, float(i), i + 0.001, 0.002, 1000, summary(4))

@@ -15,8 +15,9 @@ and of each pub result (`QtauPrimitiveResult`, `QtauSamplerPubResult`, `QtauPubR
 subclasses of Qiskit's, so every `isinstance` check still holds).
 
 Each binding of each pub becomes one `QuantumTask`; every task of a `run` call goes to the service
-in one `submit_quantum_tasks` batch, so QDREAMER places each one (Aer, Braket's local simulator,
-PennyLane devices...), fails over, and runs the tasks bound for one resource as one backend batch.
+in one `submit_quantum_tasks` batch, so QDREAMER places them (Aer, Braket's local simulator,
+PennyLane devices...: the batch whole on the simulator it learned runs it fastest), fails over,
+and runs the tasks bound for one resource as one backend batch.
 Results have exactly the shapes of Qiskit's reference primitives (`StatevectorSampler`,
 `StatevectorEstimator`): a `DataBin` of the pub's shape holding one `BitArray` per classical
 register (Sampler), or `evs`/`stds` (Estimator).

@@ -179,8 +179,6 @@ FIDELITY_STEP = 0.02
 SPEED_OFFSET_S = 1.0
 #: A free candidate counts as costing this share of the cheapest priced candidate (one halving).
 FREE_SHARE = 0.5
-#: The batch size at which a local simulator's marginal time per task is estimated (`Plan.refresh_runs`).
-BURST = 16
 #: A simulator still being tried takes more tasks than its tries only at this multiple of its
 #: estimate (the top of the plugin prior's range, e**1.5: `runtime_model.PRIOR_SD`): one batch seen
 #: on a busy machine must not send it a whole burst.
@@ -386,7 +384,6 @@ class Plan:
         shots = round(shape.shots * shape.overhead[1])  # a mitigated task runs its overhead's shots
         priors = [run_seconds(c.resource, shots, shape.summary) for c in self.candidates]
         self.explore: dict[int, int] = {}
-        burst: dict[int, float] = {}
         if runtime is None:
             self.estimates: list[RuntimeEstimate | None] = [None] * len(priors)
             self.run = priors
@@ -398,25 +395,20 @@ class Plan:
                               for c, p in zip(self.candidates, priors, strict=True)]
             self.run = [e.seconds for e in self.estimates]
             for j, i in enumerate(self.ok):
-                if not self.ok_shared[j]:
-                    continue
-                burst[i] = runtime.estimate(self.candidates[i].resource, priors[i], shots, shape.summary,
-                                            BURST, fmt).seconds
-                if self.price[i] == 0:
+                if self.ok_shared[j] and self.price[i] == 0:
                     quota = runtime.explore_quota(self.candidates[i].resource.id, fmt)
                     if quota:
                         self.explore[j] = quota
         self.ok_run = [self.run[i] for i in self.ok]
-        # A backend call of k tasks as call + k x task, from the estimates alone (k = 1) and in a
-        # burst (k = BURST): what a task adds to a local simulator that has work in flight or none.
+        # A backend call of k tasks as call + k x task (`runtime_model`): what a task adds to a
+        # local simulator that has work in flight, or its call as well to an idle one.
         self.ok_call: list[float] = []
         self.ok_task: list[float] = []
-        for i in self.ok:
-            alone = self.run[i]
-            many = min(burst.get(i, alone), alone)
-            call = (alone - many) * BURST / (BURST - 1)
+        for j, i in enumerate(self.ok):
+            est = self.estimates[i]
+            call = est.call_seconds if est is not None and self.ok_shared[j] else 0.0
             self.ok_call.append(call)
-            self.ok_task.append(max(alone - call, 0.0))
+            self.ok_task.append(max(self.run[i] - call, 0.0))
 
     def with_queues(self, candidates: Sequence[Candidate]) -> Plan:
         """This plan for candidates that differ from its own only in their queues (see

@@ -5,35 +5,46 @@ A plugin states a run time in its resources' metadata (`seconds_per_task`, `seco
 the prior. No plugin knows what its figure misses on this machine (Braket's local simulator pays
 an OpenQASM round trip, a PennyLane tape converted to Qiskit pays the transpiler), so every
 result of a local resource is an observation: the time from the worker's preparation of the task
-(conversion counts) to its result, a batch's time shared equally among its members.
+(conversion counts) to its result, a batch's time shared equally among its members. Local
+simulators share one pool of workers, so a stretch a batch ran beside n others is charged 1/(n+1)
+(`shared_seconds`): the tries of a burst spread over every simulator run side by side, and a
+simulator tried beside a slow one must not look slow for it.
 
 The model, per resource and circuit format (what converting a task costs depends on the format it
-comes in: a PennyLane tape for Aer goes through OpenQASM, a Qiskit circuit does not), is a
-correction of the prior in log space:
+comes in: a PennyLane tape for Aer goes through OpenQASM, a Qiskit circuit does not), says what a
+backend call of k tasks of one shape costs: a fixed part (start-up, a transpiler pass, a device
+built per call) and a part per task,
 
-    ln(observed / prior) = b0 + b1 ln(shots+1 / 1001) + b2 (width - 4) + b3 ln(gates+1 / 11)
-                           + b4 ln(batch) + b5 first
+    call(k) = alone x (rho + k) / (rho + 1),   ln(alone / prior) = b0 + b1 ln(shots+1 / 1001)
+                                              + b2 (width - 4) + b3 ln(gates+1 / 11) + b4 first
 
-Why this shape: run times span orders of magnitude and their errors are multiplicative (a factor
-of two either way), so residuals are compared as logs; the prior already carries the physics a
-plugin knows (shots, 2^n amplitudes, gate durations), so with no observations the correction is 0
-and the estimate is the plugin's; the intercept learns a constant factor from a handful of tasks,
-and the slopes learn how the plugin's scaling in shots, width (a state vector doubles per qubit)
-and gate count is off, but only as far as the data spread over shapes (a ridge prior keeps them
-near 0: a workload of one shape moves mostly the intercept). `batch` is the number of tasks that
-ran in one backend call: a call's fixed cost (start-up, a transpiler pass) shared by a batch makes
-each member cheaper, and ranking needs both the time of a task alone and its marginal time in a
-burst (`ranking.Plan`: a batch of k costs call + k x task). `first` marks the process's first
-batch on the resource, which also pays for creating its executor (importing the SDK, building the
-simulator): estimates are made at first = 0, and b5's wide prior takes almost all of a first
-batch's excess, so the first observation of a simulator whose SDK is slow to import does not make
-it look slow (until a later batch is seen, its estimate stays near its plugin's figure, so it is
-tried again in steady state). The fit is the posterior mode under
-Gaussian priors on b (sd PRIOR_SD), by iteratively reweighted least squares with Huber weights
-from a median start, and observations further than REJECT_SDS robust deviations from it ignored:
-a first task that pays the SDK's import, or a pause of the machine, must not make a simulator
-look slow for the next sixty tasks. Its expected error is the predictive spread (noise plus the
-uncertainty of b at this shape) as a relative error, exp(sd) - 1.
+where `alone` is a task's time in a call of its own, so one member of a batch of k costs
+alone x (1 + rho / k) / (1 + rho). Why this shape: a batch's time is, on
+every simulator measured here, a call's fixed cost plus a cost per circuit (Bell pubs on
+lightning.qubit: 2.1 ms alone, 0.94 ms each in fours, 0.55-0.7 ms each in hundreds; on Braket's
+LocalSimulator 15 ms alone, 9-10 ms each in a batch), and ranking a burst needs exactly these two
+numbers (`ranking.Plan`: a burst of k on a simulator costs call + k x task), which a power law in k
+extrapolates badly from the small batches of a warm-up to the big ones of a sweep. rho, the fixed
+part in units of one task, is one number per model, chosen on a grid (posterior mode, log-normal
+prior around 2); seen in batches of one size only it stays near its prior, and the model still
+gives that size's time. The time alone is a correction of the plugin's figure in log space: run
+times span orders of magnitude and their errors are multiplicative (a factor of two either way),
+so residuals are compared as logs; the prior already carries the physics a plugin knows (shots,
+2^n amplitudes, gate durations), so with no observations the correction is 0 and the estimate is
+the plugin's; the intercept learns a constant factor from a handful of tasks, and the slopes
+learn how the plugin's scaling in shots, width (a state vector doubles per qubit) and gate count
+is off, but only as far as the data spread over shapes (a ridge prior keeps them near 0: a
+workload of one shape moves mostly the intercept). `first` marks the process's first batch of the
+format on the resource, which also pays for creating its executor (importing the SDK, building the
+simulator) or its conversion path (a Qiskit circuit's first trip to a PennyLane device imports
+PennyLane's Qiskit converter: 1.2 s, on a device that was warm):
+estimates are made at first = 0, and b4's wide prior takes almost all of a first batch's excess,
+so the first observation of a simulator whose SDK is slow to import does not make it look slow.
+The fit is the posterior mode under Gaussian priors on b (sd PRIOR_SD), by iteratively reweighted
+least squares with Huber weights from a median start, and observations further than REJECT_SDS
+robust deviations from it ignored: a first task that pays the SDK's import, or a pause of the
+machine, must not make a simulator look slow for the next sixty tasks. Its expected error is the
+predictive spread (noise plus the uncertainty of b at this shape) as a relative error, exp(sd) - 1.
 
 Each resource keeps its last KEEP observations (older ones and those older than MAX_AGE_S are
 forgotten, so a model follows a changed machine) in a per-user cache file
@@ -42,14 +53,15 @@ memory only), shared by every service of the process and read by the next proces
 service starts from what earlier ones saw. Only local resources learn: a remote job's time is
 mostly the provider's queue, which is the wait's model, not the run's.
 
-Exploration: a model that is never tried never learns. A free local simulator with fewer than
-EXPLORE_TRIES observed tasks is ranked as if it were as fast as the fastest candidate for that
-many tasks (optimism under uncertainty, deterministic: ties go to the resource with fewer tasks in
-flight); one seen in fewer than STEADY_BATCHES batches besides its first (which paid for its
-executor too) gets one such task at a time until it has been, and a simulator not run for
-RECHECK_EVERY of the store's observations gets one again. The
-first burst of a new service tries every simulator (three tasks each, fifteen for the five local
-simulators of the four plugins), the next one the rest.
+Exploration, bounded: a model that is never tried never learns, and one tried for ever costs the
+user. A free local simulator whose model has seen fewer than EXPLORE_TRIES tasks is ranked as if it
+were as fast as the fastest candidate for that many tasks (optimism under uncertainty,
+deterministic: ties go to the resource with fewer tasks in flight); one whose tasks all ran in a
+process's first batch (which paid for its executor too, so it barely counts) gets EXPLORE_TRIES
+more, in a later batch. That is at most 2 x EXPLORE_TRIES tasks per simulator and circuit format: the
+first 20 tasks of a new service's format on the five local simulators of the four plugins, after
+which every burst goes to the simulator that runs it fastest. A simulator not run for
+RECHECK_EVERY of the store's observations gets one task again, in case it became faster.
 """
 
 from __future__ import annotations
@@ -72,10 +84,17 @@ from qtau.gates import DIRECTIVES
 from qtau.types import CircuitSummary, Resource
 
 #: Prior standard deviations of the correction's terms (log units): the plugin's figure is right
-#: within a factor of e**1.5 (4.5) either way; its scaling per e-fold of shots, of gates and of
-#: batch size within e**0.5, per qubit within e**0.35; a first batch's excess is anything.
-PRIOR_SD = (1.5, 0.5, 0.35, 0.5, 0.5, 6.0)
+#: within a factor of e**1.5 (4.5) either way; its scaling per e-fold of shots and of gates within
+#: e**0.5, per qubit within e**0.35; a first batch's excess is anything.
+PRIOR_SD = (1.5, 0.5, 0.35, 0.5, 6.0)
 DIMS = len(PRIOR_SD)
+#: The candidates for rho (a call's fixed cost in units of one task: 1/16 to 256) and its prior:
+#: log-normal around RHO_PRIOR (Bell pubs from the Sampler, measured here: lightning.qubit 2.5,
+#: default.qubit 1.8, BasicSimulator 1, Braket's LocalSimulator 0.7, Aer 7; their geometric mean
+#: is 1.8), within a factor of e**2 either way.
+RHO_GRID = tuple(2.0 ** i for i in range(-4, 9))
+RHO_PRIOR = 2.0
+RHO_PRIOR_SD = 2.0
 #: Noise (log sd) assumed before observations say otherwise, worth PRIOR_NOISE_WEIGHT observations.
 PRIOR_NOISE_SD = 0.3
 PRIOR_NOISE_WEIGHT = 2.0
@@ -85,10 +104,9 @@ REJECT_SDS = 6.0
 #: Observations (batches) kept per resource, and how old one may be.
 KEEP = 64
 MAX_AGE_S = 30 * 86400.0
-EXPLORE_TRIES = 3
-#: Batches besides a process's first that a simulator is tried in, one task at a time, before its
-#: model is trusted (one batch on a busy machine can be a stall).
-STEADY_BATCHES = 2
+#: Tasks each free local simulator is tried with per circuit format (as many again when all of them
+#: ran in a process's first batch): at most 4 x 5 = 20 for the five local simulators of the plugins.
+EXPLORE_TRIES = 2
 RECHECK_EVERY = 5000
 #: At most one write of the cache file per this many seconds (and one at exit).
 SAVE_EVERY_S = 2.0
@@ -109,6 +127,10 @@ class RuntimeEstimate:
     #: Expected relative error (0.25: within about 25% either way; one predictive sd in log space).
     error: float
     prior_seconds: float
+    #: Seconds of a backend call's fixed part (start-up, conversion set-up): a batch of k tasks of
+    #: this shape costs call_seconds + k x task_seconds, and `seconds` is that over k.
+    call_seconds: float = 0.0
+    task_seconds: float = 0.0
 
     def describe(self) -> str:
         where = "plugin prior" if self.observations == 0 else f"learned from {self.observations} tasks"
@@ -123,9 +145,8 @@ def shape_of(shots: int, summary: CircuitSummary | None) -> tuple[float, float, 
     return float(shots), float(summary.num_qubits), float(gates)
 
 
-def features(shots: float, width: float, gates: float, batch: float = 1.0, first: bool = False) -> tuple[float, ...]:
-    return (1.0, math.log((shots + 1) / 1001), width - 4.0, math.log((gates + 1) / 11), math.log(max(batch, 1.0)),
-            1.0 if first else 0.0)
+def features(shots: float, width: float, gates: float, first: bool = False) -> tuple[float, ...]:
+    return (1.0, math.log((shots + 1) / 1001), width - 4.0, math.log((gates + 1) / 11), 1.0 if first else 0.0)
 
 
 def _solve(a: list[list[float]], b: list[float]) -> list[float]:
@@ -150,12 +171,14 @@ def _median(values: list[float]) -> float:
 
 @attrs.frozen
 class Fit:
-    """A resource's correction: coefficients, their covariance, the noise sd, tasks seen."""
+    """A resource's correction: coefficients, their covariance, the noise sd, tasks seen, and rho
+    (a backend call's fixed cost in units of one task)."""
 
     coef: tuple[float, ...]
     cov: tuple[tuple[float, ...], ...]
     noise_sd: float
     tasks: int
+    rho: float = RHO_PRIOR
 
     @classmethod
     def prior(cls) -> Fit:
@@ -163,48 +186,67 @@ class Fit:
                                      for i, sd in enumerate(PRIOR_SD)), PRIOR_NOISE_SD, 0)
 
     def predict(self, x: tuple[float, ...]) -> tuple[float, float]:
-        """(log correction, its predictive sd) at features `x`."""
+        """(log correction of a task's time alone, its predictive sd) at features `x`."""
         mean = sum(c * v for c, v in zip(self.coef, x, strict=True))
         var = sum(x[i] * self.cov[i][j] * x[j] for i in range(DIMS) for j in range(DIMS))
         return mean, math.sqrt(max(var, 0.0) + self.noise_sd ** 2)
 
 
-def fit(rows: list[tuple[tuple[float, ...], float]], tasks: int) -> Fit:
-    """The posterior mode of the correction given (features, log residual) rows (see the module docstring)."""
-    if not rows:
-        return Fit.prior()
-    ys = [y for _, y in rows]
+def _noise(abs_resid: list[float]) -> float:
+    """The robust noise sd of residuals, shrunk towards PRIOR_NOISE_SD while they are few."""
+    mad = 1.4826 * _median(abs_resid) if abs_resid else 0.0
+    m = len(abs_resid)
+    return max(math.sqrt((m * mad ** 2 + PRIOR_NOISE_WEIGHT * PRIOR_NOISE_SD ** 2) / (m + PRIOR_NOISE_WEIGHT)),
+               MIN_NOISE_SD)
+
+
+def _irls(xs: list[tuple[float, ...]], outer: list[list[float]], ys: list[float], rounds: int
+          ) -> tuple[list[float], list[list[float]], float, float]:
+    """The posterior mode of b for targets `ys` (coef, the normal matrix, noise sd, and the
+    penalised robust loss that compares fits of different rho); `outer`: each row's x x^T, flat."""
     center = _median(ys)
-    mad = 1.4826 * _median([abs(y - center) for y in ys])
-    n = len(rows)
-    sd = math.sqrt((n * mad ** 2 + PRIOR_NOISE_WEIGHT * PRIOR_NOISE_SD ** 2) / (n + PRIOR_NOISE_WEIGHT))
-    sd = max(sd, MIN_NOISE_SD)
+    sd = _noise([abs(y - center) for y in ys])
     keep = [abs(y - center) <= REJECT_SDS * sd for y in ys]
     resid = [y - center for y in ys]
     coef = [0.0] * DIMS
-    a: list[list[float]] = []
-    for _ in range(5):
-        weights = [0.0 if not k else min(1.0, HUBER_K * sd / abs(r)) if r else 1.0
+    flat = [0.0] * (DIMS * DIMS)
+    for _ in range(rounds):
+        weights = [0.0 if not k else min(1.0, HUBER_K * sd / abs(r)) / (sd * sd) if r else 1.0 / (sd * sd)
                    for k, r in zip(keep, resid, strict=True)]
-        a = [[(1.0 / PRIOR_SD[i] ** 2 if i == j else 0.0) for j in range(DIMS)] for i in range(DIMS)]
+        flat = [1.0 / PRIOR_SD[i] ** 2 if i == j else 0.0 for i in range(DIMS) for j in range(DIMS)]
         b = [0.0] * DIMS
-        for (x, y), w in zip(rows, weights, strict=True):
-            if not w:
-                continue
-            w /= sd * sd
-            for i in range(DIMS):
-                b[i] += w * x[i] * y
-                for j in range(DIMS):
-                    a[i][j] += w * x[i] * x[j]
-        coef = _solve(a, b)
-        resid = [y - sum(c * v for c, v in zip(coef, x, strict=True)) for x, y in rows]
-        used = [abs(r) for r, k in zip(resid, keep, strict=True) if k]
-        mad = 1.4826 * _median(used) if used else 0.0
-        m = len(used)
-        sd = max(math.sqrt((m * mad ** 2 + PRIOR_NOISE_WEIGHT * PRIOR_NOISE_SD ** 2) / (m + PRIOR_NOISE_WEIGHT)),
-                 MIN_NOISE_SD)
+        for x, xx, y, w in zip(xs, outer, ys, weights, strict=True):
+            if w:
+                b = [bi + w * xi * y for bi, xi in zip(b, x, strict=True)]
+                flat = [f + w * v for f, v in zip(flat, xx, strict=True)]
+        coef = _solve([flat[i * DIMS:(i + 1) * DIMS] for i in range(DIMS)], b)
+        resid = [y - sum(c * v for c, v in zip(coef, x, strict=True)) for x, y in zip(xs, ys, strict=True)]
+        sd = _noise([abs(r) for r, k in zip(resid, keep, strict=True) if k])
+    used = [abs(r) / sd for r, k in zip(resid, keep, strict=True) if k]
+    huber = sum(0.5 * u * u if u <= HUBER_K else HUBER_K * (u - 0.5 * HUBER_K) for u in used)
+    ridge = 0.5 * sum((c / p) ** 2 for c, p in zip(coef, PRIOR_SD, strict=True))
+    return coef, [flat[i * DIMS:(i + 1) * DIMS] for i in range(DIMS)], sd, huber + len(used) * math.log(sd) + ridge
+
+
+def fit(rows: list[tuple[tuple[float, ...], float, int]], tasks: int) -> Fit:
+    """The posterior mode of the model given (features, log of a member's time over the prior,
+    batch size) rows (see the module docstring): for each rho on RHO_GRID the correction of a
+    task's time alone, and the rho whose fit (with rho's own prior) explains the rows best."""
+    if not rows:
+        return Fit.prior()
+    xs = [x for x, _, _ in rows]
+    outer = [[xi * xj for xi in x for xj in x] for x in xs]
+    rho = RHO_PRIOR  # batches of one size say nothing of rho: its prior's mode
+    if len({k for _, _, k in rows}) > 1:
+        best = math.inf
+        for candidate in RHO_GRID:
+            ys = [y - math.log1p(candidate / k) + math.log1p(candidate) for _, y, k in rows]
+            loss = _irls(xs, outer, ys, 1)[3] + 0.5 * (math.log(candidate / RHO_PRIOR) / RHO_PRIOR_SD) ** 2
+            if loss < best:
+                best, rho = loss, candidate
+    coef, a, sd, _ = _irls(xs, outer, [y - math.log1p(rho / k) + math.log1p(rho) for _, y, k in rows], 5)
     cov = [_solve(a, [1.0 if i == j else 0.0 for i in range(DIMS)]) for j in range(DIMS)]
-    return Fit(tuple(coef), tuple(tuple(row) for row in cov), sd, tasks)
+    return Fit(tuple(coef), tuple(tuple(row) for row in cov), sd, tasks, rho)
 
 
 @attrs.define
@@ -225,8 +267,36 @@ class Observation:
     def seconds(self) -> float:
         return max(self.ended - self.started, 1e-6) / self.members
 
-    def row(self) -> tuple[tuple[float, ...], float]:
-        return features(self.shots, self.width, self.gates, self.members, self.first), math.log(self.seconds / max(self.prior_s, 1e-9))
+    def row(self, others: list[Observation] = ()) -> tuple[tuple[float, ...], float, int]:
+        """(features, log of a member's time over the prior, batch size); with `others` (every
+        batch of the store), the batch's time is its share of the workers (`shared_seconds`)."""
+        took = shared_seconds(self, others) if others else max(self.ended - self.started, 1e-6)
+        return (features(self.shots, self.width, self.gates, self.first),
+                math.log(took / self.members / max(self.prior_s, 1e-9)), self.members)
+
+
+def shared_seconds(batch: Observation, others: list[Observation]) -> float:
+    """The batch's time with every stretch it ran beside n other batches counted 1/(n+1).
+
+    Local simulators share one pool of workers (and Python's lock, and PennyLane's): a batch that
+    ran beside others, as the tries of a burst spread over every simulator do, took longer than it
+    would have alone, by how much it shared the machine, and a simulator tried beside a slow one
+    must not look slow for it. A stretch of n + 1 batches at once is charged equally to each
+    (processor sharing), so the batches of a burst together are charged the burst's wall time."""
+    start, end = batch.started, max(batch.ended, batch.started + 1e-6)
+    edges = []
+    for other in others:
+        if other is not batch and other.started < end and other.ended > start:
+            edges.append((max(other.started, start), 1))
+            edges.append((min(other.ended, end), -1))
+    if not edges:
+        return end - start
+    edges.sort()
+    total, at, running = 0.0, start, 0
+    for when, step in edges:
+        total += (when - at) / (running + 1)
+        at, running = when, running + step
+    return max(total + (end - at) / (running + 1), 1e-6)
 
 
 @attrs.define
@@ -267,7 +337,9 @@ class RuntimeModels:
         self._lock = threading.RLock()
         self._dirty: set[str] = set()
         self._cleared: set[str] = set()
-        #: Resources this process has run a batch on (the next one's executor exists already).
+        #: Models (resource and circuit format) this process has run a batch of: the next one's
+        #: executor exists already, and so does its conversion path (a Qiskit circuit's first trip
+        #: to a PennyLane device imports PennyLane's Qiskit converter, on a warm device).
         self._warm: set[str] = set()
         self._last_save = -math.inf
         #: Observations of every resource (the clock of re-checks).
@@ -288,12 +360,23 @@ class RuntimeModels:
                 learned = Fit.prior()
             else:
                 if model.fitted is None:
-                    model.fitted = fit([o.row() for o in model.observations], model.tasks)
+                    model.fitted = fit(self._rows(model), model.tasks)
                 learned = model.fitted
-        mean, sd = learned.predict(features(*shape_of(shots, summary), batch))
-        seconds = max(prior_s, 1e-9) * math.exp(mean)
+        mean, sd = learned.predict(features(*shape_of(shots, summary)))
+        alone = max(prior_s, 1e-9) * math.exp(mean)
+        task = alone / (1.0 + learned.rho)
+        call = alone - task
         source = "learned" if learned.tasks else "plugin prior"
-        return RuntimeEstimate(resource.id, seconds, source, learned.tasks, math.expm1(sd), prior_s)
+        return RuntimeEstimate(resource.id, task + call / max(batch, 1), source, learned.tasks, math.expm1(sd),
+                               prior_s, call, task)
+
+    def _rows(self, model: ResourceModel) -> list[tuple[tuple[float, ...], float, int]]:
+        """The model's observations as fit rows, each batch charged its share of the workers."""
+        everything = [o for m in self._models.values() for o in m.observations]
+        steady = [o for o in model.observations if not o.first]
+        # Once batches without a first one's excess exist, the first ones say nothing more (their
+        # excess is b4's) but would widen the noise that weighs the others.
+        return [o.row(everything) for o in steady or model.observations]
 
     def explore_quota(self, resource_id: str, circuit_format: str | None = None) -> int:
         """Tasks still to try on the resource before its model is trusted (see the module docstring)."""
@@ -301,8 +384,11 @@ class RuntimeModels:
             model = self._models.get(model_key(resource_id, circuit_format))
             if model is None or model.tasks < EXPLORE_TRIES:
                 return EXPLORE_TRIES - (model.tasks if model else 0)
-            steady = sum(1 for o in model.observations[-STEADY_BATCHES:] if not o.first)
-            return 1 if steady < STEADY_BATCHES or self.tick - model.last_tick >= RECHECK_EVERY else 0
+            if not model.steady:
+                # Every try paid for the executor too: as many again, in a later batch (more than
+                # one, so the call's fixed part and a task's part are not one number).
+                return EXPLORE_TRIES
+            return 1 if self.tick - model.last_tick >= RECHECK_EVERY else 0
 
     # -- learning ----------------------------------------------------------------------------------
 
@@ -327,13 +413,16 @@ class RuntimeModels:
                 batch.members += 1
                 batch.ended = max(batch.ended, ended)
             else:
-                batch = Observation(started, ended, 1, *shape, prior_s, resource_id not in self._warm)
-                self._warm.add(resource_id)
+                batch = Observation(started, ended, 1, *shape, prior_s, name not in self._warm)
+                self._warm.add(name)
                 self._open[key] = batch
                 while len(self._open) > OPEN_BATCHES:
                     self._open.popitem(last=False)
                 model.observations.append(batch)
                 del model.observations[:-KEEP]
+                for other in self._models.values():  # batches beside this one: their shares change
+                    if other.observations and other.observations[-1].ended > started:
+                        other.fitted = None
             model.tasks += 1
             model.steady += not batch.first
             model.last_tick = self.tick = self.tick + 1
@@ -358,7 +447,7 @@ class RuntimeModels:
             for rid in ids:
                 model = self._models[rid]
                 if model.fitted is None and model.observations:
-                    model.fitted = fit([o.row() for o in model.observations], model.tasks)
+                    model.fitted = fit(self._rows(model), model.tasks)
                 learned = model.fitted or Fit.prior()
                 recent = model.observations[-1].seconds if model.observations else None
                 out[rid] = {"tasks": model.tasks, "observations": len(model.observations),
