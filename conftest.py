@@ -9,8 +9,21 @@ more memory than they save time.
 
 import os
 
+import pytest
+
 MAX_WORKERS = 4
 
 
 def pytest_xdist_auto_num_workers(config):
     return max(1, min(MAX_WORKERS, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1))
+
+
+@pytest.fixture(scope="module", autouse=True)
+def private_module_qtau_cache(tmp_path_factory):
+    """A module's own services (module-scoped fixtures, set up before any test's own private
+    cache) learn run times and waits into a store of their own: otherwise what earlier modules on
+    the same xdist worker learned would decide where they place tasks, and that differs from run
+    to run. (Each package's conftest gives every test a private QTAU_CACHE_DIR as well.)"""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("QTAU_CACHE_DIR", str(tmp_path_factory.mktemp("module-qtau-cache")))
+        yield
