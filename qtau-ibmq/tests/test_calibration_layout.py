@@ -32,13 +32,14 @@ SHOTS = 20000
 
 @pytest.fixture
 def placed(monkeypatch):
-    """Records, per executor call, each job's (task id, layout_like, physical qubits)."""
+    """Records, per executor call, each job's (task id, layout_like, physical qubits it is read on,
+    physical qubits it starts on)."""
     calls = []
     real = ex_module.SamplerExecutor._prepare_all
 
     def spy(self, jobs):
         out = real(self, jobs)
-        calls.append([(j.task_id, j.layout_like, ex_module.physical_qubits(isa))
+        calls.append([(j.task_id, j.layout_like, ex_module.physical_qubits(isa), ex_module.initial_qubits(isa))
                       for j, (isa, _) in zip(jobs, out, strict=True)])
         return out
 
@@ -48,11 +49,11 @@ def placed(monkeypatch):
     STORE.clear()
 
 
-def run(host, technique, circuit=None, repeat=1):
+def run(host, technique, circuit=None, repeat=1, shots=SHOTS):
     with PilotComputeService(execution_engine="local", plugins=host) as pcs:
         pcs.create_pilot({"resource_type": "quantum", "quantum": LIMA})
         return [pcs.get_result(pcs.submit_quantum_task(QuantumTask(
-            circuit=circuit or ghz(4), shots=SHOTS, mitigation={"technique": technique, "seed": 3})))
+            circuit=circuit or ghz(4), shots=shots, mitigation={"technique": technique, "seed": 3})))
             for _ in range(repeat)]
 
 
@@ -80,7 +81,24 @@ def test_calibration_circuits_run_on_the_qubits_the_task_is_read_on(host, placed
     followers = jobs[1:]
     # readout: the task and 2 calibrations; TREX: 8 twirls of the task and 8 of the empty circuit
     assert len(followers) == (2 if technique == "readout" else 15)
-    assert all(layout_like == 0 and qubits == task_qubits for _, layout_like, qubits in followers)
+    assert all(layout_like == 0 and qubits == task_qubits for _, layout_like, qubits, _ in followers)
+
+
+@pytest.mark.parametrize("technique", ["trex", "zne+readout"])
+def test_a_routed_circuit_s_copies_and_calibrations_are_read_where_it_is_read(host, placed, technique):
+    """A ring does not fit the T: routing moves qubits, so the task's qubits are read elsewhere than
+    they start. Twirled and folded copies start where the task starts and are routed the same
+    way; calibrations start where the task's qubits end."""
+    ring = QuantumCircuit(4)
+    ring.h(0)
+    for a, b in [(0, 1), (1, 2), (2, 3), (3, 0), (0, 2)]:
+        ring.cx(a, b)
+    ring.measure_all()
+    run(host, technique, circuit=ring, shots=2000)
+    [jobs] = placed
+    task_qubits = jobs[0][2]
+    assert jobs[0][3] != task_qubits  # routing moved the task's qubits
+    assert all(qubits == task_qubits for _, _, qubits, _ in jobs[1:])
 
 
 def test_the_calibration_measures_the_readout_errors_of_the_task_s_qubits(host, placed):
@@ -131,7 +149,7 @@ def test_a_calibration_is_kept_for_its_circuit_only(host, placed):
                    for c in (ghz(4), other, ghz(4))]
     assert [report(r)["calibration"] for r in results] == ["fresh", "fresh", "cached"]
     for call in placed[:2]:
-        assert {tuple(q) for _, like, q in call if like is not None} == {tuple(call[0][2])}
+        assert {tuple(q) for _, like, q, _ in call if like is not None} == {tuple(call[0][2])}
 
 
 def test_a_job_following_a_job_that_is_not_in_the_call_is_refused(host):
