@@ -118,6 +118,7 @@ class MitigatedLocal(LocalExecutor):
     def __init__(self, inner: LocalExecutor, circuits: Circuits) -> None:
         super().__init__(inner.resource, inner.config)
         self.inner = inner
+        self.follows_layout = bool(getattr(inner, "follows_layout", False))
         self.expander = Expander(inner, circuits)
 
     def run(self, jobs: Sequence[CircuitJob]) -> list[Outcome]:
@@ -143,6 +144,7 @@ class MitigatedRemote(RemoteExecutor):
     def __init__(self, inner: RemoteExecutor, circuits: Circuits) -> None:
         super().__init__(inner.resource, inner.config)
         self.inner = inner
+        self.follows_layout = bool(getattr(inner, "follows_layout", False))
         self.expander = Expander(inner, circuits)
         self.poll_interval = inner.poll_interval
         self.max_poll_interval = inner.max_poll_interval
