@@ -124,3 +124,28 @@ def test_a_circuit_zne_cannot_fold_fails_with_the_reason():
     with service(NOISY_AER) as pcs:
         result = pcs.get_result(pcs.submit_quantum_task(QuantumTask(circuit=qc, mitigation="readout")))
     assert report(result)["technique"] == "readout"
+
+
+def test_a_simulator_without_a_layout_shares_one_calibration_between_circuits(spy, monkeypatch):
+    """Core marks the calibration circuits to follow the task's layout (`layout_like`); an executor
+    that lays nothing out ignores that, and its calibration is reused by another circuit. The
+    executor's `run` is wrapped by a spy recording the jobs' `layout_like`, then the real run."""
+    from qtau_qiskit.simulators import QiskitSimulatorExecutor
+
+    seen = []
+    real = QiskitSimulatorExecutor.run
+
+    def recording(self, jobs):
+        seen.append([job.layout_like for job in jobs])
+        return real(self, jobs)
+
+    monkeypatch.setattr(QiskitSimulatorExecutor, "run", recording)
+    assert not QiskitSimulatorExecutor.follows_layout
+    other = QuantumCircuit(3)
+    other.x(2)
+    other.measure_all()
+    with service(NOISY_AER) as pcs:
+        results = [pcs.get_result(pcs.submit_quantum_task(QuantumTask(circuit=c, shots=500, mitigation="readout")))
+                   for c in (ghz(3), other)]
+    assert [report(r)["calibration"] for r in results] == ["fresh", "cached"]
+    assert seen == [[None, 0, 0], [None]]

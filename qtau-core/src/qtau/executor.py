@@ -59,6 +59,11 @@ class CircuitJob:
     #: With mitigation: the task's circuit before conversion and its format (`(circuit, format)`),
     #: which mitigation rewrites (a round trip through the resource's format can lose gate names).
     source: Any = None
+    #: The index, in the same call's `jobs`, of the job whose physical qubits this one must be read
+    #: on: this circuit's qubit v is measured on the physical qubit job `layout_like`'s qubit v
+    #: ended on (a readout calibration following its task's layout). None: lay out freely.
+    #: Executors that choose no layout (simulators without a coupling map) ignore it.
+    layout_like: int | None = None
 
 
 @attrs.frozen
@@ -83,6 +88,11 @@ class Executor:
     v1 executors override `submit` (returning a handle) and `result(handle, timeout)`; v2 executors
     subclass `LocalExecutor` or `RemoteExecutor` instead.
     """
+
+    #: True for executors that place circuits on physical qubits themselves and honour
+    #: `CircuitJob.layout_like`: their readout calibrations are then kept per circuit, since
+    #: another circuit may land on other qubits.
+    follows_layout: bool = False
 
     def __init__(self, resource: Resource, config: Mapping[str, Any]) -> None:
         self.resource = resource

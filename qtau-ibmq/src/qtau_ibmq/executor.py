@@ -10,7 +10,9 @@ so logical `h`/`cx` run on an `rz, sx, ecr` device; transpiled circuits are cach
 (circuit content, backend, options) because placing a circuit on a 127-qubit device takes a while.
 Fake backends and the qasm simulator run in qiskit-ibm-runtime's local mode
 (`SamplerV2(mode=backend)`); devices in job mode. Counts join every classical register in Qiskit's
-order (register 0's bit 0 rightmost); the native SamplerPubResult goes into `Outcome.raw`.
+order (register 0's bit 0 rightmost); the native SamplerPubResult goes into `Outcome.raw`. A job
+with `layout_like` (a mitigation's calibration, twirl or folded copy) is placed where the job it
+names is read, and `metadata["physical_qubits"]` says where each job's qubits were read.
 """
 
 from __future__ import annotations
@@ -90,8 +92,28 @@ def _options(config: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+def physical_qubits(isa: Any) -> list[int]:
+    """Where each qubit of the circuit as written ended in its ISA circuit (the physical qubit it
+    is measured on): `[physical of qubit 0, physical of qubit 1, ...]`."""
+    layout = getattr(isa, "layout", None)
+    if layout is None:
+        return list(range(isa.num_qubits))
+    return [int(q) for q in layout.final_index_layout()]
+
+
+def initial_qubits(isa: Any) -> list[int]:
+    """Where each qubit of the circuit as written was placed before routing."""
+    layout = getattr(isa, "layout", None)
+    if layout is None:
+        return list(range(isa.num_qubits))
+    return [int(q) for q in layout.initial_index_layout(filter_ancillas=True)]
+
+
 class SamplerExecutor(Executor):
-    """What both shapes share: ISA transpilation, then SamplerV2 with one pub per job."""
+    """What both shapes share: ISA transpilation, then SamplerV2 with one pub per job. A job with
+    `layout_like` (a readout calibration) is placed on the physical qubits its task ended on."""
+
+    follows_layout = True
 
     def __init__(self, resource: Resource, config: Mapping[str, Any], backend: Any) -> None:
         super().__init__(resource, config)
@@ -174,9 +196,44 @@ class SamplerExecutor(Executor):
                 _isa.popitem(last=False)
         return out
 
-    def prepare(self, job: CircuitJob) -> tuple[Any, bool]:
+    def prepare(self, job: CircuitJob, like: Any = None) -> tuple[Any, bool]:
+        """The job's ISA circuit and whether measurements were added; with `like` (the ISA circuit
+        of the job `job.layout_like` names), laid out so its qubits are read where `like`'s are."""
         circuit, added = self.prepared(job.circuit)
-        return self.isa(circuit), added
+        if like is None:
+            return self.isa(circuit), added
+        return self.placed(circuit, like), added
+
+    def placed(self, circuit: Any, like: Any) -> Any:
+        """`circuit` transpiled so its qubit v is read on the physical qubit `like`'s qubit v is
+        read on: a circuit without two-qubit gates (a readout calibration) starts there; one with
+        them (a twirled or folded copy of `like`'s circuit) starts where `like`'s qubits started and
+        is routed the same way. At `like`'s optimisation level; cached like `isa`. A circuit wider
+        than `like` is laid out freely."""
+        if circuit.num_qubits > len(physical_qubits(like)):
+            return self.isa(circuit)
+        routed = any(inst.operation.num_qubits > 1 and inst.operation.name != "barrier" for inst in circuit.data)
+        qubits = initial_qubits(like) if routed else physical_qubits(like)
+        layout = [int(q) for q in qubits[:circuit.num_qubits]]
+        level = self.options["optimization_level"]
+        if level == "auto":
+            level = (self.level_info(like) or {}).get("optimization_level", 1)
+        key = (self.backend.name, "placed", tuple(layout), level, self.options["seed_transpiler"],
+               fingerprint(circuit))
+        with _isa_lock:
+            hit = _isa.get(key)
+        if hit is not None:
+            return hit
+        from qiskit.transpiler import generate_preset_pass_manager
+
+        pm = generate_preset_pass_manager(optimization_level=level, backend=self.backend, initial_layout=layout,
+                                          seed_transpiler=self.options["seed_transpiler"])
+        out = pm.run(circuit)
+        with _isa_lock:
+            _isa[key] = out
+            if len(_isa) > CACHE_SIZE:
+                _isa.popitem(last=False)
+        return out
 
     def prepared(self, circuit: Any) -> tuple[Any, bool]:
         """`circuit` as it is transpiled: measurements added when it has none, gate names that
@@ -203,19 +260,37 @@ class SamplerExecutor(Executor):
             sampler.options.simulator.seed_simulator = self.options["seed_simulator"]
         return sampler
 
-    def _pubs(self, jobs: Sequence[CircuitJob]) -> tuple[list, list[bool], list[int], list[dict | None]]:
-        prepared = [self.prepare(job) for job in jobs]
+    def _prepare_all(self, jobs: Sequence[CircuitJob]) -> list[tuple[Any, bool]]:
+        """Every job's (ISA circuit, measurements added): jobs that follow another's layout
+        (`CircuitJob.layout_like`) after the job they follow."""
+        prepared: list[tuple[Any, bool] | None] = [
+            self.prepare(job) if job.layout_like is None else None for job in jobs]
+        for i, job in enumerate(jobs):
+            if prepared[i] is None:
+                k = job.layout_like
+                if isinstance(k, bool) or not isinstance(k, int) or not 0 <= k < len(jobs) or prepared[k] is None:
+                    raise InvalidTaskError(
+                        f"job {job.task_id} follows the layout of job {k!r}, which is not a job of this call "
+                        "that is laid out freely", field="layout_like", value=k,
+                        fix="name the index of a job in the same call whose own layout_like is None")
+                prepared[i] = self.prepare(job, like=prepared[k][0])
+        return prepared
+
+    def _pubs(self, jobs: Sequence[CircuitJob]) -> tuple[list, list[bool], list[int], list[dict | None], list]:
+        prepared = self._prepare_all(jobs)
         pubs = [(isa, None, job.shots) for (isa, _), job in zip(prepared, jobs, strict=True)]
         return (pubs, [a for _, a in prepared], [int(isa.depth()) for isa, _ in prepared],
-                [self.level_info(isa) for isa, _ in prepared])
+                [self.level_info(isa) for isa, _ in prepared], [physical_qubits(isa) for isa, _ in prepared])
 
     def outcomes(self, primitive: Any, job_id: str, added: Sequence[bool], depths: Sequence[int],
-                 weighed: Sequence[dict | None] | None = None) -> list[Outcome]:
+                 weighed: Sequence[dict | None] | None = None, qubits: Sequence | None = None) -> list[Outcome]:
         out = []
         for i, pub in enumerate(primitive):
             counts = {key: int(n) for key, n in pub.join_data().get_counts().items()}
             metadata = {"backend": self.backend.name, "job_id": job_id, "measure_all_added": added[i],
                         "isa_depth": depths[i], "local_mode": self.local}
+            if qubits:
+                metadata["physical_qubits"] = list(qubits[i])
             if weighed and weighed[i]:
                 metadata["optimization_level"] = weighed[i]["optimization_level"]
                 metadata["estimated_fidelity_by_level"] = weighed[i]["estimated_fidelity"]
@@ -227,7 +302,7 @@ class LocalSamplerExecutor(SamplerExecutor, LocalExecutor):
     """Fake backends and the qasm simulator: Runtime's local mode, run in-process."""
 
     def run(self, jobs: Sequence[CircuitJob]) -> list[Outcome]:
-        pubs, added, depths, weighed = self._pubs(jobs)
+        pubs, added, depths, weighed, qubits = self._pubs(jobs)
         try:
             job = self._sampler().run(pubs)
             primitive = job.result()
@@ -238,7 +313,7 @@ class LocalSamplerExecutor(SamplerExecutor, LocalExecutor):
                 f"{self.resource.id} failed: {type(err).__name__}: {err}",
                 fix="see the cause; a circuit the simulator rejects fails the same way on every retry",
             ) from None
-        return self.outcomes(primitive, str(job.job_id()), added, depths, weighed)
+        return self.outcomes(primitive, str(job.job_id()), added, depths, weighed, qubits)
 
 
 class RuntimeExecutor(SamplerExecutor, RemoteExecutor):
@@ -252,7 +327,7 @@ class RuntimeExecutor(SamplerExecutor, RemoteExecutor):
     max_poll_interval = 30.0
 
     def submit(self, jobs: Sequence[CircuitJob]) -> dict[str, Any]:
-        pubs, added, depths, weighed = self._pubs(jobs)
+        pubs, added, depths, weighed, qubits = self._pubs(jobs)
         sampler = self._sampler()
         try:
             job = connect.bounded(lambda: sampler.run(pubs), self.account,
@@ -261,7 +336,8 @@ class RuntimeExecutor(SamplerExecutor, RemoteExecutor):
             raise
         except Exception as err:
             raise connect.classify(err, f"submitting to {self.backend.name}", self.account) from None
-        ref = {"job_id": str(job.job_id()), "measure_all_added": added, "isa_depths": depths}
+        ref = {"job_id": str(job.job_id()), "measure_all_added": added, "isa_depths": depths,
+               "physical_qubits": qubits}
         if any(weighed):
             ref["levels"] = [w and {"optimization_level": w["optimization_level"],
                                     "estimated_fidelity": {str(k): v for k, v in w["estimated_fidelity"].items()}}
@@ -297,7 +373,7 @@ class RuntimeExecutor(SamplerExecutor, RemoteExecutor):
         except Exception as err:
             raise connect.classify(err, f"reading job {ref['job_id']}", self.account) from None
         outcomes = self.outcomes(primitive, ref["job_id"], ref["measure_all_added"], ref["isa_depths"],
-                                 ref.get("levels"))
+                                 ref.get("levels"), ref.get("physical_qubits"))
         billed = self._billed(job, ref["job_id"], len(outcomes))
         return [attrs.evolve(o, metadata={**o.metadata, **billed}) for o in outcomes] if billed else outcomes
 

@@ -8,7 +8,9 @@ through; a batch without one runs on the executor itself. The remote-job tracker
 wrapper, whose job references it re-attaches. A job's circuit is written as OpenQASM 2 by the plugins' converters, rewritten
 (`qtau.mitigation.plan`), and converted back into a format the resource accepts, so the technique
 works on every backend QTAU runs, local or remote. A remote job's reference carries the recipes
-(plain data), so a job re-attached after a restart is corrected the same way.
+(plain data), so a job re-attached after a restart is corrected the same way. Every circuit a job
+adds (twirls, folded copies, calibrations) names the job's first circuit as `layout_like`, so an
+executor that lays circuits out reads them on the same physical qubits.
 """
 
 from __future__ import annotations
@@ -62,6 +64,7 @@ class Expander:
         circuit's place) or `{"plain": place}` for a job without mitigation."""
         resource = self.executor.resource
         key = [resource.id, stamp(resource, self.executor.config)]
+        follows = bool(getattr(self.executor, "follows_layout", False))
         out: list[CircuitJob] = []
         recipes: list[dict[str, Any]] = []
         for job in jobs:
@@ -73,13 +76,17 @@ class Expander:
                 continue
             if m.technique == "auto":  # resolved by QDREAMER before submission; a safe default if not
                 m = m.with_technique("readout")
-            circuits, recipe = plan.build(m, self._qasm(job), job.shots, key, self.store)
+            circuits, recipe = plan.build(m, self._qasm(job), job.shots, key, self.store,
+                                          per_circuit=follows)
             recipe["start"] = len(out)
             for i, (text, shots) in enumerate(circuits):
                 native, fmt, _ = self.circuits.convert(text, OPENQASM2, resource.circuit_formats)
                 main = i < recipe["main"]
+                # Every further circuit (twirl, folded copy, calibration) is read on the physical
+                # qubits the task's first circuit is read on.
                 out.append(CircuitJob(f"{job.task_id}/m{i}", native, fmt, shots,
-                                      width=job.width if main else recipe.get("width"), attempt=job.attempt))
+                                      width=job.width if main else recipe.get("width"), attempt=job.attempt,
+                                      layout_like=recipe["start"] if i else None))
             recipe["count"] = len(circuits)
             recipes.append(recipe)
         return out, recipes
@@ -111,6 +118,7 @@ class MitigatedLocal(LocalExecutor):
     def __init__(self, inner: LocalExecutor, circuits: Circuits) -> None:
         super().__init__(inner.resource, inner.config)
         self.inner = inner
+        self.follows_layout = bool(getattr(inner, "follows_layout", False))
         self.expander = Expander(inner, circuits)
 
     def run(self, jobs: Sequence[CircuitJob]) -> list[Outcome]:
@@ -136,6 +144,7 @@ class MitigatedRemote(RemoteExecutor):
     def __init__(self, inner: RemoteExecutor, circuits: Circuits) -> None:
         super().__init__(inner.resource, inner.config)
         self.inner = inner
+        self.follows_layout = bool(getattr(inner, "follows_layout", False))
         self.expander = Expander(inner, circuits)
         self.poll_interval = inner.poll_interval
         self.max_poll_interval = inner.max_poll_interval

@@ -32,10 +32,12 @@ def _split_shots(shots: int, parts: int) -> int:
     return max(1, shots // parts)
 
 
-def build(m: Mitigation, text: str, shots: int, key: Sequence[str], store: CalibrationStore
-          ) -> tuple[list[tuple[str, int]], dict[str, Any]]:
+def build(m: Mitigation, text: str, shots: int, key: Sequence[str], store: CalibrationStore,
+          per_circuit: bool = False) -> tuple[list[tuple[str, int]], dict[str, Any]]:
     """The circuits (OpenQASM 2, shots) that `m` runs for the program `text`, and its recipe.
-    `key` identifies the resource's calibration (`calibration.stamp`)."""
+    `key` identifies the resource's calibration (`calibration.stamp`). With `per_circuit` (a
+    resource that lays each circuit out on its own qubits, its calibration following the task's
+    layout) a calibration is kept for this circuit only: another may land on other qubits."""
     prog = Program.parse(text).ensure_measured()
     bits = prog.num_clbits
     folded = [fold(prog, s, m.folding) for s in m.scale_factors] if m.zne else [Folded(list(prog.body), [], 1.0)]
@@ -60,6 +62,8 @@ def build(m: Mitigation, text: str, shots: int, key: Sequence[str], store: Calib
         cal_key = [*key, "readout", str(prog.num_qubits), str(shots)]
         cal_circuits = list(zip(readout.calibration_programs(prog.num_qubits), (shots, shots), strict=True))
     recipe["main"] = len(circuits)
+    if per_circuit:
+        cal_key.append(recipe["circuit"])
     if m.zne:  # what the measured decay is a witness of: the gates as written and as they run
         written = gate_counts(prog)
         recipe["gates"] = written
