@@ -242,3 +242,23 @@ def test_a_new_service_in_a_new_process_starts_from_what_earlier_ones_learned(pl
     with service(plugins) as pcs:
         assert model_of(pcs.qdreamer.runtime.info(), "scripted:slow")["tasks"] == EXPLORE_TRIES
         assert run_one_by_one(pcs, 5) == ["scripted:fast"] * 5
+
+
+def test_a_bursts_tries_on_simulators_still_being_learned_run_before_its_bulk(monkeypatch):
+    """In a burst, the tasks QDREAMER sends to a simulator it is still learning run (up to
+    `TRIALS_FIRST_S`, raised here so a slow machine cannot decide the test) before the rest start,
+    so their run times are measured alone and not beside the bulk on the same cores."""
+    import qtau.dispatch
+
+    monkeypatch.setattr(qtau.dispatch, "TRIALS_FIRST_S", 60.0)
+    with PilotComputeService(execution_engine=ExecutionEngine.LOCAL) as pcs:
+        pcs.create_pilot({"resource_type": "quantum", "quantum": {"executor": "qiskit_local"}})
+        results = pcs.get_results(pcs.submit_quantum_tasks([QuantumTask(circuit=bell(), shots=100)
+                                                            for _ in range(24)]))
+    by_resource: dict[str, list] = {}
+    for result in results:
+        by_resource.setdefault(result.resource_id, []).append(result.timings)
+    assert len(by_resource) == 2, by_resource.keys()  # a bulk, and tries on the other simulator
+    tries, bulk = sorted(by_resource.values(), key=len)
+    assert len(tries) <= EXPLORE_TRIES < len(bulk)
+    assert max(t.finished_at for t in tries) <= min(t.started_at for t in bulk)

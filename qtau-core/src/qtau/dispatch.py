@@ -34,6 +34,9 @@ from qtau.resource_request import request_of
 from qtau.split import SplitPlan, deadline_split, plan_split, submit_split
 from qtau.types import QuantumTask
 
+#: Seconds a burst's bulk waits at most for its tries on simulators still being learned.
+TRIALS_FIRST_S = 0.5
+
 
 class Flushable(Protocol):
     def flush(self) -> None: ...
@@ -230,14 +233,41 @@ class Dispatcher:
         except QtauError:
             undo()
             raise
-        for (rid, request), members in groups.items():
+        trying = self._trials(groups)
+        tried: list[Any] = []
+        for n, (rid, request) in enumerate([*trying, *(key for key in groups if key not in trying)]):
+            if trying and n == len(trying):
+                # The burst's tries on simulators still being learned run before its bulk, so
+                # their run times are measured alone rather than beside the bulk (bounded).
+                self.engine.wait(tried, TRIALS_FIRST_S)
+            members = groups[(rid, request)]
             for chunk, slot_handles in self._start_batches(members, dict(request)):
+                if n < len(trying):
+                    tried.extend(slot_handles)
                 for (i, member), handle in zip(chunk, slot_handles, strict=True):
                     handles[i] = handle
                     self.registry.track(handle, member.task.task_id, rid,
                                         settler(dreamer.budgets, holds.get(member.task.task_id)),
                                         member.first_attempt)
         return handles
+
+    def _trials(self, groups: dict[tuple, list[tuple[int, TaskPayload]]]) -> list[tuple]:
+        """The groups of a burst that are QDREAMER's first tries of a local simulator it is still
+        learning (`dreamer.runtime_model`: exploration), when the burst has other groups too."""
+        if len(groups) < 2:
+            return []
+        dreamer = self.dreamer
+        out = []
+        for key, members in groups.items():
+            placement = members[0][1].placements[0]
+            if placement.remote:
+                continue
+            _, fmt = dreamer.summarize(members[0][1].task)
+            rid = placement.resource.id
+            # Not a trusted model's periodic recheck: that one task may run beside the bulk.
+            if 0 < len(members) <= dreamer.runtime.explore_quota(rid, fmt) and dreamer.runtime.still_learning(rid, fmt):
+                out.append(key)
+        return out if len(out) < len(groups) else []
 
     def _start_batches(self, members: list[tuple[int, TaskPayload]], request: dict[str, float]
                        ) -> list[tuple[list[tuple[int, TaskPayload]], list[Any]]]:

@@ -378,6 +378,13 @@ class RuntimeModels:
         # excess is b4's) but would widen the noise that weighs the others.
         return [o.row(everything) for o in steady or model.observations]
 
+    def still_learning(self, resource_id: str, circuit_format: str | None = None) -> bool:
+        """Whether the resource's model for the format is still in its first tries (not yet
+        trusted), as opposed to trusted and only due a periodic recheck."""
+        with self._lock:
+            model = self._models.get(model_key(resource_id, circuit_format))
+            return model is None or model.tasks < EXPLORE_TRIES or not model.steady
+
     def explore_quota(self, resource_id: str, circuit_format: str | None = None) -> int:
         """Tasks still to try on the resource before its model is trusted (see the module docstring)."""
         with self._lock:
