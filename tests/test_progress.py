@@ -67,10 +67,10 @@ from qtau.plugins import PluginHost
 host = PluginHost(strict=True); host.register_module("qiskit", "qtau_qiskit.plugin")
 with PilotComputeService(ExecutionEngine.LOCAL, plugins=host) as pcs:
     pcs.create_pilot({{"resource_type": "quantum", "quantum": {{"executor": "qiskit_local"}}}})
-    calls = []
+    hs = pcs.submit_quantum_tasks([QuantumTask(circuit={BELL!r}, num_qubits=2, shots=10) for _ in range(20)])
+    calls = []  # counted from here: submission may wait for a burst's first tries (qtau.dispatch)
     wait = pcs.engine.wait
     pcs.engine.wait = lambda h, t: calls.append(len(h)) or wait(h, t)
-    hs = pcs.submit_quantum_tasks([QuantumTask(circuit={BELL!r}, num_qubits=2, shots=10) for _ in range(20)])
     pcs.wait_tasks(hs)
     pcs.get_results(hs)
 print(calls, "rich" in sys.modules)
