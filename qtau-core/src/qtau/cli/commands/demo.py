@@ -1,8 +1,8 @@
 """`qtau demo`: a Bell task through QDREAMER on the installed local simulators, then a burst.
 
 Prints the QDREAMER mode and its weights, the ranking the task was placed by (and, when resources
-tie, the tie-break that chose), the chosen resource, the counts, and how a burst of tasks spread
-over equally good simulators: the README's first command.
+tie, the tie-break that chose), the chosen resource, the counts, and where a burst of tasks went (by the simulators' learned
+speeds: a first run tries each one): the README's first command.
 """
 
 from __future__ import annotations
