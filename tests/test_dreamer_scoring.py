@@ -10,14 +10,12 @@ import math
 
 import pytest
 from qtau import ExecutionEngine, PilotComputeService, QuantumTask
-from qtau.circuits import Circuits
-from qtau.dreamer import DreamerConfig, QDreamer
 from qtau.dreamer.config import PRESETS
 from qtau.dreamer.lateness import Lateness
 from qtau.dreamer.ranking import Candidate, Plan, Shape
 from qtau.types import CircuitSummary, CostEstimate, NoiseProfile, Resource, ResourceStatus
 from qtau_scripted import state
-from qtau_scripted.testing import host, pilot, resource
+from qtau_scripted.testing import hand_clock_dreamer, host, pilot, resource
 from qtau_test_circuits import bell
 
 #: Ten two-qubit gates and two readouts: the fidelity is (1 - e2)^10 with exact readout.
@@ -132,12 +130,7 @@ def stuck_pair():
     plugins = host()
     with PilotComputeService(execution_engine=ExecutionEngine.LOCAL, plugins=plugins) as pcs:
         pcs.create_pilot(pilot(resource("a", queue_wait_s=0), resource("b", queue_wait_s=0)))
-        now = [0.0]
-        dreamer = QDreamer(plugins, Circuits(plugins), DreamerConfig.parse({"optimization_mode": "high_speed"}),
-                           clock=lambda: now[0])
-        for res in pcs.qdreamer.resources:
-            dreamer.add_resources([res], pcs.qdreamer.resource_config(res.id)[1])
-        yield dreamer, now
+        yield hand_clock_dreamer(pcs, plugins)
     state.reset()
 
 

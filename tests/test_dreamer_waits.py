@@ -12,13 +12,11 @@ import json
 import math
 
 import pytest
-from qtau.circuits import Circuits
-from qtau.dreamer import DreamerConfig, QDreamer
 from qtau.dreamer.wait_model import HALF_LIFE_S, WaitModel, default_path, hour_of_week
 from qtau.service import PilotComputeService
 from qtau.types import Attempt, QuantumTask
 from qtau_scripted import state
-from qtau_scripted.testing import host, pilot, resource
+from qtau_scripted.testing import hand_clock_dreamer, host, pilot, resource
 from qtau_test_circuits import bell
 
 pytestmark = pytest.mark.usefixtures("clean_script")
@@ -118,12 +116,7 @@ def hand_clock_pair():
     plugins = host()
     with PilotComputeService(execution_engine="local", plugins=plugins) as pcs:
         pcs.create_pilot(pilot(remote("a"), remote("b")))
-        now = [0.0]
-        dreamer = QDreamer(plugins, Circuits(plugins), DreamerConfig.parse({"optimization_mode": "high_speed"}),
-                           clock=lambda: now[0])
-        for res in pcs.qdreamer.resources:
-            dreamer.add_resources([res], pcs.qdreamer.resource_config(res.id)[1])
-        yield dreamer, now
+        yield hand_clock_dreamer(pcs, plugins)
 
 
 def test_a_dreamer_on_an_injected_clock_keeps_its_model_in_memory(hand_clock_pair):

@@ -8,6 +8,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from qtau.circuits import Circuits
+from qtau.dreamer import DreamerConfig, QDreamer
 from qtau.plugins import PluginHost
 
 
@@ -31,6 +33,16 @@ def resource(name: str, **values: Any) -> dict[str, Any]:
 def pilot(*resources: dict[str, Any], **extra: Any) -> dict[str, Any]:
     """A pilot description for the scripted executor offering `resources`."""
     return {"resource_type": "quantum", "quantum": {"executor": "scripted", "resources": list(resources)}, **extra}
+
+
+def hand_clock_dreamer(service: Any, plugins: PluginHost, mode: str = "high_speed") -> tuple[Any, list[float]]:
+    """A QDreamer over `service`'s resources whose clock is `now[0]`, set by the test; (dreamer, now)."""
+    now = [0.0]
+    dreamer = QDreamer(plugins, Circuits(plugins), DreamerConfig.parse({"optimization_mode": mode}),
+                       clock=lambda: now[0])
+    for res in service.qdreamer.resources:
+        dreamer.add_resources([res], service.qdreamer.resource_config(res.id)[1])
+    return dreamer, now
 
 
 def wait_idle(service: Any, timeout: float = 30.0) -> dict[str, int]:
