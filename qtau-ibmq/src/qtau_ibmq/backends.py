@@ -289,7 +289,7 @@ def backend_for(resource: Resource, config: Mapping[str, Any]) -> Any:
     source = resource.metadata.get("source")
     name = resource.metadata.get("backend")
     if source == "aer":
-        from qiskit_aer import AerSimulator
+        from qtau_qiskit.aer import AerSimulator
 
         return AerSimulator()
     if source == "fake":

@@ -17,7 +17,7 @@ from qtau_qiskit.settings import noise_settings
 
 def build_noise_model(noise: Mapping[str, float]):
     """Depolarizing gate errors and symmetric readout error, as the pilot's `quantum.noise` says."""
-    from qiskit_aer.noise import NoiseModel, ReadoutError, depolarizing_error
+    from qtau_qiskit.aer import NoiseModel, ReadoutError, depolarizing_error
 
     model = NoiseModel()
     one = ["x", "y", "z", "h", "s", "sdg", "t", "tdg", "sx", "sxdg", "rx", "ry", "rz", "u", "p", "id"]
@@ -146,7 +146,7 @@ def create_executor(resource: Resource, config: Mapping[str, Any]) -> QiskitSimu
         if "seed_simulator" in opts:
             run_options["seed_simulator"] = opts["seed_simulator"]
         return QiskitSimulatorExecutor(resource, config, backend, run_options)
-    from qiskit_aer import AerSimulator
+    from qtau_qiskit.aer import AerSimulator
 
     aer_options: dict[str, Any] = {"method": resource.metadata.get("method", "automatic")}
     noise = noise_settings(config)

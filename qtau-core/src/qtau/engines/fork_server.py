@@ -59,7 +59,10 @@ class _Probe:
 def _started(modules: frozenset[str]) -> forkserver.ForkServer:
     """A server that has imported `modules`: it answers a probe child only after its imports."""
     server = forkserver.ForkServer()
-    server.set_forkserver_preload(sorted(modules))  # no "__main__": see the module docstring
+    # No "__main__" (see the module docstring). QTAU's modules first: a plugin's module may import
+    # its SDK in a particular way (qtau_qiskit.aer loads Aer's OpenMP runtime with sleeping
+    # threads), which the SDK's plain import by name, later, then leaves as it is.
+    server.set_forkserver_preload(sorted(modules, key=lambda name: (not name.startswith("qtau"), name)))
     status_r, data_w = server.connect_to_new_process([])
     try:
         with open(data_w, "wb", closefd=True) as f:
