@@ -180,11 +180,18 @@ def holds_secret(text: str) -> bool:
     string is in it. Answered without rewriting the text, and a pattern is scanned for only when
     its literal part appears, so checking every journaled task payload stays cheap."""
     remember_environment_credentials()
-    if _known:
-        with _lock:
-            values = list(_known)
-        if any(value in text for value in values):
-            return True
+    return any(value in text for value in _known_values()) or _holds_pattern(text)
+
+
+def _known_values() -> list[str]:
+    if not _known:
+        return []
+    with _lock:
+        return list(_known)
+
+
+def _holds_pattern(text: str) -> bool:
+    """Whether a credential-shaped string is in `text` (each pattern scanned only where its hint is)."""
     lower = text.lower()
     return any(any(hint in lower for hint in hints) and pattern.search(text) is not None
                for (pattern, _), hints in zip(CREDENTIAL_PATTERNS, PATTERN_HINTS, strict=True))
@@ -194,24 +201,25 @@ def holds_secret(text: str) -> bool:
 _HINT_BYTES: tuple[bytes, ...] = tuple(hint.encode() for hints in PATTERN_HINTS for hint in hints)
 
 
+def _encodings(value: str) -> list[bytes]:
+    """`value` as the bytes a pickle may hold it in: UTF-8 and, where it can, Latin-1."""
+    out = [value.encode()]
+    try:
+        out.append(value.encode("latin-1"))
+    except UnicodeEncodeError:
+        pass
+    return out
+
+
 def blob_holds_secret(blob: bytes) -> bool:
     """`holds_secret` for bytes (a pickled payload): a known secret value, UTF-8 or Latin-1 encoded,
     is in it, or a credential-shaped string is in it read as Latin-1. Only a blob that holds a
     pattern's literal part is decoded and scanned for the patterns."""
     remember_environment_credentials()
-    if _known:
-        with _lock:
-            values = list(_known)
-        for value in values:
-            if value.encode() in blob:
-                return True
-            try:
-                if value.encode("latin-1") in blob:
-                    return True
-            except UnicodeEncodeError:
-                pass
+    if any(encoded in blob for value in _known_values() for encoded in _encodings(value)):
+        return True
     lower = blob.lower()
-    return any(hint in lower for hint in _HINT_BYTES) and holds_secret(blob.decode("latin-1"))
+    return any(hint in lower for hint in _HINT_BYTES) and _holds_pattern(blob.decode("latin-1"))
 
 
 def redact(text: str) -> str:
