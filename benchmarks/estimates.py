@@ -9,6 +9,7 @@ completion recorded when they were placed.
      them with its stabilizer method);
    - `rotations`: three layers of rx on every qubit and a cx chain, 12-17 qubits, 100 or 1000 shots
      (about 10-200 ms; state vector);
+   - `mixed`: both in one stream (GHZ on even widths, rotations on odd ones, 5-15 qubits);
    each submitted one at a time (each waits for the previous result) and all at once (a loop of
    `submit_quantum_task`: the coalescer runs the first tasks alone and gathers the rest into
    batches), `--rounds` times each (drawn with a fixed seed; the first round of each is a warm-up
@@ -85,9 +86,16 @@ def rotations(width: int, layers: int = 3):
     return qc
 
 
+def mixed(width: int):
+    """GHZ on even widths, rotations on odd ones (5-15 qubits): both kinds in one stream, which one
+    width slope cannot fit (see `runtime_model.CLIFFORD_GATES`)."""
+    return ghz(width) if width % 2 == 0 else rotations(width)
+
+
 WORKLOADS = {
     "ghz": (ghz, (2, 12), (100, 1000, 4000)),
     "rotations": (rotations, (12, 17), (100, 1000)),
+    "mixed": (mixed, (5, 15), (100, 1000)),
 }
 
 
@@ -166,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tasks", type=int, default=40, help="local tasks per round (default 40)")
     parser.add_argument("--rounds", type=int, default=2, help="rounds per workload and mode, the first a warm-up")
-    parser.add_argument("--workloads", nargs="+", default=list(WORKLOADS), choices=list(WORKLOADS))
+    parser.add_argument("--workloads", nargs="+", default=["ghz", "rotations"], choices=list(WORKLOADS))
     parser.add_argument("--sim-jobs", type=int, default=2000, help="jobs per simulated run (0: skip)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[4, 5, 6])
     parser.add_argument("--load", type=float, default=0.9)

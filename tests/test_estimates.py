@@ -27,6 +27,7 @@ from qtau_test_circuits import x_on
 pytestmark = pytest.mark.usefixtures("clean_script")
 
 SIM = Resource("test:sim", "test", "test", "simulator", 5)
+OTHER = Resource("test:other", "test", "test", "simulator", 5)
 #: Every task's expected (call, task) alone-seconds in these tests.
 COST = (0.1, 0.1)
 
@@ -47,9 +48,9 @@ class HeldEngine:
         self.units[i][0].set_result(value)
 
 
-def payload(name: str, at: float = 0.0) -> TaskPayload:
+def payload(name: str, at: float = 0.0, on: Resource = SIM) -> TaskPayload:
     return TaskPayload(None, QuantumTask(circuit="OPENQASM 2.0;", num_qubits=1, task_id=name),
-                       (Placement(SIM),), at)
+                       (Placement(on),), at)
 
 
 def coalescer(workers: int = 2) -> tuple[LocalCoalescer, HeldEngine, list[float]]:
@@ -115,6 +116,27 @@ def test_gathered_task_expects_its_whole_batch():
     assert nxt.seconds == pytest.approx(0.4 + 0.1 + 6 * 0.1)
     # what the work ahead of it alone would have said
     assert nxt.as_is_s == pytest.approx(0.4 + 0.2)
+
+
+def test_a_group_ahead_grows_too():
+    """A group waiting ahead of a task's own goes first, at the size its key's groups grew to."""
+    c, engine, now = coalescer(workers=1)
+    c.submit(payload("a0"), COST)
+    for i in range(4):
+        c.submit(payload(f"x{i}"), COST)
+    now[0] = 0.2
+    engine.finish(0)  # a0 as predicted; the four go as one batch of 0.5 s
+    now[0] = 0.7
+    engine.finish(1)
+    assert c.batches == [4] and c._recent.slowdown == pytest.approx(1.0)
+    c.submit(payload("a1", 0.7), COST)
+    c.submit(payload("x", 0.7), COST)
+    c.submit(payload("y", 0.7, on=OTHER), COST)
+    # y's group goes when x's batch, expected at 4 members (0.5 s), ends after a1's 0.2 s
+    assert c.expected("x").batch == 4
+    y = c.expected("y")
+    assert y.wait_s == pytest.approx(0.2 + 0.5) and y.seconds == pytest.approx(0.2 + 0.5 + 0.2)
+    assert y.as_is_s == pytest.approx(0.2 + 0.2 + 0.2)
 
 
 def test_pace_of_the_machine_scales_what_follows():

@@ -121,17 +121,28 @@ class LocalCoalescer:
             start, end = span([call + task], 0)  # a free worker: it starts at once
             size, members, as_is = 1.0, 1, end
         else:
-            groups = list(self._waiting.groups)
-            position = groups.index(key) if key in groups else len(groups)
-            works = [sum(self._group_work[g][:2]) + (task if g == key else 0.0) for g in groups]
-            if key not in groups:
-                works.append(call + task)
-            _, tasks, had = self._group_work.get(key, (call, 0.0, 0))
-            members = had + 1
-            start, as_is = span(works, position)
+            # The waiting groups in the order they will go, this task's group included (last if new).
+            keys = list(self._waiting.groups)
+            if key not in keys:
+                keys.append(key)
+                self._group_work[key] = [call, 0.0, 0]
+            position = keys.index(key)
+            tasks = [self._group_work[g][1] + (task if g == key else 0.0) for g in keys]
+            counts = [self._group_work[g][2] + (g == key) for g in keys]
+            works = [self._group_work[g][0] + t for g, t in zip(keys, tasks, strict=True)]
+            members = counts[position]
+            starts = schedule(running, works, self.capacity)[len(running):]
+            as_is = slow * starts[position][1]
+            # Every waiting group grows until it goes: to as many as its key's earlier groups
+            # grew to, no more than the submissions expected before it starts.
             rate = self._recent.rate()
-            size = expected_size(members, self._recent.sizes.get(key, ()), rate * start if start > 0 < rate else 0.0)
-            works[position] += (size - members) * (tasks + task) / members  # each to come: the mean task
+            sizes = []
+            for g, n, (begins, _) in zip(keys, counts, starts, strict=True):
+                ahead = slow * begins
+                arriving = rate * ahead if ahead > 0 < rate else 0.0
+                sizes.append(expected_size(n, self._recent.sizes.get(g, ()), arriving))
+            works = [w + (k - n) * t / n for w, k, n, t in zip(works, sizes, counts, tasks, strict=True)]
+            size = sizes[position]
             start, end = span(works, position)
         expectation = Expectation(before + end + handoff, before + start, end - start, handoff, size, members,
                                   not alone, slow, before + as_is + handoff)
