@@ -185,12 +185,10 @@ class Dispatcher:
 
     def run_cost(self, payload: TaskPayload) -> tuple[float, float] | None:
         """The task's expected (call, task) seconds alone on its first resource, as the run-time
-        model says (`RuntimeEstimate`), for the coalescer's expectation; None where none is known."""
-        try:
-            estimate = self.dreamer.run_estimate(payload.task, payload.placements[0].resource.id)
-        except (QtauError, KeyError, TypeError, ValueError):  # an estimate never stops a submission
-            return None
-        return estimate.call_seconds, estimate.task_seconds
+        model says for the shape it was placed by (`QDreamer.placed_estimate`), for the
+        coalescer's expectation; None where none is known."""
+        estimate = self.dreamer.placed_estimate(payload.task.task_id, payload.placements[0].resource.id)
+        return None if estimate is None else (estimate.call_seconds, estimate.task_seconds)
 
     def expected(self, task_id: str) -> Any:
         """When a task sent through the coalescer was expected to complete, as placed

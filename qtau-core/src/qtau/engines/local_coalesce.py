@@ -78,7 +78,8 @@ class LocalCoalescer:
                 self._running += 1
                 self.sent_alone += 1
                 token = next(self._tokens)
-                self._units[token] = Unit(sum(cost) if cost is not None else 0.0)
+                self._units[token] = Unit(sum(cost) if cost is not None else 0.0,
+                                          before=max(now - payload.submitted_at, 0.0))
             else:
                 handle: cf.Future = cf.Future()
                 self._waiting.add(key, (payload, handle))
@@ -100,9 +101,8 @@ class LocalCoalescer:
     def _advance(self, now: float) -> None:
         """Processor sharing up to `now`: each running unit had 1/n of the time since `_at`."""
         if self._units and now > self._at:
-            share = (now - self._at) / len(self._units)
             for unit in self._units.values():
-                unit.shared(share, self._recent.slowdown)
+                unit.shared(now - self._at, len(self._units), self._recent.slowdown)
         self._at = max(now, self._at)
 
     def _expect(self, payload: TaskPayload, key: tuple, cost: tuple[float, float], alone: bool, now: float) -> None:
@@ -157,20 +157,21 @@ class LocalCoalescer:
         except BaseException:  # noqa: BLE001 - an outcome that cannot be read teaches nothing
             result = None
         timings = getattr(result, "timings", None)
-        attempts = getattr(result, "attempts", ())
-        if timings is not None and len(attempts) == 1 and attempts[0].ok:
-            ran = attempts[0].ended_at - attempts[0].started_at
+        ran = ran_of(result)
+        if timings is not None and ran is not None:
             with self._lock:
-                self._recent.handoffs.append(max(timings.finished_at - timings.submitted_at - ran, 0.0))
-        self._unit_done(token, unit)
+                before = self._units[token].before if token in self._units else 0.0
+                self._recent.handoffs.append(max(timings.finished_at - timings.submitted_at - ran - before, 0.0))
+        self._unit_done(token, unit, ran)
 
-    def _unit_done(self, token: int, unit: cf.Future | None) -> None:
-        """A unit ended: send the oldest waiting group in its place."""
+    def _unit_done(self, token: int, unit: cf.Future | None, ran: float | None = None) -> None:
+        """A unit ended (`ran`: its run's wall seconds, when known): send the oldest waiting group
+        in its place."""
         with self._lock:
             self._advance(self.clock())
             ended = self._units.pop(token, None)
             if ended is not None:
-                self._recent.unit_ended(ended.work, ended.seconds)
+                self._recent.unit_ended(ended, ran)
             key = next(iter(self._waiting.groups), None)
             batch = self._waiting.take()
             if batch is None:
@@ -198,7 +199,8 @@ class LocalCoalescer:
             if unit.cancelled():  # shut down before it ran: its tasks are cancelled too
                 for _, handle in batch:
                     handle.cancel()
-            self._unit_done(token, unit)
+            runs = [ran_of(h.result()) for _, h in batch if h.done() and not h.cancelled() and h.exception() is None]
+            self._unit_done(token, unit, next((r for r in runs if r is not None), None))
 
         future.add_done_callback(ended)
 
@@ -209,6 +211,14 @@ class LocalCoalescer:
             self._group_work.clear()
         for _, handle in waiting:
             handle.cancel()
+
+
+def ran_of(result: object) -> float | None:
+    """The wall seconds of a Result's run: its one attempt, when that succeeded (else None)."""
+    attempts = getattr(result, "attempts", ())
+    if len(attempts) != 1 or not attempts[0].ok:
+        return None
+    return attempts[0].ended_at - attempts[0].started_at
 
 
 def _run_gathered(batch: list[tuple[TaskPayload, cf.Future]]) -> None:

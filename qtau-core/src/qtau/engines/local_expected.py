@@ -61,11 +61,18 @@ class Unit:
     work: float
     remaining: float = attrs.field(default=attrs.Factory(lambda self: self.work, takes_self=True))
     seconds: float = 0.0
+    #: Wall seconds it has been running.
+    wall: float = 0.0
+    #: Seconds from its task's submission to the coalescer (a unit of one task sent alone; the
+    #: journal, the estimate), counted in its expectation already, so no part of the hand-off.
+    before: float = 0.0
 
-    def shared(self, seconds: float, slowdown: float) -> None:
-        """`seconds` of shared time passed at pace `slowdown` (alone-seconds take slowdown x longer)."""
-        self.seconds += seconds
-        self.remaining = max(self.remaining - seconds / slowdown, 0.0)
+    def shared(self, wall: float, running: int, slowdown: float) -> None:
+        """`wall` seconds passed with `running` units sharing the machine, at pace `slowdown`
+        (alone-seconds take slowdown x longer)."""
+        self.wall += wall
+        self.seconds += wall / running
+        self.remaining = max(self.remaining - wall / running / slowdown, 0.0)
 
 
 @attrs.frozen
@@ -149,12 +156,16 @@ class Recent:
         #: How many times longer than predicted recent units took (running mean of logs).
         self.slowdown = 1.0
 
-    def unit_ended(self, work: float, seconds: float) -> None:
-        """A unit predicted at `work` alone-seconds ended after `seconds` of shared time, of which
-        the hand-off is not the run's."""
+    def unit_ended(self, unit: Unit, ran: float | None = None) -> None:
+        """A unit ended; `ran`: the wall seconds of its run (its Result's attempt), of the unit's
+        wall time that also holds the hand-offs (without it, the learned hand-off is taken off)."""
+        work, seconds = unit.work, unit.seconds
         if work <= 0 or seconds <= 0:
             return
-        ran = max(seconds - self.handoff(), 0.5 * seconds)
+        if ran is not None and 0 < ran <= unit.wall:
+            ran = seconds * ran / unit.wall  # its shared time while it ran
+        else:
+            ran = max(seconds - self.handoff(), 0.5 * seconds)
         low, high = SLOWDOWN_RANGE
         ratio = min(max(ran / work, low), high)
         self.slowdown = math.exp((1 - SLOWDOWN_WEIGHT) * math.log(self.slowdown) + SLOWDOWN_WEIGHT * math.log(ratio))
