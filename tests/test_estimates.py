@@ -17,7 +17,7 @@ import math
 import attrs
 import pytest
 from qtau.engines.local_coalesce import LocalCoalescer
-from qtau.engines.local_expected import Recent, expected_size, schedule
+from qtau.engines.local_expected import OVERDUE_SHARE, Recent, expected_size, schedule
 from qtau.payloads import Placement, TaskPayload
 from qtau.service import PilotComputeService
 from qtau.types import Attempt, QuantumTask, Resource, Timings
@@ -137,6 +137,16 @@ def test_a_group_ahead_grows_too():
     y = c.expected("y")
     assert y.wait_s == pytest.approx(0.2 + 0.5) and y.seconds == pytest.approx(0.2 + 0.5 + 0.2)
     assert y.as_is_s == pytest.approx(0.2 + 0.2 + 0.2)
+
+
+def test_a_unit_past_its_predicted_end_still_holds_its_worker():
+    """A group behind an overdue unit is not expected to go at once: the unit needs a share of its
+    work more (`OVERDUE_SHARE`), and the group grows meanwhile."""
+    c, engine, now = coalescer(workers=1)
+    c.submit(payload("a"), COST)
+    now[0] = 0.5  # predicted to end at 0.2: overdue
+    c.submit(payload("x", 0.5), COST)
+    assert c.expected("x").wait_s == pytest.approx(OVERDUE_SHARE * 0.2)
 
 
 def test_pace_of_the_machine_scales_what_follows():

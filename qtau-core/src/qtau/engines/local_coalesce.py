@@ -108,7 +108,7 @@ class LocalCoalescer:
     def _expect(self, payload: TaskPayload, key: tuple, cost: tuple[float, float], alone: bool, now: float) -> None:
         """Record the task's expectation: its own unit's end if sent alone, else its group's."""
         call, task = cost
-        running = [unit.remaining for unit in self._units.values()]
+        running = [unit.left for unit in self._units.values()]
         slow = self._recent.slowdown
         before = max(now - payload.submitted_at, 0.0)  # journaling and the like since submission
         handoff = self._recent.handoff()

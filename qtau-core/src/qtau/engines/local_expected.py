@@ -48,6 +48,10 @@ import attrs
 KEEP_HANDOFFS = 32
 KEEP_SIZES = 16
 KEEP_ARRIVALS = 5
+#: A running unit past its predicted end is expected to need this share of its work more: not
+#: nothing (it is plainly not done, and a group behind it would be expected to go at once, too
+#: small), not all of it.
+OVERDUE_SHARE = 0.25
 #: Weight of the newest unit in the running mean of log(actual / predicted) pace, and its range.
 SLOWDOWN_WEIGHT = 0.3
 SLOWDOWN_RANGE = (0.1, 20.0)
@@ -66,6 +70,11 @@ class Unit:
     #: Seconds from its task's submission to the coalescer (a unit of one task sent alone; the
     #: journal, the estimate), counted in its expectation already, so no part of the hand-off.
     before: float = 0.0
+
+    @property
+    def left(self) -> float:
+        """The work it is expected to need still (OVERDUE_SHARE of it once past its predicted end)."""
+        return max(self.remaining, OVERDUE_SHARE * self.work)
 
     def shared(self, wall: float, running: int, slowdown: float) -> None:
         """`wall` seconds passed with `running` units sharing the machine, at pace `slowdown`
