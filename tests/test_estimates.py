@@ -56,7 +56,7 @@ def payload(name: str, at: float = 0.0, on: Resource = SIM) -> TaskPayload:
 def coalescer(workers: int = 2) -> tuple[LocalCoalescer, HeldEngine, list[float]]:
     now = [0.0]
     engine = HeldEngine(workers)
-    return LocalCoalescer(engine, clock=lambda: now[0]), engine, now
+    return LocalCoalescer(engine, clock=lambda: now[0], cores=1), engine, now
 
 
 def test_processor_sharing_schedule():
@@ -65,6 +65,9 @@ def test_processor_sharing_schedule():
     assert schedule([1.0, 3.0], [2.0], 2) == [(0.0, 2.0), (0.0, 6.0), (2.0, 6.0)]
     # a queued unit waits for a free worker: capacity 1 runs them one after another
     assert schedule([1.0], [2.0, 1.0], 1) == [(0.0, 1.0), (1.0, 3.0), (3.0, 4.0)]
+    # on two cores, two units do not slow each other; three share them (each at 2/3)
+    assert schedule([1.0, 3.0], [2.0], 2, cores=2) == [(0.0, 1.0), (0.0, 3.0), (1.0, 3.0)]
+    assert schedule([1.0, 1.0, 1.0], [], 3, cores=2) == [(0.0, 1.5)] * 3
 
 
 def test_expected_size_from_groups_that_grew_as_far():

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import itertools
+import os
 import threading
 import time
 from collections import OrderedDict
@@ -38,10 +39,13 @@ class LocalCoalescer:
     #: `submit` takes a task's expected run cost and records its expectation (`expected`).
     records_expectations = True
 
-    def __init__(self, engine: Engine, max_batch: int = MAX_BATCH, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, engine: Engine, max_batch: int = MAX_BATCH, clock: Callable[[], float] = time.time,
+                 cores: float | None = None) -> None:
         self.engine = engine
         self.capacity = max(int(getattr(engine, "max_workers", 1) or 1), 1)
         self.clock = clock
+        #: The cores the pool's units share (the machine's, by default).
+        self.cores = float(cores or os.cpu_count() or 1)
         self._waiting = Gathered(max_batch)
         self._running = 0
         self._lock = threading.Lock()
@@ -102,7 +106,7 @@ class LocalCoalescer:
         """Processor sharing up to `now`: each running unit had 1/n of the time since `_at`."""
         if self._units and now > self._at:
             for unit in self._units.values():
-                unit.shared(now - self._at, len(self._units), self._recent.slowdown)
+                unit.shared(now - self._at, len(self._units), self._recent.slowdown, self.cores)
         self._at = max(now, self._at)
 
     def _expect(self, payload: TaskPayload, key: tuple, cost: tuple[float, float], alone: bool, now: float) -> None:
@@ -114,7 +118,7 @@ class LocalCoalescer:
         handoff = self._recent.handoff()
 
         def span(works: list[float], position: int) -> tuple[float, float]:
-            start, end = schedule(running, works, self.capacity)[len(running) + position]
+            start, end = schedule(running, works, self.capacity, self.cores)[len(running) + position]
             return slow * start, slow * end
 
         if alone:
@@ -131,7 +135,7 @@ class LocalCoalescer:
             counts = [self._group_work[g][2] + (g == key) for g in keys]
             works = [self._group_work[g][0] + t for g, t in zip(keys, tasks, strict=True)]
             members = counts[position]
-            starts = schedule(running, works, self.capacity)[len(running):]
+            starts = schedule(running, works, self.capacity, self.cores)[len(running):]
             as_is = slow * starts[position][1]
             # Every waiting group grows until it goes: to as many as its key's earlier groups
             # grew to, no more than the submissions expected before it starts.

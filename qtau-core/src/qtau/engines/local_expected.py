@@ -76,12 +76,12 @@ class Unit:
         """The work it is expected to need still (OVERDUE_SHARE of it once past its predicted end)."""
         return max(self.remaining, OVERDUE_SHARE * self.work)
 
-    def shared(self, wall: float, running: int, slowdown: float) -> None:
-        """`wall` seconds passed with `running` units sharing the machine, at pace `slowdown`
+    def shared(self, wall: float, running: int, slowdown: float, cores: float = 1.0) -> None:
+        """`wall` seconds passed with `running` units sharing `cores` cores, at pace `slowdown`
         (alone-seconds take slowdown x longer)."""
         self.wall += wall
-        self.seconds += wall / running
-        self.remaining = max(self.remaining - wall / running / slowdown, 0.0)
+        self.seconds += wall / sharing(running, cores)
+        self.remaining = max(self.remaining - wall / sharing(running, cores) / slowdown, 0.0)
 
 
 @attrs.frozen
@@ -106,11 +106,12 @@ class Expectation:
     as_is_s: float = 0.0
 
 
-def schedule(running: Sequence[float], queued: Sequence[float], capacity: int) -> list[tuple[float, float]]:
-    """(start, end) seconds from now of each unit under processor sharing: `running` (remaining
-    work in alone-seconds) now, then `queued` in order, each started when a unit ends while fewer
-    than `capacity` run. Units of equal remaining work end together. One pair per unit, running
-    first."""
+def schedule(running: Sequence[float], queued: Sequence[float], capacity: int, cores: float = 1.0
+             ) -> list[tuple[float, float]]:
+    """(start, end) seconds from now of each unit under processor sharing of `cores` cores (n units
+    each progress at min(1, cores / n)): `running` (remaining work in alone-seconds) now, then
+    `queued` in order, each started when a unit ends while fewer than `capacity` run. Units of
+    equal remaining work end together. One pair per unit, running first."""
     n_run = len(running)
     spans: list[list[float]] = [[0.0, math.nan] for _ in running] + [[math.nan, math.nan] for _ in queued]
     active = [(i, max(float(w), 0.0)) for i, w in enumerate(running)]
@@ -121,7 +122,7 @@ def schedule(running: Sequence[float], queued: Sequence[float], capacity: int) -
         nxt += 1
     while active:
         least = min(w for _, w in active)
-        now += least * len(active)
+        now += least * sharing(len(active), cores)
         left = []
         for i, w in active:
             if w - least <= 1e-12:
@@ -134,6 +135,11 @@ def schedule(running: Sequence[float], queued: Sequence[float], capacity: int) -
             active.append((n_run + nxt, max(float(queued[nxt]), 0.0)))
             nxt += 1
     return [(s, e) for s, e in spans]
+
+
+def sharing(units: int, cores: float) -> float:
+    """How many times slower each of `units` running units progresses than alone on `cores` cores."""
+    return max(units / max(cores, 1e-9), 1.0)
 
 
 def median(values: Sequence[float]) -> float:
