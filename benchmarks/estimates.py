@@ -38,6 +38,7 @@ printed beside it.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import random
 import sys
@@ -122,43 +123,55 @@ def estimates_of(pcs, task, result) -> dict[str, float]:
     return out
 
 
+@contextlib.contextmanager
+def fresh_models():
+    """Run-time models that start empty (a temporary QTAU_CACHE_DIR): what a run learns is its own."""
+    earlier = os.environ.get("QTAU_CACHE_DIR")
+    with tempfile.TemporaryDirectory() as cache:
+        os.environ["QTAU_CACHE_DIR"] = cache
+        try:
+            yield
+        finally:
+            if earlier is None:
+                del os.environ["QTAU_CACHE_DIR"]
+            else:
+                os.environ["QTAU_CACHE_DIR"] = earlier
+
+
 def local_runs(workloads: list[str], tasks: int, rounds: int, seed: int = 7) -> list[dict]:
     """Per workload and mode: the share within 20% of each column, the median actual/expected,
     the tasks counted and the load average, over the rounds after the first."""
     rows = []
-    with tempfile.TemporaryDirectory() as cache:
-        os.environ["QTAU_CACHE_DIR"] = cache  # the models start empty: what a run learns is its own
-        with PilotComputeService() as pcs:
-            pcs.create_pilot({"resource_type": "quantum", "quantum": {"executor": "qiskit_local"}})
-            pcs.qdreamer.remember_decisions(8 * tasks * rounds)
-            # Imports and each simulator's first call are no part of any task's completion.
-            pcs.get_result(pcs.submit_quantum_task(QuantumTask(circuit=ghz(2), shots=100)), timeout=120)
-            for name in workloads:
-                make, (low, high), shots = WORKLOADS[name]
-                rng = random.Random(seed)
-                shapes = [(rng.randint(low, high), rng.choice(shots)) for _ in range(tasks)]
-                for mode in MODES:
-                    pairs: dict[str, list[tuple[float, float]]] = {c: [] for c in COLUMNS}
-                    loads = []
-                    for round_ in range(rounds):
-                        made = [QuantumTask(circuit=make(w), shots=s) for w, s in shapes]
-                        if mode == "one at a time":
-                            results = [pcs.get_result(pcs.submit_quantum_task(t), timeout=300) for t in made]
-                        else:
-                            handles = [pcs.submit_quantum_task(t) for t in made]
-                            results = [pcs.get_result(h, timeout=600) for h in handles]
-                        loads.append(os.getloadavg()[0])
-                        if round_ == 0 and rounds > 1:
-                            continue  # the warm-up round
-                        for task, result in zip(made, results, strict=True):
-                            actual = result.timings.finished_at - result.timings.submitted_at
-                            for column, estimate in estimates_of(pcs, task, result).items():
-                                pairs[column].append((estimate, actual))
-                    rows.append({"workload": name, "mode": mode, "tasks": len(pairs["ranking"]),
-                                 "load": sum(loads) / len(loads),
-                                 "ratio": median_ratio(pairs["expected"]),
-                                 **{c: within(p) for c, p in pairs.items()}})
-        del os.environ["QTAU_CACHE_DIR"]
+    with fresh_models(), PilotComputeService() as pcs:
+        pcs.create_pilot({"resource_type": "quantum", "quantum": {"executor": "qiskit_local"}})
+        pcs.qdreamer.remember_decisions(8 * tasks * rounds)
+        # Imports and each simulator's first call are no part of any task's completion.
+        pcs.get_result(pcs.submit_quantum_task(QuantumTask(circuit=ghz(2), shots=100)), timeout=120)
+        for name in workloads:
+            make, (low, high), shots = WORKLOADS[name]
+            rng = random.Random(seed)
+            shapes = [(rng.randint(low, high), rng.choice(shots)) for _ in range(tasks)]
+            for mode in MODES:
+                pairs: dict[str, list[tuple[float, float]]] = {c: [] for c in COLUMNS}
+                loads = []
+                for round_ in range(rounds):
+                    made = [QuantumTask(circuit=make(w), shots=s) for w, s in shapes]
+                    if mode == "one at a time":
+                        results = [pcs.get_result(pcs.submit_quantum_task(t), timeout=300) for t in made]
+                    else:
+                        handles = [pcs.submit_quantum_task(t) for t in made]
+                        results = [pcs.get_result(h, timeout=600) for h in handles]
+                    loads.append(os.getloadavg()[0])
+                    if round_ == 0 and rounds > 1:
+                        continue  # the warm-up round
+                    for task, result in zip(made, results, strict=True):
+                        actual = result.timings.finished_at - result.timings.submitted_at
+                        for column, estimate in estimates_of(pcs, task, result).items():
+                            pairs[column].append((estimate, actual))
+                rows.append({"workload": name, "mode": mode, "tasks": len(pairs["ranking"]),
+                             "load": sum(loads) / len(loads),
+                             "ratio": median_ratio(pairs["expected"]),
+                             **{c: within(p) for c, p in pairs.items()}})
     return rows
 
 

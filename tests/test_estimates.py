@@ -205,3 +205,20 @@ def test_service_records_an_expectation_for_every_coalesced_task():
         assert gathered, "one worker, eight tasks: some were gathered"
         assert all(e.batch >= e.members and e.wait_s <= e.seconds for e in gathered)
         assert math.isfinite(pcs._coalescer._recent.slowdown)
+
+
+def test_the_benchmark_reports_every_column_per_workload_and_mode():
+    """benchmarks/estimates.py on a few tasks: one row per workload and mode, each column a share
+    (what the shares are depends on the machine; that they are reported does not)."""
+    pytest.importorskip("qiskit_aer")
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    import estimates
+
+    rows = estimates.local_runs(["ghz"], tasks=3, rounds=2)
+    assert [(r["workload"], r["mode"]) for r in rows] == [("ghz", m) for m in estimates.MODES]
+    for row in rows:
+        assert row["tasks"] == 3
+        assert all(0.0 <= row[c] <= 1.0 for c in estimates.COLUMNS)

@@ -5,10 +5,12 @@ QDREAMER's ranking charges a local task the work ahead of it plus its own run ti
 pool ran one task after another. What LOCAL does is different, and the estimate must follow it:
 
 - **Units share the machine.** At most `capacity` units (single tasks or coalesced batches) run at
-  once on the pool's threads and share the machine's cores. The run-time model learns each batch's
-  time with every stretch it ran beside n others charged 1/(n+1) (`runtime_model.shared_seconds`:
-  processor sharing), so the same assumption predicts: each running unit progresses at 1/n of its
-  time alone while n run. A unit's work is the model's call + k x task (alone-seconds).
+  once on the pool's threads and share the machine's cores: while n run, each progresses at
+  min(1, cores / n) of its pace alone (processor sharing; `schedule`). A unit's work is the
+  run-time model's call + k x task (alone-seconds). The run-time model charges side-by-side
+  batches as if they shared one core (`runtime_model.shared_seconds`); on a machine with more
+  cores than that, its learned times are short by up to that factor in bursts, and the pace
+  below takes up what is left.
 - **A gathered task completes with its batch.** While the pool is saturated, tasks gather per
   group and go out as one batch when a unit ends (oldest group first); every member completes
   when the whole batch does. So a gathered task's completion is when its group starts (the
@@ -22,13 +24,18 @@ pool ran one task after another. What LOCAL does is different, and the estimate 
 - **The machine's pace.** The run-time model learns slowly and robustly (a pause must not make a
   simulator look slow for the next sixty tasks), while a machine shared with other work runs
   everything slower for seconds at a time. So each unit that ends says how long its predicted
-  work took in shared time, after the hand-off (`Unit`), and a running mean of the logs of those
+  work took in shared time while its run lasted (its Result's attempt; without one, its time less
+  the hand-off: `Unit`, `Recent.unit_ended`), and a running mean of the logs of those
   ratios (weight SLOWDOWN_WEIGHT, `Recent.slowdown`) scales every prediction: one at a time, the
   last tasks' pace predicts the next one's.
 - **Hand-offs.** A task's completion (`Result.timings`: submitted to finished) also holds the
   hand-offs around its run (the pool's queue, the worker's start, building the Result), which the
   run-time model does not count: ms-scale tasks would be judged on them. The median of what
-  recent tasks sent alone spent outside their run is added.
+  recent tasks sent alone spent outside their run, and outside the time from their submission to
+  the coalescer (journaling: counted in the expectation as it happened), is added.
+- **Overdue units.** A running unit past its predicted end is expected to need OVERDUE_SHARE of its
+  work more, not nothing: a group behind it would otherwise be expected to go at once, and at the
+  size it had.
 
 Every function here is arithmetic on plain numbers; `LocalCoalescer` keeps the state (running
 units' remaining work, groups' work, arrival times) on a clock it is given.
@@ -52,9 +59,11 @@ KEEP_ARRIVALS = 5
 #: nothing (it is plainly not done, and a group behind it would be expected to go at once, too
 #: small), not all of it.
 OVERDUE_SHARE = 0.25
-#: Weight of the newest unit in the running mean of log(actual / predicted) pace, and its range.
+#: Weight of the newest unit in the running mean of log(actual / predicted) pace, and the range
+#: one unit's ratio is clipped to: a process's first batch (importing the SDK, 10-20 times its
+#: prediction, which the run-time model discounts) moves the pace by at most 3**0.3 (1.4 times).
 SLOWDOWN_WEIGHT = 0.3
-SLOWDOWN_RANGE = (0.1, 20.0)
+SLOWDOWN_RANGE = (1 / 3, 3.0)
 
 
 @attrs.define
