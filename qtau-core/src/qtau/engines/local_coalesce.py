@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import itertools
-import os
 import threading
 import time
 from collections import OrderedDict
@@ -44,8 +43,11 @@ class LocalCoalescer:
         self.engine = engine
         self.capacity = max(int(getattr(engine, "max_workers", 1) or 1), 1)
         self.clock = clock
-        #: The cores the pool's units share (the machine's, by default).
-        self.cores = float(cores or os.cpu_count() or 1)
+        #: The cores the pool's units share in the expectations: 1 by default, as the run-time
+        #: model charges side-by-side batches (`runtime_model.shared_seconds`), whose learned
+        #: times the expectations are made of (with the machine's 2 cores here, bursts of Aer
+        #: batches were expected at half their time: `local_expected` says why).
+        self.cores = float(cores or 1)
         self._waiting = Gathered(max_batch)
         self._running = 0
         self._lock = threading.Lock()
