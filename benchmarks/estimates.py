@@ -24,7 +24,9 @@ completion recorded when they were placed.
      placed (`-size`: the work ahead of it only);
    - *ranking*: the expected completion in the table QDREAMER ranked the resources by
      (`decision(task_id).chosen.wait_s`: the work in flight ahead of it plus its run time);
-   - *heuristic*: the plugin's run-time prior alone (`ranking.run_seconds`), no queue.
+   - *heuristic*: the plugin's run-time prior alone (`ranking.run_seconds`), no queue;
+   - one at a time, the run-time model's own share on the runs' times (attempt start to end),
+     replayed on the same runs with and without its Clifford terms (`replay`).
    The machine's load average is printed beside each (the numbers are only as steady as it is).
 2. The scheduling simulation (benchmarks/scheduling.py, load `--load`, `--seeds`): `balanced`
    and `high_speed`, whose estimates include the waits QDREAMER learned from finished jobs
@@ -50,6 +52,7 @@ if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
 from qtau import PilotComputeService, QuantumTask  # noqa: E402
+from qtau.dreamer import runtime_model  # noqa: E402
 from qtau.dreamer.ranking import run_seconds  # noqa: E402
 
 SHARE = 0.2
@@ -138,9 +141,32 @@ def fresh_models():
                 os.environ["QTAU_CACHE_DIR"] = earlier
 
 
+def replay(runs: list[tuple], skip: int) -> dict[str, float]:
+    """The run-time model with and without its Clifford terms on the same runs, one after another:
+    each run's time predicted before it is learned from; the share of runs (after the first
+    `skip`) within 20% of the prediction. Same data for both, so the machine's noise is shared."""
+    plain = runtime_model.features
+    shares = {}
+    for name, features in (("model", plain), ("-clifford", lambda s, w, g, c=0.0, f=False: plain(s, w, g, 0.0, f))):
+        runtime_model.features = features
+        try:
+            store, pairs = runtime_model.RuntimeModels(None), []
+            for i, (res, shots, summary, fmt, started, ended) in enumerate(runs):
+                prior = run_seconds(res, shots, summary)
+                if i >= skip:
+                    pairs.append((store.estimate(res, prior, shots, summary, circuit_format=fmt).seconds, ended - started))
+                store.observe(res.id, started, ended, prior, shots, summary, fmt)
+        finally:
+            runtime_model.features = plain
+        shares[name] = within(pairs)
+    return shares
+
+
 def local_runs(workloads: list[str], tasks: int, rounds: int, seed: int = 7) -> list[dict]:
     """Per workload and mode: the share within 20% of each column, the median actual/expected,
-    the tasks counted and the load average, over the rounds after the first."""
+    the tasks counted and the load average, over the rounds after the first; one at a time, also
+    the run-time model's share on the runs themselves, with and without its Clifford terms
+    (`replay`)."""
     rows = []
     with fresh_models(), PilotComputeService() as pcs:
         pcs.create_pilot({"resource_type": "quantum", "quantum": {"executor": "qiskit_local"}})
@@ -153,7 +179,7 @@ def local_runs(workloads: list[str], tasks: int, rounds: int, seed: int = 7) -> 
             shapes = [(rng.randint(low, high), rng.choice(shots)) for _ in range(tasks)]
             for mode in MODES:
                 pairs: dict[str, list[tuple[float, float]]] = {c: [] for c in COLUMNS}
-                loads = []
+                loads, runs = [], []
                 for round_ in range(rounds):
                     made = [QuantumTask(circuit=make(w), shots=s) for w, s in shapes]
                     if mode == "one at a time":
@@ -162,16 +188,22 @@ def local_runs(workloads: list[str], tasks: int, rounds: int, seed: int = 7) -> 
                         handles = [pcs.submit_quantum_task(t) for t in made]
                         results = [pcs.get_result(h, timeout=600) for h in handles]
                     loads.append(os.getloadavg()[0])
+                    for task, result in zip(made, results, strict=True):
+                        attempt = result.attempts[-1]
+                        summary, fmt = pcs.qdreamer.summarize(task)
+                        res, _ = pcs.qdreamer.resource_config(result.resource_id)
+                        runs.append((res, task.shots, summary, fmt, attempt.started_at, attempt.ended_at))
                     if round_ == 0 and rounds > 1:
                         continue  # the warm-up round
                     for task, result in zip(made, results, strict=True):
                         actual = result.timings.finished_at - result.timings.submitted_at
                         for column, estimate in estimates_of(pcs, task, result).items():
                             pairs[column].append((estimate, actual))
+                alone = replay(runs, len(runs) - len(pairs["ranking"])) if mode == "one at a time" else {}
                 rows.append({"workload": name, "mode": mode, "tasks": len(pairs["ranking"]),
                              "load": sum(loads) / len(loads),
                              "ratio": median_ratio(pairs["expected"]),
-                             **{c: within(p) for c, p in pairs.items()}})
+                             **{c: within(p) for c, p in pairs.items()}, **alone})
     return rows
 
 
@@ -200,7 +232,8 @@ def main(argv: list[str] | None = None) -> int:
         for row in local_runs(args.workloads, args.tasks, args.rounds):
             print(f"  {row['workload']:10s} {row['mode']:14s} "
                   + " ".join(f"{row.get(c, float('nan')):9.0%}" for c in COLUMNS)
-                  + f"  {row['tasks']:5d} {row['load']:5.1f}  {row['ratio']:.2f}")
+                  + f"  {row['tasks']:5d} {row['load']:5.1f}  {row['ratio']:.2f}"
+                  + (f"   run times: model {row['model']:.0%}, -clifford {row['-clifford']:.0%}" if "model" in row else ""))
     if args.sim_jobs:
         print(f"\nscheduling simulation, load {args.load:g}, seeds {' '.join(map(str, args.seeds))}, "
               f"{args.sim_jobs} jobs each:")

@@ -222,3 +222,4 @@ def test_the_benchmark_reports_every_column_per_workload_and_mode():
     for row in rows:
         assert row["tasks"] == 3
         assert all(0.0 <= row[c] <= 1.0 for c in estimates.COLUMNS)
+    assert 0.0 <= rows[0]["model"] <= 1.0 and 0.0 <= rows[0]["-clifford"] <= 1.0
