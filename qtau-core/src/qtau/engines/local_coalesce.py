@@ -20,7 +20,7 @@ from collections.abc import Callable
 
 from qtau.coalesce import MAX_BATCH, Gathered, group_key
 from qtau.engines.base import Engine
-from qtau.engines.local_expected import Expectation, Recent, Unit, expected_size, schedule
+from qtau.engines.local_expected import Expectation, Placed, Recent, Unit, expectation
 from qtau.engines.tasks import run_batch, run_task
 from qtau.payloads import BatchPayload, TaskFailure, TaskPayload
 
@@ -62,12 +62,15 @@ class LocalCoalescer:
         self._tokens = itertools.count()
         self._group_work: dict[tuple, list[float]] = {}
         self._recent = Recent()
-        self._expected: OrderedDict[str, Expectation] = OrderedDict()
+        self._expected: OrderedDict[str, Placed | Expectation] = OrderedDict()
 
     def expected(self, task_id: str) -> Expectation | None:
         """When the task was expected to complete, as placed (None: submitted without a cost)."""
         with self._lock:
-            return self._expected.get(task_id)
+            placed = self._expected.get(task_id)
+            if isinstance(placed, Placed):
+                placed = self._expected[task_id] = expectation(placed)
+            return placed
 
     def submit(self, payload: TaskPayload, cost: tuple[float, float] | None = None) -> cf.Future:
         """Send or gather one task; `cost`: its expected (call, task) alone-seconds on its
@@ -112,47 +115,24 @@ class LocalCoalescer:
         self._at = max(now, self._at)
 
     def _expect(self, payload: TaskPayload, key: tuple, cost: tuple[float, float], alone: bool, now: float) -> None:
-        """Record the task's expectation: its own unit's end if sent alone, else its group's."""
+        """Keep what the task's expectation is made of, as it is now (`Placed`); the arithmetic
+        runs when `expected` is asked, not on the submission's path."""
         call, task = cost
-        running = [unit.left for unit in self._units.values()]
-        slow = self._recent.slowdown
-        before = max(now - payload.submitted_at, 0.0)  # journaling and the like since submission
-        handoff = self._recent.handoff()
-
-        def span(works: list[float], position: int) -> tuple[float, float]:
-            start, end = schedule(running, works, self.capacity, self.cores)[len(running) + position]
-            return slow * start, slow * end
-
         if alone:
-            start, end = span([call + task], 0)  # a free worker: it starts at once
-            size, members, as_is = 1.0, 1, end
-        else:
-            # The waiting groups in the order they will go, this task's group included (last if new).
+            keys, position = [], 0
+        else:  # the waiting groups in the order they will go, this task's group included (last if new)
             keys = list(self._waiting.groups)
             if key not in keys:
                 keys.append(key)
                 self._group_work[key] = [call, 0.0, 0]
             position = keys.index(key)
-            tasks = [self._group_work[g][1] + (task if g == key else 0.0) for g in keys]
-            counts = [self._group_work[g][2] + (g == key) for g in keys]
-            works = [self._group_work[g][0] + t for g, t in zip(keys, tasks, strict=True)]
-            members = counts[position]
-            starts = schedule(running, works, self.capacity, self.cores)[len(running):]
-            as_is = slow * starts[position][1]
-            # Every waiting group grows until it goes: to as many as its key's earlier groups
-            # grew to, no more than the submissions expected before it starts.
-            rate = self._recent.rate()
-            sizes = []
-            for g, n, (begins, _) in zip(keys, counts, starts, strict=True):
-                ahead = slow * begins
-                arriving = rate * ahead if ahead > 0 < rate else 0.0
-                sizes.append(expected_size(n, self._recent.sizes.get(g, ()), arriving))
-            works = [w + (k - n) * t / n for w, k, n, t in zip(works, sizes, counts, tasks, strict=True)]
-            size = sizes[position]
-            start, end = span(works, position)
-        expectation = Expectation(before + end + handoff, before + start, end - start, handoff, size, members,
-                                  not alone, slow, before + as_is + handoff)
-        self._expected[payload.task.task_id] = expectation
+        works = self._group_work
+        self._expected[payload.task.task_id] = Placed(
+            tuple(unit.left for unit in self._units.values()), alone, call, task,
+            tuple(works[g][0] for g in keys), tuple(works[g][1] for g in keys), tuple(works[g][2] for g in keys),
+            position, tuple(tuple(self._recent.sizes.get(g, ())) for g in keys), self._recent.rate(),
+            self._recent.slowdown, self._recent.handoff(), max(now - payload.submitted_at, 0.0),
+            self.capacity, self.cores)
         if len(self._expected) > KEEP_EXPECTED:
             self._expected.popitem(last=False)
 

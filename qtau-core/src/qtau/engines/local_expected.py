@@ -116,6 +116,66 @@ class Expectation:
     as_is_s: float = 0.0
 
 
+@attrs.frozen
+class Placed:
+    """What a task's expectation is made of, as the coalescer stood when the task was placed (all
+    work in alone-seconds): the running units' work left; whether the task was sent alone, and its
+    own call and task parts; else the waiting groups in the order they go (each one's call part,
+    task parts, members, the sizes its key's earlier groups closed at), with the task counted in
+    its own (`position`) already or not; the rate of submissions, the pace, the hand-off, the
+    seconds since its submission, and the pool's capacity and cores."""
+
+    running: tuple[float, ...]
+    alone: bool
+    call: float
+    task: float
+    calls: tuple[float, ...]
+    tasks: tuple[float, ...]
+    counts: tuple[int, ...]
+    position: int
+    sizes: tuple[tuple[int, ...], ...]
+    rate: float
+    slowdown: float
+    handoff: float
+    before: float
+    capacity: int
+    cores: float
+
+
+def expectation(p: Placed) -> Expectation:
+    """The expectation of a task placed as `p` says (see the module docstring): its own unit's end
+    if sent alone, else its group's, every waiting group grown to its expected size."""
+    slow, running = p.slowdown, list(p.running)
+
+    def span(works: list[float], position: int) -> tuple[float, float]:
+        start, end = schedule(running, works, p.capacity, p.cores)[len(running) + position]
+        return slow * start, slow * end
+
+    if p.alone:
+        start, end = span([p.call + p.task], 0)  # a free worker: it starts at once
+        size, members, as_is = 1.0, 1, end
+    else:
+        mine = [i == p.position for i in range(len(p.counts))]
+        tasks = [t + (p.task if m else 0.0) for t, m in zip(p.tasks, mine, strict=True)]
+        counts = [n + m for n, m in zip(p.counts, mine, strict=True)]
+        works = [c + t for c, t in zip(p.calls, tasks, strict=True)]
+        members = counts[p.position]
+        starts = schedule(running, works, p.capacity, p.cores)[len(running):]
+        as_is = slow * starts[p.position][1]
+        # Every waiting group grows until it goes: to as many as its key's earlier groups grew
+        # to, no more than the submissions expected before it starts.
+        sizes = []
+        for n, closed, (begins, _) in zip(counts, p.sizes, starts, strict=True):
+            ahead = slow * begins
+            sizes.append(expected_size(n, closed, p.rate * ahead if ahead > 0 < p.rate else 0.0))
+        works = [w + (k - n) * t / n for w, k, n, t in zip(works, sizes, counts, tasks, strict=True)]
+        size = sizes[p.position]
+        start, end = span(works, p.position)
+    before, handoff = p.before, p.handoff
+    return Expectation(before + end + handoff, before + start, end - start, handoff, size, members,
+                       not p.alone, slow, before + as_is + handoff)
+
+
 def schedule(running: Sequence[float], queued: Sequence[float], capacity: int, cores: float = 1.0
              ) -> list[tuple[float, float]]:
     """(start, end) seconds from now of each unit under processor sharing of `cores` cores (n units
