@@ -16,8 +16,8 @@ backend call of k tasks of one shape costs: a fixed part (start-up, a transpiler
 built per call) and a part per task,
 
     call(k) = alone x (rho + k) / (rho + 1),   ln(alone / prior) = b0 + b1 ln(shots+1 / 1001)
-                                              + b2 (width - 4) + b3 ln(gates+1 / 11) + b4 first
-                                              + b5 clifford + b6 clifford (width - 4)
+                                              + b2 (1 - clifford) (width - 4) + b3 ln(gates+1 / 11)
+                                              + b4 first + b5 clifford (width - 4)
 
 where `alone` is a task's time in a call of its own, so one member of a batch of k costs
 alone x (1 + rho / k) / (1 + rho). Why this shape: a batch's time is, on
@@ -45,8 +45,10 @@ so the first observation of a simulator whose SDK is slow to import does not mak
 simulates it as a stabilizer state, whose time hardly grows with the width (GHZ circuits of 2 and
 12 qubits at 100 shots: about 1 ms each, measured here), while a state vector doubles per qubit
 (rx layers of 12 and 16 qubits: 10-20 ms and 160-390 ms). One width slope for both makes a
-workload that mixes them wrong for both, so Clifford circuits get an intercept and a width slope
-of their own beside the others' (b5, b6; near 0 on a simulator that does not switch methods).
+workload that mixes them wrong for both, so Clifford circuits get a width slope
+of their own (b5 beside b2; equal on a simulator that does not switch methods). Each task has
+one of the two slopes, so the prior of every task, and how far one observation moves it, is as
+with one slope.
 The fit is the posterior mode under Gaussian priors on b (sd PRIOR_SD), by iteratively reweighted
 least squares with Huber weights from a median start, and observations further than REJECT_SDS
 robust deviations from it ignored: a first task that pays the SDK's import, or a pause of the
@@ -92,10 +94,9 @@ from qtau.types import CircuitSummary, Resource
 
 #: Prior standard deviations of the correction's terms (log units): the plugin's figure is right
 #: within a factor of e**1.5 (4.5) either way; its scaling per e-fold of shots and of gates within
-#: e**0.5, per qubit within e**0.35; a first batch's excess is anything; a Clifford circuit's time
-#: within e (a simulator may switch to a stabilizer method for it), and its scaling per qubit
-#: differs from other circuits' within e**0.35 (a stabilizer tableau grows as n**2, not 2**n).
-PRIOR_SD = (1.5, 0.5, 0.35, 0.5, 6.0, 1.0, 0.35)
+#: e**0.5, per qubit within e**0.35 (for Clifford circuits and for the others each: a stabilizer
+#: tableau grows as n**2, a state vector as 2**n); a first batch's excess is anything.
+PRIOR_SD = (1.5, 0.5, 0.35, 0.5, 6.0, 0.35)
 DIMS = len(PRIOR_SD)
 #: The candidates for rho (a call's fixed cost in units of one task: 1/16 to 256) and its prior:
 #: log-normal around RHO_PRIOR (Bell pubs from the Sampler, measured here: lightning.qubit 2.5,
@@ -165,8 +166,10 @@ def shape_of(shots: int, summary: CircuitSummary | None) -> tuple[float, float, 
 
 def features(shots: float, width: float, gates: float, clifford: float = 0.0, first: bool = False
              ) -> tuple[float, ...]:
-    return (1.0, math.log((shots + 1) / 1001), width - 4.0, math.log((gates + 1) / 11), 1.0 if first else 0.0,
-            clifford, clifford * (width - 4.0))
+    """The model's features: the width's slope is one for circuits that are not Clifford and
+    another for those that are (each task has one of the two, so its prior is as before)."""
+    return (1.0, math.log((shots + 1) / 1001), (1.0 - clifford) * (width - 4.0), math.log((gates + 1) / 11),
+            1.0 if first else 0.0, clifford * (width - 4.0))
 
 
 def _solve(a: list[list[float]], b: list[float]) -> list[float]:
