@@ -1,31 +1,50 @@
 """Do QDREAMER's estimates come true? The share of tasks that completed within 20% of the expected
-completion QDREAMER computed when it placed them.
+completion recorded when they were placed.
 
-    python benchmarks/estimates.py [--tasks 60] [--sim-jobs 2000] [--seeds 4 5 6] [--load 0.9]
+    python benchmarks/estimates.py [--tasks 40] [--rounds 2] [--workloads ghz rotations]
+                                   [--sim-jobs 2000] [--seeds 4 5 6] [--load 0.9]
 
-1. Real local runs: `--tasks` GHZ circuits (2-12 qubits, 100-4000 shots, drawn with a fixed seed)
-   submitted to a LOCAL service on `qiskit_local` (Aer), first one at a time (each waits for the
-   previous result: completion = run time), then all at once (completion = waiting behind the
-   others + run time). Each task's estimate is the expected completion in the table QDREAMER
-   decided it by (`QDreamer.remember_decisions`, `decision(task_id).chosen.wait_s`); its actual
-   completion is the Result's `timings` (submitted to finished). Beside it, the share the plain
-   heuristic gets: the plugin's run-time prior (`ranking.run_seconds`) alone, without the queue of
-   the service's own tasks.
+1. Real local runs on `qiskit_local` (Aer and BasicSimulator), per workload:
+   - `ghz`: GHZ circuits, 2-12 qubits, 100-4000 shots (about 1-20 ms each; Clifford, so Aer runs
+     them with its stabilizer method);
+   - `rotations`: three layers of rx on every qubit and a cx chain, 12-17 qubits, 100 or 1000 shots
+     (about 10-200 ms; state vector);
+   - `mixed`: both in one stream (GHZ on even widths, rotations on odd ones, 5-15 qubits);
+   each submitted one at a time (each waits for the previous result) and all at once (a loop of
+   `submit_quantum_task`: the coalescer runs the first tasks alone and gathers the rest into
+   batches), `--rounds` times each (drawn with a fixed seed; the first round of each is a warm-up
+   from which the run-time model learns, and is not counted), in a service whose run-time models
+   start empty (a temporary `QTAU_CACHE_DIR`). A task's actual completion is its Result's
+   `timings` (submitted to finished). Shares printed per workload and mode:
+   - *expected*: the expected completion the coalescer recorded at placement
+     (`qtau.engines.local_expected`: processor sharing of the pool's units, the batch a gathered
+     task joins at its expected size, the machine's recent pace, the hand-off);
+   - what each part contributes: the same without the learned hand-off (`-handoff`), without the
+     recent pace (`-pace`), and with the task's batch closing with the members it had when it was
+     placed (`-size`: the work ahead of it only);
+   - *ranking*: the expected completion in the table QDREAMER ranked the resources by
+     (`decision(task_id).chosen.wait_s`: the work in flight ahead of it plus its run time);
+   - *heuristic*: the plugin's run-time prior alone (`ranking.run_seconds`), no queue;
+   - one at a time, the run-time model's own share on the runs' times (attempt start to end),
+     replayed on the same runs with and without its Clifford terms (`replay`).
+   The machine's load average is printed beside each (the numbers are only as steady as it is).
 2. The scheduling simulation (benchmarks/scheduling.py, load `--load`, `--seeds`): `balanced`
    and `high_speed`, whose estimates include the waits QDREAMER learned from finished jobs
    (`dreamer.wait_model`), and beside them the same policies without learning (the heuristic:
    reported queues and the lateness rule alone).
 
 Goal: >= 75% of tasks within 20% (|estimate - actual| <= 0.2 x actual), the heuristic's share
-printed beside it. Estimates of milliseconds against milliseconds are judged the same way, which
-is strict: a local task's completion includes Python's thread hand-offs.
+printed beside it.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import random
 import sys
+import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -33,9 +52,12 @@ if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
 from qtau import PilotComputeService, QuantumTask  # noqa: E402
+from qtau.dreamer import runtime_model  # noqa: E402
 from qtau.dreamer.ranking import run_seconds  # noqa: E402
 
 SHARE = 0.2
+MODES = ("one at a time", "all at once")
+COLUMNS = ("expected", "-handoff", "-pace", "-size", "ranking", "heuristic")
 
 
 def within(pairs: list[tuple[float, float]], share: float = SHARE) -> float:
@@ -54,41 +76,135 @@ def ghz(width: int):
     return qc
 
 
+def rotations(width: int, layers: int = 3):
+    """Layers of rx on every qubit and a cx chain: not Clifford, so Aer simulates the state vector."""
+    from qiskit import QuantumCircuit
+
+    qc = QuantumCircuit(width, width)
+    for layer in range(layers):
+        for q in range(width):
+            qc.rx(0.3 + 0.1 * q + layer, q)
+        for q in range(width - 1):
+            qc.cx(q, q + 1)
+    qc.measure(range(width), range(width))
+    return qc
+
+
+def mixed(width: int):
+    """GHZ on even widths, rotations on odd ones (5-15 qubits): both kinds in one stream, which one
+    width slope cannot fit (see `runtime_model.CLIFFORD_GATES`)."""
+    return ghz(width) if width % 2 == 0 else rotations(width)
+
+
+WORKLOADS = {
+    "ghz": (ghz, (2, 12), (100, 1000, 4000)),
+    "rotations": (rotations, (12, 17), (100, 1000)),
+    "mixed": (mixed, (5, 15), (100, 1000)),
+}
+
+
 def median_ratio(pairs: list[tuple[float, float]]) -> float:
     """The median of actual / estimate: how many times longer tasks took than expected."""
     ratios = sorted(a / e for e, a in pairs if e > 0)
     return ratios[len(ratios) // 2] if ratios else float("nan")
 
 
-def local_runs(tasks: int, seed: int = 7) -> dict[str, tuple[float, float, float]]:
-    """Per mode (one at a time, all at once): (QDREAMER's share, the heuristic's share, the median
-    of actual / QDREAMER's estimate)."""
-    rng = random.Random(seed)
-    shapes = [(rng.randint(2, 12), rng.choice((100, 1000, 4000))) for _ in range(tasks)]
-    out = {}
-    with PilotComputeService() as pcs:
-        pcs.create_pilot({"resource_type": "quantum", "quantum": {"executor": "qiskit_local"}})
-        dreamer = pcs.qdreamer
-        dreamer.remember_decisions(4 * tasks)
-        # Warm-up: imports, Aer's first run and the plans are no part of any task's completion.
-        pcs.get_result(pcs.submit_quantum_task(QuantumTask(circuit=ghz(2), shots=100)), timeout=120)
-        for mode in ("one at a time", "all at once"):
-            made = [QuantumTask(circuit=ghz(w), shots=s) for w, s in shapes]
-            if mode == "one at a time":
-                results = [pcs.get_result(pcs.submit_quantum_task(t), timeout=120) for t in made]
-            else:
-                handles = [pcs.submit_quantum_task(t) for t in made]
-                results = [pcs.get_result(h, timeout=300) for h in handles]
-            ours, prior = [], []
-            for task, result in zip(made, results, strict=True):
-                actual = result.timings.finished_at - result.timings.submitted_at
-                chosen = dreamer.decision(task.task_id).chosen
-                res, _ = dreamer.resource_config(chosen.resource_id)
-                summary, _ = dreamer.summarize(task)
-                ours.append((chosen.wait_s, actual))
-                prior.append((run_seconds(res, task.shots, summary), actual))
-            out[mode] = (within(ours), within(prior), median_ratio(ours))
+def estimates_of(pcs, task, result) -> dict[str, float]:
+    """Every estimate of the task's completion (see the module docstring), by column."""
+    dreamer = pcs.qdreamer
+    chosen = dreamer.decision(task.task_id).chosen
+    res, _ = dreamer.resource_config(result.resource_id)
+    summary, _ = dreamer.summarize(task)
+    out = {"ranking": chosen.wait_s, "heuristic": run_seconds(res, task.shots, summary)}
+    exp = pcs.dispatch.expected(task.task_id)
+    if exp is not None:
+        out["expected"] = exp.seconds
+        out["-handoff"] = exp.seconds - exp.handoff_s
+        ran = exp.seconds - exp.handoff_s - (exp.seconds - exp.wait_s - exp.run_s - exp.handoff_s)
+        out["-pace"] = exp.seconds - ran + ran / exp.slowdown
+        out["-size"] = exp.as_is_s
     return out
+
+
+@contextlib.contextmanager
+def fresh_models():
+    """Run-time models that start empty (a temporary QTAU_CACHE_DIR): what a run learns is its own."""
+    earlier = os.environ.get("QTAU_CACHE_DIR")
+    with tempfile.TemporaryDirectory() as cache:
+        os.environ["QTAU_CACHE_DIR"] = cache
+        try:
+            yield
+        finally:
+            if earlier is None:
+                del os.environ["QTAU_CACHE_DIR"]
+            else:
+                os.environ["QTAU_CACHE_DIR"] = earlier
+
+
+def replay(runs: list[tuple], skip: int) -> dict[str, float]:
+    """The run-time model with and without its Clifford terms on the same runs, one after another:
+    each run's time predicted before it is learned from; the share of runs (after the first
+    `skip`) within 20% of the prediction. Same data for both, so the machine's noise is shared."""
+    plain = runtime_model.features
+    shares = {}
+    for name, features in (("model", plain), ("-clifford", lambda s, w, g, c=0.0, f=False: plain(s, w, g, 0.0, f))):
+        runtime_model.features = features
+        try:
+            store, pairs = runtime_model.RuntimeModels(None), []
+            for i, (res, shots, summary, fmt, started, ended) in enumerate(runs):
+                prior = run_seconds(res, shots, summary)
+                if i >= skip:
+                    pairs.append((store.estimate(res, prior, shots, summary, circuit_format=fmt).seconds, ended - started))
+                store.observe(res.id, started, ended, prior, shots, summary, fmt)
+        finally:
+            runtime_model.features = plain
+        shares[name] = within(pairs)
+    return shares
+
+
+def local_runs(workloads: list[str], tasks: int, rounds: int, seed: int = 7) -> list[dict]:
+    """Per workload and mode: the share within 20% of each column, the median actual/expected,
+    the tasks counted and the load average, over the rounds after the first; one at a time, also
+    the run-time model's share on the runs themselves, with and without its Clifford terms
+    (`replay`)."""
+    rows = []
+    with fresh_models(), PilotComputeService() as pcs:
+        pcs.create_pilot({"resource_type": "quantum", "quantum": {"executor": "qiskit_local"}})
+        pcs.qdreamer.remember_decisions(8 * tasks * rounds)
+        # Imports and each simulator's first call are no part of any task's completion.
+        pcs.get_result(pcs.submit_quantum_task(QuantumTask(circuit=ghz(2), shots=100)), timeout=120)
+        for name in workloads:
+            make, (low, high), shots = WORKLOADS[name]
+            rng = random.Random(seed)
+            shapes = [(rng.randint(low, high), rng.choice(shots)) for _ in range(tasks)]
+            for mode in MODES:
+                pairs: dict[str, list[tuple[float, float]]] = {c: [] for c in COLUMNS}
+                loads, runs = [], []
+                for round_ in range(rounds):
+                    made = [QuantumTask(circuit=make(w), shots=s) for w, s in shapes]
+                    if mode == "one at a time":
+                        results = [pcs.get_result(pcs.submit_quantum_task(t), timeout=300) for t in made]
+                    else:
+                        handles = [pcs.submit_quantum_task(t) for t in made]
+                        results = [pcs.get_result(h, timeout=600) for h in handles]
+                    loads.append(os.getloadavg()[0])
+                    for task, result in zip(made, results, strict=True):
+                        attempt = result.attempts[-1]
+                        summary, fmt = pcs.qdreamer.summarize(task)
+                        res, _ = pcs.qdreamer.resource_config(result.resource_id)
+                        runs.append((res, task.shots, summary, fmt, attempt.started_at, attempt.ended_at))
+                    if round_ == 0 and rounds > 1:
+                        continue  # the warm-up round
+                    for task, result in zip(made, results, strict=True):
+                        actual = result.timings.finished_at - result.timings.submitted_at
+                        for column, estimate in estimates_of(pcs, task, result).items():
+                            pairs[column].append((estimate, actual))
+                alone = replay(runs, len(runs) - len(pairs["ranking"])) if mode == "one at a time" else {}
+                rows.append({"workload": name, "mode": mode, "tasks": len(pairs["ranking"]),
+                             "load": sum(loads) / len(loads),
+                             "ratio": median_ratio(pairs["expected"]),
+                             **{c: within(p) for c, p in pairs.items()}, **alone})
+    return rows
 
 
 def simulation(jobs: int, seeds: list[int], load: float) -> list[dict]:
@@ -101,15 +217,23 @@ def simulation(jobs: int, seeds: list[int], load: float) -> list[dict]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--tasks", type=int, default=60, help="local tasks per mode (default 60)")
+    parser.add_argument("--tasks", type=int, default=40, help="local tasks per round (default 40)")
+    parser.add_argument("--rounds", type=int, default=2, help="rounds per workload and mode, the first a warm-up")
+    parser.add_argument("--workloads", nargs="+", default=["ghz", "rotations"], choices=list(WORKLOADS))
     parser.add_argument("--sim-jobs", type=int, default=2000, help="jobs per simulated run (0: skip)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[4, 5, 6])
     parser.add_argument("--load", type=float, default=0.9)
     args = parser.parse_args(argv)
     print(f"share of tasks completed within {SHARE:.0%} of the estimate at placement (goal >= 75%)\n")
-    print("real local runs (qiskit_local), QDREAMER's estimate | the run-time prior alone:")
-    for mode, (ours, prior, ratio) in local_runs(args.tasks).items():
-        print(f"  {mode:14s} {ours:6.0%} | {prior:6.0%}  ({args.tasks} tasks; median actual / estimate {ratio:.2f})")
+    if args.tasks:
+        print("real local runs (qiskit_local); columns: see the module docstring")
+        print(f"  {'workload':10s} {'mode':14s} " + " ".join(f"{c:>9s}" for c in COLUMNS)
+              + "  tasks  load  actual/expected")
+        for row in local_runs(args.workloads, args.tasks, args.rounds):
+            print(f"  {row['workload']:10s} {row['mode']:14s} "
+                  + " ".join(f"{row.get(c, float('nan')):9.0%}" for c in COLUMNS)
+                  + f"  {row['tasks']:5d} {row['load']:5.1f}  {row['ratio']:.2f}"
+                  + (f"   run times: model {row['model']:.0%}, -clifford {row['-clifford']:.0%}" if "model" in row else ""))
     if args.sim_jobs:
         print(f"\nscheduling simulation, load {args.load:g}, seeds {' '.join(map(str, args.seeds))}, "
               f"{args.sim_jobs} jobs each:")

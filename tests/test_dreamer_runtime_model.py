@@ -64,6 +64,33 @@ def test_the_model_learns_how_run_time_grows_with_width():
     assert models.estimate(SIM, 0.002, 1000, summary(3)).seconds == pytest.approx(1e-4 * 2 ** 3, rel=0.3)
 
 
+def rotations(width: int) -> CircuitSummary:
+    """A circuit that is not Clifford (rx layers and a cx chain): a simulator's state vector."""
+    return CircuitSummary(num_qubits=width, gate_counts={"rx": 3 * width, "cx": 3 * width - 3}, num_measured=width)
+
+
+def ghz(width: int) -> CircuitSummary:
+    """A Clifford circuit: Aer simulates it as a stabilizer state, in about the same time at any width."""
+    return CircuitSummary(num_qubits=width, gate_counts={"h": 1, "cx": width - 1}, num_measured=width)
+
+
+def test_clifford_circuits_have_a_width_slope_of_their_own():
+    """A stream that mixes GHZ circuits (flat in the width on Aer) and rotations (twice the time
+    per qubit): each kind is estimated by its own scaling, not a compromise that is wrong for both
+    (`runtime_model.CLIFFORD_GATES`)."""
+    models = RuntimeModels(None)
+    rng = random.Random(3)
+    start = 0.0
+    for width in range(2, 11):
+        for _ in range(4):
+            for shape, took in ((ghz(width), 0.001), (rotations(width), 1e-4 * 2 ** width)):
+                models.observe(SIM.id, start, start + took * math.exp(rng.gauss(0, 0.1)), 0.002, 1000, shape)
+                start += 1.0
+    assert models.estimate(SIM, 0.002, 1000, ghz(12)).seconds == pytest.approx(0.001, rel=0.3)
+    assert models.estimate(SIM, 0.002, 1000, rotations(12)).seconds == pytest.approx(1e-4 * 2 ** 12, rel=0.4)
+    assert runtime_model.shape_of(1000, ghz(5))[3] == 1.0 and runtime_model.shape_of(1000, rotations(5))[3] == 0.0
+
+
 def test_an_outlier_such_as_a_first_run_importing_its_sdk_does_not_make_a_simulator_look_slow():
     models = RuntimeModels(None)
     models.observe(SIM.id, 0.0, 3.0, 0.002, 1000, summary(4))  # 3 s: importing the SDK

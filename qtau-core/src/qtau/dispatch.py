@@ -178,8 +178,23 @@ class Dispatcher:
         if self.coalesce:
             if self.coalescer is None:
                 self.coalescer = self.engine.coalescer()
+            if getattr(self.coalescer, "records_expectations", False):
+                return self.coalescer.submit(payload, self.run_cost(payload))
             return self.coalescer.submit(payload)
         return self.engine.submit(run_task, payload)
+
+    def run_cost(self, payload: TaskPayload) -> tuple[float, float] | None:
+        """The task's expected (call, task) seconds alone on its first resource, as the run-time
+        model says for the shape it was placed by (`QDreamer.placed_estimate`), for the
+        coalescer's expectation; None where none is known."""
+        estimate = self.dreamer.placed_estimate(payload.task.task_id, payload.placements[0].resource.id)
+        return None if estimate is None else (estimate.call_seconds, estimate.task_seconds)
+
+    def expected(self, task_id: str) -> Any:
+        """When a task sent through the coalescer was expected to complete, as placed
+        (`qtau.engines.local_expected.Expectation`); None for other tasks or engines."""
+        reader = getattr(self.coalescer, "expected", None)
+        return reader(task_id) if reader is not None else None
 
     def split(self, task: QuantumTask, plan: SplitPlan) -> Any:
         return submit_split(self, task, plan)

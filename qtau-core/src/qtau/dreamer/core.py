@@ -521,6 +521,18 @@ class QDreamer:
         prior = run_seconds(resource, task.shots, summary)
         return self.runtime.estimate(resource, prior, task.shots, summary, circuit_format=fmt)
 
+    def placed_estimate(self, task_id: str, resource_id: str) -> RuntimeEstimate | None:
+        """`run_estimate` of a task `place` placed, from the shape it was placed by (no new
+        summary); None once its result was learned, or for a task placed otherwise."""
+        with self._lock:
+            shape = self._shapes.get(task_id)
+        found = self._pool.get(resource_id)
+        if shape is None or found is None:
+            return None
+        summary, shots, fmt = shape
+        return self.runtime.estimate(found[0], run_seconds(found[0], shots, summary), shots, summary,
+                                     circuit_format=fmt)
+
     def in_flight(self) -> dict[str, int]:
         with self._lock:
             return dict(self._in_flight)

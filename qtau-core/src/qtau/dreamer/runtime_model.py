@@ -16,7 +16,8 @@ backend call of k tasks of one shape costs: a fixed part (start-up, a transpiler
 built per call) and a part per task,
 
     call(k) = alone x (rho + k) / (rho + 1),   ln(alone / prior) = b0 + b1 ln(shots+1 / 1001)
-                                              + b2 (width - 4) + b3 ln(gates+1 / 11) + b4 first
+                                              + b2 (1 - clifford) (width - 4) + b3 ln(gates+1 / 11)
+                                              + b4 first + b5 clifford (width - 4)
 
 where `alone` is a task's time in a call of its own, so one member of a batch of k costs
 alone x (1 + rho / k) / (1 + rho). Why this shape: a batch's time is, on
@@ -40,6 +41,14 @@ simulator) or its conversion path (a Qiskit circuit's first trip to a PennyLane 
 PennyLane's Qiskit converter: 1.2 s, on a device that was warm):
 estimates are made at first = 0, and b4's wide prior takes almost all of a first batch's excess,
 so the first observation of a simulator whose SDK is slow to import does not make it look slow.
+`clifford` marks a circuit of Clifford gates only (`CLIFFORD_GATES`): Aer's automatic method
+simulates it as a stabilizer state, whose time hardly grows with the width (GHZ circuits of 2 and
+12 qubits at 100 shots: about 1 ms each, measured here), while a state vector doubles per qubit
+(rx layers of 12 and 16 qubits: 10-20 ms and 160-390 ms). One width slope for both makes a
+workload that mixes them wrong for both, so Clifford circuits get a width slope
+of their own (b5 beside b2; equal on a simulator that does not switch methods). Each task has
+one of the two slopes, so the prior of every task, and how far one observation moves it, is as
+with one slope.
 The fit is the posterior mode under Gaussian priors on b (sd PRIOR_SD), by iteratively reweighted
 least squares with Huber weights from a median start, and observations further than REJECT_SDS
 robust deviations from it ignored: a first task that pays the SDK's import, or a pause of the
@@ -85,8 +94,9 @@ from qtau.types import CircuitSummary, Resource
 
 #: Prior standard deviations of the correction's terms (log units): the plugin's figure is right
 #: within a factor of e**1.5 (4.5) either way; its scaling per e-fold of shots and of gates within
-#: e**0.5, per qubit within e**0.35; a first batch's excess is anything.
-PRIOR_SD = (1.5, 0.5, 0.35, 0.5, 6.0)
+#: e**0.5, per qubit within e**0.35 (for Clifford circuits and for the others each: a stabilizer
+#: tableau grows as n**2, a state vector as 2**n); a first batch's excess is anything.
+PRIOR_SD = (1.5, 0.5, 0.35, 0.5, 6.0, 0.35)
 DIMS = len(PRIOR_SD)
 #: The candidates for rho (a call's fixed cost in units of one task: 1/16 to 256) and its prior:
 #: log-normal around RHO_PRIOR (Bell pubs from the Sampler, measured here: lightning.qubit 2.5,
@@ -137,16 +147,29 @@ class RuntimeEstimate:
         return f"{where}, ±{self.error:.0%}"
 
 
-def shape_of(shots: int, summary: CircuitSummary | None) -> tuple[float, float, float]:
-    """(shots, width, gates) of a task: what the model's features are computed from."""
+#: Gates of the Clifford group (with the directives and reset): a circuit of these only is what
+#: Aer's automatic method simulates as a stabilizer state, whose cost grows with the qubits as a
+#: polynomial, not as the 2**n amplitudes of a state vector (Qiskit Aer's `method="automatic"`).
+CLIFFORD_GATES = frozenset({"id", "x", "y", "z", "h", "s", "sdg", "sx", "sxdg", "cx", "cy", "cz", "swap",
+                            "iswap", "ecr", "dcx", "reset"}) | DIRECTIVES
+
+
+def shape_of(shots: int, summary: CircuitSummary | None) -> tuple[float, float, float, float]:
+    """(shots, width, gates, clifford) of a task: what the model's features are computed from
+    (clifford: 1 for a circuit of Clifford gates only, else 0)."""
     if summary is None:
-        return float(shots), 0.0, 0.0
+        return float(shots), 0.0, 0.0, 0.0
     gates = sum(n for g, n in summary.gate_counts.items() if g not in DIRECTIVES)
-    return float(shots), float(summary.num_qubits), float(gates)
+    clifford = all(g in CLIFFORD_GATES for g in summary.gate_counts)
+    return float(shots), float(summary.num_qubits), float(gates), 1.0 if clifford else 0.0
 
 
-def features(shots: float, width: float, gates: float, first: bool = False) -> tuple[float, ...]:
-    return (1.0, math.log((shots + 1) / 1001), width - 4.0, math.log((gates + 1) / 11), 1.0 if first else 0.0)
+def features(shots: float, width: float, gates: float, clifford: float = 0.0, first: bool = False
+             ) -> tuple[float, ...]:
+    """The model's features: the width's slope is one for circuits that are not Clifford and
+    another for those that are (each task has one of the two, so its prior is as before)."""
+    return (1.0, math.log((shots + 1) / 1001), (1.0 - clifford) * (width - 4.0), math.log((gates + 1) / 11),
+            1.0 if first else 0.0, clifford * (width - 4.0))
 
 
 def _solve(a: list[list[float]], b: list[float]) -> list[float]:
@@ -262,6 +285,8 @@ class Observation:
     prior_s: float
     #: The process's first batch on the resource (it paid for the executor's creation too).
     first: bool = False
+    #: The share of its members whose circuits are Clifford only (`shape_of`).
+    clifford: float = 0.0
 
     @property
     def seconds(self) -> float:
@@ -271,7 +296,7 @@ class Observation:
         """(features, log of a member's time over the prior, batch size); with `others` (every
         batch of the store), the batch's time is its share of the workers (`shared_seconds`)."""
         took = shared_seconds(self, others) if others else max(self.ended - self.started, 1e-6)
-        return (features(self.shots, self.width, self.gates, self.first),
+        return (features(self.shots, self.width, self.gates, self.clifford, self.first),
                 math.log(took / self.members / max(self.prior_s, 1e-9)), self.members)
 
 
@@ -414,13 +439,15 @@ class RuntimeModels:
             batch = self._open.get(key)
             if batch is not None:
                 k = batch.members
-                batch.shots, batch.width, batch.gates = ((old * k + new) / (k + 1) for old, new in
-                                                         zip((batch.shots, batch.width, batch.gates), shape, strict=True))
+                batch.shots, batch.width, batch.gates, batch.clifford = (
+                    (old * k + new) / (k + 1)
+                    for old, new in zip((batch.shots, batch.width, batch.gates, batch.clifford), shape, strict=True))
                 batch.prior_s = (batch.prior_s * k + prior_s) / (k + 1)
                 batch.members += 1
                 batch.ended = max(batch.ended, ended)
             else:
-                batch = Observation(started, ended, 1, *shape, prior_s, name not in self._warm)
+                shots_, width, gates, clifford = shape
+                batch = Observation(started, ended, 1, shots_, width, gates, prior_s, name not in self._warm, clifford)
                 self._warm.add(name)
                 self._open[key] = batch
                 while len(self._open) > OPEN_BATCHES:
@@ -491,7 +518,8 @@ class RuntimeModels:
         oldest = self.clock() - MAX_AGE_S
         for rid, entry in (data.get("resources") or {}).items() if isinstance(data, dict) else ():
             try:
-                observations = [Observation(float(o[0]), float(o[1]), int(o[2]), *map(float, o[3:7]), bool(o[7]))
+                observations = [Observation(float(o[0]), float(o[1]), int(o[2]), *map(float, o[3:7]), bool(o[7]),
+                                            float(o[8]) if len(o) > 8 else 0.0)
                                 for o in entry["observations"] if float(o[1]) >= oldest]
                 model = ResourceModel(observations[-KEEP:], int(entry["tasks"]), int(entry["last_tick"]),
                                       steady=int(entry.get("steady", 0)))
@@ -520,7 +548,7 @@ class RuntimeModels:
                 if model is not None:
                     resources[rid] = {"tasks": model.tasks, "steady": model.steady, "last_tick": model.last_tick,
                                       "observations": [
-                        [o.started, o.ended, o.members, o.shots, o.width, o.gates, o.prior_s, o.first]
+                        [o.started, o.ended, o.members, o.shots, o.width, o.gates, o.prior_s, o.first, o.clifford]
                         for o in model.observations]}
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -3,17 +3,29 @@
 A handle is a `concurrent.futures.Future` returned at once. A gathered task's Future stays
 cancellable until its batch starts running, exactly as a queued pool task's (`qtau.coalesce` says
 why tasks are gathered and what every engine's coalescer shares).
+
+Given a task's expected run cost (the run-time model's call and task parts), the coalescer also
+records when the task is expected to complete, from the units it will share the pool with and the
+batch it will join (`qtau.engines.local_expected`; `expected(task_id)`).
 """
 
 from __future__ import annotations
 
 import concurrent.futures as cf
+import itertools
 import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
 
 from qtau.coalesce import MAX_BATCH, Gathered, group_key
 from qtau.engines.base import Engine
+from qtau.engines.local_expected import Expectation, Placed, Recent, Unit, expectation
 from qtau.engines.tasks import run_batch, run_task
 from qtau.payloads import BatchPayload, TaskFailure, TaskPayload
+
+#: Expectations kept (by task id) for `expected`.
+KEEP_EXPECTED = 4096
 
 
 class LocalCoalescer:
@@ -23,57 +35,158 @@ class LocalCoalescer:
     running, and every unit that ends sends the oldest waiting group, so nothing waits forever.
     """
 
-    def __init__(self, engine: Engine, max_batch: int = MAX_BATCH) -> None:
+    #: `submit` takes a task's expected run cost and records its expectation (`expected`).
+    records_expectations = True
+
+    def __init__(self, engine: Engine, max_batch: int = MAX_BATCH, clock: Callable[[], float] = time.time,
+                 cores: float | None = None) -> None:
         self.engine = engine
         self.capacity = max(int(getattr(engine, "max_workers", 1) or 1), 1)
+        self.clock = clock
+        #: The cores the pool's units share in the expectations: 1 by default, as the run-time
+        #: model charges side-by-side batches (`runtime_model.shared_seconds`), whose learned
+        #: times the expectations are made of (with the machine's 2 cores here, bursts of Aer
+        #: batches were expected at half their time: `local_expected` says why).
+        self.cores = float(cores or 1)
         self._waiting = Gathered(max_batch)
         self._running = 0
         self._lock = threading.Lock()
         #: Tasks sent and batches formed (for tests and benchmarks).
         self.sent_alone = 0
         self.batches: list[int] = []
+        # What expectations are made of (see qtau.engines.local_expected): each running unit's
+        # remaining work (alone-seconds, processor sharing since `_at`), each waiting group's
+        # call and task parts, recent hand-offs, group sizes and submissions.
+        self._units: dict[int, Unit] = {}
+        self._at = 0.0
+        self._tokens = itertools.count()
+        self._group_work: dict[tuple, list[float]] = {}
+        self._recent = Recent()
+        self._expected: OrderedDict[str, Placed | Expectation] = OrderedDict()
 
-    def submit(self, payload: TaskPayload) -> cf.Future:
+    def expected(self, task_id: str) -> Expectation | None:
+        """When the task was expected to complete, as placed (None: submitted without a cost)."""
         with self._lock:
+            placed = self._expected.get(task_id)
+            if isinstance(placed, Placed):
+                placed = self._expected[task_id] = expectation(placed)
+            return placed
+
+    def submit(self, payload: TaskPayload, cost: tuple[float, float] | None = None) -> cf.Future:
+        """Send or gather one task; `cost`: its expected (call, task) alone-seconds on its
+        resource (`RuntimeEstimate.call_seconds`, `task_seconds`), for its expectation."""
+        key = group_key(payload)
+        with self._lock:
+            now = self.clock()
+            self._advance(now)
+            self._recent.arrivals.append(now)
             alone = self._running < self.capacity
+            if cost is not None:
+                self._expect(payload, key, cost, alone, now)
             if alone:
                 self._running += 1
                 self.sent_alone += 1
+                token = next(self._tokens)
+                self._units[token] = Unit(sum(cost) if cost is not None else 0.0,
+                                          before=max(now - payload.submitted_at, 0.0))
             else:
                 handle: cf.Future = cf.Future()
-                self._waiting.add(group_key(payload), (payload, handle))
+                self._waiting.add(key, (payload, handle))
+                work = self._group_work.setdefault(key, [0.0, 0.0, 0])
+                if cost is not None:
+                    work[0] = max(work[0], cost[0])
+                    work[1] += cost[1]
+                work[2] += 1
         if not alone:
             return handle
         try:
             future = self.engine.submit(run_task, payload)
         except BaseException:
-            self._unit_done(None)
+            self._unit_done(token, None)
             raise
-        future.add_done_callback(self._unit_done)
+        future.add_done_callback(lambda unit: self._alone_done(token, unit))
         return future
 
-    def _unit_done(self, unit: cf.Future | None) -> None:
-        """A unit ended: send the oldest waiting group in its place."""
+    def _advance(self, now: float) -> None:
+        """Processor sharing up to `now`: each running unit had 1/n of the time since `_at`."""
+        if self._units and now > self._at:
+            for unit in self._units.values():
+                unit.shared(now - self._at, len(self._units), self._recent.slowdown, self.cores)
+        self._at = max(now, self._at)
+
+    def _expect(self, payload: TaskPayload, key: tuple, cost: tuple[float, float], alone: bool, now: float) -> None:
+        """Keep what the task's expectation is made of, as it is now (`Placed`); the arithmetic
+        runs when `expected` is asked, not on the submission's path."""
+        call, task = cost
+        if alone:
+            keys, position = [], 0
+        else:  # the waiting groups in the order they will go, this task's group included (last if new)
+            keys = list(self._waiting.groups)
+            if key not in keys:
+                keys.append(key)
+                self._group_work[key] = [call, 0.0, 0]
+            position = keys.index(key)
+        works = self._group_work
+        self._expected[payload.task.task_id] = Placed(
+            tuple(unit.left for unit in self._units.values()), alone, call, task,
+            tuple(works[g][0] for g in keys), tuple(works[g][1] for g in keys), tuple(works[g][2] for g in keys),
+            position, tuple(tuple(self._recent.sizes.get(g, ())) for g in keys), self._recent.rate(),
+            self._recent.slowdown, self._recent.handoff(), max(now - payload.submitted_at, 0.0),
+            self.capacity, self.cores)
+        if len(self._expected) > KEEP_EXPECTED:
+            self._expected.popitem(last=False)
+
+    def _alone_done(self, token: int, unit: cf.Future) -> None:
+        """A task sent alone ended: learn its hand-off (its time outside its run), then as any unit."""
+        try:
+            result = None if unit.cancelled() or unit.exception() is not None else unit.result()
+        except BaseException:  # noqa: BLE001 - an outcome that cannot be read teaches nothing
+            result = None
+        timings = getattr(result, "timings", None)
+        ran = ran_of(result)
+        if timings is not None and ran is not None:
+            with self._lock:
+                before = self._units[token].before if token in self._units else 0.0
+                self._recent.handoffs.append(max(timings.finished_at - timings.submitted_at - ran - before, 0.0))
+        self._unit_done(token, unit, ran)
+
+    def _unit_done(self, token: int, unit: cf.Future | None, ran: float | None = None) -> None:
+        """A unit ended (`ran`: its run's wall seconds, when known): send the oldest waiting group
+        in its place."""
         with self._lock:
+            self._advance(self.clock())
+            ended = self._units.pop(token, None)
+            if ended is not None:
+                self._recent.unit_ended(ended, ran)
+            key = next(iter(self._waiting.groups), None)
             batch = self._waiting.take()
             if batch is None:
                 self._running -= 1
                 return
             self.batches.append(len(batch))
+            call, task, members = self._group_work.pop(key, (0.0, 0.0, 0))
+            self._recent.closed(key, len(batch))
+            if key in self._waiting.groups:  # more than max_batch: the rest stays, with its share
+                share = len(batch) / max(members, 1)
+                self._group_work[key] = [call, task * (1 - share), members - len(batch)]
+                task *= share
+            token = next(self._tokens)
+            self._units[token] = Unit(call + task)
         try:
             future = self.engine.submit(_run_gathered, batch)
         except BaseException as err:  # the pool is gone (interpreter exit): fail the batch's tasks
             for _, handle in batch:
                 if handle.set_running_or_notify_cancel():
                     handle.set_exception(err)
-            self._unit_done(None)
+            self._unit_done(token, None)
             return
 
         def ended(unit: cf.Future) -> None:
             if unit.cancelled():  # shut down before it ran: its tasks are cancelled too
                 for _, handle in batch:
                     handle.cancel()
-            self._unit_done(unit)
+            runs = [ran_of(h.result()) for _, h in batch if h.done() and not h.cancelled() and h.exception() is None]
+            self._unit_done(token, unit, next((r for r in runs if r is not None), None))
 
         future.add_done_callback(ended)
 
@@ -81,8 +194,17 @@ class LocalCoalescer:
         """Cancel every task still waiting (the service is shutting down)."""
         with self._lock:
             waiting = self._waiting.drain()
+            self._group_work.clear()
         for _, handle in waiting:
             handle.cancel()
+
+
+def ran_of(result: object) -> float | None:
+    """The wall seconds of a Result's run: its one attempt, when that succeeded (else None)."""
+    attempts = getattr(result, "attempts", ())
+    if len(attempts) != 1 or not attempts[0].ok:
+        return None
+    return attempts[0].ended_at - attempts[0].started_at
 
 
 def _run_gathered(batch: list[tuple[TaskPayload, cf.Future]]) -> None:

@@ -1,0 +1,274 @@
+"""When a task sent to LOCAL's coalescer will complete: the estimate at placement, made honest
+about coalescing, about the pool's workers sharing the machine, and about hand-offs.
+
+QDREAMER's ranking charges a local task the work ahead of it plus its own run time, as if the
+pool ran one task after another. What LOCAL does is different, and the estimate must follow it:
+
+- **Units share the machine.** At most `capacity` units (single tasks or coalesced batches) run at
+  once on the pool's threads and share the machine: while n run, each progresses at
+  min(1, cores / n) of its pace alone (processor sharing; `schedule`). A unit's work is the
+  run-time model's call + k x task (alone-seconds). The model learns those from batches charged
+  1/(n+1) of every stretch they ran beside n others (`runtime_model.shared_seconds`: one core),
+  so the coalescer predicts with cores = 1 too: with the machine's 2 cores instead, a burst's Aer
+  batches were expected at half their time (a batch of 52 GHZ and rotation circuits: 0.4 s
+  expected, 0.82 s taken). Whatever the one-core charging misses, the pace below takes up.
+- **A gathered task completes with its batch.** While the pool is saturated, tasks gather per
+  group and go out as one batch when a unit ends (oldest group first); every member completes
+  when the whole batch does. So a gathered task's completion is when its group starts (the
+  processor-sharing schedule of the running units and the groups ahead of it) plus its batch's
+  run time at the batch's expected size, not the work that happened to be ahead of it when it
+  was placed: the first members of a burst wait for the members that arrive after them.
+- **The expected size** of a group that has m members so far: the median of the sizes recent
+  groups of the same key closed at, among those that reached at least m (a group that already has
+  m members ends with at least m), and no more than the submissions expected before it starts at
+  the current rate of submission (`Recent.rate`). With no such history, the members it has.
+- **The machine's pace.** The run-time model learns slowly and robustly (a pause must not make a
+  simulator look slow for the next sixty tasks), while a machine shared with other work runs
+  everything slower for seconds at a time. So each unit that ends says how long its predicted
+  work took in shared time while its run lasted (its Result's attempt; without one, its time less
+  the hand-off: `Unit`, `Recent.unit_ended`), and a running mean of the logs of those
+  ratios (weight SLOWDOWN_WEIGHT, `Recent.slowdown`) scales every prediction: one at a time, the
+  last tasks' pace predicts the next one's.
+- **Hand-offs.** A task's completion (`Result.timings`: submitted to finished) also holds the
+  hand-offs around its run (the pool's queue, the worker's start, building the Result), which the
+  run-time model does not count: ms-scale tasks would be judged on them. The median of what
+  recent tasks sent alone spent outside their run, and outside the time from their submission to
+  the coalescer (journaling: counted in the expectation as it happened), is added.
+- **Overdue units.** A running unit past its predicted end is expected to need OVERDUE_SHARE of its
+  work more, not nothing: a group behind it would otherwise be expected to go at once, and at the
+  size it had.
+
+Every function here is arithmetic on plain numbers; `LocalCoalescer` keeps the state (running
+units' remaining work, groups' work, arrival times) on a clock it is given.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections import deque
+from collections.abc import Sequence
+
+import attrs
+
+#: Recent observations kept: hand-offs, closed group sizes per key, submission times (the
+#: last four gaps between submissions say how fast they come now).
+KEEP_HANDOFFS = 32
+KEEP_SIZES = 16
+KEEP_ARRIVALS = 5
+#: A running unit past its predicted end is expected to need this share of its work more: not
+#: nothing (it is plainly not done, and a group behind it would be expected to go at once, too
+#: small), not all of it.
+OVERDUE_SHARE = 0.25
+#: Weight of the newest unit in the running mean of log(actual / predicted) pace, and the range
+#: one unit's ratio is clipped to: a process's first batch (importing the SDK, 10-20 times its
+#: prediction, which the run-time model discounts) moves the pace by at most 3**0.3 (1.4 times).
+SLOWDOWN_WEIGHT = 0.3
+SLOWDOWN_RANGE = (1 / 3, 3.0)
+
+
+@attrs.define
+class Unit:
+    """A running unit: its predicted work (alone-seconds), what is left of it, and the shared time
+    it has had (wall seconds, each divided among the units running then)."""
+
+    work: float
+    remaining: float = attrs.field(default=attrs.Factory(lambda self: self.work, takes_self=True))
+    seconds: float = 0.0
+    #: Wall seconds it has been running.
+    wall: float = 0.0
+    #: Seconds from its task's submission to the coalescer (a unit of one task sent alone; the
+    #: journal, the estimate), counted in its expectation already, so no part of the hand-off.
+    before: float = 0.0
+
+    @property
+    def left(self) -> float:
+        """The work it is expected to need still (OVERDUE_SHARE of it once past its predicted end)."""
+        return max(self.remaining, OVERDUE_SHARE * self.work)
+
+    def shared(self, wall: float, running: int, slowdown: float, cores: float = 1.0) -> None:
+        """`wall` seconds passed with `running` units sharing `cores` cores, at pace `slowdown`
+        (alone-seconds take slowdown x longer)."""
+        self.wall += wall
+        self.seconds += wall / sharing(running, cores)
+        self.remaining = max(self.remaining - wall / sharing(running, cores) / slowdown, 0.0)
+
+
+@attrs.frozen
+class Expectation:
+    """A task's expected completion, made when it was placed, and its parts (seconds).
+
+    `seconds` counts from the task's submission (`Result.timings.submitted_at`) to its result:
+    `wait_s` until its unit starts, `run_s` its unit's time (shared with the units beside it),
+    `handoff_s` the learned hand-offs. `batch` is the expected size of its unit (1: sent alone),
+    `members` the members its group had when it was placed (itself included), `slowdown` the pace
+    every time was scaled by, and `as_is_s` what `seconds` would be if its group closed with the
+    members it had (what the work ahead of it alone says)."""
+
+    seconds: float
+    wait_s: float
+    run_s: float
+    handoff_s: float
+    batch: float
+    members: int
+    gathered: bool
+    slowdown: float = 1.0
+    as_is_s: float = 0.0
+
+
+@attrs.frozen
+class Placed:
+    """What a task's expectation is made of, as the coalescer stood when the task was placed (all
+    work in alone-seconds): the running units' work left; whether the task was sent alone, and its
+    own call and task parts; else the waiting groups in the order they go (each one's call part,
+    task parts, members, the sizes its key's earlier groups closed at), with the task counted in
+    its own (`position`) already or not; the rate of submissions, the pace, the hand-off, the
+    seconds since its submission, and the pool's capacity and cores."""
+
+    running: tuple[float, ...]
+    alone: bool
+    call: float
+    task: float
+    calls: tuple[float, ...]
+    tasks: tuple[float, ...]
+    counts: tuple[int, ...]
+    position: int
+    sizes: tuple[tuple[int, ...], ...]
+    rate: float
+    slowdown: float
+    handoff: float
+    before: float
+    capacity: int
+    cores: float
+
+
+def expectation(p: Placed) -> Expectation:
+    """The expectation of a task placed as `p` says (see the module docstring): its own unit's end
+    if sent alone, else its group's, every waiting group grown to its expected size."""
+    slow, running = p.slowdown, list(p.running)
+
+    def span(works: list[float], position: int) -> tuple[float, float]:
+        start, end = schedule(running, works, p.capacity, p.cores)[len(running) + position]
+        return slow * start, slow * end
+
+    if p.alone:
+        start, end = span([p.call + p.task], 0)  # a free worker: it starts at once
+        size, members, as_is = 1.0, 1, end
+    else:
+        mine = [i == p.position for i in range(len(p.counts))]
+        tasks = [t + (p.task if m else 0.0) for t, m in zip(p.tasks, mine, strict=True)]
+        counts = [n + m for n, m in zip(p.counts, mine, strict=True)]
+        works = [c + t for c, t in zip(p.calls, tasks, strict=True)]
+        members = counts[p.position]
+        starts = schedule(running, works, p.capacity, p.cores)[len(running):]
+        as_is = slow * starts[p.position][1]
+        # Every waiting group grows until it goes: to as many as its key's earlier groups grew
+        # to, no more than the submissions expected before it starts.
+        sizes = []
+        for n, closed, (begins, _) in zip(counts, p.sizes, starts, strict=True):
+            ahead = slow * begins
+            sizes.append(expected_size(n, closed, p.rate * ahead if ahead > 0 < p.rate else 0.0))
+        works = [w + (k - n) * t / n for w, k, n, t in zip(works, sizes, counts, tasks, strict=True)]
+        size = sizes[p.position]
+        start, end = span(works, p.position)
+    before, handoff = p.before, p.handoff
+    return Expectation(before + end + handoff, before + start, end - start, handoff, size, members,
+                       not p.alone, slow, before + as_is + handoff)
+
+
+def schedule(running: Sequence[float], queued: Sequence[float], capacity: int, cores: float = 1.0
+             ) -> list[tuple[float, float]]:
+    """(start, end) seconds from now of each unit under processor sharing of `cores` cores (n units
+    each progress at min(1, cores / n)): `running` (remaining work in alone-seconds) now, then
+    `queued` in order, each started when a unit ends while fewer than `capacity` run. Units of
+    equal remaining work end together. One pair per unit, running first."""
+    n_run = len(running)
+    spans: list[list[float]] = [[0.0, math.nan] for _ in running] + [[math.nan, math.nan] for _ in queued]
+    active = [(i, max(float(w), 0.0)) for i, w in enumerate(running)]
+    nxt, now, cap = 0, 0.0, max(int(capacity), 1)
+    while nxt < len(queued) and len(active) < cap:
+        spans[n_run + nxt][0] = now
+        active.append((n_run + nxt, max(float(queued[nxt]), 0.0)))
+        nxt += 1
+    while active:
+        least = min(w for _, w in active)
+        now += least * sharing(len(active), cores)
+        left = []
+        for i, w in active:
+            if w - least <= 1e-12:
+                spans[i][1] = now
+            else:
+                left.append((i, w - least))
+        active = left
+        while nxt < len(queued) and len(active) < cap:
+            spans[n_run + nxt][0] = now
+            active.append((n_run + nxt, max(float(queued[nxt]), 0.0)))
+            nxt += 1
+    return [(s, e) for s, e in spans]
+
+
+def sharing(units: int, cores: float) -> float:
+    """How many times slower each of `units` running units progresses than alone on `cores` cores."""
+    return max(units / max(cores, 1e-9), 1.0)
+
+
+def median(values: Sequence[float]) -> float:
+    s = sorted(values)
+    if not s:
+        return 0.0
+    mid = len(s) // 2
+    return s[mid] if len(s) % 2 else 0.5 * (s[mid - 1] + s[mid])
+
+
+def expected_size(members: int, closed: Sequence[int], arrivals_before_start: float) -> float:
+    """The size a group with `members` members (the new one included) is expected to close at:
+    the median of the recent `closed` sizes that reached at least `members`, but no more than
+    `members` + the submissions expected before it starts; `members` without such history."""
+    reached = [k for k in closed if k >= members]
+    if not reached:
+        return float(members)
+    return members + min(max(median(reached) - members, 0.0), max(arrivals_before_start, 0.0))
+
+
+class Recent:
+    """What recent runs say: hand-offs (seconds outside a task's run), the sizes groups closed at
+    (per group key) and the times of recent submissions (their rate)."""
+
+    def __init__(self) -> None:
+        self.handoffs: deque[float] = deque(maxlen=KEEP_HANDOFFS)
+        self.sizes: dict[object, deque[int]] = {}
+        self.arrivals: deque[float] = deque(maxlen=KEEP_ARRIVALS)
+        #: How many times longer than predicted recent units took (running mean of logs).
+        self.slowdown = 1.0
+
+    def unit_ended(self, unit: Unit, ran: float | None = None) -> None:
+        """A unit ended; `ran`: the wall seconds of its run (its Result's attempt), of the unit's
+        wall time that also holds the hand-offs (without it, the learned hand-off is taken off)."""
+        work, seconds = unit.work, unit.seconds
+        if work <= 0 or seconds <= 0:
+            return
+        if ran is not None and 0 < ran <= unit.wall:
+            ran = seconds * ran / unit.wall  # its shared time while it ran
+        else:
+            ran = max(seconds - self.handoff(), 0.5 * seconds)
+        low, high = SLOWDOWN_RANGE
+        ratio = min(max(ran / work, low), high)
+        self.slowdown = math.exp((1 - SLOWDOWN_WEIGHT) * math.log(self.slowdown) + SLOWDOWN_WEIGHT * math.log(ratio))
+
+    def handoff(self) -> float:
+        """The median hand-off of recent tasks sent alone (0 before any)."""
+        return median(self.handoffs)
+
+    def closed(self, key: object, size: int) -> None:
+        self.sizes.setdefault(key, deque(maxlen=KEEP_SIZES)).append(int(size))
+        while len(self.sizes) > 64:
+            self.sizes.pop(next(iter(self.sizes)))
+
+    def rate(self) -> float:
+        """Submissions per second now: one over the median of the last gaps between submissions
+        (a burst's own first gaps, not the pause before it); 0 with fewer than two submissions."""
+        if len(self.arrivals) < 2:
+            return 0.0
+        times = list(self.arrivals)
+        gap = median([b - a for a, b in itertools.pairwise(times)])
+        return 1.0 / gap if gap > 0 else math.inf

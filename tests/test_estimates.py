@@ -1,0 +1,225 @@
+"""Estimates at placement that follow what LOCAL does (issue 26 item 4): the units sharing the pool,
+the batch a gathered task completes with, the machine's recent pace and the hand-offs
+(`qtau.engines.local_expected`, recorded by `LocalCoalescer`).
+
+The coalescer's expectations are arithmetic on its clock: these tests give it a hand clock and an
+engine that holds each unit until the test ends it (`HeldEngine`, a stand-in for the pool's
+threads, whose timing a test cannot control), so no assertion depends on wall time. The last
+test runs a real service (scripted plugin) and checks only what was recorded, not how long
+anything took.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import math
+
+import attrs
+import pytest
+from qtau.engines.local_coalesce import LocalCoalescer
+from qtau.engines.local_expected import OVERDUE_SHARE, Recent, expected_size, schedule
+from qtau.payloads import Placement, TaskPayload
+from qtau.service import PilotComputeService
+from qtau.types import Attempt, QuantumTask, Resource, Timings
+from qtau_scripted.testing import host, pilot, resource, wait_idle
+from qtau_test_circuits import x_on
+
+pytestmark = pytest.mark.usefixtures("clean_script")
+
+SIM = Resource("test:sim", "test", "test", "simulator", 5)
+OTHER = Resource("test:other", "test", "test", "simulator", 5)
+#: Every task's expected (call, task) alone-seconds in these tests.
+COST = (0.1, 0.1)
+
+
+class HeldEngine:
+    """Units submitted are held until the test ends them (`finish`)."""
+
+    def __init__(self, workers: int) -> None:
+        self.max_workers = workers
+        self.units: list[tuple[cf.Future, object]] = []
+
+    def submit(self, fn, payload) -> cf.Future:
+        future: cf.Future = cf.Future()
+        self.units.append((future, payload))
+        return future
+
+    def finish(self, i: int, value: object = None) -> None:
+        self.units[i][0].set_result(value)
+
+
+def payload(name: str, at: float = 0.0, on: Resource = SIM) -> TaskPayload:
+    return TaskPayload(None, QuantumTask(circuit="OPENQASM 2.0;", num_qubits=1, task_id=name),
+                       (Placement(on),), at)
+
+
+def coalescer(workers: int = 2) -> tuple[LocalCoalescer, HeldEngine, list[float]]:
+    now = [0.0]
+    engine = HeldEngine(workers)
+    return LocalCoalescer(engine, clock=lambda: now[0], cores=1), engine, now
+
+
+def test_processor_sharing_schedule():
+    # two running units (1 and 3 alone-seconds left) share the machine: the first ends at 2; the
+    # queued one starts then, beside the second's 2 seconds left, and both end 4 seconds later
+    assert schedule([1.0, 3.0], [2.0], 2) == [(0.0, 2.0), (0.0, 6.0), (2.0, 6.0)]
+    # a queued unit waits for a free worker: capacity 1 runs them one after another
+    assert schedule([1.0], [2.0, 1.0], 1) == [(0.0, 1.0), (1.0, 3.0), (3.0, 4.0)]
+    # on two cores, two units do not slow each other; three share them (each at 2/3)
+    assert schedule([1.0, 3.0], [2.0], 2, cores=2) == [(0.0, 1.0), (0.0, 3.0), (1.0, 3.0)]
+    assert schedule([1.0, 1.0, 1.0], [], 3, cores=2) == [(0.0, 1.5)] * 3
+
+
+def test_expected_size_from_groups_that_grew_as_far():
+    # no history: the members it has
+    assert expected_size(3, [], math.inf) == 3
+    # the median of the sizes of groups that reached 3 members (2 never did)
+    assert expected_size(3, [2, 10, 20, 30], math.inf) == 20
+    # but no more than the submissions expected before the group goes
+    assert expected_size(3, [2, 10, 20, 30], 4.0) == 7
+    # a group already larger than every earlier one: the members it has
+    assert expected_size(40, [2, 10, 20, 30], math.inf) == 40
+
+
+def test_recent_rate_reads_the_burst_not_the_pause_before_it():
+    recent = Recent()
+    for t in (0.0, 10.0, 10.001, 10.002, 10.003):
+        recent.arrivals.append(t)
+    assert recent.rate() == pytest.approx(1000.0)
+
+
+def test_gathered_task_expects_its_whole_batch():
+    """A gathered task completes when its batch does: the first member of a burst expects the
+    members that arrive after it, as many as earlier bursts' batches grew to."""
+    c, engine, now = coalescer(workers=2)
+    c.submit(payload("a"), COST)
+    c.submit(payload("b"), COST)
+    # a was alone when placed; b shares the machine with a from the start: both end at 0.4
+    assert c.expected("a").seconds == pytest.approx(0.2)
+    assert not c.expected("b").gathered and c.expected("b").seconds == pytest.approx(0.4)
+    for i in range(6):
+        c.submit(payload(f"c{i}"), COST)
+    first, last = c.expected("c0"), c.expected("c5")
+    # no history: the first expects a batch of itself, started when the first unit ends
+    assert first.gathered and first.batch == 1 and first.seconds == pytest.approx(0.4 + 0.2)
+    # the sixth knows of the five before it: call + 6 tasks
+    assert last.members == 6 and last.seconds == pytest.approx(0.4 + 0.1 + 6 * 0.1)
+    now[0] = 0.4
+    engine.finish(0)
+    engine.finish(1)
+    assert c.batches == [6]
+    now[0] = 1.1
+    engine.finish(2)  # the batch: 0.7 s, as predicted, so the pace stays 1
+    assert c._recent.slowdown == pytest.approx(1.0)
+    # the next burst: its first gathered member expects a batch as big as the last one
+    for name in ("d", "e", "f0"):
+        c.submit(payload(name, 1.1), COST)
+    nxt = c.expected("f0")
+    assert nxt.batch == 6 and nxt.members == 1
+    assert nxt.seconds == pytest.approx(0.4 + 0.1 + 6 * 0.1)
+    # what the work ahead of it alone would have said
+    assert nxt.as_is_s == pytest.approx(0.4 + 0.2)
+
+
+def test_a_group_ahead_grows_too():
+    """A group waiting ahead of a task's own goes first, at the size its key's groups grew to."""
+    c, engine, now = coalescer(workers=1)
+    c.submit(payload("a0"), COST)
+    for i in range(4):
+        c.submit(payload(f"x{i}"), COST)
+    now[0] = 0.2
+    engine.finish(0)  # a0 as predicted; the four go as one batch of 0.5 s
+    now[0] = 0.7
+    engine.finish(1)
+    assert c.batches == [4] and c._recent.slowdown == pytest.approx(1.0)
+    c.submit(payload("a1", 0.7), COST)
+    c.submit(payload("x", 0.7), COST)
+    c.submit(payload("y", 0.7, on=OTHER), COST)
+    # y's group goes when x's batch, expected at 4 members (0.5 s), ends after a1's 0.2 s
+    assert c.expected("x").batch == 4
+    y = c.expected("y")
+    assert y.wait_s == pytest.approx(0.2 + 0.5) and y.seconds == pytest.approx(0.2 + 0.5 + 0.2)
+    assert y.as_is_s == pytest.approx(0.2 + 0.2 + 0.2)
+
+
+def test_a_unit_past_its_predicted_end_still_holds_its_worker():
+    """A group behind an overdue unit is not expected to go at once: the unit needs a share of its
+    work more (`OVERDUE_SHARE`), and the group grows meanwhile."""
+    c, engine, now = coalescer(workers=1)
+    c.submit(payload("a"), COST)
+    now[0] = 0.5  # predicted to end at 0.2: overdue
+    c.submit(payload("x", 0.5), COST)
+    assert c.expected("x").wait_s == pytest.approx(OVERDUE_SHARE * 0.2)
+
+
+def test_pace_of_the_machine_scales_what_follows():
+    """A unit that took twice its predicted time makes the next expectations longer, by the
+    running mean's weight (the machine is shared: its pace lasts for seconds)."""
+    c, engine, now = coalescer(workers=1)
+    c.submit(payload("a"), COST)
+    now[0] = 0.4  # predicted 0.2 s
+    engine.finish(0)
+    slow = c._recent.slowdown
+    assert slow == pytest.approx(2 ** 0.3)
+    c.submit(payload("b", 0.4), COST)
+    assert c.expected("b").seconds == pytest.approx(0.2 * slow)
+
+
+def test_hand_off_is_added():
+    """What a task sent alone spent outside its run (queue, start, the Result) is added to later
+    expectations: the median of recent ones."""
+    c, engine, now = coalescer(workers=1)
+    c.submit(payload("a"), COST)
+    result = _Finished(Timings(0.0, 0.05, 0.25), (Attempt("test:sim", True, 0.05, 0.2),))
+    now[0] = 0.25
+    engine.finish(0, result)
+    assert c._recent.handoff() == pytest.approx(0.1)
+    c.submit(payload("b", 0.25), COST)
+    exp = c.expected("b")
+    assert exp.handoff_s == pytest.approx(0.1)
+    assert exp.seconds == pytest.approx(exp.slowdown * 0.2 + 0.1)
+
+
+@attrs.frozen
+class _Finished:
+    """The parts of a Result the coalescer reads (timings, attempts)."""
+
+    timings: Timings
+    attempts: tuple[Attempt, ...]
+
+
+def test_service_records_an_expectation_for_every_coalesced_task():
+    """Through a real service: every task sent through the coalescer has an expectation at
+    placement, tasks gathered while the pool was busy expect their batch, and what was learned
+    from the units that ended (pace, hand-off) is finite."""
+    with PilotComputeService(plugins=host(), max_workers=1) as pcs:
+        pcs.create_pilot(pilot(resource("busy", call_delay_s=0.05)))
+        tasks = [QuantumTask(circuit=x_on(0), shots=100, task_id=f"t{i}") for i in range(8)]
+        handles = [pcs.submit_quantum_task(t) for t in tasks]
+        pcs.get_results(handles, timeout=60)
+        wait_idle(pcs)
+        expected = [pcs.dispatch.expected(t.task_id) for t in tasks]
+        assert all(e is not None and e.seconds > 0 for e in expected)
+        assert not expected[0].gathered
+        gathered = [e for e in expected if e.gathered]
+        assert gathered, "one worker, eight tasks: some were gathered"
+        assert all(e.batch >= e.members and e.wait_s <= e.seconds for e in gathered)
+        assert math.isfinite(pcs._coalescer._recent.slowdown)
+
+
+def test_the_benchmark_reports_every_column_per_workload_and_mode():
+    """benchmarks/estimates.py on a few tasks: one row per workload and mode, each column a share
+    (what the shares are depends on the machine; that they are reported does not)."""
+    pytest.importorskip("qiskit_aer")
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    import estimates
+
+    rows = estimates.local_runs(["ghz"], tasks=3, rounds=2)
+    assert [(r["workload"], r["mode"]) for r in rows] == [("ghz", m) for m in estimates.MODES]
+    for row in rows:
+        assert row["tasks"] == 3
+        assert all(0.0 <= row[c] <= 1.0 for c in estimates.COLUMNS)
+    assert 0.0 <= rows[0]["model"] <= 1.0 and 0.0 <= rows[0]["-clifford"] <= 1.0
