@@ -181,6 +181,20 @@ def test_an_unreadable_cache_file_is_ignored_and_replaced(tmp_path):
     assert RuntimeModels(tmp_path).info()["resources"][SIM.id]["tasks"] == 3
 
 
+def test_models_a_failed_write_could_not_save_are_written_by_the_next_save(tmp_path):
+    """The models are copied out under the lock and written after it; a write that fails (here the
+    cache directory is a file) must leave them to be written again, not mark them saved."""
+    blocked = tmp_path / "cache"
+    blocked.write_text("a file where the directory should be")
+    models = RuntimeModels(blocked)
+    feed(models, lambda w: 0.010, 4)
+    models.save()
+    assert not (blocked / runtime_model.FILE_NAME).exists()
+    blocked.unlink()
+    models.save()
+    assert RuntimeModels(blocked).info()["resources"][SIM.id]["tasks"] == 4
+
+
 def test_the_cache_directory_follows_qtau_cache_dir(monkeypatch, tmp_path):
     monkeypatch.setenv("QTAU_CACHE_DIR", str(tmp_path))
     assert runtime_model.cache_directory() == tmp_path

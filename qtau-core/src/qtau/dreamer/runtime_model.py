@@ -360,6 +360,8 @@ class RuntimeModels:
         self._models: dict[str, ResourceModel] = {}
         self._open: OrderedDict[tuple[str, float], Observation] = OrderedDict()
         self._lock = threading.RLock()
+        #: One write of the cache file at a time (taken before `_lock`, never inside it).
+        self._save_lock = threading.Lock()
         self._dirty: set[str] = set()
         self._cleared: set[str] = set()
         #: Models (resource and circuit format) this process has run a batch of: the next one's
@@ -432,6 +434,7 @@ class RuntimeModels:
         converting them costs depends on it."""
         shape = shape_of(shots, summary)
         name = model_key(resource_id, circuit_format)
+        due = False
         with self._lock:
             self._cleared.discard(name)
             model = self._models.setdefault(name, ResourceModel())
@@ -466,8 +469,9 @@ class RuntimeModels:
             n = model.tasks
             if n <= EXPLORE_TRIES + 1 or n & (n - 1) == 0 or n % 256 == 0 or self.tick % RECHECK_EVERY == 0:
                 self.version += 1
-                if self.clock() - self._last_save >= SAVE_EVERY_S:
-                    self.save()
+                due = self.clock() - self._last_save >= SAVE_EVERY_S
+        if due:
+            self.save()
 
     # -- what users see ----------------------------------------------------------------------------
 
@@ -504,7 +508,7 @@ class RuntimeModels:
                 self._dirty.discard(rid)
             self._open = OrderedDict((k, v) for k, v in self._open.items() if k[0] not in ids)
             self.version += 1
-            self.save()
+        self.save()
 
     # -- persistence -------------------------------------------------------------------------------
 
@@ -531,35 +535,48 @@ class RuntimeModels:
 
     def save(self) -> None:
         """Write the models this store changed into the cache file (merged with what other processes
-        wrote there; atomic replace). Failing to write is not an error: the models stay in memory."""
-        with self._lock:
-            self._last_save = self.clock()
-            if self.path is None or not (self._dirty or self._cleared):
-                return
-            try:
-                data = json.loads(self.path.read_text())
-                resources = data["resources"] if isinstance(data, dict) and isinstance(data.get("resources"), dict) else {}
-            except (OSError, ValueError):
-                resources = {}
-            for rid in self._cleared:
-                resources.pop(rid, None)
-            for rid in self._dirty:
-                model = self._models.get(rid)
-                if model is not None:
-                    resources[rid] = {"tasks": model.tasks, "steady": model.steady, "last_tick": model.last_tick,
-                                      "observations": [
-                        [o.started, o.ended, o.members, o.shots, o.width, o.gates, o.prior_s, o.first, o.clifford]
-                        for o in model.observations]}
-            try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".runtime_models.")
-                with os.fdopen(fd, "w") as out:
-                    json.dump({"format": 1, "tick": self.tick, "resources": resources}, out)
-                os.replace(tmp, self.path)
-            except OSError:
-                return
-            self._dirty.clear()
-            self._cleared.clear()
+        wrote there; atomic replace). Failing to write is not an error: the models stay in memory.
+        The models are copied under the store's lock and written outside it, so estimates and
+        observations never wait for the file."""
+        with self._save_lock:
+            with self._lock:
+                self._last_save = self.clock()
+                if self.path is None or not (self._dirty or self._cleared):
+                    return
+                cleared, dirty = set(self._cleared), set(self._dirty)
+                changed = {rid: self._saved_form(self._models[rid]) for rid in dirty if rid in self._models}
+                tick = self.tick
+                self._dirty.clear()
+                self._cleared.clear()
+            if not self._write(cleared, changed, tick):
+                with self._lock:  # written next time
+                    self._cleared |= cleared - set(self._models)
+                    self._dirty |= {rid for rid in dirty if rid in self._models}
+
+    @staticmethod
+    def _saved_form(model: ResourceModel) -> dict[str, Any]:
+        return {"tasks": model.tasks, "steady": model.steady, "last_tick": model.last_tick,
+                "observations": [[o.started, o.ended, o.members, o.shots, o.width, o.gates, o.prior_s, o.first,
+                                  o.clifford] for o in model.observations]}
+
+    def _write(self, cleared: set[str], changed: dict[str, dict[str, Any]], tick: int) -> bool:
+        try:
+            data = json.loads(self.path.read_text())
+            resources = data["resources"] if isinstance(data, dict) and isinstance(data.get("resources"), dict) else {}
+        except (OSError, ValueError):
+            resources = {}
+        for rid in cleared:
+            resources.pop(rid, None)
+        resources.update(changed)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".runtime_models.")
+            with os.fdopen(fd, "w") as out:
+                json.dump({"format": 1, "tick": tick, "resources": resources}, out)
+            os.replace(tmp, self.path)
+        except OSError:
+            return False
+        return True
 
 
 _stores: dict[Path | None, RuntimeModels] = {}
