@@ -409,19 +409,17 @@ class RuntimeModels:
         """Whether the resource's model for the format is still in its first tries (not yet
         trusted), as opposed to trusted and only due a periodic recheck."""
         with self._lock:
-            model = self._models.get(model_key(resource_id, circuit_format))
-            return model is None or model.tasks < EXPLORE_TRIES or not model.steady
+            return _learning(self._models.get(model_key(resource_id, circuit_format)))
 
     def explore_quota(self, resource_id: str, circuit_format: str | None = None) -> int:
         """Tasks still to try on the resource before its model is trusted (see the module docstring)."""
         with self._lock:
             model = self._models.get(model_key(resource_id, circuit_format))
-            if model is None or model.tasks < EXPLORE_TRIES:
-                return EXPLORE_TRIES - (model.tasks if model else 0)
-            if not model.steady:
-                # Every try paid for the executor too: as many again, in a later batch (more than
-                # one, so the call's fixed part and a task's part are not one number).
-                return EXPLORE_TRIES
+            if _learning(model):
+                # First tries; then, as every try paid for the executor too, as many again in a
+                # later batch (more than one, so the call's fixed part and a task's are not one number).
+                tried = model.tasks if model is not None else 0
+                return EXPLORE_TRIES - tried if tried < EXPLORE_TRIES else EXPLORE_TRIES
             return 1 if self.tick - model.last_tick >= RECHECK_EVERY else 0
 
     # -- learning ----------------------------------------------------------------------------------
@@ -577,6 +575,12 @@ class RuntimeModels:
         except OSError:
             return False
         return True
+
+
+def _learning(model: ResourceModel | None) -> bool:
+    """A model still in its first tries: none yet, fewer than EXPLORE_TRIES, or none after the
+    executor's first call."""
+    return model is None or model.tasks < EXPLORE_TRIES or not model.steady
 
 
 _stores: dict[Path | None, RuntimeModels] = {}
