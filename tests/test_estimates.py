@@ -223,3 +223,24 @@ def test_the_benchmark_reports_every_column_per_workload_and_mode():
         assert row["tasks"] == 3
         assert all(0.0 <= row[c] <= 1.0 for c in estimates.COLUMNS)
     assert 0.0 <= rows[0]["model"] <= 1.0 and 0.0 <= rows[0]["-clifford"] <= 1.0
+
+
+def test_the_estimate_a_task_was_placed_by_is_kept_not_refitted():
+    """`placed_estimate` returns the run estimate the ranking used at placement, even after later
+    observations changed the model (asking it must not refit the model on every submission: that
+    refit was half of the submitting thread's time one by one); `run_estimate` follows the model."""
+    with PilotComputeService(plugins=host()) as pcs:
+        pcs.create_pilot(pilot(resource("kept")))
+        task = QuantumTask(circuit=x_on(0), shots=100, task_id="kept-task")
+        placement = pcs.qdreamer.place(task)[0]
+        rid = placement.resource.id
+        placed = pcs.qdreamer.placed_estimate(task.task_id, rid)
+        assert placed is not None and placed.seconds == pcs.qdreamer.run_estimate(task, rid).seconds
+        summary, shots, fmt, _ = pcs.qdreamer._shapes[task.task_id]
+        start = 1_000.0
+        for i in range(6):  # much slower runs than the prior: the model moves
+            pcs.qdreamer.runtime.observe(rid, start + i * 10, start + i * 10 + 50.0, placed.seconds, shots, summary,
+                                         circuit_format=fmt)
+        assert pcs.qdreamer.run_estimate(task, rid).seconds > 2 * placed.seconds
+        assert pcs.qdreamer.placed_estimate(task.task_id, rid) == placed
+        assert pcs.qdreamer.placed_estimate(task.task_id, "no-such-resource") is None

@@ -82,8 +82,10 @@ class QDreamer:
         #: Learned run times (dreamer/runtime_model.py): by default the process's store, persisted
         #: in the per-user cache, so every service learns from what the others saw.
         self.runtime = runtime if runtime is not None else shared_models()
-        #: task id -> (summary, shots) of placed tasks, until their result is learned from
-        self._shapes: OrderedDict[str, tuple[CircuitSummary, int, str | None]] = OrderedDict()
+        #: task id -> (summary, shots, circuit format, the run estimate the ranking used for each
+        #: resource of its failover order) of placed tasks, until their result is learned from
+        self._shapes: OrderedDict[str, tuple[CircuitSummary, int, str | None, dict[str, RuntimeEstimate | None]]] = \
+            OrderedDict()
         self.circuits = circuits
         self.config = config or DreamerConfig()
         self.clock = clock or time.monotonic
@@ -378,18 +380,20 @@ class QDreamer:
         """
         weights = self.weights(task)
         plan, _ = self._plan(self._snapshot(), task)
-        with self._lock:
-            # A circuit function (no format until it runs): its own time is not the resource's.
-            if plan.shape.circuit_format is not None or not callable(task.circuit):
-                self._shapes[task.task_id] = (plan.shape.summary, task.shots, plan.shape.circuit_format)
-            if len(self._shapes) > MAX_PENDING_SHAPES:
-                self._shapes.popitem(last=False)
         if reserve:
             with self._decide_lock:
                 top = self._top(task, plan, weights)
                 self.task_started(plan.candidates[top[0][2]].resource.id, expected_s=top[0][3])
         else:
             top = self._top(task, plan, weights)
+        # A circuit function (no format until it runs): its own time is not the resource's.
+        if plan.shape.circuit_format is not None or not callable(task.circuit):
+            estimates = plan.estimates
+            placed = {plan.candidates[item[2]].resource.id: estimates[item[2]] for item in top}
+            with self._lock:
+                self._shapes[task.task_id] = (plan.shape.summary, task.shots, plan.shape.circuit_format, placed)
+                if len(self._shapes) > MAX_PENDING_SHAPES:
+                    self._shapes.popitem(last=False)
         out = []
         for item in top:
             i = item[2]
@@ -509,7 +513,7 @@ class QDreamer:
         found = self._pool.get(last.resource_id)
         if shape is None or found is None or not last.ok or found[0].remote:
             return
-        summary, shots, fmt = shape
+        summary, shots, fmt, _ = shape
         prior = run_seconds(found[0], shots, summary)
         self.runtime.observe(last.resource_id, last.started_at, last.ended_at, prior, shots, summary, fmt)
 
@@ -522,16 +526,13 @@ class QDreamer:
         return self.runtime.estimate(resource, prior, task.shots, summary, circuit_format=fmt)
 
     def placed_estimate(self, task_id: str, resource_id: str) -> RuntimeEstimate | None:
-        """`run_estimate` of a task `place` placed, from the shape it was placed by (no new
-        summary); None once its result was learned, or for a task placed otherwise."""
+        """The run estimate the ranking placed a task by on `resource_id` (its shots as the plan ran
+        them, mitigation's included): kept from the placement, so asking costs a lookup, not a
+        refit of a model an observation just changed. None once its result was learned, for a
+        resource outside its failover order, or for a task placed otherwise."""
         with self._lock:
             shape = self._shapes.get(task_id)
-        found = self._pool.get(resource_id)
-        if shape is None or found is None:
-            return None
-        summary, shots, fmt = shape
-        return self.runtime.estimate(found[0], run_seconds(found[0], shots, summary), shots, summary,
-                                     circuit_format=fmt)
+        return None if shape is None else shape[3].get(resource_id)
 
     def in_flight(self) -> dict[str, int]:
         with self._lock:
