@@ -422,7 +422,8 @@ def main(argv=None) -> dict:
            "raw": {f"{n} {t}": entries for (n, t), entries in errors.items()},
            "per_case": {case: {f"{n} {t}": statistics.median(v) for (n, t), v in pairs.items()}
                         for case, pairs in per_case.items()},
-           "auto": [{"case": a[0], "resource": a[1], "technique": a[2], "error": a[3], "shots": a[4]} for a in auto]}
+           "auto": [{"case": a[0], "resource": a[1], "technique": a[2], "error": a[3], "shots": a[4]} for a in auto],
+           "again": {f"{n} {t}": entries for (n, t), entries in again.items()}}
     if args.json:
         Path(args.json).write_text(json.dumps(out, indent=1, default=float))
     return out
@@ -450,7 +451,7 @@ def over_seeds(args, argv) -> dict:
         STORE.clear()  # calibrations and what was learned stay in the process: start each run bare
         one = main([*base, "--seed", str(seed)])
         runs[seed], rows[seed] = one["summary"], one["rows"]
-        details[seed] = {k: one[k] for k in ("quality", "predicted", "raw", "auto", "per_case")}
+        details[seed] = {k: one[k] for k in ("quality", "predicted", "raw", "auto", "per_case", "again")}
     print("\nseed   auto/best (90%)        auto/rerun (90%)       auto shots x  best pair (shots x)            "
           "best pair again/best")
     for seed, summary in runs.items():
@@ -478,8 +479,79 @@ def over_seeds(args, argv) -> dict:
     if control:
         print(f"median over {len(control)} runs: the best pair run again = "
               f"{out['median_best_pair_rerun_vs_best']:.2f}x its own first error")
+    out["pooled"] = pooled(details, args.shots)
+    if out["pooled"]:
+        p = out["pooled"]
+        print(f"pooled over the {len(seeds)} runs ({p['n_auto']} auto tasks): best fixed pair {p['best_pair']} "
+              f"{p['best_pair_error']:.4f}; auto {p['auto_error']:.4f} = {p['auto_vs_best']:.2f}x "
+              f"(90% {p['auto_vs_best_90'][0]:.2f}-{p['auto_vs_best_90'][1]:.2f}) at {p['auto_shots']:.2f}x shots "
+              f"(the pair's {p['best_pair_shots']:.2f}x); the pair run again: {p['rerun_error']:.4f} = "
+              f"{p['rerun_vs_first']:.2f}x its first; auto / rerun {p['auto_vs_rerun']:.2f}x "
+              f"(90% {p['auto_vs_rerun_90'][0]:.2f}-{p['auto_vs_rerun_90'][1]:.2f}); unmitigated (best resource) "
+              f"{p['unmitigated_error']:.4f} = {p['unmitigated_vs_auto']:.1f}x auto's")
     if args.json:
         Path(args.json).write_text(json.dumps(out, indent=1, default=float))
+    return out
+
+
+def pooled(details, base_shots, samples=400, seed=0) -> dict:
+    """Auto against the best fixed pair with every run's errors pooled: the pair of least median
+    error over all runs' tasks (one pick over the pooled repeats, less of a winner's curse than a
+    pick per run), auto's median over all its tasks, the pair's control reruns pooled the same
+    way, and 90% bootstrap intervals (resampling within each run and circuit). Runs whose best
+    pair was another one ran no rerun of this one; the rerun uses the runs that did."""
+    rng = np.random.default_rng(seed)
+    cells = defaultdict(lambda: defaultdict(list))  # pair -> (run, case) -> errors
+    auto_cells, again_cells, raw_none = defaultdict(list), defaultdict(list), defaultdict(list)
+    shots = defaultdict(list)
+    for run, det in details.items():
+        for key, entries in det["raw"].items():
+            for case, mit, raw, ran in entries:
+                cells[key][run, case].append(mit)
+                shots[key].append(ran)
+                if key.endswith(" none"):
+                    raw_none[key].append(raw)
+        for a in det["auto"]:
+            auto_cells[run, a["case"]].append(a["error"])
+            shots["auto"].append(a["shots"])
+        for key, entries in det.get("again", {}).items():
+            for case, mit, _, _ in entries:
+                again_cells[key, run, case].append(mit)
+    if not cells or not auto_cells:
+        return {}
+
+    def median_of(by_cell, draw=False):
+        values = [x for v in by_cell.values() for x in (rng.choice(v, len(v)) if draw else v)]
+        return statistics.median(values)
+
+    medians = {key: median_of(by) for key, by in cells.items()}
+    best = min(medians, key=medians.get)
+    auto = median_of(auto_cells)
+    again = {(run, case): v for (key, run, case), v in again_cells.items() if key == best}
+    runs_again = {run for run, _ in again}
+    first_same = {cell: v for cell, v in cells[best].items() if cell[0] in runs_again}
+    out = {"best_pair": best, "best_pair_error": medians[best], "auto_error": auto, "n_auto": sum(map(len, auto_cells.values())),
+           "auto_vs_best": auto / medians[best],
+           "auto_shots": statistics.median(shots["auto"]) / base_shots,
+           "best_pair_shots": statistics.median(shots[best]) / base_shots,
+           "unmitigated_error": min(statistics.median(v) for v in raw_none.values()) if raw_none else float("nan")}
+    out["unmitigated_vs_auto"] = out["unmitigated_error"] / auto if auto else float("inf")
+    ratios, fair = [], []
+    for _ in range(samples):
+        drawn = {key: median_of(by, True) for key, by in cells.items()}
+        mine = median_of(auto_cells, True)
+        ratios.append(mine / min(drawn.values()))
+        if again:
+            fair.append(mine / median_of(again, True))
+    out["auto_vs_best_90"] = [float(np.percentile(ratios, 5)), float(np.percentile(ratios, 95))]
+    if again:
+        rerun = median_of(again)
+        out.update({"rerun_error": rerun, "rerun_vs_first": rerun / median_of(first_same), "auto_vs_rerun": auto / rerun,
+                    "auto_vs_rerun_90": [float(np.percentile(fair, 5)), float(np.percentile(fair, 95))],
+                    "rerun_runs": sorted(runs_again)})
+    else:
+        out.update({"rerun_error": float("nan"), "rerun_vs_first": float("nan"), "auto_vs_rerun": float("nan"),
+                    "auto_vs_rerun_90": [float("nan")] * 2, "rerun_runs": []})
     return out
 
 
