@@ -9,7 +9,9 @@ with the best (resource, technique) pair found by trying every pair.
 `--seeds` runs the whole benchmark once per seed (new mirror circuits, and new simulator seeds with
 `--seed-simulators`), each in a fresh service (nothing learned carries over), and reports `auto`
 against the best pair of each run and the median over runs: one run's best pair is the least of
-24 noisy medians picked after the fact, so one run says little.
+24 noisy medians picked after the fact, so one run says little. It also pools every run's errors:
+one best pair over all runs' repeats, auto's median over all its tasks, the control reruns pooled,
+with 90% bootstrap intervals (the least noisy comparison the runs allow).
 
 Resources: IBM fake backends (qtau-ibmq: Runtime's local mode with the backends' calibration
 data), Aer with a depolarising and readout noise model (two strengths), and Braket's local
@@ -274,6 +276,26 @@ def ranking_quality(errors, predicted):
     return out
 
 
+def paired_auto(errors, auto, name_of):
+    """Auto's choices judged on the pairs' own runs: the i-th auto task of a circuit gets the error
+    the pair it chose had in that circuit's i-th repeat. Where auto chose the best pair its error
+    is then exactly the pair's (common random numbers), so the comparison's noise is only that of
+    the choices that differ; the pick of the best pair after the fact still favours the pair, so
+    the ratio leans against auto. None when a chosen pair did not run."""
+    by = defaultdict(lambda: defaultdict(list))
+    for (name, technique), entries in errors.items():
+        for case, mit, _, _ in entries:
+            by[name, technique][case].append(mit)
+    seen, out = defaultdict(int), []
+    for case, rid, technique, _, _ in auto:
+        values = by.get((name_of.get(rid, rid), technique), {}).get(case)
+        if not values:
+            return None
+        out.append(values[seen[case] % len(values)])
+        seen[case] += 1
+    return out
+
+
 def bootstrap_rerun(again, auto, samples=400, seed=0):
     """A 90% interval of auto's median error over the best pair's run again (no pick after the
     fact in it), resampling both within each case."""
@@ -391,6 +413,13 @@ def main(argv=None) -> dict:
               f"best pair's error; chose {dict(choices)}")
         if oracle:
             print(f"(the best pair of each circuit, chosen after the fact: median error {summary['oracle_median_error']:.4f})")
+    judged = paired_auto(errors, auto, {rid: name for name, rid in made}) if auto else None
+    if judged:
+        summary["auto_paired_error"] = statistics.median(judged)
+        summary["auto_paired_vs_best"] = summary["auto_paired_error"] / best["median_error"] \
+            if best["median_error"] else float("inf")
+        print(f"auto's choices judged on the pairs' own repeats (paired): median error {summary['auto_paired_error']:.4f}"
+              f" = {summary['auto_paired_vs_best']:.2f}x the best pair's")
     if again.get(best_key):
         rerun = statistics.median(e[1] for e in again[best_key])
         summary["best_pair_rerun_error"] = rerun
@@ -423,7 +452,8 @@ def main(argv=None) -> dict:
            "per_case": {case: {f"{n} {t}": statistics.median(v) for (n, t), v in pairs.items()}
                         for case, pairs in per_case.items()},
            "auto": [{"case": a[0], "resource": a[1], "technique": a[2], "error": a[3], "shots": a[4]} for a in auto],
-           "again": {f"{n} {t}": entries for (n, t), entries in again.items()}}
+           "again": {f"{n} {t}": entries for (n, t), entries in again.items()},
+           "resource_names": {rid: name for name, rid in made}}
     if args.json:
         Path(args.json).write_text(json.dumps(out, indent=1, default=float))
     return out
@@ -451,7 +481,8 @@ def over_seeds(args, argv) -> dict:
         STORE.clear()  # calibrations and what was learned stay in the process: start each run bare
         one = main([*base, "--seed", str(seed)])
         runs[seed], rows[seed] = one["summary"], one["rows"]
-        details[seed] = {k: one[k] for k in ("quality", "predicted", "raw", "auto", "per_case", "again")}
+        details[seed] = {k: one[k] for k in ("quality", "predicted", "raw", "auto", "per_case", "again",
+                                             "resource_names")}
     print("\nseed   auto/best (90%)        auto/rerun (90%)       auto shots x  best pair (shots x)            "
           "best pair again/best")
     for seed, summary in runs.items():
@@ -489,6 +520,9 @@ def over_seeds(args, argv) -> dict:
               f"{p['rerun_vs_first']:.2f}x its first; auto / rerun {p['auto_vs_rerun']:.2f}x "
               f"(90% {p['auto_vs_rerun_90'][0]:.2f}-{p['auto_vs_rerun_90'][1]:.2f}); unmitigated (best resource) "
               f"{p['unmitigated_error']:.4f} = {p['unmitigated_vs_auto']:.1f}x auto's")
+        if "auto_paired_vs_best" in p:
+            print(f"pooled, auto's choices judged on the pairs' own repeats: {p['auto_paired_error']:.4f} = "
+                  f"{p['auto_paired_vs_best']:.2f}x the best pair's")
     if args.json:
         Path(args.json).write_text(json.dumps(out, indent=1, default=float))
     return out
@@ -536,6 +570,19 @@ def pooled(details, base_shots, samples=400, seed=0) -> dict:
            "best_pair_shots": statistics.median(shots[best]) / base_shots,
            "unmitigated_error": min(statistics.median(v) for v in raw_none.values()) if raw_none else float("nan")}
     out["unmitigated_vs_auto"] = out["unmitigated_error"] / auto if auto else float("inf")
+    judged = []
+    for det in details.values():
+        names = det.get("resource_names") or {a["resource"]: a["resource"].split(":")[-1] for a in det["auto"]}
+        errors = {tuple(key.split(" ", 1)): entries for key, entries in det["raw"].items()}
+        one = paired_auto(errors, [(a["case"], a["resource"], a["technique"], a["error"], a["shots"]) for a in det["auto"]],
+                          names)
+        if one is None:
+            judged = None
+            break
+        judged.extend(one)
+    if judged:
+        out["auto_paired_error"] = statistics.median(judged)
+        out["auto_paired_vs_best"] = out["auto_paired_error"] / medians[best]
     ratios, fair = [], []
     for _ in range(samples):
         drawn = {key: median_of(by, True) for key, by in cells.items()}
