@@ -90,3 +90,49 @@ def test_auto_prefers_manilas_readout_correction_to_limas_zne_for_a_ghz_chain():
     assert pair["fake_lima", "zne+readout"].bias > 2 * pair["fake_manila", "zne+readout"].bias
     chosen = table.chosen
     assert chosen.resource_id.endswith("fake_manila") and chosen.technique in ("readout", "trex")
+
+
+def test_a_zne_decay_is_predicted_with_the_damping_folding_scales():
+    """A ZNE run's decay per unit of scale holds the share of the damping folding scales (1 -
+    RELAX_LEFT): predicted with it, a run that decays as the model says teaches a scale of 1; the
+    depolarising remainder alone would read it as gates 1.5x as bad as the remainder says, and the
+    inflated remainder would then rank ZNE above readout correction where relaxation dominates."""
+    from qtau.mitigation.choice import gate_scale, placed
+
+    links, relax = [[0, 1, 0.02]], [[0, 1, 0.01, 0.005]]
+    noise = NoiseProfile("r", two_qubit_error=0.02, gate_errors={"cx": 0.02})
+    pairs = interactions(chain(2))
+    remainder, damping, _ = relaxation(pairs, links, relax, 2)
+    assert remainder == pytest.approx(1 - 0.98 / 0.995) and damping == pytest.approx(0.01)
+
+    def place(profile, run_pairs):
+        return placed(profile, relaxation(run_pairs, links, relax, 2)[0])
+
+    def damp(run_pairs):
+        return relaxation(run_pairs, links, relax, 2)[1]
+
+    measured = (1 - remainder) * math.exp(-(1 - RELAX_LEFT) * damping)
+    decays = [(measured, {"cx": 1}, {"cx": 1}, [(a, b, n) for (a, b), n in pairs.items()])]
+    scale, source = gate_scale(noise, decays, True, place, damp)
+    assert scale == pytest.approx(1.0) and source.startswith("observed")
+    without, _ = gate_scale(noise, decays, True, place)
+    assert without > 1.3
+
+
+def test_a_costlier_pair_must_beat_the_cheaper_one_at_its_shots():
+    """"auto" never pays more shots for a gain the same shots would buy the cheaper technique:
+    TREX (2x) whose error at 4x shots is within TOLERANCE of ZNE+TREX (4x) goes first."""
+    from qtau.mitigation.choice import TOLERANCE, Pair, at_shots, order
+
+    def pair(technique, bias, stat, shots):
+        err = math.hypot(bias, 0.6745 * stat)
+        return Pair("r", technique, err, bias, stat, 1, shots, shots, "USD", 0.0)
+
+    trex = pair("trex", 0.0228, 0.0160, 2.0)
+    zne = pair("zne+trex", 0.0078, 0.0309, 4.0)
+    assert zne.predicted_error * TOLERANCE < trex.predicted_error  # not close at their own shots
+    assert at_shots(trex, 4.0) <= zne.predicted_error * TOLERANCE
+    assert order([zne, trex])[0] is trex
+    # Where the cheaper pair's error is bias, more shots do not help it: the costlier goes first.
+    biased = pair("trex", 0.05, 0.0160, 2.0)
+    assert order([zne, biased])[0] is zne
