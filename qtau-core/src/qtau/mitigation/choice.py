@@ -49,8 +49,9 @@ exact without bias (the median of |N(0, s)| is 0.6745 s) and without shot noise.
 sqrt(bias^2 + statistical^2) ranked a pair with a small bias and some shot noise (ZNE on a
 simulator) above one with less shot noise and a larger bias more often than their errors justify.
 "auto" takes the pair of least predicted
-error, and among pairs within `TOLERANCE` of it the cheapest (then the fewest shots): never more
-cost for a gain the model cannot tell apart. The overhead's price is the resource's CostEstimate
+error, and among pairs within `TOLERANCE` of it the cheapest (then the fewest shots), a cheaper
+pair weighed at the best pair's shots (`order`): never more cost for a gain the model cannot tell
+apart, or that the same shots would buy a cheaper technique. The overhead's price is the resource's CostEstimate
 over the technique's circuits and shots.
 """
 
