@@ -9,7 +9,9 @@ with the best (resource, technique) pair found by trying every pair.
 `--seeds` runs the whole benchmark once per seed (new mirror circuits, and new simulator seeds with
 `--seed-simulators`), each in a fresh service (nothing learned carries over), and reports `auto`
 against the best pair of each run and the median over runs: one run's best pair is the least of
-24 noisy medians picked after the fact, so one run says little.
+24 noisy medians picked after the fact, so one run says little. It also pools every run's errors:
+one best pair over all runs' repeats, auto's median over all its tasks, the control reruns pooled,
+with 90% bootstrap intervals (the least noisy comparison the runs allow).
 
 Resources: IBM fake backends (qtau-ibmq: Runtime's local mode with the backends' calibration
 data), Aer with a depolarising and readout noise model (two strengths), and Braket's local
@@ -274,6 +276,26 @@ def ranking_quality(errors, predicted):
     return out
 
 
+def paired_auto(errors, auto, name_of):
+    """Auto's choices judged on the pairs' own runs: the i-th auto task of a circuit gets the error
+    the pair it chose had in that circuit's i-th repeat. Where auto chose the best pair its error
+    is then exactly the pair's (common random numbers), so the comparison's noise is only that of
+    the choices that differ; the pick of the best pair after the fact still favours the pair, so
+    the ratio leans against auto. None when a chosen pair did not run."""
+    by = defaultdict(lambda: defaultdict(list))
+    for (name, technique), entries in errors.items():
+        for case, mit, _, _ in entries:
+            by[name, technique][case].append(mit)
+    seen, out = defaultdict(int), []
+    for case, rid, technique, _, _ in auto:
+        values = by.get((name_of.get(rid, rid), technique), {}).get(case)
+        if not values:
+            return None
+        out.append(values[seen[case] % len(values)])
+        seen[case] += 1
+    return out
+
+
 def bootstrap_rerun(again, auto, samples=400, seed=0):
     """A 90% interval of auto's median error over the best pair's run again (no pick after the
     fact in it), resampling both within each case."""
@@ -391,6 +413,13 @@ def main(argv=None) -> dict:
               f"best pair's error; chose {dict(choices)}")
         if oracle:
             print(f"(the best pair of each circuit, chosen after the fact: median error {summary['oracle_median_error']:.4f})")
+    judged = paired_auto(errors, auto, {rid: name for name, rid in made}) if auto else None
+    if judged:
+        summary["auto_paired_error"] = statistics.median(judged)
+        summary["auto_paired_vs_best"] = summary["auto_paired_error"] / best["median_error"] \
+            if best["median_error"] else float("inf")
+        print(f"auto's choices judged on the pairs' own repeats (paired): median error {summary['auto_paired_error']:.4f}"
+              f" = {summary['auto_paired_vs_best']:.2f}x the best pair's")
     if again.get(best_key):
         rerun = statistics.median(e[1] for e in again[best_key])
         summary["best_pair_rerun_error"] = rerun
@@ -422,7 +451,9 @@ def main(argv=None) -> dict:
            "raw": {f"{n} {t}": entries for (n, t), entries in errors.items()},
            "per_case": {case: {f"{n} {t}": statistics.median(v) for (n, t), v in pairs.items()}
                         for case, pairs in per_case.items()},
-           "auto": [{"case": a[0], "resource": a[1], "technique": a[2], "error": a[3], "shots": a[4]} for a in auto]}
+           "auto": [{"case": a[0], "resource": a[1], "technique": a[2], "error": a[3], "shots": a[4]} for a in auto],
+           "again": {f"{n} {t}": entries for (n, t), entries in again.items()},
+           "resource_names": {rid: name for name, rid in made}}
     if args.json:
         Path(args.json).write_text(json.dumps(out, indent=1, default=float))
     return out
@@ -450,7 +481,8 @@ def over_seeds(args, argv) -> dict:
         STORE.clear()  # calibrations and what was learned stay in the process: start each run bare
         one = main([*base, "--seed", str(seed)])
         runs[seed], rows[seed] = one["summary"], one["rows"]
-        details[seed] = {k: one[k] for k in ("quality", "predicted", "raw", "auto", "per_case")}
+        details[seed] = {k: one[k] for k in ("quality", "predicted", "raw", "auto", "per_case", "again",
+                                             "resource_names")}
     print("\nseed   auto/best (90%)        auto/rerun (90%)       auto shots x  best pair (shots x)            "
           "best pair again/best")
     for seed, summary in runs.items():
@@ -478,8 +510,95 @@ def over_seeds(args, argv) -> dict:
     if control:
         print(f"median over {len(control)} runs: the best pair run again = "
               f"{out['median_best_pair_rerun_vs_best']:.2f}x its own first error")
+    out["pooled"] = pooled(details, args.shots)
+    if out["pooled"]:
+        p = out["pooled"]
+        print(f"pooled over the {len(seeds)} runs ({p['n_auto']} auto tasks): best fixed pair {p['best_pair']} "
+              f"{p['best_pair_error']:.4f}; auto {p['auto_error']:.4f} = {p['auto_vs_best']:.2f}x "
+              f"(90% {p['auto_vs_best_90'][0]:.2f}-{p['auto_vs_best_90'][1]:.2f}) at {p['auto_shots']:.2f}x shots "
+              f"(the pair's {p['best_pair_shots']:.2f}x); the pair run again: {p['rerun_error']:.4f} = "
+              f"{p['rerun_vs_first']:.2f}x its first; auto / rerun {p['auto_vs_rerun']:.2f}x "
+              f"(90% {p['auto_vs_rerun_90'][0]:.2f}-{p['auto_vs_rerun_90'][1]:.2f}); unmitigated (best resource) "
+              f"{p['unmitigated_error']:.4f} = {p['unmitigated_vs_auto']:.1f}x auto's")
+        if "auto_paired_vs_best" in p:
+            print(f"pooled, auto's choices judged on the pairs' own repeats: {p['auto_paired_error']:.4f} = "
+                  f"{p['auto_paired_vs_best']:.2f}x the best pair's")
     if args.json:
         Path(args.json).write_text(json.dumps(out, indent=1, default=float))
+    return out
+
+
+def pooled(details, base_shots, samples=400, seed=0) -> dict:
+    """Auto against the best fixed pair with every run's errors pooled: the pair of least median
+    error over all runs' tasks (one pick over the pooled repeats, less of a winner's curse than a
+    pick per run), auto's median over all its tasks, the pair's control reruns pooled the same
+    way, and 90% bootstrap intervals (resampling within each run and circuit). Runs whose best
+    pair was another one ran no rerun of this one; the rerun uses the runs that did."""
+    rng = np.random.default_rng(seed)
+    cells = defaultdict(lambda: defaultdict(list))  # pair -> (run, case) -> errors
+    auto_cells, again_cells, raw_none = defaultdict(list), defaultdict(list), defaultdict(list)
+    shots = defaultdict(list)
+    for run, det in details.items():
+        for key, entries in det["raw"].items():
+            for case, mit, raw, ran in entries:
+                cells[key][run, case].append(mit)
+                shots[key].append(ran)
+                if key.endswith(" none"):
+                    raw_none[key].append(raw)
+        for a in det["auto"]:
+            auto_cells[run, a["case"]].append(a["error"])
+            shots["auto"].append(a["shots"])
+        for key, entries in det.get("again", {}).items():
+            for case, mit, _, _ in entries:
+                again_cells[key, run, case].append(mit)
+    if not cells or not auto_cells:
+        return {}
+
+    def median_of(by_cell, draw=False):
+        values = [x for v in by_cell.values() for x in (rng.choice(v, len(v)) if draw else v)]
+        return statistics.median(values)
+
+    medians = {key: median_of(by) for key, by in cells.items()}
+    best = min(medians, key=medians.get)
+    auto = median_of(auto_cells)
+    again = {(run, case): v for (key, run, case), v in again_cells.items() if key == best}
+    runs_again = {run for run, _ in again}
+    first_same = {cell: v for cell, v in cells[best].items() if cell[0] in runs_again}
+    out = {"best_pair": best, "best_pair_error": medians[best], "auto_error": auto, "n_auto": sum(map(len, auto_cells.values())),
+           "auto_vs_best": auto / medians[best],
+           "auto_shots": statistics.median(shots["auto"]) / base_shots,
+           "best_pair_shots": statistics.median(shots[best]) / base_shots,
+           "unmitigated_error": min(statistics.median(v) for v in raw_none.values()) if raw_none else float("nan")}
+    out["unmitigated_vs_auto"] = out["unmitigated_error"] / auto if auto else float("inf")
+    judged = []
+    for det in details.values():
+        names = det.get("resource_names") or {a["resource"]: a["resource"].split(":")[-1] for a in det["auto"]}
+        errors = {tuple(key.split(" ", 1)): entries for key, entries in det["raw"].items()}
+        one = paired_auto(errors, [(a["case"], a["resource"], a["technique"], a["error"], a["shots"]) for a in det["auto"]],
+                          names)
+        if one is None:
+            judged = None
+            break
+        judged.extend(one)
+    if judged:
+        out["auto_paired_error"] = statistics.median(judged)
+        out["auto_paired_vs_best"] = out["auto_paired_error"] / medians[best]
+    ratios, fair = [], []
+    for _ in range(samples):
+        drawn = {key: median_of(by, True) for key, by in cells.items()}
+        mine = median_of(auto_cells, True)
+        ratios.append(mine / min(drawn.values()))
+        if again:
+            fair.append(mine / median_of(again, True))
+    out["auto_vs_best_90"] = [float(np.percentile(ratios, 5)), float(np.percentile(ratios, 95))]
+    if again:
+        rerun = median_of(again)
+        out.update({"rerun_error": rerun, "rerun_vs_first": rerun / median_of(first_same), "auto_vs_rerun": auto / rerun,
+                    "auto_vs_rerun_90": [float(np.percentile(fair, 5)), float(np.percentile(fair, 95))],
+                    "rerun_runs": sorted(runs_again)})
+    else:
+        out.update({"rerun_error": float("nan"), "rerun_vs_first": float("nan"), "auto_vs_rerun": float("nan"),
+                    "auto_vs_rerun_90": [float("nan")] * 2, "rerun_runs": []})
     return out
 
 

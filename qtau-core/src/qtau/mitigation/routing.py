@@ -80,19 +80,52 @@ def extra_two_qubit_gates(pairs: Counter, coupling_map: Sequence[tuple[int, int]
 def _least(pairs: Counter, logical: list, size: int, cost: Any) -> float:
     """The least sum over interacting pairs of count x cost(physical a, physical b) over every
     placement of the `logical` qubits on `size` physical ones (stops early at 0)."""
+    return _best(pairs, logical, size, cost)[0]
+
+
+def _best(pairs: Counter, logical: list, size: int, cost: Any) -> tuple[float, tuple[int, ...] | None]:
+    """`_least`'s sum and the placement (physical qubit per `logical` one) that reaches it."""
     index = {q: i for i, q in enumerate(logical)}
     weighted = [(index[a], index[b], n) for (a, b), n in pairs.items()]
-    best = math.inf
+    best, where = math.inf, None
     for placement in itertools.permutations(range(size), len(logical)):
         total = 0.0
         for a, b, n in weighted:
             total += n * cost(placement[a], placement[b])
             if total >= best:
                 break
-        best = min(best, total)
+        if total < best:
+            best, where = total, placement
         if best == 0:
             break
-    return best
+    return best, where
+
+
+def _weights(edge_errors: Sequence[Sequence[float]], column: int = 2) -> dict[tuple[int, int], float]:
+    """-log(1 - value) per directed link, the least of the link's rows, from column `column`."""
+    out: dict[tuple[int, int], float] = {}
+    for row in edge_errors:
+        a, b, value = row[0], row[1], row[column]
+        weight = -math.log1p(-min(max(float(value), 0.0), 0.999999))
+        for key in ((int(a), int(b)), (int(b), int(a))):
+            out[key] = min(out.get(key, math.inf), weight)
+    return out
+
+
+def placed_links(pairs: Counter, edge_errors: Sequence[Sequence[float]], size: int) -> Counter | None:
+    """(physical a, physical b) -> how many two-qubit gates run on that link, on the SWAP-free
+    placement of least error (see `placed_two_qubit_error`); None as that function's None."""
+    if not pairs or not edge_errors:
+        return None
+    cost_of = _weights(edge_errors)
+    logical = sorted({q for pair in pairs for q in pair})
+    if len(logical) > size or math.perm(size, len(logical)) > MAX_PLACEMENTS:
+        return None
+    best, where = _best(pairs, logical, size, lambda a, b: cost_of.get((a, b), math.inf))
+    if best == math.inf or where is None:
+        return None
+    at = dict(zip(logical, where, strict=True))
+    return Counter({(min(at[a], at[b]), max(at[a], at[b])): n for (a, b), n in pairs.items()})
 
 
 def placed_two_qubit_error(pairs: Counter, edge_errors: Sequence[Sequence[float]], size: int) -> float | None:
@@ -105,17 +138,20 @@ def placed_two_qubit_error(pairs: Counter, edge_errors: Sequence[Sequence[float]
     its worst link; on `fake_manila`'s line it can avoid it). `edge_errors`: (a, b, error) per
     coupled pair. None when no placement avoids SWAPs, the placements are too many to try, or the
     circuit has no two-qubit gate: the profile's median then stands."""
-    if not pairs or not edge_errors:
+    links = placed_links(pairs, edge_errors, size)
+    if links is None:
         return None
-    cost_of = {}
-    for a, b, err in edge_errors:
-        weight = -math.log1p(-min(max(float(err), 0.0), 0.999999))
-        for key in ((int(a), int(b)), (int(b), int(a))):
-            cost_of[key] = min(cost_of.get(key, math.inf), weight)
-    logical = sorted({q for pair in pairs for q in pair})
-    if len(logical) > size or math.perm(size, len(logical)) > MAX_PLACEMENTS:
+    cost_of = _weights(edge_errors)
+    return 1 - math.exp(-sum(n * cost_of[link] for link, n in links.items()) / sum(links.values()))
+
+
+def link_sums(links: Counter, rows: Sequence[Sequence[float]]) -> tuple[float, ...] | None:
+    """Per value column of `rows` ([a, b, v1, v2, ...] per link), the sum over `links` of count x
+    value; None when a link has no row."""
+    table = {}
+    for row in rows:
+        table[int(row[0]), int(row[1])] = table[int(row[1]), int(row[0])] = [float(v) for v in row[2:]]
+    if not links or any(link not in table for link in links):
         return None
-    best = _least(pairs, logical, size, lambda a, b: cost_of.get((a, b), math.inf))
-    if best == math.inf:
-        return None
-    return 1 - math.exp(-best / sum(pairs.values()))
+    width = min(len(table[link]) for link in links)
+    return tuple(sum(n * table[link][i] for link, n in links.items()) for i in range(width))
