@@ -23,6 +23,7 @@ a start that times out on a loaded machine (Ray waits 30 s for its raylet) is tr
 from __future__ import annotations
 
 import argparse
+import ctypes
 import gc
 import os
 import tempfile
@@ -37,7 +38,13 @@ from throughput import QISKIT, bell, host  # noqa: E402  (the same Bell and plug
 
 
 def rss_bytes() -> int:
-    """The driver's resident set now (Linux /proc; 0 where it cannot be read)."""
+    """The driver's resident set now (Linux /proc; 0 where it cannot be read), after glibc hands
+    freed memory back (else what an earlier row freed can leave the delta below zero)."""
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc
+        pass
     try:
         with open("/proc/self/statm") as statm:
             return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
@@ -71,7 +78,6 @@ def one_row(engine: str, mode: str, n: int, shots: int, traced: bool) -> tuple[f
         circuit = bell()
         pcs.get_results([pcs.submit_quantum_task(QuantumTask(circuit=circuit, shots=shots)) for _ in range(20)])
         tasks = [QuantumTask(circuit=circuit, shots=shots) for _ in range(n)]
-        gc.collect()
         rss0 = rss_bytes()
         traced0 = tracemalloc.get_traced_memory()[0] if traced else 0
         start = time.perf_counter()
@@ -79,10 +85,12 @@ def one_row(engine: str, mode: str, n: int, shots: int, traced: bool) -> tuple[f
             handles = pcs.submit_quantum_tasks(tasks)
         else:
             handles = [pcs.submit_quantum_task(task) for task in tasks]
+        measuring = time.perf_counter()
         rss1 = rss_bytes()
         traced1 = tracemalloc.get_traced_memory()[0] if traced else 0
+        measured = time.perf_counter() - measuring  # not counted: tasks run on meanwhile, a little
         results = pcs.get_results(handles)
-        seconds = time.perf_counter() - start
+        seconds = time.perf_counter() - start - measured
         assert sum(sum(r.counts.values()) for r in results) == n * shots
         return n / seconds, (rss1 - rss0) / n, (traced1 - traced0) / n
     finally:
