@@ -9,15 +9,21 @@ For each engine, mode and size N, a fresh service (fresh journal) submits N task
 `submit_quantum_tasks` call ("batch") or `submit_quantum_task` in a loop ("one"), and only then
 collects every result: all N are in flight at once. Reported per row: tasks/s from the first
 submission to the last result, and the driver's memory per task in flight, i.e. the growth of its
-resident set (and, with `--tracemalloc`, of Python's traced allocations, which slows every row
-alike) between before the submission and once all N are submitted. Flat tasks/s from 1k to 100k
-means no per-task cost grows with the number of tasks; the ratio column is each row against the
-smallest size of the same engine and mode, measured in the same run.
+resident set, read from /proc/self/statm (and, with `--tracemalloc`, of Python's traced
+allocations, which slows every row alike) between before the submission and once all N are
+submitted. Flat tasks/s from 1k to 100k means no per-task cost grows with the number of tasks; the
+ratio column is each row against the smallest size of the same engine and mode, measured in the
+same run. The load column is the 1-minute load average when the row ended (the machine is shared).
+
+RAY rows share one local Ray started here before the first of them (each row's service joins it,
+as a service joins a Ray already initialised in its process), so no row pays for Ray's start, and
+a start that times out on a loaded machine (Ray waits 30 s for its raylet) is tried again.
 """
 
 from __future__ import annotations
 
 import argparse
+import ctypes
 import gc
 import os
 import tempfile
@@ -32,12 +38,33 @@ from throughput import QISKIT, bell, host  # noqa: E402  (the same Bell and plug
 
 
 def rss_bytes() -> int:
-    """The driver's resident set now (Linux /proc; 0 where it cannot be read)."""
+    """The driver's resident set now (Linux /proc; 0 where it cannot be read), after glibc hands
+    freed memory back (else what an earlier row freed can leave the delta below zero)."""
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc
+        pass
     try:
         with open("/proc/self/statm") as statm:
             return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
     except (OSError, ValueError):
         return 0
+
+
+def start_ray(tries: int = 3) -> None:
+    """One local Ray for every RAY row (the CPUs of this machine)."""
+    import ray
+
+    for attempt in range(tries):
+        try:
+            ray.init(address="local", include_dashboard=False, logging_level="ERROR")
+            return
+        except Exception as err:  # the raylet did not register within Ray's 30 s: a loaded machine
+            ray.shutdown()
+            if attempt == tries - 1:
+                raise
+            print(f"(Ray did not start, {type(err).__name__}; trying again)", flush=True)
 
 
 def one_row(engine: str, mode: str, n: int, shots: int, traced: bool) -> tuple[float, float, float]:
@@ -51,7 +78,6 @@ def one_row(engine: str, mode: str, n: int, shots: int, traced: bool) -> tuple[f
         circuit = bell()
         pcs.get_results([pcs.submit_quantum_task(QuantumTask(circuit=circuit, shots=shots)) for _ in range(20)])
         tasks = [QuantumTask(circuit=circuit, shots=shots) for _ in range(n)]
-        gc.collect()
         rss0 = rss_bytes()
         traced0 = tracemalloc.get_traced_memory()[0] if traced else 0
         start = time.perf_counter()
@@ -59,10 +85,12 @@ def one_row(engine: str, mode: str, n: int, shots: int, traced: bool) -> tuple[f
             handles = pcs.submit_quantum_tasks(tasks)
         else:
             handles = [pcs.submit_quantum_task(task) for task in tasks]
+        measuring = time.perf_counter()
         rss1 = rss_bytes()
         traced1 = tracemalloc.get_traced_memory()[0] if traced else 0
+        measured = time.perf_counter() - measuring  # not counted: tasks run on meanwhile, a little
         results = pcs.get_results(handles)
-        seconds = time.perf_counter() - start
+        seconds = time.perf_counter() - start - measured
         assert sum(sum(r.counts.values()) for r in results) == n * shots
         return n / seconds, (rss1 - rss0) / n, (traced1 - traced0) / n
     finally:
@@ -83,25 +111,27 @@ def main() -> None:
         tracemalloc.start()
     print(f"QTAU growth: Bell x {args.shots} shots, journal on, {os.cpu_count()} CPUs on this machine, "
           f"best of {args.rounds} (the sizes alternate within each round)\n")
-    print("| engine | mode | tasks | tasks/s | vs smallest | driver RSS / task in flight | traced / task |")
-    print("| --- | --- | --- | --- | --- | --- | --- |")
+    print("| engine | mode | tasks | tasks/s | vs smallest | driver RSS / task in flight | traced / task | load |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for engine in args.engines.split(","):
+        if engine == "ray":
+            start_ray()
         for mode in args.modes.split(","):
-            best: dict[int, tuple[float, float, float]] = {}
+            best: dict[int, tuple[float, float, float, float]] = {}
             for _ in range(args.rounds):
                 for n in sizes:
-                    row = one_row(engine, mode, n, args.shots, args.tracemalloc)
+                    row = (*one_row(engine, mode, n, args.shots, args.tracemalloc), os.getloadavg()[0])
                     if n not in best or row[0] > best[n][0]:
                         best[n] = row
             for n in sizes:
-                rate, rss, traced = best[n]
+                rate, rss, traced, load = best[n]
                 traced_cell = f"{traced / 1024:.1f} KiB" if args.tracemalloc else "-"
                 print(f"| {engine.upper()} | {mode} | {n:,} | {rate:.0f} | {rate / best[sizes[0]][0]:.2f}x | "
-                      f"{rss / 1024:.1f} KiB | {traced_cell} |", flush=True)
-            if engine == "ray":
-                import ray
+                      f"{rss / 1024:.1f} KiB | {traced_cell} | {load:.1f} |", flush=True)
+        if engine == "ray":
+            import ray
 
-                ray.shutdown()  # each service started and stopped its own Ray; nothing is left
+            ray.shutdown()  # the Ray start_ray started; nothing is left
 
 
 if __name__ == "__main__":

@@ -92,28 +92,6 @@ class Gathered:
         return True
 
 
-def split_in_proportion(members: list, weights: dict[str, float]) -> list[tuple[str, list]]:
-    """`members` cut into consecutive parts, one per key of `weights` with a positive weight, sized
-    in proportion to the weights (largest remainder; no empty part). With no positive weight, one
-    part for the first key. RAY uses it to spread a coalesced batch over nodes by their free CPUs."""
-    keys = [k for k, w in weights.items() if w > 0] or list(weights)[:1]
-    if not keys or not members:
-        return []
-    total = sum(weights[k] for k in keys) or 1.0
-    exact = {k: len(members) * max(weights[k], 0) / total for k in keys}
-    sizes = {k: int(exact[k]) for k in keys}
-    for k in sorted(keys, key=lambda k: exact[k] - sizes[k], reverse=True)[:len(members) - sum(sizes.values())]:
-        sizes[k] += 1
-    if len(keys) == 1:
-        sizes[keys[0]] = len(members)
-    parts, start = [], 0
-    for k in keys:
-        if sizes[k]:
-            parts.append((k, members[start:start + sizes[k]]))
-            start += sizes[k]
-    return parts
-
-
 # -- remote resources (inside the remote-job tracker) ---------------------------------------------
 
 

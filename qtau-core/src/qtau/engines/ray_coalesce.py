@@ -16,17 +16,18 @@ import time
 from collections import Counter, deque
 from typing import Any, Protocol
 
-from qtau.coalesce import LINGER_S, MAX_BATCH, Gathered, group_key, split_in_proportion
+from qtau.coalesce import LINGER_S, MAX_BATCH, Gathered, group_key
 from qtau.engines.ray_nodes import cpus_per_node, selected_nodes
 from qtau.engines.ray_remote import as_qtau_error, cluster_cpus, pinned_actor, remote_function
+from qtau.engines.ray_shares import ENDED_LAG_S, ForeignWork, shares, split, usable_cpus
 from qtau.engines.tasks import run_batch, run_task
 from qtau.errors import QtauError
 from qtau.payloads import BatchPayload, TaskFailure, TaskPayload
 
 #: Seconds between looks at the cluster's CPUs (nodes join and leave; Ray's view lags anyway).
 NODE_VIEW_S = 0.5
-#: Views of Ray's free CPUs that must agree before a node counts as held by other work.
-OTHER_VIEWS = 4
+#: While tasks are being gathered, seconds between looks at which direct tasks have finished.
+DIRECT_LOOK_S = 0.1
 
 
 class DirectEngine(Protocol):
@@ -68,17 +69,23 @@ class RayCoalescer:
             self.capacity, self._capacity_at = cluster_cpus(), now  # nodes join and leave
         if now - self._last_gathered < LINGER_S:
             self._last_gathered = now
+            self._forget_done(now, DIRECT_LOOK_S)  # the count the batching actor gets stays true
             return False
-        if len(self._direct) >= self.capacity and now - self._last_check > 0.002:
+        if len(self._direct) >= self.capacity:
+            self._forget_done(now, 0.002)
+        if len(self._direct) < self.capacity:
+            return True
+        self._last_gathered = now
+        return False
+
+    def _forget_done(self, now: float, every_s: float) -> None:
+        """Drop the direct tasks Ray has finished (at most once every `every_s` seconds)."""
+        if self._direct and now - self._last_check > every_s:
             import ray
 
             self._last_check = now
             _, self._direct = ray.wait(self._direct, num_returns=len(self._direct), timeout=0,
                                        fetch_local=False)
-        if len(self._direct) < self.capacity:
-            return True
-        self._last_gathered = now
-        return False
 
     def submit(self, payload: TaskPayload) -> Any:
         with self._lock:
@@ -90,9 +97,10 @@ class RayCoalescer:
                 return ref
             self.gathered += 1
             actor = self._actor_handle()
+            in_flight = len(self._direct)  # not yet seen done: the batching actor counts them as ours
         rid, timeout = group_key(payload)
-        return actor.submit.remote(rid, timeout, self.engine.pack(payload), self.engine.node_selector())
-
+        return actor.submit.remote(rid, timeout, self.engine.pack(payload), self.engine.node_selector(),
+                                   in_flight)
 
     def stats(self, timeout: float = 30) -> dict[str, Any]:
         """The batching actor's counters (batches and their sizes)."""
@@ -118,10 +126,11 @@ class BatchingActor:
     """Gathers single tasks per (resource, timeout) and runs them as `run_batch` Ray tasks, at most
     `capacity` at once; each caller gets its own member's outcome. Created with num_cpus=0.
 
-    A batch is split over the plugin-checked nodes in proportion to the CPUs free there for this
-    service (the node's CPUs less those other work holds, in Ray's view), each part pinned to its
-    node, so two nodes run a burst of tasks side by side rather than one node all of it. `capacity`
-    follows the CPUs of those nodes as they join and leave."""
+    A batch is split over the plugin-checked nodes by the CPUs this service may use there (a node's
+    CPUs less foreign work: what Ray's view shows busy beyond this service's own tasks, lasting
+    over several views) and what it already queued there (`qtau.engines.ray_shares`), each part
+    pinned to its node, so two nodes run a burst of tasks side by side rather than one node all of
+    it. `capacity` follows the CPUs of those nodes as they join and leave."""
 
     def __init__(self, capacity: int, max_batch: int = MAX_BATCH) -> None:
         self.capacity = max(int(capacity), 1)
@@ -131,16 +140,19 @@ class BatchingActor:
         self.batches: deque[int] = deque(maxlen=10_000)  # the latest batches' sizes (memory stays flat)
         self.per_node: Counter[str] = Counter()  # node id -> members sent there
         self._selector: dict[str, str] | None = None
-        self._held: Counter[str] = Counter()  # node id -> this actor's batches running there
+        self._held: Counter[str] = Counter()  # node id -> this actor's batch parts sent there, not done
+        self._queued: Counter[str] = Counter()  # node id -> members of those parts
+        self._ended: deque[tuple[float, str]] = deque()  # (when, node) of parts that ended lately
+        self._direct = 0  # the driver's single tasks sent straight to Ray, not yet seen done
         self._total: dict[str, float] = {}
-        self._others: dict[str, float] = {}  # node id -> CPUs held by other work (every view agrees)
-        self._views: deque[dict[str, float]] = deque(maxlen=OTHER_VIEWS)  # the same, view by view
+        self._foreign = ForeignWork()
         self._viewed = -1e9
 
     async def submit(self, resource_id: str, timeout: float | None, blob: bytes,
-                     selector: dict[str, str] | None = None) -> Any:
+                     selector: dict[str, str] | None = None, direct: int = 0) -> Any:
         # Batches run only on the nodes that passed the plugin check (the driver's may not have).
         self._selector = selector
+        self._direct = direct
         item = (blob, asyncio.get_running_loop().create_future())
         key = (resource_id, timeout)
         self._waiting.add(key, item)
@@ -160,28 +172,35 @@ class BatchingActor:
             self._flush_scheduled = True
             asyncio.get_running_loop().call_soon(self._flush)
 
-    def _node_weights(self) -> dict[str, float]:
-        """CPUs free for this service per node: its CPUs less those other work holds.
-
-        Other work on a node is what Ray's view shows busy beyond this actor's own batches there.
-        Ray's view lags a batch's start and end, and this service's direct tasks are short, so
-        only what the last OTHER_VIEWS views (NODE_VIEW_S apart) all agree on counts: a batch that
-        just ended does not make its node look taken, another job that holds it for seconds does."""
+    def _look(self) -> None:
+        """Ray's view of the nodes' CPUs, at most every NODE_VIEW_S: the nodes and their CPUs now,
+        and one more view of foreign work (Ray's busy CPUs beyond this service's own tasks)."""
         now = time.monotonic()
-        if now - self._viewed > NODE_VIEW_S:
-            self._viewed = now
-            try:
-                total, free = cpus_per_node(selected_nodes(self._selector))
-            except Exception:  # GCS busy or gone: keep the last view
-                total, free = self._total, {}
-            if free:
-                self._views.append({n: max(total[n] - free[n] - self._held[n], 0.0) for n in total})
-                self._others = {n: min(v.get(n, 0.0) for v in self._views) for n in total}
-                self._total = total
-            if self._total:
-                self.capacity = max(int(sum(self._total.values())), 1)
-        weights = {n: cpus - self._others.get(n, 0.0) for n, cpus in self._total.items()}
-        return weights if any(w > 0 for w in weights.values()) else dict(self._total)
+        if now - self._viewed <= NODE_VIEW_S:
+            return
+        self._viewed = now
+        try:
+            total, free = cpus_per_node(selected_nodes(self._selector))
+        except Exception:  # GCS busy or gone: keep the last view
+            return
+        if not total:
+            return
+        while self._ended and now - self._ended[0][0] > ENDED_LAG_S:
+            self._ended.popleft()
+        ended = Counter(node for _, node in self._ended)
+        ours = {n: float(self._held[n] + ended[n]) for n in total}
+        self._foreign.add(now, total, free, ours, float(self._direct))
+        self._total = total
+        self.capacity = max(int(sum(total.values())), 1)
+
+    def _parts(self, live: list) -> list[tuple[str | None, list]]:
+        """`live` cut into one part per node by `ray_shares` (one part for any node before Ray's
+        view of the nodes is known)."""
+        self._look()
+        if not self._total:
+            return [(None, live)]
+        usable = usable_cpus(self._total, self._foreign.cpus(time.monotonic()))
+        return split(live, shares(len(live), usable, self._queued)) or [(None, live)]
 
     def _flush(self) -> None:
         self._flush_scheduled = False
@@ -192,11 +211,11 @@ class BatchingActor:
             live = [item for item in batch if not item[1].done()]
             if not live:
                 continue
-            parts = split_in_proportion(live, self._node_weights()) or [(None, live)]
-            for node, part in parts:
+            for node, part in self._parts(live):
                 self._running += 1
                 if node is not None:
                     self._held[node] += 1
+                    self._queued[node] += len(part)
                     self.per_node[node] += len(part)
                 self.batches.append(len(part))
                 asyncio.get_running_loop().create_task(self._run(part, node))
@@ -228,6 +247,8 @@ class BatchingActor:
             self._running -= 1
             if node is not None:
                 self._held[node] -= 1
+                self._queued[node] -= len(batch)
+                self._ended.append((time.monotonic(), node))
             self._schedule()
         for (_, future), value in zip(batch, values, strict=True):
             if future.done():
@@ -239,7 +260,7 @@ class BatchingActor:
 
     def stats(self) -> dict[str, Any]:
         return {"batches": list(self.batches), "running": self._running, "per_node": dict(self.per_node),
-                "capacity": self.capacity}
+                "capacity": self.capacity, "foreign": self._foreign.cpus(time.monotonic())}
 
 
 def _run_blobs(blobs: list[bytes]) -> list:
