@@ -383,6 +383,9 @@ class Simulation:
         self.completions: list[float] = [math.nan] * params.jobs
         #: QDREAMER's expected completion of each job at its placement (the chosen row's wait_s).
         self.estimates: list[float] = [math.nan] * params.jobs
+        #: The QDREAMER (of the two, see `_qdreamer`) that placed each job.
+        self.placers: list = [None] * params.jobs
+        self.placed_by = None
         self.fidelities: list[float] = []
         self.cost = 0.0
         self.arrived = 0
@@ -449,8 +452,11 @@ class Simulation:
                 task = tasks[(j, s)] = QuantumTask(circuit=self.world.jobs[j].circuit, shots=s)
             mine, other = (anything, hardware) if sim_ok else (hardware, anything)
             rid = mine.place(task, reserve=True)[0].resource.id
-            other.task_started(rid)
             self.estimate = mine.decision(task.task_id).chosen.wait_s
+            # The other one counts the task in flight with the same expectation, so either sees
+            # when it is late (`dreamer.lateness`), as the one QDREAMER of a real service would.
+            other.task_started(rid, expected_s=self.estimate)
+            self.placed_by = mine
             return index[rid]
 
         return choose
@@ -490,6 +496,7 @@ class Simulation:
             i = self._choose(j, s, sim_ok)
             self.decide_s += time.perf_counter() - t0
             self.estimates[n] = self.estimate
+            self.placers[n] = self.placed_by
             self.arrived += 1
             env.process(self._job(n, i, j, s))
             if n == p.jobs // 2:
@@ -509,9 +516,11 @@ class Simulation:
         if self.policy in QDREAMER_POLICIES:
             rid = self.world.devices[i].id
             # The job's attempt, as a real run's Result carries it: QDREAMER learns from it.
+            # Both count it finished; the one that placed it learns from it (once: they share
+            # one wait model).
             done = (Attempt(rid, True, start, env.now),) if self.params.learn_waits else ()
             for d in self.dreamers:
-                d.task_finished(rid, done)
+                d.task_finished(rid, done if d is self.placers[n] else ())
 
     def run(self) -> RunResult:
         for i in range(len(self.world.devices)):

@@ -12,7 +12,7 @@ import pytest
 from qtau import ExecutionEngine, PilotComputeService, QuantumTask
 from qtau.dreamer.config import PRESETS
 from qtau.dreamer.lateness import Lateness
-from qtau.dreamer.ranking import Candidate, Plan, Shape
+from qtau.dreamer.ranking import Candidate, Plan, Shape, serial_wait
 from qtau.types import CircuitSummary, CostEstimate, NoiseProfile, Resource, ResourceStatus
 from qtau_scripted import state
 from qtau_scripted.testing import hand_clock_dreamer, host, pilot, resource
@@ -34,9 +34,9 @@ def qpu(name: str, fidelity: float, wait_s: float, price: float = 1.0) -> Candid
     )
 
 
-def ranked(candidates, weights, in_flight=None, late=None) -> list[str]:
+def ranked(candidates, weights, in_flight=None, late=None, ahead=None) -> list[str]:
     plan = Plan(candidates, Shape(SUMMARY, "qiskit", ("cx",), 2, 1000), lambda fmt, res: ("qiskit",))
-    items, _ = plan.scored(weights, in_flight or {}, None, late)
+    items, _ = plan.scored(weights, in_flight or {}, None, late, ahead)
     return [plan.candidates[i].resource.id.split(":")[1] for _, _, i, _ in sorted(items)]
 
 
@@ -123,6 +123,47 @@ def test_lateness_tracks_the_oldest_task_per_resource():
     assert late.late(1e9) == {}
 
 
+def test_tasks_ahead_count_until_the_last_of_them_is_expected_to_complete():
+    # Two of ours ahead on a resource with 10 s runs, the last expected to complete in 4 s.
+    assert serial_wait(0.0, 2, 10.0, ahead=4.0) == 14.0
+    assert serial_wait(0.0, 2, 10.0) == 30.0  # not known (a task without expectation): a run each
+    assert serial_wait(20.0, 2, 10.0, ahead=4.0) == 30.0  # other users' reported queue is longer
+    assert serial_wait(5.0, 0, 10.0, ahead=4.0) == 15.0  # none of ours ahead: the queue alone
+
+
+def test_a_better_device_whose_task_ahead_is_nearly_done_is_not_charged_a_full_run_for_it():
+    """One point of fidelity is worth up to 1.22x the completion under balanced. With one task
+    of ours ahead on the better device, a full run time for it made the completion 1.5x the idle
+    device's; that task is expected to complete in 0.1 s, so the wait is 1.05x."""
+    fast, good = qpu("fast", 0.90, 0.0), qpu("good", 0.91, 0.0)
+    assert ranked([fast, good], PRESETS["balanced"], {"test:good": 1})[0] == "fast"
+    assert ranked([fast, good], PRESETS["balanced"], {"test:good": 1}, ahead={"test:good": 0.1})[0] == "good"
+
+
+def test_ahead_is_when_the_last_task_there_is_expected_to_complete():
+    late = Lateness()
+    late.started("r", now=0.0, expected_s=10.0)
+    late.started("r", now=1.0, expected_s=20.0)
+    late.started("s", now=0.0)  # no expectation: its end is unknown, the caller counts full runs
+    assert late.ahead(5.0) == {"r": 16.0}
+    assert late.ahead(30.0) == {"r": 0.0}
+    late.finished("s")
+    late.started("s", now=30.0, expected_s=3.0)
+    assert late.ahead(31.0) == {"r": 0.0, "s": 2.0}
+
+
+def test_only_a_task_first_in_line_hands_back_its_expectation():
+    """A task placed behind others of ours waits for what they wait for: its lateness repeats
+    theirs, and the wait model would count one hidden job several times."""
+    late = Lateness()
+    late.started("r", now=0.0, expected_s=10.0)
+    late.started("r", now=1.0, expected_s=20.0)
+    assert late.finished("r") == 10.0
+    assert late.finished("r") == math.inf
+    late.started("r", now=30.0, expected_s=5.0, n=2)  # a batch: its first task is first in line
+    assert late.finished("r") == 35.0 and late.finished("r") == math.inf
+
+
 @pytest.fixture
 def stuck_pair():
     """Two equal scripted resources that report empty queues, under a QDreamer on a hand clock."""
@@ -157,3 +198,16 @@ def test_tasks_counted_without_an_expectation_are_never_late(stuck_pair):
     now[0] = 1e6
     assert dreamer.lateness.late(now[0]) == {}
     assert math.isfinite(dreamer.explain(QuantumTask(circuit=bell())).rows[0].wait_s)
+
+
+def test_the_expected_completion_behind_our_own_task_shrinks_as_that_task_runs(stuck_pair):
+    dreamer, now = stuck_pair
+    task = QuantumTask(circuit=bell(), shots=10)
+    first = dreamer.place(task, reserve=True)[0].resource.id
+    dreamer.task_started("scripted:b" if first == "scripted:a" else "scripted:a", n=3)  # the other is busier
+    wait = {r.resource_id: r.wait_s for r in dreamer.explain(task).rows}[first]
+    run = {r.resource_id: r.run_s for r in dreamer.explain(task).rows}[first]
+    assert wait == pytest.approx(2 * run)  # one of ours ahead, just placed: a full run for it
+    now[0] = 0.75 * run  # three quarters of it have passed
+    later = {r.resource_id: r.wait_s for r in dreamer.explain(task).rows}[first]
+    assert later == pytest.approx(1.25 * run)

@@ -211,6 +211,20 @@ def cost_units(price: float, cheapest: float) -> float:
     return math.log2(price / cheapest)
 
 
+def serial_wait(queue: float, in_flight: int, run: float, ahead: float | None = None) -> float:
+    """Expected completion of a task on a resource that runs this service's tasks one after
+    another, with `in_flight` of them there and `queue` seconds of other users' work reported:
+    queue + a run time per task ahead + its own. `ahead`: seconds until the last task ahead is
+    expected to complete (`Lateness.ahead`), known from when each was expected to complete at its
+    placement; the task then waits for that or for the reported queue, whichever is longer. The
+    first task ahead has been running for a while, so a full run time for each overstated the
+    wait for most tasks placed behind others (benchmarks/scheduling.py: early by more than 20%
+    for about one task in six)."""
+    if in_flight and ahead is not None:
+        return max(queue, ahead) + run
+    return queue + (in_flight + 1) * run
+
+
 @attrs.define(slots=True)
 class Candidate:
     """A resource with its latest reports, as the ranking sees it."""
@@ -439,18 +453,24 @@ class Plan:
 
     def scored(
         self, weights: Mapping[str, float], in_flight: Mapping[str, int], deadline: float | None = None,
-        late: Mapping[str, float] | None = None,
+        late: Mapping[str, float] | None = None, ahead: Mapping[str, float] | None = None,
     ) -> tuple[list[tuple[float, int, int, float]], dict[int, float]]:
         """Feasible candidates as sortable (units behind, in-flight, index, wait), and the waits of
         those the deadline rejects (by index). Sorting the first list ranks them best first; a
         candidate's score is 2 ** -(units behind). `late`: by resource, seconds added to the
         expected completion: how far this service's oldest task there is past its expected
-        completion (`dreamer.lateness`) and how much longer such a wait lasts (`dreamer.wait_model`)."""
+        completion (`dreamer.lateness`) and how much longer such a wait lasts (`dreamer.wait_model`).
+        `ahead`: by resource,
+        seconds until this service's last in-flight task there is expected to complete
+        (`Lateness.ahead`): a task placed there waits for that, or for the reported queue if
+        longer, instead of a full run time for each task ahead (the first of them has been
+        running for a while; counted in full, the estimate was late in the other direction for
+        most tasks placed behind others)."""
         counts = [in_flight.get(rid, 0) for rid in self.ok_ids]
         if self.any_shared:
-            waits = self._shared_waits(counts)
+            waits = self._shared_waits(counts, ahead)
         else:
-            waits = [q + (n + 1) * r for q, n, r in zip(self.ok_queue, counts, self.ok_run, strict=True)]
+            waits = self._serial_waits(counts, ahead)
         if late:
             # Not on local simulators: all their work is this service's own and counted already,
             # and a burst's first tasks are "late" only because the batch they wait for is filling.
@@ -481,6 +501,16 @@ class Plan:
                  for s, j in zip(static, positions, strict=True)]
         return items, late_ones
 
+    def _serial_waits(self, counts: list[int], ahead: Mapping[str, float] | None) -> list[float]:
+        """Expected completions on resources that run this service's tasks one after another:
+        reported queue + a run time per task of ours ahead + its own run time; where `ahead`
+        knows when the last task of ours there is expected to complete, the longer of that and the
+        reported queue, + its own run time."""
+        if not ahead:
+            return [q + (n + 1) * r for q, n, r in zip(self.ok_queue, counts, self.ok_run, strict=True)]
+        return [serial_wait(q, n, r, ahead.get(rid))
+                for q, n, r, rid in zip(self.ok_queue, counts, self.ok_run, self.ok_ids, strict=True)]
+
     def count_decision(self, in_flight: Mapping[str, int]) -> None:
         """Count one placement of this shape in the current burst (a new one starts when no local
         simulator candidate has work in flight)."""
@@ -491,7 +521,7 @@ class Plan:
         else:
             self.last_burst, self.this_burst = max(self.this_burst, 1), 1
 
-    def _shared_waits(self, counts: list[int]) -> list[float]:
+    def _shared_waits(self, counts: list[int], ahead: Mapping[str, float] | None = None) -> list[float]:
         """Expected completions when some candidates are local simulators: each of those waits for
         the work in flight on all of them (one pool of workers runs them all), so among simulators
         the fastest takes every task and equal ones share by the in-flight tie-break. A task adds
@@ -506,8 +536,10 @@ class Plan:
             # (call + k x task, k the last burst's size) is done first, and the rest follow it.
             k = self.last_burst
             calls = [c / k for c in calls]
-        waits = [q + (backlog + t + (0.0 if n else c) if s else (n + 1) * r)
-                 for q, n, r, c, t, s in zip(self.ok_queue, counts, self.ok_run, calls, tasks, shared, strict=True)]
+        ahead = ahead or {}
+        waits = [(q + backlog + t + (0.0 if n else c)) if s else serial_wait(q, n, r, ahead.get(rid))
+                 for q, n, r, c, t, s, rid in zip(self.ok_queue, counts, self.ok_run, calls, tasks, shared,
+                                                  self.ok_ids, strict=True)]
         if self.explore:
             best = min(w for w, s in zip(waits, shared, strict=True) if s)
             for j, quota in self.explore.items():
@@ -521,6 +553,7 @@ class Plan:
         self, weights: Mapping[str, float], in_flight: Mapping[str, int], deadline: float | None = None,
         note_for: Callable[[str], str] = lambda rid: "", behind: Mapping[str, float] | None = None,
         scored: tuple[list[tuple[float, int, int, float]], dict[int, float]] | None = None,
+        ahead: Mapping[str, float] | None = None,
     ) -> list[Row]:
         """Every candidate as a Row: feasible ones best first, then the rejected with their reasons.
 
@@ -529,7 +562,7 @@ class Plan:
         fewer in-flight tasks, then candidate order (the tie-break; see the module docstring).
         """
         behind = behind or {}
-        items, late = scored if scored is not None else self.scored(weights, in_flight, deadline, behind)
+        items, late = scored if scored is not None else self.scored(weights, in_flight, deadline, behind, ahead)
         items = sorted(items)
         rows = [self._row(i, True, "ok", w, 2.0 ** -units, in_flight, note_for) for units, _, i, w in items]
         chosen = {i for _, _, i, _ in items}
