@@ -147,3 +147,9 @@ def test_the_claim_is_printed_part_by_part_against_its_goals(scheduling):
     (line,) = scheduling.claim_lines(rows, {0.9: 0.65})
     assert "0.97 of the sustainable bound (met" in line and "1.25 of least_busy's p95 (as a ratio) (NOT met" in line
     assert scheduling.claim_lines(rows[:1], {0.9: 0.65}) == []
+
+
+def test_the_claim_is_reported_on_seeds_never_tuned_on(scheduling):
+    assert not set(scheduling.TUNING_SEEDS) & set(scheduling.REPORT_SEEDS)
+    roles = scheduling.seed_roles([1, 11, 40])
+    assert "tuned on: 1" in roles and "never tuned on: 11" in roles and "40" in roles

@@ -14,17 +14,18 @@ from qtau.errors import ConfigurationError
 from qtau.validation import dreamer_settings, is_number, unknown_key
 
 #: Weights of the three score terms for each optimisation mode. `balanced` gives completion time
-#: half the score and fidelity and price a quarter each: it waits up to sqrt(1 + points / 2) times
-#: the fastest completion for `points` of fidelity (2x for 6 points, 4.5x for 38). Equal thirds
-#: waited up to 1 + points / 2 times (20x for 38 points): in the scheduling benchmark at load 0.9
-#: those knowingly accepted waits were most of its completion time, and the split below gives up
-#: 1.8 points of fidelity for 41% less mean completion (docs/dreamer.md, "Is QDREAMER's choice
-#: any good?").
+#: twice fidelity's weight: it waits up to sqrt(1 + points / 2) times the fastest completion for
+#: `points` of fidelity (2x for 6 points, 4.5x for 38). Equal thirds waited up to 1 + points / 2
+#: times (20x for 38 points): in the scheduling benchmark at load 0.9 those knowingly accepted
+#: waits were most of its completion time. Price weighs 0.1: at 0.25 it drew tasks to cheaper
+#: devices that were both slower and noisier (same benchmark, seeds 1-9: 0.3 / 0.6 / 0.1 against
+#: 0.25 / 0.5 / 0.25 gave 7.5 s and 0.623 against 7.5 s and 0.622, for 3% more spent;
+#: docs/dreamer.md, "Is QDREAMER's choice any good?").
 PRESETS: dict[str, dict[str, float]] = {
     "high_fidelity": {"fidelity": 0.8, "speed": 0.1, "cost": 0.1},
     "high_speed": {"fidelity": 0.1, "speed": 0.8, "cost": 0.1},
     "low_cost": {"fidelity": 0.1, "speed": 0.1, "cost": 0.8},
-    "balanced": {"fidelity": 0.25, "speed": 0.5, "cost": 0.25},
+    "balanced": {"fidelity": 0.3, "speed": 0.6, "cost": 0.1},
 }
 TERMS = ("fidelity", "speed", "cost")
 
