@@ -140,6 +140,16 @@ def test_a_better_device_whose_task_ahead_is_nearly_done_is_not_charged_a_full_r
     assert ranked([fast, good], PRESETS["balanced"], {"test:good": 1}, ahead={"test:good": 0.1})[0] == "good"
 
 
+def test_an_overdue_resource_counts_a_run_per_task_ahead_plus_its_lateness_once():
+    """The last task's expectation was set while the resource was already overdue, so it holds
+    the lateness `late` restates: counted from it, a stuck resource's wait grew twice as fast."""
+    plan = Plan([qpu("a", 0.9, 0.0)], Shape(SUMMARY, "qiskit", ("cx",), 2, 1000), lambda fmt, res: ("qiskit",))
+    items, _ = plan.scored(PRESETS["balanced"], {"test:a": 1}, None, {"test:a": 30.0}, {"test:a": 50.0})
+    assert items[0][3] == pytest.approx(0.0 + 2 * 1.0 + 30.0)
+    items, _ = plan.scored(PRESETS["balanced"], {"test:a": 1}, None, {}, {"test:a": 0.5})
+    assert items[0][3] == pytest.approx(0.5 + 1.0)
+
+
 def test_ahead_is_when_the_last_task_there_is_expected_to_complete():
     late = Lateness()
     late.started("r", now=0.0, expected_s=10.0)

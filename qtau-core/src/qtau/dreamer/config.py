@@ -18,9 +18,9 @@ from qtau.validation import dreamer_settings, is_number, unknown_key
 #: `points` of fidelity (2x for 6 points, 4.5x for 38). Equal thirds waited up to 1 + points / 2
 #: times (20x for 38 points): in the scheduling benchmark at load 0.9 those knowingly accepted
 #: waits were most of its completion time. Price weighs 0.1: at 0.25 it drew tasks to cheaper
-#: devices that were both slower and noisier (same benchmark, seeds 1-9: 0.3 / 0.6 / 0.1 against
-#: 0.25 / 0.5 / 0.25 gave 7.5 s and 0.623 against 7.5 s and 0.622, for 3% more spent;
-#: docs/dreamer.md, "Is QDREAMER's choice any good?").
+#: devices that were both slower and noisier (same benchmark, tuning seeds 1-9: 0.3 / 0.6 / 0.1
+#: against 0.25 / 0.5 / 0.25 gave 7.49 s mean, 28.6 s p95 and 0.6234 fidelity against 7.54 s,
+#: 29.2 s and 0.6223; docs/dreamer.md, "Is QDREAMER's choice any good?").
 PRESETS: dict[str, dict[str, float]] = {
     "high_fidelity": {"fidelity": 0.8, "speed": 0.1, "cost": 0.1},
     "high_speed": {"fidelity": 0.1, "speed": 0.8, "cost": 0.1},

@@ -465,8 +465,12 @@ class Plan:
         (`Lateness.ahead`): a task placed there waits for that, or for the reported queue if
         longer, instead of a full run time for each task ahead (the first of them has been
         running for a while; counted in full, the estimate was late in the other direction for
-        most tasks placed behind others)."""
+        most tasks placed behind others). Not on a resource in `late`."""
         counts = [in_flight.get(rid, 0) for rid in self.ok_ids]
+        if ahead and late:
+            # An overdue resource: its last task's expectation already holds the lateness seen
+            # when it was placed, which `late` now restates: a run time for each task ahead.
+            ahead = {rid: s for rid, s in ahead.items() if rid not in late}
         if self.any_shared:
             waits = self._shared_waits(counts, ahead)
         else:
