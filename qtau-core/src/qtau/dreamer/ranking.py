@@ -15,7 +15,9 @@ of an amount where lower is better, so each lies in (0, 1] and the best candidat
   level it will run, for the circuit as transpiled there, replaces the profile's;
 - speed: (fastest + SPEED_OFFSET_S) / (this + SPEED_OFFSET_S) of the expected completion =
   provider queue wait + this service's in-flight tasks on the resource x estimated run time +
-  estimated run time (+ how late its oldest in-flight task is, `dreamer.lateness`, and how much
+  estimated run time, or, where each of those tasks was placed with an expectation, the longer of
+  the queue wait and the time until the last of them is expected to complete + estimated run
+  time (`serial_wait`) (+ how late its oldest in-flight task is, `dreamer.lateness`, and how much
   longer such a wait lasts there, `dreamer.wait_model`); the offset of 1 s keeps milliseconds
   against milliseconds from counting as a tenfold wait. Run times are learned from results
   (`dreamer.runtime_model`: the plugin's figure until there are observations). Local simulators
@@ -460,12 +462,10 @@ class Plan:
         candidate's score is 2 ** -(units behind). `late`: by resource, seconds added to the
         expected completion: how far this service's oldest task there is past its expected
         completion (`dreamer.lateness`) and how much longer such a wait lasts (`dreamer.wait_model`).
-        `ahead`: by resource,
-        seconds until this service's last in-flight task there is expected to complete
-        (`Lateness.ahead`): a task placed there waits for that, or for the reported queue if
-        longer, instead of a full run time for each task ahead (the first of them has been
-        running for a while; counted in full, the estimate was late in the other direction for
-        most tasks placed behind others). Not on a resource in `late`."""
+        `ahead`: by resource, seconds until this service's last in-flight task there is expected
+        to complete (`Lateness.ahead`): a task placed there waits for that, or for the reported
+        queue if longer, instead of a full run time for each task ahead (`serial_wait`). Not on
+        a resource in `late`."""
         counts = [in_flight.get(rid, 0) for rid in self.ok_ids]
         if ahead and late:
             # An overdue resource: its last task's expectation already holds the lateness seen
