@@ -143,6 +143,8 @@ class Params:
     #: QDREAMER learns each device's unreported wait from its finished jobs (`dreamer.wait_model`),
     #: as in real runs; False: the reports and the lateness rule alone (the heuristic).
     learn_waits: bool = True
+    #: QDREAMER's `stacking_hedge` (`DreamerConfig`): rank our stacked tasks at a full run each.
+    stacking_hedge: bool = False
 
     def check(self) -> Params:
         _integer("jobs", self.jobs, low=1)
@@ -431,7 +433,8 @@ class Simulation:
 
         host = plugin_host()
         host.pm.register(_hooked(Reports)(self), name="simulated-providers")
-        config = DreamerConfig.parse({"optimization_mode": self.policy, "cache_ttl_seconds": self.params.status_ttl_s})
+        config = DreamerConfig.parse({"optimization_mode": self.policy, "cache_ttl_seconds": self.params.status_ttl_s,
+                                      "stacking_hedge": self.params.stacking_hedge})
         clock = lambda: self.env.now  # noqa: E731
         devs = self.world.devices
         # Jobs that need a QPU see a pilot of QPUs; development runs see everything. One in-flight
@@ -750,9 +753,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="QDREAMER does not learn waits from its finished jobs (the heuristic alone)")
     parser.add_argument("--heuristic", action="store_true",
                         help="also run QDREAMER's policies without learning waits, as '<policy> (heuristic)' rows")
+    parser.add_argument("--stacking-hedge", action="store_true",
+                        help="QDREAMER ranks each of its own tasks ahead on a device as a full run time "
+                             "(DreamerConfig.stacking_hedge); its estimates stay the expected completions")
     args = parser.parse_args(argv)
     params = Params(jobs=args.jobs, status_ttl_s=args.status_ttl, background_share=args.background_share,
-                    simulator_share=args.simulator_share, learn_waits=not args.no_learn_waits)
+                    simulator_share=args.simulator_share, learn_waits=not args.no_learn_waits,
+                    stacking_hedge=args.stacking_hedge)
     started = time.perf_counter()
     try:
         results = experiment(args.policies, args.loads, args.seeds, params, workers=max(args.workers, 1),

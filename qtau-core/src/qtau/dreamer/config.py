@@ -76,6 +76,7 @@ DEFAULTS: dict[str, Any] = {
     "failure_penalty": 0.5,
     "budget": None,
     "split": None,
+    "stacking_hedge": False,
 }
 
 
@@ -89,6 +90,12 @@ class DreamerConfig:
     failure_penalty: float = 0.5
     budget: Any = None
     split: Any = attrs.field(factory=lambda: SplitConfig())
+    #: Rank as if each of this service's tasks ahead on a resource took a full run time, while the
+    #: estimate recorded at placement stays the expected completion (`ranking.Plan.scored`): a
+    #: hedge against one unreported job delaying every task stacked there. Off by default: on
+    #: the scheduling benchmark's tuning seeds it cut balanced's p95 (1.77x to 1.54x least_busy's)
+    #: and mean (0.99x to 0.91x) but lost 1.3 points of the sustainable-fidelity bound (95.3% to 94.0%).
+    stacking_hedge: bool = False
 
     @classmethod
     def parse(cls, raw: Mapping[str, Any] | None) -> DreamerConfig:
@@ -113,6 +120,13 @@ class DreamerConfig:
                 "failure_penalty must be between 0 and 1", field="failure_penalty", value=penalty,
                 fix="pass failure_penalty=0.5 (the default)",
             )
+        hedge = raw.get("stacking_hedge")
+        hedge = DEFAULTS["stacking_hedge"] if hedge is None else hedge
+        if not isinstance(hedge, bool):
+            raise ConfigurationError(
+                "stacking_hedge must be True or False", field="stacking_hedge", value=hedge,
+                fix="pass stacking_hedge=True (rank our stacked tasks at a full run each) or False (the default)",
+            )
         return cls(
             optimization_mode=mode if isinstance(mode, str) else "custom",
             weights=dict(weights),
@@ -124,4 +138,5 @@ class DreamerConfig:
             failure_penalty=float(penalty),
             budget=parse_budget(raw.get("budget")),
             split=SplitConfig.parse(raw.get("split")),
+            stacking_hedge=hedge,
         )
