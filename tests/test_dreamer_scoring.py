@@ -8,11 +8,13 @@ plugin with an injected clock. Nothing is mocked.
 
 import math
 
+import attrs
 import pytest
 from qtau import ExecutionEngine, PilotComputeService, QuantumTask
-from qtau.dreamer.config import PRESETS
+from qtau.dreamer.config import PRESETS, DreamerConfig
 from qtau.dreamer.lateness import Lateness
-from qtau.dreamer.ranking import Candidate, Plan, Shape
+from qtau.dreamer.ranking import Candidate, Plan, Shape, serial_wait
+from qtau.errors import ConfigurationError
 from qtau.types import CircuitSummary, CostEstimate, NoiseProfile, Resource, ResourceStatus
 from qtau_scripted import state
 from qtau_scripted.testing import hand_clock_dreamer, host, pilot, resource
@@ -34,9 +36,9 @@ def qpu(name: str, fidelity: float, wait_s: float, price: float = 1.0) -> Candid
     )
 
 
-def ranked(candidates, weights, in_flight=None, late=None) -> list[str]:
+def ranked(candidates, weights, in_flight=None, late=None, ahead=None, hedge=False) -> list[str]:
     plan = Plan(candidates, Shape(SUMMARY, "qiskit", ("cx",), 2, 1000), lambda fmt, res: ("qiskit",))
-    items, _ = plan.scored(weights, in_flight or {}, None, late)
+    items, _ = plan.scored(weights, in_flight or {}, None, late, ahead, hedge)
     return [plan.candidates[i].resource.id.split(":")[1] for _, _, i, _ in sorted(items)]
 
 
@@ -123,6 +125,86 @@ def test_lateness_tracks_the_oldest_task_per_resource():
     assert late.late(1e9) == {}
 
 
+def test_tasks_ahead_count_until_the_last_of_them_is_expected_to_complete():
+    # Two of ours ahead on a resource with 10 s runs, the last expected to complete in 4 s.
+    assert serial_wait(0.0, 2, 10.0, ahead=4.0) == 14.0
+    assert serial_wait(0.0, 2, 10.0) == 30.0  # not known (a task without expectation): a run each
+    assert serial_wait(20.0, 2, 10.0, ahead=4.0) == 30.0  # other users' reported queue is longer
+    assert serial_wait(5.0, 0, 10.0, ahead=4.0) == 15.0  # none of ours ahead: the queue alone
+
+
+def test_a_better_device_whose_task_ahead_is_nearly_done_is_not_charged_a_full_run_for_it():
+    """One point of fidelity is worth up to 1.22x the completion under balanced. With one task
+    of ours ahead on the better device, a full run time for it made the completion 1.5x the idle
+    device's; that task is expected to complete in 0.1 s, so the wait is 1.05x (by default the
+    ranking is by the expectation)."""
+    fast, good = qpu("fast", 0.90, 0.0), qpu("good", 0.91, 0.0)
+    assert ranked([fast, good], PRESETS["balanced"], {"test:good": 1})[0] == "fast"
+    assert ranked([fast, good], PRESETS["balanced"], {"test:good": 1}, ahead={"test:good": 0.1})[0] == "good"
+
+
+def test_with_the_stacking_hedge_ranking_counts_our_tasks_ahead_in_full_the_estimate_stays_the_expectation():
+    """`stacking_hedge`: the same case, the estimate recorded for the better device is 0.1 + 1 s
+    (1.1x the idle device's), but ranking counts the task ahead as a full run (2x) and keeps the
+    idle device first: a hedge against one hidden job delaying every task stacked there
+    (ranking by the expectation would pick "good", as the test above shows)."""
+    fast, good = qpu("fast", 0.90, 0.0), qpu("good", 0.91, 0.0)
+    assert ranked([fast, good], PRESETS["balanced"], {"test:good": 1}, ahead={"test:good": 0.1}, hedge=True)[0] == "fast"
+    plan = Plan([fast, good], Shape(SUMMARY, "qiskit", ("cx",), 2, 1000), lambda fmt, res: ("qiskit",))
+    items, _ = plan.scored(PRESETS["balanced"], {"test:good": 1}, None, None, {"test:good": 0.1}, hedge=True)
+    waits = {plan.candidates[i].resource.id: w for _, _, i, w in items}
+    assert waits == {"test:fast": pytest.approx(1.0), "test:good": pytest.approx(1.1)}
+    units = {plan.candidates[i].resource.id: u for u, _, i, _ in items}
+    speed = PRESETS["balanced"]["speed"]  # good's speed units: log2((2 + 1) / (1 + 1)), not log2(2.1 / 2)
+    assert units["test:good"] - units["test:fast"] == pytest.approx(
+        speed * math.log2(3.0 / 2.0) - PRESETS["balanced"]["fidelity"] * math.log2(1 + 0.01 / 0.02))
+
+
+def test_a_deadline_is_checked_against_the_expected_completion_not_the_ranking_wait():
+    """Two of ours ahead with 1 s runs, the last expected to complete in 0.5 s: expected
+    completion 1.5 s (within a 2 s deadline) although ranking counts 3 s."""
+    plan = Plan([qpu("a", 0.9, 0.0)], Shape(SUMMARY, "qiskit", ("cx",), 2, 1000), lambda fmt, res: ("qiskit",))
+    for hedge in (False, True):
+        items, rejected = plan.scored(PRESETS["balanced"], {"test:a": 2}, 2.0, None, {"test:a": 0.5}, hedge)
+        assert rejected == {} and items[0][3] == pytest.approx(1.5)
+    items, rejected = plan.scored(PRESETS["balanced"], {"test:a": 2}, 2.0, None, None)
+    assert items == [] and rejected == {0: pytest.approx(3.0)}
+
+
+def test_an_overdue_resource_counts_a_run_per_task_ahead_plus_its_lateness_once():
+    """The last task's expectation was set while the resource was already overdue, so it holds
+    the lateness `late` restates: counted from it, a stuck resource's wait grew twice as fast."""
+    plan = Plan([qpu("a", 0.9, 0.0)], Shape(SUMMARY, "qiskit", ("cx",), 2, 1000), lambda fmt, res: ("qiskit",))
+    items, _ = plan.scored(PRESETS["balanced"], {"test:a": 1}, None, {"test:a": 30.0}, {"test:a": 50.0})
+    assert items[0][3] == pytest.approx(0.0 + 2 * 1.0 + 30.0)
+    items, _ = plan.scored(PRESETS["balanced"], {"test:a": 1}, None, {}, {"test:a": 0.5})
+    assert items[0][3] == pytest.approx(0.5 + 1.0)
+
+
+def test_ahead_is_when_the_last_task_there_is_expected_to_complete():
+    late = Lateness()
+    late.started("r", now=0.0, expected_s=10.0)
+    late.started("r", now=1.0, expected_s=20.0)
+    late.started("s", now=0.0)  # no expectation: its end is unknown, the caller counts full runs
+    assert late.ahead(5.0) == {"r": 16.0}
+    assert late.ahead(30.0) == {"r": 0.0}
+    late.finished("s")
+    late.started("s", now=30.0, expected_s=3.0)
+    assert late.ahead(31.0) == {"r": 0.0, "s": 2.0}
+
+
+def test_only_a_task_first_in_line_hands_back_its_expectation():
+    """A task placed behind others of ours waits for what they wait for: its lateness repeats
+    theirs, and the wait model would count one hidden job several times."""
+    late = Lateness()
+    late.started("r", now=0.0, expected_s=10.0)
+    late.started("r", now=1.0, expected_s=20.0)
+    assert late.finished("r") == 10.0
+    assert late.finished("r") == math.inf
+    late.started("r", now=30.0, expected_s=5.0, n=2)  # a batch: its first task is first in line
+    assert late.finished("r") == 35.0 and late.finished("r") == math.inf
+
+
 @pytest.fixture
 def stuck_pair():
     """Two equal scripted resources that report empty queues, under a QDreamer on a hand clock."""
@@ -157,3 +239,44 @@ def test_tasks_counted_without_an_expectation_are_never_late(stuck_pair):
     now[0] = 1e6
     assert dreamer.lateness.late(now[0]) == {}
     assert math.isfinite(dreamer.explain(QuantumTask(circuit=bell())).rows[0].wait_s)
+
+
+def test_the_expected_completion_behind_our_own_task_shrinks_as_that_task_runs(stuck_pair):
+    dreamer, now = stuck_pair
+    task = QuantumTask(circuit=bell(), shots=10)
+    first = dreamer.place(task, reserve=True)[0].resource.id
+    dreamer.task_started("scripted:b" if first == "scripted:a" else "scripted:a", n=3)  # the other is busier
+    wait = {r.resource_id: r.wait_s for r in dreamer.explain(task).rows}[first]
+    run = {r.resource_id: r.run_s for r in dreamer.explain(task).rows}[first]
+    assert wait == pytest.approx(2 * run)  # one of ours ahead, just placed: a full run for it
+    now[0] = 0.75 * run  # three quarters of it have passed
+    later = {r.resource_id: r.wait_s for r in dreamer.explain(task).rows}[first]
+    assert later == pytest.approx(1.25 * run)
+
+
+@pytest.mark.parametrize(("hedge", "chosen"), [(False, "scripted:a"), (True, "scripted:b")])
+def test_the_stacking_hedge_changes_the_choice_not_the_expected_completion(stuck_pair, hedge, chosen):
+    """a: two of ours ahead, both expected to complete within a tenth of a run (expected
+    completion 1.1 runs, 3 runs when each counts in full); b: one of ours without an expectation
+    (2 runs either way). Ranking by the expectation takes a, the hedge b; explain() shows a's
+    expectation either way."""
+    dreamer, _ = stuck_pair
+    dreamer.config = attrs.evolve(dreamer.config, stacking_hedge=hedge)
+    task = QuantumTask(circuit=bell(), shots=10)
+    run = {r.resource_id: r.run_s for r in dreamer.explain(task).rows}["scripted:a"]
+    dreamer.task_started("scripted:a", n=2, expected_s=0.1 * run)
+    dreamer.task_started("scripted:b")
+    rows = {r.resource_id: r for r in dreamer.explain(task).rows}
+    assert rows["scripted:a"].wait_s == pytest.approx(1.1 * run)
+    assert rows["scripted:b"].wait_s == pytest.approx(2 * run)
+    assert dreamer.place(task, reserve=True)[0].resource.id == chosen
+
+
+@pytest.mark.parametrize("bad", ["yes", 1, "False"])
+def test_stacking_hedge_takes_only_true_or_false(bad):
+    with pytest.raises(ConfigurationError, match="stacking_hedge") as err:
+        DreamerConfig.parse({"stacking_hedge": bad})
+    assert err.value.field == "stacking_hedge"
+    assert DreamerConfig.parse({"stacking_hedge": True}).stacking_hedge is True
+    assert DreamerConfig.parse({}).stacking_hedge is False
+    assert DreamerConfig.parse({"stacking_hedge": None}).stacking_hedge is False  # None: the default

@@ -139,6 +139,21 @@ def test_only_succeeded_tasks_with_an_expectation_teach_the_model(hand_clock_pai
     assert dreamer.waits.info() == {}
 
 
+def test_tasks_placed_behind_our_own_teach_the_model_nothing_new(hand_clock_pair):
+    """Three tasks stacked on a behind one hidden job end 60 s late together: one observation of
+    that job, not three."""
+    dreamer, now = hand_clock_pair
+    task = QuantumTask(circuit=bell(), shots=10)
+    dreamer.task_started("scripted:b", n=10)  # b is far busier: every task goes to a
+    placed = [dreamer.place(task, reserve=True)[0].resource.id for _ in range(3)]
+    assert placed == ["scripted:a"] * 3
+    now[0] = 60.0
+    for _ in placed:
+        dreamer.task_finished("scripted:a", (Attempt("scripted:a", True, 0.0, now[0]),))
+    learned = dreamer.waits.info()["scripted:a"]
+    assert learned["observations"] == pytest.approx(1.0)
+
+
 def test_a_learned_hidden_wait_keeps_tasks_off_an_overdue_resource(hand_clock_pair):
     dreamer, now = hand_clock_pair
     task = QuantumTask(circuit=bell(), shots=10)

@@ -218,7 +218,7 @@ def test_round_robin_spreads_tasks_over_equal_resources(pcs):
 
 @pytest.mark.parametrize(("setting", "weights"), [
     ({"load_balancing": {"fidelity_weight": 3, "queue_weight": 1}}, {"fidelity": 0.75, "speed": 0.25, "cost": 0.0}),
-    ({"optimization_mode": "multi_objective"}, {"fidelity": 0.25, "speed": 0.5, "cost": 0.25}),
+    ({"optimization_mode": "multi_objective"}, {"fidelity": 0.3, "speed": 0.6, "cost": 0.1}),
     ("least_busy", {"fidelity": 0.1, "speed": 0.8, "cost": 0.1}),
 ])
 def test_seed_dreamer_settings_become_qtau_weights(pcs, setting, weights):

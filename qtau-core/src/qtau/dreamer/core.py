@@ -350,7 +350,8 @@ class QDreamer:
         validation.require_task(task, "explain")
         weights = self.weights(task)
         plan, fmt = self._plan(self._snapshot(), task)
-        rows = plan.rows(weights, self._in_flight, task.deadline, self._note, self._behind())
+        rows = plan.rows(weights, self._in_flight, task.deadline, self._note, self._behind(),
+                         ahead=self.lateness.ahead(self.clock()), hedge=self.config.stacking_hedge)
         pairs = rank_pairs(self, task, rows, run_seconds) if task.mitigation.active else None
         return Explanation(task.task_id, weights, tuple(rows), fmt, pairs)
 
@@ -411,7 +412,8 @@ class QDreamer:
         in_flight = self.in_flight() if keep else self._in_flight
         late = self._behind()
         plan.count_decision(in_flight)
-        scored = plan.scored(weights, in_flight, task.deadline, late)
+        scored = plan.scored(weights, in_flight, task.deadline, late, self.lateness.ahead(self.clock()),
+                             self.config.stacking_hedge)
         if not scored[0]:
             self._nothing_fits(task, plan, weights)
         if keep:
