@@ -11,11 +11,17 @@ NOTEBOOK = Path(__file__).resolve().parents[1] / "examples" / "notebooks" / "qui
 @pytest.mark.slow
 def test_quickstart_notebook_executes_and_renders(tmp_path, monkeypatch):
     import nbformat
+    from jupyter_client.manager import KernelManager
     from nbclient import NotebookClient
 
     monkeypatch.setenv("QTAU_PLUGINS", "qiskit")   # the kernel inherits the environment
     notebook = nbformat.read(NOTEBOOK, as_version=4)
-    NotebookClient(notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    # Unix sockets, not TCP: a TCP kernel's ports are picked free, released, then bound by the
+    # kernel, and a neighbour (Ray nodes of other test workers) can take one in between. The
+    # cell timeout is below pytest-timeout's, so a stuck cell is named rather than the test killed.
+    kernel = KernelManager(kernel_name="python3", transport="ipc", ip=str(tmp_path / "kernel"))
+    NotebookClient(notebook, km=kernel, timeout=120, kernel_name="python3",
+                   resources={"metadata": {"path": str(tmp_path)}}).execute()
     code = [c for c in notebook.cells if c.cell_type == "code"]
     assert not [o for c in code for o in c.outputs if o.output_type == "error"]
 
