@@ -63,14 +63,18 @@ class Collector:
         engine = self.registry.engine
         values = engine.get_many(handles, wait_before_fetch(engine, handles, timeout, progress))
         self.check_plugins()
+        # Each outcome is recorded (here, or by its done-callback already under way: a waiter can
+        # wake before the callbacks of the future it waited for) before the hand-out is made
+        # durable: a crash between them must not leave a handed-out task with no result or cost.
+        for handle, value in zip(handles, values, strict=True):
+            self.registry.settle(handle, value)
+        self.registry.wait_settled()
         if self.journal is not None:
             self.journal.handed_out([tid for tid in map(self.registry.task_id, handles) if tid]
                                     + [c.task_id for c in composites(given)])
         settled: list[Any] = []
         for handle, value in zip(handles, values, strict=True):
-            task_id = task_id_of(value) or self.registry.task_id(handle)
-            self.registry.settle(handle, value)
-            self.registry.release(task_id, handle)
+            self.registry.release(task_id_of(value) or self.registry.task_id(handle), handle)
             settled.append(value.error if isinstance(value, TaskFailure) else value)
         out = regroup(given, settled, lambda v: isinstance(v, QtauError))
         for composite in composites(given):

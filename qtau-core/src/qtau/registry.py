@@ -132,10 +132,11 @@ class TaskRegistry:
             if rid is not None:  # with the attempts, so QDREAMER learns the wait of a task that succeeded
                 dreamer.task_finished(rid, attempts_of(outcome) if outcome is not None else ())
             if pending is not None:
-                dreamer.record_failures(attempts_of(outcome))
-                dreamer.learn(outcome)
+                # The journal first: a hand-out of this result must never be durable before it.
                 if self.on_settled is not None:
                     self.on_settled(pending[0], outcome, pending[1])
+                dreamer.record_failures(attempts_of(outcome))
+                dreamer.learn(outcome)
         finally:
             if pending is not None:
                 with self._lock:
@@ -154,6 +155,11 @@ class TaskRegistry:
             except BaseException as err:  # the task's error is its outcome
                 value = err
             self.settle(handle, value)
+        self.wait_settled(timeout)
+
+    def wait_settled(self, timeout: float = 5.0) -> None:
+        """Wait up to `timeout` for settlements under way on other threads (a done-callback that
+        has taken its submission but not yet recorded it)."""
         deadline = time.monotonic() + timeout
         with self._settled:
             while self._settling and time.monotonic() < deadline:

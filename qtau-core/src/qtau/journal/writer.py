@@ -50,6 +50,8 @@ class GroupCommitWriter:
         self._mark_sql = mark_sql
         self._cond = threading.Condition()
         self._queue: list[Row] = []
+        #: The rows of the transaction in progress (numbered `_committed + 1` to `_taken`).
+        self._in_transaction: list[Row] = []
         self._queued = self._taken = self._committed = self._logged = first
         self._failure: BaseException | None = None
         self.closing = False
@@ -81,21 +83,30 @@ class GroupCommitWriter:
             self.wait_committed(target)
 
     def _log_queued(self) -> None:
-        """Append every queued row not in the log yet, as one frame (the caller holds `_cond`).
-        A write that fails leaves the rows unacknowledged and the writer failed: JournalError."""
-        start = max(self._logged, self._taken)
-        pending = self._queue[start - self._taken:]
+        """Append every row not in the log yet and not committed, as one frame (the caller holds
+        `_cond`): those of a transaction still in progress, then the queued ones. A row a later
+        durable row depends on (a result before its hand-out) may sit in that transaction; were it
+        left out, a crash before the commit would keep the hand-out and lose the result (and the
+        cost it carries). Applying a logged row that the transaction did commit is skipped at
+        replay (`acks.applied`). A write that fails leaves the rows unacknowledged and the writer
+        failed: JournalError."""
+        start = max(self._logged, self._committed)
+        # The transaction's rows as the log needs them (prepared copies: the writer prepares its
+        # own list, and a row prepared twice is the same row).
+        running = [self._prepare(row) for row in self._in_transaction[start - self._committed:]]
+        queued_from = max(start, self._taken) - self._taken
+        for i in range(queued_from, len(self._queue)):
+            self._queue[i] = self._prepare(self._queue[i])
+        pending = running + self._queue[queued_from:]
         if not pending:
             return
-        for i, row in enumerate(pending):
-            pending[i] = self._queue[start - self._taken + i] = self._prepare(row)
         try:
             self.log.append(self._queued, encode(start + 1, pending, self._statements))
         except BaseException as err:
             # The rows stay queued but are never committed: the writer stops at the failure.
             self._failure = err
-            self._queue = self._queue[:start - self._taken]
-            self._queued = start
+            self._queue = self._queue[:queued_from]
+            self._queued = max(start, self._taken)
             self._cond.notify_all()
             self.raise_failure()
         self._logged = self._queued
@@ -127,6 +138,7 @@ class GroupCommitWriter:
                 if self._failure is not None or (target is not None and self._committed >= target):
                     return
                 batch, self._queue = self._queue, []
+                self._in_transaction = batch
                 self._taken += len(batch)
                 last = self._taken
             if not batch:
@@ -136,11 +148,13 @@ class GroupCommitWriter:
             except BaseException as err:  # kept and raised to the next caller: never silent loss
                 with self._cond:
                     self._failure = err
+                    self._in_transaction = []
                     self._committed = last
                     self._cond.notify_all()
                 return
             with self._cond:
                 self._committed = last
+                self._in_transaction = []
                 self._logged = max(self._logged, last)
                 if self.log is not None:
                     try:
