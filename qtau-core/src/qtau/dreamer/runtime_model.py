@@ -79,6 +79,7 @@ import atexit
 import json
 import math
 import os
+import statistics
 import tempfile
 import threading
 import time
@@ -186,12 +187,6 @@ def _solve(a: list[list[float]], b: list[float]) -> list[float]:
     return [m[i][n] / m[i][i] for i in range(n)]
 
 
-def _median(values: list[float]) -> float:
-    s = sorted(values)
-    mid = len(s) // 2
-    return s[mid] if len(s) % 2 else 0.5 * (s[mid - 1] + s[mid])
-
-
 @attrs.frozen
 class Fit:
     """A resource's correction: coefficients, their covariance, the noise sd, tasks seen, and rho
@@ -217,7 +212,7 @@ class Fit:
 
 def _noise(abs_resid: list[float]) -> float:
     """The robust noise sd of residuals, shrunk towards PRIOR_NOISE_SD while they are few."""
-    mad = 1.4826 * _median(abs_resid) if abs_resid else 0.0
+    mad = 1.4826 * statistics.median(abs_resid) if abs_resid else 0.0
     m = len(abs_resid)
     return max(math.sqrt((m * mad ** 2 + PRIOR_NOISE_WEIGHT * PRIOR_NOISE_SD ** 2) / (m + PRIOR_NOISE_WEIGHT)),
                MIN_NOISE_SD)
@@ -227,7 +222,7 @@ def _irls(xs: list[tuple[float, ...]], outer: list[list[float]], ys: list[float]
           ) -> tuple[list[float], list[list[float]], float, float]:
     """The posterior mode of b for targets `ys` (coef, the normal matrix, noise sd, and the
     penalised robust loss that compares fits of different rho); `outer`: each row's x x^T, flat."""
-    center = _median(ys)
+    center = statistics.median(ys)
     sd = _noise([abs(y - center) for y in ys])
     keep = [abs(y - center) <= REJECT_SDS * sd for y in ys]
     resid = [y - center for y in ys]

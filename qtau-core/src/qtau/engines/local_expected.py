@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import statistics
 from collections import deque
 from collections.abc import Sequence
 
@@ -212,14 +213,6 @@ def sharing(units: int, cores: float) -> float:
     return max(units / max(cores, 1e-9), 1.0)
 
 
-def median(values: Sequence[float]) -> float:
-    s = sorted(values)
-    if not s:
-        return 0.0
-    mid = len(s) // 2
-    return s[mid] if len(s) % 2 else 0.5 * (s[mid - 1] + s[mid])
-
-
 def expected_size(members: int, closed: Sequence[int], arrivals_before_start: float) -> float:
     """The size a group with `members` members (the new one included) is expected to close at:
     the median of the recent `closed` sizes that reached at least `members`, but no more than
@@ -227,7 +220,7 @@ def expected_size(members: int, closed: Sequence[int], arrivals_before_start: fl
     reached = [k for k in closed if k >= members]
     if not reached:
         return float(members)
-    return members + min(max(median(reached) - members, 0.0), max(arrivals_before_start, 0.0))
+    return members + min(max(statistics.median(reached) - members, 0.0), max(arrivals_before_start, 0.0))
 
 
 class Recent:
@@ -257,7 +250,7 @@ class Recent:
 
     def handoff(self) -> float:
         """The median hand-off of recent tasks sent alone (0 before any)."""
-        return median(self.handoffs)
+        return statistics.median(self.handoffs) if self.handoffs else 0.0
 
     def closed(self, key: object, size: int) -> None:
         self.sizes.setdefault(key, deque(maxlen=KEEP_SIZES)).append(int(size))
@@ -270,5 +263,5 @@ class Recent:
         if len(self.arrivals) < 2:
             return 0.0
         times = list(self.arrivals)
-        gap = median([b - a for a, b in itertools.pairwise(times)])
+        gap = statistics.median([b - a for a, b in itertools.pairwise(times)])
         return 1.0 / gap if gap > 0 else math.inf
