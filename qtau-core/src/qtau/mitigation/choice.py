@@ -75,6 +75,7 @@ from qtau.mitigation.routing import (
     extra_two_qubit_gates,
     interactions,
     link_sums,
+    neglog,
     placed_links,
     placed_two_qubit_error,
 )
@@ -247,10 +248,6 @@ def placed(noise: NoiseProfile, error: float | None) -> NoiseProfile:
                         gate_errors={g: (error if arity(g) >= 2 else e) for g, e in noise.gate_errors.items()})
 
 
-def _neglog(value: float) -> float:
-    return -math.log1p(-min(max(float(value), 0.0), 0.999999))
-
-
 def relaxation(pairs: Counter, links_known: Sequence, relax_rows: Sequence, size: int
                ) -> tuple[float | None, float, float]:
     """(depolarising two-qubit error, damping, thermal) of the circuit's interacting `pairs` on
@@ -261,8 +258,8 @@ def relaxation(pairs: Counter, links_known: Sequence, relax_rows: Sequence, size
     links = placed_links(pairs, links_known, size) if relax_rows else None
     if links is None:
         return None, 0.0, 0.0
-    errors = link_sums(links, [(a, b, _neglog(e)) for a, b, e, *_ in links_known])
-    sums = link_sums(links, [(a, b, damp, _neglog(thermal)) for a, b, damp, thermal, *_ in relax_rows])
+    errors = link_sums(links, [(a, b, neglog(e)) for a, b, e, *_ in links_known])
+    sums = link_sums(links, [(a, b, damp, neglog(thermal)) for a, b, damp, thermal, *_ in relax_rows])
     if errors is None or sums is None or len(sums) < 2:
         return None, 0.0, 0.0
     damping, thermal = sums

@@ -101,12 +101,18 @@ def _best(pairs: Counter, logical: list, size: int, cost: Any) -> tuple[float, t
     return best, where
 
 
+def neglog(value: float) -> float:
+    """-log(1 - value) of an error probability (clipped to [0, 0.999999]): errors of gates in a row
+    add in this form."""
+    return -math.log1p(-min(max(float(value), 0.0), 0.999999))
+
+
 def _weights(edge_errors: Sequence[Sequence[float]], column: int = 2) -> dict[tuple[int, int], float]:
     """-log(1 - value) per directed link, the least of the link's rows, from column `column`."""
     out: dict[tuple[int, int], float] = {}
     for row in edge_errors:
         a, b, value = row[0], row[1], row[column]
-        weight = -math.log1p(-min(max(float(value), 0.0), 0.999999))
+        weight = neglog(value)
         for key in ((int(a), int(b)), (int(b), int(a))):
             out[key] = min(out.get(key, math.inf), weight)
     return out
