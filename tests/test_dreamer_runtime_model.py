@@ -204,6 +204,26 @@ def test_the_cache_directory_follows_qtau_cache_dir(monkeypatch, tmp_path):
     assert "qtau" in str(runtime_model.cache_directory())
 
 
+def test_a_twin_is_estimated_by_its_twins_trusted_model_until_its_own_is_trusted():
+    twin = Resource("test:sim@p2", "test", "test", "simulator", 20)
+    models = RuntimeModels(None)
+    models.twin(twin.id, SIM.id)
+    # The twin's model is not trusted yet either: the twin is the plugin prior, and explored.
+    assert models.estimate(twin, 0.002, 1000, summary(4)).source == "plugin prior"
+    assert models.explore_quota(twin.id) == EXPLORE_TRIES
+    feed(models, lambda w: 0.010, 20)
+    borrowed = models.estimate(twin, 0.002, 1000, summary(4))
+    assert borrowed.seconds == pytest.approx(models.estimate(SIM, 0.002, 1000, summary(4)).seconds)
+    assert borrowed.twin == SIM.id and borrowed.describe().startswith(f"learned from 20 tasks of its twin {SIM.id}")
+    assert models.explore_quota(twin.id) == 0 and not models.still_learning(twin.id)
+    # Once its own runs are past their first tries, its own model speaks (twice as slow here).
+    start = time.time() - 600
+    for i in range(6):
+        models.observe(twin.id, start + i, start + i + 0.020, 0.002, 1000, summary(4))
+    own = models.estimate(twin, 0.002, 1000, summary(4))
+    assert own.twin == "" and own.seconds > 1.5 * borrowed.seconds
+
+
 def test_exploration_tries_each_simulator_then_rechecks_rarely():
     models = RuntimeModels(None)
     assert models.explore_quota(SIM.id) == EXPLORE_TRIES

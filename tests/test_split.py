@@ -7,6 +7,7 @@ Resources are the real `scripted` plugin's: counts come from BasicSimulator runs
 
 import pytest
 from qtau import ExecutionEngine, PilotComputeService, QuantumTask
+from qtau.dreamer.ranking import Row
 from qtau.dreamer.split_rules import SplitConfig, allocate, interchangeable
 from qtau.errors import (
     ConfigurationError,
@@ -142,3 +143,57 @@ def test_the_journal_records_a_split_task_once_with_its_merged_cost(plugins, tmp
     with Journal.open(str(tmp_path), readonly=True) as journal:
         assert [(t.task_id, t.state) for t in journal.tasks()] == [(task.task_id, "done")]
         assert journal.spend() == {"USD": pytest.approx(2.0)}
+
+
+def _row(rid, score, fidelity=1.0, twin_group=""):
+    return Row(rid, "x", True, "", fidelity, 0.1, 0.0, score, twin_group=twin_group or rid)
+
+
+def test_twins_of_the_best_share_shots_whatever_their_scores_others_need_the_margin():
+    rows = [_row("aer", 1.0), _row("aer@p2", 0.4, twin_group="aer"), _row("basic", 0.4),
+            _row("aer@p3", 0.4, fidelity=0.9, twin_group="aer")]
+    assert [r.resource_id for r in interchangeable(rows, SplitConfig())] == ["aer", "aer@p2"]
+    # A twin of another resource, not of the best, needs the margin like any other.
+    rows = [_row("basic", 1.0), _row("aer", 0.4), _row("aer@p2", 0.4, twin_group="aer")]
+    assert [r.resource_id for r in interchangeable(rows, SplitConfig())] == ["basic"]
+
+
+def test_a_second_pilot_of_a_learned_simulator_is_its_twin_estimated_and_split_as_equal():
+    """Two pilots of Aer with the same settings: the second's resources are the first's twins,
+    estimated by the first's learned run times (not explored as untried, not the plugin prior),
+    and a split shares the shots between the two Aer resources equally. Before, the untried twin
+    was ranked as fast as the fastest and split against the learned one by that guess, or the two
+    scored apart and the split was refused."""
+    with PilotComputeService(execution_engine=ExecutionEngine.LOCAL) as pcs:
+        pcs.create_pilot({"quantum": {"executor": "qiskit_local"}})
+        pcs.initialize_dreamer({"optimization_mode": "balanced"})
+        for _ in range(3):  # three bursts: past the first tries (executor start-up), then trusted
+            pcs.wait_tasks([pcs.submit_quantum_task(QuantumTask(circuit=bell(), shots=100)) for _ in range(4)])
+        second = pcs.create_pilot({"quantum": {"executor": "qiskit_local"}})
+        twin = next(r for r in second.resources if r.metadata.get("offered_as") == "qiskit:aer_simulator")
+        assert twin.metadata["twin_of"] == "qiskit:aer_simulator"
+        rows = {r.resource_id: r for r in pcs.qdreamer.explain(QuantumTask(circuit=bell(), shots=4000)).rows}
+        assert "of its twin qiskit:aer_simulator" in rows[twin.id].run_source
+        assert "untried" not in rows[twin.id].run_source
+        assert rows[twin.id].run_s == pytest.approx(rows["qiskit:aer_simulator"].run_s)
+        result = pcs.get_result(pcs.submit_quantum_task(QuantumTask(circuit=bell(), shots=4000, split=True)),
+                                timeout=60)
+        shares = {p.resource_id: p.shots for p in result.parts}
+        assert shares["qiskit:aer_simulator"] == shares[twin.id]
+        assert sum(result.counts.values()) == 4000
+
+
+def test_pilots_are_twins_only_with_the_same_executor_and_settings(plugins):
+    with PilotComputeService(execution_engine=ExecutionEngine.LOCAL, plugins=plugins) as pcs:
+        first = pcs.create_pilot(pilot(resource("a"), resource("b")))
+        same = pcs.create_pilot(pilot(resource("a"), resource("b")))
+        other = pcs.create_pilot(pilot(resource("a", two_qubit_error=0.1)))
+        third = pcs.create_pilot(pilot(resource("a"), resource("b")))
+        assert [r.id for r in first.resources] == ["scripted:a", "scripted:b"]
+        assert [r.metadata["twin_of"] for r in same.resources] == ["scripted:a", "scripted:b"]
+        assert [r.metadata["twin_of"] for r in third.resources] == ["scripted:a", "scripted:b"]
+        [noisy] = other.resources
+        assert noisy.metadata["offered_as"] == "scripted:a" and "twin_of" not in noisy.metadata
+        rows = {r.resource_id: r for r in pcs.qdreamer.explain(QuantumTask(circuit=bell(), shots=100)).rows}
+        assert rows[same.resources[0].id].twin_group == "scripted:a" == rows["scripted:a"].twin_group
+        assert rows[noisy.id].twin_group == noisy.id

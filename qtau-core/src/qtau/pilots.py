@@ -100,13 +100,33 @@ def check_description(desc: Any) -> str:
     return executor
 
 
-def distinct_ids(resources: Iterable[Resource], taken: set[str], pilot: str) -> list[Resource]:
+def same_settings(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
+    """Whether two pilots' backend configs are equal (a config whose values cannot be compared,
+    e.g. arrays, counts as different: twins are only claimed where they are certain)."""
+    try:
+        return bool(a == b)
+    except Exception:  # noqa: BLE001 - a value's own __eq__ may raise (numpy arrays)
+        return False
+
+
+def distinct_ids(resources: Iterable[Resource], taken: set[str], pilot: str,
+                 twins: Iterable[Resource] = ()) -> list[Resource]:
     """Resources of a new pilot, renamed `<id>@<pilot>` where another pilot already offers the id:
-    two pilots on one simulator with different configs (noise) are different resources."""
+    two pilots on one simulator with different configs (noise) are different resources.
+
+    A renamed resource keeps the id its plugin offered (`metadata["offered_as"]`). Where a pilot
+    of the same executor and config already offers it (`twins`: that pilot's resources), it is that
+    resource's twin (`metadata["twin_of"]`, the first of the twins): the same simulator with the
+    same settings, so QDREAMER starts its run-time estimate from the twin's observations and
+    a split may always share shots between them (see dreamer/split_rules.py)."""
+    roots = {r.metadata.get("offered_as", r.id): r.metadata.get("twin_of", r.id) for r in twins}
     out = []
     for res in resources:
         if res.id in taken:
-            res = attrs.evolve(res, id=f"{res.id}@{pilot}")
+            meta = {**res.metadata, "offered_as": res.id}
+            if res.id in roots:
+                meta["twin_of"] = roots[res.id]
+            res = attrs.evolve(res, id=f"{res.id}@{pilot}", metadata=meta)
         out.append(res)
     return out
 
@@ -205,7 +225,9 @@ class Pilots(dict[str, PilotCompute]):
                     fix="give each pilot its own name, or leave name out",
                 )
             taken = {r.id for p in self.values() for r in p.resources}
-            resources = distinct_ids(offered, taken, name)
+            twins = [r for p in self.values() if p.executor == executor and same_settings(p.config, config)
+                     for r in p.resources]
+            resources = distinct_ids(offered, taken, name, twins)
             prices = parse_overrides(desc.get("prices"), resources)
             budget = parse_budget(desc.get("budget"))
             pilot = PilotCompute(name, executor, resources, dict(desc), config)

@@ -130,6 +130,8 @@ class QDreamer:
                 self._pool[res.id] = (res, dict(config))
                 self._pilot_of[res.id] = pilot
                 self._in_flight.setdefault(res.id, 0)
+                if res.metadata.get("twin_of"):
+                    self.runtime.twin(res.id, res.metadata["twin_of"])
                 if prices and res.id in prices:
                     self._prices[res.id] = dict(prices[res.id])
             self._version += 1

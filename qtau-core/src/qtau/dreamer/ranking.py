@@ -102,6 +102,9 @@ class Row:
     #: The plugin's estimate per optimisation level and the level it will run (the fidelity
     #: column is the chosen level's), None when its plugin does not weigh levels.
     levels: LevelEstimates | None = None
+    #: The resource whose twins (the same simulator with the same settings on other pilots,
+    #: `qtau.pilots.distinct_ids`) this one is among: the first of them, its own id where it has none.
+    twin_group: str = ""
 
 
 def run_seconds(resource: Resource, shots: int, summary: CircuitSummary | None = None) -> float:
@@ -622,5 +625,5 @@ class Plan:
             cand.penalty, "; ".join(filter(None, (note_for(rid) if cand.penalty != 1.0 else "", _noise_note(cand)))),
             self.run[i], "; ".join(filter(None, (est.describe() if est is not None else "plugin prior",
                                                  self._trying_note(i)))),
-            est.error if est is not None else 0.0, self.levels[i],
+            est.error if est is not None else 0.0, self.levels[i], cand.resource.metadata.get("twin_of", rid),
         )

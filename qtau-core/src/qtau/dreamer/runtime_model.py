@@ -142,9 +142,14 @@ class RuntimeEstimate:
     #: this shape costs call_seconds + k x task_seconds, and `seconds` is that over k.
     call_seconds: float = 0.0
     task_seconds: float = 0.0
+    #: The twin resource (same simulator, same settings) whose model this estimate comes from while
+    #: the resource's own is still in its first tries (see `RuntimeModels.twin`); "" for its own.
+    twin: str = ""
 
     def describe(self) -> str:
         where = "plugin prior" if self.observations == 0 else f"learned from {self.observations} tasks"
+        if self.twin:
+            where += f" of its twin {self.twin}"
         return f"{where}, ±{self.error:.0%}"
 
 
@@ -353,6 +358,8 @@ class RuntimeModels:
         self.path = None if directory is None else Path(directory) / FILE_NAME
         self.clock = clock
         self._models: dict[str, ResourceModel] = {}
+        #: Resource id -> the twin it learns from until its own model is trusted (`twin`).
+        self._twins: dict[str, str] = {}
         self._open: OrderedDict[tuple[str, float], Observation] = OrderedDict()
         self._lock = threading.RLock()
         #: One write of the cache file at a time (taken before `_lock`, never inside it).
@@ -372,12 +379,34 @@ class RuntimeModels:
 
     # -- estimates ---------------------------------------------------------------------------------
 
+    def twin(self, resource_id: str, twin_of: str) -> None:
+        """Declare `resource_id` the twin of `twin_of`: the same simulator with the same settings
+        (another pilot's, `qtau.pilots.distinct_ids`). Until its own model is trusted (its first
+        tries, `_learning`) it is estimated by the twin's trusted model and not explored: a second
+        pilot of a simulator QDREAMER knows is as fast as the first, not untried (without this, a
+        split over the two saw one learned and one plugin-prior run time, and refused or mis-shared)."""
+        with self._lock:
+            if twin_of != resource_id:
+                self._twins[resource_id] = twin_of
+                self.version += 1
+
+    def _model(self, resource_id: str, circuit_format: str | None) -> tuple[ResourceModel | None, str]:
+        """The model a resource is estimated by (its own, or its twin's while its own is still in
+        its first tries and the twin's is trusted) and the twin's id ("" for its own). Under `_lock`."""
+        own = self._models.get(model_key(resource_id, circuit_format))
+        twin = self._twins.get(resource_id)
+        if twin is not None and _learning(own):
+            theirs = self._models.get(model_key(twin, circuit_format))
+            if not _learning(theirs):
+                return theirs, twin
+        return own, ""
+
     def estimate(self, resource: Resource, prior_s: float, shots: int, summary: CircuitSummary | None = None,
                  batch: int = 1, circuit_format: str | None = None) -> RuntimeEstimate:
         """The expected run time of a task of this shape and format on `resource`, whose plugin
         prior is `prior_s`, when it runs in a backend call with `batch` tasks of its shape (per task)."""
         with self._lock:
-            model = self._models.get(model_key(resource.id, circuit_format))
+            model, twin = self._model(resource.id, circuit_format)
             if model is None or not model.observations:
                 learned = Fit.prior()
             else:
@@ -390,7 +419,7 @@ class RuntimeModels:
         call = alone - task
         source = "learned" if learned.tasks else "plugin prior"
         return RuntimeEstimate(resource.id, task + call / max(batch, 1), source, learned.tasks, math.expm1(sd),
-                               prior_s, call, task)
+                               prior_s, call, task, twin)
 
     def _rows(self, model: ResourceModel) -> list[tuple[tuple[float, ...], float, int]]:
         """The model's observations as fit rows, each batch charged its share of the workers."""
@@ -404,12 +433,12 @@ class RuntimeModels:
         """Whether the resource's model for the format is still in its first tries (not yet
         trusted), as opposed to trusted and only due a periodic recheck."""
         with self._lock:
-            return _learning(self._models.get(model_key(resource_id, circuit_format)))
+            return _learning(self._model(resource_id, circuit_format)[0])
 
     def explore_quota(self, resource_id: str, circuit_format: str | None = None) -> int:
         """Tasks still to try on the resource before its model is trusted (see the module docstring)."""
         with self._lock:
-            model = self._models.get(model_key(resource_id, circuit_format))
+            model = self._model(resource_id, circuit_format)[0]
             if _learning(model):
                 # First tries; then, as every try paid for the executor too, as many again in a
                 # later batch (more than one, so the call's fixed part and a task's are not one number).

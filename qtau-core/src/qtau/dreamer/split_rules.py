@@ -3,7 +3,9 @@
 Interchangeable for a task: feasible candidates (every constraint holds) whose QDREAMER score is
 within `score_margin` of the best (score >= best x (1 - score_margin)), whose estimated fidelity is
 within `fidelity_margin` of the best one's (absolute), and which price in the best one's currency
-(so the merged cost is one number). At most `max_parts` of them, best first.
+(so the merged cost is one number). At most `max_parts` of them, best first. The best one's twins
+(the same simulator with the same settings on other pilots) qualify whatever their scores: they
+differ only by the estimates' noise and the work each has in flight, which the shares follow.
 
 Shots are divided in proportion to each resource's expected throughput for this task, the task's
 shots over its expected completion time there (queue, in-flight work, run time), by largest
@@ -66,8 +68,8 @@ def interchangeable(rows: Sequence[Any], config: SplitConfig) -> list[Any]:
     best = feasible[0]
     floor = best.score * (1.0 - config.score_margin)
     chosen = [r for r in feasible
-              if r.score >= floor - 1e-12 and r.fidelity >= best.fidelity - config.fidelity_margin - 1e-12
-              and r.currency == best.currency]
+              if (r.score >= floor - 1e-12 or (best.twin_group and r.twin_group == best.twin_group))
+              and r.fidelity >= best.fidelity - config.fidelity_margin - 1e-12 and r.currency == best.currency]
     return chosen[: config.max_parts]
 
 
