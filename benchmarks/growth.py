@@ -15,6 +15,14 @@ submitted. Flat tasks/s from 1k to 100k means no per-task cost grows with the nu
 ratio column is each row against the smallest size of the same engine and mode, measured in the
 same run. The load column is the 1-minute load average when the row ended (the machine is shared).
 
+Rows of different sizes run in different services minutes apart, and on this machine two runs of
+one row differ by up to 30%; so each row also says, from its own results, whether its tasks went
+slower as more of them had been submitted: the completion rate of its last fifth of tasks over that
+of its second and third tenths (`late / early`, from the Results' finished_at; the first tenth is
+left out as the pool's and the coalescer's start; one by one only: one call's tasks complete in a
+few big chunks). A per-task cost that grows with the tasks in
+flight or journaled shows there as well, within one run, whatever the machine does between runs.
+
 RAY rows share one local Ray started here before the first of them (each row's service joins it,
 as a service joins a Ray already initialised in its process), so no row pays for Ray's start, and
 a start that times out on a loaded machine (Ray waits 30 s for its raylet) is tried again.
@@ -67,8 +75,20 @@ def start_ray(tries: int = 3) -> None:
             print(f"(Ray did not start, {type(err).__name__}; trying again)", flush=True)
 
 
-def one_row(engine: str, mode: str, n: int, shots: int, traced: bool) -> tuple[float, float, float]:
-    """(tasks/s, RSS bytes per task in flight, traced bytes per task in flight) for one size."""
+def late_over_early(finished: list[float]) -> float:
+    """Completions per second over the last fifth of `finished` (epoch seconds) over those of its
+    second and third tenths: 1 when the run kept its pace (nan with too few tasks to tell)."""
+    times = sorted(finished)
+    n = len(times)
+    if n < 50:
+        return float("nan")
+    early = times[int(0.3 * n)] - times[int(0.1 * n)]
+    late = times[-1] - times[int(0.8 * n)]
+    return (early / (int(0.3 * n) - int(0.1 * n))) / (late / (n - 1 - int(0.8 * n))) if early > 0 < late else float("nan")
+
+
+def one_row(engine: str, mode: str, n: int, shots: int, traced: bool) -> tuple[float, float, float, float]:
+    """(tasks/s, RSS bytes per task in flight, traced bytes per task in flight, late / early) for one size."""
     from qtau import PilotComputeService, QuantumTask
 
     workdir = tempfile.mkdtemp(prefix="qtau-bench-growth-wd-")
@@ -92,7 +112,9 @@ def one_row(engine: str, mode: str, n: int, shots: int, traced: bool) -> tuple[f
         results = pcs.get_results(handles)
         seconds = time.perf_counter() - start - measured
         assert sum(sum(r.counts.values()) for r in results) == n * shots
-        return n / seconds, (rss1 - rss0) / n, (traced1 - traced0) / n
+        # One call's tasks complete in a few big chunks: no pace to compare within the run.
+        pace = late_over_early([r.timings.finished_at for r in results]) if mode == "one" else float("nan")
+        return n / seconds, (rss1 - rss0) / n, (traced1 - traced0) / n, pace
     finally:
         pcs.close()
 
@@ -111,23 +133,24 @@ def main() -> None:
         tracemalloc.start()
     print(f"QTAU growth: Bell x {args.shots} shots, journal on, {os.cpu_count()} CPUs on this machine, "
           f"best of {args.rounds} (the sizes alternate within each round)\n")
-    print("| engine | mode | tasks | tasks/s | vs smallest | driver RSS / task in flight | traced / task | load |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("| engine | mode | tasks | tasks/s | vs smallest | late / early (same run) | driver RSS / task in flight "
+          "| traced / task | load |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for engine in args.engines.split(","):
         if engine == "ray":
             start_ray()
         for mode in args.modes.split(","):
-            best: dict[int, tuple[float, float, float, float]] = {}
+            best: dict[int, tuple[float, float, float, float, float]] = {}
             for _ in range(args.rounds):
                 for n in sizes:
                     row = (*one_row(engine, mode, n, args.shots, args.tracemalloc), os.getloadavg()[0])
                     if n not in best or row[0] > best[n][0]:
                         best[n] = row
             for n in sizes:
-                rate, rss, traced, load = best[n]
+                rate, rss, traced, pace, load = best[n]
                 traced_cell = f"{traced / 1024:.1f} KiB" if args.tracemalloc else "-"
                 print(f"| {engine.upper()} | {mode} | {n:,} | {rate:.0f} | {rate / best[sizes[0]][0]:.2f}x | "
-                      f"{rss / 1024:.1f} KiB | {traced_cell} | {load:.1f} |", flush=True)
+                      f"{'-' if pace != pace else f'{pace:.2f}x'} | {rss / 1024:.1f} KiB | {traced_cell} | {load:.1f} |", flush=True)
         if engine == "ray":
             import ray
 
