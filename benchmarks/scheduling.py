@@ -144,7 +144,7 @@ class Params:
     #: as in real runs; False: the reports and the lateness rule alone (the heuristic).
     learn_waits: bool = True
     #: QDREAMER's `stacking_hedge` (`DreamerConfig`): rank our stacked tasks at a full run each.
-    stacking_hedge: bool = False
+    stacking_hedge: bool = True
 
     def check(self) -> Params:
         _integer("jobs", self.jobs, low=1)
@@ -753,9 +753,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="QDREAMER does not learn waits from its finished jobs (the heuristic alone)")
     parser.add_argument("--heuristic", action="store_true",
                         help="also run QDREAMER's policies without learning waits, as '<policy> (heuristic)' rows")
-    parser.add_argument("--stacking-hedge", action="store_true",
+    parser.add_argument("--stacking-hedge", action=argparse.BooleanOptionalAction, default=True,
                         help="QDREAMER ranks each of its own tasks ahead on a device as a full run time "
-                             "(DreamerConfig.stacking_hedge); its estimates stay the expected completions")
+                             "(DreamerConfig.stacking_hedge, the default); its estimates stay the expected "
+                             "completions. --no-stacking-hedge: rank by the expectation")
     args = parser.parse_args(argv)
     params = Params(jobs=args.jobs, status_ttl_s=args.status_ttl, background_share=args.background_share,
                     simulator_share=args.simulator_share, learn_waits=not args.no_learn_waits,

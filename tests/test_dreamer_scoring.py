@@ -278,5 +278,6 @@ def test_stacking_hedge_takes_only_true_or_false(bad):
         DreamerConfig.parse({"stacking_hedge": bad})
     assert err.value.field == "stacking_hedge"
     assert DreamerConfig.parse({"stacking_hedge": True}).stacking_hedge is True
-    assert DreamerConfig.parse({}).stacking_hedge is False
-    assert DreamerConfig.parse({"stacking_hedge": None}).stacking_hedge is False  # None: the default
+    assert DreamerConfig.parse({"stacking_hedge": False}).stacking_hedge is False
+    assert DreamerConfig.parse({}).stacking_hedge is True
+    assert DreamerConfig.parse({"stacking_hedge": None}).stacking_hedge is True  # None: the default
