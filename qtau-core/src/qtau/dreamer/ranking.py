@@ -390,6 +390,9 @@ class Plan:
         self.ok_shared = [self.candidates[i].resource.kind == "simulator" and not self.candidates[i].resource.remote
                           for i in self.ok]
         self.any_shared = any(self.ok_shared)
+        #: Feasible resources that run our tasks one after another: the only ones whose waits
+        #: `ahead` changes (see `scored`'s hedge).
+        self.serial_ids = frozenset(rid for rid, shared in zip(self.ok_ids, self.ok_shared, strict=True) if not shared)
         self.refresh_runs(runtime)
         self._static: dict[tuple[float, float], list[float]] = {}
         #: The caller's per-candidate objects built from this plan (QDREAMER keeps Placements here).
@@ -492,7 +495,9 @@ class Plan:
         # Two waits per candidate (see the docstring): the stacking-averse one the speed term
         # ranks by, and the expectation. They differ only where `ahead` knows our tasks there.
         expected = self._waits(counts, ahead, late)
-        waits = self._waits(counts, None, late) if hedge and ahead else expected
+        # Local simulators' waits ignore `ahead`: only a serial resource in it makes the two differ.
+        hedged = hedge and ahead and not self.serial_ids.isdisjoint(ahead)
+        waits = self._waits(counts, None, late) if hedged else expected
         ws = weights.get("speed", 0.0)
         if deadline is None or all(w <= deadline for w in expected):
             key = (weights.get("fidelity", 0.0), ws, weights.get("cost", 0.0))
