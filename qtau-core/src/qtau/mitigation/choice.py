@@ -267,6 +267,21 @@ def relaxation(pairs: Counter, links_known: Sequence, relax_rows: Sequence, size
     return 1 - math.exp(-remainder), damping, thermal
 
 
+def relaxations(links_known: Sequence, relax_rows: Sequence, size: int
+                ) -> Callable[[Counter], tuple[float | None, float, float]]:
+    """`relaxation` on one resource, each set of interacting pairs searched once: ranking asks for
+    the same pairs' placement to place the profile, for its damping, and again per ZNE run."""
+    memo: dict[frozenset, tuple[float | None, float, float]] = {}
+
+    def of(pairs: Counter) -> tuple[float | None, float, float]:
+        key = frozenset(pairs.items())
+        if key not in memo:
+            memo[key] = relaxation(pairs, links_known, relax_rows, size)
+        return memo[key]
+
+    return of
+
+
 def at_shots(pair: Pair, shots_multiplier: float) -> float:
     """`pair`'s predicted error had it run `shots_multiplier` times the task's shots in all (its
     shot noise shrinks as 1 / sqrt(shots); its bias stays)."""
@@ -329,19 +344,21 @@ def rank_pairs(dreamer: Any, task: QuantumTask, rows: Sequence[Any],
         links_known = res.metadata.get("two_qubit_errors") or ()
         relax_rows = res.metadata.get("two_qubit_relaxation") or ()
 
+        relaxed = relaxations(links_known, relax_rows, res.num_qubits)
+
         def place(noise: NoiseProfile, pairs: Counter, links_known=links_known, size=res.num_qubits,
-                  relax_rows=relax_rows) -> NoiseProfile:
-            remainder = relaxation(pairs, links_known, relax_rows, size)[0]
+                  relaxed=relaxed) -> NoiseProfile:
+            remainder = relaxed(pairs)[0]
             return placed(noise, placed_two_qubit_error(pairs, links_known, size) if remainder is None else remainder)
 
+        def damp(pairs: Counter, relaxed=relaxed) -> float:
+            return relaxed(pairs)[1]
+
         noise = place(cand.noise, pairs_run) if cand.noise is not None and not routed else cand.noise
-        _, damping, thermal = relaxation(pairs_run, links_known, relax_rows, res.num_qubits) if not routed \
-            else (None, 0.0, 0.0)
+        _, damping, thermal = relaxed(pairs_run) if not routed else (None, 0.0, 0.0)
         seen = STORE.observed(res.id)
         measured = None if seen is None else seen[0]
         source = "profile" if seen is None else f"observed ({seen[1]} calibrations)"
-        def damp(pairs: Counter, links_known=links_known, relax_rows=relax_rows, size=res.num_qubits) -> float:
-            return relaxation(pairs, links_known, relax_rows, size)[1]
 
         scale, gates_source = gate_scale(cand.noise, STORE.observed_decays(res.id), optimises(res.metadata), place,
                                          damp)

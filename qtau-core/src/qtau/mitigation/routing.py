@@ -107,11 +107,11 @@ def neglog(value: float) -> float:
     return -math.log1p(-min(max(float(value), 0.0), 0.999999))
 
 
-def _weights(edge_errors: Sequence[Sequence[float]], column: int = 2) -> dict[tuple[int, int], float]:
-    """-log(1 - value) per directed link, the least of the link's rows, from column `column`."""
+def _weights(edge_errors: Sequence[Sequence[float]]) -> dict[tuple[int, int], float]:
+    """-log(1 - error) per directed link, the least of the link's rows ((a, b, error, ...) each)."""
     out: dict[tuple[int, int], float] = {}
     for row in edge_errors:
-        a, b, value = row[0], row[1], row[column]
+        a, b, value = row[0], row[1], row[2]
         weight = neglog(value)
         for key in ((int(a), int(b)), (int(b), int(a))):
             out[key] = min(out.get(key, math.inf), weight)
@@ -123,7 +123,11 @@ def placed_links(pairs: Counter, edge_errors: Sequence[Sequence[float]], size: i
     placement of least error (see `placed_two_qubit_error`); None as that function's None."""
     if not pairs or not edge_errors:
         return None
-    cost_of = _weights(edge_errors)
+    return _placed(pairs, _weights(edge_errors), size)
+
+
+def _placed(pairs: Counter, cost_of: dict[tuple[int, int], float], size: int) -> Counter | None:
+    """`placed_links` given the links' weights (`_weights`)."""
     logical = sorted({q for pair in pairs for q in pair})
     if len(logical) > size or math.perm(size, len(logical)) > MAX_PLACEMENTS:
         return None
@@ -144,10 +148,12 @@ def placed_two_qubit_error(pairs: Counter, edge_errors: Sequence[Sequence[float]
     its worst link; on `fake_manila`'s line it can avoid it). `edge_errors`: (a, b, error) per
     coupled pair. None when no placement avoids SWAPs, the placements are too many to try, or the
     circuit has no two-qubit gate: the profile's median then stands."""
-    links = placed_links(pairs, edge_errors, size)
-    if links is None:
+    if not pairs or not edge_errors:
         return None
     cost_of = _weights(edge_errors)
+    links = _placed(pairs, cost_of, size)
+    if links is None:
+        return None
     return 1 - math.exp(-sum(n * cost_of[link] for link, n in links.items()) / sum(links.values()))
 
 
