@@ -185,7 +185,8 @@ class LocalCoalescer:
             if unit.cancelled():  # shut down before it ran: its tasks are cancelled too
                 for _, handle in batch:
                     handle.cancel()
-            runs = [ran_of(h.result()) for _, h in batch if h.done() and not h.cancelled() and h.exception() is None]
+            # The first member whose run is known says how long the batch ran (they share the call).
+            runs = (ran_of(h.result()) for _, h in batch if h.done() and not h.cancelled() and h.exception() is None)
             self._unit_done(token, unit, next((r for r in runs if r is not None), None))
 
         future.add_done_callback(ended)
