@@ -224,6 +224,17 @@ def test_a_twin_is_estimated_by_its_twins_trusted_model_until_its_own_is_trusted
     assert own.twin == "" and own.seconds > 1.5 * borrowed.seconds
 
 
+def test_cache_info_says_a_twin_borrowing_a_formats_model_is_not_exploring_it():
+    models = RuntimeModels(None)
+    models.twin("test:sim@p2", SIM.id)
+    start = time.time() - 600
+    for i in range(6):
+        models.observe(SIM.id, start + i, start + i + 0.01, 0.002, 1000, summary(4), "qiskit")
+    models.observe("test:sim@p2", start + 10, start + 10.01, 0.002, 1000, summary(4), "qiskit")  # its first try
+    assert models.explore_quota("test:sim@p2", "qiskit") == 0
+    assert models.info()["resources"]["test:sim@p2 <- qiskit"]["exploring"] is False
+
+
 def test_exploration_tries_each_simulator_then_rechecks_rarely():
     models = RuntimeModels(None)
     assert models.explore_quota(SIM.id) == EXPLORE_TRIES

@@ -513,7 +513,7 @@ class RuntimeModels:
                 out[rid] = {"tasks": model.tasks, "observations": len(model.observations),
                             "factor_over_prior": round(math.exp(learned.coef[0]), 4),
                             "noise_sd_log": round(learned.noise_sd, 4), "last_seconds_per_task": recent,
-                            "exploring": self.explore_quota(rid) > 0}
+                            "exploring": self.explore_quota(*rid.split(KEY_SEP, 1)) > 0}
             return {"file": None if self.path is None else str(self.path), "observed_tasks": self.tick,
                     "resources": out}
 
