@@ -103,6 +103,7 @@ if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
 import scheduling_pool as poolmod  # noqa: E402
+from qtau.dreamer.config import DEFAULTS as DREAMER_DEFAULTS  # noqa: E402
 from qtau.errors import ConfigurationError  # noqa: E402
 from qtau.types import Attempt  # noqa: E402
 
@@ -143,8 +144,8 @@ class Params:
     #: QDREAMER learns each device's unreported wait from its finished jobs (`dreamer.wait_model`),
     #: as in real runs; False: the reports and the lateness rule alone (the heuristic).
     learn_waits: bool = True
-    #: QDREAMER's `stacking_hedge` (`DreamerConfig`): rank our stacked tasks at a full run each.
-    stacking_hedge: bool = True
+    #: QDREAMER's `stacking_hedge` (`DreamerConfig`, its default): rank our stacked tasks at a full run each.
+    stacking_hedge: bool = DREAMER_DEFAULTS["stacking_hedge"]
 
     def check(self) -> Params:
         _integer("jobs", self.jobs, low=1)
@@ -753,7 +754,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="QDREAMER does not learn waits from its finished jobs (the heuristic alone)")
     parser.add_argument("--heuristic", action="store_true",
                         help="also run QDREAMER's policies without learning waits, as '<policy> (heuristic)' rows")
-    parser.add_argument("--stacking-hedge", action=argparse.BooleanOptionalAction, default=True,
+    parser.add_argument("--stacking-hedge", action=argparse.BooleanOptionalAction,
+                        default=DREAMER_DEFAULTS["stacking_hedge"],
                         help="QDREAMER ranks each of its own tasks ahead on a device as a full run time "
                              "(DreamerConfig.stacking_hedge, the default); its estimates stay the expected "
                              "completions. --no-stacking-hedge: rank by the expectation")
