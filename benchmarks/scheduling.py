@@ -69,6 +69,10 @@ Policies
 - `least_busy`: fewest pending jobs, read live at every decision (Qiskit's `least_busy`).
 - `round-robin`: the next feasible device in a fixed order; `random`: a uniformly random feasible one.
 A device is feasible when it is wide enough, and a QPU unless the job may run on a simulator.
+`--exact-status` is a ceiling, not a policy: every QPU's status then carries its exact remaining
+work (the running job's remainder included, which no provider reports), read live; QDREAMER then
+caches nothing, hedges nothing and learns no waits (nothing is hidden). It shows how much of the
+policies' tail is what the reports leave out.
 
 Outputs per policy and load: mean and p95 completion time (queue + run) of our jobs, mean
 estimated fidelity of the chosen placements, total cost (USD), averaged over seeds; a run is
@@ -146,6 +150,9 @@ class Params:
     learn_waits: bool = True
     #: QDREAMER's `stacking_hedge` (`DreamerConfig`, its default): rank our stacked tasks at a full run each.
     stacking_hedge: bool = DREAMER_DEFAULTS["stacking_hedge"]
+    #: What no provider reports, as a ceiling: each QPU's status carries its exact remaining work
+    #: (the running job's remainder and every pending job's length, ours included), read live.
+    exact_status: bool = False
 
     def check(self) -> Params:
         _integer("jobs", self.jobs, low=1)
@@ -286,8 +293,11 @@ class Reports:
         i = self.sim.index[resource.id]
         pending = len(self.sim.queues[i].queue)
         dev = self.sim.world.devices[i]
+        wait = pending * dev.seconds_per_queued_job
+        if self.sim.params.exact_status and dev.servers == 1:
+            wait = max(self.sim.booked_until[i] - self.sim.env.now, 0.0)
         return ResourceStatus(resource.id, online=True, queue_depth=pending,
-                              estimated_wait_s=pending * dev.seconds_per_queued_job, checked_at=self.sim.env.now)
+                              estimated_wait_s=wait, checked_at=self.sim.env.now)
 
     def noise(self, resource, config):
         return self.sim.world.devices[self.sim.index[resource.id]].noise
@@ -368,6 +378,8 @@ class Simulation:
         devs = world.devices
         self.index = {d.id: i for i, d in enumerate(devs)}
         self.queues = [simpy.Resource(self.env, capacity=d.servers) for d in devs]
+        #: When each one-job-at-a-time device finishes everything queued on it (`exact_status`).
+        self.booked_until = [0.0] * len(devs)
         popularity = random.Random(f"popularity:{seed}")
         sigma = params.background_spread
         self.background = [
@@ -434,8 +446,11 @@ class Simulation:
 
         host = plugin_host()
         host.pm.register(_hooked(Reports)(self), name="simulated-providers")
-        config = DreamerConfig.parse({"optimization_mode": self.policy, "cache_ttl_seconds": self.params.status_ttl_s,
-                                      "stacking_hedge": self.params.stacking_hedge})
+        exact = self.params.exact_status
+        # Exact reports are read live and count our own tasks ahead already: no cache, no hedge.
+        config = DreamerConfig.parse({"optimization_mode": self.policy,
+                                      "cache_ttl_seconds": 0.0 if exact else self.params.status_ttl_s,
+                                      "stacking_hedge": self.params.stacking_hedge and not exact})
         clock = lambda: self.env.now  # noqa: E731
         devs = self.world.devices
         # Jobs that need a QPU see a pilot of QPUs; development runs see everything. One in-flight
@@ -479,7 +494,13 @@ class Simulation:
         env = self.env
         while True:
             yield env.timeout(rng.expovariate(rate))
-            env.process(self._serve(queue, rng.expovariate(1.0 / mean)))
+            seconds = rng.expovariate(1.0 / mean)
+            self._book(i, seconds)
+            env.process(self._serve(queue, seconds))
+
+    def _book(self, i: int, seconds: float) -> None:
+        """A job of `seconds` joins device i's FIFO queue: when the device will have run it."""
+        self.booked_until[i] = max(self.booked_until[i], self.env.now) + seconds
 
     @staticmethod
     def _serve(queue, seconds: float):
@@ -514,6 +535,7 @@ class Simulation:
     def _job(self, n: int, i: int, j: int, s: int):
         env = self.env
         start = env.now
+        self._book(i, self.world.run[(j, s)][i])
         with self.queues[i].request() as req:
             yield req
             yield env.timeout(self.world.run[(j, s)][i])
@@ -526,7 +548,8 @@ class Simulation:
             # The job's attempt, as a real run's Result carries it: QDREAMER learns from it.
             # Both count it finished; the one that placed it learns from it (once: they share
             # one wait model).
-            done = (Attempt(rid, True, start, env.now),) if self.params.learn_waits else ()
+            learn = self.params.learn_waits and not self.params.exact_status  # nothing hidden to learn
+            done = (Attempt(rid, True, start, env.now),) if learn else ()
             for d in self.dreamers:
                 d.task_finished(rid, done if d is self.placers[n] else ())
 
@@ -759,10 +782,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="QDREAMER ranks each of its own tasks ahead on a device as a full run time "
                              "(DreamerConfig.stacking_hedge, the default); its estimates stay the expected "
                              "completions. --no-stacking-hedge: rank by the expectation")
+    parser.add_argument("--exact-status", action="store_true",
+                        help="a ceiling, not a policy: every QPU reports its exact remaining work (the running "
+                             "job's remainder included, which no provider reports), read live; QDREAMER then "
+                             "uses no cache, no stacking hedge and learns no waits")
     args = parser.parse_args(argv)
     params = Params(jobs=args.jobs, status_ttl_s=args.status_ttl, background_share=args.background_share,
                     simulator_share=args.simulator_share, learn_waits=not args.no_learn_waits,
-                    stacking_hedge=args.stacking_hedge)
+                    stacking_hedge=args.stacking_hedge, exact_status=args.exact_status)
     started = time.perf_counter()
     try:
         results = experiment(args.policies, args.loads, args.seeds, params, workers=max(args.workers, 1),

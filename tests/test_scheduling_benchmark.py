@@ -155,3 +155,24 @@ def test_the_claim_is_reported_on_seeds_never_tuned_on(scheduling):
     assert not set(scheduling.TUNING_SEEDS) & set(scheduling.REPORT_SEEDS)
     roles = scheduling.seed_roles([1, 11, 40])
     assert "tuned on: 1" in roles and "never tuned on: 11" in roles and "40" in roles
+
+
+def test_exact_status_reports_the_running_job_that_providers_do_not(scheduling):
+    """`--exact-status` (a ceiling, docs/dreamer.md): a QPU running another user's job with nothing
+    pending reports its remaining time, where the providers' own report (pending x queue model) says 0."""
+    params = scheduling.Params(jobs=10, exact_status=True)
+    sim = scheduling.Simulation(scheduling.world(params.shots), "least_busy", 0.9, 1, params)
+    for i, rate in enumerate(sim.background):
+        if rate > 0:
+            sim.env.process(sim._background(i))
+    sim.env.run(until=600.0)
+    busy = [i for i in sim.world.qpus if sim.queues[i].count == 1 and not sim.queues[i].queue]
+    assert busy, "some QPU is running a background job with none pending at t = 600 s"
+    exact = scheduling.Reports(sim)
+    reported = scheduling.Reports(scheduling.Simulation(sim.world, "least_busy", 0.9, 1, scheduling.Params(jobs=10)))
+    reported.sim.queues, reported.sim.env = sim.queues, sim.env
+    for i in busy:
+        resource = sim.world.devices[i].resource
+        remaining = exact.status(resource, {}).estimated_wait_s
+        assert remaining == pytest.approx(sim.booked_until[i] - sim.env.now) and remaining > 0
+        assert reported.status(resource, {}).estimated_wait_s == 0.0
