@@ -37,11 +37,21 @@ def plugin_dir(tmp_path_factory):
 @pytest.fixture(scope="module")
 def cluster(plugin_dir):
     assert not ray.is_initialized()
-    c = cluster_utils.Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
     # The plugin's folder added to the driver's own path (a worktree's sources stay first).
     with_plugin = {"PYTHONPATH": os.pathsep.join(p for p in (plugin_dir, os.environ.get("PYTHONPATH")) if p)}
-    workers = [c.add_node(num_cpus=1, env_vars=with_plugin) for _ in range(2)]
-    c.wait_for_nodes()
+    for attempt in range(2):
+        # Ray waits a fixed 30 s for each raylet it starts: on a loaded machine that can time out.
+        # The nodes are this fixture's own, so a failed start is shut down and tried once more.
+        c = cluster_utils.Cluster()
+        try:
+            c.add_node(num_cpus=1)
+            workers = [c.add_node(num_cpus=1, env_vars=with_plugin) for _ in range(2)]
+            c.wait_for_nodes()
+            break
+        except Exception as err:
+            c.shutdown()
+            if attempt or "timed out during startup" not in str(err):
+                raise
     c.with_plugin = with_plugin
     c.first_workers = workers
     yield c

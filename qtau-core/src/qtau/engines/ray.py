@@ -9,6 +9,7 @@ started; it never stops or kills Ray processes it did not start. Joining is chec
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
@@ -19,7 +20,7 @@ from qtau.coalesce import MAX_BATCH
 from qtau.engines.base import Engine
 from qtau.engines.isolation import bounded
 from qtau.engines.ray_coalesce import RayCoalescer
-from qtau.engines.ray_join import init_error, preflight
+from qtau.engines.ray_join import init_error, preflight, start_timed_out
 from qtau.engines.ray_nodes import NodePlacement
 from qtau.engines.ray_remote import (  # noqa: F401  (pack, unwrap_error: importable from here)
     SYSTEM_RETRIES,
@@ -42,6 +43,10 @@ from qtau.types import Resource
 #: and a first part starts while the driver still packs the rest (benchmarks/growth.py, 100k Bell
 #: tasks batched on 2 CPUs: 602 tasks/s as 2 Ray tasks of 50k, 927 as 100 of 1k; 10k: 1026).
 RAY_BATCH_MAX = 1000
+#: Further tries of a local Ray start whose node did not register within Ray's fixed 30 s.
+LOCAL_START_RETRIES = 1
+
+log = logging.getLogger(__name__)
 
 
 def in_parts(payload: BatchPayload, submit: Callable[[BatchPayload, int], list[Any]]) -> list[Any]:
@@ -109,10 +114,17 @@ class RayEngine(Engine):
             if self.num_cpus is not None:
                 options["num_cpus"] = self.num_cpus
         options.update(self.init_options)
-        try:
-            ray.init(**options)
-        except Exception as err:
-            raise init_error(self.address, err) from None
+        for attempt in range(1 + LOCAL_START_RETRIES):
+            try:
+                ray.init(**options)
+                break
+            except Exception as err:
+                if self.address or attempt == LOCAL_START_RETRIES or not start_timed_out(err):
+                    raise init_error(self.address, err) from None
+                # A local Ray whose node did not register within Ray's fixed 30 s (a loaded
+                # machine): what it started is this engine's own, so stop it and start again.
+                log.warning("the local Ray did not start within Ray's 30 s (a loaded machine?); starting it again")
+                ray.shutdown()
         self.started_ray = True
 
     def for_pilot(self, description: Any) -> RayEngine:

@@ -147,11 +147,24 @@ def preflight(address: str) -> None:
     raise _unreachable(address, f"{type(error).__name__}: {text.splitlines()[0][:200]}")
 
 
+def start_timed_out(err: BaseException) -> bool:
+    """Whether `ray.init` failed because a node it started did not register in time (Ray waits a
+    fixed 30 s for its raylet: a loaded machine, not a wrong setting)."""
+    return "timed out during startup" in str(err)
+
+
 def init_error(address: str | None, err: BaseException) -> QtauError:
     """A QtauError for a failed `ray.init`, keeping Ray's own words for what QTAU cannot classify."""
     text = f"{type(err).__name__}: {err}"
     if type(err).__name__ == "AuthenticationError" or "InvalidAuthToken" in text:
         return auth_error(address or "the local Ray", refused="InvalidAuthToken" in text)
+    if not address and start_timed_out(err):
+        return BackendUnavailableError(
+            "could not start a local Ray: its node did not register within Ray's 30 s, twice "
+            f"({text.splitlines()[0][:200]})", field="execution_engine", value="ray",
+            fix="the machine is too loaded to start Ray now: retry when it is quieter, start Ray yourself "
+            "(`ray start --head`) and pass its address as ray_address, or use ExecutionEngine.LOCAL",
+        )
     where = address or "a new local Ray"
     return BackendUnavailableError(
         f"could not start or join Ray at {where}: {text.splitlines()[0][:300]}",
