@@ -6,8 +6,8 @@ with the best (resource, technique) pair found by trying every pair.
                                     [--resources fake_manila,fake_lima,aer_mild,aer_harsh,braket_dm]
                                     [--seeds 23,42,101 --seed-simulators]
 
-`--seeds` runs the whole benchmark once per seed (new mirror circuits, and new simulator seeds with
-`--seed-simulators`), each in a fresh service (nothing learned carries over), and reports `auto`
+`--seeds` runs the whole benchmark once per seed (new mirror circuits, and with `--seed-simulators`
+new simulator seeds and, on the IBM fakes, transpiler seeds), each in a fresh service (nothing learned carries over), and reports `auto`
 against the best pair of each run and the median over runs: one run's best pair is the least of
 24 noisy medians picked after the fact, so one run says little. It also pools every run's errors:
 one best pair over all runs' repeats, auto's median over all its tasks, the control reruns pooled,
@@ -163,6 +163,10 @@ def make_service(names, seed):
         quantum = dict(RESOURCES[name])
         if seed is not None:
             quantum["seed_simulator"] = seed
+            if quantum["executor"].startswith("ibmq_"):
+                # The transpiler's layout and routing are random too: seeded, a pair run twice
+                # runs the same physical circuit (part of the noise floor otherwise).
+                quantum["seed_transpiler"] = seed
         try:
             pilot = pcs.create_pilot({"resource_type": "quantum", "quantum": quantum, "name": name})
         except Exception as err:  # a plugin this machine lacks: say so and go on without it
@@ -340,7 +344,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--shots", type=int, default=4000)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--seed", type=int, default=7, help="circuits' seed (and simulators' with --seed-simulators)")
-    parser.add_argument("--seed-simulators", action="store_true", help="seed every simulator with --seed")
+    parser.add_argument("--seed-simulators", action="store_true", help="seed every simulator (and the IBM fakes' transpiler) with --seed")
     parser.add_argument("--resources", default=",".join(RESOURCES))
     parser.add_argument("--techniques", default=",".join(TECHNIQUES))
     parser.add_argument("--json", default=None, help="write the numbers to this file")
