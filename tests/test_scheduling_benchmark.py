@@ -11,6 +11,7 @@ import math
 import sys
 from pathlib import Path
 
+import attrs
 import pytest
 from qtau.errors import ConfigurationError
 
@@ -168,11 +169,11 @@ def test_exact_status_reports_the_running_job_that_providers_do_not(scheduling):
     sim.env.run(until=600.0)
     busy = [i for i in sim.world.qpus if sim.queues[i].count == 1 and not sim.queues[i].queue]
     assert busy, "some QPU is running a background job with none pending at t = 600 s"
-    exact = scheduling.Reports(sim)
-    reported = scheduling.Reports(scheduling.Simulation(sim.world, "least_busy", 0.9, 1, scheduling.Params(jobs=10)))
-    reported.sim.queues, reported.sim.env = sim.queues, sim.env
+    reports = scheduling.Reports(sim)
     for i in busy:
         resource = sim.world.devices[i].resource
-        remaining = exact.status(resource, {}).estimated_wait_s
+        sim.params = params
+        remaining = reports.status(resource, {}).estimated_wait_s
         assert remaining == pytest.approx(sim.booked_until[i] - sim.env.now) and remaining > 0
-        assert reported.status(resource, {}).estimated_wait_s == 0.0
+        sim.params = attrs.evolve(params, exact_status=False)  # the same moment, as providers report it
+        assert reports.status(resource, {}).estimated_wait_s == 0.0
