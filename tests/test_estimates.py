@@ -109,8 +109,8 @@ def test_gathered_task_expects_its_whole_batch():
     engine.finish(1)
     assert c.batches == [6]
     now[0] = 1.1
-    engine.finish(2)  # the batch: 0.7 s, as predicted, so the pace stays 1
-    assert c._recent.slowdown == pytest.approx(1.0)
+    engine.finish(2)  # the batch: 0.7 s, as predicted, so the batches' pace stays 1
+    assert c._recent.pace(True) == pytest.approx(1.0)
     # the next burst: its first gathered member expects a batch as big as the last one
     for name in ("d", "e", "f0"):
         c.submit(payload(name, 1.1), COST)
@@ -131,7 +131,7 @@ def test_a_group_ahead_grows_too():
     engine.finish(0)  # a0 as predicted; the four go as one batch of 0.5 s
     now[0] = 0.7
     engine.finish(1)
-    assert c.batches == [4] and c._recent.slowdown == pytest.approx(1.0)
+    assert c.batches == [4] and c._recent.pace(True) == pytest.approx(1.0)
     c.submit(payload("a1", 0.7), COST)
     c.submit(payload("x", 0.7), COST)
     c.submit(payload("y", 0.7, on=OTHER), COST)
@@ -159,10 +159,45 @@ def test_pace_of_the_machine_scales_what_follows():
     c.submit(payload("a"), COST)
     now[0] = 0.4  # predicted 0.2 s
     engine.finish(0)
-    slow = c._recent.slowdown
+    slow = c._recent.pace(False)
     assert slow == pytest.approx(2 ** 0.3)
     c.submit(payload("b", 0.4), COST)
     assert c.expected("b").seconds == pytest.approx(0.2 * slow)
+
+
+def test_batches_and_tasks_sent_alone_keep_a_pace_each():
+    """A batch that took twice its predicted time makes later gathered tasks expect a slower batch,
+    not later tasks sent alone; and a batch is expected at the alone pace before any has ended
+    (measured: a burst's batches ran 1.4-2.4x the model while tasks sent alone ran 0.5-1.5x)."""
+    c, engine, now = coalescer(workers=1)
+    c.submit(payload("a"), COST)
+    now[0] = 0.4  # predicted 0.2 s: the alone pace becomes 2 ** 0.3
+    engine.finish(0)
+    alone = c._recent.pace(False)
+    assert c._recent.pace(True) == pytest.approx(alone)  # no batch yet: the alone pace
+    c.submit(payload("b", 0.4), COST)
+    for i in range(3):
+        c.submit(payload(f"x{i}", 0.4), COST)
+    now[0] = 0.4 + 0.2 * alone  # b as expected: the alone pace stays; the batch of 3 goes
+    engine.finish(1)
+    assert c._recent.pace(False) == pytest.approx(alone)
+    started = now[0]
+    now[0] = started + 2 * alone * 0.4  # the batch (0.1 + 3 x 0.1) took twice its expectation
+    engine.finish(2)
+    batch = c._recent.pace(True)
+    assert batch == pytest.approx(alone * 2 ** 0.3)
+    assert c._recent.pace(False) == pytest.approx(alone)
+    # one worker, idle: a task sent alone expects the alone pace
+    c.submit(payload("c", now[0]), COST)
+    assert c.expected("c").seconds == pytest.approx(0.2 * alone)
+    assert c.expected("c").slowdown == pytest.approx(alone)
+    # the worker is busy now: a gathered task (a key with no history: a group of one) waits for c
+    # at its pace, then runs at the batches'
+    c.submit(payload("y", now[0], on=OTHER), COST)
+    y = c.expected("y")
+    assert y.gathered and y.slowdown == pytest.approx(batch)
+    assert y.wait_s == pytest.approx(0.2 * alone)
+    assert y.run_s == pytest.approx(0.2 * batch)
 
 
 def test_hand_off_is_added():
@@ -204,7 +239,7 @@ def test_service_records_an_expectation_for_every_coalesced_task():
         gathered = [e for e in expected if e.gathered]
         assert gathered, "one worker, eight tasks: some were gathered"
         assert all(e.batch >= e.members and e.wait_s <= e.seconds for e in gathered)
-        assert math.isfinite(pcs._coalescer._recent.slowdown)
+        assert pcs._coalescer._recent.paces and all(math.isfinite(p) for p in pcs._coalescer._recent.paces.values())
 
 
 def test_the_benchmark_reports_every_column_per_workload_and_mode():

@@ -111,7 +111,7 @@ class LocalCoalescer:
         """Processor sharing up to `now`: each running unit had 1/n of the time since `_at`."""
         if self._units and now > self._at:
             for unit in self._units.values():
-                unit.shared(now - self._at, len(self._units), self._recent.slowdown, self.cores)
+                unit.shared(now - self._at, len(self._units), self._recent.pace(unit.batch), self.cores)
         self._at = max(now, self._at)
 
     def _expect(self, payload: TaskPayload, key: tuple, cost: tuple[float, float], alone: bool, now: float) -> None:
@@ -126,13 +126,13 @@ class LocalCoalescer:
                 keys.append(key)
                 self._group_work[key] = [call, 0.0, 0]
             position = keys.index(key)
-        works = self._group_work
+        works, pace = self._group_work, self._recent.pace
         self._expected[payload.task.task_id] = Placed(
-            tuple(unit.left for unit in self._units.values()), alone, call, task,
+            tuple(pace(unit.batch) * unit.left for unit in self._units.values()), alone, call, task,
             tuple(works[g][0] for g in keys), tuple(works[g][1] for g in keys), tuple(works[g][2] for g in keys),
             position, tuple(tuple(self._recent.sizes.get(g, ())) for g in keys), self._recent.rate(),
-            self._recent.slowdown, self._recent.handoff(), max(now - payload.submitted_at, 0.0),
-            self.capacity, self.cores)
+            pace(False), self._recent.handoff(), max(now - payload.submitted_at, 0.0),
+            self.capacity, self.cores, pace(True))
         if len(self._expected) > KEEP_EXPECTED:
             self._expected.popitem(last=False)
 
@@ -171,7 +171,7 @@ class LocalCoalescer:
                 self._group_work[key] = [call, task * (1 - share), members - len(batch)]
                 task *= share
             token = next(self._tokens)
-            self._units[token] = Unit(call + task)
+            self._units[token] = Unit(call + task, batch=True)
         try:
             future = self.engine.submit(_run_gathered, batch)
         except BaseException as err:  # the pool is gone (interpreter exit): fail the batch's tasks

@@ -22,13 +22,19 @@ pool ran one task after another. What LOCAL does is different, and the estimate 
   groups of the same key closed at, among those that reached at least m (a group that already has
   m members ends with at least m), and no more than the submissions expected before it starts at
   the current rate of submission (`Recent.rate`). With no such history, the members it has.
-- **The machine's pace.** The run-time model learns slowly and robustly (a pause must not make a
-  simulator look slow for the next sixty tasks), while a machine shared with other work runs
-  everything slower for seconds at a time. So each unit that ends says how long its predicted
-  work took in shared time while its run lasted (its Result's attempt; without one, its time less
-  the hand-off: `Unit`, `Recent.unit_ended`), and a running mean of the logs of those
-  ratios (weight SLOWDOWN_WEIGHT, `Recent.slowdown`) scales every prediction: one at a time, the
-  last tasks' pace predicts the next one's.
+- **The machine's pace, per kind of unit.** The run-time model learns slowly and robustly (a
+  pause must not make a simulator look slow for the next sixty tasks), while a machine shared with
+  other work runs everything slower for seconds at a time. So each unit that ends says how long
+  its predicted work took in shared time while its run lasted (its Result's attempt; without one,
+  its time less the hand-off: `Unit`, `Recent.unit_ended`), and a running mean of the logs of
+  those ratios (weight SLOWDOWN_WEIGHT, `Recent.pace`) scales every prediction of that kind of
+  unit: one at a time, the last tasks' pace predicts the next one's. Tasks sent alone and gathered
+  batches keep a pace each (a batch's starts from the alone pace until one has ended): the model
+  learns mostly from tasks run side by side, charged as if on one core, and from a burst's one or
+  two batches among them, so its error on a batch is its own, and steady (measured on an idle
+  2-core machine, Aer on `qiskit_local`, bursts after a warm-up: batches of 36-56 took 1.4-2.4
+  times the model's time while the tasks sent alone beside them took 0.5-1.5 times theirs; one
+  pace for both was set by the alone tasks, and every gathered task was expected too early).
 - **Hand-offs.** A task's completion (`Result.timings`: submitted to finished) also holds the
   hand-offs around its run (the pool's queue, the worker's start, building the Result), which the
   run-time model does not count: ms-scale tasks would be judged on them. The median of what
@@ -74,6 +80,8 @@ class Unit:
     it has had (wall seconds, each divided among the units running then)."""
 
     work: float
+    #: A gathered batch (or a group of one sent from the queue), not a task sent alone: its pace.
+    batch: bool = False
     remaining: float = attrs.field(default=attrs.Factory(lambda self: self.work, takes_self=True))
     seconds: float = 0.0
     #: Wall seconds it has been running.
@@ -89,7 +97,7 @@ class Unit:
 
     def shared(self, wall: float, running: int, slowdown: float, cores: float = 1.0) -> None:
         """`wall` seconds passed with `running` units sharing `cores` cores, at pace `slowdown`
-        (alone-seconds take slowdown x longer)."""
+        (alone-seconds take slowdown x longer; the pace of the unit's kind)."""
         self.wall += wall
         self.seconds += wall / sharing(running, cores)
         self.remaining = max(self.remaining - wall / sharing(running, cores) / slowdown, 0.0)
@@ -103,8 +111,9 @@ class Expectation:
     `wait_s` until its unit starts, `run_s` its unit's time (shared with the units beside it),
     `handoff_s` the learned hand-offs. `batch` is the expected size of its unit (1: sent alone),
     `members` the members its group had when it was placed (itself included), `slowdown` the pace
-    every time was scaled by, and `as_is_s` what `seconds` would be if its group closed with the
-    members it had (what the work ahead of it alone says)."""
+    its own unit's time was scaled by (its kind's: alone or batch; the units ahead of it had
+    theirs), and `as_is_s` what `seconds` would be if its group closed with the members it had
+    (what the work ahead of it alone says)."""
 
     seconds: float
     wait_s: float
@@ -120,11 +129,12 @@ class Expectation:
 @attrs.frozen
 class Placed:
     """What a task's expectation is made of, as the coalescer stood when the task was placed (all
-    work in alone-seconds): the running units' work left; whether the task was sent alone, and its
-    own call and task parts; else the waiting groups in the order they go (each one's call part,
-    task parts, members, the sizes its key's earlier groups closed at), with the task counted in
-    its own (`position`) already or not; the rate of submissions, the pace, the hand-off, the
-    seconds since its submission, and the pool's capacity and cores."""
+    work in alone-seconds): the running units' work left, each already scaled by its kind's pace;
+    whether the task was sent alone, and its own call and task parts; else the waiting groups in
+    the order they go (each one's call part, task parts, members, the sizes its key's earlier
+    groups closed at), with the task counted in its own (`position`) already or not; the rate of
+    submissions, the pace of a task sent alone and of a batch, the hand-off, the seconds since its
+    submission, and the pool's capacity and cores."""
 
     running: tuple[float, ...]
     alone: bool
@@ -141,35 +151,37 @@ class Placed:
     before: float
     capacity: int
     cores: float
+    #: The pace of gathered batches (`slowdown` is that of tasks sent alone).
+    batch_slowdown: float = 1.0
 
 
 def expectation(p: Placed) -> Expectation:
     """The expectation of a task placed as `p` says (see the module docstring): its own unit's end
     if sent alone, else its group's, every waiting group grown to its expected size."""
-    slow, running = p.slowdown, list(p.running)
+    # Times from here on are wall seconds: every unit's work scaled by its kind's pace.
+    running, slow = list(p.running), p.batch_slowdown
 
     def span(works: list[float], position: int) -> tuple[float, float]:
-        start, end = schedule(running, works, p.capacity, p.cores)[len(running) + position]
-        return slow * start, slow * end
+        return schedule(running, works, p.capacity, p.cores)[len(running) + position]
 
     if p.alone:
-        start, end = span([p.call + p.task], 0)  # a free worker: it starts at once
+        slow = p.slowdown
+        start, end = span([slow * (p.call + p.task)], 0)  # a free worker: it starts at once
         size, members, as_is = 1.0, 1, end
     else:
         mine = [i == p.position for i in range(len(p.counts))]
         tasks = [t + (p.task if m else 0.0) for t, m in zip(p.tasks, mine, strict=True)]
         counts = [n + m for n, m in zip(p.counts, mine, strict=True)]
-        works = [c + t for c, t in zip(p.calls, tasks, strict=True)]
+        works = [slow * (c + t) for c, t in zip(p.calls, tasks, strict=True)]
         members = counts[p.position]
         starts = schedule(running, works, p.capacity, p.cores)[len(running):]
-        as_is = slow * starts[p.position][1]
+        as_is = starts[p.position][1]
         # Every waiting group grows until it goes: to as many as its key's earlier groups grew
         # to, no more than the submissions expected before it starts.
         sizes = []
-        for n, closed, (begins, _) in zip(counts, p.sizes, starts, strict=True):
-            ahead = slow * begins
+        for n, closed, (ahead, _) in zip(counts, p.sizes, starts, strict=True):
             sizes.append(expected_size(n, closed, p.rate * ahead if ahead > 0 < p.rate else 0.0))
-        works = [w + (k - n) * t / n for w, k, n, t in zip(works, sizes, counts, tasks, strict=True)]
+        works = [w + slow * (k - n) * t / n for w, k, n, t in zip(works, sizes, counts, tasks, strict=True)]
         size = sizes[p.position]
         start, end = span(works, p.position)
     before, handoff = p.before, p.handoff
@@ -231,8 +243,9 @@ class Recent:
         self.handoffs: deque[float] = deque(maxlen=KEEP_HANDOFFS)
         self.sizes: dict[object, deque[int]] = {}
         self.arrivals: deque[float] = deque(maxlen=KEEP_ARRIVALS)
-        #: How many times longer than predicted recent units took (running mean of logs).
-        self.slowdown = 1.0
+        #: How many times longer than predicted recent units of each kind took (running mean of
+        #: logs; keyed by `Unit.batch`): a kind not seen yet has the other's.
+        self.paces: dict[bool, float] = {}
 
     def unit_ended(self, unit: Unit, ran: float | None = None) -> None:
         """A unit ended; `ran`: the wall seconds of its run (its Result's attempt), of the unit's
@@ -246,7 +259,13 @@ class Recent:
             ran = max(seconds - self.handoff(), 0.5 * seconds)
         low, high = SLOWDOWN_RANGE
         ratio = min(max(ran / work, low), high)
-        self.slowdown = math.exp((1 - SLOWDOWN_WEIGHT) * math.log(self.slowdown) + SLOWDOWN_WEIGHT * math.log(ratio))
+        pace = self.pace(unit.batch)
+        self.paces[unit.batch] = math.exp((1 - SLOWDOWN_WEIGHT) * math.log(pace) + SLOWDOWN_WEIGHT * math.log(ratio))
+
+    def pace(self, batch: bool) -> float:
+        """How many times longer than predicted a unit of this kind is expected to take now: the
+        running mean of its kind, or the other kind's before one of its own has ended (1 before any)."""
+        return self.paces.get(batch, self.paces.get(not batch, 1.0))
 
     def handoff(self) -> float:
         """The median hand-off of recent tasks sent alone (0 before any)."""
