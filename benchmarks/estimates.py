@@ -20,7 +20,8 @@ completion recorded when they were placed.
      (`qtau.engines.local_expected`: processor sharing of the pool's units, the batch a gathered
      task joins at its expected size, the machine's recent pace, the hand-off);
    - what each part contributes: the same without the learned hand-off (`-handoff`), without the
-     recent pace (`-pace`), and with the task's batch closing with the members it had when it was
+     recent pace (`-pace`: its wait and run divided by the pace of its own kind of unit, alone or
+     batch), and with the task's batch closing with the members it had when it was
      placed (`-size`: the work ahead of it only);
    - *ranking*: the expected completion in the table QDREAMER ranked the resources by
      (`decision(task_id).chosen.wait_s`: the work in flight ahead of it plus its run time);

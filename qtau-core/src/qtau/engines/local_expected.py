@@ -31,10 +31,11 @@ pool ran one task after another. What LOCAL does is different, and the estimate 
   unit: one at a time, the last tasks' pace predicts the next one's. Tasks sent alone and gathered
   batches keep a pace each (a batch's starts from the alone pace until one has ended): the model
   learns mostly from tasks run side by side, charged as if on one core, and from a burst's one or
-  two batches among them, so its error on a batch is its own, and steady (measured on an idle
-  2-core machine, Aer on `qiskit_local`, bursts after a warm-up: batches of 36-56 took 1.4-2.4
-  times the model's time while the tasks sent alone beside them took 0.5-1.5 times theirs; one
-  pace for both was set by the alone tasks, and every gathered task was expected too early).
+  two batches among them, so its error on a batch is its own (measured on an idle 2-core machine,
+  Aer on `qiskit_local`, bursts of rotation circuits after a warm-up: five batches took 1.0-2.6
+  times the model's time, three of them 2.0 or more, while the tasks sent alone beside them took
+  0.35-2.1 times theirs; one pace for both was set by the alone tasks, and the gathered tasks
+  were expected too early).
 - **Hand-offs.** A task's completion (`Result.timings`: submitted to finished) also holds the
   hand-offs around its run (the pool's queue, the worker's start, building the Result), which the
   run-time model does not count: ms-scale tasks would be judged on them. The median of what
