@@ -129,13 +129,13 @@ class Expectation:
 
 @attrs.frozen
 class Placed:
-    """What a task's expectation is made of, as the coalescer stood when the task was placed (all
-    work in alone-seconds): the running units' work left, each already scaled by its kind's pace;
-    whether the task was sent alone, and its own call and task parts; else the waiting groups in
-    the order they go (each one's call part, task parts, members, the sizes its key's earlier
-    groups closed at), with the task counted in its own (`position`) already or not; the rate of
-    submissions, the pace of a task sent alone and of a batch, the hand-off, the seconds since its
-    submission, and the pool's capacity and cores."""
+    """What a task's expectation is made of, as the coalescer stood when the task was placed: the
+    running units' work left, in seconds at their kind's pace (alone-seconds x pace); the rest in
+    alone-seconds: whether the task was sent alone, and its own call and task parts; else the
+    waiting groups in the order they go (each one's call part, task parts, members, the sizes its
+    key's earlier groups closed at), with the task counted in its own (`position`) already or not;
+    the rate of submissions, the pace of a task sent alone and of a batch, the hand-off, the
+    seconds since its submission, and the pool's capacity and cores."""
 
     running: tuple[float, ...]
     alone: bool
