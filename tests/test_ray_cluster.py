@@ -10,6 +10,7 @@ import time
 
 import pytest
 from qtau import PilotComputeService, QuantumTask
+from qtau.engines.ray_join import start_timed_out
 from qtau.engines.ray_shares import (
     FOREIGN_SPAN_S,
     FOREIGN_VIEWS,
@@ -50,7 +51,7 @@ def cluster(plugin_dir):
             break
         except Exception as err:
             c.shutdown()
-            if attempt or "timed out during startup" not in str(err):
+            if attempt or not start_timed_out(err):
                 raise
     c.with_plugin = with_plugin
     c.first_workers = workers
