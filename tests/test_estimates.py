@@ -260,6 +260,25 @@ def test_the_benchmark_reports_every_column_per_workload_and_mode():
     assert 0.0 <= rows[0]["model"] <= 1.0 and 0.0 <= rows[0]["-clifford"] <= 1.0
 
 
+def test_the_benchmark_reports_the_median_and_spread_of_repeated_runs():
+    """`repeated` runs the local part again in new services (models empty each time) and reports,
+    per workload and mode, each share's median over the runs and the expected column's lowest and
+    highest run: the median lies between them, and the tasks of every run are counted."""
+    pytest.importorskip("qiskit_aer")
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    import estimates
+
+    rows = estimates.repeated(["ghz"], tasks=3, rounds=2, repeats=2)
+    assert [(r["workload"], r["mode"]) for r in rows] == [("ghz", m) for m in estimates.MODES]
+    for row in rows:
+        assert row["repeats"] == 2 and row["tasks"] == 6
+        assert 0.0 <= row["low"] <= row["expected"] <= row["high"] <= 1.0
+        assert all(0.0 <= row[c] <= 1.0 for c in estimates.COLUMNS)
+
+
 def test_the_estimate_a_task_was_placed_by_is_kept_not_refitted():
     """`placed_estimate` returns the run estimate the ranking used at placement, even after later
     observations changed the model (asking it must not refit the model on every submission: that
