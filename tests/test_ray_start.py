@@ -57,6 +57,8 @@ def test_two_timeouts_give_an_error_that_says_what_to_do(fake_ray):
         engine.start()
     assert calls == [("init", "local"), ("shutdown", None), ("init", "local")]
     assert info.value.field == "execution_engine"
+    tries = sum(1 for call, _ in calls if call == "init")
+    assert f"in {tries} tries" in str(info.value)  # the message counts the starts that were made
     assert "too loaded" in info.value.fix and "ExecutionEngine.LOCAL" in info.value.fix
     assert not engine.started_ray
 

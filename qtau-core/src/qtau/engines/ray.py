@@ -20,7 +20,7 @@ from qtau.coalesce import MAX_BATCH
 from qtau.engines.base import Engine
 from qtau.engines.isolation import bounded
 from qtau.engines.ray_coalesce import RayCoalescer
-from qtau.engines.ray_join import init_error, preflight, start_timed_out
+from qtau.engines.ray_join import LOCAL_START_RETRIES, init_error, preflight, start_timed_out
 from qtau.engines.ray_nodes import NodePlacement
 from qtau.engines.ray_remote import (  # noqa: F401  (pack, unwrap_error: importable from here)
     SYSTEM_RETRIES,
@@ -43,8 +43,6 @@ from qtau.types import Resource
 #: and a first part starts while the driver still packs the rest (benchmarks/growth.py, 100k Bell
 #: tasks batched on 2 CPUs: 602 tasks/s as 2 Ray tasks of 50k, 927 as 100 of 1k; 10k: 1026).
 RAY_BATCH_MAX = 1000
-#: Further tries of a local Ray start whose node did not register within Ray's fixed 30 s.
-LOCAL_START_RETRIES = 1
 
 log = logging.getLogger(__name__)
 

@@ -147,6 +147,11 @@ def preflight(address: str) -> None:
     raise _unreachable(address, f"{type(error).__name__}: {text.splitlines()[0][:200]}")
 
 
+#: Further tries of a local Ray start whose node did not register within Ray's fixed 30 s
+#: (`RayEngine.start`; `init_error` says how many tries there were).
+LOCAL_START_RETRIES = 1
+
+
 def start_timed_out(err: BaseException) -> bool:
     """Whether `ray.init` failed because a node it started did not register in time (Ray waits a
     fixed 30 s for its raylet: a loaded machine, not a wrong setting)."""
@@ -160,8 +165,8 @@ def init_error(address: str | None, err: BaseException) -> QtauError:
         return auth_error(address or "the local Ray", refused="InvalidAuthToken" in text)
     if not address and start_timed_out(err):
         return BackendUnavailableError(
-            "could not start a local Ray: its node did not register within Ray's 30 s, twice "
-            f"({text.splitlines()[0][:200]})", field="execution_engine", value="ray",
+            f"could not start a local Ray: its node did not register within Ray's 30 s, in {1 + LOCAL_START_RETRIES} "
+            f"tries ({text.splitlines()[0][:200]})", field="execution_engine", value="ray",
             fix="the machine is too loaded to start Ray now: retry when it is quieter, start Ray yourself "
             "(`ray start --head`) and pass its address as ray_address, or use ExecutionEngine.LOCAL",
         )
