@@ -17,11 +17,13 @@ completion recorded when they were placed.
    start empty (a temporary `QTAU_CACHE_DIR`). A task's actual completion is its Result's
    `timings` (submitted to finished). Shares printed per workload and mode:
    - *expected*: the expected completion the coalescer recorded at placement
-     (`qtau.engines.local_expected`: processor sharing of the pool's units, the batch a gathered
-     task joins at its expected size, the machine's recent pace, the hand-off);
-   - what each part contributes: the same without the learned hand-off (`-handoff`), without the
-     recent pace (`-pace`: its wait and run divided by the pace of its own kind of unit, alone or
-     batch), and with the task's batch closing with the members it had when it was
+     (`qtau.engines.local_expected`): for a gathered task whose resource has history, what
+     comparable groups took from their first member's arrival to their batch's end; else the model;
+   - *-history*: the model's expectation of every task (processor sharing of the pool's units, the
+     batch a gathered task joins at its expected size, the machine's recent pace, the hand-off),
+     and what each of the model's parts contributes: the model without the learned hand-off (`-handoff`),
+     without the recent pace (`-pace`: its wait and run divided by the pace of its own kind of
+     unit, alone or batch), and with the task's batch closing with the members it had when it was
      placed (`-size`: the work ahead of it only);
    - *ranking*: the expected completion in the table QDREAMER ranked the resources by
      (`decision(task_id).chosen.wait_s`: the work in flight ahead of it plus its run time);
@@ -64,7 +66,7 @@ from qtau.dreamer.ranking import run_seconds  # noqa: E402
 
 SHARE = 0.2
 MODES = ("one at a time", "all at once")
-COLUMNS = ("expected", "-handoff", "-pace", "-size", "ranking", "heuristic")
+COLUMNS = ("expected", "-history", "-handoff", "-pace", "-size", "ranking", "heuristic")
 
 
 def within(pairs: list[tuple[float, float]], share: float = SHARE) -> float:
@@ -125,11 +127,12 @@ def estimates_of(pcs, task, result) -> dict[str, float]:
     out = {"ranking": chosen.wait_s, "heuristic": run_seconds(res, task.shots, summary)}
     exp = pcs.dispatch.expected(task.task_id)
     if exp is not None:
-        out["expected"] = exp.seconds
-        out["-handoff"] = exp.seconds - exp.handoff_s
-        ran = exp.seconds - exp.handoff_s - (exp.seconds - exp.wait_s - exp.run_s - exp.handoff_s)
-        out["-pace"] = exp.seconds - ran + ran / exp.slowdown
-        out["-size"] = exp.as_is_s
+        model = exp.model or exp
+        out["expected"], out["-history"] = exp.seconds, model.seconds
+        out["-handoff"] = model.seconds - model.handoff_s
+        ran = model.wait_s + model.run_s
+        out["-pace"] = model.seconds - ran + ran / model.slowdown
+        out["-size"] = model.as_is_s
     return out
 
 

@@ -17,7 +17,7 @@ import math
 import attrs
 import pytest
 from qtau.engines.local_coalesce import LocalCoalescer
-from qtau.engines.local_expected import OVERDUE_SHARE, Recent, expected_size, schedule
+from qtau.engines.local_expected import OVERDUE_SHARE, Lifetime, Recent, expected_size, schedule
 from qtau.payloads import Placement, TaskPayload
 from qtau.service import PilotComputeService
 from qtau.types import Attempt, QuantumTask, Resource, Timings
@@ -47,16 +47,24 @@ class HeldEngine:
     def finish(self, i: int, value: object = None) -> None:
         self.units[i][0].set_result(value)
 
+    def finish_batch(self, i: int, started: float, ended: float) -> None:
+        """End a gathered batch as the pool would: every member a Result whose one attempt ran
+        from `started` to `ended`, then the unit."""
+        for _, handle in self.units[i][1]:
+            handle.set_running_or_notify_cancel()
+            handle.set_result(_Finished(Timings(0.0, started, ended), (Attempt("test:sim", True, started, ended),)))
+        self.finish(i)
+
 
 def payload(name: str, at: float = 0.0, on: Resource = SIM) -> TaskPayload:
     return TaskPayload(None, QuantumTask(circuit="OPENQASM 2.0;", num_qubits=1, task_id=name),
                        (Placement(on),), at)
 
 
-def coalescer(workers: int = 2) -> tuple[LocalCoalescer, HeldEngine, list[float]]:
+def coalescer(workers: int = 2, max_batch: int = 256) -> tuple[LocalCoalescer, HeldEngine, list[float]]:
     now = [0.0]
     engine = HeldEngine(workers)
-    return LocalCoalescer(engine, clock=lambda: now[0], cores=1), engine, now
+    return LocalCoalescer(engine, max_batch=max_batch, clock=lambda: now[0], cores=1), engine, now
 
 
 def test_processor_sharing_schedule():
@@ -200,6 +208,81 @@ def test_batches_and_tasks_sent_alone_keep_a_pace_each():
     assert y.run_s == pytest.approx(0.2 * batch)
 
 
+def one_burst(members: int, ended: float, max_batch: int = 256) -> tuple[LocalCoalescer, HeldEngine, list[float]]:
+    """One worker: a0 alone, then `members` tasks gathered at 0 (a group opened at 0); a0 ends at
+    0.2 as predicted, the batch starts then and ends at `ended` (every member a Result)."""
+    c, engine, now = coalescer(workers=1, max_batch=max_batch)
+    c.submit(payload("a0"), COST)
+    for i in range(members):
+        c.submit(payload(f"x{i}"), COST)
+    now[0] = 0.2
+    engine.finish(0)
+    now[0] = ended
+    engine.finish_batch(1, 0.2, ended)
+    return c, engine, now
+
+
+def test_gathered_tasks_expect_what_their_keys_groups_took():
+    """Once groups of a key have run, a gathered task of that key expects what they took from their
+    first member's arrival to their batch's end (the median over those that grew to its members),
+    less the time its own group has been open; the model's estimate is kept beside it."""
+    c, engine, now = one_burst(4, ended=0.9)  # a group of 4 lived 0.9 s, 0.2 of them waiting
+    assert list(c._recent.lifetimes[(SIM.id, None)]) == [
+        Lifetime(4, pytest.approx(0.2), pytest.approx(0.7), pytest.approx(0.2))]
+    # the next burst: a1 alone, then a group that opens at 1.0
+    now[0] = 1.0
+    c.submit(payload("a1", 1.0), COST)
+    c.submit(payload("y0", 1.0), COST)
+    now[0] = 1.05
+    c.submit(payload("y1", 1.0), COST)  # submitted at 1.0, reaches the coalescer at 1.05
+    first, second = c.expected("y0"), c.expected("y1")
+    assert first.groups == 1 and first.seconds == pytest.approx(0.9) and first.batch == 4
+    assert first.wait_s == pytest.approx(0.2) and first.run_s == pytest.approx(0.7) and first.handoff_s == 0
+    # the group has been open 0.05 s when y1 arrives; y1 was submitted 0.05 s before that
+    assert second.groups == 1 and second.seconds == pytest.approx(0.05 + 0.9 - 0.05)
+    # the model's estimate beside it: a1's 0.2 s, then a batch of the 4 members groups grew to
+    # at the batches' learned pace (the last one took 0.7 s of a predicted 0.5)
+    assert first.model.groups == 0 and first.model.batch == 4
+    assert first.model.seconds == pytest.approx(0.2 + c._recent.pace(True) * 0.5)
+    assert "comparable groups" in first.source and "model" in first.model.source
+
+
+def test_the_model_where_no_comparable_group_ran():
+    """A group larger than any its key ran before, a key with no history and a group open longer
+    than comparable groups lived are estimated by the model (`groups` 0, no `model` beside it)."""
+    c, engine, now = one_burst(2, ended=0.5)  # a group of 2 lived 0.5 s
+    now[0] = 1.0
+    c.submit(payload("a1", 1.0), COST)
+    for i in range(3):
+        c.submit(payload(f"y{i}", 1.0), COST)
+    c.submit(payload("z", 1.0, on=OTHER), COST)
+    assert c.expected("y1").groups == 1
+    third = c.expected("y2")  # a third member: no group of the key grew to 3
+    assert third.groups == 0 and third.model is None and third.members == 3
+    assert c.expected("z").groups == 0  # OTHER has no history
+    now[0] = 1.6  # the group opened at 1.0 has been open longer than the 0.5 s groups lived
+    c.submit(payload("y3", 1.6), COST)
+    assert c.expected("y3").groups == 0
+
+
+def test_groups_of_other_circuits_are_not_compared():
+    """A resource's groups of short circuits say nothing of a group of circuits the run-time model
+    expects four times longer: that group is estimated by the model."""
+    c, engine, now = one_burst(2, ended=0.5)
+    now[0] = 1.0
+    c.submit(payload("a1", 1.0), COST)
+    c.submit(payload("long", 1.0), (0.1, 0.4))
+    assert c.expected("long").groups == 0
+
+
+def test_a_group_split_at_the_batch_limit_teaches_no_lifetime():
+    """A group larger than the batch limit goes in parts; neither part lived as one group."""
+    c, engine, now = one_burst(3, ended=0.5, max_batch=2)  # x0, x1 went; x2 goes at 0.5
+    now[0] = 0.7
+    engine.finish_batch(2, 0.5, 0.7)
+    assert c.batches == [2, 1] and not c._recent.lifetimes
+
+
 def test_hand_off_is_added():
     """What a task sent alone spent outside its run (queue, start, the Result) is added to later
     expectations: the median of recent ones."""
@@ -240,6 +323,27 @@ def test_service_records_an_expectation_for_every_coalesced_task():
         assert gathered, "one worker, eight tasks: some were gathered"
         assert all(e.batch >= e.members and e.wait_s <= e.seconds for e in gathered)
         assert pcs._coalescer._recent.paces and all(math.isfinite(p) for p in pcs._coalescer._recent.paces.values())
+
+
+def test_a_later_burst_rests_on_an_earlier_bursts_groups():
+    """Through a real service: after a burst whose gathered group ran, the next burst's gathered
+    tasks are estimated from that group's lifetime, with the model's estimate kept beside it.
+    Tasks one at a time first, as a user's stream would: groups compare by the run-time model's
+    price of their members, which its first observations still move by factors."""
+    with PilotComputeService(plugins=host(), max_workers=1) as pcs:
+        pcs.create_pilot(pilot(resource("busy", call_delay_s=0.05)))
+        for _ in range(20):
+            pcs.get_result(pcs.submit_quantum_task(QuantumTask(circuit=x_on(0), shots=100)), timeout=60)
+        for burst in range(2):
+            tasks = [QuantumTask(circuit=x_on(0), shots=100, task_id=f"b{burst}t{i}") for i in range(6)]
+            pcs.get_results([pcs.submit_quantum_task(t) for t in tasks], timeout=60)
+            wait_idle(pcs)
+        lives = [life for lives in pcs._coalescer._recent.lifetimes.values() for life in lives]
+        assert lives and all(life.size >= 1 and life.waited >= 0 and life.ran > 0 for life in lives)
+        second = [pcs.dispatch.expected(f"b1t{i}") for i in range(6)]
+        rested = [e for e in second if e.gathered and e.groups]
+        assert rested, "the second burst's gathered tasks had the first burst's group to go by"
+        assert all(e.model is not None and e.model.groups == 0 and e.seconds > 0 for e in rested)
 
 
 def test_the_benchmark_reports_every_column_per_workload_and_mode():
@@ -298,3 +402,4 @@ def test_the_estimate_a_task_was_placed_by_is_kept_not_refitted():
         assert pcs.qdreamer.run_estimate(task, rid).seconds > 2 * placed.seconds
         assert pcs.qdreamer.placed_estimate(task.task_id, rid) == placed
         assert pcs.qdreamer.placed_estimate(task.task_id, "no-such-resource") is None
+

@@ -6,7 +6,8 @@ why tasks are gathered and what every engine's coalescer shares).
 
 Given a task's expected run cost (the run-time model's call and task parts), the coalescer also
 records when the task is expected to complete, from the units it will share the pool with and the
-batch it will join (`qtau.engines.local_expected`; `expected(task_id)`).
+batch it will join, or, for a gathered task, from how long its key's recent groups lived
+(`qtau.engines.local_expected`; `expected(task_id)`).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from collections.abc import Callable
 
 from qtau.coalesce import MAX_BATCH, Gathered, group_key
 from qtau.engines.base import Engine
-from qtau.engines.local_expected import Expectation, Placed, Recent, Unit, expectation
+from qtau.engines.local_expected import Expectation, Lifetime, Placed, Recent, Unit, expectation
 from qtau.engines.tasks import run_batch, run_task
 from qtau.payloads import BatchPayload, TaskFailure, TaskPayload
 
@@ -61,6 +62,9 @@ class LocalCoalescer:
         self._at = 0.0
         self._tokens = itertools.count()
         self._group_work: dict[tuple, list[float]] = {}
+        #: When each waiting group's first member arrived (None: a remainder of a split group,
+        #: whose lifetime is not one group's).
+        self._opened: dict[tuple, float | None] = {}
         self._recent = Recent()
         self._expected: OrderedDict[str, Placed | Expectation] = OrderedDict()
 
@@ -91,11 +95,13 @@ class LocalCoalescer:
                                           before=max(now - payload.submitted_at, 0.0))
             else:
                 handle: cf.Future = cf.Future()
+                self._opened.setdefault(key, now)
                 self._waiting.add(key, (payload, handle))
-                work = self._group_work.setdefault(key, [0.0, 0.0, 0])
+                work = self._group_work.setdefault(key, [0.0, 0.0, 0, 0.0])
                 if cost is not None:
                     work[0] = max(work[0], cost[0])
                     work[1] += cost[1]
+                    work[3] += sum(cost)
                 work[2] += 1
         if not alone:
             return handle
@@ -118,21 +124,27 @@ class LocalCoalescer:
         """Keep what the task's expectation is made of, as it is now (`Placed`); the arithmetic
         runs when `expected` is asked, not on the submission's path."""
         call, task = cost
+        opened, lifetimes, alone_mean = self._opened.get(key, now), (), 0.0
         if alone:
             keys, position = [], 0
         else:  # the waiting groups in the order they will go, this task's group included (last if new)
             keys = list(self._waiting.groups)
             if key not in keys:
                 keys.append(key)
-                self._group_work[key] = [call, 0.0, 0]
+                self._group_work[key] = [call, 0.0, 0, 0.0]
             position = keys.index(key)
+            if opened is not None:
+                lifetimes = tuple(self._recent.lifetimes.get(key, ()))
+                mine = self._group_work[key]
+                alone_mean = (mine[3] + call + task) / (mine[2] + 1)
         works, pace = self._group_work, self._recent.pace
         self._expected[payload.task.task_id] = Placed(
             tuple(pace(unit.batch) * unit.left for unit in self._units.values()), alone, call, task,
             tuple(works[g][0] for g in keys), tuple(works[g][1] for g in keys), tuple(works[g][2] for g in keys),
             position, tuple(tuple(self._recent.sizes.get(g, ())) for g in keys), self._recent.rate(),
             pace(False), self._recent.handoff(), max(now - payload.submitted_at, 0.0),
-            self.capacity, self.cores, pace(True))
+            self.capacity, self.cores, pace(True), now - opened if opened is not None else 0.0, lifetimes,
+            alone_mean)
         if len(self._expected) > KEEP_EXPECTED:
             self._expected.popitem(last=False)
 
@@ -154,24 +166,32 @@ class LocalCoalescer:
         """A unit ended (`ran`: its run's wall seconds, when known): send the oldest waiting group
         in its place."""
         with self._lock:
-            self._advance(self.clock())
+            now = self.clock()
+            self._advance(now)
             ended = self._units.pop(token, None)
             if ended is not None:
                 self._recent.unit_ended(ended, ran)
+                if ended.group is not None and ran is not None:  # a group that ran: how long it lived
+                    self._recent.lived(ended.group, Lifetime(ended.size, ended.started - ended.opened,
+                                                             now - ended.started, ended.alone))
             key = next(iter(self._waiting.groups), None)
             batch = self._waiting.take()
             if batch is None:
                 self._running -= 1
                 return
             self.batches.append(len(batch))
-            call, task, members = self._group_work.pop(key, (0.0, 0.0, 0))
+            call, task, members, alone = self._group_work.pop(key, (0.0, 0.0, 0, 0.0))
+            opened = self._opened.pop(key, None)
             self._recent.closed(key, len(batch))
             if key in self._waiting.groups:  # more than max_batch: the rest stays, with its share
                 share = len(batch) / max(members, 1)
-                self._group_work[key] = [call, task * (1 - share), members - len(batch)]
-                task *= share
+                self._group_work[key] = [call, task * (1 - share), members - len(batch), alone * (1 - share)]
+                self._opened[key] = opened = None  # neither part lived as one group
+                task, alone = task * share, alone * share
             token = next(self._tokens)
-            self._units[token] = Unit(call + task, batch=True)
+            self._units[token] = Unit(call + task, batch=True, group=None if opened is None else key,
+                                      size=len(batch), opened=opened or 0.0, started=now,
+                                      alone=alone / max(len(batch), 1))
         try:
             future = self.engine.submit(_run_gathered, batch)
         except BaseException as err:  # the pool is gone (interpreter exit): fail the batch's tasks
@@ -196,6 +216,7 @@ class LocalCoalescer:
         with self._lock:
             waiting = self._waiting.drain()
             self._group_work.clear()
+            self._opened.clear()
         for _, handle in waiting:
             handle.cancel()
 
