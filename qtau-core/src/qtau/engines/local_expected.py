@@ -47,8 +47,8 @@ pool ran one task after another. What LOCAL does is different, and the estimate 
 
 All of the above is the *model* (`Expectation.model` keeps its parts). For a gathered task whose
 group key has history, the estimate is what the key's recent groups took instead: a group that
-has been open `a` seconds and has m members completes when comparable groups did, the median of
-(opened -> batch ended) over the last KEEP_LIFETIMES groups of its key that grew to at least m
+has been open `a` seconds and has m members completes when comparable groups did: the median of
+(opened -> batch ended) over those of its key's last KEEP_LIFETIMES groups that grew to at least m
 members and held circuits alike (the run-time model's mean time of a member run alone, call
 included, within a factor COMPARABLE: `alike`), less `a` (`Lifetime`, `Recent.lived`).
 Measured on an idle 2-core machine (Aer on `qiskit_local`, bursts of 30-50 GHZ, rotation and
@@ -117,10 +117,10 @@ class Unit:
     #: Seconds from its task's submission to the coalescer (a unit of one task sent alone; the
     #: journal, the estimate), counted in its expectation already, so no part of the hand-off.
     before: float = 0.0
-    #: A batch whose lifetime is learned: its group key, members, when the group opened and
-    #: when the batch started (coalescer clock); None: nothing to learn (a task sent alone, or a
-    #: group split at the batch limit, whose parts did not live as one group), the model's mean
-    #: alone-seconds per member.
+    #: A batch whose lifetime is learned: its group key (None: nothing to learn, a task sent
+    #: alone or a group split at the batch limit, whose parts did not live as one group), its
+    #: members, the model's mean alone-seconds per member, when its group opened and when it
+    #: started (coalescer clock).
     group: object = None
     size: int = 0
     alone: float = 0.0
@@ -254,10 +254,10 @@ def expectation(p: Placed) -> Expectation:
     before, handoff = p.before, p.handoff
     model = Expectation(before + end + handoff, before + start, end - start, handoff, size, members,
                         not p.alone, slow, before + as_is + handoff)
-    return model if p.alone else lived(model, p)
+    return model if p.alone else from_lifetimes(model, p)
 
 
-def lived(model: Expectation, p: Placed) -> Expectation:
+def from_lifetimes(model: Expectation, p: Placed) -> Expectation:
     """A gathered task's estimate from its key's recent groups that grew to at least its members
     (the module docstring): the median lifetime less the time its group has been open; `model`
     where there are none, or where its group is already older than that median."""
