@@ -19,6 +19,8 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 
+import attrs
+
 from qtau.coalesce import MAX_BATCH, Gathered, group_key
 from qtau.engines.base import Engine
 from qtau.engines.local_expected import Expectation, Lifetime, Placed, Recent, Unit, expectation
@@ -27,6 +29,20 @@ from qtau.payloads import BatchPayload, TaskFailure, TaskPayload
 
 #: Expectations kept (by task id) for `expected`.
 KEEP_EXPECTED = 4096
+
+
+@attrs.define
+class Group:
+    """A waiting group's work as the run-time model prices it (its largest call part, the sum of
+    its members' task parts and of their alone-seconds, call included), its members, and when its
+    first member arrived (None: the remainder of a group split at the batch limit, which did not
+    live as one group)."""
+
+    call: float = 0.0
+    task: float = 0.0
+    members: int = 0
+    alone: float = 0.0
+    opened: float | None = None
 
 
 class LocalCoalescer:
@@ -56,15 +72,12 @@ class LocalCoalescer:
         self.sent_alone = 0
         self.batches: list[int] = []
         # What expectations are made of (see qtau.engines.local_expected): each running unit's
-        # remaining work (alone-seconds, processor sharing since `_at`), each waiting group's
-        # call and task parts, recent hand-offs, group sizes and submissions.
+        # remaining work (alone-seconds, processor sharing since `_at`), each waiting group's work
+        # and when it opened (`Group`), recent hand-offs, group sizes and lifetimes, submissions.
         self._units: dict[int, Unit] = {}
         self._at = 0.0
         self._tokens = itertools.count()
-        self._group_work: dict[tuple, list[float]] = {}
-        #: When each waiting group's first member arrived (None: a remainder of a split group,
-        #: whose lifetime is not one group's).
-        self._opened: dict[tuple, float | None] = {}
+        self._groups: dict[tuple, Group] = {}
         self._recent = Recent()
         self._expected: OrderedDict[str, Placed | Expectation] = OrderedDict()
 
@@ -95,14 +108,13 @@ class LocalCoalescer:
                                           before=max(now - payload.submitted_at, 0.0))
             else:
                 handle: cf.Future = cf.Future()
-                self._opened.setdefault(key, now)
                 self._waiting.add(key, (payload, handle))
-                work = self._group_work.setdefault(key, [0.0, 0.0, 0, 0.0])
+                group = self._groups.setdefault(key, Group(opened=now))
                 if cost is not None:
-                    work[0] = max(work[0], cost[0])
-                    work[1] += cost[1]
-                    work[3] += sum(cost)
-                work[2] += 1
+                    group.call = max(group.call, cost[0])
+                    group.task += cost[1]
+                    group.alone += sum(cost)
+                group.members += 1
         if not alone:
             return handle
         try:
@@ -124,27 +136,26 @@ class LocalCoalescer:
         """Keep what the task's expectation is made of, as it is now (`Placed`); the arithmetic
         runs when `expected` is asked, not on the submission's path."""
         call, task = cost
-        opened, lifetimes, alone_mean = self._opened.get(key, now), (), 0.0
+        open_for, lifetimes, alone_mean = 0.0, (), 0.0
         if alone:
             keys, position = [], 0
         else:  # the waiting groups in the order they will go, this task's group included (last if new)
             keys = list(self._waiting.groups)
             if key not in keys:
                 keys.append(key)
-                self._group_work[key] = [call, 0.0, 0, 0.0]
+                self._groups[key] = Group(call=call, opened=now)
             position = keys.index(key)
-            if opened is not None:
-                lifetimes = tuple(self._recent.lifetimes.get(key, ()))
-                mine = self._group_work[key]
-                alone_mean = (mine[3] + call + task) / (mine[2] + 1)
-        works, pace = self._group_work, self._recent.pace
+            mine = self._groups[key]
+            if mine.opened is not None:
+                open_for, lifetimes = now - mine.opened, tuple(self._recent.lifetimes.get(key, ()))
+                alone_mean = (mine.alone + call + task) / (mine.members + 1)
+        groups, pace = [self._groups[g] for g in keys], self._recent.pace
         self._expected[payload.task.task_id] = Placed(
             tuple(pace(unit.batch) * unit.left for unit in self._units.values()), alone, call, task,
-            tuple(works[g][0] for g in keys), tuple(works[g][1] for g in keys), tuple(works[g][2] for g in keys),
+            tuple(g.call for g in groups), tuple(g.task for g in groups), tuple(g.members for g in groups),
             position, tuple(tuple(self._recent.sizes.get(g, ())) for g in keys), self._recent.rate(),
             pace(False), self._recent.handoff(), max(now - payload.submitted_at, 0.0),
-            self.capacity, self.cores, pace(True), now - opened if opened is not None else 0.0, lifetimes,
-            alone_mean)
+            self.capacity, self.cores, pace(True), open_for, lifetimes, alone_mean)
         if len(self._expected) > KEEP_EXPECTED:
             self._expected.popitem(last=False)
 
@@ -180,14 +191,14 @@ class LocalCoalescer:
                 self._running -= 1
                 return
             self.batches.append(len(batch))
-            call, task, members, alone = self._group_work.pop(key, (0.0, 0.0, 0, 0.0))
-            opened = self._opened.pop(key, None)
+            group = self._groups.pop(key, None) or Group()
+            call, task, alone, opened = group.call, group.task, group.alone, group.opened
             self._recent.closed(key, len(batch))
             if key in self._waiting.groups:  # more than max_batch: the rest stays, with its share
-                share = len(batch) / max(members, 1)
-                self._group_work[key] = [call, task * (1 - share), members - len(batch), alone * (1 - share)]
-                self._opened[key] = opened = None  # neither part lived as one group
-                task, alone = task * share, alone * share
+                share = len(batch) / max(group.members, 1)
+                # neither part lived as one group: no lifetime for either (opened None)
+                self._groups[key] = Group(call, task * (1 - share), group.members - len(batch), alone * (1 - share))
+                task, alone, opened = task * share, alone * share, None
             token = next(self._tokens)
             self._units[token] = Unit(call + task, batch=True, group=None if opened is None else key,
                                       size=len(batch), opened=opened or 0.0, started=now,
@@ -215,8 +226,7 @@ class LocalCoalescer:
         """Cancel every task still waiting (the service is shutting down)."""
         with self._lock:
             waiting = self._waiting.drain()
-            self._group_work.clear()
-            self._opened.clear()
+            self._groups.clear()
         for _, handle in waiting:
             handle.cancel()
 
