@@ -79,6 +79,8 @@ import attrs
 #: last four gaps between submissions say how fast they come now).
 KEEP_HANDOFFS = 32
 KEEP_SIZES = 16
+#: Group keys whose sizes and lifetimes are kept (the oldest key is forgotten first).
+KEEP_KEYS = 64
 KEEP_ARRIVALS = 5
 #: A running unit past its predicted end is expected to need this share of its work more: not
 #: nothing (it is plainly not done, and a group behind it would be expected to go at once, too
@@ -366,14 +368,10 @@ class Recent:
 
     def lived(self, key: object, lifetime: Lifetime) -> None:
         """A gathered group of `key` ran as one batch: keep its lifetime (the last KEEP_LIFETIMES)."""
-        self.lifetimes.setdefault(key, deque(maxlen=KEEP_LIFETIMES)).append(lifetime)
-        while len(self.lifetimes) > 64:
-            self.lifetimes.pop(next(iter(self.lifetimes)))
+        keep(self.lifetimes, key, lifetime, KEEP_LIFETIMES)
 
     def closed(self, key: object, size: int) -> None:
-        self.sizes.setdefault(key, deque(maxlen=KEEP_SIZES)).append(int(size))
-        while len(self.sizes) > 64:
-            self.sizes.pop(next(iter(self.sizes)))
+        keep(self.sizes, key, int(size), KEEP_SIZES)
 
     def rate(self) -> float:
         """Submissions per second now: one over the median of the last gaps between submissions
@@ -383,3 +381,10 @@ class Recent:
         times = list(self.arrivals)
         gap = statistics.median([b - a for a, b in itertools.pairwise(times)])
         return 1.0 / gap if gap > 0 else math.inf
+
+
+def keep(per_key: dict, key: object, value: object, last: int) -> None:
+    """Append `value` to `key`'s last `last` values, keeping at most KEEP_KEYS keys."""
+    per_key.setdefault(key, deque(maxlen=last)).append(value)
+    while len(per_key) > KEEP_KEYS:
+        per_key.pop(next(iter(per_key)))
