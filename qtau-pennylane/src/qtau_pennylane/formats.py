@@ -175,8 +175,10 @@ def qiskit_to_tape(qc: Any, source: str = "qiskit") -> Any:
     qc = _known_gates_only(qc)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        if len(set(measured)) < len(measured):
-            tape = _readings_tape(qc)  # a qubit read twice: each bit from its own reading
+        if len(set(measured)) < len(measured) or _measures_mid_circuit(qc):
+            # A qubit read twice, or read and then changed: each bit from its own reading (counts
+            # at the end would read a measured qubit as the later gates left it).
+            tape = _readings_tape(qc)
         else:
             qfunc = qml.from_qiskit(qc, measurements=[qml.counts(wires=measured)])
             tape = qml.tape.make_qscript(qfunc)()
@@ -192,6 +194,20 @@ def qiskit_to_tape(qc: Any, source: str = "qiskit") -> Any:
             value=source, fix="decompose the circuit into standard gates first",
         )
     return tape
+
+
+def _measures_mid_circuit(qc: Any) -> bool:
+    """Whether a measured qubit is touched again after its measurement (a barrier aside)."""
+    measured: set = set()
+    for inst in qc.data:
+        name = inst.operation.name
+        if name in ("barrier", "global_phase"):
+            continue
+        if measured.intersection(inst.qubits):
+            return True
+        if name == "measure":
+            measured.update(inst.qubits)
+    return False
 
 
 #: The widest tape `_readings_tape` builds (a statevector of 2**26 amplitudes is 1 GiB).
