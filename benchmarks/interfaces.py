@@ -16,7 +16,9 @@
    (one gradient of 17 tapes; one run of 20 pubs). QDREAMER learns run times from results
    (docs/dreamer.md, "Learned run times"): the default-executor interfaces start from an empty
    model store of their own (a fresh QTAU_CACHE_DIR), so they learn only from their warm-up and
-   their own runs, never from the pinned runs beside them.
+   their own runs, never from the pinned runs beside them. The same ratio is printed for the
+   first round alone (each interface's first full workload after its warm-up): the best of the
+   rounds would hide a first workload the default executors sent to a slower simulator.
 
 "Fastest simulator": each installed local simulator executor is timed pinned on a tenth of the
 workload once, and the fastest is the pinned contender. Rounds alternate between the baseline and
@@ -108,6 +110,7 @@ def compare(name: str, baseline, contenders: dict, rounds: int, goal: float) -> 
     base = min(base_times)
     print(f"\n{name}: baseline {base:.2f} s (best of {rounds})")
     best = {"baseline": base}
+    FIRST.update({key: values[0] for key, values in times.items()})
     for key, values in times.items():
         best[key] = t = min(values)
         ratio = base / t
@@ -118,6 +121,8 @@ def compare(name: str, baseline, contenders: dict, rounds: int, goal: float) -> 
 
 #: Each goal's ratio in this run, by name (what `--runs` collects from every run).
 RATIOS: dict[str, float] = {}
+#: Each contender's time in the first round (its first full workload after the warm-up).
+FIRST: dict[str, float] = {}
 GOALS: dict[str, float] = {}
 
 
@@ -126,11 +131,17 @@ def record(name: str, ratio: float, goal: float) -> None:
     GOALS[name] = goal
 
 
-def no_pinning(name: str, pinned: float, default: float, goal: float = 0.9) -> None:
+def no_pinning(name: str, pinned: float, default: float, first: tuple[float, float], goal: float = 0.9) -> None:
+    """The goal's ratio on the best rounds, and beside it on the first round after the warm-up
+    (pinned, default): the best of three hides a first workload the defaults sent elsewhere."""
     ratio = pinned / default
     record(f"{name}: default / pinned-to-fastest", ratio, goal)
     verdict = "meets" if ratio >= goal else "misses"
     print(f"  {name:50s} default / pinned-to-fastest {ratio:.2f}x  ({verdict} the {goal}x goal)")
+    ratio = first[0] / first[1]
+    record(f"{name}: default / pinned, first round", ratio, goal)
+    verdict = "meets" if ratio >= goal else "misses"
+    print(f"  {name:50s} the same in the first round after the warm-up {ratio:.2f}x  ({verdict} the {goal}x goal)")
 
 
 def repeated(argv: list[str], runs: int) -> None:
@@ -213,7 +224,8 @@ def main() -> None:
                    {pinned_key: pinned_grad(grad_pin, args.grads), "qtau.qubit, default executors": default_grad},
                    args.rounds, 0.5)
     record("qtau.qubit pinned vs lightning.qubit", best["baseline"] / best[pinned_key], 0.5)
-    no_pinning("qtau.qubit gradients", best[pinned_key], best["qtau.qubit, default executors"])
+    no_pinning("qtau.qubit gradients", best[pinned_key], best["qtau.qubit, default executors"],
+               (FIRST[pinned_key], FIRST["qtau.qubit, default executors"]))
     learned(default_device.service)
 
     sampler_pin = fastest(lambda n: pinned_sampler(n, max(args.pubs // 10, 1)), simulators,
@@ -224,7 +236,8 @@ def main() -> None:
                    {pinned_key: pinned_sampler(sampler_pin, args.pubs), "QtauSampler, default executors": default_sampler},
                    args.rounds, 0.75)
     record("QtauSampler pinned vs Aer SamplerV2", best["baseline"] / best[pinned_key], 0.75)
-    no_pinning("QtauSampler", best[pinned_key], best["QtauSampler, default executors"])
+    no_pinning("QtauSampler", best[pinned_key], best["QtauSampler, default executors"],
+               (FIRST[pinned_key], FIRST["QtauSampler, default executors"]))
     learned(sampler.service)
     if args.ratios_to == "-":
         print("RATIOS " + json.dumps({"ratios": RATIOS, "goals": GOALS}))
