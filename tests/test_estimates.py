@@ -402,4 +402,3 @@ def test_the_estimate_a_task_was_placed_by_is_kept_not_refitted():
         assert pcs.qdreamer.run_estimate(task, rid).seconds > 2 * placed.seconds
         assert pcs.qdreamer.placed_estimate(task.task_id, rid) == placed
         assert pcs.qdreamer.placed_estimate(task.task_id, "no-such-resource") is None
-

@@ -175,7 +175,7 @@ def qiskit_to_tape(qc: Any, source: str = "qiskit") -> Any:
     qc = _known_gates_only(qc)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        if len(set(measured)) < len(measured) or _measures_mid_circuit(qc):
+        if len(set(measured)) < len(measured) or _readings(list(qc.data))[0]:
             # A qubit read twice, or read and then changed: each bit from its own reading (counts
             # at the end would read a measured qubit as the later gates left it).
             tape = _readings_tape(qc)
@@ -196,18 +196,19 @@ def qiskit_to_tape(qc: Any, source: str = "qiskit") -> Any:
     return tape
 
 
-def _measures_mid_circuit(qc: Any) -> bool:
-    """Whether a measured qubit is touched again after its measurement (a barrier aside)."""
-    measured: set = set()
-    for inst in qc.data:
-        name = inst.operation.name
-        if name in ("barrier", "global_phase"):
+def _readings(data: list) -> tuple[list, list]:
+    """The circuit's measurements as pennylane-qiskit orders its MeasurementValues: (mid-circuit,
+    terminal), each in circuit order. Mid-circuit: a later instruction other than a barrier touches
+    the measured qubit (one pass from the end)."""
+    mid, terminal = [], []
+    touched: set = set()
+    for inst in reversed(data):
+        if inst.operation.name in ("barrier", "global_phase"):
             continue
-        if measured.intersection(inst.qubits):
-            return True
-        if name == "measure":
-            measured.update(inst.qubits)
-    return False
+        if inst.operation.name == "measure":
+            (mid if touched.intersection(inst.qubits) else terminal).append(inst)
+        touched.update(inst.qubits)
+    return mid[::-1], terminal[::-1]
 
 
 #: The widest tape `_readings_tape` builds (a statevector of 2**26 amplitudes is 1 GiB).
@@ -219,20 +220,12 @@ def _readings_tape(qc: Any) -> Any:
     that read a qubit more than once (a cut circuit's pieces measure a cut qubit, then read it
     again as an observable): `qml.counts(wires=...)` would name that wire twice.
 
-    pennylane-qiskit returns one MeasurementValue per measurement: first those it makes
-    mid-circuit (a later instruction other than a barrier touches the qubit), in circuit order,
-    then the terminal ones, in circuit order. The same rule here maps each to its bit."""
+    pennylane-qiskit returns one MeasurementValue per measurement, in `_readings`' order; that
+    maps each to its bit."""
     import pennylane as qml
 
     data = list(qc.data)
-    mid, terminal = [], []
-    for at, inst in enumerate(data):
-        if inst.operation.name != "measure":
-            continue
-        qubits = set(inst.qubits)
-        later = any(qubits & set(nxt.qubits) for nxt in data[at + 1:]
-                    if nxt.operation.name not in ("barrier", "global_phase"))
-        (mid if later else terminal).append(inst)
+    mid, terminal = _readings(data)
     order = mid + terminal
 
     def qfunc():
