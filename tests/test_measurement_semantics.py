@@ -77,3 +77,62 @@ def test_nothing_that_can_run_it_says_why(pcs):
         only_plain.submit_quantum_task(QuantumTask(circuit=classically_controlled()))
     assert "classically controlled" in info.value.rejections["scripted:plain"]
     only_plain.close()
+
+
+# -- classical bits no measurement writes ---------------------------------------------------------
+# Qiskit reads every classical bit (an unwritten one as 0); Braket and PennyLane read one bit per
+# measurement. Summaries say which bits are written, so results are put back at those bits.
+
+QASM2_SPARSE = ('OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[2];\ncreg a[2];\ncreg b[3];\n'
+                'x q[0];\nmeasure q[0] -> b[1];\nmeasure q[1] -> a[0];\n')
+QASM3_SPARSE = ('OPENQASM 3.0;\ninclude "stdgates.inc";\nbit[2] a;\nbit[3] b;\nqubit[2] q;\n'
+                'x q[0];\nb[1] = measure q[0];\na[0] = measure q[1];\n')
+
+
+def test_summaries_say_which_classical_bits_a_measurement_writes():
+    from qiskit import qasm2
+    from qtau.qasm_summary import summarize
+    from qtau_qiskit.formats import summary
+
+    for found in (summarize(QASM2_SPARSE, "2"), summarize(QASM3_SPARSE, "3"),
+                  summary(qasm2.loads(QASM2_SPARSE), "qiskit")):
+        assert (found.classical_bits, found.measured_bits) == (5, (0, 3)), found
+    whole = summarize("OPENQASM 3.0;\nqubit[2] q;\nbit[1] x;\nbit[2] c = measure q;\n", "3")
+    assert (whole.classical_bits, whole.measured_bits, whole.num_measured) == (3, (1, 2), 2)
+    assert summary(measured_subset(), "qiskit").measured_bits == (0, 1)
+
+
+def test_keys_read_per_measurement_are_put_back_at_their_bits():
+    from qtau.circuits import spread_counts
+
+    # bits 0 and 3 of 5 written: a key per measurement ("10": bit 3 is 1, bit 0 is 0)
+    assert spread_counts({"10": 7, "01": 3}, (5, (0, 3))) == {"01000": 7, "00001": 3}
+    assert spread_counts({"01000": 7}, (5, (0, 3))) == {"01000": 7}  # already every bit: as it is
+
+
+def test_braket_numbers_the_written_bits_densely_and_runs_them():
+    from braket.devices import LocalSimulator
+    from qtau_braket.formats import for_braket, from_openqasm3
+    from qtau_braket.outcomes import common_order
+
+    text = "OPENQASM 3.0;\nbit[4] c;\nqubit[2] q;\nx q[0];\nc[3] = measure q[0];\nc[1] = measure q[1];\n"
+    assert "bit[2] c;" in for_braket(text) and "c[1] = measure q[0];" in for_braket(text)
+    result = LocalSimulator().run(from_openqasm3(text), shots=10).result()
+    assert common_order(result.measurement_counts) == {"10": 10}  # bits 1 and 3, in bit order
+
+
+def test_unwritten_bits_read_zero_at_their_place_on_every_kind_of_simulator():
+    host = PluginHost(strict=True)
+    host.load_entry_points(allow={"qiskit", "pennylane", "braket"})
+    with PilotComputeService(plugins=host) as service:
+        for quantum in ({"executor": "qiskit_local", "backend": "aer_simulator"},
+                        {"executor": "pennylane_lightning", "device": "lightning.qubit"},
+                        {"executor": "braket_local"}):
+            service.create_pilot({"quantum": quantum})
+        tasks = [QuantumTask(circuit=circuit, shots=20, resource=rid)
+                 for circuit in (QASM2_SPARSE, QASM3_SPARSE)
+                 for rid in ("qiskit:aer_simulator", "pennylane:lightning.qubit", "braket:local_sv")]
+        results = service.get_results(service.submit_quantum_tasks(tasks), timeout=300)
+    # x on q[0] read into b[1] (bit 3 of a[2] b[3]); q[1] (0) into a[0] (bit 0)
+    assert [(r.resource_id, dict(r.counts)) for r in results] == [
+        (t.resource, {"01000": 20}) for t in tasks]

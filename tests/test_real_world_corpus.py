@@ -7,8 +7,8 @@ The corpus is what users actually submit, generated here rather than written for
   adder), gates the OpenQASM 3 export defines under standard names (`xx_plus_yy`, BMW's copula),
   controlled gates of every kind on an entangled state (randomcircuit: `cu`, `ch`, `c3sx`, `ecr`);
 - Qiskit's circuit library as gates: `QFTGate`, `UnitaryGate`, `real_amplitudes(...).to_gate()`,
-  `efficient_su2(...)` composed, a user `sub.to_gate()`, and measurements into two classical
-  registers;
+  `efficient_su2(...)` composed, a user `sub.to_gate()`, measurements into two classical
+  registers, and classical bits no measurement writes (read as 0 at their place everywhere);
 - the `qiskit.qasm2.dumps` and `qiskit.qasm3.dumps` text of each.
 Every one runs on every installed local backend (Aer, BasicSimulator, IBM's local qasm_simulator,
 PennyLane's default.qubit, lightning.qubit and qiskit.aer, Braket's local state vector) through
@@ -98,6 +98,17 @@ def _library() -> dict:
     qc.measure(a, ca)
     qc.measure(b, cb)
     out["two_registers"] = qc
+    # Bits no measurement writes, in the middle and at the top (a cut piece's empty register, a
+    # register declared larger than what is read): every backend reads them as 0, at their place.
+    q, meas, spare = QuantumRegister(3, "q"), ClassicalRegister(3, "meas"), ClassicalRegister(2, "spare")
+    qc = QuantumCircuit(q, meas, spare)
+    qc.ry(0.8, q[0])
+    qc.cx(q[0], q[2])
+    qc.x(q[1])
+    qc.measure(q[0], meas[2])
+    qc.measure(q[1], meas[0])
+    qc.measure(q[2], spare[0])
+    out["unwritten_bits"] = qc
     return out
 
 
@@ -127,9 +138,16 @@ def exact(qc) -> dict[str, float]:
     state = Statevector(qc.remove_final_measurements(inplace=False))
     if not qubit_of:  # QTAU measures every qubit of a circuit without measurements (MQT's QAOA)
         return {k: p for k, p in state.probabilities_dict().items() if p > 1e-12}
-    assert sorted(qubit_of) == list(range(qc.num_clbits)), "the corpus measures every classical bit"
-    probs = state.probabilities_dict(qargs=[qubit_of[c] for c in range(qc.num_clbits)])
-    return {k: p for k, p in probs.items() if p > 1e-12}
+    bits = sorted(qubit_of)
+    probs = state.probabilities_dict(qargs=[qubit_of[c] for c in bits])
+    out = {}
+    for key, p in probs.items():  # bits no measurement writes read 0
+        if p > 1e-12:
+            full = ["0"] * qc.num_clbits
+            for j, bit in enumerate(bits):
+                full[qc.num_clbits - 1 - bit] = key[len(key) - 1 - j]
+            out["".join(full)] = p
+    return out
 
 
 def tvd(counts: dict[str, int], probs: dict[str, float]) -> float:

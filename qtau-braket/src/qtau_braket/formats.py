@@ -109,6 +109,28 @@ def _one_bit_register(text: str) -> str:
     return text[:first.start()] + f"bit[{offset}] {MERGED};\n" + body[first.start():]
 
 
+def _dense_bits(text: str) -> str:
+    """The classical bits a measurement writes, numbered 0, 1, ... in bit order (`bit[3] c;` written
+    at c[0] and c[2] becomes `bit[2] c;` written at c[0] and c[1]). Braket sizes its register by
+    the measurements, so a bit left unwritten put a later one out of range and the program was
+    refused; results list one bit per measurement, in bit order, as before. Core puts them back at
+    their bits (`qtau.circuits.spread_counts`)."""
+    declared = list(_BITS.finditer(text))
+    if len(declared) != 1:
+        return text
+    name = declared[0].group(2)
+    body = text[declared[0].end():]
+    if re.search(rf"\b{name}\b(?!\s*\[\s*\d+\s*\])", body):
+        return text  # the register used whole (`c = measure q;`)
+    used = sorted({int(i) for i in re.findall(rf"\b{name}\s*\[\s*(\d+)\s*\]", body)})
+    size = int(declared[0].group(1) or 1)
+    if not used or used == list(range(size)):
+        return text
+    rank = {bit: n for n, bit in enumerate(used)}
+    body = re.sub(rf"\b{name}\s*\[\s*(\d+)\s*\]", lambda m: f"{name}[{rank[int(m.group(1))]}]", body)
+    return text[:declared[0].start()] + f"bit[{len(used)}] {name};\n" + body
+
+
 def for_braket(text: str) -> str:
     """OpenQASM 3 text that Braket's parser reads: stdgates replaced by Braket definitions."""
     if _INCLUDE.search(text):
@@ -116,7 +138,7 @@ def for_braket(text: str) -> str:
         defs = "\n".join(d for name, d in STDGATES.items() if _used(name, body))
         text = _INCLUDE.sub(defs.replace("\\", "\\\\"), text, count=1)
         text = _INCLUDE.sub("", text)
-    return _order_measurements(_one_bit_register(text))
+    return _order_measurements(_dense_bits(_one_bit_register(text)))
 
 
 def from_openqasm3(text: str):

@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from qtau.circuits import circuits_for, prepare
+from qtau.circuits import circuits_for, prepare, spread_counts
 from qtau.errors import CircuitConversionError, ExecutionError, InvalidTaskError, TaskTimeoutError
 from qtau.executor import CircuitJob, Executor, LocalExecutor
 from qtau.mitigation.executors import rebound, with_mitigation
@@ -132,7 +132,7 @@ def run_local(payload: TaskPayload, placement: Placement, attempts: Sequence[Att
     ready = prepare(task, placement.resource, payload.host, payload.first_attempt + len(attempts))
     outcome = run_jobs(payload.host, placement, [ready.job], task.timeout)[0]
     done = (*attempts, attempt_record(placement.resource.id, started))
-    return make_result(task, placement, outcome, ready.path, done, payload.submitted_at, started)
+    return make_result(task, placement, outcome, ready.path, done, payload.submitted_at, started, ready.bits)
 
 
 def attempt_record(resource_id: str, started: float, err: BaseException | None = None, job: str = "") -> Attempt:
@@ -142,13 +142,16 @@ def attempt_record(resource_id: str, started: float, err: BaseException | None =
 
 
 def make_result(task: QuantumTask, placement: Placement, outcome: Outcome, path: tuple[str, ...],
-                attempts: Sequence[Attempt], submitted_at: float, started: float) -> Result:
+                attempts: Sequence[Attempt], submitted_at: float, started: float,
+                bits: tuple[int, tuple[int, ...]] | None = None) -> Result:
+    """The Result of a successful attempt; `bits` (`Prepared.bits`) puts keys read per measured
+    qubit back at the classical bits the task's circuit wrote."""
     return Result(
         task_id=task.task_id,
         resource_id=placement.resource.id,
         executor=placement.resource.executor,
         shots=task.shots,
-        counts=outcome.counts,
+        counts=spread_counts(outcome.counts, bits) if bits else outcome.counts,
         values=outcome.values,
         timings=Timings(submitted_at, started, time.time()),
         cost=placement.cost,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import heapq
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -96,10 +96,13 @@ def shape_key(circuit: Any) -> Any:
 
 @attrs.frozen(eq=False)
 class Prepared:
-    """A task's job for one resource, and the conversion path of formats that produced it."""
+    """A task's job for one resource, the conversion path of formats that produced it, and where
+    a conversion left a format with classical bits for one without, `(classical bits, measured
+    bits)` of the task's circuit (`key_layout`), to put the result's keys back at those bits."""
 
     job: CircuitJob
     path: tuple[str, ...]
+    bits: tuple[int, tuple[int, ...]] | None = None
 
 
 def _call_factory(task: QuantumTask, factory: Any) -> Any:
@@ -185,6 +188,8 @@ class Circuits:
         self._graph: ConversionGraph | None = None
         self._cache: OrderedDict[tuple, tuple[Any, tuple[str, ...]]] = OrderedDict()
         self._cache_size = cache_size
+        #: (shape_key, format) -> (key layout, the circuit, held so its id is not reused)
+        self._layouts: OrderedDict[tuple, tuple[tuple[int, tuple[int, ...]] | None, Any]] = OrderedDict()
         self._lock = threading.Lock()
 
     @property
@@ -222,6 +227,23 @@ class Circuits:
             failed = [f for f in self.host.failures[before:] if f.stage == "qtau_circuit_summary"]
             if failed:
                 raise unreadable_circuit(fmt, declared, failed[-1])
+        return found
+
+    def key_layout(self, circuit: Any, fmt: str) -> tuple[int, tuple[int, ...]] | None:
+        """`key_layout` of the circuit, cached by `shape_key` (a sampler sends one circuit object
+        many times; its summary costs more than the key)."""
+        key = shape_key(circuit)
+        if key is None:
+            return key_layout(self, circuit, fmt)
+        with self._lock:
+            hit = self._layouts.get((key, fmt))
+        if hit is not None:
+            return hit[0]
+        found = key_layout(self, circuit, fmt)
+        with self._lock:
+            self._layouts[(key, fmt)] = (found, circuit)
+            if len(self._layouts) > self._cache_size:
+                self._layouts.popitem(last=False)
         return found
 
     def path_names(self, source: str, targets: Sequence[str]) -> tuple[str, ...] | None:
@@ -335,11 +357,48 @@ def prepare(task: QuantumTask, resource: Resource, host: HostSpec, attempt: int 
     m = task.mitigation  # most tasks carry the default (== NONE); only another setting is asked
     mitigation = None if m == NO_MITIGATION or not (m.active or m.auto) else m
     source = (circuit, fmt) if mitigation is not None else None
+    bits = circuits_for(plugins).key_layout(circuit, fmt) if len(path) > 1 else None
     if circuit is task.circuit:  # not a factory: the circuit object itself takes the arguments
         return Prepared(CircuitJob(task.task_id, native, native_fmt, task.shots, task.args,
-                                   dict(task.kwargs), width, attempt, mitigation, source), path)
+                                   dict(task.kwargs), width, attempt, mitigation, source), path, bits)
     return Prepared(CircuitJob(task.task_id, native, native_fmt, task.shots, width=width,
-                               attempt=attempt, mitigation=mitigation, source=source), path)
+                               attempt=attempt, mitigation=mitigation, source=source), path, bits)
+
+
+def key_layout(circuits: Circuits, circuit: Any, fmt: str) -> tuple[int, tuple[int, ...]] | None:
+    """`(classical bits, measured bits)` of a circuit whose measurements leave some of its classical
+    bits unwritten (`creg c[3]` of which a measurement writes c[0] and c[2]), from its summary;
+    None when its bits are all written, its format has none, or no plugin can tell.
+
+    A format without classical bits (Braket, a PennyLane tape) reads one bit per measured bit, in
+    bit order; Qiskit reads every bit, an unwritten one as 0. The layout lets `spread_counts` give
+    the task's results Qiskit's keys wherever they ran."""
+    try:
+        summary = circuits.summary(circuit, fmt)
+    except QtauError:
+        return None
+    if summary is None or not summary.classical_bits or not summary.measured_bits:
+        return None
+    if summary.measured_bits == tuple(range(summary.classical_bits)):
+        return None
+    return summary.classical_bits, summary.measured_bits
+
+
+def spread_counts(counts: Mapping[str, int], bits: tuple[int, tuple[int, ...]]) -> dict[str, int]:
+    """Counts keyed by the measured bits only (bit order, the lowest rightmost) as keys over every
+    classical bit, unwritten ones 0. Keys of any other length (a backend that already read every
+    bit) are returned as they are."""
+    width, measured = bits
+    if any(len(key) != len(measured) for key in counts):
+        return dict(counts)
+    out: dict[str, int] = {}
+    for key, n in counts.items():
+        chars = ["0"] * width
+        for j, bit in enumerate(measured):
+            chars[width - 1 - bit] = key[len(key) - 1 - j]
+        full = "".join(chars)
+        out[full] = out.get(full, 0) + n
+    return out
 
 
 def _read(task: QuantumTask, host: HostSpec) -> tuple[PluginHost, Any, str, int | None]:

@@ -74,8 +74,10 @@ def qtau_circuit_summary(circuit: object, circuit_format: str) -> CircuitSummary
     """Width, gate counts and measurement shape of `circuit`, given its format.
 
     Return None for formats you do not own. Count a composite gate as the gates of its
-    definition; keep only the names of gates without one. Core summarises OpenQASM 2/3 text
-    itself when no plugin answers. First answer wins.
+    definition; keep only the names of gates without one. A format with classical bits says how
+    many (`classical_bits`) and which a measurement writes (`measured_bits`): results read per
+    measurement elsewhere are put back at those bits. Core summarises OpenQASM 2/3 text itself
+    when no plugin answers. First answer wins.
     """
 
 

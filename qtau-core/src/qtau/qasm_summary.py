@@ -57,6 +57,8 @@ COUNTED_KEYWORDS = frozenset({"barrier", "delay", "reset"})
 _COMMENTS = re.compile(r"//[^\n]*|/\*.*?\*/", re.S)
 _QREG2 = re.compile(r"^qreg\s+(\w+)\s*\[\s*(\d+)\s*\]$")
 _QREG3 = re.compile(r"^qubit\s*(?:\[\s*(\d+)\s*\])?\s+(\w+)$")
+_CREG2 = re.compile(r"^creg\s+(\w+)\s*\[\s*(\d+)\s*\]$")
+_BITS3 = re.compile(r"^bit\s*(?:\[\s*(\d+)\s*\])?\s+(\w+)\s*(?:=\s*(measure\s.+))?$")
 _MEASURE_ARROW = re.compile(r"^measure\s+(.+?)\s*->\s*(.+)$")
 _MEASURE_ASSIGN = re.compile(r"^(.+?)\s*=\s*measure\s+(.+)$")
 _ASSIGNMENT = re.compile(r"^[A-Za-z_]\w*\s*(?:\[[^\]]*\])?\s*(?:[-+*/%|&^]|<<|>>|\*\*)?=(?!=)")
@@ -113,6 +115,9 @@ class _Reader:
     def __init__(self, version: str) -> None:
         self.version = version
         self.registers: dict[str, tuple[int, int]] = {}  # name -> (offset, size)
+        self.bit_registers: dict[str, tuple[int, int]] = {}  # classical: name -> (offset, size)
+        self.bits = 0
+        self.written: set[int] = set()  # classical bits a measurement writes
         self.physical = -1
         self.counts: dict[str, int] = {}
         self.measured: set[int] = set()
@@ -141,11 +146,21 @@ class _Reader:
             return list(range(offset, offset + size))
         return [offset + int(index)]
 
-    def measure(self, operand: str) -> None:
+    def declare_bits(self, name: str, size: int) -> None:
+        """A classical register: Qiskit's readers number bits in declaration order, as here."""
+        self.bit_registers[name] = (self.bits, size)
+        self.bits += size
+
+    def measure(self, operand: str, target: str | None = None) -> None:
         qubits = self.qubits(operand)
         if self.measured.intersection(qubits):
             self.mid = True  # a qubit read twice: the first reading is a mid-circuit measurement
         self.measured.update(qubits)
+        match = _OPERAND.match(target.strip()) if target else None
+        if match and match.group(1) in self.bit_registers:
+            offset, size = self.bit_registers[match.group(1)]
+            index = match.group(2)
+            self.written.update(range(offset, offset + size) if index is None else [offset + int(index)])
 
     def gate_counts(self, gate: str, k: int, statement: str) -> dict[str, int]:
         """The gate counts one application of `gate` with `k` added controls stands for."""
@@ -240,6 +255,14 @@ def summarize(text: str, version: str) -> CircuitSummary:
             reader.defined[name] = None if head == "opaque" else body
             body_next = head != "opaque"
             continue
+        if head == "creg" and (match := _CREG2.match(statement)):
+            reader.declare_bits(match.group(1), int(match.group(2)))
+            continue
+        if head == "bit" and (match := _BITS3.match(statement)):
+            reader.declare_bits(match.group(2), int(match.group(1) or 1))
+            if match.group(3):  # `bit[2] c = measure q;`
+                reader.measure(match.group(3)[8:], match.group(2))
+            continue
         if head in ("openqasm", "include", "creg", "bit", "input", "output", "const", "int", "uint", "float",
                     "angle", "bool", "complex", "pragma", "duration", "stretch") or low.startswith("#pragma"):
             continue
@@ -265,17 +288,18 @@ def summarize(text: str, version: str) -> CircuitSummary:
     return CircuitSummary(
         num_qubits=reader.width, gate_counts=reader.counts, depth=0, num_measured=len(reader.measured),
         mid_circuit_measurement=reader.mid, classical_control=reader.classical,
+        classical_bits=reader.bits, measured_bits=tuple(sorted(b for b in reader.written if b < reader.bits)),
     )
 
 
 def _one(reader: _Reader, statement: str) -> None:
     match = _MEASURE_ARROW.match(statement)
     if match and statement.lower().startswith("measure"):
-        reader.measure(match.group(1))
+        reader.measure(match.group(1), match.group(2))
         return
     match = _MEASURE_ASSIGN.match(statement)
     if match:
-        reader.measure(match.group(2))
+        reader.measure(match.group(2), match.group(1))
         return
     if statement.lower().startswith("measure "):
         reader.measure(statement[8:])

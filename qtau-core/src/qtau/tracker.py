@@ -243,12 +243,13 @@ class Tracker:
         host = members[0].host
         started = time.time()
         failed: list[tuple[int, Any]] = []
-        jobs, paths, slots = [], [], []
+        jobs, paths, layouts, slots = [], [], [], []
         attach = members[0].attach if len(members) == 1 else None
         for i, member in enumerate(members):
             if attach is not None:  # recovery: the job exists at the provider; nothing to prepare
                 jobs.append(None)
                 paths.append(())
+                layouts.append(None)
                 slots.append(i)
                 continue
             try:
@@ -258,6 +259,7 @@ class Tracker:
                 continue
             jobs.append(ready.job)
             paths.append(ready.path)
+            layouts.append(ready.bits)
             slots.append(i)
         if not jobs:
             if created is not None:
@@ -338,7 +340,8 @@ class Tracker:
         for n, i in enumerate(slots):
             m = members[i]
             attempts = (*m.attempts, attempt_record(placement.resource.id, started, job=ref_text))
-            out[i] = make_result(m.task, m.placements[0], outcomes[n], paths[n], attempts, m.submitted_at, started)
+            out[i] = make_result(m.task, m.placements[0], outcomes[n], paths[n], attempts, m.submitted_at, started,
+                                 layouts[n])
         return out
 
     @staticmethod

@@ -80,7 +80,13 @@ class ResourceStatus:
 
 @attrs.frozen
 class CircuitSummary:
-    """What QDREAMER needs to know about a circuit: width, gate counts, measurement shape."""
+    """What QDREAMER needs to know about a circuit: width, gate counts, measurement shape.
+
+    `classical_bits` is the number of classical bits of a format that has them (Qiskit, OpenQASM;
+    None for formats whose results are read per measured qubit, such as Braket and PennyLane), and
+    `measured_bits` the bits a measurement writes, ascending: together they say how counts keys are
+    laid out, so keys read in a format without classical bits are put back at their bits.
+    """
 
     num_qubits: int
     gate_counts: dict[str, int] = attrs.field(factory=dict, converter=_frozen_mapping)
@@ -88,6 +94,8 @@ class CircuitSummary:
     num_measured: int = 0
     mid_circuit_measurement: bool = False
     classical_control: bool = False
+    classical_bits: int | None = None
+    measured_bits: tuple[int, ...] = attrs.field(default=(), converter=tuple)
 
     @property
     def gate_names(self) -> tuple[str, ...]:

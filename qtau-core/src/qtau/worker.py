@@ -66,6 +66,7 @@ def run_batch(payload: BatchPayload) -> list[Entry]:
     started = time.time()  # before preparing: conversion is part of the run QDREAMER learns
     jobs: list[CircuitJob] = []
     paths: list[tuple[str, ...]] = []
+    layouts: list[tuple[int, tuple[int, ...]] | None] = []
     slots: list[int] = []
     for i, member in enumerate(payload.members):
         try:
@@ -75,6 +76,7 @@ def run_batch(payload: BatchPayload) -> list[Entry]:
             continue
         jobs.append(ready.job)
         paths.append(ready.path)
+        layouts.append(ready.bits)
         slots.append(i)
     timeouts = [payload.members[i].task.timeout for i in slots if payload.members[i].task.timeout is not None]
     try:
@@ -97,7 +99,7 @@ def run_batch(payload: BatchPayload) -> list[Entry]:
         member = payload.members[i]
         attempts = (*member.attempts, attempt_record(first.resource.id, started))
         out[i] = make_result(member.task, member.placements[0], outcomes[n], paths[n], attempts,
-                             member.submitted_at, started)
+                             member.submitted_at, started, layouts[n])
     return out  # type: ignore[return-value]
 
 

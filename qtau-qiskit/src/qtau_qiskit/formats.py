@@ -79,7 +79,25 @@ def summary(circuit, circuit_format: str) -> CircuitSummary:
     return CircuitSummary(
         num_qubits=qc.num_qubits, gate_counts=counts, depth=qc.depth() if depth is None else depth,
         num_measured=len(measured), mid_circuit_measurement=state["mid"], classical_control=state["control"],
+        classical_bits=qc.num_clbits, measured_bits=written_bits(qc) if measured else (),
     )
+
+
+def written_bits(qc) -> tuple[int, ...]:
+    """The classical bits of `qc` a measurement writes (in control-flow blocks too), ascending."""
+    found: set = set()
+
+    def walk(circuit) -> None:
+        for inst in circuit.data:
+            if inst.operation.name == "measure":
+                found.update(inst.clbits)
+            elif inst.operation.name in CONTROL_FLOW:
+                for block in inst.operation.blocks:
+                    walk(block)
+
+    walk(qc)
+    index = {bit: i for i, bit in enumerate(qc.clbits)}
+    return tuple(sorted(index[bit] for bit in found if bit in index))
 
 
 def from_qasm2(text: str):
