@@ -89,6 +89,16 @@ def _order_measurements(text: str) -> str:
     return "\n".join(lines)
 
 
+def _used_whole(name: str, body: str) -> bool:
+    """Whether register `name` is used other than bit by bit in `body` (`c = measure q;`)."""
+    return re.search(rf"\b{name}\b(?!\s*\[\s*\d+\s*\])", body) is not None
+
+
+def _bit_use(name: str) -> re.Pattern:
+    """`name[i]`, the index captured."""
+    return re.compile(rf"\b{name}\s*\[\s*(\d+)\s*\]")
+
+
 def _one_bit_register(text: str) -> str:
     """Several classical registers as one, bits in declaration order (`ca[1]` of `bit[2] ca; bit[1] cb;`
     is bit 1, `cb[0]` bit 2), as Qiskit numbers them. Braket's reader keys measurements by the
@@ -98,12 +108,11 @@ def _one_bit_register(text: str) -> str:
     if len(declared) < 2 or MERGED in text:
         return text
     body = _BITS.sub("", text)
-    for name, _ in declared:
-        if re.search(rf"\b{name}\b(?!\s*\[\s*\d+\s*\])", body):
-            return text
+    if any(_used_whole(name, body) for name, _ in declared):
+        return text
     offset = 0
     for name, size in declared:
-        body = re.sub(rf"\b{name}\s*\[\s*(\d+)\s*\]", lambda m, o=offset: f"{MERGED}[{o + int(m.group(1))}]", body)
+        body = _bit_use(name).sub(lambda m, o=offset: f"{MERGED}[{o + int(m.group(1))}]", body)
         offset += size
     first = _BITS.search(text)
     return text[:first.start()] + f"bit[{offset}] {MERGED};\n" + body[first.start():]
@@ -120,14 +129,15 @@ def _dense_bits(text: str) -> str:
         return text
     name = declared[0].group(2)
     body = text[declared[0].end():]
-    if re.search(rf"\b{name}\b(?!\s*\[\s*\d+\s*\])", body):
-        return text  # the register used whole (`c = measure q;`)
-    used = sorted({int(i) for i in re.findall(rf"\b{name}\s*\[\s*(\d+)\s*\]", body)})
+    if _used_whole(name, body):
+        return text
+    use = _bit_use(name)
+    used = sorted({int(i) for i in use.findall(body)})
     size = int(declared[0].group(1) or 1)
     if not used or used == list(range(size)):
         return text
     rank = {bit: n for n, bit in enumerate(used)}
-    body = re.sub(rf"\b{name}\s*\[\s*(\d+)\s*\]", lambda m: f"{name}[{rank[int(m.group(1))]}]", body)
+    body = use.sub(lambda m: f"{name}[{rank[int(m.group(1))]}]", body)
     return text[:declared[0].start()] + f"bit[{len(used)}] {name};\n" + body
 
 

@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from qtau.circuits import circuits_for, prepare, spread_counts
+from qtau.circuits import Prepared, circuits_for, prepare, spread_counts
 from qtau.errors import CircuitConversionError, ExecutionError, InvalidTaskError, TaskTimeoutError
 from qtau.executor import CircuitJob, Executor, LocalExecutor
 from qtau.mitigation.executors import rebound, with_mitigation
@@ -132,7 +132,7 @@ def run_local(payload: TaskPayload, placement: Placement, attempts: Sequence[Att
     ready = prepare(task, placement.resource, payload.host, payload.first_attempt + len(attempts))
     outcome = run_jobs(payload.host, placement, [ready.job], task.timeout)[0]
     done = (*attempts, attempt_record(placement.resource.id, started))
-    return make_result(task, placement, outcome, ready.path, done, payload.submitted_at, started, ready.bits)
+    return make_result(task, placement, outcome, ready, done, payload.submitted_at, started)
 
 
 def attempt_record(resource_id: str, started: float, err: BaseException | None = None, job: str = "") -> Attempt:
@@ -141,11 +141,12 @@ def attempt_record(resource_id: str, started: float, err: BaseException | None =
     return Attempt(resource_id, False, started, time.time(), type(err).__name__, redact(str(err))[:500], job)
 
 
-def make_result(task: QuantumTask, placement: Placement, outcome: Outcome, path: tuple[str, ...],
-                attempts: Sequence[Attempt], submitted_at: float, started: float,
-                bits: tuple[int, tuple[int, ...]] | None = None) -> Result:
-    """The Result of a successful attempt; `bits` (`Prepared.bits`) puts keys read per measured
-    qubit back at the classical bits the task's circuit wrote."""
+def make_result(task: QuantumTask, placement: Placement, outcome: Outcome, ready: Prepared | None,
+                attempts: Sequence[Attempt], submitted_at: float, started: float) -> Result:
+    """The Result of a successful attempt of the job `ready` (None: a provider job re-attached,
+    nothing prepared): its conversion path, and keys read per measured bit put back at the
+    classical bits the task's circuit has (`Prepared.bits`)."""
+    bits = ready.bits if ready is not None else None
     return Result(
         task_id=task.task_id,
         resource_id=placement.resource.id,
@@ -157,7 +158,7 @@ def make_result(task: QuantumTask, placement: Placement, outcome: Outcome, path:
         cost=placement.cost,
         currency=placement.currency,
         attempts=tuple(attempts),
-        conversion_path=path,
+        conversion_path=ready.path if ready is not None else (),
         metadata=outcome.metadata,
         raw=outcome.raw,
     )

@@ -230,16 +230,20 @@ class Circuits:
         return found
 
     def key_layout(self, circuit: Any, fmt: str) -> tuple[int, tuple[int, ...]] | None:
-        """`key_layout` of the circuit, cached by `shape_key` (a sampler sends one circuit object
-        many times; its summary costs more than the key)."""
+        """`key_layout` of the circuit's summary (None where no plugin can tell), cached by
+        `shape_key` (a sampler sends one circuit object many times; its summary costs more than
+        the key)."""
         key = shape_key(circuit)
-        if key is None:
-            return key_layout(self, circuit, fmt)
         with self._lock:
-            hit = self._layouts.get((key, fmt))
+            hit = self._layouts.get((key, fmt)) if key is not None else None
         if hit is not None:
             return hit[0]
-        found = key_layout(self, circuit, fmt)
+        try:
+            found = key_layout(self.summary(circuit, fmt))
+        except QtauError:
+            found = None
+        if key is None:
+            return found
         with self._lock:
             self._layouts[(key, fmt)] = (found, circuit)
             if len(self._layouts) > self._cache_size:
@@ -365,18 +369,14 @@ def prepare(task: QuantumTask, resource: Resource, host: HostSpec, attempt: int 
                                attempt=attempt, mitigation=mitigation, source=source), path, bits)
 
 
-def key_layout(circuits: Circuits, circuit: Any, fmt: str) -> tuple[int, tuple[int, ...]] | None:
+def key_layout(summary: CircuitSummary | None) -> tuple[int, tuple[int, ...]] | None:
     """`(classical bits, measured bits)` of a circuit whose measurements leave some of its classical
     bits unwritten (`creg c[3]` of which a measurement writes c[0] and c[2]), from its summary;
-    None when its bits are all written, its format has none, or no plugin can tell.
+    None when its bits are all written or its format has none.
 
     A format without classical bits (Braket, a PennyLane tape) reads one bit per measured bit, in
     bit order; Qiskit reads every bit, an unwritten one as 0. The layout lets `spread_counts` give
     the task's results Qiskit's keys wherever they ran."""
-    try:
-        summary = circuits.summary(circuit, fmt)
-    except QtauError:
-        return None
     if summary is None or not summary.classical_bits or not summary.measured_bits:
         return None
     if summary.measured_bits == tuple(range(summary.classical_bits)):

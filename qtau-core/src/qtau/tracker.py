@@ -243,13 +243,12 @@ class Tracker:
         host = members[0].host
         started = time.time()
         failed: list[tuple[int, Any]] = []
-        jobs, paths, layouts, slots = [], [], [], []
+        jobs, prepared, slots = [], [], []
         attach = members[0].attach if len(members) == 1 else None
         for i, member in enumerate(members):
             if attach is not None:  # recovery: the job exists at the provider; nothing to prepare
                 jobs.append(None)
-                paths.append(())
-                layouts.append(None)
+                prepared.append(None)
                 slots.append(i)
                 continue
             try:
@@ -258,8 +257,7 @@ class Tracker:
                 failed.append((i, TaskFailure(member.task.task_id, err)))
                 continue
             jobs.append(ready.job)
-            paths.append(ready.path)
-            layouts.append(ready.bits)
+            prepared.append(ready)
             slots.append(i)
         if not jobs:
             if created is not None:
@@ -340,8 +338,7 @@ class Tracker:
         for n, i in enumerate(slots):
             m = members[i]
             attempts = (*m.attempts, attempt_record(placement.resource.id, started, job=ref_text))
-            out[i] = make_result(m.task, m.placements[0], outcomes[n], paths[n], attempts, m.submitted_at, started,
-                                 layouts[n])
+            out[i] = make_result(m.task, m.placements[0], outcomes[n], prepared[n], attempts, m.submitted_at, started)
         return out
 
     @staticmethod

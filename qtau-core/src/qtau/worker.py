@@ -21,7 +21,7 @@ from qtau.attempt import (
     run_jobs,
     run_local,
 )
-from qtau.circuits import prepare
+from qtau.circuits import Prepared, prepare
 from qtau.errors import QtauError
 from qtau.executor import CircuitJob
 from qtau.payloads import BatchPayload, HandOver, TaskFailure, TaskPayload
@@ -65,8 +65,7 @@ def run_batch(payload: BatchPayload) -> list[Entry]:
     out: list[Entry | None] = [None] * len(payload.members)
     started = time.time()  # before preparing: conversion is part of the run QDREAMER learns
     jobs: list[CircuitJob] = []
-    paths: list[tuple[str, ...]] = []
-    layouts: list[tuple[int, tuple[int, ...]] | None] = []
+    prepared: list[Prepared] = []
     slots: list[int] = []
     for i, member in enumerate(payload.members):
         try:
@@ -75,8 +74,7 @@ def run_batch(payload: BatchPayload) -> list[Entry]:
             out[i] = TaskFailure(member.task.task_id, err)
             continue
         jobs.append(ready.job)
-        paths.append(ready.path)
-        layouts.append(ready.bits)
+        prepared.append(ready)
         slots.append(i)
     timeouts = [payload.members[i].task.timeout for i in slots if payload.members[i].task.timeout is not None]
     try:
@@ -98,8 +96,8 @@ def run_batch(payload: BatchPayload) -> list[Entry]:
     for n, i in enumerate(slots):
         member = payload.members[i]
         attempts = (*member.attempts, attempt_record(first.resource.id, started))
-        out[i] = make_result(member.task, member.placements[0], outcomes[n], paths[n], attempts,
-                             member.submitted_at, started, layouts[n])
+        out[i] = make_result(member.task, member.placements[0], outcomes[n], prepared[n], attempts,
+                             member.submitted_at, started)
     return out  # type: ignore[return-value]
 
 

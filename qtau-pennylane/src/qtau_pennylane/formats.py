@@ -175,10 +175,11 @@ def qiskit_to_tape(qc: Any, source: str = "qiskit") -> Any:
     qc = _known_gates_only(qc)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        if len(set(measured)) < len(measured) or _readings(list(qc.data))[0]:
+        mid, terminal = _readings(list(qc.data))
+        if len(set(measured)) < len(measured) or mid:
             # A qubit read twice, or read and then changed: each bit from its own reading (counts
             # at the end would read a measured qubit as the later gates left it).
-            tape = _readings_tape(qc)
+            tape = _readings_tape(qc, mid + terminal)
         else:
             qfunc = qml.from_qiskit(qc, measurements=[qml.counts(wires=measured)])
             tape = qml.tape.make_qscript(qfunc)()
@@ -215,18 +216,16 @@ def _readings(data: list) -> tuple[list, list]:
 MAX_READING_WIRES = 26
 
 
-def _readings_tape(qc: Any) -> Any:
+def _readings_tape(qc: Any, order: list) -> Any:
     """A tape counting every classical bit from the measurement that last wrote it, for circuits
     that read a qubit more than once (a cut circuit's pieces measure a cut qubit, then read it
     again as an observable): `qml.counts(wires=...)` would name that wire twice.
 
-    pennylane-qiskit returns one MeasurementValue per measurement, in `_readings`' order; that
-    maps each to its bit."""
+    pennylane-qiskit returns one MeasurementValue per measurement, in `_readings`' order (`order`:
+    its mid-circuit readings, then its terminal ones); that maps each to its bit."""
     import pennylane as qml
 
     data = list(qc.data)
-    mid, terminal = _readings(data)
-    order = mid + terminal
 
     def qfunc():
         values = qml.from_qiskit(qc)()

@@ -20,9 +20,11 @@ def _load(circuit, circuit_format: str):
 CONTROL_FLOW = frozenset({"if_else", "while_loop", "for_loop", "switch_case", "box"})
 
 
-def _walk(qc, counts: dict[str, int], measured: set, state: dict[str, bool], outer_qubits=None) -> int | None:
+def _walk(qc, counts: dict[str, int], measured: set, written: set, state: dict[str, bool],
+          outer_qubits=None) -> int | None:
     """Count gates, including those inside control-flow blocks and composite gates' definitions;
-    note measurement shape. At the top level (no `outer_qubits`) also return the circuit's depth as
+    note measurement shape (`measured` qubits, `written` classical bits: a control-flow block's
+    are the circuit's own, a definition's its own, which the caller leaves out). At the top level (no `outer_qubits`) also return the circuit's depth as
     `QuantumCircuit.depth()` counts it, measured in the same pass over the instructions (the second
     pass cost as much as the count); None where an instruction needs Qiskit's own rules (control
     flow, a condition, a `Store`), and the caller asks `depth()`."""
@@ -36,18 +38,19 @@ def _walk(qc, counts: dict[str, int], measured: set, state: dict[str, bool], out
         if name in CONTROL_FLOW:
             state["control"] = True
             for block in op.blocks:
-                _walk(block, counts, measured, state, list(qubits))
+                _walk(block, counts, measured, written, state, list(qubits))
             continue
         if getattr(op, "condition", None) is not None:
             state["control"] = True
         definition = composite.definition(op)
         if definition is not None:
-            _walk(definition, counts, measured, state, list(qubits))
+            _walk(definition, counts, measured, written, state, list(qubits))
             continue
         if name == "measure":
             if any(q in measured for q in qubits):
                 state["mid"] = True  # a qubit read twice: the first reading is mid-circuit
             measured.update(qubits)
+            written.update(inst.clbits)
         elif name != "barrier" and any(q in measured for q in qubits):
             state["mid"] = True
         key = normalize_gate(name)
@@ -74,30 +77,15 @@ def summary(circuit, circuit_format: str) -> CircuitSummary:
     qc = _load(circuit, circuit_format)
     counts: dict[str, int] = {}
     measured: set = set()
+    written: set = set()
     state = {"mid": False, "control": False}
-    depth = _walk(qc, counts, measured, state)
+    depth = _walk(qc, counts, measured, written, state)
+    index = {bit: i for i, bit in enumerate(qc.clbits)} if written else {}
     return CircuitSummary(
         num_qubits=qc.num_qubits, gate_counts=counts, depth=qc.depth() if depth is None else depth,
         num_measured=len(measured), mid_circuit_measurement=state["mid"], classical_control=state["control"],
-        classical_bits=qc.num_clbits, measured_bits=written_bits(qc) if measured else (),
+        classical_bits=qc.num_clbits, measured_bits=sorted(index[bit] for bit in written if bit in index),
     )
-
-
-def written_bits(qc) -> tuple[int, ...]:
-    """The classical bits of `qc` a measurement writes (in control-flow blocks too), ascending."""
-    found: set = set()
-
-    def walk(circuit) -> None:
-        for inst in circuit.data:
-            if inst.operation.name == "measure":
-                found.update(inst.clbits)
-            elif inst.operation.name in CONTROL_FLOW:
-                for block in inst.operation.blocks:
-                    walk(block)
-
-    walk(qc)
-    index = {bit: i for i, bit in enumerate(qc.clbits)}
-    return tuple(sorted(index[bit] for bit in found if bit in index))
 
 
 def from_qasm2(text: str):
