@@ -103,7 +103,10 @@ class _Servers:
             server = self._server
         try:
             return server.connect_to_new_process(fds)
-        except (OSError, EOFError):  # the server died (an import that crashed it): start plainly
+        except (OSError, EOFError, TypeError):
+            # The server died (an import that crashed it): start plainly. Or a warmer server took
+            # over between taking this one and connecting, and retired it (its alive fd closed:
+            # multiprocessing then fails with a TypeError before sending anything): use the new one.
             with self._lock:
                 if self._server is server:
                     self._use(_started(BASE_PRELOAD), BASE_PRELOAD)
