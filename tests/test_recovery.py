@@ -49,6 +49,12 @@ DRIVER = textwrap.dedent('''
     for i in range(5):
         pcs.submit_quantum_task(QuantumTask(circuit=Circuit().x(0).i(1).i(2), shots=20 + i, resource="braket_sv1",
                                             task_id=f"remote-{i}"))
+    from qiskit import QuantumCircuit
+    bits = QuantumCircuit(2, 3)  # c[1] is never written: Qiskit reads it as 0, Braket has no such bit
+    bits.x(0)
+    bits.measure(0, 2)
+    bits.measure(1, 0)
+    pcs.submit_quantum_task(QuantumTask(circuit=bits, shots=15, resource="braket_sv1", task_id="remote-bits"))
     pcs.submit_quantum_task(QuantumTask(circuit=slow_x0, num_qubits=3, shots=10, resource="qiskit_local",
                                         task_id="unfinished-local"))
     print("submitted", flush=True)
@@ -81,11 +87,11 @@ def test_a_killed_driver_is_recovered_without_a_second_create(stub, tmp_path):
         deadline = time.monotonic() + 240
         while time.monotonic() < deadline:
             created = [t for t in stub.tasks.values() if t.status == "QUEUED"]
-            if len(created) == 5:
+            if len(created) == 6:
                 break
             assert driver.poll() is None, driver.stderr.read()[-2000:]
             time.sleep(0.1)
-        assert len(stub.tasks) == 5, "the driver created its five Braket tasks"
+        assert len(stub.tasks) == 6, "the driver created its six Braket tasks"
         time.sleep(0.5)  # the job references are journaled durably right after each create
     finally:
         driver.send_signal(signal.SIGKILL)  # the subprocess this test started, and nothing else
@@ -100,13 +106,17 @@ def test_a_killed_driver_is_recovered_without_a_second_create(stub, tmp_path):
         stub.release()
         results = pcs.get_results(handles, timeout=300)
         by_id = {r.task_id: r for r in results}
-        assert set(by_id) == {"finished-local", "unfinished-local", *(f"remote-{i}" for i in range(5))}
+        assert set(by_id) == {"finished-local", "unfinished-local", "remote-bits", *(f"remote-{i}" for i in range(5))}
         assert by_id["finished-local"].counts == {"010": 30} and by_id["finished-local"].metadata["recovered"]
         assert by_id["unfinished-local"].counts == {"001": 10}
         for i in range(5):
             result = by_id[f"remote-{i}"]
             assert result.counts == {"001": 20 + i} and result.resource_id.startswith("braket:arn")
-        assert stub.calls.count("POST quantum-task") == creates_before == 5, "a recovered job is never created again"
+        # Re-attached, its keys are still Qiskit's: one character per classical bit, c[1] read as 0.
+        assert by_id["remote-bits"].counts == {"100": 15}
+        path = by_id["remote-bits"].conversion_path
+        assert path[0] == "qiskit" and path[-1] == "braket"
+        assert stub.calls.count("POST quantum-task") == creates_before == 6, "a recovered job is never created again"
         # Handed out now: a third service has nothing to recover.
     finally:
         pcs.close()

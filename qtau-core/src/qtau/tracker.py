@@ -32,7 +32,7 @@ from typing import Any
 
 from qtau.attempt import INPUT_ERRORS, attempt_record, executor_for, failed_everywhere, make_result
 from qtau.backoff import intervals, job_error
-from qtau.circuits import prepare
+from qtau.circuits import Prepared, prepare
 from qtau.coalesce import RemoteGathering
 from qtau.errors import (
     BackendUnavailableError,
@@ -246,9 +246,9 @@ class Tracker:
         jobs, prepared, slots = [], [], []
         attach = members[0].attach if len(members) == 1 else None
         for i, member in enumerate(members):
-            if attach is not None:  # recovery: the job exists at the provider; nothing to prepare
+            if attach is not None:  # recovery: the job exists at the provider; nothing to submit
                 jobs.append(None)
-                prepared.append(None)
+                prepared.append(await self.io(_layout_of, member, placement))
                 slots.append(i)
                 continue
             try:
@@ -459,3 +459,13 @@ def local_tracker() -> LocalTracker:
         if _local is None:
             _local = LocalTracker()
         return _local
+
+
+def _layout_of(member: TaskPayload, placement: Placement) -> Prepared | None:
+    """A re-attached task prepared again, for what its Result needs of the job sent before the
+    crash (its conversion path and where its keys go, `Prepared.bits`): nothing is sent. None where
+    it cannot be (its Result then has the provider's keys as they are)."""
+    try:
+        return prepare(member.task, placement.resource, member.host, member.next_attempt)
+    except Exception:  # noqa: BLE001 - the job is done at the provider: its counts come back regardless
+        return None
