@@ -34,6 +34,8 @@ INPUT_ERRORS = (InvalidTaskError, CircuitConversionError)
 #: Per (resource, config): the plugin's executor, and the same wrapped for mitigated jobs.
 _executors: dict[tuple, tuple[Executor, Executor]] = {}
 _lock = threading.Lock()
+#: (resource, config, circuit format) of every call this process has completed (`cold`).
+_warm: set[tuple] = set()
 
 
 def config_key(config: Mapping[str, Any]) -> tuple:
@@ -82,6 +84,7 @@ def close_executors() -> None:
     with _lock:
         found = [plain for plain, _ in _executors.values()]
         _executors.clear()
+        _warm.clear()
     for executor in found:
         try:
             executor.close()
@@ -124,21 +127,57 @@ def run_jobs(host: HostSpec, placement: Placement, jobs: Sequence[CircuitJob],
     return outcomes
 
 
+def warm_key(placement: Placement, ready: Prepared) -> tuple:
+    """What a call's coldness is kept by: the executor (resource, config) and the format the task's
+    circuit came in (its conversion path's first trip)."""
+    return placement.resource.id, config_key(placement.config), ready.path[0] if ready.path else None
+
+
+def cold(key: tuple) -> bool:
+    """Whether no call of `key` has completed in this process yet: a call now pays for creating
+    the executor (importing its SDK, building the simulator) or for its conversion path's first
+    trip (a Qiskit circuit's first trip to a PennyLane device imports PennyLane's Qiskit
+    converter), as does any call that overlaps the first. QDREAMER's run-time model learns such
+    calls apart (`Attempt.cold`): they say little of what the next call costs."""
+    with _lock:
+        return key not in _warm
+
+
+def warmed(key: tuple) -> None:
+    """Record a completed call of `key` (see `cold`)."""
+    with _lock:
+        _warm.add(key)
+
+
+def has_executor(placement: Placement) -> bool:
+    """Whether this process has made the placement's executor (a call that failed after making it
+    still paid for it: the next one is warm)."""
+    with _lock:
+        return (placement.resource.id, config_key(placement.config)) in _executors
+
+
 def run_local(payload: TaskPayload, placement: Placement, attempts: Sequence[Attempt], started: float) -> Result:
     """One attempt of the payload's task on a local placement, `attempts` made before it: the job
     prepared (`qtau.circuits.prepare`), run on the placement's executor within the task's timeout,
     and its Result. Raises what failed; the caller decides whether to fail over."""
     task = payload.task
     ready = prepare(task, placement.resource, payload.host, payload.first_attempt + len(attempts))
-    outcome = run_jobs(payload.host, placement, [ready.job], task.timeout)[0]
-    done = (*attempts, attempt_record(placement.resource.id, started))
+    key = warm_key(placement, ready)
+    first = cold(key)
+    try:
+        outcome = run_jobs(payload.host, placement, [ready.job], task.timeout)[0]
+    finally:
+        if has_executor(placement):
+            warmed(key)
+    done = (*attempts, attempt_record(placement.resource.id, started, cold=first))
     return make_result(task, placement, outcome, ready, done, payload.submitted_at, started)
 
 
-def attempt_record(resource_id: str, started: float, err: BaseException | None = None, job: str = "") -> Attempt:
+def attempt_record(resource_id: str, started: float, err: BaseException | None = None, job: str = "",
+                   cold: bool = False) -> Attempt:
     if err is None:
-        return Attempt(resource_id, True, started, time.time(), job=job)
-    return Attempt(resource_id, False, started, time.time(), type(err).__name__, redact(str(err))[:500], job)
+        return Attempt(resource_id, True, started, time.time(), job=job, cold=cold)
+    return Attempt(resource_id, False, started, time.time(), type(err).__name__, redact(str(err))[:500], job, cold)
 
 
 def make_result(task: QuantumTask, placement: Placement, outcome: Outcome, ready: Prepared | None,

@@ -358,8 +358,7 @@ def prepare(task: QuantumTask, resource: Resource, host: HostSpec, attempt: int 
         )
     width = task.num_qubits or real
     native, native_fmt, path = circuits_for(plugins).convert(circuit, fmt, resource.circuit_formats)
-    m = task.mitigation  # most tasks carry the default (== NONE); only another setting is asked
-    mitigation = None if m == NO_MITIGATION or not (m.active or m.auto) else m
+    mitigation = mitigation_of(task)
     source = (circuit, fmt) if mitigation is not None else None
     bits = circuits_for(plugins).key_layout(circuit, fmt) if len(path) > 1 else None
     if circuit is task.circuit:  # not a factory: the circuit object itself takes the arguments
@@ -367,6 +366,12 @@ def prepare(task: QuantumTask, resource: Resource, host: HostSpec, attempt: int 
                                    dict(task.kwargs), width, attempt, mitigation, source), path, bits)
     return Prepared(CircuitJob(task.task_id, native, native_fmt, task.shots, width=width,
                                attempt=attempt, mitigation=mitigation, source=source), path, bits)
+
+
+def mitigation_of(task: QuantumTask) -> Any:
+    """The mitigation a task's job carries: None when it has none to do."""
+    m = task.mitigation  # most tasks carry the default (== NONE); only another setting is asked
+    return None if m == NO_MITIGATION or not (m.active or m.auto) else m
 
 
 def key_layout(summary: CircuitSummary | None) -> tuple[int, tuple[int, ...]] | None:

@@ -440,6 +440,9 @@ class Attempt:
     message: str = ""
     #: The provider's job reference (JSON text) for remote attempts: what recovery re-attaches.
     job: str = ""
+    #: The call ran before or beside this process's first completed call of its executor and
+    #: circuit format (`qtau.attempt.cold`): it paid for creating them, which later calls do not.
+    cold: bool = False
 
 
 @attrs.frozen

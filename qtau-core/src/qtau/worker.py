@@ -16,14 +16,17 @@ import time
 from qtau.attempt import (
     INPUT_ERRORS,
     attempt_record,
+    cold,
     failed_everywhere,
+    has_executor,
     make_result,
     run_jobs,
     run_local,
+    warm_key,
+    warmed,
 )
-from qtau.circuits import Prepared, prepare
+from qtau.circuits import Prepared, mitigation_of, prepare
 from qtau.errors import QtauError
-from qtau.executor import CircuitJob
 from qtau.payloads import BatchPayload, HandOver, TaskFailure, TaskPayload
 from qtau.types import Result
 
@@ -57,6 +60,13 @@ def run_batch(payload: BatchPayload) -> list[Entry]:
     member alone instead, so only the task whose circuit is bad ends with that error, with no
     failover, as it would have alone (coalesced tasks and `submit_quantum_tasks` batches alike).
     Members whose failover order reaches a remote resource come back as `HandOver`s.
+
+    The process's first call of an executor and circuit format (`qtau.attempt.cold`) takes one
+    task and the rest follow in a call of their own: what creating the executor and the conversion
+    path cost is then one task's excess, and the rest's call is what QDREAMER learns the
+    simulator's speed from (a warm-up burst that gives each simulator a few tasks leaves a model
+    it can trust, instead of one whose every task paid for the SDK's import). A batch with mitigated
+    tasks is not split: its expanded circuits go out as one call, as promised.
     """
     host = payload.members[0].host
     first = payload.members[0].placements[0]
@@ -64,22 +74,42 @@ def run_batch(payload: BatchPayload) -> list[Entry]:
         return [HandOver(member) for member in payload.members]
     out: list[Entry | None] = [None] * len(payload.members)
     started = time.time()  # before preparing: conversion is part of the run QDREAMER learns
-    jobs: list[CircuitJob] = []
     prepared: list[Prepared] = []
     slots: list[int] = []
+    key: tuple | None = None
+    first_call = False
     for i, member in enumerate(payload.members):
         try:
             ready = prepare(member.task, first.resource, host, member.next_attempt)
         except QtauError as err:
             out[i] = TaskFailure(member.task.task_id, err)
             continue
-        jobs.append(ready.job)
+        if key is None:
+            key = warm_key(first, ready)
+            first_call = cold(key)
+            # A mitigated batch is one call whatever happens: its expanded circuits go out together.
+            if first_call and i + 1 < len(payload.members) and not any(
+                    mitigation_of(m.task) for m in payload.members):
+                _call(payload, [ready], [i], started, out, key, True)
+                return out[:i + 1] + run_batch(BatchPayload(payload.members[i + 1:]))  # type: ignore[return-value]
         prepared.append(ready)
         slots.append(i)
+    if key is not None:
+        _call(payload, prepared, slots, started, out, key, first_call)
+    return out  # type: ignore[return-value]
+
+
+def _call(payload: BatchPayload, prepared: list[Prepared], slots: list[int], started: float,
+          out: list[Entry | None], key: tuple, first_call: bool) -> None:
+    """One backend call of the prepared jobs of members `slots`, their entries written into `out`."""
+    host = payload.members[0].host
+    first = payload.members[0].placements[0]
     timeouts = [payload.members[i].task.timeout for i in slots if payload.members[i].task.timeout is not None]
     try:
-        outcomes = run_jobs(host, first, jobs, max(timeouts) if timeouts else None) if jobs else []
+        outcomes = run_jobs(host, first, [ready.job for ready in prepared], max(timeouts) if timeouts else None)
     except Exception as err:
+        if has_executor(first):  # a failed call that made the executor paid for it all the same
+            warmed(key)
         if isinstance(err, INPUT_ERRORS):
             for i in slots:  # alone, the culprit fails with this error and the others run
                 try:
@@ -87,18 +117,18 @@ def run_batch(payload: BatchPayload) -> list[Entry]:
                         payload.members[i].task.task_id, err)
                 except QtauError as alone:
                     out[i] = TaskFailure(payload.members[i].task.task_id, alone)
-            return out  # type: ignore[return-value]
-        failed = attempt_record(first.resource.id, started, err)
+            return
+        failed = attempt_record(first.resource.id, started, err, cold=first_call)
         retry = [(i, payload.members[i].rest((*payload.members[i].attempts, failed), 1)) for i in slots]
         for i, value in fail_over_batch(retry):
             out[i] = value
-        return out  # type: ignore[return-value]
+        return
+    warmed(key)
     for n, i in enumerate(slots):
         member = payload.members[i]
-        attempts = (*member.attempts, attempt_record(first.resource.id, started))
+        attempts = (*member.attempts, attempt_record(first.resource.id, started, cold=first_call))
         out[i] = make_result(member.task, member.placements[0], outcomes[n], prepared[n], attempts,
                              member.submitted_at, started)
-    return out  # type: ignore[return-value]
 
 
 def fail_over_batch(members: list[tuple[int, TaskPayload]]) -> list[tuple[int, Entry]]:

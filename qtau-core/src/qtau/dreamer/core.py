@@ -519,7 +519,8 @@ class QDreamer:
             return
         summary, shots, fmt, _ = shape
         prior = run_seconds(found[0], shots, summary)
-        self.runtime.observe(last.resource_id, last.started_at, last.ended_at, prior, shots, summary, fmt)
+        self.runtime.observe(last.resource_id, last.started_at, last.ended_at, prior, shots, summary, fmt,
+                             first=last.cold)
 
     def run_estimate(self, task: QuantumTask, resource_id: str) -> RuntimeEstimate:
         """The expected run time of `task` on one of this service's resources: seconds, source

@@ -8,7 +8,8 @@ result of a local resource is an observation: the time from the worker's prepara
 (conversion counts) to its result, a batch's time shared equally among its members. Local
 simulators share one pool of workers, so a stretch a batch ran beside n others is charged 1/(n+1)
 (`shared_seconds`): the tries of a burst spread over every simulator run side by side, and a
-simulator tried beside a slow one must not look slow for it.
+simulator tried beside a slow one must not look slow for it. The chunks of one burst that ran
+side by side on one resource are one observation (`chunk_rows`).
 
 The model, per resource and circuit format (what converting a task costs depends on the format it
 comes in: a PennyLane tape for Aer goes through OpenQASM, a Qiskit circuit does not), says what a
@@ -35,10 +36,11 @@ so residuals are compared as logs; the prior already carries the physics a plugi
 the plugin's; the intercept learns a constant factor from a handful of tasks, and the slopes
 learn how the plugin's scaling in shots, width (a state vector doubles per qubit) and gate count
 is off, but only as far as the data spread over shapes (a ridge prior keeps them near 0: a
-workload of one shape moves mostly the intercept). `first` marks the process's first batch of the
-format on the resource, which also pays for creating its executor (importing the SDK, building the
-simulator) or its conversion path (a Qiskit circuit's first trip to a PennyLane device imports
-PennyLane's Qiskit converter: 1.2 s, on a device that was warm):
+workload of one shape moves mostly the intercept). `first` marks a cold call: one that paid for
+creating its executor (importing the SDK, building the simulator) or its conversion path (a Qiskit
+circuit's first trip to a PennyLane device imports PennyLane's Qiskit converter: 1.2 s, on a
+device that was warm), as the worker that ran it saw (`Attempt.cold`; the worker runs one task
+alone in such a call, so the rest of its batch is a warm observation):
 estimates are made at first = 0, and b4's wide prior takes almost all of a first batch's excess,
 so the first observation of a simulator whose SDK is slow to import does not make it look slow.
 `clifford` marks a circuit of Clifford gates only (`CLIFFORD_GATES`): Aer's automatic method
@@ -251,7 +253,7 @@ def _irls(xs: list[tuple[float, ...]], outer: list[list[float]], ys: list[float]
     return coef, [flat[i * DIMS:(i + 1) * DIMS] for i in range(DIMS)], sd, huber + len(used) * math.log(sd) + ridge
 
 
-def fit(rows: list[tuple[tuple[float, ...], float, int]], tasks: int) -> Fit:
+def fit(rows: list[tuple[tuple[float, ...], float, float]], tasks: int) -> Fit:
     """The posterior mode of the model given (features, log of a member's time over the prior,
     batch size) rows (see the module docstring): for each rho on RHO_GRID the correction of a
     task's time alone, and the rho whose fit (with rho's own prior) explains the rows best."""
@@ -298,6 +300,42 @@ class Observation:
         took = shared_seconds(self, others) if others else max(self.ended - self.started, 1e-6)
         return (features(self.shots, self.width, self.gates, self.clifford, self.first),
                 math.log(took / self.members / max(self.prior_s, 1e-9)), self.members)
+
+
+def chunk_rows(batches: list[Observation], everything: list[Observation]
+               ) -> list[tuple[tuple[float, ...], float, float]]:
+    """Fit rows of one model's batches, each charged its share of the workers (`shared_seconds`
+    against `everything`), with the chunks of one burst as one row.
+
+    A local batch is split into a chunk per worker (`Engine.parallelism`), and chunks that run side
+    by side on one simulator slow each other unevenly (Aer's two chunks of a 1000-pub burst here:
+    0.64 and 1.21 ms a pub, charged 0.32 and 0.9): what the burst cost a task is their charged
+    time summed over their members (0.61 ms), not the two per-member times averaged as logs (0.54),
+    which would favour a simulator whose chunks run side by side over one that runs a burst whole.
+    Batches of one shape that overlap in time are such chunks; the row's batch size is a chunk's
+    mean, as each paid a call's fixed part."""
+    rows = []
+    group: list[Observation] = []
+    for batch in sorted(batches, key=lambda o: o.started) + [None]:
+        if batch is not None and group and batch.started < max(o.ended for o in group) and (
+                _shape(batch) == _shape(group[0])):
+            group.append(batch)
+            continue
+        if len(group) == 1:
+            rows.append(group[0].row(everything))
+        elif group:
+            took = sum(shared_seconds(o, everything) for o in group)
+            members = sum(o.members for o in group)
+            prior = sum(o.prior_s * o.members for o in group) / members
+            g = group[0]
+            rows.append((features(g.shots, g.width, g.gates, g.clifford, g.first),
+                         math.log(took / members / max(prior, 1e-9)), members / len(group)))
+        group = [batch] if batch is not None else []
+    return rows
+
+
+def _shape(batch: Observation) -> tuple[float, ...]:
+    return batch.shots, batch.width, batch.gates, batch.clifford, batch.first
 
 
 def shared_seconds(batch: Observation, others: list[Observation]) -> float:
@@ -421,13 +459,13 @@ class RuntimeModels:
         return RuntimeEstimate(resource.id, task + call / max(batch, 1), source, learned.tasks, math.expm1(sd),
                                prior_s, call, task, twin)
 
-    def _rows(self, model: ResourceModel) -> list[tuple[tuple[float, ...], float, int]]:
+    def _rows(self, model: ResourceModel) -> list[tuple[tuple[float, ...], float, float]]:
         """The model's observations as fit rows, each batch charged its share of the workers."""
         everything = [o for m in self._models.values() for o in m.observations]
         steady = [o for o in model.observations if not o.first]
         # Once batches without a first one's excess exist, the first ones say nothing more (their
         # excess is b4's) but would widen the noise that weighs the others.
-        return [o.row(everything) for o in steady or model.observations]
+        return chunk_rows(steady or model.observations, everything)
 
     def still_learning(self, resource_id: str, circuit_format: str | None = None) -> bool:
         """Whether the resource's model for the format is still in its first tries (not yet
@@ -449,11 +487,14 @@ class RuntimeModels:
     # -- learning ----------------------------------------------------------------------------------
 
     def observe(self, resource_id: str, started: float, ended: float, prior_s: float, shots: int,
-                summary: CircuitSummary | None = None, circuit_format: str | None = None) -> None:
+                summary: CircuitSummary | None = None, circuit_format: str | None = None,
+                first: bool | None = None) -> None:
         """One task's run on the resource, from `started` (its preparation) to `ended` (epoch
         seconds). Tasks of one batch share `started`: they count as one observation whose time is
         shared among them. Tasks in `circuit_format` have a model of their own on the resource: what
-        converting them costs depends on it."""
+        converting them costs depends on it. `first`: the call paid for creating its executor or
+        conversion path (what the worker saw: `Attempt.cold`); None: it is the store's first batch
+        of the model in this process (a worker in another process knows better)."""
         shape = shape_of(shots, summary)
         name = model_key(resource_id, circuit_format)
         due = False
@@ -472,7 +513,8 @@ class RuntimeModels:
                 batch.ended = max(batch.ended, ended)
             else:
                 shots_, width, gates, clifford = shape
-                batch = Observation(started, ended, 1, shots_, width, gates, prior_s, name not in self._warm, clifford)
+                cold = name not in self._warm if first is None else first
+                batch = Observation(started, ended, 1, shots_, width, gates, prior_s, cold, clifford)
                 self._warm.add(name)
                 self._open[key] = batch
                 while len(self._open) > OPEN_BATCHES:
