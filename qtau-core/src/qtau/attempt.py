@@ -149,11 +149,11 @@ def warmed(key: tuple) -> None:
         _warm.add(key)
 
 
-def has_executor(placement: Placement) -> bool:
-    """Whether this process has made the placement's executor (a call that failed after making it
-    still paid for it: the next one is warm)."""
+def has_executor(key: tuple) -> bool:
+    """Whether this process has made the executor of a `warm_key` (a call that failed after making
+    it still paid for it: the next one is warm)."""
     with _lock:
-        return (placement.resource.id, config_key(placement.config)) in _executors
+        return key[:2] in _executors
 
 
 def run_local(payload: TaskPayload, placement: Placement, attempts: Sequence[Attempt], started: float) -> Result:
@@ -167,7 +167,7 @@ def run_local(payload: TaskPayload, placement: Placement, attempts: Sequence[Att
     try:
         outcome = run_jobs(payload.host, placement, [ready.job], task.timeout)[0]
     finally:
-        if has_executor(placement):
+        if has_executor(key):
             warmed(key)
     done = (*attempts, attempt_record(placement.resource.id, started, cold=first))
     return make_result(task, placement, outcome, ready, done, payload.submitted_at, started)

@@ -108,7 +108,7 @@ def _call(payload: BatchPayload, prepared: list[Prepared], slots: list[int], sta
     try:
         outcomes = run_jobs(host, first, [ready.job for ready in prepared], max(timeouts) if timeouts else None)
     except Exception as err:
-        if has_executor(first):  # a failed call that made the executor paid for it all the same
+        if has_executor(key):  # a failed call that made the executor paid for it all the same
             warmed(key)
         if isinstance(err, INPUT_ERRORS):
             for i in slots:  # alone, the culprit fails with this error and the others run
