@@ -68,6 +68,17 @@ def test_a_cold_executors_first_batch_runs_one_task_alone_then_the_rest_in_one_c
     assert not any(e.attempts[-1].cold for e in again)
 
 
+def test_a_seeded_simulators_first_batch_is_one_call_so_a_seeded_run_repeats(cold_process):
+    """Aer seeds a call's circuits by their place in it (seed_simulator + i): split, the first run
+    of a process would differ from the next."""
+    plugins = host()
+    config = {"executor": "scripted", "resources": [resource("sim", kind="simulator")], "seed_simulator": 7}
+    [found] = plugins.resources("scripted", config)
+    entries = worker.run_batch(batch(plugins, Placement(found, config), 4))
+    assert [n for _, n in state.batches] == [4]
+    assert all(e.attempts[-1].cold for e in entries)
+
+
 def test_a_first_batch_whose_first_task_is_bad_splits_at_its_first_good_one(simulator):
     plugins, placement = simulator
     members = (payload(plugins, placement, num_qubits=1),) + batch(plugins, placement, 3).members

@@ -149,6 +149,14 @@ def warmed(key: tuple) -> None:
         _warm.add(key)
 
 
+def seeded(placement: Placement) -> bool:
+    """Whether the placement's simulator is seeded (Aer's `seed_simulator`, PennyLane's `seed`, any
+    setting named for a seed): a simulator may seed a call's circuits by their place in it (Aer:
+    seed + i), so a seeded batch runs as one call even when cold, and a seeded run repeats however
+    warm the process was."""
+    return any("seed" in str(k).lower() and v is not None for k, v in placement.config.items())
+
+
 def has_executor(key: tuple) -> bool:
     """Whether this process has made the executor of a `warm_key` (a call that failed after making
     it still paid for it: the next one is warm)."""

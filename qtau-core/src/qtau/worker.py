@@ -22,6 +22,7 @@ from qtau.attempt import (
     make_result,
     run_jobs,
     run_local,
+    seeded,
     warm_key,
     warmed,
 )
@@ -66,7 +67,8 @@ def run_batch(payload: BatchPayload) -> list[Entry]:
     path cost is then one task's excess, and the rest's call is what QDREAMER learns the
     simulator's speed from (a warm-up burst that gives each simulator a few tasks leaves a model
     it can trust, instead of one whose every task paid for the SDK's import). A batch with mitigated
-    tasks is not split: its expanded circuits go out as one call, as promised.
+    tasks is not split (its expanded circuits go out as one call, as promised), nor one on a seeded
+    simulator (Aer seeds a call's circuits by their place in it: a seeded run must repeat).
     """
     host = payload.members[0].host
     first = payload.members[0].placements[0]
@@ -87,8 +89,9 @@ def run_batch(payload: BatchPayload) -> list[Entry]:
         if key is None:
             key = warm_key(first, ready)
             first_call = cold(key)
-            # A mitigated batch is one call whatever happens: its expanded circuits go out together.
-            if first_call and i + 1 < len(payload.members) and not any(
+            # A mitigated batch is one call whatever happens (its expanded circuits go out
+            # together), and so is a seeded one (`seeded`: a seed may be spread by position).
+            if first_call and i + 1 < len(payload.members) and not seeded(first) and not any(
                     mitigation_of(m.task) for m in payload.members):
                 _call(payload, [ready], [i], started, out, key, True)
                 return out[:i + 1] + run_batch(BatchPayload(payload.members[i + 1:]))  # type: ignore[return-value]
