@@ -34,7 +34,7 @@ INPUT_ERRORS = (InvalidTaskError, CircuitConversionError)
 #: Per (resource, config): the plugin's executor, and the same wrapped for mitigated jobs.
 _executors: dict[tuple, tuple[Executor, Executor]] = {}
 _lock = threading.Lock()
-#: (resource, config, circuit format) of every call this process has completed (`cold`).
+#: (resource, config, circuit format) of every call this process has ended (`cold`, `ran`).
 _warm: set[tuple] = set()
 
 
@@ -134,7 +134,7 @@ def warm_key(placement: Placement, ready: Prepared) -> tuple:
 
 
 def cold(key: tuple) -> bool:
-    """Whether no call of `key` has completed in this process yet: a call now pays for creating
+    """Whether no call of `key` has ended in this process yet (`ran`): a call now pays for creating
     the executor (importing its SDK, building the simulator) or for its conversion path's first
     trip (a Qiskit circuit's first trip to a PennyLane device imports PennyLane's Qiskit
     converter), as does any call that overlaps the first. QDREAMER's run-time model learns such
@@ -143,10 +143,13 @@ def cold(key: tuple) -> bool:
         return key not in _warm
 
 
-def warmed(key: tuple) -> None:
-    """Record a completed call of `key` (see `cold`)."""
+def ran(key: tuple) -> None:
+    """Record a call of `key` that ended, however: the next one is warm (`cold`) if the call made
+    the executor, as one that failed after making it paid for it all the same; a call that could
+    not make the executor leaves it cold."""
     with _lock:
-        _warm.add(key)
+        if key[:2] in _executors:
+            _warm.add(key)
 
 
 def seeded(placement: Placement) -> bool:
@@ -155,13 +158,6 @@ def seeded(placement: Placement) -> bool:
     seed + i), so a seeded batch runs as one call even when cold, and a seeded run repeats however
     warm the process was."""
     return any("seed" in str(k).lower() and v is not None for k, v in placement.config.items())
-
-
-def has_executor(key: tuple) -> bool:
-    """Whether this process has made the executor of a `warm_key` (a call that failed after making
-    it still paid for it: the next one is warm)."""
-    with _lock:
-        return key[:2] in _executors
 
 
 def run_local(payload: TaskPayload, placement: Placement, attempts: Sequence[Attempt], started: float) -> Result:
@@ -175,8 +171,7 @@ def run_local(payload: TaskPayload, placement: Placement, attempts: Sequence[Att
     try:
         outcome = run_jobs(payload.host, placement, [ready.job], task.timeout)[0]
     finally:
-        if has_executor(key):
-            warmed(key)
+        ran(key)
     done = (*attempts, attempt_record(placement.resource.id, started, cold=first))
     return make_result(task, placement, outcome, ready, done, payload.submitted_at, started)
 

@@ -18,13 +18,12 @@ from qtau.attempt import (
     attempt_record,
     cold,
     failed_everywhere,
-    has_executor,
     make_result,
+    ran,
     run_jobs,
     run_local,
     seeded,
     warm_key,
-    warmed,
 )
 from qtau.circuits import Prepared, mitigation_of, prepare
 from qtau.errors import QtauError
@@ -111,8 +110,7 @@ def _call(payload: BatchPayload, prepared: list[Prepared], slots: list[int], sta
     try:
         outcomes = run_jobs(host, first, [ready.job for ready in prepared], max(timeouts) if timeouts else None)
     except Exception as err:
-        if has_executor(key):  # a failed call that made the executor paid for it all the same
-            warmed(key)
+        ran(key)
         if isinstance(err, INPUT_ERRORS):
             for i in slots:  # alone, the culprit fails with this error and the others run
                 try:
@@ -126,7 +124,7 @@ def _call(payload: BatchPayload, prepared: list[Prepared], slots: list[int], sta
         for i, value in fail_over_batch(retry):
             out[i] = value
         return
-    warmed(key)
+    ran(key)
     for n, i in enumerate(slots):
         member = payload.members[i]
         attempts = (*member.attempts, attempt_record(first.resource.id, started, cold=first_call))

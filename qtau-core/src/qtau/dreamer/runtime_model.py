@@ -294,13 +294,6 @@ class Observation:
     def seconds(self) -> float:
         return max(self.ended - self.started, 1e-6) / self.members
 
-    def row(self, others: list[Observation] = ()) -> tuple[tuple[float, ...], float, int]:
-        """(features, log of a member's time over the prior, batch size); with `others` (every
-        batch of the store), the batch's time is its share of the workers (`shared_seconds`)."""
-        took = shared_seconds(self, others) if others else max(self.ended - self.started, 1e-6)
-        return (features(self.shots, self.width, self.gates, self.clifford, self.first),
-                math.log(took / self.members / max(self.prior_s, 1e-9)), self.members)
-
 
 def chunk_rows(batches: list[Observation], everything: list[Observation]
                ) -> list[tuple[tuple[float, ...], float, float]]:
@@ -315,22 +308,22 @@ def chunk_rows(batches: list[Observation], everything: list[Observation]
     Batches of one shape that overlap in time are such chunks; the row's batch size is a chunk's
     mean, as each paid a call's fixed part."""
     rows = []
-    group: list[Observation] = []
-    for batch in sorted(batches, key=lambda o: o.started) + [None]:
-        if batch is not None and group and batch.started < max(o.ended for o in group) and (
-                _shape(batch) == _shape(group[0])):
-            group.append(batch)
-            continue
-        if len(group) == 1:
-            rows.append(group[0].row(everything))
-        elif group:
-            took = sum(shared_seconds(o, everything) for o in group)
-            members = sum(o.members for o in group)
-            prior = sum(o.prior_s * o.members for o in group) / members
-            g = group[0]
-            rows.append((features(g.shots, g.width, g.gates, g.clifford, g.first),
-                         math.log(took / members / max(prior, 1e-9)), members / len(group)))
-        group = [batch] if batch is not None else []
+    groups: list[list[Observation]] = []
+    end = -math.inf
+    for batch in sorted(batches, key=lambda o: o.started):
+        if groups and batch.started < end and _shape(batch) == _shape(groups[-1][0]):
+            groups[-1].append(batch)
+        else:
+            groups.append([batch])
+            end = -math.inf
+        end = max(end, batch.ended)
+    for group in groups:
+        took = sum(shared_seconds(o, everything) for o in group)
+        members = sum(o.members for o in group)
+        prior = sum(o.prior_s * o.members for o in group) / members
+        g = group[0]
+        rows.append((features(g.shots, g.width, g.gates, g.clifford, g.first),
+                     math.log(took / members / max(prior, 1e-9)), members / len(group)))
     return rows
 
 
