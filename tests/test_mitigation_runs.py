@@ -8,8 +8,8 @@ the count is how many backend calls the plugin made."""
 import pytest
 from qtau import ExecutionEngine, PilotComputeService, QuantumTask
 from qtau.errors import MitigationError
-from qtau.mitigation import expectation, report
-from qtau.mitigation.calibration import STORE
+from qtau.mitigation import expectation, parse_mitigation, plan, report
+from qtau.mitigation.calibration import STORE, CalibrationStore
 from qtau_test_circuits import ghz
 
 qiskit = pytest.importorskip("qiskit")
@@ -72,6 +72,41 @@ def test_many_mitigated_tasks_go_out_as_one_batch(spy):
     # 3 tasks x 3 scales, plus readout calibrations (2 per width, each calibrated once).
     assert calls == [3 * 3 + 2 * 3]
     assert [report(r)["calibration"] for r in results] == ["fresh"] * 3
+
+
+def test_tasks_of_one_call_share_their_calibration(spy):
+    """Three tasks of one width in one call run the readout calibration once: the later two read
+    the first's (an Estimator pub's bases all need the same one, and on a device each is paid)."""
+    from qtau_qiskit.simulators import QiskitSimulatorExecutor
+
+    calls = spy(QiskitSimulatorExecutor)
+    with service(NOISY_AER, batch_chunks=1) as pcs:
+        tasks = [QuantumTask(circuit=ghz(3), shots=4000, mitigation="zne+readout") for _ in range(3)]
+        results = pcs.get_results(pcs.submit_quantum_tasks(tasks))
+    assert calls == [3 * 3 + 2]
+    found = [report(r) for r in results]
+    assert [f["calibration"] for f in found] == ["fresh", "shared", "shared"]
+    assert [f["overhead"]["circuits"] for f in found] == [5, 3, 3]
+    for f in found:  # every task corrected: GHZ's two outcomes nearer 1/2 each than unmitigated
+        q = f["quasi_probabilities"]
+        raw = f["unmitigated_probabilities"]
+        assert abs(1 - q.get("000", 0) - q.get("111", 0)) < abs(1 - raw.get("000", 0) - raw.get("111", 0)) / 2
+
+
+def test_a_shared_calibration_needs_the_recipe_that_ran_it():
+    store, batch = CalibrationStore(), set()
+    text = 'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[2];\ncreg c[2];\nh q[0];\ncx q[0],q[1];\nmeasure q -> c;\n'
+    m = parse_mitigation("readout")
+    first, first_recipe = plan.build(m, text, 100, ["r", "s"], store, batch=batch)
+    second, second_recipe = plan.build(m, text, 100, ["r", "s"], store, batch=batch)
+    assert (len(first), len(second)) == (3, 1) and second_recipe["calibration"]["shared"]
+    runs = [{"00": 50, "11": 50}, {"00": 95, "01": 5}, {"11": 90, "10": 10}]
+    with pytest.raises(MitigationError):
+        plan.finish(second_recipe, runs[:1], store)  # finished alone, out of its call
+    made = {}
+    _, one = plan.finish(first_recipe, runs, store, made=made)
+    _, two = plan.finish(second_recipe, runs[:1], CalibrationStore(), made=made)
+    assert one["quasi_probabilities"] == two["quasi_probabilities"] and two["calibration"] == "shared"
 
 
 def test_readout_mitigation_removes_readout_error():

@@ -5,6 +5,8 @@ JSON, so recovery can re-attach it), and the counts come back corrected. Against
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from qtau.mitigation import report
 from qtau.plugins import PluginHost
@@ -40,3 +42,23 @@ def test_a_zne_task_is_one_provider_batch_and_comes_back_corrected(both, fresh_s
     assert found["quasi_probabilities"] == pytest.approx({"01": 1.0})
     job = result.attempts[-1].job
     assert "qtau_mitigation" in job  # the journalled reference carries the recipe
+
+
+def test_readout_tasks_of_one_provider_batch_run_one_calibration(both, fresh_stub):
+    """Two readout-mitigated tasks of one width, sent as one batch: the calibration's two circuits
+    are created once, and the reference (plain JSON, as the journal keeps it) tells the second task
+    to read the first's."""
+    pcs = PilotComputeService(execution_engine="local", plugins=both, batch_chunks=1)
+    try:
+        pcs.create_pilot({"resource_type": "quantum", "quantum": {"executor": "braket_sv1"}, **fresh_stub.config()})
+        before = sum(call.startswith("POST quantum-task") for call in fresh_stub.calls)
+        tasks = [QuantumTask(circuit=X0, shots=100, mitigation="readout") for _ in range(2)]
+        results = pcs.get_results(pcs.submit_quantum_tasks(tasks), timeout=120)
+        created = sum(call.startswith("POST quantum-task") for call in fresh_stub.calls) - before
+    finally:
+        pcs.close()
+    assert created == 2 + 2  # each task's circuit, one calibration's two circuits
+    assert [report(r)["calibration"] for r in results] == ["fresh", "shared"]
+    assert [report(r)["quasi_probabilities"] for r in results] == [pytest.approx({"01": 1.0})] * 2
+    job = results[1].attempts[-1].job
+    assert json.loads(json.dumps(job)) == job and job == results[0].attempts[-1].job

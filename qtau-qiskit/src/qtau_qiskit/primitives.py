@@ -64,7 +64,7 @@ from qiskit.quantum_info import Pauli, PauliList
 from qtau import interop
 from qtau.cutting import cut_options, run_cut
 from qtau.errors import InvalidTaskError
-from qtau.mitigation import mitigated_counts, report, z_expectation
+from qtau.mitigation import mitigated_counts, report, summed, z_expectation
 from qtau.mitigation_options import parse_mitigation
 from qtau.types import QuantumTask
 
@@ -330,7 +330,7 @@ class QtauSampler(_QtauPrimitive, BaseSamplerV2):
         reports = [report(r) for r in results if report(r)]
         if reports:
             metadata["mitigation"] = {"technique": reports[0]["technique"], "auto": reports[0]["auto"],
-                                      "overhead": reports[0]["overhead"],
+                                      "overhead": summed([r["overhead"] for r in reports]),
                                       "unmitigated_counts": [dict(r.counts) for r in results]}
         return QtauSamplerPubResult(DataBin(**data, shape=pub.shape), metadata=metadata,
                                     qtau={**_summary(records), "tasks": records})
@@ -543,10 +543,11 @@ class QtauEstimator(_QtauPrimitive, BaseEstimatorV2):
             metadata = {"target_precision": pub.precision, "shots": shots, "circuit_metadata": pub.circuit.metadata}
             reports = [report(r) for r in used if report(r)]
             if reports:
-                # Which technique ran, its overhead (stds are the unmitigated sampling's), and the
-                # unmitigated values beside the mitigated `evs`.
+                # Which technique ran, what the pub's tasks ran for it together (stds are the
+                # unmitigated sampling's), and the unmitigated values beside the mitigated `evs`.
                 metadata["mitigation"] = {"technique": reports[0]["technique"], "auto": reports[0]["auto"],
-                                          "overhead": reports[0]["overhead"], "unmitigated_evs": raw_evs}
+                                          "overhead": summed([r["overhead"] for r in reports]),
+                                          "unmitigated_evs": raw_evs}
             out.append(QtauPubResult(DataBin(evs=evs, stds=spread / np.sqrt(shots), shape=evs.shape),
                                      metadata=metadata, qtau={**_summary(records), "tasks": records}))
         return out, everything

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from qtau.mitigation.distributions import z_expectation
 from qtau.mitigation.extrapolation import extrapolate, linear_weights, richardson_weights
-from qtau.mitigation.overhead import Overhead, declared
+from qtau.mitigation.overhead import Overhead, declared, summed
 from qtau.mitigation.readout import Assignment
 from qtau.mitigation.report import expectation, mitigated_counts, report
 from qtau.mitigation_options import TECHNIQUES, Mitigation, parse_mitigation
 
 __all__ = [
     "TECHNIQUES", "Assignment", "Mitigation", "Overhead", "declared", "expectation", "extrapolate",
-    "linear_weights", "mitigated_counts", "parse_mitigation", "report", "richardson_weights", "z_expectation",
+    "linear_weights", "mitigated_counts", "parse_mitigation", "report", "richardson_weights", "summed", "z_expectation",
 ]

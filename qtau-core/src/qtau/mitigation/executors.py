@@ -67,6 +67,7 @@ class Expander:
         follows = bool(getattr(self.executor, "follows_layout", False))
         out: list[CircuitJob] = []
         recipes: list[dict[str, Any]] = []
+        calibrating: set[tuple] = set()  # calibrations this call runs: one each, read by every job
         for job in jobs:
             m: Mitigation | None = job.mitigation
             if m is None or not m.active:
@@ -77,7 +78,7 @@ class Expander:
             if m.technique == "auto":  # resolved by QDREAMER before submission; a safe default if not
                 m = m.with_technique("readout")
             circuits, recipe = plan.build(m, self._qasm(job), job.shots, key, self.store,
-                                          per_circuit=follows)
+                                          per_circuit=follows, batch=calibrating)
             recipe["start"] = len(out)
             for i, (text, shots) in enumerate(circuits):
                 native, fmt, _ = self.circuits.convert(text, OPENQASM2, resource.circuit_formats)
@@ -94,6 +95,7 @@ class Expander:
     def combine(self, recipes: Sequence[dict[str, Any]], outcomes: Sequence[Outcome]) -> list[Outcome]:
         """One Outcome per original job: unmitigated counts, the report in metadata['mitigation']."""
         result = []
+        made: dict[tuple, list[dict[str, int]]] = {}
         for recipe in recipes:
             if "plain" in recipe:
                 plain = outcomes[recipe["plain"]]
@@ -102,7 +104,7 @@ class Expander:
                 result.append(plain)
                 continue
             mine = outcomes[recipe["start"]:recipe["start"] + recipe["count"]]
-            raw, report = plan.finish(recipe, [o.counts for o in mine], self.store)
+            raw, report = plan.finish(recipe, [o.counts for o in mine], self.store, made=made)
             first = mine[0]
             result.append(attrs.evolve(first, counts=raw, metadata={**first.metadata, "mitigation": report}))
         return result

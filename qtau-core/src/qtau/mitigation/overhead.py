@@ -6,6 +6,7 @@ after (a cached calibration makes the real overhead smaller than the declared wo
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -40,3 +41,13 @@ def declared(m: Mitigation, bits: int | None = None) -> Overhead:
     if m.readout == "readout":
         return Overhead(scales + 2, float(scales + 2))
     return Overhead(scales, float(scales))
+
+
+def summed(reported: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """What several tasks of equal shots cost together (the tasks of one Estimator or Sampler
+    pub): every circuit they ran, and their shots run per shot asked for. How many calibrations
+    ran depends on what was cached when each task was planned, so a pub's sum is what its tasks
+    really cost, where the first task's own overhead would depend on which finished first."""
+    return {"circuits": sum(int(o["circuits"]) for o in reported),
+            "shots_multiplier": sum(float(o["shots_multiplier"]) for o in reported) / max(len(reported), 1),
+            "tasks": len(reported)}

@@ -13,6 +13,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from qtau.errors import MitigationError
 from qtau.mitigation import readout, trex
 from qtau.mitigation.as_run import cancelled_counts, cancelled_interactions
 from qtau.mitigation.calibration import CalibrationStore, digest
@@ -33,11 +34,14 @@ def _split_shots(shots: int, parts: int) -> int:
 
 
 def build(m: Mitigation, text: str, shots: int, key: Sequence[str], store: CalibrationStore,
-          per_circuit: bool = False) -> tuple[list[tuple[str, int]], dict[str, Any]]:
+          per_circuit: bool = False, batch: set[tuple] | None = None) -> tuple[list[tuple[str, int]], dict[str, Any]]:
     """The circuits (OpenQASM 2, shots) that `m` runs for the program `text`, and its recipe.
     `key` identifies the resource's calibration (`calibration.stamp`). With `per_circuit` (a
     resource that lays each circuit out on its own qubits, its calibration following the task's
-    layout) a calibration is kept for this circuit only: another may land on other qubits."""
+    layout) a calibration is kept for this circuit only: another may land on other qubits.
+    `batch` holds the keys of the calibrations that earlier jobs of the same call run: a job
+    needing one of them reads it from there (`finish(..., made=)`) instead of running it again
+    (an Estimator pub's measurement bases all need the same one: on a device, each is paid)."""
     prog = Program.parse(text).ensure_measured()
     bits = prog.num_clbits
     folded = [fold(prog, s, m.folding) for s in m.scale_factors] if m.zne else [Folded(list(prog.body), [], 1.0)]
@@ -72,9 +76,13 @@ def build(m: Mitigation, text: str, shots: int, key: Sequence[str], store: Calib
     if method is not None:
         recipe["width"] = prog.num_qubits
         cached = store.get(tuple(cal_key))
-        if cached is None:
+        if cached is None and batch is not None and tuple(cal_key) in batch:
+            recipe["calibration"] = {"fresh": False, "shared": True, "key": cal_key}
+        elif cached is None:
             recipe["calibration"] = {"fresh": True, "key": cal_key, "count": len(cal_circuits)}
             circuits += cal_circuits
+            if batch is not None:
+                batch.add(tuple(cal_key))
         else:
             recipe["calibration"] = {"fresh": False, "counts": cached}
     recipe["overhead"] = Overhead(len(circuits), sum(n for _, n in circuits) / shots).to_dict()
@@ -152,10 +160,12 @@ def _corrected(recipe: Mapping[str, Any], dist: Mapping[str, float], calibration
     return readout.mitigate(dist, assignment, recipe["qubit_of_bit"])
 
 
-def finish(recipe: Mapping[str, Any], runs: Sequence[Mapping[str, int]], store: CalibrationStore
-           ) -> tuple[dict[str, int], dict[str, Any]]:
+def finish(recipe: Mapping[str, Any], runs: Sequence[Mapping[str, int]], store: CalibrationStore,
+           made: dict[tuple, list[dict[str, int]]] | None = None) -> tuple[dict[str, int], dict[str, Any]]:
     """The unmitigated counts (the circuit as written; twirls undone and added up) and the report:
-    technique, overhead, quasi-probabilities, the unmitigated probabilities beside them."""
+    technique, overhead, quasi-probabilities, the unmitigated probabilities beside them. `made`
+    collects the calibrations the recipes of one call ran, for the later recipes sharing them
+    (finish them in the order `build` made them)."""
     main = list(runs[:recipe["main"]])
     scales = recipe["scales"]
     bits = recipe["bits"]
@@ -172,6 +182,14 @@ def finish(recipe: Mapping[str, Any], runs: Sequence[Mapping[str, int]], store: 
             calibration = [dict(r) for r in runs[recipe["main"]:recipe["main"] + info["count"]]]
             store.put(tuple(info["key"]), calibration)
             store.observe(info["key"][0], _readout_error(recipe, calibration))
+            if made is not None:
+                made[tuple(info["key"])] = calibration
+        elif info.get("shared"):
+            if made is None or tuple(info["key"]) not in made:
+                raise MitigationError(
+                    "a recipe shares a calibration that no earlier recipe of its call ran", field="mitigation",
+                    value=recipe["technique"], fix="finish a call's recipes together, in the order they were built")
+            calibration = made[tuple(info["key"])]
         else:
             calibration = info["counts"]
     dists = [_probabilities(c) if calibration is None else _corrected(recipe, c, calibration) for c in measured]
@@ -195,7 +213,8 @@ def finish(recipe: Mapping[str, Any], runs: Sequence[Mapping[str, int]], store: 
         "overhead": recipe["overhead"],
         "scale_factors": scales if len(scales) > 1 else None,
         "fit": recipe["fit"] if len(scales) > 1 else None,
-        "calibration": None if info is None else ("fresh" if info["fresh"] else "cached"),
+        "calibration": None if info is None else (
+            "fresh" if info["fresh"] else "shared" if info.get("shared") else "cached"),
         "quasi_probabilities": {k: v for k, v in mitigated.items() if abs(v) > 1e-12},
         "unmitigated_probabilities": _probabilities(raw),
     }
