@@ -8,7 +8,7 @@ the count is how many backend calls the plugin made."""
 import pytest
 from qtau import ExecutionEngine, PilotComputeService, QuantumTask
 from qtau.errors import MitigationError
-from qtau.mitigation import expectation, parse_mitigation, plan, report
+from qtau.mitigation import expectation, mitigated_counts, parse_mitigation, plan, report
 from qtau.mitigation.calibration import STORE, CalibrationStore
 from qtau_test_circuits import ghz
 
@@ -184,3 +184,24 @@ def test_a_simulator_without_a_layout_shares_one_calibration_between_circuits(sp
                    for c in (ghz(3), other)]
     assert [report(r)["calibration"] for r in results] == ["fresh", "cached"]
     assert seen == [[None, 0, 0], [None]]
+
+
+@pytest.mark.parametrize("executor", ["qiskit_local", "braket_local", "pennylane_lightning"])
+@pytest.mark.parametrize("technique", ["readout", "trex", "zne+readout", "zne+trex"])
+def test_quasi_probabilities_are_keyed_like_the_counts_when_bits_are_left_unwritten(executor, technique):
+    """c[3] and c[1] written, c[0] and c[2] not: Braket and PennyLane read only the written bits,
+    and the report's quasi-probabilities (and `mitigated_counts`, `expectation`) were keyed over
+    those two bits padded at the wrong end ('0001' where the counts said '1000'). TREX refused the
+    circuit everywhere: it twirled the unwritten bits too, whose calibration then had no signal."""
+    pytest.importorskip({"braket_local": "braket.devices", "pennylane_lightning": "pennylane"}.get(executor, "qiskit"))
+    qc = QuantumCircuit(2, 4)
+    qc.x(0)
+    qc.measure(0, 3)
+    qc.measure(1, 1)
+    with service({"resource_type": "quantum", "quantum": {"executor": executor}}) as pcs:
+        result = pcs.get_result(pcs.submit_quantum_task(QuantumTask(circuit=qc, shots=500, mitigation=technique)))
+    assert result.get_counts() == {"1000": 500}
+    assert report(result)["quasi_probabilities"] == pytest.approx({"1000": 1.0})
+    assert report(result)["unmitigated_probabilities"] == {"1000": 1.0}
+    assert mitigated_counts(result) == {"1000": 500}
+    assert expectation(result, "ZIII") == pytest.approx((-1.0, -1.0))

@@ -13,6 +13,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from qtau.circuits import spread_counts
 from qtau.errors import MitigationError
 from qtau.mitigation import readout, trex
 from qtau.mitigation.as_run import cancelled_counts, cancelled_interactions
@@ -54,7 +55,7 @@ def build(m: Mitigation, text: str, shots: int, key: Sequence[str], store: Calib
     circuits: list[tuple[str, int]] = []
     method = m.readout
     if method == "trex":
-        mask_list = trex.masks(bits, m.twirls, m.seed)
+        mask_list = trex.masks_over([b for b, q in enumerate(prog.qubit_of_bit()) if q is not None], m.twirls, m.seed)
         each = _split_shots(shots, len(mask_list))
         recipe["masks"] = mask_list
         for f in folded:
@@ -160,15 +161,27 @@ def _corrected(recipe: Mapping[str, Any], dist: Mapping[str, float], calibration
     return readout.mitigate(dist, assignment, recipe["qubit_of_bit"])
 
 
+def _every_bit(runs: list[Mapping[str, int]], qubit_of_bit: Sequence[int | None] | None, bits: int
+               ) -> list[Mapping[str, int]]:
+    """Runs keyed over every classical bit: a backend that reads only the written bits (Braket, a
+    PennyLane tape) returns keys as long as the measurements, and the correction, the twirls and
+    the report are over the circuit's bits, unwritten ones 0, as the task's counts are
+    (`spread_counts`). Runs already that wide are kept as they are."""
+    written = tuple(i for i, q in enumerate(qubit_of_bit or ()) if q is not None)
+    if not written or len(written) == bits:
+        return runs
+    return [spread_counts(run, (bits, written)) for run in runs]
+
+
 def finish(recipe: Mapping[str, Any], runs: Sequence[Mapping[str, int]], store: CalibrationStore,
            made: dict[tuple, list[dict[str, int]]] | None = None) -> tuple[dict[str, int], dict[str, Any]]:
     """The unmitigated counts (the circuit as written; twirls undone and added up) and the report:
     technique, overhead, quasi-probabilities, the unmitigated probabilities beside them. `made`
     collects the calibrations the recipes of one call ran, for the later recipes sharing them
     (finish them in the order `build` made them)."""
-    main = list(runs[:recipe["main"]])
     scales = recipe["scales"]
     bits = recipe["bits"]
+    main = _every_bit(list(runs[:recipe["main"]]), recipe.get("qubit_of_bit"), bits)
     mask_list = recipe.get("masks")
     if mask_list is not None:
         per = len(mask_list)
@@ -180,6 +193,8 @@ def finish(recipe: Mapping[str, Any], runs: Sequence[Mapping[str, int]], store: 
     if info is not None:
         if info["fresh"]:
             calibration = [dict(r) for r in runs[recipe["main"]:recipe["main"] + info["count"]]]
+            if mask_list is not None:  # the task's measurements on an empty circuit: its keys too
+                calibration = [dict(r) for r in _every_bit(calibration, recipe.get("qubit_of_bit"), bits)]
             store.put(tuple(info["key"]), calibration)
             store.observe(info["key"][0], _readout_error(recipe, calibration))
             if made is not None:

@@ -42,6 +42,17 @@ def masks(bits: int, twirls: int, seed: int | None) -> list[int]:
     return out
 
 
+def masks_over(written: Sequence[int], twirls: int, seed: int | None) -> list[int]:
+    """`masks` over the classical bits a measurement writes (`written`, bit indices), each mask's
+    j-th bit moved to bit written[j]. An unwritten bit reads 0 whatever was flipped before it is
+    read, so flipping it would only undo nothing: its calibration would show no signal and every
+    Z-string holding it could not be corrected."""
+    out = []
+    for mask in masks(len(written), twirls, seed):
+        out.append(sum(1 << bit for j, bit in enumerate(written) if mask >> j & 1))
+    return out
+
+
 def unflip(counts: Mapping[str, int], mask: int, bits: int) -> dict[str, int]:
     """Counts of a twirled run with the flips of `mask` undone."""
     out: dict[str, int] = {}
