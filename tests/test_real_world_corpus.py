@@ -267,3 +267,35 @@ def test_a_braket_unitary_runs_where_it_is_native(pcs):
             assert row.reason == f"gate unitary has no definition and is not native to {rid}"
     result = pcs.get_result(pcs.submit_quantum_task(QuantumTask(circuit=circuit, shots=SHOTS)))
     assert result.resource_id == "braket:local_sv" and set(result.counts) == {"10", "11"}
+
+
+@pytest.mark.parametrize("rid", ["qiskit:aer_simulator", "braket:local_sv"])
+def test_mitigation_runs_the_corpus_and_keeps_its_distribution(pcs, corpus, rid):
+    """Mitigation rewrites circuits (folds, twirls, calibrations) in its own OpenQASM 2 reader, so
+    it is a second place that can refuse real input: ZNE refused MQT Bench's modular adder (rccx)
+    and random circuit (c3sqrtx, rc3x, csx). On a noise-free simulator readout correction and TREX
+    change nothing, so their quasi-probabilities keep the counts' bound; ZNE's are a weighted sum of
+    three runs, each within the bound, so within it times the weights' absolute sum. Braket reads
+    only the written bits (DJ's and BV's unmeasured ancillas)."""
+    from qtau.mitigation import report
+    from qtau.mitigation.extrapolation import weights
+
+    # Folding and the readout calibration, and the twirls: every rewrite, in two techniques.
+    cases = [(name, technique) for name in corpus for technique in ("zne+readout", "trex")]
+    tasks = [QuantumTask(circuit=corpus[name][1]["qiskit"], shots=SHOTS, resource=rid, mitigation=technique)
+             for name, technique in cases]
+    results = pcs.get_results(pcs.submit_quantum_tasks(tasks), timeout=600, return_exceptions=True)
+    failures = []
+    for (name, technique), result in zip(cases, results, strict=True):
+        if isinstance(result, BaseException):
+            failures.append(f"{name} with {technique}: {type(result).__name__}: {result}")
+            continue
+        found = report(result)
+        probs = exact(corpus[name][0])
+        scales = found["scale_factors"]
+        allowed = bound(probs) * (sum(abs(w) for w in weights(scales, found["fit"])) if scales else 1.0)
+        quasi = found["quasi_probabilities"]
+        distance = 0.5 * sum(abs(quasi.get(k, 0.0) - probs.get(k, 0.0)) for k in set(quasi) | set(probs))
+        if distance > allowed:
+            failures.append(f"{name} with {technique}: TVD {distance:.3f} > {allowed:.3f}")
+    assert not failures, f"{len(failures)} of {len(cases)} on {rid}:\n" + "\n".join(failures)

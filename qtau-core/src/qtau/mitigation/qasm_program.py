@@ -15,11 +15,22 @@ from qtau.errors import MitigationError
 
 #: Gates that are their own inverse.
 SELF_INVERSE = frozenset({"x", "y", "z", "h", "cx", "CX", "cy", "cz", "ch", "swap", "ccx", "cswap", "id",
-                          "u0", "c3x", "c4x", "ecr", "barrier"})
+                          "u0", "c3x", "c4x", "ecr", "barrier", "rccx"})
 INVERSE_NAME = {"s": "sdg", "sdg": "s", "t": "tdg", "tdg": "t", "sx": "sxdg", "sxdg": "sx"}
 #: Gates whose inverse negates every parameter.
 NEGATE = frozenset({"rx", "ry", "rz", "p", "u1", "phase", "crx", "cry", "crz", "cu1", "cp", "rxx", "ryy",
                     "rzz", "rzx"})
+#: Gates of qelib1.inc whose inverse is no gate of the library: their definitions (qelib1.inc's
+#: own), inverted call by call where a circuit calls them. MQT Bench's modular adder and random circuits call them, and folding them is ZNE's job.
+LIBRARY_BODIES = {
+    "csx": ("a,b", "h b; cu1(pi/2) a,b; h b;"),
+    "rc3x": ("a,b,c,d", "u2(0,pi) d; u1(pi/4) d; cx c,d; u1(-pi/4) d; u2(0,pi) d; cx a,d; u1(pi/4) d; cx b,d; "
+                        "u1(-pi/4) d; cx a,d; u1(pi/4) d; cx b,d; u1(-pi/4) d; u2(0,pi) d; u1(pi/4) d; cx c,d; "
+                        "u1(-pi/4) d; u2(0,pi) d;"),
+    "c3sqrtx": ("a,b,c,d", "h d; cu1(pi/8) a,d; h d; cx a,b; h d; cu1(-pi/8) b,d; h d; cx a,b; h d; "
+                           "cu1(pi/8) b,d; h d; cx b,c; h d; cu1(-pi/8) c,d; h d; cx a,c; h d; cu1(pi/8) c,d; "
+                           "h d; cx b,c; h d; cu1(-pi/8) c,d; h d; cx a,c; h d; cu1(pi/8) c,d; h d;"),
+}
 CALL = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\s*(?:\((.*)\))?\s*(.*)$", re.S)
 _INDEXED = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\s*\[\s*(\d+)\s*\]$")
 
@@ -226,6 +237,9 @@ def invert_call(st: str, defs: dict[str, GateDef], needed: dict[str, str]) -> st
     name, params, args = m.group(1), _split_top(m.group(2) or ""), m.group(3).strip()
     if name in ("reset", "measure", "if"):
         raise _unsupported("a non-unitary operation", st)
+    if name in LIBRARY_BODIES and name not in defs:
+        qargs, text = LIBRARY_BODIES[name]
+        defs = {**defs, name: GateDef((), tuple(qargs.split(",")), tuple(statements(text)))}
     if name in SELF_INVERSE and name not in defs:
         return st if st.endswith(";") else st + ";"
     call = None
