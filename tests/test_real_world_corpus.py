@@ -160,6 +160,14 @@ def bound(probs: dict[str, float], shots: int = SHOTS) -> float:
     return 0.5 * math.sqrt(len(probs) / shots) + math.sqrt(math.log(1 / FAILURE_PROBABILITY) / (2 * shots))
 
 
+def run_all(pcs, tasks: list, labels: list[str]) -> tuple[list, list[str]]:
+    """Every task's Result (None where it failed) and a line per failure, under its label."""
+    results = pcs.get_results(pcs.submit_quantum_tasks(tasks), timeout=600, return_exceptions=True)
+    failures = [f"{label}: {type(r).__name__}: {r}" for label, r in zip(labels, results, strict=True)
+                if isinstance(r, BaseException)]
+    return [None if isinstance(r, BaseException) else r for r in results], failures
+
+
 @pytest.fixture(scope="module")
 def corpus():
     return _corpus()
@@ -200,11 +208,9 @@ def test_every_corpus_circuit_is_feasible_everywhere(pcs, corpus):
 def test_the_corpus_gives_the_exact_distribution(pcs, corpus, rid):
     cases = [(name, fmt) for name, (_, forms) in corpus.items() for fmt in forms]
     tasks = [QuantumTask(circuit=corpus[name][1][fmt], shots=SHOTS, resource=rid) for name, fmt in cases]
-    results = pcs.get_results(pcs.submit_quantum_tasks(tasks), timeout=600, return_exceptions=True)
-    failures = []
-    for (name, fmt), result in zip(cases, results, strict=True):
-        if isinstance(result, BaseException):
-            failures.append(f"{name} as {fmt}: {type(result).__name__}: {result}")
+    done, failures = run_all(pcs, tasks, [f"{name} as {fmt}" for name, fmt in cases])
+    for (name, fmt), result in zip(cases, done, strict=True):
+        if result is None:
             continue
         assert result.resource_id == rid
         probs = exact(corpus[name][0])
@@ -284,18 +290,15 @@ def test_mitigation_runs_the_corpus_and_keeps_its_distribution(pcs, corpus, rid)
     cases = [(name, technique) for name in corpus for technique in ("zne+readout", "trex")]
     tasks = [QuantumTask(circuit=corpus[name][1]["qiskit"], shots=SHOTS, resource=rid, mitigation=technique)
              for name, technique in cases]
-    results = pcs.get_results(pcs.submit_quantum_tasks(tasks), timeout=600, return_exceptions=True)
-    failures = []
-    for (name, technique), result in zip(cases, results, strict=True):
-        if isinstance(result, BaseException):
-            failures.append(f"{name} with {technique}: {type(result).__name__}: {result}")
+    done, failures = run_all(pcs, tasks, [f"{name} with {technique}" for name, technique in cases])
+    for (name, technique), result in zip(cases, done, strict=True):
+        if result is None:
             continue
         found = report(result)
         probs = exact(corpus[name][0])
         scales = found["scale_factors"]
         allowed = bound(probs) * (sum(abs(w) for w in weights(scales, found["fit"])) if scales else 1.0)
-        quasi = found["quasi_probabilities"]
-        distance = 0.5 * sum(abs(quasi.get(k, 0.0) - probs.get(k, 0.0)) for k in set(quasi) | set(probs))
+        distance = tvd(found["quasi_probabilities"], probs)  # the quasi-probabilities sum to 1
         if distance > allowed:
             failures.append(f"{name} with {technique}: TVD {distance:.3f} > {allowed:.3f}")
     assert not failures, f"{len(failures)} of {len(cases)} on {rid}:\n" + "\n".join(failures)
