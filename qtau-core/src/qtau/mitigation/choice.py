@@ -71,6 +71,8 @@ from qtau.mitigation.as_run import cancelled_counts, cancelled_interactions, opt
 from qtau.mitigation.calibration import STORE, digest
 from qtau.mitigation.extrapolation import weights
 from qtau.mitigation.overhead import declared
+from qtau.mitigation.plan import refusal
+from qtau.mitigation.qasm_program import Program
 from qtau.mitigation.routing import (
     extra_two_qubit_gates,
     interactions,
@@ -321,6 +323,8 @@ def rank_pairs(dreamer: Any, task: QuantumTask, rows: Sequence[Any],
     bits = summary.num_measured or summary.num_qubits
     pairs = []
     text = _qasm(dreamer, task)
+    if m.technique == "auto" and text is not None:  # only techniques that can run the circuit
+        techniques = tuple(t for t in techniques if _runs(m.with_technique(t), text))
     links = interactions(text) if text else Counter()
     # On resources whose transpiler optimises, the gates that run are those left once inverse
     # pairs cancel (`qtau.mitigation.as_run`): a mirror circuit runs almost no gates there.
@@ -381,6 +385,16 @@ def rank_pairs(dreamer: Any, task: QuantumTask, rows: Sequence[Any],
                               over.shots_multiplier, cost, row.currency, seconds, source, gates_source,
                               spread_source))
     return PairTable(task.task_id, tuple(order(pairs)))
+
+
+def _runs(m: Mitigation, text: str) -> bool:
+    """Whether `m` can rewrite the program `text` (`plan.refusal`); an unreadable one is left to
+    fail where the task runs, with the reader's error."""
+    try:
+        prog = Program.parse(text).ensure_measured()
+    except QtauError:
+        return True
+    return refusal(m, prog) is None
 
 
 def _qasm(dreamer: Any, task: QuantumTask) -> str | None:

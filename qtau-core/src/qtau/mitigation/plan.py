@@ -10,6 +10,7 @@ reference can carry it across a restart.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -34,6 +35,24 @@ def _split_shots(shots: int, parts: int) -> int:
     return max(1, shots // parts)
 
 
+def refusal(m: Mitigation, prog: Program) -> MitigationError | None:
+    """Why `m` cannot run `prog` (None: it can). ZNE folds only circuits that measure at the end;
+    TREX flips measured bits, so not in a circuit that reads a measured bit to choose what runs
+    next (`if`): the twirl would change the branch. Readout correction runs any circuit."""
+    if m.zne and prog.non_unitary:
+        return MitigationError(
+            f"zero-noise extrapolation folds circuits that only measure at the end; this one has "
+            f"{prog.non_unitary[:60]!r}", field="mitigation", value=m.technique,
+            fix="move measurements to the end and drop reset/if, or use mitigation='readout' / 'trex'")
+    condition = next((st for st in prog.body if re.match(r"^if\s*\(", st)), None)
+    if m.readout == "trex" and condition is not None:
+        return MitigationError(
+            f"TREX flips measured bits at random, and this circuit reads a measured bit to decide what "
+            f"runs next ({condition[:60]!r}): the twirl would change the branch taken", field="mitigation",
+            value=m.technique, fix="use mitigation='readout' (it runs the circuit as written)")
+    return None
+
+
 def build(m: Mitigation, text: str, shots: int, key: Sequence[str], store: CalibrationStore,
           per_circuit: bool = False, batch: set[tuple] | None = None) -> tuple[list[tuple[str, int]], dict[str, Any]]:
     """The circuits (OpenQASM 2, shots) that `m` runs for the program `text`, and its recipe.
@@ -44,6 +63,9 @@ def build(m: Mitigation, text: str, shots: int, key: Sequence[str], store: Calib
     needing one of them reads it from there (`finish(..., made=)`) instead of running it again
     (an Estimator pub's measurement bases all need the same one: on a device, each is paid)."""
     prog = Program.parse(text).ensure_measured()
+    refused = refusal(m, prog)
+    if refused is not None:
+        raise refused
     bits = prog.num_clbits
     folded = [fold(prog, s, m.folding) for s in m.scale_factors] if m.zne else [Folded(list(prog.body), [], 1.0)]
     recipe: dict[str, Any] = {

@@ -89,7 +89,9 @@ class GateDef:
 @attrs.define
 class Program:
     """A parsed OpenQASM 2 program: `header` (version, includes, registers, definitions), `body`
-    (gate calls and barriers in order), `measures` ((qubit ref, clbit ref) pairs, in order)."""
+    (gate calls and barriers in order), `measures` ((qubit ref, clbit ref) pairs, in order), and
+    `ordered`: the body's statements and the measurements as they came (a measurement followed by
+    more operations must stay where it was: moved to the end, it reads another state)."""
 
     header: list[str]
     body: list[str]
@@ -99,6 +101,7 @@ class Program:
     defs: dict[str, GateDef]
     #: A statement that is neither unitary nor a final measurement (reset, if, measure then gate).
     non_unitary: str = ""
+    ordered: list[str | tuple[str, str]] = attrs.field(factory=list)
 
     @classmethod
     def parse(cls, text: str) -> Program:
@@ -120,18 +123,24 @@ class Program:
             elif word == "opaque":
                 prog.header.append(st + ";")
             elif word == "measure":
+                before = len(prog.measures)
                 prog._measure(st)
+                prog.ordered.extend(prog.measures[before:])
             elif word in ("reset", "if"):
                 prog.non_unitary = prog.non_unitary or st
-                prog.body.append(st + ";")
+                prog._step(st)
             elif prog.measures and word != "barrier":
                 prog.non_unitary = prog.non_unitary or st
-                prog.body.append(st + ";")
+                prog._step(st)
             elif word == "barrier" and prog.measures:
-                continue  # a barrier among the final measurements orders nothing left
+                prog.ordered.append(st + ";")  # orders nothing among final measurements; kept in place
             else:
-                prog.body.append(st + ";")
+                prog._step(st)
         return prog
+
+    def _step(self, st: str) -> None:
+        self.body.append(st + ";")
+        self.ordered.append(st + ";")
 
     def _define(self, st: str) -> None:
         m = re.match(r"^gate\s+([A-Za-z_][A-Za-z0-9_]*)\s*(?:\(([^)]*)\))?\s*([^{]*)\{(.*)\}$", st, re.S)
@@ -195,7 +204,7 @@ class Program:
         refs = [(name, i) for name, size in self.qregs for i in range(size)]
         measures = [(f"{name}[{i}]", f"meas[{k}]") for k, (name, i) in enumerate(refs)]
         return Program(header, list(self.body), measures, list(self.qregs), [*self.cregs, ("meas", width)],
-                       dict(self.defs), self.non_unitary)
+                       dict(self.defs), self.non_unitary, [*self.body, *measures])
 
     def gates(self) -> list[str]:
         """The body's gate calls (barriers left out): what folding counts."""
@@ -208,14 +217,26 @@ class Program:
 
     def text(self, body: list[str], flips: set[int] = frozenset(), extra_defs: list[str] = ()) -> str:
         """The program with `body` as its unitary part, an X before the measurement of each classical
-        bit in `flips` (a twirl), and `extra_defs` (inverse gate definitions) after the header."""
-        lines = [*self.header, *extra_defs, *body]
-        if flips:
-            lines.append(f"barrier {self.all_qubits()};")
-        for qref, cref in self.measures:
-            if self.index(cref, False) in flips:
-                lines.append(f"x {qref};")
-            lines.append(f"measure {qref} -> {cref};")
+        bit in `flips` (a twirl), and `extra_defs` (inverse gate definitions) after the header.
+
+        A program that measures before it is done (`non_unitary`; never folded) is written in its
+        own order, its body as it is, and a twirled measurement there is undone on the qubit
+        after it (X, measure, X) so that what follows sees the state it would have."""
+        if self.non_unitary and body == self.body and self.ordered:
+            steps = list(self.ordered)
+        else:
+            steps = [*body, *([f"barrier {self.all_qubits()};"] if flips else []), *self.measures]
+        lines = [*self.header, *extra_defs]
+        for n, step in enumerate(steps):
+            if isinstance(step, str):
+                lines.append(step)
+                continue
+            qref, cref = step
+            flip = self.index(cref, False) in flips
+            # Undone where something follows on the qubit: a gate, a reset, or another reading.
+            undo = flip and (bool(self.non_unitary) or any(
+                not isinstance(later, str) and later[0] == qref for later in steps[n + 1:]))
+            lines += [f"x {qref};"] * flip + [f"measure {qref} -> {cref};"] + [f"x {qref};"] * undo
         return "\n".join(lines) + "\n"
 
     # -- inverses --------------------------------------------------------------------------------
