@@ -251,3 +251,29 @@ def test_trex_refuses_a_circuit_that_branches_on_a_measured_bit_and_auto_never_o
     assert "if(c==1)" in str(refused.value) and refused.value.field == "mitigation"
     assert corrected.get_counts() == {"11": 500}
     assert "readout" in offered and not any("trex" in t or "zne" in t for t in offered)
+
+
+@pytest.mark.parametrize("shots", [2500, 5])
+def test_trex_runs_exactly_the_tasks_shots(shots):
+    """The twirls share the shots out exactly: 2500 over 8 twirls ran 2496 (so the Estimator, at a
+    precision that asks 2500, refused the result as a backend's bug), and 5 shots ran 8."""
+    assert sum(plan.split_shots(shots, 8)) == shots and len(plan.split_shots(shots, 8)) == min(8, shots)
+    with service({"resource_type": "quantum", "quantum": {"executor": "qiskit_local", "seed_simulator": 3}}) as pcs:
+        result = pcs.get_result(pcs.submit_quantum_task(QuantumTask(circuit=ghz(3), shots=shots, mitigation="trex")))
+    assert sum(result.counts.values()) == shots
+    assert report(result)["overhead"]["shots_multiplier"] == 2.0  # the twirls, then their calibration
+
+
+def test_the_estimator_runs_trex_at_a_precision_whose_shots_the_twirls_do_not_divide():
+    from qiskit.quantum_info import SparsePauliOp
+    from qtau_qiskit.primitives import QtauEstimator
+
+    qc = QuantumCircuit(3)
+    qc.x(0)
+    qc.x(2)
+    with service({"resource_type": "quantum", "quantum": {"executor": "qiskit_local", "seed_simulator": 3,
+                                                          "noise": {"readout": 0.03}}}) as pcs:
+        pub = QtauEstimator(service=pcs, mitigation="trex", seed=1).run(
+            [(qc, SparsePauliOp(["IIZ", "ZZI", "ZIZ"]))], precision=0.02).result()[0]
+    assert pub.metadata["shots"] == 2500
+    assert float(pub.data.evs) == pytest.approx(-1.0, abs=0.03)  # -1 - 1 + 1, read through 3% errors

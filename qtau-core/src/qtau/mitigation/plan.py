@@ -30,9 +30,14 @@ from qtau.mitigation_options import Mitigation
 MAX_SPREAD_BITS = 24
 
 
-def _split_shots(shots: int, parts: int) -> int:
-    """Shots per twirl: the task's shots shared out, at least one each."""
-    return max(1, shots // parts)
+def split_shots(shots: int, parts: int) -> list[int]:
+    """Shots per twirl: the task's shots shared out exactly (the first `shots % parts` twirls take
+    one more), so the twirls' merged counts are the task's shots (2500 shots over 8 twirls ran
+    2496, and the Estimator and Sampler rightly refused a result short of its shots). Never more
+    parts than shots: a twirl of no shots is not run."""
+    parts = max(1, min(parts, shots))
+    q, r = divmod(shots, parts)
+    return [q + 1] * r + [q] * (parts - r)
 
 
 def refusal(m: Mitigation, prog: Program) -> MitigationError | None:
@@ -78,12 +83,13 @@ def build(m: Mitigation, text: str, shots: int, key: Sequence[str], store: Calib
     method = m.readout
     if method == "trex":
         mask_list = trex.masks_over([b for b, q in enumerate(prog.qubit_of_bit()) if q is not None], m.twirls, m.seed)
-        each = _split_shots(shots, len(mask_list))
+        each = split_shots(shots, len(mask_list))
+        mask_list = mask_list[:len(each)]
         recipe["masks"] = mask_list
         for f in folded:
-            circuits += [(f.text(prog, _flips(mask)), each) for mask in mask_list]
+            circuits += [(f.text(prog, _flips(mask)), n) for mask, n in zip(mask_list, each, strict=True)]
         cal_key = [*key, "trex", repr(prog.measures), repr(mask_list), str(each)]
-        cal_circuits = [(prog.text([], _flips(mask)), each) for mask in mask_list]
+        cal_circuits = [(prog.text([], _flips(mask)), n) for mask, n in zip(mask_list, each, strict=True)]
     else:
         circuits = [(f.text(prog), shots) for f in folded]
         cal_key = [*key, "readout", str(prog.num_qubits), str(shots)]
