@@ -324,7 +324,7 @@ def rank_pairs(dreamer: Any, task: QuantumTask, rows: Sequence[Any],
     pairs = []
     text = _qasm(dreamer, task)
     if m.technique == "auto" and text is not None:  # only techniques that can run the circuit
-        techniques = tuple(t for t in techniques if _runs(m.with_technique(t), text))
+        techniques = _runnable(m, techniques, text)
     links = interactions(text) if text else Counter()
     # On resources whose transpiler optimises, the gates that run are those left once inverse
     # pairs cancel (`qtau.mitigation.as_run`): a mirror circuit runs almost no gates there.
@@ -387,14 +387,14 @@ def rank_pairs(dreamer: Any, task: QuantumTask, rows: Sequence[Any],
     return PairTable(task.task_id, tuple(order(pairs)))
 
 
-def _runs(m: Mitigation, text: str) -> bool:
-    """Whether `m` can rewrite the program `text` (`plan.refusal`); an unreadable one is left to
-    fail where the task runs, with the reader's error."""
+def _runnable(m: Mitigation, techniques: Sequence[str], text: str) -> tuple[str, ...]:
+    """The techniques that can rewrite the program `text` (`plan.refusal`); an unreadable one is
+    left to fail where the task runs, with the reader's error."""
     try:
         prog = Program.parse(text).ensure_measured()
     except QtauError:
-        return True
-    return refusal(m, prog) is None
+        return tuple(techniques)
+    return tuple(t for t in techniques if refusal(m.with_technique(t), prog) is None)
 
 
 def _qasm(dreamer: Any, task: QuantumTask) -> str | None:

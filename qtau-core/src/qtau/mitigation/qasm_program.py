@@ -21,7 +21,7 @@ INVERSE_NAME = {"s": "sdg", "sdg": "s", "t": "tdg", "tdg": "t", "sx": "sxdg", "s
 NEGATE = frozenset({"rx", "ry", "rz", "p", "u1", "phase", "crx", "cry", "crz", "cu1", "cp", "rxx", "ryy",
                     "rzz", "rzx"})
 #: Gates of qelib1.inc whose inverse is no gate of the library: their definitions (qelib1.inc's
-#: own), inverted call by call where a circuit calls them. MQT Bench's modular adder and random circuits call them, and folding them is ZNE's job.
+#: own), inverted call by call where a circuit calls them (MQT Bench's random circuits do).
 LIBRARY_BODIES = {
     "csx": ("a,b", "h b; cu1(pi/2) a,b; h b;"),
     "rc3x": ("a,b,c,d", "u2(0,pi) d; u1(pi/4) d; cx c,d; u1(-pi/4) d; u2(0,pi) d; cx a,d; u1(pi/4) d; cx b,d; "
