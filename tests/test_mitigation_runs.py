@@ -277,3 +277,21 @@ def test_the_estimator_runs_trex_at_a_precision_whose_shots_the_twirls_do_not_di
             [(qc, SparsePauliOp(["IIZ", "ZZI", "ZIZ"]))], precision=0.02).result()[0]
     assert pub.metadata["shots"] == 2500
     assert float(pub.data.evs) == pytest.approx(-1.0, abs=0.03)  # -1 - 1 + 1, read through 3% errors
+
+
+def test_a_circuit_beyond_openqasm_2_is_told_so_not_told_to_install_a_writer():
+    """A Qiskit `if_test` on one bit cannot be written as OpenQASM 2, though the qiskit plugin writes
+    Qiskit circuits: the error said no plugin writes Qiskit and told the user to pass Qiskit."""
+    qc = QuantumCircuit(2, 2)
+    qc.h(0)
+    qc.measure(0, 0)
+    with qc.if_test((qc.clbits[0], 1)):
+        qc.x(1)
+    qc.measure(1, 1)
+    with service({"resource_type": "quantum", "quantum": {"executor": "qiskit_local", "seed_simulator": 3}}) as pcs:
+        with pytest.raises(MitigationError) as err:
+            pcs.get_result(pcs.submit_quantum_task(QuantumTask(circuit=qc, shots=100, mitigation="readout")))
+        plain = pcs.get_result(pcs.submit_quantum_task(QuantumTask(circuit=qc, shots=100)))
+    assert "cannot be written in it" in str(err.value) and "register-equality" in str(err.value)
+    assert "no installed plugin" not in str(err.value) and "mitigation='none'" in err.value.fix
+    assert set(plain.counts) <= {"00", "11"}  # the circuit itself runs

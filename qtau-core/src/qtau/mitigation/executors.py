@@ -52,11 +52,17 @@ class Expander:
         try:
             text, _, _ = self.circuits.convert(circuit, fmt, [OPENQASM2])
         except CircuitConversionError as err:
+            if self.circuits.graph.path(fmt, [OPENQASM2]) is None:
+                raise MitigationError(
+                    f"task {job.task_id}: mitigation needs the circuit as OpenQASM 2, and no installed plugin "
+                    f"writes {fmt} as OpenQASM 2 ({err})", field="mitigation", value=job.mitigation.technique,
+                    fix="pass the circuit as Qiskit or OpenQASM 2, or use mitigation='none'") from err
+            # A writer exists and this circuit is beyond OpenQASM 2 (a Qiskit if_test on one bit).
             raise MitigationError(
-                f"task {job.task_id}: mitigation needs the circuit as OpenQASM 2, and no installed plugin "
-                f"writes {fmt} as OpenQASM 2 ({err})", field="mitigation",
-                value=job.mitigation.technique, fix="pass the circuit as Qiskit or OpenQASM 2, or use mitigation='none'",
-            ) from err
+                f"task {job.task_id}: mitigation rewrites circuits as OpenQASM 2, and this one cannot be "
+                f"written in it ({err})", field="mitigation", value=job.mitigation.technique,
+                fix="use only what OpenQASM 2 expresses (conditions on a whole register, no loops), "
+                    "or run it with mitigation='none'") from err
         return text
 
     def expand(self, jobs: Sequence[CircuitJob]) -> tuple[list[CircuitJob], list[dict[str, Any]]]:
