@@ -5,6 +5,7 @@ from qiskit import QuantumCircuit
 from qtau import PilotComputeService, QuantumTask
 from qtau.errors import NoSuitableResourceError
 from qtau.plugins import PluginHost
+from qtau_test_circuits import classically_controlled
 
 
 @pytest.fixture(scope="module")
@@ -34,16 +35,6 @@ def mid_circuit() -> QuantumCircuit:
     qc.measure(0, 0)
     qc.x(0)
     qc.measure(0, 1)
-    return qc
-
-
-def classically_controlled() -> QuantumCircuit:
-    qc = QuantumCircuit(2, 2)
-    qc.h(0)
-    qc.measure(0, 0)
-    with qc.if_test((qc.clbits[0], 1)):
-        qc.x(1)
-    qc.measure(1, 1)
     return qc
 
 

@@ -10,7 +10,7 @@ from qtau import ExecutionEngine, PilotComputeService, QuantumTask
 from qtau.errors import MitigationError
 from qtau.mitigation import expectation, mitigated_counts, parse_mitigation, plan, report
 from qtau.mitigation.calibration import STORE, CalibrationStore
-from qtau_test_circuits import ghz
+from qtau_test_circuits import classically_controlled, ghz
 
 qiskit = pytest.importorskip("qiskit")
 from qiskit import QuantumCircuit  # noqa: E402
@@ -282,12 +282,7 @@ def test_the_estimator_runs_trex_at_a_precision_whose_shots_the_twirls_do_not_di
 def test_a_circuit_beyond_openqasm_2_is_told_so_not_told_to_install_a_writer():
     """A Qiskit `if_test` on one bit cannot be written as OpenQASM 2, though the qiskit plugin writes
     Qiskit circuits: the error said no plugin writes Qiskit and told the user to pass Qiskit."""
-    qc = QuantumCircuit(2, 2)
-    qc.h(0)
-    qc.measure(0, 0)
-    with qc.if_test((qc.clbits[0], 1)):
-        qc.x(1)
-    qc.measure(1, 1)
+    qc = classically_controlled()
     with service({"resource_type": "quantum", "quantum": {"executor": "qiskit_local", "seed_simulator": 3}}) as pcs:
         with pytest.raises(MitigationError) as err:
             pcs.get_result(pcs.submit_quantum_task(QuantumTask(circuit=qc, shots=100, mitigation="readout")))
