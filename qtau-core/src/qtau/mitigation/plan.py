@@ -49,8 +49,8 @@ def refusal(m: Mitigation, prog: Program) -> MitigationError | None:
             f"zero-noise extrapolation folds circuits that only measure at the end; this one has "
             f"{prog.non_unitary[:60]!r}", field="mitigation", value=m.technique,
             fix="move measurements to the end and drop reset/if, or use mitigation='readout' / 'trex'")
-    condition = next((st for st in prog.body if re.match(r"^if\s*\(", st)), None)
-    if m.readout == "trex" and condition is not None:
+    condition = next((st for st in prog.body if re.match(r"^if\s*\(", st)), None) if m.readout == "trex" else None
+    if condition is not None:
         return MitigationError(
             f"TREX flips measured bits at random, and this circuit reads a measured bit to decide what "
             f"runs next ({condition[:60]!r}): the twirl would change the branch taken", field="mitigation",
@@ -82,7 +82,7 @@ def build(m: Mitigation, text: str, shots: int, key: Sequence[str], store: Calib
     circuits: list[tuple[str, int]] = []
     method = m.readout
     if method == "trex":
-        mask_list = trex.masks_over([b for b, q in enumerate(prog.qubit_of_bit()) if q is not None], m.twirls, m.seed)
+        mask_list = trex.masks_over(written_bits(recipe["qubit_of_bit"]), m.twirls, m.seed)
         each = split_shots(shots, len(mask_list))
         mask_list = mask_list[:len(each)]
         recipe["masks"] = mask_list
@@ -189,13 +189,18 @@ def _corrected(recipe: Mapping[str, Any], dist: Mapping[str, float], calibration
     return readout.mitigate(dist, assignment, recipe["qubit_of_bit"])
 
 
+def written_bits(qubit_of_bit: Sequence[int | None] | None) -> tuple[int, ...]:
+    """The classical bits a measurement writes (`Program.qubit_of_bit`: None for the others)."""
+    return tuple(i for i, q in enumerate(qubit_of_bit or ()) if q is not None)
+
+
 def _every_bit(runs: list[Mapping[str, int]], qubit_of_bit: Sequence[int | None] | None, bits: int
                ) -> list[Mapping[str, int]]:
     """Runs keyed over every classical bit: a backend that reads only the written bits (Braket, a
     PennyLane tape) returns keys as long as the measurements, and the correction, the twirls and
     the report are over the circuit's bits, unwritten ones 0, as the task's counts are
     (`spread_counts`). Runs already that wide are kept as they are."""
-    written = tuple(i for i, q in enumerate(qubit_of_bit or ()) if q is not None)
+    written = written_bits(qubit_of_bit)
     if not written or len(written) == bits:
         return runs
     return [spread_counts(run, (bits, written)) for run in runs]
