@@ -59,6 +59,8 @@ def test_readout_tasks_of_one_provider_batch_run_one_calibration(both, fresh_stu
         pcs.close()
     assert created == 2 + 2  # each task's circuit, one calibration's two circuits
     assert [report(r)["calibration"] for r in results] == ["fresh", "shared"]
+    # Charged for what each created: SV1 bills per circuit, the first task's three, the second's one.
+    assert results[0].cost > 0 and results[1].cost == pytest.approx(results[0].cost / 3)
     assert [report(r)["quasi_probabilities"] for r in results] == [pytest.approx({"01": 1.0})] * 2
     job = results[1].attempts[-1].job
     assert json.loads(json.dumps(job)) == job and job == results[0].attempts[-1].job

@@ -197,13 +197,23 @@ def make_result(task: QuantumTask, placement: Placement, outcome: Outcome, ready
         counts=spread_counts(outcome.counts, bits) if bits else outcome.counts,
         values=outcome.values,
         timings=Timings(submitted_at, started, time.time()),
-        cost=placement.cost,
+        cost=charged(placement, outcome),
         currency=placement.currency,
         attempts=tuple(attempts),
         conversion_path=ready.path if ready is not None else (),
         metadata=outcome.metadata,
         raw=outcome.raw,
     )
+
+
+def charged(placement: Placement, outcome: Outcome) -> float:
+    """What the task cost: its placement's price, less its readout calibration's share when the
+    mitigation report says it ran none (cached, or shared with another task of its call)."""
+    report = outcome.metadata.get("mitigation") if isinstance(outcome.metadata, dict) else None
+    if placement.calibrated_cost is not None and isinstance(report, dict) \
+            and report.get("calibration") in ("cached", "shared"):
+        return placement.calibrated_cost
+    return placement.cost
 
 
 def failed_everywhere(task: QuantumTask, attempts: Sequence[Attempt]) -> ExecutionError:

@@ -125,9 +125,10 @@ class Dispatcher:
 
     # -- submitting ------------------------------------------------------------------------------
 
-    def check(self, task: Any) -> QuantumTask:
+    def check(self, task: Any, planned: set[tuple] | None = None) -> QuantumTask:
         """`task` if it is a QuantumTask whose resource request the engine can meet, its
-        `mitigation="auto"` resolved to the technique it will run with."""
+        `mitigation="auto"` resolved to the technique it will run with (`planned`: the readout
+        calibrations the tasks submitted with it will run, shared rather than priced again)."""
         if not isinstance(task, QuantumTask):
             raise InvalidTaskError(
                 f"submit_quantum_task takes a QuantumTask, not {type(task).__name__}", field="task",
@@ -136,13 +137,15 @@ class Dispatcher:
         request = request_of(task.resource_config)
         if request:  # refused here, where the task is given, not left pending or run short
             self.engine.check_request(request)
-        return resolve_auto(self.dreamer, task)  # mitigation="auto": the pair QDREAMER chooses
+        return resolve_auto(self.dreamer, task, planned)  # mitigation="auto": the pair QDREAMER chooses
 
     def quote(self, service: Any, tasks: Any) -> Quote:
         """`tasks` quoted now: a task with observables as the pieces it would run as (its plan in
-        the quote's notes), mitigation="auto" as it would run (the chosen pair's overhead)."""
+        the quote's notes), mitigation="auto" as it would run (the pair chosen as for a submission
+        of these tasks together, priced with every calibration fresh: the most it can cost)."""
         flat, notes = quoted_pieces(service, tasks)
-        flat = [resolve_auto(self.dreamer, t) if isinstance(t, QuantumTask) else t for t in flat]
+        planned: set[tuple] = set()
+        flat = [resolve_auto(self.dreamer, t, planned) if isinstance(t, QuantumTask) else t for t in flat]
         quote = quote_tasks(self.dreamer, flat, plan_split, deadline_split)
         return attrs.evolve(quote, warnings=(*quote.warnings, *notes))
 

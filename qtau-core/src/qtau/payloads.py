@@ -24,6 +24,9 @@ class Placement:
     config: dict[str, Any] = attrs.field(factory=dict)
     cost: float = 0.0
     currency: str = "USD"
+    #: The price when the task's readout calibration runs for nothing here (cached, or run by
+    #: another task of its backend call): what its Result reports then. None: the same as `cost`.
+    calibrated_cost: float | None = None
 
     @property
     def remote(self) -> bool:

@@ -164,7 +164,8 @@ class PilotComputeService:
         a remote resource is one provider batch.
         """
         self._check_open()
-        tasks = [self.dispatch.check(t) for t in validation.task_list(tasks)]
+        planned: set[tuple] = set()  # readout calibrations the tasks' "auto" choices share
+        tasks = [self.dispatch.check(t, planned) for t in validation.task_list(tasks)]
         if any(t.observables is not None for t in tasks):  # measured as several tasks each
             return submit_mixed(self, tasks)
         self.engine.poll()

@@ -16,7 +16,7 @@ import math
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from typing import Any
 
 import attrs
@@ -31,7 +31,14 @@ from qtau.dreamer.explanation import Explanation
 from qtau.dreamer.lateness import Lateness
 from qtau.dreamer.levels import asker
 from qtau.dreamer.prices import apply_override
-from qtau.dreamer.ranking import Candidate, Plan, Shape, run_seconds, same_but_queues
+from qtau.dreamer.ranking import (
+    Candidate,
+    Plan,
+    Shape,
+    calibrated_price,
+    run_seconds,
+    same_but_queues,
+)
 from qtau.dreamer.runtime_model import RuntimeEstimate, RuntimeModels, shared_models
 from qtau.dreamer.wait_model import WaitModel, default_path
 from qtau.errors import InvalidTaskError, NoSuitableResourceError, QtauError
@@ -312,16 +319,19 @@ class QDreamer:
         pin = task.pin
         memory = task.resource_config.get("memory")
         memory = None if memory is None else int(memory)
-        overhead = declared(task.mitigation, summary.num_measured or summary.num_qubits)
+        bits = summary.num_measured or summary.num_qubits
+        overhead = declared(task.mitigation, bits)
+        calibrated = declared(task.mitigation, bits, calibrated=True)
         key = (skey, task.gate_set, task.num_qubits, task.shots, task.max_cost, task.min_fidelity, pin, memory,
-               overhead)
+               overhead, calibrated)
         plan = snap.plans.get(key)
         if plan is None and key in snap.earlier:
             plan = snap.plans[key] = snap.earlier[key].with_queues(snap.candidates)
         if plan is None:
             gates = tuple(sorted(set(summary.gate_counts) | set(task.gate_set)))
             shape = Shape(summary, fmt, gates, max(summary.num_qubits, task.num_qubits or 0), task.shots,
-                          task.max_cost, task.min_fidelity, memory, (overhead.circuits, overhead.shots_multiplier))
+                          task.max_cost, task.min_fidelity, memory, (overhead.circuits, overhead.shots_multiplier),
+                          (calibrated.circuits, calibrated.shots_multiplier))
             candidates = snap.candidates if pin is None else self._pinned(snap.candidates, pin)
             plan = Plan(candidates, shape, self._path, self._path_hint, self.runtime,
                         asker(self.host, self.circuits, task))
@@ -347,14 +357,16 @@ class QDreamer:
         return (f"cooling down after {what}: score x{self.config.failure_penalty ** streak:g} "
                 f"for {max(left, 0):.0f} s more")
 
-    def explain(self, task: QuantumTask) -> Explanation:
-        """The ranked table for `task` with every term, without submitting it."""
+    def explain(self, task: QuantumTask, *, planned: Collection[tuple] | None = None) -> Explanation:
+        """The ranked table for `task` with every term, without submitting it. `planned`: the
+        readout calibrations tasks submitted with it will run (`mitigation.choice.resolve_auto`),
+        which its mitigation pairs count as shared rather than run again."""
         validation.require_task(task, "explain")
         weights = self.weights(task)
         plan, fmt = self._plan(self._snapshot(), task)
         rows = plan.rows(weights, self._in_flight, task.deadline, self._note, self._behind(),
                          ahead=self.lateness.ahead(self.clock()), hedge=self.config.stacking_hedge)
-        pairs = rank_pairs(self, task, rows, run_seconds) if task.mitigation.active else None
+        pairs = rank_pairs(self, task, rows, run_seconds, planned) if task.mitigation.active else None
         return Explanation(task.task_id, weights, tuple(rows), fmt, pairs)
 
     def remember_decisions(self, limit: int = 1024) -> None:
@@ -404,7 +416,8 @@ class QDreamer:
             if placement is None:
                 cand = plan.candidates[i]
                 currency = cand.cost.currency if cand.cost else "USD"
-                placement = plan.placements[i] = Placement(cand.resource, cand.config, plan.price[i], currency)
+                placement = plan.placements[i] = Placement(cand.resource, cand.config, plan.price[i], currency,
+                                                           calibrated_price(cand, plan.shape))
             out.append(placement)
         return tuple(out)
 

@@ -300,6 +300,20 @@ class Shape:
     memory: int | None = None
     #: Error mitigation's (circuits, shots multiplier): priced and timed in (qtau.mitigation).
     overhead: tuple[int, float] = (1, 1.0)
+    #: The same once its readout calibration is cached or shared (`calibrated_price`).
+    calibrated: tuple[int, float] = (1, 1.0)
+
+
+def price_of(cand: Candidate, shape: Shape, overhead: tuple[int, float]) -> float:
+    """The candidate's price for the task of `shape` running `overhead` (circuits, shots
+    multiplier): each circuit with its share of the shots."""
+    circuits, more = overhead
+    return cand.cost.total(shape.shots * more / circuits, tasks=circuits, summary=shape.summary) if cand.cost else 0.0
+
+
+def calibrated_price(cand: Candidate, shape: Shape) -> float | None:
+    """The price when the task's readout calibration runs for nothing (None: no calibration)."""
+    return None if shape.calibrated == shape.overhead else price_of(cand, shape, shape.calibrated)
 
 
 def _noise_note(cand: Candidate) -> str:
@@ -366,9 +380,7 @@ class Plan:
         for cand in self.candidates:
             path = path_for(shape.circuit_format, cand.resource)
             fid = fidelity(cand.noise, shape.summary)
-            circuits, more = shape.overhead
-            price = (cand.cost.total(shape.shots * more / circuits, tasks=circuits, summary=shape.summary)
-                     if cand.cost else 0.0)
+            price = price_of(cand, shape, shape.overhead)
             levels = None
             if levels_for is not None and not static_reasons(cand, shape, path, 1.0, price):
                 levels = levels_for(cand)

@@ -212,8 +212,9 @@ def task_of(record: TaskRecord, journal: Journal) -> QuantumTask:
 
 def placement_for(pilots: Mapping[str, Any], host: CostHost, resource_id: str, task: QuantumTask) -> Placement:
     """The placement of a journaled attempt's resource among this service's pilots, priced as
-    QDREAMER prices it: with the mitigation's circuits and shots (its declared worst case)."""
-    over = declared(task.mitigation)
+    QDREAMER prices it: with the mitigation's circuits and shots (its declared worst case), and
+    without its readout calibration's for a job whose report says it ran none."""
+    over, calibrated = declared(task.mitigation), declared(task.mitigation, calibrated=True)
     for pilot in pilots.values():
         for res in pilot.resources:
             if res.id == resource_id:
@@ -221,7 +222,9 @@ def placement_for(pilots: Mapping[str, Any], host: CostHost, resource_id: str, t
                 if price is None:
                     return Placement(res, pilot.config)
                 total = price.total(task.shots * over.shots_multiplier / over.circuits, tasks=over.circuits)
-                return Placement(res, pilot.config, total, price.currency)
+                less = None if calibrated == over else \
+                    price.total(task.shots * calibrated.shots_multiplier / calibrated.circuits, tasks=calibrated.circuits)
+                return Placement(res, pilot.config, total, price.currency, less)
     raise NoSuitableResourceError(
         f"task {task.task_id} waits on {resource_id}, which no pilot of this service offers",
         rejections={}, fix=f"create the pilot that offers {resource_id} (with its credentials) before recover()",

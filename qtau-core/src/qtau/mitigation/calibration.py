@@ -73,6 +73,19 @@ class CalibrationStore:
             self.misses += 1
             return None
 
+    def peek(self, key: tuple) -> Any:
+        """The live entry of `key`, or None, without counting a hit or a miss (QDREAMER pricing
+        a calibration, not running one)."""
+        with self._lock:
+            found = self._entries.get(key)
+            return found[1] if found is not None and self.clock() - found[0] <= self.max_age_s else None
+
+    def keys(self) -> list[tuple]:
+        """The keys of the live entries, newest first."""
+        with self._lock:
+            now = self.clock()
+            return [k for k, (at, _) in reversed(self._entries.items()) if now - at <= self.max_age_s]
+
     def put(self, key: tuple, value: Any) -> None:
         with self._lock:
             self._entries[key] = (self.clock(), value)

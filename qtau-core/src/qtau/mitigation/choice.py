@@ -52,7 +52,9 @@ simulator) above one with less shot noise and a larger bias more often than thei
 error, and among pairs within `TOLERANCE` of it the cheapest (then the fewest shots), a cheaper
 pair weighed at the best pair's shots (`order`): never more cost for a gain the model cannot tell
 apart, or that the same shots would buy a cheaper technique. The overhead's price is the resource's CostEstimate
-over the technique's circuits and shots.
+over the technique's circuits and shots, without the readout calibration's when one is cached
+for the resource or an earlier task of the same submission runs it (`calibration` column): a
+calibration already paid for makes its technique cheaper to choose.
 """
 
 from __future__ import annotations
@@ -60,7 +62,7 @@ from __future__ import annotations
 import math
 import statistics
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, MutableSet, Sequence
 from typing import Any
 
 import attrs
@@ -68,10 +70,10 @@ import attrs
 from qtau.errors import QtauError
 from qtau.gates import arity
 from qtau.mitigation.as_run import cancelled_counts, cancelled_interactions, optimises
-from qtau.mitigation.calibration import STORE, digest
+from qtau.mitigation.calibration import STORE, digest, stamp
 from qtau.mitigation.extrapolation import weights
 from qtau.mitigation.overhead import declared
-from qtau.mitigation.plan import refusal
+from qtau.mitigation.plan import calibration_for, refusal
 from qtau.mitigation.qasm_program import Program
 from qtau.mitigation.routing import (
     extra_two_qubit_gates,
@@ -216,6 +218,10 @@ class Pair:
     gates_source: str = "profile"
     #: Where the per-shot variance came from: "bound" (1), or "observed (v)": a run of the circuit.
     spread_source: str = "bound"
+    #: The readout calibration as priced: "fresh" (its circuits counted in), "cached" (one kept
+    #: from an earlier run there), "shared" (an earlier task of the same submission runs it), or
+    #: "none" (the technique needs none).
+    calibration: str = "none"
 
 
 @attrs.frozen
@@ -224,6 +230,9 @@ class PairTable:
 
     task_id: str
     pairs: tuple[Pair, ...]
+    #: (resource id, technique) -> the store key of the calibration that pair would run fresh
+    #: (`plan.calibration_for`, with the circuit's digest): what `resolve_auto` records as planned.
+    fresh_keys: dict[tuple[str, str], tuple[str, ...]] = attrs.field(factory=dict, repr=False, eq=False)
 
     @property
     def chosen(self) -> Pair | None:
@@ -233,11 +242,12 @@ class PairTable:
         return [attrs.asdict(p) for p in self.pairs]
 
     def __str__(self) -> str:
-        head = ("rank", "resource", "technique", "pred. error", "bias", "stat", "circuits", "shots x", "cost", "time_s",
-                "readout error from", "gate error from", "shot noise from")
+        head = ("rank", "resource", "technique", "pred. error", "bias", "stat", "circuits", "shots x", "calibration",
+                "cost", "time_s", "readout error from", "gate error from", "shot noise from")
         rows = [(str(i), p.resource_id, p.technique, f"{p.predicted_error:.4f}", f"{p.bias:.4f}", f"{p.statistical:.4f}",
-                 str(p.circuits), f"{p.shots_multiplier:g}", f"{p.cost:.4g} {p.currency}", f"{p.seconds:.3g}",
-                 p.readout_source, p.gates_source, p.spread_source) for i, p in enumerate(self.pairs, 1)]
+                 str(p.circuits), f"{p.shots_multiplier:g}", p.calibration, f"{p.cost:.4g} {p.currency}",
+                 f"{p.seconds:.3g}", p.readout_source, p.gates_source, p.spread_source)
+                for i, p in enumerate(self.pairs, 1)]
         return render(head, rows, f"mitigation pairs for task {self.task_id} (predicted error of a Z-string expectation)")
 
 
@@ -296,10 +306,13 @@ def order(pairs: Sequence[Pair]) -> list[Pair]:
     each cheaper pair weighed at the best one's shots: a pair whose extra shots buy less than the
     same shots spent on a cheaper technique would is no better value (TREX at 2x against ZNE+TREX
     at 4x on `fake_manila`'s GHZ-4: 0.025 against 0.022 predicted, 0.024 at 4x), so it does not
-    cost more for that."""
+    cost more for that. The best pair of equal predicted errors is the cheapest, then the one of
+    fewest shots: weighed at the shots of whichever came first, the order depended on the order
+    the pairs were listed in (a cached calibration moved ZNE+TREX, 4x, before ZNE+readout, 5x, of
+    equal error on one resource, and another resource's pair stopped being within TOLERANCE)."""
     if not pairs:
         return []
-    first = min(pairs, key=lambda p: (p.predicted_error, p.cost))
+    first = min(pairs, key=lambda p: (p.predicted_error, p.cost, p.shots_multiplier))
     best = first.predicted_error
 
     def near(p: Pair) -> bool:
@@ -313,9 +326,14 @@ def order(pairs: Sequence[Pair]) -> list[Pair]:
 
 
 def rank_pairs(dreamer: Any, task: QuantumTask, rows: Sequence[Any],
-               run_seconds: Callable[[Any, int, CircuitSummary], float]) -> PairTable:
+               run_seconds: Callable[[Any, int, CircuitSummary], float],
+               planned: Collection[tuple] | None = None) -> PairTable:
     """The pairs of `task` over the feasible rows of its explanation; `run_seconds(resource, shots,
-    summary)` is QDREAMER's run-time estimate (given by QDREAMER, which this module sits beside)."""
+    summary)` is QDREAMER's run-time estimate (given by QDREAMER, which this module sits beside).
+    A pair's readout calibration is priced at nothing when one is cached for the resource or in
+    `planned` (the calibrations earlier tasks of the same submission were planned to run: tasks of
+    one backend call share it); the worst case (every calibration fresh) is what quotes and
+    budgets hold."""
     m = task.mitigation
     techniques = m.choices if m.technique == "auto" else (m.technique,)
     summary, _ = dreamer.summarize(task)
@@ -323,8 +341,10 @@ def rank_pairs(dreamer: Any, task: QuantumTask, rows: Sequence[Any],
     bits = summary.num_measured or summary.num_qubits
     pairs = []
     text = _qasm(dreamer, task)
-    if m.technique == "auto" and text is not None:  # only techniques that can run the circuit
-        techniques = _runnable(m, techniques, text)
+    prog = _program(text)
+    if m.technique == "auto" and prog is not None:  # only techniques that can run the circuit
+        techniques = tuple(t for t in techniques if refusal(m.with_technique(t), prog) is None)
+    fresh_keys: dict[tuple[str, str], tuple[str, ...]] = {}
     links = interactions(text) if text else Counter()
     # On resources whose transpiler optimises, the gates that run are those left once inverse
     # pairs cancel (`qtau.mitigation.as_run`): a mirror circuit runs almost no gates there.
@@ -373,7 +393,10 @@ def rank_pairs(dreamer: Any, task: QuantumTask, rows: Sequence[Any],
             gates_source = f"transpiled at level {levels.chosen}" + ("" if scale == 1.0 else f"; {gates_source}")
         for technique in techniques:
             tm = m.with_technique(technique)
-            over = declared(tm, bits)
+            calibration, key = _calibration(tm, prog, task.shots, res, cand.config, text, planned)
+            if key is not None:
+                fresh_keys[row.resource_id, technique] = key
+            over = declared(tm, bits, calibrated=calibration in ("cached", "shared"))
             bias, stat = predict(noise, shape, tm, task.shots, routed, measured, scale, transpiled, spread, damping)
             shots_each = task.shots * over.shots_multiplier / over.circuits
             cost = cand.cost.total(shots_each, tasks=over.circuits, summary=summary) if cand.cost else 0.0
@@ -383,18 +406,41 @@ def rank_pairs(dreamer: Any, task: QuantumTask, rows: Sequence[Any],
             seconds = row.wait_s + (run_seconds(res, int(task.shots * more), summary) if more > 0 else 0.0)
             pairs.append(Pair(row.resource_id, technique, math.hypot(bias, MEDIAN_ABS * stat), bias, stat, over.circuits,
                               over.shots_multiplier, cost, row.currency, seconds, source, gates_source,
-                              spread_source))
-    return PairTable(task.task_id, tuple(order(pairs)))
+                              spread_source, calibration))
+    return PairTable(task.task_id, tuple(order(pairs)), fresh_keys)
 
 
-def _runnable(m: Mitigation, techniques: Sequence[str], text: str) -> tuple[str, ...]:
-    """The techniques that can rewrite the program `text` (`plan.refusal`); an unreadable one is
-    left to fail where the task runs, with the reader's error."""
+def _program(text: str | None) -> Program | None:
+    """The program `text` as the techniques read it; None when there is none or it is unreadable
+    (a task that is left to fail where it runs, with the reader's error)."""
+    if text is None:
+        return None
     try:
-        prog = Program.parse(text).ensure_measured()
+        return Program.parse(text).ensure_measured()
     except QtauError:
-        return tuple(techniques)
-    return tuple(t for t in techniques if refusal(m.with_technique(t), prog) is None)
+        return None
+
+
+def _calibration(m: Mitigation, prog: Program | None, shots: int, res: Any, config: Any, text: str | None,
+                 planned: Collection[tuple] | None) -> tuple[str, tuple[str, ...] | None]:
+    """How the readout calibration `m` needs on `res` would be paid, and the key it would be run
+    under when fresh (kept per circuit: a submission's planned calibrations are priced as shared
+    only for the same circuit, since resources that lay out each circuit on its own qubits keep
+    one per circuit). The store's own entries are looked up under both keys, a calibration kept
+    for every circuit (width and shots) and one kept for this circuit: a resource uses one."""
+    if prog is None or text is None or m.readout is None:
+        return ("none" if m.readout is None else "fresh"), None
+    key = (res.id, stamp(res, config))
+    circuit = digest(text)
+    per_circuit = calibration_for(m, prog, shots, key, STORE, circuit, planned, peek=True)
+    if per_circuit is None:
+        return "none", None
+    if per_circuit.state != "fresh":
+        return per_circuit.state, None
+    shared = calibration_for(m, prog, shots, key, STORE, None, None, peek=True)
+    if shared is not None and shared.state == "cached":
+        return "cached", None
+    return "fresh", per_circuit.key
 
 
 def _qasm(dreamer: Any, task: QuantumTask) -> str | None:
@@ -412,12 +458,17 @@ def _qasm(dreamer: Any, task: QuantumTask) -> str | None:
     return text if isinstance(text, str) else None
 
 
-def resolve_auto(dreamer: Any, task: QuantumTask) -> QuantumTask:
+def resolve_auto(dreamer: Any, task: QuantumTask, planned: MutableSet[tuple] | None = None) -> QuantumTask:
     """`task` with "auto" replaced by the best pair's technique, pinned to its resource unless the
-    task was pinned already (QDREAMER ranks only among the pin then). Other tasks as given."""
+    task was pinned already (QDREAMER ranks only among the pin then). Other tasks as given.
+    `planned`: the calibrations earlier tasks of the same submission will run (priced as shared),
+    to which the chosen pair's fresh calibration is added."""
     if task.mitigation.technique != "auto":
         return task
-    best = dreamer.explain(task).pairs.chosen
+    table = dreamer.explain(task, planned=planned).pairs
+    best = table.chosen
+    if planned is not None and best is not None and (best.resource_id, best.technique) in table.fresh_keys:
+        planned.add(table.fresh_keys[best.resource_id, best.technique])
     if best is None:  # nothing feasible: placement raises NoSuitableResourceError with the reasons
         return attrs.evolve(task, mitigation=task.mitigation.with_technique("none"))
     pin = task.resource if task.pin is not None else best.resource_id

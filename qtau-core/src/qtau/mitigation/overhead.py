@@ -29,17 +29,19 @@ class Overhead:
 NO_OVERHEAD = Overhead()
 
 
-def declared(m: Mitigation, bits: int | None = None) -> Overhead:
-    """The overhead of `m` with no cached calibration (the worst case), for `bits` measured bits
-    (fewer twirls when all 2**bits masks are fewer than asked)."""
+def declared(m: Mitigation, bits: int | None = None, calibrated: bool = False) -> Overhead:
+    """The overhead of `m` for `bits` measured bits (fewer twirls when all 2**bits masks are
+    fewer than asked): with its calibration circuits (the worst case), or without them when
+    `calibrated` (a calibration that is cached, or that an earlier task of the same batch runs)."""
     if not m.active or m.technique == "auto":
         return NO_OVERHEAD
     scales = len(m.scale_factors) if m.zne else 1
     if m.readout == "trex":
         twirls = m.twirls if bits is None else min(m.twirls, 2 ** bits)
-        return Overhead(scales * twirls + twirls, float(scales + 1))
+        return Overhead(scales * twirls + (0 if calibrated else twirls), float(scales + (0 if calibrated else 1)))
     if m.readout == "readout":
-        return Overhead(scales + 2, float(scales + 2))
+        extra = 0 if calibrated else 2
+        return Overhead(scales + extra, float(scales + extra))
     return Overhead(scales, float(scales))
 
 

@@ -9,10 +9,13 @@ reference can carry it across a restart.
 
 from __future__ import annotations
 
+import json
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
+
+import attrs
 
 from qtau.circuits import spread_counts
 from qtau.errors import MitigationError
@@ -81,41 +84,95 @@ def build(m: Mitigation, text: str, shots: int, key: Sequence[str], store: Calib
     }
     circuits: list[tuple[str, int]] = []
     method = m.readout
+    cal = calibration_for(m, prog, shots, key, store, recipe["circuit"] if per_circuit else None, batch)
     if method == "trex":
-        mask_list = trex.masks_over(written_bits(recipe["qubit_of_bit"]), m.twirls, m.seed)
-        each = split_shots(shots, len(mask_list))
-        mask_list = mask_list[:len(each)]
-        recipe["masks"] = mask_list
+        recipe["masks"] = list(cal.masks)
+        pairs = list(zip(cal.masks, cal.each, strict=True))
         for f in folded:
-            circuits += [(f.text(prog, _flips(mask)), n) for mask, n in zip(mask_list, each, strict=True)]
-        cal_key = [*key, "trex", repr(prog.measures), repr(mask_list), str(each)]
-        cal_circuits = [(prog.text([], _flips(mask)), n) for mask, n in zip(mask_list, each, strict=True)]
+            circuits += [(f.text(prog, _flips(mask)), n) for mask, n in pairs]
+        cal_circuits = [(prog.text([], _flips(mask)), n) for mask, n in pairs]
     else:
         circuits = [(f.text(prog), shots) for f in folded]
-        cal_key = [*key, "readout", str(prog.num_qubits), str(shots)]
         cal_circuits = list(zip(readout.calibration_programs(prog.num_qubits), (shots, shots), strict=True))
     recipe["main"] = len(circuits)
-    if per_circuit:
-        cal_key.append(recipe["circuit"])
     if m.zne:  # what the measured decay is a witness of: the gates as written and as they run
         written = gate_counts(prog)
         recipe["gates"] = written
         recipe["gates_as_run"] = dict(cancelled_counts(text) or written)
         recipe["pairs_as_run"] = [[a, b, n] for (a, b), n in sorted((cancelled_interactions(text) or {}).items())]
-    if method is not None:
+    if cal is not None:
         recipe["width"] = prog.num_qubits
-        cached = store.get(tuple(cal_key))
-        if cached is None and batch is not None and tuple(cal_key) in batch:
-            recipe["calibration"] = {"fresh": False, "shared": True, "key": cal_key}
-        elif cached is None:
-            recipe["calibration"] = {"fresh": True, "key": cal_key, "count": len(cal_circuits)}
+        if cal.state == "shared":
+            recipe["calibration"] = {"fresh": False, "shared": True, "key": list(cal.key)}
+        elif cal.state == "fresh":
+            recipe["calibration"] = {"fresh": True, "key": list(cal.key), "count": len(cal_circuits)}
             circuits += cal_circuits
             if batch is not None:
-                batch.add(tuple(cal_key))
+                batch.add(cal.key)
         else:
-            recipe["calibration"] = {"fresh": False, "counts": cached}
+            recipe["calibration"] = {"fresh": False, "counts": cal.counts}
     recipe["overhead"] = Overhead(len(circuits), sum(n for _, n in circuits) / shots).to_dict()
     return circuits, recipe
+
+
+@attrs.frozen
+class Calibration:
+    """The calibration a task's readout correction needs on one resource: its `key` in the
+    store, TREX's flip masks and their shots (empty for readout correction), and its `state`:
+    "cached" (`counts` from the store), "shared" (an earlier job of the same call runs it) or
+    "fresh" (this job runs it)."""
+
+    key: tuple[str, ...]
+    state: str
+    masks: tuple[int, ...] = ()
+    each: tuple[int, ...] = ()
+    counts: Any = None
+
+
+def calibration_for(m: Mitigation, prog: Program, shots: int, key: Sequence[str], store: CalibrationStore,
+                    circuit: str | None = None, batch: Collection[tuple] | None = None,
+                    peek: bool = False) -> Calibration | None:
+    """The calibration `m` needs for `prog` at `shots` on the resource whose calibration `key`
+    names (`calibration.stamp`), or None when `m` needs none. `circuit`: the program's digest on
+    a resource that lays each circuit out on its own qubits (`build`'s `per_circuit`); `batch`:
+    the calibrations earlier jobs of the same call run. TREX masks drawn at random (`seed=None`,
+    more measured bits than twirls) are any random masks: a job takes those of a calibration of
+    the same measurements that is cached or that this call runs, so tasks of one circuit share
+    one calibration as seeded ones do. QDREAMER asks with `peek` (the store's hit count left as
+    is) to price a calibration that is cached or that an earlier task of the same submission
+    runs (`qtau.mitigation.choice`)."""
+    if m.readout == "readout":
+        found = (*key, "readout", str(prog.num_qubits), str(shots))
+        masks: tuple[int, ...] = ()
+        each: tuple[int, ...] = ()
+    elif m.readout == "trex":
+        written = written_bits(prog.qubit_of_bit())
+        each = tuple(split_shots(shots, min(m.twirls, 2 ** len(written))))
+        head = (*key, "trex", repr(prog.measures))
+        known = _known_masks(head, str(list(each)), circuit, [*(batch or ()), *store.keys()]) \
+            if trex.random_masks(len(written), m.twirls, m.seed) else None
+        masks = known if known is not None else tuple(trex.masks_over(written, m.twirls, m.seed)[:len(each)])
+        found = (*head, repr(list(masks)), str(list(each)))
+    else:
+        return None
+    if circuit is not None:
+        found = (*found, circuit)
+    counts = store.peek(found) if peek else store.get(found)
+    if counts is not None:
+        return Calibration(found, "cached", masks, each, counts)
+    return Calibration(found, "shared" if batch is not None and found in batch else "fresh", masks, each)
+
+
+def _known_masks(head: tuple[str, ...], each: str, circuit: str | None, keys: Sequence[tuple]
+                 ) -> tuple[int, ...] | None:
+    """The masks of the first of `keys` that calibrates the measurements `head` names, with the
+    shots `each` (and on the circuit `circuit`, where calibrations follow the layout)."""
+    size = len(head) + 2 + (circuit is not None)
+    for k in keys:
+        if len(k) == size and k[:len(head)] == head and k[len(head) + 1] == each \
+                and (circuit is None or k[-1] == circuit):
+            return tuple(json.loads(k[len(head)]))
+    return None
 
 
 def _flips(mask: int) -> frozenset[int]:

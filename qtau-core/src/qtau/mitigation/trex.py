@@ -42,6 +42,11 @@ def masks(bits: int, twirls: int, seed: int | None) -> list[int]:
     return out
 
 
+def random_masks(bits: int, twirls: int, seed: int | None) -> bool:
+    """Whether `masks(bits, twirls, seed)` draws unseeded random masks (any such set will do)."""
+    return seed is None and bits > 0 and 2 ** bits > twirls
+
+
 def masks_over(written: Sequence[int], twirls: int, seed: int | None) -> list[int]:
     """`masks` over the classical bits a measurement writes (`written`, bit indices), each mask's
     j-th bit moved to bit written[j]. An unwritten bit reads 0 whatever was flipped before it is
