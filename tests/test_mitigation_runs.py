@@ -93,6 +93,21 @@ def test_tasks_of_one_call_share_their_calibration(spy):
         assert abs(1 - q.get("000", 0) - q.get("111", 0)) < abs(1 - raw.get("000", 0) - raw.get("111", 0)) / 2
 
 
+def test_a_local_burst_in_chunks_keeps_tasks_of_one_calibration_together(spy):
+    """A burst split over two backend calls (the engine's parallel chunks) puts the tasks that
+    can share a calibration in the same call: GHZ-3 and GHZ-2 submitted alternately run each
+    width's calibration once, not once per call."""
+    from qtau_qiskit.simulators import QiskitSimulatorExecutor
+
+    calls = spy(QiskitSimulatorExecutor)
+    with service(NOISY_AER, batch_chunks=2) as pcs:
+        tasks = [QuantumTask(circuit=ghz(n), shots=1000, mitigation="readout") for n in (3, 2, 3, 2)]
+        results = pcs.get_results(pcs.submit_quantum_tasks(tasks))
+    assert sorted(calls) == [4, 4]  # per call: two tasks' circuits and one width's calibration (2)
+    assert sorted(report(r)["calibration"] for r in results) == ["fresh", "fresh", "shared", "shared"]
+    assert [len(next(iter(r.counts))) for r in results] == [3, 2, 3, 2]  # each result its own task's
+
+
 def test_a_shared_calibration_needs_the_recipe_that_ran_it():
     store, batch = CalibrationStore(), set()
     text = 'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[2];\ncreg c[2];\nh q[0];\ncx q[0],q[1];\nmeasure q -> c;\n'

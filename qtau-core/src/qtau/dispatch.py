@@ -294,6 +294,8 @@ class Dispatcher:
         placement = members[0][1].placements[0]
         remote = placement.remote
         chunks = 1 if remote else (self.batch_chunks or self.engine.parallelism(placement.resource))
+        if chunks > 1:  # tasks that can share a readout calibration in one chunk: it runs once there
+            members = sorted(members, key=lambda member: self._calibration_group(member[1].task))
         size = max(1, math.ceil(len(members) / chunks))
         out = []
         for start in range(0, len(members), size):
@@ -307,6 +309,20 @@ class Dispatcher:
                 handles = self.engine.submit_batch(run_batch, payload, len(chunk))
             out.append((chunk, handles))
         return out
+
+    def _calibration_group(self, task: QuantumTask) -> tuple:
+        """What decides whether two tasks of one resource can share a readout calibration: its
+        kind, the shots, and the circuit's width and gates (one calibration serves a width on a
+        simulator, one circuit on a device that lays circuits out itself). Tasks without one
+        sort first, in their order."""
+        readout = task.mitigation.readout
+        if readout is None:
+            return ()
+        try:
+            summary, _ = self.dreamer.summarize(task)
+        except QtauError:
+            return (readout, task.shots)
+        return (readout, task.shots, summary.num_qubits, tuple(sorted(summary.gate_counts.items())))
 
     def close(self) -> None:
         """Cancel what the coalescer still holds (the service is shutting down)."""
