@@ -6,7 +6,7 @@ import numpy as np
 import pennylane as qml
 import pytest
 from conftest import run
-from pennylane_test_circuits import bell_expvals, x0_counts
+from pennylane_test_circuits import bell_counts, bell_expvals, x0_counts
 from qtau import InvalidTaskError, QuantumTask
 from qtau_pennylane import bind
 
@@ -144,6 +144,29 @@ def test_batch_is_one_execute_call(services, monkeypatch):
     assert calls == [3]
     assert [r.get_counts() for r in (results[0], results[2])] == [{"001": 100}, {"001": 100}]
     assert results[1].values == (0.0, 0.0)
+
+
+@pytest.mark.parametrize("executor", ["pennylane_default", "pennylane_lightning"])
+def test_a_seeded_job_counts_the_same_in_a_batch_as_alone(services, executor):
+    """On a seeded pilot each job starts from the seed: its counts do not depend on the jobs
+    batched before it (coalescing decides those), as Aer's seeded counts do not."""
+    from qtau.payloads import BatchPayload, Placement, TaskPayload
+    from qtau.worker import run_batch
+
+    pcs = services(executor, seed=11)
+    [resource] = pcs.quantum_resources.values()
+    placement = Placement(resource, {"executor": executor, "seed": 11})
+
+    def batch(*circuits):
+        tasks = tuple(QuantumTask(circuit=c, shots=200) for c in circuits)
+        return run_batch(BatchPayload(tuple(TaskPayload(pcs.host.spec(), t, (placement,), 0.0) for t in tasks)))
+
+    [alone] = batch(bell_counts())
+    first, second, third = batch(bell_counts(), bell_counts(), x0_counts())
+    counts = alone.get_counts()
+    assert set(counts) == {"00", "11"} and 60 < counts["00"] < 140  # a real sample, not one outcome
+    assert first.get_counts() == counts and second.get_counts() == counts
+    assert third.get_counts() == {"001": 200}
 
 
 def test_state_job_runs_on_its_own_width_beside_a_batch(services):
