@@ -1,5 +1,7 @@
 """Measurement semantics: measured subsets, mid-circuit measurement and classical control."""
 
+import contextlib
+
 import pytest
 from qiskit import QuantumCircuit
 from qtau import PilotComputeService, QuantumTask
@@ -112,7 +114,14 @@ def test_braket_numbers_the_written_bits_densely_and_runs_them():
     assert common_order(result.measurement_counts) == {"10": 10}  # bits 1 and 3, in bit order
 
 
-def test_unwritten_bits_read_zero_at_their_place_on_every_kind_of_simulator():
+#: A simulator of each kind of counts reader: every classical bit (Aer), the written ones only
+#: (lightning through PennyLane, Braket's local simulator).
+SIMULATORS = ("qiskit:aer_simulator", "pennylane:lightning.qubit", "braket:local_sv")
+
+
+@contextlib.contextmanager
+def three_simulators():
+    """A service with a pilot for each of SIMULATORS."""
     host = PluginHost(strict=True)
     host.load_entry_points(allow={"qiskit", "pennylane", "braket"})
     with PilotComputeService(plugins=host) as service:
@@ -120,10 +129,38 @@ def test_unwritten_bits_read_zero_at_their_place_on_every_kind_of_simulator():
                         {"executor": "pennylane_lightning", "device": "lightning.qubit"},
                         {"executor": "braket_local"}):
             service.create_pilot({"quantum": quantum})
+        yield service
+
+
+def test_unwritten_bits_read_zero_at_their_place_on_every_kind_of_simulator():
+    with three_simulators() as service:
         tasks = [QuantumTask(circuit=circuit, shots=20, resource=rid)
-                 for circuit in (QASM2_SPARSE, QASM3_SPARSE)
-                 for rid in ("qiskit:aer_simulator", "pennylane:lightning.qubit", "braket:local_sv")]
+                 for circuit in (QASM2_SPARSE, QASM3_SPARSE) for rid in SIMULATORS]
         results = service.get_results(service.submit_quantum_tasks(tasks), timeout=300)
     # x on q[0] read into b[1] (bit 3 of a[2] b[3]); q[1] (0) into a[0] (bit 0)
     assert [(r.resource_id, dict(r.counts)) for r in results] == [
         (t.resource, {"01000": 20}) for t in tasks]
+
+
+def test_a_measurement_pointed_at_another_bit_after_a_run_reads_into_its_new_bit():
+    """The layout of a circuit's counts is cached per circuit object (a sampler sends one object
+    many times) and must follow a mutation: the same object, same gates and length, its measurement
+    moved from bit 2 to bit 0, read '100' again on Braket and PennyLane (they read only the written
+    bits, which QTAU puts back at their places)."""
+    from qiskit.circuit import CircuitInstruction
+    from qiskit.circuit.library import Measure
+
+    with three_simulators() as service:
+        qc = QuantumCircuit(2, 3)
+        qc.x(0)
+        qc.measure(0, 2)
+
+        def counts():
+            tasks = [QuantumTask(circuit=qc, shots=10, resource=rid) for rid in SIMULATORS]
+            return [dict(r.counts) for r in service.get_results(service.submit_quantum_tasks(tasks), timeout=300)]
+
+        before = counts()
+        qc.data[-1] = CircuitInstruction(Measure(), [qc.qubits[0]], [qc.clbits[0]])
+        after = counts()
+    assert before == [{"100": 10}] * 3
+    assert after == [{"001": 10}] * 3

@@ -70,19 +70,23 @@ def shape_key(circuit: Any) -> Any:
     """A cheap key for what QDREAMER reads from a circuit (width, gate counts, measurements), or
     None when the object offers nothing cheap to read.
 
-    Text is its own key. A Qiskit circuit's key is its width, instruction count and gate counts
-    (`count_ops`, native code: microseconds, where pickling a large circuit takes milliseconds);
-    a Braket circuit's and a PennyLane tape's are their instruction lists' lengths and ends. The key
-    changes whenever a gate is added, removed or renamed, so a circuit mutated after one submission
-    is summarised as it is now. Caches keyed by it also hold the object (its id is part of the key).
+    Text is its own key. A Qiskit circuit's key is its width, instruction count, gate counts
+    (`count_ops`, native code: microseconds, where pickling a large circuit takes milliseconds) and
+    which qubit each measurement reads into which bit (`_measure_targets`); a Braket circuit's and a
+    PennyLane tape's are their instruction lists' lengths and ends. The key changes whenever a gate
+    is added, removed or renamed, or a measurement is pointed at another bit, so a circuit mutated
+    after one submission is summarised, and its counts keyed, as it is now. Caches keyed by it also
+    hold the object (its id is part of the key).
     """
     if isinstance(circuit, str):
         return circuit
     count_ops = getattr(circuit, "count_ops", None)
     if callable(count_ops) and hasattr(circuit, "data"):
         try:
-            counts = tuple(sorted((str(k), int(v)) for k, v in count_ops().items()))
-            return (id(circuit), circuit.num_qubits, getattr(circuit, "num_clbits", 0), len(circuit.data), counts)
+            found = count_ops()
+            counts = tuple(sorted((str(k), int(v)) for k, v in found.items()))
+            return (id(circuit), circuit.num_qubits, getattr(circuit, "num_clbits", 0), len(circuit.data), counts,
+                    _measure_targets(circuit, int(found.get("measure", 0))))
         except Exception:
             return None
     for attr in ("instructions", "operations"):
@@ -387,6 +391,19 @@ def key_layout(summary: CircuitSummary | None) -> tuple[int, tuple[int, ...]] | 
     if summary.measured_bits == tuple(range(summary.classical_bits)):
         return None
     return summary.classical_bits, summary.measured_bits
+
+
+def _measure_targets(circuit: Any, measures: int) -> tuple[tuple[int, int], ...]:
+    """(qubit, bit) of each of a Qiskit circuit's `measures` top-level measurements: what its
+    counts' keys are laid out by. Read from the last `measures` instructions when they are all
+    measurements (most circuits: a few instructions, microseconds), else from a scan of them all."""
+    if not measures:
+        return ()
+    data = circuit.data
+    tail = data[-measures:]
+    picked = tail if all(ins.operation.name == "measure" for ins in tail) else \
+        [ins for ins in data if ins.operation.name == "measure"]
+    return tuple((circuit.find_bit(ins.qubits[0]).index, circuit.find_bit(ins.clbits[0]).index) for ins in picked)
 
 
 def spread_counts(counts: Mapping[str, int], bits: tuple[int, tuple[int, ...]]) -> dict[str, int]:
