@@ -42,8 +42,8 @@ class PennyLaneExecutor(LocalExecutor):
 
     def device(self, wires: tuple) -> Any:
         """The device for these wires: cached, except on a seeded pilot, whose device is made anew
-        for each job so that its random stream starts from the seed every time (a seeded device
-        kept between jobs would go on drawing, and the same job would give other counts)."""
+        for each batch so that its random stream starts from the seed every time (a seeded device
+        kept between batches would go on drawing, and the same batch would give other counts)."""
         if "seed" in self.config:
             return devices.create_device(self.resource, self.config, wires)
         with self._lock:
@@ -69,14 +69,11 @@ class PennyLaneExecutor(LocalExecutor):
         import pennylane as qml
 
         built = [self._build(job) for job in jobs]
-        # A seeded pilot runs each job on a device of its own, from the seed: the job's counts are
-        # those it gets sent alone, whatever else its batch holds (as Aer's seeded batches are).
-        seeded = "seed" in self.config
         groups: dict[Any, list[int]] = {}
         for i, b in enumerate(built):
-            groups.setdefault((i if seeded else -1, None if b.shareable else b.wires), []).append(i)
+            groups.setdefault(None if b.shareable else b.wires, []).append(i)
         results: list[list[Any]] = [[] for _ in jobs]
-        for (_, key), members in groups.items():
+        for key, members in groups.items():
             wires = key if key is not None else tapes.union_wires([built[i].wires for i in members])
             device = self.device(wires)
             batch = [t for i in members for t in built[i].tapes]
