@@ -179,3 +179,32 @@ def test_a_calibration_kept_per_circuit_is_found_by_the_circuit_it_was_kept_for(
     assert plan.calibration_for(m, prog, 100, key, store, circuit, peek=True).state == "cached"
     assert plan.calibration_for(m, prog, 100, key, store, digest(other), peek=True).state == "fresh"
     assert plan.calibration_for(m, prog, 100, key, store, None, peek=True).state == "fresh"
+
+
+def test_the_cache_info_shows_calibrations_and_clear_cache_forgets_them():
+    """`get_cache_info()["calibrations"]` says what this process keeps per resource (no keys: they
+    hold the pilot's settings); `clear_cache(calibrations=True)` makes the next task calibrate
+    again, and QDREAMER predict from the profile until it has."""
+    from qtau.errors import ConfigurationError
+
+    with service(NOISY) as pcs:
+        task = QuantumTask(circuit=ghz(3), shots=2000, mitigation="readout")
+        [rid] = [r.id for r in pcs.qdreamer.resources]
+        assert pcs.qdreamer.get_cache_info()["calibrations"]["resources"][rid]["calibrations"] == 0
+        pcs.get_result(pcs.submit_quantum_task(task))
+        again = report(pcs.get_result(pcs.submit_quantum_task(task)))
+        info = pcs.qdreamer.get_cache_info()["calibrations"]
+        mine = info["resources"][rid]
+        assert again["calibration"] == "cached" and info["hits"] >= 1
+        assert mine["calibrations"] == 1 and mine["calibrations_seen"] == 1 and 0.01 < mine["readout_error"] < 0.1
+        assert "stamp" not in repr(info) and "config=" not in repr(info)
+        pcs.qdreamer.clear_cache()  # provider reports only: the calibration stays
+        assert report(pcs.get_result(pcs.submit_quantum_task(task)))["calibration"] == "cached"
+        pcs.qdreamer.clear_cache(calibrations=True)
+        forgotten = pcs.qdreamer.get_cache_info()["calibrations"]["resources"][rid]
+        assert forgotten == {"calibrations": 0, "readout_error": None, "calibrations_seen": 0, "zne_runs": 0}
+        [pair] = pcs.qdreamer.explain(task).pairs.pairs
+        assert pair.calibration == "fresh" and pair.readout_source == "profile"
+        assert report(pcs.get_result(pcs.submit_quantum_task(task)))["calibration"] == "fresh"
+        with pytest.raises(ConfigurationError, match="calibrations"):
+            pcs.qdreamer.clear_cache(calibrations="yes")

@@ -42,6 +42,7 @@ from qtau.dreamer.ranking import (
 from qtau.dreamer.runtime_model import RuntimeEstimate, RuntimeModels, shared_models
 from qtau.dreamer.wait_model import WaitModel, default_path
 from qtau.errors import InvalidTaskError, NoSuitableResourceError, QtauError
+from qtau.mitigation.calibration import STORE as CALIBRATIONS
 from qtau.mitigation.choice import rank_pairs
 from qtau.mitigation.overhead import declared
 from qtau.payloads import Placement
@@ -564,15 +565,22 @@ class QDreamer:
         info["in_flight"] = self.in_flight()
         info["waits"] = self.waits.info()
         info["runtime_models"] = self.runtime.info(list(self._pool))
+        info["calibrations"] = CALIBRATIONS.info(list(self._pool))
         return info
 
-    def clear_cache(self, runtime_models: bool = False) -> None:
+    def clear_cache(self, runtime_models: bool = False, calibrations: bool = False) -> None:
         """Forget every cached provider report; with `runtime_models=True` also the learned run
-        times of this service's resources (here and in the per-user cache file)."""
+        times of this service's resources (here and in the per-user cache file); with
+        `calibrations=True` also their readout calibrations and what they measured, kept in this
+        process (`qtau.mitigation.calibration`): the next mitigated task on each calibrates again."""
+        forget_runs = validation.flag(runtime_models, "runtime_models")
+        forget_calibrations = validation.flag(calibrations, "calibrations")
         self.cache.clear()
         self.waits.clear()
-        if validation.flag(runtime_models, "runtime_models"):
+        if forget_runs:
             self.runtime.clear(list(self._pool))
+        if forget_calibrations:
+            CALIBRATIONS.forget(list(self._pool))
 
     def start_background_monitoring(self, interval_seconds: float = 60) -> None:
         """Refresh every candidate's reports each `interval_seconds` in one daemon thread."""

@@ -133,6 +133,36 @@ class CalibrationStore:
         with self._lock:
             return self._spreads.get(circuit)
 
+    def info(self, resource_ids: list[str] | None = None) -> dict[str, Any]:
+        """What the store holds, as plain values (`QDreamer.get_cache_info()["calibrations"]`):
+        live calibrations, hits and misses, and per resource (those of `resource_ids`, or every one
+        seen) its live calibrations and the mean readout error its latest one measured. Keys are
+        not shown (they hold the pilot's settings)."""
+        with self._lock:
+            now = self.clock()
+            live = [k for k, (at, _) in self._entries.items() if now - at <= self.max_age_s]
+            ids = resource_ids if resource_ids is not None else sorted({k[0] for k in live} | set(self._observed))
+            resources = {}
+            for rid in ids:
+                seen = self._observed.get(rid)
+                resources[rid] = {"calibrations": sum(1 for k in live if k and k[0] == rid),
+                                  "readout_error": None if seen is None else seen[0],
+                                  "calibrations_seen": 0 if seen is None else seen[1],
+                                  "zne_runs": len(self._decays.get(rid, ()))}
+            return {"entries": len(live), "hits": self.hits, "misses": self.misses, "max_age_s": self.max_age_s,
+                    "resources": resources}
+
+    def forget(self, resource_ids: list[str]) -> None:
+        """Drop the calibrations and observations of `resource_ids`: their next mitigated tasks
+        calibrate again, and QDREAMER predicts from their profiles until they have."""
+        gone = set(resource_ids)
+        with self._lock:
+            for key in [k for k in self._entries if k and k[0] in gone]:
+                del self._entries[key]
+            for rid in gone:
+                self._observed.pop(rid, None)
+                self._decays.pop(rid, None)
+
     def clear(self) -> None:
         with self._lock:
             self._spreads.clear()
