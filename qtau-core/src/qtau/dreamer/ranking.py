@@ -63,6 +63,7 @@ import attrs
 
 from qtau.dreamer.runtime_model import RuntimeEstimate, RuntimeModels
 from qtau.gates import DIRECTIVES, STANDARD_GATES, arity
+from qtau.mitigation.overhead import Overhead
 from qtau.optimisation_levels import LevelEstimates
 from qtau.resource_limits import reasons as limit_reasons
 from qtau.types import (
@@ -307,8 +308,7 @@ class Shape:
 def price_of(cand: Candidate, shape: Shape, overhead: tuple[int, float]) -> float:
     """The candidate's price for the task of `shape` running `overhead` (circuits, shots
     multiplier): each circuit with its share of the shots."""
-    circuits, more = overhead
-    return cand.cost.total(shape.shots * more / circuits, tasks=circuits, summary=shape.summary) if cand.cost else 0.0
+    return Overhead(*overhead).price(cand.cost, shape.shots, shape.summary) if cand.cost else 0.0
 
 
 def calibrated_price(cand: Candidate, shape: Shape) -> float | None:

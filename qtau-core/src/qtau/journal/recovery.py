@@ -221,10 +221,8 @@ def placement_for(pilots: Mapping[str, Any], host: CostHost, resource_id: str, t
                 price = host.cost(res, pilot.config, task.shots)
                 if price is None:
                     return Placement(res, pilot.config)
-                total = price.total(task.shots * over.shots_multiplier / over.circuits, tasks=over.circuits)
-                less = None if calibrated == over else \
-                    price.total(task.shots * calibrated.shots_multiplier / calibrated.circuits, tasks=calibrated.circuits)
-                return Placement(res, pilot.config, total, price.currency, less)
+                less = None if calibrated == over else calibrated.price(price, task.shots)
+                return Placement(res, pilot.config, over.price(price, task.shots), price.currency, less)
     raise NoSuitableResourceError(
         f"task {task.task_id} waits on {resource_id}, which no pilot of this service offers",
         rejections={}, fix=f"create the pilot that offers {resource_id} (with its credentials) before recover()",

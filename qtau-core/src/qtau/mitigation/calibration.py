@@ -63,12 +63,21 @@ class CalibrationStore:
         self.hits = 0
         self.misses = 0
 
+    def _live(self, now: float) -> list[tuple]:
+        """The keys of the entries younger than `max_age_s`, oldest first. Under `_lock`."""
+        return [k for k, (at, _) in self._entries.items() if now - at <= self.max_age_s]
+
+    def _value(self, key: tuple) -> Any:
+        """The entry of `key` if it is live, else None. Under `_lock`."""
+        found = self._entries.get(key)
+        return found[1] if found is not None and self.clock() - found[0] <= self.max_age_s else None
+
     def get(self, key: tuple) -> Any:
         with self._lock:
-            found = self._entries.get(key)
-            if found is not None and self.clock() - found[0] <= self.max_age_s:
+            found = self._value(key)
+            if found is not None:
                 self.hits += 1
-                return found[1]
+                return found
             self._entries.pop(key, None)
             self.misses += 1
             return None
@@ -77,14 +86,12 @@ class CalibrationStore:
         """The live entry of `key`, or None, without counting a hit or a miss (QDREAMER pricing
         a calibration, not running one)."""
         with self._lock:
-            found = self._entries.get(key)
-            return found[1] if found is not None and self.clock() - found[0] <= self.max_age_s else None
+            return self._value(key)
 
     def keys(self) -> list[tuple]:
         """The keys of the live entries, newest first."""
         with self._lock:
-            now = self.clock()
-            return [k for k, (at, _) in reversed(self._entries.items()) if now - at <= self.max_age_s]
+            return self._live(self.clock())[::-1]
 
     def put(self, key: tuple, value: Any) -> None:
         with self._lock:
@@ -139,8 +146,7 @@ class CalibrationStore:
         seen) its live calibrations and the mean readout error its latest one measured. Keys are
         not shown (they hold the pilot's settings)."""
         with self._lock:
-            now = self.clock()
-            live = [k for k, (at, _) in self._entries.items() if now - at <= self.max_age_s]
+            live = self._live(self.clock())
             ids = resource_ids if resource_ids is not None else sorted({k[0] for k in live} | set(self._observed))
             resources = {}
             for rid in ids:

@@ -83,6 +83,7 @@ from qtau.mitigation.routing import (
     placed_links,
     placed_two_qubit_error,
 )
+from qtau.mitigation.trex import twirl_count
 from qtau.mitigation_options import AUTO_CHOICES, Mitigation
 from qtau.qasm_header import OPENQASM2
 from qtau.tables import render
@@ -187,7 +188,7 @@ def predict(noise: NoiseProfile | None, summary: CircuitSummary, m: Mitigation, 
     variance = float(sum(wi ** 2 for wi in w)) * min(max(spread, SPREAD_FLOOR), 1.0)
     per_circuit = max(shots * overhead.shots_multiplier / overhead.circuits, 1.0)
     if m.readout == "trex":  # twirls share the shots: all of them together estimate one value
-        per_circuit *= min(m.twirls, 2 ** bits)
+        per_circuit *= twirl_count(bits, m.twirls)
     stat = math.sqrt(variance / per_circuit) * gain
     if m.readout:
         # The calibration's shots estimate each bit's (1 - 2r) with variance 4 r (1 - r) / shots:
@@ -398,8 +399,7 @@ def rank_pairs(dreamer: Any, task: QuantumTask, rows: Sequence[Any],
                 fresh_keys[row.resource_id, technique] = key
             over = declared(tm, bits, calibrated=calibration in ("cached", "shared"))
             bias, stat = predict(noise, shape, tm, task.shots, routed, measured, scale, transpiled, spread, damping)
-            shots_each = task.shots * over.shots_multiplier / over.circuits
-            cost = cand.cost.total(shots_each, tasks=over.circuits, summary=summary) if cand.cost else 0.0
+            cost = over.price(cand.cost, task.shots, summary) if cand.cost else 0.0
             if task.max_cost is not None and cost > task.max_cost:
                 continue
             more = over.shots_multiplier - priced

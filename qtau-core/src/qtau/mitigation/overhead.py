@@ -11,7 +11,9 @@ from typing import Any
 
 import attrs
 
+from qtau.mitigation.trex import twirl_count
 from qtau.mitigation_options import Mitigation
+from qtau.types import CircuitSummary, CostEstimate
 
 
 @attrs.frozen
@@ -20,6 +22,11 @@ class Overhead:
 
     circuits: int = 1
     shots_multiplier: float = 1.0
+
+    def price(self, cost: CostEstimate, shots: int, summary: CircuitSummary | None = None) -> float:
+        """What `cost` charges for a task of `shots` shots run with this overhead: each of its
+        circuits with its share of the shots run."""
+        return cost.total(shots * self.shots_multiplier / self.circuits, tasks=self.circuits, summary=summary)
 
     def to_dict(self) -> dict[str, Any]:
         return {"circuits": self.circuits, "shots_multiplier": self.shots_multiplier}
@@ -37,7 +44,7 @@ def declared(m: Mitigation, bits: int | None = None, calibrated: bool = False) -
         return NO_OVERHEAD
     scales = len(m.scale_factors) if m.zne else 1
     if m.readout == "trex":
-        twirls = m.twirls if bits is None else min(m.twirls, 2 ** bits)
+        twirls = m.twirls if bits is None else twirl_count(bits, m.twirls)
         return Overhead(scales * twirls + (0 if calibrated else twirls), float(scales + (0 if calibrated else 1)))
     if m.readout == "readout":
         extra = 0 if calibrated else 2

@@ -147,7 +147,7 @@ def calibration_for(m: Mitigation, prog: Program, shots: int, key: Sequence[str]
         each: tuple[int, ...] = ()
     elif m.readout == "trex":
         written = written_bits(prog.qubit_of_bit())
-        each = tuple(split_shots(shots, min(m.twirls, 2 ** len(written))))
+        each = tuple(split_shots(shots, trex.twirl_count(len(written), m.twirls)))
         head = (*key, "trex", repr(prog.measures))
         known = _known_masks(head, str(list(each)), circuit, [*(batch or ()), *store.keys()]) \
             if trex.random_masks(len(written), m.twirls, m.seed) else None

@@ -22,12 +22,16 @@ if TYPE_CHECKING:
 MIN_FACTOR = 1e-3
 
 
+def twirl_count(bits: int, twirls: int) -> int:
+    """How many masks `masks(bits, twirls, seed)` gives: all 2**bits when they are no more than
+    `twirls` (one, the empty mask, for no bits), else `twirls`."""
+    return min(twirls, 2 ** bits)
+
+
 def masks(bits: int, twirls: int, seed: int | None) -> list[int]:
     """`twirls` flip masks over `bits` classical bits: all of them when there are few enough, else
     random masks in complementary pairs (each bit flipped in exactly half the twirls)."""
-    if bits == 0:
-        return [0]
-    if 2 ** bits <= twirls:
+    if twirl_count(bits, twirls) == 2 ** bits:
         return list(range(2 ** bits))
     import numpy as np  # where a mitigated task runs, not where QTAU is imported
 
@@ -44,7 +48,7 @@ def masks(bits: int, twirls: int, seed: int | None) -> list[int]:
 
 def random_masks(bits: int, twirls: int, seed: int | None) -> bool:
     """Whether `masks(bits, twirls, seed)` draws unseeded random masks (any such set will do)."""
-    return seed is None and bits > 0 and 2 ** bits > twirls
+    return seed is None and twirl_count(bits, twirls) < 2 ** bits
 
 
 def masks_over(written: Sequence[int], twirls: int, seed: int | None) -> list[int]:
