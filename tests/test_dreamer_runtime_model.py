@@ -169,6 +169,41 @@ def test_the_chunks_of_a_burst_that_ran_side_by_side_count_as_one_batch_of_the_b
     assert [k for _, _, k in rows] == [500, 500]
 
 
+def test_a_burst_is_extrapolated_from_tasks_alone_by_the_plugins_call_overhead():
+    """Seen only alone (a warm-up's tries), a simulator's cost per task in a burst is its time alone
+    over 1 + rho, rho the plugin's `call_overhead_tasks`: BasicSimulator (Bell circuits, measured:
+    1.4 ms alone, 1.0 ms each in hundreds) states 0.3, and was expected at a third of its time
+    alone under the one prior of 2 every simulator had, so a burst went to it and not to lightning."""
+    pure_python = Resource("test:python", "test", "test", "simulator", 20,
+                           metadata={runtime_model.RHO_KEY: 0.3})
+    unstated = Resource("test:unstated", "test", "test", "simulator", 20)
+    models = RuntimeModels(None)
+    for offset, rid in enumerate((pure_python.id, unstated.id)):
+        for i in range(4):
+            start = 100.0 + 2 * i + offset
+            models.observe(rid, start, start + 0.0014, 0.002, 1000, summary(2), first=False)
+    burst = models.estimate(pure_python, 0.002, 1000, summary(2), batch=1000)
+    assert burst.seconds == pytest.approx(0.0014 / 1.3, rel=0.1)
+    assert burst.call_seconds == pytest.approx(0.3 * burst.task_seconds)
+    assert models.estimate(unstated, 0.002, 1000, summary(2), batch=1000).seconds == pytest.approx(0.0014 / 3, rel=0.1)
+    # The same before any observation (the prior's split), and a stated figure outside the grid is
+    # clipped to it; one that is not a number is ignored.
+    assert RuntimeModels(None).estimate(pure_python, 0.002, 1000, summary(2)).call_seconds == pytest.approx(
+        0.002 * 0.3 / 1.3)
+    assert runtime_model.rho_prior(Resource("t:z", "t", "t", "simulator", 2, metadata={runtime_model.RHO_KEY: 0})
+                                   ) == runtime_model.RHO_GRID[0]
+    assert runtime_model.rho_prior(Resource("t:s", "t", "t", "simulator", 2, metadata={runtime_model.RHO_KEY: "x"})
+                                   ) == runtime_model.RHO_PRIOR
+    # Once batches of two sizes are seen, rho is learned from them whatever the plugin stated:
+    # a call of k tasks of 1 ms each plus 4 ms (rho 4).
+    for i, k in enumerate((1, 8, 64) * 3):
+        for _ in range(k):
+            models.observe(pure_python.id, 200.0 + i, 200.0 + i + 0.004 + 0.001 * k, 0.002, 1000, summary(2),
+                           first=False)
+    learned = models.estimate(pure_python, 0.002, 1000, summary(2), batch=1000)
+    assert learned.task_seconds == pytest.approx(0.001, rel=0.35)
+
+
 def test_a_simulator_tried_beside_a_slow_one_is_not_made_to_look_slow_by_it():
     models = RuntimeModels(None)
     other = Resource("test:other", "test", "test", "simulator", 20)

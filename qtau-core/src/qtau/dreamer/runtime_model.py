@@ -28,8 +28,11 @@ LocalSimulator 15 ms alone, 9-10 ms each in a batch), and ranking a burst needs 
 numbers (`ranking.Plan`: a burst of k on a simulator costs call + k x task), which a power law in k
 extrapolates badly from the small batches of a warm-up to the big ones of a sweep. rho, the fixed
 part in units of one task, is one number per model, chosen on a grid (posterior mode, log-normal
-prior around 2); seen in batches of one size only it stays near its prior, and the model still
-gives that size's time. The time alone is a correction of the plugin's figure in log space: run
+prior around the plugin's `call_overhead_tasks`, else 2); seen in batches of one size only it
+stays at its prior, and the model still gives that size's time. Which is why the plugin states
+it: a warm-up's tasks run alone or in twos, and a simulator whose calls cost nothing beyond their
+circuits (BasicSimulator, Braket's local one) would otherwise be expected to run a burst three
+times faster per task than alone, and be sent one. The time alone is a correction of the plugin's figure in log space: run
 times span orders of magnitude and their errors are multiplicative (a factor of two either way),
 so residuals are compared as logs; the prior already carries the physics a plugin knows (shots,
 2^n amplitudes, gate durations), so with no observations the correction is 0 and the estimate is
@@ -102,12 +105,18 @@ from qtau.types import CircuitSummary, Resource
 PRIOR_SD = (1.5, 0.5, 0.35, 0.5, 6.0, 0.35)
 DIMS = len(PRIOR_SD)
 #: The candidates for rho (a call's fixed cost in units of one task: 1/16 to 256) and its prior:
-#: log-normal around RHO_PRIOR (Bell pubs from the Sampler, measured here: lightning.qubit 2.5,
-#: default.qubit 1.8, BasicSimulator 1, Braket's LocalSimulator 0.7, Aer 7; their geometric mean
-#: is 1.8), within a factor of e**2 either way.
+#: log-normal around the resource's `call_overhead_tasks` (the plugin's figure, `rho_prior`), else
+#: RHO_PRIOR, within a factor of e**2 either way. Simulators differ by more than that prior's
+#: width can learn from a warm-up's small batches (Bell tasks through QTAU, session 21, idle
+#: 2-core machine, a call of k tasks = F + k x T: lightning.qubit 2.6, default.qubit 1.7, Aer about
+#: 2, BasicSimulator 0.3, Braket's LocalSimulator under 0.1): with one prior for all, a simulator
+#: seen only alone was expected to run a burst three times faster per task than alone, which is
+#: true of lightning and false of BasicSimulator (1.4 ms alone, 1.0 ms a task in hundreds).
 RHO_GRID = tuple(2.0 ** i for i in range(-4, 9))
 RHO_PRIOR = 2.0
 RHO_PRIOR_SD = 2.0
+#: The resource metadata key of the plugin's rho prior.
+RHO_KEY = "call_overhead_tasks"
 #: Noise (log sd) assumed before observations say otherwise, worth PRIOR_NOISE_WEIGHT observations.
 PRIOR_NOISE_SD = 0.3
 PRIOR_NOISE_WEIGHT = 2.0
@@ -206,9 +215,9 @@ class Fit:
     rho: float = RHO_PRIOR
 
     @classmethod
-    def prior(cls) -> Fit:
+    def prior(cls, rho: float = RHO_PRIOR) -> Fit:
         return cls((0.0,) * DIMS, tuple(tuple(sd * sd if i == j else 0.0 for j in range(DIMS))
-                                     for i, sd in enumerate(PRIOR_SD)), PRIOR_NOISE_SD, 0)
+                                     for i, sd in enumerate(PRIOR_SD)), PRIOR_NOISE_SD, 0, rho)
 
     def predict(self, x: tuple[float, ...]) -> tuple[float, float]:
         """(log correction of a task's time alone, its predictive sd) at features `x`."""
@@ -253,20 +262,32 @@ def _irls(xs: list[tuple[float, ...]], outer: list[list[float]], ys: list[float]
     return coef, [flat[i * DIMS:(i + 1) * DIMS] for i in range(DIMS)], sd, huber + len(used) * math.log(sd) + ridge
 
 
-def fit(rows: list[tuple[tuple[float, ...], float, float]], tasks: int) -> Fit:
+def rho_prior(resource: Resource) -> float:
+    """The mode of rho's prior on `resource`: its plugin's `call_overhead_tasks` (clipped to
+    RHO_GRID's range), else RHO_PRIOR."""
+    stated = resource.metadata.get(RHO_KEY)
+    try:
+        value = float(stated)
+    except (TypeError, ValueError):
+        return RHO_PRIOR
+    return min(max(value, RHO_GRID[0]), RHO_GRID[-1]) if math.isfinite(value) else RHO_PRIOR
+
+
+def fit(rows: list[tuple[tuple[float, ...], float, float]], tasks: int, prior_rho: float = RHO_PRIOR) -> Fit:
     """The posterior mode of the model given (features, log of a member's time over the prior,
     batch size) rows (see the module docstring): for each rho on RHO_GRID the correction of a
-    task's time alone, and the rho whose fit (with rho's own prior) explains the rows best."""
+    task's time alone, and the rho whose fit (with rho's own prior, of mode `prior_rho`) explains
+    the rows best."""
     if not rows:
-        return Fit.prior()
+        return Fit.prior(prior_rho)
     xs = [x for x, _, _ in rows]
     outer = [[xi * xj for xi in x for xj in x] for x in xs]
-    rho = RHO_PRIOR  # batches of one size say nothing of rho: its prior's mode
+    rho = prior_rho  # batches of one size say nothing of rho: its prior's mode
     if len({k for _, _, k in rows}) > 1:
         best = math.inf
         for candidate in RHO_GRID:
             ys = [y - math.log1p(candidate / k) + math.log1p(candidate) for _, y, k in rows]
-            loss = _irls(xs, outer, ys, 1)[3] + 0.5 * (math.log(candidate / RHO_PRIOR) / RHO_PRIOR_SD) ** 2
+            loss = _irls(xs, outer, ys, 1)[3] + 0.5 * (math.log(candidate / prior_rho) / RHO_PRIOR_SD) ** 2
             if loss < best:
                 best, rho = loss, candidate
     coef, a, sd, _ = _irls(xs, outer, [y - math.log1p(rho / k) + math.log1p(rho) for _, y, k in rows], 5)
@@ -363,6 +384,8 @@ class ResourceModel:
     fitted: Fit | None = None
     #: Tasks seen in batches other than a process's first (which also paid for the executor).
     steady: int = 0
+    #: The mode of rho's prior (`rho_prior` of the resource, set by the latest estimate).
+    prior_rho: float = RHO_PRIOR
 
 
 KEY_SEP = " <- "
@@ -436,13 +459,16 @@ class RuntimeModels:
                  batch: int = 1, circuit_format: str | None = None) -> RuntimeEstimate:
         """The expected run time of a task of this shape and format on `resource`, whose plugin
         prior is `prior_s`, when it runs in a backend call with `batch` tasks of its shape (per task)."""
+        prior_rho = rho_prior(resource)
         with self._lock:
             model, twin = self._model(resource.id, circuit_format)
             if model is None or not model.observations:
-                learned = Fit.prior()
+                learned = Fit.prior(prior_rho)
             else:
+                if model.prior_rho != prior_rho:
+                    model.prior_rho, model.fitted = prior_rho, None
                 if model.fitted is None:
-                    model.fitted = fit(self._rows(model), model.tasks)
+                    model.fitted = fit(self._rows(model), model.tasks, model.prior_rho)
                 learned = model.fitted
         mean, sd = learned.predict(features(*shape_of(shots, summary)))
         alone = max(prior_s, 1e-9) * math.exp(mean)
@@ -542,8 +568,8 @@ class RuntimeModels:
             for rid in ids:
                 model = self._models[rid]
                 if model.fitted is None and model.observations:
-                    model.fitted = fit(self._rows(model), model.tasks)
-                learned = model.fitted or Fit.prior()
+                    model.fitted = fit(self._rows(model), model.tasks, model.prior_rho)
+                learned = model.fitted or Fit.prior(model.prior_rho)
                 recent = model.observations[-1].seconds if model.observations else None
                 out[rid] = {"tasks": model.tasks, "observations": len(model.observations),
                             "factor_over_prior": round(math.exp(learned.coef[0]), 4),
