@@ -13,7 +13,7 @@ calls them with keyword arguments, and an impl may accept fewer arguments than t
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import pluggy
@@ -99,9 +99,6 @@ def qtau_optimisation_levels(
     """
 
 
-# 3. Deprecated v1 hooks (adapter: qtau.plugins_v1) ---------------------------------------------
-
-
 @hookspec(firstresult=True)
 def qtau_circuit_width(circuit: object, circuit_format: str) -> int | None:
     """The number of qubits of `circuit`, given its format: optional, a cheap read for the worker.
@@ -111,6 +108,20 @@ def qtau_circuit_width(circuit: object, circuit_format: str) -> int | None:
     walking its gates; return None for formats you do not own, and core falls back to
     `qtau_circuit_summary`. First answer wins.
     """
+
+
+@hookspec
+def qtau_compact_forms() -> Mapping[str, Callable[[Any], tuple[Callable[..., Any], tuple] | None]]:
+    """Optional: faster exact forms of this plugin's SDK objects for the journal, by the full name
+    of their class (`module.QualName`; the exact class, not its subclasses). Each is a function of
+    the object returning `(rebuild, args)` (`rebuild` importable by name, `rebuild(*args)` equal to
+    the object) or None to let pickle write it. The journal pickles every acknowledged task on the
+    submitting thread, where an SDK's own pickling of a small circuit costs more than running it;
+    the functions run there, so they must be fast and import nothing new. Every answer is merged.
+    """
+
+
+# 3. Deprecated v1 hooks (adapter: qtau.plugins_v1) ---------------------------------------------
 
 
 @hookspec

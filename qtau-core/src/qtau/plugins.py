@@ -35,6 +35,7 @@ from qtau import hookspecs, test_plugins
 from qtau.backend import OFFLINE, Backend
 from qtau.errors import PluginError, QtauError, UnknownExecutorError
 from qtau.executor import Executor, LocalExecutor, RemoteExecutor
+from qtau.packing import CompactForms
 from qtau.plugins_v1 import adapt, in_current_shape, v1_impls
 from qtau.secrets import redact
 from qtau.types import CostEstimate, ExecutorInfo, NoiseProfile, Resource, ResourceStatus
@@ -217,6 +218,16 @@ class PluginHost:
             return fmt, self.call("qtau_circuit_width", circuit=circuit, circuit_format=fmt)
         except QtauError:
             return fmt, None
+
+    def compact_forms(self) -> CompactForms:
+        """The installed plugins' compact forms of their SDKs' objects, for the journal's task
+        payloads (`qtau_compact_forms`), merged; an answer that is not a mapping of class names to
+        functions is left out."""
+        merged: dict[str, Any] = {}
+        for answer in self.call("qtau_compact_forms") or ():
+            if isinstance(answer, Mapping):
+                merged.update({k: v for k, v in answer.items() if isinstance(k, str) and callable(v)})
+        return CompactForms(merged)
 
     def _guard_impls(self, plugin: Any) -> None:
         """Wrap each of `plugin`'s hook implementations once, at registration, so that its failure

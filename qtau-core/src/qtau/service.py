@@ -76,7 +76,7 @@ class PilotComputeService:
         self.qdreamer = QDreamer(self.host, self.circuits)
         self.journal = None
         if working_directory:
-            self.journal = ServiceJournal.open(working_directory)
+            self.journal = ServiceJournal.open(working_directory, self.host.compact_forms())
             # Spend survives a restart: earlier services' costs count in this service's budgets,
             # and the price of every provider job they left running stays reserved until it ends.
             self.qdreamer.budgets.replay(self.journal.spent)

@@ -69,6 +69,18 @@ def qtau_circuit_width(circuit, circuit_format):
 
 
 @hookimpl
+def qtau_compact_forms():
+    """Qiskit circuits of standard gates in the journal as plain tuples (qtau_qiskit.compact)."""
+    return {"qiskit.circuit.quantumcircuit.QuantumCircuit": _compact_circuit}
+
+
+def _compact_circuit(circuit):
+    from qtau_qiskit.compact import compact
+
+    return compact(circuit)
+
+
+@hookimpl
 def qtau_circuit_converters():
     from qtau_qiskit.formats import converters
 

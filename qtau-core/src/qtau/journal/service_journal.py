@@ -34,7 +34,7 @@ from qtau.errors import (
     TaskCancelledError,
 )
 from qtau.journal.store import Journal, journal_path, open_journal
-from qtau.packing import pack  # the C pickler; cloudpickle for lambdas and __main__ functions
+from qtau.packing import CompactForms
 from qtau.payloads import TaskFailure
 from qtau.types import QuantumTask, Result
 
@@ -78,11 +78,12 @@ def journal_for(key: str | None) -> Journal | None:
         return found
 
 
-def task_blob(task: QuantumTask) -> bytes | None:
-    """The task pickled for running it again after a crash; None when it cannot be pickled
-    (a lambda, a QNode); the journal also drops a blob that holds a known secret."""
+def task_blob(task: QuantumTask, forms: CompactForms | None = None) -> bytes | None:
+    """The task pickled for running it again after a crash, its circuit in a plugin's compact form
+    where one has it (`forms`); None when it cannot be pickled (a lambda, a QNode); the journal also
+    drops a blob that holds a known secret."""
     try:
-        return pack(task)
+        return (forms or CompactForms()).pack(task)
     except Exception:
         return None
 
@@ -106,6 +107,8 @@ class ServiceJournal:
         self._closed = False
         self._lock = threading.Lock()
         self._reported = False
+        #: The plugins' compact forms of circuits in task payloads (the service sets them).
+        self.forms = CompactForms()
         #: what an earlier service left and this one may recover: tasks not handed out when the
         #: journal was opened, less those this service submitted again or recovered already
         try:
@@ -140,14 +143,16 @@ class ServiceJournal:
                       "new submissions are refused until the journal can be written", err)
 
     @classmethod
-    def open(cls, working_directory: str) -> ServiceJournal:
+    def open(cls, working_directory: str, forms: CompactForms | None = None) -> ServiceJournal:
         """The service's journal of `working_directory`: the one a live service of this process
         already holds (shared), else opened and locked (JournalLockedError when another live
-        process holds it)."""
+        process holds it). `forms`: the plugins' compact forms for the tasks' payloads."""
         key = str(journal_path(Path(working_directory).expanduser()))
         with _owned_lock:
             entry = _owned.get(key)
-            return cls(entry[0] if entry is not None else open_journal(working_directory))
+            journal = cls(entry[0] if entry is not None else open_journal(working_directory))
+        journal.forms = forms or CompactForms()
+        return journal
 
     def first_attempt(self, task: QuantumTask, tries: int = 1, at_least: int = 1) -> int:
         """The number of the next attempt of `task`: one past every attempt journaled for it, and
@@ -168,7 +173,7 @@ class ServiceJournal:
             self._recoverable.discard(task.task_id)
         with _live_lock:
             self.in_flight.add(task.task_id)
-        self.journal.record_task(task, submitted_at=submitted_at, payload=payload or (lambda: task_blob(task)),
+        self.journal.record_task(task, submitted_at=submitted_at, payload=payload or (lambda: task_blob(task, self.forms)),
                                  durable=durable)
 
     def settled(self, task_id: str, outcome: Any, first: int = 1) -> None:
