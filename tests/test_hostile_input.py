@@ -195,3 +195,33 @@ def test_a_nested_gate_bomb_is_refused_before_any_sdk_expands_it(executor):
 def test_nested_gates_under_the_limit_still_run(pcs):
     result = pcs.get_result(pcs.submit_quantum_task(QuantumTask(circuit=_gate_bomb(4), shots=10)))
     assert result.counts == {"0": 10}  # 8 X gates
+
+
+def test_a_sigterm_turned_into_system_exit_while_the_function_runs_is_not_the_tasks_exit():
+    """A worker being stopped (Ray removing its node) gets SIGTERM, which Ray's workers turn into
+    SystemExit wherever their main thread is: in a running circuit function, that exit is not the
+    function's, so it propagates (the engine retries the task elsewhere) instead of failing the task
+    as bad input. The handler here is a real SIGTERM handler like Ray's; the function's own
+    sys.exit() under the same handler still fails only the task."""
+    import signal
+    import time
+
+    from qtau.circuits import _call_factory
+
+    def handler(signum, frame):
+        raise SystemExit(1)
+
+    def stopped_while_running():
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(5)  # the handler runs here, in this thread: SystemExit interrupts the sleep
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        started = time.monotonic()
+        with pytest.raises(SystemExit) as stopped:
+            _call_factory(QuantumTask(circuit=stopped_while_running, num_qubits=2), stopped_while_running)
+        assert not isinstance(stopped.value, CircuitFunctionExitError) and time.monotonic() - started < 4
+        with pytest.raises(CircuitFunctionExitError, match=r"raised SystemExit: 3"):
+            _call_factory(QuantumTask(circuit=exits, num_qubits=2), exits)
+    finally:
+        signal.signal(signal.SIGTERM, previous)

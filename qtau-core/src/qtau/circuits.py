@@ -9,6 +9,7 @@ and offer conversion edges (`qtau_circuit_converters`). Conversion runs where th
 from __future__ import annotations
 
 import heapq
+import signal
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
@@ -109,6 +110,27 @@ class Prepared:
     bits: tuple[int, tuple[int, ...]] | None = None
 
 
+def _stopping_the_process(err: BaseException) -> bool:
+    """Whether `err` was raised by the process's own SIGTERM handler, not by a circuit function.
+
+    An engine that stops a worker sends it SIGTERM, and a worker process may turn that into
+    SystemExit in whatever its main thread runs (Ray's workers do, when their node is removed): a
+    circuit function running there then raises a SystemExit it never called. Read as the task's
+    own `sys.exit()`, it failed the task as bad input, with no other try: a task lost with the node
+    (tests/test_ray_faults.py). Raised from the handler, it is let through, and the engine's own
+    recovery (Ray's retry of a task whose worker died) runs the task again."""
+    handler = signal.getsignal(signal.SIGTERM)
+    code = getattr(handler, "__code__", None)
+    if code is None:
+        return False
+    frame = err.__traceback__
+    while frame is not None:
+        if frame.tb_frame.f_code is code:
+            return True
+        frame = frame.tb_next
+    return False
+
+
 def _call_factory(task: QuantumTask, factory: Any) -> Any:
     """The circuit a task's circuit function returns for the task's args, within its timeout."""
     name = getattr(factory, "__name__", type(factory).__name__)
@@ -124,6 +146,8 @@ def _call_factory(task: QuantumTask, factory: Any) -> Any:
                 field="circuit", value=name, fix="fix the function so it returns a circuit for these args",
             ) from err
         except BaseException as err:  # SystemExit, GeneratorExit: fail the task, not the caller
+            if _stopping_the_process(err):
+                raise  # the worker is being stopped while the function ran: the task is not at fault
             raise CircuitFunctionExitError(
                 f"the circuit function {name}() raised {type(err).__name__}: {redact(str(err))}",
                 field="circuit", value=name,
