@@ -112,12 +112,13 @@ def qtau_circuit_width(circuit: object, circuit_format: str) -> int | None:
 
 @hookspec
 def qtau_compact_forms() -> Mapping[str, Callable[[Any], tuple[Callable[..., Any], tuple] | None]]:
-    """Optional: faster exact forms of this plugin's SDK objects for the journal, by the full name
-    of their class (`module.QualName`; the exact class, not its subclasses). Each is a function of
-    the object returning `(rebuild, args)` (`rebuild` importable by name, `rebuild(*args)` equal to
-    the object) or None to let pickle write it. The journal pickles every acknowledged task on the
-    submitting thread, where an SDK's own pickling of a small circuit costs more than running it;
-    the functions run there, so they must be fast and import nothing new. Every answer is merged.
+    """Optional: faster exact forms of this plugin's SDK objects for the journal and for Ray's
+    payloads, by the full name of their class (`module.QualName`; the exact class, not its
+    subclasses). Each is a function of the object returning `(rebuild, args)` (`rebuild` importable
+    by name where tasks run, `rebuild(*args)` equal to the object) or None to let pickle write it.
+    The journal pickles every acknowledged task on the submitting thread, and RAY every payload in
+    the driver, where an SDK's own pickling of a small circuit costs more than running it; the
+    functions run there, so they must be fast and import nothing new. Every answer is merged.
     """
 
 

@@ -27,6 +27,7 @@ class EngineStart:
         """The started engine (the one `description` asks for, on the first call)."""
         if not self.started:
             self.engine = self.engine.for_pilot(description)
+            self.engine.forms = self.host.compact_forms()
             self.engine.start()
             self.started = True
             self._check = self.engine.check_plugins(self.host.spec())

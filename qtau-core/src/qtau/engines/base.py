@@ -14,12 +14,16 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from qtau.errors import QtauError
+from qtau.packing import CompactForms
 from qtau.resource_request import check_local
 from qtau.types import Resource
 
 
 class Engine(abc.ABC):
     name: str
+    #: The plugins' compact forms of their SDKs' objects (`qtau_compact_forms`), for engines whose
+    #: payloads travel as bytes (RAY): set when the service starts the engine.
+    forms: CompactForms = CompactForms()
 
     @abc.abstractmethod
     def start(self) -> None:
