@@ -30,6 +30,7 @@ through a LOCAL PilotComputeService. Class attributes a suite may set besides th
 
 from __future__ import annotations
 
+import pickle
 import subprocess
 import sys
 from typing import Any, ClassVar
@@ -181,6 +182,20 @@ class BackendConformance:
         counts = self.run(service, self.x1_idle_circuit()).get_counts()
         self.check_counts(counts, {"010"}, 3)
         assert max(counts, key=counts.get) == "010", f"X on qubit 1 of 3 must read '010': {counts}"
+
+    def test_compact_forms_run_as_the_original(self, host, service) -> None:
+        """A compact form the plugins offer for these circuits (`qtau_compact_forms`) rebuilds a
+        circuit that runs to the same counts: the journal's recovery and Ray's workers run the
+        rebuilt one, never the original object."""
+        forms = host.compact_forms()
+        for circuit, expected in ((self.x0_circuit(), "001"), (self.x1_idle_circuit(), "010")):
+            compactor = forms.compactor(type(circuit))
+            if compactor is None or compactor(circuit) is None:
+                continue
+            rebuilt = pickle.loads(forms.pack(circuit))
+            assert type(rebuilt) is type(circuit), f"the compact form rebuilt a {type(rebuilt).__name__}"
+            counts = self.run(service, rebuilt).get_counts()
+            self.check_counts(counts, {expected}, 3)
 
     def test_backend_is_v2(self, host) -> None:
         """The plugin registers a qtau.Backend through qtau_backends (not the deprecated v1 hooks)."""
