@@ -1,18 +1,19 @@
-"""A Qiskit circuit in the journal as a list of plain tuples, when that is exact, instead of Qiskit's
-own pickle.
+"""A Qiskit circuit in the journal and in Ray's payloads as a list of plain tuples, when that is
+exact, instead of Qiskit's own pickle.
 
 The journal pickles every acknowledged task on the submitting thread, before the submission
 returns (qtau.journal), and on LOCAL that work adds to the simulation's, since Aer keeps Python's
-lock while it runs. Qiskit's pickling of a 2-qubit Bell circuit (its `CircuitData` reduction,
-a Python object per instruction and bit) takes about 35 us on a quiet core, more than Aer takes to
-run the circuit's share of a batch; read as (name, qubit indices, clbit indices, parameters,
-label) tuples it takes about 7 us. `compact` gives that form for the circuits it is exact for:
+lock while it runs; RAY pickles every payload in the driver. Qiskit's pickling of a 2-qubit Bell
+circuit (its `CircuitData` reduction, a Python object per instruction and bit) took 46 us here,
+more than Aer takes to run the circuit's share of a batch; written as (name, qubit indices, clbit
+indices, parameters, label) tuples, 15 us in the same minute. `compact` gives that form for the
+circuits it is exact for:
 
 - standard gates (`CircuitInstruction.is_standard_gate`: no open controls, no custom definition)
   with numeric parameters, measurements, resets and barriers;
 - bits that are exactly the circuit's registers in order (no loose bits, no bit in two
-  registers), a numeric global phase, no layout, no classical variables or stretches, no
-  duration; `metadata` kept as it is.
+  registers, no ancilla registers), a numeric global phase, no layout, no classical variables or
+  stretches, no duration or schedule; `metadata` kept as it is.
 
 Anything else (parameters, control flow, custom or library gates, a transpiled circuit's layout,
 a subclass of QuantumCircuit) returns None and is pickled as before. `rebuild` makes an equal
@@ -40,9 +41,11 @@ from qiskit.circuit.library import get_standard_gate_name_mapping
 _DIRECT = frozenset({"measure", "reset", "barrier"})
 
 
-def _registers_cover(bits: list, registers: list) -> bool:
-    """Whether `bits` are exactly the registers' bits, register after register."""
-    return sum(len(r) for r in registers) == len(bits) and [b for r in registers for b in r] == bits
+def _registers_cover(bits: list, registers: list, kind: type) -> bool:
+    """Whether `bits` are exactly the registers' bits, register after register, and every register
+    is of exactly `kind` (an AncillaRegister would come back as a QuantumRegister)."""
+    return (all(type(r) is kind for r in registers) and sum(len(r) for r in registers) == len(bits)
+            and [b for r in registers for b in r] == bits)
 
 
 def compact(qc: Any) -> tuple | None:
@@ -50,11 +53,12 @@ def compact(qc: Any) -> tuple | None:
     if type(qc) is not QuantumCircuit:
         return None
     if (qc.layout is not None or qc.num_vars or getattr(qc, "num_stretches", 0)
-            or getattr(qc, "_duration", None) is not None
+            or getattr(qc, "_duration", None) is not None or getattr(qc, "_unit", "dt") != "dt"
+            or getattr(qc, "_op_start_times", None) is not None
             or not isinstance(qc.global_phase, numbers.Real)):
         return None
     qubits, clbits = qc.qubits, qc.clbits
-    if not (_registers_cover(qubits, qc.qregs) and _registers_cover(clbits, qc.cregs)):
+    if not (_registers_cover(qubits, qc.qregs, QuantumRegister) and _registers_cover(clbits, qc.cregs, ClassicalRegister)):
         return None
     qindex = dict(zip(qubits, range(len(qubits)), strict=True))
     cindex = dict(zip(clbits, range(len(clbits)), strict=True))
