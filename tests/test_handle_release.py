@@ -77,3 +77,27 @@ def test_closing_records_a_finished_task_whose_callback_has_not_run_yet():
     assert journaled == ["finished"]
     registry.drain(timeout=1.0)  # once only
     assert journaled == ["finished"]
+
+
+def test_a_collected_handle_is_freed_without_the_garbage_collector(qiskit_host):
+    """A LOCAL handle (a Future) whose result was collected is freed by reference counting alone:
+    no reference cycle per task. The done-callback that settles a task held its handle for good,
+    and a Future keeps its callbacks after calling them, so every task's Future, Result and
+    counts waited for a full collection, which in a 1000-pub burst took a fifth of its time
+    scanning every object the SDKs had loaded (docs/cluster.md)."""
+    with PilotComputeService(plugins=qiskit_host) as pcs:
+        pcs.create_pilot(QISKIT)
+        pcs.get_results([pcs.submit_quantum_task(QuantumTask(circuit=bell(), shots=10))], timeout=120)
+        gc.collect()
+        gc.disable()
+        try:
+            handles = [pcs.submit_quantum_task(QuantumTask(circuit=bell(), shots=10)) for _ in range(32)]
+            handles += pcs.submit_quantum_tasks([QuantumTask(circuit=bell(), shots=10) for _ in range(32)])
+            pcs.get_results(handles, timeout=120)
+            time.sleep(0.2)  # the last done-callbacks return
+            watched = [weakref.ref(h) for h in handles]
+            del handles
+            alive = sum(w() is not None for w in watched)
+        finally:
+            gc.enable()
+        assert alive == 0, f"{alive} of 64 collected handles wait for the garbage collector"
