@@ -29,11 +29,16 @@ def cloudpickle_dumps(payload: Any) -> bytes:
     return cloudpickle.dumps(payload, protocol=5)
 
 
-def pack(payload: Any, fallback: Dumps = cloudpickle_dumps) -> bytes:
-    """`payload` as bytes that `unpack` (plain `pickle.loads`) reads in another process."""
+def _c_pickle(payload: Any) -> bytes:
+    return pickle.dumps(payload, protocol=5)
+
+
+def pack(payload: Any, fallback: Dumps = cloudpickle_dumps, dumps: Dumps = _c_pickle) -> bytes:
+    """`payload` as bytes that `unpack` (plain `pickle.loads`) reads in another process: `dumps`
+    (the C pickler, or `CompactForms`' use of it), else `fallback`."""
     with transport():
         try:
-            blob = pickle.dumps(payload, protocol=5)
+            blob = dumps(payload)
             if b"__main__" not in blob:
                 return blob
         except Exception:
@@ -76,18 +81,12 @@ class CompactForms:
 
     def pack(self, payload: Any, fallback: Dumps = cloudpickle_dumps) -> bytes:
         """`pack(payload)` with the objects the plugins have a compact form for written in it."""
-        if not self._by_name:
-            return pack(payload, fallback)
-        with transport():
-            try:
-                buffer = io.BytesIO()
-                _CompactPickler(buffer, self).dump(payload)
-                blob = buffer.getvalue()
-                if b"__main__" not in blob:
-                    return blob
-            except Exception:
-                pass
-            return fallback(payload)
+        return pack(payload, fallback, self._dumps if self._by_name else _c_pickle)
+
+    def _dumps(self, payload: Any) -> bytes:
+        buffer = io.BytesIO()
+        _CompactPickler(buffer, self).dump(payload)
+        return buffer.getvalue()
 
 
 class _CompactPickler(pickle.Pickler):

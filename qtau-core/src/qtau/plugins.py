@@ -221,7 +221,7 @@ class PluginHost:
 
     def compact_forms(self) -> CompactForms:
         """The installed plugins' compact forms of their SDKs' objects, for the journal's task
-        payloads (`qtau_compact_forms`), merged; an answer that is not a mapping of class names to
+        payloads and RAY's (`qtau_compact_forms`), merged; an answer that is not a mapping of class names to
         functions is left out."""
         merged: dict[str, Any] = {}
         for answer in self.call("qtau_compact_forms") or ():

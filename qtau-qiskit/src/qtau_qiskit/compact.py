@@ -37,8 +37,8 @@ from qiskit.circuit import (
 )
 from qiskit.circuit.library import get_standard_gate_name_mapping
 
-#: Instructions that are not standard gates but are read and rebuilt exactly here.
-_DIRECT = frozenset({"measure", "reset", "barrier"})
+#: Instructions that are not standard gates but are read and rebuilt exactly here, by name.
+_DIRECT = {"measure": Measure, "reset": Reset, "barrier": Barrier}
 
 
 def _registers_cover(bits: list, registers: list, kind: type) -> bool:
@@ -65,9 +65,8 @@ def compact(qc: Any) -> tuple | None:
     ops = []
     for ins in qc.data:
         name = ins.name
-        if not ins.is_standard_gate():
-            if name not in _DIRECT or ins.operation.base_class not in (Measure, Reset, Barrier):
-                return None  # not a standard gate, or a subclass of (or a name like) an instruction read here
+        if not ins.is_standard_gate() and ins.operation.base_class is not _DIRECT.get(name):
+            return None  # not a standard gate, or a subclass of (or a name like) an instruction read here
         params = ins.params
         if params:
             if not all(isinstance(p, numbers.Real) for p in params):
@@ -101,7 +100,7 @@ def rebuild(name: str, qregs: list, cregs: list, phase: float, metadata: dict | 
         if op == "measure":
             qc._append(CircuitInstruction(Measure(label=label), qargs, tuple(clbits[i] for i in cs)))
         elif op == "reset":
-            qc._append(CircuitInstruction(Reset(label=label) if label else Reset(), qargs, ()))
+            qc._append(CircuitInstruction(Reset(label=label), qargs, ()))
         elif op == "barrier":
             qc._append(CircuitInstruction(Barrier(len(qargs), label=label), qargs, ()))
         else:

@@ -138,7 +138,7 @@ class RayEngine(Engine):
         with circuits in their plugin's compact form where it has one (`Engine.forms`): Qiskit's
         own pickle of a Bell circuit took a tenth of the driver's time one by one on RAY, and the
         worker rebuilds the compact form faster than it unpickles Qiskit's."""
-        return self.forms.pack(payload, _ray_cloudpickle) if self.forms else pack(payload)
+        return self.forms.pack(payload, _ray_cloudpickle)
 
     def parallelism(self, resource: Resource | None = None) -> int:
         """One chunk per CPU of the cluster (workers run in processes of their own)."""
