@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from qtau.errors import BudgetExceededError
 from qtau.plugins import PluginHost
+from qtau.secrets import PATTERN_HINTS
 from qtau.service import PilotComputeService
 from qtau.types import QuantumTask
 from qtau_braket.testing.stub_server import BraketStub
@@ -404,6 +405,35 @@ def test_the_payload_secret_check_finds_secrets_in_real_pickles():
     assert holds_secret(pickle.dumps(task, protocol=5))
     assert not holds_secret(pickle.dumps(QuantumTask(circuit="OPENQASM 2.0; qreg q[1];", num_qubits=1),
                                          protocol=5))
+
+
+def test_an_answer_given_before_a_secret_was_known_is_not_given_again(monkeypatch):
+    """`holds_secret` keeps its answers for short texts (a task's summary is the same for most
+    tasks); a secret made later, or exported into the environment later, is found in a text
+    already answered."""
+    from qtau.secrets import Secret, holds_secret, redact
+
+    text = '{"circuit_type": "x", "note": "later-made-secret-0451", "env": "later-exported-credential-77"}'
+    assert not holds_secret(text) and not holds_secret(text)  # asked twice: the second from the kept answers
+    Secret("later-made-secret-0451")
+    assert holds_secret(text) and redact(text) != text
+    other = '{"only": "later-exported-credential-77"}'
+    assert not holds_secret(other)
+    monkeypatch.setenv("IBM_CLOUD_API_KEY", "later-exported-credential-77")
+    assert holds_secret(other) and "later-exported-credential-77" not in redact(other)
+
+
+@pytest.mark.parametrize("hint", [hint for hints in PATTERN_HINTS for hint in hints])
+def test_the_one_scan_for_every_hint_finds_each_hint_anywhere(hint):
+    """The hints are searched with one expression (their prefix tree): each is found at the
+    start, in the middle and at the end of a text, in any case, as text and as bytes; a text
+    with every hint cut short by a letter is not."""
+    from qtau.secrets import _ANY_HINT, _ANY_HINT_BYTES
+
+    for text in (hint, f"xx{hint}yy", f"{{'k': 1}} {hint}", hint.upper().lower()):
+        assert _ANY_HINT.search(text) and _ANY_HINT_BYTES.search(text.encode()), text
+    cut = f"{hint[:-1]} {hint[1:]}"
+    assert bool(_ANY_HINT.search(cut)) == any(other in cut for hints in PATTERN_HINTS for other in hints)
 
 
 # -- attempts and outcomes as journaled ------------------------------------------------------------

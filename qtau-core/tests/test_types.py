@@ -105,3 +105,73 @@ def test_noise_settings_become_the_profile_qdreamer_ranks_with():
     profile = noise_profile("sim:noisy", settings, "test")
     assert (profile.one_qubit_error, profile.two_qubit_error, profile.readout_error) == (0.0, 0.02, 0.01)
     assert parse_noise(None) == {} and parse_noise({}) == {}
+
+
+def _fields(task: QuantumTask) -> dict:
+    import attrs
+
+    return {f.name: getattr(task, f.name) for f in attrs.fields(QuantumTask)}
+
+
+def test_a_task_pickles_to_the_same_task_every_field_set_or_not():
+    """QuantumTask pickles only the fields that differ from their defaults (`__reduce__`); every
+    field comes back equal, set or left at its default, and of the same type."""
+    import numpy as np
+
+    plain = QuantumTask(circuit="OPENQASM 2.0;")
+    full = QuantumTask(circuit="OPENQASM 2.0;", num_qubits=3, gate_set=["cnot", "h"],
+                       resource_config={"num_qpus": 1}, shots=np.int64(1000), args=(1, 2), kwargs={"theta": 0.5},
+                       max_cost=np.float64(2.5), min_fidelity=0.9, deadline=60.0, timeout=5.0, policy="cost",
+                       circuit_format="openqasm2", resource="qiskit:aer_simulator", observables=["ZZI"],
+                       cut=False, mitigation="readout")
+    for task in (plain, full, QuantumTask(circuit="x", split=True, cut={"max_width": 2})):
+        back = pickle.loads(pickle.dumps(task))
+        assert _fields(back) == _fields(task)
+        assert {n: type(v) for n, v in _fields(back).items()} == {n: type(v) for n, v in _fields(task).items()}
+
+
+
+def test_numpy_shots_are_valid_and_become_python_ints():
+    import numpy as np
+
+    task = QuantumTask(circuit="x", shots=np.int64(2048))
+    assert task.shots == 2048 and type(task.shots) is int
+    for bad in (np.float64(10.0), True, np.int64(0)):
+        with pytest.raises(InvalidTaskError, match="shots"):
+            QuantumTask(circuit="x", shots=bad)
+
+
+def test_unpickled_tasks_do_not_share_their_default_dicts():
+    one, two = (pickle.loads(pickle.dumps(QuantumTask(circuit="x"))) for _ in range(2))
+    one.kwargs["added"] = 1
+    one.resource_config["num_qpus"] = 1
+    assert two.kwargs == {} and two.resource_config == {} and QuantumTask(circuit="y").kwargs == {}
+
+
+def test_a_task_pickled_by_attrs_state_still_loads():
+    """Journals written before QTAU pickled tasks field by field hold attrs' own pickle (the class,
+    then its full state): recovery must still read them."""
+    import attrs
+
+    task = QuantumTask(circuit="OPENQASM 2.0;", shots=7, kwargs={"a": 1})
+    state = {f.name: getattr(task, f.name) for f in attrs.fields(QuantumTask)}
+    old = pickle.loads(pickle.dumps(_OldPickle(state)))
+    assert _fields(old) == _fields(task)
+
+
+class _OldPickle:
+    """Pickles as attrs' generated state did: QuantumTask's class, no arguments, then its state."""
+
+    def __init__(self, state: dict) -> None:
+        self.state = state
+
+    def __reduce__(self):
+        return (object.__new__, (QuantumTask,), self.state)
+
+
+def test_a_default_task_pickles_shorter_than_its_full_state():
+    import attrs
+
+    task = QuantumTask(circuit="OPENQASM 2.0;")
+    state = {f.name: getattr(task, f.name) for f in attrs.fields(QuantumTask)}
+    assert len(pickle.dumps(task)) < len(pickle.dumps(state)) / 2

@@ -146,7 +146,8 @@ def parse_mitigation(value: Any) -> Mitigation:
     if value is None or value is False:
         return NONE
     if isinstance(value, str):
-        return Mitigation(technique=_technique(value))
+        technique = _technique(value)
+        return NONE if technique == "none" else Mitigation(technique=technique)
     if not isinstance(value, Mapping):
         raise MitigationError(f"mitigation must be a technique name or a dict, not {type(value).__name__}",
                               field="mitigation", value=value, fix=_fix())

@@ -10,7 +10,9 @@ bit 0 as the rightmost character (Qiskit's order). An X on qubit 0 of three meas
 
 from __future__ import annotations
 
+import functools
 import math
+import numbers
 import os
 import random
 from collections.abc import Callable
@@ -238,6 +240,14 @@ class Converter:
     cost: float = 1.0
 
 
+def _integer(value: Any) -> Any:
+    """A numpy (or other `numbers.Integral`) integer as a Python int; anything else as it is, for
+    the validator to judge. Shots computed with numpy (`np.int64(1000)`) are valid input."""
+    if type(value) is not int and isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        return int(value)
+    return value
+
+
 def _check_shots(instance, attribute, value):
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         raise InvalidTaskError(
@@ -377,7 +387,7 @@ class QuantumTask:
     gate_set: tuple[str, ...] = attrs.field(default=(), converter=_gate_set)
     resource_config: dict[str, Any] = attrs.field(
         factory=dict, converter=_frozen_mapping, validator=_check_resource_config)
-    shots: int = attrs.field(default=1000, validator=_check_shots)
+    shots: int = attrs.field(default=1000, converter=_integer, validator=_check_shots)
     args: tuple = attrs.field(default=(), converter=tuple)
     kwargs: dict[str, Any] = attrs.field(factory=dict, converter=_frozen_mapping)
     max_cost: float | None = attrs.field(default=None, validator=_check_optional_number(0.0, None))
@@ -406,6 +416,14 @@ class QuantumTask:
         """The resource id, executor name or pilot name this task is pinned to, if any."""
         return self.resource or _pin(self.resource_config.get("resource"))
 
+    def __reduce__(self):
+        # Pickled as the fields that differ from their defaults: a task is pickled for every
+        # journaled submission and every Ray payload, and attrs' own state named and pickled all
+        # 20 fields (the default Mitigation's settings included), which made the pickle 2.5 times
+        # longer and slower to write and to check for secrets. Rebuilt without running the
+        # converters and validators again, as attrs' own pickle is.
+        return _task_from_fields, (_changed_fields(self),)
+
     def __attrs_post_init__(self) -> None:
         if self.circuit is None:
             raise InvalidTaskError(
@@ -426,6 +444,35 @@ class QuantumTask:
                     field="circuit_format", value=self.circuit_format,
                     fix=f"pass circuit_format={written!r}, or leave it out to read the header",
                 )
+
+
+@functools.cache
+def _task_defaults() -> dict[str, Any]:
+    """Every QuantumTask field but `circuit` and `task_id` as a task built with no arguments has it."""
+    template = QuantumTask(circuit="template")
+    return {f.name: getattr(template, f.name) for f in attrs.fields(QuantumTask)
+            if f.name not in ("circuit", "task_id")}
+
+
+def _changed_fields(task: QuantumTask) -> dict[str, Any]:
+    """`task`'s circuit, id and every field that differs from its default (a value of another type
+    than the default's counts as different, so numpy's 1000 stays numpy's)."""
+    fields = {"circuit": task.circuit, "task_id": task.task_id}
+    for name, default in _task_defaults().items():
+        value = getattr(task, name)
+        if value is not default and (type(value) is not type(default) or value != default):
+            fields[name] = value
+    return fields
+
+
+def _task_from_fields(fields: dict[str, Any]) -> QuantumTask:
+    """The task `_changed_fields` read: its defaults (a fresh dict where the default is one), then `fields`."""
+    task = object.__new__(QuantumTask)
+    for name, default in _task_defaults().items():
+        object.__setattr__(task, name, {} if type(default) is dict else default)
+    for name, value in fields.items():
+        object.__setattr__(task, name, value)
+    return task
 
 
 @attrs.frozen
