@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+
 from qtau.errors import CircuitConversionError
-from qtau.gates import normalize_gate
+from qtau.gates import STANDARD_GATES, normalize_gate
 from qtau.types import CircuitSummary, Converter
 
 from qtau_qiskit import composite
@@ -30,6 +32,20 @@ def _walk(qc, counts: dict[str, int], measured: set, written: set, state: dict[s
     flow, a condition, a `Store`), and the caller asks `depth()`."""
     levels: dict | None = {} if outer_qubits is None else None
     for inst in qc.data:
+        if (inst.is_standard_gate() and (key := normalize_gate(inst.name)) in STANDARD_GATES
+                and not (_conditions_kept() and inst.condition is not None)):
+            # A standard gate QTAU knows by name (most of every circuit): read from the instruction
+            # without making its Python gate object (Qiskit builds one per access). No definition
+            # to walk, no condition, not a directive.
+            qubits = inst.qubits if outer_qubits is None else [outer_qubits[qc.find_bit(q).index] for q in inst.qubits]
+            if levels is not None:
+                level = 1 + max((levels.get(bit, 0) for bit in inst.qubits), default=0)
+                for bit in inst.qubits:
+                    levels[bit] = level
+            if measured and any(q in measured for q in qubits):
+                state["mid"] = True
+            counts[key] = counts.get(key, 0) + 1
+            continue
         op = inst.operation
         name = op.name
         if levels is not None:
@@ -56,6 +72,14 @@ def _walk(qc, counts: dict[str, int], measured: set, written: set, state: dict[s
         key = normalize_gate(name)
         counts[key] = counts.get(key, 0) + 1
     return None if levels is None else max(levels.values(), default=0)
+
+
+@functools.cache
+def _conditions_kept() -> bool:
+    """Whether this Qiskit keeps `c_if` conditions on instructions (Qiskit 1; Qiskit 2 has none)."""
+    from qiskit.circuit import CircuitInstruction
+
+    return hasattr(CircuitInstruction, "condition")
 
 
 def _deeper(levels: dict, inst, op, name: str) -> dict | None:
