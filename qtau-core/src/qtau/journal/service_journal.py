@@ -169,10 +169,12 @@ class ServiceJournal:
         survives a crash of the driver. `payload` makes what recovery reads back (default: the
         task pickled; a cut task's is its plan and pieces, `qtau.cutting.cut_task`). Raises
         JournalError when the journal cannot be written."""
-        with self._lock:
-            self._recoverable.discard(task.task_id)
-        with _live_lock:
-            self.in_flight.add(task.task_id)
+        if task.task_id in self._recoverable:  # rare (a recovered id submitted again): no lock otherwise
+            with self._lock:
+                self._recoverable.discard(task.task_id)
+        # A set's add and discard are atomic (one operation under the interpreter's lock), and
+        # recovery only asks for membership: no lock per task.
+        self.in_flight.add(task.task_id)
         self.journal.record_task(task, submitted_at=submitted_at, payload=payload or (lambda: task_blob(task, self.forms)),
                                  durable=durable)
 
@@ -189,8 +191,7 @@ class ServiceJournal:
         except JournalError as err:
             self._report(err)
         finally:
-            with _live_lock:
-                self.in_flight.discard(task_id)
+            self.in_flight.discard(task_id)
 
     def handed_out(self, task_ids: list[str]) -> None:
         """Mark results handed to the user, durably (one log frame for the call), so a crash right

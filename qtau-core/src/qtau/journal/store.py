@@ -422,10 +422,12 @@ class Journal:
                 fix="write through the service that opened the journal",
             )
         rows = list(rows)
-        with self._numbers_lock:
-            for sql, params in rows:
-                if sql is _UPSERT_ATTEMPT and params[1] > self._numbers.get(params[0], 0):
-                    self._numbers[params[0]] = params[1]
+        attempts = [params for sql, params in rows if sql is _UPSERT_ATTEMPT]
+        if attempts:  # a submission or a hand-out takes no lock here
+            with self._numbers_lock:
+                for params in attempts:
+                    if params[1] > self._numbers.get(params[0], 0):
+                        self._numbers[params[0]] = params[1]
         self._writer.put(rows, durable)
 
     def _raise_failure(self) -> None:
