@@ -79,25 +79,29 @@ class LocalCoalescer:
         self._tokens = itertools.count()
         self._groups: dict[tuple, Group] = {}
         self._recent = Recent()
-        self._expected: OrderedDict[str, Placed | Expectation] = OrderedDict()
+        #: By task id: its Placed's fields (a tuple, made into a Placed when asked: the submission
+        #: builds it under the lock), or its Expectation once asked for.
+        self._expected: OrderedDict[str, tuple | Expectation] = OrderedDict()
 
     def expected(self, task_id: str) -> Expectation | None:
         """When the task was expected to complete, as placed (None: submitted without a cost)."""
         with self._lock:
             placed = self._expected.get(task_id)
-            if isinstance(placed, Placed):
-                placed = self._expected[task_id] = expectation(placed)
+            if isinstance(placed, tuple):  # Placed's fields, as `_expect` kept them
+                placed = self._expected[task_id] = expectation(Placed(*placed))
             return placed
 
     def submit(self, payload: TaskPayload, cost: tuple[float, float] | None = None) -> cf.Future:
         """Send or gather one task; `cost`: its expected (call, task) alone-seconds on its
         resource (`RuntimeEstimate.call_seconds`, `task_seconds`), for its expectation."""
         key = group_key(payload)
+        handle: cf.Future = cf.Future()  # made before the lock: the critical section stays short
         with self._lock:
             now = self.clock()
-            self._advance(now)
             self._recent.arrivals.append(now)
             alone = self._running < self.capacity
+            if alone:  # the running units change: account for their shared time up to now first
+                self._advance(now)
             if cost is not None:
                 self._expect(payload, key, cost, alone, now)
             if alone:
@@ -107,7 +111,6 @@ class LocalCoalescer:
                 self._units[token] = Unit(sum(cost) if cost is not None else 0.0,
                                           before=max(now - payload.submitted_at, 0.0))
             else:
-                handle: cf.Future = cf.Future()
                 self._waiting.add(key, (payload, handle))
                 group = self._groups.setdefault(key, Group(opened=now))
                 if cost is not None:
@@ -126,14 +129,17 @@ class LocalCoalescer:
         return future
 
     def _advance(self, now: float) -> None:
-        """Processor sharing up to `now`: each running unit had 1/n of the time since `_at`."""
+        """Processor sharing up to `now`: each running unit had 1/n of the time since `_at`. Run
+        whenever the running units change (a unit starts or ends); between two changes the shares
+        and paces stay as they are, so a gathered submission leaves it to the next change and reads
+        the units as they will be (`Unit.left_after`)."""
         if self._units and now > self._at:
             for unit in self._units.values():
                 unit.shared(now - self._at, len(self._units), self._recent.pace(unit.batch), self.cores)
         self._at = max(now, self._at)
 
     def _expect(self, payload: TaskPayload, key: tuple, cost: tuple[float, float], alone: bool, now: float) -> None:
-        """Keep what the task's expectation is made of, as it is now (`Placed`); the arithmetic
+        """Keep what the task's expectation is made of, as it is now (`Placed`'s fields); the arithmetic
         runs when `expected` is asked, not on the submission's path."""
         call, task = cost
         open_for, lifetimes, alone_mean = 0.0, (), 0.0
@@ -150,8 +156,10 @@ class LocalCoalescer:
                 open_for, lifetimes = now - mine.opened, tuple(self._recent.lifetimes.get(key, ()))
                 alone_mean = (mine.alone + call + task) / (mine.members + 1)
         groups, pace = [self._groups[g] for g in keys], self._recent.pace
-        self._expected[payload.task.task_id] = Placed(
-            tuple(pace(unit.batch) * unit.left for unit in self._units.values()), alone, call, task,
+        wall, running = max(now - self._at, 0.0), len(self._units)
+        self._expected[payload.task.task_id] = (
+            tuple(pace(unit.batch) * unit.left_after(wall, running, pace(unit.batch), self.cores)
+                  for unit in self._units.values()), alone, call, task,
             tuple(g.call for g in groups), tuple(g.task for g in groups), tuple(g.members for g in groups),
             position, tuple(tuple(self._recent.sizes.get(g, ())) for g in keys), self._recent.rate(),
             pace(False), self._recent.handoff(), max(now - payload.submitted_at, 0.0),
@@ -170,7 +178,7 @@ class LocalCoalescer:
         if timings is not None and ran is not None:
             with self._lock:
                 before = self._units[token].before if token in self._units else 0.0
-                self._recent.handoffs.append(max(timings.finished_at - timings.submitted_at - ran - before, 0.0))
+                self._recent.handed_off(max(timings.finished_at - timings.submitted_at - ran - before, 0.0))
         self._unit_done(token, unit, ran)
 
     def _unit_done(self, token: int, unit: cf.Future | None, ran: float | None = None) -> None:

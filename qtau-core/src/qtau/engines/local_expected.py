@@ -137,9 +137,16 @@ class Unit:
     def shared(self, wall: float, running: int, slowdown: float, cores: float = 1.0) -> None:
         """`wall` seconds passed with `running` units sharing `cores` cores, at pace `slowdown`
         (alone-seconds take slowdown x longer; the pace of the unit's kind)."""
+        share = wall / sharing(running, cores)
         self.wall += wall
-        self.seconds += wall / sharing(running, cores)
-        self.remaining = max(self.remaining - wall / sharing(running, cores) / slowdown, 0.0)
+        self.seconds += share
+        self.remaining = max(self.remaining - share / slowdown, 0.0)
+
+    def left_after(self, wall: float, running: int, slowdown: float, cores: float = 1.0) -> float:
+        """`left` as it will be once `shared(wall, running, slowdown, cores)` has run, without
+        running it (a snapshot that leaves the unit's accounting to the next change of units)."""
+        remaining = max(self.remaining - wall / sharing(running, cores) / slowdown, 0.0)
+        return max(remaining, OVERDUE_SHARE * self.work)
 
 
 @attrs.frozen
@@ -341,6 +348,7 @@ class Recent:
         self.paces: dict[bool, float] = {}
         #: Recent groups' lifetimes per group key (`lived`).
         self.lifetimes: dict[object, deque[Lifetime]] = {}
+        self._handoff: float | None = None
 
     def unit_ended(self, unit: Unit, ran: float | None = None) -> None:
         """A unit ended; `ran`: the wall seconds of its run (its Result's attempt), of the unit's
@@ -362,9 +370,17 @@ class Recent:
         running mean of its kind, or the other kind's before one of its own has ended (1 before any)."""
         return self.paces.get(batch, self.paces.get(not batch, 1.0))
 
+    def handed_off(self, seconds: float) -> None:
+        """A task sent alone spent `seconds` outside its run: keep it (the last KEEP_HANDOFFS)."""
+        self.handoffs.append(seconds)
+        self._handoff = None
+
     def handoff(self) -> float:
-        """The median hand-off of recent tasks sent alone (0 before any)."""
-        return statistics.median(self.handoffs) if self.handoffs else 0.0
+        """The median hand-off of recent tasks sent alone (0 before any). Kept until the next
+        hand-off: every submission asks (under the coalescer's lock), few tasks go alone."""
+        if self._handoff is None:
+            self._handoff = statistics.median(self.handoffs) if self.handoffs else 0.0
+        return self._handoff
 
     def lived(self, key: object, lifetime: Lifetime) -> None:
         """A gathered group of `key` ran as one batch: keep its lifetime (the last KEEP_LIFETIMES)."""
@@ -378,8 +394,9 @@ class Recent:
         (a burst's own first gaps, not the pause before it); 0 with fewer than two submissions."""
         if len(self.arrivals) < 2:
             return 0.0
-        times = list(self.arrivals)
-        gap = statistics.median([b - a for a, b in itertools.pairwise(times)])
+        gaps = sorted([b - a for a, b in itertools.pairwise(self.arrivals)])
+        middle = len(gaps) // 2  # the median, as statistics.median takes it (a list of at most 4)
+        gap = gaps[middle] if len(gaps) % 2 else (gaps[middle - 1] + gaps[middle]) / 2
         return 1.0 / gap if gap > 0 else math.inf
 
 
