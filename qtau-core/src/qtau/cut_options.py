@@ -11,6 +11,7 @@ from typing import Any
 import attrs
 
 from qtau.errors import InvalidTaskError
+from qtau.scalars import plain
 
 #: Keys a `cut={...}` dict may hold.
 CUT_KEYS = ("max_width", "gate_cuts", "wire_cuts", "max_overhead", "seed", "max_backjumps")
@@ -34,7 +35,9 @@ class CutOptions:
 
 
 def cut_options(cut: Any) -> CutOptions:
-    """`cut` as given by the user ("auto", True, False or a dict of CUT_KEYS)."""
+    """`cut` as given by the user ("auto", True, False or a dict of CUT_KEYS; numpy's scalars as
+    Python's, `qtau.scalars`)."""
+    cut = plain(cut)
     if cut is None or cut == "auto":
         return CutOptions()
     if cut is True:
@@ -42,6 +45,7 @@ def cut_options(cut: Any) -> CutOptions:
     if cut is False or cut == "never":
         return CutOptions(mode="never")
     if isinstance(cut, Mapping):
+        cut = {key: plain(value) for key, value in cut.items()}
         unknown = sorted(set(cut) - set(CUT_KEYS))
         if unknown:
             raise InvalidTaskError(

@@ -18,6 +18,7 @@ from typing import Any
 import attrs
 
 from qtau.errors import MitigationError
+from qtau.scalars import plain
 
 #: Names a task may give; "auto" is resolved by QDREAMER before the task runs.
 TECHNIQUES = ("none", "auto", "readout", "trex", "zne", "zne+readout", "zne+trex")
@@ -103,7 +104,7 @@ def _scales(value: Any) -> tuple[float, ...]:
     fix = "pass scale_factors=[1, 3, 5]: at least two distinct numbers from 1 (the circuit as written) upwards"
     if isinstance(value, (str, bytes, Mapping)) or not hasattr(value, "__iter__"):
         raise MitigationError("scale_factors must be a list of numbers", field=field, value=value, fix=fix)
-    scales = tuple(value)
+    scales = tuple(plain(s) for s in value)
     ok = all(isinstance(s, (int, float)) and not isinstance(s, bool) and math.isfinite(s) and 1 <= s <= MAX_SCALE
              for s in scales)
     if (not ok or len(set(scales)) != len(scales) or not 2 <= len(scales) <= MAX_SCALE_FACTORS
@@ -123,6 +124,7 @@ def _choice(value: Any, field: str, allowed: tuple[str, ...]) -> str:
 
 
 def _twirls(value: Any) -> int:
+    value = plain(value)
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_TWIRLS:
         raise MitigationError(f"twirls must be an integer from 1 to {MAX_TWIRLS}", field="mitigation.twirls",
                               value=value, fix="pass twirls=8, for example")
@@ -165,7 +167,7 @@ def parse_mitigation(value: Any) -> Mitigation:
     if "twirls" in value:
         out["twirls"] = _twirls(value["twirls"])
     if value.get("seed") is not None:
-        seed = value["seed"]
+        seed = plain(value["seed"])
         if isinstance(seed, bool) or not isinstance(seed, int):
             raise MitigationError("seed must be an integer", field="mitigation.seed", value=seed,
                                   fix="pass seed=7, or leave it out")

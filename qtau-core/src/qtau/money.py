@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from qtau.errors import ConfigurationError, CurrencyError
+from qtau.scalars import plain
 
 #: Active ISO 4217 codes (plus the cloud credit units providers quote in).
 ISO_4217 = frozenset("""
@@ -38,6 +39,7 @@ def check_currency(code: Any, field: str) -> str:
 
 def check_amount(value: Any, field: str, *, positive: bool = False) -> float:
     """A finite, non-negative (or positive) number, or a ConfigurationError naming `field`."""
+    value = plain(value)
     ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
     ok = ok and (value > 0 if positive else value >= 0)
     if not ok:

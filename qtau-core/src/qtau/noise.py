@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from qtau.errors import ConfigurationError
+from qtau.scalars import plain
 from qtau.types import NoiseProfile
 
 NOISE_KEYS = ("depolarizing_1q", "depolarizing_2q", "readout")
@@ -31,6 +32,7 @@ def parse_noise(noise: Any, *, limit: float = 1.0) -> dict[str, float]:
         )
     out = {}
     for key, value in noise.items():
+        value = plain(value)
         if key not in NOISE_KEYS:
             raise ConfigurationError(
                 f"unknown noise setting {key!r}", field=f"quantum.noise.{key}", value=value,

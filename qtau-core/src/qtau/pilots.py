@@ -23,6 +23,7 @@ from qtau.dreamer.prices import parse_overrides
 from qtau.errors import ConfigurationError
 from qtau.plugins import PluginHost
 from qtau.render_html import pilot_html
+from qtau.scalars import plain
 from qtau.secrets import MASK, Secret, secret_or_none
 from qtau.types import Resource
 
@@ -173,6 +174,7 @@ def cap_width(resources: list[Resource], max_qubits: Any) -> list[Resource]:
     """The resources with at most `max_qubits` qubits each (`quantum.max_qubits`): how a user
     emulates a fleet of small devices with simulators, and how a circuit wider than every capped
     resource gets cut (docs/cutting.md). A coupling map keeps only its edges inside the cap."""
+    max_qubits = plain(max_qubits)
     if max_qubits is None:
         return resources
     if isinstance(max_qubits, bool) or not isinstance(max_qubits, int) or max_qubits < 1:

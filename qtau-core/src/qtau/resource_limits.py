@@ -39,6 +39,7 @@ import attrs
 
 from qtau import validation
 from qtau.errors import ConfigurationError
+from qtau.scalars import plain
 
 MAX_SHOTS = "max_shots"
 MEMORY_MODEL = "memory_model"
@@ -149,7 +150,7 @@ def gpu_memory() -> int | None:
 def pilot_memory(config: Mapping[str, Any]) -> int | None:
     """The pilot's `memory` setting (bytes a task may use where it runs, e.g. a Ray node's
     memory when the driver's host is smaller), or None when not given."""
-    value = config.get("memory")
+    value = plain(config.get("memory"))
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:

@@ -14,6 +14,7 @@ import math
 from typing import Any
 
 from qtau.errors import InvalidTaskError
+from qtau.scalars import plain
 
 #: The resource-request keys (Pilot-Quantum's), beside the `resource` pin.
 REQUEST_KEYS = ("num_qpus", "num_cpus", "num_gpus", "memory")
@@ -34,6 +35,7 @@ def _is_number(value: Any) -> bool:
 
 def check_request(key: str, value: Any) -> None:
     """Raise `InvalidTaskError` naming `resource_config.<key>` when `value` cannot be honoured."""
+    value = plain(value)
     if value is None:
         return
     field = f"resource_config.{key}"
@@ -48,7 +50,7 @@ def check_request(key: str, value: Any) -> None:
 
 def request_of(resource_config: dict) -> dict[str, float]:
     """The task's resource request as plain values, keys with `None` left out."""
-    return {k: resource_config[k] for k in REQUEST_KEYS if resource_config.get(k) is not None}
+    return {k: plain(resource_config[k]) for k in REQUEST_KEYS if resource_config.get(k) is not None}
 
 
 def _refuse(key: str, value: Any, have: Any, where: str, fix: str) -> InvalidTaskError:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import functools
 import math
-import numbers
 import os
 import random
 from collections.abc import Callable
@@ -29,6 +28,7 @@ from qtau.plotting import plot_result
 from qtau.qasm_header import qasm_format
 from qtau.render_html import result_html
 from qtau.resource_request import REQUEST_KEYS, check_request
+from qtau.scalars import plain
 
 ResourceKind = Literal["simulator", "qpu"]
 
@@ -240,14 +240,6 @@ class Converter:
     cost: float = 1.0
 
 
-def _integer(value: Any) -> Any:
-    """A numpy (or other `numbers.Integral`) integer as a Python int; anything else as it is, for
-    the validator to judge. Shots computed with numpy (`np.int64(1000)`) are valid input."""
-    if type(value) is not int and isinstance(value, numbers.Integral) and not isinstance(value, bool):
-        return int(value)
-    return value
-
-
 def _check_shots(instance, attribute, value):
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         raise InvalidTaskError(
@@ -383,29 +375,29 @@ class QuantumTask:
     """
 
     circuit: Any
-    num_qubits: int | None = attrs.field(default=None, validator=_check_qubits)
+    num_qubits: int | None = attrs.field(default=None, converter=plain, validator=_check_qubits)
     gate_set: tuple[str, ...] = attrs.field(default=(), converter=_gate_set)
     resource_config: dict[str, Any] = attrs.field(
         factory=dict, converter=_frozen_mapping, validator=_check_resource_config)
-    shots: int = attrs.field(default=1000, converter=_integer, validator=_check_shots)
+    shots: int = attrs.field(default=1000, converter=plain, validator=_check_shots)
     args: tuple = attrs.field(default=(), converter=tuple)
     kwargs: dict[str, Any] = attrs.field(factory=dict, converter=_frozen_mapping)
-    max_cost: float | None = attrs.field(default=None, validator=_check_optional_number(0.0, None))
-    min_fidelity: float | None = attrs.field(default=None, validator=_check_optional_number(0.0, 1.0))
-    deadline: float | None = attrs.field(default=None, validator=_check_optional_number(0.0, None))
-    timeout: float | None = attrs.field(default=None, validator=_check_optional_number(0.0, None))
+    max_cost: float | None = attrs.field(default=None, converter=plain, validator=_check_optional_number(0.0, None))
+    min_fidelity: float | None = attrs.field(default=None, converter=plain, validator=_check_optional_number(0.0, 1.0))
+    deadline: float | None = attrs.field(default=None, converter=plain, validator=_check_optional_number(0.0, None))
+    timeout: float | None = attrs.field(default=None, converter=plain, validator=_check_optional_number(0.0, None))
     policy: str | dict[str, float] | None = None
     circuit_format: str | None = None
     task_id: str = attrs.field(factory=_new_task_id)
     resource: str | None = attrs.field(default=None, converter=_pin)
     #: Split the shots over resources QDREAMER ranks as interchangeable (see docs/dreamer.md).
-    split: bool = attrs.field(default=False, validator=_check_flag)
+    split: bool = attrs.field(default=False, converter=plain, validator=_check_flag)
     #: Pauli observables (strings such as "ZIZ", bit 0 rightmost, or SparsePauliOps): the result's
     #: `values` are their expectation values, measured by QTAU (docs/cutting.md).
     observables: tuple[Any, ...] | None = attrs.field(default=None, converter=_observables)
     #: How a task with observables may be cut: "auto" (only when no resource is wide enough),
     #: True, False, or a dict of options (`qtau.cut_options`).
-    cut: Any = attrs.field(default="auto", validator=lambda _i, _a, value: cut_options(value))
+    cut: Any = attrs.field(default="auto", converter=plain, validator=lambda _i, _a, value: cut_options(value))
     #: Error mitigation: "none" (the default: the task runs as written, as in Pilot-Quantum),
     #: "auto", "readout", "trex", "zne", "zne+readout", "zne+trex" or a dict of settings
     #: (qtau.mitigation_options; docs/mitigation.md).

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from qtau.errors import ConfigurationError, InvalidArgumentError, InvalidTaskError, QtauError
+from qtau.scalars import plain
 from qtau.types import QuantumTask
 
 #: difflib ratio from which an unknown key is taken for a misspelling of a known one ("nosie" vs
@@ -39,7 +40,9 @@ def finite_number(
     fix: str,
     error: type[QtauError] = InvalidArgumentError,
 ) -> float:
-    """`value` as a number that is finite and within [low, high] (low excluded with low_inclusive=False)."""
+    """`value` as a number that is finite and within [low, high] (low excluded with low_inclusive=False);
+    numpy's scalars as Python's (`qtau.scalars`)."""
+    value = plain(value)
     ok = is_number(value) and math.isfinite(value) and (not integer or isinstance(value, int))
     if ok and low is not None:
         ok = value >= low if low_inclusive else value > low
@@ -205,6 +208,7 @@ def mapping_or_none(value: Any, field: str, example: str) -> Mapping | None:
 
 def optional_int(value: Any, field: str, example: int) -> int | None:
     """An optional integer setting such as a simulator seed."""
+    value = plain(value)
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int):

@@ -11,6 +11,7 @@ import attrs
 from qtau.dreamer.budget import parse_budget
 from qtau.dreamer.split_rules import SplitConfig
 from qtau.errors import ConfigurationError
+from qtau.scalars import plain
 from qtau.validation import dreamer_settings, is_number, unknown_key
 
 #: Weights of the three score terms for each optimisation mode. `balanced` gives completion time
@@ -109,7 +110,7 @@ class DreamerConfig:
         weights = weights_for(mode, PRESETS["balanced"], "optimization_mode")
         if raw.get("weights") is not None:
             weights = weights_for(raw["weights"], weights, "weights")
-        attempts = raw.get("max_attempts", DEFAULTS["max_attempts"])
+        attempts = plain(raw.get("max_attempts", DEFAULTS["max_attempts"]))
         if not isinstance(attempts, int) or isinstance(attempts, bool) or attempts < 1:
             raise ConfigurationError(
                 "max_attempts must be an integer of at least 1", field="max_attempts", value=attempts,

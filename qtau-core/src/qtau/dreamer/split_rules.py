@@ -24,6 +24,7 @@ from typing import Any
 import attrs
 
 from qtau.errors import ConfigurationError
+from qtau.scalars import plain
 
 DEFAULTS = {"score_margin": 0.10, "fidelity_margin": 0.02, "max_parts": 4, "min_part_shots": 100}
 
@@ -48,6 +49,7 @@ class SplitConfig:
                 raise ConfigurationError(f"unknown split setting {key!r}", field=f"split.{key}", value=value,
                                          fix=f"use {', '.join(DEFAULTS)}")
             integer = isinstance(DEFAULTS[key], int)
+            value = plain(value)
             ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
             ok = ok and ((value >= 2 if key == "max_parts" else value >= 1) if integer else 0 <= value <= 1)
             if not ok or (integer and not isinstance(value, int)):
