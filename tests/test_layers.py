@@ -47,7 +47,7 @@ PLUGIN_API = frozenset({
     "qtau.errors", "qtau.types", "qtau.backend", "qtau.executor", "qtau.testing", "qtau.gates", "qtau.noise",
     "qtau.validation", "qtau.secrets", "qtau.threads", "qtau.qasm3", "qtau.qasm_header", "qtau.interop",
     "qtau.resource_limits", "qtau.versions", "qtau.cutting", "qtau.mitigation", "qtau.mitigation_options",
-    "qtau.optimisation_levels",
+    "qtau.optimisation_levels", "qtau.scalars",
 })
 
 

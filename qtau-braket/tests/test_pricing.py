@@ -71,3 +71,20 @@ def test_unreachable_price_list_keeps_table_and_is_bounded():
         assert cost.per_shot == 0.08 and "prices.json" in cost.source
     finally:
         sock.close()
+
+
+def test_settings_computed_with_numpy_are_valid():
+    """Pricing overrides, timeouts, retries and local parallelism given as numpy scalars (the
+    plugin alone with the newest numpy, a dependency of Braket's SDK) are read as Python's numbers;
+    a bad one is still refused."""
+    import numpy as np
+    from qtau_braket.settings import settings_for
+
+    cost = pricing.estimate(IONQ, {"pricing": {"per_shot": np.float64(0.01), "per_task": np.int64(0)}}, 100)
+    assert cost.per_shot == 0.01 and type(cost.per_shot) is float
+    aws = settings_for({"connect_timeout_s": np.float32(2.5), "max_retries": np.int64(1)}, "us-east-1")
+    assert (aws.connect_timeout_s, aws.max_retries) == (2.5, 1) and type(aws.max_retries) is int
+    with pytest.raises(ConfigurationError, match="max_retries"):
+        settings_for({"max_retries": np.float64(1)}, "us-east-1")
+    with pytest.raises(ConfigurationError, match="pricing"):
+        pricing.estimate(IONQ, {"pricing": {"per_shot": np.float64(-1)}}, 100)

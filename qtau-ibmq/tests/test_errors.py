@@ -212,3 +212,24 @@ def test_ibm_sdk_debug_logging_leaves_http_client_alone(host, refusing_proxy, ca
         pilot(host, "ibmq_brisbane", ibmqx_token=TOKEN, quantum={"url": "http://quantum.test", "instance": CRN})
     assert http.client.HTTPConnection.debuglevel == 0
     assert "print" not in vars(http.client)
+
+
+def test_settings_computed_with_numpy_are_valid():
+    """Seeds, the connect timeout and pricing numbers given as numpy scalars are read as Python's
+    numbers; a bad one is still refused."""
+    import numpy as np
+    from qtau_ibmq import pricing
+    from qtau_ibmq.credentials import timeout_of
+    from qtau_ibmq.executor import _options
+
+    assert timeout_of({"connect_timeout": np.float32(2.5)}) == 2.5
+    options = _options({"seed_simulator": np.int64(42), "seed_transpiler": np.int32(7)})
+    assert (options["seed_simulator"], options["seed_transpiler"]) == (42, 7)
+    assert type(options["seed_simulator"]) is int
+    with pytest.raises(ConfigurationError, match="seed_simulator"):
+        _options({"seed_simulator": np.float64(42)})
+    with pytest.raises(ConfigurationError, match="connect_timeout"):
+        timeout_of({"connect_timeout": np.float64(0)})
+    assert pricing.settings({"pricing": {"per_second": np.float64(1.2)}})["per_second"] == 1.2
+    with pytest.raises(ConfigurationError, match="pricing"):
+        pricing.settings({"pricing": {"per_second": np.float64(-1)}})

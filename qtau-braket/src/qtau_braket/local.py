@@ -20,6 +20,7 @@ from qtau.executor import CircuitJob, LocalExecutor
 from qtau.noise import noise_profile as noise_profile_from
 from qtau.noise import parse_noise
 from qtau.resource_limits import DENSITY_MATRIX, STATEVECTOR, local_limits
+from qtau.scalars import plain
 from qtau.types import NoiseProfile, Outcome, Resource, ResourceStatus, ideal_noise
 
 from qtau_braket import names
@@ -97,7 +98,7 @@ class LocalSimulatorExecutor(LocalExecutor):
         self.noise = dict(resource.metadata.get("noise") or {})
         model = build_noise_model(self.noise) if self.noise else None
         self.device = LocalSimulator(self.backend, noise_model=model)
-        parallel = config.get("max_parallel", 1)
+        parallel = plain(config.get("max_parallel", 1))
         if isinstance(parallel, bool) or not isinstance(parallel, int) or parallel < 1:
             raise ConfigurationError("max_parallel must be a positive integer", field="quantum.max_parallel",
                                      value=parallel, fix="use 1 (in-process, the default) or the number of cores")

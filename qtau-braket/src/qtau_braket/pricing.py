@@ -23,6 +23,7 @@ from importlib import resources as importlib_resources
 from typing import Any
 
 from qtau.errors import ConfigurationError
+from qtau.scalars import plain
 from qtau.types import CostEstimate, Resource, free
 
 from qtau_braket.names import parse_arn
@@ -116,12 +117,13 @@ def _overrides(config: Mapping[str, Any]) -> dict[str, Any]:
     for key, value in override.items():
         if key == "currency":
             continue
+        value = plain(value)
         if key not in OVERRIDES or isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
             raise ConfigurationError(
                 f"bad pricing setting {key}={value!r}", field=f"quantum.pricing.{key}", value=value,
                 fix=f"use non-negative numbers for {', '.join(OVERRIDES)}, and currency as text",
             )
-    return dict(override)
+    return {key: value if key == "currency" else plain(value) for key, value in override.items()}
 
 
 def estimate(resource: Resource, config: Mapping[str, Any], shots: int) -> CostEstimate:

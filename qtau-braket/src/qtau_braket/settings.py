@@ -23,6 +23,7 @@ from typing import Any
 
 import attrs
 from qtau.errors import ConfigurationError
+from qtau.scalars import plain
 from qtau.secrets import Secret, secret_or_none
 
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
@@ -49,7 +50,7 @@ class AwsSettings:
 
 
 def _number(config: Mapping[str, Any], key: str, default: float, low: float = 0.0) -> float:
-    value = config.get(key, default)
+    value = plain(config.get(key, default))
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= low:
         raise ConfigurationError(
             f"{key} must be a number above {low:g}", field=f"quantum.{key}", value=value,
@@ -99,7 +100,7 @@ def settings_for(config: Mapping[str, Any], region: str) -> AwsSettings:
             fix="give both, or neither to use boto3's credential chain (AWS_PROFILE, ~/.aws, SSO, roles)",
         )
     bucket, prefix = _destination(config)
-    retries = config.get("max_retries", 2)
+    retries = plain(config.get("max_retries", 2))
     if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
         raise ConfigurationError("max_retries must be a non-negative integer", field="quantum.max_retries",
                                  value=retries, fix="use e.g. max_retries=2")

@@ -23,6 +23,7 @@ from typing import Any
 
 import attrs
 from qtau.errors import ConfigurationError
+from qtau.scalars import plain
 from qtau.secrets import Secret, secret_or_none
 
 CHANNELS = ("ibm_quantum_platform", "ibm_cloud", "local")
@@ -64,7 +65,7 @@ def _text(config: Mapping[str, Any], key: str) -> str | None:
 
 
 def timeout_of(config: Mapping[str, Any]) -> float:
-    value = config.get("connect_timeout", DEFAULT_TIMEOUT)
+    value = plain(config.get("connect_timeout", DEFAULT_TIMEOUT))
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
         raise ConfigurationError(
             "connect_timeout must be a positive number of seconds", field="quantum.connect_timeout",

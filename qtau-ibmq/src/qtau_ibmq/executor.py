@@ -31,6 +31,7 @@ from qtau.errors import (
 )
 from qtau.executor import CircuitJob, Executor, JobState, LocalExecutor, RemoteExecutor
 from qtau.optimisation_levels import LevelEstimates
+from qtau.scalars import plain
 from qtau.types import Outcome, Resource
 from qtau_qiskit.composite import without_name_clashes
 
@@ -84,7 +85,7 @@ def _options(config: Mapping[str, Any]) -> dict[str, Any]:
         )
     out = {"optimization_level": level}
     for key in ("seed_transpiler", "seed_simulator"):
-        value = config.get(key)
+        value = plain(config.get(key))
         if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
             raise ConfigurationError(f"{key} must be an integer", field=f"quantum.{key}", value=value,
                                      fix=f"use e.g. {key}=42")

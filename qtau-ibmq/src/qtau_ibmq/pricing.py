@@ -25,6 +25,7 @@ from importlib import resources as importlib_resources
 from typing import Any
 
 from qtau.errors import ConfigurationError
+from qtau.scalars import plain
 from qtau.types import CostEstimate, Resource, free
 
 NUMBERS = ("per_second", "task_overhead_s", "shot_s", "seconds_per_queued_job")
@@ -66,6 +67,7 @@ def settings(config: Mapping[str, Any]) -> dict[str, Any]:
         if key == "currency":
             out[key] = str(value)
             continue
+        value = plain(value)
         if key not in NUMBERS:
             raise ConfigurationError(
                 f"unknown pricing setting {key!r}", field=f"quantum.pricing.{key}", value=value,
