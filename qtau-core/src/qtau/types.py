@@ -448,7 +448,7 @@ def _task_defaults() -> dict[str, Any]:
 
 def _changed_fields(task: QuantumTask) -> dict[str, Any]:
     """`task`'s circuit, id and every field that differs from its default (a value of another type
-    than the default's counts as different, so numpy's 1000 stays numpy's)."""
+    than the default's counts as different, so it comes back as the type it was)."""
     fields = {"circuit": task.circuit, "task_id": task.task_id}
     for name, default in _task_defaults().items():
         value = getattr(task, name)
