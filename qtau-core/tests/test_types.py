@@ -131,16 +131,6 @@ def test_a_task_pickles_to_the_same_task_every_field_set_or_not():
 
 
 
-def test_numpy_shots_are_valid_and_become_python_ints():
-    import numpy as np
-
-    task = QuantumTask(circuit="x", shots=np.int64(2048))
-    assert task.shots == 2048 and type(task.shots) is int
-    for bad in (np.float64(10.0), True, np.int64(0)):
-        with pytest.raises(InvalidTaskError, match="shots"):
-            QuantumTask(circuit="x", shots=bad)
-
-
 def test_unpickled_tasks_do_not_share_their_default_dicts():
     one, two = (pickle.loads(pickle.dumps(QuantumTask(circuit="x"))) for _ in range(2))
     one.kwargs["added"] = 1

@@ -32,7 +32,9 @@ prior around the plugin's `call_overhead_tasks`, else 2); seen in batches of one
 stays at its prior, and the model still gives that size's time. Which is why the plugin states
 it: a warm-up's tasks run alone or in twos, and a simulator whose calls cost nothing beyond their
 circuits (BasicSimulator, Braket's local one) would otherwise be expected to run a burst three
-times faster per task than alone, and be sent one. The time alone is a correction of the plugin's figure in log space: run
+times faster per task than alone, and be sent one.
+
+The time alone is a correction of the plugin's figure in log space: run
 times span orders of magnitude and their errors are multiplicative (a factor of two either way),
 so residuals are compared as logs; the prior already carries the physics a plugin knows (shots,
 2^n amplitudes, gate durations), so with no observations the correction is 0 and the estimate is

@@ -95,13 +95,13 @@ class GroupCommitWriter:
             self._queue.extend(rows)
             self._queued += len(rows)
             target = self._queued
-            if durable and self.log is not None:
+            if self.log is not None:
                 self._log_queued()
             # Wake the writer when its queue was empty (it then gathers for one window) or when a
             # window's batch is full.
             if before == 0 or len(self._queue) >= self.max_batch:
                 self._cond.notify_all()
-        if durable and self.log is None:
+        if self.log is None:
             self.wait_committed(target)
 
     def _drain(self) -> None:
