@@ -34,7 +34,8 @@ from qtau.resource_request import request_of
 from qtau.split import SplitPlan, deadline_split, plan_split, submit_split
 from qtau.types import QuantumTask
 
-#: Seconds a burst's bulk waits at most for its tries on simulators still being learned.
+#: Seconds a burst's next try, or its bulk, waits at most for the tries before it on simulators
+#: still being learned (`Dispatcher._trials`).
 TRIALS_FIRST_S = 0.5
 
 
@@ -254,12 +255,16 @@ class Dispatcher:
         trying = self._trials(groups)
         tried: list[Any] = []
         for n, (rid, request) in enumerate([*trying, *(key for key in groups if key not in trying)]):
-            if trying and n == len(trying):
-                # The burst's tries on simulators still being learned run before its bulk, so
-                # their run times are measured alone rather than beside the bulk (bounded).
+            if tried and n <= len(trying):
+                # The burst's tries on simulators still being learned run one simulator at a time
+                # and before its bulk, so their run times are measured alone rather than beside
+                # another's (a one-millisecond try beside another simulator's was charged half
+                # its time and looked twice as fast as it runs a burst). Each wait is bounded.
                 self.engine.wait(tried, TRIALS_FIRST_S)
             members = groups[(rid, request)]
-            for chunk, slot_handles in self._start_batches(members, dict(request)):
+            # A try is one backend call (its first task alone when it pays for the executor).
+            batches = self._start_batches(members, dict(request), chunks=1 if n < len(trying) else None)
+            for chunk, slot_handles in batches:
                 if n < len(trying):
                     tried.extend(slot_handles)
                 for (i, member), handle in zip(chunk, slot_handles, strict=True):
@@ -271,7 +276,8 @@ class Dispatcher:
 
     def _trials(self, groups: dict[tuple, list[tuple[int, TaskPayload]]]) -> list[tuple]:
         """The groups of a burst that are QDREAMER's first tries of a local simulator it is still
-        learning (`dreamer.runtime_model`: exploration), when the burst has other groups too."""
+        learning, or its first try of one in a burst (`dreamer.runtime_model`: exploration), when
+        the burst has other groups too."""
         if len(groups) < 2:
             return []
         dreamer = self.dreamer
@@ -282,18 +288,25 @@ class Dispatcher:
                 continue
             _, fmt = dreamer.summarize(members[0][1].task)
             rid = placement.resource.id
-            # Not a trusted model's periodic recheck: that one task may run beside the bulk.
-            if 0 < len(members) <= dreamer.runtime.explore_quota(rid, fmt) and dreamer.runtime.still_learning(rid, fmt):
+            runtime = dreamer.runtime
+            # Not a trusted model's periodic recheck (that one task may run beside the bulk), but
+            # its try in a burst (`RuntimeModels.burst_quota`) is one.
+            quota = runtime.explore_quota(rid, fmt) if runtime.still_learning(rid, fmt) else runtime.burst_quota(rid, fmt)
+            if 0 < len(members) <= quota:
                 out.append(key)
         return out if len(out) < len(groups) else []
 
-    def _start_batches(self, members: list[tuple[int, TaskPayload]], request: dict[str, float]
-                       ) -> list[tuple[list[tuple[int, TaskPayload]], list[Any]]]:
-        """One resource's members as batches: one provider batch for a remote resource, else as
-        many chunks as the engine runs at once for it (each chunk one backend call)."""
+    def _start_batches(self, members: list[tuple[int, TaskPayload]], request: dict[str, float],
+                       chunks: int | None = None) -> list[tuple[list[tuple[int, TaskPayload]], list[Any]]]:
+        """One resource's members as batches: one provider batch for a remote resource, else
+        `chunks` chunks, by default as many as the engine runs at once for it (each chunk one
+        backend call)."""
         placement = members[0][1].placements[0]
         remote = placement.remote
-        chunks = 1 if remote else (self.batch_chunks or self.engine.parallelism(placement.resource))
+        if remote:
+            chunks = 1
+        elif chunks is None:
+            chunks = self.batch_chunks or self.engine.parallelism(placement.resource)
         if chunks > 1:  # tasks that can share a readout calibration in one chunk: it runs once there
             members = sorted(members, key=lambda member: self._calibration_group(member[1].task))
         size = max(1, math.ceil(len(members) / chunks))

@@ -32,6 +32,7 @@ from qtau.dreamer.lateness import Lateness
 from qtau.dreamer.levels import asker
 from qtau.dreamer.prices import apply_override
 from qtau.dreamer.ranking import (
+    Bursts,
     Candidate,
     Plan,
     Shape,
@@ -94,6 +95,8 @@ class QDreamer:
         #: resource of its failover order) of placed tasks, until their result is learned from
         self._shapes: OrderedDict[str, tuple[CircuitSummary, int, str | None, dict[str, RuntimeEstimate | None]]] = \
             OrderedDict()
+        #: Burst sizes by plan key, kept across the plans a changed report rebuilds (`Bursts`).
+        self._bursts: dict[tuple, Bursts] = {}
         self.circuits = circuits
         self.config = config or DreamerConfig()
         self.clock = clock or time.monotonic
@@ -334,8 +337,13 @@ class QDreamer:
                           task.max_cost, task.min_fidelity, memory, (overhead.circuits, overhead.shots_multiplier),
                           (calibrated.circuits, calibrated.shots_multiplier))
             candidates = snap.candidates if pin is None else self._pinned(snap.candidates, pin)
+            bursts = self._bursts.get(key)
+            if bursts is None:
+                if len(self._bursts) >= MAX_PLANS:
+                    self._bursts.clear()
+                bursts = self._bursts[key] = Bursts()
             plan = Plan(candidates, shape, self._path, self._path_hint, self.runtime,
-                        asker(self.host, self.circuits, task))
+                        asker(self.host, self.circuits, task), bursts)
             if len(snap.plans) >= MAX_PLANS:
                 snap.plans.clear()
             snap.plans[key] = plan

@@ -61,7 +61,7 @@ from typing import Any
 
 import attrs
 
-from qtau.dreamer.runtime_model import RuntimeEstimate, RuntimeModels
+from qtau.dreamer.runtime_model import BURST_TRY, RuntimeEstimate, RuntimeModels
 from qtau.gates import DIRECTIVES, STANDARD_GATES, arity
 from qtau.mitigation.overhead import Overhead
 from qtau.optimisation_levels import LevelEstimates
@@ -192,6 +192,11 @@ FREE_SHARE = 0.5
 #: estimate (the top of the plugin prior's range, e**1.5: `runtime_model.PRIOR_SD`): one batch seen
 #: on a busy machine must not send it a whole burst.
 UNTRUSTED = 4.5
+#: A trusted simulator that has never run a call of `runtime_model.BURST_TRY` tasks is tried with
+#: that many tasks of a burst when its expected time per task in a burst is within this factor of
+#: the best simulator's (the spread of rho's prior over one call size), and beyond its try takes
+#: no more of that burst than an untried one would.
+BURST_RANGE = 2.0
 
 
 def fidelity_units(fid: float, best: float) -> float:
@@ -353,6 +358,18 @@ def static_reasons(cand: Candidate, shape: Shape, path: tuple[str, ...] | None, 
     return "; ".join(why)
 
 
+@attrs.define
+class Bursts:
+    """Tasks of one shape placed in its last burst (placed while local simulators had work in
+    flight) and so far in this one: a burst's first task is placed for the whole burst
+    (`Plan._shared_waits`). Kept by QDREAMER per shape, across the plans a changed report
+    rebuilds: a plan made afresh between two bursts once took the next burst's first task for a
+    lone one, sent it to the simulator whose call costs least, and the burst followed it there."""
+
+    last: int = 1
+    this: int = 0
+
+
 class Plan:
     """Every term of every candidate for one task shape that does not change between decisions.
 
@@ -365,6 +382,7 @@ class Plan:
         hint_for: Callable[[str | None, Resource], str] = lambda fmt, res: "",
         runtime: RuntimeModels | None = None,
         levels_for: Callable[[Candidate], LevelEstimates | None] | None = None,
+        bursts: Bursts | None = None,
     ) -> None:
         self.candidates = list(candidates)
         self.shape = shape
@@ -409,10 +427,8 @@ class Plan:
         self._static: dict[tuple[float, float], list[float]] = {}
         #: The caller's per-candidate objects built from this plan (QDREAMER keeps Placements here).
         self.placements: dict[int, Any] = {}
-        #: Tasks of this shape placed in the last burst (placed while local simulators had work in
-        #: flight), and so far in this one: a burst's first task is placed for the whole burst.
-        self.last_burst = 1
-        self.this_burst = 0
+        #: Tasks of this shape placed in the last burst and so far in this one (`Bursts`).
+        self.bursts = Bursts() if bursts is None else bursts
 
     def refresh_runs(self, runtime: RuntimeModels | None) -> None:
         """Every candidate's expected run time from `runtime`'s models (the plugin prior without
@@ -446,6 +462,19 @@ class Plan:
             call = est.call_seconds if est is not None and self.ok_shared[j] else 0.0
             self.ok_call.append(call)
             self.ok_task.append(max(self.run[i] - call, 0.0))
+        #: Trusted free simulators still to be tried in a burst (`runtime_model.burst_quota`):
+        #: positions in `ok` -> tasks, for those within BURST_RANGE of the best time per task.
+        self.burst_explore: dict[int, int] = {}
+        if runtime is not None:
+            trusted = [j for j, i in enumerate(self.ok)
+                       if self.ok_shared[j] and self.price[i] == 0 and j not in self.explore]
+            if len(trusted) > 1:
+                best = min(self.ok_task[j] for j in trusted)
+                for j in trusted:
+                    if self.ok_task[j] <= BURST_RANGE * best:
+                        quota = runtime.burst_quota(self.ok_ids[j], self.shape.circuit_format)
+                        if quota:
+                            self.burst_explore[j] = quota
 
     def with_queues(self, candidates: Sequence[Candidate]) -> Plan:
         """This plan for candidates that differ from its own only in their queues (see
@@ -565,33 +594,43 @@ class Plan:
         simulator candidate has work in flight)."""
         if not self.any_shared:
             return
+        bursts = self.bursts
         if any(in_flight.get(rid, 0) for rid, s in zip(self.ok_ids, self.ok_shared, strict=True) if s):
-            self.this_burst += 1
+            bursts.this += 1
         else:
-            self.last_burst, self.this_burst = max(self.this_burst, 1), 1
+            bursts.last, bursts.this = max(bursts.this, 1), 1
 
     def _shared_waits(self, counts: list[int], ahead: Mapping[str, float] | None = None) -> list[float]:
         """Expected completions when some candidates are local simulators: each of those waits for
         the work in flight on all of them (one pool of workers runs them all), so among simulators
         the fastest takes every task and equal ones share by the in-flight tie-break. A task adds
         its marginal time to a simulator with tasks in flight (it joins their batch) and the
-        call's fixed time as well to an idle one (a burst's first task: its share of the call
-        over the burst, see `count_decision`). A simulator still being explored counts as fast
-        as the fastest for its remaining tries, and UNTRUSTED times slower beyond them."""
+        call's fixed time as well to an idle one (in a burst: its share of the call over what is
+        left of the burst, see `count_decision`). A simulator still being explored counts as fast
+        as the fastest for its remaining tries, and UNTRUSTED times slower beyond them; so does,
+        in a burst (the last of this shape had BURST_TRY tasks or more), a trusted simulator not
+        yet tried in one (`burst_explore`)."""
         calls, tasks, shared = self.ok_call, self.ok_task, self.ok_shared
         backlog = sum(n * t + (c if n else 0.0) for n, c, t, s in zip(counts, calls, tasks, shared, strict=True) if s)
-        if not backlog and self.last_burst > 1:
-            # A burst's first task: bursts of a shape repeat, so it goes where the whole burst
-            # (call + k x task, k the last burst's size) is done first, and the rest follow it.
-            k = self.last_burst
-            calls = [c / k for c in calls]
+        last_burst = self.bursts.last
+        rest = last_burst - self.bursts.this + 1  # this task and those expected after it
+        if last_burst > 1 and rest > 1:
+            # In a burst: bursts of a shape repeat, so a task goes where the rest of the burst
+            # (call + k x task, k what is left of the last burst's size) is done first, and the
+            # rest follow it. Not only its first task: when a burst's tries took its first tasks,
+            # the next one still chooses for the burst's bulk, not for itself (an idle simulator's
+            # whole call against a task joining a try's batch sent a burst after its try).
+            calls = [c / rest for c in calls]
         ahead = ahead or {}
         waits = [(q + backlog + t + (0.0 if n else c)) if s else serial_wait(q, n, r, ahead.get(rid))
                  for q, n, r, c, t, s, rid in zip(self.ok_queue, counts, self.ok_run, calls, tasks, shared,
                                                   self.ok_ids, strict=True)]
-        if self.explore:
+        explore = self.explore
+        if self.burst_explore and last_burst >= BURST_TRY:  # bursts of this shape come
+            explore = {**self.burst_explore, **explore}
+        if explore:
             best = min(w for w, s in zip(waits, shared, strict=True) if s)
-            for j, quota in self.explore.items():
+            for j, quota in explore.items():
                 if counts[j] < quota:
                     waits[j] = best
                 else:  # beyond its tries, an untrusted model is charged the top of its range
@@ -626,10 +665,16 @@ class Plan:
 
     def _trying_note(self, i: int) -> str:
         try:
-            quota = self.explore.get(self.ok.index(i))
+            j = self.ok.index(i)
         except ValueError:
             return ""
-        return "" if quota is None else f"untried: ranked as fast as the fastest for {quota} more task(s)"
+        quota = self.explore.get(j)
+        if quota is not None:
+            return f"untried: ranked as fast as the fastest for {quota} more task(s)"
+        quota = self.burst_explore.get(j)
+        if quota is not None and self.bursts.last >= BURST_TRY:
+            return f"untried in a burst: ranked as fast as the fastest for {quota} task(s) of the next burst"
+        return ""
 
     def _row(self, i: int, feasible: bool, reason: str, wait: float, score: float,
              in_flight: Mapping[str, int], note_for: Callable[[str], str]) -> Row:

@@ -29,7 +29,8 @@ numbers (`ranking.Plan`: a burst of k on a simulator costs call + k x task), whi
 extrapolates badly from the small batches of a warm-up to the big ones of a sweep. rho, the fixed
 part in units of one task, is one number per model, chosen on a grid (posterior mode, log-normal
 prior around the plugin's `call_overhead_tasks`, else 2); seen in batches of one size only it
-stays at its prior, and the model still gives that size's time. Which is why the plugin states
+stays at its prior, and the model still gives that size's time. Other sizes' times, a burst's
+above all, are the posterior means over rho's spread (`posterior_split`), not the mode's. Which is why the plugin states
 it: a warm-up's tasks run alone or in twos, and a simulator whose calls cost nothing beyond their
 circuits (BasicSimulator, Braket's local one) would otherwise be expected to run a burst three
 times faster per task than alone, and be sent one.
@@ -77,7 +78,10 @@ process's first batch (which paid for its executor too, so it barely counts) get
 more, in a later batch. That is at most 2 x EXPLORE_TRIES tasks per simulator and circuit format: the
 first 20 tasks of a new service's format on the five local simulators of the four plugins, after
 which every burst goes to the simulator that runs it fastest. A simulator not run for
-RECHECK_EVERY of the store's observations gets one task again, in case it became faster.
+RECHECK_EVERY of the store's observations gets one task again, in case it became faster. What a
+task or two per call says of a burst hangs on rho, so a trusted simulator that has never run a
+call of BURST_TRY tasks is tried with that many of a burst before it may take one
+(`burst_quota`; `ranking.Plan` decides who is close enough to be worth it).
 """
 
 from __future__ import annotations
@@ -132,6 +136,10 @@ MAX_AGE_S = 30 * 86400.0
 #: ran in a process's first batch): at most 4 x 5 = 20 for the five local simulators of the plugins.
 EXPLORE_TRIES = 2
 RECHECK_EVERY = 5000
+#: Tasks of a burst a trusted simulator is tried with, in one call, while no steady call of at
+#: least as many has shown what it does in a burst (`burst_quota`); none once it has run twice as
+#: many steady tasks in any calls (a stream of small coalesced batches never makes such a call).
+BURST_TRY = 8
 #: At most one write of the cache file per this many seconds (and one at exit).
 SAVE_EVERY_S = 2.0
 FILE_NAME = "runtime_models.json"
@@ -215,11 +223,18 @@ class Fit:
     noise_sd: float
     tasks: int
     rho: float = RHO_PRIOR
+    #: The posterior means of a task's time alone and of its marginal time in a call of many
+    #: (call(k) = alone + (k - 1) x task), as factors of the time alone at `rho`, the mode
+    #: (`posterior_split`).
+    alone_factor: float = 1.0
+    task_factor: float = 1.0 / (1.0 + RHO_PRIOR)
 
     @classmethod
     def prior(cls, rho: float = RHO_PRIOR) -> Fit:
+        weights = [math.exp(-_rho_penalty(c, rho)) for c in RHO_GRID]
         return cls((0.0,) * DIMS, tuple(tuple(sd * sd if i == j else 0.0 for j in range(DIMS))
-                                     for i, sd in enumerate(PRIOR_SD)), PRIOR_NOISE_SD, 0, rho)
+                                     for i, sd in enumerate(PRIOR_SD)), PRIOR_NOISE_SD, 0, rho,
+                   *posterior_split(weights, [0.0] * len(RHO_GRID)))
 
     def predict(self, x: tuple[float, ...]) -> tuple[float, float]:
         """(log correction of a task's time alone, its predictive sd) at features `x`."""
@@ -275,26 +290,67 @@ def rho_prior(resource: Resource) -> float:
     return min(max(value, RHO_GRID[0]), RHO_GRID[-1]) if math.isfinite(value) else RHO_PRIOR
 
 
+def _rho_penalty(candidate: float, prior_rho: float) -> float:
+    """Minus the log of rho's prior density at `candidate` (log-normal around `prior_rho`)."""
+    return 0.5 * (math.log(candidate / prior_rho) / RHO_PRIOR_SD) ** 2
+
+
+def _alone_over_member(rho: float, k: float) -> float:
+    """The log of a task's time alone over a member's time in a call of k, at `rho`."""
+    return math.log1p(rho) - math.log1p(rho / k)
+
+
+def posterior_split(weights: list[float], shifts: list[float]) -> tuple[float, float]:
+    """(alone_factor, task_factor) of `Fit`: the posterior means over RHO_GRID (unnormalised
+    `weights`) of a task's time alone (each candidate's log correction `shifts` away from the
+    mode's) and of its marginal time in a burst, alone / (1 + rho).
+
+    Why means and not the mode's split: a simulator seen only alone (a warm-up's tries) has its
+    burst time extrapolated by 1 / (1 + rho), which its tries cannot tell, and the mode of rho's
+    prior made that extrapolation a bet: Aer seen alone at 1.05 ms a Bell pub was expected at
+    0.35 ms a pub in a burst (rho 2) and runs 0.45 ms there, below lightning's 0.38 ms learned from
+    a batch of eleven, and took the burst. The mean over the prior's spread (0.38 of the time alone
+    for a prior of 2, 0.61 for 0.3) is the expected time a burst will take, the number a ranking
+    of expected completions needs; once batches of several sizes pin rho down, the two agree."""
+    total = sum(weights)
+    alone = sum(w * math.exp(d) for w, d in zip(weights, shifts, strict=True)) / total
+    task = sum(w * math.exp(d) / (1.0 + c) for w, d, c in zip(weights, shifts, RHO_GRID, strict=True)) / total
+    return alone, task
+
+
 def fit(rows: list[tuple[tuple[float, ...], float, float]], tasks: int, prior_rho: float = RHO_PRIOR) -> Fit:
-    """The posterior mode of the model given (features, log of a member's time over the prior,
-    batch size) rows (see the module docstring): for each rho on RHO_GRID the correction of a
-    task's time alone, and the rho whose fit (with rho's own prior, of mode `prior_rho`) explains
-    the rows best."""
+    """The model given (features, log of a member's time over the prior, batch size) rows (see
+    the module docstring): for each rho on RHO_GRID the correction of a task's time alone; the
+    rho whose fit (with rho's own prior, of mode `prior_rho`) explains the rows best, its fit,
+    and the posterior means of a task's time alone and in a burst (`posterior_split`)."""
     if not rows:
         return Fit.prior(prior_rho)
     xs = [x for x, _, _ in rows]
     outer = [[xi * xj for xi in x for xj in x] for x in xs]
-    rho = prior_rho  # batches of one size say nothing of rho: its prior's mode
-    if len({k for _, _, k in rows}) > 1:
-        best = math.inf
+    sizes = {k for _, _, k in rows}
+    if len(sizes) > 1:
+        losses, intercepts = [], []
         for candidate in RHO_GRID:
             ys = [y - math.log1p(candidate / k) + math.log1p(candidate) for _, y, k in rows]
-            loss = _irls(xs, outer, ys, 1)[3] + 0.5 * (math.log(candidate / prior_rho) / RHO_PRIOR_SD) ** 2
-            if loss < best:
-                best, rho = loss, candidate
+            coef, _, _, loss = _irls(xs, outer, ys, 1)
+            losses.append(loss + _rho_penalty(candidate, prior_rho))
+            intercepts.append(coef[0])
+        mode = min(range(len(RHO_GRID)), key=losses.__getitem__)
+        rho = RHO_GRID[mode]
+        least = losses[mode]
+        alone, task = posterior_split([math.exp(least - loss) for loss in losses],
+                                      [c - intercepts[mode] for c in intercepts])
+    else:
+        # Batches of one size k say nothing of rho: its prior's mode (off the grid, perhaps), and
+        # over its prior a task alone is (1 + rho) / (1 + rho / k) times a member's time.
+        (k,) = sizes
+        rho = prior_rho
+        weights = [math.exp(-_rho_penalty(c, prior_rho)) for c in RHO_GRID]
+        alone, task = posterior_split(weights, [_alone_over_member(c, k) - _alone_over_member(rho, k)
+                                                for c in RHO_GRID])
     coef, a, sd, _ = _irls(xs, outer, [y - math.log1p(rho / k) + math.log1p(rho) for _, y, k in rows], 5)
     cov = [_solve(a, [1.0 if i == j else 0.0 for i in range(DIMS)]) for j in range(DIMS)]
-    return Fit(tuple(coef), tuple(tuple(row) for row in cov), sd, tasks, rho)
+    return Fit(tuple(coef), tuple(tuple(row) for row in cov), sd, tasks, rho, alone, task)
 
 
 @attrs.define
@@ -473,9 +529,10 @@ class RuntimeModels:
                     model.fitted = fit(self._rows(model), model.tasks, model.prior_rho)
                 learned = model.fitted
         mean, sd = learned.predict(features(*shape_of(shots, summary)))
-        alone = max(prior_s, 1e-9) * math.exp(mean)
-        task = alone / (1.0 + learned.rho)
-        call = alone - task
+        at_mode = max(prior_s, 1e-9) * math.exp(mean)
+        alone = at_mode * learned.alone_factor
+        task = at_mode * learned.task_factor
+        call = max(alone - task, 0.0)
         source = "learned" if learned.tasks else "plugin prior"
         return RuntimeEstimate(resource.id, task + call / max(batch, 1), source, learned.tasks, math.expm1(sd),
                                prior_s, call, task, twin)
@@ -504,6 +561,25 @@ class RuntimeModels:
                 tried = model.tasks if model is not None else 0
                 return EXPLORE_TRIES - tried if tried < EXPLORE_TRIES else EXPLORE_TRIES
             return 1 if self.tick - model.last_tick >= RECHECK_EVERY else 0
+
+    def burst_quota(self, resource_id: str, circuit_format: str | None = None) -> int:
+        """Tasks of a burst to try the resource with before it may take a burst: BURST_TRY while
+        its model is trusted but has seen no steady call of BURST_TRY tasks or more, else 0.
+
+        A warm-up's tries run a task or two per call, and what such a call says of a burst's time
+        per task hangs on rho, the call's fixed part, which one call size cannot tell
+        (`posterior_split`): measured here, Aer runs Bell pubs at 1.05 ms alone and 0.45 ms each
+        in a burst (rho 1.3; its plugin states 2), lightning at 2.1 ms alone and 0.35 ms (rho 5).
+        A call of BURST_TRY tasks pins it (T8 / T1 is 0.52 at rho 1.3, 0.42 at rho 2), so a
+        simulator that has never made one takes a burst's bulk only after such a try (`Plan`).
+        Bounded: once per simulator and format, and never after 2 x BURST_TRY steady tasks."""
+        with self._lock:
+            model = self._model(resource_id, circuit_format)[0]
+            if _learning(model) or model.steady >= 2 * BURST_TRY:
+                return 0
+            if any(o.members >= BURST_TRY and not o.first for o in model.observations):
+                return 0
+            return BURST_TRY
 
     # -- learning ----------------------------------------------------------------------------------
 
@@ -576,7 +652,8 @@ class RuntimeModels:
                 out[rid] = {"tasks": model.tasks, "observations": len(model.observations),
                             "factor_over_prior": round(math.exp(learned.coef[0]), 4),
                             "noise_sd_log": round(learned.noise_sd, 4), "last_seconds_per_task": recent,
-                            "exploring": self.explore_quota(*rid.split(KEY_SEP, 1)) > 0}
+                            "exploring": self.explore_quota(*rid.split(KEY_SEP, 1)) > 0,
+                            "burst_try_due": self.burst_quota(*rid.split(KEY_SEP, 1)) > 0}
             return {"file": None if self.path is None else str(self.path), "observed_tasks": self.tick,
                     "resources": out}
 
