@@ -17,7 +17,15 @@ import math
 import attrs
 import pytest
 from qtau.engines.local_coalesce import LocalCoalescer
-from qtau.engines.local_expected import OVERDUE_SHARE, Lifetime, Recent, expected_size, schedule
+from qtau.engines.local_expected import (
+    OVERDUE_SHARE,
+    SLOWDOWN_STEP,
+    SLOWDOWN_WEIGHT,
+    Lifetime,
+    Recent,
+    expected_size,
+    schedule,
+)
 from qtau.payloads import Placement, TaskPayload
 from qtau.service import PilotComputeService
 from qtau.types import Attempt, QuantumTask, Resource, Timings
@@ -162,15 +170,24 @@ def test_a_unit_past_its_predicted_end_still_holds_its_worker():
 
 def test_pace_of_the_machine_scales_what_follows():
     """A unit that took twice its predicted time makes the next expectations longer, by the
-    running mean's weight (the machine is shared: its pace lasts for seconds)."""
+    running mean's weight, and by at most SLOWDOWN_STEP around the pace so far (one unit slowed by
+    something that passed must not mislead the next ones: one rotation circuit that took 9 times
+    its time moved the pace 1.39-fold and the next tasks were expected up to twice too late);
+    a pace that lasts is followed, unit after unit (the machine is shared: its pace lasts for
+    seconds)."""
     c, engine, now = coalescer(workers=1)
     c.submit(payload("a"), COST)
     now[0] = 0.4  # predicted 0.2 s
     engine.finish(0)
     slow = c._recent.pace(False)
-    assert slow == pytest.approx(2 ** 0.3)
+    assert slow == pytest.approx(SLOWDOWN_STEP ** SLOWDOWN_WEIGHT)
     c.submit(payload("b", 0.4), COST)
     assert c.expected("b").seconds == pytest.approx(0.2 * slow)
+    for i in range(30):  # every task twice as long as the model says, for a while
+        now[0] += 0.2 * 2
+        engine.finish(i + 1)
+        c.submit(payload(f"c{i}", now[0]), COST)
+    assert c._recent.pace(False) == pytest.approx(2.0, rel=0.02)
 
 
 def test_batches_and_tasks_sent_alone_keep_a_pace_each():
@@ -179,7 +196,7 @@ def test_batches_and_tasks_sent_alone_keep_a_pace_each():
     (measured: a burst's batches ran 1.4-2.4x the model while tasks sent alone ran 0.5-1.5x)."""
     c, engine, now = coalescer(workers=1)
     c.submit(payload("a"), COST)
-    now[0] = 0.4  # predicted 0.2 s: the alone pace becomes 2 ** 0.3
+    now[0] = 0.4  # predicted 0.2 s: the alone pace becomes 1.5 ** 0.3 (one unit's step)
     engine.finish(0)
     alone = c._recent.pace(False)
     assert c._recent.pace(True) == pytest.approx(alone)  # no batch yet: the alone pace
@@ -193,7 +210,7 @@ def test_batches_and_tasks_sent_alone_keep_a_pace_each():
     now[0] = started + 2 * alone * 0.4  # the batch (0.1 + 3 x 0.1) took twice its expectation
     engine.finish(2)
     batch = c._recent.pace(True)
-    assert batch == pytest.approx(alone * 2 ** 0.3)
+    assert batch == pytest.approx(alone * SLOWDOWN_STEP ** SLOWDOWN_WEIGHT)
     assert c._recent.pace(False) == pytest.approx(alone)
     # one worker, idle: a task sent alone expects the alone pace
     c.submit(payload("c", now[0]), COST)

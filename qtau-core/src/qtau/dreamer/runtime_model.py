@@ -16,9 +16,9 @@ comes in: a PennyLane tape for Aer goes through OpenQASM, a Qiskit circuit does 
 backend call of k tasks of one shape costs: a fixed part (start-up, a transpiler pass, a device
 built per call) and a part per task,
 
-    call(k) = alone x (rho + k) / (rho + 1),   ln(alone / prior) = b0 + b1 ln(shots+1 / 1001)
-                                              + b2 (1 - clifford) (width - 4) + b3 ln(gates+1 / 11)
-                                              + b4 first + b5 clifford (width - 4)
+    call(k) = alone x (rho + k) / (rho + 1),   ln(alone / prior) = b0 + b4 first
+                   + (1 - clifford) (b1 ln(shots+1 / 1001) + b2 (width - 4) + b3 ln(gates+1 / 11))
+                   + clifford (b6 + b7 ln(shots+1 / 1001) + b5 (width - 4) + b8 ln(gates+1 / 11))
 
 where `alone` is a task's time in a call of its own, so one member of a batch of k costs
 alone x (1 + rho / k) / (1 + rho). Why this shape: a batch's time is, on
@@ -53,10 +53,12 @@ so the first observation of a simulator whose SDK is slow to import does not mak
 simulates it as a stabilizer state, whose time hardly grows with the width (GHZ circuits of 2 and
 12 qubits at 100 shots: about 1 ms each, measured here), while a state vector doubles per qubit
 (rx layers of 12 and 16 qubits: 10-20 ms and 160-390 ms). One width slope for both makes a
-workload that mixes them wrong for both, so Clifford circuits get a width slope
-of their own (b5 beside b2; equal on a simulator that does not switch methods). Each task has
-one of the two slopes, so the prior of every task, and how far one observation moves it, is as
-with one slope.
+workload that mixes them wrong for both, and so do one level and one slope in shots and gates
+(a stabilizer state is sampled shot by shot, a state vector's shots come almost free after its
+evolution; in a stream of both, one at a time, one shot slope for both left 20-30% of completions
+within 20% of their estimates, one each 76-85%): Clifford circuits get terms of their own (b5,
+b7, b8 beside b2, b1, b3, and an offset b6 of their level; their priors centre them on the
+others', as on a simulator that does not switch methods).
 The fit is the posterior mode under Gaussian priors on b (sd PRIOR_SD), by iteratively reweighted
 least squares with Huber weights from a median start, and observations further than REJECT_SDS
 robust deviations from it ignored: a first task that pays the SDK's import, or a pause of the
@@ -107,8 +109,10 @@ from qtau.types import CircuitSummary, Resource
 #: Prior standard deviations of the correction's terms (log units): the plugin's figure is right
 #: within a factor of e**1.5 (4.5) either way; its scaling per e-fold of shots and of gates within
 #: e**0.5, per qubit within e**0.35 (for Clifford circuits and for the others each: a stabilizer
-#: tableau grows as n**2, a state vector as 2**n); a first batch's excess is anything.
-PRIOR_SD = (1.5, 0.5, 0.35, 0.5, 6.0, 0.35)
+#: tableau grows as n**2, a state vector as 2**n); a first batch's excess is anything; Clifford
+#: circuits' level differs from the others' within a factor of e (a stabilizer run's fixed costs
+#: are not a state vector's).
+PRIOR_SD = (1.5, 0.5, 0.35, 0.5, 6.0, 0.35, 1.0, 0.5, 0.5)
 DIMS = len(PRIOR_SD)
 #: The candidates for rho (a call's fixed cost in units of one task: 1/16 to 256) and its prior:
 #: log-normal around the resource's `call_overhead_tasks` (the plugin's figure, `rho_prior`), else
@@ -194,9 +198,12 @@ def shape_of(shots: int, summary: CircuitSummary | None) -> tuple[float, float, 
 def features(shots: float, width: float, gates: float, clifford: float = 0.0, first: bool = False
              ) -> tuple[float, ...]:
     """The model's features: the width's slope is one for circuits that are not Clifford and
-    another for those that are (each task has one of the two, so its prior is as before)."""
-    return (1.0, math.log((shots + 1) / 1001), (1.0 - clifford) * (width - 4.0), math.log((gates + 1) / 11),
-            1.0 if first else 0.0, clifford * (width - 4.0))
+    another for those that are (each task has one of the two), and Clifford circuits' level is
+    offset from the others' (the last term)."""
+    other = 1.0 - clifford
+    log_shots, log_gates = math.log((shots + 1) / 1001), math.log((gates + 1) / 11)
+    return (1.0, other * log_shots, other * (width - 4.0), other * log_gates, 1.0 if first else 0.0,
+            clifford * (width - 4.0), clifford, clifford * log_shots, clifford * log_gates)
 
 
 def _solve(a: list[list[float]], b: list[float]) -> list[float]:

@@ -27,8 +27,9 @@ pool ran one task after another. What LOCAL does is different, and the estimate 
   other work runs everything slower for seconds at a time. So each unit that ends says how long
   its predicted work took in shared time while its run lasted (its Result's attempt; without one,
   its time less the hand-off: `Unit`, `Recent.unit_ended`), and a running mean of the logs of
-  those ratios (weight SLOWDOWN_WEIGHT, `Recent.pace`) scales every prediction of that kind of
-  unit: one at a time, the last tasks' pace predicts the next one's. Tasks sent alone and gathered
+  those ratios (weight SLOWDOWN_WEIGHT, each ratio taken within SLOWDOWN_STEP of the pace so far,
+  `Recent.pace`) scales every prediction of that kind of unit: one at a time, the last tasks'
+  pace predicts the next one's. Tasks sent alone and gathered
   batches keep a pace each (a batch's starts from the alone pace until one has ended): the model
   learns mostly from tasks run side by side, charged as if on one core, and from a burst's one or
   two batches among them, so its error on a batch is its own (measured on an idle 2-core machine,
@@ -102,6 +103,10 @@ COMPARABLE = 1.5
 #: prediction, which the run-time model discounts) moves the pace by at most 3**0.3 (1.4 times).
 SLOWDOWN_WEIGHT = 0.3
 SLOWDOWN_RANGE = (1 / 3, 3.0)
+#: ... and, around the current pace, at most this factor either way: one unit slowed by something
+#: that passed (a garbage collection, another process's burst) moves the pace by at most
+#: 1.5**0.3 (1.13 times), while a pace that lasts is still followed, unit after unit.
+SLOWDOWN_STEP = 1.5
 
 
 @attrs.define
@@ -361,8 +366,8 @@ class Recent:
         else:
             ran = max(seconds - self.handoff(), 0.5 * seconds)
         low, high = SLOWDOWN_RANGE
-        ratio = min(max(ran / work, low), high)
         pace = self.pace(unit.batch)
+        ratio = min(max(ran / work, low, pace / SLOWDOWN_STEP), high, pace * SLOWDOWN_STEP)
         self.paces[unit.batch] = math.exp((1 - SLOWDOWN_WEIGHT) * math.log(pace) + SLOWDOWN_WEIGHT * math.log(ratio))
 
     def pace(self, batch: bool) -> float:
