@@ -76,8 +76,10 @@ def test_a_simulator_seen_only_alone_gets_a_try_of_a_burst_and_not_its_bulk():
     assert "untried in a burst" in p.rows(WEIGHTS, {})[0].run_source + p.rows(WEIGHTS, {})[1].run_source
     # Once its try ran as one call, it competes on what that call showed: 0.5 ms a pub in eights,
     # slower than lightning's, so the next burst is lightning's alone.
+    assert models.info()["resources"]["test:aer <- qiskit"]["burst_try_due"] is True
     call(models, "aer", 104.0, BURST_TRY, 0.0005)
     assert models.burst_quota("test:aer", "qiskit") == 0
+    assert models.info()["resources"]["test:aer <- qiskit"]["burst_try_due"] is False
     assert set(place_burst(plan(models, candidates, Bursts(this=60)), 60)) == {"lightning"}
 
 
