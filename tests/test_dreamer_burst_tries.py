@@ -98,6 +98,23 @@ def test_after_a_bursts_tries_its_bulk_goes_where_the_rest_of_the_burst_runs_fas
     assert chosen.count("aer") == BURST_TRY and chosen.count("lightning") == 1000 - BURST_TRY
 
 
+def test_one_simulator_is_tried_a_burst_the_most_promising_first():
+    """Two simulators seen only alone and both within reach of lightning: the burst tries the one
+    expected faster (a burst pays for one try), the next burst the other."""
+    models = warmed_up()
+    call(models, "basic", 107.0, 1, 0.3, first=True)
+    call(models, "basic", 108.0, 1, 0.0009)  # 0.9 ms alone, rho 0.3: about 0.55 ms in a burst
+    candidates = [simulator("basic", 0.3), simulator("aer", 2.0), simulator("lightning", 2.6)]
+    p = plan(models, candidates, Bursts(this=20))
+    assert sorted(p.ok_task)[1] == p.ok_task[1]  # aer's time in a burst is expected below basic's
+    chosen = place_burst(p, 60)
+    assert chosen.count("aer") == BURST_TRY and "basic" not in chosen
+    call(models, "aer", 109.0, BURST_TRY, 0.0005)  # its try: slower than lightning in a burst
+    chosen = place_burst(plan(models, candidates, Bursts(this=60)), 60)
+    assert chosen.count("basic") == BURST_TRY and "aer" not in chosen
+    assert chosen.count("lightning") == 60 - BURST_TRY
+
+
 def test_a_simulator_that_is_far_slower_is_not_tried_in_a_burst_and_no_try_without_bursts():
     models = warmed_up()
     call(models, "braket", 105.0, 1, 0.5, first=True)

@@ -462,19 +462,23 @@ class Plan:
             call = est.call_seconds if est is not None and self.ok_shared[j] else 0.0
             self.ok_call.append(call)
             self.ok_task.append(max(self.run[i] - call, 0.0))
-        #: Trusted free simulators still to be tried in a burst (`runtime_model.burst_quota`):
-        #: positions in `ok` -> tasks, for those within BURST_RANGE of the best time per task.
+        #: The trusted free simulator to be tried in the next burst (`runtime_model.burst_quota`):
+        #: its position in `ok` -> tasks. Of those within BURST_RANGE of the best time per task,
+        #: the most promising, one a burst: a burst pays for one try (three tries run one after
+        #: another before a 1000-pub burst's bulk cost it 7%), and the next burst tries the next.
         self.burst_explore: dict[int, int] = {}
         if runtime is not None:
             trusted = [j for j, i in enumerate(self.ok)
                        if self.ok_shared[j] and self.price[i] == 0 and j not in self.explore]
             if len(trusted) > 1:
                 best = min(self.ok_task[j] for j in trusted)
-                for j in trusted:
-                    if self.ok_task[j] <= BURST_RANGE * best:
-                        quota = runtime.burst_quota(self.ok_ids[j], self.shape.circuit_format)
-                        if quota:
-                            self.burst_explore[j] = quota
+                for j in sorted(trusted, key=self.ok_task.__getitem__):
+                    if self.ok_task[j] > BURST_RANGE * best:
+                        break
+                    quota = runtime.burst_quota(self.ok_ids[j], self.shape.circuit_format)
+                    if quota:
+                        self.burst_explore[j] = quota
+                        break
 
     def with_queues(self, candidates: Sequence[Candidate]) -> Plan:
         """This plan for candidates that differ from its own only in their queues (see
