@@ -115,6 +115,24 @@ def test_one_simulator_is_tried_a_burst_the_most_promising_first():
     assert chosen.count("lightning") == 60 - BURST_TRY
 
 
+def test_a_simulator_waiting_for_its_try_does_not_take_the_burst_meanwhile():
+    """Two untried simulators whose one warm pub each makes them look faster in a burst than
+    lightning (which ran a call of eleven): one is tried, and the other, whose try comes in a
+    later burst, takes nothing of this one (it took a whole burst on that estimate once)."""
+    models = RuntimeModels(None)
+    call(models, "lightning", 100.0, 1, 0.3, first=True)
+    call(models, "lightning", 101.0, 11, 0.0004)
+    for name, start, alone in (("aer", 102.0, 0.0005), ("basic", 104.0, 0.00045)):
+        call(models, name, start, 1, 0.3, first=True)
+        call(models, name, start + 1, 1, alone)
+    candidates = [simulator("basic", 0.3), simulator("aer", 2.0), simulator("lightning", 2.6)]
+    p = plan(models, candidates, Bursts(this=20))
+    assert max(p.ok_task[0], p.ok_task[1]) < p.ok_task[2]  # both look faster than lightning
+    chosen = place_burst(p, 60)
+    assert chosen.count("aer") == BURST_TRY and "basic" not in chosen
+    assert "charged 4.5x in bursts until its try" in p.rows(WEIGHTS, {})[-1].run_source
+
+
 def test_a_simulator_that_is_far_slower_is_not_tried_in_a_burst_and_no_try_without_bursts():
     models = warmed_up()
     call(models, "braket", 105.0, 1, 0.5, first=True)

@@ -462,10 +462,11 @@ class Plan:
             call = est.call_seconds if est is not None and self.ok_shared[j] else 0.0
             self.ok_call.append(call)
             self.ok_task.append(max(self.run[i] - call, 0.0))
-        #: The trusted free simulator to be tried in the next burst (`runtime_model.burst_quota`):
-        #: its position in `ok` -> tasks. Of those within BURST_RANGE of the best time per task,
-        #: the most promising, one a burst: a burst pays for one try (three tries run one after
-        #: another before a 1000-pub burst's bulk cost it 7%), and the next burst tries the next.
+        #: Trusted free simulators not yet tried in a burst (`runtime_model.burst_quota`), within
+        #: BURST_RANGE of the best time per task: position in `ok` -> tasks of the next burst. The
+        #: most promising gets its try, the others 0 (one try a burst: three run one after another
+        #: before a 1000-pub burst's bulk cost it 7%); none of them takes a burst's bulk before
+        #: its try (with 0, Aer took a whole burst on its one warm pub's estimate).
         self.burst_explore: dict[int, int] = {}
         if runtime is not None:
             trusted = [j for j, i in enumerate(self.ok)
@@ -477,8 +478,7 @@ class Plan:
                         break
                     quota = runtime.burst_quota(self.ok_ids[j], self.shape.circuit_format)
                     if quota:
-                        self.burst_explore[j] = quota
-                        break
+                        self.burst_explore[j] = 0 if any(self.burst_explore.values()) else quota
 
     def with_queues(self, candidates: Sequence[Candidate]) -> Plan:
         """This plan for candidates that differ from its own only in their queues (see
@@ -677,6 +677,8 @@ class Plan:
             return f"untried: ranked as fast as the fastest for {quota} more task(s)"
         quota = self.burst_explore.get(j)
         if quota is not None and self.bursts.last >= BURST_TRY:
+            if not quota:
+                return f"untried in a burst: charged {UNTRUSTED:g}x in bursts until its try (another's first)"
             return f"untried in a burst: ranked as fast as the fastest for {quota} task(s) of the next burst"
         return ""
 

@@ -99,13 +99,13 @@ OVERDUE_SHARE = 0.25
 KEEP_LIFETIMES = 8
 COMPARABLE = 1.5
 #: Weight of the newest unit in the running mean of log(actual / predicted) pace, and the range
-#: one unit's ratio is clipped to: a process's first batch (importing the SDK, 10-20 times its
-#: prediction, which the run-time model discounts) moves the pace by at most 3**0.3 (1.4 times).
+#: the pace stays in (one unit's ratio is clipped to it).
 SLOWDOWN_WEIGHT = 0.3
 SLOWDOWN_RANGE = (1 / 3, 3.0)
 #: ... and, around the current pace, at most this factor either way: one unit slowed by something
-#: that passed (a garbage collection, another process's burst) moves the pace by at most
-#: 1.5**0.3 (1.13 times), while a pace that lasts is still followed, unit after unit.
+#: that passed (a process's first batch importing the SDK, 10-20 times its prediction; a garbage
+#: collection; another process's burst) moves the pace by at most 1.5**0.3 (1.13 times; 1.39 with
+#: the range alone), while a pace that lasts is still followed, unit after unit.
 SLOWDOWN_STEP = 1.5
 
 
