@@ -32,12 +32,12 @@ def _walk(qc, counts: dict[str, int], measured: set, written: set, state: dict[s
     flow, a condition, a `Store`), and the caller asks `depth()`."""
     levels: dict | None = {} if outer_qubits is None else None
     for inst in qc.data:
+        qubits = inst.qubits if outer_qubits is None else [outer_qubits[qc.find_bit(q).index] for q in inst.qubits]
         if (inst.is_standard_gate() and (key := normalize_gate(inst.name)) in STANDARD_GATES
                 and not (_conditions_kept() and inst.condition is not None)):
             # A standard gate QTAU knows by name (most of every circuit): read from the instruction
             # without making its Python gate object (Qiskit builds one per access). No definition
             # to walk, no condition, not a directive.
-            qubits = inst.qubits if outer_qubits is None else [outer_qubits[qc.find_bit(q).index] for q in inst.qubits]
             if levels is not None:
                 level = 1 + max((levels.get(bit, 0) for bit in inst.qubits), default=0)
                 for bit in inst.qubits:
@@ -50,7 +50,6 @@ def _walk(qc, counts: dict[str, int], measured: set, written: set, state: dict[s
         name = op.name
         if levels is not None:
             levels = _deeper(levels, inst, op, name)
-        qubits = inst.qubits if outer_qubits is None else [outer_qubits[qc.find_bit(q).index] for q in inst.qubits]
         if name in CONTROL_FLOW:
             state["control"] = True
             for block in op.blocks:
