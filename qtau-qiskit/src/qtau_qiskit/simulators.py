@@ -78,10 +78,28 @@ class QiskitSimulatorExecutor(LocalExecutor):
         # BasicSimulator keeps the running circuit's state on the backend object, so runs from
         # several threads (the LOCAL engine's batch chunks) must take turns; Aer's runs are separate jobs.
         self._turns = threading.Lock() if resource.metadata.get("backend") == "basic_simulator" else None
+        #: The transpiler for circuits with gates the simulator lacks, made at the first such
+        #: circuit and kept (`_transpile`), with the lock its runs take turns under.
+        self._pass_manager = None
+        self._transpiling = threading.Lock()
+
+    def _transpile(self, circuit):
+        """`transpile(circuit, backend, optimization_level=0)`, with the pass manager made once.
+
+        `transpile` makes a preset pass manager on every call, and for AerSimulator that alone
+        took 83 ms here (Aer's `target` is rebuilt over a hundred times while the basis is read),
+        for a QFT of 8 qubits whose pass takes 0.6 ms and whose run 3 ms: every circuit with a
+        library gate (QFTGate, a random circuit's c3sx) cost Aer 85-100 ms, and QDREAMER rightly
+        sent them to BasicSimulator, which is several times slower than Aer from 12 qubits up.
+        Runs take turns: a pass manager's passes are objects that one run at a time may use."""
+        from qiskit.transpiler import generate_preset_pass_manager
+
+        with self._transpiling:
+            if self._pass_manager is None:
+                self._pass_manager = generate_preset_pass_manager(optimization_level=0, backend=self.backend)
+            return self._pass_manager.run(circuit)
 
     def _native(self, circuit):
-        from qiskit import transpile
-
         names = set()
         own = False
         for inst in circuit.data:  # one pass: the names, and whether the circuit defines gates
@@ -93,7 +111,7 @@ class QiskitSimulatorExecutor(LocalExecutor):
         if names <= self.supported:
             return circuit
         # Only circuits with gates the simulator lacks pay for a transpile.
-        return transpile(circuit, self.backend, optimization_level=0)
+        return self._transpile(circuit)
 
     def run(self, jobs: Sequence[CircuitJob]) -> list[Outcome]:
         prepared = []
