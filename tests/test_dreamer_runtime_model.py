@@ -112,6 +112,39 @@ def test_clifford_circuits_have_a_level_and_shot_and_gate_slopes_of_their_own():
         assert models.estimate(SIM, 0.002, shots, rotations(6)).seconds == pytest.approx(1e-4 * 2 ** 6, rel=0.3)
 
 
+def test_a_result_far_from_what_plans_were_told_reaches_them_at_once_and_a_steady_stream_does_not():
+    """Plans keep their estimates until the store's version moves, which a settled model moves
+    rarely (`observe`'s schedule). After a GHZ workload, rotation circuits one at a time were
+    estimated by what the model said before it saw one: the first result that is far off (and,
+    while they keep coming, one in SURPRISE_GAP) moves the version; a steady stream never does."""
+    models = RuntimeModels(None)
+    start = 0.0
+    rng = random.Random(7)
+    for _ in range(70):  # past the schedule's 64, short of its 128
+        width = rng.choice((4, 6, 8))
+        models.observe(SIM.id, start, start + 0.001 * math.exp(rng.gauss(0, 0.1)), 0.002, 1000, ghz(width))
+        start += 1.0
+    told = models.estimate(SIM, 0.002, 1000, rotations(12)).seconds  # what a plan was told
+    version = models.version
+    for _ in range(10):  # more of the same: nothing to tell
+        models.observe(SIM.id, start, start + 0.001 * math.exp(rng.gauss(0, 0.1)), 0.002, 1000, ghz(6))
+        start += 1.0
+    assert models.version == version
+    models.estimate(SIM, 0.002, 1000, rotations(12))
+    took = 0.05  # a state vector of 12 qubits: far from the GHZ circuits' millisecond
+    assert not 0.5 * took < told < 2 * took
+    surprises = []
+    for _ in range(2 * runtime_model.SURPRISE_GAP):
+        models.observe(SIM.id, start, start + took, 0.002, 1000, rotations(12))
+        start += 1.0
+        surprises.append(models.version != version)
+        version = models.version
+        models.estimate(SIM, 0.002, 1000, rotations(12))  # a plan refreshed: told the new fit
+    assert surprises[0]  # the first one at once
+    assert sum(surprises) <= 2  # and at most one in SURPRISE_GAP while they keep coming
+    assert models.estimate(SIM, 0.002, 1000, rotations(12)).seconds == pytest.approx(took, rel=0.5)
+
+
 def test_an_outlier_such_as_a_first_run_importing_its_sdk_does_not_make_a_simulator_look_slow():
     models = RuntimeModels(None)
     models.observe(SIM.id, 0.0, 3.0, 0.002, 1000, summary(4))  # 3 s: importing the SDK

@@ -61,8 +61,11 @@ b7, b8 beside b2, b1, b3, and an offset b6 of their level; their priors centre t
 others', as on a simulator that does not switch methods).
 The fit is the posterior mode under Gaussian priors on b (sd PRIOR_SD), by iteratively reweighted
 least squares with Huber weights from a median start, and observations further than REJECT_SDS
-robust deviations from it ignored: a first task that pays the SDK's import, or a pause of the
-machine, must not make a simulator look slow for the next sixty tasks. Its expected error is the
+robust deviations from the first such fit ignored: a first task that pays the SDK's import, or a
+pause of the machine, must not make a simulator look slow for the next sixty tasks, while a new
+kind of circuit, far from the median of what ran before, is fitted by its own terms at once.
+A new fit reaches the plans that rank resources on a schedule that thins out as a model settles,
+and at once when a result is far from what they were told (SURPRISE, `RuntimeModels._surprised`). Its expected error is the
 predictive spread (noise plus the uncertainty of b at this shape) as a relative error, exp(sd) - 1.
 
 Each resource keeps its last KEEP observations (older ones and those older than MAX_AGE_S are
@@ -149,6 +152,12 @@ SAVE_EVERY_S = 2.0
 FILE_NAME = "runtime_models.json"
 #: Batches whose members may still arrive (per resource, by start time).
 OPEN_BATCHES = 64
+#: An observation this far from its model's last fit (log units: 1.5 times either way, or
+#: SURPRISE_SDS of the fit's noise when that is wider) sends a new estimate to plans at once,
+#: at most once per batch and once per SURPRISE_GAP tasks of the model (see `observe`).
+SURPRISE = math.log(1.5)
+SURPRISE_SDS = 3.0
+SURPRISE_GAP = 4
 
 
 @attrs.frozen
@@ -263,12 +272,17 @@ def _irls(xs: list[tuple[float, ...]], outer: list[list[float]], ys: list[float]
     """The posterior mode of b for targets `ys` (coef, the normal matrix, noise sd, and the
     penalised robust loss that compares fits of different rho); `outer`: each row's x x^T, flat."""
     center = statistics.median(ys)
-    sd = _noise([abs(y - center) for y in ys])
-    keep = [abs(y - center) <= REJECT_SDS * sd for y in ys]
     resid = [y - center for y in ys]
+    sd = _noise([abs(r) for r in resid])
+    keep = [True] * len(ys)
     coef = [0.0] * DIMS
     flat = [0.0] * (DIMS * DIMS)
-    for _ in range(rounds):
+    for round_ in range(rounds):
+        if round_ == 1:
+            # Outliers are judged by their distance from the first (Huber-weighted) fit, not from
+            # the median: a new kind of circuit whose times are far from the rest (rotation
+            # circuits after GHZ ones) is explained by its own terms, not dropped as a pause.
+            keep = [abs(r) <= REJECT_SDS * sd for r in resid]
         weights = [0.0 if not k else min(1.0, HUBER_K * sd / abs(r)) / (sd * sd) if r else 1.0 / (sd * sd)
                    for k, r in zip(keep, resid, strict=True)]
         flat = [1.0 / PRIOR_SD[i] ** 2 if i == j else 0.0 for i in range(DIMS) for j in range(DIMS)]
@@ -280,6 +294,8 @@ def _irls(xs: list[tuple[float, ...]], outer: list[list[float]], ys: list[float]
         coef = _solve([flat[i * DIMS:(i + 1) * DIMS] for i in range(DIMS)], b)
         resid = [y - sum(c * v for c, v in zip(coef, x, strict=True)) for x, y in zip(xs, ys, strict=True)]
         sd = _noise([abs(r) for r, k in zip(resid, keep, strict=True) if k])
+    if rounds == 1:  # the loss of a one-round fit (rho's grid) leaves the outliers out as well
+        keep = [abs(r) <= REJECT_SDS * sd for r in resid]
     used = [abs(r) / sd for r, k in zip(resid, keep, strict=True) if k]
     huber = sum(0.5 * u * u if u <= HUBER_K else HUBER_K * (u - 0.5 * HUBER_K) for u in used)
     ridge = 0.5 * sum((c / p) ** 2 for c, p in zip(coef, PRIOR_SD, strict=True))
@@ -375,6 +391,8 @@ class Observation:
     first: bool = False
     #: The share of its members whose circuits are Clifford only (`shape_of`).
     clifford: float = 0.0
+    #: It has told plans of a surprise already (`RuntimeModels._surprised`).
+    surprised: bool = False
 
     @property
     def seconds(self) -> float:
@@ -451,6 +469,11 @@ class ResourceModel:
     steady: int = 0
     #: The mode of rho's prior (`rho_prior` of the resource, set by the latest estimate).
     prior_rho: float = RHO_PRIOR
+    #: The last fit made (kept when `fitted` is reset by an observation): what plans were last
+    #: told, which a new observation is judged against (`RuntimeModels.observe`).
+    told: Fit | None = None
+    #: `tasks` when an observation last surprised the model.
+    surprised_at: int = -SURPRISE_GAP
 
 
 KEY_SEP = " <- "
@@ -532,9 +555,7 @@ class RuntimeModels:
             else:
                 if model.prior_rho != prior_rho:
                     model.prior_rho, model.fitted = prior_rho, None
-                if model.fitted is None:
-                    model.fitted = fit(self._rows(model), model.tasks, model.prior_rho)
-                learned = model.fitted
+                learned = self._fitted(model)
         mean, sd = learned.predict(features(*shape_of(shots, summary)))
         at_mode = max(prior_s, 1e-9) * math.exp(mean)
         alone = at_mode * learned.alone_factor
@@ -543,6 +564,12 @@ class RuntimeModels:
         source = "learned" if learned.tasks else "plugin prior"
         return RuntimeEstimate(resource.id, task + call / max(batch, 1), source, learned.tasks, math.expm1(sd),
                                prior_s, call, task, twin)
+
+    def _fitted(self, model: ResourceModel) -> Fit:
+        """The model's fit, made now if an observation reset it. Under `_lock`."""
+        if model.fitted is None:
+            model.fitted = model.told = fit(self._rows(model), model.tasks, model.prior_rho)
+        return model.fitted
 
     def _rows(self, model: ResourceModel) -> list[tuple[tuple[float, ...], float, float]]:
         """The model's observations as fit rows, each batch charged its share of the workers."""
@@ -633,13 +660,42 @@ class RuntimeModels:
             model.last_tick = self.tick = self.tick + 1
             model.fitted = None
             self._dirty.add(name)
-            # A new estimate reaches plans on a schedule that thins out as the model settles.
+            # A new estimate reaches plans on a schedule that thins out as the model settles, and
+            # at once when what ran is far from what plans were told.
             n = model.tasks
-            if n <= EXPLORE_TRIES + 1 or n & (n - 1) == 0 or n % 256 == 0 or self.tick % RECHECK_EVERY == 0:
+            if (n <= EXPLORE_TRIES + 1 or n & (n - 1) == 0 or n % 256 == 0 or self.tick % RECHECK_EVERY == 0
+                    or self._surprised(model, batch)):
                 self.version += 1
                 due = self.clock() - self._last_save >= SAVE_EVERY_S
         if due:
             self.save()
+
+    @staticmethod
+    def _surprised(model: ResourceModel, batch: Observation) -> bool:
+        """Whether `batch` (as observed so far) took more than SURPRISE (or SURPRISE_SDS noise sds)
+        longer or shorter per member than the model's last fit said, and the model may tell plans
+        now (once per batch, once per SURPRISE_GAP tasks). Under `_lock`.
+
+        Why: plans keep each candidate's estimate until the store's version moves, and once a model
+        has seen a few hundred tasks it moves rarely (a refit costs milliseconds, every task of a
+        steady stream would pay it). A stream that changes its kind of circuit is then ranked and
+        estimated by what the model said before it saw one of them: rotation circuits one at a time
+        after a GHZ workload were expected at 0.3-3 times their run times for the rest of the round,
+        and a shape whose first plan put it on BasicSimulator (36 ms; Aer 10 ms) went there every
+        time it came (45% of completions within 20% of their estimates; 88% with a new estimate
+        after every task). A steady stream is not surprised, so pays nothing."""
+        told = model.told
+        if told is None or batch.first or batch.surprised or model.tasks - model.surprised_at < SURPRISE_GAP:
+            return False
+        mean, _ = told.predict(features(batch.shots, batch.width, batch.gates, batch.clifford))
+        at_mode = math.exp(mean)  # a task alone over its prior, at the fit's rho
+        k = batch.members
+        expected = at_mode * (told.task_factor + (told.alone_factor - told.task_factor) / k) * batch.prior_s
+        off = abs(math.log(max(batch.seconds, 1e-9) / max(expected, 1e-12)))
+        if off <= max(SURPRISE, SURPRISE_SDS * told.noise_sd):
+            return False
+        batch.surprised, model.surprised_at = True, model.tasks
+        return True
 
     # -- what users see ----------------------------------------------------------------------------
 
@@ -652,9 +708,7 @@ class RuntimeModels:
             out = {}
             for rid in ids:
                 model = self._models[rid]
-                if model.fitted is None and model.observations:
-                    model.fitted = fit(self._rows(model), model.tasks, model.prior_rho)
-                learned = model.fitted or Fit.prior(model.prior_rho)
+                learned = self._fitted(model) if model.observations else Fit.prior(model.prior_rho)
                 recent = model.observations[-1].seconds if model.observations else None
                 out[rid] = {"tasks": model.tasks, "observations": len(model.observations),
                             "factor_over_prior": round(math.exp(learned.coef[0]), 4),
