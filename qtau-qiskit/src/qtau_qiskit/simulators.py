@@ -67,6 +67,22 @@ def with_measurements(circuit):
     return circuit.measure_all(inplace=False), True
 
 
+def transpiler_of(backend):
+    """The pass manager `transpile(circuit, backend, optimization_level=0)` would make.
+
+    `transpile` makes one on every call, and for AerSimulator that alone took 83 ms here (Aer's
+    `target` is rebuilt over a hundred times while the basis is read), for a QFT of 8 qubits whose
+    passes take 0.6 ms and whose run 3 ms: every circuit with a gate Aer lacks (QFTGate, a random
+    circuit's c3sx) cost 85-100 ms a run, and QDREAMER rightly sent them to BasicSimulator, several
+    times slower than Aer from 12 qubits up. So an executor makes it once, with itself: in the
+    call that creates the executor, which QDREAMER's run-time model learns apart (`Attempt.cold`),
+    not in the first call that needs it, which would make the simulator look 20 times slower for
+    such circuits than it is."""
+    from qiskit.transpiler import generate_preset_pass_manager
+
+    return generate_preset_pass_manager(optimization_level=0, backend=backend)
+
+
 class QiskitSimulatorExecutor(LocalExecutor):
     """Runs `qiskit` circuits on an Aer or BasicSimulator backend object made once per worker."""
 
@@ -78,25 +94,13 @@ class QiskitSimulatorExecutor(LocalExecutor):
         # BasicSimulator keeps the running circuit's state on the backend object, so runs from
         # several threads (the LOCAL engine's batch chunks) must take turns; Aer's runs are separate jobs.
         self._turns = threading.Lock() if resource.metadata.get("backend") == "basic_simulator" else None
-        #: The transpiler for circuits with gates the simulator lacks, made at the first such
-        #: circuit and kept (`_transpile`), with the lock its runs take turns under.
-        self._pass_manager = None
+        self._pass_manager = transpiler_of(backend)
         self._transpiling = threading.Lock()
 
     def _transpile(self, circuit):
-        """`transpile(circuit, backend, optimization_level=0)`, with the pass manager made once.
-
-        `transpile` makes a preset pass manager on every call, and for AerSimulator that alone
-        took 83 ms here (Aer's `target` is rebuilt over a hundred times while the basis is read),
-        for a QFT of 8 qubits whose pass takes 0.6 ms and whose run 3 ms: every circuit with a
-        library gate (QFTGate, a random circuit's c3sx) cost Aer 85-100 ms, and QDREAMER rightly
-        sent them to BasicSimulator, which is several times slower than Aer from 12 qubits up.
-        Runs take turns: a pass manager's passes are objects that one run at a time may use."""
-        from qiskit.transpiler import generate_preset_pass_manager
-
+        """`transpile(circuit, backend, optimization_level=0)` with the executor's pass manager;
+        runs take turns: a pass manager's passes are objects one run at a time may use."""
         with self._transpiling:
-            if self._pass_manager is None:
-                self._pass_manager = generate_preset_pass_manager(optimization_level=0, backend=self.backend)
             return self._pass_manager.run(circuit)
 
     def _native(self, circuit):
