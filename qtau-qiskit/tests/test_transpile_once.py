@@ -17,6 +17,7 @@ import qiskit.transpiler
 from qiskit import QuantumCircuit, transpile
 from qiskit.circuit.library import QFTGate
 from qtau.executor import CircuitJob
+from qtau_qiskit import simulators
 from qtau_qiskit.settings import resources
 from qtau_qiskit.simulators import create_executor
 
@@ -46,6 +47,7 @@ def made(monkeypatch):
         return real(*args, **kwargs)
 
     monkeypatch.setattr(qiskit.transpiler, "generate_preset_pass_manager", counted)
+    monkeypatch.setattr(simulators, "_transpilers", {})  # what earlier tests of this process made
     return calls
 
 
@@ -65,6 +67,18 @@ def test_circuits_with_gates_the_simulator_lacks_share_one_transpiler_and_run_as
         for n, outcome in enumerate(outcomes):
             expected = {key.replace(" ", ""): v for key, v in plain.get_counts(n).items()}
             assert outcome.counts == expected  # the same circuit as transpile's, so the same counts
+
+
+def test_executors_of_one_simulator_share_one_transpiler_and_other_simulators_have_their_own(made):
+    """A level-0 pass manager depends on the backend's target alone: services of one process
+    (a test suite's hundreds, a notebook's re-runs) make Aer's once."""
+    first = create_executor(resource("aer_simulator"), {"seed_simulator": 1})
+    second = create_executor(resource("aer_simulator"), {"seed_simulator": 2})
+    assert made == [0] and first._pass_manager is second._pass_manager
+    basic = create_executor(resource("basic_simulator"), {})
+    assert made == [0, 0] and basic._pass_manager is not first._pass_manager
+    [outcome] = basic.run([CircuitJob("q", qft(3, 0.0), "qiskit", 100)])
+    assert outcome.counts == {"000": 100}
 
 
 def test_threads_of_one_executor_share_its_transpiler_safely(made):

@@ -67,20 +67,37 @@ def with_measurements(circuit):
     return circuit.measure_all(inplace=False), True
 
 
-def transpiler_of(backend):
-    """The pass manager `transpile(circuit, backend, optimization_level=0)` would make.
+#: The process's pass managers by what they depend on (`transpiler_of`), each with the lock its
+#: runs take turns under.
+_transpilers: dict[tuple, tuple[Any, threading.Lock]] = {}
+_transpilers_lock = threading.Lock()
+
+
+def transpiler_of(backend) -> tuple[Any, threading.Lock]:
+    """The pass manager `transpile(circuit, backend, optimization_level=0)` would make, and the lock
+    its runs take turns under (a pass manager's passes are objects one run at a time may use).
 
     `transpile` makes one on every call, and for AerSimulator that alone took 83 ms here (Aer's
     `target` is rebuilt over a hundred times while the basis is read), for a QFT of 8 qubits whose
     passes take 0.6 ms and whose run 3 ms: every circuit with a gate Aer lacks (QFTGate, a random
     circuit's c3sx) cost 85-100 ms a run, and QDREAMER rightly sent them to BasicSimulator, several
-    times slower than Aer from 12 qubits up. So an executor makes it once, with itself: in the
+    times slower than Aer from 12 qubits up. So an executor asks for it when it is made, in the
     call that creates the executor, which QDREAMER's run-time model learns apart (`Attempt.cold`),
-    not in the first call that needs it, which would make the simulator look 20 times slower for
-    such circuits than it is."""
+    not in the first call that needs it (a warm call: the simulator would look 20 times slower for
+    such circuits than it is); and the process keeps one per backend and target, as a level-0
+    pass manager depends on nothing else (the test suite made 32 for Aer's one target)."""
     from qiskit.transpiler import generate_preset_pass_manager
 
-    return generate_preset_pass_manager(optimization_level=0, backend=backend)
+    target = backend.target
+    coupling = backend.coupling_map  # None for Aer and BasicSimulator as QTAU makes them: all-to-all
+    key = (type(backend).__name__, backend.name, target.num_qubits, tuple(sorted(target.operation_names)),
+           None if coupling is None else tuple(coupling.get_edges()))
+    with _transpilers_lock:
+        kept = _transpilers.get(key)
+        if kept is None:
+            kept = _transpilers[key] = (generate_preset_pass_manager(optimization_level=0, backend=backend),
+                                        threading.Lock())
+        return kept
 
 
 class QiskitSimulatorExecutor(LocalExecutor):
@@ -94,8 +111,7 @@ class QiskitSimulatorExecutor(LocalExecutor):
         # BasicSimulator keeps the running circuit's state on the backend object, so runs from
         # several threads (the LOCAL engine's batch chunks) must take turns; Aer's runs are separate jobs.
         self._turns = threading.Lock() if resource.metadata.get("backend") == "basic_simulator" else None
-        self._pass_manager = transpiler_of(backend)
-        self._transpiling = threading.Lock()
+        self._pass_manager, self._transpiling = transpiler_of(backend)
 
     def _transpile(self, circuit):
         """`transpile(circuit, backend, optimization_level=0)` with the executor's pass manager;
