@@ -145,7 +145,7 @@ def test_a_result_far_from_what_plans_were_told_reaches_them_at_once_and_a_stead
     """Plans keep their estimates until the store's version moves, which a settled model moves
     rarely (`observe`'s schedule). After a GHZ workload, rotation circuits one at a time were
     estimated by what the model said before it saw one: a shape the last fit had not seen, or a
-    result more than 20% (and two noise sds) from it, moves the version; known shapes that run as
+    result more than 20% (and three noise sds) from it, moves the version; known shapes that run as
     expected never do. (The fitting budget is lifted here: the test's runs last no time.)"""
     monkeypatch.setattr(runtime_model, "FIT_SHARE", math.inf)
     models = RuntimeModels(None)

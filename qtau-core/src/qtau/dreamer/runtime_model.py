@@ -164,7 +164,7 @@ OPEN_BATCHES = 64
 #: charged a fit's mean time) cost at most FIT_SHARE of the run time observed
 #: (`RuntimeModels._surprised`).
 SURPRISE = math.log(1.2)
-SURPRISE_SDS = 2.0
+SURPRISE_SDS = 3.0
 FIT_SHARE = 0.05
 
 
