@@ -380,7 +380,8 @@ def posterior_split(weights: list[float], shifts: list[float]) -> tuple[float, f
 def _grid(xs, targets, ks) -> tuple[list[float], list[float]]:
     """For every rho on RHO_GRID at once, what `_irls(xs, ys, 1)` gives of the fit with that rho's
     targets (`ys`: a member's time in a call of k made a task's time alone): its loss and its
-    intercept. One round of all thirteen as arrays (0.3 ms here, against 2 ms one after another)."""
+    intercept. One round of all thirteen as arrays: a fit of 64 batches of three sizes took 0.9 ms
+    here with it, 2.7 ms with thirteen `_irls` calls one after another (9.6 ms in lists)."""
     np = _np()
     grid = np.asarray(RHO_GRID)[:, None]
     ys = targets[None, :] - np.log1p(grid / ks[None, :]) + np.log1p(grid)  # (rho, row)
