@@ -256,6 +256,15 @@ class Fit:
         var = sum(x[i] * self.cov[i][j] * x[j] for i in range(DIMS) for j in range(DIMS))
         return mean, math.sqrt(max(var, 0.0) + self.noise_sd ** 2)
 
+    def call_and_task(self, prior_s: float, x: tuple[float, ...]) -> tuple[float, float, float]:
+        """(a backend call's fixed seconds, a task's marginal seconds, the predictive log sd) for
+        a task at features `x` whose plugin prior is `prior_s`: k such tasks in one call take
+        call + k x task."""
+        mean, sd = self.predict(x)
+        at_mode = max(prior_s, 1e-9) * math.exp(mean)  # a task alone, at the fit's rho
+        task = at_mode * self.task_factor
+        return max(at_mode * self.alone_factor - task, 0.0), task, sd
+
 
 def shape_key(x: tuple[float, ...]) -> tuple[float, ...]:
     """A task's shape, as the features say it (shots, width, gates, Clifford), cold or warm alike."""
@@ -287,13 +296,21 @@ def shape_effects(xs: list[tuple[float, ...]], ys: list[float], coef: list[float
     return {key: total / n * (n * prior / (n * prior + sd * sd)) for key, (total, n) in sums.items()}
 
 
-def _noise(abs_resid) -> float:
-    """The robust noise sd of residuals (an array of their sizes), shrunk towards PRIOR_NOISE_SD
-    while they are few."""
-    m = len(abs_resid)
-    mad = 1.4826 * float(_np().median(abs_resid)) if m else 0.0
-    return max(math.sqrt((m * mad ** 2 + PRIOR_NOISE_WEIGHT * PRIOR_NOISE_SD ** 2) / (m + PRIOR_NOISE_WEIGHT)),
-               MIN_NOISE_SD)
+def _noise(size):
+    """The robust noise sd of residuals from their sizes along the last axis (one sd per row of a
+    2-D array), shrunk towards PRIOR_NOISE_SD while they are few."""
+    np = _np()
+    m = size.shape[-1]
+    mad = 1.4826 * np.median(size, axis=-1) if m else 0.0
+    return np.maximum(np.sqrt((m * mad ** 2 + PRIOR_NOISE_WEIGHT * PRIOR_NOISE_SD ** 2) / (m + PRIOR_NOISE_WEIGHT)),
+                      MIN_NOISE_SD)
+
+
+def _huber_weights(size, sd):
+    """Each residual's weight in a least-squares round: Huber's (1 within HUBER_K sds, falling as
+    1 / size beyond), over the noise variance; `size` the residuals' sizes, `sd` broadcast to them."""
+    np = _np()
+    return np.where(size > 0, np.minimum(1.0, HUBER_K * sd / np.where(size > 0, size, 1.0)), 1.0) / (sd * sd)
 
 
 def _np():
@@ -306,13 +323,14 @@ def _np():
     return numpy
 
 
-def _irls(xs, ys, rounds: int):
-    """The posterior mode of b for targets `ys` (coef, the normal matrix, noise sd, and the
-    penalised robust loss that compares fits of different rho); `xs`: the rows' features (arrays)."""
+def _irls(xs, ys, rounds: int = 5):
+    """The posterior mode of b for targets `ys` (coef, the normal matrix, noise sd); `xs`: the
+    rows' features (arrays). Outliers are judged after the first round (`_grid` is that round for
+    every rho at once)."""
     np = _np()
     precision = np.diag(1.0 / np.asarray(PRIOR_SD) ** 2)
     resid = ys - float(np.median(ys))
-    sd = _noise(np.abs(resid))
+    sd = float(_noise(np.abs(resid)))
     keep = np.ones(len(ys), dtype=bool)
     coef = np.zeros(DIMS)
     normal = precision
@@ -322,20 +340,12 @@ def _irls(xs, ys, rounds: int):
             # the median: a new kind of circuit whose times are far from the rest (rotation
             # circuits after GHZ ones) is explained by its own terms, not dropped as a pause.
             keep = np.abs(resid) <= REJECT_SDS * sd
-        size = np.abs(resid)
-        weights = np.where(size > 0, np.minimum(1.0, HUBER_K * sd / np.where(size > 0, size, 1.0)), 1.0) / (sd * sd)
-        weights = np.where(keep, weights, 0.0)
-        weighted = xs.T * weights
+        weighted = xs.T * np.where(keep, _huber_weights(np.abs(resid), sd), 0.0)
         normal = precision + weighted @ xs
         coef = np.linalg.solve(normal, weighted @ ys)
         resid = ys - xs @ coef
-        sd = _noise(np.abs(resid[keep]))
-    if rounds == 1:  # the loss of a one-round fit (rho's grid) leaves the outliers out as well
-        keep = np.abs(resid) <= REJECT_SDS * sd
-    used = np.abs(resid[keep]) / sd
-    huber = float(np.sum(np.where(used <= HUBER_K, 0.5 * used * used, HUBER_K * (used - 0.5 * HUBER_K))))
-    ridge = 0.5 * float(np.sum((coef / np.asarray(PRIOR_SD)) ** 2))
-    return coef, normal, sd, huber + len(used) * math.log(sd) + ridge
+        sd = float(_noise(np.abs(resid[keep])))
+    return coef, normal, sd
 
 
 def rho_prior(resource: Resource) -> float:
@@ -378,29 +388,21 @@ def posterior_split(weights: list[float], shifts: list[float]) -> tuple[float, f
 
 
 def _grid(xs, targets, ks) -> tuple[list[float], list[float]]:
-    """For every rho on RHO_GRID at once, what `_irls(xs, ys, 1)` gives of the fit with that rho's
-    targets (`ys`: a member's time in a call of k made a task's time alone): its loss and its
-    intercept. One round of all thirteen as arrays: a fit of 64 batches of three sizes took 0.9 ms
+    """For every rho on RHO_GRID at once, `_irls`'s first round on that rho's targets (a member's
+    time in a call of k made a task's time alone): the penalised robust loss that compares the fits
+    (outliers left out) and the intercept. One round of all thirteen as arrays: a fit of 64 batches of three sizes took 0.9 ms
     here with it, 2.7 ms with thirteen `_irls` calls one after another (9.6 ms in lists)."""
     np = _np()
     grid = np.asarray(RHO_GRID)[:, None]
     ys = targets[None, :] - np.log1p(grid / ks[None, :]) + np.log1p(grid)  # (rho, row)
-    m = ys.shape[1]
-
-    def noise(size):  # `_noise` of each row of |residuals|
-        mad = 1.4826 * np.median(size, axis=1)
-        return np.maximum(np.sqrt((m * mad ** 2 + PRIOR_NOISE_WEIGHT * PRIOR_NOISE_SD ** 2) / (m + PRIOR_NOISE_WEIGHT)),
-                          MIN_NOISE_SD)
-
     size = np.abs(ys - np.median(ys, axis=1, keepdims=True))
-    sd = noise(size)[:, None]
-    weights = np.where(size > 0, np.minimum(1.0, HUBER_K * sd / np.where(size > 0, size, 1.0)), 1.0) / (sd * sd)
+    weights = _huber_weights(size, _noise(size)[:, None])
     normal = np.diag(1.0 / np.asarray(PRIOR_SD) ** 2)[None] + np.einsum("cn,ni,nj->cij", weights, xs, xs)
     coef = np.linalg.solve(normal, np.einsum("cn,ni->ci", weights * ys, xs)[..., None])[..., 0]
     resid = ys - coef @ xs.T
-    sd = noise(np.abs(resid))[:, None]
+    sd = _noise(np.abs(resid))[:, None]
     used = np.abs(resid) / sd
-    keep = used <= REJECT_SDS
+    keep = used <= REJECT_SDS  # the loss leaves the outliers out
     huber = np.where(used <= HUBER_K, 0.5 * used * used, HUBER_K * (used - 0.5 * HUBER_K))
     loss = (np.sum(np.where(keep, huber, 0.0), axis=1) + keep.sum(axis=1) * np.log(sd[:, 0])
             + 0.5 * np.sum((coef / np.asarray(PRIOR_SD)) ** 2, axis=1))
@@ -436,7 +438,7 @@ def fit(rows: list[tuple[tuple[float, ...], float, float]], tasks: int, prior_rh
         alone, task = posterior_split(weights, [_alone_over_member(c, k) - _alone_over_member(rho, k)
                                                 for c in RHO_GRID])
     ys = targets - np.log1p(rho / ks) + math.log1p(rho)
-    coef, normal, sd, _ = _irls(xs, ys, 5)
+    coef, normal, sd = _irls(xs, ys)
     cov = np.linalg.inv(normal)
     return Fit(tuple(float(c) for c in coef), tuple(tuple(float(v) for v in row) for row in cov), sd, tasks,
                rho, alone, task, shape_effects([x for x, _, _ in rows], ys.tolist(), coef.tolist(), sd))
@@ -627,11 +629,7 @@ class RuntimeModels:
                 if model.prior_rho != prior_rho:
                     model.prior_rho, model.fitted = prior_rho, None
                 learned = self._fitted(model)
-        mean, sd = learned.predict(features(*shape_of(shots, summary)))
-        at_mode = max(prior_s, 1e-9) * math.exp(mean)
-        alone = at_mode * learned.alone_factor
-        task = at_mode * learned.task_factor
-        call = max(alone - task, 0.0)
+        call, task, sd = learned.call_and_task(prior_s, features(*shape_of(shots, summary)))
         source = "learned" if learned.tasks else "plugin prior"
         return RuntimeEstimate(resource.id, task + call / max(batch, 1), source, learned.tasks, math.expm1(sd),
                                prior_s, call, task, twin)
@@ -782,10 +780,8 @@ class RuntimeModels:
             return False
         x = features(batch.shots, batch.width, batch.gates, batch.clifford)
         if shape_key(x) in told.shapes:
-            mean, _ = told.predict(x)
-            at_mode = math.exp(mean)  # a task alone over its prior, at the fit's rho
-            k = batch.members
-            expected = at_mode * (told.task_factor + (told.alone_factor - told.task_factor) / k) * batch.prior_s
+            call, task, _ = told.call_and_task(batch.prior_s, x)
+            expected = task + call / batch.members
             off = math.log(max(batch.seconds, 1e-9) / max(expected, 1e-12))
             if abs(off) <= max(SURPRISE, SURPRISE_SDS * told.noise_sd):
                 batch.surprised = complete  # no news, for good once complete
