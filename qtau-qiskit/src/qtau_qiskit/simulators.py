@@ -73,9 +73,10 @@ _transpilers: dict[tuple, tuple[Any, threading.Lock]] = {}
 _transpilers_lock = threading.Lock()
 
 
-def transpiler_of(backend) -> tuple[Any, threading.Lock]:
+def transpiler_of(backend, target) -> tuple[Any, threading.Lock]:
     """The pass manager `transpile(circuit, backend, optimization_level=0)` would make, and the lock
-    its runs take turns under (a pass manager's passes are objects one run at a time may use).
+    its runs take turns under (a pass manager's passes are objects one run at a time may use);
+    `target` is the backend's, read once by the caller (Aer builds a new one on every read).
 
     `transpile` makes one on every call, and for AerSimulator that alone took 83 ms here (Aer's
     `target` is rebuilt each of the 158 times it is read), for a QFT of 8 qubits whose
@@ -88,8 +89,7 @@ def transpiler_of(backend) -> tuple[Any, threading.Lock]:
     pass manager depends on nothing else (the test suite made 32 for Aer's one target)."""
     from qiskit.transpiler import generate_preset_pass_manager
 
-    target = backend.target
-    coupling = backend.coupling_map  # None for Aer and BasicSimulator as QTAU makes them: all-to-all
+    coupling = target.build_coupling_map()  # None for Aer and BasicSimulator as QTAU makes them
     key = (type(backend).__name__, backend.name, target.num_qubits, tuple(sorted(target.operation_names)),
            None if coupling is None else tuple(coupling.get_edges()))
     with _transpilers_lock:
@@ -109,11 +109,12 @@ class QiskitSimulatorExecutor(LocalExecutor):
         super().__init__(resource, config)
         self.backend = backend
         self.run_options = run_options
-        self.supported = set(backend.target.operation_names) | {"measure", "barrier", "reset"}
+        target = backend.target  # read once: Aer builds a new one on every read
+        self.supported = set(target.operation_names) | {"measure", "barrier", "reset"}
         # BasicSimulator keeps the running circuit's state on the backend object, so runs from
         # several threads (the LOCAL engine's batch chunks) must take turns; Aer's runs are separate jobs.
         self._turns = threading.Lock() if resource.metadata.get("backend") == "basic_simulator" else None
-        self._pass_manager, self._transpiling = transpiler_of(backend)
+        self._pass_manager, self._transpiling = transpiler_of(backend, target)
 
     def _transpile(self, circuit):
         """`transpile(circuit, backend, optimization_level=0)` with the executor's pass manager;
