@@ -330,6 +330,44 @@ def test_a_simulator_tried_beside_a_slow_one_is_not_made_to_look_slow_by_it():
     assert models.estimate(SIM, 0.002, 1000, summary(4)).seconds == pytest.approx(0.010, rel=0.2)
 
 
+def test_a_warm_batch_run_beside_another_executors_creation_counts_as_cold_and_is_tried_again():
+    """qtau.qubit's warm-up measured lightning.qubit's 8 tapes while Aer and Braket were being
+    imported (Python's lock held) at 3-30 ms a tape against about 1 alone; learned from, every later
+    gradient went to a slower simulator. Such a batch is a cold one: the simulator is tried again."""
+    models = RuntimeModels(None)
+    other = Resource("test:other", "test", "test", "simulator", 20)
+    models.observe(SIM.id, 0.0, 0.1, 0.002, 1000, summary(4), first=True)
+    for _ in range(8):  # 8 tapes at 10 ms each, all inside the other's creation (0 - 1.5 s)
+        models.observe(SIM.id, 0.1, 0.18, 0.002, 1000, summary(4), first=False)
+    assert models.explore_quota(SIM.id) == 0  # trusted, until the other's cold call ends...
+    version = models.version
+    models.observe(other.id, 0.0, 1.5, 0.002, 1000, summary(4), first=True)
+    assert models.version > version
+    assert models.explore_quota(SIM.id) == EXPLORE_TRIES  # ...then tried again
+    assert models.still_learning(SIM.id)
+    for _ in range(2):  # warm and alone: 1 ms a tape in a call of two
+        models.observe(SIM.id, 2.0, 2.002, 0.002, 1000, summary(4), first=False)
+    assert models.explore_quota(SIM.id) == 0
+    assert models.estimate(SIM, 0.002, 1000, summary(4), batch=2).seconds == pytest.approx(0.001, rel=0.3)
+    # A warm batch that starts inside a cold call already observed is judged at once.
+    models.observe(other.id, 3.0, 4.0, 0.002, 1000, summary(4), circuit_format="qiskit", first=True)
+    for _ in range(2):
+        models.observe(SIM.id, 3.5, 3.6, 0.002, 1000, summary(4), circuit_format="qiskit", first=False)
+    assert models.still_learning(SIM.id, "qiskit")
+    assert models.explore_quota(SIM.id, "qiskit") == EXPLORE_TRIES
+
+
+def test_a_warm_batch_only_briefly_beside_a_cold_call_is_still_warm():
+    models = RuntimeModels(None)
+    other = Resource("test:other", "test", "test", "simulator", 20)
+    models.observe(SIM.id, 0.0, 0.1, 0.002, 1000, summary(4), first=True)
+    for _ in range(100):  # a 1 s burst; another simulator's 0.3 s creation beside its start
+        models.observe(SIM.id, 1.0, 2.0, 0.002, 1000, summary(4), first=False)
+    models.observe(other.id, 0.9, 1.3, 0.002, 1000, summary(4), first=True)
+    assert models.explore_quota(SIM.id) == 0
+    assert models.estimate(SIM, 0.002, 1000, summary(4), batch=100).seconds == pytest.approx(0.01, rel=0.3)
+
+
 def test_models_persist_in_the_cache_directory_and_clear_forgets_them_there(tmp_path):
     first = RuntimeModels(tmp_path)
     feed(first, lambda w: 0.010, 10)

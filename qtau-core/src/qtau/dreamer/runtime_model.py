@@ -166,6 +166,11 @@ OPEN_BATCHES = 64
 SURPRISE = math.log(1.2)
 SURPRISE_SDS = 3.0
 FIT_SHARE = 0.05
+#: A warm batch that ran beside cold calls (another executor being created in this process) for
+#: at least this share of its time counts as a cold one itself (`RuntimeModels._judge_contended`).
+CONTENDED_SHARE = 0.5
+#: Cold calls of this process remembered for that judgement (a process makes a handful).
+COLD_KEEP = 32
 
 
 @attrs.frozen
@@ -580,6 +585,8 @@ class RuntimeModels:
         #: executor exists already, and so does its conversion path (a Qiskit circuit's first trip
         #: to a PennyLane device imports PennyLane's Qiskit converter, on a warm device).
         self._warm: set[str] = set()
+        #: This process's latest cold batches (`Observation.first`), for `_judge_contended`.
+        self._cold: list[Observation] = []
         self._last_save = -math.inf
         #: `_surprised`'s budget: a fit's mean time (seconds, a running mean), the refits news
         #: caused (each charged that mean), and wall seconds of the batches observed.
@@ -731,6 +738,15 @@ class RuntimeModels:
                 for other in self._models.values():  # batches beside this one: their shares change
                     if other.observations and other.observations[-1].ended > started:
                         other.fitted = None
+            if batch.first:
+                if batch.members == 1:
+                    self._cold.append(batch)
+                    del self._cold[:-COLD_KEEP]
+                for (other_name, _), other in self._open.items():  # warm batches it ran beside
+                    if not other.first and other.started < batch.ended and other.ended > batch.started:
+                        self._judge_contended(self._models.get(other_name), other)
+            else:
+                self._judge_contended(model, batch, counted=batch.members - 1)
             model.tasks += 1
             model.steady += not batch.first
             model.last_tick = self.tick = self.tick + 1
@@ -749,6 +765,36 @@ class RuntimeModels:
                 due = self.clock() - self._last_save >= SAVE_EVERY_S
         if due:
             self.save()
+
+    def _judge_contended(self, model: ResourceModel | None, batch: Observation, counted: int | None = None) -> None:
+        """Count a warm batch as a cold one when for CONTENDED_SHARE of its time or more it ran
+        beside this process's cold calls on other executors; `counted`: its members already
+        counted as steady (all of them when None). Under `_lock`.
+
+        A cold call imports an SDK and builds a simulator, holding Python's lock most of the time,
+        and a warm call beside it waits for that lock far longer than its share of the workers
+        (`shared_seconds`) charges: a qtau.qubit gradient's warm-up tries lightning.qubit's 8
+        tapes while Aer (0.65 s) and Braket's local simulator (1.4 s) are imported, and in about one
+        process in three they were measured at 3-30 ms a tape against 0.5-1.4 alone, which sent
+        every later gradient to default.qubit (0.63x). Counted as cold, such a batch is what a
+        first batch is (its excess is the first-call term's, it does not make the model trusted),
+        so the simulator is tried again, warm and alone, in a later batch."""
+        if model is None or batch.first:
+            return
+        start, end = batch.started, max(batch.ended, batch.started + 1e-6)
+        spans = sorted((max(c.started, start), min(c.ended, end)) for c in self._cold
+                       if c is not batch and c.started < end and c.ended > start)
+        covered, reach = 0.0, start
+        for lo, hi in spans:
+            lo = max(lo, reach)
+            if hi > lo:
+                covered, reach = covered + hi - lo, hi
+        if covered < CONTENDED_SHARE * (end - start):
+            return
+        batch.first = True
+        model.steady -= batch.members if counted is None else counted
+        model.fitted = None
+        self.version += 1
 
     def _surprised(self, model: ResourceModel, batch: Observation, complete: bool = False) -> bool:
         """Whether `batch` is news to plans: a shape the model's fit had not seen when the batch's
