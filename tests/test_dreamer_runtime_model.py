@@ -494,6 +494,27 @@ def test_after_trying_both_simulators_every_task_goes_to_the_learned_fastest(plu
         assert est.source == "learned" and est.observations == EXPLORE_TRIES and est.seconds > 0.03
 
 
+def test_a_model_that_cannot_learn_logs_why_and_the_results_stand(plugins, monkeypatch, caplog):
+    """The store's observe is replaced by one that raises (a stand-in for a bug in the model; no
+    real input makes it fail): the tasks still complete, and the error reaches `qtau.dreamer`'s
+    log with the task it was learning from."""
+    def broken(*args, **kwargs):
+        raise ZeroDivisionError("a model bug")
+
+    with service(plugins) as pcs:
+        monkeypatch.setattr(pcs.qdreamer.runtime, "observe", broken)
+        with caplog.at_level("ERROR", logger="qtau.dreamer"):
+            results = pcs.get_results(pcs.submit_quantum_tasks([QuantumTask(circuit=bell(), shots=10)
+                                                                for _ in range(3)]))
+            deadline = time.monotonic() + 10  # a done-callback on a worker thread may still be learning
+            while len([r for r in caplog.records if r.name == "qtau.dreamer"]) < 3 and time.monotonic() < deadline:
+                time.sleep(0.01)
+        assert [sum(r.counts.values()) for r in results] == [10, 10, 10]
+        logged = [r for r in caplog.records if r.name == "qtau.dreamer"]
+        assert len(logged) == 3 and "could not learn the run time of task" in logged[0].getMessage()
+        assert logged[0].exc_info[0] is ZeroDivisionError
+
+
 def test_cache_info_shows_the_models_and_clear_cache_forgets_them_only_when_asked(plugins):
     with service(plugins) as pcs:
         run_one_by_one(pcs, 2 * EXPLORE_TRIES)

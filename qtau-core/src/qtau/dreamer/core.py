@@ -12,6 +12,7 @@ from it; so with a warm cache a decision is arithmetic over in-flight counts, no
 from __future__ import annotations
 
 import heapq
+import logging
 import math
 import threading
 import time
@@ -50,6 +51,8 @@ from qtau.payloads import Placement
 from qtau.plugins import PluginHost
 from qtau.resource_limits import common_breach
 from qtau.types import Attempt, CircuitSummary, QuantumTask, Resource, Result
+
+log = logging.getLogger("qtau.dreamer")
 
 #: Shots at which cost estimates are fetched; totals for other shot counts come from the rates.
 REFERENCE_SHOTS = 1000
@@ -530,7 +533,10 @@ class QDreamer:
     def learn(self, outcome: Any) -> None:
         """Teach the run-time model from a task's Result (once per task; anything else is ignored):
         the time of its successful attempt on a local resource, from the worker's preparation of
-        the task to its result, with the shape QDREAMER placed it by."""
+        the task to its result, with the shape QDREAMER placed it by. Learning never fails the task
+        it learns from: it runs in a result's done-callback (where an error was only printed by
+        concurrent.futures) or while results are handed out, so an error is logged to
+        `qtau.dreamer`, with its traceback, and the result stands."""
         if not isinstance(outcome, Result) or not outcome.attempts:
             return
         with self._lock:
@@ -540,9 +546,13 @@ class QDreamer:
         if shape is None or found is None or not last.ok or found[0].remote:
             return
         summary, shots, fmt, _ = shape
-        prior = run_seconds(found[0], shots, summary)
-        self.runtime.observe(last.resource_id, last.started_at, last.ended_at, prior, shots, summary, fmt,
-                             first=last.cold)
+        try:
+            prior = run_seconds(found[0], shots, summary)
+            self.runtime.observe(last.resource_id, last.started_at, last.ended_at, prior, shots, summary, fmt,
+                                 first=last.cold)
+        except Exception:
+            log.exception("QDREAMER could not learn the run time of task %s on %s; its result is unaffected",
+                          outcome.task_id, last.resource_id)
 
     def run_estimate(self, task: QuantumTask, resource_id: str) -> RuntimeEstimate:
         """The expected run time of `task` on one of this service's resources: seconds, source
