@@ -6,13 +6,23 @@
 - Burst sizes survive a plan that a changed report rebuilt (`ranking.Bursts`): a burst's first
   task is still placed for the whole burst.
 - A burst's tries run one simulator at a time (`qtau.dispatch`).
+- A burst far beyond a simulator's largest warm call is an extrapolation for it, charged
+  EXTRAPOLATED while another simulator has shown bursts that large (`ranking.Plan._extrapolated`).
 
 The runtime models and the ranking are the real ones on hand-built candidates; the dispatch test
 runs the installed plugins' simulators on the local engine. Nothing is mocked.
 """
 
 from qtau import ExecutionEngine, PilotComputeService, QuantumTask
-from qtau.dreamer.ranking import UNTRUSTED, Bursts, Candidate, Plan, Shape, run_seconds
+from qtau.dreamer.ranking import (
+    EXTRAPOLATED,
+    UNTRUSTED,
+    Bursts,
+    Candidate,
+    Plan,
+    Shape,
+    run_seconds,
+)
 from qtau.dreamer.runtime_model import BURST_TRY, RHO_KEY, RuntimeModels
 from qtau.types import CircuitSummary, Resource, ResourceStatus
 from qtau_test_circuits import bell
@@ -225,3 +235,35 @@ def test_a_bursts_tries_run_one_simulator_at_a_time():
         for other, u in tries:
             apart = t.finished_at <= u.started_at or u.finished_at <= t.started_at
             assert apart or (rid == other and t.started_at == u.started_at), (rid, other)
+
+
+def test_a_burst_stays_with_the_simulator_that_showed_its_bursts_on_a_close_extrapolated_call():
+    """Bell pubs measured here: lightning ran 992-pub bursts at 1.0-1.1 ms a pub; Aer's 8-pub try
+    with its calls of one put it level or a little ahead in a burst (here 4 ms alone and 1.2 ms a
+    pub in eights: 0.94 ms a pub expected in a burst), and it then ran a burst at 1.6-3 ms a pub.
+    Charged EXTRAPOLATED times its time per task in a burst beyond EXTRAPOLATION_RANGE times its
+    largest call, it no longer takes the burst; a simulator whose try shows a clear gain still does."""
+    models = RuntimeModels(None)
+    call(models, "lightning", 100.0, 1, 0.3, first=True)
+    call(models, "lightning", 101.0, 11, 0.0011)
+    call(models, "lightning", 102.0, 992, 0.00105)
+    call(models, "aer", 110.0, 1, 0.3, first=True)
+    call(models, "aer", 111.0, 1, 0.004)
+    call(models, "aer", 112.0, BURST_TRY, 0.0012)
+    candidates = [simulator("aer", 2.0), simulator("lightning", 2.6)]
+    p = plan(models, candidates, Bursts(this=1000))
+    assert p.ok_task[0] <= p.ok_task[1] * EXTRAPOLATED  # close: Aer within the margin
+    assert p.ok_task[0] + p.ok_call[0] / 1000 < p.ok_task[1] + p.ok_call[1] / 1000  # and ahead without it
+    assert set(place_burst(p, 1000)) == {"lightning"}
+    rows = {r.resource_id: r for r in p.rows(WEIGHTS, {})}
+    assert "extrapolated from calls of 8 or fewer" in rows["test:aer"].run_source
+    assert "extrapolated" not in rows["test:lightning"].run_source
+    # Bursts no simulator has shown are not charged: the same choice as without the margin.
+    small = plan(models, candidates, Bursts(this=8))
+    assert not any(small._extrapolated(8))
+    # A try that shows a clear gain (0.4 ms a pub in eights) still moves the burst.
+    call(models, "basic", 120.0, 1, 0.3, first=True)
+    call(models, "basic", 121.0, 1, 0.0012)
+    call(models, "basic", 122.0, BURST_TRY, 0.0004)
+    chosen = place_burst(plan(models, candidates + [simulator("basic", 0.3)], Bursts(this=1000)), 1000)
+    assert chosen.count("basic") > 900

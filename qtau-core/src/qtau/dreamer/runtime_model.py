@@ -694,6 +694,15 @@ class RuntimeModels:
                 return 0
             return BURST_TRY
 
+    def largest_call(self, resource_id: str, circuit_format: str | None = None) -> int:
+        """Tasks in the largest warm call of the model the resource is estimated by (0: none yet):
+        how far beyond what it has seen an estimate for a burst reaches (`ranking.EXTRAPOLATED`)."""
+        with self._lock:
+            model = self._model(resource_id, circuit_format)[0]
+            if model is None:
+                return 0
+            return max((o.members for o in model.observations if not o.first), default=0)
+
     # -- learning ----------------------------------------------------------------------------------
 
     def observe(self, resource_id: str, started: float, ended: float, prior_s: float, shots: int,
