@@ -777,8 +777,10 @@ class RuntimeModels:
 
     def _judge_contended(self, model: ResourceModel | None, batch: Observation, counted: int | None = None) -> None:
         """Count a warm batch as a cold one when for CONTENDED_SHARE of its time or more it ran
-        beside this process's cold calls on other executors; `counted`: its members already
-        counted as steady (all of them when None). Under `_lock`.
+        beside cold calls (`_cold`: this store's, from any executor); `counted`: its members
+        already counted as steady (all of them when None). Under `_lock`. On RAY a cold call in
+        one worker process counts against a warm one in another too: they share the machine's
+        cores, not Python's lock, so that costs the simulator one more try, no more.
 
         A cold call imports an SDK and builds a simulator, holding Python's lock most of the time,
         and a warm call beside it waits for that lock far longer than its share of the workers
