@@ -276,10 +276,9 @@ def shape_key(x: tuple[float, ...]) -> tuple[float, ...]:
     return (*x[:4], 0.0, *x[5:])
 
 
-def shape_effects(xs: list[tuple[float, ...]], ys: list[float], coef: list[float], sd: float
-                  ) -> dict[tuple[float, ...], float]:
-    """Per shape seen in warm calls, the mean of what its rows took beyond the fit (log residual),
-    shrunk towards 0 as a random effect of prior sd SHAPE_SD under noise `sd`: n x SHAPE_SD**2 /
+def shape_effects(xs: list[tuple[float, ...]], resid: list[float], sd: float) -> dict[tuple[float, ...], float]:
+    """Per shape seen in warm calls (rows `xs`), the mean of what its rows took beyond the fit
+    (`resid`, the fit's log residuals), shrunk towards 0 as a random effect of prior sd SHAPE_SD under noise `sd`: n x SHAPE_SD**2 /
     (n x SHAPE_SD**2 + sd**2) of it. Rows the fit drops as outliers (REJECT_SDS) count for nothing.
 
     Why: the fit's terms are a handful of slopes, and circuits of one width, gate count and shots
@@ -288,10 +287,9 @@ def shape_effects(xs: list[tuple[float, ...]], ys: list[float], coef: list[float
     Users repeat shapes (a sweep's parameters, a VQE's iterations, a Sampler's pubs), and what a
     shape took last time is the best guide to its next run; a shape not seen yet has the fit's."""
     sums: dict[tuple[float, ...], tuple[float, int]] = {}
-    for x, y in zip(xs, ys, strict=True):
+    for x, r in zip(xs, resid, strict=True):
         if x[4]:
             continue  # a cold call: its excess is the first-call term's
-        r = y - sum(c * v for c, v in zip(coef, x, strict=True))
         if abs(r) > REJECT_SDS * sd:
             continue
         key = shape_key(x)
@@ -329,8 +327,8 @@ def _np():
 
 
 def _irls(xs, ys, rounds: int = 5):
-    """The posterior mode of b for targets `ys` (coef, the normal matrix, noise sd); `xs`: the
-    rows' features (arrays). Outliers are judged after the first round (`_grid` is that round for
+    """The posterior mode of b for targets `ys` (coef, the normal matrix, noise sd, and the rows'
+    residuals from coef); `xs`: the rows' features (arrays). Outliers are judged after the first round (`_grid` is that round for
     every rho at once)."""
     np = _np()
     precision = np.diag(1.0 / np.asarray(PRIOR_SD) ** 2)
@@ -350,7 +348,7 @@ def _irls(xs, ys, rounds: int = 5):
         coef = np.linalg.solve(normal, weighted @ ys)
         resid = ys - xs @ coef
         sd = float(_noise(np.abs(resid[keep])))
-    return coef, normal, sd
+    return coef, normal, sd, resid
 
 
 def rho_prior(resource: Resource) -> float:
@@ -443,10 +441,10 @@ def fit(rows: list[tuple[tuple[float, ...], float, float]], tasks: int, prior_rh
         alone, task = posterior_split(weights, [_alone_over_member(c, k) - _alone_over_member(rho, k)
                                                 for c in RHO_GRID])
     ys = targets - np.log1p(rho / ks) + math.log1p(rho)
-    coef, normal, sd = _irls(xs, ys)
+    coef, normal, sd, resid = _irls(xs, ys)
     cov = np.linalg.inv(normal)
     return Fit(tuple(float(c) for c in coef), tuple(tuple(float(v) for v in row) for row in cov), sd, tasks,
-               rho, alone, task, shape_effects([x for x, _, _ in rows], ys.tolist(), coef.tolist(), sd))
+               rho, alone, task, shape_effects([x for x, _, _ in rows], resid.tolist(), sd))
 
 
 @attrs.define
@@ -690,7 +688,7 @@ class RuntimeModels:
             model = self._model(resource_id, circuit_format)[0]
             if _learning(model) or model.steady >= 2 * BURST_TRY:
                 return 0
-            if any(o.members >= BURST_TRY and not o.first for o in model.observations):
+            if _largest_warm_call(model) >= BURST_TRY:
                 return 0
             return BURST_TRY
 
@@ -698,10 +696,7 @@ class RuntimeModels:
         """Tasks in the largest warm call of the model the resource is estimated by (0: none yet):
         how far beyond what it has seen an estimate for a burst reaches (`ranking.EXTRAPOLATED`)."""
         with self._lock:
-            model = self._model(resource_id, circuit_format)[0]
-            if model is None:
-                return 0
-            return max((o.members for o in model.observations if not o.first), default=0)
+            return _largest_warm_call(self._model(resource_id, circuit_format)[0])
 
     # -- learning ----------------------------------------------------------------------------------
 
@@ -730,9 +725,11 @@ class RuntimeModels:
                     for old, new in zip((batch.shots, batch.width, batch.gates, batch.clifford), shape, strict=True))
                 batch.prior_s = (batch.prior_s * k + prior_s) / (k + 1)
                 batch.members += 1
+                grew = ended > batch.ended
                 self._run_seconds += max(ended - batch.ended, 0.0)
                 batch.ended = max(batch.ended, ended)
             else:
+                grew = True
                 shots_, width, gates, clifford = shape
                 cold = name not in self._warm if first is None else first
                 batch = Observation(started, ended, 1, shots_, width, gates, prior_s, cold, clifford)
@@ -747,15 +744,20 @@ class RuntimeModels:
                 for other in self._models.values():  # batches beside this one: their shares change
                     if other.observations and other.observations[-1].ended > started:
                         other.fitted = None
-            if batch.first:
+            # Contention is judged when a batch's span is new or grew (a call's members share
+            # one), a warm batch against the cold calls known, a cold call against the warm
+            # batches beside it: a burst's thousand members do not each judge it again.
+            if not grew:
+                pass
+            elif not batch.first:
+                self._judge_contended(model, batch, counted=batch.members - 1)
+            elif batch.members == 1 or any(c is batch for c in self._cold):
                 if batch.members == 1:
                     self._cold.append(batch)
                     del self._cold[:-COLD_KEEP]
                 for (other_name, _), other in self._open.items():  # warm batches it ran beside
                     if not other.first and other.started < batch.ended and other.ended > batch.started:
                         self._judge_contended(self._models.get(other_name), other)
-            else:
-                self._judge_contended(model, batch, counted=batch.members - 1)
             model.tasks += 1
             model.steady += not batch.first
             model.last_tick = self.tick = self.tick + 1
@@ -954,6 +956,13 @@ class RuntimeModels:
         except OSError:
             return False
         return True
+
+
+def _largest_warm_call(model: ResourceModel | None) -> int:
+    """Members of the model's largest batch that was not a cold call (0: none, or no model)."""
+    if model is None:
+        return 0
+    return max((o.members for o in model.observations if not o.first), default=0)
 
 
 def _learning(model: ResourceModel | None) -> bool:
