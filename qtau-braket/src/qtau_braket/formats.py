@@ -205,8 +205,13 @@ def summary(circuit, circuit_format: str) -> CircuitSummary:
     )
 
 
+#: What the converters import (`Converter.sdk_modules`): `braket.circuits` imports the local
+#: simulator and opt_einsum, which `import pennylane` imports too.
+SDK_MODULES = ("braket.circuits", "braket.ir.openqasm")
+
+
 def converters(provider: str) -> list[Converter]:
     return [
-        Converter("braket", "openqasm3", to_openqasm3, provider, 1.0),
-        Converter("openqasm3", "braket", from_openqasm3, provider, 1.0),
+        Converter("braket", "openqasm3", to_openqasm3, provider, 1.0, SDK_MODULES),
+        Converter("openqasm3", "braket", from_openqasm3, provider, 1.0, SDK_MODULES),
     ]

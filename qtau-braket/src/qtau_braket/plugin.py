@@ -27,6 +27,9 @@ class BraketBackend(Backend):
 
     provider = PROVIDER
     executor_prefixes = ("braket_",)
+    #: Imported one thread at a time before first use (see qtau.Backend.sdk_modules).
+    sdk_modules = ("braket.circuits", "braket.circuits.noises", "braket.devices", "braket.default_simulator",
+                   "braket.aws")
     description = "Amazon Braket: " + ", ".join(names.known_executors())
 
     def resources(self, executor, config):

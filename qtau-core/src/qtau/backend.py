@@ -39,6 +39,11 @@ class Backend:
     executor_prefixes: ClassVar[tuple[str, ...]] = ()
     #: One line shown by `qtau plugins` and in "unknown executor" errors.
     description: ClassVar[str] = ""
+    #: Modules its `executor`, `status` and `noise` import (`"braket.devices"`, `"pennylane"`).
+    #: Core imports them one thread at a time before the first such call in a process: two threads
+    #: importing one SDK at once can see it half-initialized (`qtau.sdk_imports`). One that is not
+    #: installed is skipped. A Converter names its own (`Converter.sdk_modules`).
+    sdk_modules: ClassVar[tuple[str, ...]] = ()
 
     def executors(self) -> Sequence[ExecutorInfo]:
         """The executor names this backend serves (from `executor_names`/`executor_prefixes`)."""

@@ -33,6 +33,7 @@ from qtau.qasm_header import OPENQASM2, OPENQASM3, qasm_format
 from qtau.qasm_includes import check_includes
 from qtau.qasm_limits import check_size
 from qtau.qasm_summary import summarize
+from qtau.sdk_imports import import_one_at_a_time
 from qtau.secrets import redact
 from qtau.threads import CallTimedOut, call_with_timeout
 from qtau.types import CircuitSummary, Converter, QuantumTask, Resource
@@ -308,6 +309,7 @@ class Circuits:
             raise missing_path(source, targets, self.graph)
         value = circuit
         for conv in chain:
+            import_one_at_a_time(conv.sdk_modules)
             try:
                 value = conv.convert(value)
             except CircuitConversionError:

@@ -37,6 +37,7 @@ from qtau.errors import PluginError, QtauError, UnknownExecutorError
 from qtau.executor import Executor, LocalExecutor, RemoteExecutor
 from qtau.packing import CompactForms
 from qtau.plugins_v1 import adapt, in_current_shape, v1_impls
+from qtau.sdk_imports import import_one_at_a_time
 from qtau.secrets import redact
 from qtau.types import CostEstimate, ExecutorInfo, NoiseProfile, Resource, ResourceStatus
 
@@ -87,6 +88,10 @@ class HostSpec:
 
     plugins: tuple[tuple[str, str], ...]
     strict: bool = False
+
+
+#: Backend methods that use the provider's SDK: its `sdk_modules` are imported before them.
+SDK_METHODS = frozenset({"executor", "status", "noise"})
 
 
 class PluginHost:
@@ -318,8 +323,11 @@ class PluginHost:
 
     def on_backend(self, provider: str, method: str, *args: Any) -> Any:
         """`method(*args)` on the provider's Backend. QtauErrors pass as they are; anything else is
-        the plugin's bug: recorded against it and raised as a PluginError naming it."""
+        the plugin's bug: recorded against it and raised as a PluginError naming it. Its SDK is
+        imported first for the calls that use it (`SDK_METHODS`)."""
         backend = self.backend(provider)
+        if method in SDK_METHODS:
+            import_one_at_a_time(backend.sdk_modules)
         try:
             return getattr(backend, method)(*args)
         except QtauError:

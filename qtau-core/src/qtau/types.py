@@ -230,7 +230,9 @@ class ExecutorInfo:
 class Converter:
     """One edge of the circuit-format graph: `convert(circuit) -> circuit` from `source` to `target`.
 
-    `cost` orders paths (lower is better; 1.0 for a direct translation).
+    `cost` orders paths (lower is better; 1.0 for a direct translation). `sdk_modules`: the modules
+    `convert` imports, which core imports one thread at a time before its first call in a process
+    (`qtau.sdk_imports`: two threads importing one SDK at once can see it half-initialized).
     """
 
     source: str
@@ -238,6 +240,7 @@ class Converter:
     convert: Callable[[Any], Any] = attrs.field(eq=False)
     provider: str = ""
     cost: float = 1.0
+    sdk_modules: tuple[str, ...] = attrs.field(default=(), converter=lambda v: (v,) if isinstance(v, str) else tuple(v))
 
 
 def _check_shots(instance, attribute, value):

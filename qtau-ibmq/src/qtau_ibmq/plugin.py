@@ -20,6 +20,8 @@ class IbmqBackend(Backend):
 
     provider = PROVIDER
     executor_prefixes = ("ibmq_",)
+    #: Imported one thread at a time before first use (see qtau.Backend.sdk_modules).
+    sdk_modules = ("qiskit", "qiskit.transpiler", "qiskit_ibm_runtime", "qiskit_ibm_runtime.fake_provider")
     description = ("IBM Quantum Runtime: ibmq_<backend>, ibmq_least_busy, ibmq_fake_<name> (offline), "
                    "ibmq_qasm_simulator (local Aer)")
 

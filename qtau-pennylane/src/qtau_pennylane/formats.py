@@ -314,11 +314,16 @@ def tape_to_qasm2(tape: Any) -> str:
     return _GPHASE.sub("", text)
 
 
+#: What the converters import (`Converter.sdk_modules`); Qiskit's formats go through pennylane-qiskit.
+PENNYLANE_MODULES = ("pennylane",)
+THROUGH_QISKIT = ("pennylane", "qiskit", "qiskit.qasm2", "qiskit.qasm3", "pennylane_qiskit")
+
+
 def converters(provider: str) -> list[Converter]:
     return [
-        Converter("pennylane_qnode", "pennylane_tape", qnode_to_tape, provider, 1.0),
-        Converter("qiskit", "pennylane_tape", qiskit_to_tape, provider, 1.0),
-        Converter("openqasm2", "pennylane_tape", qasm2_to_tape, provider, 1.5),
-        Converter("openqasm3", "pennylane_tape", qasm3_to_tape, provider, 1.5),
-        Converter("pennylane_tape", "openqasm2", tape_to_qasm2, provider, 1.2),
+        Converter("pennylane_qnode", "pennylane_tape", qnode_to_tape, provider, 1.0, PENNYLANE_MODULES),
+        Converter("qiskit", "pennylane_tape", qiskit_to_tape, provider, 1.0, THROUGH_QISKIT),
+        Converter("openqasm2", "pennylane_tape", qasm2_to_tape, provider, 1.5, THROUGH_QISKIT),
+        Converter("openqasm3", "pennylane_tape", qasm3_to_tape, provider, 1.5, THROUGH_QISKIT),
+        Converter("pennylane_tape", "openqasm2", tape_to_qasm2, provider, 1.2, PENNYLANE_MODULES),
     ]

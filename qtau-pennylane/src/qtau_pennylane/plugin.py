@@ -19,6 +19,8 @@ class PennyLaneBackend(Backend):
 
     provider = PROVIDER
     executor_names = tuple(catalog.EXECUTORS)
+    #: Imported one thread at a time before first use (see qtau.Backend.sdk_modules).
+    sdk_modules = ("pennylane", "pennylane_lightning.lightning_qubit")
     description = "PennyLane devices"
 
     def executors(self):

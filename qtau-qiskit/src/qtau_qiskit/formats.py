@@ -152,10 +152,14 @@ def to_qasm3(circuit) -> str:
     return _dumped(qasm3.dumps, circuit)
 
 
+#: What the converters import (`Converter.sdk_modules`).
+SDK_MODULES = ("qiskit", "qiskit.qasm2", "qiskit.qasm3")
+
+
 def converters(provider: str) -> list[Converter]:
     return [
-        Converter("openqasm2", "qiskit", from_qasm2, provider, 1.0),
-        Converter("openqasm3", "qiskit", from_qasm3, provider, 1.0),
-        Converter("qiskit", "openqasm2", to_qasm2, provider, 1.2),
-        Converter("qiskit", "openqasm3", to_qasm3, provider, 1.0),
+        Converter("openqasm2", "qiskit", from_qasm2, provider, 1.0, SDK_MODULES),
+        Converter("openqasm3", "qiskit", from_qasm3, provider, 1.0, SDK_MODULES),
+        Converter("qiskit", "openqasm2", to_qasm2, provider, 1.2, SDK_MODULES),
+        Converter("qiskit", "openqasm3", to_qasm3, provider, 1.0, SDK_MODULES),
     ]

@@ -20,6 +20,9 @@ class QiskitBackend(Backend):
 
     provider = PROVIDER
     executor_names = ("qiskit_local",)
+    #: Imported one thread at a time before first use (see qtau.Backend.sdk_modules).
+    sdk_modules = ("qiskit", "qiskit.transpiler.passes", "qiskit.primitives", "qiskit.providers.basic_provider",
+                   "qiskit_aer")
     description = "Qiskit Aer and BasicSimulator on this machine"
 
     def resources(self, executor, config):

@@ -26,6 +26,8 @@ class {{ cookiecutter.provider.title().replace('_', '') }}Backend(Backend):
     provider = "{{ cookiecutter.provider }}"
     executor_names = ("{{ cookiecutter.executor }}",)
     description = "{{ cookiecutter.sdk_name }} (a Qiskit BackendV2)"
+    #: Imported one thread at a time before the executor's first use (add your SDK's modules).
+    sdk_modules = ("qiskit",)
     max_qubits = {{ cookiecutter.max_qubits }}
 
     def resources(self, executor, config):
