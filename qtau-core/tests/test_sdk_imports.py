@@ -158,3 +158,30 @@ def test_one_module_given_as_a_string_is_that_module_not_its_letters(sdks):
     assert Converter("a", "b", str, sdk_modules="qtau_t_sdk_a").sdk_modules == ("qtau_t_sdk_a",)
     import_one_at_a_time("qtau_t_sdk_b")
     assert "qtau_t_sdk_b" in sys.modules and "q" not in sdk_imports._imported
+
+
+class LevelsPlugin(SlowSdkPlugin):
+    """Also weighs optimisation levels: a hook about a resource that is not a Backend method, called
+    on the thread that ranks (which may import beside the workers)."""
+
+    seen_in_hook = None
+
+    @hookimpl
+    def qtau_optimisation_levels(self, resource, config, circuit, circuit_format):
+        LevelsPlugin.seen_in_hook = "qtau_t_sdk_a" in sys.modules
+        return None
+
+
+def test_the_levels_hook_gets_its_backends_sdk_first(sdks):
+    from types import SimpleNamespace
+
+    from qtau.dreamer import levels
+    from qtau.types import QuantumTask
+
+    host = PluginHost(strict=True)
+    host.pm.register(LevelsPlugin(SlowSdkBackend()), name="slowsdk")
+    [resource] = host.resources("slowsdk_local", {})
+    task = QuantumTask(circuit="OPENQASM 2.0;\nqreg q[1];\n", num_qubits=1)
+    ask = levels.asker(host, Circuits(host), task)
+    assert ask(SimpleNamespace(resource=resource, config={})) is None
+    assert LevelsPlugin.seen_in_hook is True

@@ -321,6 +321,13 @@ class PluginHost:
             )
         return found
 
+    def import_sdk(self, provider: str) -> None:
+        """Import the provider's `Backend.sdk_modules`, one thread at a time (before a hook about
+        one of its resources that is not a Backend method, such as `qtau_optimisation_levels`)."""
+        backend = self.backends().get(provider)
+        if backend is not None:
+            import_one_at_a_time(backend.sdk_modules)
+
     def on_backend(self, provider: str, method: str, *args: Any) -> Any:
         """`method(*args)` on the provider's Backend. QtauErrors pass as they are; anything else is
         the plugin's bug: recorded against it and raised as a PluginError naming it. Its SDK is
