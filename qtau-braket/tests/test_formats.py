@@ -99,3 +99,17 @@ def test_outcome_records_whether_measurement_was_implicit():
     assert first.metadata["implicit_measure_all"] is True and first.counts == {"01": 5}
     assert second.metadata["implicit_measure_all"] is False and second.counts == {"1": 5}
     assert second.metadata["measured_qubits"] == [0]
+
+
+def test_only_devices_on_aws_name_braket_aws_for_core_to_import_first():
+    """Local simulators need no boto3: core imports `braket.aws` one thread at a time only before
+    an AWS device's first executor (`qtau.sdk_imports`)."""
+    from qtau.types import Resource
+    from qtau_braket.plugin import BraketBackend
+
+    backend = BraketBackend()
+    local = Resource("braket:local_sv", "braket", "braket_local", "simulator", 4, circuit_formats=("braket",))
+    aws = Resource("braket:sv1", "braket", "braket_sv1", "simulator", 4, circuit_formats=("braket",), remote=True)
+    assert "braket.aws" not in backend.sdk_modules_for(local)
+    assert "braket.circuits" in backend.sdk_modules_for(local)
+    assert backend.sdk_modules_for(aws)[-1] == "braket.aws"

@@ -108,8 +108,11 @@ class SlowSdkBackend(Backend):
     def run(self, resource, jobs):
         return [Outcome(counts={"00": job.shots}) for job in jobs]
 
+    def sdk_modules_for(self, resource):
+        return (*self.sdk_modules, "qtau_t_sdk_c")  # what only this resource needs
+
     def executor(self, resource, config):
-        self.seen = "qtau_t_sdk_a" in sys.modules
+        self.seen = {"qtau_t_sdk_a", "qtau_t_sdk_c"} <= set(sys.modules)
         return super().executor(resource, config)
 
 
@@ -134,12 +137,12 @@ def test_a_backend_and_a_converter_get_their_sdk_before_their_first_call(sdks):
     backend = SlowSdkBackend()
     host = PluginHost(strict=True)
     host.pm.register(SlowSdkPlugin(backend), name="slowsdk")
+    converted, fmt, path = Circuits(host).convert("OPENQASM 2.0;\nqreg q[1];\n", "openqasm2", ["slowfmt"])
+    assert fmt == "slowfmt" and path == ("openqasm2", "slowfmt")
+    assert "qtau_t_sdk_a" not in sys.modules, "a conversion imports its converter's modules only"
     [resource] = host.resources("slowsdk_local", {})
     host.create_executor(resource, {})
     assert backend.seen
-    converted, fmt, path = Circuits(host).convert("OPENQASM 2.0;\nqreg q[1];\n", "openqasm2", ["slowfmt"])
-    assert fmt == "slowfmt" and path == ("openqasm2", "slowfmt")
-    assert "qtau_t_sdk_c" not in sys.modules
 
 
 def test_the_installed_plugins_name_modules_that_exist():
@@ -147,6 +150,10 @@ def test_the_installed_plugins_name_modules_that_exist():
     plugins give, for their Backends and their Converters, is an importable module here."""
     host = default_host()
     named = {m for backend in host.backends().values() for m in backend.sdk_modules}
+    for executor in ("qiskit_local", "braket_local", "pennylane_default", "pennylane_lightning", "pennylane_qiskit",
+                     "ibmq_fake_manila"):
+        for res in host.resources(executor, {}):
+            named |= set(host.backend(res.provider).sdk_modules_for(res))
     for convs in host.call("qtau_circuit_converters") or ():
         named |= {m for conv in convs for m in conv.sdk_modules}
     assert named, "no installed plugin names its SDK modules"

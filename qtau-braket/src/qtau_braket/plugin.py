@@ -27,10 +27,13 @@ class BraketBackend(Backend):
 
     provider = PROVIDER
     executor_prefixes = ("braket_",)
-    #: Imported one thread at a time before first use (see qtau.Backend.sdk_modules).
-    sdk_modules = ("braket.circuits", "braket.circuits.noises", "braket.devices", "braket.default_simulator",
-                   "braket.aws")
+    #: Imported one thread at a time before first use (see qtau.Backend.sdk_modules); a device
+    #: on AWS also needs `braket.aws` (boto3), which local simulators do not (`sdk_modules_for`).
+    sdk_modules = ("braket.circuits", "braket.circuits.noises", "braket.devices", "braket.default_simulator")
     description = "Amazon Braket: " + ", ".join(names.known_executors())
+
+    def sdk_modules_for(self, resource):
+        return (*self.sdk_modules, "braket.aws") if resource.remote else self.sdk_modules
 
     def resources(self, executor, config):
         if executor in names.LOCAL:

@@ -42,7 +42,8 @@ class Backend:
     #: Modules its `executor`, `status` and `noise` import (`"braket.devices"`, `"pennylane"`).
     #: Core imports them one thread at a time before the first such call in a process: two threads
     #: importing one SDK at once can see it half-initialized (`qtau.sdk_imports`). One that is not
-    #: installed is skipped. A Converter names its own (`Converter.sdk_modules`).
+    #: installed is skipped. A Converter names its own (`Converter.sdk_modules`); what only some
+    #: resources need goes in `sdk_modules_for`.
     sdk_modules: ClassVar[tuple[str, ...]] = ()
 
     def executors(self) -> Sequence[ExecutorInfo]:
@@ -50,6 +51,12 @@ class Backend:
         return [ExecutorInfo(n, self.provider, self.description) for n in self.executor_names] + [
             ExecutorInfo(p, self.provider, self.description, prefix=True) for p in self.executor_prefixes
         ]
+
+    def sdk_modules_for(self, resource: Resource) -> Sequence[str]:
+        """The modules to import before `resource`'s executor, status or noise: `sdk_modules`,
+        plus what only this resource needs (PennyLane's plugin adds the package of the resource's
+        device)."""
+        return self.sdk_modules
 
     def resources(self, executor: str, config: Mapping[str, Any]) -> Sequence[Resource]:
         """Resources a pilot whose `quantum.executor` is `executor` gets, given its `quantum`

@@ -90,7 +90,8 @@ class HostSpec:
     strict: bool = False
 
 
-#: Backend methods that use the provider's SDK: its `sdk_modules` are imported before them.
+#: Backend methods (each about one resource, their first argument) that use the provider's SDK:
+#: the resource's `Backend.sdk_modules_for` are imported before them.
 SDK_METHODS = frozenset({"executor", "status", "noise"})
 
 
@@ -321,21 +322,20 @@ class PluginHost:
             )
         return found
 
-    def import_sdk(self, provider: str) -> None:
-        """Import the provider's `Backend.sdk_modules`, one thread at a time (before a hook about
-        one of its resources that is not a Backend method, such as `qtau_optimisation_levels`)."""
-        backend = self.backends().get(provider)
-        if backend is not None:
-            import_one_at_a_time(backend.sdk_modules)
+    def import_sdk(self, resource: Resource) -> None:
+        """Import the modules `resource`'s Backend names for it, one thread at a time (before a hook
+        about it that is not a Backend method, such as `qtau_optimisation_levels`)."""
+        if resource.provider in self.backends():
+            import_one_at_a_time(self.on_backend(resource.provider, "sdk_modules_for", resource))
 
     def on_backend(self, provider: str, method: str, *args: Any) -> Any:
         """`method(*args)` on the provider's Backend. QtauErrors pass as they are; anything else is
         the plugin's bug: recorded against it and raised as a PluginError naming it. Its SDK is
         imported first for the calls that use it (`SDK_METHODS`)."""
         backend = self.backend(provider)
-        if method in SDK_METHODS:
-            import_one_at_a_time(backend.sdk_modules)
         try:
+            if method in SDK_METHODS:
+                import_one_at_a_time(backend.sdk_modules_for(args[0]))
             return getattr(backend, method)(*args)
         except QtauError:
             raise

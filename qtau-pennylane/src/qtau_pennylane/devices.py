@@ -7,7 +7,9 @@ install or fix, never a bare SDK traceback.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
+from importlib.metadata import entry_points
 from typing import Any
 
 from qtau.errors import AuthenticationError, BackendUnavailableError, ConfigurationError, QtauError
@@ -17,6 +19,14 @@ from qtau_pennylane.extras import install_hint, require_extra
 
 #: Default bound on waiting for one AWS task (seconds); `quantum.poll_timeout_seconds` overrides.
 AWS_POLL_TIMEOUT = 6 * 3600.0
+
+
+@functools.cache
+def device_modules(device: str) -> tuple[str, ...]:
+    """The module PennyLane imports to make `device` (its `pennylane.plugins` entry point's), read
+    from package metadata without importing anything; () for a device no installed package offers."""
+    found = entry_points(group="pennylane.plugins", name=device)
+    return tuple(ep.module for ep in found)
 
 
 def _kwargs(resource: Resource, config: Mapping[str, Any]) -> dict[str, Any]:

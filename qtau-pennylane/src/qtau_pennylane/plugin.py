@@ -9,7 +9,7 @@ from __future__ import annotations
 from qtau import Backend, ExecutorInfo, hookimpl
 from qtau.versions import installed_versions
 
-from qtau_pennylane import catalog, formats, reporting
+from qtau_pennylane import catalog, devices, formats, reporting
 
 PROVIDER = catalog.PROVIDER
 
@@ -19,9 +19,13 @@ class PennyLaneBackend(Backend):
 
     provider = PROVIDER
     executor_names = tuple(catalog.EXECUTORS)
-    #: Imported one thread at a time before first use (see qtau.Backend.sdk_modules).
-    sdk_modules = ("pennylane", "pennylane_lightning.lightning_qubit")
+    #: Imported one thread at a time before first use (see qtau.Backend.sdk_modules), with the
+    #: package of each resource's device (`sdk_modules_for`).
+    sdk_modules = ("pennylane",)
     description = "PennyLane devices"
+
+    def sdk_modules_for(self, resource):
+        return (*self.sdk_modules, *devices.device_modules(resource.metadata.get("device", "")))
 
     def executors(self):
         return [ExecutorInfo(name, PROVIDER, catalog.DESCRIPTIONS[name]) for name in catalog.EXECUTORS]

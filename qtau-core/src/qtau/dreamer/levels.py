@@ -49,7 +49,7 @@ def asker(host: Any, circuits: Any, task: QuantumTask) -> Callable[[Any], LevelE
         try:
             source, fmt = circuits.resolve(task)
             native, native_fmt, _ = circuits.convert(source, fmt, res.circuit_formats)
-            host.import_sdk(res.provider)  # the hook transpiles on this thread while workers import
+            host.import_sdk(res)  # the hook transpiles on this thread while workers import
             answer = host.call(HOOK, resource=res, config=cand.config, circuit=native, circuit_format=native_fmt)
         except QtauError as err:
             if getattr(host, "strict", False):
