@@ -43,8 +43,9 @@ def test_qiskit_remote_with_an_ibm_fake_backend(host, services):
     assert res.id == "pennylane:qiskit.remote:FakeManilaV2" and res.num_qubits == 5
     noise = host.noise(res, {})
     assert 0 < noise.two_qubit_error < 0.1 and 0 < noise.readout_error < 0.1 and noise.t1_us > 1
-    from conftest import run
     from pennylane_test_circuits import x0_counts
+
+    from conftest import run
 
     counts = run(services("pennylane_qiskit", device="qiskit.remote", backend="fake_manila"), x0_counts(), shots=500).get_counts()
     assert max(counts, key=counts.get) == "001" and sum(counts.values()) == 500

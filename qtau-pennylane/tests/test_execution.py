@@ -5,10 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pennylane as qml
 import pytest
-from conftest import run
 from pennylane_test_circuits import bell_counts, bell_expvals, x0_counts
 from qtau import InvalidTaskError, QuantumTask
 from qtau_pennylane import bind
+
+from conftest import run
 
 LOCAL = ("pennylane_default", "pennylane_lightning", "pennylane_qiskit", "pennylane_braket")
 

@@ -12,10 +12,11 @@ from __future__ import annotations
 import numpy as np
 import pennylane as qml
 import pytest
-from conftest import run
 from pennylane.tape import QuantumScript
 from qtau_pennylane import outcomes
 from qtau_pennylane.device import diagonalize_when_needed, split_when_needed
+
+from conftest import run
 
 
 @pytest.mark.parametrize("all_outcomes", [False, True])

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import pennylane as qml
 import pytest
-from conftest import make_host, run
 from pennylane_test_circuits import bell_expvals, x0_counts, x0_tape
 from qiskit import QuantumCircuit
 from qtau.circuits import Circuits
 from qtau_pennylane import bind
 from qtau_pennylane.formats import circuit_format
+
+from conftest import make_host, run
 
 X1_QASM3 = 'OPENQASM 3.0;\ninclude "stdgates.inc";\nqubit[3] q;\nbit[3] c;\nx q[1];\nc = measure q;\n'
 X1_QASM2 = 'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[3];\ncreg c[3];\nx q[1];\nmeasure q -> c;\n'
