@@ -28,14 +28,17 @@ _LOCK = threading.RLock()
 _imported: set[str] = set()
 
 
-def import_one_at_a_time(modules: Iterable[str]) -> None:
+def module_names(modules: str | Iterable[str]) -> tuple[str, ...]:
+    """`sdk_modules` as a tuple of names: a single string is one module, not its letters."""
+    return (modules,) if isinstance(modules, str) else tuple(modules)
+
+
+def import_one_at_a_time(modules: str | Iterable[str]) -> None:
     """Import `modules` holding the process's SDK import lock; each is tried once per process.
 
     A module that fails to import is left to the code that needs it, which raises its plugin's own
     error (saying what to install); here it is only logged."""
-    if isinstance(modules, str):  # `sdk_modules = "my_sdk"`: one module, not its letters
-        modules = (modules,)
-    pending = [name for name in modules if name not in _imported]
+    pending = [name for name in module_names(modules) if name not in _imported]
     if not pending:
         return
     with _LOCK:

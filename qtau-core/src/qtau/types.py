@@ -29,6 +29,7 @@ from qtau.qasm_header import qasm_format
 from qtau.render_html import result_html
 from qtau.resource_request import REQUEST_KEYS, check_request
 from qtau.scalars import plain
+from qtau.sdk_imports import module_names
 
 ResourceKind = Literal["simulator", "qpu"]
 
@@ -240,7 +241,7 @@ class Converter:
     convert: Callable[[Any], Any] = attrs.field(eq=False)
     provider: str = ""
     cost: float = 1.0
-    sdk_modules: tuple[str, ...] = attrs.field(default=(), converter=lambda v: (v,) if isinstance(v, str) else tuple(v))
+    sdk_modules: tuple[str, ...] = attrs.field(default=(), converter=module_names)
 
 
 def _check_shots(instance, attribute, value):

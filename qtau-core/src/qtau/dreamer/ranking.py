@@ -640,10 +640,9 @@ class Plan:
             # the next one still chooses for the burst's bulk, not for itself (an idle simulator's
             # whole call against a task joining a try's batch sent a burst after its try).
             calls = [c / rest for c in calls]
-            if last_burst > EXTRAPOLATION_RANGE:
-                flags = self._extrapolated(last_burst)
-                if any(flags):
-                    tasks = [t * EXTRAPOLATED if far else t for t, far in zip(tasks, flags, strict=True)]
+            flags = self._extrapolated(last_burst)
+            if any(flags):
+                tasks = [t * EXTRAPOLATED if far else t for t, far in zip(tasks, flags, strict=True)]
         ahead = ahead or {}
         waits = [(q + backlog + t + (0.0 if n else c)) if s else serial_wait(q, n, r, ahead.get(rid))
                  for q, n, r, c, t, s, rid in zip(self.ok_queue, counts, self.ok_run, calls, tasks, shared,
@@ -690,7 +689,10 @@ class Plan:
         """Per feasible candidate: a local simulator whose bursts of `burst` tasks lie beyond
         EXTRAPOLATION_RANGE times its largest warm call, while another has run calls that large
         (one that has shown such bursts; when none has, no one is charged). Kept per burst size
-        until the plan's estimates are refreshed: a burst's every task asks."""
+        until the plan's estimates are refreshed: a burst's every task asks. () for a burst
+        within EXTRAPOLATION_RANGE tasks (none is charged)."""
+        if burst <= EXTRAPOLATION_RANGE:
+            return ()
         size, flags = self._extrapolated_for
         if size != burst:
             reach = [n * EXTRAPOLATION_RANGE >= burst for n in self.ok_largest]
@@ -712,7 +714,8 @@ class Plan:
             if not quota:
                 return f"untried in a burst: charged {UNTRUSTED:g}x in bursts until its try (another's first)"
             return f"untried in a burst: ranked as fast as the fastest for {quota} task(s) of the next burst"
-        if self.bursts.last > EXTRAPOLATION_RANGE and self._extrapolated(self.bursts.last)[j]:
+        flags = self._extrapolated(self.bursts.last)
+        if flags and flags[j]:
             return (f"a burst of {self.bursts.last} extrapolated from calls of {self.ok_largest[j]} or fewer: "
                     f"charged {EXTRAPOLATED:g}x a task in it")
         return ""

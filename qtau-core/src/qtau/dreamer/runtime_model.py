@@ -744,20 +744,8 @@ class RuntimeModels:
                 for other in self._models.values():  # batches beside this one: their shares change
                     if other.observations and other.observations[-1].ended > started:
                         other.fitted = None
-            # Contention is judged when a batch's span is new or grew (a call's members share
-            # one), a warm batch against the cold calls known, a cold call against the warm
-            # batches beside it: a burst's thousand members do not each judge it again.
-            if not grew:
-                pass
-            elif not batch.first:
-                self._judge_contended(model, batch, counted=batch.members - 1)
-            elif batch.members == 1 or any(c is batch for c in self._cold):
-                if batch.members == 1:
-                    self._cold.append(batch)
-                    del self._cold[:-COLD_KEEP]
-                for (other_name, _), other in self._open.items():  # warm batches it ran beside
-                    if not other.first and other.started < batch.ended and other.ended > batch.started:
-                        self._judge_contended(self._models.get(other_name), other)
+            if grew:
+                self._judge_span(model, batch)
             model.tasks += 1
             model.steady += not batch.first
             model.last_tick = self.tick = self.tick + 1
@@ -776,6 +764,22 @@ class RuntimeModels:
                 due = self.clock() - self._last_save >= SAVE_EVERY_S
         if due:
             self.save()
+
+    def _judge_span(self, model: ResourceModel, batch: Observation) -> None:
+        """A batch's span is new or grew (a call's members share one): judge contention once for
+        it, a warm batch against the cold calls known, a cold call against the warm batches beside
+        it; a burst's thousand members do not each judge it again. Under `_lock`."""
+        if not batch.first:
+            self._judge_contended(model, batch, counted=batch.members - 1)
+            return
+        if batch.members == 1:
+            self._cold.append(batch)
+            del self._cold[:-COLD_KEEP]
+        elif not any(c is batch for c in self._cold):
+            return
+        for (other_name, _), other in self._open.items():  # warm batches it ran beside
+            if not other.first and other.started < batch.ended and other.ended > batch.started:
+                self._judge_contended(self._models.get(other_name), other)
 
     def _judge_contended(self, model: ResourceModel | None, batch: Observation, counted: int | None = None) -> None:
         """Count a warm batch as a cold one when for CONTENDED_SHARE of its time or more it ran
