@@ -240,8 +240,11 @@ class Dispatcher:
                 # Members of one batch share their resource and what they ask of the engine.
                 request = tuple(sorted(request_of(task.resource_config).items()))
                 groups.setdefault((placements[0].resource.id, request), []).append((i, payload))
-            if self.journal is not None:
-                self.journal.journal.persist()  # the burst on disk (one log write) before any of it starts
+            if self.journal is not None and self.durable:
+                # The burst on disk (one log write) before any of it starts. A service created
+                # with durable=False only queues it, as it does one task: the writer makes the
+                # payloads, or skips those of tasks that end within its window (docs/journal.md).
+                self.journal.journal.persist()
         except QtauError:
             undo()
             raise
