@@ -430,6 +430,25 @@ def test_secrets_never_reach_the_file(tmp_path):
     assert "x7x7" not in to_json({"s": secret}) and to_json({"s": secret}) == '{"s": "***"}'
 
 
+def test_json_of_plain_values_and_of_what_json_cannot_hold():
+    """The journal's JSON (one encoder reused by every thread) is JSON's own for plain values; sets,
+    tuples, bytes and complex numbers become lists and text, non-string keys become strings, and a
+    Secret anywhere is masked, also when written from many threads at once."""
+    import concurrent.futures
+
+    plain = [{"00": 500, "11": 500}, {"shots": 1000, "x": [1, 2.5, None, True]}, [], {}, "text", 3, 0.25]
+    assert [to_json(v) for v in plain] == [json.dumps(v) for v in plain]
+    assert to_json(None) is None
+    assert json.loads(to_json({"s": {1, 2}, "t": (1, 2), "b": b"\x01", "c": 1 + 2j})) == {
+        "s": [1, 2], "t": [1, 2], "b": "01", "c": [1.0, 2.0]}
+    assert json.loads(to_json({1: "a", (2, 3): "b"})) == {"1": "a", "(2, 3)": "b"}
+    secret = Secret("journal-json-secret-" + "z5" * 8)
+    values = [{"n": i, "config": {"token": secret}} for i in range(400)]
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        texts = list(pool.map(to_json, values))
+    assert texts == [f'{{"n": {i}, "config": {{"token": "***"}}}}' for i in range(400)]
+
+
 # -- qtau jobs ---------------------------------------------------------------------------------------
 
 

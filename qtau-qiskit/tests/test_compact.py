@@ -7,7 +7,7 @@ from __future__ import annotations
 import pickle
 
 from qiskit import ClassicalRegister, QuantumCircuit, QuantumRegister, qasm2
-from qiskit.circuit import Parameter
+from qiskit.circuit import AncillaRegister, Clbit, Parameter, Qubit
 from qiskit.circuit.library import HGate, QFTGate, efficient_su2
 from qiskit.circuit.random import random_circuit
 from qtau.plugins import PluginHost
@@ -47,6 +47,26 @@ def test_what_it_cannot_write_exactly_is_left_to_pickle():
     library = QuantumCircuit(3)
     library.append(QFTGate(3), [0, 1, 2])
     assert compact(param) is None and compact(library) is None
+
+
+def test_bits_that_are_not_exactly_their_registers_are_left_to_pickle():
+    """One register with a loose bit beside it (quantum or classical), an ancilla register (it would
+    come back as a QuantumRegister), loose bits alone, and one register whose bits were added in
+    another order: none is written compactly; one register of each kind is, exactly."""
+    q, c = QuantumRegister(2, "q"), ClassicalRegister(2, "c")
+    loose_qubit = QuantumCircuit(q, [Qubit()], c)
+    loose_clbit = QuantumCircuit(q, c, [Clbit()])
+    ancilla = QuantumCircuit(AncillaRegister(2, "a"), c)
+    loose_only = QuantumCircuit([Qubit(), Qubit()])
+    reordered = QuantumCircuit([q[1], q[0]], c)
+    reordered.add_register(q)
+    for qc in (loose_qubit, loose_clbit, ancilla, loose_only, reordered):
+        qc.h(0)
+        assert compact(qc) is None, qc
+    plain = QuantumCircuit(q, c)
+    plain.h(0)
+    plain.measure(q, c)
+    assert back(plain) == plain and back(plain).qregs == [q] and back(plain).cregs == [c]
 
 
 def test_the_plugin_offers_it_through_its_hook():

@@ -44,6 +44,8 @@ _DIRECT = {"measure": Measure, "reset": Reset, "barrier": Barrier}
 def _registers_cover(bits: list, registers: list, kind: type) -> bool:
     """Whether `bits` are exactly the registers' bits, register after register, and every register
     is of exactly `kind` (an AncillaRegister would come back as a QuantumRegister)."""
+    if len(registers) == 1:  # most circuits (`QuantumCircuit(n, m)`): a slice, not a loop over bits
+        return type(registers[0]) is kind and registers[0][:] == bits
     return (all(type(r) is kind for r in registers) and sum(len(r) for r in registers) == len(bits)
             and [b for r in registers for b in r] == bits)
 
@@ -74,8 +76,9 @@ def compact(qc: Any) -> tuple | None:
             params = tuple([float(p) for p in params])
         else:
             params = ()
-        ops.append((name, tuple([qindex[q] for q in ins.qubits]), tuple([cindex[c] for c in ins.clbits]),
-                    params, ins.label))
+        clbits_of = ins.clbits
+        ops.append((name, tuple([qindex[q] for q in ins.qubits]),
+                    tuple([cindex[c] for c in clbits_of]) if clbits_of else (), params, ins.label))
     return rebuild, (qc.name, [(r.name, r.size) for r in qc.qregs], [(r.name, r.size) for r in qc.cregs],
                      float(qc.global_phase), qc.metadata, ops)
 

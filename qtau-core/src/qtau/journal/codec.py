@@ -37,14 +37,19 @@ def _plain(value: Any) -> Any:
     return redact(str(value))
 
 
+#: One encoder for every call: `json.dumps(value, default=...)` builds a new one each time, which
+#: took as long as encoding a result's counts (the journal encodes five values a task).
+_ENCODER = json.JSONEncoder(default=_plain)
+
+
 def to_json(value: Any) -> str | None:
     """JSON for a job reference, counts, values or metadata: Secrets masked, unknowns as text."""
     if value is None:
         return None
     try:
-        text = json.dumps(value, default=_plain)
+        text = _ENCODER.encode(value)
     except (TypeError, ValueError):  # keys JSON cannot hold (ints mixed with tuples, objects)
-        text = json.dumps(_string_keys(value), default=_plain)
+        text = _ENCODER.encode(_string_keys(value))
     # holds_secret agrees with redact (tested) and looks for a pattern only where its literal
     # part appears: most JSON is passed through after a few substring checks.
     return redact(text) if text_holds_secret(text) else text
