@@ -210,6 +210,8 @@ class Submitter(Protocol):
     engine: Engine
     registry: TaskRegistry
     journal: Any
+    #: Whether submissions are on disk before they return (False: only queued; docs/journal.md).
+    durable: bool
 
     @property
     def dreamer(self) -> QDreamer: ...
@@ -231,7 +233,7 @@ def submit_split(submitter: Submitter, task: QuantumTask, plan: SplitPlan) -> An
             parts.append(submitter.payload(part, placements, now))
         if submitter.journal is not None:
             # The journal knows the split task, not its parts: recovery runs it again whole.
-            submitter.journal.submitted(task, now)
+            submitter.journal.submitted(task, now, submitter.durable)
         payload = SplitPayload(task, tuple(parts), now)
         for part in plan.parts:
             dreamer.task_started(part.resource_id)
