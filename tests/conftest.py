@@ -1,7 +1,9 @@
 """Cross-package tests: every plugin installed. Hosts are built explicitly, never autoloaded."""
 
+import contextlib
 import os
 import tempfile
+import threading
 
 import pytest
 from qtau.plugins import PluginHost
@@ -53,3 +55,39 @@ def plugins() -> PluginHost:
     from qtau_scripted.testing import host
 
     return host()
+
+
+class PayloadSpy:
+    """Task ids whose journal payload (what recovery runs again) the test's own thread made while
+    inside `submitting()`: a durable submission makes it before it returns, a queued one leaves it
+    to the journal's writer thread."""
+
+    def __init__(self) -> None:
+        self.made: list[str] = []
+        self.watching = False
+        self.thread = threading.get_ident()
+
+    @contextlib.contextmanager
+    def submitting(self):
+        self.watching = True
+        try:
+            yield
+        finally:
+            self.watching = False
+
+
+@pytest.fixture
+def payload_spy(monkeypatch) -> PayloadSpy:
+    """`qtau.journal.service_journal.task_blob` wrapped to record who called it (a spy: the real
+    function still makes every payload)."""
+    import qtau.journal.service_journal as service_journal
+
+    spy, real = PayloadSpy(), service_journal.task_blob
+
+    def recorded(task, forms=None):
+        if spy.watching and threading.get_ident() == spy.thread:
+            spy.made.append(task.task_id)
+        return real(task, forms)
+
+    monkeypatch.setattr(service_journal, "task_blob", recorded)
+    return spy

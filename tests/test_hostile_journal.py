@@ -362,37 +362,24 @@ def test_durable_is_a_flag_and_flush_needs_no_journal():
 
 
 @pytest.mark.parametrize("durable", [True, False])
-def test_a_burst_is_pickled_before_it_returns_only_when_durable(tmp_path, monkeypatch, durable):
+def test_a_burst_is_pickled_before_it_returns_only_when_durable(tmp_path, payload_spy, durable):
     """`submit_quantum_tasks` of a durable service makes every task's payload (what recovery runs
     again) on the submitting thread before it returns; a service created with durable=False queues
     the burst as it queues one task, so no payload is made there (the writer makes it, or skips it
-    for a task that ended within its window), and after `flush()` every task is journaled. The
-    real `task_blob` is wrapped to record the thread that called it (a spy, not a replacement)."""
-    import threading
-
-    import qtau.journal.service_journal as service_journal
+    for a task that ended within its window), and after `flush()` every task is journaled."""
     from qtau.journal import Journal
     from qtau_scripted.testing import host
 
-    real, caller, submitting, made = service_journal.task_blob, threading.get_ident(), [False], []
-
-    def spy(task, forms=None):
-        if submitting[0] and threading.get_ident() == caller:
-            made.append(task.task_id)
-        return real(task, forms)
-
-    monkeypatch.setattr(service_journal, "task_blob", spy)
     tasks = [QuantumTask(circuit=bell(), shots=50) for _ in range(12)]
     with PilotComputeService(plugins=host("qiskit"), working_directory=str(tmp_path), durable=durable) as pcs:
         pcs.create_pilot({"resource_type": "quantum", "quantum": {"executor": "qiskit_local"}})
-        submitting[0] = True
-        handles = pcs.submit_quantum_tasks(tasks)
-        submitting[0] = False
+        with payload_spy.submitting():
+            handles = pcs.submit_quantum_tasks(tasks)
         assert [sum(r.counts.values()) for r in pcs.get_results(handles)] == [50] * 12
         pcs.flush()
         with Journal.open(tmp_path, readonly=True) as journal:
             assert {t.task_id for t in journal.tasks() if t.state == "done"} == {t.task_id for t in tasks}
-    assert sorted(made) == (sorted(t.task_id for t in tasks) if durable else [])
+    assert sorted(payload_spy.made) == (sorted(t.task_id for t in tasks) if durable else [])
 
 
 def test_results_handed_out_are_not_run_again_after_a_kill(tmp_path):

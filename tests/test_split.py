@@ -200,30 +200,16 @@ def test_pilots_are_twins_only_with_the_same_executor_and_settings(plugins):
 
 
 @pytest.mark.parametrize("durable", [True, False])
-def test_a_split_task_is_journaled_as_the_service_is_durable(plugins, tmp_path, monkeypatch, durable):
+def test_a_split_task_is_journaled_as_the_service_is_durable(plugins, tmp_path, payload_spy, durable):
     """A split task is journaled whole (recovery runs it again whole): on disk before the submission
     returns in a durable service, only queued in one created with durable=False (its payload made
-    later by the journal's writer), as a task that is not split. The real `task_blob` is wrapped to
-    record the thread that called it (a spy, not a replacement)."""
-    import threading
-
-    import qtau.journal.service_journal as service_journal
-
-    real, caller, submitting, made = service_journal.task_blob, threading.get_ident(), [False], []
-
-    def spy(task, forms=None):
-        if submitting[0] and threading.get_ident() == caller:
-            made.append(task.task_id)
-        return real(task, forms)
-
-    monkeypatch.setattr(service_journal, "task_blob", spy)
+    later by the journal's writer), as a task that is not split."""
     task = QuantumTask(circuit=bell(), shots=2000, split=True)
     with PilotComputeService(execution_engine=ExecutionEngine.LOCAL, plugins=plugins,
                              working_directory=str(tmp_path), durable=durable) as pcs:
         pcs.create_pilot(pilot(resource("a", per_shot=0.001), resource("b", per_shot=0.001)))
-        submitting[0] = True
-        handle = pcs.submit_quantum_task(task)
-        submitting[0] = False
+        with payload_spy.submitting():
+            handle = pcs.submit_quantum_task(task)
         result = pcs.get_result(handle, timeout=60)
     assert len(result.parts) == 2 and sum(result.counts.values()) == 2000
-    assert made == ([task.task_id] if durable else [])
+    assert payload_spy.made == ([task.task_id] if durable else [])
