@@ -20,9 +20,11 @@ class QiskitBackend(Backend):
 
     provider = PROVIDER
     executor_names = ("qiskit_local",)
-    #: Imported one thread at a time before first use (see qtau.Backend.sdk_modules).
+    #: Imported one thread at a time before first use (see qtau.Backend.sdk_modules). Aer through
+    #: `qtau_qiskit.aer`, never as `qiskit_aer`: its OpenMP runtime reads the wait policy once, when
+    #: first loaded, and loaded directly its threads spin beside QTAU's (see that module).
     sdk_modules = ("qiskit", "qiskit.transpiler.passes", "qiskit.primitives", "qiskit.providers.basic_provider",
-                   "qiskit_aer")
+                   "qtau_qiskit.aer")
     description = "Qiskit Aer and BasicSimulator on this machine"
 
     def resources(self, executor, config):
