@@ -48,6 +48,9 @@ _warned = False
 def fake_names() -> list[str]:
     with _lock:
         if not _fakes:
+            # Making a fake backend imports Aer (its default options ask whether Aer is there):
+            # through qtau_qiskit.aer first, so Aer's OpenMP threads sleep between calls.
+            import qtau_qiskit.aer  # noqa: F401
             from qiskit_ibm_runtime.fake_provider import FakeProviderForBackendV2
 
             with warnings.catch_warnings():
