@@ -126,6 +126,10 @@ SHOTS = (1000, 4000)
 #: Seeds QDREAMER's design and `balanced`'s weights were chosen on (every round so far), and the
 #: seeds its claim is reported on: run once the design was fixed, never tuned on.
 TUNING_SEEDS = tuple(range(1, 10))
+#: `Params.move_late`: seconds past its expected completion a queued job waits at least before it
+#: is placed again, and how many times one job may move.
+MOVE_LATE_MIN_S = 2.0
+MOVES_MAX = 2
 REPORT_SEEDS = tuple(range(11, 21))
 
 
@@ -153,12 +157,17 @@ class Params:
     #: What no provider reports, as a ceiling: each QPU's status carries its exact remaining work
     #: (the running job's remainder and every pending job's length, ours included), read live.
     exact_status: bool = False
+    #: An experiment, not in QDREAMER: a job QDREAMER placed on a QPU that is still queued this many
+    #: times its expected completion after placement (and at least MOVE_LATE_MIN_S past it) is placed
+    #: again, and leaves the queue for the new choice when QDREAMER now prefers another device (at
+    #: most MOVES_MAX times). 0: off.
+    move_late: float = 0.0
 
     def check(self) -> Params:
         _integer("jobs", self.jobs, low=1)
         for name, low, high in (("simulator_share", 0.0, 1.0), ("background_share", 0.0, 1.0),
                                 ("background_spread", 0.0, None), ("background_cap", 0.0, 1.0),
-                                ("warmup_s", 0.0, None), ("status_ttl_s", 0.0, None)):
+                                ("warmup_s", 0.0, None), ("status_ttl_s", 0.0, None), ("move_late", 0.0, None)):
             _number(name, getattr(self, name), low, high)
         if self.simulator_share >= 1.0:
             raise SimulationParameterError(
@@ -356,12 +365,15 @@ class RunResult:
     #: the baselines, which estimate nothing).
     within_20: float = math.nan
     learn_waits: bool = True
+    #: Jobs that left a queue for another device (`Params.move_late`).
+    moves: int = 0
 
     def record(self) -> dict:
         return {"policy": self.policy, "load": self.load, "seed": self.seed,
                 "mean_completion_s": self.mean_completion_s, "p95_completion_s": self.p95_completion_s,
                 "mean_fidelity": self.mean_fidelity, "cost": self.cost, "unstable": self.unstable,
-                "jobs": self.jobs, "within_20": self.within_20, "learn_waits": self.learn_waits}
+                "jobs": self.jobs, "within_20": self.within_20, "learn_waits": self.learn_waits,
+                "moves": self.moves}
 
 
 class Simulation:
@@ -413,6 +425,10 @@ class Simulation:
         self.backlog_at_last_arrival = 0
         self.decide_s = 0.0
         self.estimate = math.nan
+        #: Per job: whether it may also run on a simulator (placed again with the same choice).
+        self.sim_ok: list[bool] = [False] * params.jobs
+        #: Jobs that left a queue for another device (`Params.move_late`).
+        self.moves = 0
         self._choose = self._chooser()
 
     # -- policies --------------------------------------------------------------------------------
@@ -521,6 +537,7 @@ class Simulation:
             j = rng.choice(rng.choice(groups))
             s = rng.choice(p.shots)
             sim_ok = rng.random() < p.simulator_share
+            self.sim_ok[n] = sim_ok
             t0 = time.perf_counter()
             i = self._choose(j, s, sim_ok)
             self.decide_s += time.perf_counter() - t0
@@ -534,24 +551,61 @@ class Simulation:
 
     def _job(self, n: int, i: int, j: int, s: int):
         env = self.env
-        start = env.now
-        self._book(i, self.world.run[(j, s)][i])
-        with self.queues[i].request() as req:
-            yield req
+        start = placed = env.now
+        expected, placer = self.estimates[n], self.placers[n]
+        qdreamer = self.policy in QDREAMER_POLICIES
+        moves = 0
+        while True:
+            self._book(i, self.world.run[(j, s)][i])
+            req = self.queues[i].request()
+            if qdreamer and self.params.move_late and moves < MOVES_MAX and self.world.devices[i].qpu:
+                moved = yield from self._wait_or_move(n, i, j, s, req, placed, expected)
+                if moved is not None:
+                    i, placed, expected, placer = moved, env.now, self.estimate, self.placed_by
+                    moves += 1
+                    continue
+            else:
+                yield req
             yield env.timeout(self.world.run[(j, s)][i])
+            self.queues[i].release(req)
+            break
         self.completions[n] = env.now - start
         self.fidelities.append(self.world.fid[j][i])
         self.cost += self.world.price[(j, s)][i]
         self.finished += 1
-        if self.policy in QDREAMER_POLICIES:
+        if qdreamer:
             rid = self.world.devices[i].id
             # The job's attempt, as a real run's Result carries it: QDREAMER learns from it.
             # Both count it finished; the one that placed it learns from it (once: they share
             # one wait model).
             learn = self.params.learn_waits and not self.params.exact_status  # nothing hidden to learn
-            done = (Attempt(rid, True, start, env.now),) if learn else ()
+            done = (Attempt(rid, True, placed, env.now),) if learn else ()
             for d in self.dreamers:
-                d.task_finished(rid, done if d is self.placers[n] else ())
+                d.task_finished(rid, done if d is placer else ())
+
+    def _wait_or_move(self, n: int, i: int, j: int, s: int, req, placed: float, expected: float):
+        """`Params.move_late`: wait for `req`; each time the job is still queued past its patience,
+        ask QDREAMER again. Returns the new device's index once the job left device i's queue for
+        it, or None once `req` was granted."""
+        env = self.env
+        patience = max(self.params.move_late * expected, expected + MOVE_LATE_MIN_S)
+        deadline = placed + patience
+        while True:
+            got = yield req | env.timeout(max(deadline - env.now, 0.0))
+            if req in got:
+                return None
+            old = self.world.devices[i].id
+            new = self._choose(j, s, self.sim_ok[n])
+            if new == i:  # still the best: keep its place in the queue, drop the second reservation
+                for d in self.dreamers:
+                    d.task_finished(old, ())
+                deadline += patience
+                continue
+            req.cancel()  # out of the queue, never run there: nothing to learn from it
+            for d in self.dreamers:
+                d.task_finished(old, ())
+            self.moves += 1
+            return new
 
     def run(self) -> RunResult:
         for i in range(len(self.world.devices)):
@@ -574,6 +628,7 @@ class Simulation:
             self.policy, self.load, self.seed, statistics.fmean(done), ordered[min(int(0.95 * n), n - 1)],
             statistics.fmean(self.fidelities), self.cost, unstable, n,
             n / self.decide_s if self.decide_s else 0.0, within(self.estimates, done), self.params.learn_waits,
+            self.moves,
         )
 
 
@@ -782,6 +837,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="QDREAMER ranks each of its own tasks ahead on a device as a full run time "
                              "(DreamerConfig.stacking_hedge, the default); its estimates stay the expected "
                              "completions. --no-stacking-hedge: rank by the expectation")
+    parser.add_argument("--move-late", type=float, default=0.0, metavar="FACTOR",
+                        help="an experiment, not in QDREAMER: a QPU job still queued FACTOR times its expected "
+                             "completion after placement is placed again and moves when QDREAMER now prefers "
+                             "another device (0: off)")
     parser.add_argument("--exact-status", action="store_true",
                         help="a ceiling, not a policy: every QPU reports its exact remaining work (the running "
                              "job's remainder included, which no provider reports), read live; QDREAMER then "
@@ -789,7 +848,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     params = Params(jobs=args.jobs, status_ttl_s=args.status_ttl, background_share=args.background_share,
                     simulator_share=args.simulator_share, learn_waits=not args.no_learn_waits,
-                    stacking_hedge=args.stacking_hedge, exact_status=args.exact_status)
+                    stacking_hedge=args.stacking_hedge, exact_status=args.exact_status, move_late=args.move_late)
     started = time.perf_counter()
     try:
         results = experiment(args.policies, args.loads, args.seeds, params, workers=max(args.workers, 1),
@@ -819,6 +878,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"estimates at load {load:g}, {policy}: {100 * shares[policy]:.0f}% of jobs completed within 20% "
                       f"of the estimate at placement (goal >= 75%)"
                       + (f"; without learned waits {100 * beside:.0f}%" if beside is not None else ""))
+    if params.move_late:
+        moved = sum(r.moves for r in results)
+        print(f"--move-late {params.move_late:g}: {moved} of the {sum(r.jobs for r in results if r.policy in QDREAMER_POLICIES)} "
+              "jobs QDREAMER placed left a queue for another device")
     unstable = [r for r in rows if r["unstable"]]
     for r in unstable:
         print(f"UNSTABLE: {r['policy']} at load {r['load']:g} in {r['unstable']} of {r['seeds']} seeds "

@@ -177,3 +177,29 @@ def test_exact_status_reports_the_running_job_that_providers_do_not(scheduling):
         assert remaining == pytest.approx(sim.booked_until[i] - sim.env.now) and remaining > 0
         sim.params = attrs.evolve(params, exact_status=False)  # the same moment, as providers report it
         assert reports.status(resource, {}).estimated_wait_s == 0.0
+
+
+@pytest.mark.slow
+def test_moving_late_jobs_runs_every_job_once_and_only_qdreamers_move(scheduling):
+    """`--move-late` (an experiment, docs/dreamer.md): jobs still queued past their patience leave
+    the queue for QDREAMER's new choice; every job still runs exactly once, on one device, and the
+    QDREAMER in-flight counts end at zero (a moved job is not left counted on its old device)."""
+    params = scheduling.Params(jobs=300, move_late=1.2)
+    world = scheduling.world(params.shots)
+    sim = scheduling.Simulation(world, "balanced", 0.9, 1, params)
+    result = sim.run()
+    assert result.moves > 0 and result.moves == sim.moves
+    assert len(sim.fidelities) == 300 and sim.finished == 300
+    assert all(math.isfinite(c) and c > 0 for c in sim.completions)
+    for dreamer in sim.dreamers:
+        assert not any(dreamer.in_flight().values())
+    still = scheduling.Simulation(world, "balanced", 0.9, 1, attrs.evolve(params, move_late=0.0)).run()
+    assert still.moves == 0
+    baseline = scheduling.Simulation(world, "least_busy", 0.9, 1, params).run()
+    assert baseline.moves == 0  # the baselines never move a job
+
+
+def test_move_late_must_not_be_negative(scheduling):
+    with pytest.raises(scheduling.SimulationParameterError) as err:
+        scheduling.Params(move_late=-1.0).check()
+    assert err.value.field == "move_late"
