@@ -72,7 +72,9 @@ A device is feasible when it is wide enough, and a QPU unless the job may run on
 `--exact-status` is a ceiling, not a policy: every QPU's status then carries its exact remaining
 work (the running job's remainder included, which no provider reports), read live; QDREAMER then
 caches nothing, hedges nothing and learns no waits (nothing is hidden). It shows how much of the
-policies' tail is what the reports leave out.
+policies' tail is what the reports leave out. `--move-late FACTOR` is an experiment, not in QDREAMER:
+a QPU job QDREAMER placed that is still queued FACTOR times its expected completion after placement
+is placed again and leaves its queue when QDREAMER now prefers another device (docs/dreamer.md).
 
 Outputs per policy and load: mean and p95 completion time (queue + run) of our jobs, mean
 estimated fidelity of the chosen placements, total cost (USD), averaged over seeds; a run is
@@ -126,11 +128,11 @@ SHOTS = (1000, 4000)
 #: Seeds QDREAMER's design and `balanced`'s weights were chosen on (every round so far), and the
 #: seeds its claim is reported on: run once the design was fixed, never tuned on.
 TUNING_SEEDS = tuple(range(1, 10))
+REPORT_SEEDS = tuple(range(11, 21))
 #: `Params.move_late`: seconds past its expected completion a queued job waits at least before it
 #: is placed again, and how many times one job may move.
 MOVE_LATE_MIN_S = 2.0
 MOVES_MAX = 2
-REPORT_SEEDS = tuple(range(11, 21))
 
 
 class SimulationParameterError(ConfigurationError):
