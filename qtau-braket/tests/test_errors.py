@@ -55,6 +55,25 @@ def test_no_credentials_fails_fast(host, stub):
     assert "aws configure" in str(info.value)
 
 
+def test_no_credentials_is_told_before_the_sdk_is_imported():
+    """Credentials are looked up (boto3) before Braket's SDK is imported: `qtau quote -e
+    braket_ionq` without an account answers from the price table without its 2-3 s of import. A
+    fresh interpreter (this one has the SDK loaded), with the environment emptied by `clean_aws_env`."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\nfrom qtau.plugins import PluginHost\nfrom qtau.errors import AuthenticationError\n"
+        "host = PluginHost(strict=True)\nhost.register_module('braket', 'qtau_braket.plugin')\n"
+        "try:\n    host.resources('braket_ionq', {'executor': 'braket_ionq'})\n"
+        "except AuthenticationError as err:\n    print('refused', 'no AWS credentials' in str(err))\n"
+        "print(sorted(n for n in ('braket.aws', 'braket.circuits') if n in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-800:]
+    assert out.stdout.splitlines()[-2:] == ["refused True", "[]"]
+
+
 def test_refused_key_is_authentication_error_without_the_secret(host, stub):
     secret = "wrong-secret-value-0123456789abcdef"
     cfg = {**stub.config(), "aws_access_key_id": Secret("AKIAWRONGKEY00000000"), "aws_secret_access_key": Secret(secret)}

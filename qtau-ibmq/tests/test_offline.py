@@ -26,3 +26,19 @@ def test_fakes_the_simulator_and_unknown_devices_are_not_built_offline():
     assert resources("ibmq_fake_manila", {}) is None
     assert resources("ibmq_qasm_simulator", {}) is None
     assert resources("ibmq_nosuchdevice", {}) is None
+
+
+def test_a_quote_for_one_device_reads_the_calibration_of_its_own_fake_only():
+    """A target parses a fake's calibration data (0.1-0.2 s each, some sixty fakes): `qtau quote
+    -e ibmq_<device>` builds one. A fresh interpreter, since this one's fakes may hold targets."""
+    import subprocess
+    import sys
+
+    code = (
+        "from qtau_ibmq.offline import resources\nfrom qtau_ibmq import backends\n"
+        "[res] = resources('ibmq_brisbane', {})\nassert resources('ibmq_nosuchdevice', {}) is None\n"
+        "print(res.id, sorted(n for n, b in backends._fakes.items() if b._target is not None))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-800:]
+    assert out.stdout.split() == ["ibmq:ibm_brisbane", "['fake_brisbane']"]

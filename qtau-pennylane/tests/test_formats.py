@@ -112,3 +112,28 @@ def test_braket_style_openqasm3_without_stdgates(circuits):
     tape, _, _ = circuits.convert(text, "openqasm3", ["pennylane_tape"])
     names = [op.name for op in tape.operations]
     assert names[:2] == ["Hadamard", "CNOT"] and "Adjoint(S)" in names and len(names) > 4
+
+
+@pytest.mark.parametrize("fmt, text", [
+    ("openqasm2", 'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[2];\nh q[0];\ncx q[0] q[1];\n'),
+    ("openqasm3", "OPENQASM 3.0;\nqubit[2] q;\nh q[0]\ncx q[0], q[1];\n"),
+])
+def test_a_malformed_file_is_refused_before_pennylane_is_imported(fmt, text):
+    """`qtau run` tries every installed reader on a file the first refused; this one answers from
+    Qiskit's parser (whose error `qtau.cli.qasm_check` reads the line from) without PennyLane's seconds of import. A fresh
+    interpreter, since this process has PennyLane loaded already."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\nfrom qtau_pennylane.formats import converters\n"
+        f"[convert] = [c.convert for c in converters('pennylane') if c.source == {fmt!r}]\n"
+        f"try:\n    convert({text!r})\nexcept Exception as err:\n    print(type(err).__name__, err)\n"
+        "else:\n    print('accepted')\n"
+        "print(sorted(n for n in ('pennylane', 'pennylane_qiskit') if n in sys.modules))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-800:]
+    refusal, loaded = proc.stdout.strip().splitlines()[-2:]
+    assert refusal.split()[0] in ("QASM2ParseError", "QASM3ParsingError"), refusal
+    assert loaded == "[]"

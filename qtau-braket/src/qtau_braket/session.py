@@ -117,10 +117,10 @@ def aws_session(settings: AwsSettings):
         found = _sessions.get(settings)
     if found is not None:
         return found
+    boto = _boto_session(settings)  # before the SDK's 2-3 s import: no credentials is told at once
     from botocore.config import Config
     from braket.aws import AwsSession
 
-    boto = _boto_session(settings)
     config = Config(connect_timeout=settings.connect_timeout_s, read_timeout=settings.read_timeout_s,
                     retries={"total_max_attempts": settings.max_retries + 1, "mode": "standard"})
     braket_client = boto.client("braket", region_name=settings.region, endpoint_url=settings.endpoint, config=config)
@@ -153,9 +153,9 @@ def device(ref: DeviceRef, settings: AwsSettings, max_age: float = DEVICE_TTL_S)
         hit = _devices.get(key)
     if hit is not None and now - hit[0] <= max_age:
         return hit[1]
+    session = aws_session(settings)
     from braket.aws import AwsDevice
 
-    session = aws_session(settings)
     try:
         if hit is not None:
             hit[1].refresh_metadata()

@@ -11,6 +11,7 @@ Converters (edges of core's format graph):
 from __future__ import annotations
 
 import functools
+import importlib
 import re
 import warnings
 from typing import Any
@@ -278,20 +279,30 @@ def _known_gates_only(qc: Any) -> Any:
                      optimization_level=0)
 
 
+def _qiskit_reader(source: str, module: str) -> Any:
+    """Qiskit's OpenQASM reader `module`, or the error naming pennylane-qiskit (which brings Qiskit).
+
+    The readers parse the text before `qiskit_to_tape` imports PennyLane and pennylane-qiskit, so a
+    malformed file is refused without their 2-3 s of import: `qtau run` tries every installed reader
+    on a file the first one refused (`qtau.cli.qasm_check`)."""
+    try:
+        return importlib.import_module(f"qiskit.{module}")
+    except ImportError:
+        _needs_pennylane_qiskit(source)
+        raise
+
+
 @exclusive
 def qasm2_to_tape(text: str) -> Any:
-    from qiskit import qasm2
-
-    _needs_pennylane_qiskit("openqasm2")
+    qasm2 = _qiskit_reader("openqasm2", "qasm2")
     return qiskit_to_tape(qasm2.loads(text, custom_instructions=qasm2.LEGACY_CUSTOM_INSTRUCTIONS), "openqasm2")
 
 
 @exclusive
 def qasm3_to_tape(text: str) -> Any:
-    _needs_pennylane_qiskit("openqasm3")
-    from qiskit import qasm3
     from qtau.qasm3 import with_standard_gates
 
+    qasm3 = _qiskit_reader("openqasm3", "qasm3")
     try:
         qc = qasm3.loads(with_standard_gates(text))
     except ImportError as err:
