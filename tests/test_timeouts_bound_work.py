@@ -42,9 +42,16 @@ pytestmark = pytest.mark.skipif(
     "forkserver" not in multiprocessing.get_all_start_methods(), reason="needs the forkserver start method")
 
 
+#: The circuit function below writes its marker MARK_AFTER_S after it starts, and a timeout of 2 s
+#: ends it first. The tests look for the marker WAIT_PAST_TIMEOUT_S after the timeout: 2 + 5 - 4 = 3 s
+#: after a function that the timeout failed to end would have written it.
+MARK_AFTER_S = 4
+WAIT_PAST_TIMEOUT_S = 5
+
+
 def _sleep_then_mark(marker: Path):
     def circuit():
-        time.sleep(8)
+        time.sleep(MARK_AFTER_S)
         marker.write_text("ran past its timeout")
         raise AssertionError("unreachable within the timeout")
     return circuit
@@ -74,7 +81,7 @@ def test_sleeping_circuit_function_is_ended_at_its_timeout(pcs, tmp_path):
         pcs.get_result(handle)
     assert caught.value.field == "timeout" and caught.value.value == 2
     assert _no_children_left()
-    time.sleep(8)  # long past when the function would have written the marker
+    time.sleep(WAIT_PAST_TIMEOUT_S)  # past when the function would have written the marker
     assert not marker.exists()
     ok = pcs.get_result(pcs.submit_quantum_task(QuantumTask(bell, num_qubits=2, shots=20, timeout=60)))
     assert sum(ok.counts.values()) == 20
@@ -160,7 +167,7 @@ def test_on_ray_a_sleeping_circuit_function_never_writes_its_marker(tmp_path, mo
                     bell, num_qubits=2, shots=10, timeout=timeout, resource="leaky_local")))
             assert "refused the circuit" in str(caught.value)  # the plugin revealed its token
             assert TOKEN not in str(caught.value) and TOKEN not in repr(caught.value.value)
-        time.sleep(8)
+        time.sleep(WAIT_PAST_TIMEOUT_S)
         assert not marker.exists()
         ok = service.get_result(service.submit_quantum_task(QuantumTask(bell, num_qubits=2, shots=20,
                                                                         timeout=60, resource="qiskit_local")))
