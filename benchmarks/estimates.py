@@ -65,7 +65,7 @@ if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
 from qtau import PilotComputeService, QuantumTask  # noqa: E402
-from qtau.dreamer import runtime_model  # noqa: E402
+from qtau.dreamer import runtime_fit, runtime_model, runtime_observations  # noqa: E402
 from qtau.dreamer.ranking import run_seconds  # noqa: E402
 
 SHARE = 0.2
@@ -105,7 +105,7 @@ def rotations(width: int, layers: int = 3):
 
 def mixed(width: int):
     """GHZ on even widths, rotations on odd ones (5-15 qubits): both kinds in one stream, which one
-    width slope cannot fit (see `runtime_model.CLIFFORD_GATES`)."""
+    width slope cannot fit (see `runtime_fit.CLIFFORD_GATES`)."""
     return ghz(width) if width % 2 == 0 else rotations(width)
 
 
@@ -208,10 +208,12 @@ def replay(runs: list[tuple], skip: int) -> dict[str, float]:
     """The run-time model with and without its Clifford terms on the same runs, one after another:
     each run's time predicted before it is learned from; the share of runs (after the first
     `skip`) within 20% of the prediction. Same data for both, so the machine's noise is shared."""
-    plain = runtime_model.features
+    plain = runtime_fit.features
+    users = (runtime_model, runtime_observations)  # the modules that compute features from a shape
     shares = {}
     for name, features in (("model", plain), ("-clifford", lambda s, w, g, c=0.0, f=False: plain(s, w, g, 0.0, f))):
-        runtime_model.features = features
+        for module in users:
+            module.features = features
         try:
             store, pairs = runtime_model.RuntimeModels(None), []
             for i, (res, shots, summary, fmt, started, ended) in enumerate(runs):
@@ -220,7 +222,8 @@ def replay(runs: list[tuple], skip: int) -> dict[str, float]:
                     pairs.append((store.estimate(res, prior, shots, summary, circuit_format=fmt).seconds, ended - started))
                 store.observe(res.id, started, ended, prior, shots, summary, fmt)
         finally:
-            runtime_model.features = plain
+            for module in users:
+                module.features = plain
         shares[name] = within(pairs)
     return shares
 

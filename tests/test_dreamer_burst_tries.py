@@ -23,7 +23,8 @@ from qtau.dreamer.ranking import (
     Shape,
     run_seconds,
 )
-from qtau.dreamer.runtime_model import BURST_TRY, RHO_KEY, RuntimeModels
+from qtau.dreamer.runtime_fit import RHO_KEY
+from qtau.dreamer.runtime_model import BURST_TRY, RuntimeModels
 from qtau.types import CircuitSummary, Resource, ResourceStatus
 from qtau_test_circuits import bell
 

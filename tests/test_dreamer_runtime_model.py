@@ -9,7 +9,7 @@ import time
 import attrs
 import pytest
 from qtau import ExecutionEngine, PilotComputeService, QuantumTask
-from qtau.dreamer import runtime_model
+from qtau.dreamer import runtime_fit, runtime_model, runtime_observations
 from qtau.dreamer.runtime_model import EXPLORE_TRIES, RuntimeModels
 from qtau.errors import ConfigurationError
 from qtau.types import CircuitSummary, Resource
@@ -78,7 +78,7 @@ def ghz(width: int) -> CircuitSummary:
 def test_clifford_circuits_have_a_width_slope_of_their_own():
     """A stream that mixes GHZ circuits (flat in the width on Aer) and rotations (twice the time
     per qubit): each kind is estimated by its own scaling, not a compromise that is wrong for both
-    (`runtime_model.CLIFFORD_GATES`)."""
+    (`runtime_fit.CLIFFORD_GATES`)."""
     models = RuntimeModels(None)
     rng = random.Random(3)
     start = 0.0
@@ -89,7 +89,7 @@ def test_clifford_circuits_have_a_width_slope_of_their_own():
                 start += 1.0
     assert models.estimate(SIM, 0.002, 1000, ghz(12)).seconds == pytest.approx(0.001, rel=0.3)
     assert models.estimate(SIM, 0.002, 1000, rotations(12)).seconds == pytest.approx(1e-4 * 2 ** 12, rel=0.4)
-    assert runtime_model.shape_of(1000, ghz(5))[3] == 1.0 and runtime_model.shape_of(1000, rotations(5))[3] == 0.0
+    assert runtime_fit.shape_of(1000, ghz(5))[3] == 1.0 and runtime_fit.shape_of(1000, rotations(5))[3] == 0.0
 
 
 def test_clifford_circuits_have_a_level_and_shot_and_gate_slopes_of_their_own():
@@ -134,10 +134,10 @@ def test_a_shape_seen_before_is_expected_to_take_what_it_took_though_the_slopes_
     learned = next(iter(models._models.values())).fitted
     slopes = attrs.evolve(learned, shapes={})
     misses = [w for w, seconds in took.items() if abs(0.002 * math.exp(slopes.predict(
-        runtime_model.features(*runtime_model.shape_of(1000, rotations(w))))[0]) - seconds) > 0.2 * seconds]
+        runtime_fit.features(*runtime_fit.shape_of(1000, rotations(w))))[0]) - seconds) > 0.2 * seconds]
     assert misses, "the slopes fit the knee: this test no longer shows what shape effects add"
     # A shape never seen is the slopes' alone.
-    odd = runtime_model.features(*runtime_model.shape_of(1000, rotations(9)))
+    odd = runtime_fit.features(*runtime_fit.shape_of(1000, rotations(9)))
     assert learned.predict(odd) == slopes.predict(odd)
 
 
@@ -243,16 +243,16 @@ def test_a_formats_first_batch_on_a_warm_simulator_pays_its_conversion_path_and_
 
 
 def test_batches_that_ran_side_by_side_are_each_charged_their_share_of_the_workers():
-    alone = runtime_model.Observation(0.0, 1.0, 1, 1000, 4, 10, 0.002)
-    beside = runtime_model.Observation(0.5, 1.5, 1, 1000, 4, 10, 0.002)
-    later = runtime_model.Observation(2.0, 3.0, 1, 1000, 4, 10, 0.002)
+    alone = runtime_observations.Observation(0.0, 1.0, 1, 1000, 4, 10, 0.002)
+    beside = runtime_observations.Observation(0.5, 1.5, 1, 1000, 4, 10, 0.002)
+    later = runtime_observations.Observation(2.0, 3.0, 1, 1000, 4, 10, 0.002)
     everything = [alone, beside, later]
     # Half of each ran beside the other: 0.5 s alone + 0.5 s / 2.
-    assert runtime_model.shared_seconds(alone, everything) == pytest.approx(0.75)
-    assert runtime_model.shared_seconds(beside, everything) == pytest.approx(0.75)
-    assert runtime_model.shared_seconds(later, everything) == pytest.approx(1.0)
+    assert runtime_observations.shared_seconds(alone, everything) == pytest.approx(0.75)
+    assert runtime_observations.shared_seconds(beside, everything) == pytest.approx(0.75)
+    assert runtime_observations.shared_seconds(later, everything) == pytest.approx(1.0)
     # The burst's wall time (1.5 s) is charged in full, no more.
-    assert sum(runtime_model.shared_seconds(o, everything) for o in everything[:2]) == pytest.approx(1.5)
+    assert sum(runtime_observations.shared_seconds(o, everything) for o in everything[:2]) == pytest.approx(1.5)
 
 
 def test_the_chunks_of_a_burst_that_ran_side_by_side_count_as_one_batch_of_the_bursts_time():
@@ -275,9 +275,9 @@ def test_the_chunks_of_a_burst_that_ran_side_by_side_count_as_one_batch_of_the_b
 def _mean_share_in_a_burst(prior_rho: float) -> float:
     """E[1 / (1 + rho)] under rho's prior (log-normal around `prior_rho`, sd RHO_PRIOR_SD, on
     RHO_GRID): the share of its time alone a task seen only alone is expected to take in a burst."""
-    weights = [math.exp(-0.5 * (math.log(c / prior_rho) / runtime_model.RHO_PRIOR_SD) ** 2)
-               for c in runtime_model.RHO_GRID]
-    return sum(w / (1 + c) for w, c in zip(weights, runtime_model.RHO_GRID, strict=True)) / sum(weights)
+    weights = [math.exp(-0.5 * (math.log(c / prior_rho) / runtime_fit.RHO_PRIOR_SD) ** 2)
+               for c in runtime_fit.RHO_GRID]
+    return sum(w / (1 + c) for w, c in zip(weights, runtime_fit.RHO_GRID, strict=True)) / sum(weights)
 
 
 def test_a_burst_is_extrapolated_from_tasks_alone_by_the_plugins_call_overhead():
@@ -288,7 +288,7 @@ def test_a_burst_is_extrapolated_from_tasks_alone_by_the_plugins_call_overhead()
     burst went to it and not to lightning. The mean, not the prior's mode: Aer seen alone at
     1.05 ms a pub was expected at 0.35 ms a pub in a burst by the mode (rho 2) and runs 0.45 ms."""
     pure_python = Resource("test:python", "test", "test", "simulator", 20,
-                           metadata={runtime_model.RHO_KEY: 0.3})
+                           metadata={runtime_fit.RHO_KEY: 0.3})
     unstated = Resource("test:unstated", "test", "test", "simulator", 20)
     models = RuntimeModels(None)
     for offset, rid in enumerate((pure_python.id, unstated.id)):
@@ -300,16 +300,16 @@ def test_a_burst_is_extrapolated_from_tasks_alone_by_the_plugins_call_overhead()
     # What was seen alone stays what a task alone costs: the call's part and a task's add up to it.
     assert burst.call_seconds + burst.task_seconds == pytest.approx(0.0014, rel=0.1)
     assert models.estimate(unstated, 0.002, 1000, summary(2), batch=1000).seconds == pytest.approx(
-        0.0014 * _mean_share_in_a_burst(runtime_model.RHO_PRIOR), rel=0.1)
-    assert _mean_share_in_a_burst(runtime_model.RHO_PRIOR) > 1 / (1 + runtime_model.RHO_PRIOR)  # above the mode's
+        0.0014 * _mean_share_in_a_burst(runtime_fit.RHO_PRIOR), rel=0.1)
+    assert _mean_share_in_a_burst(runtime_fit.RHO_PRIOR) > 1 / (1 + runtime_fit.RHO_PRIOR)  # above the mode's
     # The same before any observation (the prior's split), and a stated figure outside the grid is
     # clipped to it; one that is not a number is ignored.
     assert RuntimeModels(None).estimate(pure_python, 0.002, 1000, summary(2)).call_seconds == pytest.approx(
         0.002 * (1 - _mean_share_in_a_burst(0.3)))
-    assert runtime_model.rho_prior(Resource("t:z", "t", "t", "simulator", 2, metadata={runtime_model.RHO_KEY: 0})
-                                   ) == runtime_model.RHO_GRID[0]
-    assert runtime_model.rho_prior(Resource("t:s", "t", "t", "simulator", 2, metadata={runtime_model.RHO_KEY: "x"})
-                                   ) == runtime_model.RHO_PRIOR
+    assert runtime_fit.rho_prior(Resource("t:z", "t", "t", "simulator", 2, metadata={runtime_fit.RHO_KEY: 0})
+                                   ) == runtime_fit.RHO_GRID[0]
+    assert runtime_fit.rho_prior(Resource("t:s", "t", "t", "simulator", 2, metadata={runtime_fit.RHO_KEY: "x"})
+                                   ) == runtime_fit.RHO_PRIOR
     # Once batches of two sizes are seen, rho is learned from them whatever the plugin stated:
     # a call of k tasks of 1 ms each plus 4 ms (rho 4).
     for i, k in enumerate((1, 8, 64) * 3):

@@ -189,7 +189,7 @@ SPEED_OFFSET_S = 1.0
 #: A free candidate counts as costing this share of the cheapest priced candidate (one halving).
 FREE_SHARE = 0.5
 #: A simulator still being tried takes more tasks than its tries only at this multiple of its
-#: estimate (the top of the plugin prior's range, e**1.5: `runtime_model.PRIOR_SD`): one batch seen
+#: estimate (the top of the plugin prior's range, e**1.5: `runtime_fit.PRIOR_SD`): one batch seen
 #: on a busy machine must not send it a whole burst.
 UNTRUSTED = 4.5
 #: A trusted simulator that has never run a call of `runtime_model.BURST_TRY` tasks is tried with

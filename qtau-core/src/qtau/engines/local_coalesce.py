@@ -61,7 +61,7 @@ class LocalCoalescer:
         self.capacity = max(int(getattr(engine, "max_workers", 1) or 1), 1)
         self.clock = clock
         #: The cores the pool's units share in the expectations: 1 by default, as the run-time
-        #: model charges side-by-side batches (`runtime_model.shared_seconds`), whose learned
+        #: model charges side-by-side batches (`runtime_observations.shared_seconds`), whose learned
         #: times the expectations are made of (with the machine's 2 cores here, bursts of Aer
         #: batches were expected at half their time: `local_expected` says why).
         self.cores = float(cores or 1)

@@ -8,7 +8,7 @@ pool ran one task after another. What LOCAL does is different, and the estimate 
   once on the pool's threads and share the machine: while n run, each progresses at
   min(1, cores / n) of its pace alone (processor sharing; `schedule`). A unit's work is the
   run-time model's call + k x task (alone-seconds). The model learns those from batches charged
-  1/(n+1) of every stretch they ran beside n others (`runtime_model.shared_seconds`: one core),
+  1/(n+1) of every stretch they ran beside n others (`runtime_observations.shared_seconds`: one core),
   so the coalescer predicts with cores = 1 too: with the machine's 2 cores instead, a burst's Aer
   batches were expected at half their time (a batch of 52 GHZ and rotation circuits: 0.4 s
   expected, 0.82 s taken). Whatever the one-core charging misses, the pace below takes up.
