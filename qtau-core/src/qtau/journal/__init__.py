@@ -7,6 +7,7 @@ One module per job:
 - `writer`: the group-commit writer thread;
 - `acklog`: the acknowledgement log that makes a durable write one copy into memory;
 - `store`: the `Journal` (open, borrow, record_*, queries);
+- `records`: what the queries give back (`TaskRecord`, `AttemptRecord`, `ResultRecord`);
 - `lock`: the lock that keeps one live service per journal;
 - `service_journal`: the service's side (what it writes when, same-process sharing);
 - `recovery`: `recover()`, reading an earlier service's journal back into handles.
@@ -24,6 +25,7 @@ from qtau.journal.codec import (
     to_json,
 )
 from qtau.journal.lock import JournalLock, pid_alive, read_owner
+from qtau.journal.records import AttemptRecord, ResultRecord, TaskRecord
 from qtau.journal.schema import (
     ATTEMPT_STATES,
     FILE_NAME,
@@ -33,7 +35,7 @@ from qtau.journal.schema import (
     UNFINISHED,
     journal_path,
 )
-from qtau.journal.store import AttemptRecord, Journal, ResultRecord, TaskRecord, open_journal
+from qtau.journal.store import Journal, open_journal
 
 __all__ = [
     "ATTEMPT_STATES", "ERROR_CHARS", "FILE_NAME", "LOCK_NAME", "SCHEMA", "SCHEMA_VERSION", "UNFINISHED",

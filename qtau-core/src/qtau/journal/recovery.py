@@ -26,8 +26,9 @@ from qtau.errors import (
     QtauError,
     TaskCancelledError,
 )
+from qtau.journal.records import TaskRecord
 from qtau.journal.service_journal import ServiceJournal
-from qtau.journal.store import Journal, TaskRecord
+from qtau.journal.store import Journal
 from qtau.mitigation.overhead import declared
 from qtau.packing import unpack
 from qtau.payloads import Placement, TaskPayload

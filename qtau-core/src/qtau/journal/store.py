@@ -32,8 +32,6 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-import attrs
-
 from qtau.errors import JournalCorruptError, JournalError, JournalVersionError, QtauError
 from qtau.journal import acklog
 from qtau.journal.acklog import AckLog
@@ -48,6 +46,7 @@ from qtau.journal.codec import (
     to_json,
 )
 from qtau.journal.lock import JournalLock
+from qtau.journal.records import AttemptRecord, ResultRecord, TaskRecord, attempt_of
 from qtau.journal.schema import (
     ATTEMPT_STATES,
     FILE_NAME,
@@ -162,92 +161,6 @@ def _replay(db: sqlite3.Connection, log: Path) -> int:
             raise
         db.execute("COMMIT")
     return max([applied] + [number for number, _ in rows])
-
-
-# -- records read back -----------------------------------------------------------------------------
-
-
-@attrs.frozen
-class AttemptRecord:
-    """One try of a task on one resource, as journaled. `job_ref` is the provider's, decoded."""
-
-    task_id: str
-    attempt: int
-    resource_id: str
-    provider: str
-    state: str
-    started_at: float
-    job_ref: Any = None
-    ended_at: float | None = None
-    cost: float | None = None
-    currency: str | None = None
-    error_type: str | None = None
-    error_message: str | None = None
-    #: The price reserved for this attempt when it started (a remote create): what a recovering
-    #: service keeps reserved in its budgets until the attempt's job ends.
-    quote: float | None = None
-    quote_currency: str | None = None
-
-
-@attrs.frozen
-class TaskRecord:
-    """A journaled task, its attempts in order, and whether a service handed its outcome out."""
-
-    task_id: str
-    submitted_at: float
-    summary: dict[str, Any]
-    circuit_hash: str | None
-    shots: int
-    constraints: dict[str, Any]
-    state: str
-    handed_out: bool
-    attempts: tuple[AttemptRecord, ...] = ()
-    payload: bytes | None = attrs.field(default=None, repr=False)
-
-    @property
-    def last_attempt(self) -> AttemptRecord | None:
-        return self.attempts[-1] if self.attempts else None
-
-    @property
-    def finished(self) -> bool:
-        return self.state not in UNFINISHED
-
-    @property
-    def remote(self) -> bool:
-        """The last attempt went to a provider that answered with a job reference."""
-        last = self.last_attempt
-        return last is not None and last.job_ref is not None
-
-    @property
-    def create_unsettled(self) -> bool:
-        """The last attempt was journaled `starting` and no job reference followed: a create may
-        have reached the provider, whose answer was lost with the process."""
-        last = self.last_attempt
-        return last is not None and last.job_ref is None and last.state == "starting"
-
-
-@attrs.frozen
-class ResultRecord:
-    """A journaled result: what a recovering service turns back into a `Result` (no `.raw`)."""
-
-    task_id: str
-    resource_id: str
-    shots: int
-    counts: dict[str, int]
-    values: Any
-    metadata: dict[str, Any]
-    cost: float
-    currency: str
-    finished_at: float
-
-
-def _attempt(row: sqlite3.Row) -> AttemptRecord:
-    return AttemptRecord(
-        task_id=row["task_id"], attempt=row["attempt"], resource_id=row["resource_id"], provider=row["provider"],
-        state=row["state"], started_at=row["started_at"], job_ref=from_json(row["job_ref"]),
-        ended_at=row["ended_at"], cost=row["cost"], currency=row["currency"], error_type=row["error_type"],
-        error_message=row["error_message"], quote=row["quote"], quote_currency=row["quote_currency"],
-    )
 
 
 def _corrupt(path: Path, err: BaseException) -> JournalCorruptError:
@@ -571,7 +484,7 @@ class Journal:
             rows = self._rows(f"SELECT * FROM attempts WHERE task_id IN ({marks}) ORDER BY attempt", chunk)
             try:
                 for row in rows:
-                    by_task.setdefault(row["task_id"], []).append(_attempt(row))
+                    by_task.setdefault(row["task_id"], []).append(attempt_of(row))
             except ValueError as err:  # a job reference that is not JSON: written by something else
                 raise _corrupt(self.path, err) from None
         try:
