@@ -31,7 +31,7 @@ completion recorded when they were placed.
      placed (`-size`: the work ahead of it only);
    - *ranking*: the expected completion in the table QDREAMER ranked the resources by
      (`decision(task_id).chosen.wait_s`: the work in flight ahead of it plus its run time);
-   - *heuristic*: the plugin's run-time prior alone (`ranking.run_seconds`), no queue;
+   - *heuristic*: the plugin's run-time prior alone (`terms.run_seconds`), no queue;
    - one at a time, the run-time model's own share on the runs' times (attempt start to end),
      replayed on the same runs with and without its Clifford terms (`replay`).
    The machine's load average is printed beside each (the numbers are only as steady as it is).
@@ -66,7 +66,7 @@ if str(HERE) not in sys.path:
 
 from qtau import PilotComputeService, QuantumTask  # noqa: E402
 from qtau.dreamer import runtime_fit, runtime_model, runtime_observations  # noqa: E402
-from qtau.dreamer.ranking import run_seconds  # noqa: E402
+from qtau.dreamer.terms import run_seconds  # noqa: E402
 
 SHARE = 0.2
 MODES = ("one at a time", "all at once")

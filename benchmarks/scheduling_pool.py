@@ -333,7 +333,7 @@ def pool() -> tuple[Device, ...]:
 
 def estimated_fidelity(device: Device, summary) -> float:
     """The fidelity QDREAMER estimates for a circuit summary on `device` (its own function)."""
-    from qtau.dreamer.ranking import fidelity
+    from qtau.dreamer.terms import fidelity
 
     return fidelity(device.noise, summary)
 

@@ -49,6 +49,8 @@ DREAMER_TESTS = ["tests/test_mutants.py", "tests/test_dreamer_scoring.py", "test
 #: module -> the tests that cover it (run with -x for each of its mutants).
 TARGETS: dict[str, list[str]] = {
     f"{CORE}/dreamer/ranking.py": DREAMER_TESTS,
+    f"{CORE}/dreamer/candidates.py": DREAMER_TESTS,
+    f"{CORE}/dreamer/terms.py": DREAMER_TESTS,
     f"{CORE}/dreamer/core.py": DREAMER_TESTS,
     f"{CORE}/dreamer/config.py": DREAMER_TESTS,
     f"{CORE}/dreamer/cache.py": ["tests/test_dreamer_cache.py", "tests/test_dreamer_balance.py"],
@@ -75,9 +77,9 @@ TARGETS: dict[str, list[str]] = {
 
 #: Realistic one-line mutations named in issues 11 and 21 (they once passed the whole suite): (file, old, new, what).
 NAMED: list[tuple[str, str, str, str]] = [
-    (f"{CORE}/dreamer/ranking.py", "if res.num_qubits < shape.width:", "if res.num_qubits <= shape.width:",
+    (f"{CORE}/dreamer/candidates.py", "if res.num_qubits < shape.width:", "if res.num_qubits <= shape.width:",
      "qubit filter rejects a device exactly as wide as the circuit"),
-    (f"{CORE}/dreamer/ranking.py", "price > shape.max_cost:", "price >= shape.max_cost:",
+    (f"{CORE}/dreamer/candidates.py", "price > shape.max_cost:", "price >= shape.max_cost:",
      "max_cost filter rejects a price exactly at the limit"),
     (f"{CORE}/worker.py", "_result(task, first, outcomes[n], paths[n]", "_result(task, first, outcomes[i], paths[i]",
      "batch results matched by position instead of by job"),
@@ -99,7 +101,7 @@ NAMED: list[tuple[str, str, str, str]] = [
      "OpenQASM 2 `barrier` checked for a definition (every qasm2.dumps file refused)"),
     (f"{CORE}/dreamer/core.py", "max(summary.num_qubits, task.num_qubits or 0)", "summary.num_qubits",
      "a declared num_qubits larger than the circuit ignored"),
-    (f"{CORE}/dreamer/ranking.py", "fid < shape.min_fidelity:", "fid <= shape.min_fidelity:",
+    (f"{CORE}/dreamer/candidates.py", "fid < shape.min_fidelity:", "fid <= shape.min_fidelity:",
      "min_fidelity equal to the estimate refused"),
     (f"{CORE}/dreamer/ranking.py", "- fastest), n, i, w)", "- fastest), 0, i, w)", "the in-flight tie-break lost"),
     ("qtau-qiskit/src/qtau_qiskit/formats.py", "definition = composite.definition(op)", "definition = None",

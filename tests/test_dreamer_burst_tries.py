@@ -14,17 +14,11 @@ runs the installed plugins' simulators on the local engine. Nothing is mocked.
 """
 
 from qtau import ExecutionEngine, PilotComputeService, QuantumTask
-from qtau.dreamer.ranking import (
-    EXTRAPOLATED,
-    UNTRUSTED,
-    Bursts,
-    Candidate,
-    Plan,
-    Shape,
-    run_seconds,
-)
+from qtau.dreamer.candidates import Candidate, Shape
+from qtau.dreamer.ranking import EXTRAPOLATED, UNTRUSTED, Bursts, Plan
 from qtau.dreamer.runtime_fit import RHO_KEY
 from qtau.dreamer.runtime_model import BURST_TRY, RuntimeModels
+from qtau.dreamer.terms import run_seconds
 from qtau.types import CircuitSummary, Resource, ResourceStatus
 from qtau_test_circuits import bell
 

@@ -11,7 +11,7 @@ import pytest
 from qtau import QuantumTask
 from qtau.circuits import Circuits
 from qtau.dreamer import DreamerConfig, QDreamer
-from qtau.dreamer.ranking import provider_wait
+from qtau.dreamer.terms import provider_wait
 from qtau.types import ResourceStatus
 from qtau_scripted import state
 from qtau_scripted.script import resources

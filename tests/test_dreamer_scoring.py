@@ -1,5 +1,5 @@
 """QDREAMER's score on small hand-built candidates: the trade between fidelity, wait and price,
-and lateness of this service's own tasks (qtau.dreamer.ranking, qtau.dreamer.lateness).
+and lateness of this service's own tasks (qtau.dreamer.ranking, terms, candidates and lateness).
 
 Candidates are built directly from QTAU's data types (Resource, NoiseProfile, CostEstimate,
 ResourceStatus) and ranked by the real `Plan`; the QDreamer tests go through the real scripted
@@ -11,9 +11,11 @@ import math
 import attrs
 import pytest
 from qtau import ExecutionEngine, PilotComputeService, QuantumTask
+from qtau.dreamer.candidates import Candidate, Shape
 from qtau.dreamer.config import PRESETS, DreamerConfig
 from qtau.dreamer.lateness import Lateness
-from qtau.dreamer.ranking import Candidate, Plan, Shape, serial_wait
+from qtau.dreamer.ranking import Plan
+from qtau.dreamer.terms import serial_wait
 from qtau.errors import ConfigurationError
 from qtau.types import CircuitSummary, CostEstimate, NoiseProfile, Resource, ResourceStatus
 from qtau_scripted import state

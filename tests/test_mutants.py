@@ -362,7 +362,7 @@ def test_mid_circuit_measurement_needs_a_resource_that_runs_it(plugins):
 
 
 def test_run_time_and_speed_terms_by_hand():
-    from qtau.dreamer.ranking import run_seconds, speed_units
+    from qtau.dreamer.terms import run_seconds, speed_units
     from qtau.types import CircuitSummary, Resource
 
     sim = Resource("t:sim", "t", "t", "simulator", 10, metadata={

@@ -60,7 +60,7 @@ def test_families_resolve_through_get_device(host, fresh_stub, executor, arn, ki
 def test_resources_carry_what_the_run_time_estimate_needs(host, fresh_stub):
     """IonQ's gate times come from its device document (provider.timing); SV1 and DM1 say how big
     the state they simulate is, so QDREAMER does not think DM1 as quick as SV1 at 16 qubits."""
-    from qtau.dreamer.ranking import run_seconds
+    from qtau.dreamer.terms import run_seconds
     from qtau.types import CircuitSummary
 
     ionq = resource(host, fresh_stub, "braket_ionq")

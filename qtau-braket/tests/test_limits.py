@@ -4,7 +4,8 @@ memory their state needs against this host's; AWS devices state the shot limit G
 
 import pytest
 from qtau import resource_limits as limits
-from qtau.dreamer.ranking import Candidate, Plan, Shape
+from qtau.dreamer.candidates import Candidate, Shape
+from qtau.dreamer.ranking import Plan
 from qtau.types import CircuitSummary
 from qtau_braket import local, offline
 

@@ -7,7 +7,7 @@ counts `h` and `cx`. Those must cost the mean of the listed errors of their arit
 import math
 
 import pytest
-from qtau.dreamer.ranking import fidelity
+from qtau.dreamer.terms import fidelity
 from qtau.types import CircuitSummary, NoiseProfile
 
 BELL = CircuitSummary(num_qubits=2, gate_counts={"h": 1, "cx": 1, "measure": 2}, num_measured=2)

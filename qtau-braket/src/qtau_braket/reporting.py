@@ -33,7 +33,7 @@ SECONDS_PER_QUEUED_TASK = {"simulator": 5.0, "qpu": 60.0}
 
 
 def timing_metadata(props: Any, simulator: bool, arn: str = "") -> dict[str, Any]:
-    """What QDREAMER's run-time estimate reads (`qtau.dreamer.ranking.run_seconds`): for on-demand
+    """What QDREAMER's run-time estimate reads (`qtau.dreamer.terms.run_seconds`): for on-demand
     simulators the run-time model of prices.json (a fixed part per task, a part per shot, and for
     SV1 and DM1 a part per gate and amplitude of the simulated state, so a 16-qubit circuit is not
     sent to DM1, a 4^16-amplitude density matrix, as if it were as quick as SV1); for a QPU whose

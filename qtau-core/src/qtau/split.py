@@ -19,8 +19,8 @@ import attrs
 
 from qtau.dreamer import QDreamer
 from qtau.dreamer.admission import admit_split, settler
-from qtau.dreamer.ranking import run_seconds
 from qtau.dreamer.split_rules import allocate, interchangeable
+from qtau.dreamer.terms import run_seconds
 from qtau.engines.base import Engine
 from qtau.engines.tasks import run_task
 from qtau.errors import ExecutionError, InvalidTaskError, NoSuitableResourceError, QtauError

@@ -27,21 +27,15 @@ from qtau.backend import OFFLINE
 from qtau.circuits import Circuits, missing_path_hint, shape_key
 from qtau.dreamer.budget import Budgets
 from qtau.dreamer.cache import KINDS, ProviderCache
+from qtau.dreamer.candidates import Candidate, Shape, calibrated_price, same_but_queues
 from qtau.dreamer.config import DreamerConfig, weights_for
 from qtau.dreamer.explanation import Explanation
 from qtau.dreamer.lateness import Lateness
 from qtau.dreamer.levels import asker
 from qtau.dreamer.prices import apply_override
-from qtau.dreamer.ranking import (
-    Bursts,
-    Candidate,
-    Plan,
-    Shape,
-    calibrated_price,
-    run_seconds,
-    same_but_queues,
-)
+from qtau.dreamer.ranking import Bursts, Plan
 from qtau.dreamer.runtime_model import RuntimeEstimate, RuntimeModels, shared_models
+from qtau.dreamer.terms import run_seconds
 from qtau.dreamer.wait_model import WaitModel, default_path
 from qtau.errors import InvalidTaskError, NoSuitableResourceError, QtauError
 from qtau.mitigation.calibration import STORE as CALIBRATIONS
@@ -116,7 +110,7 @@ class QDreamer:
         #: How late tasks on each remote resource end, learned (see dreamer/wait_model.py): per
         #: user on the real clock, in memory on an injected (simulated) one.
         self.waits = WaitModel(default_path() if clock is None else None, time.time if clock is None else self.clock)
-        #: resource id -> in-flight tasks when its status was last fetched (see ranking.provider_wait)
+        #: resource id -> in-flight tasks when its status was last fetched (see terms.provider_wait)
         self._in_flight_at_status: dict[str, int] = {}
         #: resource id -> (consecutive failures, clock time of the last, its attempt's end time)
         self._failures: dict[str, tuple[int, float, float]] = {}

@@ -1,7 +1,7 @@
 """The figure of a QDREAMER explanation: each feasible candidate's weighted score terms.
 
 `Explanation.plot()` calls `plot_explanation`. The terms are computed with the ranking's own
-arithmetic (`qtau.dreamer.ranking`), and drawn with `qtau.plotting`'s matplotlib helpers
+arithmetic (`qtau.dreamer.terms`), and drawn with `qtau.plotting`'s matplotlib helpers
 (`pip install 'qtau-core[plot]'`).
 """
 
@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from qtau.dreamer.ranking import cheapest_price, cost_units, fidelity_units, speed_units
+from qtau.dreamer.terms import cheapest_price, cost_units, fidelity_units, speed_units
 from qtau.plotting import new_figure, save, short_line
 
 if TYPE_CHECKING:
@@ -22,7 +22,7 @@ def score_terms(rows: Sequence[Any], policy: Mapping[str, float]) -> dict[str, d
     """Each feasible candidate's weighted score terms as halvings behind the best candidate,
     `{resource_id: {"fidelity", "speed", "cost"}}`.
 
-    The same arithmetic as QDREAMER's ranking (qtau.dreamer.ranking): each term is -log2 of "best /
+    The same arithmetic as QDREAMER's ranking (qtau.dreamer.terms): each term is -log2 of "best /
     this one" (fidelity points below the best, expected completion, price), times its weight; the
     row's score is 2 ** -(their sum) times its penalty.
     """

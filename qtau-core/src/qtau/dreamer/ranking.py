@@ -50,6 +50,10 @@ make a deep circuit that is noise everywhere queue for the best device).
 Only the speed term changes between two decisions on the same reports (in-flight counts move), so
 a `Plan` computes everything else once per task shape and a decision is a few arithmetic
 operations per candidate.
+
+Where each part lives: the terms and the run-time prior in `dreamer.terms`, the candidate, the
+task's shape and the filter in `dreamer.candidates`; this module holds the `Plan` per task shape
+and the `Row`s an explanation shows.
 """
 
 from __future__ import annotations
@@ -61,18 +65,27 @@ from typing import Any
 
 import attrs
 
-from qtau.dreamer.runtime_model import BURST_TRY, RuntimeEstimate, RuntimeModels
-from qtau.gates import DIRECTIVES, STANDARD_GATES, arity
-from qtau.mitigation.overhead import Overhead
-from qtau.optimisation_levels import LevelEstimates
-from qtau.resource_limits import reasons as limit_reasons
-from qtau.types import (
-    CircuitSummary,
-    CostEstimate,
-    NoiseProfile,
-    Resource,
-    ResourceStatus,
+from qtau.dreamer.candidates import (
+    Candidate,
+    Shape,
+    noise_note,
+    price_of,
+    static_reasons,
 )
+from qtau.dreamer.runtime_model import BURST_TRY, RuntimeEstimate, RuntimeModels
+from qtau.dreamer.terms import (
+    SPEED_OFFSET_S,
+    cheapest_price,
+    cost_units,
+    fidelity,
+    fidelity_units,
+    provider_wait,
+    run_seconds,
+    serial_wait,
+    speed_units,
+)
+from qtau.optimisation_levels import LevelEstimates
+from qtau.types import Resource
 
 
 @attrs.frozen
@@ -108,86 +121,6 @@ class Row:
     twin_group: str = ""
 
 
-def run_seconds(resource: Resource, shots: int, summary: CircuitSummary | None = None) -> float:
-    """Estimated run time of one task: plugin-reported timing, else a simulator/QPU default.
-
-    On a QPU whose plugin reports gate durations (`metadata["gate_seconds"]`, as
-    `CostEstimate.gate_seconds`), every shot also lasts the circuit's own duration: on a trapped-ion
-    QPU (two-qubit gates of ~600 us) a deep circuit runs for minutes where the per-shot default
-    says seconds, and on IBM's devices it adds to the repetition delay (IBM's run-time baseline).
-    A simulator whose plugin reports `seconds_per_amplitude_gate` and `state_base` (2 for a state
-    vector, 4 for a density matrix) also spends that long per gate on each of the
-    state_base ** qubits amplitudes of the state it simulates.
-    """
-    meta = resource.metadata
-    sim = resource.kind == "simulator"
-    per_task = float(meta.get("seconds_per_task", 0.002 if sim else 2.0))
-    per_shot = float(meta.get("seconds_per_shot", 1e-6 if sim else 1e-3))
-    if summary is not None:
-        gate_seconds = meta.get("gate_seconds") if resource.kind == "qpu" else None
-        if gate_seconds:
-            per_shot += CostEstimate(resource.id, gate_seconds=gate_seconds).circuit_seconds(summary)
-        amplitude_s = meta.get("seconds_per_amplitude_gate") if sim else None
-        if amplitude_s:
-            gates = sum(n for g, n in summary.gate_counts.items() if g not in DIRECTIVES)
-            per_task += float(amplitude_s) * float(meta.get("state_base", 2)) ** summary.num_qubits * gates
-    return per_task + per_shot * shots
-
-
-def gates_reason(resource: Resource, gates: Sequence[str]) -> str:
-    """Why the task's gates keep it off `resource`, or "" when they do not.
-
-    The names come from the circuit's summary, in which every composite or library gate has
-    already been replaced by the gates of its definition (Qiskit's `definition`, an OpenQASM
-    `gate` body, a PennyLane decomposition): a name still here is a standard gate, one the
-    resource lists as native, or a gate with no definition (an OpenQASM `opaque` gate, an SDK
-    instruction without a decomposition, a name in the task's `gate_set`). A transpiling resource
-    reaches every standard gate; one that does not transpile takes only its native gates.
-    """
-    if resource.transpiles:
-        unknown = [g for g in gates if g not in STANDARD_GATES and g not in resource.native_gates]
-        if unknown:
-            many = len(unknown) > 1
-            return (f"gate{'s' if many else ''} {', '.join(unknown)} {'have' if many else 'has'} no definition "
-                    f"and {'are' if many else 'is'} not native to {resource.id}")
-        return ""
-    missing = [g for g in gates if g not in resource.native_gates and g not in DIRECTIVES]
-    if missing:
-        return f"gates {', '.join(missing)} are not native ({', '.join(resource.native_gates)}) and it does not transpile"
-    return ""
-
-
-def fidelity(noise: NoiseProfile | None, summary: CircuitSummary) -> float:
-    """Probability that no gate or readout error happens (1 when no noise profile is known)."""
-    if noise is None:
-        return 1.0
-    if noise.gate_errors:
-        return noise.estimate_fidelity(summary)
-    n1 = n2 = 0
-    for gate, count in summary.gate_counts.items():
-        if gate in DIRECTIVES:
-            continue
-        if arity(gate) >= 2:
-            n2 += count
-        else:
-            n1 += count
-    reads = summary.num_measured or summary.num_qubits
-    clamp = lambda e: min(max(e, 0.0), 0.999999)  # noqa: E731
-    return math.exp(
-        n1 * math.log1p(-clamp(noise.one_qubit_error))
-        + n2 * math.log1p(-clamp(noise.two_qubit_error))
-        + reads * math.log1p(-clamp(noise.readout_error))
-    )
-
-
-#: Fidelity (absolute: share of error-free shots) below the best candidate that halves the
-#: fidelity term: as much as a doubled completion time or price at equal weights of the terms.
-FIDELITY_STEP = 0.02
-#: Seconds added to every expected completion before comparing them: 2 ms against 20 ms is no
-#: tenfold wait to a user, while the order (and so load balancing by speed) stays as it was.
-SPEED_OFFSET_S = 1.0
-#: A free candidate counts as costing this share of the cheapest priced candidate (one halving).
-FREE_SHARE = 0.5
 #: A simulator still being tried takes more tasks than its tries only at this multiple of its
 #: estimate (the top of the plugin prior's range, e**1.5: `runtime_fit.PRIOR_SD`): one batch seen
 #: on a busy machine must not send it a whole burst.
@@ -207,165 +140,6 @@ BURST_RANGE = 2.0
 #: simulator that has shown its bursts; a clear gain (beyond 25%) still moves the burst.
 EXTRAPOLATION_RANGE = 8
 EXTRAPOLATED = 1.25
-
-
-def fidelity_units(fid: float, best: float) -> float:
-    """Halvings of the fidelity term behind the best candidate: log2(1 + points below it / FIDELITY_STEP)."""
-    return math.log2(1.0 + max(best - fid, 0.0) / FIDELITY_STEP)
-
-
-def speed_units(wait: float, fastest: float) -> float:
-    """Doublings of expected completion over the fastest candidate's (both plus SPEED_OFFSET_S)."""
-    return max(math.log2((max(wait, 0.0) + SPEED_OFFSET_S) / (max(fastest, 0.0) + SPEED_OFFSET_S)), 0.0)
-
-
-def cheapest_price(prices: Sequence[float]) -> float:
-    """The price `cost_units` compares with: the lowest of `prices`, a free one counting as
-    FREE_SHARE of the cheapest priced one (0 when every one is free)."""
-    paid = [p for p in prices if p > 0]
-    if not paid:
-        return 0.0
-    return min(paid) * (FREE_SHARE if len(paid) < len(prices) else 1.0)
-
-
-def cost_units(price: float, cheapest: float) -> float:
-    """Doublings of `price` over `cheapest` (from `cheapest_price`)."""
-    if price <= cheapest or cheapest <= 0:
-        return 0.0
-    return math.log2(price / cheapest)
-
-
-def serial_wait(queue: float, in_flight: int, run: float, ahead: float | None = None) -> float:
-    """Expected completion of a task on a resource that runs this service's tasks one after
-    another, with `in_flight` of them there and `queue` seconds of other users' work reported:
-    queue + a run time per task ahead + its own. `ahead`: seconds until the last task ahead is
-    expected to complete (`Lateness.ahead`), known from when each was expected to complete at its
-    placement; the task then waits for that or for the reported queue, whichever is longer. The
-    first task ahead has been running for a while, so a full run time for each overstated the
-    wait for most tasks placed behind others (benchmarks/scheduling.py: early by more than 20%
-    for about one task in six)."""
-    if in_flight and ahead is not None:
-        return max(queue, ahead) + run
-    return queue + (in_flight + 1) * run
-
-
-@attrs.define(slots=True)
-class Candidate:
-    """A resource with its latest reports, as the ranking sees it."""
-
-    resource: Resource
-    config: dict[str, Any]
-    status: ResourceStatus | None
-    noise: NoiseProfile | None
-    cost: CostEstimate | None
-    penalty: float = 1.0
-    #: Reports the provider failed to give ("noise report failed: ..."): the candidate is rejected.
-    failed_reports: str = ""
-    #: This service's tasks in flight on the resource when its status was fetched: the provider's
-    #: queue depth already counts those of them still queued (see `provider_wait`).
-    in_flight_at_report: int = 0
-
-
-def provider_wait(status: ResourceStatus | None, in_flight_at_report: int = 0) -> float:
-    """The provider queue's wait for other users' work, as reported.
-
-    The queue depth counts this service's own queued tasks too, which the speed term adds again
-    as in-flight work: counted twice, at the provider's per-job rate (30 s a job for IBM) instead
-    of their own run time, a resource QDREAMER had just sent a burst to looked many times worse
-    than it was until its next status report. So the share of the reported wait that is ours,
-    min(in-flight at report, depth) of `depth` jobs, is taken out. A status without a depth
-    (queue_depth 0 with a wait) is used as given.
-    """
-    if status is None:
-        return 0.0
-    wait = status.estimated_wait_s
-    depth = status.queue_depth
-    if depth > 0 and in_flight_at_report > 0:
-        wait *= (depth - min(in_flight_at_report, depth)) / depth
-    return wait
-
-
-def same_but_queues(old: Sequence[Candidate], new: Sequence[Candidate]) -> bool:
-    """Whether two snapshots' candidates differ at most in their queues: the common case of a
-    status refresh, after which a plan's fidelity, price and feasibility still hold."""
-    if len(old) != len(new):
-        return False
-    for a, b in zip(old, new, strict=True):
-        if (a.resource != b.resource or a.config != b.config or a.noise != b.noise or a.cost != b.cost
-                or a.penalty != b.penalty or a.failed_reports != b.failed_reports):
-            return False
-        online_a = a.status is None or a.status.online
-        online_b = b.status is None or b.status.online
-        if online_a != online_b or (not online_a and a.status.message != b.status.message):
-            return False
-    return True
-
-
-@attrs.frozen
-class Shape:
-    """What ranking needs to know about a task; plans are cached per shape."""
-
-    summary: CircuitSummary
-    circuit_format: str | None
-    gates: tuple[str, ...]
-    width: int
-    shots: int
-    max_cost: float | None = None
-    min_fidelity: float | None = None
-    #: The task's resource_config['memory'] (bytes): a limit on a local simulator's run.
-    memory: int | None = None
-    #: Error mitigation's (circuits, shots multiplier): priced and timed in (qtau.mitigation).
-    overhead: tuple[int, float] = (1, 1.0)
-    #: The same once its readout calibration is cached or shared (`calibrated_price`).
-    calibrated: tuple[int, float] = (1, 1.0)
-
-
-def price_of(cand: Candidate, shape: Shape, overhead: tuple[int, float]) -> float:
-    """The candidate's price for the task of `shape` running `overhead` (circuits, shots
-    multiplier): each circuit with its share of the shots."""
-    return Overhead(*overhead).price(cand.cost, shape.shots, shape.summary) if cand.cost else 0.0
-
-
-def calibrated_price(cand: Candidate, shape: Shape) -> float | None:
-    """The price when the task's readout calibration runs for nothing (None: no calibration)."""
-    return None if shape.calibrated == shape.overhead else price_of(cand, shape, shape.calibrated)
-
-
-def _noise_note(cand: Candidate) -> str:
-    """Calibration data the plugin distrusted and left out of the fidelity estimate."""
-    if cand.noise is None or not cand.noise.flags:
-        return ""
-    return "noise data flagged: " + "; ".join(cand.noise.flags)
-
-
-def static_reasons(cand: Candidate, shape: Shape, path: tuple[str, ...] | None, fid: float, price: float,
-                   hint: str = "") -> str:
-    """Every reason this candidate cannot take the task, joined; empty when it can."""
-    res = cand.resource
-    why = []
-    if cand.failed_reports:
-        why.append(cand.failed_reports)
-    if res.num_qubits < shape.width:
-        why.append(f"needs {shape.width} qubits, has {res.num_qubits}")
-    why.extend(limit_reasons(res.metadata, shape.width, shape.shots, shape.memory))
-    if cand.status is not None and not cand.status.online:
-        why.append(f"offline: {cand.status.message or 'reported by provider'}")
-    if path is None:
-        why.append(f"no conversion path from {shape.circuit_format} to {', '.join(res.circuit_formats) or 'its formats'}"
-                   + (f" ({hint})" if hint else ""))
-    if shape.summary.mid_circuit_measurement and not res.supports_mid_circuit_measurement:
-        why.append("cannot run mid-circuit measurement")
-    if shape.summary.classical_control and not res.supports_mid_circuit_measurement:
-        why.append("cannot run classically controlled operations")
-    gates = gates_reason(res, shape.gates)
-    if gates:
-        why.append(gates)
-    if shape.max_cost is not None and price > shape.max_cost:
-        currency = cand.cost.currency if cand.cost else "USD"
-        why.append(f"costs {price:.4g} {currency}, over max_cost {shape.max_cost:g}")
-    if shape.min_fidelity is not None and fid < shape.min_fidelity:
-        why.append(f"estimated fidelity {fid:.3f} below min_fidelity {shape.min_fidelity:g}")
-    return "; ".join(why)
 
 
 @attrs.define
@@ -728,7 +502,7 @@ class Plan:
         return Row(
             rid, cand.resource.executor, feasible, reason, self.fid[i], wait, self.price[i], score,
             in_flight.get(rid, 0), self.paths[i] or (), cand.cost.currency if cand.cost else "USD",
-            cand.penalty, "; ".join(filter(None, (note_for(rid) if cand.penalty != 1.0 else "", _noise_note(cand)))),
+            cand.penalty, "; ".join(filter(None, (note_for(rid) if cand.penalty != 1.0 else "", noise_note(cand)))),
             self.run[i], "; ".join(filter(None, (est.describe() if est is not None else "plugin prior",
                                                  self._trying_note(i)))),
             est.error if est is not None else 0.0, self.levels[i], cand.resource.metadata.get("twin_of", rid),

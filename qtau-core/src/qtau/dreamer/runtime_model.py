@@ -1,7 +1,7 @@
 """Run time of a task on a resource, learned from every result: what QDREAMER's speed term uses.
 
 A plugin states a run time in its resources' metadata (`seconds_per_task`, `seconds_per_shot`,
-`gate_seconds`, `seconds_per_amplitude_gate` with `state_base`: `ranking.run_seconds`); that is
+`gate_seconds`, `seconds_per_amplitude_gate` with `state_base`: `terms.run_seconds`); that is
 the prior. No plugin knows what its figure misses on this machine (Braket's local simulator pays
 an OpenQASM round trip, a PennyLane tape converted to Qiskit pays the transpiler), so every
 result of a local resource is an observation: the time from the worker's preparation of the task
