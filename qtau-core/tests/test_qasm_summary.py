@@ -118,10 +118,24 @@ def test_reset_and_delay_are_read_as_operations():
     text = (HEAD3 + "qubit[2] q;\nbit[2] c;\nreset q;\nh q[0];\ndelay[100ns] q[0];\n"
             "c[0] = measure q[0];\nreset q[0];\nc[1] = measure q[1];\n")
     summary = summarize(text, "3")
-    assert summary.gate_counts == {"reset": 2, "h": 1, "delay": 1}
+    assert summary.gate_counts == {"reset": 1, "h": 1, "delay": 1}  # the first reset: fresh qubits
     assert summary.mid_circuit_measurement  # the measured qubit is reset and reused
     text2 = HEAD2 + "qreg q[1];\ncreg c[1];\nreset q[0];\nx q[0];\nmeasure q[0] -> c[0];\n"
-    assert summarize(text2, "2").gate_counts == {"reset": 1, "x": 1}
+    assert summarize(text2, "2").gate_counts == {"x": 1}
+
+
+def test_a_reset_counts_only_after_its_qubit_is_used():
+    """Every qubit starts in |0>: a reset before a qubit's first use does nothing (Qiskit's
+    `initialize` and the OpenQASM of such circuits begin with one per qubit), and counting it sent
+    such circuits away from resources that cannot reset mid-circuit. A reset after a gate or a
+    measurement on its qubit is counted; one over a register counts if any of its qubits was used."""
+    fresh = HEAD2 + "qreg q[2];\ncreg c[2];\nreset q[0];\nreset q[1];\nh q[0];\ncx q[0],q[1];\nmeasure q -> c;\n"
+    assert summarize(fresh, "2").gate_counts == {"h": 1, "cx": 1}
+    used = HEAD2 + "qreg q[2];\ncreg c[2];\nx q[0];\nreset q[1];\nreset q[0];\nmeasure q -> c;\n"
+    assert summarize(used, "2").gate_counts == {"x": 1, "reset": 1}
+    assert not summarize(used, "2").mid_circuit_measurement
+    whole = HEAD3 + "qubit[2] q;\nbit[2] c;\nx q[1];\nreset q;\nc = measure q;\n"
+    assert summarize(whole, "3").gate_counts == {"x": 1, "reset": 1}
 
 
 def test_if_is_classical_control_in_both_dialects():

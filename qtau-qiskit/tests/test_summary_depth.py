@@ -90,3 +90,20 @@ def test_a_deep_circuit_is_counted_to_its_full_depth():
         qc.h(1)
     qc.measure(1, 0)
     assert summary(qc, "qiskit").depth == qc.depth() == 81
+
+
+def test_a_reset_counts_only_after_its_qubit_is_used():
+    """`initialize` begins with a reset of each of its qubits, which does nothing on a fresh qubit:
+    not counted (it kept such circuits off resources that cannot reset mid-circuit). A reset after
+    a gate is counted; the depth stays Qiskit's, which counts every reset."""
+    qc = QuantumCircuit(2, 2)
+    qc.initialize([0, 1, 0, 0], [0, 1])
+    qc.measure([0, 1], [0, 1])
+    counted = summary(qc, "qiskit")
+    assert "reset" not in counted.gate_counts and counted.depth == qc.depth()
+    later = QuantumCircuit(2, 2)
+    later.x(0)
+    later.reset([0, 1])
+    later.measure([0, 1], [0, 1])
+    assert summary(later, "qiskit").gate_counts == {"x": 1, "reset": 1, "measure": 2}
+    assert summary(later, "qiskit").depth == later.depth()

@@ -9,8 +9,10 @@ compiler. It follows what the two specifications define:
 - `gate` definitions: a defined gate counts as the gates of its body, at every use (a body that
   repeats `cx` counts every `cx`); an `opaque` gate has no definition and counts by its name, so
   QDREAMER accepts it only where it is native;
-- the built-ins: `barrier` (no gate; OpenQASM 2 needs no definition of it), `reset` (counted, and
-  a reset of a measured qubit is qubit reuse, as a mid-circuit measurement), `delay` (a directive),
+- the built-ins: `barrier` (no gate; OpenQASM 2 needs no definition of it), `reset` (counted once
+  its qubit has been used, so that only resources that measure mid-circuit take it; a reset of a
+  fresh qubit does nothing and is not counted; a reset of a measured qubit is qubit reuse, as a
+  mid-circuit measurement), `delay` (a directive),
   `gphase` (no gate unless controlled, where it is a phase gate), `U`/`CX`;
 - measurements in both dialects, `if` (classical control, OpenQASM 2 `if(c==1) x q[0];` and 3's
   blocks), classical declarations and assignments (no gates), `include` of `qelib1.inc` or
@@ -123,6 +125,8 @@ class _Reader:
         self.measured: set[int] = set()
         self.mid = False
         self.classical = False
+        #: Qubits a gate or measurement has used: a reset before that does nothing (`apply`).
+        self.used: set[int] = set()
         #: gate name -> gate counts of its body; None for an `opaque` gate (no definition).
         self.defined: dict[str, dict[str, int] | None] = dict(QELIB1_DEFINED) if version == "2" else {}
 
@@ -156,6 +160,7 @@ class _Reader:
         if self.measured.intersection(qubits):
             self.mid = True  # a qubit read twice: the first reading is a mid-circuit measurement
         self.measured.update(qubits)
+        self.used.update(qubits)
         match = _OPERAND.match(target.strip()) if target else None
         if match and match.group(1) in self.bit_registers:
             offset, size = self.bit_registers[match.group(1)]
@@ -201,6 +206,9 @@ class _Reader:
         if not counts:
             return  # a barrier is a directive for compilers: neither a gate nor a use of its qubits
         targets = [q for op in operands.split(",") for q in self.qubits(op)] if operands else []
+        if counts == {"reset": 1} and targets and not self.used.intersection(targets):
+            return  # every qubit starts in |0>: a reset before its first use does nothing
+        self.used.update(targets)
         if self.measured.intersection(targets):
             self.mid = True
         _add(self.counts, counts)

@@ -173,14 +173,14 @@ def qiskit_to_tape(qc: Any, source: str = "qiskit") -> Any:
             for qubit, clbit in zip(inst.qubits, inst.clbits, strict=True):
                 clbit_qubit[qc.find_bit(clbit).index] = qc.find_bit(qubit).index
     measured = [clbit_qubit[c] for c in sorted(clbit_qubit)] or list(range(qc.num_qubits))
-    qc = _known_gates_only(qc)
+    qc, bits = _resets_as_readings(_known_gates_only(qc), bool(clbit_qubit))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         mid, terminal = _readings(list(qc.data))
         if len(set(measured)) < len(measured) or mid:
             # A qubit read twice, or read and then changed: each bit from its own reading (counts
             # at the end would read a measured qubit as the later gates left it).
-            tape = _readings_tape(qc, mid + terminal)
+            tape = _readings_tape(qc, mid + terminal, bits)
         else:
             qfunc = qml.from_qiskit(qc, measurements=[qml.counts(wires=measured)])
             tape = qml.tape.make_qscript(qfunc)()
@@ -198,17 +198,20 @@ def qiskit_to_tape(qc: Any, source: str = "qiskit") -> Any:
     return tape
 
 
-def _readings(data: list) -> tuple[list, list]:
-    """The circuit's measurements as pennylane-qiskit orders its MeasurementValues: (mid-circuit,
-    terminal), each in circuit order. Mid-circuit: a later instruction other than a barrier touches
-    the measured qubit (one pass from the end)."""
+def _readings(data: list) -> tuple[list[int], list[int]]:
+    """The positions in `data` of the circuit's measurements as pennylane-qiskit orders its
+    MeasurementValues: (mid-circuit, terminal), each in circuit order. Mid-circuit: a later
+    instruction other than a barrier touches the measured qubit (one pass from the end).
+    Positions, not instructions: two `measure q[0] -> c[0]` compare equal, and matching by
+    equality gave a bit written twice its first reading."""
     mid, terminal = [], []
     touched: set = set()
-    for inst in reversed(data):
+    for i in range(len(data) - 1, -1, -1):
+        inst = data[i]
         if inst.operation.name in ("barrier", "global_phase"):
             continue
         if inst.operation.name == "measure":
-            (mid if touched.intersection(inst.qubits) else terminal).append(inst)
+            (mid if touched.intersection(inst.qubits) else terminal).append(i)
         touched.update(inst.qubits)
     return mid[::-1], terminal[::-1]
 
@@ -217,24 +220,26 @@ def _readings(data: list) -> tuple[list, list]:
 MAX_READING_WIRES = 26
 
 
-def _readings_tape(qc: Any, order: list) -> Any:
+def _readings_tape(qc: Any, order: list[int], bits: int | None = None) -> Any:
     """A tape counting every classical bit from the measurement that last wrote it, for circuits
     that read a qubit more than once (a cut circuit's pieces measure a cut qubit, then read it
     again as an observable): `qml.counts(wires=...)` would name that wire twice.
 
     pennylane-qiskit returns one MeasurementValue per measurement, in `_readings`' order (`order`:
-    its mid-circuit readings, then its terminal ones); that maps each to its bit."""
+    the positions of its mid-circuit readings, then of its terminal ones); that maps each to its bit. Only the first
+    `bits` classical bits are counted (those after them hold `_resets_as_readings`' readings)."""
     import pennylane as qml
 
     data = list(qc.data)
+    rank = {position: n for n, position in enumerate(order)}
 
     def qfunc():
         values = qml.from_qiskit(qc)()
         by_bit = {}
-        for inst in data:  # circuit order: a bit written twice keeps the later reading
+        for i, inst in enumerate(data):  # circuit order: a bit written twice keeps the later reading
             if inst.operation.name == "measure":
-                by_bit[qc.find_bit(inst.clbits[0]).index] = values[order.index(inst)]
-        return qml.counts(op=[by_bit[bit] for bit in sorted(by_bit)])
+                by_bit[qc.find_bit(inst.clbits[0]).index] = values[rank[i]]
+        return qml.counts(op=[by_bit[bit] for bit in sorted(by_bit) if bits is None or bit < bits])
 
     # Deferred here (one extra wire per reading): executed as they are, PennyLane would sample
     # mid-circuit measurement values one shot at a time (~300x slower on default.qubit).
@@ -262,6 +267,9 @@ def _known_gates_only(qc: Any) -> Any:
     # Qiskit's matrix puts qubit 0 last and PennyLane's first: a two-qubit unitary came out
     # transposed in qubit order. Its synthesis in standard gates converts exactly.
     known.discard("UnitaryGate")
+    # The same for Initialize (its amplitudes went to StatePrep in Qiskit's order): synthesised,
+    # it is a reset of each qubit and gates (`_resets_as_readings` takes the resets).
+    known.discard("Initialize")
     known |= {"Measure", "Barrier", "Reset", "IfElseOp", "WhileLoopOp", "ForLoopOp", "SwitchCaseOp"}
     for _ in range(16):
         # Gates the circuit defines (`to_gate()`, OpenQASM `gate`s read back) go first: their names
@@ -271,12 +279,78 @@ def _known_gates_only(qc: Any) -> Any:
         if not own:
             break
         qc = qc.decompose(gates_to_decompose=sorted(own))
-    if all(getattr(i.operation, "base_class", type(i.operation)).__name__ in known for i in qc.data):
+    if all(getattr(i.operation, "base_class", type(i.operation)).__name__ in known and _closed(i.operation)
+           for i in qc.data):
         return qc
     basis = [name for name, gate in get_standard_gate_name_mapping().items()
              if getattr(gate, "base_class", type(gate)).__name__ in known]
     return transpile(qc, basis_gates=[*basis, "if_else", "while_loop", "for_loop", "switch_case"],
                      optimization_level=0)
+
+
+def _closed(op: Any) -> bool:
+    """Whether every control of `op` acts on 1 (all but open-controlled gates). pennylane-qiskit
+    0.45 maps a gate by its class alone, so `cx` with `ctrl_state=0` (OpenQASM 3's `negctrl @ x`)
+    came out a plain CNOT; by its name (`cx_o0`) transpile then writes it in closed controls and X."""
+    controls = getattr(op, "num_ctrl_qubits", 0)
+    return not controls or getattr(op, "ctrl_state", 2**controls - 1) == 2**controls - 1
+
+
+def _resets_as_readings(qc: Any, measures: bool) -> tuple[Any, int]:
+    """The circuit with its resets in terms pennylane-qiskit maps, and how many classical bits
+    are the circuit's own (the counts read those only).
+
+    pennylane-qiskit leaves `reset` out (with a warning, which `qiskit_to_tape` turns into a
+    refusal). A reset of a qubit nothing has used yet does nothing (every qubit starts in |0>;
+    `initialize` begins with such resets) and is dropped. A later one is what it means: the qubit
+    measured into a bit of its own, then flipped if it read 1, which PennyLane runs as a
+    mid-circuit measurement and a conditioned X. A circuit with no measurement of its own is
+    first given one of every qubit (QTAU counts them all, in qubit order), so that its counts
+    come from the same readings."""
+    from qiskit.circuit import ClassicalRegister
+
+    data = list(qc.data)
+    used: set = set()
+    later = 0
+    for inst in data:
+        name = inst.operation.name
+        if name == "reset" and used.intersection(inst.qubits):
+            later += 1
+        elif name not in ("reset", "barrier"):
+            used.update(inst.qubits)
+    if not later and not any(inst.operation.name == "reset" for inst in data):
+        return qc, qc.num_clbits
+    out = qc.copy_empty_like()
+    own = out.num_clbits
+    if not later:  # fresh qubits' resets only: the circuit without them
+        for inst in data:
+            if inst.operation.name != "reset":
+                out.append(inst)
+        return out, own
+    if not measures:
+        own = qc.num_qubits
+        out.add_register(ClassicalRegister(own, "qtau_all"))
+    readings = ClassicalRegister(later, "qtau_reset")
+    out.add_register(readings)
+    used.clear()
+    n = 0
+    for inst in data:
+        name = inst.operation.name
+        if name == "reset":
+            for qubit in inst.qubits:
+                if qubit in used:
+                    bit = readings[n]
+                    n += 1
+                    out.measure(qubit, bit)
+                    with out.if_test((bit, 1)):
+                        out.x(qubit)
+            continue
+        if name != "barrier":
+            used.update(inst.qubits)
+        out.append(inst)
+    if not measures:
+        out.measure(list(range(qc.num_qubits)), out.clbits[qc.num_clbits:qc.num_clbits + own])
+    return out, (qc.num_clbits + own if not measures else own)
 
 
 def _qiskit_reader(source: str, module: str) -> Any:

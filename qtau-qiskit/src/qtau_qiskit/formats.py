@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from typing import Any
 
 from qtau.errors import CircuitConversionError
 from qtau.gates import STANDARD_GATES, normalize_gate
@@ -22,14 +23,18 @@ def _load(circuit, circuit_format: str):
 CONTROL_FLOW = frozenset({"if_else", "while_loop", "for_loop", "switch_case", "box"})
 
 
-def _walk(qc, counts: dict[str, int], measured: set, written: set, state: dict[str, bool],
+def _walk(qc, counts: dict[str, int], measured: set, written: set, state: dict[str, Any],
           outer_qubits=None) -> int | None:
     """Count gates, including those inside control-flow blocks and composite gates' definitions;
     note measurement shape (`measured` qubits, `written` classical bits: a control-flow block's
-    are the circuit's own, a definition's its own, which the caller leaves out). At the top level (no `outer_qubits`) also return the circuit's depth as
-    `QuantumCircuit.depth()` counts it, measured in the same pass over the instructions (the second
-    pass cost as much as the count); None where an instruction needs Qiskit's own rules (control
-    flow, a condition, a `Store`), and the caller asks `depth()`."""
+    are the circuit's own, a definition's its own, which the caller leaves out). A `reset` of a
+    qubit nothing has used yet (`state["used"]`) is not counted: every qubit starts in |0>, so it
+    does nothing (`initialize` begins with one on each of its qubits); a counted reset is one
+    after use, which only resources that measure mid-circuit can run. At the top level (no
+    `outer_qubits`) also return the circuit's depth as `QuantumCircuit.depth()` counts it, measured
+    in the same pass over the instructions (the second pass cost as much as the count); None where
+    an instruction needs Qiskit's own rules (control flow, a condition, a `Store`), and the caller
+    asks `depth()`."""
     levels: dict | None = {} if outer_qubits is None else None
     for inst in qc.data:
         qubits = inst.qubits if outer_qubits is None else [outer_qubits[qc.find_bit(q).index] for q in inst.qubits]
@@ -44,6 +49,7 @@ def _walk(qc, counts: dict[str, int], measured: set, written: set, state: dict[s
                     levels[bit] = level
             if measured and any(q in measured for q in qubits):
                 state["mid"] = True
+            state["used"].update(qubits)
             counts[key] = counts.get(key, 0) + 1
             continue
         op = inst.operation
@@ -61,6 +67,10 @@ def _walk(qc, counts: dict[str, int], measured: set, written: set, state: dict[s
         if definition is not None:
             _walk(definition, counts, measured, written, state, list(qubits))
             continue
+        if name == "reset" and not state["used"].intersection(qubits):
+            continue  # a fresh qubit is in |0> already
+        if name != "barrier":
+            state["used"].update(qubits)
         if name == "measure":
             if any(q in measured for q in qubits):
                 state["mid"] = True  # a qubit read twice: the first reading is mid-circuit
@@ -101,7 +111,7 @@ def summary(circuit, circuit_format: str) -> CircuitSummary:
     counts: dict[str, int] = {}
     measured: set = set()
     written: set = set()
-    state = {"mid": False, "control": False}
+    state: dict[str, Any] = {"mid": False, "control": False, "used": set()}
     depth = _walk(qc, counts, measured, written, state)
     index = {bit: i for i, bit in enumerate(qc.clbits)} if written else {}
     return CircuitSummary(

@@ -107,6 +107,10 @@ def static_reasons(cand: Candidate, shape: Shape, path: tuple[str, ...] | None, 
         why.append("cannot run mid-circuit measurement")
     if shape.summary.classical_control and not res.supports_mid_circuit_measurement:
         why.append("cannot run classically controlled operations")
+    if shape.summary.gate_counts.get("reset") and not res.supports_mid_circuit_measurement:
+        # Counted only after the qubit's first use (a fresh qubit's reset does nothing): it
+        # measures and flips mid-circuit, and a path that cannot would drop it (Braket's reader).
+        why.append("cannot reset a qubit mid-circuit")
     gates = gates_reason(res, shape.gates)
     if gates:
         why.append(gates)

@@ -1,0 +1,55 @@
+"""Resets go where they run: a reset after a qubit's use only on resources that measure mid-circuit.
+
+Braket's OpenQASM reader (`Circuit.from_ir`) drops `reset` without a word, so a reset after use
+ran there as if it were not written (X, X, reset q[0] read "11"). QDREAMER now keeps such a
+circuit off resources without mid-circuit measurement, saying why; a reset of a fresh qubit does
+nothing, is not counted, and runs anywhere (Qiskit's `initialize` begins with one per qubit).
+Real Qiskit, Aer and Braket.
+"""
+
+from __future__ import annotations
+
+import pytest
+from qtau import ExecutionEngine, PilotComputeService, QuantumTask
+from qtau.errors import NoSuitableResourceError
+from qtau.plugins import PluginHost
+
+pytest.importorskip("qtau_qiskit")
+pytest.importorskip("qtau_braket")
+
+HEAD = 'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[2];\ncreg c[2];\n'
+#: X on both qubits, then q0 reset: "10" (q1 is 1, q0 back to 0).
+RESET_AFTER_USE = HEAD + "x q[0];\nx q[1];\nreset q[0];\nmeasure q -> c;\n"
+#: Resets of fresh qubits, then X on q1: "10" anywhere.
+RESET_FRESH = HEAD + "reset q[0];\nreset q[1];\nx q[1];\nmeasure q -> c;\n"
+
+
+@pytest.fixture(scope="module")
+def pcs():
+    host = PluginHost(strict=True)
+    host.register_module("qiskit", "qtau_qiskit.plugin")
+    host.register_module("braket", "qtau_braket.plugin")
+    service = PilotComputeService(execution_engine=ExecutionEngine.LOCAL, plugins=host)
+    service.create_pilot({"resource_type": "quantum", "quantum": {"executor": "qiskit_local"}})
+    service.create_pilot({"resource_type": "quantum", "quantum": {"executor": "braket_local"}})
+    yield service
+    service.close()
+
+
+def test_a_reset_after_use_is_kept_off_braket_with_the_reason(pcs):
+    rows = {row.resource_id: row for row in pcs.qdreamer.explain(QuantumTask(circuit=RESET_AFTER_USE, shots=50)).rows}
+    assert "cannot reset a qubit mid-circuit" in rows["braket:local_sv"].reason
+    assert rows["qiskit:aer_simulator"].feasible
+    with pytest.raises(NoSuitableResourceError, match="cannot reset a qubit mid-circuit"):
+        pcs.submit_quantum_task(QuantumTask(circuit=RESET_AFTER_USE, shots=50, resource="braket:local_sv"))
+
+
+def test_a_reset_after_use_runs_where_it_means_what_it_says(pcs):
+    result = pcs.get_result(pcs.submit_quantum_task(QuantumTask(circuit=RESET_AFTER_USE, shots=50)), timeout=120)
+    assert result.get_counts() == {"10": 50} and result.resource_id.startswith("qiskit:")
+
+
+def test_a_reset_of_fresh_qubits_runs_on_braket_too(pcs):
+    result = pcs.get_result(pcs.submit_quantum_task(
+        QuantumTask(circuit=RESET_FRESH, shots=50, resource="braket:local_sv")), timeout=120)
+    assert result.get_counts() == {"10": 50}
