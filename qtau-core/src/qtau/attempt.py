@@ -19,7 +19,13 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from qtau.circuits import Prepared, circuits_for, prepare, spread_counts
-from qtau.errors import CircuitConversionError, ExecutionError, InvalidTaskError, TaskTimeoutError
+from qtau.errors import (
+    CircuitConversionError,
+    ExecutionError,
+    InvalidTaskError,
+    QtauError,
+    TaskTimeoutError,
+)
 from qtau.executor import CircuitJob, Executor, LocalExecutor
 from qtau.mitigation.executors import rebound, with_mitigation
 from qtau.payloads import Placement, TaskPayload
@@ -29,7 +35,22 @@ from qtau.threads import CallTimedOut, call_with_timeout
 from qtau.types import Attempt, Outcome, QuantumTask, Result, Timings
 
 #: Errors that mean the input is wrong: failing over would fail again, so they end the task.
-INPUT_ERRORS = (InvalidTaskError, CircuitConversionError)
+#: A CircuitConversionError is not one of them: it says that one resource's path (its SDK's
+#: reader, a converter) cannot take the circuit, and another resource's often can (Qiskit's
+#: OpenQASM 3 reader refuses `const`, which Braket's runs; pennylane-qiskit once refused `reset`).
+INPUT_ERRORS = (InvalidTaskError,)
+#: Errors a batch call may raise for one member's circuit: the members then run alone.
+MEMBER_ERRORS = (InvalidTaskError, CircuitConversionError)
+
+
+def backend_fault(err: BaseException) -> bool:
+    """Whether `err`, raised by an attempt on a resource, is that attempt's failure to fail over
+    from: any Exception but bad input, and a Rust SDK's panic (pyo3's PanicException derives from
+    BaseException: Qiskit's transpiler panicked on a circuit three other simulators ran).
+    SystemExit, KeyboardInterrupt and GeneratorExit are not: they go on to their handlers."""
+    if isinstance(err, INPUT_ERRORS):
+        return False
+    return isinstance(err, Exception) or type(err).__name__ == "PanicException"
 
 #: Per (resource, config): the plugin's executor, and the same wrapped for mitigated jobs.
 _executors: dict[tuple, tuple[Executor, Executor]] = {}
@@ -216,7 +237,19 @@ def charged(placement: Placement, outcome: Outcome) -> float:
     return placement.cost
 
 
-def failed_everywhere(task: QuantumTask, attempts: Sequence[Attempt]) -> ExecutionError:
+def failed_everywhere(task: QuantumTask, attempts: Sequence[Attempt]) -> QtauError:
+    """The error of a task that no resource ran: a CircuitConversionError naming each resource's
+    reason when every try failed to convert the circuit (the circuit is the problem, in no form
+    any of them reads), else an ExecutionError with every attempt."""
+    failed = [a for a in attempts if not a.ok]
+    if failed and all(a.error_type == CircuitConversionError.__name__ for a in failed):
+        reasons = "\n".join(f"  - {a.resource_id}: {a.message}" for a in failed)
+        return CircuitConversionError(
+            f"task {task.task_id}: no resource tried can take this circuit in a form its SDK reads:\n{reasons}",
+            field="circuit", value=type(task.circuit).__name__,
+            fix="write the circuit in constructs these SDKs read (each reason above says what one refused), "
+                "or add a pilot whose SDK reads it",
+        )
     return ExecutionError(
         f"task {task.task_id} failed on every resource tried", attempts=tuple(attempts), task_id=task.task_id,
         fix="see each attempt's error; `qtau doctor` shows plugin problems",

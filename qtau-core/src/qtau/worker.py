@@ -4,9 +4,11 @@ The driver decides; the worker obeys. A payload carries the task, its ranked pla
 failover order) and the plugin host's spec, so a Ray worker rebuilds the same plugins. For each
 placement the worker makes one attempt (`qtau.attempt.run_local`: the job prepared, run on the
 resource's executor, its Result built) and returns the first Result, which records every attempt.
-Bad input fails at once; backend faults fail over. When the failover order reaches a remote
-resource the worker stops and returns a `HandOver` with the rest of the task: the engine that ran
-it hands that to the remote-job tracker, which waits for provider queues without holding a worker.
+Bad input fails at once; backend faults (a Rust SDK's panic among them) fail over, and so does a
+circuit one resource's path cannot convert (`qtau.attempt.INPUT_ERRORS`). When the failover order
+reaches a remote resource the worker stops and returns a `HandOver` with the rest of the task: the
+engine that ran it hands that to the remote-job tracker, which waits for provider queues without
+holding a worker.
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ import time
 
 from qtau.attempt import (
     INPUT_ERRORS,
+    MEMBER_ERRORS,
     attempt_record,
+    backend_fault,
     cold,
     failed_everywhere,
     make_result,
@@ -26,7 +30,7 @@ from qtau.attempt import (
     warm_key,
 )
 from qtau.circuits import Prepared, mitigation_of, prepare
-from qtau.errors import QtauError
+from qtau.errors import CircuitConversionError, QtauError
 from qtau.payloads import BatchPayload, HandOver, TaskFailure, TaskPayload
 from qtau.types import Result
 
@@ -44,9 +48,11 @@ def run_task(payload: TaskPayload) -> Result | HandOver:
         started = time.time()
         try:
             return run_local(payload, placement, attempts, started)
-        except INPUT_ERRORS:
-            raise
-        except Exception as err:
+        except BaseException as err:
+            if not backend_fault(err):
+                raise
+            if isinstance(err, CircuitConversionError) and not attempts and len(payload.placements) == 1:
+                raise  # its only resource: the converter's own words
             attempts.append(attempt_record(placement.resource.id, started, err))
     raise failed_everywhere(payload.task, attempts)
 
@@ -54,7 +60,9 @@ def run_task(payload: TaskPayload) -> Result | HandOver:
 def run_batch(payload: BatchPayload) -> list[Entry]:
     """Run tasks as one backend call on their shared first resource; one entry per task, in order.
 
-    A task whose input is bad fails alone. If the batch call fails, the failed attempt is recorded
+    A task whose input is bad fails alone; one whose circuit this resource's path cannot convert
+    goes on to its next placement (ending with the converter's error where it has none). If the
+    batch call fails, the failed attempt is recorded
     for every member and the batch fails over as a batch: members whose next placements share a
     resource run there together. A batch call that rejects the input (`INPUT_ERRORS`) runs each
     member alone instead, so only the task whose circuit is bad ends with that error, with no
@@ -79,11 +87,17 @@ def run_batch(payload: BatchPayload) -> list[Entry]:
     slots: list[int] = []
     key: tuple | None = None
     first_call = False
+    #: Members whose circuit this resource's path could not convert: they go on to their next placements.
+    unconverted: list[tuple[int, TaskPayload]] = []
     for i, member in enumerate(payload.members):
         try:
             ready = prepare(member.task, first.resource, host, member.next_attempt)
         except QtauError as err:
-            out[i] = TaskFailure(member.task.task_id, err)
+            if isinstance(err, CircuitConversionError) and len(member.placements) > 1:
+                failed = attempt_record(first.resource.id, started, err)
+                unconverted.append((i, member.rest((*member.attempts, failed), 1)))
+            else:
+                out[i] = TaskFailure(member.task.task_id, err)
             continue
         if key is None:
             key = warm_key(first, ready)
@@ -93,12 +107,19 @@ def run_batch(payload: BatchPayload) -> list[Entry]:
             if first_call and i + 1 < len(payload.members) and not seeded(first) and not any(
                     mitigation_of(m.task) for m in payload.members):
                 _call(payload, [ready], [i], started, out, key, True)
+                _fail_over_into(out, unconverted)
                 return out[:i + 1] + run_batch(BatchPayload(payload.members[i + 1:]))  # type: ignore[return-value]
         prepared.append(ready)
         slots.append(i)
     if key is not None:
         _call(payload, prepared, slots, started, out, key, first_call)
+    _fail_over_into(out, unconverted)
     return out  # type: ignore[return-value]
+
+
+def _fail_over_into(out: list[Entry | None], members: list[tuple[int, TaskPayload]]) -> None:
+    for i, value in fail_over_batch(members) if members else ():
+        out[i] = value
 
 
 def _call(payload: BatchPayload, prepared: list[Prepared], slots: list[int], started: float,
@@ -109,15 +130,18 @@ def _call(payload: BatchPayload, prepared: list[Prepared], slots: list[int], sta
     timeouts = [payload.members[i].task.timeout for i in slots if payload.members[i].task.timeout is not None]
     try:
         outcomes = run_jobs(host, first, [ready.job for ready in prepared], max(timeouts) if timeouts else None)
-    except Exception as err:
+    except BaseException as err:
         ran(key)
-        if isinstance(err, INPUT_ERRORS):
-            for i in slots:  # alone, the culprit fails with this error and the others run
+        if not isinstance(err, MEMBER_ERRORS) and not backend_fault(err):
+            raise
+        alone = len(slots) > 1 and isinstance(err, MEMBER_ERRORS)
+        if alone or isinstance(err, INPUT_ERRORS) or (
+                isinstance(err, CircuitConversionError) and len(payload.members[slots[0]].placements) == 1):
+            for i in slots:  # alone, the culprit fails with this error (or fails over) and the others run
                 try:
-                    out[i] = run_task(payload.members[i]) if len(slots) > 1 else TaskFailure(
-                        payload.members[i].task.task_id, err)
-                except QtauError as alone:
-                    out[i] = TaskFailure(payload.members[i].task.task_id, alone)
+                    out[i] = run_task(payload.members[i]) if alone else TaskFailure(payload.members[i].task.task_id, err)
+                except QtauError as error:
+                    out[i] = TaskFailure(payload.members[i].task.task_id, error)
             return
         failed = attempt_record(first.resource.id, started, err, cold=first_call)
         retry = [(i, payload.members[i].rest((*payload.members[i].attempts, failed), 1)) for i in slots]

@@ -510,6 +510,8 @@ class QDreamer:
                 self._seen_failures[attempt] = None
                 if len(self._seen_failures) > 4096:
                     self._seen_failures.popitem(last=False)
+                if attempt.error_type == "CircuitConversionError":
+                    continue  # the circuit's form, not the resource: no cool-down for other tasks
                 rid = attempt.resource_id
                 streak, _, last_end = self._failures.get(rid, (0, 0.0, -math.inf))
                 if attempt.ok:

@@ -28,6 +28,11 @@ def emulated_seconds(v: Mapping[str, Any], jobs: Sequence[CircuitJob]) -> float:
     return float(v["queue_wait_s"]) + sum(per_task + per_shot * job.shots for job in jobs)
 
 
+class PanicException(BaseException):  # noqa: N818 (the name pyo3 gives it)
+    """What a Rust SDK raises when it panics (pyo3_runtime.PanicException, a BaseException;
+    Qiskit's transpiler panicked on a circuit of `pow @` gates): behaviour "panic"."""
+
+
 class ScriptedExecutor(LocalExecutor):
     def __init__(self, resource: Resource, config: Mapping[str, Any]) -> None:
         super().__init__(resource, config)
@@ -42,6 +47,8 @@ class ScriptedExecutor(LocalExecutor):
         behaviour = v["behaviour"] if v["online"] else "offline"
         if behaviour == "fail":
             raise ExecutionError(f"{self.resource.id} failed as scripted")
+        if behaviour == "panic":
+            raise PanicException(f"internal error: entered unreachable code ({self.resource.id}, scripted)")
         if behaviour == "offline":
             raise BackendUnavailableError(
                 f"{self.resource.id} is offline (scripted)", fix="wait for the backend to come back",

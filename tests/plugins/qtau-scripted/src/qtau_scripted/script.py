@@ -17,7 +17,7 @@ from qtau_scripted import state
 
 PROVIDER = "scripted"
 EXECUTOR = "scripted"
-BEHAVIOURS = ("ok", "fail", "hang", "offline")
+BEHAVIOURS = ("ok", "fail", "hang", "offline", "panic")
 MAX_HANG_S = 30.0
 #: Longest sleep `emulate_time` makes one run take.
 MAX_EMULATED_S = 60.0
