@@ -147,8 +147,11 @@ class PilotComputeService:
 
     def flush(self) -> None:
         """Return once every journal write so far is on disk (for `durable=False` services, where a
-        crash must lose no task submitted before; docs/journal.md). JournalError if it cannot."""
+        crash must lose no task submitted before; docs/journal.md), the outcomes of tasks already
+        finished among them: `wait_tasks` can return before a finished task's done-callback has
+        journaled its result, which a `flush` right after it then missed. JournalError if it cannot."""
         if self.journal is not None:
+            self.registry.drain()
             self.journal.journal.flush()
 
     def quote(self, tasks: QuantumTask | Iterable[QuantumTask]) -> Quote:
