@@ -83,6 +83,22 @@ def test_braket_openqasm3_dialect_gets_standard_gates():
     assert with_standard_gates(standard) == standard
 
 
+@pytest.mark.parametrize("text", [
+    "OPENQASM 3.0;\ngate h a { U(pi/2, 0, pi) a; }\ngate cx a, b { ctrl @ U(pi, 0, pi) a, b; }\n"
+    "qubit[2] q;\nbit[2] c;\nh q[0];\ncx q[0], q[1];\nc = measure q;\n",
+    "OPENQASM 3.0;\nqubit[2] q;\nbit[2] s;\nU(pi, 0, pi) q[1];\ns = measure q;\n",
+], ids=["own_h_and_cx", "register_named_s"])
+def test_a_program_declaring_a_standard_name_gets_no_include(text):
+    """Valid OpenQASM 3 without the include that declares a name stdgates.inc defines: the added
+    include made Qiskit's importer refuse it ("'h' is already defined" at a line the user never
+    wrote); Qiskit reads it as written, and runs it."""
+    from qtau.qasm3 import with_standard_gates
+
+    assert with_standard_gates(text) == text
+    qasm3 = pytest.importorskip("qiskit.qasm3")
+    assert qasm3.loads(with_standard_gates(text)).num_qubits == 2
+
+
 @pytest.mark.parametrize("noise,field", [
     ({"depolarizing_3q": 0.1}, "quantum.noise.depolarizing_3q"),
     ({"readout": 1.5}, "quantum.noise.readout"),

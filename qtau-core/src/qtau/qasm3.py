@@ -4,7 +4,8 @@ Braket's programs use its built-in gate names (`cnot`, `si`, `phaseshift`, `xx`.
 `include "stdgates.inc"`. Qiskit's importer (used by qtau-qiskit and by PennyLane's `from_qasm`)
 knows only the standard library, so the include is added and each Braket-only name used gets a
 definition in standard gates, all on the header's line, so a parser's line numbers are still the
-user's. Plain text work: no SDK is imported.
+user's; not to a program that declares a name of the standard library itself (its own `gate h`,
+a register `s`), which the include would clash with. Plain text work: no SDK is imported.
 """
 
 from __future__ import annotations
@@ -27,15 +28,31 @@ BRAKET_GATES = {
     "iswap": "gate iswap a, b { s a; s b; h a; cx a, b; cx b, a; h b; }",
 }
 _HEADER = re.compile(r"^\s*OPENQASM\s+3(?:\.\d+)?\s*;", re.IGNORECASE)
+#: The names `stdgates.inc` defines: a program that declares one itself (its own `gate h`, a
+#: register named `s`) cannot take the include, which Qiskit's importer then refuses ("'h' is
+#: already defined", "Symbol 's' already inserted") although the program is valid as written.
+STDGATES = frozenset({
+    "p", "x", "y", "z", "h", "s", "sdg", "t", "tdg", "sx", "rx", "ry", "rz", "cx", "cy", "cz", "cp",
+    "crx", "cry", "crz", "ch", "swap", "ccx", "cswap", "cu", "CX", "phase", "cphase", "id", "u1", "u2", "u3",
+})
+_DECLARED = re.compile(
+    r"\b(?:gate|opaque|def)\s+([A-Za-z_]\w*)"
+    r"|\b(?:qubit|bit|qreg|creg|int|uint|float|angle|bool|complex|duration|stretch)\b\s*(?:\[[^\]]*\])?\s+([A-Za-z_]\w*)"
+    r"|\blet\s+([A-Za-z_]\w*)")
 
 
 def with_standard_gates(text: str) -> str:
+    """`text` with `include "stdgates.inc"` and definitions of the Braket built-ins it uses, where
+    it has no include and declares none of the standard library's names itself."""
     if "stdgates.inc" in text:
         return text
     header = _HEADER.match(text)
     if header is None:
         return text
     body = text[header.end():]
+    declared = {name for match in _DECLARED.finditer(body) for name in match.groups() if name}
+    if declared & STDGATES:
+        return text
     defs = [d for name, d in BRAKET_GATES.items() if re.search(rf"(?m)^\s*{name}\b\s*[\s(]", body)]
     # One line: a parse error's line number must point into the user's own text.
     return " ".join([header.group(0).strip(), 'include "stdgates.inc";', *defs]) + body
