@@ -181,3 +181,24 @@ def test_a_default_task_pickles_shorter_than_its_full_state():
     task = QuantumTask(circuit="OPENQASM 2.0;")
     state = {f.name: getattr(task, f.name) for f in attrs.fields(QuantumTask)}
     assert len(pickle.dumps(task)) < len(pickle.dumps(state)) / 2
+
+
+def test_defined_gates_parameters_keep_their_declared_order_through_qiskits_importer():
+    """qiskit-qasm3-import 0.6 binds a defined gate's parameters alphabetically: `gate g(b, a)`
+    applied as g(0, pi) ran rx(0). The names are rewritten so their order is the declared one; a
+    gate call inside the body (`x q;` beside a parameter named x) keeps its name."""
+    from qtau.qasm3 import ordered_gate_parameters, readable_by_qiskit
+
+    text = ('OPENQASM 3.0;\ninclude "stdgates.inc";\ngate g(b, a) q0 { rx(a) q0; }\n'
+            "gate h2(x, c) q0 { rx(x * 2 + c) q0; x q0; }\nqubit[2] q;\ng(0, pi) q[0];\nh2(pi / 2, 0) q[1];\n")
+    rewritten = ordered_gate_parameters(text)
+    assert "gate g(_qtau_p00, _qtau_p01) q0 { rx(_qtau_p01) q0; }" in rewritten
+    assert "gate h2(_qtau_p00, _qtau_p01) q0 { rx(_qtau_p00 * 2 + _qtau_p01) q0; x q0; }" in rewritten
+    assert rewritten.count("\n") == text.count("\n")  # parse errors keep the user's line numbers
+    in_order = 'OPENQASM 3.0;\ngate g(a, b) q0 { rx(a) q0; }\nqubit[1] q;\ng(pi, 0) q[0];\n'
+    assert ordered_gate_parameters(in_order) == in_order
+    qasm3 = pytest.importorskip("qiskit.qasm3")
+    quantum_info = pytest.importorskip("qiskit.quantum_info")
+    probabilities = quantum_info.Statevector(qasm3.loads(readable_by_qiskit(text))).probabilities_dict(decimals=9)
+    # g(0, pi) is rx(pi) on q0: 1; h2(pi/2, 0) is rx(pi) then x on q1: 0.
+    assert probabilities == pytest.approx({"01": 1.0})

@@ -56,3 +56,62 @@ def with_standard_gates(text: str) -> str:
     defs = [d for name, d in BRAKET_GATES.items() if re.search(rf"(?m)^\s*{name}\b\s*[\s(]", body)]
     # One line: a parse error's line number must point into the user's own text.
     return " ".join([header.group(0).strip(), 'include "stdgates.inc";', *defs]) + body
+
+
+_GATE_HEAD = re.compile(r"\bgate\s+([A-Za-z_]\w*)\s*\(([^)]*)\)")
+
+
+def _body_end(text: str, start: int) -> int:
+    """The index just past the `}` closing the first `{` at or after `start` (len(text) if none)."""
+    opening = text.find("{", start)
+    if opening < 0:
+        return len(text)
+    depth = 0
+    for i in range(opening, len(text)):
+        if text[i] == "{":
+            depth += 1
+        elif text[i] == "}":
+            depth -= 1
+            if depth == 0:
+                return i + 1
+    return len(text)
+
+
+def ordered_gate_parameters(text: str) -> str:
+    """`text` with each `gate` definition's parameters renamed so that their alphabetical order is
+    their declared order.
+
+    Qiskit's OpenQASM 3 importer (qiskit-qasm3-import 0.6) binds a defined gate's parameters in
+    alphabetical order of their names: `gate g(b, a) q { rx(a) q; }` applied as `g(0, pi)` ran
+    rx(0), and `gate myrot(theta, phi)` swapped its angles, on every Qiskit-read path (Aer,
+    BasicSimulator, IBM, PennyLane through Qiskit) while Braket read it right. The names become
+    `_qtau_p00`, `_qtau_p01`, ... in the definition's head and body (an identifier there followed by
+    an argument list or a qubit operand is a gate call, never a parameter, and keeps its name).
+    Definitions already in order are left as written."""
+    out, last = [], 0
+    for head in _GATE_HEAD.finditer(text):
+        if head.start() < last:
+            continue  # inside a definition already rewritten
+        names = [n.strip() for n in head.group(2).split(",") if n.strip()]
+        end = _body_end(text, head.end())
+        if names == sorted(names) or not all(re.fullmatch(r"[A-Za-z_]\w*", n) for n in names):
+            continue
+        width = max(2, len(str(len(names) - 1)))
+        renamed = {name: f"_qtau_p{i:0{width}d}" for i, name in enumerate(names)}
+        pattern = re.compile(r"(?<![\w$])(" + "|".join(map(re.escape, names)) + r")(?!\w)(?!\s*\()(?!\s+[A-Za-z_$])")
+        definition = text[head.start():end]
+        params_at = head.start(2) - head.start()
+        rewritten = (definition[:params_at] + ", ".join(renamed[n] for n in names)
+                     + pattern.sub(lambda m, to=renamed: to[m.group(1)], definition[head.end(2) - head.start():]))
+        out.append(text[last:head.start()])
+        out.append(rewritten)
+        last = end
+    out.append(text[last:])
+    return "".join(out)
+
+
+def readable_by_qiskit(text: str) -> str:
+    """OpenQASM 3 `text` as Qiskit's importer reads it right: the standard library where the
+    program needs it (`with_standard_gates`), and defined gates' parameters in an order the
+    importer binds correctly (`ordered_gate_parameters`)."""
+    return ordered_gate_parameters(with_standard_gates(text))

@@ -374,11 +374,11 @@ def qasm2_to_tape(text: str) -> Any:
 
 @exclusive
 def qasm3_to_tape(text: str) -> Any:
-    from qtau.qasm3 import with_standard_gates
+    from qtau.qasm3 import readable_by_qiskit
 
     qasm3 = _qiskit_reader("openqasm3", "qasm3")
     try:
-        qc = qasm3.loads(with_standard_gates(text))
+        qc = qasm3.loads(readable_by_qiskit(text))
     except ImportError as err:
         raise CircuitConversionError(
             "reading OpenQASM 3 needs qiskit-qasm3-import", field="circuit", value="openqasm3",

@@ -129,10 +129,10 @@ def from_qasm2(text: str):
 
 def from_qasm3(text: str):
     from qiskit import qasm3
-    from qtau.qasm3 import with_standard_gates
+    from qtau.qasm3 import readable_by_qiskit
 
     try:
-        return qasm3.loads(with_standard_gates(text))
+        return qasm3.loads(readable_by_qiskit(text))
     except ImportError as err:
         raise CircuitConversionError(
             "reading OpenQASM 3 into Qiskit needs qiskit-qasm3-import", field="circuit", value="openqasm3",

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from qtau.errors import ConfigurationError, InvalidTaskError
+from qtau.qasm3 import readable_by_qiskit
 
 
 def require_sdk() -> None:
@@ -32,7 +33,7 @@ def as_circuit(circuit: Any) -> Any:
     if isinstance(circuit, str):
         text = circuit.lstrip()
         try:
-            circuit = qasm3.loads(circuit) if text.startswith("OPENQASM 3") else qasm2.loads(
+            circuit = qasm3.loads(readable_by_qiskit(circuit)) if text.startswith("OPENQASM 3") else qasm2.loads(
                 circuit, custom_instructions=qasm2.LEGACY_CUSTOM_INSTRUCTIONS)
         except Exception as err:
             raise InvalidTaskError(f"the OpenQASM program could not be read: {err}", field="circuit",
