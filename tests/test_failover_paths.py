@@ -18,7 +18,7 @@ from __future__ import annotations
 import pytest
 from qtau import ExecutionEngine, PilotComputeService, QuantumTask
 from qtau.errors import CircuitConversionError, InvalidTaskError
-from qtau.plugins import PluginHost
+from qtau_test_services import local_service
 
 pytest.importorskip("qtau_qiskit")
 pytest.importorskip("qtau_braket")
@@ -30,18 +30,9 @@ LOOP = 'OPENQASM 3.0;\ninclude "stdgates.inc";\nqubit[3] q;\nbit[3] c;\nfor uint
 BELL = 'OPENQASM 3.0;\ninclude "stdgates.inc";\nqubit[2] q;\nbit[2] c;\nh q[0];\ncx q[0], q[1];\nc = measure q;\n'
 
 
-def _host() -> PluginHost:
-    host = PluginHost(strict=True)
-    host.register_module("qiskit", "qtau_qiskit.plugin")
-    host.register_module("braket", "qtau_braket.plugin")
-    return host
-
-
 @pytest.fixture(scope="module")
 def pcs():
-    service = PilotComputeService(execution_engine=ExecutionEngine.LOCAL, plugins=_host())
-    service.create_pilot({"resource_type": "quantum", "quantum": {"executor": "qiskit_local"}})
-    service.create_pilot({"resource_type": "quantum", "quantum": {"executor": "braket_local"}})
+    service = local_service(("qiskit", "braket"), ("qiskit_local", "braket_local"))
     # Qiskit's simulators first, so that the Qiskit path is tried before Braket's.
     service.initialize_dreamer({"optimization_mode": "high_speed"})
     yield service
@@ -81,10 +72,7 @@ def test_a_batch_member_its_first_resource_cannot_read_fails_over_and_the_rest_r
 
 
 def test_no_resource_that_reads_it_gives_one_conversion_error_naming_each():
-    host = PluginHost(strict=True)
-    host.register_module("qiskit", "qtau_qiskit.plugin")
-    with PilotComputeService(execution_engine=ExecutionEngine.LOCAL, plugins=host) as pcs:
-        pcs.create_pilot({"resource_type": "quantum", "quantum": {"executor": "qiskit_local"}})
+    with local_service(("qiskit",), ("qiskit_local",)) as pcs:
         task = pcs.submit_quantum_task(QuantumTask(circuit=CONST, shots=10))
         with pytest.raises(CircuitConversionError) as caught:
             pcs.get_result(task, timeout=120)

@@ -11,8 +11,8 @@ Each runs on each resource (pinned) and must give the one outcome it always give
 from __future__ import annotations
 
 import pytest
-from qtau import ExecutionEngine, PilotComputeService, QuantumTask
-from qtau.plugins import PluginHost
+from qtau import QuantumTask
+from qtau_test_services import local_service
 
 pytest.importorskip("qtau_qiskit")
 pytest.importorskip("qtau_pennylane")
@@ -36,12 +36,7 @@ RESOURCES = ("qiskit:aer_simulator", "qiskit:basic_simulator", "pennylane:defaul
 
 @pytest.fixture(scope="module")
 def pcs():
-    host = PluginHost(strict=True)
-    host.register_module("qiskit", "qtau_qiskit.plugin")
-    host.register_module("pennylane", "qtau_pennylane.plugin")
-    service = PilotComputeService(execution_engine=ExecutionEngine.LOCAL, plugins=host)
-    service.create_pilot({"resource_type": "quantum", "quantum": {"executor": "qiskit_local"}})
-    service.create_pilot({"resource_type": "quantum", "quantum": {"executor": "pennylane_default"}})
+    service = local_service(("qiskit", "pennylane"), ("qiskit_local", "pennylane_default"))
     yield service
     service.close()
 

@@ -10,9 +10,9 @@ Real Qiskit, Aer and Braket.
 from __future__ import annotations
 
 import pytest
-from qtau import ExecutionEngine, PilotComputeService, QuantumTask
+from qtau import QuantumTask
 from qtau.errors import NoSuitableResourceError
-from qtau.plugins import PluginHost
+from qtau_test_services import local_service
 
 pytest.importorskip("qtau_qiskit")
 pytest.importorskip("qtau_braket")
@@ -26,12 +26,7 @@ RESET_FRESH = HEAD + "reset q[0];\nreset q[1];\nx q[1];\nmeasure q -> c;\n"
 
 @pytest.fixture(scope="module")
 def pcs():
-    host = PluginHost(strict=True)
-    host.register_module("qiskit", "qtau_qiskit.plugin")
-    host.register_module("braket", "qtau_braket.plugin")
-    service = PilotComputeService(execution_engine=ExecutionEngine.LOCAL, plugins=host)
-    service.create_pilot({"resource_type": "quantum", "quantum": {"executor": "qiskit_local"}})
-    service.create_pilot({"resource_type": "quantum", "quantum": {"executor": "braket_local"}})
+    service = local_service(("qiskit", "braket"), ("qiskit_local", "braket_local"))
     yield service
     service.close()
 
