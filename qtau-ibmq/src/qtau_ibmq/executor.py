@@ -10,7 +10,10 @@ so logical `h`/`cx` run on an `rz, sx, ecr` device; transpiled circuits are cach
 (circuit content, backend, options) because placing a circuit on a 127-qubit device takes a while.
 Fake backends and the qasm simulator run in qiskit-ibm-runtime's local mode
 (`SamplerV2(mode=backend)`); devices in job mode. Counts join every classical register in Qiskit's
-order (register 0's bit 0 rightmost); the native SamplerPubResult goes into `Outcome.raw`. A job
+order (register 0's bit 0 rightmost); the native SamplerPubResult goes into `Outcome.raw`. SamplerV2
+returns only bits that are in a register, so bits in none (`bit b0;` in OpenQASM 3) are put in one
+(`LOOSE`) before the run, and counts whose registers do not lie in bit order are read bit by bit
+(`bit_layout`): keys are Qiskit's classical bits in index order, as Aer's are. A job
 with `layout_like` (a mitigation's calibration, twirl or folded copy) is placed where the job it
 names is read, and `metadata["physical_qubits"]` says where each job's qubits were read.
 """
@@ -91,6 +94,58 @@ def _options(config: Mapping[str, Any]) -> dict[str, Any]:
                                      fix=f"use e.g. {key}=42")
         out[key] = value
     return out
+
+
+#: The register bits in no register are put in (SamplerV2 returns registers only).
+LOOSE = "qtau_loose_bits"
+
+
+def with_loose_bits_registered(circuit: Any) -> Any:
+    """`circuit`, or a copy whose classical bits in no register are in one more register (`LOOSE`)."""
+    loose = [bit for bit in circuit.clbits if not circuit.find_bit(bit).registers]
+    if not loose:
+        return circuit
+    from qiskit.circuit import ClassicalRegister
+
+    names = {reg.name for reg in circuit.cregs}
+    name = LOOSE
+    while name in names:
+        name += "_"
+    out = circuit.copy()
+    out.add_register(ClassicalRegister(name=name, bits=loose))
+    return out
+
+
+def bit_layout(circuit: Any) -> list[tuple[str, list[int]]] | None:
+    """Each classical register with the indices of its bits, when joining the registers in order
+    (`join_data`) would not give the bits in index order (a loose bit before a register, bits in
+    two registers); None when it would."""
+    at = 0
+    for reg in circuit.cregs:
+        if [circuit.find_bit(bit).index for bit in reg] != list(range(at, at + reg.size)):
+            break
+        at += reg.size
+    else:
+        if at == circuit.num_clbits:
+            return None
+    return [(reg.name, [circuit.find_bit(bit).index for bit in reg]) for reg in circuit.cregs]
+
+
+def counts_by_bit(data: Any, layout: Sequence, num_clbits: int) -> dict[str, int]:
+    """Counts over `num_clbits` classical bits (bit 0 rightmost) from a pub's registers, each
+    register's bits put at their indices (`layout`: `bit_layout`)."""
+    import numpy as np
+
+    columns = None
+    for name, indices in layout:
+        bits = getattr(data, name).to_bool_array(order="little")  # column j: the register's bit j
+        if columns is None:
+            columns = np.zeros((bits.shape[0], num_clbits), dtype=bool)
+        columns[:, list(indices)] = bits
+    if columns is None:
+        return {}
+    rows, counts = np.unique(columns, axis=0, return_counts=True)
+    return {"".join("1" if b else "0" for b in row[::-1]): int(n) for row, n in zip(rows, counts, strict=True)}
 
 
 def physical_qubits(isa: Any) -> list[int]:
@@ -249,6 +304,7 @@ class SamplerExecutor(Executor):
         added = not any(inst.operation.name == "measure" for inst in circuit.data)
         if added:
             circuit = circuit.measure_all(inplace=False)
+        circuit = with_loose_bits_registered(circuit)
         return without_name_clashes(circuit, self.backend.target.operation_names), added
 
     # -- execution -----------------------------------------------------------------------------
@@ -277,17 +333,35 @@ class SamplerExecutor(Executor):
                 prepared[i] = self.prepare(job, like=prepared[k][0])
         return prepared
 
-    def _pubs(self, jobs: Sequence[CircuitJob]) -> tuple[list, list[bool], list[int], list[dict | None], list]:
+    def _pubs(self, jobs: Sequence[CircuitJob]) -> tuple[list, list[bool], list[int], list[dict | None], list, list]:
         prepared = self._prepare_all(jobs)
         pubs = [(isa, None, job.shots) for (isa, _), job in zip(prepared, jobs, strict=True)]
         return (pubs, [a for _, a in prepared], [int(isa.depth()) for isa, _ in prepared],
-                [self.level_info(isa) for isa, _ in prepared], [physical_qubits(isa) for isa, _ in prepared])
+                [self.level_info(isa) for isa, _ in prepared], [physical_qubits(isa) for isa, _ in prepared],
+                [(isa.num_clbits, bit_layout(isa)) for isa, _ in prepared])
+
+    @staticmethod
+    def counts(pub: Any, bits: Sequence | None) -> dict[str, int]:
+        """A pub's counts in Qiskit's bit order; `bits`: `(num_clbits, bit_layout)` of its circuit."""
+        if bits and bits[1] is not None:
+            return counts_by_bit(pub.data, bits[1], int(bits[0]))
+        return {key: int(n) for key, n in pub.join_data().get_counts().items()}
 
     def outcomes(self, primitive: Any, job_id: str, added: Sequence[bool], depths: Sequence[int],
-                 weighed: Sequence[dict | None] | None = None, qubits: Sequence | None = None) -> list[Outcome]:
+                 weighed: Sequence[dict | None] | None = None, qubits: Sequence | None = None,
+                 bits: Sequence | None = None, tasks: Sequence[str] | None = None) -> list[Outcome]:
+        """One Outcome per pub. A pub whose counts cannot be read fails the call: with `tasks` (the
+        jobs' task ids, a local run of several jobs) as an InvalidTaskError, so core runs the call's
+        tasks again one by one and only that task fails (and fails over) instead of all of them;
+        otherwise as an ExecutionError."""
         out = []
+        unread: list[tuple[int, BaseException]] = []
         for i, pub in enumerate(primitive):
-            counts = {key: int(n) for key, n in pub.join_data().get_counts().items()}
+            try:
+                counts = self.counts(pub, bits[i] if bits else None)
+            except Exception as err:  # the SDK's own errors: one pub's data the sampler did not return
+                unread.append((i, err))
+                continue
             metadata = {"backend": self.backend.name, "job_id": job_id, "measure_all_added": added[i],
                         "isa_depth": depths[i], "local_mode": self.local}
             if qubits:
@@ -296,6 +370,15 @@ class SamplerExecutor(Executor):
                 metadata["optimization_level"] = weighed[i]["optimization_level"]
                 metadata["estimated_fidelity_by_level"] = weighed[i]["estimated_fidelity"]
             out.append(Outcome(counts=counts, metadata=metadata, raw=pub))
+        if unread:
+            i, err = unread[0]
+            what = f"job {job_id}: the counts of pub {i}" + (f" (task {tasks[i]})" if tasks else "")
+            if tasks and len(tasks) > 1:
+                raise InvalidTaskError(
+                    f"{what} cannot be read: {type(err).__name__}: {err}", field="circuit",
+                    value=tasks[i], fix="the call's tasks run again one by one, so only this task fails")
+            raise ExecutionError(f"{self.resource.id}: {what} cannot be read: {type(err).__name__}: {err}",
+                                 fix="see the cause; run the circuit on qiskit_local (Aer) meanwhile")
         return out
 
 
@@ -303,7 +386,7 @@ class LocalSamplerExecutor(SamplerExecutor, LocalExecutor):
     """Fake backends and the qasm simulator: Runtime's local mode, run in-process."""
 
     def run(self, jobs: Sequence[CircuitJob]) -> list[Outcome]:
-        pubs, added, depths, weighed, qubits = self._pubs(jobs)
+        pubs, added, depths, weighed, qubits, bits = self._pubs(jobs)
         try:
             job = self._sampler().run(pubs)
             primitive = job.result()
@@ -314,7 +397,8 @@ class LocalSamplerExecutor(SamplerExecutor, LocalExecutor):
                 f"{self.resource.id} failed: {type(err).__name__}: {err}",
                 fix="see the cause; a circuit the simulator rejects fails the same way on every retry",
             ) from None
-        return self.outcomes(primitive, str(job.job_id()), added, depths, weighed, qubits)
+        return self.outcomes(primitive, str(job.job_id()), added, depths, weighed, qubits, bits,
+                             [j.task_id for j in jobs])
 
 
 class RuntimeExecutor(SamplerExecutor, RemoteExecutor):
@@ -328,7 +412,7 @@ class RuntimeExecutor(SamplerExecutor, RemoteExecutor):
     max_poll_interval = 30.0
 
     def submit(self, jobs: Sequence[CircuitJob]) -> dict[str, Any]:
-        pubs, added, depths, weighed, qubits = self._pubs(jobs)
+        pubs, added, depths, weighed, qubits, bits = self._pubs(jobs)
         sampler = self._sampler()
         try:
             job = connect.bounded(lambda: sampler.run(pubs), self.account,
@@ -339,6 +423,8 @@ class RuntimeExecutor(SamplerExecutor, RemoteExecutor):
             raise connect.classify(err, f"submitting to {self.backend.name}", self.account) from None
         ref = {"job_id": str(job.job_id()), "measure_all_added": added, "isa_depths": depths,
                "physical_qubits": qubits}
+        if any(layout is not None for _, layout in bits):
+            ref["bits"] = [[n, layout and [[name, list(indices)] for name, indices in layout]] for n, layout in bits]
         if any(weighed):
             ref["levels"] = [w and {"optimization_level": w["optimization_level"],
                                     "estimated_fidelity": {str(k): v for k, v in w["estimated_fidelity"].items()}}
@@ -374,7 +460,7 @@ class RuntimeExecutor(SamplerExecutor, RemoteExecutor):
         except Exception as err:
             raise connect.classify(err, f"reading job {ref['job_id']}", self.account) from None
         outcomes = self.outcomes(primitive, ref["job_id"], ref["measure_all_added"], ref["isa_depths"],
-                                 ref.get("levels"), ref.get("physical_qubits"))
+                                 ref.get("levels"), ref.get("physical_qubits"), ref.get("bits"))
         billed = self._billed(job, ref["job_id"], len(outcomes))
         return [attrs.evolve(o, metadata={**o.metadata, **billed}) for o in outcomes] if billed else outcomes
 
