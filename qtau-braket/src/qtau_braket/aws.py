@@ -76,8 +76,9 @@ class AwsDeviceExecutor(RemoteExecutor):
     """One Braket device on AWS: tasks created in one batch call; core's tracker polls them.
 
     A job reference is `{"arns": [...], "explicit": [...], "widths": [...]}`: the task ARNs in job
-    order, whether each circuit measured explicitly, and each task's width (so idle qubits that
-    Braket does not measure still read 0 in the counts).
+    order, whether each circuit measured explicitly, and the qubits of the OpenQASM program each
+    circuit was read from (None for a Circuit built with Braket's API: see `qtau_braket.outcomes`),
+    so idle qubits that Braket does not measure still read 0 in the counts.
     """
 
     def __init__(self, resource: Resource, config: Mapping[str, Any], ref: DeviceRef, settings: AwsSettings) -> None:
@@ -117,7 +118,7 @@ class AwsDeviceExecutor(RemoteExecutor):
         return self.settings.poll_interval_s
 
     def submit(self, jobs: Sequence[CircuitJob]) -> dict[str, Any]:
-        from qtau_braket.outcomes import explicit_measurement
+        from qtau_braket.outcomes import declared_qubits, explicit_measurement
 
         for job in jobs:
             self._check(job)
@@ -128,7 +129,7 @@ class AwsDeviceExecutor(RemoteExecutor):
         arns = create_idempotently(self.session, self.ref.arn, jobs, self.destination(), self._cancel_all,
                                    lambda err: sessions.classify(err, f"creating tasks on {self.ref.arn}", self.settings))
         return {"arns": arns, "explicit": [explicit_measurement(c) for c in circuits],
-                "widths": [job.width for job in jobs]}
+                "widths": [declared_qubits(c) for c in circuits]}
 
     # -- polling -------------------------------------------------------------------------------
 
@@ -173,7 +174,7 @@ class AwsDeviceExecutor(RemoteExecutor):
     def _fetch(self, arn: str, explicit: bool, width: int | None) -> Outcome:
         from braket.tasks import GateModelQuantumTaskResult
 
-        from qtau_braket.outcomes import counts_of
+        from qtau_braket.outcomes import counts_of, result_types_metadata, values_of
 
         meta = self._metadata(arn)
         if meta is None or meta["status"] != "COMPLETED":
@@ -187,9 +188,10 @@ class AwsDeviceExecutor(RemoteExecutor):
         measured = [int(q) for q in result.measured_qubits]
         return Outcome(
             counts=counts_of(result.measurement_counts, measured, explicit, width),
+            values=values_of(result),
             metadata={"task_arn": arn, "device_arn": self.ref.arn, "measured_qubits": measured,
                       "implicit_measure_all": not explicit,
-                      "bit_order": "bit i = measured_qubits[i], bit 0 rightmost",
+                      "bit_order": "bit i = measured_qubits[i], bit 0 rightmost", **result_types_metadata(result),
                       "queued_at": str(meta.get("createdAt", "")), "ended_at": str(meta.get("endedAt", ""))},
             raw=result,
         )

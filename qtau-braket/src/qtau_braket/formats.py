@@ -55,11 +55,32 @@ BRAKET_NAMES = {
     "yy": "ryy", "zz": "rzz", "i": "id",
 }
 
-_INCLUDE = re.compile(r'^\s*include\s+"stdgates\.inc"\s*;\s*$', re.MULTILINE)
+_INCLUDE = re.compile(r'^\s*include\s+"stdgates\.inc"\s*;[ \t]*$', re.MULTILINE)
 _MEASURE = re.compile(r"^\s*(\w+)\[(\d+)\]\s*=\s*measure\s+[^;]+;\s*$")
 _BITS = re.compile(r"^[ \t]*bit\s*(?:\[\s*(\d+)\s*\])?\s+(\w+)\s*;[ \t]*\n?", re.MULTILINE)
+#: Declarations of classical bits: `bit c;`, `bit[n] c;`, `creg c[n];`, `creg c;`, each with an
+#: optional initialiser (`bit[2] c = measure q;`), one statement a line (`_one_statement_a_line`).
+_DECLARATIONS = re.compile(
+    r"^[ \t]*(?:bit\s*(?P<bsize>\[\s*\d+\s*\])?\s+(?P<bname>\w+)|creg\s+(?P<cname>\w+)\s*(?P<csize>\[\s*\d+\s*\])?)"
+    r"\s*(?P<init>=[^;]*)?;[ \t]*\n?", re.MULTILINE)
+#: Strings (kept), then comments (dropped).
+_STRING_OR_COMMENT = re.compile(r'("[^"\n]*")|//[^\n]*|/\*.*?\*/', re.DOTALL)
+_GATE_DEFINITION = re.compile(r"\bgate\s[^{]*\{[^}]*\}")
 #: The one classical register several registers are merged into for Braket.
 MERGED = "qtau_bits"
+#: Attribute a Circuit read from OpenQASM carries: the qubits the program declared. Its qubit q is
+#: the program's qubit q, so an unmeasured program reads every declared qubit, as Qiskit's
+#: measure_all does (`qtau_braket.outcomes`); a Circuit built with Braket's API has none.
+DECLARED_QUBITS = "_qtau_declared_qubits"
+
+
+def _one_statement_a_line(text: str) -> str:
+    """`text` without comments and with each statement on its own line, so the line-based rewrites
+    below also read programs written on one line or with a comment after a statement
+    (`include "stdgates.inc"; // gates`)."""
+    text = _STRING_OR_COMMENT.sub(lambda m: m.group(1) or "", text)
+    parts = re.split(r'("[^"\n]*")', text)
+    return "".join(part if i % 2 else re.sub(r";[ \t]*(?=\S)", ";\n", part) for i, part in enumerate(parts))
 
 
 def canonical(name: str, controls: int = 0) -> str:
@@ -99,50 +120,119 @@ def _bit_use(name: str) -> re.Pattern:
     return re.compile(rf"\b{name}\s*\[\s*(\d+)\s*\]")
 
 
+def _several_registers(reason: str, value: str) -> CircuitConversionError:
+    return CircuitConversionError(
+        f"Braket cannot read a program with several classical registers where {reason}: its reader "
+        "numbers bits within each register, so bits of different registers would share a place",
+        field="circuit", value=value,
+        fix="declare one bit register and measure into its bits (c[i] = measure q[j];), or run the "
+            "program on a resource that reads OpenQASM with Qiskit (Qiskit Aer, PennyLane)",
+    )
+
+
+def _outside_gates(text: str, rewrite) -> str:
+    """`rewrite` applied to the parts of `text` outside gate definitions (whose parameters and
+    qubit arguments may share a register's name)."""
+    out, at = [], 0
+    for m in _GATE_DEFINITION.finditer(text):
+        out.extend((rewrite(text[at:m.start()]), m.group(0)))
+        at = m.end()
+    out.append(rewrite(text[at:]))
+    return "".join(out)
+
+
 def _one_bit_register(text: str) -> str:
     """Several classical registers as one, bits in declaration order (`ca[1]` of `bit[2] ca; bit[1] cb;`
     is bit 1, `cb[0]` bit 2), as Qiskit numbers them. Braket's reader keys measurements by the
     index within their register, so `ca[0]` and `cb[0]` landed on one bit and a qubit's result was
-    lost. Left as it is when a register is used other than bit by bit (`c = measure q;`)."""
-    declared = [(m.group(2), int(m.group(1) or 1)) for m in _BITS.finditer(text)]
-    if len(declared) < 2 or MERGED in text:
+    lost. A register measured whole (`ca = measure a;`, `bit[2] ca = measure a;`, `measure a -> ca;`)
+    becomes its slice of the one register, a single bit (`bit b0;`) its bit. A register used any
+    other way (an index Braket's reader would have to compute, a whole register in a condition) is
+    refused (CircuitConversionError) rather than read into the wrong bits."""
+    declared = list(_DECLARATIONS.finditer(text))
+    if len(declared) < 2 or re.search(rf"\b{MERGED}\b", text):
         return text
-    body = _BITS.sub("", text)
-    if any(_used_whole(name, body) for name, _ in declared):
-        return text
+    offsets: dict[str, tuple[int, int, bool]] = {}  # name -> (first bit, size, declared as a single bit)
     offset = 0
-    for name, size in declared:
-        body = _bit_use(name).sub(lambda m, o=offset: f"{MERGED}[{o + int(m.group(1))}]", body)
+    for m in declared:
+        name = m.group("bname") or m.group("cname")
+        size_text = m.group("bsize") or m.group("csize")
+        size = int(size_text.strip("[] \t")) if size_text else 1
+        if name in offsets:
+            raise _several_registers(f"`{name}` is declared twice", name)
+        offsets[name] = (offset, size, size_text is None)
         offset += size
-    first = _BITS.search(text)
-    return text[:first.start()] + f"bit[{offset}] {MERGED};\n" + body[first.start():]
+    names = "|".join(re.escape(n) for n in offsets)
+    use = re.compile(rf"\b({names})\b(\s*\[([^\]]*)\])?")
+
+    def merged(m: re.Match, statement: str) -> str:
+        first, size, single = offsets[m.group(1)]
+        index = m.group(3)
+        if index is None:  # the whole register
+            if not re.search(r"\bmeasure\b", statement):
+                raise _several_registers(f"register `{m.group(1)}` is used whole outside a measurement "
+                                         f"(`{statement.strip()}`)", m.group(1))
+            return f"{MERGED}[{first}]" if single else f"{MERGED}[{first}:{first + size - 1}]"
+        bit = re.fullmatch(r"\s*(\d+)\s*", index)
+        if bit:
+            return f"{MERGED}[{first + int(bit.group(1))}]"
+        span = re.fullmatch(r"\s*(\d+)\s*:\s*(\d+)\s*", index)
+        if span:
+            return f"{MERGED}[{first + int(span.group(1))}:{first + int(span.group(2))}]"
+        raise _several_registers(f"register `{m.group(1)}` is indexed by `{index.strip()}`", m.group(1))
+
+    def rewrite(part: str) -> str:
+        # Statement by statement (each on its line), so a whole register is known to be measured.
+        return re.sub(r"[^;{}]+", lambda s: use.sub(lambda m: merged(m, s.group(0)), s.group(0)), part)
+
+    pieces, at = [], 0
+    for m in declared:
+        pieces.append(_outside_gates(text[at:m.start()], rewrite))
+        if m is declared[0]:
+            pieces.append(f"bit[{offset}] {MERGED};\n")
+        init = m.group("init")
+        if init:
+            name = m.group("bname") or m.group("cname")
+            pieces.append(_outside_gates(f"{name} {init};\n", rewrite))
+        at = m.end()
+    pieces.append(_outside_gates(text[at:], rewrite))
+    return "".join(pieces)
+
+
+_SPAN = r"\s*\[\s*(\d+)\s*:\s*(\d+)\s*\]"
 
 
 def _dense_bits(text: str) -> str:
     """The classical bits a measurement writes, numbered 0, 1, ... in bit order (`bit[3] c;` written
-    at c[0] and c[2] becomes `bit[2] c;` written at c[0] and c[1]). Braket sizes its register by
-    the measurements, so a bit left unwritten put a later one out of range and the program was
-    refused; results list one bit per measurement, in bit order, as before. Core puts them back at
-    their bits (`qtau.circuits.spread_counts`)."""
+    at c[0] and c[2] becomes `bit[2] c;` written at c[0] and c[1]; a slice `c[i:j]` writes bits i
+    to j). Braket sizes its register by the measurements, so a bit left unwritten put a later one
+    out of range and the program was refused; results list one bit per measurement, in bit order,
+    as before. Core puts them back at their bits (`qtau.circuits.spread_counts`)."""
     declared = list(_BITS.finditer(text))
     if len(declared) != 1:
         return text
     name = declared[0].group(2)
     body = text[declared[0].end():]
-    if _used_whole(name, body):
-        return text
+    span = re.compile(rf"\b{name}{_SPAN}")
+    if re.search(rf"\b{name}\b(?!\s*\[\s*\d+\s*(?::\s*\d+\s*)?\])", body):
+        return text  # used whole
     use = _bit_use(name)
-    used = sorted({int(i) for i in use.findall(body)})
+    used = {int(i) for i in use.findall(body)}
+    for lo, hi in span.findall(body):
+        used.update(range(int(lo), int(hi) + 1))
+    used = sorted(used)
     size = int(declared[0].group(1) or 1)
     if not used or used == list(range(size)):
         return text
     rank = {bit: n for n, bit in enumerate(used)}
+    body = span.sub(lambda m: f"{name}[{rank[int(m.group(1))]}:{rank[int(m.group(2))]}]", body)
     body = use.sub(lambda m: f"{name}[{rank[int(m.group(1))]}]", body)
     return text[:declared[0].start()] + f"bit[{len(used)}] {name};\n" + body
 
 
 def for_braket(text: str) -> str:
     """OpenQASM 3 text that Braket's parser reads: stdgates replaced by Braket definitions."""
+    text = _one_statement_a_line(text)
     if _INCLUDE.search(text):
         body = _INCLUDE.sub("", text)
         defs = "\n".join(d for name, d in STDGATES.items() if _used(name, body))
@@ -151,20 +241,59 @@ def for_braket(text: str) -> str:
     return _order_measurements(_dense_bits(_one_bit_register(text)))
 
 
+#: What the fix of an unreadable program says: Braket reads its own gates, stdgates.inc's and the
+#: program's `gate` definitions; Qiskit's reader (behind Qiskit Aer and PennyLane) reads more.
+UNREADABLE_FIX = ("use gates of OpenQASM's stdgates.inc, Braket's built-in gates or gates the program defines, "
+                  "or run the program on a resource that reads OpenQASM with Qiskit (Qiskit Aer, PennyLane)")
+
+
+def _reading_context():
+    """A BraketProgramContext that records `reset`, which Braket's Circuit has no instruction for
+    (its context drops it): a reset of a qubit no instruction has touched yet leaves |0> as it was,
+    so it may go; one after use changes the state, and is recorded for `from_openqasm3` to refuse."""
+    from braket.circuits.braket_program_context import BraketProgramContext
+
+    class Context(BraketProgramContext):
+        def __init__(self) -> None:
+            super().__init__()
+            self.resets_after_use: list[int] = []
+
+        def add_reset(self, target) -> None:
+            used = {int(q) for ins in self.circuit.instructions
+                    if ins.operator.name not in ("Barrier", "GPhase") for q in (*ins.target, *ins.control)}
+            self.resets_after_use.extend(int(q) for q in target if int(q) in used)
+
+    return Context()
+
+
 def from_openqasm3(text: str):
-    from braket.circuits import Circuit
+    from braket.default_simulator.openqasm.interpreter import Interpreter
 
     if not isinstance(text, str):
         raise CircuitConversionError("OpenQASM 3 must be text", field="circuit", value=type(text).__name__,
                                      fix="pass the program as a string")
+    source = for_braket(text)  # may refuse the program itself (CircuitConversionError)
+    context = _reading_context()
     try:
-        return Circuit.from_ir(for_braket(text))
+        # What `Circuit.from_ir` does, with a context that sees resets.
+        Interpreter(context).run(source, None, False)
     except Exception as err:
         raise CircuitConversionError(
             f"Braket cannot read this OpenQASM 3 program: {type(err).__name__}: {err}",
-            field="circuit", value="openqasm3",
-            fix="use gates of OpenQASM's stdgates.inc or Braket's built-ins, without reset or classical control",
+            field="circuit", value="openqasm3", fix=UNREADABLE_FIX,
         ) from err
+    if context.resets_after_use:
+        qubits = sorted(set(context.resets_after_use))
+        raise CircuitConversionError(
+            f"the program resets qubit(s) {qubits} after using them; a Braket Circuit has no reset "
+            "instruction (Braket's reader drops it), so the circuit would run without it",
+            field="circuit", value=f"reset of qubit(s) {qubits}",
+            fix="run it on a resource that measures mid-circuit (Qiskit Aer, PennyLane), or use a fresh "
+                "qubit instead of resetting a used one",
+        )
+    circuit = context.circuit
+    setattr(circuit, DECLARED_QUBITS, int(context.num_qubits))
+    return circuit
 
 
 def to_openqasm3(circuit) -> str:

@@ -136,4 +136,4 @@ class LocalSimulatorExecutor(LocalExecutor):
                 f"{self.resource.id} could not run the circuit: {type(err).__name__}: {err}",
                 fix="check the circuit's gates are supported by Braket's local simulator",
             ) from err
-        return [outcome(r, job.circuit, job.width, backend=self.backend) for r, job in zip(results, jobs, strict=True)]
+        return [outcome(r, job.circuit, backend=self.backend) for r, job in zip(results, jobs, strict=True)]
