@@ -174,3 +174,40 @@ def test_probability_values_match_the_counts(service):
     assert result.values[0] == pytest.approx(counts.get("00", 0) / 200)
     assert result.values[3] == pytest.approx(counts.get("11", 0) / 200)
     assert result.values[1] == result.values[2] == 0
+
+
+# -- B4: what Braket's local simulator runs is placed there ----------------------------------------
+
+
+def test_native_gates_are_the_simulators():
+    from qtau_braket.local import SIMULATOR_GATES
+
+    for backend in ("braket_sv", "braket_dm"):
+        supported = LocalSimulator(backend).properties.action["braket.ir.openqasm.program"].supportedOperations
+        gates = {op for op in supported if op not in NOISE}
+        assert gates == set(SIMULATOR_GATES), backend
+
+
+NOISE = {"amplitude_damping", "bit_flip", "depolarizing", "generalized_amplitude_damping", "kraus", "pauli_channel",
+         "phase_damping", "phase_flip", "two_qubit_dephasing", "two_qubit_depolarizing"}
+
+SIMULATOR_ONLY = {
+    "two_controls": lambda: Circuit().x(0).x(2, control=0).ry(1, 3.141592653589793, control=[0, 2]),
+    "gphase": lambda: Circuit().x(0).gphase(0.3),
+    "verbatim": lambda: Circuit().add_verbatim_box(Circuit().x(0).cnot(0, 1)),
+    "native_gates": lambda: Circuit().gpi(0, 0.3).gpi2(1, 0.2).ms(0, 2, 0.1, 0.2, 0.3).prx(1, 0.2, 0.4)
+                                     .pswap(0, 1, 0.2).xy(1, 2, 0.4).x(2),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SIMULATOR_ONLY))
+def test_what_the_simulator_runs_is_placed_on_it(service, name):
+    """Each runs on braket_local (QDREAMER once refused them as gates with no definition) and
+    gives the distribution the simulator computes exactly for the circuit itself (shots=0)."""
+    circuit = SIMULATOR_ONLY[name]()
+    qubits = sorted(int(q) for q in circuit.qubits)
+    exact = LocalSimulator().run(SIMULATOR_ONLY[name]().probability(target=qubits), shots=0).result().values[0]
+    expected = {format(i, f"0{len(qubits)}b")[::-1]: p for i, p in enumerate(exact) if p > 1e-9}
+    got = run(service, circuit, shots=400).get_counts()
+    distance = 0.5 * sum(abs(got.get(k, 0) / 400 - expected.get(k, 0)) for k in set(got) | set(expected))
+    assert distance < 0.1, (got, expected)

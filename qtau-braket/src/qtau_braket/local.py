@@ -26,6 +26,29 @@ from qtau.types import NoiseProfile, Outcome, Resource, ResourceStatus, ideal_no
 from qtau_braket import names
 
 FORMATS = ("braket",)
+#: The gates Braket's local simulators run (`supportedOperations` of their OpenQASM action, both
+#: simulators, amazon-braket-default-simulator 1.41), as Braket spells them; a test checks them
+#: against the installed simulator.
+SIMULATOR_GATES = (
+    "ccnot", "cnot", "cphaseshift", "cphaseshift00", "cphaseshift01", "cphaseshift10", "cswap", "cv", "cy",
+    "cz", "ecr", "gpi", "gpi2", "h", "i", "iswap", "ms", "phaseshift", "prx", "pswap", "rx", "ry", "rz", "s",
+    "si", "swap", "t", "ti", "unitary", "v", "vi", "x", "xx", "xy", "y", "yy", "z", "zz", "U", "GPhase",
+)
+#: Controls the Circuit API's `control=` may add that the local resources declare: each controlled
+#: gate runs as the unitary of its control and target qubits (`qtau_braket.controls`), so any
+#: number of controls runs; QDREAMER needs names, and these many cover what circuits use.
+MAX_DECLARED_CONTROLS = 3
+
+
+def native_gates() -> tuple[str, ...]:
+    """What QDREAMER may place on the local simulators beyond the standard gates, by the names the
+    Braket summary gives (`formats.canonical`): the simulators' own gates (gpi, ms, xy, gphase...),
+    each with up to MAX_DECLARED_CONTROLS controls, `unitary`, and verbatim boxes' markers (the
+    simulators run a verbatim box's gates as they are)."""
+    from qtau_braket.formats import canonical
+
+    names = {canonical(g, k) for g in SIMULATOR_GATES for k in range(MAX_DECLARED_CONTROLS + 1)}
+    return ("unitary", "startverbatimbox", "endverbatimbox", *sorted(names - {"unitary"}))
 #: Braket's simulators run numba kernels; numba's default `workqueue` threading layer aborts the
 #: whole process when two threads launch parallel kernels at once, so simulations take turns.
 #: Each one is already parallel inside.
@@ -45,8 +68,9 @@ def resources(executor: str, config: Mapping[str, Any]) -> list[Resource]:
     return [Resource(
         id=names.resource_id(f"local_{backend.split('_')[1]}{suffix}"), provider="braket", executor=executor,
         kind="simulator", num_qubits=names.LOCAL_WIDTH[backend], circuit_formats=FORMATS,
-        # Braket's `unitary` instruction (a matrix, with no definition in gates) runs as it is here.
-        native_gates=("unitary",),
+        # Braket's `unitary` instruction (a matrix, with no definition in gates) runs as it is here,
+        # and so do the simulators' own gates, controlled gates and verbatim boxes (`native_gates`).
+        native_gates=native_gates(),
         # Braket's simulators hold complex128 states and a shots x qubits integer array of samples.
         # ~10 ms a task: the OpenQASM round trip and the SDK's Python simulator on a small circuit
         # (measured; QDREAMER's learned run times correct it on each machine).
