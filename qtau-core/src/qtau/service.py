@@ -127,10 +127,8 @@ class PilotComputeService:
 
     def _check_open(self) -> None:
         if self._closed:
-            raise ConfigurationError(
-                "this PilotComputeService was cancelled", field="service", value="cancelled",
-                fix="create a new PilotComputeService",
-            )
+            raise ConfigurationError("this PilotComputeService was cancelled", field="service", value="cancelled",
+                                     fix="create a new PilotComputeService")
 
     def submit_quantum_task(self, task: QuantumTask) -> Any:
         """Choose a resource for `task` and start it. Returns a Ray ObjectRef (RAY) or a Future (LOCAL).
@@ -146,10 +144,8 @@ class PilotComputeService:
         return self.dispatch.submit(task)
 
     def flush(self) -> None:
-        """Return once every journal write so far is on disk (for `durable=False` services, where a
-        crash must lose no task submitted before; docs/journal.md), the outcomes of tasks already
-        finished among them: `wait_tasks` can return before a finished task's done-callback has
-        journaled its result, which a `flush` right after it then missed. JournalError if it cannot."""
+        """Return once every journal write so far is on disk, finished tasks' outcomes included
+        (`durable=False` services: docs/journal.md; `TaskRegistry.drain`). JournalError if it cannot."""
         if self.journal is not None:
             self.registry.drain()
             self.journal.journal.flush()
