@@ -10,11 +10,12 @@ import math
 import numpy as np
 import pytest
 from qiskit.circuit import ClassicalRegister, Parameter, QuantumCircuit, QuantumRegister
+from qiskit.exceptions import QiskitError
 from qiskit.primitives import StatevectorEstimator, StatevectorSampler
 from qiskit.quantum_info import SparsePauliOp
 from qtau import QtauError
 from qtau.errors import UnknownExecutorError
-from qtau_qiskit.primitives import PubError, QtauEstimator, QtauSampler
+from qtau_qiskit.primitives import InvalidShotsError, PubError, QtauEstimator, QtauSampler
 
 EXECUTORS = ["qiskit_local"]
 
@@ -98,6 +99,77 @@ def test_estimator_precision_sets_shots():
     qc.h(0)
     [result] = QtauEstimator(executors=EXECUTORS).run([(qc, "X")], precision=0.05).result()
     assert result.metadata["shots"] == 400 and abs(float(result.data.evs) - 1.0) < 1e-9
+
+
+def test_estimator_accepts_classical_bits_that_nothing_uses():
+    """A circuit that declares classical bits (a register of its own, loose bits) but never measures
+    runs, as on StatevectorEstimator and Aer's EstimatorV2; evs match StatevectorEstimator."""
+    from qiskit.circuit import Clbit
+
+    t = Parameter("t")
+    qc = QuantumCircuit(QuantumRegister(2, "q"), ClassicalRegister(2, "alpha"), [Clbit()])
+    qc.ry(t, 0)
+    qc.cx(0, 1)
+    qc.rz(0.4, 1)
+    qc.metadata = {"name": "bell"}
+    observables = [["ZZ"], ["XX"], ["ZI"], ["IY"]]
+    values = np.array([[0.3], [1.7]])
+    [ours] = QtauEstimator(executors=EXECUTORS, seed=5).run([(qc, observables, values)], precision=0.02).result()
+    [ref] = StatevectorEstimator().run([(qc, observables, values)]).result()
+    assert ours.data.evs.shape == ref.data.evs.shape == (4, 2)
+    assert ours.metadata["circuit_metadata"] == ref.metadata["circuit_metadata"] == {"name": "bell"}
+    # 2,500 shots per Pauli group: 5 standard errors of a +-1 observable is 0.1.
+    assert np.max(np.abs(ours.data.evs - ref.data.evs)) < 0.1
+    bare = QuantumCircuit(2, 2)  # the tester's circuit: <ZZ> of a Bell state is exactly 1
+    bare.h(0)
+    bare.cx(0, 1)
+    [bell] = QtauEstimator(executors=EXECUTORS).run([(bare, "ZZ")], precision=0.05).result()
+    assert float(bell.data.evs) == pytest.approx(float(StatevectorEstimator().run([(bare, "ZZ")]).result()[0].data.evs))
+
+
+def test_estimator_refuses_circuits_that_measure_as_statevector_estimator_does():
+    qc = QuantumCircuit(2)
+    qc.h(0)
+    qc.measure_all()
+    with pytest.raises(QiskitError):
+        StatevectorEstimator().run([(qc, "ZZ")]).result()
+    with pytest.raises(PubError) as err:
+        QtauEstimator(executors=EXECUTORS).run([(qc, "ZZ")])
+    assert err.value.field == "pubs[0].circuit" and "'measure'" in str(err.value)
+    assert "remove_final_measurements" in err.value.fix
+
+
+@pytest.mark.parametrize("shots", [0, -5, 2.5, True, "100"])
+def test_sampler_shots_that_are_not_a_positive_integer_are_named(shots):
+    qc = QuantumCircuit(1, 1)
+    qc.measure(0, 0)
+    with pytest.raises((ValueError, TypeError)):
+        StatevectorSampler().run([qc], shots=shots)
+    sampler = QtauSampler(executors=EXECUTORS)
+    with pytest.raises(InvalidShotsError) as err:
+        sampler.run([qc], shots=shots)
+    assert isinstance(err.value, PubError) and isinstance(err.value, QtauError)
+    assert err.value.field == "shots" and err.value.value == shots
+    assert "positive integer" in err.value.fix and "parameter" not in str(err.value)
+    with pytest.raises(InvalidShotsError) as err:
+        sampler.run([qc, (qc, None, shots)])
+    assert err.value.field == "pubs[1].shots" and err.value.value == shots
+    with pytest.raises(InvalidShotsError) as err:
+        QtauSampler(executors=EXECUTORS, default_shots=shots)
+    assert err.value.field == "default_shots"
+
+
+def test_estimator_precision_that_is_not_a_non_negative_number_is_named():
+    qc = QuantumCircuit(1)
+    estimator = QtauEstimator(executors=EXECUTORS)
+    for precision in (-0.1, "0.1"):
+        with pytest.raises(InvalidShotsError) as err:
+            estimator.run([(qc, "Z")], precision=precision)
+        assert err.value.field == "precision" and err.value.value == precision
+        assert "parameter" not in str(err.value)
+        with pytest.raises(InvalidShotsError) as err:
+            estimator.run([(qc, "Z", None, precision)])
+        assert err.value.field == "pubs[0].precision"
 
 
 # -- bad input ------------------------------------------------------------------------------------

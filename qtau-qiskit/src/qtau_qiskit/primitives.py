@@ -85,6 +85,40 @@ class UnsupportedCircuitError(PubError, QiskitError):
         self.message = str(self.args[0]) if self.args else message
 
 
+class InvalidShotsError(PubError, TypeError):
+    """`shots` that are not a positive integer, or a `precision` that is not a non-negative real
+    number: a PubError, and both the ValueError and the TypeError Qiskit's pubs raise for them."""
+
+
+def _check_shots(shots: Any, field: str) -> None:
+    """InvalidShotsError unless `shots` is a positive integer (Qiskit's SamplerPub rule)."""
+    if isinstance(shots, (bool, np.bool_)) or not isinstance(shots, (int, np.integer)) or shots <= 0:
+        raise InvalidShotsError(
+            f"shots must be a positive integer, not {shots!r}", field=field, value=shots,
+            fix="pass a positive integer number of shots, e.g. shots=1024",
+        )
+
+
+def _check_precision(precision: Any, field: str, exact: bool) -> None:
+    """InvalidShotsError unless `precision` is a real number > 0 (or 0, where exact values are
+    allowed): it sets each Pauli group's shots, ceil(1 / precision**2)."""
+    real = isinstance(precision, (int, float, np.integer, np.floating)) and not isinstance(precision, (bool, np.bool_))
+    if not real or not precision >= 0 or (precision == 0 and not exact):
+        raise InvalidShotsError(
+            "precision must be positive" + (" or 0 (exact)" if exact else " (this estimator was made with exact=False)")
+            + f", not {precision!r}", field=field, value=precision,
+            fix="pass precision=0.01 (10,000 shots per Pauli group), for example",
+        )
+
+
+def _pub_entry(pub: Any, index: int) -> Any:
+    """Entry `index` of a pub given as a tuple or list (None when absent): shots of a sampler
+    pub (index 2), precision of an estimator pub (index 3)."""
+    if isinstance(pub, (tuple, list)) and len(pub) > index:
+        return pub[index]
+    return None
+
+
 class QtauPrimitiveResult(PrimitiveResult):
     """A PrimitiveResult with QTAU's provenance of the whole run in `qtau` (resources used, cost,
     attempts); `metadata` stays Qiskit's `{"version": 2}`."""
@@ -268,6 +302,7 @@ class QtauSampler(_QtauPrimitive, BaseSamplerV2):
 
     def __init__(self, *, executors=None, mode=None, service=None, default_shots: int = 1024, seed=None,
                  mitigation: Any = "none"):
+        _check_shots(default_shots, "default_shots")
         super().__init__(executors, mode, service, seed, mitigation)
         self._default_shots = default_shots
 
@@ -276,7 +311,13 @@ class QtauSampler(_QtauPrimitive, BaseSamplerV2):
         return self._default_shots
 
     def run(self, pubs: Iterable[Any], *, shots: int | None = None) -> PrimitiveJob:
+        if shots is not None:
+            _check_shots(shots, "shots")
         shots = self._default_shots if shots is None else shots
+        pubs = list(pubs)
+        for i, pub in enumerate(pubs):
+            if _pub_entry(pub, 2) is not None:
+                _check_shots(pub[2], f"pubs[{i}].shots")
         coerced = [_coerce(SamplerPub, pub, shots, i) for i, pub in enumerate(pubs)]
         if any(not pub.circuit.cregs for pub in coerced):
             warnings.warn(  # Qiskit's StatevectorSampler and BackendSamplerV2 warn with these words
@@ -377,6 +418,37 @@ def _bindings(pub: EstimatorPub) -> tuple[np.ndarray, np.ndarray, dict[tuple, se
     return bc_index, bc_obs, needed
 
 
+def _check_no_classical_use(circuit: QuantumCircuit, position: int) -> None:
+    """PubError for an estimator circuit with an instruction that writes or reads classical bits
+    (a measurement, a condition): an expectation value is of the state before any measurement, and
+    StatevectorEstimator refuses such circuits too. Classical bits that are only declared
+    (`QuantumCircuit(2, 2)` without measurements) are accepted, as Qiskit's estimators accept them."""
+    for instruction in circuit.data:
+        if instruction.clbits or instruction.operation.name == "measure":
+            name = instruction.operation.name
+            raise PubError(
+                f"QtauEstimator circuits must not measure or use classical bits: this one has '{name}' "
+                "(an expectation value is of the state before any measurement; StatevectorEstimator "
+                "refuses such circuits too)",
+                field=f"pubs[{position}].circuit", value=circuit.name,
+                fix="remove the measurements (e.g. circuit.remove_final_measurements()): the estimator "
+                "measures each observable itself",
+            )
+
+
+def _without_clbits(circuit: QuantumCircuit) -> QuantumCircuit:
+    """`circuit` without its classical bits and registers, which no instruction uses
+    (`_check_no_classical_use`): the estimator's own readout register is then the only one."""
+    if not circuit.num_clbits:
+        return circuit
+    from qiskit.converters import circuit_to_dag, dag_to_circuit
+
+    dag = circuit_to_dag(circuit)
+    dag.remove_cregs(*dag.cregs.values())
+    dag.remove_clbits(*dag.clbits)
+    return dag_to_circuit(dag)
+
+
 class QtauEstimator(_QtauPrimitive, BaseEstimatorV2):
     """Qiskit EstimatorV2 on a QTAU service: Pauli expectation values from sampled counts.
 
@@ -402,6 +474,7 @@ class QtauEstimator(_QtauPrimitive, BaseEstimatorV2):
 
     def __init__(self, *, executors=None, mode=None, service=None, default_precision: float = DEFAULT_PRECISION,
                  seed=None, exact: bool = True, cutting: Any = "auto", mitigation: Any = "none"):
+        _check_precision(default_precision, "default_precision", bool(exact))
         super().__init__(executors, mode, service, seed, mitigation)
         self._default_precision = default_precision
         self._exact = bool(exact)
@@ -413,21 +486,20 @@ class QtauEstimator(_QtauPrimitive, BaseEstimatorV2):
         return self._default_precision
 
     def run(self, pubs: Iterable[Any], *, precision: float | None = None) -> PrimitiveJob:
+        if precision is not None:
+            _check_precision(precision, "precision", self._exact)
         precision = self._default_precision if precision is None else precision
+        pubs = list(pubs)
+        for i, pub in enumerate(pubs):
+            if _pub_entry(pub, 3) is not None:
+                _check_precision(pub[3], f"pubs[{i}].precision", self._exact)
         coerced = [_coerce(EstimatorPub, pub, precision, i) for i, pub in enumerate(pubs)]
         for i, pub in enumerate(coerced):
-            if pub.precision is None or pub.precision < 0 or (pub.precision == 0 and not self._exact):
-                raise PubError(
-                    "precision must be positive" + (" or 0 (exact)" if self._exact else
-                                                    " (this estimator was made with exact=False)"),
-                    field=f"pubs[{i}].precision", value=pub.precision,
-                    fix="pass precision=0.01 (10,000 shots per Pauli group), for example",
-                )
-            if pub.circuit.num_clbits or any(i.operation.name == "measure" for i in pub.circuit.data):
-                raise PubError(
-                    "QtauEstimator circuits must not measure or hold classical bits", field=f"pubs[{i}].circuit",
-                    value=pub.circuit.name, fix="remove measurements: the estimator adds its own",
-                )
+            _check_precision(pub.precision, f"pubs[{i}].precision", self._exact)
+            _check_no_classical_use(pub.circuit, i)
+            if pub.circuit.num_clbits:
+                coerced[i] = EstimatorPub(_without_clbits(pub.circuit), pub.observables, pub.parameter_values,
+                                          pub.precision, validate=False)
         self.service  # noqa: B018 (make the service here: bad executors fail in run, not in result)
         job = PrimitiveJob(self._run, coerced)
         job._submit()
