@@ -1,8 +1,9 @@
 """`qtau.qubit`: a PennyLane device whose tapes QDREAMER places on any installed QTAU resource.
 
-    dev = qml.device("qtau.qubit", wires=4, shots=2000, mode="high_speed")
-    dev = qml.device("qtau.qubit", wires=2, shots=1000, executors=["qiskit_local", "braket_local"])
-    dev = qml.device("qtau.qubit", wires=2, shots=1000, service=pcs)   # an existing PilotComputeService
+    dev = qml.device("qtau.qubit", wires=4, mode="high_speed")
+    dev = qml.device("qtau.qubit", wires=2, executors=["qiskit_local", "braket_local"])
+    dev = qml.device("qtau.qubit", wires=2, service=pcs)   # an existing PilotComputeService
+    circuit = qml.set_shots(qml.QNode(body, dev), 1000)    # shots on the QNode (PennyLane 0.45)
 
 Registered through PennyLane's `pennylane.plugins` entry point (this module imports PennyLane;
 QTAU's own entry point, `qtau_pennylane.plugin`, still does not).
@@ -10,7 +11,8 @@ QTAU's own entry point, `qtau_pennylane.plugin`, still does not).
 How a QNode runs: PennyLane's preprocessing, declared as data in `qtau_qubit.toml` plus the
 program below, leaves tapes whose gates every resource runs (OpenQASM 2 standard gates) and whose
 only measurement is `qml.sample` of wires in the computational basis (observables
-rotated, non-commuting groups split, mid-circuit measurements deferred). `execute` turns each tape
+rotated, non-commuting groups split, mid-circuit measurements deferred, postselection and
+variances of sums rewritten by `measurement_rewrites`). `execute` turns each tape
 into a `QuantumTask` and submits the whole batch with `submit_quantum_tasks`: QDREAMER chooses a
 resource per tape, fails over, and runs tapes bound for one resource as one backend batch. Counts
 come back in QTAU's bit order and become PennyLane samples in PennyLane's wire order;
@@ -50,46 +52,56 @@ from pennylane.transforms import (
 from pennylane.transforms.core import CompilePipeline
 from qtau import interop
 from qtau.cutting import cut_options
-from qtau.errors import ConfigurationError, InvalidTaskError, NoSuitableResourceError
+from qtau.errors import ConfigurationError, NoSuitableResourceError
 from qtau.mitigation import mitigated_counts, report
 from qtau.mitigation_options import parse_mitigation
 from qtau.types import QuantumTask
 
 from qtau_pennylane import known_wires, zwords
 from qtau_pennylane.cut_tapes import can_cut, cut_wide_tapes
+from qtau_pennylane.device_errors import (
+    AnalyticModeError,
+    QtauDeviceError,
+    UnsupportedMeasurementError,  # noqa: F401 (re-exported: every error of qtau.qubit is in this module)
+    UnsupportedOperationError,
+    WiresUnavailableError,
+)
+from qtau_pennylane.measurement_rewrites import (
+    postselect_on_samples,
+    refuse_shadows,
+    variance_of_sums,
+)
 from qtau_pennylane.threads import PENNYLANE
 
 #: Operations dropped before a tape leaves: they change no measured probability.
 NO_EFFECT = frozenset({"GlobalPhase", "Identity", "Barrier", "Snapshot"})
 
 
-class QtauDeviceError(InvalidTaskError, DeviceError):
-    """A tape `qtau.qubit` cannot run: a QtauError and PennyLane's documented DeviceError."""
-
-
-class AnalyticModeError(QtauDeviceError):
-    """`shots=None` on `qtau.qubit`: it only samples, so exact results do not exist."""
-
-
-class UnsupportedOperationError(QtauDeviceError):
-    """An operation neither a resource nor PennyLane's decompositions can turn into supported gates."""
-
-
-class WiresUnavailableError(ConfigurationError, DeviceError):
-    """More wires than any resource of the device's pilots has qubits."""
-
-
 @qml.transform
 def require_shots(tape: QuantumScript):
-    """AnalyticModeError for a tape that measures without shots, before anything runs."""
-    if not tape.shots and tape.measurements:
+    """AnalyticModeError for a tape that measures without shots, before anything runs.
+
+    A state measurement (`qml.state()`, `qml.density_matrix`) is analytic whatever the QNode's
+    shots: PennyLane gives the tape of a `qml.Snapshot` without a measurement (under
+    `qml.snapshots`) `shots=None` and `qml.state()`, so that case gets its own message."""
+    from pennylane.measurements import StateMP
+
+    if tape.shots or not tape.measurements:
+        return (tape,), lambda results: results[0]
+    if any(isinstance(m, StateMP) for m in tape.measurements):
         raise AnalyticModeError(
-            "qtau.qubit only samples: analytic mode (shots=None) is not supported",
+            "qtau.qubit only samples, so it cannot return a state: qml.state() (which a qml.Snapshot "
+            "without a measurement asks for, analytically, whatever the QNode's shots) needs analytic mode",
             field="shots", value=None,
-            fix="create the device with shots, e.g. qml.device('qtau.qubit', wires=2, shots=1000), "
-            "or set them on the QNode with qml.set_shots(qnode, shots=1000)",
+            fix="give the snapshot a sampled measurement, e.g. qml.Snapshot('tag', measurement=qml.probs(wires=[0, 1])), "
+            "return qml.probs/qml.sample instead of qml.state(), or use default.qubit for states",
         )
-    return (tape,), lambda results: results[0]
+    raise AnalyticModeError(
+        "qtau.qubit only samples: analytic mode (shots=None) is not supported",
+        field="shots", value=None,
+        fix="set shots on the QNode: decorate it with @qml.set_shots(1000) or call "
+        "qml.set_shots(qnode, shots=1000) (PennyLane 0.45 deprecates shots on the device)",
+    )
 
 
 @qml.transform
@@ -214,7 +226,8 @@ class QtauQubitDevice(Device):
 
     Args:
         wires: number of wires or their labels (None: the tape's own wires).
-        shots: shots per execution (required: qtau.qubit samples; a shot vector works too).
+        shots: shots per execution (qtau.qubit only samples; a shot vector works too). PennyLane
+            0.45 deprecates shots on the device: set them on the QNode with `qml.set_shots`.
         executors: QTAU executor names to make pilots for (default: every installed local
             simulator, see `qtau.interop.LOCAL_SIMULATORS`). Ignored when `service` is given.
         mode: QDREAMER optimisation mode for this device's tasks (high_fidelity, high_speed,
@@ -279,6 +292,15 @@ class QtauQubitDevice(Device):
                 f"qtau.qubit does not support mid-circuit measurement method {method!r}",
                 field="mcm_method", value=method, fix="use mcm_method='deferred' (the default)",
             )
+        mode = config.mcm_config.postselect_mode
+        mode = getattr(mode, "value", mode)  # PennyLane's POSTSELECT_MODE enum, or its string
+        if mode not in (None, "hw-like"):
+            raise QtauDeviceError(
+                f"qtau.qubit postselects by discarding the shots that do not match, not with postselect_mode={mode!r}",
+                field="postselect_mode", value=mode,
+                fix="leave postselect_mode out or set it to 'hw-like' (results then have fewer shots); "
+                "for a fixed number of kept shots, raise the QNode's shots",
+            )
         mcm = dataclasses.replace(config.mcm_config, mcm_method="deferred")
         return dataclasses.replace(config, mcm_config=mcm)
 
@@ -291,13 +313,16 @@ class QtauQubitDevice(Device):
                               decompose=lambda t: decompose_for_qtau(t, target_gates=gates),
                               error=QtauDeviceError, provenance=self.last_cuts)
         program.add_transform(require_shots)
+        program.add_transform(refuse_shadows)
         program.add_transform(validate_device_wires, wires=self.wires, name=self.name)
-        program.add_transform(defer_measurements, allow_postselect=False)
+        program.add_transform(defer_measurements, allow_postselect=True)
+        program.add_transform(variance_of_sums)
         program.add_transform(split_when_needed)
         program.add_transform(diagonalize_when_needed)
         program.add_transform(rotate_other_observables)
         program.add_transform(validate_measurements, sample_measurements=lambda m: isinstance(m, SampleMeasurement),
                               name=self.name)
+        program.add_transform(postselect_on_samples)
         program.add_transform(samples_from_measurements)
         program.add_transform(decompose_for_qtau, target_gates=gates, device_wires=self.wires)
         program.add_transform(device_resolve_dynamic_wires, wires=self.wires, allow_resets=False)
