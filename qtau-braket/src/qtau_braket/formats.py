@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from qtau.errors import CircuitConversionError
+from qtau.errors import CircuitConversionError, InvalidTaskError
 from qtau.gates import normalize_gate
 from qtau.types import CircuitSummary, Converter
 
@@ -311,6 +311,15 @@ def measured_qubits(circuit) -> list[int]:
 def summary(circuit, circuit_format: str) -> CircuitSummary:
     if circuit_format == "openqasm3":
         circuit = from_openqasm3(circuit)
+    free = sorted(str(p) for p in getattr(circuit, "parameters", ()) or ())
+    if free:
+        # A task carries no parameter values: Braket's simulator failed on it ("Missing input
+        # variable"), and every other backend its own way.
+        raise InvalidTaskError(
+            f"the circuit has unbound FreeParameters {free[:5]}{' ...' if len(free) > 5 else ''}, and a "
+            "QuantumTask passes no parameter values", field="circuit", value=", ".join(free[:5]),
+            fix="bind them first: circuit.make_bound_circuit({'theta': 0.5, ...})",
+        )
     from braket.circuits.noise import Noise
 
     counts: dict[str, int] = {}

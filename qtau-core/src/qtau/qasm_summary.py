@@ -214,6 +214,19 @@ class _Reader:
         _add(self.counts, counts)
 
 
+def unbound_input(statement: str) -> InvalidTaskError:
+    """The error of an OpenQASM 3 `input` declaration: a QuantumTask carries no input values, so
+    each backend failed on it its own way (Aer: "parameter_binds is not specified", Braket:
+    "Missing input variable", PennyLane: "Missing required argument")."""
+    name = statement.split()[-1].split("=")[0].strip() if statement.split() else statement
+    return InvalidTaskError(
+        f"the OpenQASM 3 program declares `{statement}`, and a QuantumTask passes no input values",
+        field="circuit", value=name,
+        fix=f"write {name}'s value into the program, or bind it before exporting the program "
+            "(Qiskit: circuit.assign_parameters; Braket: circuit.make_bound_circuit)",
+    )
+
+
 def _after_condition(statement: str) -> str:
     """What an `if (...)` guards: the text after the condition's closing parenthesis."""
     depth = 0
@@ -271,7 +284,9 @@ def summarize(text: str, version: str) -> CircuitSummary:
             if match.group(3):  # `bit[2] c = measure q;`
                 reader.measure(match.group(3)[8:], match.group(2))
             continue
-        if head in ("openqasm", "include", "creg", "bit", "input", "output", "const", "int", "uint", "float",
+        if head == "input":
+            raise unbound_input(statement)
+        if head in ("openqasm", "include", "creg", "bit", "output", "const", "int", "uint", "float",
                     "angle", "bool", "complex", "pragma", "duration", "stretch") or low.startswith("#pragma"):
             continue
         if head in ("for", "while", "box", "cal", "defcal", "extern", "let", "defcalgrammar", "switch"):

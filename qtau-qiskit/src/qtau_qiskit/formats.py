@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from qtau.errors import CircuitConversionError
+from qtau.errors import CircuitConversionError, InvalidTaskError
 from qtau.gates import STANDARD_GATES, normalize_gate
 from qtau.types import CircuitSummary, Converter
 
@@ -108,6 +108,16 @@ def _deeper(levels: dict, inst, op, name: str) -> dict | None:
 
 def summary(circuit, circuit_format: str) -> CircuitSummary:
     qc = _load(circuit, circuit_format)
+    if qc.parameters:
+        # A task carries no parameter values: every backend failed on it its own way (Aer:
+        # "parameter_binds is not specified", BasicSimulator: "not numeric").
+        names = sorted(p.name for p in qc.parameters)
+        raise InvalidTaskError(
+            f"the circuit has unbound parameters {names[:5]}{' ...' if len(names) > 5 else ''}, and a QuantumTask "
+            "passes no parameter values", field="circuit", value=", ".join(names[:5]),
+            fix="bind them first (circuit.assign_parameters({...})), or run the circuit with its values "
+                "through QtauSampler/QtauEstimator (qtau_qiskit.primitives), which take them per pub",
+        )
     counts: dict[str, int] = {}
     measured: set = set()
     written: set = set()
