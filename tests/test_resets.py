@@ -4,6 +4,7 @@ Braket's OpenQASM reader (`Circuit.from_ir`) drops `reset` without a word, so a 
 ran there as if it were not written (X, X, reset q[0] read "11"). QDREAMER now keeps such a
 circuit off resources without mid-circuit measurement, saying why; a reset of a fresh qubit does
 nothing, is not counted, and runs anywhere (Qiskit's `initialize` begins with one per qubit).
+Likewise classical control stays off BasicSimulator, which measures mid-circuit but runs no `if`.
 Real Qiskit, Aer and Braket.
 """
 
@@ -48,3 +49,14 @@ def test_a_reset_of_fresh_qubits_runs_on_braket_too(pcs):
     result = pcs.get_result(pcs.submit_quantum_task(
         QuantumTask(circuit=RESET_FRESH, shots=50, resource="braket:local_sv")), timeout=120)
     assert result.get_counts() == {"10": 50}
+
+
+def test_control_flow_is_kept_off_basicsimulator_which_measures_mid_circuit_but_has_no_if(pcs):
+    """BasicSimulator measures mid-circuit but its transpiler refuses `if_else`: a feed-forward
+    circuit was placed there when pinned (and tried there in failover), to fail at run time."""
+    feed_forward = HEAD + "h q[0];\nmeasure q[0] -> c[0];\nif(c==1) x q[0];\nmeasure q[0] -> c[0];\n"
+    rows = {row.resource_id: row for row in pcs.qdreamer.explain(QuantumTask(circuit=feed_forward, shots=50)).rows}
+    assert "cannot run classically controlled operations" in rows["qiskit:basic_simulator"].reason
+    assert rows["qiskit:aer_simulator"].feasible
+    result = pcs.get_result(pcs.submit_quantum_task(QuantumTask(circuit=feed_forward, shots=50)), timeout=120)
+    assert result.resource_id == "qiskit:aer_simulator" and result.get_counts() == {"00": 50}

@@ -113,8 +113,10 @@ def resources(config: Mapping[str, Any]) -> list[Resource]:
                 # A pure-Python simulator: QDREAMER should prefer Aer and spill over only under load.
                 # Its calls cost little beyond their circuits (Bell circuits: 1.4 ms alone, 1.0 ms
                 # each in bursts), so a burst is not cheaper per task than one task alone.
+                # It measures mid-circuit but runs no control flow (`if_else`, loops): its
+                # transpiler refuses them, so QDREAMER keeps such circuits off it.
                 metadata={"backend": "basic_simulator", "seconds_per_task": 0.005, "seconds_per_shot": 2e-5,
-                          "call_overhead_tasks": 0.3,
+                          "call_overhead_tasks": 0.3, "classical_control": False,
                           **resource_limits.local_limits(config, resource_limits.STATEVECTOR, max_shots=MAX_SHOTS)},
             )
         )

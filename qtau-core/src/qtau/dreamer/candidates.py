@@ -105,7 +105,8 @@ def static_reasons(cand: Candidate, shape: Shape, path: tuple[str, ...] | None, 
                    + (f" ({hint})" if hint else ""))
     if shape.summary.mid_circuit_measurement and not res.supports_mid_circuit_measurement:
         why.append("cannot run mid-circuit measurement")
-    if shape.summary.classical_control and not res.supports_mid_circuit_measurement:
+    if shape.summary.classical_control and (not res.supports_mid_circuit_measurement
+                                            or res.metadata.get("classical_control") is False):
         why.append("cannot run classically controlled operations")
     if shape.summary.gate_counts.get("reset") and not res.supports_mid_circuit_measurement:
         # Counted only after the qubit's first use (a fresh qubit's reset does nothing): it
