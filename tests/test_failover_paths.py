@@ -110,3 +110,16 @@ def test_a_panicking_sdk_fails_over_to_the_next_resource(plugins, engine):
         assert result.resource_id.endswith("fine") and sum(result.get_counts().values()) == 20
         [panic] = [a for a in result.attempts if not a.ok]
         assert panic.resource_id.endswith("panics") and panic.error_type == "PanicException"
+
+
+def test_a_plugin_failing_on_a_circuit_is_warned_once_not_at_every_ask(caplog):
+    """Qiskit's summary fails on a loop indexing with its variable; each task asks for a summary
+    several times (placement, conversion, the journal), and each failure was a warning on stderr."""
+    import logging
+
+    with local_service(("qiskit", "braket"), ("qiskit_local", "braket_local")) as pcs, \
+            caplog.at_level(logging.WARNING, logger="qtau.plugins"):
+        tasks = [pcs.submit_quantum_task(QuantumTask(circuit=LOOP, shots=10)) for _ in range(3)]
+        assert all(r.get_counts() == {"111": 10} for r in pcs.get_results(tasks, timeout=120))
+    warned = [r for r in caplog.records if "failed during qtau_circuit_summary" in r.getMessage()]
+    assert len(warned) == 1, [r.getMessage() for r in warned]

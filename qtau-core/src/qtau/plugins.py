@@ -103,6 +103,8 @@ class PluginHost:
         self.pm.add_hookspecs(hookspecs)
         self.strict = strict_from_env() if strict is None else strict
         self.failures: list[PluginFailure] = []
+        #: Failures already warned about (`_record`): each distinct one is warned once.
+        self._warned: set[PluginFailure] = set()
         self.versions: dict[str, str] = {}
         self._modules: dict[str, str] = {}
         self._executors: list[ExecutorInfo] | None = None
@@ -169,7 +171,13 @@ class PluginHost:
         failure = PluginFailure(plugin, stage, type(err).__name__, str(err))
         with self._lock:
             self.failures.append(failure)
-        log.warning("plugin %r failed during %s: %s: %s", plugin, stage, failure.error_type, failure.message)
+            again = failure in self._warned
+            if not again and len(self._warned) < 256:
+                self._warned.add(failure)
+        # Once per distinct failure: a summary hook failing on a circuit is asked several times
+        # for each task, and warned each time on stderr.
+        log.log(logging.DEBUG if again else logging.WARNING, "plugin %r failed during %s: %s: %s",
+                plugin, stage, failure.error_type, failure.message)
         if self.strict:
             raise PluginError(
                 f"plugin {plugin!r} failed during {stage}: {failure.error_type}: {failure.message}",
