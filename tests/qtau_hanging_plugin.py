@@ -11,6 +11,8 @@ own process rebuilds it as it would an installed plugin.
 - `exiting_local`: `run` calls `sys.exit(3)`.
 - `converting_local`: takes only the `hangfmt` format, and the converter to it from a Qiskit
   circuit writes its process id to the circuit's `metadata["pid_file"]`, then waits for ever.
+- a converter from a Qiskit circuit to `panicfmt` that raises a PanicException, as pyo3 raises
+  when a Rust SDK panics (a BaseException, not an Exception).
 """
 
 from __future__ import annotations
@@ -75,6 +77,15 @@ def qtau_backends():
     return [HangingBackend()]
 
 
+class PanicException(BaseException):  # noqa: N818 (pyo3's name)
+    """What pyo3 raises when a Rust SDK panics."""
+
+
+def _panic(circuit: Any) -> Any:
+    raise PanicException("internal error: entered unreachable code")
+
+
 @hookimpl
 def qtau_circuit_converters():
-    return [Converter("qiskit", "hangfmt", _hang, provider=PROVIDER)]
+    return [Converter("qiskit", "hangfmt", _hang, provider=PROVIDER),
+            Converter("qiskit", "panicfmt", _panic, provider=PROVIDER)]

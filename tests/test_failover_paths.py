@@ -123,3 +123,20 @@ def test_a_plugin_failing_on_a_circuit_is_warned_once_not_at_every_ask(caplog):
         assert all(r.get_counts() == {"111": 10} for r in pcs.get_results(tasks, timeout=120))
     warned = [r for r in caplog.records if "failed during qtau_circuit_summary" in r.getMessage()]
     assert len(warned) == 1, [r.getMessage() for r in warned]
+
+
+def test_a_converter_that_panics_is_a_conversion_error_of_that_path():
+    """A Rust SDK's panic inside a converter (pyo3's PanicException, no Exception) escaped the
+    conversion as it was; it is that path's CircuitConversionError, so the task fails over. The
+    panicking converter is the test plugin `qtau_hanging_plugin`'s (a mock of a panicking SDK)."""
+    from qiskit import QuantumCircuit
+    from qtau.circuits import Circuits
+    from qtau.plugins import PluginHost
+
+    host = PluginHost(strict=True)
+    host.register_module("qiskit", "qtau_qiskit.plugin")
+    host.register_module("hanging", "qtau_hanging_plugin")
+    qc = QuantumCircuit(1, 1)
+    qc.measure(0, 0)
+    with pytest.raises(CircuitConversionError, match="PanicException"):
+        Circuits(host).convert(qc, "qiskit", ["panicfmt"])

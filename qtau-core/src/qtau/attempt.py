@@ -25,6 +25,7 @@ from qtau.errors import (
     InvalidTaskError,
     QtauError,
     TaskTimeoutError,
+    sdk_panic,
 )
 from qtau.executor import CircuitJob, Executor, LocalExecutor
 from qtau.mitigation.executors import rebound, with_mitigation
@@ -50,7 +51,7 @@ def backend_fault(err: BaseException) -> bool:
     SystemExit, KeyboardInterrupt and GeneratorExit are not: they go on to their handlers."""
     if isinstance(err, INPUT_ERRORS):
         return False
-    return isinstance(err, Exception) or type(err).__name__ == "PanicException"
+    return isinstance(err, Exception) or sdk_panic(err)
 
 #: Per (resource, config): the plugin's executor, and the same wrapped for mitigated jobs.
 _executors: dict[tuple, tuple[Executor, Executor]] = {}

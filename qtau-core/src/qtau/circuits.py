@@ -25,6 +25,7 @@ from qtau.errors import (
     CircuitWidthError,
     InvalidTaskError,
     QtauError,
+    sdk_panic,
 )
 from qtau.executor import CircuitJob
 from qtau.mitigation_options import NONE as NO_MITIGATION
@@ -314,7 +315,9 @@ class Circuits:
                 value = conv.convert(value)
             except CircuitConversionError:
                 raise
-            except Exception as err:
+            except BaseException as err:
+                if not isinstance(err, Exception) and not sdk_panic(err):
+                    raise
                 raise CircuitConversionError(
                     f"converting {conv.source} to {conv.target} (plugin {conv.provider!r}) failed: "
                     f"{type(err).__name__}: {err}",

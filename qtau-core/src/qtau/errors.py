@@ -242,3 +242,10 @@ __all__ = [
     "TaskTimeoutError",
     "UnknownExecutorError",
 ]
+
+
+def sdk_panic(err: BaseException) -> bool:
+    """Whether `err` is a Rust SDK's panic (pyo3's PanicException, which derives from
+    BaseException, not Exception: Qiskit's transpiler raised one on a circuit of `pow @` gates).
+    It is that SDK's failure on the circuit, to be handled like its other errors, not an exit."""
+    return type(err).__name__ == "PanicException"
