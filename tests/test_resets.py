@@ -1,8 +1,10 @@
 """Resets go where they run: a reset after a qubit's use only on resources that measure mid-circuit.
 
 Braket's OpenQASM reader (`Circuit.from_ir`) drops `reset` without a word, so a reset after use
-ran there as if it were not written (X, X, reset q[0] read "11"). QDREAMER now keeps such a
-circuit off resources without mid-circuit measurement, saying why; a reset of a fresh qubit does
+ran there as if it were not written (X, X, reset q[0] read "11"). QDREAMER keeps such a circuit
+off resources without mid-circuit measurement, saying why (a noisy braket_local_dm: its noise
+model applies to Braket Circuits only); braket_local runs it as an OpenQASM program
+(`qtau_braket.programs`), with the reset. A reset of a fresh qubit does
 nothing, is not counted, and runs anywhere (Qiskit's `initialize` begins with one per qubit).
 Likewise classical control stays off BasicSimulator, which measures mid-circuit but runs no `if`.
 Real Qiskit, Aer and Braket.
@@ -28,21 +30,29 @@ RESET_FRESH = HEAD + "reset q[0];\nreset q[1];\nx q[1];\nmeasure q -> c;\n"
 @pytest.fixture(scope="module")
 def pcs():
     service = local_service(("qiskit", "braket"), ("qiskit_local", "braket_local"))
+    service.create_pilot({"resource_type": "quantum", "quantum": {
+        "executor": "braket_local_dm", "noise": {"depolarizing_1q": 0.01}}})
     yield service
     service.close()
 
 
-def test_a_reset_after_use_is_kept_off_braket_with_the_reason(pcs):
+def test_a_reset_after_use_is_kept_off_a_noisy_braket_dm_with_the_reason(pcs):
     rows = {row.resource_id: row for row in pcs.qdreamer.explain(QuantumTask(circuit=RESET_AFTER_USE, shots=50)).rows}
-    assert "cannot reset a qubit mid-circuit" in rows["braket:local_sv"].reason
-    assert rows["qiskit:aer_simulator"].feasible
+    assert "cannot reset a qubit mid-circuit" in rows["braket:local_dm_noisy"].reason
+    assert rows["qiskit:aer_simulator"].feasible and rows["braket:local_sv"].feasible
     with pytest.raises(NoSuitableResourceError, match="cannot reset a qubit mid-circuit"):
-        pcs.submit_quantum_task(QuantumTask(circuit=RESET_AFTER_USE, shots=50, resource="braket:local_sv"))
+        pcs.submit_quantum_task(QuantumTask(circuit=RESET_AFTER_USE, shots=50, resource="braket:local_dm_noisy"))
+
+
+def test_a_reset_after_use_runs_on_braket_local_as_a_program(pcs):
+    result = pcs.get_result(pcs.submit_quantum_task(
+        QuantumTask(circuit=RESET_AFTER_USE, shots=50, resource="braket:local_sv")), timeout=120)
+    assert result.get_counts() == {"10": 50} and "program_path" in result.metadata
 
 
 def test_a_reset_after_use_runs_where_it_means_what_it_says(pcs):
     result = pcs.get_result(pcs.submit_quantum_task(QuantumTask(circuit=RESET_AFTER_USE, shots=50)), timeout=120)
-    assert result.get_counts() == {"10": 50} and result.resource_id.startswith("qiskit:")
+    assert result.get_counts() == {"10": 50} and result.resource_id != "braket:local_dm_noisy"
 
 
 def test_a_reset_of_fresh_qubits_runs_on_braket_too(pcs):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from braket.circuits import Circuit, Observable
 from braket.devices import LocalSimulator
-from qtau.errors import CircuitConversionError, NoSuitableResourceError
+from qtau.errors import CircuitConversionError
 from qtau_braket.formats import from_openqasm3
 from qtau_braket.outcomes import common_order
 
@@ -82,16 +82,16 @@ def test_an_unmeasured_program_still_reads_every_declared_qubit(service):
 # -- A2: reset ---------------------------------------------------------------------------------
 
 
-def test_reset_after_use_is_refused_not_dropped(service):
+def test_reset_after_use_runs_as_a_program_not_dropped(service):
+    """A Braket Circuit has no reset (its reader drops it): the program runs as a program
+    (qtau_braket.programs), with the reset."""
+    from qtau_braket.programs import BraketProgram
+
     text = HEADER + "qubit[2] q;\nbit[2] c;\nx q[0];\nx q[1];\nreset q[0];\nc = measure q;\n"
     assert aer(text) == {"10": 100}  # what a reset gives; Braket's Circuit would give 11
-    with pytest.raises(CircuitConversionError) as caught:
-        from_openqasm3(text)
-    err = caught.value
-    assert err.field == "circuit" and "reset" in str(err.value) and "mid-circuit" in err.fix
-    # Through a service QDREAMER keeps it off Braket before any conversion (tests/test_resets.py).
-    with pytest.raises(NoSuitableResourceError, match="cannot reset a qubit mid-circuit"):
-        run(service, text)
+    assert isinstance(from_openqasm3(text), BraketProgram)
+    for resource in ("braket:local_sv", "braket:local_dm"):
+        assert run(service, text, resource).get_counts() == {"10": 100}
 
 
 def test_reset_before_use_runs():

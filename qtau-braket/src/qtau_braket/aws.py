@@ -18,6 +18,7 @@ from typing import Any
 from qtau.errors import (
     BackendUnavailableError,
     CancelRefusedError,
+    CircuitConversionError,
     ExecutionError,
     InvalidTaskError,
     QtauError,
@@ -103,6 +104,17 @@ class AwsDeviceExecutor(RemoteExecutor):
         return bucket, self.settings.prefix
 
     def _check(self, job: CircuitJob) -> None:
+        from qtau_braket.programs import BraketProgram
+
+        if isinstance(job.circuit, BraketProgram):
+            # QTAU sends AWS devices Braket Circuits, which cannot hold what this program needs.
+            raise CircuitConversionError(
+                f"the program needs {', '.join(job.circuit.needs)}, which only Braket's local simulators "
+                f"run here (as a program); {self.resource.id} is sent Braket Circuits",
+                field="circuit", value=", ".join(job.circuit.needs),
+                fix="run it on braket_local or braket_local_dm, or on a resource that measures mid-circuit "
+                    "(Qiskit Aer)",
+            )
         if job.circuit.qubit_count > self.resource.num_qubits:
             raise InvalidTaskError(
                 f"the circuit needs {job.circuit.qubit_count} qubits but {self.resource.id} has {self.resource.num_qubits}",

@@ -1,7 +1,9 @@
 """The `braket` circuit format: summaries, and conversion to and from OpenQASM 3.
 
 braket -> openqasm3 is Braket's own `to_ir(IRType.OPENQASM)`; openqasm3 -> braket is
-`Circuit.from_ir`. OpenQASM from other SDKs (Qiskit's `qasm3.dumps`) includes `stdgates.inc`,
+`Circuit.from_ir`. A program a Circuit cannot hold (a measured qubit used again, a condition on a
+measured bit, a reset after use) is read as a `qtau_braket.programs.BraketProgram`, which the local
+simulators run as a program. OpenQASM from other SDKs (Qiskit's `qasm3.dumps`) includes `stdgates.inc`,
 which Braket's parser cannot open and whose names (`cx`, `sdg`, `p`...) Braket spells differently,
 so the include is replaced by definitions in terms of Braket's built-in gates; `from_ir` inlines
 them, giving an ordinary Braket circuit. Measurements of one register are put in bit order, so
@@ -169,6 +171,8 @@ def _one_bit_register(text: str) -> str:
         first, size, single = offsets[m.group(1)]
         index = m.group(3)
         if index is None:  # the whole register
+            if single:  # a single bit (`bit b0;`) is one bit wherever it is used (`if (b0)`)
+                return f"{MERGED}[{first}]"
             if not re.search(r"\bmeasure\b", statement):
                 raise _several_registers(f"register `{m.group(1)}` is used whole outside a measurement "
                                          f"(`{statement.strip()}`)", m.group(1))
@@ -278,27 +282,42 @@ def from_openqasm3(text: str):
         # What `Circuit.from_ir` does, with a context that sees resets.
         Interpreter(context).run(source, None, False)
     except Exception as err:
+        unreadable = err
+    else:
+        unreadable = None
+        if not context.resets_after_use:
+            circuit = context.circuit
+            setattr(circuit, DECLARED_QUBITS, int(context.num_qubits))
+            return circuit
+    # A Circuit cannot hold it: a measured qubit used again, a condition on a measured bit, a
+    # reset after use run as a program on the local simulators (qtau_braket.programs).
+    from qtau_braket.programs import read_program
+
+    program = read_program(source)  # may refuse what the program path would get wrong
+    if program is not None:
+        return program
+    if unreadable is not None:
         raise CircuitConversionError(
-            f"Braket cannot read this OpenQASM 3 program: {type(err).__name__}: {err}",
+            f"Braket cannot read this OpenQASM 3 program: {type(unreadable).__name__}: {unreadable}",
             field="circuit", value="openqasm3", fix=UNREADABLE_FIX,
-        ) from err
-    if context.resets_after_use:
-        qubits = sorted(set(context.resets_after_use))
-        raise CircuitConversionError(
-            f"the program resets qubit(s) {qubits} after using them; a Braket Circuit has no reset "
-            "instruction (Braket's reader drops it), so the circuit would run without it",
-            field="circuit", value=f"reset of qubit(s) {qubits}",
-            fix="run it on a resource that measures mid-circuit (Qiskit Aer, PennyLane), or use a fresh "
-                "qubit instead of resetting a used one",
-        )
-    circuit = context.circuit
-    setattr(circuit, DECLARED_QUBITS, int(context.num_qubits))
-    return circuit
+        ) from unreadable
+    qubits = sorted(set(context.resets_after_use))
+    raise CircuitConversionError(
+        f"the program resets qubit(s) {qubits} after using them; a Braket Circuit has no reset "
+        "instruction (Braket's reader drops it), so the circuit would run without it",
+        field="circuit", value=f"reset of qubit(s) {qubits}",
+        fix="run it on a resource that measures mid-circuit (Qiskit Aer, PennyLane), or use a fresh "
+            "qubit instead of resetting a used one",
+    )
 
 
 def to_openqasm3(circuit) -> str:
     from braket.circuits.serialization import IRType
 
+    from qtau_braket.programs import BraketProgram
+
+    if isinstance(circuit, BraketProgram):
+        return circuit.source
     return circuit.to_ir(IRType.OPENQASM).source
 
 
@@ -309,8 +328,17 @@ def measured_qubits(circuit) -> list[int]:
 
 
 def summary(circuit, circuit_format: str) -> CircuitSummary:
+    from qtau_braket.programs import BraketProgram
+
     if circuit_format == "openqasm3":
         circuit = from_openqasm3(circuit)
+    if isinstance(circuit, BraketProgram):
+        # Counted on the path where every measurement reads 0; measured qubits: those it touches.
+        return CircuitSummary(
+            num_qubits=circuit.qubit_count, gate_counts=circuit.gate_counts, num_measured=circuit.qubit_count,
+            mid_circuit_measurement="mid-circuit measurement" in circuit.needs,
+            classical_control="classical control" in circuit.needs,
+        )
     free = sorted(str(p) for p in getattr(circuit, "parameters", ()) or ())
     if free:
         # A task carries no parameter values: Braket's simulator failed on it ("Missing input

@@ -6,6 +6,10 @@ Config keys (optional):
 - `max_parallel`: above 1, a batch goes through `LocalSimulator.run_batch`, which runs the
   circuits in a multiprocessing pool. Off by default: forking a pool costs ~0.1 s per process,
   far more than a small circuit takes, and forking a threaded worker is fragile.
+
+Both run OpenQASM 3 programs with mid-circuit measurement, conditions on measured bits and resets
+after use as programs (`qtau_braket.programs`), so they declare mid-circuit measurement; a noisy
+braket_local_dm does not (Braket's NoiseModel applies to Circuits only).
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from qtau.errors import ConfigurationError, ExecutionError, InvalidTaskError
+from qtau.errors import CircuitConversionError, ConfigurationError, ExecutionError, InvalidTaskError
 from qtau.executor import CircuitJob, LocalExecutor
 from qtau.noise import noise_profile as noise_profile_from
 from qtau.noise import parse_noise
@@ -68,6 +72,8 @@ def resources(executor: str, config: Mapping[str, Any]) -> list[Resource]:
     return [Resource(
         id=names.resource_id(f"local_{backend.split('_')[1]}{suffix}"), provider="braket", executor=executor,
         kind="simulator", num_qubits=names.LOCAL_WIDTH[backend], circuit_formats=FORMATS,
+        # OpenQASM 3 that needs it runs as a program (qtau_braket.programs), without a noise model.
+        supports_mid_circuit_measurement=not noise,
         # Braket's `unitary` instruction (a matrix, with no definition in gates) runs as it is here,
         # and so do the simulators' own gates, controlled gates and verbatim boxes (`native_gates`).
         native_gates=native_gates(),
@@ -127,37 +133,74 @@ class LocalSimulatorExecutor(LocalExecutor):
             raise ConfigurationError("max_parallel must be a positive integer", field="quantum.max_parallel",
                                      value=parallel, fix="use 1 (in-process, the default) or the number of cores")
         self.max_parallel = parallel
+        #: The simulator that runs BraketPrograms (`qtau_braket.programs.program_simulator`), made on first use.
+        self._program_device = None
+
+    def _program(self, job: CircuitJob):
+        """A BraketProgram's job checked for this simulator (`qtau_braket.programs`)."""
+        program = job.circuit
+        if self.noise:
+            raise CircuitConversionError(
+                f"the program needs {', '.join(program.needs)}, which Braket's simulator runs only as a "
+                f"program, and {self.resource.id}'s noise model applies only to Braket Circuits",
+                field="quantum.noise", value=self.noise,
+                fix="run it on braket_local or braket_local_dm without quantum.noise, or on Qiskit Aer with noise",
+            )
+        self._check_width(program.qubit_count)
+        return program
+
+    def _check_width(self, qubits: int) -> None:
+        width = names.LOCAL_WIDTH[self.backend]
+        if qubits > width:
+            raise InvalidTaskError(
+                f"the circuit needs {qubits} qubits but {self.backend} simulates at most {width}",
+                field="num_qubits", value=qubits, fix="use fewer qubits, or braket_sv1 on AWS",
+            )
 
     def _prepare(self, job: CircuitJob):
         from qtau_braket.controls import explicit_controls
+        from qtau_braket.programs import BraketProgram
 
+        if isinstance(job.circuit, BraketProgram):
+            return self._program(job)
         circuit = explicit_controls(job.circuit)  # controlled gates: see qtau_braket.controls
-        width = names.LOCAL_WIDTH[self.backend]
-        if circuit.qubit_count > width:
-            raise InvalidTaskError(
-                f"the circuit needs {circuit.qubit_count} qubits but {self.backend} simulates at most {width}",
-                field="num_qubits", value=circuit.qubit_count, fix="use fewer qubits, or braket_sv1 on AWS",
-            )
+        self._check_width(circuit.qubit_count)
         explicit = any(ins.operator.name == "Measure" for ins in circuit.instructions)
         if self.noise.get("readout") and not explicit:
             # Readout noise attaches to measure instructions, so make the implicit measure-all explicit.
             circuit = circuit.copy().measure(sorted(int(q) for q in circuit.qubits))
         return circuit
 
+    def _run_one(self, circuit, shots: int):
+        from qtau_braket.programs import BraketProgram
+
+        if not isinstance(circuit, BraketProgram):
+            return self.device.run(circuit, shots=shots).result()
+        from braket.ir.openqasm import Program
+
+        if self._program_device is None:
+            from qtau_braket.programs import program_simulator
+
+            self._program_device = program_simulator(self.backend)
+        return self._program_device.run(Program(source=circuit.source), shots=shots).result()
+
     def run(self, jobs: Sequence[CircuitJob]) -> list[Outcome]:
-        from qtau_braket.outcomes import outcome
+        from qtau_braket.outcomes import outcome, program_outcome
+        from qtau_braket.programs import BraketProgram
 
         circuits = [self._prepare(job) for job in jobs]
+        programs = any(isinstance(c, BraketProgram) for c in circuits)
         try:
             with _SIMULATION_LOCK:
-                if self.max_parallel > 1 and len(jobs) > 1 and len({j.shots for j in jobs}) == 1:
+                if self.max_parallel > 1 and len(jobs) > 1 and len({j.shots for j in jobs}) == 1 and not programs:
                     batch = self.device.run_batch(circuits, shots=jobs[0].shots, max_parallel=self.max_parallel)
                     results = batch.results()
                 else:
-                    results = [self.device.run(c, shots=j.shots).result() for c, j in zip(circuits, jobs, strict=True)]
+                    results = [self._run_one(c, j.shots) for c, j in zip(circuits, jobs, strict=True)]
         except Exception as err:
             raise ExecutionError(
                 f"{self.resource.id} could not run the circuit: {type(err).__name__}: {err}",
                 fix="check the circuit's gates are supported by Braket's local simulator",
             ) from err
-        return [outcome(r, job.circuit, backend=self.backend) for r, job in zip(results, jobs, strict=True)]
+        return [program_outcome(r, job.circuit, backend=self.backend) if isinstance(job.circuit, BraketProgram)
+                else outcome(r, job.circuit, backend=self.backend) for r, job in zip(results, jobs, strict=True)]

@@ -117,3 +117,26 @@ def outcome(result: Any, circuit: Any, **metadata: Any) -> Outcome:
         meta.setdefault("device_id", task.deviceId)
     counts = counts_of(result.measurement_counts, measured, explicit, declared_qubits(circuit))
     return Outcome(counts=counts, values=values_of(result), metadata=meta, raw=result)
+
+
+def program_outcome(result: Any, program: Any, **metadata: Any) -> Outcome:
+    """An Outcome from a GateModelQuantumTaskResult of a `qtau_braket.programs.BraketProgram`.
+
+    The simulator reports one bit per measured element of the program's classical register, in
+    element order, the first leftmost (`measured_qubits[i]` is the qubit last measured into the
+    i-th of them): reversed, bit 0 is the lowest measured element, and core spreads the keys over
+    unwritten bits as for a Circuit. A program that measures nothing reads its used qubits, widened
+    to every declared qubit (bit q = qubit q), as a Circuit read from OpenQASM does."""
+    measured = [int(q) for q in (result.measured_qubits or ())]
+    meta = {
+        "measured_qubits": measured,
+        "implicit_measure_all": not program.explicit,
+        "bit_order": "bit i = the i-th measured classical bit, bit 0 rightmost",
+        "program_path": "run as an OpenQASM program (" + ", ".join(program.needs) + ")",
+        **metadata,
+    }
+    if program.explicit:
+        counts = common_order(result.measurement_counts)
+    else:
+        counts = widen(result.measurement_counts, list(program.used_qubits), program.declared_qubits)
+    return Outcome(counts=counts, values=values_of(result), metadata=meta, raw=result)
