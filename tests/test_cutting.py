@@ -104,12 +104,29 @@ def test_cut_false_refuses_a_circuit_wider_than_every_resource_and_names_the_fix
     assert err.value.field == "cut" and "cut='auto'" in err.value.fix
 
 
+#: Braket's density-matrix simulator with a noise model: Braket applies noise models to Circuits
+#: only, so it cannot run the programs a mid-circuit measurement needs (qtau_braket.programs).
+NOISY_DM = {"executor": "braket_local_dm", "noise": {"depolarizing_1q": 0.001}, "max_qubits": 4}
+
+
 def test_pieces_need_a_resource_that_measures_mid_circuit():
     with PilotComputeService(execution_engine=ExecutionEngine.LOCAL) as pcs:
-        pcs.create_pilot({"resource_type": "quantum", "quantum": {"executor": "braket_local", "max_qubits": 4}})
+        pcs.create_pilot({"resource_type": "quantum", "quantum": NOISY_DM})
         with pytest.raises(NoSuitableResourceError) as err:
             plan_cut(pcs, ansatz(6), ["ZIIIIZ"])
     assert "mid-circuit" in str(err.value)
+
+
+def test_pieces_run_on_braket_alone_as_programs():
+    """Braket's local simulator runs the pieces' mid-circuit measurements as OpenQASM programs
+    (qtau_braket.programs): a cut on it alone reconstructs the exact value within its error bar."""
+    qc = ansatz(6)
+    with PilotComputeService(execution_engine=ExecutionEngine.LOCAL) as pcs:
+        pcs.create_pilot({"resource_type": "quantum", "quantum": {"executor": "braket_local", "max_qubits": 4}})
+        result = run_cut(pcs, qc, ["ZIIIIZ"], shots=3000, seed=7)
+    assert result.plan.num_cuts >= 1 and set(result.resources) == {"braket:local_sv"}
+    [value], [error] = result.values, result.standard_errors
+    assert 0 < error < 0.2 and abs(value - exact(qc, "ZIIIIZ")) < 4 * error + 0.01, (value, error)
 
 
 @pytest.mark.parametrize("cut, field", [
@@ -232,13 +249,15 @@ def test_a_quantum_task_refuses_a_bad_cut_where_it_is_made():
 
 
 def test_pieces_pinned_where_they_cannot_run_are_refused_and_nothing_stays_in_flight(fleet):
-    """Pinned to Braket's local simulator, which cannot measure mid-circuit: the pieces that must
-    are refused with NoSuitableResourceError, and no piece holds an in-flight slot afterwards."""
+    """Pinned to a noisy Braket density-matrix simulator, which cannot measure mid-circuit: the
+    pieces that must are refused with NoSuitableResourceError, and no piece holds an in-flight slot
+    afterwards."""
+    fleet.create_pilot({"resource_type": "quantum", "quantum": NOISY_DM})
     qc = ansatz(6)
     before = fleet.qdreamer.in_flight()
     with pytest.raises(NoSuitableResourceError) as err:
         fleet.submit_quantum_task(QuantumTask(
-            circuit=qc, num_qubits=6, observables=["ZIIIIZ"], resource="braket:local_sv"))
+            circuit=qc, num_qubits=6, observables=["ZIIIIZ"], resource="braket:local_dm_noisy"))
     assert "mid-circuit" in str(err.value)
     assert fleet.qdreamer.in_flight() == before  # no piece was started
 

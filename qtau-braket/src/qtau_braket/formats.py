@@ -15,8 +15,9 @@ from __future__ import annotations
 import re
 
 from qtau.errors import CircuitConversionError, InvalidTaskError
-from qtau.gates import normalize_gate
 from qtau.types import CircuitSummary, Converter
+
+from qtau_braket.gate_names import canonical
 
 #: OpenQASM 3 standard-library gates Braket does not define, written with Braket's built-ins.
 STDGATES = {
@@ -51,11 +52,6 @@ STDGATES = {
     "rzz": "gate rzz(t) a, b { zz(t) a, b; }",
     "ccz": "gate ccz a, b, c { h c; ccnot a, b, c; h c; }",
 }
-#: Braket spellings QTAU's gate aliases do not cover.
-BRAKET_NAMES = {
-    "phaseshift": "p", "cphaseshift": "cp", "ccnot": "ccx", "v": "sx", "vi": "sxdg", "xx": "rxx",
-    "yy": "ryy", "zz": "rzz", "i": "id",
-}
 
 _INCLUDE = re.compile(r'^\s*include\s+"stdgates\.inc"\s*;[ \t]*$', re.MULTILINE)
 _MEASURE = re.compile(r"^\s*(\w+)\[(\d+)\]\s*=\s*measure\s+[^;]+;\s*$")
@@ -83,11 +79,6 @@ def _one_statement_a_line(text: str) -> str:
     text = _STRING_OR_COMMENT.sub(lambda m: m.group(1) or "", text)
     parts = re.split(r'("[^"\n]*")', text)
     return "".join(part if i % 2 else re.sub(r";[ \t]*(?=\S)", ";\n", part) for i, part in enumerate(parts))
-
-
-def canonical(name: str, controls: int = 0) -> str:
-    base = BRAKET_NAMES.get(name.lower(), name.lower())
-    return normalize_gate("c" * controls + base)
 
 
 def _used(name: str, body: str) -> bool:

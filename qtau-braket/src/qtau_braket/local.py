@@ -46,10 +46,10 @@ MAX_DECLARED_CONTROLS = 3
 
 def native_gates() -> tuple[str, ...]:
     """What QDREAMER may place on the local simulators beyond the standard gates, by the names the
-    Braket summary gives (`formats.canonical`): the simulators' own gates (gpi, ms, xy, gphase...),
+    Braket summary gives (`gate_names.canonical`): the simulators' own gates (gpi, ms, xy, gphase...),
     each with up to MAX_DECLARED_CONTROLS controls, `unitary`, and verbatim boxes' markers (the
     simulators run a verbatim box's gates as they are)."""
-    from qtau_braket.formats import canonical
+    from qtau_braket.gate_names import canonical
 
     names = {canonical(g, k) for g in SIMULATOR_GATES for k in range(MAX_DECLARED_CONTROLS + 1)}
     return ("unitary", "startverbatimbox", "endverbatimbox", *sorted(names - {"unitary"}))

@@ -72,7 +72,7 @@ def _context_class() -> type:
     from braket.default_simulator.openqasm import program_context
     from braket.default_simulator.openqasm.program_context import ProgramContext
 
-    from qtau_braket.formats import canonical
+    from qtau_braket.gate_names import canonical
 
     classical = getattr(program_context, "_CLASSICAL_CONTROL_GATES", {})
 

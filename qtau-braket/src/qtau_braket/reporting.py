@@ -24,7 +24,7 @@ from qtau.types import NoiseProfile, Resource, ResourceStatus, ideal_noise
 
 from qtau_braket import names
 from qtau_braket import session as sessions
-from qtau_braket.formats import canonical
+from qtau_braket.gate_names import canonical
 from qtau_braket.settings import settings_for
 
 OPENQASM = "braket.ir.openqasm.program"
