@@ -134,3 +134,20 @@ def test_a_reset_in_a_circuit_without_measurements_counts_every_qubit(pcs, rid):
     qc.reset(0)
     assert run(pcs, qc, shots=50, resource=rid).get_counts() == {"10": 50}
     assert run(pcs, qc, shots=50, resource="qiskit:aer_simulator").get_counts() == {"10": 50}
+
+
+@pytest.mark.parametrize("rid", PENNYLANE)
+def test_a_converted_circuit_has_counts_and_no_values_a_tape_keeps_its_values(pcs, rid):
+    """A Qiskit circuit returns no values on any backend; on PennyLane's its Result's `values` held
+    PennyLane's counts dict, in the reverse key order of `counts` (X on q0 of two: counts '01',
+    values '10'). A PennyLane tape's own measurements still come back as its values."""
+    import pennylane as qml
+
+    qc = QuantumCircuit(2, 2)
+    qc.x(0)
+    qc.measure([0, 1], [0, 1])
+    result = run(pcs, qc, shots=30, resource=rid)
+    assert result.get_counts() == {"01": 30} and result.values is None
+    tape = qml.tape.QuantumScript([qml.PauliX(0)], [qml.counts(wires=[0, 1])], shots=30)
+    own = run(pcs, tape, shots=30, resource=rid)
+    assert own.values == {"10": 30} and own.get_counts() == {"01": 30}  # PennyLane's order, as returned

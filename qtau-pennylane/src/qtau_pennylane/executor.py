@@ -21,6 +21,7 @@ from qtau.executor import CircuitJob, LocalExecutor
 from qtau.types import Outcome, Resource
 
 from qtau_pennylane import devices, outcomes, tapes
+from qtau_pennylane.formats import COUNTS_ONLY
 from qtau_pennylane.noise import noisy_tape
 from qtau_pennylane.threads import exclusive
 
@@ -112,7 +113,8 @@ class PennyLaneExecutor(LocalExecutor):
         }
         if self.noise:
             metadata["noise"] = dict(self.noise)
-        return Outcome(counts=counts, values=outcomes.plain(value), metadata=metadata, raw=value)
+        values = None if getattr(job.circuit, COUNTS_ONLY, False) else outcomes.plain(value)
+        return Outcome(counts=counts, values=values, metadata=metadata, raw=value)
 
 
 def create_executor(resource: Resource, config: Mapping[str, Any]) -> PennyLaneExecutor:

@@ -25,6 +25,10 @@ from qtau_pennylane.binding import BoundQNode
 from qtau_pennylane.extras import install_hint
 from qtau_pennylane.threads import exclusive
 
+#: Set on a tape made from another SDK's circuit (`qiskit_to_tape`): its one measurement is the
+#: counts QTAU asked for, which the Result's `counts` hold, so the Result has no `values` (as on
+#: every other backend; they were PennyLane's counts dict, in the reverse key order of `counts`).
+COUNTS_ONLY = "_qtau_counts_only"
 #: PennyLane operation names whose canonical QTAU spelling normalize_gate does not know.
 GATE_NAMES = {
     "PhaseShift": "p", "ControlledPhaseShift": "cp", "CPhase": "cp", "SWAP": "swap", "ISWAP": "iswap",
@@ -195,6 +199,7 @@ def qiskit_to_tape(qc: Any, source: str = "qiskit") -> Any:
             f"PennyLane cannot express part of this {source} circuit: {dropped[0]}", field="circuit",
             value=source, fix="decompose the circuit into standard gates first",
         )
+    setattr(tape, COUNTS_ONLY, True)
     return tape
 
 
