@@ -2,9 +2,11 @@
 
 - A defined gate's parameters were bound alphabetically by qiskit-qasm3-import 0.6
   (`gate g(b, a)` applied as g(0, pi) ran rx(0)) on every path through Qiskit's reader: Aer,
-  BasicSimulator and PennyLane's simulators; Braket's reader was right.
+  BasicSimulator, IBM's local simulator and PennyLane's; Braket's reader was right.
 - A program without an include that declares a standard name itself (its own `gate h`, a
   register `s`) was given `include "stdgates.inc"` by core and then refused.
+- A `box` (a compiler's scope) was refused by Aer's and BasicSimulator's transpilers and by
+  pennylane-qiskit; its body now runs in its place.
 Each runs on each resource (pinned) and must give the one outcome it always gives.
 """
 
@@ -16,6 +18,7 @@ from qtau_test_services import local_service
 
 pytest.importorskip("qtau_qiskit")
 pytest.importorskip("qtau_pennylane")
+pytest.importorskip("qtau_ibmq")
 
 PROGRAMS = {
     # rx(pi) through parameters declared out of alphabetical order: always 1.
@@ -30,13 +33,17 @@ PROGRAMS = {
                            "qubit[2] q;\nbit[2] c;\nh q[0];\ncx q[0], q[1];\nc = measure q;\n", None),
     # A register named s, no include: X on q1 is 10.
     "register_named_s": ("OPENQASM 3.0;\nqubit[2] q;\nbit[2] s;\nU(pi, 0, pi) q[1];\ns = measure q;\n", {"10": 100}),
+    # A box only scopes its body for a compiler: Aer's transpiler refused it, pennylane-qiskit raised
+    # AttributeError, and the summary took it for classical control (BasicSimulator refused it).
+    "box": ('OPENQASM 3.0;\ninclude "stdgates.inc";\nqubit[2] q;\nbit[2] c;\nbox {\n  x q[0];\n  box { x q[1]; }\n}\n'
+            "x q[1];\nc = measure q;\n", {"01": 100}),
 }
-RESOURCES = ("qiskit:aer_simulator", "qiskit:basic_simulator", "pennylane:default.qubit")
+RESOURCES = ("qiskit:aer_simulator", "qiskit:basic_simulator", "pennylane:default.qubit", "ibmq:qasm_simulator")
 
 
 @pytest.fixture(scope="module")
 def pcs():
-    service = local_service(("qiskit", "pennylane"), ("qiskit_local", "pennylane_default"))
+    service = local_service(("qiskit", "pennylane", "ibmq"), ("qiskit_local", "pennylane_default", "ibmq_qasm_simulator"))
     yield service
     service.close()
 

@@ -11,6 +11,7 @@ a register `s`), which the include would clash with. Plain text work: no SDK is 
 from __future__ import annotations
 
 import re
+from typing import Any
 
 BRAKET_GATES = {
     "i": "gate i a { id a; }",
@@ -115,3 +116,22 @@ def readable_by_qiskit(text: str) -> str:
     program needs it (`with_standard_gates`), and defined gates' parameters in an order the
     importer binds correctly (`ordered_gate_parameters`)."""
     return ordered_gate_parameters(with_standard_gates(text))
+
+
+def unboxed(circuit: Any) -> Any:
+    """A Qiskit circuit (duck-typed: no SDK import here) with each `box` (OpenQASM 3's, Qiskit's
+    BoxOp) replaced by its body, boxes within it too; the circuit itself when it has none.
+
+    A box scopes instructions for a compiler (timing, annotations) and changes nothing a simulator
+    computes, but Aer's and BasicSimulator's transpilers refuse it ("The control-flow construct
+    'box' is not supported by the backend") and pennylane-qiskit fails on it (AttributeError), so
+    qtau-qiskit and qtau-pennylane run its body in its place."""
+    if not any(inst.operation.name == "box" for inst in circuit.data):
+        return circuit
+    out = circuit.copy_empty_like()
+    for inst in circuit.data:
+        if inst.operation.name == "box":
+            out.compose(unboxed(inst.operation.blocks[0]), qubits=inst.qubits, clbits=inst.clbits, inplace=True)
+        else:
+            out.append(inst)
+    return out

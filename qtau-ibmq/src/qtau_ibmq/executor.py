@@ -34,6 +34,7 @@ from qtau.errors import (
 )
 from qtau.executor import CircuitJob, Executor, JobState, LocalExecutor, RemoteExecutor
 from qtau.optimisation_levels import LevelEstimates
+from qtau.qasm3 import unboxed
 from qtau.scalars import plain
 from qtau.types import Outcome, Resource
 from qtau_qiskit.composite import without_name_clashes
@@ -305,6 +306,8 @@ class SamplerExecutor(Executor):
         if added:
             circuit = circuit.measure_all(inplace=False)
         circuit = with_loose_bits_registered(circuit)
+        if "box" not in self.backend.target.operation_names:  # a scope the target cannot hold: its body
+            circuit = unboxed(circuit)
         return without_name_clashes(circuit, self.backend.target.operation_names), added
 
     # -- execution -----------------------------------------------------------------------------

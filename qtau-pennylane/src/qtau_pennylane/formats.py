@@ -18,6 +18,7 @@ from typing import Any
 
 from qtau.errors import CircuitConversionError
 from qtau.gates import STANDARD_GATES, normalize_gate
+from qtau.qasm3 import unboxed
 from qtau.types import CircuitSummary, Converter
 
 from qtau_pennylane import known_wires
@@ -177,7 +178,7 @@ def qiskit_to_tape(qc: Any, source: str = "qiskit") -> Any:
             for qubit, clbit in zip(inst.qubits, inst.clbits, strict=True):
                 clbit_qubit[qc.find_bit(clbit).index] = qc.find_bit(qubit).index
     measured = [clbit_qubit[c] for c in sorted(clbit_qubit)] or list(range(qc.num_qubits))
-    qc, bits = _resets_as_readings(_known_gates_only(qc), bool(clbit_qubit))
+    qc, bits = _resets_as_readings(_known_gates_only(unboxed(qc)), bool(clbit_qubit))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         mid, terminal = _readings(list(qc.data))

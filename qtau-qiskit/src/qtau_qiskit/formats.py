@@ -57,7 +57,7 @@ def _walk(qc, counts: dict[str, int], measured: set, written: set, state: dict[s
         if levels is not None:
             levels = _deeper(levels, inst, op, name)
         if name in CONTROL_FLOW:
-            state["control"] = True
+            state["control"] = state["control"] or name != "box"  # a box only scopes its body
             for block in op.blocks:
                 _walk(block, counts, measured, written, state, list(qubits))
             continue

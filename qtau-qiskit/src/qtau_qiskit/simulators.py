@@ -9,6 +9,7 @@ from typing import Any
 
 from qtau.errors import ExecutionError
 from qtau.executor import CircuitJob, LocalExecutor
+from qtau.qasm3 import unboxed
 from qtau.types import Outcome, Resource
 
 from qtau_qiskit.composite import defines_itself, without_name_clashes
@@ -130,6 +131,9 @@ class QiskitSimulatorExecutor(LocalExecutor):
             own = own or defines_itself(type(inst.operation))
         if own:  # only a gate the circuit defines can clash with a simulator's reserved name
             circuit = without_name_clashes(circuit, self.supported)
+            names = {inst.operation.name for inst in circuit.data}
+        if "box" in names:  # a compiler's scope, which these simulators refuse: its body runs
+            circuit = unboxed(circuit)
             names = {inst.operation.name for inst in circuit.data}
         if names <= self.supported:
             return circuit
