@@ -40,9 +40,11 @@ class CircuitJob:
 
     `args`/`kwargs` are the task's, for circuit objects that take arguments themselves (a
     PennyLane QNode); they are empty when the task's circuit was a factory already called with them.
-    `width` is the task's qubit count: counts keys always have this many characters, even when
-    the circuit leaves high qubits idle (some SDKs drop them). `attempt` numbers the task's tries
-    (from 1), for idempotency tokens.
+    `width` is the task's qubit count: a circuit without measurements that declares its qubits
+    (Qiskit, OpenQASM) reads this many, even when it leaves high qubits idle (some SDKs drop them);
+    one whose SDK numbers only the qubits it uses (a Braket Circuit) reads those, in order
+    (docs/plugins.md, "Circuit formats"). `attempt` numbers the task's tries (from 1), for
+    idempotency tokens.
     """
 
     task_id: str
