@@ -82,6 +82,18 @@ def test_no_resource_that_reads_it_gives_one_conversion_error_naming_each():
     assert caught.value.field == "circuit" and caught.value.fix
 
 
+def test_a_batch_no_resource_reads_gives_each_member_the_error_naming_every_reason():
+    """The batch path (`submit_quantum_tasks`) ends as one by one does: each member tried on both
+    of Qiskit's simulators gets one CircuitConversionError naming both (its last resource's own
+    error alone dropped the first's reason)."""
+    with local_service(("qiskit",), ("qiskit_local",)) as pcs:
+        handles = pcs.submit_quantum_tasks([QuantumTask(circuit=CONST, shots=10) for _ in range(2)])
+        errors = pcs.get_results(handles, timeout=120, return_exceptions=True)
+    for error in errors:
+        assert isinstance(error, CircuitConversionError) and "no resource tried" in str(error)
+        assert "qiskit:aer_simulator" in str(error) and "qiskit:basic_simulator" in str(error)
+
+
 def test_a_pinned_resource_keeps_its_converters_own_error(pcs):
     task = pcs.submit_quantum_task(QuantumTask(circuit=CONST, shots=10, resource="qiskit:aer_simulator"))
     with pytest.raises(CircuitConversionError) as caught:

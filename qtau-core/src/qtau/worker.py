@@ -49,10 +49,8 @@ def run_task(payload: TaskPayload) -> Result | HandOver:
         try:
             return run_local(payload, placement, attempts, started)
         except BaseException as err:
-            if not backend_fault(err):
+            if not backend_fault(err) or _ends_with_its_own(payload, err):
                 raise
-            if isinstance(err, CircuitConversionError) and not attempts and len(payload.placements) == 1:
-                raise  # its only resource: the converter's own words
             attempts.append(attempt_record(placement.resource.id, started, err))
     raise failed_everywhere(payload.task, attempts)
 
@@ -93,7 +91,7 @@ def run_batch(payload: BatchPayload) -> list[Entry]:
         try:
             ready = prepare(member.task, first.resource, host, member.next_attempt)
         except QtauError as err:
-            if isinstance(err, CircuitConversionError) and len(member.placements) > 1:
+            if isinstance(err, CircuitConversionError) and not _ends_with_its_own(member, err):
                 failed = attempt_record(first.resource.id, started, err)
                 unconverted.append((i, member.rest((*member.attempts, failed), 1)))
             else:
@@ -117,6 +115,13 @@ def run_batch(payload: BatchPayload) -> list[Entry]:
     return out  # type: ignore[return-value]
 
 
+def _ends_with_its_own(member: TaskPayload, err: BaseException) -> bool:
+    """Whether a conversion error ends the task with the converter's own words (field, value, fix):
+    on its one and only try (a task pinned to one resource). With other tries it fails over, and a
+    task no resource could read ends with `failed_everywhere`'s error naming each one's reason."""
+    return isinstance(err, CircuitConversionError) and not member.attempts and len(member.placements) == 1
+
+
 def _fail_over_into(out: list[Entry | None], members: list[tuple[int, TaskPayload]]) -> None:
     for i, value in fail_over_batch(members) if members else ():
         out[i] = value
@@ -135,8 +140,7 @@ def _call(payload: BatchPayload, prepared: list[Prepared], slots: list[int], sta
         if not isinstance(err, MEMBER_ERRORS) and not backend_fault(err):
             raise
         alone = len(slots) > 1 and isinstance(err, MEMBER_ERRORS)
-        if alone or isinstance(err, INPUT_ERRORS) or (
-                isinstance(err, CircuitConversionError) and len(payload.members[slots[0]].placements) == 1):
+        if alone or isinstance(err, INPUT_ERRORS) or _ends_with_its_own(payload.members[slots[0]], err):
             for i in slots:  # alone, the culprit fails with this error (or fails over) and the others run
                 try:
                     out[i] = run_task(payload.members[i]) if alone else TaskFailure(payload.members[i].task.task_id, err)

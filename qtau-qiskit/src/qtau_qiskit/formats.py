@@ -108,7 +108,7 @@ def _deeper(levels: dict, inst, op, name: str) -> dict | None:
 
 def summary(circuit, circuit_format: str) -> CircuitSummary:
     qc = _load(circuit, circuit_format)
-    if qc.parameters:
+    if qc.num_parameters:
         # A task carries no parameter values: every backend failed on it its own way (Aer:
         # "parameter_binds is not specified", BasicSimulator: "not numeric").
         names = sorted(p.name for p in qc.parameters)

@@ -37,7 +37,7 @@ from qtau.dreamer.ranking import Bursts, Plan
 from qtau.dreamer.runtime_model import RuntimeEstimate, RuntimeModels, shared_models
 from qtau.dreamer.terms import run_seconds
 from qtau.dreamer.wait_model import WaitModel, default_path
-from qtau.errors import InvalidTaskError, NoSuitableResourceError, QtauError
+from qtau.errors import CircuitConversionError, InvalidTaskError, NoSuitableResourceError, QtauError
 from qtau.mitigation.calibration import STORE as CALIBRATIONS
 from qtau.mitigation.choice import rank_pairs
 from qtau.mitigation.overhead import declared
@@ -510,7 +510,7 @@ class QDreamer:
                 self._seen_failures[attempt] = None
                 if len(self._seen_failures) > 4096:
                     self._seen_failures.popitem(last=False)
-                if attempt.error_type == "CircuitConversionError":
+                if attempt.error_type == CircuitConversionError.__name__:
                     continue  # the circuit's form, not the resource: no cool-down for other tasks
                 rid = attempt.resource_id
                 streak, _, last_end = self._failures.get(rid, (0, 0.0, -math.inf))
