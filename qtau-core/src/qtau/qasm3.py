@@ -59,23 +59,9 @@ def with_standard_gates(text: str) -> str:
     return " ".join([header.group(0).strip(), 'include "stdgates.inc";', *defs]) + body
 
 
-_GATE_HEAD = re.compile(r"\bgate\s+([A-Za-z_]\w*)\s*\(([^)]*)\)")
-
-
-def _body_end(text: str, start: int) -> int:
-    """The index just past the `}` closing the first `{` at or after `start` (len(text) if none)."""
-    opening = text.find("{", start)
-    if opening < 0:
-        return len(text)
-    depth = 0
-    for i in range(opening, len(text)):
-        if text[i] == "{":
-            depth += 1
-        elif text[i] == "}":
-            depth -= 1
-            if depth == 0:
-                return i + 1
-    return len(text)
+#: A `gate` definition with parameters: its parameter list (group 1) and body. Gate bodies hold
+#: no braces (as `qtau.qasm_limits` reads them too).
+_GATE_WITH_PARAMETERS = re.compile(r"\bgate\s+[A-Za-z_]\w*\s*\(([^)]*)\)[^{;]*\{[^}]*\}")
 
 
 def ordered_gate_parameters(text: str) -> str:
@@ -89,26 +75,19 @@ def ordered_gate_parameters(text: str) -> str:
     `_qtau_p00`, `_qtau_p01`, ... in the definition's head and body (an identifier there followed by
     an argument list or a qubit operand is a gate call, never a parameter, and keeps its name).
     Definitions already in order are left as written."""
-    out, last = [], 0
-    for head in _GATE_HEAD.finditer(text):
-        if head.start() < last:
-            continue  # inside a definition already rewritten
-        names = [n.strip() for n in head.group(2).split(",") if n.strip()]
-        end = _body_end(text, head.end())
-        if names == sorted(names) or not all(re.fullmatch(r"[A-Za-z_]\w*", n) for n in names):
-            continue
-        width = max(2, len(str(len(names) - 1)))
-        renamed = {name: f"_qtau_p{i:0{width}d}" for i, name in enumerate(names)}
-        pattern = re.compile(r"(?<![\w$])(" + "|".join(map(re.escape, names)) + r")(?!\w)(?!\s*\()(?!\s+[A-Za-z_$])")
-        definition = text[head.start():end]
-        params_at = head.start(2) - head.start()
-        rewritten = (definition[:params_at] + ", ".join(renamed[n] for n in names)
-                     + pattern.sub(lambda m, to=renamed: to[m.group(1)], definition[head.end(2) - head.start():]))
-        out.append(text[last:head.start()])
-        out.append(rewritten)
-        last = end
-    out.append(text[last:])
-    return "".join(out)
+    return _GATE_WITH_PARAMETERS.sub(_in_declared_order, text)
+
+
+def _in_declared_order(definition: re.Match) -> str:
+    names = [n.strip() for n in definition.group(1).split(",") if n.strip()]
+    if names == sorted(names) or not all(re.fullmatch(r"[A-Za-z_]\w*", n) for n in names):
+        return definition.group(0)
+    width = max(2, len(str(len(names) - 1)))
+    renamed = {name: f"_qtau_p{i:0{width}d}" for i, name in enumerate(names)}
+    used = re.compile(r"(?<![\w$])(" + "|".join(map(re.escape, names)) + r")(?!\w)(?!\s*\()(?!\s+[A-Za-z_$])")
+    text, at = definition.group(0), definition.start()
+    return (text[:definition.start(1) - at] + ", ".join(renamed[n] for n in names)
+            + used.sub(lambda m: renamed[m.group(1)], text[definition.end(1) - at:]))
 
 
 def readable_by_qiskit(text: str) -> str:

@@ -316,6 +316,8 @@ def _resets_as_readings(qc: Any, measures: bool) -> tuple[Any, int]:
     from qiskit.circuit import ClassicalRegister
 
     data = list(qc.data)
+    if not any(inst.operation.name == "reset" for inst in data):
+        return qc, qc.num_clbits
     used: set = set()
     later = 0
     for inst in data:
@@ -324,27 +326,22 @@ def _resets_as_readings(qc: Any, measures: bool) -> tuple[Any, int]:
             later += 1
         elif name not in ("reset", "barrier"):
             used.update(inst.qubits)
-    if not later and not any(inst.operation.name == "reset" for inst in data):
-        return qc, qc.num_clbits
     out = qc.copy_empty_like()
-    own = out.num_clbits
-    if not later:  # fresh qubits' resets only: the circuit without them
-        for inst in data:
-            if inst.operation.name != "reset":
-                out.append(inst)
-        return out, own
-    if not measures:
-        own = qc.num_qubits
-        out.add_register(ClassicalRegister(own, "qtau_all"))
+    bits = qc.num_clbits
+    every = later and not measures  # counts from readings: every qubit read into bits of its own
+    if every:
+        out.add_register(ClassicalRegister(qc.num_qubits, "qtau_all"))
+        bits += qc.num_qubits
     readings = ClassicalRegister(later, "qtau_reset")
-    out.add_register(readings)
+    if later:
+        out.add_register(readings)
     used.clear()
     n = 0
     for inst in data:
         name = inst.operation.name
         if name == "reset":
             for qubit in inst.qubits:
-                if qubit in used:
+                if qubit in used:  # a fresh qubit's reset is dropped
                     bit = readings[n]
                     n += 1
                     out.measure(qubit, bit)
@@ -354,9 +351,9 @@ def _resets_as_readings(qc: Any, measures: bool) -> tuple[Any, int]:
         if name != "barrier":
             used.update(inst.qubits)
         out.append(inst)
-    if not measures:
-        out.measure(list(range(qc.num_qubits)), out.clbits[qc.num_clbits:qc.num_clbits + own])
-    return out, (qc.num_clbits + own if not measures else own)
+    if every:
+        out.measure(list(range(qc.num_qubits)), out.clbits[qc.num_clbits:bits])
+    return out, bits
 
 
 def _qiskit_reader(source: str, module: str) -> Any:
