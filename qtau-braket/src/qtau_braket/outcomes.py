@@ -135,8 +135,5 @@ def program_outcome(result: Any, program: Any, **metadata: Any) -> Outcome:
         "program_path": "run as an OpenQASM program (" + ", ".join(program.needs) + ")",
         **metadata,
     }
-    if program.explicit:
-        counts = common_order(result.measurement_counts)
-    else:
-        counts = widen(result.measurement_counts, list(program.used_qubits), program.declared_qubits)
+    counts = counts_of(result.measurement_counts, list(program.used_qubits), program.explicit, program.declared_qubits)
     return Outcome(counts=counts, values=values_of(result), metadata=meta, raw=result)
