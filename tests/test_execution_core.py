@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 
+import attrs
 import pytest
 from qtau import worker
 from qtau.dispatch import AttemptNumbers
@@ -84,3 +85,31 @@ def test_attempt_numbers_continue_after_every_earlier_try_and_forget_the_oldest_
     numbers.keep("b", 2)
     numbers.keep("c", 3)  # memory of two: "a" is forgotten
     assert [numbers.take(t) for t in ("a", "b", "c")] == [1, 2, 3]
+
+
+@pytest.fixture()
+def local_order():
+    """A local simulator that fails every run, then one that works."""
+    plugins = host()
+    config = {"executor": "scripted", "resources": [resource("broken", behaviour="fail"), resource("fine")]}
+    found = {r.id.split(":")[-1]: r for r in plugins.resources("scripted", config)}
+    return plugins, (Placement(found["broken"], config), Placement(found["fine"], config))
+
+
+def test_max_runs_bounds_the_resources_that_run_a_task_and_a_conversion_refusal_is_not_a_run(local_order):
+    """QDREAMER's `max_attempts` is the most resources that run a task; the placements after them
+    are other conversion paths' readers (QDreamer.place), tried only after a refusal to convert."""
+    from qtau.errors import ExecutionError
+    from qtau.types import Attempt
+
+    plugins, order = local_order
+    bounded = attrs.evolve(payload(plugins, order), max_runs=1)
+    with pytest.raises(ExecutionError) as caught:
+        worker.run_task(bounded)
+    assert [a.resource_id for a in caught.value.attempts] == [order[0].resource.id]
+    refused = Attempt("other:reader", False, 0.0, 0.0, "CircuitConversionError", "cannot read it")
+    assert bounded.may_run([refused]) and not bounded.may_run([refused, caught.value.attempts[0]])
+    assert bounded.rest([refused], 1).placements == order[1:]
+    assert bounded.rest([caught.value.attempts[0]], 1).placements == ()
+    result = worker.run_task(attrs.evolve(payload(plugins, order), max_runs=2))
+    assert result.resource_id == order[1].resource.id and len(result.attempts) == 2

@@ -71,6 +71,37 @@ def test_a_batch_member_its_first_resource_cannot_read_fails_over_and_the_rest_r
         assert set(bell.get_counts()) <= {"00", "11"} and sum(bell.get_counts().values()) == 100
 
 
+@pytest.mark.parametrize("text, counts", [(CONST, {"1": 100}), (LOOP, {"111": 100})], ids=["const", "loop"])
+def test_a_reader_outside_the_failover_order_still_gets_the_circuit(text, counts):
+    """With max_attempts=1 the failover order held one Qiskit simulator, so a program that only
+    Braket's reader takes was refused although braket_local was there (with every local simulator
+    installed, the top three were Qiskit's and PennyLane's readers, all refusing `const`). A
+    resource of each other conversion path follows the order, and a refusal runs nothing."""
+    with local_service(("qiskit", "braket"), ("qiskit_local", "braket_local")) as pcs:
+        pcs.initialize_dreamer({"optimization_mode": "high_speed", "max_attempts": 1})
+        task = _qiskit_first(pcs, text)
+        order = [p.resource.id for p in pcs.qdreamer.place(task)]
+        assert len(order) == 2 and order[1] == "braket:local_sv", order
+        result = pcs.get_result(pcs.submit_quantum_task(task), timeout=120)
+        batch = pcs.get_results(pcs.submit_quantum_tasks([QuantumTask(circuit=text, shots=100) for _ in range(2)]),
+                                timeout=120)
+    assert result.resource_id == "braket:local_sv" and result.get_counts() == counts
+    assert [a.error_type for a in result.attempts] == ["CircuitConversionError", ""]
+    assert all(r.resource_id == "braket:local_sv" and r.get_counts() == counts for r in batch)
+
+
+def test_other_readers_are_one_per_missing_path_and_none_when_a_resource_takes_the_circuit_as_it_is():
+    from qtau.dreamer.core import other_readers
+
+    paths = [("openqasm3", "qiskit"), ("openqasm3", "qiskit"), ("openqasm3", "pennylane_tape"),
+             ("openqasm3", "braket"), ("openqasm3", "braket"), ("openqasm3", "qiskit", "braket")]
+    scored = [(0.1 * i, 0, i, 0.0) for i in range(len(paths))]  # (units behind, in flight, index, wait)
+    assert [item[2] for item in other_readers(paths, scored[:2], scored)] == [2, 3, 5]
+    assert other_readers(paths, scored, scored) == []
+    native = [("qiskit",), ("qiskit", "braket")]
+    assert other_readers(native, [(0.0, 0, 0, 0.0)], [(0.0, 0, 0, 0.0), (1.0, 0, 1, 0.0)]) == []
+
+
 def test_no_resource_that_reads_it_gives_one_conversion_error_naming_each():
     with local_service(("qiskit",), ("qiskit_local",)) as pcs:
         task = pcs.submit_quantum_task(QuantumTask(circuit=CONST, shots=10))

@@ -29,7 +29,7 @@ from qtau.errors import (
 )
 from qtau.executor import CircuitJob, Executor, LocalExecutor
 from qtau.mitigation.executors import rebound, with_mitigation
-from qtau.payloads import Placement, TaskPayload
+from qtau.payloads import CONVERSION_REFUSED, Placement, TaskPayload
 from qtau.plugins import HostSpec, host_for
 from qtau.secrets import redact
 from qtau.threads import CallTimedOut, call_with_timeout
@@ -243,7 +243,7 @@ def failed_everywhere(task: QuantumTask, attempts: Sequence[Attempt]) -> QtauErr
     reason when every try failed to convert the circuit (the circuit is the problem, in no form
     any of them reads), else an ExecutionError with every attempt."""
     failed = [a for a in attempts if not a.ok]
-    if failed and all(a.error_type == CircuitConversionError.__name__ for a in failed):
+    if failed and all(a.error_type == CONVERSION_REFUSED for a in failed):
         reasons = "\n".join(f"  - {a.resource_id}: {a.message}" for a in failed)
         return CircuitConversionError(
             f"task {task.task_id}: no resource tried can take this circuit in a form its SDK reads:\n{reasons}",

@@ -106,12 +106,13 @@ class Dispatcher:
 
     def payload(self, task: QuantumTask, placements: Sequence[Placement], now: float, *,
                 first_attempt: int = 1, journaled: bool = False, coalesce: bool = False,
-                attach: tuple[int, Any] | None = None) -> TaskPayload:
+                attach: tuple[int, Any] | None = None, max_runs: int | None = None) -> TaskPayload:
         """The one place a TaskPayload is built: a whole task, a split's part, a recovered job."""
         tracker = self.engine.remote_tracker() if any(p.remote for p in placements) else None
         journal = self.journal.key if journaled and self.journal is not None else None
         return TaskPayload(self.host.spec(), task, tuple(placements), now, tracker=tracker,
-                           first_attempt=first_attempt, journal=journal, attach=attach, coalesce=coalesce)
+                           first_attempt=first_attempt, journal=journal, attach=attach, coalesce=coalesce,
+                           max_runs=max_runs)
 
     def numbered(self, task: QuantumTask, placements: Sequence[Placement], now: float,
                  durable: bool = True) -> TaskPayload:
@@ -122,7 +123,8 @@ class Dispatcher:
             self.journal.submitted(task, now, durable and self.durable)
             first = self.journal.first_attempt(task, len(placements), at_least=first)
         self.numbers.keep(task.task_id, first + len(placements))
-        return self.payload(task, placements, now, first_attempt=first, journaled=True, coalesce=self.coalesce)
+        return self.payload(task, placements, now, first_attempt=first, journaled=True, coalesce=self.coalesce,
+                            max_runs=self.dreamer.config.max_attempts)
 
     # -- submitting ------------------------------------------------------------------------------
 

@@ -11,9 +11,12 @@ from typing import Any
 
 import attrs
 
-from qtau.errors import QtauError
+from qtau.errors import CircuitConversionError, QtauError
 from qtau.plugins import HostSpec
 from qtau.types import Attempt, QuantumTask, Resource
+
+#: An attempt's `error_type` when the resource's path could not convert the circuit: nothing ran.
+CONVERSION_REFUSED = CircuitConversionError.__name__
 
 
 @attrs.frozen(eq=False)
@@ -44,6 +47,10 @@ class TaskPayload:
     submitting the first placement again (recovery).
     `coalesce`: the tracker may send this task in one provider batch with others for the same
     resource submitted while a create call there is in progress (`qtau.coalesce`).
+    `max_runs`: the most resources that may run the task (QDREAMER's `max_attempts`; None: every
+    placement). A resource whose path could not convert the circuit did not run it and does not
+    count: the placements beyond the first `max_runs` are other conversion paths' resources
+    (`QDreamer.place`), tried only while such a refusal left a run unused.
     """
 
     host: HostSpec
@@ -56,15 +63,24 @@ class TaskPayload:
     journal: str | None = None
     attach: tuple[int, Any] | None = None
     coalesce: bool = False
+    max_runs: int | None = None
 
     @property
     def next_attempt(self) -> int:
         """The number of the attempt about to be made."""
         return self.first_attempt + len(self.attempts)
 
+    def may_run(self, attempts: list[Attempt] | tuple[Attempt, ...]) -> bool:
+        """Whether, after `attempts`, another resource may run the task (`max_runs`)."""
+        if self.max_runs is None:
+            return True
+        return sum(a.error_type != CONVERSION_REFUSED for a in attempts) < self.max_runs
+
     def rest(self, attempts: list[Attempt] | tuple[Attempt, ...], start: int) -> TaskPayload:
-        """The same task from placement `start` on, with the attempts made so far."""
-        return attrs.evolve(self, placements=self.placements[start:], attempts=tuple(attempts), attach=None)
+        """The same task from placement `start` on, with the attempts made so far; no placement
+        left once `max_runs` resources have run it."""
+        placements = self.placements[start:] if self.may_run(attempts) else ()
+        return attrs.evolve(self, placements=placements, attempts=tuple(attempts), attach=None)
 
 
 @attrs.frozen(eq=False)

@@ -43,6 +43,8 @@ def run_task(payload: TaskPayload) -> Result | HandOver:
     HandOver when the failover order reaches a remote resource."""
     attempts = list(payload.attempts)
     for i, placement in enumerate(payload.placements):
+        if attempts and not payload.may_run(attempts):  # `max_runs` resources have run it
+            break
         if placement.resource.remote:
             return HandOver(payload.rest(attempts, i))
         started = time.time()

@@ -37,11 +37,11 @@ from qtau.dreamer.ranking import Bursts, Plan
 from qtau.dreamer.runtime_model import RuntimeEstimate, RuntimeModels, shared_models
 from qtau.dreamer.terms import run_seconds
 from qtau.dreamer.wait_model import WaitModel, default_path
-from qtau.errors import CircuitConversionError, InvalidTaskError, NoSuitableResourceError, QtauError
+from qtau.errors import InvalidTaskError, NoSuitableResourceError, QtauError
 from qtau.mitigation.calibration import STORE as CALIBRATIONS
 from qtau.mitigation.choice import rank_pairs
 from qtau.mitigation.overhead import declared
-from qtau.payloads import Placement
+from qtau.payloads import CONVERSION_REFUSED, Placement
 from qtau.plugins import PluginHost
 from qtau.resource_limits import common_breach
 from qtau.types import Attempt, CircuitSummary, QuantumTask, Resource, Result
@@ -75,6 +75,22 @@ class _Snapshot:
     plans: dict[tuple, Plan] = attrs.field(factory=dict)
     #: The previous snapshot's plans when only queues changed since: reused with the new queues.
     earlier: dict[tuple, Plan] = attrs.field(factory=dict)
+
+
+def other_readers(paths: list, top: list[tuple], scored: list[tuple]) -> list[tuple]:
+    """The best of `scored` (items of `Plan.scored`, by candidate index) for each conversion path
+    that `top` lacks, best first; none when a resource in `top` takes the circuit as it is
+    (a one-step path: nothing to convert, so no reader to refuse it)."""
+    have = {paths[item[2]] for item in top}
+    if any(len(path) < 2 for path in have):
+        return []
+    out = []
+    for item in sorted(scored):
+        path = paths[item[2]]
+        if path not in have:
+            have.add(path)
+            out.append(item)
+    return out
 
 
 class QDreamer:
@@ -394,7 +410,11 @@ class QDreamer:
             return None if self._decided is None else self._decided.get(task_id)
 
     def place(self, task: QuantumTask, *, reserve: bool = False) -> tuple[Placement, ...]:
-        """Feasible resources best first, at most `max_attempts` of them (the failover order).
+        """Feasible resources best first, at most `max_attempts` of them (the failover order),
+        then, when each of those converts the circuit, the best resource of each other conversion
+        path (`other_readers`): a path's reader may refuse a valid circuit that another reads, and
+        a refusal runs nothing, so at most `max_attempts` resources still run a task
+        (`TaskPayload.max_runs`).
 
         With `reserve=True` the first one is counted in flight in the same step (as `task_started`
         would), so threads submitting at once each see the others' choices and spread out.
@@ -442,7 +462,8 @@ class QDreamer:
             self._remember(Explanation(task.task_id, weights, tuple(rows), plan.shape.circuit_format))
         with self._lock:
             self.decisions += 1
-        return heapq.nsmallest(self.config.max_attempts, scored[0])
+        top = heapq.nsmallest(self.config.max_attempts, scored[0])
+        return top + other_readers(plan.paths, top, scored[0])
 
     def _behind(self) -> dict[str, float]:
         """Seconds each resource is behind its report: lateness of this service's oldest task
@@ -510,7 +531,7 @@ class QDreamer:
                 self._seen_failures[attempt] = None
                 if len(self._seen_failures) > 4096:
                     self._seen_failures.popitem(last=False)
-                if attempt.error_type == CircuitConversionError.__name__:
+                if attempt.error_type == CONVERSION_REFUSED:
                     continue  # the circuit's form, not the resource: no cool-down for other tasks
                 rid = attempt.resource_id
                 streak, _, last_end = self._failures.get(rid, (0, 0.0, -math.inf))
