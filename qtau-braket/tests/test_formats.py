@@ -72,6 +72,17 @@ def test_summary_canonical_names_and_implicit_measure(host):
     assert host.call("qtau_circuit_summary", circuit=object(), circuit_format="qiskit") is None
 
 
+def test_a_circuit_with_result_types_returns_values(host):
+    """Only Braket computes a circuit's result types (`Result.values`): QDREAMER places such a
+    circuit on no resource that converts it (`CircuitSummary.returns_values`)."""
+    from braket.circuits import Observable
+
+    plain = Circuit().h(0).cnot(0, 1)
+    with_types = Circuit().h(0).cnot(0, 1).expectation(Observable.Z(), target=[0])
+    assert not host.call("qtau_circuit_summary", circuit=plain, circuit_format="braket").returns_values
+    assert host.call("qtau_circuit_summary", circuit=with_types, circuit_format="braket").returns_values
+
+
 def test_openqasm3_task_runs_on_local(host):
     from qtau.service import PilotComputeService
     from qtau.types import QuantumTask

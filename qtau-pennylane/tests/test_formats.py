@@ -137,3 +137,30 @@ def test_a_malformed_file_is_refused_before_pennylane_is_imported(fmt, text):
     refusal, loaded = proc.stdout.strip().splitlines()[-2:]
     assert refusal.split()[0] in ("QASM2ParseError", "QASM3ParsingError"), refusal
     assert loaded == "[]"
+
+
+def test_a_circuit_returning_values_goes_only_where_they_are_computed(circuits):
+    """A QNode or tape returning expval (probs, var, samples) got counts and `values=None` when
+    QDREAMER put it on Aer or Braket through OpenQASM (the conversion keeps counts only), and
+    values on a PennyLane device: which one a user got hung on the ranking. Converting resources
+    are now infeasible for it, saying why; a tape returning counts still goes anywhere."""
+    from qtau import QuantumTask
+    from qtau.service import PilotComputeService
+
+    pcs = PilotComputeService(execution_engine="local", plugins=make_host(("qiskit", "qtau_qiskit.plugin")))
+    try:
+        for executor in ("qiskit_local", "pennylane_default"):
+            pcs.create_pilot({"resource_type": "quantum", "quantum": {"executor": executor}})
+        pcs.initialize_dreamer({"optimization_mode": "high_speed"})
+        rows = {r.resource_id: r for r in pcs.qdreamer.explain(QuantumTask(circuit=bell_expvals(), shots=100)).rows}
+        assert rows["pennylane:default.qubit"].feasible
+        assert not rows["qiskit:aer_simulator"].feasible and "drops" in rows["qiskit:aer_simulator"].reason
+        tape = qml.tape.QuantumScript([qml.RX(0.5, 0)], [qml.expval(qml.PauliX(0))])
+        for pin in (None, "pennylane_default"):
+            result = run(pcs, tape, shots=100, **({"resource": pin} if pin else {}))
+            assert result.resource_id == "pennylane:default.qubit" and result.values is not None
+        counted = [r.resource_id for r in pcs.qdreamer.explain(QuantumTask(circuit=x0_tape(), shots=10)).rows
+                   if r.feasible]
+        assert "qiskit:aer_simulator" in counted and "pennylane:default.qubit" in counted
+    finally:
+        pcs.close()

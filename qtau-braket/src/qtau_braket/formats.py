@@ -359,6 +359,7 @@ def summary(circuit, circuit_format: str) -> CircuitSummary:
     return CircuitSummary(
         num_qubits=circuit.qubit_count, gate_counts=counts, depth=int(circuit.depth),
         num_measured=len(measured) or circuit.qubit_count, mid_circuit_measurement=mid,
+        returns_values=bool(circuit.result_types),  # only Braket computes them (Result.values)
     )
 
 

@@ -89,6 +89,10 @@ class CircuitSummary:
     None for formats whose results are read per measured qubit, such as Braket and PennyLane), and
     `measured_bits` the bits a measurement writes, ascending: together they say how counts keys are
     laid out, so keys read in a format without classical bits are put back at their bits.
+
+    `returns_values`: the circuit asks for results other than counts (a PennyLane tape's expval,
+    var, probs or samples; a Braket circuit's result types), which only a resource reading its own
+    format computes (`Result.values`): a conversion to another SDK keeps the counts alone.
     """
 
     num_qubits: int
@@ -99,6 +103,7 @@ class CircuitSummary:
     classical_control: bool = False
     classical_bits: int | None = None
     measured_bits: tuple[int, ...] = attrs.field(default=(), converter=tuple)
+    returns_values: bool = False
 
     @property
     def gate_names(self) -> tuple[str, ...]:

@@ -100,6 +100,7 @@ def layer_depth(op_wires) -> int:
 
 def summary(circuit: Any, fmt: str) -> CircuitSummary | None:
     """Width, gate counts and measured wires; a QNode that needs arguments gives its device width.
+    A tape measuring anything but `qml.counts` returns values (`CircuitSummary.returns_values`).
 
     Each operation is asked for its wires once: the depth and the tape's own wires come from the
     same answers, and the wires are handed to the tape (`known_wires`), so the simulator that runs
@@ -113,7 +114,10 @@ def summary(circuit: Any, fmt: str) -> CircuitSummary | None:
         except Exception:
             qnode = circuit.qnode if isinstance(circuit, BoundQNode) else circuit
             wires = getattr(getattr(qnode, "device", None), "wires", None)
-            return CircuitSummary(num_qubits=len(wires), num_measured=len(wires)) if wires else None
+            # What it returns is unknown until it runs: taken as values, so only a PennyLane
+            # device (which computes them) is chosen.
+            return CircuitSummary(num_qubits=len(wires), num_measured=len(wires),
+                                  returns_values=True) if wires else None
     else:
         tapes, dev_wires = [circuit], None
     counts: dict[str, int] = {}
@@ -122,6 +126,7 @@ def summary(circuit: Any, fmt: str) -> CircuitSummary | None:
     all_measured = False
     depth = 0
     mid = False
+    values = False  # a measurement other than counts: its value is what the user asked for
     for tape in tapes:
         op_wires = [op.wires for op in tape.operations]
         wires.update(dict.fromkeys(known_wires.settle(tape, op_wires)))
@@ -130,6 +135,7 @@ def summary(circuit: Any, fmt: str) -> CircuitSummary | None:
                 counts[key] = counts.get(key, 0) + 1
                 mid = mid or key == "measure"
         for m in tape.measurements:
+            values = values or type(m).__name__ != "CountsMP"
             if m.wires:
                 measured.update(m.wires)
             else:
@@ -139,6 +145,7 @@ def summary(circuit: Any, fmt: str) -> CircuitSummary | None:
     return CircuitSummary(
         num_qubits=width, gate_counts=counts, depth=depth,
         num_measured=width if all_measured else len(measured), mid_circuit_measurement=mid,
+        returns_values=values,
     )
 
 

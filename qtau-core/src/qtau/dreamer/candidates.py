@@ -103,6 +103,9 @@ def static_reasons(cand: Candidate, shape: Shape, path: tuple[str, ...] | None, 
     if path is None:
         why.append(f"no conversion path from {shape.circuit_format} to {', '.join(res.circuit_formats) or 'its formats'}"
                    + (f" ({hint})" if hint else ""))
+    if path is not None and len(path) > 1 and shape.summary.returns_values:
+        why.append(f"the circuit returns values (expectation values, probabilities, samples) that converting it "
+                   f"to {path[-1]} drops; a resource that reads {path[0]} computes them")
     if shape.summary.mid_circuit_measurement and not res.supports_mid_circuit_measurement:
         why.append("cannot run mid-circuit measurement")
     if shape.summary.classical_control and (not res.supports_mid_circuit_measurement

@@ -301,7 +301,7 @@ class QDreamer:
             )
         # Circuits of the same shape share plans, whichever object they are.
         key = (fmt, summary.num_qubits, tuple(sorted(summary.gate_counts.items())), summary.num_measured,
-               summary.mid_circuit_measurement, summary.classical_control)
+               summary.mid_circuit_measurement, summary.classical_control, summary.returns_values)
         if content is not None:
             with self._lock:
                 # Holding the object keeps its id (part of the key) from being reused while cached.

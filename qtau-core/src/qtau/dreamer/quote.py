@@ -164,7 +164,8 @@ def _task_key(dreamer: Any, task: QuantumTask, shapes: dict[int, tuple]) -> tupl
     else:
         summary, fmt = dreamer.summarize(task)
         shape = (fmt, summary.num_qubits, tuple(sorted(summary.gate_counts.items())), summary.depth,
-                 summary.num_measured, summary.mid_circuit_measurement, summary.classical_control)
+                 summary.num_measured, summary.mid_circuit_measurement, summary.classical_control,
+                 summary.returns_values)
         shapes[id(task.circuit)] = (task.circuit, task.circuit_format, shape)
     policy = task.policy if not isinstance(task.policy, Mapping) else tuple(sorted(task.policy.items()))
     return (shape, task.shots, task.gate_set, task.num_qubits, task.max_cost, task.min_fidelity, task.deadline,
