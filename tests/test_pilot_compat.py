@@ -417,6 +417,10 @@ def test_on_ray_classical_pilot_handles_and_circuit_lists(host, tmp_path):
         service.wait_tasks([classical, many])
         value, results = service.get_results([classical, many])
         assert value == (3, {}) and [set(r.get_counts()) for r in results] == [{"00", "11"}] * 2
-        assert service.get_client() is ray
+        client = service.get_client()
+        with client:  # Pilot-Quantum's examples: `with pcs.get_client(): ray.get([...])`
+            assert client.get([ray.remote(lambda x: x * x).remote(2)]) == [4]
+        later = service.submit_task(abs, -5)  # leaving the block left the service's Ray running
+        assert service.get_results([later]) == [5]
     finally:
         service.cancel()

@@ -35,6 +35,7 @@ from pilot.descriptions import check_resource, is_quantum, members
 from pilot.modes import dreamer_config
 from pilot.outcomes import Outcomes, run_classical
 from pilot.pilot_enums_exceptions import ExecutionEngine, PilotAPIException, qtau_engine
+from pilot.ray_client import RayClient
 from pilot.util.quantum_resource_generator import pq_name, resource_view
 
 log = logging.getLogger("pilot.pcs_logger")
@@ -215,12 +216,13 @@ class PilotComputeService:
         return self.pilots[name]
 
     def get_client(self) -> Any:
-        """Ray itself (RAY, started) or the service (LOCAL): what runs tasks."""
+        """Ray (RAY, started; usable in `with` as Pilot-Quantum's RayContext was, see
+        `pilot.ray_client`) or the service (LOCAL): what runs tasks."""
         self.qtau._start_engine({})
         if self.qtau.execution_engine is QtauEngine.RAY:
             import ray
 
-            return ray
+            return RayClient(ray)
         return self
 
     @property
