@@ -238,7 +238,7 @@ def test_dreamer_needs_a_quantum_pilot_and_a_known_mode(pcs):
 
 # -- service and pilot surface ---------------------------------------------------------------------
 
-def test_service_and_pilot_surface(pcs):
+def test_service_and_pilot_surface(pcs, caplog):
     pilot = qiskit_pilot(pcs)
     assert pcs.get_pilots() == [pilot.name] and pcs.get_pilot(pilot.name) is pilot
     assert pilot.get_id() == pilot.name and pilot.get_state() == "RUNNING" and str(pilot) == pilot.name
@@ -246,6 +246,11 @@ def test_service_and_pilot_surface(pcs):
     assert pilot.get_client() is pcs.get_client() is pcs
     with pytest.raises(PilotAPIException, match="not found"):
         pcs.get_pilot("nope")
+    # Pilot-Quantum's examples log through the service: `logger = pcs.get_logger(); logger.info(...)`
+    assert pcs.get_logger() is pilot.get_logger() is pcs.logger
+    with caplog.at_level("INFO", logger="pilot.pcs_logger"):
+        pcs.get_logger().info("Found solution using 2 cuts")
+    assert "Found solution using 2 cuts" in caplog.text
     handle = pilot.submit_task(sum, [1, 2, 3])
     pilot.wait_tasks([handle])
     assert pilot.get_results([handle]) == [6]

@@ -104,6 +104,9 @@ class PilotCompute:
     def get_client(self) -> Any:
         return self.service.get_client()
 
+    def get_logger(self) -> logging.Logger:
+        return self.service.get_logger()
+
     def get_context(self, configuration: Any = None) -> Any:
         return self.service.get_client()
 
@@ -224,6 +227,15 @@ class PilotComputeService:
 
             return RayClient(ray)
         return self
+
+    @property
+    def logger(self) -> logging.Logger:
+        """Pilot-Quantum's service logger (`pcs.logger`, `pcs.get_logger()`), which its examples log
+        through: the `pilot.pcs_logger` logger this layer reports failed tasks on."""
+        return log
+
+    def get_logger(self) -> logging.Logger:
+        return log
 
     @property
     def quantum_resources(self) -> dict[str, Any]:
