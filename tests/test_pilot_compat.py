@@ -281,6 +281,20 @@ def test_classical_tasks_keep_resources_out_of_the_function(pcs):
     assert pcs.get_results([handle]) == [(7, {})]
 
 
+def test_a_task_handle_given_as_an_argument_is_that_tasks_value(pcs):
+    # examples/pennylane/hybrid_computation: opt = submit_task(get_optimizer); submit_task(training, opt, ...)
+    qiskit_pilot(pcs)
+    pcs.initialize_dreamer()
+    first = pcs.submit_task(lambda: 41)
+    counts = pcs.submit_quantum_task(QuantumTask(circuit=bell(), num_qubits=2))
+    chained = pcs.submit_task(lambda x, result=None: (x + 1, sorted(result.get_counts())), first, result=counts)
+    assert pcs.get_results([chained, first]) == [(42, ["00", "11"]), 41]
+    failed = pcs.submit_task(lambda: 1 / 0)
+    after = pcs.submit_task(lambda x: x, failed)
+    [error] = pcs.get_results([after], return_exceptions=True)
+    assert isinstance(error, QtauError) and "ZeroDivisionError" in str(error) and "argument 0" in str(error)
+
+
 def test_failed_tasks_read_none_with_one_warning(pcs):
     qiskit_pilot(pcs)
     bad = [pcs.submit_quantum_task(QuantumTask(circuit="invalid_circuit", num_qubits=2, gate_set=["h", "cx"])),
@@ -426,6 +440,7 @@ def test_on_ray_classical_pilot_handles_and_circuit_lists(host, tmp_path):
         with client:  # Pilot-Quantum's examples: `with pcs.get_client(): ray.get([...])`
             assert client.get([ray.remote(lambda x: x * x).remote(2)]) == [4]
         later = service.submit_task(abs, -5)  # leaving the block left the service's Ray running
-        assert service.get_results([later]) == [5]
+        chained = service.submit_task(lambda pair, n: pair[0] * n, classical, later)  # ObjectRefs as arguments
+        assert service.get_results([later, chained]) == [5, 15]
     finally:
         service.cancel()

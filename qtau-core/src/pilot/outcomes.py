@@ -41,6 +41,20 @@ class ClassicalFailure:
     error: str
 
 
+@attrs.frozen
+class FailedArgument:
+    """Stands in for the function of a classical task given the handle of a failed task as an
+    argument (where Pilot-Quantum's engines passed that task's None): the task fails in its result,
+    naming the argument and the earlier task's error."""
+
+    where: Any
+    error: str
+
+    def __call__(self) -> ClassicalFailure:
+        return ClassicalFailure(f"FailedArgument: argument {self.where!r} is the handle of a task that failed "
+                                f"({self.error})")
+
+
 def run_classical(func: Any, args: tuple, kwargs: dict) -> Any:
     """Run a classical Pilot-Quantum task; its exception becomes a ClassicalFailure value."""
     try:

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from concurrent.futures import Future
 from typing import Any
 
+import attrs
 from qtau.engines import ExecutionEngine as QtauEngine
 from qtau.errors import (
     CircuitConversionError,
@@ -33,7 +34,7 @@ from qtau.validation import handle_list
 from pilot.compat_warnings import PilotQuantumCompatWarning
 from pilot.descriptions import check_resource, is_quantum, members
 from pilot.modes import dreamer_config
-from pilot.outcomes import Outcomes, run_classical
+from pilot.outcomes import FailedArgument, Outcomes, failure_text, run_classical
 from pilot.pilot_enums_exceptions import ExecutionEngine, PilotAPIException, qtau_engine
 from pilot.ray_client import RayClient
 from pilot.util.quantum_resource_generator import pq_name, resource_view
@@ -45,6 +46,31 @@ __all__ = ["ExecutionEngine", "PilotAPIException", "PilotCompute", "PilotCompute
 
 def _gather(*values: Any) -> list[Any]:
     return list(values)
+
+
+@attrs.frozen
+class _Failed:
+    error: str
+
+
+def _argument_value(value: Any) -> Any:
+    """A task handle's value (waiting for it), `_Failed` for a failed task's; any other value as is.
+    Pilot-Quantum's tasks were Ray tasks or Dask futures with the arguments at top level, so a
+    handle of an earlier task given as an argument reached the function as that task's value."""
+    if isinstance(value, Future):
+        error = value.exception()
+        value = value.result() if error is None else error
+    elif type(value).__name__ == "ObjectRef" and type(value).__module__.startswith("ray"):
+        import ray
+
+        try:
+            value = ray.get(value)
+        except Exception as err:  # the earlier task's failure, reported in this task's result
+            value = err
+    else:
+        return value
+    error = failure_text(value)
+    return value if error is None else _Failed(error)
 
 
 def _foreign(base: str) -> bool:
@@ -323,13 +349,22 @@ class PilotComputeService:
 
     def submit_task(self, func: Any, *args: Any, **kwargs: Any) -> Any:
         """A classical function on the engine; `resources` (Ray options such as num_cpus), `pilot`
-        and `task_name` are Pilot-Quantum's and do not reach `func`. A QuantumTask is submitted as one."""
+        and `task_name` are Pilot-Quantum's and do not reach `func`. A QuantumTask is submitted as one.
+        A task handle given as an argument (at top level, as Ray and Dask resolved them) reaches `func`
+        as that task's value: submission waits for it; a failed one fails this task, naming it."""
         if getattr(func, "type", None) is not None and getattr(func.type, "value", None) == "quantum":
             return self.submit_quantum_task(func)
         resources = kwargs.pop("resources", None) or {}
         kwargs.pop("pilot", None)
         kwargs.pop("task_name", None)
         self.qtau._start_engine({})
+        values = {where: _argument_value(v) for where, v in [*enumerate(args), *kwargs.items()]}
+        failed = next(((where, v) for where, v in values.items() if isinstance(v, _Failed)), None)
+        if failed is not None:
+            func, args, kwargs = FailedArgument(failed[0], failed[1].error), (), {}
+        else:
+            args = tuple(values[i] for i in range(len(args)))
+            kwargs = {k: values[k] for k in kwargs}
         if resources and self.qtau.execution_engine is QtauEngine.RAY:
             import ray
 
