@@ -172,6 +172,51 @@ def test_estimator_precision_that_is_not_a_non_negative_number_is_named():
         assert err.value.field == "pubs[0].precision"
 
 
+def _isa(circuit: QuantumCircuit) -> QuantumCircuit:
+    """`circuit` transpiled for a 127-qubit device, as Qiskit users run ISA circuits."""
+    from qiskit.providers.fake_provider import GenericBackendV2
+    from qiskit.transpiler.preset_passmanagers import generate_preset_pass_manager
+
+    backend = GenericBackendV2(num_qubits=127, seed=11)
+    return generate_preset_pass_manager(optimization_level=1, backend=backend, seed_transpiler=1).run(circuit)
+
+
+def test_isa_circuits_of_a_127_qubit_device_run_on_the_qubits_they_use():
+    """A 3-qubit program transpiled for a 127-qubit device declares 127 qubits, 124 of them idle;
+    Aer's SamplerV2 and EstimatorV2 run it (Aer leaves idle qubits out), and so do QTAU's: the
+    counts and expectation values are the logical circuit's (StatevectorSampler/Estimator)."""
+    t = Parameter("t")
+    logical = QuantumCircuit(3)
+    logical.ry(t, 0)
+    logical.cx(0, 1)
+    logical.cx(1, 2)
+    logical.h(2)
+    measured = logical.copy()
+    measured.measure_all()
+    isa = _isa(measured)
+    assert isa.num_qubits == 127
+    values = np.array([[0.4], [2.2]])
+    [ours] = QtauSampler(executors=EXECUTORS, seed=1).run([(isa, values)], shots=4000).result()
+    [ref] = StatevectorSampler(seed=2).run([(measured, values)], shots=20000).result()
+    assert ours.data.meas.shape == (2,) and ours.data.meas.num_bits == 3
+    for index in range(2):
+        assert tvd(ours.data.meas.get_counts(index), ref.data.meas.get_counts(index)) < 0.06
+    assert all(task["resource"].startswith("qiskit:") for task in ours.qtau["tasks"])
+
+    isa = _isa(logical)
+    observables = [SparsePauliOp.from_list([("ZZI", 1.0), ("XXX", 0.5)]), SparsePauliOp("IIY"), SparsePauliOp("III")]
+    laid_out = [o.apply_layout(isa.layout) for o in observables]
+    pubs = [(isa, [[o] for o in laid_out], values)]
+    [expected] = StatevectorEstimator().run([(logical, [[o] for o in observables], values)]).result()
+    [sampled] = QtauEstimator(executors=EXECUTORS, seed=3).run(pubs, precision=0.02).result()
+    [exact] = QtauEstimator(executors=EXECUTORS).run(pubs, precision=0).result()
+    assert sampled.data.evs.shape == exact.data.evs.shape == sampled.data.stds.shape == (3, 2)
+    assert "cut" not in sampled.qtau  # 3 qubits are run: nothing to cut
+    # 2,500 shots per Pauli group: 5 standard errors of a +-1 observable is 0.1, times 1.5.
+    assert np.max(np.abs(sampled.data.evs - expected.data.evs)) < 0.15
+    np.testing.assert_allclose(exact.data.evs, expected.data.evs, atol=1e-9)
+
+
 # -- bad input ------------------------------------------------------------------------------------
 
 

@@ -68,6 +68,8 @@ from qtau.mitigation import mitigated_counts, report, summed, z_expectation
 from qtau.mitigation_options import parse_mitigation
 from qtau.types import QuantumTask
 
+from qtau_qiskit.idle_qubits import estimator_pub_on_used_qubits, on_qubits, used_qubits
+
 #: BackendEstimatorV2's default: 4096 shots per Pauli group.
 DEFAULT_PRECISION = 0.015625
 
@@ -276,6 +278,7 @@ def readout_plan(circuit: QuantumCircuit) -> tuple[QuantumCircuit, list[tuple[st
     if qubits:
         flat.add_register(ClassicalRegister(len(qubits), "__qtau_meas"))
         flat.measure(qubits, range(len(qubits)))
+        flat = on_qubits(flat, used_qubits(flat))  # an ISA circuit's idle device qubits left out
     plan = []
     for creg in circuit.cregs:
         for i, clbit in enumerate(creg):
@@ -500,6 +503,7 @@ class QtauEstimator(_QtauPrimitive, BaseEstimatorV2):
             if pub.circuit.num_clbits:
                 coerced[i] = EstimatorPub(_without_clbits(pub.circuit), pub.observables, pub.parameter_values,
                                           pub.precision, validate=False)
+            coerced[i] = estimator_pub_on_used_qubits(coerced[i])  # an ISA circuit's idle device qubits left out
         self.service  # noqa: B018 (make the service here: bad executors fail in run, not in result)
         job = PrimitiveJob(self._run, coerced)
         job._submit()
