@@ -12,12 +12,10 @@ import pickle
 import numpy as np
 import pytest
 from qiskit import ClassicalRegister, QuantumCircuit, QuantumRegister
-from qiskit.exceptions import QiskitError
 from qiskit.primitives import PrimitiveResult, PubResult, StatevectorEstimator
 from qiskit.quantum_info import SparsePauliOp
 from qtau import PilotComputeService
-from qtau.errors import QtauError
-from qtau_qiskit.primitives import QtauEstimator, QtauSampler, UnsupportedCircuitError
+from qtau_qiskit.primitives import QtauEstimator, QtauSampler
 
 EXECUTORS = ["qiskit_local"]
 def _plugin_for(executor: str) -> str:
@@ -192,19 +190,25 @@ def test_empty_register_has_zero_bits():
     assert pub.data.c1.array.shape == (16, 0)
 
 
-def test_control_flow_and_mid_circuit_measurement_are_a_qiskit_error_and_a_qtau_error():
+def test_control_flow_and_mid_circuit_measurement_run_as_on_a_dynamic_circuit_backend():
+    """StatevectorSampler refuses these circuits; Aer's SamplerV2 and BackendSamplerV2 on a
+    dynamic-circuit backend run them, and so does QtauSampler: each bit holds its last value."""
     loop = QuantumCircuit(1, 1)
     with loop.for_loop(range(3)):
-        loop.h(0)
-    mid = QuantumCircuit(1, 1)
+        loop.x(0)
+    loop.measure(0, 0)
+    mid = QuantumCircuit(1, 2)
     mid.measure(0, 0)
     mid.x(0)
-    mid.measure(0, 0)
-    for circuit, words in ((loop, "control flow"), (mid, "mid-circuit")):
-        with pytest.raises(UnsupportedCircuitError, match=words) as caught:
-            QtauSampler(executors=EXECUTORS).run([circuit]).result()
-        assert isinstance(caught.value, QiskitError) and isinstance(caught.value, QtauError)
-        assert isinstance(caught.value, ValueError)
+    mid.measure(0, 1)
+    feed_forward = QuantumCircuit(2, 2)
+    feed_forward.x(0)
+    feed_forward.measure(0, 0)
+    with feed_forward.if_test((feed_forward.clbits[0], 1)):
+        feed_forward.x(1)
+    feed_forward.measure(1, 1)
+    result = QtauSampler(executors=EXECUTORS).run([loop, mid, feed_forward], shots=50).result()
+    assert [r.data.c.get_counts() for r in result] == [{"1": 50}, {"10": 50}, {"11": 50}]
 
 
 def test_precision_zero_is_exact_unless_the_estimator_only_samples():

@@ -39,11 +39,12 @@ def on_qubits(circuit: QuantumCircuit, kept: Iterable[int]) -> QuantumCircuit:
     renumbered in their order; barriers and delays keep their kept qubits only. The circuit itself
     where every qubit is kept."""
     kept = sorted(kept)
-    if len(kept) == circuit.num_qubits:
-        return circuit
+    if len(kept) == circuit.num_qubits or circuit.num_vars or getattr(circuit, "num_stretches", 0):
+        return circuit  # (classical variables and stretches would need copying too: kept as they are)
     index = {circuit.qubits[q]: i for i, q in enumerate(kept)}
     out = QuantumCircuit(len(kept), name=circuit.name, global_phase=circuit.global_phase,
                          metadata=circuit.metadata)
+    out.add_bits(circuit.clbits)  # every classical bit at its index, loose bits included
     for creg in circuit.cregs:
         out.add_register(creg)
     for instruction in circuit.data:

@@ -26,8 +26,9 @@ Sampler circuits are read out as every backend reads them: final measurements ar
 flat register of the measured qubits (as StatevectorSampler does); unmeasured bits read 0.
 A classical register (or bit) no final measurement writes reads 0, as in StatevectorSampler; a
 circuit without classical registers gives an empty DataBin and the same UserWarning.
-Mid-circuit measurements and classical control are refused with `UnsupportedCircuitError`, which
-is the `QiskitError` StatevectorSampler raises for them and a QTAU `InvalidTaskError`.
+A circuit that measures mid-circuit or has control flow (`if_test`, loops, `switch`) runs as written,
+as on Aer's SamplerV2, each bit reading what it holds at the end (`qtau_qiskit.dynamic_readout`);
+QDREAMER places it only where such circuits run.
 
 A seed makes a run repeatable: `seed=` seeds the simulators themselves (Aer's `seed_simulator`,
 PennyLane's `seed`) as well as the shuffle of counts into shots. Without `service=`, a seeded
@@ -68,6 +69,7 @@ from qtau.mitigation import mitigated_counts, report, summed, z_expectation
 from qtau.mitigation_options import parse_mitigation
 from qtau.types import QuantumTask
 
+from qtau_qiskit.dynamic_readout import dynamic_plan, is_dynamic
 from qtau_qiskit.idle_qubits import estimator_pub_on_used_qubits, on_qubits, used_qubits
 
 #: BackendEstimatorV2's default: 4096 shots per Pauli group.
@@ -79,8 +81,9 @@ class PubError(InvalidTaskError, ValueError):
 
 
 class UnsupportedCircuitError(PubError, QiskitError):
-    """A circuit with mid-circuit measurements or control flow: a PubError, and the QiskitError
-    Qiskit's StatevectorSampler raises for the same circuit."""
+    """A circuit the primitives cannot run: a PubError, and the QiskitError Qiskit's primitives raise.
+    QtauSampler raised it for mid-circuit measurements and control flow, which it now runs (on the
+    resources that can); kept for code that catches it."""
 
     def __init__(self, message: str, **fields: Any) -> None:
         PubError.__init__(self, message, **fields)
@@ -255,21 +258,13 @@ def _final_measurements(circuit: QuantumCircuit) -> dict[Any, int]:
 def readout_plan(circuit: QuantumCircuit) -> tuple[QuantumCircuit, list[tuple[str, int, int | None]]]:
     """The circuit with its final measurements replaced by one flat register of the measured
     qubits, and for every bit of every original register where it is now (None: never measured,
-    reads 0). Registers no measurement writes are kept as all-zero data, as Qiskit keeps them."""
+    reads 0). Registers no measurement writes are kept as all-zero data, as Qiskit keeps them.
+    A dynamic circuit (mid-circuit measurements, control flow) is run as written instead, its
+    bits read where they are (`dynamic_plan`)."""
     final = _final_measurements(circuit)
     body = circuit.remove_final_measurements(inplace=False)
-    if any(inst.is_control_flow() for inst in body.data):
-        raise UnsupportedCircuitError(
-            "QtauSampler cannot run control flow (if_test, for_loop, while_loop, switch)",
-            field="circuit", value=circuit.name,
-            fix="remove the control-flow blocks (StatevectorSampler refuses them too)",
-        )
-    if any(inst.operation.name == "measure" for inst in body.data):
-        raise UnsupportedCircuitError(
-            "QtauSampler cannot run mid-circuit measurements: only final measurements are read out",
-            field="circuit", value=circuit.name,
-            fix="move every measurement after the last gate on its qubit (as for StatevectorSampler)",
-        )
+    if is_dynamic(body):  # measures mid-circuit or has control flow: runs as written
+        return dynamic_plan(circuit)
     qubits = sorted(set(final.values()))
     position = {q: i for i, q in enumerate(qubits)}
     flat = QuantumCircuit(body.num_qubits, name=circuit.name, global_phase=body.global_phase)
