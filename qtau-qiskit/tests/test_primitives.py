@@ -292,6 +292,20 @@ def test_mismatched_parameter_shapes_are_a_pub_error():
         QtauEstimator(executors=EXECUTORS).run([(qe, ["Z", "X", "Y"], np.zeros((2, 1)))])
 
 
+def test_observables_on_another_number_of_qubits_than_the_circuit_name_the_layout_fix():
+    """The common slip with ISA circuits: observables written for the logical circuit (3 qubits)
+    on the transpiled one (127). The error names the observables, both widths and apply_layout."""
+    logical = QuantumCircuit(3)
+    logical.h(0)
+    logical.cx(0, 2)
+    isa = _isa(logical)
+    with pytest.raises(PubError) as err:
+        QtauEstimator(executors=EXECUTORS).run([(isa, SparsePauliOp("ZIZ"))])
+    assert isinstance(err.value, ValueError) and err.value.field == "pubs[0].observables"
+    assert "3" in str(err.value) and "127" in str(err.value)
+    assert "apply_layout(isa.layout)" in err.value.fix
+
+
 def test_exact_precision_when_not_allowed_is_refused():
     qc = QuantumCircuit(1)
     with pytest.raises(PubError, match="precision must be positive"):

@@ -60,6 +60,7 @@ from qiskit.primitives.containers import (
     SamplerPubResult,
 )
 from qiskit.primitives.containers.estimator_pub import EstimatorPub
+from qiskit.primitives.containers.observables_array import ObservablesArray
 from qiskit.primitives.containers.sampler_pub import SamplerPub
 from qiskit.quantum_info import Pauli, PauliList
 from qtau import interop
@@ -154,6 +155,27 @@ class QtauPubResult(PubResult):
         self.qtau = qtau or {}
 
 
+def _width_mismatch(kind: type, pub: Any, position: int, err: Exception) -> PubError | None:
+    """A PubError naming the observables and apply_layout where an estimator pub's observables act
+    on another number of qubits than its circuit: most often observables written for a logical
+    circuit, given with the circuit transpiled for a device (an ISA circuit)."""
+    if kind is not EstimatorPub or not isinstance(pub, (tuple, list)) or len(pub) < 2:
+        return None
+    circuit = pub[0]
+    try:
+        width = ObservablesArray.coerce(pub[1]).num_qubits
+    except (ValueError, TypeError, AttributeError):
+        return None  # observables Qiskit's own message is about
+    if not isinstance(circuit, QuantumCircuit) or width == circuit.num_qubits:
+        return None
+    return PubError(
+        f"pub {position}'s observables act on {width} qubits and its circuit has {circuit.num_qubits}: {err}",
+        field=f"pubs[{position}].observables", value=width,
+        fix=f"give observables on the circuit's {circuit.num_qubits} qubits; for a transpiled circuit "
+        "isa, lay them out as it was: observable.apply_layout(isa.layout)",
+    )
+
+
 def _coerce(kind: type, pub: Any, value: Any, position: int) -> Any:
     try:
         coerced = kind.coerce(pub, value)
@@ -161,6 +183,8 @@ def _coerce(kind: type, pub: Any, value: Any, position: int) -> Any:
     except PubError:
         raise
     except (ValueError, TypeError) as err:
+        if (mismatch := _width_mismatch(kind, pub, position, err)) is not None:
+            raise mismatch from err
         raise PubError(
             f"pub {position} is invalid: {err}", field=f"pubs[{position}]", value=type(pub).__name__,
             fix="give each parameter value set one number per circuit parameter "
