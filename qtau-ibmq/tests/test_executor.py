@@ -70,6 +70,16 @@ def test_unmeasured_circuits_get_measure_all():
     assert out.counts == {"10": 20} and out.metadata["measure_all_added"]
 
 
+def test_an_unmeasured_circuit_with_classical_bits_reads_a_bit_per_qubit():
+    """`QuantumCircuit(2, 2)` with no measurement read `0010` (measure_all's register beside the
+    two unused bits) here and `10` on PennyLane and Braket; its unused bits are left out."""
+    qc = QuantumCircuit(2, 2)
+    qc.x(1)
+    ex = executor("qasm_simulator")
+    [out] = ex.result(ex.submit(jobs(qc, shots=20)), timeout=60)
+    assert out.counts == {"10": 20} and out.metadata["measure_all_added"]
+
+
 def test_too_wide_circuit_fails_before_submission():
     qc = QuantumCircuit(6, 6)
     qc.h(range(6))

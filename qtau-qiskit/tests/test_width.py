@@ -3,7 +3,7 @@ circuits, answers only for the `qiskit` format, and still catches a circuit wide
 `num_qubits` (no mocks: the plugin's hooks and a real LOCAL service)."""
 
 import pytest
-from qiskit import QuantumCircuit, QuantumRegister
+from qiskit import ClassicalRegister, QuantumCircuit, QuantumRegister
 from qiskit.circuit.library import QFTGate
 from qiskit.circuit.random import random_circuit
 from qtau import ExecutionEngine, PilotComputeService, QuantumTask
@@ -52,3 +52,23 @@ def test_a_circuit_wider_than_declared_fails_on_the_worker():
         assert (info.value.field, info.value.value) == ("num_qubits", 5)
     finally:
         pcs.cancel()
+
+
+def test_an_unmeasured_circuit_reads_a_bit_per_qubit_whatever_classical_bits_it_declares():
+    """`QuantumCircuit(2, 2)` with no measurement read `0011` on Aer and BasicSimulator (measure_all
+    added a register beside the two unused bits) and `11` on PennyLane and Braket. Bits a condition
+    reads stay."""
+    from qtau_qiskit.measure_all import with_measurements
+
+    with PilotComputeService(execution_engine=ExecutionEngine.LOCAL) as pcs:
+        pcs.create_pilot({"resource_type": "quantum", "quantum": {"executor": "qiskit_local"}})
+        for resource in ("qiskit:aer_simulator", "qiskit:basic_simulator"):
+            for qc in (QuantumCircuit(2, 2), QuantumCircuit(2), QuantumCircuit(QuantumRegister(2), ClassicalRegister(3))):
+                qc.x([0, 1])
+                task = QuantumTask(circuit=qc, shots=10, resource=resource)
+                assert pcs.get_result(pcs.submit_quantum_task(task), timeout=60).get_counts() == {"11": 10}
+    conditioned = QuantumCircuit(1, 1)
+    with conditioned.if_test((conditioned.clbits[0], 0)):
+        conditioned.x(0)
+    measured, added = with_measurements(conditioned)
+    assert added and measured.num_clbits == 2

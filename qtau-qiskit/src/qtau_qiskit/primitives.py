@@ -72,6 +72,7 @@ from qtau.types import QuantumTask
 
 from qtau_qiskit.dynamic_readout import dynamic_plan, is_dynamic
 from qtau_qiskit.idle_qubits import estimator_pub_on_used_qubits, on_qubits, used_qubits
+from qtau_qiskit.measure_all import without_clbits
 
 #: BackendEstimatorV2's default: 4096 shots per Pauli group.
 DEFAULT_PRECISION = 0.015625
@@ -458,19 +459,6 @@ def _check_no_classical_use(circuit: QuantumCircuit, position: int) -> None:
             )
 
 
-def _without_clbits(circuit: QuantumCircuit) -> QuantumCircuit:
-    """`circuit` without its classical bits and registers, which no instruction uses
-    (`_check_no_classical_use`): the estimator's own readout register is then the only one."""
-    if not circuit.num_clbits:
-        return circuit
-    from qiskit.converters import circuit_to_dag, dag_to_circuit
-
-    dag = circuit_to_dag(circuit)
-    dag.remove_cregs(*dag.cregs.values())
-    dag.remove_clbits(*dag.clbits)
-    return dag_to_circuit(dag)
-
-
 class QtauEstimator(_QtauPrimitive, BaseEstimatorV2):
     """Qiskit EstimatorV2 on a QTAU service: Pauli expectation values from sampled counts.
 
@@ -520,7 +508,7 @@ class QtauEstimator(_QtauPrimitive, BaseEstimatorV2):
             _check_precision(pub.precision, f"pubs[{i}].precision", self._exact)
             _check_no_classical_use(pub.circuit, i)
             if pub.circuit.num_clbits:
-                coerced[i] = EstimatorPub(_without_clbits(pub.circuit), pub.observables, pub.parameter_values,
+                coerced[i] = EstimatorPub(without_clbits(pub.circuit), pub.observables, pub.parameter_values,
                                           pub.precision, validate=False)
             coerced[i] = estimator_pub_on_used_qubits(coerced[i])  # an ISA circuit's idle device qubits left out
         self.service  # noqa: B018 (make the service here: bad executors fail in run, not in result)

@@ -13,6 +13,7 @@ from qtau.qasm3 import unboxed
 from qtau.types import Outcome, Resource
 
 from qtau_qiskit.composite import defines_itself, without_name_clashes
+from qtau_qiskit.measure_all import with_measurements
 from qtau_qiskit.settings import noise_settings
 
 
@@ -59,13 +60,6 @@ def counts_of(result, n: int) -> dict[str, int]:
         bits = format(int(key, 16), f"0{slots}b")
         out[bits] = out.get(bits, 0) + int(count)
     return out
-
-
-def with_measurements(circuit):
-    """Circuits without measurements get measure_all, so every backend returns counts."""
-    if any(inst.operation.name == "measure" for inst in circuit.data):
-        return circuit, False
-    return circuit.measure_all(inplace=False), True
 
 
 #: The process's pass managers by what they depend on (`transpiler_of`), each with the lock its
