@@ -13,6 +13,7 @@ import pytest
 
 pytest.importorskip("qiskit_addon_cutting")
 
+from qiskit import QuantumCircuit  # noqa: E402
 from qiskit.circuit.library import efficient_su2  # noqa: E402
 from qiskit.quantum_info import SparsePauliOp, Statevector  # noqa: E402
 from qtau import ExecutionEngine, PilotComputeService, QuantumTask  # noqa: E402
@@ -96,6 +97,21 @@ def test_cut_pieces_run_on_three_vendors_and_reconstruct_within_their_error_bars
     for value, error, observable in zip(result.values, result.standard_errors, observables, strict=True):
         assert 0 < error < 0.2
         assert abs(value - exact(qc, observable)) < 4 * error + 0.01, (value, exact(qc, observable), error)
+
+
+def test_a_qubit_only_an_observable_reads_is_a_piece_of_its_own(fleet):
+    """Qubit 5 has no gate; the add-on labelled it no piece and generating the subexperiments
+    failed with a bare KeyError: None (QtauEstimator with cutting, a hand-built or ISA circuit). It
+    stays |0>: Z reads +1 there, X 0."""
+    qc = QuantumCircuit(6)
+    qc.h(0)
+    for q in range(4):
+        qc.cx(q, q + 1)
+    observables = ["ZIZIII", "IIIIZZ", "XIIIIZ"]
+    result = run_cut(fleet, qc, observables, shots=2000, seed=7)
+    assert result.plan.num_cuts >= 1 and all(w <= 4 for w in result.plan.subsystems.values())
+    for value, error, observable in zip(result.values, result.standard_errors, observables, strict=True):
+        assert abs(value - exact(qc, observable)) < 4 * error + 0.02, (observable, value, error)
 
 
 def test_cut_false_refuses_a_circuit_wider_than_every_resource_and_names_the_fix(fleet):

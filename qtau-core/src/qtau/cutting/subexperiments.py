@@ -44,6 +44,37 @@ def _heaviest_term(circuit: Any, indices: list[int]) -> int:
     return max(range(len(basis.maps)), key=weight)
 
 
+def _idle_apart(circuit: Any) -> list[int] | None:
+    """Partition labels by the circuit's connectivity, cut gates apart, as `partition_problem`
+    finds them, but with each qubit no instruction touches as a piece of its own; None (the
+    add-on's own labels) when there is no such qubit. The add-on labels an idle qubit None, and
+    `generate_cutting_experiments` then failed with a bare `KeyError: None` where an observable
+    acts on it (a circuit's qubit that only an observable reads; it stays |0>)."""
+    from qiskit_addon_cutting.qpd import TwoQubitQPDGate
+
+    n = circuit.num_qubits
+    used = {circuit.find_bit(q).index for inst in circuit.data for q in inst.qubits}
+    if len(used) == n:
+        return None
+    parent = list(range(n))
+
+    def root(q: int) -> int:
+        while parent[q] != q:
+            parent[q] = parent[parent[q]]
+            q = parent[q]
+        return q
+
+    for inst in circuit.data:
+        if not isinstance(inst.operation, TwoQubitQPDGate):
+            ids = [circuit.find_bit(q).index for q in inst.qubits]
+            for q in ids[1:]:
+                parent[root(q)] = root(ids[0])
+    label: dict[int, int] = {}
+    for q in range(n):  # consecutive labels by each piece's lowest qubit, as the add-on numbers them
+        label.setdefault(root(q), len(label))
+    return [label[root(q)] for q in range(n)]
+
+
 def representative(piece: Any) -> Any:
     """One circuit of `piece` to price it with: its heaviest QPD term at every cut, then every
     qubit turned to the X basis and measured (what an observable group's measurement adds, at
@@ -90,9 +121,11 @@ class Subexperiments:
                                      observables=self.paulis)
         if not any(inst.operation.name == "cut_wire" for inst in self.cut.data):
             # gate cuts only: cut_wires would copy the circuit gate by gate (a third of a 60-qubit plan)
-            return partition_problem(circuit=self.cut, observables=self.paulis)
+            return partition_problem(circuit=self.cut, partition_labels=_idle_apart(self.cut),
+                                     observables=self.paulis)
         wired = cut_wires(self.cut)
-        return partition_problem(circuit=wired, observables=expand_observables(self.paulis, self.circuit, wired))
+        return partition_problem(circuit=wired, partition_labels=_idle_apart(wired),
+                                 observables=expand_observables(self.paulis, self.circuit, wired))
 
     def _describe(self) -> None:
         import numpy as np
