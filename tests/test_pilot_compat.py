@@ -295,6 +295,28 @@ def test_a_task_handle_given_as_an_argument_is_that_tasks_value(pcs):
     assert isinstance(error, QtauError) and "ZeroDivisionError" in str(error) and "argument 0" in str(error)
 
 
+def test_ray_options_of_a_quantum_task_become_its_resource_config(pcs):
+    """Pilot-Quantum's `submit_quantum_task(task, *args, **kwargs)` took `resources` (its Ray
+    options); here the call raised a bare TypeError. They fill resource_config; the rest is left
+    out with a warning naming it."""
+    qiskit_pilot(pcs)
+    pcs.initialize_dreamer()
+    task = QuantumTask(circuit=bell(), num_qubits=2, resource_config={"num_qpus": 1})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        handle = pcs.submit_quantum_task(task, resources={"num_cpus": 1})
+    assert set(pcs.get_results([handle])[0].get_counts()) <= {"00", "11"}
+    with pytest.warns(PilotQuantumCompatWarning, match="accelerator_type, argument 0"):
+        handle = pcs.submit_quantum_task(task, "extra", resources={"num_cpus": 1, "accelerator_type": "A100"})
+    assert set(pcs.get_results([handle])[0].get_counts()) <= {"00", "11"}
+    [refused] = pcs.get_results([pcs.submit_quantum_task(task, resources={"num_cpus": 10_000})],
+                                return_exceptions=True)
+    assert isinstance(refused, InvalidTaskError) and refused.field == "resource_config.num_cpus"
+    with pytest.raises(InvalidTaskError) as caught:
+        pcs.submit_quantum_task(task, resources=["num_cpus"])
+    assert caught.value.field == "resources"
+
+
 def test_failed_tasks_read_none_with_one_warning(pcs):
     qiskit_pilot(pcs)
     bad = [pcs.submit_quantum_task(QuantumTask(circuit="invalid_circuit", num_qubits=2, gate_set=["h", "cx"])),

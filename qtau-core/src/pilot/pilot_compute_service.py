@@ -73,6 +73,30 @@ def _argument_value(value: Any) -> Any:
     return value if error is None else _Failed(error)
 
 
+#: Pilot-Quantum's Ray options for a quantum task (`submit_quantum_task(task, resources={...})`)
+#: that a QTAU task's `resource_config` holds.
+_REQUESTS = ("num_cpus", "num_gpus", "memory")
+
+
+def _with_ray_options(tasks: list[Any], resources: Mapping[str, Any], args: tuple, kwargs: dict) -> list[Any]:
+    """`tasks` with Pilot-Quantum's `resources` (Ray options) in their `resource_config` where they
+    set none; other options and extra arguments (which Pilot-Quantum handed to its worker function,
+    which read none) are left out with one warning naming them."""
+    if not isinstance(resources, Mapping):
+        raise InvalidTaskError(
+            f"resources must be a dict of Ray options, not {type(resources).__name__}", field="resources",
+            value=type(resources).__name__, fix="pass resources={'num_cpus': 1} or put them in resource_config")
+    dropped = [k for k in resources if k not in _REQUESTS] + [f"argument {i}" for i in range(len(args))] + list(kwargs)
+    if dropped:
+        warnings.warn(f"submit_quantum_task leaves out {', '.join(map(str, dropped))}: QTAU runs a quantum task "
+                      f"with the resource_config keys {', '.join(_REQUESTS)}, num_qpus", PilotQuantumCompatWarning,
+                      stacklevel=3)
+    wanted = {k: v for k, v in resources.items() if k in _REQUESTS and v is not None}
+    if not wanted:
+        return tasks
+    return [attrs.evolve(t, resource_config={**wanted, **t.resource_config}) for t in tasks]
+
+
 def _foreign(base: str) -> bool:
     """True for a path of another machine: creating it would add a top-level directory
     (`/Users/<name>/work` on Linux, a path hard-coded in a Pilot-Quantum example)."""
@@ -139,8 +163,8 @@ class PilotCompute:
     def submit_task(self, func: Any, *args: Any, **kwargs: Any) -> Any:
         return self.service.submit_task(func, *args, **kwargs)
 
-    def submit_quantum_task(self, task: Any) -> Any:
-        return self.service.submit_quantum_task(task)
+    def submit_quantum_task(self, task: Any, *args: Any, **kwargs: Any) -> Any:
+        return self.service.submit_quantum_task(task, *args, **kwargs)
 
     def wait_tasks(self, tasks: Any) -> None:
         self.service.wait_tasks(tasks)
@@ -303,9 +327,11 @@ class PilotComputeService:
 
     # -- tasks -----------------------------------------------------------------------------------
 
-    def submit_quantum_task(self, quantum_task: Any) -> Any:
+    def submit_quantum_task(self, quantum_task: Any, *args: Any, **kwargs: Any) -> Any:
         """Submit a Pilot-Quantum (or QTAU) task. A task QTAU cannot place or read fails in its
-        result (None from get_results), as in Pilot-Quantum; a mistake in the task itself raises."""
+        result (None from get_results), as in Pilot-Quantum; a mistake in the task itself raises.
+        `resources={...}` (Pilot-Quantum's Ray options for the task) fills the task's
+        `resource_config` (`num_cpus`, `num_gpus`, `memory`) where the task sets none."""
         if isinstance(quantum_task, QtauTask):
             tasks = [quantum_task]
         elif hasattr(quantum_task, "to_qtau"):
@@ -315,6 +341,7 @@ class PilotComputeService:
                 f"submit_quantum_task takes a QuantumTask, not {type(quantum_task).__name__}", field="quantum_task",
                 value=type(quantum_task).__name__, fix="from pilot.dreamer import QuantumTask; QuantumTask(circuit=qc)",
             )
+        tasks = _with_ray_options(tasks, kwargs.pop("resources", None) or {}, args, kwargs)
         handles = []
         for task in tasks:
             try:
