@@ -58,7 +58,7 @@ def test_an_unmeasured_circuit_reads_a_bit_per_qubit_whatever_classical_bits_it_
     """`QuantumCircuit(2, 2)` with no measurement read `0011` on Aer and BasicSimulator (measure_all
     added a register beside the two unused bits) and `11` on PennyLane and Braket. Bits a condition
     reads stay."""
-    from qtau_qiskit.measure_all import with_measurements
+    from qtau_qiskit.simulators import with_measurements
 
     with PilotComputeService(execution_engine=ExecutionEngine.LOCAL) as pcs:
         pcs.create_pilot({"resource_type": "quantum", "quantum": {"executor": "qiskit_local"}})

@@ -24,11 +24,9 @@ def without_clbits(circuit: Any) -> Any:
     return dag_to_circuit(dag)
 
 
-def with_measurements(circuit: Any) -> tuple[Any, bool]:
-    """`circuit` measured whole when it measures nothing, and whether measurements were added.
-    Its classical bits stay where an instruction uses them (a condition, a store)."""
-    if any(inst.operation.name == "measure" for inst in circuit.data):
-        return circuit, False
+def measured_whole(circuit: Any) -> Any:
+    """`circuit`, which measures nothing, with `measure_all`: a bit per qubit, in a register of its
+    own. Its classical bits stay where an instruction uses them (a condition, a store)."""
     if circuit.num_clbits and not any(inst.clbits or inst.is_control_flow() for inst in circuit.data):
         circuit = without_clbits(circuit)
-    return circuit.measure_all(inplace=False), True
+    return circuit.measure_all(inplace=False)
