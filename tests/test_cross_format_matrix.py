@@ -175,3 +175,17 @@ def test_explain_shows_the_conversion_path(services):
     # Qiskit's OpenQASM 3 export, then Braket's own reader: the braket format is preferred at equal cost.
     assert table.rows[0].path == ("qiskit", "openqasm3", "braket")
     assert "qiskit -> openqasm3 -> braket" in str(table)
+
+
+@pytest.mark.parametrize("backend", sorted(BACKENDS))
+def test_pennylane_counts_read_their_own_wires_in_their_order(services, backend):
+    """`qml.counts(wires=[2, 0])` reads wire 2 as bit 0 and wire 0 as bit 1, and no other wire, as on
+    PennyLane's own devices; converted to OpenQASM the tape measured every wire in wire order."""
+    import pennylane as qml
+
+    ops = [qml.PauliX(0), qml.PauliX(1)]  # wire 2 stays 0
+    tapes = [qml.tape.QuantumScript(ops, [qml.counts(wires=wires)], shots=100) for wires in ([2, 0], [1], [7, 0])]
+    tapes[2] = qml.tape.QuantumScript([qml.PauliX(7)], [qml.counts(wires=[7, 0])], shots=100)
+    refs = services[backend].submit_quantum_tasks([QuantumTask(circuit=tape, shots=100) for tape in tapes])
+    readings = [max(r.counts, key=r.counts.get) for r in services[backend].get_results(refs, timeout=600)]
+    assert readings == ["10", "1", "01"], readings

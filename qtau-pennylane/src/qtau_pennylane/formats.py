@@ -5,7 +5,8 @@ Converters (edges of core's format graph):
 - `qiskit`, `openqasm2`, `openqasm3` -> `pennylane_tape`: through Qiskit and `qml.from_qiskit`
   (pennylane-qiskit), with `qml.counts` on the measured qubits in classical-bit order, so a Qiskit
   task runs on lightning and reads the same bits.
-- `pennylane_tape` -> `openqasm2`: `qml.to_openqasm`, every wire measured, observables rotated.
+- `pennylane_tape` -> `openqasm2`: `qml.to_openqasm`, observables rotated, the wires its counts read
+  measured in their order.
 """
 
 from __future__ import annotations
@@ -397,13 +398,35 @@ def qasm3_to_tape(text: str) -> Any:
     return qiskit_to_tape(qc, "openqasm3")
 
 
+_CREG = re.compile(r"^creg c\[\d+\];$", re.MULTILINE)
+_MEASURE_ALL = re.compile(r"^measure q\[\d+\] -> c\[\d+\];\n?", re.MULTILINE)
+
+
+def counted_wires(tape: Any, wires: tuple) -> tuple:
+    """The wires the tape's counts read, in their order (the first is bit 0): those of its first
+    computational-basis `qml.counts`/`qml.sample`, as `outcomes.common_counts` reads them on a
+    PennyLane device; every wire (`wires`) when that measurement names none or there is none."""
+    for m in tape.measurements:
+        if type(m).__name__ in ("CountsMP", "SampleMP") and m.obs is None and getattr(m, "mv", None) is None:
+            return tuple(m.wires) or wires
+    return wires
+
+
 @exclusive
 def tape_to_qasm2(tape: Any) -> str:
+    """OpenQASM 2 of the tape, measuring the wires its counts read into c[0], c[1]... in their
+    order (`counted_wires`): `qml.counts(wires=[2, 0])` reads wire 2 as bit 0 and no other wire,
+    as on PennyLane's devices. `qml.to_openqasm` measures every wire in wire order (its own
+    `measure_all=False` indexes wires by the tape's order, not by the `wires` it is given)."""
     import pennylane as qml
 
     from qtau_pennylane.tapes import ordered_wires
 
-    text = qml.to_openqasm(tape, wires=ordered_wires(tape.wires), rotations=True, measure_all=True)
+    wires = ordered_wires(tape.wires)
+    text = qml.to_openqasm(tape, wires=wires, rotations=True, measure_all=True)
+    read = counted_wires(tape, wires)
+    text = _CREG.sub(f"creg c[{len(read)}];", _MEASURE_ALL.sub("", text), count=1)
+    text += "".join(f"measure q[{wires.index(w)}] -> c[{bit}];\n" for bit, w in enumerate(read))
     # Decompositions (QubitUnitary's) leave global phases, which PennyLane writes as `gphase`, a
     # statement OpenQASM 2 does not have; a global phase changes no measured outcome.
     return _GPHASE.sub("", text)
