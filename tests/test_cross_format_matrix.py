@@ -189,3 +189,43 @@ def test_pennylane_counts_read_their_own_wires_in_their_order(services, backend)
     refs = services[backend].submit_quantum_tasks([QuantumTask(circuit=tape, shots=100) for tape in tapes])
     readings = [max(r.counts, key=r.counts.get) for r in services[backend].get_results(refs, timeout=600)]
     assert readings == ["10", "1", "01"], readings
+
+
+def _mid_circuit_tapes():
+    import pennylane as qml
+
+    def fed_forward():
+        qml.PauliX(0)
+        qml.cond(qml.measure(0), qml.PauliX)(1)
+        return qml.counts(wires=[0, 1])
+
+    def reset():
+        qml.PauliX(0)
+        qml.cond(qml.measure(0, reset=True), qml.PauliX)(1)
+        return qml.counts(wires=[0, 1])
+
+    def on_two_readings():
+        qml.PauliX(0)
+        m0 = qml.measure(0)
+        qml.PauliX(1)
+        qml.cond(m0 & qml.measure(1), qml.RX)(math.pi, 2)
+        return qml.counts(wires=[0, 1, 2])
+
+    return [qml.tape.make_qscript(f, shots=100)() for f in (fed_forward, reset, on_two_readings)]
+
+
+@pytest.mark.parametrize("backend", sorted(BACKENDS))
+def test_pennylane_mid_circuit_measurements_and_qml_cond_run_everywhere(services, backend):
+    """A tape with `qml.measure` and `qml.cond` was refused on every resource, PennyLane's own
+    included ('gate conditional(paulix) has no definition'), and its OpenQASM 2 conditioned on one
+    bit of a register (`if(mcms[0]==1)`), which OpenQASM 2 cannot say. Resources that run no
+    classical control refuse it, saying so."""
+    from qtau.errors import NoSuitableResourceError
+
+    if backend in ("basic_simulator", "pennylane-qiskit"):
+        with pytest.raises(NoSuitableResourceError, match="cannot run classically controlled operations"):
+            services[backend].submit_quantum_task(QuantumTask(circuit=_mid_circuit_tapes()[0], shots=100))
+        return
+    refs = services[backend].submit_quantum_tasks([QuantumTask(circuit=t, shots=100) for t in _mid_circuit_tapes()])
+    readings = [max(r.counts, key=r.counts.get) for r in services[backend].get_results(refs, timeout=600)]
+    assert readings == ["11", "10", "111"], readings

@@ -73,6 +73,9 @@ def standard_names(op: Any, depth: int = 0):
     """The canonical names of the gates `op` stands for: its own when it is a standard gate (or has
     no decomposition), else those of its decomposition, recursively (`QFT`, `QubitUnitary`,
     templates), as PennyLane's devices and `to_openqasm` expand it."""
+    if type(op).__name__ == "Conditional":  # qml.cond: the gate it applies (`summary` notes the control)
+        yield from standard_names(op.base, depth)
+        return
     key = gate_name(op)
     if key in STANDARD_GATES or depth >= MAX_DECOMPOSITION_DEPTH or not getattr(op, "has_decomposition", False):
         yield key
@@ -127,11 +130,15 @@ def summary(circuit: Any, fmt: str) -> CircuitSummary | None:
     all_measured = False
     depth = 0
     mid = False
+    control = False  # qml.cond
+    deferred = 0  # wires `qml.defer_measurements` adds when the tape is converted (`tape_to_qasm2`)
     values = False  # a measurement other than counts: its value is what the user asked for
     for tape in tapes:
         op_wires = [op.wires for op in tape.operations]
         wires.update(dict.fromkeys(known_wires.settle(tape, op_wires)))
         for op in tape.operations:
+            control = control or type(op).__name__ == "Conditional"
+            deferred += type(op).__name__ in ("MidMeasureMP", "MidMeasure")
             for key in standard_names(op):
                 counts[key] = counts.get(key, 0) + 1
                 mid = mid or key == "measure"
@@ -144,9 +151,9 @@ def summary(circuit: Any, fmt: str) -> CircuitSummary | None:
         depth = max(depth, layer_depth(w.labels for w in op_wires))
     width = max(len(wires), 1)
     return CircuitSummary(
-        num_qubits=width, gate_counts=counts, depth=depth,
+        num_qubits=width + deferred, gate_counts=counts, depth=depth,
         num_measured=width if all_measured else len(measured), mid_circuit_measurement=mid,
-        returns_values=values,
+        classical_control=control, returns_values=values,
     )
 
 
@@ -422,6 +429,11 @@ def tape_to_qasm2(tape: Any) -> str:
 
     from qtau_pennylane.tapes import ordered_wires
 
+    if any(type(op).__name__ in ("MidMeasureMP", "MidMeasure") for op in tape.operations):
+        # `qml.measure` and `qml.cond` as PennyLane defers them (a wire per reading, controlled
+        # gates): the same counts; `to_openqasm` conditions on one bit of a register
+        # (`if(mcms[0]==1)`), which OpenQASM 2 cannot say, and its readings' register widened the keys.
+        [tape], _ = qml.defer_measurements(tape)
     wires = ordered_wires(tape.wires)
     text = qml.to_openqasm(tape, wires=wires, rotations=True, measure_all=True)
     read = counted_wires(tape, wires)
