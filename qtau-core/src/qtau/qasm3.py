@@ -20,7 +20,10 @@ BRAKET_GATES = {
     "si": "gate si a { sdg a; }",
     "ti": "gate ti a { tdg a; }",
     "v": "gate v a { sx a; }",
-    "vi": "gate vi a { sxdg a; }",
+    # stdgates.inc has sx but no sxdg: sxdg = H Sdg H (exactly, as sx = H S H).
+    "vi": "gate vi a { h a; sdg a; h a; }",
+    # Not in stdgates.inc; Qiskit's definition of ECR (the same matrix as Braket's).
+    "ecr": "gate ecr a, b { s a; sx b; cx a, b; x a; }",
     "phaseshift": "gate phaseshift(l) a { p(l) a; }",
     "cphaseshift": "gate cphaseshift(l) a, b { cp(l) a, b; }",
     "xx": "gate xx(t) a, b { h a; h b; cx a, b; rz(t) b; cx a, b; h a; h b; }",
