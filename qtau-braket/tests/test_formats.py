@@ -124,3 +124,21 @@ def test_only_devices_on_aws_name_braket_aws_for_core_to_import_first():
     assert "braket.aws" not in backend.sdk_modules_for(local)
     assert "braket.circuits" in backend.sdk_modules_for(local)
     assert backend.sdk_modules_for(aws)[-1] == "braket.aws"
+
+
+def test_braket_only_gates_reach_transpiling_resources_and_native_devices():
+    """A Circuit in IonQ's native gates is summarised in them, so a device that runs only those
+    (an IonQ QPU: no transpiler) takes it, and a transpiling resource of any SDK takes it too: core
+    writes gpi, ms... in standard gates (qtau.qasm3.BRAKET_GATES). `gphase` is no gate."""
+    from qtau.dreamer.terms import gates_reason
+    from qtau.types import Resource
+    from qtau_braket.formats import summary
+
+    circuit = Circuit().gpi(0, 0.1).gpi2(1, 0.2).ms(0, 1, 0.1, 0.2, 0.3).gphase(0.4)
+    gates = summary(circuit, "braket").gate_names
+    assert set(gates) == {"gpi", "gpi2", "ms"}
+    ionq = Resource(id="braket:ionq", provider="braket", executor="braket_ionq", kind="qpu", num_qubits=25,
+                    native_gates=("gpi", "gpi2", "ms"), transpiles=False)
+    aer = Resource(id="qiskit:aer_simulator", provider="qiskit", executor="qiskit_local", kind="simulator",
+                   num_qubits=30)
+    assert gates_reason(ionq, gates) == "" and gates_reason(aer, gates) == ""

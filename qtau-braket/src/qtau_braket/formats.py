@@ -355,6 +355,8 @@ def summary(circuit, circuit_format: str) -> CircuitSummary:
             if any(int(q) in measured for q in (*ins.target, *ins.control)):
                 mid = True
             key = canonical(op.name, len(ins.control))
+            if key == "gphase":
+                continue  # a global phase, no gate (as core reads OpenQASM 3)
         counts[key] = counts.get(key, 0) + 1
     return CircuitSummary(
         num_qubits=circuit.qubit_count, gate_counts=counts, depth=int(circuit.depth),

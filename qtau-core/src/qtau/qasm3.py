@@ -30,6 +30,22 @@ BRAKET_GATES = {
     "yy": "gate yy(t) a, b { rx(pi/2) a; rx(pi/2) b; cx a, b; rz(t) b; cx a, b; rx(-pi/2) a; rx(-pi/2) b; }",
     "zz": "gate zz(t) a, b { cx a, b; rz(t) b; cx a, b; }",
     "iswap": "gate iswap a, b { s a; s b; h a; cx a, b; cx b, a; h b; }",
+    # Braket's gates no other SDK has, by their matrices in Braket's documentation (a global
+    # phase aside): native gates of IonQ's (gpi, gpi2, ms) and IQM's (prx) devices, and others.
+    "gpi": "gate gpi(f) a { U(pi, f, pi - f) a; }",
+    "gpi2": "gate gpi2(f) a { U(pi/2, f - pi/2, pi/2 - f) a; }",
+    "prx": "gate prx(t, f) a { U(t, f - pi/2, pi/2 - f) a; }",
+    "cv": "gate cv a, b { h b; cp(pi/2) a, b; h b; }",
+    "pswap": "gate pswap(t) a, b { swap a, b; cx a, b; p(t) b; cx a, b; }",
+    "cphaseshift00": "gate cphaseshift00(t) a, b { x a; x b; cp(t) a, b; x a; x b; }",
+    "cphaseshift01": "gate cphaseshift01(t) a, b { x a; cp(t) a, b; x a; }",
+    "cphaseshift10": "gate cphaseshift10(t) a, b { x b; cp(t) a, b; x b; }",
+    # exp(i t/4 (XX + YY)): xx(-t/2) then yy(-t/2), written out as above.
+    "xy": "gate xy(t) a, b { h a; h b; cx a, b; rz(-t/2) b; cx a, b; h a; h b; "
+          "rx(pi/2) a; rx(pi/2) b; cx a, b; rz(-t/2) b; cx a, b; rx(-pi/2) a; rx(-pi/2) b; }",
+    # xx(t) between rotations of X to cos(f) X + sin(f) Y on each qubit.
+    "ms": "gate ms(f0, f1, t) a, b { rz(-f0) a; rz(-f1) b; h a; h b; cx a, b; rz(t) b; cx a, b; h a; h b; "
+          "rz(f0) a; rz(f1) b; }",
 }
 _HEADER = re.compile(r"^\s*OPENQASM\s+3(?:\.\d+)?\s*;", re.IGNORECASE)
 #: The names `stdgates.inc` defines: a program that declares one itself (its own `gate h`, a

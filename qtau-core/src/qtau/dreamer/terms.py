@@ -14,6 +14,7 @@ import math
 from collections.abc import Sequence
 
 from qtau.gates import DIRECTIVES, STANDARD_GATES, arity
+from qtau.qasm3 import BRAKET_GATES
 from qtau.types import CircuitSummary, CostEstimate, NoiseProfile, Resource, ResourceStatus
 
 
@@ -51,10 +52,13 @@ def gates_reason(resource: Resource, gates: Sequence[str]) -> str:
     `gate` body, a PennyLane decomposition): a name still here is a standard gate, one the
     resource lists as native, or a gate with no definition (an OpenQASM `opaque` gate, an SDK
     instruction without a decomposition, a name in the task's `gate_set`). A transpiling resource
-    reaches every standard gate; one that does not transpile takes only its native gates.
+    reaches every standard gate, and Braket's gates that `qtau.qasm3.BRAKET_GATES` writes in them
+    (gpi, ms, xy...: a Braket summary names them as Braket does, so that a device running them
+    natively takes them); one that does not transpile takes only its native gates.
     """
     if resource.transpiles:
-        unknown = [g for g in gates if g not in STANDARD_GATES and g not in resource.native_gates]
+        unknown = [g for g in gates if g not in STANDARD_GATES and g not in resource.native_gates
+                   and g not in BRAKET_GATES]
         if unknown:
             many = len(unknown) > 1
             return (f"gate{'s' if many else ''} {', '.join(unknown)} {'have' if many else 'has'} no definition "
