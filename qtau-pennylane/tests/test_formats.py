@@ -159,6 +159,9 @@ def test_a_circuit_returning_values_goes_only_where_they_are_computed(circuits):
         for pin in (None, "pennylane_default"):
             result = run(pcs, tape, shots=100, **({"resource": pin} if pin else {}))
             assert result.resource_id == "pennylane:default.qubit" and result.values is not None
+        observed = qml.tape.QuantumScript([qml.Hadamard(0)], [qml.counts(op=qml.PauliX(0))])  # eigenvalue keys
+        assert not {r.resource_id: r for r in pcs.qdreamer.explain(QuantumTask(circuit=observed)).rows}[
+            "qiskit:aer_simulator"].feasible
         counted = [r.resource_id for r in pcs.qdreamer.explain(QuantumTask(circuit=x0_tape(), shots=10)).rows
                    if r.feasible]
         assert "qiskit:aer_simulator" in counted and "pennylane:default.qubit" in counted

@@ -143,7 +143,8 @@ def summary(circuit: Any, fmt: str) -> CircuitSummary | None:
                 counts[key] = counts.get(key, 0) + 1
                 mid = mid or key == "measure"
         for m in tape.measurements:
-            values = values or type(m).__name__ != "CountsMP"
+            # counts of an observable (eigenvalue keys) or of a mid-circuit reading are values too
+            values = values or type(m).__name__ != "CountsMP" or m.obs is not None or getattr(m, "mv", None) is not None
             if m.wires:
                 measured.update(m.wires)
             else:
