@@ -252,3 +252,26 @@ def test_closing_the_service_waits_until_slow_cancels_are_done():
     wait_for(lambda: sum(len(j["jobs"]) for j in jobs_on("scripted:q")) == 3)
     pcs.close()
     assert {j["state"] for j in jobs_on("scripted:q")} == {"CANCELLED"}
+
+
+def test_a_task_cancelled_while_its_create_call_is_under_way_has_its_job_cancelled():
+    """The create call takes 1 s (an HTTP round trip; a Braket batch creates one task after
+    another): a cancel during it must still cancel the job the call makes at the provider, once
+    the call answers. It was left QUEUED, to run and bill, with the task reported cancelled."""
+    with service_with(remote("q", behaviour="hang", call_delay_s=1.0)) as pcs:
+        ref = pcs.submit_quantum_task(QuantumTask(circuit=bell()))
+        time.sleep(0.3)  # the create call is in progress; the provider has no job yet
+        assert jobs_on("scripted:q") == []
+        pcs.cancel([ref])
+        [value] = pcs.get_results([ref], timeout=10, return_exceptions=True)
+        assert isinstance(value, TaskCancelledError)
+        wait_for(lambda: len(jobs_on("scripted:q")) == 1)
+        wait_for(lambda: jobs_on("scripted:q")[0]["state"] == "CANCELLED", timeout=5)
+
+
+def test_closing_the_service_during_a_create_call_cancels_the_job_it_makes():
+    pcs = service_with(remote("q", behaviour="hang", call_delay_s=1.0))
+    pcs.submit_quantum_task(QuantumTask(circuit=bell()))
+    time.sleep(0.3)
+    pcs.close()
+    assert [j["state"] for j in jobs_on("scripted:q")] == ["CANCELLED"], "close() returns once the job is cancelled"

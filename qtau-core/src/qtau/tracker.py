@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures as cf
+import contextlib
 import threading
 import time
 from collections.abc import Awaitable, Callable
@@ -289,7 +290,7 @@ class Tracker:
                                   placement.resource.id, placement.resource.provider, m.placements[0].cost,
                                   m.placements[0].currency)
                 try:
-                    ref = await self.io(executor.submit, jobs)
+                    ref = await self._create(executor, jobs)
                 finally:
                     if created is not None:
                         created()
@@ -352,6 +353,22 @@ class Tracker:
                 str(err).split(" Fix:")[0], attempts=(*m.attempts, attempt), task_id=m.task.task_id,
                 fix="cancel the job in the provider's console; QTAU did not start another"))))
         return failed, []
+
+    async def _create(self, executor: RemoteExecutor, jobs: list) -> Any:
+        """`executor.submit(jobs)`. A task cancelled while the create call is under way (an HTTP
+        round trip; a Braket batch creates its tasks one after another) cannot stop what the
+        provider is doing: the call is seen to its answer, and the job it made is cancelled before
+        the cancellation goes on, so nothing is left at the provider to run and bill."""
+        call = asyncio.ensure_future(self.io(executor.submit, jobs))
+        try:
+            return await asyncio.shield(call)
+        except asyncio.CancelledError:
+            while not call.done():
+                with contextlib.suppress(asyncio.CancelledError):  # cancelled again: still wait
+                    await asyncio.wait([call])
+            if not call.cancelled() and call.exception() is None:  # else the create made nothing
+                await asyncio.shield(self._cancel(executor, call.result()))
+            raise
 
     async def _wait(self, executor: RemoteExecutor, ref: Any, timeout: float | None) -> JobState:
         future = self._poller(executor).watch(ref)
