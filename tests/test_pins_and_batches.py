@@ -52,6 +52,19 @@ def test_pinned_task_fails_over_only_among_its_matches(pcs):
     assert [a.resource_id for a in result.attempts] == ["scripted:bad", "scripted:good"]
 
 
+def test_a_pin_holds_after_provider_reports_are_refreshed(pcs):
+    """A plan made for a pinned task is reused after a status refresh (only queues changed); it
+    was rebuilt on every candidate instead of the pinned ones, so the task pinned to the second
+    resource ran on the first (a paid QPU pinned away from, in the Braket case that found it)
+    and `explain` raised a bare IndexError."""
+    pcs.create_pilot(pilot(resource("paid", remote=True, kind="qpu", per_task=1.0), resource("b", kind="simulator")))
+    task = QuantumTask(circuit=bell(), resource="scripted:b")
+    for _ in range(3):
+        assert [row.resource_id for row in pcs.qdreamer.explain(task).rows] == ["scripted:b"]
+        assert pcs.get_result(pcs.submit_quantum_task(task), timeout=60).resource_id == "scripted:b"
+        pcs.qdreamer.clear_cache()  # the next decision reads fresh reports: same resources, new queues
+
+
 def test_pin_matching_nothing_lists_what_exists(pcs):
     pcs.create_pilot(pilot(resource("a"), name="lab"))
     with pytest.raises(NoSuitableResourceError) as info:

@@ -271,9 +271,12 @@ class Plan:
 
     def with_queues(self, candidates: Sequence[Candidate]) -> Plan:
         """This plan for candidates that differ from its own only in their queues (see
-        `same_but_queues`): a status refresh re-reads the queues instead of re-planning."""
+        `same_but_queues`): a status refresh re-reads the queues instead of re-planning.
+        `candidates` may be the whole snapshot: the plan keeps its own resources, in its order (a
+        pinned task's plan holds only the pinned ones; every index into it means its own list)."""
         plan = copy.copy(self)
-        plan.candidates = list(candidates)
+        fresh = {c.resource.id: c for c in candidates}
+        plan.candidates = [fresh.get(c.resource.id, c) for c in self.candidates]
         plan.queue = [provider_wait(c.status, c.in_flight_at_report) for c in plan.candidates]
         plan.ok_queue = [plan.queue[i] for i in plan.ok]
         plan._static = dict(self._static)
