@@ -5,7 +5,7 @@ import time
 
 import pytest
 from qtau import ExecutionEngine, PilotComputeService, QuantumTask
-from qtau.errors import InvalidTaskError, PluginError
+from qtau.errors import InvalidTaskError, PluginError, TaskCancelledError
 from qtau.plugins import PluginHost
 from qtau_test_circuits import bell, x_on
 
@@ -156,8 +156,18 @@ def test_a_ray_the_service_started_is_disconnected_on_close(qiskit_host, user_ra
         service.create_pilot(QISKIT)
         assert service.engine.started_ray and ray.is_initialized()
         assert service.get_result(service.submit_quantum_task(QuantumTask(circuit=bell(), shots=5)), timeout=120).shots == 5
+        kept = service.submit_quantum_task(QuantumTask(circuit=bell(), shots=5))
+        service.wait_tasks([kept], timeout=120)
         service.close()
         assert not ray.is_initialized()
+        # Its results went with that Ray. Asking for them says so, and starts no Ray: ray.get and
+        # ray.wait start a fresh local Ray by themselves (seconds, every CPU), then failed with
+        # Ray's "owner is unknown" ValueError (bare from wait_tasks).
+        for ask in (lambda: service.get_results([kept], timeout=30), lambda: service.wait_tasks([kept], timeout=30)):
+            with pytest.raises(TaskCancelledError, match="closed") as info:
+                ask()
+            assert info.value.fix and "before" in info.value.fix
+        assert not ray.is_initialized(), "a closed service's handles must not start a Ray"
     finally:
         if not ray.is_initialized():
             ray.init(address="local", num_cpus=2, include_dashboard=False, logging_level="ERROR")

@@ -71,6 +71,8 @@ class RayEngine(Engine):
         self.num_cpus = num_cpus
         self.init_options = dict(ray_init_options or {})
         self.started_ray = False
+        #: shutdown disconnected the Ray this engine started: its handles' objects are gone with it
+        self.released_ray = False
         # Completion watch list: polled with ray.wait(fetch_local=False), so tracking in-flight work
         # never pulls results into the driver (ObjectRef.future() would, once per task).
         self._watch: list[tuple[Any, Callable[[Any], None]]] = []
@@ -265,9 +267,22 @@ class RayEngine(Engine):
 
         return ray.put(value)
 
+    def _check_connected(self) -> None:
+        """After shutdown disconnected the Ray this engine started, its handles name objects that
+        no longer exist; `ray.get` and `ray.wait` would start a fresh local Ray by themselves
+        (seconds, every CPU, never stopped) only to fail with Ray's "owner is unknown"."""
+        if self.released_ray:
+            raise TaskCancelledError(
+                "the service was closed, and with it the Ray it started: the results of its tasks went with it",
+                field="service", value="closed",
+                fix="collect results before pcs.cancel() or close(), or start Ray yourself (ray.init) "
+                    "so that it outlives the service",
+            )
+
     def wait(self, handles: Sequence[Any], timeout: float | None) -> tuple[list, list]:
         import ray
 
+        self._check_connected()
         handles = list(handles)
         if not handles:
             return [], []
@@ -280,6 +295,7 @@ class RayEngine(Engine):
         from ray.exceptions import GetTimeoutError
         from ray.exceptions import TaskCancelledError as RayCancelledError
 
+        self._check_connected()
         try:
             return ray.get(handle, timeout=timeout)
         except GetTimeoutError:
@@ -295,6 +311,7 @@ class RayEngine(Engine):
     def get_many(self, handles: Sequence[Any], timeout: float | None = None) -> list[Any]:
         import ray
 
+        self._check_connected()
         try:
             return list(ray.get(list(handles), timeout=timeout))
         except Exception:
@@ -311,7 +328,7 @@ class RayEngine(Engine):
         `poll_window` handles only (tasks finish roughly in order), so its cost stays flat however
         many tasks are in flight; `force` looks at all of them."""
         now = time.monotonic()
-        if not force and now - self._last_poll < self.poll_interval:
+        if self.released_ray or not force and now - self._last_poll < self.poll_interval:
             return
         import ray
 
@@ -337,6 +354,8 @@ class RayEngine(Engine):
     def cancel(self, handle: Any) -> bool:
         import ray
 
+        if self.released_ray:  # nothing of it runs any more
+            return False
         try:
             ray.cancel(handle)
         except Exception:
@@ -398,3 +417,4 @@ class RayEngine(Engine):
 
             ray.shutdown()
             self.started_ray = False
+            self.released_ray = True
