@@ -260,3 +260,36 @@ def test_pilot_service_runs_on_stub(host, fresh_stub):
         assert first.resource_id == f"braket:{SV1}" and first.metadata["task_arn"].startswith("arn:aws:braket:")
     finally:
         pcs.close()
+
+
+def test_a_batch_task_that_fails_at_aws_fails_over_alone(host, fresh_stub):
+    """Each circuit of a Braket batch is a task of its own, run and billed on its own. When the
+    first fails at AWS, the other two keep their SV1 results; only it fails over to IonQ. The whole
+    batch was read as failed: its completed tasks' results were dropped (paid for) and all three
+    ran again on IonQ (paid twice)."""
+    def x_then_id() -> Circuit:  # gates IonQ runs as well (it has no identity)
+        return Circuit().x(0).h(1).h(1)
+
+    pcs = PilotComputeService(execution_engine="local", plugins=host)
+    try:
+        for executor in ("braket_sv1", "braket_ionq"):
+            pcs.create_pilot({"resource_type": "quantum", "quantum": {"executor": executor}, **fresh_stub.config()})
+        pcs.initialize_dreamer({"optimization_mode": "high_fidelity"})
+        fresh_stub.hold = True  # all three are created before the first fails
+        fresh_stub.fail_next("stub: one task of the batch failed")
+        before = set(fresh_stub.tasks)
+        refs = pcs.submit_quantum_tasks([QuantumTask(circuit=x_then_id(), shots=10 + i) for i in range(3)])
+        deadline = time.monotonic() + 30
+        while len(set(fresh_stub.tasks) - before) < 3 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        fresh_stub.release()
+        failed_over, *kept = pcs.get_results(refs, timeout=60)
+    finally:
+        pcs.close()
+    assert [r.resource_id for r in kept] == [f"braket:{SV1}"] * 2
+    assert [r.counts for r in kept] == [{"01": 11}, {"01": 12}] and all(len(r.attempts) == 1 for r in kept)
+    assert failed_over.resource_id == f"braket:{IONQ}" and failed_over.counts == {"01": 10}
+    assert [a.ok for a in failed_over.attempts] == [False, True] and "one task of the batch failed" in failed_over.attempts[0].message
+    made = [fresh_stub.tasks[arn] for arn in set(fresh_stub.tasks) - before]
+    assert sorted((t.device_arn, t.status) for t in made) == sorted(
+        [(SV1, "FAILED"), (SV1, "COMPLETED"), (SV1, "COMPLETED"), (IONQ, "COMPLETED")]), "no task ran twice"

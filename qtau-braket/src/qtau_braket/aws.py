@@ -166,15 +166,23 @@ class AwsDeviceExecutor(RemoteExecutor):
 
     @staticmethod
     def _state(ref: Mapping[str, Any], metas: Mapping[str, dict[str, Any] | None]) -> JobState:
+        """A batch's state from its tasks'. Each task runs and bills on its own: a batch with a
+        failed task waits for the others, and once every task has ended it is `done` if any
+        completed (`fetch` gives each failed task its error; only those tasks fail over)."""
         states = []
+        failure = ""
         for arn in ref["arns"]:
             meta = metas[arn]
             if meta is None:
                 return JobState("lost", f"AWS does not know task {arn}")
             state = STATES.get(meta["status"], "running")
-            if state == "failed":
-                return JobState("failed", f"Braket task {arn} FAILED: {meta.get('failureReason', 'no reason given')}")
+            if state == "failed" and not failure:
+                failure = f"Braket task {arn} FAILED: {meta.get('failureReason', 'no reason given')}"
             states.append(state)
+        if "done" in states and set(states) <= {"done", "failed", "cancelled"}:
+            return JobState("done")
+        if failure and set(states) <= {"failed", "cancelled"}:
+            return JobState("failed", failure)
         return JobState(min(states, key=PRECEDENCE.index) if states else "done")
 
     def poll(self, refs: Sequence[Any]) -> list[JobState]:
@@ -208,14 +216,27 @@ class AwsDeviceExecutor(RemoteExecutor):
             raw=result,
         )
 
-    def fetch(self, ref: Any) -> list[Outcome]:
-        """Each task's result read from S3, side by side; the job's remembered metadata is dropped after."""
+    def fetch(self, ref: Any) -> list[Outcome | QtauError]:
+        """Each task's result read from S3, side by side; a task that failed or was cancelled at
+        AWS while the others ran has its error in its place. The job's remembered metadata is
+        dropped after."""
         widths = ref.get("widths") or [None] * len(ref["arns"])
         try:
-            return _each(lambda item: self._fetch(*item),
+            return _each(lambda item: self._ended_badly(item[0]) or self._fetch(*item),
                          list(zip(ref["arns"], ref["explicit"], widths, strict=True)))
         finally:
             self._forget(ref["arns"])
+
+    def _ended_badly(self, arn: str) -> ExecutionError | None:
+        """The error of a task of a batch that failed or was cancelled at AWS (None otherwise)."""
+        meta = self._metadata(arn)
+        if meta is None or meta["status"] not in ("FAILED", "CANCELLING", "CANCELLED"):
+            return None
+        why = f": {meta['failureReason']}" if meta.get("failureReason") else ""
+        return ExecutionError(
+            f"the job on {self.resource.id} failed at the provider: Braket task {arn} {meta['status']}{why}",
+            field="task_arn", value=arn, fix="QDREAMER fails this task over; the other tasks of its batch ran",
+        )
 
     def _forget(self, arns: Sequence[str]) -> None:
         with self._ended_lock:

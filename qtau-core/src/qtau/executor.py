@@ -161,7 +161,10 @@ class RemoteExecutor(Executor):
 
     @abc.abstractmethod
     def fetch(self, ref: Any) -> list[Outcome]:
-        """Outcomes of a `done` job reference, one per submitted job, in order."""
+        """Outcomes of a `done` job reference, one per submitted job, in order. Where the
+        provider runs a batch's jobs apart (Braket: one task each) and some failed while others
+        ran, `poll` may say `done` and `fetch` put an error (a QtauError) in place of each failed
+        job's Outcome: only that job's task fails over, and the others keep the results paid for."""
 
     def cancel(self, ref: Any) -> bool:
         """Ask the provider to cancel the jobs of `ref`; True when it accepted."""

@@ -336,10 +336,20 @@ class Tracker:
         out: list[Any] = [None] * len(members)
         for i, value in failed:
             out[i] = value
+        retry = []
         for n, i in enumerate(slots):
             m = members[i]
+            if isinstance(outcomes[n], BaseException):  # this member's own job failed; the others ran
+                attempt = attempt_record(placement.resource.id, started, outcomes[n], ref_text)
+                if isinstance(outcomes[n], INPUT_ERRORS):
+                    out[i] = TaskFailure(m.task.task_id, outcomes[n])
+                else:
+                    retry.append((i, m.rest((*m.attempts, attempt), 1)))
+                continue
             attempts = (*m.attempts, attempt_record(placement.resource.id, started, job=ref_text))
             out[i] = make_result(m.task, m.placements[0], outcomes[n], prepared[n], attempts, m.submitted_at, started)
+        if retry:
+            return [(i, value) for i, value in enumerate(out) if value is not None], retry
         return out
 
     @staticmethod

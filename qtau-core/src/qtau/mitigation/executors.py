@@ -173,6 +173,9 @@ class MitigatedRemote(RemoteExecutor):
     def fetch(self, ref: Any) -> list[Outcome]:
         outcomes = self.inner.fetch(self._inner_ref(ref))
         if isinstance(ref, dict) and REF_KEY in ref:
+            failed = next((o for o in outcomes if isinstance(o, BaseException)), None)
+            if failed is not None:  # a mitigated task needs all its circuits: the batch fails as one
+                raise failed
             return self.expander.combine(ref[REF_KEY], outcomes)
         return outcomes
 
