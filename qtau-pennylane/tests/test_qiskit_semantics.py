@@ -9,6 +9,8 @@ through the same service:
   runs as a reading and a conditioned X.
 - open controls (`ctrl_state=0`, OpenQASM 3's `negctrl @`): came out closed.
 - a classical bit written twice: read its first measurement (equal instructions matched by `==`).
+- a qubit read twice after another qubit's last reading: the bits were matched to pennylane-qiskit's
+  readings as if it returned mid-circuit ones first, so `c[0]` got `c[1]`'s reading.
 Deterministic circuits compare exactly; the rest by total variation distance against a bound a
 correct backend passes with probability 1 - 1e-9 (tests/test_real_world_corpus.py explains it).
 """
@@ -31,6 +33,9 @@ REMEASURE_QASM2 = ('OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[1];\ncreg c[1];
                    'x q[0];\nmeasure q[0] -> c[0];\nx q[0];\nmeasure q[0] -> c[0];\n')
 FEED_FORWARD_QASM2 = ('OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[1];\ncreg c[1];\n'
                       'h q[0];\nmeasure q[0] -> c[0];\nif(c==1) x q[0];\nmeasure q[0] -> c[0];\n')
+# q[0] read once, then q[1] twice: the reading of q[0] comes first in the circuit but is its last use.
+READ_TWICE_AFTER_ANOTHER_QASM2 = ('OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[2];\ncreg c[3];\nx q[0];\n'
+                                  'measure q[0] -> c[0];\nmeasure q[1] -> c[1];\nmeasure q[1] -> c[2];\n')
 
 
 @pytest.fixture(scope="module")
@@ -95,8 +100,9 @@ def test_deterministic_qiskit_circuits_read_as_on_aer(pcs, name, rid):
 
 
 @pytest.mark.parametrize("rid", PENNYLANE)
-@pytest.mark.parametrize("text, expected", [(NEGCTRL_QASM3, "10"), (REMEASURE_QASM2, "0"), (FEED_FORWARD_QASM2, "0")],
-                         ids=["negctrl", "bit_written_twice", "feed_forward_reset"])
+@pytest.mark.parametrize("text, expected", [(NEGCTRL_QASM3, "10"), (REMEASURE_QASM2, "0"), (FEED_FORWARD_QASM2, "0"),
+                                            (READ_TWICE_AFTER_ANOTHER_QASM2, "001")],
+                         ids=["negctrl", "bit_written_twice", "feed_forward_reset", "read_twice_after_another"])
 def test_openqasm_with_open_controls_and_rewritten_bits_reads_as_on_aer(pcs, text, expected, rid):
     aer = run(pcs, text, shots=200, resource="qiskit:aer_simulator")
     result = run(pcs, text, shots=200, resource=rid)

@@ -197,11 +197,10 @@ def qiskit_to_tape(qc: Any, source: str = "qiskit") -> Any:
     qc, bits = _resets_as_readings(_known_gates_only(unboxed(qc)), bool(clbit_qubit))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        mid, terminal = _readings(list(qc.data))
-        if len(set(measured)) < len(measured) or mid:
+        if len(set(measured)) < len(measured) or _measures_mid_circuit(list(qc.data)):
             # A qubit read twice, or read and then changed: each bit from its own reading (counts
             # at the end would read a measured qubit as the later gates left it).
-            tape = _readings_tape(qc, mid + terminal, bits)
+            tape = _readings_tape(qc, bits)
         else:
             qfunc = qml.from_qiskit(qc, measurements=[qml.counts(wires=measured)])
             tape = qml.tape.make_qscript(qfunc)()
@@ -220,39 +219,36 @@ def qiskit_to_tape(qc: Any, source: str = "qiskit") -> Any:
     return tape
 
 
-def _readings(data: list) -> tuple[list[int], list[int]]:
-    """The positions in `data` of the circuit's measurements as pennylane-qiskit orders its
-    MeasurementValues: (mid-circuit, terminal), each in circuit order. Mid-circuit: a later
-    instruction other than a barrier touches the measured qubit (one pass from the end).
-    Positions, not instructions: two `measure q[0] -> c[0]` compare equal, and matching by
-    equality gave a bit written twice its first reading."""
-    mid, terminal = [], []
+def _measures_mid_circuit(data: list) -> bool:
+    """Whether a measured qubit is touched again after its measurement by an instruction other
+    than a barrier (one pass from the end)."""
     touched: set = set()
-    for i in range(len(data) - 1, -1, -1):
-        inst = data[i]
+    for inst in reversed(data):
         if inst.operation.name in ("barrier", "global_phase"):
             continue
-        if inst.operation.name == "measure":
-            (mid if touched.intersection(inst.qubits) else terminal).append(i)
+        if inst.operation.name == "measure" and touched.intersection(inst.qubits):
+            return True
         touched.update(inst.qubits)
-    return mid[::-1], terminal[::-1]
+    return False
 
 
 #: The widest tape `_readings_tape` builds (a statevector of 2**26 amplitudes is 1 GiB).
 MAX_READING_WIRES = 26
 
 
-def _readings_tape(qc: Any, order: list[int], bits: int | None = None) -> Any:
+def _readings_tape(qc: Any, bits: int | None = None) -> Any:
     """A tape counting every classical bit from the measurement that last wrote it, for circuits
     that read a qubit more than once (a cut circuit's pieces measure a cut qubit, then read it
     again as an observable): `qml.counts(wires=...)` would name that wire twice.
 
-    pennylane-qiskit returns one MeasurementValue per measurement, in `_readings`' order (`order`:
-    the positions of its mid-circuit readings, then of its terminal ones); that maps each to its bit. Only the first
-    `bits` classical bits are counted (those after them hold `_resets_as_readings`' readings)."""
+    pennylane-qiskit, given no `measurements`, makes every measurement a mid-circuit one and
+    returns their MeasurementValues in circuit order (it splits them into mid-circuit and terminal
+    ones only when `measurements` replace the terminal ones); that maps each to its bit. Only the
+    first `bits` classical bits are counted (those after them hold `_resets_as_readings`' readings)."""
     import pennylane as qml
 
     data = list(qc.data)
+    order = [i for i, inst in enumerate(data) if inst.operation.name == "measure"]
     rank = {position: n for n, position in enumerate(order)}
 
     def qfunc():
