@@ -176,6 +176,20 @@ def test_an_openqasm_program_is_cut_like_the_circuit_it_describes(fleet):
     assert plan.num_cuts >= 1 and plan.circuit_qubits == 6
 
 
+def test_an_openqasm_3_program_with_a_comment_before_its_header_is_cut_and_reconstructed(fleet):
+    # Valid OpenQASM 3 that every other path of QTAU reads: it was read as OpenQASM 2 (the
+    # version was looked for at the first character) and refused as unreadable.
+    from qiskit import QuantumCircuit, qasm3
+
+    ghz = QuantumCircuit(6)
+    ghz.h(0)
+    for q in range(5):
+        ghz.cx(q, q + 1)
+    text = "// GHZ-6, exported with qiskit.qasm3.dumps\n" + qasm3.dumps(ghz)
+    result = run_cut(fleet, text, ["ZIIIIZ", "IIZZII"], shots=2000)
+    assert result.values == pytest.approx([1.0, 1.0], abs=max(0.05, 4 * max(result.standard_errors)))
+
+
 def test_qtau_estimator_cuts_a_pub_wider_than_every_resource_and_says_so(fleet):
     from qtau_qiskit.primitives import QtauEstimator
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from qtau.errors import ConfigurationError, InvalidTaskError
 from qtau.qasm3 import readable_by_qiskit
+from qtau.qasm_header import OPENQASM3, qasm_format
 
 
 def require_sdk() -> None:
@@ -32,8 +33,8 @@ def as_circuit(circuit: Any) -> Any:
 
     if isinstance(circuit, str):
         text = circuit.lstrip()
-        try:
-            circuit = qasm3.loads(readable_by_qiskit(circuit)) if text.startswith("OPENQASM 3") else qasm2.loads(
+        try:  # the header says the version, after any comments (as everywhere in QTAU)
+            circuit = qasm3.loads(readable_by_qiskit(circuit)) if qasm_format(circuit) == OPENQASM3 else qasm2.loads(
                 circuit, custom_instructions=qasm2.LEGACY_CUSTOM_INSTRUCTIONS)
         except Exception as err:
             raise InvalidTaskError(f"the OpenQASM program could not be read: {err}", field="circuit",
