@@ -5,6 +5,8 @@
   BasicSimulator, IBM's local simulator and PennyLane's; Braket's reader was right.
 - A program without an include that declares a standard name itself (its own `gate h`, a
   register `s`) was given `include "stdgates.inc"` by core and then refused.
+- A program without an include whose header follows a comment line was not given the include
+  (`gate 'h' is not defined`).
 - A `box` (a compiler's scope) was refused by Aer's and BasicSimulator's transpilers and by
   pennylane-qiskit; its body now runs in its place.
 Each runs on each resource (pinned) and must give the one outcome it always gives.
@@ -35,6 +37,10 @@ PROGRAMS = {
     "register_named_s": ("OPENQASM 3.0;\nqubit[2] q;\nbit[2] s;\nU(pi, 0, pi) q[1];\ns = measure q;\n", {"10": 100}),
     # A box only scopes its body for a compiler: Aer's transpiler refused it, pennylane-qiskit raised
     # AttributeError, and the summary took it for classical control (BasicSimulator refused it).
+    # Braket's built-in names (cnot), no include, and a comment line before the header: core adds
+    # the include after the header, which it did not find behind the comment ('h' is not defined).
+    "comment_before_header_no_include": ("// written for Braket\nOPENQASM 3.0;\nqubit[2] q;\nbit[2] c;\nx q[0];\n"
+                                         "cnot q[0], q[1];\nc = measure q;\n", {"11": 100}),
     "box": ('OPENQASM 3.0;\ninclude "stdgates.inc";\nqubit[2] q;\nbit[2] c;\nbox {\n  x q[0];\n  box { x q[1]; }\n}\n'
             "x q[1];\nc = measure q;\n", {"01": 100}),
 }
