@@ -1,6 +1,7 @@
 """A malformed OpenQASM FILE (issue 21): `qtau run`/`rank` exit 2 before any ranking, naming the
 file and the line, with a fix that says what to correct; valid files, dialects included, still run."""
 
+import json
 import os
 import subprocess
 import sys
@@ -67,6 +68,21 @@ def test_valid_braket_dialect_is_not_refused(tmp_path):
     out = qtau("run", str(path), "--shots", "40")
     assert out.returncode == 0, out.stderr
     assert "counts (qubit 0 rightmost):" in out.stdout
+
+
+def test_a_file_saved_with_a_byte_order_mark_and_windows_line_ends_runs(tmp_path):
+    # Windows editors save UTF-8 with a BOM; the file was refused as "not OpenQASM", though it
+    # starts with `OPENQASM 2.0;` as far as its author can see.
+    path = tmp_path / "bom.qasm"
+    path.write_bytes(b'\xef\xbb\xbfOPENQASM 2.0;\r\ninclude "qelib1.inc";\r\nqreg q[2];\r\ncreg c[2];\r\n'
+                     b"x q[0];\r\nmeasure q -> c;\r\n")
+    out = qtau("run", str(path), "--shots", "40", "-e", "qiskit_local", "--json", plugins="qiskit")
+    assert out.returncode == 0, out.stderr
+    [task] = json.loads(out.stdout)["tasks"]
+    assert task["circuit_format"] == "openqasm2" and task["result"]["counts"] == {"01": 40}
+    quoted = qtau("quote", str(path), "-e", "qiskit_local", "--json", plugins="qiskit")
+    assert quoted.returncode == 0, quoted.stderr
+    assert json.loads(quoted.stdout)["tasks"][0]["chosen"]
 
 
 def test_locate_reads_qiskit_and_antlr_positions():

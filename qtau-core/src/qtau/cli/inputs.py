@@ -59,8 +59,8 @@ def _read_qasm(source: str, path: Path, host: PluginHost) -> CircuitInput:
             f"FILE {source!r} is Python: name the function that returns the circuit", field="FILE",
             value=source, fix=f"write {source}:function_name",
         )
-    try:
-        text = path.read_text(encoding="utf-8")
+    try:  # utf-8-sig: a byte order mark (Windows editors write one) is not part of the program
+        text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as err:
         raise ConfigurationError(f"cannot read FILE {source!r}: {err}", field="FILE", value=source,
                                  fix="give a readable OpenQASM text file") from None

@@ -36,7 +36,7 @@ def quote_file(path: str, executors: Iterable[str], *, shots: int = 1000, mode: 
         raise ConfigurationError("a quote needs at least one executor", field="executor", value=None,
                                  fix="pass --executor qiskit_local (repeatable)")
     try:
-        text = Path(path).read_text()
+        text = Path(path).read_text(encoding="utf-8-sig")  # as `qtau run` reads it: a BOM is no part of it
     except OSError as err:
         raise ConfigurationError(f"cannot read {path}: {err.strerror}", field="file", value=str(path),
                                  fix="give the path of an OpenQASM 2 or 3 file") from None
