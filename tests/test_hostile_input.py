@@ -192,6 +192,19 @@ def test_a_nested_gate_bomb_is_refused_before_any_sdk_expands_it(executor):
         service.cancel()
 
 
+@pytest.mark.timeout(30)
+def test_many_comment_blocks_before_text_that_is_not_openqasm_are_refused_at_once(qiskit_host):
+    from qtau.circuits import detect_format
+
+    # The header is found after any comments; a block must end at its first `*/`, or 40 blocks
+    # before a non-program take 2**39 tries of where each ends.
+    text = "/**/" * 40 + "not a program"
+    with pytest.raises(InvalidTaskError, match="must be OpenQASM 2 or 3") as info:
+        detect_format(qiskit_host, text)
+    assert info.value.field == "circuit"
+    assert detect_format(qiskit_host, "/* a ** b */ // c\n/**/OPENQASM 3.0;\nqubit q;\n") == "openqasm3"
+
+
 def test_nested_gates_under_the_limit_still_run(pcs):
     result = pcs.get_result(pcs.submit_quantum_task(QuantumTask(circuit=_gate_bomb(4), shots=10)))
     assert result.counts == {"0": 10}  # 8 X gates

@@ -6,7 +6,8 @@
 - A program without an include that declares a standard name itself (its own `gate h`, a
   register `s`) was given `include "stdgates.inc"` by core and then refused.
 - A program without an include whose header follows a comment line was not given the include
-  (`gate 'h' is not defined`).
+  (`gate 'h' is not defined`); one whose header follows a `/* ... */` block was refused as not
+  OpenQASM at all.
 - A `box` (a compiler's scope) was refused by Aer's and BasicSimulator's transpilers and by
   pennylane-qiskit; its body now runs in its place.
 Each runs on each resource (pinned) and must give the one outcome it always gives.
@@ -41,6 +42,9 @@ PROGRAMS = {
     # the include after the header, which it did not find behind the comment ('h' is not defined).
     "comment_before_header_no_include": ("// written for Braket\nOPENQASM 3.0;\nqubit[2] q;\nbit[2] c;\nx q[0];\n"
                                          "cnot q[0], q[1];\nc = measure q;\n", {"11": 100}),
+    # A block comment before the header (valid OpenQASM 3) was "not OpenQASM" to QTAU.
+    "block_comment_before_header": ("/* Bell pair.\n   SPDX-License-Identifier: MIT */\nOPENQASM 3.0;\nqubit[2] q;\n"
+                                    "bit[2] c;\nx q[1];\ncnot q[1], q[0];\nc = measure q;\n", {"11": 100}),
     "box": ('OPENQASM 3.0;\ninclude "stdgates.inc";\nqubit[2] q;\nbit[2] c;\nbox {\n  x q[0];\n  box { x q[1]; }\n}\n'
             "x q[1];\nc = measure q;\n", {"01": 100}),
 }

@@ -48,7 +48,8 @@ def detect_format(host: PluginHost, circuit: Any) -> str:
         if fmt:
             return fmt
         raise InvalidTaskError(
-            "a circuit given as text must be OpenQASM 2 or 3 starting with `OPENQASM 2.0;` or `OPENQASM 3.0;`",
+            "a circuit given as text must be OpenQASM 2 or 3 starting with `OPENQASM 2.0;` or `OPENQASM 3.0;` "
+            "(after any comments)",
             field="circuit", value=circuit[:60],
             fix="pass OpenQASM text, or a circuit object of an installed SDK",
         )

@@ -47,8 +47,10 @@ BRAKET_GATES = {
     "ms": "gate ms(f0, f1, t) a, b { rz(-f0) a; rz(-f1) b; h a; h b; cx a, b; rz(t) b; cx a, b; h a; h b; "
           "rz(f0) a; rz(f1) b; }",
 }
-#: The version statement, after any `//` comment lines (as `qtau.qasm_header` reads it).
-_HEADER = re.compile(r"^\s*(?://[^\n]*\n\s*)*OPENQASM\s+3(?:\.\d+)?\s*;", re.IGNORECASE)
+#: The version statement, after any `//` lines and `/* ... */` blocks, each block ending at its
+#: first `*/` (the rule of `qtau.qasm_header.LEADING_COMMENTS`: a sibling layer, so not imported).
+_HEADER = re.compile(r"^\s*(?:(?://[^\n]*(?:\n|$)|/\*(?:[^*]|\*(?!/))*\*/)\s*)*OPENQASM\s+3(?:\.\d+)?\s*;",
+                     re.IGNORECASE)
 #: The names `stdgates.inc` defines: a program that declares one itself (its own `gate h`, a
 #: register named `s`) cannot take the include, which Qiskit's importer then refuses ("'h' is
 #: already defined", "Symbol 's' already inserted") although the program is valid as written.

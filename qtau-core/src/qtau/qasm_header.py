@@ -12,7 +12,12 @@ import re
 OPENQASM2 = "openqasm2"
 OPENQASM3 = "openqasm3"
 
-_QASM_VERSION = re.compile(r"^\s*(?://[^\n]*\n\s*)*OPENQASM\s+(\d+)(?:\.\d+)?\s*;", re.IGNORECASE)
+#: Comments before the version statement: `//` lines, and OpenQASM 3's `/* ... */` blocks (an
+#: OpenQASM 2 file with one is then refused by its parser, naming the line, not as "not OpenQASM").
+#: A block ends at its first `*/` (`.*?` could also end at a later one: exponential backtracking
+#: over many blocks before a text that is not OpenQASM).
+LEADING_COMMENTS = r"^\s*(?:(?://[^\n]*(?:\n|$)|/\*(?:[^*]|\*(?!/))*\*/)\s*)*"
+_QASM_VERSION = re.compile(LEADING_COMMENTS + r"OPENQASM\s+(\d+)(?:\.\d+)?\s*;", re.IGNORECASE)
 
 
 def qasm_format(text: str) -> str | None:
