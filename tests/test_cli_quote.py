@@ -33,7 +33,21 @@ def test_quote_prints_a_table_and_json(tmp_path):
 
 def test_quote_of_a_missing_file_is_a_clear_error(tmp_path):
     out = qtau("quote", str(tmp_path / "nope.qasm"), "--executor", "qiskit_local")
-    assert out.returncode == 2 and "cannot read" in out.stderr and "Traceback" not in out.stderr
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert "error: FILE" in out.stderr and "nope.qasm' does not exist" in out.stderr  # as `qtau run` says it
+
+
+def test_quote_of_a_python_function_prices_the_circuit_it_returns(tmp_path):
+    # `qtau run` takes module.py:function; `qtau quote` said "cannot read ...: No such file or
+    # directory" of the same argument.
+    module = tmp_path / "circuits.py"
+    module.write_text("def bell():\n    return " + repr(BELL_QASM) + "\n")
+    out = qtau("quote", f"{module}:bell", "--executor", "qiskit_local", "--shots", "300", "--json")
+    assert out.returncode == 0, out.stderr
+    [task] = json.loads(out.stdout)["tasks"]
+    assert task["chosen"] == "qiskit:aer_simulator" and task["shots"] == 300
+    missing = qtau("quote", f"{module}:nosuch", "--executor", "qiskit_local")
+    assert missing.returncode == 2 and "has no function 'nosuch'" in missing.stderr
 
 
 def test_doctor_warns_about_old_price_tables():

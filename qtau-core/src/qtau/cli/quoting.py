@@ -23,7 +23,21 @@ from qtau.types import QuantumTask
 def quote_file(path: str, executors: Iterable[str], *, shots: int = 1000, mode: str = "balanced",
                split: bool = False, budget: Mapping[str, Any] | None = None, host: Any = None,
                offline: bool = False) -> Quote:
-    """Quote an OpenQASM 2/3 file on a pilot per executor (what `qtau quote FILE` prints).
+    """Quote an OpenQASM 2/3 file on a pilot per executor (`quote_circuit` of its text)."""
+    try:
+        text = Path(path).read_text(encoding="utf-8-sig")  # as `qtau run` reads it: a BOM is no part of it
+    except OSError as err:
+        raise ConfigurationError(f"cannot read {path}: {err.strerror}", field="file", value=str(path),
+                                 fix="give the path of an OpenQASM 2 or 3 file") from None
+    return quote_circuit(text, executors, shots=shots, mode=mode, split=split, budget=budget, host=host,
+                         offline=offline)
+
+
+def quote_circuit(circuit: Any, executors: Iterable[str], *, shots: int = 1000, mode: str = "balanced",
+                  split: bool = False, budget: Mapping[str, Any] | None = None, host: Any = None,
+                  offline: bool = False) -> Quote:
+    """Quote a circuit (OpenQASM text or an SDK's circuit) on a pilot per executor (what
+    `qtau quote FILE` prints, FILE read by `qtau.cli.inputs.load_circuit`).
 
     Creates a LOCAL service only to ask the providers for resources, status, noise and prices;
     nothing is submitted. An executor whose provider cannot be reached without credentials (or
@@ -35,12 +49,7 @@ def quote_file(path: str, executors: Iterable[str], *, shots: int = 1000, mode: 
     if not executors:
         raise ConfigurationError("a quote needs at least one executor", field="executor", value=None,
                                  fix="pass --executor qiskit_local (repeatable)")
-    try:
-        text = Path(path).read_text(encoding="utf-8-sig")  # as `qtau run` reads it: a BOM is no part of it
-    except OSError as err:
-        raise ConfigurationError(f"cannot read {path}: {err.strerror}", field="file", value=str(path),
-                                 fix="give the path of an OpenQASM 2 or 3 file") from None
-    task = QuantumTask(circuit=text, shots=shots, split=split)
+    task = QuantumTask(circuit=circuit, shots=shots, split=split)
     with PilotComputeService(plugins=host) as pcs:
         sources: dict[str, str] = {}
         built: list[tuple[str, list]] = []

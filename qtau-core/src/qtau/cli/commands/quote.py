@@ -1,15 +1,15 @@
-"""`qtau quote FILE`: price, expected wait and estimated fidelity of an OpenQASM file on every
-resource of the executors, and what QDREAMER would choose; nothing is submitted.
+"""`qtau quote FILE`: price, expected wait and estimated fidelity of a circuit (an OpenQASM file or
+module.py:function, read as `qtau run` reads it) on every resource of the executors, and what
+QDREAMER would choose; nothing is submitted.
 
 Works offline for any executor whose plugin ships its prices: where credentials are missing (or
 with `--offline`), the resources come from the plugin's shipped data and the shipped price table,
-and the output says, per executor, which source was used (`qtau.cli.quoting.quote_file`).
+and the output says, per executor, which source was used (`qtau.cli.quoting.quote_circuit`).
 """
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import typer
 
@@ -17,7 +17,7 @@ from qtau.cli.commands.plugins import JSON_OPTION
 from qtau.cli.exit_codes import EXIT_OK
 from qtau.cli.inputs import check_executors, load_circuit
 from qtau.cli.output import print_json
-from qtau.cli.quoting import quote_file
+from qtau.cli.quoting import quote_circuit
 from qtau.cli.session import MODE_OPTION, SHOTS_OPTION, check_count, check_mode
 from qtau.plugins import default_host
 
@@ -34,7 +34,7 @@ OFFLINE_OPTION = typer.Option(False, "--offline",
 def register(app: typer.Typer) -> None:
     @app.command("quote")
     def quote(
-        file: str = typer.Argument(..., help="An OpenQASM 2 or 3 file."),
+        file: str = typer.Argument(..., help="An OpenQASM 2 or 3 file, or module.py:function returning a circuit."),
         executor: list[str] | None = QUOTE_EXECUTOR_OPTION,
         shots: int = SHOTS_OPTION,
         mode: str = MODE_OPTION,
@@ -46,10 +46,10 @@ def register(app: typer.Typer) -> None:
         check_count(shots, "--shots", 1, "1000, for example")
         check_mode(mode)
         host = default_host()
-        if Path(file).is_file():
-            load_circuit(file, host)  # a malformed OpenQASM file: exit 2 naming the line, as `run` does
+        # As `run` reads FILE: OpenQASM (a malformed file exits 2 naming the line) or module.py:function.
+        circuit = load_circuit(file, host).circuit
         executors = check_executors(host, executor)
-        found = quote_file(file, executors, shots=shots, mode=mode, split=split, host=host, offline=offline)
+        found = quote_circuit(circuit, executors, shots=shots, mode=mode, split=split, host=host, offline=offline)
         if as_json:
             print_json(json.loads(json.dumps(found.to_dict(), default=str)))
         else:
