@@ -305,3 +305,20 @@ def test_a_circuit_beyond_openqasm_2_is_told_so_not_told_to_install_a_writer():
     assert "cannot be written in it" in str(err.value) and "register-equality" in str(err.value)
     assert "no installed plugin" not in str(err.value) and "mitigation='none'" in err.value.fix
     assert set(plain.counts) <= {"00", "11"}  # the circuit itself runs
+
+
+@pytest.mark.parametrize("technique", ["readout", "trex"])
+def test_a_circuit_that_initializes_a_qubit_is_readout_corrected(technique):
+    """`initialize` resets its qubits, then prepares them: no gate. `qasm2.dumps` wrote it as a `gate`
+    whose body holds `reset`, which no reader takes (Qiskit's own refused it), so readout correction,
+    which "runs any circuit", failed the task with a CircuitConversionError."""
+    qc = QuantumCircuit(2, 2)
+    qc.initialize([0, 1], [0])  # |1> on qubit 0
+    qc.cx(0, 1)
+    qc.measure([0, 1], [0, 1])
+    description = {"resource_type": "quantum", "quantum": {"executor": "qiskit_local", "seed_simulator": 3,
+                                                           "noise": {"readout": 0.05}}}
+    with service(description) as pcs:
+        result = pcs.get_result(pcs.submit_quantum_task(QuantumTask(circuit=qc, shots=4000, mitigation=technique)))
+    assert max(result.counts, key=result.counts.get) == "11"
+    assert report(result)["quasi_probabilities"]["11"] == pytest.approx(1.0, abs=0.04)

@@ -161,9 +161,21 @@ def _dumped(dumps, circuit) -> str:
 
 
 def to_qasm2(circuit) -> str:
+    """OpenQASM 2 of `circuit`. Its `gate` bodies hold gates only: an instruction that is no gate
+    and has a definition (`initialize`: a reset, then a state preparation) is written as that
+    definition, where `qasm2.dumps` would write a `gate` with `reset` inside, which no reader takes
+    (Qiskit's own included)."""
     from qiskit import qasm2
 
+    if any(_non_gate(inst.operation) for inst in circuit.data):
+        circuit = composite.inline(circuit, _non_gate)
     return _dumped(qasm2.dumps, circuit)
+
+
+def _non_gate(op) -> bool:
+    from qiskit.circuit import ControlFlowOp, Gate
+
+    return not isinstance(op, (Gate, ControlFlowOp)) and composite.definition(op) is not None
 
 
 def to_qasm3(circuit) -> str:
