@@ -146,3 +146,26 @@ def test_two_pilots_on_one_simulator_are_two_resources(pcs):
     rows = {r.resource_id: r for r in pcs.qdreamer.explain(QuantumTask(circuit=bell())).rows}
     assert rows[a.id].fidelity > rows[b.id].fidelity
     assert pcs.get_result(pcs.submit_quantum_task(QuantumTask(circuit=bell()))).resource_id == a.id
+
+
+def test_a_pinned_task_is_ranked_among_its_matches_after_a_status_refresh():
+    """After the provider reports expire and come back the same but for their queues, QDREAMER
+    reuses its plans with the new queues; a pinned task's plan was given every candidate instead
+    of the pinned ones, so its explanation raised IndexError (also through mitigation="auto") and
+    its rows named the first pilot's resource where the pinned one was meant."""
+    import time
+
+    with PilotComputeService(execution_engine="local") as service:
+        service.create_pilot({"quantum": {"executor": "qiskit_local", "backend": "aer_simulator"}, "name": "a"})
+        service.create_pilot({"quantum": {"executor": "qiskit_local", "backend": "aer_simulator"}, "name": "b"})
+        service.initialize_dreamer({"cache_ttl_seconds": 0.2})
+        task = QuantumTask(circuit=bell(), shots=50, resource="b")
+        before = service.qdreamer.explain(task)
+        time.sleep(0.4)  # every report expires: the next decision rebuilds the snapshot
+        after = service.qdreamer.explain(task)
+        assert [row.resource_id for row in after.rows] == [row.resource_id for row in before.rows]
+        assert after.chosen.resource_id == "qiskit:aer_simulator@b"
+        time.sleep(0.4)
+        result = service.get_result(service.submit_quantum_task(QuantumTask(circuit=bell(), shots=50,
+                                                                            resource="b", mitigation="auto")))
+        assert result.resource_id == "qiskit:aer_simulator@b"
