@@ -477,3 +477,29 @@ def test_cancelling_a_cut_task_cancels_its_pieces():
         assert isinstance(value, TaskCancelledError)
         with pytest.raises(TaskCancelledError):
             pcs.get_results([handle], timeout=60)
+
+
+@pytest.mark.timeout(120)
+def test_a_plan_of_more_subexperiments_than_can_run_is_refused_before_they_are_enumerated(fleet):
+    # Each cut multiplies the subexperiments by its QPD terms (6 per cut CNOT): a 6-qubit QFT on
+    # 4-qubit pieces needs 10 cuts, 6**10 terms, whose enumeration alone filled 8 GB of memory
+    # before planning could answer. A GHZ chain of 14 on 2-qubit pieces (6 cuts) made 326,592
+    # circuits, which the plan offered to run.
+    from qiskit import QuantumCircuit
+    from qiskit.circuit.library import QFTGate
+    from qtau.cutting.subexperiments import MAX_CIRCUITS
+
+    ghz = QuantumCircuit(14)
+    ghz.h(0)
+    for q in range(13):
+        ghz.cx(q, q + 1)
+    with pytest.raises(NoSuitableResourceError) as err:
+        plan_cut(fleet, ghz, ["Z" + "I" * 12 + "Z"], cut={"max_width": 2})
+    assert err.value.field == "cut" and "6 of them, make 326,592 subexperiment circuits" in str(err.value)
+    assert f"{MAX_CIRCUITS:,}" in str(err.value) and "wider resources" in err.value.fix
+    qft = QuantumCircuit(6)
+    qft.append(QFTGate(6), range(6))
+    with pytest.raises(NoSuitableResourceError, match="subexperiment circuits"):
+        plan_cut(fleet, qft, ["IIIIIZ"])
+    plan = plan_cut(fleet, ghz.copy().remove_final_measurements(inplace=False), ["Z" + "I" * 12 + "Z"])
+    assert plan.num_circuits <= MAX_CIRCUITS  # pieces of 4 qubits: few cuts, and it is planned

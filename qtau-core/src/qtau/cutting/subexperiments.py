@@ -19,6 +19,13 @@ import math
 import threading
 from typing import Any
 
+from qtau.errors import NoSuitableResourceError
+
+#: The most subexperiment circuits a plan may run. Each cut multiplies them by its QPD terms (6
+#: per cut CNOT): a 6-qubit QFT on 4-qubit pieces needs 10 cuts and 6**10 terms, whose enumeration
+#: alone filled 8 GB of memory; a plan is refused, naming the count, before any is enumerated.
+MAX_CIRCUITS = 100_000
+
 
 def _qpd_groups(circuit: Any) -> dict[int, list[int]]:
     """Instruction indices of each QPD decomposition in `circuit`, by the decomposition's id (the
@@ -138,6 +145,15 @@ class Subexperiments:
             for key, indices in _qpd_groups(piece).items():
                 bases[key] = piece.data[indices[0]].operation.basis
         ordered = [bases[k] for k in sorted(bases)]
+        groups = {label: len(ObservableCollection(problem.subobservables[label]).groups)
+                  for label in problem.subcircuits}
+        circuits = math.prod(len(b.maps) for b in ordered) * sum(groups.values())
+        if circuits > MAX_CIRCUITS:
+            raise NoSuitableResourceError(
+                f"the cheapest cuts found, {len(ordered)} of them, make {circuits:,} subexperiment circuits, "
+                f"more than the {MAX_CIRCUITS:,} a cut task may run", field="cut", value=len(ordered), rejections={},
+                fix="add wider resources (or a larger cut max_width), so fewer cuts are needed",
+            )
         weights = generate_qpd_weights(ordered, num_samples=np.inf)
         kappa = math.prod(b.kappa for b in ordered)
         total = sum(float(w) for w, _ in weights.values())
@@ -146,8 +162,7 @@ class Subexperiments:
             (float(w) / total * kappa) ** 2 for w, _ in weights.values())
         self.labels = tuple(problem.subcircuits)
         self.widths = {label: problem.subcircuits[label].num_qubits for label in self.labels}
-        self.counts = {label: len(weights) * len(ObservableCollection(problem.subobservables[label]).groups)
-                       for label in self.labels}
+        self.counts = {label: len(weights) * groups[label] for label in self.labels}
         self.representatives = {label: representative(problem.subcircuits[label]) for label in self.labels}
 
     @property
