@@ -40,6 +40,39 @@ def test_transpilation_is_cached_per_circuit_and_backend(bell):
     assert other is not first
 
 
+def test_circuits_transpiled_on_several_threads_at_once_are_each_laid_out_whole():
+    """LOCAL runs chunks of a batch on several threads against one executor (docs/plugins.md:
+    `run` must be thread-safe). The executor shared one preset pass manager per level, whose passes
+    keep each run's property set on themselves: runs at once mixed their layouts, so a 5-qubit
+    circuit came out placed on 4 qubits, or failed ('FullAncillaAllocation: The layout refers to a
+    qubit that does not exist in circuit')."""
+    import threading
+
+    from qiskit.circuit.random import random_circuit
+
+    ex = executor("fake_manila", seed_transpiler=3)
+    wrong: list = []
+
+    def transpile_many(thread: int) -> None:
+        for i in range(50):
+            width = 2 + (i + thread) % 4
+            circuit = random_circuit(width, 8, max_operands=2, measure=True, seed=1000 * thread + i)
+            try:
+                placed = ex.isa(circuit).layout.initial_index_layout(filter_ancillas=True)
+            except Exception as err:  # noqa: BLE001 - any failure is the finding
+                wrong.append((width, repr(err)[:120]))
+                continue
+            if len(placed) != width or len(set(placed)) != width:
+                wrong.append((width, placed))
+
+    threads = [threading.Thread(target=transpile_many, args=(t,)) for t in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert wrong == []
+
+
 def test_batch_is_one_sampler_run_in_order(bell, x0):
     ex = executor("fake_manila", seed_simulator=1)
     outs = ex.result(ex.submit(jobs(x0(), bell(), x0(), shots=300)), timeout=60)

@@ -179,21 +179,24 @@ class SamplerExecutor(Executor):
         self.options = _options(config)
         self.local = resource.metadata.get("source") in ("fake", "aer")
         self.account = None if self.local else account_of(config)
-        self._pms: dict[int, Any] = {}
-        self._pm_lock = threading.Lock()
+        #: This thread's preset pass manager per level. Not shared between threads: a pass keeps
+        #: the property set of the run it is in on itself, so two runs at once (LOCAL's chunks of
+        #: a batch) mixed their layouts (a 5-qubit circuit placed on 4 qubits).
+        self._pms = threading.local()
 
     # -- preparation ---------------------------------------------------------------------------
 
     def pass_manager(self, level: int | None = None):
+        """This thread's preset pass manager for `level` (made on its first use here)."""
         level = self.options["optimization_level"] if level is None else level
-        with self._pm_lock:
-            if level not in self._pms:
-                from qiskit.transpiler import generate_preset_pass_manager
+        made = self._pms.__dict__.setdefault("by_level", {})
+        if level not in made:
+            from qiskit.transpiler import generate_preset_pass_manager
 
-                self._pms[level] = generate_preset_pass_manager(
-                    optimization_level=level, backend=self.backend, seed_transpiler=self.options["seed_transpiler"],
-                )
-            return self._pms[level]
+            made[level] = generate_preset_pass_manager(
+                optimization_level=level, backend=self.backend, seed_transpiler=self.options["seed_transpiler"],
+            )
+        return made[level]
 
     def isa(self, circuit: Any) -> Any:
         """The circuit transpiled for this backend, from the cache when seen before; with
