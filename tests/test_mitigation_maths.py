@@ -142,3 +142,24 @@ def test_z_expectation_and_walsh_hadamard_agree():
 
 def test_counts_with_register_spaces_are_read():
     assert z_expectation({"0 1": 3, "1 1": 1}, 0b1) == pytest.approx(-1.0)
+
+
+def test_expectation_refuses_a_pauli_it_cannot_read_from_counts_naming_it():
+    """Counts hold Z-basis readings only: `expectation(result, "XZ")` gave <Z0> (X read as I),
+    a label longer than the result's bits read the missing bits as 0, and '' or a list raised a
+    bare ValueError / TypeError."""
+    from qtau.errors import InvalidArgumentError
+    from qtau.mitigation import expectation
+    from qtau.types import Result
+
+    counts = {"00": 40, "01": 10, "10": 15, "11": 35}
+    result = Result("t", "r", "e", 100, counts=counts, metadata={"mitigation": {
+        "technique": "readout", "quasi_probabilities": {"00": 0.45, "01": 0.05, "10": 0.1, "11": 0.4}}})
+    assert expectation(result, "ZZ") == pytest.approx((0.45 - 0.05 - 0.1 + 0.4, 0.4 - 0.1 - 0.15 + 0.35))
+    assert expectation(result, "zi") == expectation(result, "ZI") == expectation(result, 0b10)
+    for bad in ("XZ", "ZY", "ZZZ", "Z", "", 4, -1, True, ["ZZ"], 1.0):
+        with pytest.raises(InvalidArgumentError) as err:
+            expectation(result, bad)
+        assert err.value.field == "pauli" and "2 bits" in str(err.value), bad
+    with pytest.raises(InvalidArgumentError, match="X or Y"):
+        z_expectation(counts, "XZ")

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from qtau.errors import MitigationError
+from qtau.errors import InvalidArgumentError, MitigationError
 
 if TYPE_CHECKING:
     import numpy as np
@@ -56,11 +56,36 @@ def to_dict(vec: np.ndarray, bits: int, cutoff: float = 1e-12) -> dict[str, floa
     return {format(i, f"0{bits}b"): float(v) for i, v in enumerate(vec) if abs(v) > cutoff}
 
 
+def z_mask(pauli: int | str, bits: int | None = None) -> int:
+    """The bits a Z-string reads: `pauli` is a label of 'Z' and 'I' (either case, bit 0 rightmost,
+    as Qiskit writes Pauli labels) or an int mask. Anything else is an InvalidArgumentError naming
+    it: an X or Y (counts are Z-basis readings, which no X or Y term can be read from; it had been
+    read as I), and, with `bits` (the width of the counts read), a label of another length or a
+    mask beyond them (a missing bit had been read as 0)."""
+    has = f"; the result has {bits} bits" if bits is not None else ""
+    fix = "pass a label of 'Z' and 'I' with bit 0 rightmost (e.g. 'IZ'), one letter per bit, or an int mask"
+    if isinstance(pauli, str):
+        label = pauli.upper()
+        if not label or set(label) - {"Z", "I"}:
+            raise InvalidArgumentError(
+                f"pauli {pauli!r} is not a Z-string: counts are Z-basis readings, so X or Y terms (or "
+                f"other letters) cannot be read from them{has}", field="pauli", value=pauli,
+                fix=fix + "; measure X or Y terms in their basis (rotate first, or use QtauEstimator)")
+        if bits is not None and len(label) != bits:
+            raise InvalidArgumentError(f"pauli {pauli!r} has {len(label)} letters{has}", field="pauli",
+                                       value=pauli, fix=fix)
+        return int(label.replace("Z", "1").replace("I", "0"), 2)
+    if isinstance(pauli, bool) or not isinstance(pauli, int) or pauli < 0 \
+            or (bits is not None and pauli >= 1 << bits):
+        raise InvalidArgumentError(f"pauli {pauli!r} is neither a Z-string nor a mask of the bits{has}",
+                                   field="pauli", value=repr(pauli), fix=fix)
+    return pauli
+
+
 def z_expectation(dist: Mapping[str, float], mask: int | str) -> float:
     """<Z_S>: the expectation of the product of Z on the bits set in `mask` (an int, or a string of
-    'Z'/'I' with bit 0 rightmost, as Qiskit writes Pauli labels), over probabilities or counts."""
-    if isinstance(mask, str):
-        mask = int("".join("1" if c.upper() == "Z" else "0" for c in mask), 2)
+    'Z'/'I' with bit 0 rightmost, as Qiskit writes Pauli labels: `z_mask`), over probabilities or counts."""
+    mask = z_mask(mask)
     total = sum(dist.values()) if dist else 0.0
     if not total:
         return 0.0

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from qtau.mitigation.distributions import nearest_probabilities, rounded_counts, z_expectation
+from qtau.mitigation.distributions import (
+    nearest_probabilities,
+    rounded_counts,
+    width_of,
+    z_expectation,
+    z_mask,
+)
 from qtau.types import Result
 
 
@@ -15,7 +21,9 @@ def report(result: Result) -> dict[str, Any] | None:
 
 def expectation(result: Result, pauli: str | int) -> tuple[float, float]:
     """(mitigated, unmitigated) <Z_S> of a counts result: `pauli` is a Z/I label with bit 0
-    rightmost ("ZZI") or an int mask. Without mitigation both are the counts' value."""
+    rightmost ("ZZI"), one letter per bit of the counts, or an int mask of them (`z_mask`: anything
+    else, an X or Y included, is an InvalidArgumentError). Without mitigation both are the counts' value."""
+    pauli = z_mask(pauli, width_of(result.counts) if result.counts else None)
     raw = z_expectation(result.counts, pauli)
     found = report(result)
     if not found:
