@@ -7,6 +7,7 @@ really simulates each task and counts every CreateQuantumTask."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -140,13 +141,12 @@ def test_a_budget_holds_across_crashes_with_jobs_held_at_the_provider(stub, tmp_
 # -- a full disk -----------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def small_disk(tmp_path):
-    """A 200 KiB tmpfs (root only; the test is skipped, saying why, where mounting is refused)."""
-    where = tmp_path / "disk"
+@contextlib.contextmanager
+def _tmpfs(where: Path, size: str):
+    """A tmpfs of `size` at `where` (root only; the test is skipped, saying why, where mounting is refused)."""
     where.mkdir()
     try:
-        done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=200k", "tmpfs", str(where)],
+        done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(where)],
                               capture_output=True, text=True, timeout=30)
     except (OSError, subprocess.TimeoutExpired) as err:
         pytest.skip(f"cannot mount a small tmpfs here ({err}): the full-disk case needs root")
@@ -156,6 +156,20 @@ def small_disk(tmp_path):
         yield where
     finally:
         subprocess.run(["umount", "-l", str(where)], capture_output=True, timeout=60)
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 200 KiB tmpfs."""
+    with _tmpfs(tmp_path / "disk", "200k") as where:
+        yield where
+
+
+@pytest.fixture
+def own_disk(tmp_path):
+    """A 2 MiB tmpfs, for a file system the test remounts read-only."""
+    with _tmpfs(tmp_path / "disk", "2m") as where:
+        yield where
 
 
 def _priced_service(workdir: Path) -> PilotComputeService:
@@ -209,6 +223,43 @@ def test_a_full_disk_refuses_submissions_but_hands_out_every_result(small_disk, 
     reports = [r for r in caplog.records if "no longer journaled" in r.getMessage()]
     assert len(reports) == 1, [r.getMessage() for r in caplog.records]
     assert "Traceback" not in capfd.readouterr().err
+
+
+def _jobs(workdir: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "qtau.cli", "jobs", "--dir", str(workdir), "--json"],
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_a_journal_on_a_read_only_file_system_is_listed_not_called_damaged(own_disk):
+    """A journal on a read-only mount (a backup, an archived run) is listed as it is: `qtau jobs`
+    opens it read-only and must not call it damaged nor tell the user to move it aside. The service
+    that wrote it ran (and closed) in its own process, as a user's run does."""
+    run = textwrap.dedent('''
+        import sys
+        from qtau.service import PilotComputeService
+        from qtau.types import QuantumTask
+        from qtau_scripted.testing import host, pilot, resource
+        from qtau_test_circuits import bell
+        with PilotComputeService(plugins=host(), working_directory=sys.argv[1]) as pcs:
+            pcs.create_pilot(pilot(resource("r", qubits=3)))
+            tasks = [QuantumTask(circuit=bell(), shots=10, task_id=f"ro{i}") for i in range(3)]
+            pcs.get_results(pcs.submit_quantum_tasks(tasks), timeout=120)
+    ''')
+    done = subprocess.run([sys.executable, "-c", run, str(own_disk)], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "PYTHONPATH": str(Path(__file__).parent)})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert sorted(os.listdir(own_disk)) == ["qtau-journal.lock", "qtau-journal.sqlite3"], "closed cleanly"
+    remount = subprocess.run(["mount", "-o", "remount,ro", str(own_disk)], capture_output=True, text=True,
+                             timeout=30)
+    assert remount.returncode == 0, remount.stderr
+    try:
+        listed = _jobs(own_disk)
+    finally:
+        subprocess.run(["mount", "-o", "remount,rw", str(own_disk)], capture_output=True, timeout=30)
+    assert listed.returncode == 0, listed.stderr[-2000:]
+    tasks = json.loads(listed.stdout)["tasks"]
+    assert sorted(t["task_id"] for t in tasks) == ["ro0", "ro1", "ro2"]
+    assert all(t["handed_out"] for t in tasks)
 
 
 # -- foreign and damaged files ---------------------------------------------------------------------

@@ -25,6 +25,7 @@ error messages through `redact()`. Credentials have no column.
 """
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 import time
@@ -163,6 +164,35 @@ def _replay(db: sqlite3.Connection, log: Path) -> int:
     return max([applied] + [number for number, _ in rows])
 
 
+def _open_read_only(path: Path) -> sqlite3.Connection:
+    """A read-only connection to the journal at `path`, for listings.
+
+    SQLite reads a WAL-mode file through its `-shm` index, which it must create or map for writing:
+    in a directory this user may not write (a read-only mount, an archived or another user's run)
+    `mode=ro` fails with "unable to open database file" although the journal is sound. There,
+    when no write-ahead log holds rows the main file lacks (a service that closed cleanly leaves
+    none), the file is opened `immutable`, read as it is; otherwise the rows in the log cannot be
+    read and the error says to copy the directory (never that the journal is damaged)."""
+    uri = path.resolve().as_uri()
+    db = sqlite3.connect(f"{uri}?mode=ro", uri=True, check_same_thread=False)
+    try:
+        db.execute("PRAGMA schema_version").fetchone()  # SQLite opens the file (and its index) here
+        return db
+    except sqlite3.OperationalError:
+        db.close()
+        directory = path.parent
+        if os.access(directory, os.W_OK) and not os.statvfs(directory).f_flag & os.ST_RDONLY:
+            raise
+    wal = path.with_name(path.name + "-wal")
+    if wal.exists() and wal.stat().st_size > 0:
+        raise JournalError(
+            f"the journal {path} cannot be read here: its write-ahead log {wal.name} holds rows SQLite reads only "
+            "from a directory this user may write", path=str(path), field="dir", value=str(path.parent),
+            fix=f"copy the directory somewhere writable (cp -a {path.parent} /tmp/journal-copy) and list the copy",
+        )
+    return sqlite3.connect(f"{uri}?mode=ro&immutable=1", uri=True, check_same_thread=False)
+
+
 def _corrupt(path: Path, err: BaseException) -> JournalCorruptError:
     return JournalCorruptError(
         f"the journal {path} is damaged or not a QTAU journal ({err})", path=str(path),
@@ -297,7 +327,7 @@ class Journal:
     def _connect(path: Path, readonly: bool) -> sqlite3.Connection:
         try:
             if readonly:
-                db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False)
+                db = _open_read_only(path)
             else:
                 db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
             db.row_factory = sqlite3.Row
