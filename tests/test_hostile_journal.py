@@ -230,6 +230,30 @@ def _jobs(workdir: Path) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=120)
 
 
+def test_a_listing_after_a_full_disk_shows_every_accepted_task(small_disk):
+    """Tasks accepted until the disk filled are in the acknowledgement log, not in SQLite (it could
+    not take them) when the service closes; `qtau jobs` cannot apply the log to a full disk, and
+    still lists every accepted task, as `recover()` will once space is freed."""
+    from qtau.errors import JournalError
+
+    pcs = _priced_service(small_disk)
+    accepted = []
+    try:
+        for i in range(400):
+            try:
+                accepted.append(pcs.submit_quantum_task(QuantumTask(circuit=_padded_circuit(i), shots=10,
+                                                                    task_id=f"full{i}")))
+            except JournalError:
+                break
+        pcs.wait_tasks(accepted, timeout=120)
+    finally:
+        pcs.close()
+    listed = _jobs(small_disk)
+    assert listed.returncode == 0, listed.stderr[-2000:]
+    ids = {task["task_id"] for task in json.loads(listed.stdout)["tasks"]}
+    assert ids >= {f"full{i}" for i in range(len(accepted))}, f"listed {len(ids)} of {len(accepted)} accepted"
+
+
 def test_a_journal_on_a_read_only_file_system_is_listed_not_called_damaged(own_disk):
     """A journal on a read-only mount (a backup, an archived run) is listed as it is: `qtau jobs`
     opens it read-only and must not call it damaged nor tell the user to move it aside. The service

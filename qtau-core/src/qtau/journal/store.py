@@ -33,7 +33,13 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from qtau.errors import JournalCorruptError, JournalError, JournalVersionError, QtauError
+from qtau.errors import (
+    JournalCorruptError,
+    JournalError,
+    JournalLockedError,
+    JournalVersionError,
+    QtauError,
+)
 from qtau.journal import acklog
 from qtau.journal.acklog import AckLog
 from qtau.journal.codec import (
@@ -245,8 +251,11 @@ class Journal:
                     f"no QTAU journal in {directory}", path=str(path), field="dir", value=str(directory),
                     fix="name the working_directory a service ran with (qtau jobs --dir DIR)",
                 )
-            cls._apply_log(directory, path)
-            return cls(path, cls._connect(path, readonly=True), None, flush_interval, max_batch)
+            unapplied = cls._apply_log(directory, path)
+            db = cls._connect(path, readonly=True)
+            if unapplied:
+                db = cls._with_log(db, directory / LOG_NAME)
+            return cls(path, db, None, flush_interval, max_batch)
         try:
             directory.mkdir(parents=True, exist_ok=True)
         except OSError as err:
@@ -284,21 +293,24 @@ class Journal:
             raise _corrupt(log.with_name(FILE_NAME), err) from None
 
     @classmethod
-    def _apply_log(cls, directory: Path, path: Path) -> None:
+    def _apply_log(cls, directory: Path, path: Path) -> bool:
         """Before reading a journal whose owner died, apply its acknowledgement log (so a listing
         shows every acknowledged task). Skipped while a live service owns it (its writer applies
-        the log within one window) or when this user may not write the directory."""
+        the log within one window). True when the log holds rows it could not apply to the file:
+        the directory is read-only to this user, or its disk is full (`_with_log` reads them)."""
         log = directory / LOG_NAME
         try:
             if log.stat().st_size == 0:
-                return
+                return False
         except OSError:
-            return
+            return False
         lock = JournalLock(directory / LOCK_NAME, path)
         try:
             lock.acquire()
+        except JournalLockedError:
+            return False
         except QtauError:
-            return
+            return True  # the lock cannot even be created: nobody writes here
         try:
             db = cls._connect(path, readonly=False)
             try:
@@ -306,10 +318,26 @@ class Journal:
             finally:
                 db.close()
             log.unlink(missing_ok=True)
+            return False
         except (QtauError, OSError):
-            pass  # the read-only open below reports a damaged journal
+            return True
         finally:
             lock.release()
+
+    @classmethod
+    def _with_log(cls, db: sqlite3.Connection, log: Path) -> sqlite3.Connection:
+        """`db` copied into memory with the rows of the acknowledgement log it lacks applied: a
+        listing of a journal whose log cannot be applied to its file (a full disk, a read-only
+        directory) still shows every acknowledged task, and the files are left as they are for
+        the next service to apply."""
+        memory = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
+        try:
+            db.backup(memory)
+        finally:
+            db.close()
+        memory.row_factory = sqlite3.Row
+        cls._replayed(memory, log)
+        return memory
 
     @classmethod
     def borrow(cls, path: str | Path) -> Journal:
