@@ -107,6 +107,8 @@ class ServiceJournal:
         self._closed = False
         self._lock = threading.Lock()
         self._reported = False
+        #: A submission was refused with the journal's JournalError: the user has been told.
+        self._refused = False
         #: The plugins' compact forms of circuits in task payloads (the service sets them).
         self.forms = CompactForms()
         #: what an earlier service left and this one may recover: tasks not handed out when the
@@ -175,8 +177,12 @@ class ServiceJournal:
         # A set's add and discard are atomic (one operation under the interpreter's lock), and
         # recovery only asks for membership: no lock per task.
         self.in_flight.add(task.task_id)
-        self.journal.record_task(task, submitted_at=submitted_at, payload=payload or (lambda: task_blob(task, self.forms)),
-                                 durable=durable)
+        try:
+            self.journal.record_task(task, submitted_at=submitted_at,
+                                     payload=payload or (lambda: task_blob(task, self.forms)), durable=durable)
+        except JournalError:
+            self._refused = True
+            raise
 
     def settled(self, task_id: str, outcome: Any, first: int = 1) -> None:
         """A submission ended: its result or failure, with its attempts numbered from `first`."""
@@ -205,7 +211,7 @@ class ServiceJournal:
     def close(self) -> None:
         """Commit what is queued and let go of the journal; the last service of this process
         using it closes it (and releases the lock). A write failure already reported is not
-        raised again."""
+        raised again, nor one a refused submission told the user of (a full disk's)."""
         with _owned_lock:
             if self._closed:
                 return
@@ -222,7 +228,7 @@ class ServiceJournal:
             try:
                 self.journal.close()
             except JournalError as err:
-                if not self._reported:
+                if not (self._reported or self._refused):
                     raise
                 log.debug("journal closed after the reported failure: %s", err)
 
