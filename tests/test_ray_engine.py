@@ -173,6 +173,39 @@ def test_a_ray_the_service_started_is_disconnected_on_close(qiskit_host, user_ra
             ray.init(address="local", num_cpus=2, include_dashboard=False, logging_level="ERROR")
 
 
+def test_closing_one_service_keeps_the_ray_it_started_for_a_second_service(qiskit_host, user_ray):
+    """Two services in one process share the Ray the first one started. Closing the first used to
+    shut that Ray down under the second: its handles then failed with Ray's "owner is unknown", its
+    next `ray.get` started a fresh local Ray by itself (never stopped), and its next submission
+    raised Ray's bare ValueError."""
+    ray.shutdown()
+    first = second = None
+    try:
+        first = PilotComputeService(execution_engine=ExecutionEngine.RAY, plugins=qiskit_host)
+        first.create_pilot(QISKIT)
+        second = PilotComputeService(execution_engine=ExecutionEngine.RAY, plugins=qiskit_host)
+        second.create_pilot(QISKIT)
+        assert first.engine.started_ray and not second.engine.started_ray
+        early = second.submit_quantum_task(QuantumTask(circuit=x_on(1), shots=5))
+        second.wait_tasks([early], timeout=120)
+        first.close()
+        assert ray.is_initialized(), "the second service still uses the Ray the first one started"
+        assert second.get_result(early, timeout=60).counts == {"010": 5}
+        late = second.submit_quantum_task(QuantumTask(circuit=x_on(2), shots=5))
+        assert second.get_result(late, timeout=120).counts == {"100": 5}
+        second.close()
+        assert not ray.is_initialized(), "the last service to close disconnects the Ray QTAU started"
+        with pytest.raises(TaskCancelledError, match="closed"):
+            first.get_results([early], timeout=30)
+        assert not ray.is_initialized(), "a closed service's handles must not start a Ray"
+    finally:
+        for service in (first, second):
+            if service is not None:
+                service.close()
+        if not ray.is_initialized():
+            ray.init(address="local", num_cpus=2, include_dashboard=False, logging_level="ERROR")
+
+
 def test_batch_chunks_of_one_task_give_results_not_lists(pcs):
     refs = pcs.submit_quantum_tasks([QuantumTask(circuit=x_on(i), shots=10) for i in range(3)])
     results = [ray.get(r, timeout=120) for r in refs]

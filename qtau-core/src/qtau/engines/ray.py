@@ -2,8 +2,9 @@
 
 Joins the cluster at `ray_address` (pilot description) or `RAY_ADDRESS`, else starts a local Ray
 (`address="local"`, so it never attaches to some other program's cluster by accident). A Ray that
-was already initialised in this process is reused. `shutdown` disconnects only a Ray this engine
-started; it never stops or kills Ray processes it did not start. Joining is checked first
+was already initialised in this process is reused. `shutdown` disconnects only a Ray QTAU started,
+once no other engine of this process still uses it (`ray_owner`); it never stops or kills Ray
+processes it did not start. Joining is checked first
 (`ray_join`), and tasks run only on nodes where the service's plugins import (`ray_nodes`).
 """
 
@@ -17,6 +18,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from qtau.coalesce import MAX_BATCH
+from qtau.engines import ray_owner
 from qtau.engines.base import Engine
 from qtau.engines.isolation import bounded
 from qtau.engines.ray_coalesce import RayCoalescer
@@ -61,6 +63,14 @@ def in_parts(payload: BatchPayload, submit: Callable[[BatchPayload, int], list[A
     return handles
 
 
+def connected_job() -> str | None:
+    """This driver's Ray job id, new with every `ray.init`: it names the Ray the process is connected
+    to (`ray_owner`). None when Ray is not initialised (asking Ray then would start one)."""
+    import ray
+
+    return ray.get_runtime_context().get_job_id() if ray.is_initialized() else None
+
+
 class RayEngine(Engine):
     name = "ray"
 
@@ -71,8 +81,9 @@ class RayEngine(Engine):
         self.num_cpus = num_cpus
         self.init_options = dict(ray_init_options or {})
         self.started_ray = False
-        #: shutdown disconnected the Ray this engine started: its handles' objects are gone with it
-        self.released_ray = False
+        #: The Ray QTAU started that this engine uses (`ray_owner`); None on a Ray the user started.
+        self._ray_token: str | None = None
+        self._holds_ray = False
         # Completion watch list: polled with ray.wait(fetch_local=False), so tracking in-flight work
         # never pulls results into the driver (ObjectRef.future() would, once per task).
         self._watch: list[tuple[Any, Callable[[Any], None]]] = []
@@ -98,6 +109,8 @@ class RayEngine(Engine):
                 value="ray", fix="pip install 'qtau-core[ray]', or use ExecutionEngine.LOCAL",
             ) from err
         if ray.is_initialized():
+            self._ray_token = ray_owner.join(connected_job())
+            self._holds_ray = self._ray_token is not None
             return
         options: dict[str, Any] = {
             "include_dashboard": False,
@@ -127,6 +140,14 @@ class RayEngine(Engine):
                 log.warning("the local Ray did not start within Ray's 30 s (a loaded machine?); starting it again")
                 ray.shutdown()
         self.started_ray = True
+        self._ray_token = ray_owner.started(connected_job())
+        self._holds_ray = self._ray_token is not None
+
+    @property
+    def released_ray(self) -> bool:
+        """The Ray QTAU started, which this engine used, was disconnected: its handles' objects
+        are gone with it."""
+        return ray_owner.ended(self._ray_token)
 
     def for_pilot(self, description: Any) -> RayEngine:
         """A pilot's `ray_address` names the cluster to join: an engine for it (before start)."""
@@ -412,9 +433,9 @@ class RayEngine(Engine):
 
     def shutdown(self) -> None:
         self._cancel_remote()
-        if self.started_ray:
-            import ray
+        if self._holds_ray:
+            self._holds_ray = self.started_ray = False
+            if ray_owner.release(self._ray_token):  # no other engine of this process still uses it
+                import ray
 
-            ray.shutdown()
-            self.started_ray = False
-            self.released_ray = True
+                ray.shutdown()
