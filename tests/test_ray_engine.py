@@ -5,7 +5,7 @@ import time
 
 import pytest
 from qtau import ExecutionEngine, PilotComputeService, QuantumTask
-from qtau.errors import InvalidTaskError, PluginError, TaskCancelledError
+from qtau.errors import InvalidTaskError, PluginError, TaskCancelledError, TaskTimeoutError
 from qtau.plugins import PluginHost
 from qtau_test_circuits import bell, x_on
 
@@ -204,6 +204,37 @@ def test_closing_one_service_keeps_the_ray_it_started_for_a_second_service(qiski
                 service.close()
         if not ray.is_initialized():
             ray.init(address="local", num_cpus=2, include_dashboard=False, logging_level="ERROR")
+
+
+def test_get_results_gives_up_within_its_timeout(pcs):
+    """RAY's get_results waited `timeout` for all values at once, then, on the timeout, `timeout`
+    again handle by handle: get_results(timeout=3) returned after 6 s."""
+    def _x0_after_a_while():
+        """Builds X on qubit 0 after 10 s: a task still running when a short timeout ends."""
+        import time as worker_time
+
+        from qiskit import QuantumCircuit
+
+        worker_time.sleep(10)
+        qc = QuantumCircuit(1, 1)
+        qc.x(0)
+        qc.measure(0, 0)
+        return qc
+
+    handles = pcs.submit_quantum_tasks([QuantumTask(circuit=_x0_after_a_while, num_qubits=1, shots=5)
+                                        for _ in range(2)])
+    try:
+        for return_exceptions in (True, False):
+            started = time.monotonic()
+            if return_exceptions:
+                outcome = pcs.get_results(handles, timeout=3, return_exceptions=True)
+                assert [type(v).__name__ for v in outcome] == ["TaskTimeoutError"] * 2, outcome
+            else:
+                with pytest.raises(TaskTimeoutError):
+                    pcs.get_results(handles, timeout=3)
+            assert time.monotonic() - started < 4.5, "get_results overran its timeout"
+    finally:
+        pcs.cancel(handles)
 
 
 def test_batch_chunks_of_one_task_give_results_not_lists(pcs):

@@ -333,11 +333,14 @@ class RayEngine(Engine):
         import ray
 
         self._check_connected()
+        deadline = None if timeout is None else time.monotonic() + timeout
         try:
             return list(ray.get(list(handles), timeout=timeout))
         except Exception:
-            # Some task failed (or the wait ran out): sort it out handle by handle.
-            return super().get_many(handles, timeout)
+            # Some task failed (or the wait ran out): sort it out handle by handle, in the time
+            # left of `timeout` (the full timeout again made get_results take twice as long).
+            left = None if deadline is None else max(deadline - time.monotonic(), 0.0)
+            return super().get_many(handles, left)
 
     def on_done(self, handle: Any, callback: Callable[[Any], None]) -> None:
         """Calls `callback(None)` once `handle` is done, from a later `poll()` (no value is fetched)."""
