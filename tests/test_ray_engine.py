@@ -229,6 +229,8 @@ def test_get_results_gives_up_within_its_timeout(pcs):
             if return_exceptions:
                 outcome = pcs.get_results(handles, timeout=3, return_exceptions=True)
                 assert [type(v).__name__ for v in outcome] == ["TaskTimeoutError"] * 2, outcome
+                # each names the caller's timeout (not what was left of it: 2.99999..., then 0.0004)
+                assert [(v.value, "within 3 s" in str(v)) for v in outcome] == [(3, True)] * 2
             else:
                 with pytest.raises(TaskTimeoutError):
                     pcs.get_results(handles, timeout=3)

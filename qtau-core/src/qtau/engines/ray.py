@@ -339,8 +339,7 @@ class RayEngine(Engine):
         except Exception:
             # Some task failed (or the wait ran out): sort it out handle by handle, in the time
             # left of `timeout` (the full timeout again made get_results take twice as long).
-            left = None if deadline is None else max(deadline - time.monotonic(), 0.0)
-            return super().get_many(handles, left)
+            return self.get_each(handles, timeout, deadline)
 
     def on_done(self, handle: Any, callback: Callable[[Any], None]) -> None:
         """Calls `callback(None)` once `handle` is done, from a later `poll()` (no value is fetched)."""
