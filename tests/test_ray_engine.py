@@ -5,7 +5,13 @@ import time
 
 import pytest
 from qtau import ExecutionEngine, PilotComputeService, QuantumTask
-from qtau.errors import InvalidTaskError, PluginError, TaskCancelledError, TaskTimeoutError
+from qtau.errors import (
+    ConfigurationError,
+    InvalidTaskError,
+    PluginError,
+    TaskCancelledError,
+    TaskTimeoutError,
+)
 from qtau.plugins import PluginHost
 from qtau_test_circuits import bell, x_on
 
@@ -237,6 +243,26 @@ def test_get_results_gives_up_within_its_timeout(pcs):
             assert time.monotonic() - started < 4.5, "get_results overran its timeout"
     finally:
         pcs.cancel(handles)
+
+
+def test_a_ray_address_other_than_the_initialised_ray_is_refused(qiskit_host, user_ray):
+    """With Ray already initialised (here the user's local Ray), a `ray_address` naming another
+    cluster was silently ignored: the tasks ran on the local Ray, not on the cluster named."""
+    connected = ray.get_runtime_context().gcs_address
+    port = int(connected.rpartition(":")[2])
+    other = f"127.0.0.1:{port + 1 if port < 65535 else port - 1}"
+    service = PilotComputeService(execution_engine=ExecutionEngine.RAY, plugins=qiskit_host, ray_address=other)
+    with pytest.raises(ConfigurationError) as info:
+        service.create_pilot(QISKIT)
+    assert info.value.field == "ray_address" and info.value.value == other
+    assert connected in str(info.value) and "ray.shutdown()" in info.value.fix
+    assert ray.is_initialized(), "the user's Ray is left as it is"
+    service.close()
+    same = PilotComputeService(execution_engine=ExecutionEngine.RAY, plugins=qiskit_host, ray_address=connected)
+    same.create_pilot(QISKIT)  # the address of the Ray already initialised: reused
+    assert same.get_result(same.submit_quantum_task(QuantumTask(circuit=x_on(0), shots=5)), timeout=120).shots == 5
+    same.close()
+    assert ray.is_initialized()
 
 
 def test_batch_chunks_of_one_task_give_results_not_lists(pcs):

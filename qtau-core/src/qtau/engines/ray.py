@@ -22,7 +22,13 @@ from qtau.engines import ray_owner
 from qtau.engines.base import Engine
 from qtau.engines.isolation import bounded
 from qtau.engines.ray_coalesce import RayCoalescer
-from qtau.engines.ray_join import LOCAL_START_RETRIES, init_error, preflight, start_timed_out
+from qtau.engines.ray_join import (
+    LOCAL_START_RETRIES,
+    check_same_cluster,
+    init_error,
+    preflight,
+    start_timed_out,
+)
 from qtau.engines.ray_nodes import NodePlacement
 from qtau.engines.ray_remote import (  # noqa: F401  (pack, unwrap_error: importable from here)
     SYSTEM_RETRIES,
@@ -109,6 +115,8 @@ class RayEngine(Engine):
                 value="ray", fix="pip install 'qtau-core[ray]', or use ExecutionEngine.LOCAL",
             ) from err
         if ray.is_initialized():
+            if self.address:
+                check_same_cluster(self.address, ray.get_runtime_context().gcs_address)
             self._ray_token = ray_owner.join(connected_job())
             self._holds_ray = self._ray_token is not None
             return

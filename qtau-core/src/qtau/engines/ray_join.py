@@ -147,6 +147,25 @@ def preflight(address: str) -> None:
     raise _unreachable(address, f"{type(error).__name__}: {text.splitlines()[0][:200]}")
 
 
+def check_same_cluster(address: str, connected: str) -> None:
+    """Refuse a `ray_address` naming another cluster than the Ray already initialised in this
+    process (`connected`, its GCS address): one process joins one Ray, and the named address was
+    silently ignored, so the tasks ran on the Ray already there (a laptop's local Ray, say).
+    Ports are compared: Ray advertises the machine's interface address even when given 127.0.0.1."""
+    target = host_port(address)
+    if target is None:  # `auto`, `local` and `ray://` addresses: Ray resolves them, nothing to compare
+        return
+    here = host_port(connected) if connected else None
+    if here is None or here[1] == target[1]:
+        return
+    raise ConfigurationError(
+        f"ray_address {address!r} names another cluster than the Ray already initialised in this "
+        f"process (at {connected})", field="ray_address", value=address,
+        fix=f"call ray.shutdown() before starting the service to join {address}, or leave ray_address "
+            f"unset to run on the Ray at {connected}",
+    )
+
+
 #: Further tries of a local Ray start whose node did not register within Ray's fixed 30 s
 #: (`RayEngine.start`; `init_error` says how many tries there were).
 LOCAL_START_RETRIES = 1
