@@ -302,7 +302,8 @@ class RayEngine(Engine):
         (seconds, every CPU, never stopped) only to fail with Ray's "owner is unknown"."""
         if self.released_ray:
             raise TaskCancelledError(
-                "the service was closed, and with it the Ray it started: the results of its tasks went with it",
+                "the service was closed, and with it its connection to the Ray it started or joined: the results "
+                "of its tasks went with it",
                 field="service", value="closed",
                 fix="collect results before pcs.cancel() or close(), or start Ray yourself (ray.init) "
                     "so that it outlives the service",
