@@ -286,12 +286,13 @@ def test_a_batch_task_that_fails_at_aws_fails_over_alone(host, fresh_stub):
         results = pcs.get_results(refs, timeout=60)
     finally:
         pcs.close()
-    # The batch creates its tasks side by side: which one the stub fails is not fixed.
-    [failed_over] = [r for r in results if r.resource_id == f"braket:{IONQ}"]
-    kept = [r for r in results if r is not failed_over]
-    assert [r.resource_id for r in kept] == [f"braket:{SV1}"] * 2 and all(len(r.attempts) == 1 for r in kept)
+    # The batch creates its tasks side by side: which one the stub fails is not fixed, and QDREAMER
+    # may spread the burst over both devices. What holds: the failed task alone ran again, the
+    # others ran once where they were first placed, and no task ran twice at the provider.
     assert all(r.counts == {"01": r.shots} for r in results) and sorted(r.shots for r in results) == [10, 11, 12]
+    [failed_over] = [r for r in results if not r.attempts[0].ok]
     assert [a.ok for a in failed_over.attempts] == [False, True] and "one task of the batch failed" in failed_over.attempts[0].message
+    assert failed_over.resource_id != failed_over.attempts[0].resource_id  # it failed over to the other device
+    assert all(len(r.attempts) == 1 for r in results if r is not failed_over)
     made = [fresh_stub.tasks[arn] for arn in set(fresh_stub.tasks) - before]
-    assert sorted((t.device_arn, t.status) for t in made) == sorted(
-        [(SV1, "FAILED"), (SV1, "COMPLETED"), (SV1, "COMPLETED"), (IONQ, "COMPLETED")]), "no task ran twice"
+    assert sorted(t.status for t in made) == ["COMPLETED"] * 3 + ["FAILED"], "no task ran twice"
