@@ -38,7 +38,7 @@ from qtau.qasm3 import unboxed
 from qtau.scalars import plain
 from qtau.types import Outcome, Resource
 from qtau_qiskit.composite import without_name_clashes
-from qtau_qiskit.measure_all import measured_whole
+from qtau_qiskit.simulators import with_measurements
 
 from qtau_ibmq import backends, connect, levels
 from qtau_ibmq.credentials import account_of
@@ -306,9 +306,7 @@ class SamplerExecutor(Executor):
                 field="num_qubits", value=circuit.num_qubits,
                 fix=f"use at most {width} qubits on {self.backend.name}, or pick a wider backend",
             )
-        added = not any(inst.operation.name == "measure" for inst in circuit.data)
-        if added:
-            circuit = measured_whole(circuit)
+        circuit, added = with_measurements(circuit)
         circuit = with_loose_bits_registered(circuit)
         if "box" not in self.backend.target.operation_names:  # a scope the target cannot hold: its body
             circuit = unboxed(circuit)
